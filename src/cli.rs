@@ -1,0 +1,158 @@
+//! The command line: every command and flag, nothing else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-migrate",
+    bin_name = "cargo migrate",
+    version,
+    about = "Chronological PostgreSQL / Supabase migrations for Rust workspaces, in diesel's layout",
+    after_help = "Database: --database-url > DATABASE_URL (environment, then .env at the workspace root).\n\
+                  Docs: README.md of cargo-migrate. Exit codes: 0 ok, 1 failure, 2 usage error, 3 pending (status --exit-code)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalOpts {
+    /// Cargo.toml of the project (default: found from the current folder)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// The workspace member whose migrations to use
+    #[arg(short = 'p', long, global = true, value_name = "NAME")]
+    pub package: Option<String>,
+
+    /// Migrations folder (overrides Cargo.toml metadata and diesel.toml)
+    #[arg(long, global = true, value_name = "DIR", env = "MIGRATE_DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// .env file to load (default: .env at the workspace root, if present)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
+    /// PostgreSQL URL (default: DATABASE_URL from the environment or .env)
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Seconds to wait for another cargo-migrate run holding the lock
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        env = "MIGRATE_LOCK_TIMEOUT"
+    )]
+    pub lock_timeout: u64,
+
+    /// Seconds to wait for the database to accept a connection
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = 10,
+        env = "MIGRATE_CONNECT_TIMEOUT"
+    )]
+    pub connect_timeout: u64,
+
+    /// Output for humans (coloured) or machines
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// When to colour human output
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "CARGO_TERM_COLOR")]
+    pub color: ColorChoice,
+
+    /// Print only errors (and the result of `status`)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations in version order, each in its own transaction
+    Up(UpArgs),
+    /// Revert the newest applied migration, or everything after VERSION
+    Down(DownArgs),
+    /// Revert and re-apply the newest migration(s): the fix-a-migration loop
+    Redo(RedoArgs),
+    /// Show every migration, applied or pending, and anything odd
+    Status(StatusArgs),
+    /// Write a new migration folder with up.sql and down.sql
+    Create(CreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Apply at most N pending migrations
+    #[arg(long, value_name = "N", conflicts_with = "to")]
+    pub count: Option<usize>,
+    /// Apply pending migrations up to and including VERSION
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Also apply pending migrations older than the newest applied one
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("target").args(["version", "to", "count", "all"]))]
+pub struct DownArgs {
+    /// Revert everything applied after VERSION (VERSION stays applied)
+    #[arg(value_name = "VERSION")]
+    pub version: Option<String>,
+    /// Same as the VERSION argument
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Revert the newest N applied migrations
+    #[arg(long, value_name = "N")]
+    pub count: Option<usize>,
+    /// Revert every applied migration
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RedoArgs {
+    /// Revert and re-apply the newest N applied migrations
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub count: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Exit with 3 while anything is pending or odd (a CI gate)
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// What the migration does, in lower snake_case (words are joined with _)
+    #[arg(value_name = "NAME", required = true, num_args = 1..)]
+    pub name: Vec<String>,
+    /// Accept a generic name such as `update` or `fix_bug`
+    #[arg(long)]
+    pub force: bool,
+}

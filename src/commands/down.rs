@@ -1,0 +1,37 @@
+//! `cargo migrate down [VERSION]`: revert the newest migration(s).
+
+use colored::Colorize;
+
+use super::{done_json, migrate, Context};
+use crate::cli::DownArgs;
+use crate::error::{exit, Result};
+use crate::plan::{DownTarget, Request};
+
+pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
+    let target = match (&args.version, &args.to, args.count, args.all) {
+        (Some(v), _, _, _) | (None, Some(v), _, _) => DownTarget::After(v.clone()),
+        (_, _, Some(n), _) => DownTarget::Newest(n),
+        (_, _, _, true) => DownTarget::All,
+        _ => DownTarget::Newest(1),
+    };
+    let out = migrate(ctx, &Request::Down(target))?;
+    let r = &ctx.reporter;
+    if out.done.is_empty() {
+        r.line(format!("{} nothing to revert", "✓".green()));
+    } else {
+        r.line(format!(
+            "{} reverted {} migration(s); {} still applied",
+            "✓".green().bold(),
+            out.done.len(),
+            out.history.applied.len() - out.done.len()
+        ));
+    }
+    r.json(&serde_json::json!({
+        "ok": true,
+        "command": "down",
+        "database": out.database,
+        "migrations_dir": out.source.dir,
+        "migrations": done_json(&out.done),
+    }));
+    Ok(exit::OK)
+}

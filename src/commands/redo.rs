@@ -1,0 +1,34 @@
+//! `cargo migrate redo`: revert and re-apply the newest migration(s), the
+//! loop for fixing a migration you are still writing.
+
+use colored::Colorize;
+
+use super::{done_json, migrate, Context};
+use crate::cli::RedoArgs;
+use crate::error::{exit, Result};
+use crate::plan::Request;
+
+pub fn run(ctx: &Context, args: &RedoArgs) -> Result<u8> {
+    let out = migrate(ctx, &Request::Redo { count: args.count })?;
+    let r = &ctx.reporter;
+    if out.done.is_empty() {
+        r.line(format!(
+            "{} nothing to redo: no migration is applied",
+            "✓".green()
+        ));
+    } else {
+        r.line(format!(
+            "{} redid {} migration(s)",
+            "✓".green().bold(),
+            out.done.len() / 2
+        ));
+    }
+    r.json(&serde_json::json!({
+        "ok": true,
+        "command": "redo",
+        "database": out.database,
+        "migrations_dir": out.source.dir,
+        "migrations": done_json(&out.done),
+    }));
+    Ok(exit::OK)
+}

@@ -1,0 +1,43 @@
+//! `cargo migrate up`: apply pending migrations.
+
+use colored::Colorize;
+
+use super::{done_json, migrate, Context};
+use crate::cli::UpArgs;
+use crate::error::{exit, Result};
+use crate::plan::Request;
+
+pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
+    let request = Request::Up {
+        count: args.count,
+        to: args.to.clone(),
+        allow_out_of_order: args.allow_out_of_order,
+    };
+    let out = migrate(ctx, &request)?;
+    let applied_before = out.history.applied.len();
+    let r = &ctx.reporter;
+    if out.done.is_empty() {
+        r.line(format!(
+            "{} nothing to apply: {} migration(s) applied, database is up to date",
+            "✓".green(),
+            applied_before
+        ));
+    } else {
+        let total: std::time::Duration = out.done.iter().map(|d| d.duration).sum();
+        r.line(format!(
+            "{} applied {} migration(s) in {}; {} applied in all",
+            "✓".green().bold(),
+            out.done.len(),
+            crate::report::ms(total),
+            applied_before + out.done.len()
+        ));
+    }
+    r.json(&serde_json::json!({
+        "ok": true,
+        "command": "up",
+        "database": out.database,
+        "migrations_dir": out.source.dir,
+        "migrations": done_json(&out.done),
+    }));
+    Ok(exit::OK)
+}

@@ -1,0 +1,248 @@
+//! What the database has applied: diesel's `__diesel_schema_migrations`, plus
+//! the facts diesel does not keep, in our companion table
+//! `cargo_migrate.migrations` (outside `public`, so Supabase's REST API never
+//! serves it). Every statement here is schema-qualified: a migration may
+//! change `search_path`.
+
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text};
+use diesel::{PgConnection, QueryableByName, RunQueryDsl};
+
+use crate::error::{Error, Result};
+use crate::sql::literal;
+
+pub const DIESEL_TABLE: &str = "__diesel_schema_migrations";
+pub const COMPANION: &str = "cargo_migrate.migrations";
+
+/// One applied migration.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Applied {
+    #[diesel(sql_type = Text)]
+    pub version: String,
+    #[diesel(sql_type = Text)]
+    pub run_on: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub checksum: Option<String>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub batch: Option<i32>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub duration_ms: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub applied_by: Option<String>,
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+struct Probe {
+    #[diesel(sql_type = Text)]
+    search_path: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    diesel_schema: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    current_schema: Option<String>,
+    #[diesel(sql_type = Bool)]
+    has_companion: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct History {
+    /// Sorted by version, as diesel sorts.
+    pub applied: Vec<Applied>,
+    /// The session's `search_path` before any migration ran.
+    pub search_path: String,
+    /// `schema.__diesel_schema_migrations` where the app would find it, if it exists.
+    pub diesel_table: Option<String>,
+    current_schema: Option<String>,
+    has_companion: bool,
+}
+
+impl History {
+    pub fn is_applied(&self, version: &str) -> bool {
+        self.applied
+            .binary_search_by(|a| a.version.as_str().cmp(version))
+            .is_ok()
+    }
+
+    pub fn next_batch(&self) -> i32 {
+        self.applied
+            .iter()
+            .filter_map(|a| a.batch)
+            .max()
+            .unwrap_or(0)
+            + 1
+    }
+}
+
+pub fn read(conn: &mut PgConnection) -> Result<History> {
+    // Where diesel's table is depends on search_path, exactly as for the app.
+    let probe: Probe = diesel::sql_query(format!(
+        "SELECT pg_catalog.current_setting('search_path') AS search_path, \
+                (SELECT pg_catalog.quote_ident(n.nspname::text) FROM pg_catalog.pg_class c \
+                   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                  WHERE c.oid = pg_catalog.to_regclass('{DIESEL_TABLE}')) AS diesel_schema, \
+                pg_catalog.quote_ident(pg_catalog.current_schema()::text) AS current_schema, \
+                pg_catalog.to_regclass('{COMPANION}') IS NOT NULL AS has_companion"
+    ))
+    .get_result(conn)
+    .map_err(|e| db_error("read the migration history", e))?;
+    let diesel_table = probe
+        .diesel_schema
+        .as_ref()
+        .map(|s| format!("{s}.{DIESEL_TABLE}"));
+    let applied = match &diesel_table {
+        None => Vec::new(),
+        Some(table) => {
+            let facts = if probe.has_companion {
+                format!(
+                    "c.name, c.checksum, c.batch, c.duration_ms, c.applied_by FROM {table} d \
+                     LEFT JOIN {COMPANION} c ON c.version = d.version"
+                )
+            } else {
+                format!(
+                    "NULL::text AS name, NULL::text AS checksum, NULL::int AS batch, \
+                     NULL::bigint AS duration_ms, NULL::text AS applied_by FROM {table} d"
+                )
+            };
+            let mut rows: Vec<Applied> = diesel::sql_query(format!(
+                "SELECT d.version::text AS version, \
+                        pg_catalog.to_char(d.run_on, 'YYYY-MM-DD HH24:MI:SS') AS run_on, {facts}"
+            ))
+            .load(conn)
+            .map_err(|e| db_error("read the migration history", e))?;
+            // Sort here, byte-wise, as diesel and our source do (ORDER BY would use the collation).
+            rows.sort_by(|a, b| a.version.cmp(&b.version));
+            rows
+        }
+    };
+    Ok(History {
+        applied,
+        search_path: probe.search_path,
+        diesel_table,
+        current_schema: probe.current_schema,
+        has_companion: probe.has_companion,
+    })
+}
+
+/// Create the bookkeeping tables if they are missing and keep them away from
+/// Supabase's API roles. Returns diesel's table, schema-qualified.
+pub fn ensure_tables(conn: &mut PgConnection, history: &History) -> Result<String> {
+    let table = match (&history.diesel_table, &history.current_schema) {
+        (Some(t), _) => t.clone(),
+        (None, Some(schema)) => format!("{schema}.{DIESEL_TABLE}"),
+        (None, None) => {
+            return Err(Error::new(
+                "no_schema",
+                "the connection's search_path names no existing schema, so there is nowhere to create __diesel_schema_migrations",
+            )
+            .hint("set search_path to an existing schema (e.g. `ALTER ROLE ... SET search_path = public`), or create the schema"))
+        }
+    };
+    let mut sql = String::new();
+    if history.diesel_table.is_none() {
+        // diesel's own DDL (diesel/src/migration/setup_migration_table.sql), qualified.
+        sql.push_str(&format!(
+            "CREATE TABLE IF NOT EXISTS {table} (\
+               version VARCHAR(50) PRIMARY KEY NOT NULL, \
+               run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);\n"
+        ));
+    }
+    if !history.has_companion {
+        sql.push_str(&format!(
+            "CREATE SCHEMA IF NOT EXISTS cargo_migrate;\n\
+             REVOKE ALL ON SCHEMA cargo_migrate FROM PUBLIC;\n\
+             CREATE TABLE IF NOT EXISTS {COMPANION} (\
+               version VARCHAR(50) PRIMARY KEY NOT NULL, \
+               name TEXT NOT NULL, \
+               checksum TEXT NOT NULL, \
+               down_sql TEXT, \
+               batch INTEGER NOT NULL, \
+               duration_ms BIGINT NOT NULL, \
+               applied_by TEXT NOT NULL, \
+               applied_at TIMESTAMPTZ NOT NULL DEFAULT pg_catalog.now());\n\
+             REVOKE ALL ON {COMPANION} FROM PUBLIC;\n"
+        ));
+    }
+    // Supabase grants its API roles everything in `public` by default: take
+    // diesel's table back from them, wherever it lives.
+    sql.push_str(&format!(
+        "DO $cargo_migrate$ DECLARE r text; BEGIN \
+           FOR r IN SELECT rolname FROM pg_catalog.pg_roles WHERE rolname IN ('anon', 'authenticated') LOOP \
+             EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM %I', {}, r); \
+           END LOOP; \
+           EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC', {}); \
+         END $cargo_migrate$;",
+        literal(&table),
+        literal(&table)
+    ));
+    diesel::connection::SimpleConnection::batch_execute(conn, &sql)
+        .map_err(|e| db_error("create the bookkeeping tables", e))?;
+    Ok(table)
+}
+
+/// SQL that records an applied migration in the companion table (run inside
+/// the migration's transaction, right after its SQL).
+/// The facts we keep about an applied migration.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub version: String,
+    pub name: String,
+    pub checksum: String,
+    pub down_sql: Option<String>,
+    pub batch: i32,
+    pub who: String,
+}
+
+pub fn record_applied(r: &Record, duration_ms: u128) -> String {
+    let Record {
+        version,
+        name,
+        checksum,
+        down_sql,
+        batch,
+        who,
+    } = r;
+    format!(
+        "INSERT INTO {COMPANION} (version, name, checksum, down_sql, batch, duration_ms, applied_by) \
+         VALUES ({}, {}, {}, {}, {batch}, {duration_ms}, {}) \
+         ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum, \
+           down_sql = EXCLUDED.down_sql, batch = EXCLUDED.batch, duration_ms = EXCLUDED.duration_ms, \
+           applied_by = EXCLUDED.applied_by, applied_at = pg_catalog.now();",
+        literal(version),
+        literal(name),
+        literal(checksum),
+        down_sql.as_deref().map(literal).unwrap_or_else(|| "NULL".into()),
+        format!("pg_catalog.concat(session_user, ' via ', {})", literal(who)),
+    )
+}
+
+pub fn record_reverted(version: &str) -> String {
+    format!(
+        "DELETE FROM {COMPANION} WHERE version = {};",
+        literal(version)
+    )
+}
+
+/// SQL that puts `search_path` back to what the session started with, so a
+/// migration that changes it cannot break the next one or the bookkeeping.
+pub fn restore_search_path(search_path: &str) -> String {
+    format!(
+        "SELECT pg_catalog.set_config('search_path', {}, false);",
+        literal(search_path)
+    )
+}
+
+pub fn db_error(action: &str, err: diesel::result::Error) -> Error {
+    let msg = match &err {
+        diesel::result::Error::DatabaseError(_, info) => info.message().to_string(),
+        other => other.to_string(),
+    };
+    let e = Error::new("database", format!("could not {action}: {msg}"));
+    if msg.contains("permission denied") {
+        e.hint(format!(
+            "connect as the role that owns the bookkeeping tables ({DIESEL_TABLE}, {COMPANION}) or one that may create them; \
+             on Supabase use the `postgres` user through the session pooler (port 5432)"
+        ))
+    } else {
+        e
+    }
+}

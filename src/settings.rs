@@ -1,0 +1,168 @@
+//! Settings, first found wins: flags > environment (then `.env`) > Cargo.toml
+//! metadata > diesel.toml > defaults. Nothing here touches the database.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::cli::GlobalOpts;
+use crate::error::{Error, Result};
+use crate::workspace::Project;
+
+/// The environment as cargo-migrate sees it: real variables win over `.env`.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    file: HashMap<String, String>,
+    pub file_path: Option<PathBuf>,
+}
+
+impl Env {
+    /// A non-empty value, and where it came from.
+    pub fn get(&self, key: &str) -> Option<(String, String)> {
+        if let Ok(v) = std::env::var(key) {
+            if !v.is_empty() {
+                return Some((v, format!("environment variable {key}")));
+            }
+        }
+        let v = self.file.get(key).filter(|v| !v.is_empty())?;
+        let from = self
+            .file_path
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        Some((v.clone(), format!("{key} in {from}")))
+    }
+
+    pub fn load(path: &Path, required: bool) -> Result<Env> {
+        if !path.is_file() {
+            if required {
+                return Err(Error::new(
+                    "no_env_file",
+                    format!("--env-file {} does not exist", path.display()),
+                )
+                .usage()
+                .hint("pass the path of an existing .env file"));
+            }
+            return Ok(Env::default());
+        }
+        let iter = dotenvy::from_path_iter(path).map_err(|e| env_error(path, e))?;
+        let mut file = HashMap::new();
+        for item in iter {
+            let (k, v) = item.map_err(|e| env_error(path, e))?;
+            file.insert(k, v);
+        }
+        Ok(Env {
+            file,
+            file_path: Some(path.to_path_buf()),
+        })
+    }
+}
+
+fn env_error(path: &Path, err: dotenvy::Error) -> Error {
+    let what = match err {
+        // Never echo the line itself: it may hold a password.
+        dotenvy::Error::LineParse(_, idx) => {
+            format!("a line could not be parsed (at character {idx})")
+        }
+        dotenvy::Error::Io(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    Error::new(
+        "bad_env_file",
+        format!("could not read {}: {what}", path.display()),
+    )
+    .hint("each line must look like KEY=value; quote values with spaces or #")
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub project: Project,
+    pub migrations_dir: PathBuf,
+    /// Where the migrations folder setting came from, for `status`.
+    pub dir_origin: String,
+    /// A host project's own `migrations-template/`, if it has one.
+    pub templates_dir: Option<PathBuf>,
+    pub env: Env,
+    pub database_url: Option<(String, String)>,
+    pub lock_timeout: std::time::Duration,
+    pub connect_timeout: u64,
+}
+
+pub fn resolve(cwd: &Path, opts: &GlobalOpts, project: Project) -> Result<Settings> {
+    let env = match &opts.env_file {
+        Some(path) => Env::load(&cwd.join(path), true)?,
+        None => Env::load(&project.workspace_root.join(".env"), false)?,
+    };
+    let (migrations_dir, dir_origin) = migrations_dir(cwd, opts.dir.as_deref(), &project)?;
+    let templates_dir = [&project.package_dir, &project.workspace_root]
+        .into_iter()
+        .map(|d| d.join("migrations-template"))
+        .find(|d| d.is_dir());
+    let database_url = match &opts.database_url {
+        Some(url) => Some((url.clone(), "--database-url".to_string())),
+        None => env.get("DATABASE_URL"),
+    };
+    Ok(Settings {
+        migrations_dir,
+        dir_origin,
+        templates_dir,
+        env,
+        database_url,
+        lock_timeout: std::time::Duration::from_secs(opts.lock_timeout),
+        connect_timeout: opts.connect_timeout,
+        project,
+    })
+}
+
+fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<(PathBuf, String)> {
+    if let Some(dir) = flag {
+        return Ok((cwd.join(dir), "--dir".into()));
+    }
+    if let Some(dir) = &project.package_dir_setting {
+        return Ok((dir.clone(), "[package.metadata.migrate] dir".into()));
+    }
+    if let Some(dir) = &project.workspace_dir_setting {
+        return Ok((dir.clone(), "[workspace.metadata.migrate] dir".into()));
+    }
+    for base in [&project.package_dir, &project.workspace_root] {
+        if let Some(dir) = diesel_toml_dir(base)? {
+            return Ok((dir, format!("{}", base.join("diesel.toml").display())));
+        }
+    }
+    // diesel's own search: the nearest `migrations/` from the package up to the
+    // workspace root; a new project gets one beside its Cargo.toml.
+    let mut dir = Some(project.package_dir.as_path());
+    while let Some(d) = dir {
+        if d.join("migrations").is_dir() {
+            return Ok((
+                d.join("migrations"),
+                "default: migrations/ beside Cargo.toml".into(),
+            ));
+        }
+        if d == project.workspace_root {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok((
+        project.package_dir.join("migrations"),
+        "default: migrations/ beside Cargo.toml".into(),
+    ))
+}
+
+fn diesel_toml_dir(base: &Path) -> Result<Option<PathBuf>> {
+    let path = base.join("diesel.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        Error::new(
+            "bad_diesel_toml",
+            format!("{} is not valid TOML: {}", path.display(), e.message()),
+        )
+    })?;
+    Ok(table
+        .get("migrations_directory")
+        .and_then(|m| m.get("dir"))
+        .and_then(|d| d.as_str())
+        .map(|d| base.join(d)))
+}

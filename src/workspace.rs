@@ -1,0 +1,131 @@
+//! Which cargo project we are in: `cargo metadata --no-deps`, then the package
+//! the user means (`-p`, `--manifest-path`, or the folder they stand in).
+
+use std::path::{Path, PathBuf};
+
+use cargo_metadata::{Metadata, MetadataCommand};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub workspace_root: PathBuf,
+    pub target_dir: PathBuf,
+    /// None when the folder is a virtual workspace's root (no package there).
+    pub package: Option<String>,
+    /// The package's folder, or the workspace root for a virtual workspace.
+    pub package_dir: PathBuf,
+    /// `[package.metadata.migrate] dir`, resolved against the package folder.
+    pub package_dir_setting: Option<PathBuf>,
+    /// `[workspace.metadata.migrate] dir`, resolved against the workspace root.
+    pub workspace_dir_setting: Option<PathBuf>,
+}
+
+pub fn discover(
+    cwd: &Path,
+    manifest_path: Option<&Path>,
+    package: Option<&str>,
+) -> Result<Project> {
+    let mut cmd = MetadataCommand::new();
+    cmd.no_deps().current_dir(cwd);
+    if let Some(path) = manifest_path {
+        let path = cwd.join(path);
+        if !path.is_file() {
+            return Err(Error::new(
+                "no_manifest",
+                format!("--manifest-path {} does not exist", path.display()),
+            )
+            .usage()
+            .hint("pass the path of a Cargo.toml file"));
+        }
+        cmd.manifest_path(path);
+    }
+    let metadata = cmd.exec().map_err(|e| metadata_error(cwd, e))?;
+    select(&metadata, cwd, manifest_path, package)
+}
+
+fn metadata_error(cwd: &Path, err: cargo_metadata::Error) -> Error {
+    match err {
+        cargo_metadata::Error::CargoMetadata { stderr } if stderr.contains("could not find `Cargo.toml`") => {
+            Error::new(
+                "not_in_cargo_project",
+                format!("{} is not inside a cargo project (no Cargo.toml here or above)", cwd.display()),
+            )
+            .usage()
+            .hint("run cargo migrate from your project's folder, or pass --manifest-path path/to/Cargo.toml")
+        }
+        cargo_metadata::Error::CargoMetadata { stderr } => Error::new(
+            "cargo_metadata",
+            format!("`cargo metadata` failed: {}", stderr.trim()),
+        )
+        .hint("fix the Cargo.toml error above; `cargo metadata --no-deps` must succeed"),
+        other => Error::new("cargo_metadata", format!("could not run `cargo metadata`: {other}"))
+            .hint("is cargo installed and on PATH?"),
+    }
+}
+
+fn select(
+    metadata: &Metadata,
+    cwd: &Path,
+    manifest_path: Option<&Path>,
+    package: Option<&str>,
+) -> Result<Project> {
+    let root: PathBuf = metadata.workspace_root.clone().into();
+    let members = metadata.workspace_packages();
+    let chosen = if let Some(name) = package {
+        let found = members.iter().find(|p| p.name.as_str() == name);
+        if found.is_none() {
+            let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+            return Err(Error::new(
+                "unknown_package",
+                format!("no package `{name}` in the workspace at {}", root.display()),
+            )
+            .usage()
+            .hint(format!("members are: {}", names.join(", "))));
+        }
+        found.copied()
+    } else if let Some(path) = manifest_path {
+        let path = std::fs::canonicalize(cwd.join(path)).unwrap_or_else(|_| cwd.join(path));
+        members
+            .iter()
+            .find(|p| p.manifest_path.as_std_path() == path)
+            .copied()
+    } else {
+        let cwd = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
+        members
+            .iter()
+            .filter(|p| {
+                p.manifest_path
+                    .parent()
+                    .is_some_and(|d| cwd.starts_with(d.as_std_path()))
+            })
+            .max_by_key(|p| p.manifest_path.as_str().len())
+            .copied()
+    };
+    let package_dir = chosen
+        .and_then(|p| p.manifest_path.parent())
+        .map(|d| d.as_std_path().to_path_buf())
+        .unwrap_or_else(|| root.clone());
+    let dir_setting = |value: &serde_json::Value, base: &Path| -> Result<Option<PathBuf>> {
+        match value.get("migrate").and_then(|m| m.get("dir")) {
+            None => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(base.join(s))),
+            Some(other) => Err(Error::new(
+                "bad_metadata",
+                format!("metadata.migrate.dir must be a string, not {other}"),
+            )
+            .hint("write e.g. `[package.metadata.migrate]\ndir = \"migrations\"`")),
+        }
+    };
+    Ok(Project {
+        package_dir_setting: match chosen {
+            Some(p) => dir_setting(&p.metadata, &package_dir)?,
+            None => None,
+        },
+        workspace_dir_setting: dir_setting(&metadata.workspace_metadata, &root)?,
+        package: chosen.map(|p| p.name.to_string()),
+        package_dir,
+        target_dir: metadata.target_directory.clone().into(),
+        workspace_root: root,
+    })
+}
