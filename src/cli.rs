@@ -44,23 +44,11 @@ pub struct GlobalOpts {
     pub database_url: Option<String>,
 
     /// Seconds to wait for another cargo-migrate run holding the lock
-    #[arg(
-        long,
-        global = true,
-        value_name = "SECONDS",
-        default_value_t = 60,
-        env = "MIGRATE_LOCK_TIMEOUT"
-    )]
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60, env = "MIGRATE_LOCK_TIMEOUT")]
     pub lock_timeout: u64,
 
     /// Seconds to wait for the database to accept a connection
-    #[arg(
-        long,
-        global = true,
-        value_name = "SECONDS",
-        default_value_t = 10,
-        env = "MIGRATE_CONNECT_TIMEOUT"
-    )]
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10, env = "MIGRATE_CONNECT_TIMEOUT")]
     pub connect_timeout: u64,
 
     /// Output for humans (coloured) or machines

@@ -49,13 +49,7 @@ impl DbUrl {
             None => (None, None),
         };
         let (host, port) = split_host_port(hostport)?;
-        Ok(Some(DbUrl {
-            user,
-            password,
-            host,
-            port,
-            dbname: (!path.is_empty()).then(|| percent_decode(path)),
-        }))
+        Ok(Some(DbUrl { user, password, host, port, dbname: (!path.is_empty()).then(|| percent_decode(path)) }))
     }
 
     /// `user@host:port/db`, for messages.
@@ -63,11 +57,7 @@ impl DbUrl {
         format!(
             "{}@{}:{}/{}",
             self.user.as_deref().unwrap_or("(default user)"),
-            if self.host.is_empty() {
-                "localhost"
-            } else {
-                &self.host
-            },
+            if self.host.is_empty() { "localhost" } else { &self.host },
             self.port.unwrap_or(5432),
             self.dbname.as_deref().unwrap_or("(default database)")
         )
@@ -238,9 +228,7 @@ fn with_params(url: &str, connect_timeout: u64, purpose: &str) -> String {
 
 /// `user@host pid N`: who is running this, for lock messages and history.
 pub fn whoami() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .or_else(|_| std::env::var("HOSTNAME"))
@@ -253,9 +241,7 @@ fn connect_error(url: &str, parsed: Option<&DbUrl>, err: diesel::ConnectionError
     let raw = err.to_string();
     let msg = raw.trim().replace('\n', " ").replace('\t', "");
     let lower = msg.to_lowercase();
-    let hint = if lower.contains("password authentication failed")
-        || lower.contains("sasl")
-        || lower.contains("scram")
+    let hint = if lower.contains("password authentication failed") || lower.contains("sasl") || lower.contains("scram")
     {
         "check the password in the URL (special characters must be percent-encoded); on Supabase use the database password, not an API key"
     } else if lower.contains("does not exist") && lower.contains("database") {
@@ -280,9 +266,7 @@ mod tests {
 
     #[test]
     fn parses_urls() {
-        let u = DbUrl::parse("postgres://me:p%40ss@db.example.com:6543/app?sslmode=require")
-            .unwrap()
-            .unwrap();
+        let u = DbUrl::parse("postgres://me:p%40ss@db.example.com:6543/app?sslmode=require").unwrap().unwrap();
         assert_eq!(u.user.as_deref(), Some("me"));
         assert_eq!(u.password.as_deref(), Some("p@ss"));
         assert_eq!(u.host, "db.example.com");
@@ -297,28 +281,17 @@ mod tests {
 
     #[test]
     fn masks_passwords() {
-        assert_eq!(
-            mask("postgres://me:secret@h:5432/db"),
-            "postgres://me:****@h:5432/db"
-        );
+        assert_eq!(mask("postgres://me:secret@h:5432/db"), "postgres://me:****@h:5432/db");
         assert_eq!(mask("postgres://me@h/db"), "postgres://me@h/db");
-        assert_eq!(
-            mask("postgres://h/db?user=me&password=secret&x=1"),
-            "postgres://h/db?user=me&password=****&x=1"
-        );
-        assert_eq!(
-            mask("host=h password=secret user=me"),
-            "host=h password=**** user=me"
-        );
+        assert_eq!(mask("postgres://h/db?user=me&password=secret&x=1"), "postgres://h/db?user=me&password=****&x=1");
+        assert_eq!(mask("host=h password=secret user=me"), "host=h password=**** user=me");
         // An unencoded @ in the password: the last @ ends the userinfo.
         assert_eq!(mask("postgres://me:p@ss@h/db"), "postgres://me:****@h/db");
     }
 
     #[test]
     fn refuses_the_transaction_pooler() {
-        let err =
-            check("postgres://postgres.ref:pw@aws-0-eu-west-1.pooler.supabase.com:6543/postgres")
-                .unwrap_err();
+        let err = check("postgres://postgres.ref:pw@aws-0-eu-west-1.pooler.supabase.com:6543/postgres").unwrap_err();
         assert_eq!(err.kind, "transaction_pooler");
         let hint = err.hint.unwrap();
         assert!(hint.contains(":5432/postgres"), "{hint}");
@@ -329,21 +302,14 @@ mod tests {
     fn percent_encoding_round_trips() {
         let nasty = "p@ss:w/rd#?%&+ é";
         let enc = percent_encode(nasty);
-        assert!(
-            enc.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"%-._~".contains(&b)),
-            "{enc}"
-        );
+        assert!(enc.bytes().all(|b| b.is_ascii_alphanumeric() || b"%-._~".contains(&b)), "{enc}");
         assert_eq!(percent_decode(&enc), nasty);
     }
 
     #[test]
     fn adds_timeout_and_application_name_once() {
         let s = with_params("postgres://h/db", 5, "run");
-        assert!(
-            s.starts_with("postgres://h/db?connect_timeout=5&application_name=cargo-migrate"),
-            "{s}"
-        );
+        assert!(s.starts_with("postgres://h/db?connect_timeout=5&application_name=cargo-migrate"), "{s}");
         let s = with_params("postgres://h/db?connect_timeout=1", 5, "run");
         assert_eq!(s.matches("connect_timeout").count(), 1);
     }

@@ -31,13 +31,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-            details: Vec::new(),
-            hint: None,
-            exit_code: exit::FAILURE,
-        }
+        Error { kind, message: message.into(), details: Vec::new(), hint: None, exit_code: exit::FAILURE }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -56,10 +50,7 @@ impl Error {
     }
 
     pub fn io(path: &Path, action: &str, err: std::io::Error) -> Self {
-        Error::new(
-            "io",
-            format!("could not {action} {}: {err}", path.display()),
-        )
+        Error::new("io", format!("could not {action} {}: {err}", path.display()))
     }
 }
 

@@ -58,18 +58,11 @@ pub struct History {
 
 impl History {
     pub fn is_applied(&self, version: &str) -> bool {
-        self.applied
-            .binary_search_by(|a| a.version.as_str().cmp(version))
-            .is_ok()
+        self.applied.binary_search_by(|a| a.version.as_str().cmp(version)).is_ok()
     }
 
     pub fn next_batch(&self) -> i32 {
-        self.applied
-            .iter()
-            .filter_map(|a| a.batch)
-            .max()
-            .unwrap_or(0)
-            + 1
+        self.applied.iter().filter_map(|a| a.batch).max().unwrap_or(0) + 1
     }
 }
 
@@ -85,10 +78,7 @@ pub fn read(conn: &mut PgConnection) -> Result<History> {
     ))
     .get_result(conn)
     .map_err(|e| db_error("read the migration history", e))?;
-    let diesel_table = probe
-        .diesel_schema
-        .as_ref()
-        .map(|s| format!("{s}.{DIESEL_TABLE}"));
+    let diesel_table = probe.diesel_schema.as_ref().map(|s| format!("{s}.{DIESEL_TABLE}"));
     let applied = match &diesel_table {
         None => Vec::new(),
         Some(table) => {
@@ -193,17 +183,10 @@ pub struct Record {
 }
 
 pub fn record_applied(r: &Record, duration_ms: u128) -> String {
-    let Record {
-        version,
-        name,
-        checksum,
-        down_sql,
-        batch,
-        who,
-    } = r;
+    let Record { version, name, checksum, down_sql, batch, who } = r;
     format!(
         "INSERT INTO {COMPANION} (version, name, checksum, down_sql, batch, duration_ms, applied_by) \
-         VALUES ({}, {}, {}, {}, {batch}, {duration_ms}, {}) \
+         VALUES ({}, {}, {}, {}, {batch}, {duration_ms}, pg_catalog.concat(session_user, ' via ', {})) \
          ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum, \
            down_sql = EXCLUDED.down_sql, batch = EXCLUDED.batch, duration_ms = EXCLUDED.duration_ms, \
            applied_by = EXCLUDED.applied_by, applied_at = pg_catalog.now();",
@@ -211,24 +194,18 @@ pub fn record_applied(r: &Record, duration_ms: u128) -> String {
         literal(name),
         literal(checksum),
         down_sql.as_deref().map(literal).unwrap_or_else(|| "NULL".into()),
-        format!("pg_catalog.concat(session_user, ' via ', {})", literal(who)),
+        literal(who),
     )
 }
 
 pub fn record_reverted(version: &str) -> String {
-    format!(
-        "DELETE FROM {COMPANION} WHERE version = {};",
-        literal(version)
-    )
+    format!("DELETE FROM {COMPANION} WHERE version = {};", literal(version))
 }
 
 /// SQL that puts `search_path` back to what the session started with, so a
 /// migration that changes it cannot break the next one or the bookkeeping.
 pub fn restore_search_path(search_path: &str) -> String {
-    format!(
-        "SELECT pg_catalog.set_config('search_path', {}, false);",
-        literal(search_path)
-    )
+    format!("SELECT pg_catalog.set_config('search_path', {}, false);", literal(search_path))
 }
 
 pub fn db_error(action: &str, err: diesel::result::Error) -> Error {

@@ -40,31 +40,22 @@ const MAX_NAME_LEN: usize = 100;
 /// `[a-z0-9_]` is refused (with the lower snake_case suggestion when there is one).
 pub fn migration_name(words: &[String], force: bool) -> Result<String> {
     let raw = words.join(" ");
-    let name: String = raw
-        .trim()
-        .chars()
-        .map(|c| if c == ' ' || c == '-' { '_' } else { c })
-        .collect();
+    let name: String = raw.trim().chars().map(|c| if c == ' ' || c == '-' { '_' } else { c }).collect();
     let suggestion = suggest(&raw);
     let refuse = |reason: String| {
-        let mut err = Error::new(
-            "invalid_name",
-            format!("invalid migration name `{raw}`: {reason}"),
-        )
-        .usage();
+        let mut err = Error::new("invalid_name", format!("invalid migration name `{raw}`: {reason}")).usage();
         err = match &suggestion {
             Some(s) if s != &name => err.hint(format!("use lower snake_case, e.g. `cargo migrate create {s}`")),
-            _ => err.hint("use lower snake_case words that say what the migration does, e.g. `add_project_team_support`"),
+            _ => {
+                err.hint("use lower snake_case words that say what the migration does, e.g. `add_project_team_support`")
+            }
         };
         err
     };
     if name.is_empty() || name.chars().all(|c| c == '_') {
         return Err(refuse("it is empty".into()));
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
-    {
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')) {
         let why = if bad.is_uppercase() {
             format!("`{bad}` is upper case")
         } else {
@@ -79,19 +70,14 @@ pub fn migration_name(words: &[String], force: bool) -> Result<String> {
         return Err(refuse("it has a stray or doubled `_`".into()));
     }
     if name.len() > MAX_NAME_LEN {
-        return Err(refuse(format!(
-            "it is longer than {MAX_NAME_LEN} characters"
-        )));
+        return Err(refuse(format!("it is longer than {MAX_NAME_LEN} characters")));
     }
     if !force && GENERIC_NAMES.contains(&name.as_str()) {
-        return Err(Error::new(
-            "generic_name",
-            format!("`{name}` does not say what the migration does"),
-        )
-        .usage()
-        .hint(format!(
+        return Err(Error::new("generic_name", format!("`{name}` does not say what the migration does")).usage().hint(
+            format!(
             "name the change, e.g. `add_participant_constraints` or `create_meetings`; pass --force to keep `{name}`"
-        )));
+        ),
+        ));
     }
     Ok(name)
 }
@@ -114,9 +100,7 @@ fn suggest(raw: &str) -> Option<String> {
             }
         }
     }
-    let out = out
-        .trim_end_matches('_')
-        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '_');
+    let out = out.trim_end_matches('_').trim_start_matches(|c: char| c.is_ascii_digit() || c == '_');
     (!out.is_empty()).then(|| out.to_string())
 }
 
@@ -150,12 +134,7 @@ pub fn format_timestamp(unix: i64) -> String {
     let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 /// Seconds since the epoch for a `YYYYMMDDHHMMSS` version; None for other shapes.
@@ -164,14 +143,7 @@ pub fn parse_timestamp(version: &str) -> Option<i64> {
         return None;
     }
     let n = |r: std::ops::Range<usize>| version[r].parse::<i64>().ok();
-    let (y, mo, d, h, mi, s) = (
-        n(0..4)?,
-        n(4..6)?,
-        n(6..8)?,
-        n(8..10)?,
-        n(10..12)?,
-        n(12..14)?,
-    );
+    let (y, mo, d, h, mi, s) = (n(0..4)?, n(4..6)?, n(6..8)?, n(8..10)?, n(10..12)?, n(12..14)?);
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 59 {
         return None;
     }
@@ -232,15 +204,8 @@ mod tests {
 
     #[test]
     fn spaces_and_dashes_become_underscores() {
-        assert_eq!(
-            name("add project-team support").unwrap(),
-            "add_project_team_support"
-        );
-        let words = vec![
-            "add".to_string(),
-            "vector".to_string(),
-            "search".to_string(),
-        ];
+        assert_eq!(name("add project-team support").unwrap(), "add_project_team_support");
+        let words = vec!["add".to_string(), "vector".to_string(), "search".to_string()];
         assert_eq!(migration_name(&words, false).unwrap(), "add_vector_search");
     }
 
@@ -273,18 +238,9 @@ mod tests {
 
     #[test]
     fn versions_follow_diesel() {
-        assert_eq!(
-            version_of("20250615051828_initial_meeting_schema"),
-            "20250615051828"
-        );
-        assert_eq!(
-            version_of("2019-10-10-123456_create_users"),
-            "20191010123456"
-        );
-        assert_eq!(
-            version_of("00000000000000_diesel_initial_setup"),
-            "00000000000000"
-        );
+        assert_eq!(version_of("20250615051828_initial_meeting_schema"), "20250615051828");
+        assert_eq!(version_of("2019-10-10-123456_create_users"), "20191010123456");
+        assert_eq!(version_of("00000000000000_diesel_initial_setup"), "00000000000000");
         assert_eq!(version_of("7"), "7");
     }
 

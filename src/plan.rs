@@ -15,15 +15,9 @@ pub struct State {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Up {
-        count: Option<usize>,
-        to: Option<String>,
-        allow_out_of_order: bool,
-    },
+    Up { count: Option<usize>, to: Option<String>, allow_out_of_order: bool },
     Down(DownTarget),
-    Redo {
-        count: usize,
-    },
+    Redo { count: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,11 +67,7 @@ impl Anomaly {
                 format!("{version} is pending but older than the newest applied migration")
             }
             Anomaly::Source(Problem::DuplicateVersion { version, folders }) => {
-                format!(
-                    "version {version} is used by {} folders: {}",
-                    folders.len(),
-                    folders.join(", ")
-                )
+                format!("version {version} is used by {} folders: {}", folders.len(), folders.join(", "))
             }
             Anomaly::Source(Problem::NotAMigration { folder }) => {
                 format!("{folder} is not a migration: it has no up.sql")
@@ -127,10 +117,8 @@ pub fn check_source(problems: &[Problem]) -> Result<()> {
     if problems.is_empty() {
         return Ok(());
     }
-    let mut err = Error::new(
-        "bad_migrations_folder",
-        "the migrations folder has problems; nothing was run".to_string(),
-    );
+    let mut err =
+        Error::new("bad_migrations_folder", "the migrations folder has problems; nothing was run".to_string());
     for p in problems {
         let a = Anomaly::Source(p.clone());
         err = err.detail(format!("  - {}", a.message()));
@@ -146,15 +134,8 @@ pub fn normalize_version(arg: &str) -> String {
 
 pub fn plan(state: &State, request: &Request) -> Result<Vec<Step>> {
     match request {
-        Request::Up {
-            count,
-            to,
-            allow_out_of_order,
-        } => plan_up(state, *count, to.as_deref(), *allow_out_of_order),
-        Request::Down(target) => Ok(plan_down(state, target)?
-            .into_iter()
-            .map(Step::Revert)
-            .collect()),
+        Request::Up { count, to, allow_out_of_order } => plan_up(state, *count, to.as_deref(), *allow_out_of_order),
+        Request::Down(target) => Ok(plan_down(state, target)?.into_iter().map(Step::Revert).collect()),
         Request::Redo { count } => {
             let reverted = plan_down(state, &DownTarget::Newest(*count))?;
             let mut steps: Vec<Step> = reverted.iter().cloned().map(Step::Revert).collect();
@@ -165,28 +146,17 @@ pub fn plan(state: &State, request: &Request) -> Result<Vec<Step>> {
 }
 
 fn pending(state: &State) -> impl Iterator<Item = &String> {
-    state
-        .on_disk
-        .iter()
-        .filter(|v| state.applied.binary_search(v).is_err())
+    state.on_disk.iter().filter(|v| state.applied.binary_search(v).is_err())
 }
 
-fn plan_up(
-    state: &State,
-    count: Option<usize>,
-    to: Option<&str>,
-    allow_out_of_order: bool,
-) -> Result<Vec<Step>> {
+fn plan_up(state: &State, count: Option<usize>, to: Option<&str>, allow_out_of_order: bool) -> Result<Vec<Step>> {
     let mut chosen: Vec<&String> = pending(state).collect();
     if let Some(to) = to {
         let to = normalize_version(to);
         if state.on_disk.binary_search(&to).is_err() {
-            return Err(Error::new(
-                "unknown_version",
-                format!("there is no migration {to} in the migrations folder"),
-            )
-            .usage()
-            .hint("`cargo migrate status` lists the versions"));
+            return Err(Error::new("unknown_version", format!("there is no migration {to} in the migrations folder"))
+                .usage()
+                .hint("`cargo migrate status` lists the versions"));
         }
         chosen.retain(|v| **v <= to);
     }
@@ -226,9 +196,7 @@ fn plan_down(state: &State, target: &DownTarget) -> Result<Vec<String>> {
             let v = normalize_version(v);
             if state.applied.binary_search(&v).is_err() {
                 let why = if state.on_disk.binary_search(&v).is_ok() {
-                    format!(
-                        "{v} is not applied (it is pending), so there is nothing to roll back to"
-                    )
+                    format!("{v} is not applied (it is pending), so there is nothing to roll back to")
                 } else {
                     format!("there is no applied migration {v}")
                 };
@@ -239,15 +207,15 @@ fn plan_down(state: &State, target: &DownTarget) -> Result<Vec<String>> {
             newest_first.take_while(|a| **a > v).cloned().collect()
         }
     };
-    let missing: Vec<&String> = chosen
-        .iter()
-        .filter(|v| state.on_disk.binary_search(v).is_err())
-        .collect();
+    let missing: Vec<&String> = chosen.iter().filter(|v| state.on_disk.binary_search(v).is_err()).collect();
     if !missing.is_empty() {
         let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
         return Err(Error::new(
             "missing_on_disk",
-            format!("cannot revert {}: applied, but no migration folder on disk has that version; nothing was reverted", list.join(", ")),
+            format!(
+                "cannot revert {}: applied, but no migration folder on disk has that version; nothing was reverted",
+                list.join(", ")
+            ),
         )
         .hint("git pull (or restore the folder) so its down.sql is there, then run the command again"));
     }
@@ -265,11 +233,7 @@ mod tests {
         }
     }
     fn up(count: Option<usize>, to: Option<&str>, ooo: bool) -> Request {
-        Request::Up {
-            count,
-            to: to.map(String::from),
-            allow_out_of_order: ooo,
-        }
+        Request::Up { count, to: to.map(String::from), allow_out_of_order: ooo }
     }
     fn apply(v: &[&str]) -> Vec<Step> {
         v.iter().map(|s| Step::Apply(s.to_string())).collect()
@@ -281,31 +245,13 @@ mod tests {
     #[test]
     fn up_applies_pending_in_order_with_count_and_to() {
         let s = state(&["1", "2", "3", "4"], &["1"]);
-        assert_eq!(
-            plan(&s, &up(None, None, false)).unwrap(),
-            apply(&["2", "3", "4"])
-        );
-        assert_eq!(
-            plan(&s, &up(Some(2), None, false)).unwrap(),
-            apply(&["2", "3"])
-        );
-        assert_eq!(
-            plan(&s, &up(None, Some("3"), false)).unwrap(),
-            apply(&["2", "3"])
-        );
-        assert_eq!(
-            plan(&s, &up(None, Some("3_folder_name"), false)).unwrap(),
-            apply(&["2", "3"])
-        );
+        assert_eq!(plan(&s, &up(None, None, false)).unwrap(), apply(&["2", "3", "4"]));
+        assert_eq!(plan(&s, &up(Some(2), None, false)).unwrap(), apply(&["2", "3"]));
+        assert_eq!(plan(&s, &up(None, Some("3"), false)).unwrap(), apply(&["2", "3"]));
+        assert_eq!(plan(&s, &up(None, Some("3_folder_name"), false)).unwrap(), apply(&["2", "3"]));
         assert_eq!(plan(&s, &up(None, Some("1"), false)).unwrap(), vec![]);
-        assert_eq!(
-            plan(&s, &up(None, Some("9"), false)).unwrap_err().kind,
-            "unknown_version"
-        );
-        assert_eq!(
-            plan(&state(&["1"], &["1"]), &up(None, None, false)).unwrap(),
-            vec![]
-        );
+        assert_eq!(plan(&s, &up(None, Some("9"), false)).unwrap_err().kind, "unknown_version");
+        assert_eq!(plan(&state(&["1"], &["1"]), &up(None, None, false)).unwrap(), vec![]);
     }
 
     #[test]
@@ -315,45 +261,19 @@ mod tests {
         assert_eq!(err.kind, "out_of_order");
         assert!(err.details.iter().any(|d| d.contains('2')));
         assert_eq!(plan(&s, &up(None, None, true)).unwrap(), apply(&["2"]));
-        assert_eq!(
-            anomalies(&s, &[]),
-            vec![Anomaly::OutOfOrder {
-                version: "2".into()
-            }]
-        );
+        assert_eq!(anomalies(&s, &[]), vec![Anomaly::OutOfOrder { version: "2".into() }]);
     }
 
     #[test]
     fn down_reverts_newest_count_all_and_after_version() {
         let s = state(&["1", "2", "3"], &["1", "2", "3"]);
-        assert_eq!(
-            plan(&s, &Request::Down(DownTarget::Newest(1))).unwrap(),
-            revert(&["3"])
-        );
-        assert_eq!(
-            plan(&s, &Request::Down(DownTarget::Newest(2))).unwrap(),
-            revert(&["3", "2"])
-        );
-        assert_eq!(
-            plan(&s, &Request::Down(DownTarget::Newest(9))).unwrap(),
-            revert(&["3", "2", "1"])
-        );
-        assert_eq!(
-            plan(&s, &Request::Down(DownTarget::All)).unwrap(),
-            revert(&["3", "2", "1"])
-        );
-        assert_eq!(
-            plan(&s, &Request::Down(DownTarget::After("1".into()))).unwrap(),
-            revert(&["3", "2"])
-        );
-        assert_eq!(
-            plan(&s, &Request::Down(DownTarget::After("3".into()))).unwrap(),
-            vec![]
-        );
-        assert_eq!(
-            plan(&state(&["1"], &[]), &Request::Down(DownTarget::Newest(1))).unwrap(),
-            vec![]
-        );
+        assert_eq!(plan(&s, &Request::Down(DownTarget::Newest(1))).unwrap(), revert(&["3"]));
+        assert_eq!(plan(&s, &Request::Down(DownTarget::Newest(2))).unwrap(), revert(&["3", "2"]));
+        assert_eq!(plan(&s, &Request::Down(DownTarget::Newest(9))).unwrap(), revert(&["3", "2", "1"]));
+        assert_eq!(plan(&s, &Request::Down(DownTarget::All)).unwrap(), revert(&["3", "2", "1"]));
+        assert_eq!(plan(&s, &Request::Down(DownTarget::After("1".into()))).unwrap(), revert(&["3", "2"]));
+        assert_eq!(plan(&s, &Request::Down(DownTarget::After("3".into()))).unwrap(), vec![]);
+        assert_eq!(plan(&state(&["1"], &[]), &Request::Down(DownTarget::Newest(1))).unwrap(), vec![]);
     }
 
     #[test]
@@ -371,12 +291,7 @@ mod tests {
         let s = state(&["1"], &["1", "2"]);
         let err = plan(&s, &Request::Down(DownTarget::Newest(1))).unwrap_err();
         assert_eq!(err.kind, "missing_on_disk");
-        assert_eq!(
-            anomalies(&s, &[]),
-            vec![Anomaly::MissingOnDisk {
-                version: "2".into()
-            }]
-        );
+        assert_eq!(anomalies(&s, &[]), vec![Anomaly::MissingOnDisk { version: "2".into() }]);
     }
 
     #[test]
@@ -389,16 +304,10 @@ mod tests {
 
     #[test]
     fn source_problems_block_writes() {
-        let p = Problem::DuplicateVersion {
-            version: "1".into(),
-            folders: vec!["1_a".into(), "1_b".into()],
-        };
-        let err = check_source(&[p.clone()]).unwrap_err();
+        let p = Problem::DuplicateVersion { version: "1".into(), folders: vec!["1_a".into(), "1_b".into()] };
+        let err = check_source(std::slice::from_ref(&p)).unwrap_err();
         assert!(err.details[0].contains("1_a, 1_b"));
         assert!(check_source(&[]).is_ok());
-        assert_eq!(
-            anomalies(&State::default(), &[p])[0].kind(),
-            "duplicate_version"
-        );
+        assert_eq!(anomalies(&State::default(), &[p])[0].kind(), "duplicate_version");
     }
 }

@@ -48,8 +48,7 @@ impl Reporter {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stdout().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
             }
         };
         colored::control::set_override(colour);
@@ -89,10 +88,7 @@ impl Reporter {
 
     pub fn json(&self, value: &serde_json::Value) {
         if self.format == Format::Json {
-            println!(
-                "{}",
-                redact(&serde_json::to_string_pretty(value).unwrap_or_default())
-            );
+            println!("{}", redact(&serde_json::to_string_pretty(value).unwrap_or_default()));
         }
     }
 
@@ -140,10 +136,7 @@ mod tests {
     #[test]
     fn redacts_registered_secrets() {
         add_secret("hunter2-secret");
-        assert_eq!(
-            redact("url postgres://u:hunter2-secret@h"),
-            "url postgres://u:****@h"
-        );
+        assert_eq!(redact("url postgres://u:hunter2-secret@h"), "url postgres://u:****@h");
         add_secret("ab");
         assert_eq!(redact("ab cd"), "ab cd");
     }

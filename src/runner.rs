@@ -66,10 +66,7 @@ pub fn lock(mut conn: PgConnection, timeout: Duration, reporter: &Reporter) -> R
     while start.elapsed() < timeout {
         std::thread::sleep(Duration::from_millis(100));
         if try_lock(&mut conn)? {
-            reporter.note(format!(
-                "got the migration lock after {}",
-                report::ms(start.elapsed())
-            ));
+            reporter.note(format!("got the migration lock after {}", report::ms(start.elapsed())));
             return Ok(Lock { _conn: conn });
         }
     }
@@ -91,10 +88,7 @@ fn lock_holder(conn: &mut PgConnection) -> String {
             AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())",
         LOCK_KEYS.0 as u32, LOCK_KEYS.1
     );
-    diesel::sql_query(query)
-        .get_result::<One>(conn)
-        .map(|r| r.value)
-        .unwrap_or_else(|_| "another session".into())
+    diesel::sql_query(query).get_result::<One>(conn).map(|r| r.value).unwrap_or_else(|_| "another session".into())
 }
 
 /// A migration ready to run: SQL read and checked before anything executes.
@@ -138,14 +132,12 @@ impl Prepared {
         let start = Instant::now();
         if self.in_transaction {
             // One round trip; PostgreSQL's error position is an offset into the file.
-            conn.batch_execute(&self.sql)
-                .map_err(|e| self.failure(e, 0, 0))?;
+            conn.batch_execute(&self.sql).map_err(|e| self.failure(e, 0, 0))?;
         } else {
             // libpq runs a multi-statement string as one implicit transaction,
             // which CREATE INDEX CONCURRENTLY refuses: send statements one by one.
             for (i, stmt) in sql::split_statements(&self.sql).iter().enumerate() {
-                conn.batch_execute(stmt.text)
-                    .map_err(|e| self.failure(e, stmt.char_offset, i))?;
+                conn.batch_execute(stmt.text).map_err(|e| self.failure(e, stmt.char_offset, i))?;
             }
         }
         // Our facts go in the same transaction as diesel's row (written by the
@@ -155,20 +147,13 @@ impl Prepared {
             None => history::record_reverted(&self.name.version),
         };
         conn.batch_execute(&format!("{}\n{bookkeeping}", self.restore))
-            .map_err(|e| -> BoxedError {
-                Box::new(history::db_error("record the migration", e))
-            })?;
+            .map_err(|e| -> BoxedError { Box::new(history::db_error("record the migration", e)) })?;
         Ok(())
     }
 
     /// Boxed as diesel's migration error type, so the harness hands it back to
     /// us unchanged and `run` can downcast it.
-    fn failure(
-        &self,
-        err: diesel::result::Error,
-        offset: usize,
-        statements_done: usize,
-    ) -> BoxedError {
+    fn failure(&self, err: diesel::result::Error, offset: usize, statements_done: usize) -> BoxedError {
         let path = self.dir.join(self.file);
         let mut e = Error::new("migration_failed", String::new());
         let (message, position) = match &err {
@@ -187,21 +172,26 @@ impl Prepared {
             Some(p) if p > 0 => {
                 let (line, col, text) = sql::locate(&self.sql, offset + p as usize);
                 e.details.insert(0, format!("   | {text}"));
-                e.details.insert(
-                    1,
-                    format!("   | {}^", " ".repeat(text.chars().take(col - 1).count())),
-                );
+                e.details.insert(1, format!("   | {}^", " ".repeat(text.chars().take(col - 1).count())));
                 format!("{}:{line}:{col}", path.display())
+            }
+            // Some errors carry no position; outside a transaction we still
+            // know which statement failed, so point at its first line.
+            _ if !self.in_transaction => {
+                let lead = sql::split_statements(&self.sql)
+                    .get(statements_done)
+                    .map(|s| s.char_offset + s.text.chars().take_while(|c| c.is_whitespace()).count())
+                    .unwrap_or(offset);
+                let (line, _, text) = sql::locate(&self.sql, lead + 1);
+                e.details.insert(0, format!("   | {text}"));
+                format!("{}:{line}", path.display())
             }
             _ => path.display().to_string(),
         };
         e.message = format!("{} failed at {location}: {message}", self.name);
         e.kind = "migration_failed";
         if self.in_transaction {
-            e.details.push(format!(
-                "  {} was rolled back: nothing of it is applied",
-                self.name
-            ));
+            e.details.push(format!("  {} was rolled back: nothing of it is applied", self.name));
         } else {
             e.details.push(format!(
                 "  {} runs outside a transaction (metadata.toml): its first {statements_done} statement(s) were applied and stay; it is not recorded as applied",
@@ -254,12 +244,7 @@ pub struct Done {
 
 /// Read every file the steps need, before touching the database: a missing
 /// or empty down.sql refuses the whole run.
-fn prepare(
-    steps: &[Step],
-    source: &Source,
-    history: &History,
-    who: &str,
-) -> Result<Vec<(Step, Prepared)>> {
+fn prepare(steps: &[Step], source: &Source, history: &History, who: &str) -> Result<Vec<(Step, Prepared)>> {
     let batch = history.next_batch();
     let restore = history::restore_search_path(&history.search_path);
     steps
@@ -269,17 +254,11 @@ fn prepare(
                 Step::Apply(v) => (v, true),
                 Step::Revert(v) => (v, false),
             };
-            let m: &source::Migration = source.find(version).ok_or_else(|| {
-                Error::new(
-                    "unknown_version",
-                    format!("no migration folder for version {version}"),
-                )
-            })?;
+            let m: &source::Migration = source
+                .find(version)
+                .ok_or_else(|| Error::new("unknown_version", format!("no migration folder for version {version}")))?;
             let in_transaction = m.run_in_transaction()?;
-            let name = Name {
-                folder: m.name.clone(),
-                version: m.version.clone(),
-            };
+            let name = Name { folder: m.name.clone(), version: m.version.clone() };
             let (sql, file, record) = if apply {
                 let sql = m.read_up()?;
                 let record = Record {
@@ -294,15 +273,8 @@ fn prepare(
             } else {
                 (m.read_down()?, "down.sql", None)
             };
-            let prepared = Prepared {
-                name,
-                dir: m.dir.clone(),
-                sql,
-                file,
-                in_transaction,
-                restore: restore.clone(),
-                record,
-            };
+            let prepared =
+                Prepared { name, dir: m.dir.clone(), sql, file, in_transaction, restore: restore.clone(), record };
             Ok((step.clone(), prepared))
         })
         .collect()
@@ -335,29 +307,13 @@ pub fn run(
             };
             e.details.push(done_so_far(&done));
             if e.hint.is_none() {
-                e = e.hint(format!(
-                    "fix {} and run the command again",
-                    p.dir.join(p.file).display()
-                ));
+                e = e.hint(format!("fix {} and run the command again", p.dir.join(p.file).display()));
             }
             return Err(e);
         }
-        let verb = if matches!(step, Step::Apply(_)) {
-            "applied "
-        } else {
-            "reverted"
-        };
-        reporter.line(format!(
-            "  {} {}  {}",
-            colored_verb(verb),
-            p.name,
-            report::ms(duration)
-        ));
-        done.push(Done {
-            step: step.clone(),
-            name: p.name.folder.clone(),
-            duration,
-        });
+        let verb = if matches!(step, Step::Apply(_)) { "applied " } else { "reverted" };
+        reporter.line(format!("  {} {}  {}", colored_verb(verb), p.name, report::ms(duration)));
+        done.push(Done { step: step.clone(), name: p.name.folder.clone(), duration });
     }
     Ok(done)
 }
@@ -382,8 +338,5 @@ fn done_so_far(done: &[Done]) -> String {
             Step::Revert(_) => format!("reverted {}", d.name),
         })
         .collect();
-    format!(
-        "  before it, this run {} (that stays done)",
-        names.join(", ")
-    )
+    format!("  before it, this run {} (that stays done)", names.join(", "))
 }

@@ -24,23 +24,16 @@ impl Env {
             }
         }
         let v = self.file.get(key).filter(|v| !v.is_empty())?;
-        let from = self
-            .file_path
-            .as_deref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
+        let from = self.file_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
         Some((v.clone(), format!("{key} in {from}")))
     }
 
     pub fn load(path: &Path, required: bool) -> Result<Env> {
         if !path.is_file() {
             if required {
-                return Err(Error::new(
-                    "no_env_file",
-                    format!("--env-file {} does not exist", path.display()),
-                )
-                .usage()
-                .hint("pass the path of an existing .env file"));
+                return Err(Error::new("no_env_file", format!("--env-file {} does not exist", path.display()))
+                    .usage()
+                    .hint("pass the path of an existing .env file"));
             }
             return Ok(Env::default());
         }
@@ -50,10 +43,7 @@ impl Env {
             let (k, v) = item.map_err(|e| env_error(path, e))?;
             file.insert(k, v);
         }
-        Ok(Env {
-            file,
-            file_path: Some(path.to_path_buf()),
-        })
+        Ok(Env { file, file_path: Some(path.to_path_buf()) })
     }
 }
 
@@ -66,11 +56,8 @@ fn env_error(path: &Path, err: dotenvy::Error) -> Error {
         dotenvy::Error::Io(e) => e.to_string(),
         other => other.to_string(),
     };
-    Error::new(
-        "bad_env_file",
-        format!("could not read {}: {what}", path.display()),
-    )
-    .hint("each line must look like KEY=value; quote values with spaces or #")
+    Error::new("bad_env_file", format!("could not read {}: {what}", path.display()))
+        .hint("each line must look like KEY=value; quote values with spaces or #")
 }
 
 #[derive(Debug, Clone)]
@@ -133,20 +120,14 @@ fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<
     let mut dir = Some(project.package_dir.as_path());
     while let Some(d) = dir {
         if d.join("migrations").is_dir() {
-            return Ok((
-                d.join("migrations"),
-                "default: migrations/ beside Cargo.toml".into(),
-            ));
+            return Ok((d.join("migrations"), "default: migrations/ beside Cargo.toml".into()));
         }
         if d == project.workspace_root {
             break;
         }
         dir = d.parent();
     }
-    Ok((
-        project.package_dir.join("migrations"),
-        "default: migrations/ beside Cargo.toml".into(),
-    ))
+    Ok((project.package_dir.join("migrations"), "default: migrations/ beside Cargo.toml".into()))
 }
 
 fn diesel_toml_dir(base: &Path) -> Result<Option<PathBuf>> {
@@ -155,14 +136,7 @@ fn diesel_toml_dir(base: &Path) -> Result<Option<PathBuf>> {
         return Ok(None);
     };
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        Error::new(
-            "bad_diesel_toml",
-            format!("{} is not valid TOML: {}", path.display(), e.message()),
-        )
+        Error::new("bad_diesel_toml", format!("{} is not valid TOML: {}", path.display(), e.message()))
     })?;
-    Ok(table
-        .get("migrations_directory")
-        .and_then(|m| m.get("dir"))
-        .and_then(|d| d.as_str())
-        .map(|d| base.join(d)))
+    Ok(table.get("migrations_directory").and_then(|m| m.get("dir")).and_then(|d| d.as_str()).map(|d| base.join(d)))
 }

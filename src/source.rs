@@ -22,10 +22,7 @@ pub struct Migration {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     /// Several folders with one version: diesel keeps one silently; we refuse.
-    DuplicateVersion {
-        version: String,
-        folders: Vec<String>,
-    },
+    DuplicateVersion { version: String, folders: Vec<String> },
     /// A sub-folder without `up.sql`: diesel's loader fails on it.
     NotAMigration { folder: String },
 }
@@ -46,19 +43,12 @@ impl Source {
 }
 
 pub fn load(dir: &Path) -> Result<Source> {
-    let mut source = Source {
-        dir: dir.to_path_buf(),
-        exists: dir.is_dir(),
-        migrations: Vec::new(),
-        problems: Vec::new(),
-    };
+    let mut source =
+        Source { dir: dir.to_path_buf(), exists: dir.is_dir(), migrations: Vec::new(), problems: Vec::new() };
     if !source.exists {
         if dir.exists() {
-            return Err(Error::new(
-                "not_a_folder",
-                format!("the migrations path {} is not a folder", dir.display()),
-            )
-            .hint("point --dir (or [package.metadata.migrate] dir) at a folder"));
+            return Err(Error::new("not_a_folder", format!("the migrations path {} is not a folder", dir.display()))
+                .hint("point --dir (or [package.metadata.migrate] dir) at a folder"));
         }
         return Ok(source);
     }
@@ -66,8 +56,7 @@ pub fn load(dir: &Path) -> Result<Source> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, "read the migrations folder", e))?;
         let folder = entry.file_name().to_string_lossy().into_owned();
-        let is_dir =
-            entry.file_type().map(|t| t.is_dir()).unwrap_or(false) || (entry.path().is_dir());
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false) || (entry.path().is_dir());
         if !is_dir || folder.starts_with('.') {
             continue;
         }
@@ -76,28 +65,16 @@ pub fn load(dir: &Path) -> Result<Source> {
             source.problems.push(Problem::NotAMigration { folder });
             continue;
         }
-        source.migrations.push(Migration {
-            version: names::version_of(&folder),
-            name: folder,
-            dir: path,
-        });
+        source.migrations.push(Migration { version: names::version_of(&folder), name: folder, dir: path });
     }
-    source
-        .migrations
-        .sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.name.cmp(&b.name)));
+    source.migrations.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.name.cmp(&b.name)));
     let mut i = 0;
     while i < source.migrations.len() {
         let v = &source.migrations[i].version;
-        let same: Vec<String> = source.migrations[i..]
-            .iter()
-            .take_while(|m| &m.version == v)
-            .map(|m| m.name.clone())
-            .collect();
+        let same: Vec<String> =
+            source.migrations[i..].iter().take_while(|m| &m.version == v).map(|m| m.name.clone()).collect();
         if same.len() > 1 {
-            source.problems.push(Problem::DuplicateVersion {
-                version: v.clone(),
-                folders: same.clone(),
-            });
+            source.problems.push(Problem::DuplicateVersion { version: v.clone(), folders: same.clone() });
         }
         i += same.len();
     }
@@ -118,10 +95,8 @@ impl Migration {
         let path = self.up_path();
         let sql = fs::read_to_string(&path).map_err(|e| Error::io(&path, "read", e))?;
         if sql.trim().is_empty() {
-            return Err(
-                Error::new("empty_up", format!("{} is empty", path.display()))
-                    .hint("write the migration's SQL in it (diesel refuses empty migrations too)"),
-            );
+            return Err(Error::new("empty_up", format!("{} is empty", path.display()))
+                .hint("write the migration's SQL in it (diesel refuses empty migrations too)"));
         }
         Ok(sql)
     }
@@ -130,30 +105,21 @@ impl Migration {
     /// would drop the bookkeeping row and leave the schema as it was.
     pub fn read_down(&self) -> Result<String> {
         let path = self.down_path();
-        let sql =
-            match fs::read_to_string(&path) {
-                Ok(sql) => sql,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::new(
+        let sql = match fs::read_to_string(&path) {
+            Ok(sql) => sql,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::new(
                     "missing_down",
-                    format!(
-                        "cannot revert {}: {} does not exist",
-                        self.name,
-                        path.display()
-                    ),
+                    format!("cannot revert {}: {} does not exist", self.name, path.display()),
                 )
-                .hint(
-                    "write the SQL that undoes up.sql into down.sql, then run the command again",
-                )),
-                Err(e) => return Err(Error::io(&path, "read", e)),
-            };
+                .hint("write the SQL that undoes up.sql into down.sql, then run the command again"))
+            }
+            Err(e) => return Err(Error::io(&path, "read", e)),
+        };
         if crate::sql::split_statements(&sql).is_empty() {
             return Err(Error::new(
                 "empty_down",
-                format!(
-                    "cannot revert {}: {} has no SQL in it",
-                    self.name,
-                    path.display()
-                ),
+                format!("cannot revert {}: {} has no SQL in it", self.name, path.display()),
             )
             .hint("write the SQL that undoes up.sql into down.sql, then run the command again"));
         }
@@ -169,21 +135,15 @@ impl Migration {
             Err(e) => return Err(Error::io(&path, "read", e)),
         };
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            Error::new(
-                "bad_metadata",
-                format!("{} is not valid TOML: {}", path.display(), e.message()),
-            )
-            .hint("it may only hold `run_in_transaction = true|false`")
+            Error::new("bad_metadata", format!("{} is not valid TOML: {}", path.display(), e.message()))
+                .hint("it may only hold `run_in_transaction = true|false`")
         })?;
         match table.get("run_in_transaction") {
             None => Ok(true),
             Some(toml::Value::Boolean(b)) => Ok(*b),
             Some(other) => Err(Error::new(
                 "bad_metadata",
-                format!(
-                    "{}: run_in_transaction must be true or false, not {other:?}",
-                    path.display()
-                ),
+                format!("{}: run_in_transaction must be true or false, not {other:?}", path.display()),
             )),
         }
     }

@@ -21,10 +21,7 @@ pub fn split_statements<'a>(sql: &'a str) -> Vec<Statement<'a>> {
     let mut meaningful = false;
     let push = |out: &mut Vec<Statement<'a>>, start: usize, end: usize, meaningful: bool| {
         if meaningful {
-            out.push(Statement {
-                text: &sql[start..end],
-                char_offset: sql[..start].chars().count(),
-            });
+            out.push(Statement { text: &sql[start..end], char_offset: sql[..start].chars().count() });
         }
     };
     while i < b.len() {
@@ -54,9 +51,8 @@ pub fn split_statements<'a>(sql: &'a str) -> Vec<Statement<'a>> {
                 continue;
             }
             b'\'' => {
-                let escapes = i > 0
-                    && matches!(b[i - 1], b'e' | b'E')
-                    && !is_ident_byte(b.get(i.wrapping_sub(2)).copied());
+                let escapes =
+                    i > 0 && matches!(b[i - 1], b'e' | b'E') && !is_ident_byte(b.get(i.wrapping_sub(2)).copied());
                 i = skip_quoted(b, i, b'\'', escapes);
                 meaningful = true;
                 continue;
@@ -171,10 +167,7 @@ mod tests {
     use super::*;
 
     fn texts(sql: &str) -> Vec<String> {
-        split_statements(sql)
-            .iter()
-            .map(|s| s.text.trim().to_string())
-            .collect()
+        split_statements(sql).iter().map(|s| s.text.trim().to_string()).collect()
     }
 
     #[test]
@@ -182,10 +175,7 @@ mod tests {
         let sql = "CREATE INDEX CONCURRENTLY a ON t (x);\n-- c; d\nCREATE INDEX CONCURRENTLY b ON t ((';'));\n";
         assert_eq!(
             texts(sql),
-            vec![
-                "CREATE INDEX CONCURRENTLY a ON t (x)",
-                "-- c; d\nCREATE INDEX CONCURRENTLY b ON t ((';'))"
-            ]
+            vec!["CREATE INDEX CONCURRENTLY a ON t (x)", "-- c; d\nCREATE INDEX CONCURRENTLY b ON t ((';'))"]
         );
     }
 

@@ -21,22 +21,15 @@ pub struct Project {
     pub workspace_dir_setting: Option<PathBuf>,
 }
 
-pub fn discover(
-    cwd: &Path,
-    manifest_path: Option<&Path>,
-    package: Option<&str>,
-) -> Result<Project> {
+pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> Result<Project> {
     let mut cmd = MetadataCommand::new();
     cmd.no_deps().current_dir(cwd);
     if let Some(path) = manifest_path {
         let path = cwd.join(path);
         if !path.is_file() {
-            return Err(Error::new(
-                "no_manifest",
-                format!("--manifest-path {} does not exist", path.display()),
-            )
-            .usage()
-            .hint("pass the path of a Cargo.toml file"));
+            return Err(Error::new("no_manifest", format!("--manifest-path {} does not exist", path.display()))
+                .usage()
+                .hint("pass the path of a Cargo.toml file"));
         }
         cmd.manifest_path(path);
     }
@@ -54,22 +47,16 @@ fn metadata_error(cwd: &Path, err: cargo_metadata::Error) -> Error {
             .usage()
             .hint("run cargo migrate from your project's folder, or pass --manifest-path path/to/Cargo.toml")
         }
-        cargo_metadata::Error::CargoMetadata { stderr } => Error::new(
-            "cargo_metadata",
-            format!("`cargo metadata` failed: {}", stderr.trim()),
-        )
-        .hint("fix the Cargo.toml error above; `cargo metadata --no-deps` must succeed"),
+        cargo_metadata::Error::CargoMetadata { stderr } => {
+            Error::new("cargo_metadata", format!("`cargo metadata` failed: {}", stderr.trim()))
+                .hint("fix the Cargo.toml error above; `cargo metadata --no-deps` must succeed")
+        }
         other => Error::new("cargo_metadata", format!("could not run `cargo metadata`: {other}"))
             .hint("is cargo installed and on PATH?"),
     }
 }
 
-fn select(
-    metadata: &Metadata,
-    cwd: &Path,
-    manifest_path: Option<&Path>,
-    package: Option<&str>,
-) -> Result<Project> {
+fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> Result<Project> {
     let root: PathBuf = metadata.workspace_root.clone().into();
     let members = metadata.workspace_packages();
     let chosen = if let Some(name) = package {
@@ -86,19 +73,12 @@ fn select(
         found.copied()
     } else if let Some(path) = manifest_path {
         let path = std::fs::canonicalize(cwd.join(path)).unwrap_or_else(|_| cwd.join(path));
-        members
-            .iter()
-            .find(|p| p.manifest_path.as_std_path() == path)
-            .copied()
+        members.iter().find(|p| p.manifest_path.as_std_path() == path).copied()
     } else {
         let cwd = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
         members
             .iter()
-            .filter(|p| {
-                p.manifest_path
-                    .parent()
-                    .is_some_and(|d| cwd.starts_with(d.as_std_path()))
-            })
+            .filter(|p| p.manifest_path.parent().is_some_and(|d| cwd.starts_with(d.as_std_path())))
             .max_by_key(|p| p.manifest_path.as_str().len())
             .copied()
     };
@@ -110,11 +90,10 @@ fn select(
         match value.get("migrate").and_then(|m| m.get("dir")) {
             None => Ok(None),
             Some(serde_json::Value::String(s)) => Ok(Some(base.join(s))),
-            Some(other) => Err(Error::new(
-                "bad_metadata",
-                format!("metadata.migrate.dir must be a string, not {other}"),
-            )
-            .hint("write e.g. `[package.metadata.migrate]\ndir = \"migrations\"`")),
+            Some(other) => {
+                Err(Error::new("bad_metadata", format!("metadata.migrate.dir must be a string, not {other}"))
+                    .hint("write e.g. `[package.metadata.migrate]\ndir = \"migrations\"`"))
+            }
         }
     };
     Ok(Project {

@@ -19,10 +19,8 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the migrations folder", e))?;
     let source = ctx.source()?;
     let mut newest = source.migrations.last().map(|m| m.version.clone());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     // Another `create` may race us to the same second: retry with the next one.
     for _ in 0..20 {
         let version = names::next_version(now, newest.as_deref());
@@ -31,24 +29,14 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
         if target.exists()
             || dir
                 .read_dir()
-                .map(|mut d| {
-                    d.any(|e| {
-                        e.is_ok_and(|e| {
-                            names::version_of(&e.file_name().to_string_lossy()) == version
-                        })
-                    })
-                })
+                .map(|mut d| d.any(|e| e.is_ok_and(|e| names::version_of(&e.file_name().to_string_lossy()) == version)))
                 .unwrap_or(false)
         {
             newest = Some(version);
             continue;
         }
         let vars = |t: &str| render(t, &version, &name);
-        write_atomically(
-            dir,
-            &folder,
-            &[("up.sql", vars(&up)), ("down.sql", vars(&down))],
-        )?;
+        write_atomically(dir, &folder, &[("up.sql", vars(&up)), ("down.sql", vars(&down))])?;
         let shown = ctx.relative(&target);
         ctx.reporter.line(format!("created {shown}/up.sql"));
         ctx.reporter.line(format!("created {shown}/down.sql"));
@@ -62,11 +50,8 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
         }));
         return Ok(exit::OK);
     }
-    Err(Error::new(
-        "version_taken",
-        "could not find a free version for the new migration",
-    )
-    .hint("another process is creating migrations in the same folder; try again"))
+    Err(Error::new("version_taken", "could not find a free version for the new migration")
+        .hint("another process is creating migrations in the same folder; try again"))
 }
 
 fn templates(custom: Option<&Path>) -> Result<(String, String)> {
@@ -81,10 +66,7 @@ fn templates(custom: Option<&Path>) -> Result<(String, String)> {
             Err(e) => Err(Error::io(&path, "read the template", e)),
         }
     };
-    Ok((
-        read("up.sql", UP_TEMPLATE)?,
-        read("down.sql", DOWN_TEMPLATE)?,
-    ))
+    Ok((read("up.sql", UP_TEMPLATE)?, read("down.sql", DOWN_TEMPLATE)?))
 }
 
 /// `{{version}}`, `{{name}}` and `{{title}}` ("Add project team support").
@@ -93,10 +75,7 @@ fn render(template: &str, version: &str, name: &str) -> String {
     if let Some(first) = title.get(0..1) {
         title = format!("{}{}", first.to_uppercase(), &title[1..]);
     }
-    template
-        .replace("{{version}}", version)
-        .replace("{{name}}", name)
-        .replace("{{title}}", &title)
+    template.replace("{{version}}", version).replace("{{name}}", name).replace("{{title}}", &title)
 }
 
 /// Write the files into a hidden folder, then rename it into place: a crash
@@ -111,13 +90,7 @@ fn write_atomically(dir: &Path, folder: &str, files: &[(&str, String)]) -> Resul
         }
         let target = dir.join(folder);
         if target.exists() {
-            return Err(Error::new(
-                "exists",
-                format!(
-                    "{} already exists; nothing was overwritten",
-                    target.display()
-                ),
-            ));
+            return Err(Error::new("exists", format!("{} already exists; nothing was overwritten", target.display())));
         }
         fs::rename(&tmp, &target).map_err(|e| Error::io(&target, "create", e))
     })();
@@ -133,9 +106,6 @@ mod tests {
 
     #[test]
     fn renders_placeholders() {
-        assert_eq!(
-            render("-- {{title}} ({{version}}, {{name}})", "2025", "add_x"),
-            "-- Add x (2025, add_x)"
-        );
+        assert_eq!(render("-- {{title}} ({{version}}, {{name}})", "2025", "add_x"), "-- Add x (2025, add_x)");
     }
 }

@@ -30,19 +30,14 @@ pub struct Context {
 
 impl Context {
     pub fn load(opts: &GlobalOpts, reporter: Reporter) -> Result<Context> {
-        let cwd = std::env::current_dir()
-            .map_err(|e| Error::new("io", format!("cannot read the current folder: {e}")))?;
-        let project =
-            workspace::discover(&cwd, opts.manifest_path.as_deref(), opts.package.as_deref())?;
+        let cwd =
+            std::env::current_dir().map_err(|e| Error::new("io", format!("cannot read the current folder: {e}")))?;
+        let project = workspace::discover(&cwd, opts.manifest_path.as_deref(), opts.package.as_deref())?;
         let settings = settings::resolve(&cwd, opts, project)?;
         if let Some((url, _)) = &settings.database_url {
             connection::register_secrets(url);
         }
-        Ok(Context {
-            cwd,
-            settings,
-            reporter,
-        })
+        Ok(Context { cwd, settings, reporter })
     }
 
     /// The database URL and where it came from, or what to set.
@@ -66,24 +61,14 @@ impl Context {
     }
 
     pub fn relative(&self, path: &std::path::Path) -> String {
-        path.strip_prefix(&self.cwd)
-            .unwrap_or(path)
-            .display()
-            .to_string()
+        path.strip_prefix(&self.cwd).unwrap_or(path).display().to_string()
     }
 }
 
 pub fn state(source: &Source, history: &History) -> State {
-    let mut on_disk: Vec<String> = source
-        .migrations
-        .iter()
-        .map(|m| m.version.clone())
-        .collect();
+    let mut on_disk: Vec<String> = source.migrations.iter().map(|m| m.version.clone()).collect();
     on_disk.dedup();
-    State {
-        on_disk,
-        applied: history.applied.iter().map(|a| a.version.clone()).collect(),
-    }
+    State { on_disk, applied: history.applied.iter().map(|a| a.version.clone()).collect() }
 }
 
 /// What a write command did.
@@ -105,17 +90,9 @@ pub fn migrate(ctx: &Context, request: &Request) -> Result<Outcome> {
     let mut conn = ctx.connect(&url, "run")?;
     let history = history::read(&mut conn)?;
     let steps = plan::plan(&state(&source, &history), request)?;
-    let done = if steps.is_empty() {
-        Vec::new()
-    } else {
-        runner::run(&mut conn, &steps, &source, &history, &ctx.reporter)?
-    };
-    Ok(Outcome {
-        done,
-        history,
-        source,
-        database: connection::mask(&url),
-    })
+    let done =
+        if steps.is_empty() { Vec::new() } else { runner::run(&mut conn, &steps, &source, &history, &ctx.reporter)? };
+    Ok(Outcome { done, history, source, database: connection::mask(&url) })
 }
 
 pub fn run(cli: Cli) -> Result<u8> {

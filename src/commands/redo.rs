@@ -12,16 +12,9 @@ pub fn run(ctx: &Context, args: &RedoArgs) -> Result<u8> {
     let out = migrate(ctx, &Request::Redo { count: args.count })?;
     let r = &ctx.reporter;
     if out.done.is_empty() {
-        r.line(format!(
-            "{} nothing to redo: no migration is applied",
-            "✓".green()
-        ));
+        r.line(format!("{} nothing to redo: no migration is applied", "✓".green()));
     } else {
-        r.line(format!(
-            "{} redid {} migration(s)",
-            "✓".green().bold(),
-            out.done.len() / 2
-        ));
+        r.line(format!("{} redid {} migration(s)", "✓".green().bold(), out.done.len() / 2));
     }
     r.json(&serde_json::json!({
         "ok": true,

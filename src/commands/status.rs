@@ -36,12 +36,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
             let d = d.expect("checked");
             let applied_row = a.filter(|a| a.version == d.version);
             if let Some(a) = applied_row {
-                lines.push(format!(
-                    "  {} {}  {}",
-                    "applied".green(),
-                    d.name,
-                    a.run_on.dimmed()
-                ));
+                lines.push(format!("  {} {}  {}", "applied".green(), d.name, a.run_on.dimmed()));
                 rows.push(row(&d.version, &d.name, "applied", Some(a)));
                 // A duplicate version consumes the applied row once per folder.
                 if disk.get(i + 1).is_none_or(|n| n.version != d.version) {
@@ -56,32 +51,16 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
         } else {
             let a = a.expect("checked");
             let name = a.name.clone().unwrap_or_else(|| a.version.clone());
-            lines.push(format!(
-                "  {} {}  {}  (no folder on disk)",
-                "missing".red(),
-                name,
-                a.run_on.dimmed()
-            ));
+            lines.push(format!("  {} {}  {}  (no folder on disk)", "missing".red(), name, a.run_on.dimmed()));
             rows.push(row(&a.version, &name, "missing", Some(a)));
             j += 1;
         }
     }
 
-    r.result(format!(
-        "{} {}  ({})",
-        "Migrations".bold(),
-        ctx.relative(&source.dir),
-        ctx.settings.dir_origin
-    ));
-    r.result(format!(
-        "{}   {}  (from {url_origin})",
-        "Database".bold(),
-        crate::connection::mask(&url)
-    ));
+    r.result(format!("{} {}  ({})", "Migrations".bold(), ctx.relative(&source.dir), ctx.settings.dir_origin));
+    r.result(format!("{}   {}  (from {url_origin})", "Database".bold(), crate::connection::mask(&url)));
     if !source.exists {
-        r.result(format!(
-            "  (the folder does not exist yet: `cargo migrate create <name>` makes it)"
-        ));
+        r.result("  (the folder does not exist yet: `cargo migrate create <name>` makes it)");
     }
     r.result("");
     for l in &lines {
@@ -95,11 +74,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
         "{} applied, {} pending{}",
         history.applied.len(),
         pending,
-        if anomalies.is_empty() {
-            String::new()
-        } else {
-            format!(", {} problem(s)", anomalies.len())
-        }
+        if anomalies.is_empty() { String::new() } else { format!(", {} problem(s)", anomalies.len()) }
     ));
     for a in &anomalies {
         r.result(format!("  {} {}", "!".red().bold(), a.message()));
@@ -135,12 +110,8 @@ fn row(version: &str, name: &str, state: &str, a: Option<&history::Applied>) -> 
 
 fn anomaly_json(a: &Anomaly) -> serde_json::Value {
     let version = match a {
-        Anomaly::MissingOnDisk { version } | Anomaly::OutOfOrder { version } => {
-            Some(version.clone())
-        }
-        Anomaly::Source(crate::source::Problem::DuplicateVersion { version, .. }) => {
-            Some(version.clone())
-        }
+        Anomaly::MissingOnDisk { version } | Anomaly::OutOfOrder { version } => Some(version.clone()),
+        Anomaly::Source(crate::source::Problem::DuplicateVersion { version, .. }) => Some(version.clone()),
         Anomaly::Source(_) => None,
     };
     serde_json::json!({ "kind": a.kind(), "version": version, "message": a.message(), "hint": a.hint() })

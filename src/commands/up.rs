@@ -8,11 +8,7 @@ use crate::error::{exit, Result};
 use crate::plan::Request;
 
 pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
-    let request = Request::Up {
-        count: args.count,
-        to: args.to.clone(),
-        allow_out_of_order: args.allow_out_of_order,
-    };
+    let request = Request::Up { count: args.count, to: args.to.clone(), allow_out_of_order: args.allow_out_of_order };
     let out = migrate(ctx, &request)?;
     let applied_before = out.history.applied.len();
     let r = &ctx.reporter;

@@ -1,0 +1,1 @@
+ALTER TABLE meeting_participants DROP CONSTRAINT meeting_participants_meeting_email_key;

@@ -1,0 +1,2 @@
+DROP INDEX CONCURRENTLY IF EXISTS meetings_title_idx;
+DROP INDEX CONCURRENTLY IF EXISTS meetings_starts_at_idx;

@@ -1,0 +1,82 @@
+use crate::harness::*;
+
+#[test]
+fn create_writes_up_and_down_from_the_templates() {
+    let p = Project::bare("app");
+    let r = p.cargo_migrate(&["create", "add_project_team_support"]).ok();
+    let f = folders(&p.root.join("migrations"));
+    assert_eq!(f.len(), 1);
+    let (version, name) = f[0].split_once('_').unwrap();
+    assert_eq!(name, "add_project_team_support");
+    assert_eq!(version.len(), 14, "YYYYMMDDHHMMSS: {version}");
+    assert!(version.starts_with("20"));
+    let up = std::fs::read_to_string(p.root.join("migrations").join(&f[0]).join("up.sql")).unwrap();
+    assert!(up.contains("Add project team support"), "template rendered: {up}");
+    assert!(p.root.join("migrations").join(&f[0]).join("down.sql").is_file());
+    assert!(r.stdout.contains(&format!("migrations/{}/up.sql", f[0])), "prints the path: {}", r.stdout);
+}
+
+#[test]
+fn words_spaces_and_dashes_become_one_snake_case_name() {
+    let p = Project::bare("app");
+    p.cargo_migrate(&["create", "add", "vector-search", "rag"]).ok();
+    assert!(folders(&p.root.join("migrations"))[0].ends_with("_add_vector_search_rag"));
+}
+
+#[test]
+fn bad_names_are_refused_and_nothing_is_written() {
+    let p = Project::bare("app");
+    let r = p.cargo_migrate(&["create", "AddThings"]).fails(2);
+    assert!(r.stderr.contains("upper case") && r.stderr.contains("add_things"), "{}", r.stderr);
+    let r = p.cargo_migrate(&["create", "drop;table"]).fails(2);
+    assert!(r.stderr.contains("`;`"), "{}", r.stderr);
+    for generic in ["migration", "fix_bug", "update"] {
+        let r = p.cargo_migrate(&["create", generic]).fails(2);
+        assert!(r.stderr.contains("--force"), "{}", r.stderr);
+    }
+    assert!(folders(&p.root.join("migrations")).is_empty());
+    p.cargo_migrate(&["create", "update", "--force"]).ok();
+    assert_eq!(folders(&p.root.join("migrations")).len(), 1);
+}
+
+#[test]
+fn creates_in_the_same_second_get_distinct_ordered_versions() {
+    let p = Project::bare("app");
+    for name in ["first", "second", "third"] {
+        p.cargo_migrate(&["create", name]).ok();
+    }
+    let f = folders(&p.root.join("migrations"));
+    assert_eq!(f.len(), 3);
+    let versions: Vec<&str> = f.iter().map(|n| n.split('_').next().unwrap()).collect();
+    assert!(versions[0] < versions[1] && versions[1] < versions[2], "{versions:?}");
+    // Sorted by version, the names come out in creation order.
+    assert!(f[0].ends_with("first") && f[1].ends_with("second") && f[2].ends_with("third"), "{f:?}");
+}
+
+#[test]
+fn a_future_version_on_disk_is_never_overwritten_or_reordered() {
+    let p = Project::bare("app");
+    p.migration("29991231235959_from_the_future", "SELECT 1;", Some("SELECT 1;"));
+    p.cargo_migrate(&["create", "next_one"]).ok();
+    let f = folders(&p.root.join("migrations"));
+    assert_eq!(f.len(), 2);
+    assert!(f[1].ends_with("_next_one"), "new migration sorts last: {f:?}");
+    assert_eq!(
+        std::fs::read_to_string(p.root.join("migrations/29991231235959_from_the_future/up.sql")).unwrap(),
+        "SELECT 1;"
+    );
+}
+
+#[test]
+fn host_project_templates_override_the_built_in_ones() {
+    let p = Project::bare("app");
+    p.write("migrations-template/up.sql", "-- ours: {{name}} at {{version}}\n");
+    p.cargo_migrate(&["create", "custom_one"]).ok();
+    let f = folders(&p.root.join("migrations"));
+    let up = std::fs::read_to_string(p.root.join("migrations").join(&f[0]).join("up.sql")).unwrap();
+    let version = f[0].split('_').next().unwrap();
+    assert_eq!(up, format!("-- ours: custom_one at {version}\n"));
+    // down.sql falls back to the built-in template.
+    let down = std::fs::read_to_string(p.root.join("migrations").join(&f[0]).join("down.sql")).unwrap();
+    assert!(down.contains("Revert"));
+}

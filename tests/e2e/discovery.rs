@@ -1,0 +1,102 @@
+use crate::harness::*;
+
+fn created_path(r: &Run) -> String {
+    r.stdout.lines().next().expect("create printed nothing").trim_start_matches("created ").to_string()
+}
+
+/// A virtual workspace with two members, `api` and `worker`.
+fn workspace() -> Project {
+    let p = Project::bare("unused");
+    std::fs::remove_dir_all(p.root.join("src")).unwrap();
+    p.write("Cargo.toml", "[workspace]\nmembers = [\"crates/api\", \"crates/worker\"]\nresolver = \"2\"\n");
+    for m in ["api", "worker"] {
+        p.write(
+            &format!("crates/{m}/Cargo.toml"),
+            &format!("[package]\nname = \"{m}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+        );
+        p.write(&format!("crates/{m}/src/lib.rs"), "");
+    }
+    p
+}
+
+#[test]
+fn default_folder_is_beside_the_package_and_found_from_sub_folders() {
+    let p = Project::bare("app");
+    p.write("src/deep/er/x.rs", "");
+    let r = p.cargo_migrate_in(&p.root.join("src/deep/er"), &["create", "add_things"]).ok();
+    let created = folders(&p.root.join("migrations"));
+    assert_eq!(created.len(), 1, "{}", r.all());
+    assert!(created[0].ends_with("_add_things"));
+}
+
+#[test]
+fn workspace_member_root_manifest_path_and_package_flag() {
+    let p = workspace();
+    // From a member: beside that member.
+    p.cargo_migrate_in(&p.root.join("crates/api/src"), &["create", "a_api"]).ok();
+    assert_eq!(folders(&p.root.join("crates/api/migrations")).len(), 1);
+    // -p and --manifest-path pick a member from anywhere.
+    p.cargo_migrate(&["-p", "worker", "create", "a_worker"]).ok();
+    assert_eq!(folders(&p.root.join("crates/worker/migrations")).len(), 1);
+    p.cargo_migrate(&["--manifest-path", "crates/worker/Cargo.toml", "create", "b_worker"]).ok();
+    assert_eq!(folders(&p.root.join("crates/worker/migrations")).len(), 2);
+    // From the virtual root: beside the root.
+    p.cargo_migrate(&["create", "a_root"]).ok();
+    assert_eq!(folders(&p.root.join("migrations")).len(), 1);
+    assert_eq!(folders(&p.root.join("crates/api/migrations")).len(), 1);
+    // Unknown package: a clear error listing the members.
+    let r = p.cargo_migrate(&["-p", "nope", "create", "x_y"]).fails(2);
+    assert!(r.stderr.contains("no package `nope`") && r.stderr.contains("api, worker"), "{}", r.stderr);
+}
+
+#[test]
+fn a_member_without_its_own_folder_uses_the_workspace_one() {
+    let p = workspace();
+    std::fs::create_dir_all(p.root.join("migrations")).unwrap();
+    p.cargo_migrate_in(&p.root.join("crates/api"), &["create", "shared_thing"]).ok();
+    assert_eq!(folders(&p.root.join("migrations")).len(), 1);
+    assert!(!p.root.join("crates/api/migrations").exists());
+}
+
+#[test]
+fn precedence_flag_package_workspace_diesel_toml() {
+    let p = workspace();
+    p.write("diesel.toml", "[migrations_directory]\ndir = \"db/diesel\"\n");
+    p.cargo_migrate_in(&p.root.join("crates/api"), &["create", "one"]).ok();
+    assert_eq!(folders(&p.root.join("db/diesel")).len(), 1, "diesel.toml at the workspace root");
+
+    let root_toml = std::fs::read_to_string(p.root.join("Cargo.toml")).unwrap();
+    p.write("Cargo.toml", &format!("{root_toml}\n[workspace.metadata.migrate]\ndir = \"db/ws\"\n"));
+    p.cargo_migrate_in(&p.root.join("crates/api"), &["create", "two"]).ok();
+    assert_eq!(folders(&p.root.join("db/ws")).len(), 1, "workspace metadata beats diesel.toml");
+
+    let api = std::fs::read_to_string(p.root.join("crates/api/Cargo.toml")).unwrap();
+    p.write("crates/api/Cargo.toml", &format!("{api}\n[package.metadata.migrate]\ndir = \"sql\"\n"));
+    p.cargo_migrate_in(&p.root.join("crates/api"), &["create", "three"]).ok();
+    assert_eq!(folders(&p.root.join("crates/api/sql")).len(), 1, "package metadata beats workspace metadata");
+
+    let r = p.cargo_migrate_in(&p.root.join("crates/api"), &["--dir", "../../flag", "create", "four"]).ok();
+    assert_eq!(folders(&p.root.join("flag")).len(), 1, "--dir beats everything: {}", r.all());
+    assert!(created_path(&r).contains("flag"));
+}
+
+#[test]
+fn status_prints_the_folder_and_where_it_came_from() {
+    let db = Db::new("status_folder");
+    let p = Project::new(&db);
+    p.write("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.migrate]\ndir = \"db/migrations\"\n");
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(r.stdout.contains("db/migrations") && r.stdout.contains("[package.metadata.migrate]"), "{}", r.stdout);
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert!(j["migrations_dir"].as_str().unwrap().ends_with("db/migrations"));
+}
+
+#[test]
+fn outside_a_cargo_project_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("cargo-migrate-nowhere-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = Project::bare("app");
+    let r = p.cargo_migrate_in(&dir, &["status"]).fails(2);
+    assert!(r.stderr.contains("not inside a cargo project") && r.stderr.contains("--manifest-path"), "{}", r.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,76 @@
+use crate::harness::*;
+
+#[test]
+fn a_failing_migration_is_rolled_back_and_located_in_its_file() {
+    let db = Db::new("failure_locate");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "first");
+    p.migration(
+        "20250102000000_broken",
+        "-- a table, then a typo\nCREATE TABLE half_done (id int);\n\nCREATE TABLE broken (\n  id int,\n  name txet\n);\n",
+        Some("DROP TABLE broken; DROP TABLE half_done;"),
+    );
+    p.table_migration("20250103000000", "third");
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    let e = &r.stderr;
+    assert!(e.contains("20250102000000_broken"), "{e}");
+    assert!(e.contains("20250102000000_broken/up.sql:6:8"), "file:line:col: {e}");
+    assert!(e.contains("  name txet"), "the SQL line: {e}");
+    assert!(e.contains("type \"txet\" does not exist"), "PostgreSQL's message: {e}");
+    assert!(e.contains("rolled back"), "{e}");
+    assert!(e.contains("applied 20250101000000_create_first"), "what this run did before: {e}");
+    // Real state: the first stays, nothing of the broken one, the third not run.
+    assert_eq!(db.applied(), ["20250101000000"]);
+    assert!(db.table_exists("first"));
+    assert!(!db.table_exists("half_done"), "the broken migration's first statement was rolled back");
+    assert!(!db.table_exists("third"));
+}
+
+#[test]
+fn failure_shows_detail_and_hint_from_postgres() {
+    let db = Db::new("failure_detail");
+    let p = Project::new(&db);
+    p.migration(
+        "20250101000000_dupes",
+        "CREATE TABLE t (id int PRIMARY KEY);\nINSERT INTO t VALUES (1);\nINSERT INTO t VALUES (1);\n",
+        Some("DROP TABLE t;"),
+    );
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("duplicate key value violates unique constraint"), "{}", r.stderr);
+    assert!(r.stderr.contains("detail: Key (id)=(1) already exists."), "{}", r.stderr);
+    assert!(r.stderr.contains("this run changed nothing"), "{}", r.stderr);
+    assert!(!db.table_exists("t"));
+
+    p.migration("20250101000000_dupes", "SELECT * FROM pg_class WHERE relnmae = 'x';\n", Some("SELECT 1;"));
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("postgres hint: Perhaps you meant"), "{}", r.stderr);
+    assert!(r.stderr.contains("up.sql:1:30"), "{}", r.stderr);
+}
+
+#[test]
+fn failure_outside_a_transaction_says_what_stayed() {
+    let db = Db::new("failure_notx");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "items");
+    p.migration(
+        "20250102000000_index_items",
+        "CREATE INDEX CONCURRENTLY items_a ON items (id);\nCREATE INDEX CONCURRENTLY items_b ON items (nope);\n",
+        Some("DROP INDEX CONCURRENTLY items_a;"),
+    );
+    p.write("migrations/20250102000000_index_items/metadata.toml", "run_in_transaction = false\n");
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("up.sql:2:"), "{}", r.stderr);
+    assert!(r.stderr.contains("first 1 statement(s) were applied"), "{}", r.stderr);
+    assert_eq!(db.applied(), ["20250101000000"]);
+}
+
+#[test]
+fn failure_output_is_json_with_format_json() {
+    let db = Db::new("failure_json");
+    let p = Project::new(&db);
+    p.migration("20250101000000_bad", "SELEC 1;", Some("SELECT 1;"));
+    let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
+    let j = r.json();
+    assert_eq!(j["ok"], false);
+    assert_eq!(j["error"]["kind"], "migration_failed");
+}

@@ -1,0 +1,318 @@
+//! A throwaway PostgreSQL cluster per test run, a fresh database per test, and
+//! temporary cargo projects that run the real `cargo migrate`.
+//!
+//! The cluster is made with the machine's `initdb`/`pg_ctl` (PG_BIN, else
+//! `pg_config --bindir`, else the newest /usr/lib/postgresql/*/bin), run as the
+//! `postgres` user when we are root, on a private socket folder and a free
+//! loopback port. A watchdog stops it and deletes it once the test process is
+//! gone, even when tests fail or panic. CARGO_MIGRATE_TEST_ADMIN_URL points the
+//! suite at an existing server instead (a superuser URL).
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+pub struct Cluster {
+    pub bin: PathBuf,
+    /// postgres://postgres@127.0.0.1:PORT (no database part)
+    pub base_url: String,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(start_cluster)
+}
+
+pub fn pg_bin() -> PathBuf {
+    if let Ok(dir) = std::env::var("PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if dir.join("initdb").is_file() {
+            return dir;
+        }
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").is_file()).collect()
+        })
+        .unwrap_or_default();
+    dirs.sort_by_key(|p| {
+        p.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
+    });
+    dirs.pop().expect("no PostgreSQL server binaries: install the `postgresql` package or set PG_BIN")
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+}
+
+fn id_of(flag: &str) -> u32 {
+    let out = Command::new("id").args([flag, "postgres"]).output().expect("id");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("the `postgres` user must exist to run PostgreSQL as root")
+}
+
+/// A command that runs as the unprivileged `postgres` user when we are root.
+pub fn as_server_user(program: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    if is_root() {
+        cmd.uid(id_of("-u")).gid(id_of("-g"));
+    }
+    cmd
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start_cluster() -> Cluster {
+    let bin = pg_bin();
+    if let Ok(url) = std::env::var("CARGO_MIGRATE_TEST_ADMIN_URL") {
+        let parsed = url.trim_end_matches('/').to_string();
+        return Cluster { bin, base_url: parsed };
+    }
+    let base = std::env::temp_dir().join(format!("cargo-migrate-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    if is_root() {
+        std::os::unix::fs::chown(&base, Some(id_of("-u")), Some(id_of("-g"))).unwrap();
+    }
+    let data = base.join("data");
+    let out = as_server_user(&bin.join("initdb"))
+        .args(["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
+        .output()
+        .expect("run initdb");
+    assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+    let port = free_port();
+    let opts = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+        base.display()
+    );
+    let out = as_server_user(&bin.join("pg_ctl"))
+        .args(["-D", data.to_str().unwrap(), "-o", &opts, "-l", base.join("log").to_str().unwrap(), "-w", "start"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run pg_ctl");
+    assert!(
+        out.status.success(),
+        "pg_ctl start failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(base.join("log")).unwrap_or_default()
+    );
+    // The watchdog outlives us (so it is never waited for): when this process
+    // is gone, it stops and deletes the cluster.
+    let script = format!(
+        "while [ -d /proc/{pid} ]; do sleep 0.3; done; '{pg_ctl}' -D '{data}' -m immediate stop >/dev/null 2>&1; rm -rf '{base}'",
+        pid = std::process::id(),
+        pg_ctl = bin.join("pg_ctl").display(),
+        data = data.display(),
+        base = base.display()
+    );
+    #[allow(clippy::zombie_processes)]
+    as_server_user(Path::new("/bin/sh"))
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("start the watchdog");
+    Cluster { bin, base_url: format!("postgres://postgres@127.0.0.1:{port}") }
+}
+
+/// A fresh database for one test.
+pub struct Db {
+    pub url: String,
+}
+
+impl Db {
+    pub fn new(test: &str) -> Db {
+        let c = cluster();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!(
+            "t{}_{}_{}",
+            std::process::id(),
+            n,
+            test.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(30).collect::<String>()
+        );
+        psql(&format!("{}/postgres", c.base_url), &format!("CREATE DATABASE \"{name}\""));
+        Db { url: format!("{}/{name}", c.base_url) }
+    }
+
+    /// Rows of a query, `|`-separated columns (psql -At).
+    pub fn query(&self, sql: &str) -> String {
+        psql(&self.url, sql)
+    }
+
+    pub fn table_exists(&self, name: &str) -> bool {
+        self.query(&format!("SELECT to_regclass('{name}') IS NOT NULL")) == "t"
+    }
+
+    pub fn applied(&self) -> Vec<String> {
+        if !self.table_exists("public.__diesel_schema_migrations") {
+            return Vec::new();
+        }
+        let out = self.query("SELECT version FROM public.__diesel_schema_migrations ORDER BY version");
+        out.lines().map(String::from).filter(|l| !l.is_empty()).collect()
+    }
+}
+
+pub fn try_psql(url: &str, sql: &str) -> Result<String, String> {
+    let out = Command::new(cluster().bin.join("psql"))
+        .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .output()
+        .expect("run psql");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).to_string())
+    }
+}
+
+pub fn psql(url: &str, sql: &str) -> String {
+    try_psql(url, sql).unwrap_or_else(|e| panic!("psql failed: {e}\nSQL: {sql}"))
+}
+
+/// A temporary cargo project. Deleted when dropped.
+pub struct Project {
+    pub root: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn fails(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+impl Project {
+    /// A package named `app` with a database configured through DATABASE_URL.
+    pub fn new(db: &Db) -> Project {
+        let mut p = Project::bare("app");
+        p.env = vec![("DATABASE_URL".into(), db.url.clone())];
+        p
+    }
+
+    /// A package with no database configured.
+    pub fn bare(name: &str) -> Project {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let root = std::env::temp_dir().join(format!("cargo-migrate-proj-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        let p = Project { root, env: Vec::new() };
+        p.write("Cargo.toml", &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"));
+        p.write("src/lib.rs", "");
+        p
+    }
+
+    pub fn write(&self, path: &str, content: &str) {
+        let path = self.root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    /// A migration folder in `migrations/` (down: None writes no down.sql).
+    pub fn migration(&self, folder: &str, up: &str, down: Option<&str>) {
+        self.write(&format!("migrations/{folder}/up.sql"), up);
+        if let Some(down) = down {
+            self.write(&format!("migrations/{folder}/down.sql"), down);
+        }
+    }
+
+    /// `CREATE TABLE <table>` / `DROP TABLE <table>` migration.
+    pub fn table_migration(&self, version: &str, table: &str) {
+        self.migration(
+            &format!("{version}_create_{table}"),
+            &format!("CREATE TABLE {table} (id bigint PRIMARY KEY);\n"),
+            Some(&format!("DROP TABLE {table};\n")),
+        );
+    }
+
+    pub fn cargo_migrate(&self, args: &[&str]) -> Run {
+        self.cargo_migrate_in(&self.root, args)
+    }
+
+    /// Run `cargo migrate ARGS` in `dir`, exactly as a user would.
+    pub fn cargo_migrate_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let out = self.command(dir, args).output().expect("run cargo migrate");
+        to_run(out)
+    }
+
+    pub fn command(&self, dir: &Path, args: &[&str]) -> Command {
+        let bin_dir = Path::new(env!("CARGO_BIN_EXE_cargo-migrate")).parent().unwrap().to_path_buf();
+        let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.arg("migrate").args(args).current_dir(dir).env("PATH", path);
+        for var in [
+            "DATABASE_URL",
+            "MIGRATE_DIR",
+            "MIGRATE_LOCK_TIMEOUT",
+            "MIGRATE_CONNECT_TIMEOUT",
+            "CARGO_TERM_COLOR",
+            "NO_COLOR",
+        ] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+}
+
+pub fn to_run(out: Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// The folders in `migrations/`, sorted.
+pub fn folders(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}

@@ -1,0 +1,15 @@
+//! End-to-end: the real `cargo migrate` in temporary cargo projects against a
+//! real PostgreSQL started by the harness; assertions read the catalog.
+
+mod harness;
+
+mod cli;
+mod concurrency;
+mod create;
+mod diesel_compat;
+mod discovery;
+mod failure;
+mod secrets;
+mod settings;
+mod status;
+mod up_down;

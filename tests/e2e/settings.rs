@@ -1,0 +1,56 @@
+use crate::harness::*;
+
+#[test]
+fn env_file_at_the_workspace_root_is_loaded() {
+    let db = Db::new("envfile");
+    let p = Project::bare("app");
+    p.write(".env", &format!("# comment\nDATABASE_URL={}\nOTHER=x\n", db.url));
+    p.table_migration("20250101000000", "a");
+    p.write("src/sub/x.rs", "");
+    p.cargo_migrate_in(&p.root.join("src/sub"), &["up"]).ok();
+    assert!(db.table_exists("a"));
+}
+
+#[test]
+fn real_environment_wins_over_env_file_and_flag_wins_over_both() {
+    let good = Db::new("env_good");
+    let bogus = "postgres://postgres@127.0.0.1:1/nowhere";
+    let mut p = Project::bare("app");
+    p.table_migration("20250101000000", "a");
+    p.write(".env", &format!("DATABASE_URL={bogus}\n"));
+    p.env = vec![("DATABASE_URL".into(), good.url.clone())];
+    p.cargo_migrate(&["status"]).ok();
+
+    p.env = vec![("DATABASE_URL".into(), bogus.into())];
+    p.write(".env", &format!("DATABASE_URL={}\n", good.url));
+    let r = p.cargo_migrate(&["status"]).fails(1);
+    assert!(r.stderr.contains("could not connect") && r.stderr.contains(":1/nowhere"), "{}", r.stderr);
+
+    p.cargo_migrate(&["--database-url", &good.url, "up"]).ok();
+    assert!(good.table_exists("a"));
+}
+
+#[test]
+fn env_file_flag() {
+    let db = Db::new("env_flag");
+    let p = Project::bare("app");
+    p.write("config/dev.env", &format!("DATABASE_URL={}\n", db.url));
+    p.table_migration("20250101000000", "a");
+    p.cargo_migrate(&["--env-file", "config/dev.env", "up"]).ok();
+    assert!(db.table_exists("a"));
+    let r = p.cargo_migrate(&["--env-file", "config/missing.env", "up"]).fails(2);
+    assert!(r.stderr.contains("config/missing.env"), "{}", r.stderr);
+}
+
+#[test]
+fn no_database_configured_says_what_to_set() {
+    let p = Project::bare("app");
+    p.table_migration("20250101000000", "a");
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("no database configured"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("DATABASE_URL") && r.stderr.contains("--database-url") && r.stderr.contains(".env"),
+        "{}",
+        r.stderr
+    );
+}

@@ -1,0 +1,102 @@
+use crate::harness::*;
+
+#[test]
+fn status_lists_applied_and_pending_in_order_with_json_and_exit_code() {
+    let db = Db::new("status_basic");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.table_migration("20250102000000", "b");
+    p.cargo_migrate(&["up", "--count", "1"]).ok();
+    let r = p.cargo_migrate(&["status"]).ok();
+    let a = r.stdout.find("applied 20250101000000_create_a").expect(&r.stdout);
+    let b = r.stdout.find("pending 20250102000000_create_b").expect(&r.stdout);
+    assert!(a < b);
+    assert!(r.stdout.contains("1 applied, 1 pending"), "{}", r.stdout);
+
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["summary"]["applied"], 1);
+    assert_eq!(j["summary"]["pending"], 1);
+    assert_eq!(j["migrations"][0]["state"], "applied");
+    assert_eq!(j["migrations"][0]["version"], "20250101000000");
+    assert!(j["migrations"][0]["applied_at"].is_string());
+    assert_eq!(j["migrations"][1]["state"], "pending");
+    assert!(j["migrations"][1]["applied_at"].is_null());
+
+    p.cargo_migrate(&["status", "--exit-code"]).fails(3);
+    p.cargo_migrate(&["up"]).ok();
+    p.cargo_migrate(&["status", "--exit-code"]).ok();
+}
+
+#[test]
+fn status_on_an_empty_database_creates_nothing() {
+    let db = Db::new("status_readonly");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.cargo_migrate(&["status"]).ok();
+    assert!(!db.table_exists("public.__diesel_schema_migrations"));
+    assert_eq!(db.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'cargo_migrate'"), "0");
+}
+
+#[test]
+fn applied_but_missing_on_disk_is_reported_with_what_to_do() {
+    let db = Db::new("status_missing");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.table_migration("20250102000000", "b");
+    p.cargo_migrate(&["up"]).ok();
+    std::fs::remove_dir_all(p.root.join("migrations/20250102000000_create_b")).unwrap();
+    let r = p.cargo_migrate(&["status", "--exit-code"]).fails(3);
+    assert!(r.stdout.contains("missing 20250102000000_create_b"), "{}", r.stdout);
+    assert!(r.stdout.contains("no folder on disk") && r.stdout.contains("git pull"), "{}", r.stdout);
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["anomalies"][0]["kind"], "missing_on_disk");
+    // down refuses to revert it, and changes nothing.
+    let r = p.cargo_migrate(&["down"]).fails(1);
+    assert!(r.stderr.contains("20250102000000"), "{}", r.stderr);
+    assert_eq!(db.applied().len(), 2);
+}
+
+#[test]
+fn a_migration_merged_late_is_refused_by_up_until_allowed() {
+    let db = Db::new("status_ooo");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.table_migration("20250103000000", "c");
+    p.cargo_migrate(&["up"]).ok();
+    // A teammate's older migration arrives with `git pull`.
+    p.table_migration("20250102000000", "b");
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(r.stdout.contains("20250102000000 is pending but older"), "{}", r.stdout);
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("20250102000000") && r.stderr.contains("--allow-out-of-order"), "{}", r.stderr);
+    assert!(!db.table_exists("b"));
+    p.cargo_migrate(&["up", "--allow-out-of-order"]).ok();
+    assert!(db.table_exists("b"));
+    p.cargo_migrate(&["status", "--exit-code"]).ok();
+}
+
+#[test]
+fn duplicate_versions_are_refused_not_silently_dropped() {
+    let db = Db::new("status_dup");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.migration("20250101000000_also_a", "CREATE TABLE a2 (id int);", Some("DROP TABLE a2;"));
+    let r = p.cargo_migrate(&["status", "--exit-code"]).fails(3);
+    assert!(r.stdout.contains("version 20250101000000 is used by 2 folders"), "{}", r.stdout);
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("20250101000000_also_a") && r.stderr.contains("20250101000000_create_a"), "{}", r.stderr);
+    assert!(db.applied().is_empty());
+    assert!(!db.table_exists("a") && !db.table_exists("a2"));
+}
+
+#[test]
+fn a_folder_without_up_sql_is_reported_and_blocks_up() {
+    let db = Db::new("status_notmig");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.write("migrations/20250102000000_half/down.sql", "SELECT 1;");
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(r.stdout.contains("20250102000000_half is not a migration"), "{}", r.stdout);
+    p.cargo_migrate(&["up"]).fails(1);
+    assert!(db.applied().is_empty());
+}
