@@ -117,6 +117,14 @@ impl Reporter {
     }
 }
 
+/// A path as the user should see it: relative to where they stand when inside it.
+pub fn display_path(path: &std::path::Path) -> String {
+    match std::env::current_dir() {
+        Ok(cwd) => path.strip_prefix(&cwd).unwrap_or(path).display().to_string(),
+        Err(_) => path.display().to_string(),
+    }
+}
+
 /// Milliseconds, in a width that lines up.
 pub fn ms(d: std::time::Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;

@@ -154,7 +154,7 @@ impl Prepared {
     /// Boxed as diesel's migration error type, so the harness hands it back to
     /// us unchanged and `run` can downcast it.
     fn failure(&self, err: diesel::result::Error, offset: usize, statements_done: usize) -> BoxedError {
-        let path = self.dir.join(self.file);
+        let path = report::display_path(&self.dir.join(self.file));
         let mut e = Error::new("migration_failed", String::new());
         let (message, position) = match &err {
             diesel::result::Error::DatabaseError(_, info) => {
@@ -173,7 +173,7 @@ impl Prepared {
                 let (line, col, text) = sql::locate(&self.sql, offset + p as usize);
                 e.details.insert(0, format!("   | {text}"));
                 e.details.insert(1, format!("   | {}^", " ".repeat(text.chars().take(col - 1).count())));
-                format!("{}:{line}:{col}", path.display())
+                format!("{path}:{line}:{col}")
             }
             // Some errors carry no position; outside a transaction we still
             // know which statement failed, so point at its first line.
@@ -184,9 +184,9 @@ impl Prepared {
                     .unwrap_or(offset);
                 let (line, _, text) = sql::locate(&self.sql, lead + 1);
                 e.details.insert(0, format!("   | {text}"));
-                format!("{}:{line}", path.display())
+                format!("{path}:{line}")
             }
-            _ => path.display().to_string(),
+            _ => path,
         };
         e.message = format!("{} failed at {location}: {message}", self.name);
         e.kind = "migration_failed";
@@ -307,7 +307,7 @@ pub fn run(
             };
             e.details.push(done_so_far(&done));
             if e.hint.is_none() {
-                e = e.hint(format!("fix {} and run the command again", p.dir.join(p.file).display()));
+                e = e.hint(format!("fix {} and run the command again", report::display_path(&p.dir.join(p.file))));
             }
             return Err(e);
         }

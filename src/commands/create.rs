@@ -37,7 +37,7 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
         }
         let vars = |t: &str| render(t, &version, &name);
         write_atomically(dir, &folder, &[("up.sql", vars(&up)), ("down.sql", vars(&down))])?;
-        let shown = ctx.relative(&target);
+        let shown = crate::report::display_path(&target);
         ctx.reporter.line(format!("created {shown}/up.sql"));
         ctx.reporter.line(format!("created {shown}/down.sql"));
         ctx.reporter.json(&serde_json::json!({

@@ -59,10 +59,6 @@ impl Context {
     pub fn source(&self) -> Result<Source> {
         source::load(&self.settings.migrations_dir)
     }
-
-    pub fn relative(&self, path: &std::path::Path) -> String {
-        path.strip_prefix(&self.cwd).unwrap_or(path).display().to_string()
-    }
 }
 
 pub fn state(source: &Source, history: &History) -> State {

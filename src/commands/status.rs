@@ -57,7 +57,12 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
         }
     }
 
-    r.result(format!("{} {}  ({})", "Migrations".bold(), ctx.relative(&source.dir), ctx.settings.dir_origin));
+    r.result(format!(
+        "{} {}  ({})",
+        "Migrations".bold(),
+        crate::report::display_path(&source.dir),
+        ctx.settings.dir_origin
+    ));
     r.result(format!("{}   {}  (from {url_origin})", "Database".bold(), crate::connection::mask(&url)));
     if !source.exists {
         r.result("  (the folder does not exist yet: `cargo migrate create <name>` makes it)");
