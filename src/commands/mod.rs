@@ -2,7 +2,9 @@
 //! project and settings, and the locked discover → plan → run sequence.
 
 pub mod create;
+pub mod database_url;
 pub mod down;
+pub mod local;
 pub mod redo;
 pub mod status;
 pub mod up;
@@ -34,22 +36,35 @@ impl Context {
             std::env::current_dir().map_err(|e| Error::new("io", format!("cannot read the current folder: {e}")))?;
         let project = workspace::discover(&cwd, opts.manifest_path.as_deref(), opts.package.as_deref())?;
         let settings = settings::resolve(&cwd, opts, project)?;
-        if let Some((url, _)) = &settings.database_url {
-            connection::register_secrets(url);
+        if let Ok(Some(db)) = &settings.database {
+            connection::register_secrets(&db.url);
         }
         Ok(Context { cwd, settings, reporter })
     }
 
-    /// The database URL and where it came from, or what to set.
+    /// The database URL and where it came from: the configured one, else the
+    /// local development database (started if needed).
     pub fn database_url(&self) -> Result<(String, String)> {
-        self.settings.database_url.clone().ok_or_else(|| {
-            let env_file = self.settings.env.file_path.clone().unwrap_or_else(|| self.settings.project.workspace_root.join(".env"));
-            Error::new("no_database", "no database configured")
-                .hint(format!(
-                    "set DATABASE_URL=postgres://user:password@host:5432/dbname in the environment or in {}, or pass --database-url",
-                    env_file.display()
-                ))
-        })
+        match &self.settings.database {
+            Ok(Some(db)) => {
+                if let Some(built) = &db.supabase {
+                    for note in &built.notes {
+                        self.reporter.note(format!("note: {note}"));
+                    }
+                }
+                Ok((db.url.clone(), db.origin.clone()))
+            }
+            Ok(None) => {
+                let url = self.local()?.ensure_running(&self.reporter)?;
+                Ok((url, "the local development database (nothing configured)".into()))
+            }
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    pub fn local(&self) -> Result<crate::supabase::local::Local> {
+        let s = &self.settings;
+        crate::supabase::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, s.pg_bin.as_deref())
     }
 
     pub fn connect(&self, url: &str, purpose: &str) -> Result<PgConnection> {
@@ -106,6 +121,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Redo(args) => redo::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::Create(args) => create::run(&ctx, args),
+        Command::DatabaseUrl(args) => database_url::run(&ctx, args),
+        Command::Local(args) => local::run(&ctx, args.action),
     };
     match result {
         Ok(code) => Ok(code),

@@ -91,6 +91,7 @@ fn start_cluster() -> Cluster {
         .output()
         .expect("run initdb");
     assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+    enable_ssl_and_passwords(&data);
     let port = free_port();
     let opts = format!(
         "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
@@ -127,7 +128,47 @@ fn start_cluster() -> Cluster {
         .process_group(0)
         .spawn()
         .expect("start the watchdog");
-    Cluster { bin, base_url: format!("postgres://postgres@127.0.0.1:{port}") }
+    let base_url = format!("postgres://postgres@127.0.0.1:{port}");
+    // Not psql(): that asks cluster(), which is still being initialised here.
+    let out = Command::new(bin.join("psql"))
+        .args(["-X", "-q", "-d", &format!("{base_url}/postgres"), "-c", "CREATE ROLE scram_users NOLOGIN"])
+        .output()
+        .expect("run psql");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Cluster { bin, base_url }
+}
+
+/// Members of `scram_users` log in with a scram-sha-256 password over SSL
+/// (as on Supabase); everyone else is trusted. SSL uses a throwaway
+/// self-signed certificate (sslmode=require does not verify it).
+fn enable_ssl_and_passwords(data: &Path) {
+    let out = Command::new("openssl")
+        .args(["req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=localhost", "-keyout"])
+        .arg(data.join("server.key"))
+        .arg("-out")
+        .arg(data.join("server.crt"))
+        .output()
+        .expect("openssl is needed for the SSL test server");
+    assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
+    if is_root() {
+        for f in ["server.key", "server.crt"] {
+            std::os::unix::fs::chown(data.join(f), Some(id_of("-u")), Some(id_of("-g"))).unwrap();
+        }
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(data.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let conf = data.join("postgresql.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, format!("{text}\nssl = on\npassword_encryption = 'scram-sha-256'\n")).unwrap();
+    let hba = data.join("pg_hba.conf");
+    let text = std::fs::read_to_string(&hba).unwrap();
+    std::fs::write(
+        &hba,
+        format!(
+            "hostssl all +scram_users 127.0.0.1/32 scram-sha-256\nhost all +scram_users 127.0.0.1/32 reject\n{text}"
+        ),
+    )
+    .unwrap();
 }
 
 /// A fresh database for one test.
@@ -154,6 +195,11 @@ impl Db {
         psql(&self.url, sql)
     }
 
+    /// A login role without privileges (roles are cluster-wide).
+    pub fn try_create_role(&self, role: &str) -> Result<String, String> {
+        try_psql(&self.url, &format!("CREATE ROLE {role} LOGIN"))
+    }
+
     pub fn table_exists(&self, name: &str) -> bool {
         self.query(&format!("SELECT to_regclass('{name}') IS NOT NULL")) == "t"
     }
@@ -177,6 +223,26 @@ pub fn try_psql(url: &str, sql: &str) -> Result<String, String> {
     } else {
         Err(String::from_utf8_lossy(&out.stderr).to_string())
     }
+}
+
+/// Several statements in one session (psql runs each -c in turn); rows only.
+pub fn try_psql_session(url: &str, statements: &[&str]) -> Result<String, String> {
+    let mut cmd = Command::new(cluster().bin.join("psql"));
+    cmd.args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", url]);
+    for s in statements {
+        cmd.args(["-c", s]);
+    }
+    let out = cmd.output().expect("run psql");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).to_string())
+    }
+}
+
+/// The port of the test cluster.
+pub fn cluster_port() -> u16 {
+    cluster().base_url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port in the admin URL")
 }
 
 pub fn psql(url: &str, sql: &str) -> String {
@@ -304,6 +370,13 @@ pub fn to_run(out: Output) -> Run {
 
 impl Drop for Project {
     fn drop(&mut self) {
+        // A test that used the local development database leaves it running.
+        if self.root.join("target/cargo-migrate").exists() {
+            let _ = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+                .args(["local", "stop"])
+                .current_dir(&self.root)
+                .output();
+        }
         let _ = std::fs::remove_dir_all(&self.root);
     }
 }

@@ -12,4 +12,5 @@ mod failure;
 mod secrets;
 mod settings;
 mod status;
+mod supabase;
 mod up_down;

@@ -1,0 +1,110 @@
+//! `cargo migrate database-url`: the seed's `setup-database-url.js`. Shows
+//! the URL in use and where each part came from; `--write-env` stores it.
+
+use std::path::Path;
+
+use super::Context;
+use crate::cli::DatabaseUrlArgs;
+use crate::connection::mask;
+use crate::error::{exit, Error, Result};
+use crate::report::{self, display_path};
+
+pub fn run(ctx: &Context, args: &DatabaseUrlArgs) -> Result<u8> {
+    let (url, origin) = ctx.database_url()?;
+    let r = &ctx.reporter;
+    let shown = if args.show_password {
+        report::allow_secrets();
+        url.clone()
+    } else {
+        mask(&url)
+    };
+    r.result(format!("DATABASE_URL={shown}"));
+    r.result(format!("  from {origin}"));
+    let supabase = ctx.settings.database.as_ref().ok().and_then(|d| d.as_ref()).and_then(|d| d.supabase.as_ref());
+    if let Some(built) = supabase {
+        for (part, value, from) in &built.parts {
+            r.result(format!("  {part:<12} {value}  (from {from})"));
+        }
+    }
+    let mut written = None;
+    if args.write_env {
+        let path =
+            ctx.settings.env.file_path.clone().unwrap_or_else(|| ctx.settings.project.workspace_root.join(".env"));
+        write_env(&path, &url)?;
+        r.line(format!("wrote DATABASE_URL to {}", display_path(&path)));
+        written = Some(path);
+    }
+    r.json(&serde_json::json!({
+        "ok": true,
+        "command": "database-url",
+        "url": shown,
+        "origin": origin,
+        "parts": supabase.map(|b| b.parts.iter().map(|(p, v, f)| serde_json::json!({"part": p, "value": v, "from": f})).collect::<Vec<_>>()),
+        "written_to": written,
+    }));
+    Ok(exit::OK)
+}
+
+/// Set DATABASE_URL in a .env file, keeping every other line as it was.
+/// Written to a temporary file and renamed, so a failure leaves the old file.
+pub fn write_env(path: &Path, url: &str) -> Result<()> {
+    let old = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io(path, "read", e)),
+    };
+    let new = set_line(&old, "DATABASE_URL", url);
+    let tmp = path.with_extension("cargo-migrate.tmp");
+    std::fs::write(&tmp, new).map_err(|e| Error::io(&tmp, "write", e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map(|m| m.permissions().mode()).unwrap_or(0o600);
+        let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "write", e))
+}
+
+/// Replace `KEY=…` lines (also `export KEY=…`), or append one.
+fn set_line(text: &str, key: &str, value: &str) -> String {
+    let line = format!("{key}={value}");
+    let mut found = false;
+    let mut out: Vec<String> = Vec::new();
+    for l in text.lines() {
+        let t = l.trim_start();
+        let t = t.strip_prefix("export ").unwrap_or(t);
+        if t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('=')) {
+            if !found {
+                out.push(line.clone());
+            }
+            found = true;
+        } else {
+            out.push(l.to_string());
+        }
+    }
+    if !found {
+        out.push(line);
+    }
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_line;
+
+    #[test]
+    fn replaces_or_appends_keeping_everything_else() {
+        let text = "# Supabase\nSUPABASE_DB_PASSWORD=x\nDATABASE_URL=old\n\n# end\n";
+        assert_eq!(
+            set_line(text, "DATABASE_URL", "new"),
+            "# Supabase\nSUPABASE_DB_PASSWORD=x\nDATABASE_URL=new\n\n# end\n"
+        );
+        assert_eq!(set_line("A=1", "DATABASE_URL", "u"), "A=1\nDATABASE_URL=u\n");
+        assert_eq!(
+            set_line("export DATABASE_URL = old\nDATABASE_URL_2=k\n", "DATABASE_URL", "u"),
+            "DATABASE_URL=u\nDATABASE_URL_2=k\n"
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! Supabase on top of the core: the connection URL from the seed's `.env`
+//! variables, diagnoses of the seed's troubleshooting cases, and the local
+//! development database prepared like a Supabase one.
+
+pub mod diagnose;
+pub mod local;
+pub mod url;

@@ -1,0 +1,213 @@
+//! The seed's "Database URL Configuration": DATABASE_URL built from
+//! `VITE_SUPABASE_URL` (or `SUPABASE_URL`) and `SUPABASE_DB_PASSWORD`, through
+//! the session pooler (DDL and session locks work there), password encoded.
+
+use crate::connection::percent_encode;
+use crate::error::{Error, Result};
+use crate::supabase::diagnose;
+
+/// A URL and, for each part, where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    pub url: String,
+    pub parts: Vec<(&'static str, String, String)>,
+    pub notes: Vec<String>,
+}
+
+/// Build the URL from Supabase variables; None when none of them is set.
+/// `get` answers a variable's value and where it came from.
+pub fn build(get: impl Fn(&str) -> Option<(String, String)>) -> Result<Option<Built>> {
+    let project = get("VITE_SUPABASE_URL").or_else(|| get("SUPABASE_URL"));
+    let password = get("SUPABASE_DB_PASSWORD");
+    let (project_url, project_from) = match (project, &password) {
+        (None, None) => return Ok(None),
+        (None, Some(_)) => {
+            return Err(Error::new(
+                "supabase_url_missing",
+                "SUPABASE_DB_PASSWORD is set, but neither VITE_SUPABASE_URL nor SUPABASE_URL says which project",
+            )
+            .hint("add VITE_SUPABASE_URL=https://<project-ref>.supabase.co to .env, or set DATABASE_URL"))
+        }
+        (Some(p), _) => p,
+    };
+    let project_ref = project_ref(&project_url)?;
+    let Some((password, password_from)) = password else {
+        return Err(Error::new(
+            "supabase_password_missing",
+            format!("{project_from} names a Supabase project, but SUPABASE_DB_PASSWORD is not set"),
+        )
+        .hint("add SUPABASE_DB_PASSWORD=<database password> to .env (Dashboard → Project Settings → Database), or set DATABASE_URL"));
+    };
+    diagnose::check_password(&password, &password_from)?;
+
+    let mut notes = Vec::new();
+    let (user, host, port, host_from) = if let Some((pooler, from)) = get("SUPABASE_POOLER_HOST") {
+        let (host, port) = split_port(&pooler, &from)?;
+        (format!("postgres.{project_ref}"), host, port, from)
+    } else if let Some((region, from)) = get("SUPABASE_REGION") {
+        (format!("postgres.{project_ref}"), format!("aws-0-{region}.pooler.supabase.com"), 5432, from)
+    } else {
+        notes.push(
+            "no SUPABASE_REGION or SUPABASE_POOLER_HOST: using the direct host db.<ref>.supabase.co, which is IPv6-only \
+             unless your project has the IPv4 add-on; set SUPABASE_REGION (e.g. eu-west-1) to use the session pooler"
+                .to_string(),
+        );
+        (
+            "postgres".to_string(),
+            format!("db.{project_ref}.supabase.co"),
+            5432,
+            "default (direct connection)".to_string(),
+        )
+    };
+    if port == 6543 {
+        return Err(Error::new(
+            "transaction_pooler",
+            format!("{host_from} points at port 6543, Supabase's transaction pooler: migrations need a session"),
+        )
+        .hint("use the session pooler on port 5432 (leave the port out of SUPABASE_POOLER_HOST)"));
+    }
+    let url = format!("postgres://{user}:{}@{host}:{port}/postgres?sslmode=require", percent_encode(&password));
+    Ok(Some(Built {
+        url,
+        parts: vec![
+            ("project ref", project_ref, project_from),
+            ("password", format!("({} characters)", password.chars().count()), password_from),
+            ("host", format!("{host}:{port} as {user}"), host_from),
+        ],
+        notes,
+    }))
+}
+
+/// `https://<ref>.supabase.co` → `<ref>`.
+pub fn project_ref(url: &str) -> Result<String> {
+    let trimmed = url.trim();
+    let host = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .unwrap_or(trimmed)
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("");
+    let host = host.split(':').next().unwrap_or("");
+    match host.strip_suffix(".supabase.co") {
+        Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) => {
+            Ok(r.to_string())
+        }
+        _ => {
+            let local = host == "localhost" || host.starts_with("127.");
+            let err = Error::new(
+                "not_a_supabase_url",
+                format!("`{trimmed}` is not a Supabase project URL (https://<project-ref>.supabase.co)"),
+            );
+            Err(if local {
+                err.hint("for the Supabase CLI's local stack set DATABASE_URL=postgres://postgres:postgres@127.0.0.1:54322/postgres")
+            } else {
+                err.hint("copy the Project URL from the Dashboard (Project Settings → API), or set DATABASE_URL")
+            })
+        }
+    }
+}
+
+fn split_port(host: &str, from: &str) -> Result<(String, u16)> {
+    match host.rsplit_once(':') {
+        Some((h, p)) => {
+            let port = p.parse().map_err(|_| {
+                Error::new("bad_pooler_host", format!("{from}: `{p}` is not a port"))
+                    .hint("write it as host or host:port, e.g. aws-0-eu-west-1.pooler.supabase.com")
+            })?;
+            Ok((h.to_string(), port))
+        }
+        None => Ok((host.to_string(), 5432)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn build_from(vars: &[(&str, &str)]) -> Result<Option<Built>> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        build(|k| map.get(k).map(|v| (v.clone(), format!("{k} in .env"))))
+    }
+
+    const NASTY: &str = "p@ss:w/rd#?%&+ é[]=;'\"";
+
+    #[test]
+    fn builds_the_session_pooler_url_with_the_password_encoded() {
+        let b = build_from(&[
+            ("VITE_SUPABASE_URL", "https://abcdefghijklmnopqrst.supabase.co"),
+            ("SUPABASE_DB_PASSWORD", NASTY),
+            ("SUPABASE_REGION", "eu-west-1"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            b.url,
+            "postgres://postgres.abcdefghijklmnopqrst:p%40ss%3Aw%2Frd%23%3F%25%26%2B%20%C3%A9%5B%5D%3D%3B%27%22\
+             @aws-0-eu-west-1.pooler.supabase.com:5432/postgres?sslmode=require"
+        );
+        let parsed = crate::connection::DbUrl::parse(&b.url).unwrap().unwrap();
+        assert_eq!(parsed.password.as_deref(), Some(NASTY));
+        assert_eq!(parsed.user.as_deref(), Some("postgres.abcdefghijklmnopqrst"));
+        assert!(b.notes.is_empty());
+    }
+
+    #[test]
+    fn pooler_host_wins_and_may_carry_a_port() {
+        let b = build_from(&[
+            ("SUPABASE_URL", "https://abc.supabase.co/"),
+            ("SUPABASE_DB_PASSWORD", "pw"),
+            ("SUPABASE_POOLER_HOST", "127.0.0.1:6000"),
+            ("SUPABASE_REGION", "us-east-1"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(b.url, "postgres://postgres.abc:pw@127.0.0.1:6000/postgres?sslmode=require");
+        let err = build_from(&[
+            ("SUPABASE_URL", "https://abc.supabase.co"),
+            ("SUPABASE_DB_PASSWORD", "pw"),
+            ("SUPABASE_POOLER_HOST", "aws-0-x.pooler.supabase.com:6543"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind, "transaction_pooler");
+    }
+
+    #[test]
+    fn without_a_region_uses_the_direct_host_and_says_so() {
+        let b = build_from(&[("VITE_SUPABASE_URL", "https://abc.supabase.co"), ("SUPABASE_DB_PASSWORD", "pw")])
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.url, "postgres://postgres:pw@db.abc.supabase.co:5432/postgres?sslmode=require");
+        assert!(b.notes[0].contains("SUPABASE_REGION"));
+    }
+
+    #[test]
+    fn nothing_set_is_none_and_half_set_is_an_error() {
+        assert_eq!(build_from(&[]).unwrap(), None);
+        assert_eq!(build_from(&[("SUPABASE_DB_PASSWORD", "pw")]).unwrap_err().kind, "supabase_url_missing");
+        assert_eq!(
+            build_from(&[("VITE_SUPABASE_URL", "https://abc.supabase.co")]).unwrap_err().kind,
+            "supabase_password_missing"
+        );
+    }
+
+    #[test]
+    fn refuses_urls_that_are_not_supabase_projects() {
+        for bad in ["https://example.com", "http://localhost:54321", "https://.supabase.co", "abc"] {
+            let err = project_ref(bad).unwrap_err();
+            assert_eq!(err.kind, "not_a_supabase_url", "{bad}");
+        }
+        assert!(project_ref("http://localhost:54321").unwrap_err().hint.unwrap().contains("54322"));
+    }
+
+    #[test]
+    fn api_keys_are_refused_as_passwords() {
+        for key in ["eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYW5vbiJ9.x", "sb_secret_abc", "sb_publishable_abc"] {
+            let err = build_from(&[("VITE_SUPABASE_URL", "https://abc.supabase.co"), ("SUPABASE_DB_PASSWORD", key)])
+                .unwrap_err();
+            assert_eq!(err.kind, "api_key_as_password", "{key}");
+            assert!(!err.to_string().contains(key));
+        }
+    }
+}

