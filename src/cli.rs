@@ -182,4 +182,16 @@ pub struct CreateArgs {
     /// Accept a generic name such as `update` or `fix_bug`
     #[arg(long)]
     pub force: bool,
+    /// Write the seed's table pattern for TABLE: uuid id, timestamps, updated_at trigger, RLS on
+    #[arg(long, value_name = "TABLE")]
+    pub table: Option<String>,
+    /// With --table: policy preset `read-all`, `authenticated` or `owner [COLUMN]` (default column user_id)
+    #[arg(long, value_name = "PRESET", num_args = 1..=2, requires = "table", conflicts_with = "no_rls")]
+    pub policy: Option<Vec<String>>,
+    /// With --table: add the table to the supabase_realtime publication
+    #[arg(long, requires = "table")]
+    pub realtime: bool,
+    /// With --table: leave row level security off (the API then serves every row)
+    #[arg(long, requires = "table")]
+    pub no_rls: bool,
 }

@@ -8,6 +8,7 @@ use super::Context;
 use crate::cli::CreateArgs;
 use crate::error::{exit, Error, Result};
 use crate::names;
+use crate::supabase::table::{self, TableSpec};
 
 const UP_TEMPLATE: &str = include_str!("../../migrations-template/up.sql");
 const DOWN_TEMPLATE: &str = include_str!("../../migrations-template/down.sql");
@@ -15,7 +16,20 @@ const DOWN_TEMPLATE: &str = include_str!("../../migrations-template/down.sql");
 pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
     let name = names::migration_name(&args.name, args.force)?;
     let dir = &ctx.settings.migrations_dir;
-    let (up, down) = templates(ctx.settings.templates_dir.as_deref())?;
+    let table = match &args.table {
+        Some(t) => Some(TableSpec {
+            table: table::identifier(t, "table name")?,
+            rls: !args.no_rls,
+            policy: table::policy(args.policy.as_deref())?,
+            realtime: args.realtime,
+        }),
+        None => None,
+    };
+    let (up, down) = match &table {
+        // The header of the usual template, then the table pattern.
+        Some(spec) => table::render(spec, "-- {{title}}\n"),
+        None => templates(ctx.settings.templates_dir.as_deref())?,
+    };
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the migrations folder", e))?;
     let source = ctx.source()?;
     let mut newest = source.migrations.last().map(|m| m.version.clone());

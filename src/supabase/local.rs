@@ -60,7 +60,12 @@ impl Local {
     /// Start it (creating and preparing it first if needed); the URL.
     pub fn ensure_running(&self, reporter: &Reporter) -> Result<String> {
         if self.is_running() {
-            return Ok(Self::url_for(self.port().unwrap_or_default()));
+            let url = Self::url_for(self.port().unwrap_or_default());
+            if !self.dir.join("prepared").is_file() {
+                // An earlier preparation failed (it rolled back): try again.
+                self.prepare(&url)?;
+            }
+            return Ok(url);
         }
         let fresh = !self.data().join("PG_VERSION").is_file();
         if fresh {

@@ -1,6 +1,8 @@
 -- The local development database, prepared like a Supabase project so that
 -- migrations written for Supabase apply unchanged. Run once, as `postgres`,
--- when cargo-migrate creates the cluster.
+-- when cargo-migrate creates the cluster, in one transaction.
+
+BEGIN;
 
 -- Roles Supabase has, and that its migrations and dumps grant to.
 DO $$
@@ -24,8 +26,16 @@ GRANT anon, authenticated, service_role TO postgres;
 CREATE SCHEMA IF NOT EXISTS extensions;
 CREATE SCHEMA IF NOT EXISTS auth AUTHORIZATION supabase_auth_admin;
 CREATE SCHEMA IF NOT EXISTS storage AUTHORIZATION supabase_storage_admin;
-CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA extensions;
-CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA extensions;
+-- Both are contrib modules: some PostgreSQL builds (e.g. PyPI's pgserver) lack them.
+DO $$
+DECLARE e text;
+BEGIN
+  FOREACH e IN ARRAY ARRAY['pgcrypto', 'uuid-ossp'] LOOP
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = e) THEN
+      EXECUTE format('CREATE EXTENSION IF NOT EXISTS %I WITH SCHEMA extensions', e);
+    END IF;
+  END LOOP;
+END $$;
 ALTER DATABASE postgres SET search_path = "$user", public, extensions;
 SET search_path = "$user", public, extensions;
 
@@ -125,3 +135,5 @@ GRANT ALL ON ALL FUNCTIONS IN SCHEMA public TO anon, authenticated, service_role
 ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
+
+COMMIT;

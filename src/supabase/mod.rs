@@ -4,4 +4,5 @@
 
 pub mod diagnose;
 pub mod local;
+pub mod table;
 pub mod url;

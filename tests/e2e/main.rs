@@ -8,6 +8,7 @@ mod concurrency;
 mod create;
 mod diesel_compat;
 mod discovery;
+mod example;
 mod failure;
 mod secrets;
 mod settings;

@@ -256,3 +256,81 @@ fn permission_denied_on_the_bookkeeping_table_says_what_to_do() {
     assert!(r.stderr.contains("permission denied for table __diesel_schema_migrations"), "{}", r.stderr);
     assert!(r.stderr.contains("session pooler") && r.stderr.contains("owns"), "{}", r.stderr);
 }
+
+/// The schema without our bookkeeping, as pg_dump prints it.
+fn schema(url: &str) -> String {
+    let out = std::process::Command::new(cluster().bin.join("pg_dump"))
+        .args([
+            "--schema-only",
+            "--no-owner",
+            "-N",
+            "cargo_migrate",
+            "-T",
+            "public.__diesel_schema_migrations",
+            "-d",
+            url,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with("--") && !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn create_table_writes_the_seed_pattern_and_its_exact_reverse() {
+    let p = Project::bare("app");
+    p.cargo_migrate(&["create", "add_meetings", "--table", "meetings", "--policy", "owner", "owner_id", "--realtime"])
+        .ok();
+    p.cargo_migrate(&["create", "add_rooms", "--table", "rooms", "--policy", "read-all"]).ok();
+    let url = p.cargo_migrate(&["local", "url"]).ok().stdout.trim().to_string();
+    let before = schema(&url);
+    p.cargo_migrate(&["up"]).ok();
+    let after_up = schema(&url);
+    assert!(after_up.contains("ALTER PUBLICATION supabase_realtime ADD TABLE ONLY public.meetings"), "{after_up}");
+    assert!(after_up.contains("ALTER TABLE public.meetings ENABLE ROW LEVEL SECURITY"), "{after_up}");
+    assert!(after_up.contains("ALTER TABLE public.rooms ENABLE ROW LEVEL SECURITY"), "{after_up}");
+    assert!(after_up.contains("CREATE TRIGGER meetings_set_updated_at"), "{after_up}");
+    assert_eq!(psql(&url, "SELECT count(*) FROM pg_policies WHERE tablename IN ('meetings', 'rooms')"), "2");
+    // The updated_at trigger and the owner default work.
+    let claims = format!("{{\"sub\":\"{ALICE}\",\"role\":\"authenticated\"}}");
+    psql(&url, &format!("INSERT INTO auth.users (id) VALUES ('{ALICE}')"));
+    let owner = try_psql_session(
+        &url,
+        &[
+            &format!("SET request.jwt.claims = '{claims}'"),
+            "SET ROLE authenticated",
+            "INSERT INTO meetings DEFAULT VALUES",
+            "UPDATE meetings SET created_at = created_at - interval '1 day'",
+            "SELECT owner_id::text || '|' || (updated_at > created_at) FROM meetings",
+        ],
+    )
+    .unwrap();
+    assert_eq!(owner, format!("{ALICE}|true"));
+    psql(&url, "DELETE FROM meetings");
+
+    p.cargo_migrate(&["down", "--all"]).ok();
+    assert_eq!(schema(&url), before, "down.sql is the exact reverse");
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(schema(&url), after_up, "up again gives the same schema");
+}
+
+#[test]
+fn create_table_refuses_bad_input_and_writes_nothing() {
+    let p = Project::bare("app");
+    let r = p.cargo_migrate(&["create", "add_x", "--table", "Bad-Name"]).fails(2);
+    assert!(r.stderr.contains("invalid table name"), "{}", r.stderr);
+    let r = p.cargo_migrate(&["create", "add_x", "--table", "x", "--policy", "everyone"]).fails(2);
+    assert!(r.stderr.contains("unknown policy"), "{}", r.stderr);
+    p.cargo_migrate(&["create", "add_x", "--table", "x", "--policy", "read-all", "--no-rls"]).fails(2);
+    p.cargo_migrate(&["create", "add_x", "--realtime"]).fails(2);
+    assert!(folders(&p.root.join("migrations")).is_empty());
+    // --no-rls must be explicit, and then RLS is off.
+    p.cargo_migrate(&["create", "add_public_stats", "--table", "public_stats", "--no-rls"]).ok();
+    let f = folders(&p.root.join("migrations"));
+    let up = std::fs::read_to_string(p.root.join("migrations").join(&f[0]).join("up.sql")).unwrap();
+    assert!(!up.contains("ENABLE ROW LEVEL SECURITY"), "{up}");
+}

