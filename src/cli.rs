@@ -141,6 +141,9 @@ pub struct UpArgs {
     /// Also apply pending migrations older than the newest applied one
     #[arg(long)]
     pub allow_out_of_order: bool,
+    /// All migrations in one transaction: all or nothing, and faster for many small ones
+    #[arg(long)]
+    pub single_transaction: bool,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +161,9 @@ pub struct DownArgs {
     /// Revert every applied migration
     #[arg(long)]
     pub all: bool,
+    /// All reverts in one transaction: all or nothing
+    #[arg(long)]
+    pub single_transaction: bool,
 }
 
 #[derive(Debug, Args)]

@@ -190,7 +190,8 @@ pub struct Record {
     pub who: String,
 }
 
-pub fn record_applied(r: &Record, duration_ms: u128) -> String {
+/// `duration_ms` is SQL: a literal, or an expression the server computes.
+pub fn record_applied(r: &Record, duration_ms: &str) -> String {
     let Record { version, name, checksum, down_sql, batch, who } = r;
     format!(
         "INSERT INTO {COMPANION} (version, name, checksum, down_sql, batch, duration_ms, applied_by) \
@@ -225,6 +226,19 @@ pub fn supabase_applied(version: &str, folder: &str, statements: &[&str]) -> Str
 
 pub fn supabase_reverted(version: &str) -> String {
     format!("DELETE FROM {SUPABASE_HISTORY} WHERE version = {};", literal(version))
+}
+
+/// Server-side milliseconds since the current statement batch began: inside
+/// one simple-query batch, that is how long the migration's SQL took.
+pub const BATCH_MS: &str =
+    "(extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.statement_timestamp()) * 1000)::bigint";
+
+pub fn diesel_applied(table: &str, version: &str) -> String {
+    format!("INSERT INTO {table} (version) VALUES ({});", literal(version))
+}
+
+pub fn diesel_reverted(table: &str, version: &str) -> String {
+    format!("DELETE FROM {table} WHERE version = {};", literal(version))
 }
 
 /// SQL that puts `search_path` back to what the session started with, so a

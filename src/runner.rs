@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use diesel::connection::BoxableConnection;
+use diesel::connection::{BoxableConnection, SimpleConnection};
 use diesel::migration::{Migration, MigrationMetadata, MigrationName, MigrationVersion};
 use diesel::pg::Pg;
 use diesel::sql_types::{Bool, Text};
@@ -131,26 +131,36 @@ impl MigrationMetadata for Prepared {
 
 impl Prepared {
     fn execute(&self, conn: &mut dyn BoxableConnection<Pg>) -> diesel::migration::Result<()> {
-        let start = Instant::now();
         if self.in_transaction {
-            // One round trip; PostgreSQL's error position is an offset into the file.
-            conn.batch_execute(&self.sql).map_err(|e| self.failure(e, 0, 0))?;
+            // One round trip for the SQL and our bookkeeping. The SQL comes
+            // first, so PostgreSQL's error position is an offset into the file.
+            let batch = format!("{}\n;\n{}", self.sql, self.bookkeeping(history::BATCH_MS));
+            conn.batch_execute(&batch).map_err(|e| self.failure(e, 0, 0))?;
         } else {
             // libpq runs a multi-statement string as one implicit transaction,
             // which CREATE INDEX CONCURRENTLY refuses: send statements one by one.
+            let start = Instant::now();
             for (i, stmt) in sql::split_statements(&self.sql).iter().enumerate() {
                 conn.batch_execute(stmt.text).map_err(|e| self.failure(e, stmt.char_offset, i))?;
             }
+            let ms = start.elapsed().as_millis().to_string();
+            conn.batch_execute(&self.bookkeeping(&ms))
+                .map_err(|e| -> BoxedError { Box::new(history::db_error("record the migration", e)) })?;
         }
-        // Our facts go in the same transaction as diesel's row (written by the
-        // harness right after this returns).
-        let mut bookkeeping = match &self.record {
-            Some(r) => history::record_applied(r, start.elapsed().as_millis()),
+        // diesel's harness writes its own row right after this returns, in the same transaction.
+        Ok(())
+    }
+
+    /// Restore search_path, then our facts (and Supabase's history row).
+    fn bookkeeping(&self, duration_ms: &str) -> String {
+        let mut sql = format!("{}\n", self.restore);
+        sql.push_str(&match &self.record {
+            Some(r) => history::record_applied(r, duration_ms),
             None => history::record_reverted(&self.name.version),
-        };
+        });
         if self.supabase_history {
-            bookkeeping.push('\n');
-            bookkeeping.push_str(&match &self.record {
+            sql.push('\n');
+            sql.push_str(&match &self.record {
                 Some(_) => {
                     let statements: Vec<&str> = sql::split_statements(&self.sql).iter().map(|s| s.text).collect();
                     history::supabase_applied(&self.name.version, &self.name.folder, &statements)
@@ -158,9 +168,7 @@ impl Prepared {
                 None => history::supabase_reverted(&self.name.version),
             });
         }
-        conn.batch_execute(&format!("{}\n{bookkeeping}", self.restore))
-            .map_err(|e| -> BoxedError { Box::new(history::db_error("record the migration", e)) })?;
-        Ok(())
+        sql
     }
 
     /// Boxed as diesel's migration error type, so the harness hands it back to
@@ -180,6 +188,10 @@ impl Prepared {
             }
             other => (other.to_string(), None),
         };
+        let sql_chars = offset + self.sql.chars().count();
+        if position.is_some_and(|p| p as usize > sql_chars) || is_bookkeeping_error(&message) {
+            return Box::new(history::db_error("record the migration", err));
+        }
         let location = match position {
             Some(p) if p > 0 => {
                 let (line, col, text) = sql::locate(&self.sql, offset + p as usize);
@@ -219,6 +231,12 @@ impl Prepared {
         }
         Box::new(e)
     }
+}
+
+/// A permission error on our own tables, not the migration's.
+fn is_bookkeeping_error(message: &str) -> bool {
+    message.contains("permission denied")
+        && [history::DIESEL_TABLE, "cargo_migrate", "schema_migrations"].iter().any(|t| message.contains(t))
 }
 
 /// `extension "vector" is not available` and older wordings → `vector`.
@@ -348,6 +366,71 @@ pub fn run(
         let verb = if matches!(step, Step::Apply(_)) { "applied " } else { "reverted" };
         reporter.line(format!("  {} {}  {}", colored_verb(verb), p.name, report::ms(duration)));
         done.push(Done { step: step.clone(), name: p.name.folder.clone(), duration });
+    }
+    Ok(done)
+}
+
+/// `--single-transaction`: every step in one transaction, one round trip
+/// each, bookkeeping (diesel's row included) in the same batch. All or
+/// nothing; faster than one transaction per migration for many small ones.
+pub fn run_single_transaction(
+    conn: &mut PgConnection,
+    steps: &[Step],
+    source: &Source,
+    history: &History,
+    reporter: &Reporter,
+) -> Result<Vec<Done>> {
+    let who = crate::connection::whoami();
+    let prepared = prepare(steps, source, history, &who)?;
+    if let Some((_, p)) = prepared.iter().find(|(_, p)| !p.in_transaction) {
+        return Err(Error::new(
+            "not_transactional",
+            format!("{} runs outside a transaction (metadata.toml), so it cannot be part of --single-transaction; nothing was run", p.name),
+        )
+        .usage()
+        .hint("run without --single-transaction"));
+    }
+    let table = history::ensure_tables(conn, history)?;
+    conn.batch_execute("BEGIN").map_err(|e| history::db_error("begin the transaction", e))?;
+    let mut done: Vec<Done> = Vec::with_capacity(prepared.len());
+    for (step, p) in &prepared {
+        let start = Instant::now();
+        let diesel_row = match step {
+            Step::Apply(v) => history::diesel_applied(&table, v),
+            Step::Revert(v) => history::diesel_reverted(&table, v),
+        };
+        let batch = format!("{}\n;\n{}\n{diesel_row}", p.sql, p.bookkeeping(history::BATCH_MS));
+        if let Err(err) = conn.batch_execute(&batch) {
+            let _ = conn.batch_execute("ROLLBACK");
+            let mut e = match p.failure(err, 0, 0).downcast::<Error>() {
+                Ok(e) => *e,
+                Err(other) => Error::new("migration_failed", other.to_string()),
+            };
+            e.details.retain(|d| !d.contains("was rolled back"));
+            e.details.push(format!(
+                "  --single-transaction: the whole run was rolled back; none of its {} step(s) is applied",
+                prepared.len()
+            ));
+            if e.message.contains("out of shared memory") {
+                e = e.hint(
+                    "one transaction cannot lock this many objects: run without --single-transaction, \
+                     apply in chunks with --count N, or raise max_locks_per_transaction (server restart)",
+                );
+            } else if e.hint.is_none() {
+                e = e.hint(format!("fix {} and run the command again", report::display_path(&p.dir.join(p.file))));
+            }
+            return Err(e);
+        }
+        done.push(Done { step: step.clone(), name: p.name.folder.clone(), duration: start.elapsed() });
+    }
+    if let Err(err) = conn.batch_execute("COMMIT") {
+        let _ = conn.batch_execute("ROLLBACK");
+        let e = history::db_error("commit", err);
+        return Err(e.detail("  --single-transaction: the whole run was rolled back"));
+    }
+    for d in &done {
+        let verb = if matches!(d.step, Step::Apply(_)) { "applied " } else { "reverted" };
+        reporter.line(format!("  {} {}  {}", colored_verb(verb), d.name, report::ms(d.duration)));
     }
     Ok(done)
 }

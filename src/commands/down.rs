@@ -14,7 +14,7 @@ pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
         (_, _, _, true) => DownTarget::All,
         _ => DownTarget::Newest(1),
     };
-    let out = migrate(ctx, &Request::Down(target))?;
+    let out = migrate(ctx, &Request::Down(target), args.single_transaction)?;
     let r = &ctx.reporter;
     if out.done.is_empty() {
         r.line(format!("{} nothing to revert", "✓".green()));

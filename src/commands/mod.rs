@@ -92,7 +92,7 @@ pub struct Outcome {
 
 /// The write path every changing command shares: refuse a bad folder, take
 /// the lock, read history under it, plan, run.
-pub fn migrate(ctx: &Context, request: &Request) -> Result<Outcome> {
+pub fn migrate(ctx: &Context, request: &Request, single_transaction: bool) -> Result<Outcome> {
     let source = ctx.source()?;
     plan::check_source(&source.problems)?;
     let (url, _) = ctx.database_url()?;
@@ -101,8 +101,13 @@ pub fn migrate(ctx: &Context, request: &Request) -> Result<Outcome> {
     let mut conn = ctx.connect(&url, "run")?;
     let history = history::read(&mut conn)?;
     let steps = plan::plan(&state(&source, &history), request)?;
-    let done =
-        if steps.is_empty() { Vec::new() } else { runner::run(&mut conn, &steps, &source, &history, &ctx.reporter)? };
+    let done = if steps.is_empty() {
+        Vec::new()
+    } else if single_transaction {
+        runner::run_single_transaction(&mut conn, &steps, &source, &history, &ctx.reporter)?
+    } else {
+        runner::run(&mut conn, &steps, &source, &history, &ctx.reporter)?
+    };
     Ok(Outcome { done, history, source, database: connection::mask(&url) })
 }
 

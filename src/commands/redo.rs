@@ -9,7 +9,7 @@ use crate::error::{exit, Result};
 use crate::plan::Request;
 
 pub fn run(ctx: &Context, args: &RedoArgs) -> Result<u8> {
-    let out = migrate(ctx, &Request::Redo { count: args.count })?;
+    let out = migrate(ctx, &Request::Redo { count: args.count }, false)?;
     let r = &ctx.reporter;
     if out.done.is_empty() {
         r.line(format!("{} nothing to redo: no migration is applied", "✓".green()));

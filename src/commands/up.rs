@@ -9,7 +9,7 @@ use crate::plan::Request;
 
 pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
     let request = Request::Up { count: args.count, to: args.to.clone(), allow_out_of_order: args.allow_out_of_order };
-    let out = migrate(ctx, &request)?;
+    let out = migrate(ctx, &request, args.single_transaction)?;
     let applied_before = out.history.applied.len();
     let r = &ctx.reporter;
     if out.done.is_empty() {

@@ -170,3 +170,35 @@ fn run_in_transaction_false_runs_concurrent_indexes_one_by_one() {
     assert!(r.stderr.contains("cannot run inside a transaction block"), "{}", r.stderr);
     assert_eq!(db.applied(), ["20250101000000"]);
 }
+
+#[test]
+fn single_transaction_is_all_or_nothing() {
+    let db = Db::new("single_tx");
+    let p = Project::new(&db);
+    three(&p);
+    p.migration("20250620000000_broken", "CREATE TABLE fine (id int);\nSELECT nosuchcol FROM fine;\n", Some("DROP TABLE fine;"));
+    let r = p.cargo_migrate(&["up", "--single-transaction"]).fails(1);
+    assert!(r.stderr.contains("20250620000000_broken/up.sql:2:8") && r.stderr.contains("nosuchcol"), "{}", r.stderr);
+    assert!(r.stderr.contains("the whole run was rolled back"), "{}", r.stderr);
+    assert!(db.applied().is_empty() && !db.table_exists("meetings"), "nothing of the run stays");
+
+    std::fs::remove_dir_all(p.root.join("migrations/20250620000000_broken")).unwrap();
+    p.cargo_migrate(&["up", "--single-transaction"]).ok();
+    assert_eq!(db.applied().len(), 3);
+    assert_eq!(db.query("SELECT count(*), count(DISTINCT batch) FROM cargo_migrate.migrations"), "3|1");
+    p.cargo_migrate(&["down", "--all", "--single-transaction"]).ok();
+    assert!(db.applied().is_empty() && !db.table_exists("meetings"));
+    assert_eq!(db.query("SELECT count(*) FROM cargo_migrate.migrations"), "0");
+}
+
+#[test]
+fn single_transaction_refuses_migrations_that_opt_out_of_transactions() {
+    let db = Db::new("single_tx_notx");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "items");
+    p.migration("20250102000000_idx", "CREATE INDEX CONCURRENTLY i ON items (id);", Some("DROP INDEX i;"));
+    p.write("migrations/20250102000000_idx/metadata.toml", "run_in_transaction = false\n");
+    let r = p.cargo_migrate(&["up", "--single-transaction"]).fails(2);
+    assert!(r.stderr.contains("20250102000000_idx runs outside a transaction"), "{}", r.stderr);
+    assert!(db.applied().is_empty());
+}
