@@ -166,7 +166,7 @@ class Tool:
     """name, and the four commands: apply, status, noop, revert (None = not supported)."""
 
     def __init__(self, name, version_text, apply, status, noop, revert, env=None):
-        self.name, self.version_text = name, version_text
+        self.name, self.version_text = name, " ".join(version_text.replace("Version:", "").split()).split(" Supported")[0]
         self.apply, self.status, self.noop, self.revert = apply, status, noop, revert
         self.env = env
 
@@ -228,29 +228,31 @@ def tools(server, root, n, with_peers):
             noop=lambda url: ([sqlx, "migrate", "run", *src], url_env(url)),
             revert=lambda url: ([sqlx, "migrate", "revert", "--target-version", "0", *src], url_env(url)),
         ))
-    dbmate = PEERS / "npm/node_modules/.bin/dbmate"
+    # The npm package's launcher is a Node script around a native binary: time the binary.
+    native = sorted((PEERS / "npm/node_modules/@dbmate").glob("*/bin/dbmate"))
+    dbmate = native[0] if native else PEERS / "npm/node_modules/.bin/dbmate"
     if dbmate.exists():
         v = subprocess.run([dbmate, "--version"], capture_output=True, text=True).stdout.strip()
-        common = ["--no-dump-schema", "--migrations-dir", str(root / "dbmate")]
+        dbmate_args = ["--no-dump-schema", "--migrations-dir", str(root / "dbmate")]
         found.append(Tool(
             "dbmate", v,
-            apply=lambda url: ([dbmate, *common, "up"], url_env(url + "?sslmode=disable")),
-            status=lambda url: ([dbmate, *common, "status"], url_env(url + "?sslmode=disable")),
-            noop=lambda url: ([dbmate, *common, "up"], url_env(url + "?sslmode=disable")),
+            apply=lambda url: ([dbmate, *dbmate_args, "up"], url_env(url + "?sslmode=disable")),
+            status=lambda url: ([dbmate, *dbmate_args, "status"], url_env(url + "?sslmode=disable")),
+            noop=lambda url: ([dbmate, *dbmate_args, "up"], url_env(url + "?sslmode=disable")),
             revert=None,  # dbmate rolls back one at a time only
         ))
     npm_bin = PEERS / "npm/node_modules/.bin/node-pg-migrate"
     if npm_bin.exists():
         v = "node-pg-migrate " + subprocess.run(["node", "-p", "require('node-pg-migrate/package.json').version"],
                                                cwd=PEERS / "npm", capture_output=True, text=True).stdout.strip()
-        common = ["-m", str(root / "npm"), "--no-check-order", "--migration-file-language", "sql"]
+        npm_args = ["-m", str(root / "npm"), "--no-check-order", "--migration-file-language", "sql"]
         found.append(Tool(
             "node-pg-migrate", v,
             # One transaction per migration: its default single transaction runs out of locks at 5000.
-            apply=lambda url: ([npm_bin, "up", *common, "--no-single-transaction"], url_env(url)),
+            apply=lambda url: ([npm_bin, "up", *npm_args, "--no-single-transaction"], url_env(url)),
             status=None,  # no status command: `up --dry-run` is the nearest
-            noop=lambda url: ([npm_bin, "up", *common], url_env(url)),
-            revert=lambda url: ([npm_bin, "down", str(n), *common, "--no-single-transaction"], url_env(url)),
+            noop=lambda url: ([npm_bin, "up", *npm_args], url_env(url)),
+            revert=lambda url: ([npm_bin, "down", str(n), *npm_args, "--no-single-transaction"], url_env(url)),
         ))
     return found
 

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod connection;
 pub mod error;
 pub mod history;
+pub mod metadata_cache;
 pub mod names;
 pub mod plan;
 pub mod report;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use cargo_metadata::{Metadata, MetadataCommand};
 
 use crate::error::{Error, Result};
+use crate::metadata_cache;
 
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -22,6 +23,11 @@ pub struct Project {
 }
 
 pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> Result<Project> {
+    let cwd_abs = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
+    let key = metadata_cache::key(&cwd_abs, manifest_path, package);
+    if let Some(project) = metadata_cache::load(&key) {
+        return Ok(project);
+    }
     let mut cmd = MetadataCommand::new();
     cmd.no_deps().current_dir(cwd);
     if let Some(path) = manifest_path {
@@ -34,7 +40,15 @@ pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>)
         cmd.manifest_path(path);
     }
     let metadata = cmd.exec().map_err(|e| metadata_error(cwd, e))?;
-    select(&metadata, cwd, manifest_path, package)
+    let project = select(&metadata, cwd, manifest_path, package)?;
+    let mut manifests: Vec<PathBuf> =
+        metadata.workspace_packages().iter().map(|p| p.manifest_path.clone().into()).collect();
+    manifests.push(project.workspace_root.join("Cargo.toml"));
+    if let Some(path) = manifest_path {
+        manifests.push(cwd.join(path));
+    }
+    metadata_cache::store(&key, &cwd_abs, &manifests, &project);
+    Ok(project)
 }
 
 fn metadata_error(cwd: &Path, err: cargo_metadata::Error) -> Error {

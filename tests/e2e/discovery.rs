@@ -100,3 +100,30 @@ fn outside_a_cargo_project_is_a_clear_error() {
     assert!(r.stderr.contains("not inside a cargo project") && r.stderr.contains("--manifest-path"), "{}", r.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_metadata_cache_notices_every_manifest_change() {
+    let p = workspace();
+    let api = p.root.join("crates/api");
+    p.cargo_migrate_in(&api, &["create", "one"]).ok();
+    assert!(std::fs::read_dir(p.root.join("target/cache/cargo-migrate")).unwrap().count() > 0, "the answer was cached");
+    // A member's metadata changes: the cached answer is not used.
+    let manifest = std::fs::read_to_string(api.join("Cargo.toml")).unwrap();
+    p.write("crates/api/Cargo.toml", &format!("{manifest}\n[package.metadata.migrate]\ndir = \"sql\"\n"));
+    p.cargo_migrate_in(&api, &["create", "two"]).ok();
+    assert_eq!(folders(&api.join("sql")).len(), 1);
+    // A new package appears between the folder and the workspace root.
+    p.write(
+        "crates/api/nested/Cargo.toml",
+        "[package]\nname = \"nested\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[package.metadata.migrate]\ndir = \"m\"\n",
+    );
+    p.write("crates/api/nested/src/lib.rs", "");
+    let root = std::fs::read_to_string(p.root.join("Cargo.toml")).unwrap();
+    p.write("Cargo.toml", &root.replace("\"crates/worker\"]", "\"crates/worker\", \"crates/api/nested\"]"));
+    p.cargo_migrate_in(&api.join("nested/src"), &["create", "three"]).ok();
+    assert_eq!(folders(&api.join("nested/m")).len(), 1);
+    // .cargo/config.toml may move the target dir.
+    p.write(".cargo/config.toml", "[build]\ntarget-dir = \"elsewhere\"\n");
+    let r = p.cargo_migrate_in(&api, &["local", "status"]).ok();
+    assert!(r.stdout.contains("elsewhere/cargo-migrate"), "{}", r.stdout);
+}

@@ -342,6 +342,8 @@ impl Project {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.arg("migrate").args(args).current_dir(dir).env("PATH", path);
+        // The metadata cache of this project stays with it (and goes with it).
+        cmd.env("XDG_CACHE_HOME", self.root.join("target/cache"));
         for var in [
             "DATABASE_URL",
             "MIGRATE_DIR",

@@ -176,7 +176,11 @@ fn single_transaction_is_all_or_nothing() {
     let db = Db::new("single_tx");
     let p = Project::new(&db);
     three(&p);
-    p.migration("20250620000000_broken", "CREATE TABLE fine (id int);\nSELECT nosuchcol FROM fine;\n", Some("DROP TABLE fine;"));
+    p.migration(
+        "20250620000000_broken",
+        "CREATE TABLE fine (id int);\nSELECT nosuchcol FROM fine;\n",
+        Some("DROP TABLE fine;"),
+    );
     let r = p.cargo_migrate(&["up", "--single-transaction"]).fails(1);
     assert!(r.stderr.contains("20250620000000_broken/up.sql:2:8") && r.stderr.contains("nosuchcol"), "{}", r.stderr);
     assert!(r.stderr.contains("the whole run was rolled back"), "{}", r.stderr);

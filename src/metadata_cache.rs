@@ -1,0 +1,128 @@
+//! A cache of what `cargo metadata` told us about a folder, so that `status`
+//! and a no-op `up` do not pay ~30 ms for it every time.
+//!
+//! Safe because every file that could change the answer is recorded with its
+//! size and modification time, and checked (a few dozen `stat`s) before the
+//! cached answer is used: the manifests of the workspace and its members, and
+//! for every folder from the current one up to `/`, `Cargo.toml`,
+//! `.cargo/config.toml` and `.cargo/config` (present or absent), plus
+//! `$CARGO_HOME`'s config. The flags and the target-dir environment variables
+//! are part of the key. `CARGO_MIGRATE_NO_CACHE=1` turns it off.
+
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde_json::{json, Value};
+
+use crate::workspace::Project;
+
+/// What identifies a question to `cargo metadata`.
+pub fn key(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> String {
+    let env = |k: &str| std::env::var(k).unwrap_or_default();
+    format!(
+        "{}\0{}\0{}\0{}\0{}\0{}",
+        cwd.display(),
+        manifest_path.map(|p| p.display().to_string()).unwrap_or_default(),
+        package.unwrap_or_default(),
+        env("CARGO_TARGET_DIR"),
+        env("CARGO_BUILD_TARGET_DIR"),
+        env("CARGO_HOME"),
+    )
+}
+
+fn cache_file(key: &str) -> Option<PathBuf> {
+    if std::env::var_os("CARGO_MIGRATE_NO_CACHE").is_some_and(|v| !v.is_empty() && v != "0") {
+        return None;
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("cargo-migrate").join(format!("{}.json", crate::names::checksum(key))))
+}
+
+/// (size, mtime in ns) of a file, or None when it does not exist.
+fn stamp(path: &Path) -> Option<(u64, u128)> {
+    let m = std::fs::metadata(path).ok()?;
+    let mtime = m.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+    Some((m.len(), mtime))
+}
+
+/// Every file whose change could change cargo's answer for `cwd`.
+fn watched(cwd: &Path, manifests: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = manifests.to_vec();
+    for dir in cwd.ancestors() {
+        files.push(dir.join("Cargo.toml"));
+        files.push(dir.join(".cargo/config.toml"));
+        files.push(dir.join(".cargo/config"));
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    if let Some(home) = cargo_home {
+        files.push(home.join("config.toml"));
+        files.push(home.join("config"));
+    }
+    files.sort();
+    files.dedup();
+    files
+}
+
+pub fn load(key: &str) -> Option<Project> {
+    let text = std::fs::read_to_string(cache_file(key)?).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    if v["key"].as_str()? != key {
+        return None;
+    }
+    for entry in v["watched"].as_array()? {
+        let path = Path::new(entry["path"].as_str()?);
+        let recorded = match (&entry["len"], &entry["mtime"]) {
+            (Value::Null, _) => None,
+            (len, mtime) => Some((len.as_u64()?, mtime.as_str()?.parse::<u128>().ok()?)),
+        };
+        if stamp(path) != recorded {
+            return None;
+        }
+    }
+    let p = &v["project"];
+    let path = |k: &str| p[k].as_str().map(PathBuf::from);
+    Some(Project {
+        workspace_root: path("workspace_root")?,
+        target_dir: path("target_dir")?,
+        package: p["package"].as_str().map(String::from),
+        package_dir: path("package_dir")?,
+        package_dir_setting: path("package_dir_setting"),
+        workspace_dir_setting: path("workspace_dir_setting"),
+    })
+}
+
+/// Best effort: a cache that cannot be written is simply not used.
+pub fn store(key: &str, cwd: &Path, manifests: &[PathBuf], project: &Project) {
+    let Some(file) = cache_file(key) else { return };
+    let watched: Vec<Value> = watched(cwd, manifests)
+        .into_iter()
+        .map(|f| match stamp(&f) {
+            Some((len, mtime)) => json!({ "path": f, "len": len, "mtime": mtime.to_string() }),
+            None => json!({ "path": f, "len": null, "mtime": null }),
+        })
+        .collect();
+    let value = json!({
+        "key": key,
+        "watched": watched,
+        "project": {
+            "workspace_root": project.workspace_root,
+            "target_dir": project.target_dir,
+            "package": project.package,
+            "package_dir": project.package_dir,
+            "package_dir_setting": project.package_dir_setting,
+            "workspace_dir_setting": project.workspace_dir_setting,
+        },
+    });
+    let Some(dir) = file.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, value.to_string()).is_ok() && std::fs::rename(&tmp, &file).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
