@@ -4,7 +4,8 @@
 //! serves it). Every statement here is schema-qualified: a migration may
 //! change `search_path`.
 
-use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text};
+use diesel::data_types::PgTimestamp;
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
 use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 
 use crate::error::{Error, Result};
@@ -15,22 +16,43 @@ pub const COMPANION: &str = "cargo_migrate.migrations";
 pub const SUPABASE_HISTORY: &str = "supabase_migrations.schema_migrations";
 
 /// One applied migration.
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
-    #[diesel(sql_type = Text)]
     pub version: String,
-    #[diesel(sql_type = Text)]
-    pub run_on: String,
-    #[diesel(sql_type = Nullable<Text>)]
+    /// When diesel recorded it: microseconds since 2000-01-01 (see `run_on_text`).
+    pub run_on: i64,
     pub name: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub checksum: Option<String>,
-    #[diesel(sql_type = Nullable<Integer>)]
     pub batch: Option<i32>,
-    #[diesel(sql_type = Nullable<BigInt>)]
     pub duration_ms: Option<i64>,
-    #[diesel(sql_type = Nullable<Text>)]
     pub applied_by: Option<String>,
+}
+
+impl Applied {
+    pub fn run_on_text(&self) -> String {
+        crate::names::format_pg_timestamp(self.run_on)
+    }
+}
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = Text)]
+    version: String,
+    #[diesel(sql_type = Timestamp)]
+    run_on: PgTimestamp,
+    #[diesel(sql_type = Nullable<Text>)]
+    name: Option<String>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    batch: Option<i32>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    duration_ms: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    applied_by: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct LastBatch {
+    #[diesel(sql_type = Nullable<Integer>)]
+    last_batch: Option<i32>,
 }
 
 #[derive(Debug, Clone, QueryableByName)]
@@ -67,12 +89,23 @@ impl History {
         self.applied.binary_search_by(|a| a.version.as_str().cmp(version)).is_ok()
     }
 
-    pub fn next_batch(&self) -> i32 {
-        self.applied.iter().filter_map(|a| a.batch).max().unwrap_or(0) + 1
+    /// The batch number for a run that is about to write.
+    pub fn next_batch(&self, conn: &mut PgConnection) -> Result<i32> {
+        if !self.has_companion {
+            return Ok(1);
+        }
+        let row: LastBatch = diesel::sql_query(format!("SELECT pg_catalog.max(batch) AS last_batch FROM {COMPANION}"))
+            .get_result(conn)
+            .map_err(|e| db_error("read the migration history", e))?;
+        Ok(row.last_batch.unwrap_or(0) + 1)
     }
 }
 
-pub fn read(conn: &mut PgConnection) -> Result<History> {
+/// What the database has applied. With `facts`, also what our companion
+/// table knows of each (name, batch, duration, who); without, only version and
+/// time, which is all planning and the human `status` need, and much cheaper
+/// at thousands of migrations.
+pub fn read(conn: &mut PgConnection, facts: bool) -> Result<History> {
     // Where diesel's table is depends on search_path, exactly as for the app.
     let probe: Probe = diesel::sql_query(format!(
         "SELECT pg_catalog.current_setting('search_path') AS search_path, \
@@ -89,25 +122,39 @@ pub fn read(conn: &mut PgConnection) -> Result<History> {
     let applied = match &diesel_table {
         None => Vec::new(),
         Some(table) => {
-            let facts = if probe.has_companion {
-                format!(
-                    "c.name, c.checksum, c.batch, c.duration_ms, c.applied_by FROM {table} d \
-                     LEFT JOIN {COMPANION} c ON c.version = d.version"
+            // Plain rows, the time in binary: formatting thousands of
+            // timestamps as text costs the server more than anything else here.
+            let (facts, join) = if facts && probe.has_companion {
+                (
+                    "c.name, c.batch, c.duration_ms, c.applied_by",
+                    format!("LEFT JOIN {COMPANION} c ON c.version = d.version"),
                 )
             } else {
-                format!(
-                    "NULL::text AS name, NULL::text AS checksum, NULL::int AS batch, \
-                     NULL::bigint AS duration_ms, NULL::text AS applied_by FROM {table} d"
+                (
+                    "NULL::text AS name, NULL::int AS batch, NULL::bigint AS duration_ms, NULL::text AS applied_by",
+                    String::new(),
                 )
             };
-            let mut rows: Vec<Applied> = diesel::sql_query(format!(
-                "SELECT d.version::text AS version, \
-                        pg_catalog.to_char(d.run_on, 'YYYY-MM-DD HH24:MI:SS') AS run_on, {facts}"
+            let raw: Vec<Row> = diesel::sql_query(format!(
+                "SELECT d.version::text AS version, d.run_on, {facts} FROM {table} d {join}"
             ))
             .load(conn)
             .map_err(|e| db_error("read the migration history", e))?;
-            // Sort here, byte-wise, as diesel and our source do (ORDER BY would use the collation).
-            rows.sort_by(|a, b| a.version.cmp(&b.version));
+            let mut rows: Vec<Applied> = raw
+                .into_iter()
+                .map(|r| Applied {
+                    version: r.version,
+                    run_on: r.run_on.0,
+                    name: r.name,
+                    batch: r.batch,
+                    duration_ms: r.duration_ms,
+                    applied_by: r.applied_by,
+                })
+                .collect();
+            // Byte order, as diesel and our source sort (ORDER BY would follow the collation).
+            if !rows.is_sorted_by(|a, b| a.version <= b.version) {
+                rows.sort_unstable_by(|a, b| a.version.cmp(&b.version));
+            }
             rows
         }
     };
@@ -193,6 +240,9 @@ pub struct Record {
 /// `duration_ms` is SQL: a literal, or an expression the server computes.
 pub fn record_applied(r: &Record, duration_ms: &str) -> String {
     let Record { version, name, checksum, down_sql, batch, who } = r;
+    // History is read back as tab-separated lines: keep tabs and newlines out.
+    let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+    let (name, who) = (clean(name), clean(who));
     format!(
         "INSERT INTO {COMPANION} (version, name, checksum, down_sql, batch, duration_ms, applied_by) \
          VALUES ({}, {}, {}, {}, {batch}, {duration_ms}, pg_catalog.concat(session_user, ' via ', {})) \
@@ -200,10 +250,10 @@ pub fn record_applied(r: &Record, duration_ms: &str) -> String {
            down_sql = EXCLUDED.down_sql, batch = EXCLUDED.batch, duration_ms = EXCLUDED.duration_ms, \
            applied_by = EXCLUDED.applied_by, applied_at = pg_catalog.now();",
         literal(version),
-        literal(name),
+        literal(&name),
         literal(checksum),
         down_sql.as_deref().map(literal).unwrap_or_else(|| "NULL".into()),
-        literal(who),
+        literal(&who),
     )
 }
 

@@ -137,6 +137,13 @@ pub fn format_timestamp(unix: i64) -> String {
     format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
+/// `YYYY-MM-DD HH:MM:SS` for PostgreSQL's binary timestamp (microseconds
+/// since 2000-01-01), as `status` shows when a migration ran.
+pub fn format_pg_timestamp(micros: i64) -> String {
+    let t = format_timestamp(micros.div_euclid(1_000_000) + 946_684_800);
+    format!("{}-{}-{} {}:{}:{}", &t[0..4], &t[4..6], &t[6..8], &t[8..10], &t[10..12], &t[12..14])
+}
+
 /// Seconds since the epoch for a `YYYYMMDDHHMMSS` version; None for other shapes.
 pub fn parse_timestamp(version: &str) -> Option<i64> {
     if version.len() != 14 || !version.bytes().all(|b| b.is_ascii_digit()) {
@@ -254,6 +261,14 @@ mod tests {
         assert_eq!(format_timestamp(951_782_400), "20000229000000");
         assert_eq!(parse_timestamp("2025062812503"), None);
         assert_eq!(parse_timestamp("20251328125031"), None);
+    }
+
+    #[test]
+    fn formats_postgres_timestamps() {
+        assert_eq!(format_pg_timestamp(0), "2000-01-01 00:00:00");
+        // 2025-06-15 05:20:11.5
+        assert_eq!(format_pg_timestamp((1_749_964_811 - 946_684_800) * 1_000_000 + 500_000), "2025-06-15 05:20:11");
+        assert_eq!(format_pg_timestamp(-1), "1999-12-31 23:59:59");
     }
 
     #[test]

@@ -288,8 +288,7 @@ pub struct Done {
 
 /// Read every file the steps need, before touching the database: a missing
 /// or empty down.sql refuses the whole run.
-fn prepare(steps: &[Step], source: &Source, history: &History, who: &str) -> Result<Vec<(Step, Prepared)>> {
-    let batch = history.next_batch();
+fn prepare(steps: &[Step], source: &Source, history: &History, who: &str, batch: i32) -> Result<Vec<(Step, Prepared)>> {
     let restore = history::restore_search_path(&history.search_path);
     steps
         .iter()
@@ -342,7 +341,7 @@ pub fn run(
     reporter: &Reporter,
 ) -> Result<Vec<Done>> {
     let who = crate::connection::whoami();
-    let prepared = prepare(steps, source, history, &who)?;
+    let prepared = prepare(steps, source, history, &who, history.next_batch(conn)?)?;
     history::ensure_tables(conn, history)?;
     let mut done: Vec<Done> = Vec::with_capacity(prepared.len());
     for (step, p) in &prepared {
@@ -381,7 +380,7 @@ pub fn run_single_transaction(
     reporter: &Reporter,
 ) -> Result<Vec<Done>> {
     let who = crate::connection::whoami();
-    let prepared = prepare(steps, source, history, &who)?;
+    let prepared = prepare(steps, source, history, &who, history.next_batch(conn)?)?;
     if let Some((_, p)) = prepared.iter().find(|(_, p)| !p.in_transaction) {
         return Err(Error::new(
             "not_transactional",

@@ -40,11 +40,11 @@ pub fn run(ctx: &Context, action: LocalAction) -> Result<u8> {
                     (_, false) if local.port().is_some() => "stopped".to_string(),
                     _ => "not created yet (any command that needs a database creates it)".to_string(),
                 },
-                local.bin.display()
+                local.bin()?.display()
             ));
             r.json(&serde_json::json!({
                 "ok": true, "command": "local status", "running": running, "url": url,
-                "dir": local.dir, "pg_bin": local.bin,
+                "dir": local.dir, "pg_bin": local.bin().ok(),
             }));
         }
         LocalAction::Reset => {

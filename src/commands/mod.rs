@@ -82,6 +82,11 @@ pub fn state(source: &Source, history: &History) -> State {
     State { on_disk, applied: history.applied.iter().map(|a| a.version.clone()).collect() }
 }
 
+/// Versions on disk that the database has not applied.
+pub fn pending(source: &Source, history: &History) -> Vec<String> {
+    source.migrations.iter().filter(|m| !history.is_applied(&m.version)).map(|m| m.version.clone()).collect()
+}
+
 /// What a write command did.
 pub struct Outcome {
     pub done: Vec<Done>,
@@ -93,13 +98,15 @@ pub struct Outcome {
 /// The write path every changing command shares: refuse a bad folder, take
 /// the lock, read history under it, plan, run.
 pub fn migrate(ctx: &Context, request: &Request, single_transaction: bool) -> Result<Outcome> {
-    let source = ctx.source()?;
+    let mut source = ctx.source()?;
     plan::check_source(&source.problems)?;
     let (url, _) = ctx.database_url()?;
     let lock_conn = ctx.connect(&url, "lock")?;
     let _lock = runner::lock(lock_conn, ctx.settings.lock_timeout, &ctx.reporter)?;
     let mut conn = ctx.connect(&url, "run")?;
-    let history = history::read(&mut conn)?;
+    let history = history::read(&mut conn, false)?;
+    source.check_runnable(pending(&source, &history));
+    plan::check_source(&source.problems)?;
     let steps = plan::plan(&state(&source, &history), request)?;
     let done = if steps.is_empty() {
         Vec::new()

@@ -1,112 +1,130 @@
 //! `cargo migrate status`: every migration, applied or pending, then anything
 //! odd with what to do about it. Reads only; takes no lock.
 
+use std::fmt::Write as _;
+
 use colored::Colorize;
 
-use super::{state, Context};
-use crate::cli::StatusArgs;
+use super::{pending, state, Context};
+use crate::cli::{Format, StatusArgs};
+use crate::connection::mask;
 use crate::error::{exit, Result};
-use crate::history;
+use crate::history::{self, Applied};
 use crate::plan::{self, Anomaly};
+use crate::report::display_path;
+
+/// One line of the listing: disk and database merged, in version order.
+struct Row<'a> {
+    version: &'a str,
+    name: &'a str,
+    state: &'static str,
+    applied: Option<&'a Applied>,
+}
 
 pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
-    let source = ctx.source()?;
+    let mut source = ctx.source()?;
     let (url, url_origin) = ctx.database_url()?;
     let mut conn = ctx.connect(&url, "status")?;
-    let history = history::read(&mut conn)?;
-    let st = state(&source, &history);
-    let anomalies = plan::anomalies(&st, &source.problems);
+    // Facts are shown in JSON, and name the rows whose folder is gone.
+    let mut history = history::read(&mut conn, ctx.reporter.format == Format::Json)?;
+    if ctx.reporter.format != Format::Json && history.applied.iter().any(|a| source.find(&a.version).is_none()) {
+        history = history::read(&mut conn, true)?;
+    }
+    source.check_runnable(pending(&source, &history));
+    let anomalies = plan::anomalies(&state(&source, &history), &source.problems);
+    let rows = merge(&source.migrations, &history.applied);
+    let pending = rows.iter().filter(|r| r.state == "pending").count();
     let r = &ctx.reporter;
 
-    // Disk and database merged, in version order.
-    let mut rows: Vec<serde_json::Value> = Vec::new();
-    let mut lines: Vec<String> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    let (disk, applied) = (&source.migrations, &history.applied);
-    let mut pending = 0;
-    while i < disk.len() || j < applied.len() {
-        let d = disk.get(i);
-        let a = applied.get(j);
-        let take_disk = match (d, a) {
-            (Some(d), Some(a)) => d.version <= a.version,
-            (Some(_), None) => true,
-            _ => false,
-        };
-        if take_disk {
-            let d = d.expect("checked");
-            let applied_row = a.filter(|a| a.version == d.version);
-            if let Some(a) = applied_row {
-                lines.push(format!("  {} {}  {}", "applied".green(), d.name, a.run_on.dimmed()));
-                rows.push(row(&d.version, &d.name, "applied", Some(a)));
-                // A duplicate version consumes the applied row once per folder.
-                if disk.get(i + 1).is_none_or(|n| n.version != d.version) {
-                    j += 1;
-                }
-            } else {
-                pending += 1;
-                lines.push(format!("  {} {}", "pending".yellow(), d.name));
-                rows.push(row(&d.version, &d.name, "pending", None));
-            }
-            i += 1;
-        } else {
-            let a = a.expect("checked");
-            let name = a.name.clone().unwrap_or_else(|| a.version.clone());
-            lines.push(format!("  {} {}  {}  (no folder on disk)", "missing".red(), name, a.run_on.dimmed()));
-            rows.push(row(&a.version, &name, "missing", Some(a)));
-            j += 1;
+    if r.format == Format::Json {
+        r.json(&serde_json::json!({
+            "ok": true,
+            "command": "status",
+            "migrations_dir": source.dir,
+            "database": mask(&url),
+            "migrations": rows.iter().map(row_json).collect::<Vec<_>>(),
+            "anomalies": anomalies.iter().map(anomaly_json).collect::<Vec<_>>(),
+            "summary": { "applied": history.applied.len(), "pending": pending, "anomalies": anomalies.len() },
+        }));
+    } else {
+        // Built whole and written once: thousands of migrations, one write.
+        let mut out = String::with_capacity(64 * (rows.len() + 8));
+        let _ = writeln!(out, "{} {}  ({})", "Migrations".bold(), display_path(&source.dir), ctx.settings.dir_origin);
+        let _ = writeln!(out, "{}   {}  (from {url_origin})", "Database".bold(), mask(&url));
+        if !source.exists {
+            out.push_str("  (the folder does not exist yet: `cargo migrate create <name>` makes it)\n");
         }
+        out.push('\n');
+        for row in &rows {
+            let _ = match (row.state, row.applied) {
+                ("applied", Some(a)) => {
+                    writeln!(out, "  {} {}  {}", "applied".green(), row.name, a.run_on_text().dimmed())
+                }
+                ("missing", Some(a)) => {
+                    writeln!(
+                        out,
+                        "  {} {}  {}  (no folder on disk)",
+                        "missing".red(),
+                        row.name,
+                        a.run_on_text().dimmed()
+                    )
+                }
+                _ => writeln!(out, "  {} {}", "pending".yellow(), row.name),
+            };
+        }
+        if rows.is_empty() {
+            out.push_str("  (no migrations)\n");
+        }
+        let problems = if anomalies.is_empty() { String::new() } else { format!(", {} problem(s)", anomalies.len()) };
+        let _ = writeln!(out, "\n{} applied, {pending} pending{problems}", history.applied.len());
+        for a in &anomalies {
+            let _ = writeln!(out, "  {} {}\n    {} {}", "!".red().bold(), a.message(), "hint:".cyan(), a.hint());
+        }
+        r.result(out.trim_end());
     }
-
-    r.result(format!(
-        "{} {}  ({})",
-        "Migrations".bold(),
-        crate::report::display_path(&source.dir),
-        ctx.settings.dir_origin
-    ));
-    r.result(format!("{}   {}  (from {url_origin})", "Database".bold(), crate::connection::mask(&url)));
-    if !source.exists {
-        r.result("  (the folder does not exist yet: `cargo migrate create <name>` makes it)");
-    }
-    r.result("");
-    for l in &lines {
-        r.result(l);
-    }
-    if lines.is_empty() {
-        r.result("  (no migrations)");
-    }
-    r.result("");
-    r.result(format!(
-        "{} applied, {} pending{}",
-        history.applied.len(),
-        pending,
-        if anomalies.is_empty() { String::new() } else { format!(", {} problem(s)", anomalies.len()) }
-    ));
-    for a in &anomalies {
-        r.result(format!("  {} {}", "!".red().bold(), a.message()));
-        r.result(format!("    {} {}", "hint:".cyan(), a.hint()));
-    }
-
-    r.json(&serde_json::json!({
-        "ok": true,
-        "command": "status",
-        "migrations_dir": source.dir,
-        "database": crate::connection::mask(&url),
-        "migrations": rows,
-        "anomalies": anomalies.iter().map(anomaly_json).collect::<Vec<_>>(),
-        "summary": { "applied": history.applied.len(), "pending": pending, "anomalies": anomalies.len() },
-    }));
     if args.exit_code && (pending > 0 || !anomalies.is_empty()) {
         return Ok(exit::PENDING);
     }
     Ok(exit::OK)
 }
 
-fn row(version: &str, name: &str, state: &str, a: Option<&history::Applied>) -> serde_json::Value {
+/// Both lists are sorted by version; a duplicate version on disk shares its applied row.
+fn merge<'a>(disk: &'a [crate::source::Migration], applied: &'a [Applied]) -> Vec<Row<'a>> {
+    let mut rows = Vec::with_capacity(disk.len().max(applied.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < disk.len() || j < applied.len() {
+        match (disk.get(i), applied.get(j)) {
+            (Some(d), a) if a.is_none_or(|a| d.version <= a.version) => {
+                let a = a.filter(|a| a.version == d.version);
+                rows.push(Row {
+                    version: &d.version,
+                    name: &d.name,
+                    state: if a.is_some() { "applied" } else { "pending" },
+                    applied: a,
+                });
+                if a.is_some() && disk.get(i + 1).is_none_or(|n| n.version != d.version) {
+                    j += 1;
+                }
+                i += 1;
+            }
+            (_, Some(a)) => {
+                let name = a.name.as_deref().unwrap_or(&a.version);
+                rows.push(Row { version: &a.version, name, state: "missing", applied: Some(a) });
+                j += 1;
+            }
+            _ => break,
+        }
+    }
+    rows
+}
+
+fn row_json(row: &Row<'_>) -> serde_json::Value {
+    let a = row.applied;
     serde_json::json!({
-        "version": version,
-        "name": name,
-        "state": state,
-        "applied_at": a.map(|a| a.run_on.clone()),
+        "version": row.version,
+        "name": row.name,
+        "state": row.state,
+        "applied_at": a.map(|a| a.run_on_text()),
         "batch": a.and_then(|a| a.batch),
         "applied_by": a.and_then(|a| a.applied_by.clone()),
         "duration_ms": a.and_then(|a| a.duration_ms),

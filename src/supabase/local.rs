@@ -14,28 +14,47 @@ use crate::report::{display_path, Reporter};
 const PREPARE_SQL: &str = include_str!("local.sql");
 
 pub struct Local {
-    pub bin: PathBuf,
-    /// Holds `data/`, `sock/`, `log`, `port`.
+    /// Holds `data/`, `sock/`, `log`, `port`, and `bin`: the PostgreSQL that made it.
     pub dir: PathBuf,
+    /// `--pg-bin` / PG_BIN.
+    flag_bin: Option<PathBuf>,
     /// Some((uid, gid)) when we are root and run the server as `postgres`.
     server_user: Option<(u32, u32)>,
 }
 
 impl Local {
-    /// Find the binaries and the cluster's folder; starts nothing.
+    /// Where the cluster lives; looks nothing up and starts nothing, so that a
+    /// command on a running local database pays no more than a port probe.
     pub fn locate(target_dir: &Path, workspace_root: &Path, pg_bin: Option<&Path>) -> Result<Local> {
-        let bin = find_bin(pg_bin)?;
         let server_user = if is_root() { Some(postgres_user()?) } else { None };
-        // One cluster per PostgreSQL installation: data directories are not portable across versions.
-        let key = crate::names::checksum(&bin.display().to_string())[..8].to_string();
-        let mut dir = target_dir.join("cargo-migrate").join(format!("local-{key}"));
+        // A cluster per explicit --pg-bin: data directories are not portable across versions.
+        let name = match pg_bin {
+            Some(bin) => format!("local-{}", &crate::names::checksum(&bin.display().to_string())[..8]),
+            None => "local".to_string(),
+        };
+        let mut dir = target_dir.join("cargo-migrate").join(&name);
         if server_user.is_some() && !reachable_by_others(target_dir) {
             // As root the server runs as `postgres`, which cannot enter a private
             // home folder; keep the cluster in the temp folder instead.
             let ws = crate::names::checksum(&workspace_root.display().to_string())[..8].to_string();
-            dir = std::env::temp_dir().join(format!("cargo-migrate-local-{ws}-{key}"));
+            dir = std::env::temp_dir().join(format!("cargo-migrate-{ws}-{name}"));
         }
-        Ok(Local { bin, dir, server_user })
+        Ok(Local { dir, flag_bin: pg_bin.map(Path::to_path_buf), server_user })
+    }
+
+    /// The PostgreSQL binaries: --pg-bin, else the ones that made this
+    /// cluster, else the machine's (see `find_bin`).
+    pub fn bin(&self) -> Result<PathBuf> {
+        if let Some(flag) = &self.flag_bin {
+            return find_bin(Some(flag));
+        }
+        if let Ok(recorded) = std::fs::read_to_string(self.dir.join("bin")) {
+            let recorded = PathBuf::from(recorded.trim());
+            if recorded.join("pg_ctl").is_file() {
+                return Ok(recorded);
+            }
+        }
+        find_bin(None)
     }
 
     fn data(&self) -> PathBuf {
@@ -84,6 +103,7 @@ impl Local {
     }
 
     fn init(&self) -> Result<()> {
+        let bin = self.bin()?;
         let _ = std::fs::remove_dir_all(&self.dir);
         std::fs::create_dir_all(self.dir.join("sock")).map_err(|e| Error::io(&self.dir, "create", e))?;
         if let Some((uid, gid)) = self.server_user {
@@ -91,9 +111,11 @@ impl Local {
                 std::os::unix::fs::chown(&d, Some(uid), Some(gid)).map_err(|e| Error::io(&d, "hand over", e))?;
             }
         }
+        std::fs::write(self.dir.join("bin"), bin.display().to_string())
+            .map_err(|e| Error::io(&self.dir, "write", e))?;
         let data = self.data();
         let out = self
-            .server_command("initdb")
+            .server_command("initdb")?
             .args([
                 "-D",
                 &data.to_string_lossy(),
@@ -140,7 +162,7 @@ impl Local {
             .map_err(|e| Error::io(&self.dir, "write the port to", e))?;
         let log = self.dir.join("log");
         let out = self
-            .server_command("pg_ctl")
+            .server_command("pg_ctl")?
             .args(["-D", &self.data().to_string_lossy(), "-l", &log.to_string_lossy(), "-w", "-t", "60"])
             .args(["-o", &format!("-p {port}"), "start"])
             .stdin(Stdio::null())
@@ -184,7 +206,7 @@ impl Local {
             return Ok(false);
         }
         let out = self
-            .server_command("pg_ctl")
+            .server_command("pg_ctl")?
             .args(["-D", &self.data().to_string_lossy(), "-m", "fast", "-w", "stop"])
             .stdout(Stdio::null())
             .output()
@@ -205,12 +227,12 @@ impl Local {
         self.ensure_running(reporter)
     }
 
-    fn server_command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(self.bin.join(program));
+    fn server_command(&self, program: &str) -> Result<Command> {
+        let mut cmd = Command::new(self.bin()?.join(program));
         if let Some((uid, gid)) = self.server_user {
             cmd.uid(uid).gid(gid);
         }
-        cmd
+        Ok(cmd)
     }
 }
 
