@@ -101,13 +101,21 @@ pub fn migrate(ctx: &Context, request: &Request, single_transaction: bool) -> Re
     let mut source = ctx.source()?;
     plan::check_source(&source.problems)?;
     let (url, _) = ctx.database_url()?;
-    let lock_conn = ctx.connect(&url, "lock")?;
-    let _lock = runner::lock(lock_conn, ctx.settings.lock_timeout, &ctx.reporter)?;
     let mut conn = ctx.connect(&url, "run")?;
-    let history = history::read(&mut conn, false)?;
+    // A read without the lock first: the deploy that finds nothing to do (the
+    // common case) needs no lock. Anything to do is planned again under it.
+    let mut history = history::read(&mut conn, false)?;
     source.check_runnable(pending(&source, &history));
     plan::check_source(&source.problems)?;
-    let steps = plan::plan(&state(&source, &history), request)?;
+    let mut steps = plan::plan(&state(&source, &history), request)?;
+    let _lock = if steps.is_empty() {
+        None
+    } else {
+        let lock = runner::lock(ctx.connect(&url, "lock")?, ctx.settings.lock_timeout, &ctx.reporter)?;
+        history = history::read(&mut conn, false)?;
+        steps = plan::plan(&state(&source, &history), request)?;
+        Some(lock)
+    };
     let done = if steps.is_empty() {
         Vec::new()
     } else if single_transaction {
