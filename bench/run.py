@@ -280,9 +280,13 @@ OPS = ["apply", "status", "noop", "revert"]
 def measure(server, root, n, runs, with_peers):
     """results[tool][op] = list of (seconds, rss) per run, and ratio lists."""
     ts = tools(server, root, n, with_peers)
-    results = {t.name: {op: [] for op in OPS} for t in ts}
-    for r in range(runs):
-        for t in ts:
+    # results[tool][op][round + 1] = (seconds, rss); round -1 is the warm-up.
+    results = {t.name: {op: [(None, None)] * (runs + 1) for op in OPS} for t in ts}
+    # A discarded warm-up round (WAL segments, caches), then rounds whose tool
+    # order rotates, so that no tool always runs first or last.
+    for r in range(-1, runs):
+        order = ts[r % len(ts):] + ts[:r % len(ts)] if r >= 0 else ts
+        for t in order:
             url = server.fresh_db(f"b_{n}_{r}_{abs(hash(t.name)) % 10000}")
             for op in OPS:
                 make = getattr(t, op)
@@ -300,17 +304,23 @@ def measure(server, root, n, runs, with_peers):
                     secs, rss, _ = run_timed(cmd, cwd=root, env=env)
                 except RuntimeError as e:
                     print(f"  {t.name} {op} N={n}: FAILED\n{e}", flush=True)
-                    results[t.name][op].append((None, None))
                     break
-                results[t.name][op].append((secs, rss))
+                results[t.name][op][r + 1] = (secs, rss)
+            if r < 0:
+                continue
             print(f"  N={n} round {r + 1}: {t.name}: " + ", ".join(
-                f"{op} {results[t.name][op][-1][0]:.3f}s" for op in OPS
-                if results[t.name][op] and results[t.name][op][-1][0] is not None), flush=True)
+                f"{op} {results[t.name][op][r + 1][0]:.3f}s" for op in OPS
+                if results[t.name][op][r + 1][0] is not None), flush=True)
+    # Drop the warm-up round; an op a tool lacks has no results at all.
+    for t in ts:
+        for op in OPS:
+            kept = results[t.name][op][1:]
+            results[t.name][op] = kept if any(x[0] is not None for x in kept) or getattr(t, op) else []
     return ts, results
 
 
 def median_ratio(ours, floor):
-    pairs = [a[0] / b[0] for a, b in zip(ours, floor) if a[0] and b[0]]
+    pairs = [a[0] / b[0] for a, b in zip(ours, floor) if a[0] is not None and b[0] is not None]
     return statistics.median(pairs) if pairs else None
 
 

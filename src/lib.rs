@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod connection;
 pub mod error;
+pub mod harness;
 pub mod history;
 pub mod metadata_cache;
 pub mod names;

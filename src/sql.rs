@@ -19,6 +19,9 @@ pub fn split_statements<'a>(sql: &'a str) -> Vec<Statement<'a>> {
     let mut start = 0;
     let mut i = 0;
     let mut meaningful = false;
+    // Inside a SQL-standard function body (`BEGIN ATOMIC … END`), semicolons
+    // end the body's statements, not ours; CASE … END nests inside it.
+    let mut atomic_depth = 0usize;
     let push = |out: &mut Vec<Statement<'a>>, start: usize, end: usize, meaningful: bool| {
         if meaningful {
             out.push(Statement { text: &sql[start..end], char_offset: sql[..start].chars().count() });
@@ -75,10 +78,27 @@ pub fn split_statements<'a>(sql: &'a str) -> Vec<Statement<'a>> {
                 }
                 meaningful = true;
             }
-            b';' => {
+            b';' if atomic_depth == 0 => {
                 push(&mut out, start, i, meaningful);
                 start = i + 1;
                 meaningful = false;
+            }
+            c if (c.is_ascii_alphabetic() || c == b'_') && !is_ident_byte(i.checked_sub(1).map(|p| b[p])) => {
+                let end = i + b[i..].iter().take_while(|c| is_ident_byte(Some(**c))).count();
+                let word = &sql[i..end];
+                if atomic_depth == 0
+                    && word.eq_ignore_ascii_case("begin")
+                    && next_word(&sql[end..]).eq_ignore_ascii_case("atomic")
+                {
+                    atomic_depth = 1;
+                } else if atomic_depth > 0 && word.eq_ignore_ascii_case("case") {
+                    atomic_depth += 1;
+                } else if atomic_depth > 0 && word.eq_ignore_ascii_case("end") {
+                    atomic_depth -= 1;
+                }
+                meaningful = true;
+                i = end;
+                continue;
             }
             c if c.is_ascii_whitespace() => {}
             _ => meaningful = true,
@@ -87,6 +107,36 @@ pub fn split_statements<'a>(sql: &'a str) -> Vec<Statement<'a>> {
     }
     push(&mut out, start, b.len(), meaningful);
     out
+}
+
+/// The first word of `text` after whitespace and comments.
+fn next_word(text: &str) -> &str {
+    let mut rest = text;
+    loop {
+        let trimmed = rest.trim_start();
+        if let Some(after) = trimmed.strip_prefix("--") {
+            rest = after.split_once('\n').map(|(_, r)| r).unwrap_or("");
+        } else if let Some(after) = trimmed.strip_prefix("/*") {
+            rest = after.split_once("*/").map(|(_, r)| r).unwrap_or("");
+        } else {
+            let len = trimmed.bytes().take_while(|c| is_ident_byte(Some(*c))).count();
+            return &trimmed[..len];
+        }
+    }
+}
+
+/// A top-level `BEGIN`/`COMMIT`/`ROLLBACK` (…) in a migration: its line and the word.
+pub fn transaction_control(sql: &str) -> Option<(usize, String)> {
+    const WORDS: &[&str] = &["begin", "start", "commit", "end", "rollback", "abort"];
+    split_statements(sql).into_iter().find_map(|stmt| {
+        let word = next_word(stmt.text);
+        if !WORDS.iter().any(|w| word.eq_ignore_ascii_case(w)) {
+            return None;
+        }
+        let lead = stmt.text[..stmt.text.find(word).unwrap_or(0)].chars().count();
+        let (line, _, _) = locate(sql, stmt.char_offset + lead + 1);
+        Some((line, word.to_uppercase()))
+    })
 }
 
 fn is_ident_byte(b: Option<u8>) -> bool {
@@ -189,6 +239,25 @@ mod tests {
         assert!(t[0].ends_with("LANGUAGE sql"));
         assert!(t[1].ends_with("FROM t"));
         assert!(t[2].ends_with("'x''y;'"));
+    }
+
+    #[test]
+    fn keeps_sql_standard_function_bodies_whole() {
+        let sql = "CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN x > 0 THEN 1 ELSE 0 END;\n  SELECT 2;\nEND;\nSELECT 3;";
+        let t = texts(sql);
+        assert_eq!(t.len(), 2, "{t:?}");
+        assert!(t[0].ends_with("END"));
+        assert_eq!(t[1], "SELECT 3");
+        // Identifiers that merely contain the words change nothing.
+        assert_eq!(texts("SELECT begin_atomic, legend FROM t; SELECT 1").len(), 2);
+    }
+
+    #[test]
+    fn finds_transaction_control() {
+        assert_eq!(transaction_control("CREATE TABLE a ();\n-- done\nCOMMIT;"), Some((3, "COMMIT".into())));
+        assert_eq!(transaction_control("begin;\nCREATE TABLE a ();"), Some((1, "BEGIN".into())));
+        assert_eq!(transaction_control("DO $$ BEGIN PERFORM 1; END $$;\nCREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;"), None);
+        assert_eq!(transaction_control("SELECT 'commit';"), None);
     }
 
     #[test]

@@ -74,3 +74,27 @@ fn failure_output_is_json_with_format_json() {
     assert_eq!(j["ok"], false);
     assert_eq!(j["error"]["kind"], "migration_failed");
 }
+
+#[test]
+fn a_migration_that_commits_by_itself_is_refused_before_anything_runs() {
+    let db = Db::new("self_commit");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "first");
+    p.migration(
+        "20250102000000_commits",
+        "CREATE TABLE a (id int);\n\nCOMMIT;\nCREATE TABLE b (id int);\n",
+        Some("DROP TABLE b; DROP TABLE a;"),
+    );
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("20250102000000_commits/up.sql:3 says `COMMIT`"), "{}", r.stderr);
+    assert!(r.stderr.contains("run_in_transaction = false"), "{}", r.stderr);
+    assert!(db.applied().is_empty() && !db.table_exists("first") && !db.table_exists("a"), "nothing ran");
+    // A PL/pgSQL block's BEGIN and a SQL-standard body are not transaction control.
+    p.migration(
+        "20250102000000_commits",
+        "DO $$ BEGIN CREATE TABLE a (id int); END $$;\nCREATE FUNCTION one() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\nEND;\n",
+        Some("DROP FUNCTION one(); DROP TABLE a;"),
+    );
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.query("SELECT one()"), "1");
+}

@@ -334,3 +334,25 @@ fn create_table_refuses_bad_input_and_writes_nothing() {
     let up = std::fs::read_to_string(p.root.join("migrations").join(&f[0]).join("up.sql")).unwrap();
     assert!(!up.contains("ENABLE ROW LEVEL SECURITY"), "{up}");
 }
+
+#[test]
+fn single_transaction_out_of_locks_says_how_to_proceed() {
+    let p = Project::bare("app");
+    for i in 0..150 {
+        p.table_migration(&format!("202501010{i:05}"), &format!("t{i}"));
+    }
+    p.cargo_migrate(&["local", "start"]).ok();
+    // A lock table far too small for 150 new tables in one transaction.
+    let conf = p.root.join("target/cargo-migrate/local/data/postgresql.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, format!("{text}\nmax_locks_per_transaction = 10\nmax_connections = 10\n")).unwrap();
+    p.cargo_migrate(&["local", "stop"]).ok();
+    let r = p.cargo_migrate(&["up", "--single-transaction"]).fails(1);
+    assert!(r.stderr.contains("out of shared memory"), "{}", r.stderr);
+    assert!(r.stderr.contains("without --single-transaction") && r.stderr.contains("--count"), "{}", r.stderr);
+    assert!(r.stderr.contains("the whole run was rolled back"), "{}", r.stderr);
+    assert_eq!(p.cargo_migrate(&["status", "--format", "json"]).ok().json()["summary"]["applied"], 0);
+    // One transaction per migration needs few locks at a time.
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(p.cargo_migrate(&["status", "--format", "json"]).ok().json()["summary"]["applied"], 150);
+}
