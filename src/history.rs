@@ -33,6 +33,25 @@ impl Applied {
     }
 }
 
+impl From<Row> for Applied {
+    fn from(r: Row) -> Self {
+        Applied {
+            version: r.version,
+            run_on: r.run_on.0,
+            name: r.name,
+            batch: r.batch,
+            duration_ms: r.duration_ms,
+            applied_by: r.applied_by,
+        }
+    }
+}
+
+impl From<Bare> for Applied {
+    fn from(r: Bare) -> Self {
+        Applied { version: r.version, run_on: r.run_on.0, name: None, batch: None, duration_ms: None, applied_by: None }
+    }
+}
+
 #[derive(QueryableByName)]
 struct Row {
     #[diesel(sql_type = Text)]
@@ -47,6 +66,14 @@ struct Row {
     duration_ms: Option<i64>,
     #[diesel(sql_type = Nullable<Text>)]
     applied_by: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct Bare {
+    #[diesel(sql_type = Text)]
+    version: String,
+    #[diesel(sql_type = Timestamp)]
+    run_on: PgTimestamp,
 }
 
 #[derive(QueryableByName)]
@@ -124,33 +151,25 @@ pub fn read(conn: &mut PgConnection, facts: bool) -> Result<History> {
         Some(table) => {
             // Plain rows, the time in binary: formatting thousands of
             // timestamps as text costs the server more than anything else here.
-            let (facts, join) = if facts && probe.has_companion {
-                (
-                    "c.name, c.batch, c.duration_ms, c.applied_by",
-                    format!("LEFT JOIN {COMPANION} c ON c.version = d.version"),
-                )
-            } else {
-                (
-                    "NULL::text AS name, NULL::int AS batch, NULL::bigint AS duration_ms, NULL::text AS applied_by",
-                    String::new(),
-                )
-            };
-            let raw: Vec<Row> = diesel::sql_query(format!(
-                "SELECT d.version::text AS version, d.run_on, {facts} FROM {table} d {join}"
-            ))
-            .load(conn)
-            .map_err(|e| db_error("read the migration history", e))?;
-            let mut rows: Vec<Applied> = raw
+            // Without facts, version and time only: they decode much faster.
+            let mut rows: Vec<Applied> = if facts && probe.has_companion {
+                diesel::sql_query(format!(
+                    "SELECT d.version::text AS version, d.run_on, c.name, c.batch, c.duration_ms, c.applied_by \
+                       FROM {table} d LEFT JOIN {COMPANION} c ON c.version = d.version"
+                ))
+                .load::<Row>(conn)
+                .map_err(|e| db_error("read the migration history", e))?
                 .into_iter()
-                .map(|r| Applied {
-                    version: r.version,
-                    run_on: r.run_on.0,
-                    name: r.name,
-                    batch: r.batch,
-                    duration_ms: r.duration_ms,
-                    applied_by: r.applied_by,
-                })
-                .collect();
+                .map(Applied::from)
+                .collect()
+            } else {
+                diesel::sql_query(format!("SELECT d.version::text AS version, d.run_on FROM {table} d"))
+                    .load::<Bare>(conn)
+                    .map_err(|e| db_error("read the migration history", e))?
+                    .into_iter()
+                    .map(Applied::from)
+                    .collect()
+            };
             // Byte order, as diesel and our source sort (ORDER BY would follow the collation).
             if !rows.is_sorted_by(|a, b| a.version <= b.version) {
                 rows.sort_unstable_by(|a, b| a.version.cmp(&b.version));

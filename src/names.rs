@@ -140,8 +140,32 @@ pub fn format_timestamp(unix: i64) -> String {
 /// `YYYY-MM-DD HH:MM:SS` for PostgreSQL's binary timestamp (microseconds
 /// since 2000-01-01), as `status` shows when a migration ran.
 pub fn format_pg_timestamp(micros: i64) -> String {
-    let t = format_timestamp(micros.div_euclid(1_000_000) + 946_684_800);
-    format!("{}-{}-{} {}:{}:{}", &t[0..4], &t[4..6], &t[6..8], &t[8..10], &t[10..12], &t[12..14])
+    let mut out = String::with_capacity(19);
+    push_pg_timestamp(&mut out, micros);
+    out
+}
+
+/// The same, appended without allocating (status prints thousands).
+pub fn push_pg_timestamp(out: &mut String, micros: i64) {
+    let unix = micros.div_euclid(1_000_000) + 946_684_800;
+    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
+    let secs = unix.rem_euclid(86_400);
+    let two = |out: &mut String, n: i64| {
+        out.push(char::from(b'0' + (n / 10) as u8));
+        out.push(char::from(b'0' + (n % 10) as u8));
+    };
+    two(out, y / 100);
+    two(out, y % 100);
+    out.push('-');
+    two(out, m);
+    out.push('-');
+    two(out, d);
+    out.push(' ');
+    two(out, secs / 3600);
+    out.push(':');
+    two(out, secs % 3600 / 60);
+    out.push(':');
+    two(out, secs % 60);
 }
 
 /// Seconds since the epoch for a `YYYYMMDDHHMMSS` version; None for other shapes.

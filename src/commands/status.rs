@@ -55,22 +55,27 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
             out.push_str("  (the folder does not exist yet: `cargo migrate create <name>` makes it)\n");
         }
         out.push('\n');
+        // Colour codes made once; no allocation per row.
+        let (applied_label, pending_label, missing_label) =
+            (format!("  {} ", "applied".green()), format!("  {} ", "pending".yellow()), format!("  {} ", "missing".red()));
+        let (dim, undim) = dim_codes();
         for row in &rows {
-            let _ = match (row.state, row.applied) {
-                ("applied", Some(a)) => {
-                    writeln!(out, "  {} {}  {}", "applied".green(), row.name, a.run_on_text().dimmed())
+            out.push_str(match row.state {
+                "applied" => &applied_label,
+                "missing" => &missing_label,
+                _ => &pending_label,
+            });
+            out.push_str(row.name);
+            if let Some(a) = row.applied {
+                out.push_str("  ");
+                out.push_str(&dim);
+                crate::names::push_pg_timestamp(&mut out, a.run_on);
+                out.push_str(&undim);
+                if row.state == "missing" {
+                    out.push_str("  (no folder on disk)");
                 }
-                ("missing", Some(a)) => {
-                    writeln!(
-                        out,
-                        "  {} {}  {}  (no folder on disk)",
-                        "missing".red(),
-                        row.name,
-                        a.run_on_text().dimmed()
-                    )
-                }
-                _ => writeln!(out, "  {} {}", "pending".yellow(), row.name),
-            };
+            }
+            out.push('\n');
         }
         if rows.is_empty() {
             out.push_str("  (no migrations)\n");
@@ -86,6 +91,15 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
         return Ok(exit::PENDING);
     }
     Ok(exit::OK)
+}
+
+/// The escape codes around dimmed text (empty when colour is off).
+fn dim_codes() -> (String, String) {
+    let sample = "x".dimmed().to_string();
+    match sample.split_once('x') {
+        Some((before, after)) => (before.to_string(), after.to_string()),
+        None => (String::new(), String::new()),
+    }
 }
 
 /// Both lists are sorted by version; a duplicate version on disk shares its applied row.
