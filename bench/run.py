@@ -35,18 +35,31 @@ PEERS = REPO / "bench" / ".peers"
 
 # ---------------------------------------------------------------- helpers
 
+GNU_TIME = shutil.which("time") if Path("/usr/bin/time").exists() else None
+
+
 def run_timed(cmd, cwd=None, env=None, check=True):
-    """(seconds, peak RSS in MiB, stdout+stderr) of one command."""
+    """(seconds, peak RSS in MiB, stdout+stderr) of one command.
+
+    Peak RSS comes from GNU time (`apt-get install time`): a process forked
+    from this Python inherits Python's own high-water mark, so wait4's figure
+    would be Python's size. The time measured includes GNU time's fork (~1 ms),
+    the same for every tool."""
+    rss_file = tempfile.NamedTemporaryFile(prefix="bench-rss-", delete=False)
+    rss_file.close()
+    full = ["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *map(str, cmd)] if GNU_TIME else list(map(str, cmd))
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(full, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    text = out.decode(errors="replace")
+    text = proc.stdout.decode(errors="replace")
+    try:
+        rss = int(Path(rss_file.name).read_text().strip().splitlines()[-1]) / 1024.0 if GNU_TIME else None
+    except (ValueError, IndexError):
+        rss = None
+    os.unlink(rss_file.name)
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{text[-3000:]}")
-    return elapsed, usage.ru_maxrss / 1024.0, text
+    return elapsed, rss, text
 
 
 def pg_bin():
@@ -82,7 +95,7 @@ class Server:
             self.port = s.getsockname()[1]
         subprocess.run([self.bin / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8",
                         "--locale=C"], check=True, stdout=subprocess.DEVNULL, **as_server_user())
-        opts = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c max_connections=50"
+        opts = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1"
         subprocess.run([self.bin / "pg_ctl", "-D", self.data, "-l", self.base / "log", "-w", "-o", opts, "start"],
                        check=True, stdout=subprocess.DEVNULL, **as_server_user())
         self.admin = self.url("postgres")
@@ -192,18 +205,22 @@ def tools(server, root, n, with_peers):
         revert=lambda url: ([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", root / "floor_down.sql"], None),
     ))
     cm_version = subprocess.run([release / "cargo-migrate", "--version"], capture_output=True, text=True).stdout.strip()
+    # Apply and revert call the binary itself, so that peak RSS is ours and not
+    # cargo's (its dispatch adds ~15 ms to runs of seconds); status and the
+    # no-op up go through `cargo migrate`, as users call them.
+    cm = str(release / "cargo-migrate")
     found.append(Tool(
         "cargo migrate", cm_version,
-        apply=lambda url: (["cargo", "migrate", "up", "-q"], url_env(url)),
+        apply=lambda url: ([cm, "up", "-q"], url_env(url)),
         status=lambda url: (["cargo", "migrate", "status"], url_env(url)),
         noop=lambda url: (["cargo", "migrate", "up"], url_env(url)),
-        revert=lambda url: (["cargo", "migrate", "down", "--all", "-q"], url_env(url)),
+        revert=lambda url: ([cm, "down", "--all", "-q"], url_env(url)),
     ))
     found.append(Tool(
         "cargo migrate --single-transaction", cm_version,
-        apply=lambda url: (["cargo", "migrate", "up", "-q", "--single-transaction"], url_env(url)),
+        apply=lambda url: ([cm, "up", "-q", "--single-transaction"], url_env(url)),
         status=None, noop=None,
-        revert=lambda url: (["cargo", "migrate", "down", "--all", "-q", "--single-transaction"], url_env(url)),
+        revert=lambda url: ([cm, "down", "--all", "-q", "--single-transaction"], url_env(url)),
     ))
     if not with_peers:
         return found
@@ -304,13 +321,15 @@ def measure(server, root, n, runs, with_peers):
                     secs, rss, _ = run_timed(cmd, cwd=root, env=env)
                 except RuntimeError as e:
                     print(f"  {t.name} {op} N={n}: FAILED\n{e}", flush=True)
+                    reason = "out of locks" if "out of shared memory" in str(e) else "failed"
+                    results[t.name][op][r + 1] = (reason, None)
                     break
                 results[t.name][op][r + 1] = (secs, rss)
             if r < 0:
                 continue
             print(f"  N={n} round {r + 1}: {t.name}: " + ", ".join(
                 f"{op} {results[t.name][op][r + 1][0]:.3f}s" for op in OPS
-                if results[t.name][op][r + 1][0] is not None), flush=True)
+                if isinstance(results[t.name][op][r + 1][0], float)), flush=True)
     # Drop the warm-up round; an op a tool lacks has no results at all.
     for t in ts:
         for op in OPS:
@@ -320,7 +339,7 @@ def measure(server, root, n, runs, with_peers):
 
 
 def median_ratio(ours, floor):
-    pairs = [a[0] / b[0] for a, b in zip(ours, floor) if a[0] is not None and b[0] is not None]
+    pairs = [a[0] / b[0] for a, b in zip(ours, floor) if isinstance(a[0], float) and isinstance(b[0], float)]
     return statistics.median(pairs) if pairs else None
 
 
@@ -349,8 +368,11 @@ def local_db_start(runs):
 
 
 def fmt_s(xs):
-    vals = [x[0] for x in xs if x[0] is not None]
-    return f"{statistics.median(vals):.3f}" if vals else "–"
+    vals = [x[0] for x in xs if isinstance(x[0], float)]
+    if vals:
+        return f"{statistics.median(vals):.3f}"
+    reasons = {x[0] for x in xs if isinstance(x[0], str)}
+    return ", ".join(sorted(reasons)) if reasons else "–"
 
 
 def fmt_rss(xs):
@@ -397,9 +419,12 @@ def main():
     lines.append("Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items() if k != floor) + ".\n")
     lines.append("Each migration: a table with a uuid primary key and timestamps, an index, ENABLE ROW LEVEL SECURITY "
                  "and one policy; its down drops the table. Median seconds over the runs; peak RSS of the process "
-                 "tree in MiB (for `cargo migrate`, cargo's own process included); ratio = median of the per-round "
+                 "tree in MiB (GNU time: the largest process); ratio = median of the per-round "
                  "ratios to psql in the same round. `status` and the no-op `up` run through `cargo migrate`, cargo's "
-                 "dispatch included; the floor for them is one `psql -c 'select version from …'`.\n")
+                 "dispatch included (peak RSS is then cargo's, the largest process); apply and revert call the "
+                 "`cargo-migrate` binary, so their RSS is its own. The floor for status is one "
+                 "`psql -c 'select version from …'`. A round runs every tool once, in rotating order, on fresh "
+                 "databases, after a discarded warm-up round.\n")
     for n, ts, res in tables:
         lines.append(f"\n## N = {n}\n")
         lines.append("| tool | apply all (s) | ratio | status (s) | ratio | no-op up (s) | ratio | revert all (s) | ratio | peak RSS (MiB) |")
