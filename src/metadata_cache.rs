@@ -26,8 +26,16 @@ pub fn key(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> S
         package.unwrap_or_default(),
         env("CARGO_TARGET_DIR"),
         env("CARGO_BUILD_TARGET_DIR"),
-        env("CARGO_HOME"),
+        // Resolved: cargo sets CARGO_HOME for subcommands, a shell usually does not.
+        cargo_home().map(|h| h.display().to_string()).unwrap_or_default(),
     )
+}
+
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
 }
 
 fn cache_file(key: &str) -> Option<PathBuf> {
@@ -55,10 +63,7 @@ fn watched(cwd: &Path, manifests: &[PathBuf]) -> Vec<PathBuf> {
         files.push(dir.join(".cargo/config.toml"));
         files.push(dir.join(".cargo/config"));
     }
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    if let Some(home) = cargo_home {
+    if let Some(home) = cargo_home() {
         files.push(home.join("config.toml"));
         files.push(home.join("config"));
     }

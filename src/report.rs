@@ -91,10 +91,6 @@ impl Reporter {
         }
     }
 
-    pub fn warn(&self, text: impl AsRef<str>) {
-        eprintln!("{} {}", "warning:".yellow().bold(), redact(text.as_ref()));
-    }
-
     pub fn json(&self, value: &serde_json::Value) {
         if self.format == Format::Json {
             println!("{}", redact(&serde_json::to_string_pretty(value).unwrap_or_default()));

@@ -9,7 +9,7 @@ use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 use diesel_migrations::MigrationHarness;
 
 use crate::error::{Error, Result};
-use crate::harness::{prepare, Down, Harness, Prepared, Up};
+use crate::harness::{prepare, BoxedError, Down, Harness, Prepared, Up};
 use crate::history::{self, History};
 use crate::plan::Step;
 use crate::report::{self, Reporter};
@@ -141,14 +141,8 @@ pub fn run(
         };
         let duration = start.elapsed();
         if let Err(err) = result {
-            let mut e = match err.downcast::<Error>() {
-                Ok(e) => *e,
-                Err(other) => Error::new("migration_failed", format!("{} failed: {other}", p.name)),
-            };
+            let mut e = step_error(err, p);
             e.details.push(done_so_far(&done));
-            if e.hint.is_none() {
-                e = e.hint(format!("fix {} and run the command again", p.path()));
-            }
             return Err(e);
         }
         let verb = if matches!(step, Step::Apply(_)) { "applied " } else { "reverted" };
@@ -175,10 +169,7 @@ pub fn run_single_transaction(
         let start = Instant::now();
         if let Err(err) = p.execute(conn, false) {
             let _ = conn.batch_execute("ROLLBACK");
-            let mut e = match err.downcast::<Error>() {
-                Ok(e) => *e,
-                Err(other) => Error::new("migration_failed", other.to_string()),
-            };
+            let mut e = step_error(err, p);
             e.details.retain(|d| !d.contains("was rolled back"));
             e.details.push(format!(
                 "  --single-transaction: the whole run was rolled back; none of its {} step(s) is applied",
@@ -189,8 +180,6 @@ pub fn run_single_transaction(
                     "one transaction cannot lock this many objects: run without --single-transaction, \
                      apply in chunks with --count N, or raise max_locks_per_transaction (server restart)",
                 );
-            } else if e.hint.is_none() {
-                e = e.hint(format!("fix {} and run the command again", p.path()));
             }
             return Err(e);
         }
@@ -206,6 +195,18 @@ pub fn run_single_transaction(
         reporter.line(format!("  {} {}  {}", colored_verb(verb), d.name, report::ms(d.duration)));
     }
     Ok(done)
+}
+
+/// diesel's boxed error back into ours, with what to do by default.
+fn step_error(err: BoxedError, p: &Prepared) -> Error {
+    let e = match err.downcast::<Error>() {
+        Ok(e) => *e,
+        Err(other) => Error::new("migration_failed", format!("{} failed: {other}", p.name)),
+    };
+    if e.hint.is_some() {
+        return e;
+    }
+    e.hint(format!("fix {} and run the command again", p.path()))
 }
 
 fn colored_verb(verb: &str) -> String {

@@ -9,8 +9,6 @@ pub mod redo;
 pub mod status;
 pub mod up;
 
-use std::path::PathBuf;
-
 use diesel::PgConnection;
 
 use crate::cli::{Cli, Command, GlobalOpts};
@@ -25,7 +23,6 @@ use crate::source::{self, Source};
 use crate::workspace;
 
 pub struct Context {
-    pub cwd: PathBuf,
     pub settings: Settings,
     pub reporter: Reporter,
 }
@@ -39,7 +36,7 @@ impl Context {
         if let Ok(Some(db)) = &settings.database {
             connection::register_secrets(&db.url);
         }
-        Ok(Context { cwd, settings, reporter })
+        Ok(Context { settings, reporter })
     }
 
     /// The database URL and where it came from: the configured one, else the
@@ -74,6 +71,36 @@ impl Context {
     pub fn source(&self) -> Result<Source> {
         source::load(&self.settings.migrations_dir)
     }
+
+    /// The migrations on disk and what the database has applied, read at the
+    /// same time: listing thousands of folders and the trips to the server do
+    /// not wait for each other. Only reads.
+    pub fn read_both(&self, purpose: &str, facts: bool) -> Result<(Source, Database)> {
+        let (source, database) = std::thread::scope(|scope| {
+            let listing = scope.spawn(|| self.source());
+            let database = (|| {
+                let (url, origin) = self.database_url()?;
+                let mut conn = self.connect(&url, purpose)?;
+                let history = history::read(&mut conn, facts)?;
+                Ok(Database { url, origin, conn, history })
+            })();
+            (
+                listing
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::new("internal", "reading the migrations folder panicked"))),
+                database,
+            )
+        });
+        Ok((source?, database?))
+    }
+}
+
+/// A connection and what it found.
+pub struct Database {
+    pub url: String,
+    pub origin: String,
+    pub conn: PgConnection,
+    pub history: History,
 }
 
 pub fn state(source: &Source, history: &History) -> State {
@@ -98,13 +125,10 @@ pub struct Outcome {
 /// The write path every changing command shares: refuse a bad folder, take
 /// the lock, read history under it, plan, run.
 pub fn migrate(ctx: &Context, request: &Request, single_transaction: bool) -> Result<Outcome> {
-    let mut source = ctx.source()?;
-    plan::check_source(&source.problems)?;
-    let (url, _) = ctx.database_url()?;
-    let mut conn = ctx.connect(&url, "run")?;
     // A read without the lock first: the deploy that finds nothing to do (the
     // common case) needs no lock. Anything to do is planned again under it.
-    let mut history = history::read(&mut conn, false)?;
+    let (mut source, Database { url, mut conn, mut history, .. }) = ctx.read_both("run", false)?;
+    plan::check_source(&source.problems)?;
     source.check_runnable(pending(&source, &history));
     plan::check_source(&source.problems)?;
     let mut steps = plan::plan(&state(&source, &history), request)?;

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use colored::Colorize;
 
-use super::{pending, state, Context};
+use super::{pending, state, Context, Database};
 use crate::cli::{Format, StatusArgs};
 use crate::connection::mask;
 use crate::error::{exit, Result};
@@ -22,11 +22,9 @@ struct Row<'a> {
 }
 
 pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
-    let mut source = ctx.source()?;
-    let (url, url_origin) = ctx.database_url()?;
-    let mut conn = ctx.connect(&url, "status")?;
     // Facts are shown in JSON, and name the rows whose folder is gone.
-    let mut history = history::read(&mut conn, ctx.reporter.format == Format::Json)?;
+    let (mut source, db) = ctx.read_both("status", ctx.reporter.format == Format::Json)?;
+    let Database { url, origin: url_origin, mut conn, mut history } = db;
     if ctx.reporter.format != Format::Json && history.applied.iter().any(|a| source.find(&a.version).is_none()) {
         history = history::read(&mut conn, true)?;
     }
@@ -56,8 +54,11 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
         }
         out.push('\n');
         // Colour codes made once; no allocation per row.
-        let (applied_label, pending_label, missing_label) =
-            (format!("  {} ", "applied".green()), format!("  {} ", "pending".yellow()), format!("  {} ", "missing".red()));
+        let (applied_label, pending_label, missing_label) = (
+            format!("  {} ", "applied".green()),
+            format!("  {} ", "pending".yellow()),
+            format!("  {} ", "missing".red()),
+        );
         let (dim, undim) = dim_codes();
         for row in &rows {
             out.push_str(match row.state {
