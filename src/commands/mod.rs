@@ -122,13 +122,13 @@ pub struct Outcome {
     pub database: String,
 }
 
-/// The write path every changing command shares: refuse a bad folder, take
-/// the lock, read history under it, plan, run.
+/// The write path every changing command shares: read the folder and the
+/// history, refuse a folder diesel would misread, plan; if there is work,
+/// take the lock, plan again under it, and run.
 pub fn migrate(ctx: &Context, request: &Request, single_transaction: bool) -> Result<Outcome> {
     // A read without the lock first: the deploy that finds nothing to do (the
     // common case) needs no lock. Anything to do is planned again under it.
     let (mut source, Database { url, mut conn, mut history, .. }) = ctx.read_both("run", false)?;
-    plan::check_source(&source.problems)?;
     source.check_runnable(pending(&source, &history));
     plan::check_source(&source.problems)?;
     let mut steps = plan::plan(&state(&source, &history), request)?;

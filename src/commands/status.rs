@@ -53,31 +53,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
             out.push_str("  (the folder does not exist yet: `cargo migrate create <name>` makes it)\n");
         }
         out.push('\n');
-        // Colour codes made once; no allocation per row.
-        let (applied_label, pending_label, missing_label) = (
-            format!("  {} ", "applied".green()),
-            format!("  {} ", "pending".yellow()),
-            format!("  {} ", "missing".red()),
-        );
-        let (dim, undim) = dim_codes();
-        for row in &rows {
-            out.push_str(match row.state {
-                "applied" => &applied_label,
-                "missing" => &missing_label,
-                _ => &pending_label,
-            });
-            out.push_str(row.name);
-            if let Some(a) = row.applied {
-                out.push_str("  ");
-                out.push_str(&dim);
-                crate::names::push_pg_timestamp(&mut out, a.run_on);
-                out.push_str(&undim);
-                if row.state == "missing" {
-                    out.push_str("  (no folder on disk)");
-                }
-            }
-            out.push('\n');
-        }
+        listing(&mut out, &rows);
         if rows.is_empty() {
             out.push_str("  (no migrations)\n");
         }
@@ -92,6 +68,32 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
         return Ok(exit::PENDING);
     }
     Ok(exit::OK)
+}
+
+/// One line per migration, appended to `out`. Colour codes are made once and
+/// nothing is allocated per row: status lists thousands.
+fn listing(out: &mut String, rows: &[Row<'_>]) {
+    let (applied, pending, missing) =
+        (format!("  {} ", "applied".green()), format!("  {} ", "pending".yellow()), format!("  {} ", "missing".red()));
+    let (dim, undim) = dim_codes();
+    for row in rows {
+        out.push_str(match row.state {
+            "applied" => &applied,
+            "missing" => &missing,
+            _ => &pending,
+        });
+        out.push_str(row.name);
+        if let Some(a) = row.applied {
+            out.push_str("  ");
+            out.push_str(&dim);
+            crate::names::push_pg_timestamp(out, a.run_on);
+            out.push_str(&undim);
+            if row.state == "missing" {
+                out.push_str("  (no folder on disk)");
+            }
+        }
+        out.push('\n');
+    }
 }
 
 /// The escape codes around dimmed text (empty when colour is off).
