@@ -178,7 +178,8 @@ def generate(root, n):
 class Tool:
     """name, and the four commands: apply, status, noop, revert (None = not supported)."""
 
-    def __init__(self, name, version_text, apply, status, noop, revert, env=None):
+    def __init__(self, name, version_text, apply, status, noop, revert, env=None, status_direct=None, noop_direct=None):
+        self.status_direct, self.noop_direct = status_direct, noop_direct
         self.name, self.version_text = name, " ".join(version_text.replace("Version:", "").split()).split(" Supported")[0]
         self.apply, self.status, self.noop, self.revert = apply, status, noop, revert
         self.env = env
@@ -215,6 +216,8 @@ def tools(server, root, n, with_peers):
         status=lambda url: (["cargo", "migrate", "status"], url_env(url)),
         noop=lambda url: (["cargo", "migrate", "up"], url_env(url)),
         revert=lambda url: ([cm, "down", "--all", "-q"], url_env(url)),
+        status_direct=lambda url: ([cm, "status"], url_env(url)),
+        noop_direct=lambda url: ([cm, "up"], url_env(url)),
     ))
     found.append(Tool(
         "cargo migrate --single-transaction", cm_version,
@@ -292,20 +295,23 @@ def install_peers():
 # ---------------------------------------------------------------- measuring
 
 OPS = ["apply", "status", "noop", "revert"]
+# For cargo migrate only: status and the no-op up from the binary itself,
+# without cargo's dispatch (peers are called directly too).
+DIRECT_OPS = ["status_direct", "noop_direct"]
 
 
 def measure(server, root, n, runs, with_peers):
     """results[tool][op] = list of (seconds, rss) per run, and ratio lists."""
     ts = tools(server, root, n, with_peers)
     # results[tool][op][round + 1] = (seconds, rss); round -1 is the warm-up.
-    results = {t.name: {op: [(None, None)] * (runs + 1) for op in OPS} for t in ts}
+    results = {t.name: {op: [(None, None)] * (runs + 1) for op in OPS + DIRECT_OPS} for t in ts}
     # A discarded warm-up round (WAL segments, caches), then rounds whose tool
     # order rotates, so that no tool always runs first or last.
     for r in range(-1, runs):
         order = ts[r % len(ts):] + ts[:r % len(ts)] if r >= 0 else ts
         for t in order:
             url = server.fresh_db(f"b_{n}_{r}_{abs(hash(t.name)) % 10000}")
-            for op in OPS:
+            for op in ["apply", "status", "noop", *DIRECT_OPS, "revert"]:
                 make = getattr(t, op)
                 if make is None:
                     continue
@@ -337,7 +343,7 @@ def measure(server, root, n, runs, with_peers):
                 if isinstance(results[t.name][op][r + 1][0], float)), flush=True)
     # Drop the warm-up round; an op a tool lacks has no results at all.
     for t in ts:
-        for op in OPS:
+        for op in OPS + DIRECT_OPS:
             kept = results[t.name][op][1:]
             results[t.name][op] = kept if any(x[0] is not None for x in kept) or getattr(t, op) else []
     return ts, results
@@ -446,6 +452,14 @@ def main():
             rss = max((float(fmt_rss(res[t.name][op])) for op in OPS if fmt_rss(res[t.name][op]) != "–"), default=None)
             row.append(f"{rss:.1f}" if rss else "–")
             lines.append("| " + " | ".join(row) + " |")
+            if res[t.name]["status_direct"]:
+                direct = ["`cargo-migrate` binary, no cargo dispatch", "–", "–"]
+                for op in DIRECT_OPS:
+                    xs = res[t.name][op]
+                    ratio = median_ratio(xs, res[floor][op.replace("_direct", "")])
+                    direct += [fmt_s(xs), f"{ratio:.3f}×" if ratio else "–"]
+                direct += ["–", "–", fmt_rss(res[t.name]["status_direct"])]
+                lines.append("| " + " | ".join(direct) + " |")
         ours = res["cargo migrate"]["apply"]
         if ours and ours[0][0]:
             lines.append(f"\nPer migration, cargo migrate apply: {statistics.median(x[0] for x in ours) / n * 1000:.2f} ms.")
