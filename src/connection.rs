@@ -152,7 +152,10 @@ fn mask_params(s: &str) -> String {
     out
 }
 
-/// Register the URL's password with the report so it never reaches output.
+/// Register the URL's password with the report so it never reaches output,
+/// in every form it can appear in: decoded, as we would encode it, and as
+/// written in the URL (which may encode differently, e.g. `%2b`), in userinfo
+/// or in a `password=` parameter.
 pub fn register_secrets(url: &str) {
     if let Ok(Some(parsed)) = DbUrl::parse(url) {
         if let Some(pw) = parsed.password {
