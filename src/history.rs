@@ -259,9 +259,6 @@ pub struct Record {
 /// `duration_ms` is SQL: a literal, or an expression the server computes.
 pub fn record_applied(r: &Record, duration_ms: &str) -> String {
     let Record { version, name, checksum, down_sql, batch, who } = r;
-    // History is read back as tab-separated lines: keep tabs and newlines out.
-    let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
-    let (name, who) = (clean(name), clean(who));
     format!(
         "INSERT INTO {COMPANION} (version, name, checksum, down_sql, batch, duration_ms, applied_by) \
          VALUES ({}, {}, {}, {}, {batch}, {duration_ms}, pg_catalog.concat(session_user, ' via ', {})) \
@@ -269,10 +266,10 @@ pub fn record_applied(r: &Record, duration_ms: &str) -> String {
            down_sql = EXCLUDED.down_sql, batch = EXCLUDED.batch, duration_ms = EXCLUDED.duration_ms, \
            applied_by = EXCLUDED.applied_by, applied_at = pg_catalog.now();",
         literal(version),
-        literal(&name),
+        literal(name),
         literal(checksum),
         down_sql.as_deref().map(literal).unwrap_or_else(|| "NULL".into()),
-        literal(&who),
+        literal(who),
     )
 }
 
