@@ -16,57 +16,76 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub global: GlobalOpts,
+    pub output: OutputOpts,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Flags every command accepts.
+/// How to print: every command has these.
 #[derive(Debug, Args, Clone)]
-pub struct GlobalOpts {
-    /// Cargo.toml of the project (default: found from the current folder)
-    #[arg(long, global = true, value_name = "PATH")]
-    pub manifest_path: Option<PathBuf>,
-
-    /// The workspace member whose migrations to use
-    #[arg(short = 'p', long, global = true, value_name = "NAME")]
-    pub package: Option<String>,
-
-    /// Migrations folder (overrides Cargo.toml metadata and diesel.toml)
-    #[arg(long, global = true, value_name = "DIR", env = "MIGRATE_DIR")]
-    pub dir: Option<PathBuf>,
-
-    /// .env file to load (default: .env at the workspace root, if present)
-    #[arg(long, global = true, value_name = "FILE")]
-    pub env_file: Option<PathBuf>,
-
-    /// PostgreSQL URL (default: DATABASE_URL from the environment or .env)
-    #[arg(long, global = true, value_name = "URL")]
-    pub database_url: Option<String>,
-
-    /// PostgreSQL bin folder for the local development database
-    #[arg(long, global = true, value_name = "DIR", env = "PG_BIN")]
-    pub pg_bin: Option<PathBuf>,
-
-    /// Seconds to wait for another cargo-migrate run holding the lock
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60, env = "MIGRATE_LOCK_TIMEOUT")]
-    pub lock_timeout: u64,
-
-    /// Seconds to wait for the database to accept a connection
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10, env = "MIGRATE_CONNECT_TIMEOUT")]
-    pub connect_timeout: u64,
-
+pub struct OutputOpts {
     /// Output for humans (coloured) or machines
     #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 
-    /// When to colour human output
+    /// When to colour human output (per stream: only terminals get colour)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "CARGO_TERM_COLOR")]
     pub color: ColorChoice,
 
-    /// Print only errors (and the result of `status`)
+    /// Print only errors, warnings and the result of `status`
     #[arg(short, long, global = true)]
     pub quiet: bool,
+}
+
+/// Which project and which migrations folder.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ProjectOpts {
+    /// Cargo.toml of the project (default: found from the current folder)
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// The workspace member whose migrations to use
+    #[arg(short = 'p', long, value_name = "NAME")]
+    pub package: Option<String>,
+
+    /// Migrations folder (overrides Cargo.toml metadata and diesel.toml)
+    #[arg(long, value_name = "DIR", env = "MIGRATE_DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// .env file to load (default: .env at the workspace root, if present)
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+}
+
+/// Which database, and how long to wait for it.
+#[derive(Debug, Args, Clone)]
+pub struct DbOpts {
+    /// PostgreSQL URL (default: DATABASE_URL from the environment or .env)
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Seconds to wait for the database to accept a connection
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, env = "MIGRATE_CONNECT_TIMEOUT")]
+    pub connect_timeout: u64,
+
+    #[command(flatten)]
+    pub local: LocalOpts,
+}
+
+/// The local development database used when no database is configured.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LocalOpts {
+    /// PostgreSQL bin folder for the local development database
+    #[arg(long, value_name = "DIR", env = "PG_BIN")]
+    pub pg_bin: Option<PathBuf>,
+}
+
+/// Commands that write take the migration lock.
+#[derive(Debug, Args, Clone)]
+pub struct LockOpts {
+    /// Seconds to wait for another cargo-migrate run holding the lock
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, env = "MIGRATE_LOCK_TIMEOUT")]
+    pub lock_timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,6 +121,10 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DatabaseUrlArgs {
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
     /// Print the password instead of ****
     #[arg(long)]
     pub show_password: bool,
@@ -114,9 +137,16 @@ pub struct DatabaseUrlArgs {
 pub struct LocalArgs {
     #[command(subcommand)]
     pub action: LocalAction,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub local: LocalOpts,
+    /// `local url`: print the password instead of ****
+    #[arg(long)]
+    pub show_password: bool,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
 pub enum LocalAction {
     /// Create (first time) and start it; prints its URL
     Start,
@@ -132,6 +162,12 @@ pub enum LocalAction {
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
     /// Apply at most N pending migrations
     #[arg(long, value_name = "N", conflicts_with = "to")]
     pub count: Option<usize>,
@@ -144,11 +180,23 @@ pub struct UpArgs {
     /// All migrations in one transaction: all or nothing, and faster for many small ones
     #[arg(long)]
     pub single_transaction: bool,
+    /// Continue a migration that stopped part-way with its next statement
+    #[arg(long, conflicts_with = "restart")]
+    pub resume: bool,
+    /// Run a migration that stopped part-way again from its first statement
+    #[arg(long)]
+    pub restart: bool,
 }
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("target").args(["version", "to", "count", "all"]))]
 pub struct DownArgs {
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
     /// Revert everything applied after VERSION (VERSION stays applied)
     #[arg(value_name = "VERSION")]
     pub version: Option<String>,
@@ -168,6 +216,12 @@ pub struct DownArgs {
 
 #[derive(Debug, Args)]
 pub struct RedoArgs {
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
     /// Revert and re-apply the newest N applied migrations
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub count: usize,
@@ -175,6 +229,10 @@ pub struct RedoArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
     /// Exit with 3 while anything is pending or odd (a CI gate)
     #[arg(long)]
     pub exit_code: bool,
@@ -182,6 +240,8 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
+    #[command(flatten)]
+    pub project: ProjectOpts,
     /// What the migration does, in lower snake_case (words are joined with _)
     #[arg(value_name = "NAME", required = true, num_args = 1..)]
     pub name: Vec<String>,

@@ -1,24 +1,51 @@
 //! cargo-migrate: chronological PostgreSQL migrations in diesel's layout.
 //!
 //! Data flows one way: `cli` → `workspace` → `settings` → `source` →
-//! `connection` → `history` → `plan` → `runner` → `report`.
-//! Only the edges do I/O; `plan`, `names` and `sql` are pure.
+//! `db` (connection, history) → `plan` → `runner` → `report`; `commands`
+//! glues them per subcommand, and `supabase` sits on top of the core.
+//! The library is an implementation detail of the binary: `run` is its only
+//! entry point.
 
-pub mod cli;
-pub mod commands;
-pub mod connection;
-pub mod error;
-pub mod harness;
-pub mod history;
-pub mod metadata_cache;
-pub mod names;
-pub mod plan;
-pub mod report;
-pub mod runner;
-pub mod settings;
-pub mod source;
-pub mod sql;
-pub mod supabase;
-pub mod workspace;
+mod cli;
+// Shared with the tests' harness (`#[path]`), which uses parts the binary does not.
+#[allow(dead_code)]
+mod cluster;
+mod commands;
+mod db;
+mod error;
+mod names;
+mod plan;
+mod report;
+mod runner;
+mod settings;
+mod source;
+mod sql;
+mod supabase;
+mod url;
+mod version;
+mod workspace;
 
-pub use error::{Error, Result};
+use std::ffi::OsString;
+
+use clap::Parser;
+
+pub use error::exit;
+
+/// Run the command line, as `cargo migrate …` (cargo passes `migrate` first)
+/// or `cargo-migrate …`; returns the exit code.
+pub fn run(mut args: Vec<OsString>) -> u8 {
+    if args.get(1).is_some_and(|a| a == "migrate") {
+        args.remove(1);
+    }
+    match cli::Cli::try_parse_from(args) {
+        Ok(cli) => commands::run(cli),
+        Err(e) => {
+            let _ = e.print();
+            if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            }
+        }
+    }
+}

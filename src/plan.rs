@@ -2,20 +2,35 @@
 //! steps to run, or a refusal that says why. Also the odd states `status`
 //! reports. No I/O here; everything is unit-tested.
 
-use crate::error::{Error, Result};
-use crate::names;
-use crate::source::Problem;
+use crate::db::{Applied, Partial};
+use crate::error::{Error, Kind, Result};
+use crate::source::{Migration, Problem};
+use crate::version;
 
 /// What the planner needs to know: versions only, both sorted ascending.
 #[derive(Debug, Clone, Default)]
 pub struct State {
     pub on_disk: Vec<String>,
     pub applied: Vec<String>,
+    /// Migrations outside a transaction that stopped part-way: (version, statements done, total).
+    pub partial: Vec<(String, i32, i32)>,
+}
+
+/// What `up` does with a migration that stopped part-way before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PartialChoice {
+    /// Refuse, saying how far it got.
+    #[default]
+    Refuse,
+    /// Continue with the first statement that did not complete.
+    Resume,
+    /// Run it from its first statement again (it was undone, or is safe to repeat).
+    Restart,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Up { count: Option<usize>, to: Option<String>, allow_out_of_order: bool },
+    Up { count: Option<usize>, to: Option<String>, allow_out_of_order: bool, partial: PartialChoice },
     Down(DownTarget),
     Redo { count: usize },
 }
@@ -32,6 +47,8 @@ pub enum DownTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     Apply(String),
+    /// Apply, skipping the statements that already ran (`up --resume`).
+    Resume(String, usize),
     Revert(String),
 }
 
@@ -45,6 +62,12 @@ pub enum Anomaly {
     OutOfOrder {
         version: String,
     },
+    /// Outside a transaction, it stopped part-way: statements 1–done of total ran.
+    PartlyApplied {
+        version: String,
+        done: i32,
+        total: i32,
+    },
     Source(Problem),
 }
 
@@ -53,8 +76,11 @@ impl Anomaly {
         match self {
             Anomaly::MissingOnDisk { .. } => "missing_on_disk",
             Anomaly::OutOfOrder { .. } => "out_of_order",
+            Anomaly::PartlyApplied { .. } => "partly_applied",
             Anomaly::Source(Problem::DuplicateVersion { .. }) => "duplicate_version",
             Anomaly::Source(Problem::NotAMigration { .. }) => "not_a_migration",
+            Anomaly::Source(Problem::BadFolderName { .. }) => "bad_folder_name",
+            Anomaly::Source(Problem::DanglingLink { .. }) => "dangling_link",
         }
     }
 
@@ -66,11 +92,20 @@ impl Anomaly {
             Anomaly::OutOfOrder { version } => {
                 format!("{version} is pending but older than the newest applied migration")
             }
+            Anomaly::PartlyApplied { version, done, total } => {
+                format!("{version} is partly applied: statements 1–{done} of {total} ran, then it stopped")
+            }
             Anomaly::Source(Problem::DuplicateVersion { version, folders }) => {
                 format!("version {version} is used by {} folders: {}", folders.len(), folders.join(", "))
             }
             Anomaly::Source(Problem::NotAMigration { folder }) => {
                 format!("{folder} is not a migration: it has no up.sql")
+            }
+            Anomaly::Source(Problem::BadFolderName { folder, reason }) => {
+                format!("{folder:?} cannot be a migration: {reason}")
+            }
+            Anomaly::Source(Problem::DanglingLink { entry }) => {
+                format!("{entry} is a symbolic link to something that does not exist")
             }
         }
     }
@@ -83,11 +118,21 @@ impl Anomaly {
             Anomaly::OutOfOrder { .. } => {
                 "a migration merged late: check it does not conflict with newer ones, then `cargo migrate up --allow-out-of-order`; or re-create it with a new version"
             }
+            Anomaly::PartlyApplied { .. } => {
+                "it runs outside a transaction and was interrupted: `cargo migrate up --resume` continues with the next statement; \
+                 `up --restart` runs it again from its first statement (after you undid what ran, or if that is safe)"
+            }
             Anomaly::Source(Problem::DuplicateVersion { .. }) => {
                 "diesel would silently keep only one: rename all but one folder with `cargo migrate create` versions"
             }
             Anomaly::Source(Problem::NotAMigration { .. }) => {
                 "add up.sql and down.sql to it, or move it out of the migrations folder (diesel refuses it too)"
+            }
+            Anomaly::Source(Problem::BadFolderName { .. }) => {
+                "rename it to <digits>_<name> (`cargo migrate create` makes such names), or move it out of the migrations folder"
+            }
+            Anomaly::Source(Problem::DanglingLink { .. }) => {
+                "restore what it points to, or remove the link"
             }
         }
     }
@@ -100,6 +145,11 @@ pub fn anomalies(state: &State, problems: &[Problem]) -> Vec<Anomaly> {
     for v in &state.applied {
         if state.on_disk.binary_search(v).is_err() {
             out.push(Anomaly::MissingOnDisk { version: v.clone() });
+        }
+    }
+    for (version, done, total) in &state.partial {
+        if state.applied.binary_search(version).is_err() {
+            out.push(Anomaly::PartlyApplied { version: version.clone(), done: *done, total: *total });
         }
     }
     if let Some(newest) = newest_applied {
@@ -118,7 +168,7 @@ pub fn check_source(problems: &[Problem]) -> Result<()> {
         return Ok(());
     }
     let mut err =
-        Error::new("bad_migrations_folder", "the migrations folder has problems; nothing was run".to_string());
+        Error::new(Kind::BadMigrationsFolder, "the migrations folder has problems; nothing was run".to_string());
     for p in problems {
         let a = Anomaly::Source(p.clone());
         err = err.detail(format!("  - {}", a.message()));
@@ -129,12 +179,14 @@ pub fn check_source(problems: &[Problem]) -> Result<()> {
 
 /// A version the user typed: the version itself or a whole folder name.
 pub fn normalize_version(arg: &str) -> String {
-    names::version_of(arg.trim().trim_end_matches('/'))
+    version::version_of(arg.trim().trim_end_matches('/'))
 }
 
 pub fn plan(state: &State, request: &Request) -> Result<Vec<Step>> {
     match request {
-        Request::Up { count, to, allow_out_of_order } => plan_up(state, *count, to.as_deref(), *allow_out_of_order),
+        Request::Up { count, to, allow_out_of_order, partial } => {
+            plan_up(state, *count, to.as_deref(), *allow_out_of_order, *partial)
+        }
         Request::Down(target) => Ok(plan_down(state, target)?.into_iter().map(Step::Revert).collect()),
         Request::Redo { count } => {
             let reverted = plan_down(state, &DownTarget::Newest(*count))?;
@@ -149,14 +201,23 @@ fn pending(state: &State) -> impl Iterator<Item = &String> {
     state.on_disk.iter().filter(|v| state.applied.binary_search(v).is_err())
 }
 
-fn plan_up(state: &State, count: Option<usize>, to: Option<&str>, allow_out_of_order: bool) -> Result<Vec<Step>> {
+fn plan_up(
+    state: &State,
+    count: Option<usize>,
+    to: Option<&str>,
+    allow_out_of_order: bool,
+    partial: PartialChoice,
+) -> Result<Vec<Step>> {
     let mut chosen: Vec<&String> = pending(state).collect();
     if let Some(to) = to {
         let to = normalize_version(to);
         if state.on_disk.binary_search(&to).is_err() {
-            return Err(Error::new("unknown_version", format!("there is no migration {to} in the migrations folder"))
-                .usage()
-                .hint("`cargo migrate status` lists the versions"));
+            return Err(Error::new(
+                Kind::UnknownVersion,
+                format!("there is no migration {to} in the migrations folder"),
+            )
+            .usage()
+            .hint("`cargo migrate status` lists the versions"));
         }
         chosen.retain(|v| **v <= to);
     }
@@ -168,7 +229,7 @@ fn plan_up(state: &State, count: Option<usize>, to: Option<&str>, allow_out_of_o
             let late: Vec<&String> = chosen.iter().copied().filter(|v| *v < newest).collect();
             if !late.is_empty() {
                 let mut err = Error::new(
-                    "out_of_order",
+                    Kind::OutOfOrder,
                     format!(
                         "{} pending migration(s) are older than the newest applied one ({newest}); nothing was run",
                         late.len()
@@ -183,7 +244,19 @@ fn plan_up(state: &State, count: Option<usize>, to: Option<&str>, allow_out_of_o
             }
         }
     }
-    Ok(chosen.into_iter().cloned().map(Step::Apply).collect())
+    let mut steps = Vec::with_capacity(chosen.len());
+    for v in chosen {
+        let stopped = state.partial.iter().find(|(p, _, _)| p == v);
+        steps.push(match (stopped, partial) {
+            (None, _) | (Some(_), PartialChoice::Restart) => Step::Apply(v.clone()),
+            (Some((_, done, _)), PartialChoice::Resume) => Step::Resume(v.clone(), (*done).max(0) as usize),
+            (Some((_, done, total)), PartialChoice::Refuse) => {
+                let a = Anomaly::PartlyApplied { version: v.clone(), done: *done, total: *total };
+                return Err(Error::new(Kind::PartlyApplied, format!("{}; nothing was run", a.message())).hint(a.hint()));
+            }
+        });
+    }
+    Ok(steps)
 }
 
 /// Versions to revert, newest first.
@@ -200,7 +273,7 @@ fn plan_down(state: &State, target: &DownTarget) -> Result<Vec<String>> {
                 } else {
                     format!("there is no applied migration {v}")
                 };
-                return Err(Error::new("not_applied", format!("{why}; nothing was reverted"))
+                return Err(Error::new(Kind::NotApplied, format!("{why}; nothing was reverted"))
                     .usage()
                     .hint("`cargo migrate status` lists applied versions; `down VERSION` keeps VERSION and reverts what came after it"));
             }
@@ -211,7 +284,7 @@ fn plan_down(state: &State, target: &DownTarget) -> Result<Vec<String>> {
     if !missing.is_empty() {
         let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
         return Err(Error::new(
-            "missing_on_disk",
+            Kind::MissingOnDisk,
             format!(
                 "cannot revert {}: applied, but no migration folder on disk has that version; nothing was reverted",
                 list.join(", ")
@@ -222,6 +295,69 @@ fn plan_down(state: &State, target: &DownTarget) -> Result<Vec<String>> {
     Ok(chosen)
 }
 
+/// A line of `status`: disk and database merged, in version order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowState {
+    Applied,
+    Pending,
+    /// Applied, but no folder on disk.
+    Missing,
+    /// Outside a transaction, it stopped part-way.
+    Partly {
+        done: i32,
+        total: i32,
+    },
+}
+
+impl RowState {
+    pub fn name(self) -> &'static str {
+        match self {
+            RowState::Applied => "applied",
+            RowState::Pending => "pending",
+            RowState::Missing => "missing",
+            RowState::Partly { .. } => "partly_applied",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row<'a> {
+    pub version: &'a str,
+    pub name: &'a str,
+    pub state: RowState,
+    pub applied: Option<&'a Applied>,
+}
+
+/// Both lists sorted by version; a duplicate version on disk shares its applied row.
+pub fn listing<'a>(disk: &'a [Migration], applied: &'a [Applied], partial: &[Partial]) -> Vec<Row<'a>> {
+    let mut rows = Vec::with_capacity(disk.len().max(applied.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < disk.len() || j < applied.len() {
+        match (disk.get(i), applied.get(j)) {
+            (Some(d), a) if a.is_none_or(|a| d.version <= a.version) => {
+                let a = a.filter(|a| a.version == d.version);
+                let state = match (a, partial.iter().find(|p| p.version == d.version)) {
+                    (Some(_), _) => RowState::Applied,
+                    (None, Some(p)) => RowState::Partly { done: p.statements_done, total: p.statements_total },
+                    (None, None) => RowState::Pending,
+                };
+                rows.push(Row { version: &d.version, name: &d.name, state, applied: a });
+                if a.is_some() && disk.get(i + 1).is_none_or(|n| n.version != d.version) {
+                    j += 1;
+                }
+                i += 1;
+            }
+            (_, Some(a)) => {
+                let name = a.name.as_deref().unwrap_or(&a.version);
+                rows.push(Row { version: &a.version, name, state: RowState::Missing, applied: Some(a) });
+                j += 1;
+            }
+            _ => break,
+        }
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,10 +366,11 @@ mod tests {
         State {
             on_disk: disk.iter().map(|s| s.to_string()).collect(),
             applied: applied.iter().map(|s| s.to_string()).collect(),
+            partial: Vec::new(),
         }
     }
     fn up(count: Option<usize>, to: Option<&str>, ooo: bool) -> Request {
-        Request::Up { count, to: to.map(String::from), allow_out_of_order: ooo }
+        Request::Up { count, to: to.map(String::from), allow_out_of_order: ooo, partial: PartialChoice::Refuse }
     }
     fn apply(v: &[&str]) -> Vec<Step> {
         v.iter().map(|s| Step::Apply(s.to_string())).collect()
@@ -250,7 +387,7 @@ mod tests {
         assert_eq!(plan(&s, &up(None, Some("3"), false)).unwrap(), apply(&["2", "3"]));
         assert_eq!(plan(&s, &up(None, Some("3_folder_name"), false)).unwrap(), apply(&["2", "3"]));
         assert_eq!(plan(&s, &up(None, Some("1"), false)).unwrap(), vec![]);
-        assert_eq!(plan(&s, &up(None, Some("9"), false)).unwrap_err().kind, "unknown_version");
+        assert_eq!(plan(&s, &up(None, Some("9"), false)).unwrap_err().kind, Kind::UnknownVersion);
         assert_eq!(plan(&state(&["1"], &["1"]), &up(None, None, false)).unwrap(), vec![]);
     }
 
@@ -258,7 +395,7 @@ mod tests {
     fn up_refuses_out_of_order_unless_allowed() {
         let s = state(&["1", "2", "3"], &["1", "3"]);
         let err = plan(&s, &up(None, None, false)).unwrap_err();
-        assert_eq!(err.kind, "out_of_order");
+        assert_eq!(err.kind, Kind::OutOfOrder);
         assert!(err.details.iter().any(|d| d.contains('2')));
         assert_eq!(plan(&s, &up(None, None, true)).unwrap(), apply(&["2"]));
         assert_eq!(anomalies(&s, &[]), vec![Anomaly::OutOfOrder { version: "2".into() }]);
@@ -280,7 +417,7 @@ mod tests {
     fn down_to_a_version_that_is_not_applied_is_refused() {
         let s = state(&["1", "2"], &["1"]);
         let err = plan(&s, &Request::Down(DownTarget::After("2".into()))).unwrap_err();
-        assert_eq!(err.kind, "not_applied");
+        assert_eq!(err.kind, Kind::NotApplied);
         assert!(err.message.contains("pending"));
         let err = plan(&s, &Request::Down(DownTarget::After("7".into()))).unwrap_err();
         assert!(err.message.contains("no applied migration 7"));
@@ -290,7 +427,7 @@ mod tests {
     fn reverting_a_migration_missing_on_disk_is_refused() {
         let s = state(&["1"], &["1", "2"]);
         let err = plan(&s, &Request::Down(DownTarget::Newest(1))).unwrap_err();
-        assert_eq!(err.kind, "missing_on_disk");
+        assert_eq!(err.kind, Kind::MissingOnDisk);
         assert_eq!(anomalies(&s, &[]), vec![Anomaly::MissingOnDisk { version: "2".into() }]);
     }
 
@@ -309,5 +446,51 @@ mod tests {
         assert!(err.details[0].contains("1_a, 1_b"));
         assert!(check_source(&[]).is_ok());
         assert_eq!(anomalies(&State::default(), &[p])[0].kind(), "duplicate_version");
+    }
+
+    #[test]
+    fn a_partly_applied_migration_is_refused_resumed_or_restarted() {
+        let mut s = state(&["1", "2"], &["1"]);
+        s.partial = vec![("2".into(), 3, 5)];
+        let err = plan(&s, &up(None, None, false)).unwrap_err();
+        assert_eq!(err.kind, Kind::PartlyApplied);
+        assert!(err.message.contains("statements 1–3 of 5"), "{err}");
+        let resume = Request::Up { count: None, to: None, allow_out_of_order: false, partial: PartialChoice::Resume };
+        assert_eq!(plan(&s, &resume).unwrap(), vec![Step::Resume("2".into(), 3)]);
+        let restart = Request::Up { count: None, to: None, allow_out_of_order: false, partial: PartialChoice::Restart };
+        assert_eq!(plan(&s, &restart).unwrap(), apply(&["2"]));
+        assert_eq!(anomalies(&s, &[]), vec![Anomaly::PartlyApplied { version: "2".into(), done: 3, total: 5 }]);
+    }
+
+    fn mig(v: &str) -> Migration {
+        Migration { version: v.into(), name: format!("{v}_m"), dir: std::path::PathBuf::from(v) }
+    }
+
+    fn app(v: &str) -> Applied {
+        Applied { version: v.into(), run_on: 0, name: None, batch: None, duration_ms: None, applied_by: None }
+    }
+
+    #[test]
+    fn listing_merges_disk_and_history_in_version_order() {
+        let disk = [mig("1"), mig("2"), mig("4"), mig("5")];
+        let applied = [app("1"), app("3"), app("4")];
+        let partial = [Partial { version: "5".into(), statements_done: 1, statements_total: 2 }];
+        let rows = listing(&disk, &applied, &partial);
+        let got: Vec<(&str, RowState)> = rows.iter().map(|r| (r.version, r.state)).collect();
+        assert_eq!(
+            got,
+            [
+                ("1", RowState::Applied),
+                ("2", RowState::Pending),
+                ("3", RowState::Missing),
+                ("4", RowState::Applied),
+                ("5", RowState::Partly { done: 1, total: 2 }),
+            ]
+        );
+        assert_eq!(rows[2].name, "3", "a missing folder is named by its version when no name is known");
+        // Two folders with one version share the applied row.
+        let dup = [mig("1"), Migration { name: "1_other".into(), ..mig("1") }];
+        let rows = listing(&dup, &applied[..1], &[]);
+        assert!(rows.iter().all(|r| r.state == RowState::Applied), "{rows:?}");
     }
 }

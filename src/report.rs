@@ -1,99 +1,156 @@
-//! What the user sees. Colour is decided once, here, before any output; every
-//! line passes through `redact`, so a password can never reach the terminal,
-//! a CI log or a JSON consumer.
+//! What the user sees. Colour is decided per stream (a terminal on stdout
+//! says nothing about a redirected stderr); every line passes through
+//! `redact`, so a password can never reach the terminal, a CI log or a JSON
+//! consumer; text that came from files or the server passes through `clean`,
+//! so it cannot carry terminal escape codes. `--format json` documents are
+//! the `Serialize` structs below: the machine schema lives in this one place
+//! (and in README.md). Writes never panic: a closed pipe (`status | head`)
+//! just ends the output.
 
-use std::io::{IsTerminal, Write};
+use std::borrow::Cow;
+use std::io::Write;
+use std::path::Path;
 use std::sync::Mutex;
 
 use colored::Colorize;
+use serde::Serialize;
 
 use crate::cli::{ColorChoice, Format};
-use crate::error::Error;
+use crate::db::pq::Notice;
+use crate::error::{DoneStep, Error, Kind};
 
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static SHOW_SECRETS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// The user asked to see the password (`database-url --show-password`).
+/// The user asked to see the password (`--show-password`).
 pub fn allow_secrets() {
     SHOW_SECRETS.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
-/// Remember a secret: from now on it is replaced by `****` in all output.
+/// The free-text safety net: a secret registered here is replaced by `****`
+/// wherever it appears. URLs are masked structurally (`url::mask`); this only
+/// catches a password echoed elsewhere (a server message, a SQL line), and
+/// takes only secrets that cannot be mistaken for ordinary words.
 pub fn add_secret(secret: &str) {
-    // Very short strings would mangle ordinary words; URLs are masked
-    // structurally anyway (`connection::mask`), this is the safety net.
-    if secret.chars().count() >= 3 {
-        let mut secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-        if !secrets.iter().any(|s| s == secret) {
-            secrets.push(secret.to_string());
-            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        }
+    if !crate::url::worth_redacting(secret) {
+        return;
+    }
+    let mut secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    if !secrets.iter().any(|s| s == secret) {
+        secrets.push(secret.to_string());
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 }
 
-pub fn redact(text: &str) -> String {
+pub fn redact(text: &str) -> Cow<'_, str> {
     if SHOW_SECRETS.load(std::sync::atomic::Ordering::SeqCst) {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
     let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-    let mut out = text.to_string();
+    let mut out = Cow::Borrowed(text);
     for s in secrets.iter() {
         if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "****");
+            out = Cow::Owned(out.replace(s.as_str(), "****"));
         }
     }
     out
+}
+
+/// Text from a file name, a SQL file or the server, made safe to print:
+/// control characters (escape codes, carriage returns) become `�`.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{fffd}' } else { c }).collect())
 }
 
 #[derive(Debug, Clone, Copy)]
 pub struct Reporter {
     pub format: Format,
     pub quiet: bool,
+    color: anstream::ColorChoice,
 }
 
 impl Reporter {
     pub fn new(format: Format, color: ColorChoice, quiet: bool) -> Self {
-        let colour = match color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
-            }
+        let color = match color {
+            ColorChoice::Always => anstream::ColorChoice::Always,
+            ColorChoice::Never => anstream::ColorChoice::Never,
+            ColorChoice::Auto => anstream::ColorChoice::Auto,
         };
-        colored::control::set_override(colour);
-        Reporter { format, quiet }
+        // Codes are always made (unless never wanted); each stream strips them
+        // when it is not a terminal, or NO_COLOR says so.
+        colored::control::set_override(color != anstream::ColorChoice::Never);
+        Reporter { format, quiet, color }
     }
 
     pub fn human(&self) -> bool {
         self.format == Format::Human
     }
 
-    /// A progress or result line for humans (stdout).
+    fn stdout(&self, text: &str) {
+        let mut out = anstream::AutoStream::new(std::io::stdout().lock(), self.color);
+        let _ = writeln!(out, "{}", redact(text));
+        let _ = out.flush();
+    }
+
+    fn stderr(&self, text: &str) {
+        let mut err = anstream::AutoStream::new(std::io::stderr().lock(), self.color);
+        let _ = writeln!(err, "{}", redact(text));
+    }
+
+    /// A progress or result line for humans (stdout), hidden by --quiet.
     pub fn line(&self, text: impl AsRef<str>) {
         if self.human() && !self.quiet {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", redact(text.as_ref()));
-            let _ = out.flush();
+            self.stdout(text.as_ref());
         }
     }
 
     /// Output that is the point of the command (`status`): shown even with --quiet.
     pub fn result(&self, text: impl AsRef<str>) {
         if self.human() {
-            println!("{}", redact(text.as_ref()));
+            self.stdout(text.as_ref());
         }
     }
 
-    /// A notice on stderr: not part of the result, shown unless --quiet.
+    /// A notice on stderr: not part of the result, hidden by --quiet.
     pub fn note(&self, text: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", redact(text.as_ref()));
+            self.stderr(text.as_ref());
         }
     }
 
-    pub fn json(&self, value: &serde_json::Value) {
+    /// The server's messages under the migration that raised them, as psql
+    /// shows them; --quiet hides notices, never warnings.
+    pub fn notices(&self, notices: &[Notice]) {
+        for n in notices {
+            let warning = n.severity == "WARNING";
+            if self.quiet && !warning {
+                continue;
+            }
+            let label = if warning { n.severity.yellow().bold().to_string() } else { n.severity.cyan().to_string() };
+            let mut text = format!("      {label}: {}", clean(&n.message));
+            if let Some(d) = &n.detail {
+                text.push_str(&format!("\n      DETAIL: {}", clean(d)));
+            }
+            if let Some(h) = &n.hint {
+                text.push_str(&format!("\n      HINT: {}", clean(h)));
+            }
+            if self.human() {
+                self.stdout(&text);
+            } else {
+                self.stderr(&text);
+            }
+        }
+    }
+
+    pub fn json(&self, value: &impl Serialize) {
         if self.format == Format::Json {
-            println!("{}", redact(&serde_json::to_string_pretty(value).unwrap_or_default()));
+            match serde_json::to_string_pretty(value) {
+                Ok(text) => self.stdout(&text),
+                Err(e) => self.stderr(&format!("error: could not write JSON output: {e}")),
+            }
         }
     }
 
@@ -106,28 +163,33 @@ impl Reporter {
         if let Some(hint) = &err.hint {
             text.push_str(&format!("\n{} {hint}", "hint:".cyan().bold()));
         }
-        eprintln!("{}", redact(&text));
-        if self.format == Format::Json {
-            self.json(&serde_json::json!({
-                "ok": false,
-                "error": {
-                    "kind": err.kind,
-                    "message": err.message,
-                    "details": err.details,
-                    "hint": err.hint,
-                    "exit_code": err.exit_code,
-                }
-            }));
-        }
+        self.stderr(&text);
+        self.json(&ErrorOutput {
+            ok: false,
+            error: ErrorJson {
+                kind: err.kind,
+                message: &err.message,
+                details: &err.details,
+                hint: err.hint.as_deref(),
+                exit_code: err.exit_code,
+                done_before: err.done_before.as_deref(),
+            },
+        });
     }
 }
 
 /// A path as the user should see it: relative to where they stand when inside it.
-pub fn display_path(path: &std::path::Path) -> String {
-    match std::env::current_dir() {
+pub fn display_path(path: &Path) -> String {
+    let shown = match std::env::current_dir() {
         Ok(cwd) => path.strip_prefix(&cwd).unwrap_or(path).display().to_string(),
         Err(_) => path.display().to_string(),
-    }
+    };
+    clean(&shown).into_owned()
+}
+
+/// A path for JSON: lossy where it is not UTF-8 (JSON strings must be).
+pub fn json_path(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
 }
 
 /// Milliseconds, in a width that lines up.
@@ -142,15 +204,157 @@ pub fn ms(d: std::time::Duration) -> String {
     }
 }
 
+// ---- The `--format json` documents. ----
+
+#[derive(Serialize)]
+pub struct ErrorOutput<'a> {
+    pub ok: bool,
+    pub error: ErrorJson<'a>,
+}
+
+#[derive(Serialize)]
+pub struct ErrorJson<'a> {
+    pub kind: Kind,
+    pub message: &'a str,
+    pub details: &'a [String],
+    pub hint: Option<&'a str>,
+    pub exit_code: u8,
+    /// What this run applied or reverted before the failure (it stays done).
+    pub done_before: Option<&'a [DoneStep]>,
+}
+
+#[derive(Serialize)]
+pub struct NoticeJson {
+    pub severity: String,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl From<&Notice> for NoticeJson {
+    fn from(n: &Notice) -> Self {
+        NoticeJson {
+            severity: n.severity.clone(),
+            message: n.message.clone(),
+            detail: n.detail.clone(),
+            hint: n.hint.clone(),
+        }
+    }
+}
+
+/// `up`, `down`, `redo`.
+#[derive(Serialize)]
+pub struct RunOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub database: String,
+    pub migrations_dir: String,
+    pub migrations: Vec<StepJson>,
+}
+
+#[derive(Serialize)]
+pub struct StepJson {
+    pub version: String,
+    pub name: String,
+    pub action: crate::error::Action,
+    pub duration_ms: u64,
+    pub notices: Vec<NoticeJson>,
+}
+
+#[derive(Serialize)]
+pub struct StatusOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub migrations_dir: String,
+    pub database: String,
+    pub migrations: Vec<StatusRow>,
+    pub anomalies: Vec<AnomalyJson>,
+    pub summary: Summary,
+}
+
+#[derive(Serialize)]
+pub struct StatusRow {
+    pub version: String,
+    pub name: String,
+    /// `applied`, `pending`, `missing` or `partly_applied`.
+    pub state: &'static str,
+    pub applied_at: Option<String>,
+    pub batch: Option<i32>,
+    pub applied_by: Option<String>,
+    pub duration_ms: Option<i64>,
+    /// For `partly_applied`: statements that ran, of how many.
+    pub statements_done: Option<i32>,
+    pub statements_total: Option<i32>,
+}
+
+#[derive(Serialize)]
+pub struct AnomalyJson {
+    pub kind: &'static str,
+    pub version: Option<String>,
+    pub message: String,
+    pub hint: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct Summary {
+    pub applied: usize,
+    pub pending: usize,
+    pub anomalies: usize,
+}
+
+#[derive(Serialize)]
+pub struct CreateOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub version: String,
+    pub name: String,
+    pub path: String,
+    pub files: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct DatabaseUrlOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub url: String,
+    pub origin: String,
+    pub parts: Option<Vec<UrlPart>>,
+    pub written_to: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct UrlPart {
+    pub part: &'static str,
+    pub value: String,
+    pub from: String,
+}
+
+#[derive(Serialize)]
+pub struct LocalOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub running: Option<bool>,
+    pub url: Option<String>,
+    pub dir: Option<String>,
+    pub pg_bin: Option<String>,
+    pub stopped: Option<bool>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn redacts_registered_secrets() {
-        add_secret("hunter2-secret");
-        assert_eq!(redact("url postgres://u:hunter2-secret@h"), "url postgres://u:****@h");
-        add_secret("ab");
-        assert_eq!(redact("ab cd"), "ab cd");
+    fn redacts_only_secrets_that_cannot_be_ordinary_words() {
+        add_secret("hunter2-Secret");
+        assert_eq!(redact("url postgres://u:hunter2-Secret@h"), "url postgres://u:****@h");
+        add_secret("postgres");
+        assert_eq!(redact("postgres://postgres@h/postgres"), "postgres://postgres@h/postgres");
+    }
+
+    #[test]
+    fn clean_removes_escape_codes() {
+        assert_eq!(clean("a\u{1b}[31mred\rb\nc\td"), "a\u{fffd}[31mred\u{fffd}b\nc\td");
+        assert!(matches!(clean("plain"), Cow::Borrowed(_)));
     }
 }

@@ -1,232 +1,250 @@
-//! Running steps: an advisory lock on its own connection, then each migration
-//! through diesel's `MigrationHarness` (see `harness`), with progress.
+//! Running planned steps: read every file first, make sure of the
+//! bookkeeping tables, then one loop over the steps, each in its own
+//! transaction or all in one (`--single-transaction`). On failure the error
+//! says what this run did before it; when the connection drops, the database
+//! is asked what really happened.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
-use diesel::sql_types::{Bool, Text};
-use diesel::{PgConnection, QueryableByName, RunQueryDsl};
-use diesel_migrations::MigrationHarness;
-
-use crate::error::{Error, Result};
-use crate::harness::{prepare, BoxedError, Down, Harness, Prepared, Up};
-use crate::history::{self, History};
+use crate::db::bookkeeping::{self, Record};
+use crate::db::execute::{self, Outcome, Prepared, Target};
+use crate::db::pq::Notice;
+use crate::db::{history, query_error, Conn, History};
+use crate::error::{Action, DoneStep, Error, Kind, Result};
 use crate::plan::Step;
-use crate::report::{self, Reporter};
+use crate::report::display_path;
 use crate::source::Source;
+use crate::version;
 
-/// Two-key advisory lock: classid "migr", objid 1. Database-scoped.
-const LOCK_KEYS: (i32, i32) = (0x6d69_6772, 1);
-
-#[derive(QueryableByName)]
-struct One {
-    #[diesel(sql_type = Text)]
-    value: String,
+/// One step as it happened.
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    pub version: String,
+    pub name: String,
+    pub action: Action,
+    pub duration: Duration,
+    pub notices: Vec<Notice>,
 }
 
-#[derive(QueryableByName)]
-struct Locked {
-    #[diesel(sql_type = Bool)]
-    locked: bool,
-}
-
-/// Holds the lock until dropped (closing the connection releases it).
-pub struct Lock {
-    _conn: PgConnection,
-}
-
-/// Take the migration lock, saying who holds it while we wait.
-pub fn lock(mut conn: PgConnection, timeout: Duration, reporter: &Reporter) -> Result<Lock> {
-    let try_lock = |conn: &mut PgConnection| -> Result<bool> {
-        let row: Locked = diesel::sql_query(format!(
-            "SELECT pg_catalog.pg_try_advisory_lock({}, {}) AS locked",
-            LOCK_KEYS.0, LOCK_KEYS.1
-        ))
-        .get_result(conn)
-        .map_err(|e| history::db_error("take the migration lock", e))?;
-        Ok(row.locked)
-    };
-    if try_lock(&mut conn)? {
-        return Ok(Lock { _conn: conn });
-    }
-    let holder = lock_holder(&mut conn);
-    reporter.note(format!(
-        "waiting for the migration lock, held by {holder} (up to {} s; --lock-timeout)",
-        timeout.as_secs()
-    ));
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        std::thread::sleep(Duration::from_millis(100));
-        if try_lock(&mut conn)? {
-            reporter.note(format!("got the migration lock after {}", report::ms(start.elapsed())));
-            return Ok(Lock { _conn: conn });
+impl StepReport {
+    fn done(&self) -> DoneStep {
+        DoneStep {
+            version: self.version.clone(),
+            name: self.name.clone(),
+            action: self.action,
+            duration_ms: self.duration.as_millis() as u64,
         }
     }
-    Err(Error::new(
-        "lock_timeout",
-        format!("another run holds the migration lock on this database: {holder}; nothing was run"),
-    )
-    .hint("wait for it to finish and run again, or raise --lock-timeout; if it is stuck, end it with SELECT pg_terminate_backend(<pid>)"))
 }
 
-fn lock_holder(conn: &mut PgConnection) -> String {
-    let query = format!(
-        "SELECT pg_catalog.format('pid %s (%s, user %s, from %s, since %s)', a.pid, \
-                coalesce(nullif(a.application_name, ''), 'unnamed client'), a.usename, \
-                coalesce(a.client_addr::text, 'local socket'), \
-                pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')) AS value \
-           FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid \
-          WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {} AND l.objid = {} AND l.objsubid = 2 \
-            AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())",
-        LOCK_KEYS.0 as u32, LOCK_KEYS.1
-    );
-    diesel::sql_query(query).get_result::<One>(conn).map(|r| r.value).unwrap_or_else(|_| "another session".into())
+pub struct Options {
+    pub single_transaction: bool,
+    /// Who runs this (`user@host pid N`), for the history.
+    pub who: String,
 }
 
-#[derive(Debug, Clone)]
-pub struct Done {
-    pub step: Step,
-    pub name: String,
-    pub duration: Duration,
+/// Read every file the steps need, before touching the database: a missing or
+/// empty down.sql, a template up.sql, or a transactional migration that
+/// commits by itself refuses the whole run.
+pub fn prepare(steps: &[Step], source: &Source, batch: i32, who: &str) -> Result<Vec<Prepared>> {
+    steps
+        .iter()
+        .map(|step| {
+            let (v, apply, skip) = match step {
+                Step::Apply(v) => (v, true, 0),
+                Step::Resume(v, done) => (v, true, *done),
+                Step::Revert(v) => (v, false, 0),
+            };
+            let m = source.find(v).ok_or_else(|| {
+                Error::new(Kind::UnknownVersion, format!("no migration folder for version {v}"))
+            })?;
+            let in_transaction = m.run_in_transaction()?;
+            let (sql, file, record) = if apply {
+                let sql = m.read_up()?;
+                let record = Record {
+                    version: v.clone(),
+                    name: m.name.clone(),
+                    checksum: version::checksum(&sql),
+                    down_sql: std::fs::read_to_string(m.down_path()).ok(),
+                    batch,
+                    who: who.to_string(),
+                };
+                (sql, "up.sql", Some(record))
+            } else {
+                (m.read_down()?, "down.sql", None)
+            };
+            let path = display_path(&m.dir.join(file));
+            if in_transaction {
+                if let Some((line, word)) = crate::sql::transaction_control(&sql) {
+                    return Err(Error::new(
+                        Kind::TransactionControl,
+                        format!("{path}:{line} says `{word}`, but the migration already runs in a transaction; nothing was run"),
+                    )
+                    .hint("remove it; or, to manage transactions yourself, add metadata.toml with `run_in_transaction = false`"));
+                }
+            }
+            Ok(Prepared { version: v.clone(), folder: m.name.clone(), path, sql, in_transaction, record, skip })
+        })
+        .collect()
 }
 
-/// Everything read and checked, then the bookkeeping tables made sure of:
-/// the prepared steps and diesel's table.
-fn ready(
-    conn: &mut PgConnection,
+/// Run the steps on `conn` (which holds the migration lock). `reconnect` opens
+/// a fresh connection when the outcome of a step must be asked of the server.
+pub fn run(
+    conn: &mut Conn,
+    reconnect: &dyn Fn() -> Result<Conn>,
     steps: &[Step],
     source: &Source,
     history: &History,
-    single_transaction: bool,
-) -> Result<(Vec<(Step, Prepared)>, String)> {
-    let batch = history.next_batch(conn)?;
-    let mut prepared = prepare(steps, source, history, &crate::connection::whoami(), batch)?;
-    if single_transaction {
-        if let Some((_, p)) = prepared.iter().find(|(_, p)| !p.in_transaction) {
+    options: &Options,
+    on_step: &mut dyn FnMut(&StepReport),
+) -> Result<Vec<StepReport>> {
+    let batch = history::next_batch(conn, history)?;
+    let prepared = prepare(steps, source, batch, &options.who)?;
+    if options.single_transaction {
+        if let Some(p) = prepared.iter().find(|p| !p.in_transaction) {
             return Err(Error::new(
-                "not_transactional",
+                Kind::NotTransactional,
                 format!(
                     "{} runs outside a transaction (metadata.toml), so it cannot be part of --single-transaction; nothing was run",
-                    p.name
+                    p.folder
                 ),
             )
             .usage()
             .hint("run without --single-transaction"));
         }
     }
-    let diesel_table = history::ensure_tables(conn, history)?;
-    for (_, p) in prepared.iter_mut() {
-        p.diesel_table = diesel_table.clone();
-    }
-    Ok((prepared, diesel_table))
-}
-
-/// Run the steps in order. On failure the error lists what this run did
-/// before it (that stays done).
-pub fn run(
-    conn: &mut PgConnection,
-    steps: &[Step],
-    source: &Source,
-    history: &History,
-    reporter: &Reporter,
-) -> Result<Vec<Done>> {
-    let (prepared, diesel_table) = ready(conn, steps, source, history, false)?;
-    let mut harness = Harness { conn, diesel_table };
-    let mut done: Vec<Done> = Vec::with_capacity(prepared.len());
-    for (step, p) in &prepared {
-        let start = Instant::now();
-        let result = match step {
-            Step::Apply(_) => harness.run_migration(&Up(p)),
-            Step::Revert(_) => harness.revert_migration(&Down(p)),
-        };
-        let duration = start.elapsed();
-        if let Err(err) = result {
-            let mut e = step_error(err, p);
-            e.details.push(done_so_far(&done));
-            return Err(e);
-        }
-        let verb = if matches!(step, Step::Apply(_)) { "applied " } else { "reverted" };
-        reporter.line(format!("  {} {}  {}", colored_verb(verb), p.name, report::ms(duration)));
-        done.push(Done { step: step.clone(), name: p.name.folder.clone(), duration });
-    }
-    Ok(done)
-}
-
-/// `--single-transaction`: every step in one transaction, one round trip
-/// each, bookkeeping (diesel's row included) in the same batch. All or
-/// nothing; faster than one transaction per migration for many small ones.
-pub fn run_single_transaction(
-    conn: &mut PgConnection,
-    steps: &[Step],
-    source: &Source,
-    history: &History,
-    reporter: &Reporter,
-) -> Result<Vec<Done>> {
-    let (prepared, _) = ready(conn, steps, source, history, true)?;
-    conn.batch_execute("BEGIN").map_err(|e| history::db_error("begin the transaction", e))?;
-    let mut done: Vec<Done> = Vec::with_capacity(prepared.len());
-    for (step, p) in &prepared {
-        let start = Instant::now();
-        if let Err(err) = p.execute(conn, false) {
-            let _ = conn.batch_execute("ROLLBACK");
-            let mut e = step_error(err, p);
-            e.details.retain(|d| !d.contains("was rolled back"));
-            e.details.push(format!(
-                "  --single-transaction: the whole run was rolled back; none of its {} step(s) is applied",
-                prepared.len()
-            ));
-            if e.message.contains("out of shared memory") {
-                e = e.hint(
-                    "one transaction cannot lock this many objects: run without --single-transaction, \
-                     apply in chunks with --count N, or raise max_locks_per_transaction (server restart)",
-                );
-            }
-            return Err(e);
-        }
-        done.push(Done { step: step.clone(), name: p.name.folder.clone(), duration: start.elapsed() });
-    }
-    if let Err(err) = conn.batch_execute("COMMIT") {
-        let _ = conn.batch_execute("ROLLBACK");
-        let e = history::db_error("commit", err);
-        return Err(e.detail("  --single-transaction: the whole run was rolled back"));
-    }
-    for d in &done {
-        let verb = if matches!(d.step, Step::Apply(_)) { "applied " } else { "reverted" };
-        reporter.line(format!("  {} {}  {}", colored_verb(verb), d.name, report::ms(d.duration)));
-    }
-    Ok(done)
-}
-
-/// diesel's boxed error back into ours, with what to do by default.
-fn step_error(err: BoxedError, p: &Prepared) -> Error {
-    let e = match err.downcast::<Error>() {
-        Ok(e) => *e,
-        Err(other) => Error::new("migration_failed", format!("{} failed: {other}", p.name)),
+    let diesel_table = bookkeeping::ensure_tables(conn, history)?;
+    let target = Target {
+        diesel_table: &diesel_table,
+        supabase_history: history.supabase_history,
+        own_transaction: !options.single_transaction,
+        who: &options.who,
     };
-    if e.hint.is_some() {
-        return e;
+    if options.single_transaction {
+        conn.execute("BEGIN").map_err(|e| query_error("begin the transaction", e))?;
     }
-    e.hint(format!("fix {} and run the command again", p.path()))
+    let mut done: Vec<StepReport> = Vec::with_capacity(prepared.len());
+    for p in &prepared {
+        match execute::run(conn, p, &target) {
+            Ok(ran) => {
+                let report = StepReport {
+                    version: p.version.clone(),
+                    name: p.folder.clone(),
+                    action: if p.applies() { Action::Applied } else { Action::Reverted },
+                    duration: ran.duration,
+                    notices: ran.notices,
+                };
+                if !options.single_transaction {
+                    on_step(&report);
+                }
+                done.push(report);
+            }
+            Err(failed) => {
+                if options.single_transaction {
+                    if failed.outcome != Outcome::Unknown {
+                        let _ = conn.execute("ROLLBACK");
+                    }
+                    let mut e = failed.error;
+                    e.details.push(format!(
+                        "  --single-transaction: the whole run was rolled back; none of its {} step(s) is applied",
+                        prepared.len()
+                    ));
+                    e.done_before = Some(Vec::new());
+                    return Err(with_notices(e, &failed.notices));
+                }
+                let mut e = with_notices(failed.error, &failed.notices);
+                if failed.outcome == Outcome::Unknown {
+                    if let Some(report) = settle(&mut e, reconnect, &diesel_table, p) {
+                        on_step(&report);
+                        done.push(report);
+                    }
+                }
+                e.details.push(done_so_far(&done));
+                e.done_before = Some(done.iter().map(StepReport::done).collect());
+                return Err(e);
+            }
+        }
+    }
+    if options.single_transaction {
+        if let Err(err) = conn.execute("COMMIT") {
+            let mut e = query_error("commit the run", err.clone());
+            if err.connection_lost {
+                if let Some(last) = prepared.last() {
+                    if settle(&mut e, reconnect, &diesel_table, last).is_some() {
+                        e.details.push("  the commit reached the server: the whole run is applied".into());
+                        e.done_before = Some(done.iter().map(StepReport::done).collect());
+                        return Err(e);
+                    }
+                }
+            }
+            e.details.push("  --single-transaction: the whole run was rolled back".into());
+            e.done_before = Some(Vec::new());
+            return Err(e);
+        }
+        done.iter().for_each(|r| on_step(r));
+    }
+    // A migration of this run may have granted `public` to the API roles.
+    bookkeeping::protect(conn, &diesel_table)?;
+    Ok(done)
 }
 
-fn colored_verb(verb: &str) -> String {
-    use colored::Colorize;
-    if verb.starts_with("applied") {
-        verb.green().to_string()
+/// After the connection dropped mid-step: ask a new connection whether the
+/// step took effect, and say so. Returns the step's report when it did.
+fn settle(e: &mut Error, reconnect: &dyn Fn() -> Result<Conn>, diesel_table: &str, p: &Prepared) -> Option<StepReport> {
+    e.kind = Kind::ConnectionLost;
+    let recorded = reconnect().and_then(|mut c| history::is_recorded(&mut c, diesel_table, &p.version));
+    let took_effect = match recorded {
+        Err(err) => {
+            e.details.push(format!(
+                "  the outcome of {} is unknown, and reconnecting to check failed: {}",
+                p.folder, err.message
+            ));
+            e.hint = Some("run `cargo migrate status` once the database is reachable: it shows what is applied".into());
+            return None;
+        }
+        Ok(recorded) => recorded == p.applies(),
+    };
+    let verb = if p.applies() { "applied" } else { "reverted" };
+    if took_effect {
+        e.details.push(format!("  the server had committed it before the connection dropped: {} is {verb}", p.folder));
+        e.hint = Some("nothing to undo; run the command again to continue".into());
+        Some(StepReport {
+            version: p.version.clone(),
+            name: p.folder.clone(),
+            action: if p.applies() { Action::Applied } else { Action::Reverted },
+            duration: Duration::ZERO,
+            notices: Vec::new(),
+        })
+    } else if p.in_transaction {
+        e.details.push(format!("  the server rolled it back: {} is not {verb}", p.folder));
+        e.hint = Some("run the command again once the connection is stable".into());
+        None
     } else {
-        verb.yellow().to_string()
+        e.details.push(format!(
+            "  {} runs outside a transaction: part of it may have run; `cargo migrate status` shows how far it got",
+            p.folder
+        ));
+        None
     }
 }
 
-fn done_so_far(done: &[Done]) -> String {
+fn with_notices(mut e: Error, notices: &[Notice]) -> Error {
+    for n in notices {
+        e.details.push(format!("  {}: {}", n.severity, crate::report::clean(&n.message)));
+    }
+    e
+}
+
+fn done_so_far(done: &[StepReport]) -> String {
     if done.is_empty() {
         return "  before it, this run changed nothing".to_string();
     }
     let names: Vec<String> = done
         .iter()
-        .map(|d| match d.step {
-            Step::Apply(_) => format!("applied {}", d.name),
-            Step::Revert(_) => format!("reverted {}", d.name),
+        .map(|d| match d.action {
+            Action::Applied => format!("applied {}", d.name),
+            Action::Reverted => format!("reverted {}", d.name),
         })
         .collect();
     format!("  before it, this run {} (that stays done)", names.join(", "))

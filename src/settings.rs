@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::cli::GlobalOpts;
-use crate::error::{Error, Result};
+use crate::cli::ProjectOpts;
+use crate::error::{Error, Kind, Result};
 use crate::workspace::Project;
 
 /// The environment as cargo-migrate sees it: real variables win over `.env`.
@@ -18,12 +18,16 @@ pub struct Env {
 impl Env {
     /// A non-empty value, and where it came from.
     pub fn get(&self, key: &str) -> Option<(String, String)> {
-        if let Ok(v) = std::env::var(key) {
-            if !v.is_empty() {
-                return Some((v, format!("environment variable {key}")));
-            }
+        self.get_even_blank(key).filter(|(v, _)| !v.trim().is_empty())
+    }
+
+    /// The value even when it is empty or blank (a variable set to nothing is
+    /// a mistake worth naming, not "unset").
+    pub fn get_even_blank(&self, key: &str) -> Option<(String, String)> {
+        if let Some(v) = std::env::var_os(key) {
+            return Some((v.to_string_lossy().into_owned(), format!("environment variable {key}")));
         }
-        let v = self.file.get(key).filter(|v| !v.is_empty())?;
+        let v = self.file.get(key)?;
         let from = self.file_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
         Some((v.clone(), format!("{key} in {from}")))
     }
@@ -31,7 +35,7 @@ impl Env {
     pub fn load(path: &Path, required: bool) -> Result<Env> {
         if !path.is_file() {
             if required {
-                return Err(Error::new("no_env_file", format!("--env-file {} does not exist", path.display()))
+                return Err(Error::new(Kind::NoEnvFile, format!("--env-file {} does not exist", path.display()))
                     .usage()
                     .hint("pass the path of an existing .env file"));
             }
@@ -56,7 +60,7 @@ fn env_error(path: &Path, err: dotenvy::Error) -> Error {
         dotenvy::Error::Io(e) => e.to_string(),
         other => other.to_string(),
     };
-    Error::new("bad_env_file", format!("could not read {}: {what}", path.display()))
+    Error::new(Kind::BadEnvFile, format!("could not read {}: {what}", path.display()))
         .hint("each line must look like KEY=value; quote values with spaces or #")
 }
 
@@ -69,16 +73,9 @@ pub struct Settings {
     /// A host project's own `migrations-template/`, if it has one.
     pub templates_dir: Option<PathBuf>,
     pub env: Env,
-    /// The configured database and where it came from; None means "use the
-    /// local development database". An error (half-set Supabase variables)
-    /// only matters to commands that connect.
-    pub database: Result<Option<Configured>>,
-    pub pg_bin: Option<PathBuf>,
-    pub lock_timeout: std::time::Duration,
-    pub connect_timeout: u64,
 }
 
-pub fn resolve(cwd: &Path, opts: &GlobalOpts, project: Project) -> Result<Settings> {
+pub fn resolve(cwd: &Path, opts: &ProjectOpts, project: Project) -> Result<Settings> {
     let env = match &opts.env_file {
         Some(path) => Env::load(&cwd.join(path), true)?,
         None => Env::load(&project.workspace_root.join(".env"), false)?,
@@ -88,41 +85,7 @@ pub fn resolve(cwd: &Path, opts: &GlobalOpts, project: Project) -> Result<Settin
         .into_iter()
         .map(|d| d.join("migrations-template"))
         .find(|d| d.is_dir());
-    let database = configured_database(opts.database_url.as_deref(), &env);
-    Ok(Settings {
-        migrations_dir,
-        dir_origin,
-        templates_dir,
-        env,
-        database,
-        pg_bin: opts.pg_bin.as_ref().map(|p| cwd.join(p)),
-        lock_timeout: std::time::Duration::from_secs(opts.lock_timeout),
-        connect_timeout: opts.connect_timeout,
-        project,
-    })
-}
-
-#[derive(Debug, Clone)]
-pub struct Configured {
-    pub url: String,
-    pub origin: String,
-    /// How a URL built from Supabase variables was put together.
-    pub supabase: Option<crate::supabase::url::Built>,
-}
-
-/// --database-url > DATABASE_URL > Supabase variables.
-fn configured_database(flag: Option<&str>, env: &Env) -> Result<Option<Configured>> {
-    if let Some(url) = flag {
-        return Ok(Some(Configured { url: url.to_string(), origin: "--database-url".into(), supabase: None }));
-    }
-    if let Some((url, origin)) = env.get("DATABASE_URL") {
-        return Ok(Some(Configured { url, origin, supabase: None }));
-    }
-    Ok(crate::supabase::url::build(|k| env.get(k))?.map(|built| Configured {
-        url: built.url.clone(),
-        origin: "Supabase variables".into(),
-        supabase: Some(built),
-    }))
+    Ok(Settings { migrations_dir, dir_origin, templates_dir, env, project })
 }
 
 fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<(PathBuf, String)> {
@@ -161,7 +124,7 @@ fn diesel_toml_dir(base: &Path) -> Result<Option<PathBuf>> {
         return Ok(None);
     };
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        Error::new("bad_diesel_toml", format!("{} is not valid TOML: {}", path.display(), e.message()))
+        Error::new(Kind::BadMetadata, format!("{} is not valid TOML: {}", path.display(), e.message()))
     })?;
     Ok(table.get("migrations_directory").and_then(|m| m.get("dir")).and_then(|d| d.as_str()).map(|d| base.join(d)))
 }

@@ -6,8 +6,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-use crate::names;
+use crate::error::{Error, Kind, Result};
+use crate::report::clean;
+use crate::version;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migration {
@@ -25,6 +26,10 @@ pub enum Problem {
     DuplicateVersion { version: String, folders: Vec<String> },
     /// A sub-folder without `up.sql` (among those checked): diesel's loader fails on it.
     NotAMigration { folder: String },
+    /// A folder whose name diesel would misread, or that would garble a terminal.
+    BadFolderName { folder: String, reason: String },
+    /// A symbolic link whose target does not exist.
+    DanglingLink { entry: String },
 }
 
 #[derive(Debug, Clone)]
@@ -49,7 +54,7 @@ pub fn load(dir: &Path) -> Result<Source> {
         Source { dir: dir.to_path_buf(), exists: dir.is_dir(), migrations: Vec::new(), problems: Vec::new() };
     if !source.exists {
         if dir.exists() {
-            return Err(Error::new("not_a_folder", format!("the migrations path {} is not a folder", dir.display()))
+            return Err(Error::new(Kind::NotAFolder, format!("the migrations path {} is not a folder", dir.display()))
                 .hint("point --dir (or [package.metadata.migrate] dir) at a folder"));
         }
         return Ok(source);
@@ -58,14 +63,27 @@ pub fn load(dir: &Path) -> Result<Source> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, "read the migrations folder", e))?;
         let folder = entry.file_name().to_string_lossy().into_owned();
-        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false) || (entry.path().is_dir());
-        if !is_dir || folder.starts_with('.') {
+        if folder.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let file_type = entry.file_type().map_err(|e| Error::io(&path, "read", e))?;
+        if file_type.is_symlink() && !path.exists() {
+            source.problems.push(Problem::DanglingLink { entry: clean(&folder).into_owned() });
+            continue;
+        }
+        if !(file_type.is_dir() || (file_type.is_symlink() && path.is_dir())) {
+            continue;
+        }
+        if let Err(problem) = version::check_folder(&folder) {
+            source
+                .problems
+                .push(Problem::BadFolderName { folder: clean(&folder).into_owned(), reason: problem.reason() });
             continue;
         }
         // Whether it holds up.sql is checked only for the migrations a command
         // will run (`check_runnable`): a stat per folder is too slow at thousands.
-        let path = entry.path();
-        source.migrations.push(Migration { version: names::version_of(&folder), name: folder, dir: path });
+        source.migrations.push(Migration { version: version::version_of(&folder), name: folder, dir: path });
     }
     // Unstable is fine (no two folders share a name) and moves far less memory.
     source.migrations.sort_unstable_by(|a, b| a.version.cmp(&b.version).then_with(|| a.name.cmp(&b.name)));
@@ -114,10 +132,15 @@ impl Migration {
 
     pub fn read_up(&self) -> Result<String> {
         let path = self.up_path();
-        let sql = fs::read_to_string(&path).map_err(|e| Error::io(&path, "read", e))?;
-        if sql.trim().is_empty() {
-            return Err(Error::new("empty_up", format!("{} is empty", path.display()))
-                .hint("write the migration's SQL in it (diesel refuses empty migrations too)"));
+        let sql = read_sql(&path)?;
+        if !crate::sql::has_statement(&sql) {
+            return Err(Error::new(
+                Kind::EmptyUp,
+                format!("{} has no SQL statement in it: still the template, write the migration first", path.display()),
+            )
+            .hint(
+                "write the migration's SQL in up.sql (diesel refuses empty migrations too), then run the command again",
+            ));
         }
         Ok(sql)
     }
@@ -126,20 +149,20 @@ impl Migration {
     /// would drop the bookkeeping row and leave the schema as it was.
     pub fn read_down(&self) -> Result<String> {
         let path = self.down_path();
-        let sql = match fs::read_to_string(&path) {
+        let sql = match read_sql(&path) {
             Ok(sql) => sql,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(_) if !path.exists() => {
                 return Err(Error::new(
-                    "missing_down",
+                    Kind::MissingDown,
                     format!("cannot revert {}: {} does not exist", self.name, path.display()),
                 )
                 .hint("write the SQL that undoes up.sql into down.sql, then run the command again"))
             }
-            Err(e) => return Err(Error::io(&path, "read", e)),
+            Err(e) => return Err(e),
         };
-        if crate::sql::split_statements(&sql).is_empty() {
+        if !crate::sql::has_statement(&sql) {
             return Err(Error::new(
-                "empty_down",
+                Kind::EmptyDown,
                 format!("cannot revert {}: {} has no SQL in it", self.name, path.display()),
             )
             .hint("write the SQL that undoes up.sql into down.sql, then run the command again"));
@@ -156,16 +179,33 @@ impl Migration {
             Err(e) => return Err(Error::io(&path, "read", e)),
         };
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            Error::new("bad_metadata", format!("{} is not valid TOML: {}", path.display(), e.message()))
+            Error::new(Kind::BadMetadata, format!("{} is not valid TOML: {}", path.display(), e.message()))
                 .hint("it may only hold `run_in_transaction = true|false`")
         })?;
+        if let Some(unknown) = table.keys().find(|k| k.as_str() != "run_in_transaction") {
+            return Err(Error::new(
+                Kind::BadMetadata,
+                format!("{}: unknown key `{}`", path.display(), clean(unknown)),
+            )
+            .hint("the only key diesel and cargo-migrate know is `run_in_transaction = true|false` (check its spelling)"));
+        }
         match table.get("run_in_transaction") {
             None => Ok(true),
             Some(toml::Value::Boolean(b)) => Ok(*b),
             Some(other) => Err(Error::new(
-                "bad_metadata",
+                Kind::BadMetadata,
                 format!("{}: run_in_transaction must be true or false, not {other:?}", path.display()),
             )),
         }
     }
+}
+
+/// A SQL file as text, without a UTF-8 byte order mark (an invisible
+/// character PostgreSQL would report as a syntax error).
+fn read_sql(path: &Path) -> Result<String> {
+    let text = fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
+    Ok(match crate::sql::strip_bom(&text) {
+        rest if rest.len() == text.len() => text,
+        rest => rest.to_string(),
+    })
 }

@@ -1,6 +1,9 @@
 //! Pure SQL text helpers: splitting a file into statements (for migrations
 //! that run outside a transaction), mapping PostgreSQL's error position to a
 //! line and column, and quoting.
+//!
+//! Everything here is one pass over the text: migration files can be dumps
+//! of many megabytes.
 
 /// One statement of a file: its text and the character offset where it starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,137 +13,293 @@ pub struct Statement<'a> {
     pub char_offset: usize,
 }
 
-/// Split SQL at top-level semicolons, respecting quotes, quoted identifiers,
-/// dollar quotes and comments. Pieces that hold only whitespace and comments
-/// are dropped.
-pub fn split_statements<'a>(sql: &'a str) -> Vec<Statement<'a>> {
-    let b = sql.as_bytes();
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    let mut meaningful = false;
-    // Inside a SQL-standard function body (`BEGIN ATOMIC … END`), semicolons
-    // end the body's statements, not ours; CASE … END nests inside it.
-    let mut atomic_depth = 0usize;
-    let push = |out: &mut Vec<Statement<'a>>, start: usize, end: usize, meaningful: bool| {
-        if meaningful {
-            out.push(Statement { text: &sql[start..end], char_offset: sql[..start].chars().count() });
-        }
-    };
-    while i < b.len() {
-        match b[i] {
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 0;
-                while i < b.len() {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-                continue;
-            }
-            b'\'' => {
-                let escapes =
-                    i > 0 && matches!(b[i - 1], b'e' | b'E') && !is_ident_byte(b.get(i.wrapping_sub(2)).copied());
-                i = skip_quoted(b, i, b'\'', escapes);
-                meaningful = true;
-                continue;
-            }
-            b'"' => {
-                i = skip_quoted(b, i, b'"', false);
-                meaningful = true;
-                continue;
-            }
-            b'$' => {
-                if let Some(tag_len) = dollar_tag(b, i) {
-                    let tag = &b[i..i + tag_len];
-                    let mut j = i + tag_len;
-                    while j < b.len() && !b[j..].starts_with(tag) {
-                        j += 1;
-                    }
-                    i = (j + tag_len).min(b.len());
-                    meaningful = true;
-                    continue;
-                }
-                meaningful = true;
-            }
-            b';' if atomic_depth == 0 => {
-                push(&mut out, start, i, meaningful);
-                start = i + 1;
-                meaningful = false;
-            }
-            c if (c.is_ascii_alphabetic() || c == b'_') && !is_ident_byte(i.checked_sub(1).map(|p| b[p])) => {
-                let end = i + b[i..].iter().take_while(|c| is_ident_byte(Some(**c))).count();
-                let word = &sql[i..end];
-                if atomic_depth == 0
-                    && word.eq_ignore_ascii_case("begin")
-                    && next_word(&sql[end..]).eq_ignore_ascii_case("atomic")
-                {
-                    atomic_depth = 1;
-                } else if atomic_depth > 0 && word.eq_ignore_ascii_case("case") {
-                    atomic_depth += 1;
-                } else if atomic_depth > 0 && word.eq_ignore_ascii_case("end") {
-                    atomic_depth -= 1;
-                }
-                meaningful = true;
-                i = end;
-                continue;
-            }
-            c if c.is_ascii_whitespace() => {}
-            _ => meaningful = true,
-        }
-        i += 1;
-    }
-    push(&mut out, start, b.len(), meaningful);
-    out
+/// Split SQL where psql would: at semicolons outside quotes, quoted
+/// identifiers, dollar quotes, comments, parentheses and SQL-standard function
+/// bodies. Pieces that hold only whitespace and comments are dropped. A
+/// leading byte-order mark belongs to no statement (it still counts in the
+/// offsets, which are positions in `sql`).
+pub fn split_statements(sql: &str) -> Vec<Statement<'_>> {
+    Pieces::new(sql).map(|p| Statement { text: &sql[p.start..p.end], char_offset: p.char_offset }).collect()
 }
 
-/// The first word of `text` after whitespace and comments.
-fn next_word(text: &str) -> &str {
-    let mut rest = text;
-    loop {
-        let trimmed = rest.trim_start();
-        if let Some(after) = trimmed.strip_prefix("--") {
-            rest = after.split_once('\n').map(|(_, r)| r).unwrap_or("");
-        } else if let Some(after) = trimmed.strip_prefix("/*") {
-            rest = after.split_once("*/").map(|(_, r)| r).unwrap_or("");
-        } else {
-            let len = trimmed.bytes().take_while(|c| is_ident_byte(Some(*c))).count();
-            return &trimmed[..len];
-        }
-    }
+/// Whether `sql` holds anything but whitespace and comments, such as an
+/// up.sql still holding only the template's comments.
+pub fn has_statement(sql: &str) -> bool {
+    Pieces::new(sql).next().is_some()
+}
+
+/// `s` without a leading UTF-8 byte-order mark, which some Windows editors
+/// write and PostgreSQL would take for part of the first word.
+pub fn strip_bom(s: &str) -> &str {
+    s.strip_prefix('\u{feff}').unwrap_or(s)
 }
 
 /// A top-level `BEGIN`/`COMMIT`/`ROLLBACK` (…) in a migration: its line and the word.
+/// Savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) work inside the
+/// migration's transaction, so they are not reported.
 pub fn transaction_control(sql: &str) -> Option<(usize, String)> {
-    const WORDS: &[&str] = &["begin", "start", "commit", "end", "rollback", "abort"];
-    split_statements(sql).into_iter().find_map(|stmt| {
-        let word = next_word(stmt.text);
-        if !WORDS.iter().any(|w| word.eq_ignore_ascii_case(w)) {
+    Pieces::new(sql).find_map(|p| {
+        let mut tokens = tokens(sql, p.start, p.end);
+        let first = tokens.next()?;
+        if !controls_transaction(&sql[first.start..first.end], tokens.map(|t| &sql[t.start..t.end])) {
             return None;
         }
-        let lead = stmt.text[..stmt.text.find(word).unwrap_or(0)].chars().count();
-        let (line, _, _) = locate(sql, stmt.char_offset + lead + 1);
-        Some((line, word.to_uppercase()))
+        let line = 1 + sql.as_bytes()[..first.start].iter().filter(|c| **c == b'\n').count();
+        Some((line, sql[first.start..first.end].to_ascii_uppercase()))
     })
 }
 
-fn is_ident_byte(b: Option<u8>) -> bool {
-    matches!(b, Some(c) if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80)
+/// Whether a statement made of `first` then `rest` (token texts) begins, ends
+/// or aborts a transaction.
+fn controls_transaction<'a>(first: &str, mut rest: impl Iterator<Item = &'a str>) -> bool {
+    let is = |token: Option<&str>, keyword: &str| token.is_some_and(|t| t.eq_ignore_ascii_case(keyword));
+    let is_any = |token: Option<&str>, keywords: &[&str]| keywords.iter().any(|k| is(token, k));
+    let first = Some(first);
+    if is(first, "begin") {
+        // `BEGIN ATOMIC` opens a function body; PostgreSQL rejects it alone.
+        !is(rest.next(), "atomic")
+    } else if is_any(first, &["start", "commit", "abort"]) {
+        true
+    } else if is(first, "rollback") {
+        let mut next = rest.next();
+        if is_any(next, &["work", "transaction"]) {
+            next = rest.next();
+        }
+        !is(next, "to")
+    } else if is(first, "end") {
+        // Only `END [WORK | TRANSACTION] [AND [NO] CHAIN]` ends a transaction;
+        // anything else after END is some other (mistaken) statement, which
+        // PostgreSQL reports better than we could.
+        let mut next = rest.next();
+        if is_any(next, &["work", "transaction"]) {
+            next = rest.next();
+        }
+        if is(next, "and") {
+            next = rest.next();
+            if is(next, "no") {
+                next = rest.next();
+            }
+            if !is(next, "chain") {
+                return false;
+            }
+            next = rest.next();
+        }
+        next.is_none()
+    } else {
+        false
+    }
+}
+
+/// Line and column (both 1-based) of a 1-based character position, and the
+/// text of that line.
+pub fn locate(sql: &str, char_position: usize) -> (usize, usize, &str) {
+    let mut line = 1;
+    let mut line_start = 0;
+    let mut col = 1;
+    for (idx, c) in sql.char_indices().take(char_position.saturating_sub(1)) {
+        if c == '\n' {
+            line += 1;
+            line_start = idx + 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    let text = sql[line_start..].split('\n').next().unwrap_or("").trim_end_matches('\r');
+    (line, col, text)
+}
+
+/// `E'…'` literal that is safe whatever `standard_conforming_strings` says.
+pub fn literal(s: &str) -> String {
+    format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// A statement's byte range in the file and the character offset of its start.
+struct Piece {
+    start: usize,
+    end: usize,
+    char_offset: usize,
+}
+
+/// The statements of a file, in order, skipping those without content.
+struct Pieces<'a> {
+    sql: &'a str,
+    /// Where the next piece starts; past the end once the last one is read.
+    pos: usize,
+    /// Characters in `sql[..counted]`: offsets are counted once, piece by piece.
+    counted: usize,
+    chars: usize,
+}
+
+impl<'a> Pieces<'a> {
+    fn new(sql: &'a str) -> Self {
+        let bom = sql.len() - strip_bom(sql).len();
+        Pieces { sql, pos: bom, counted: bom, chars: usize::from(bom > 0) }
+    }
+}
+
+impl Iterator for Pieces<'_> {
+    type Item = Piece;
+
+    fn next(&mut self) -> Option<Piece> {
+        while self.pos <= self.sql.len() {
+            let start = self.pos;
+            let (end, has_content) = statement_end(self.sql, start);
+            self.pos = end + 1;
+            if has_content {
+                self.chars += self.sql[self.counted..start].chars().count();
+                self.counted = start;
+                return Some(Piece { start, end, char_offset: self.chars });
+            }
+        }
+        None
+    }
+}
+
+/// Where the statement starting at byte `start` ends (its semicolon, or the
+/// end of the text), and whether it holds any token at all.
+fn statement_end(sql: &str, start: usize) -> (usize, bool) {
+    let b = sql.as_bytes();
+    let mut has_content = false;
+    let mut parens = 0usize;
+    // Inside a SQL-standard function body (`BEGIN ATOMIC … END`), semicolons
+    // end the body's statements, not ours; CASE … END nests inside it.
+    let mut atomic_depth = 0usize;
+    let mut after_begin = false;
+    for t in tokens(sql, start, b.len()) {
+        if t.kind == Kind::Word {
+            let word = &b[t.start..t.end];
+            if atomic_depth == 0 {
+                if after_begin && word.eq_ignore_ascii_case(b"atomic") {
+                    atomic_depth = 1;
+                }
+            } else if word.eq_ignore_ascii_case(b"case") {
+                atomic_depth += 1;
+            } else if word.eq_ignore_ascii_case(b"end") {
+                atomic_depth -= 1;
+            }
+            after_begin = atomic_depth == 0 && word.eq_ignore_ascii_case(b"begin");
+        } else {
+            after_begin = false;
+            if t.kind == Kind::Other {
+                match b[t.start] {
+                    b';' if parens == 0 && atomic_depth == 0 => return (t.start, has_content),
+                    b'(' => parens += 1,
+                    // psql ignores a stray `)`; so must we, or every later
+                    // semicolon in the file would look nested.
+                    b')' => parens = parens.saturating_sub(1),
+                    _ => {}
+                }
+            }
+        }
+        has_content = true;
+    }
+    (b.len(), has_content)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A keyword or unquoted identifier.
+    Word,
+    /// A string, quoted identifier or dollar-quoted string.
+    Quoted,
+    /// Anything else: punctuation, operators, numbers, parameters.
+    Other,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    start: usize,
+    end: usize,
+    kind: Kind,
+}
+
+/// The tokens that start in `sql[from..to]`, without whitespace and comments.
+fn tokens(sql: &str, from: usize, to: usize) -> impl Iterator<Item = Token> + '_ {
+    let mut i = from;
+    std::iter::from_fn(move || {
+        let token = next_token(sql, i).filter(|t| t.start < to)?;
+        i = token.end;
+        Some(token)
+    })
+}
+
+/// The first token at or after byte `i`. Unterminated quotes and comments
+/// run to the end of the text, as they do for PostgreSQL.
+fn next_token(sql: &str, mut i: usize) -> Option<Token> {
+    let b = sql.as_bytes();
+    loop {
+        match *b.get(i)? {
+            c if is_space(c) => i += 1,
+            b'-' if b.get(i + 1) == Some(&b'-') => i = skip_line_comment(b, i),
+            b'/' if b.get(i + 1) == Some(&b'*') => i = skip_block_comment(b, i),
+            _ => break,
+        }
+    }
+    let start = i;
+    let (end, kind) = match b[i] {
+        b'\'' => (skip_quoted(b, i, b'\'', false), Kind::Quoted),
+        b'"' => (skip_quoted(b, i, b'"', false), Kind::Quoted),
+        // Only a lone E makes an escape string: `type'…'` is a word and a string.
+        b'e' | b'E' if b.get(i + 1) == Some(&b'\'') => (skip_escape_string(b, i + 1), Kind::Quoted),
+        b'$' => match dollar_tag(b, i) {
+            Some(len) => {
+                // `str::find` is linear in the text, whatever the tag.
+                let body = i + len;
+                let end = sql[body..].find(&sql[i..body]).map_or(b.len(), |p| body + p + len);
+                (end, Kind::Quoted)
+            }
+            // A parameter such as `$1`, or a stray dollar.
+            None => (i + 1 + b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count(), Kind::Other),
+        },
+        c if is_ident_start(c) => (i + 1 + b[i + 1..].iter().take_while(|c| is_ident_cont(**c)).count(), Kind::Word),
+        c if c.is_ascii_digit() => {
+            let len = b[i..].iter().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.')).count();
+            (i + len, Kind::Other)
+        }
+        _ => (i + 1, Kind::Other),
+    };
+    Some(Token { start, end, kind })
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
+}
+
+// Bytes of non-ASCII characters count as letters, as in PostgreSQL's lexer.
+fn is_ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+}
+
+/// `$` belongs to identifiers (`a$$b` is one), which is why a dollar quote
+/// never starts in the middle of a word.
+fn is_ident_cont(c: u8) -> bool {
+    is_ident_start(c) || c.is_ascii_digit() || c == b'$'
+}
+
+/// Index of the newline that ends the `--` comment at `i` (or the end of input).
+fn skip_line_comment(b: &[u8], i: usize) -> usize {
+    b[i..].iter().position(|c| *c == b'\n').map_or(b.len(), |p| i + p)
+}
+
+/// Index just past the (nested) `/* … */` comment at `i`.
+fn skip_block_comment(b: &[u8], mut i: usize) -> usize {
+    let mut depth = 0usize;
+    while i < b.len() {
+        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+            depth += 1;
+            i += 2;
+        } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return i;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    b.len()
 }
 
 /// Index just past the closing quote (or the end of input).
@@ -163,53 +322,44 @@ fn skip_quoted(b: &[u8], open: usize, quote: u8, backslash_escapes: bool) -> usi
     b.len()
 }
 
+/// Index just past an `E'…'` string whose opening quote is at `open`.
+/// PostgreSQL glues `'…'` segments separated by a newline into one literal,
+/// and backslashes keep escaping in the glued segments: `E'a'\n'\';'` is one.
+fn skip_escape_string(b: &[u8], open: usize) -> usize {
+    let mut i = skip_quoted(b, open, b'\'', true);
+    while let Some(next) = continuation(b, i) {
+        i = skip_quoted(b, next, b'\'', true);
+    }
+    i
+}
+
+/// The opening quote of a segment that continues the literal ending at `i`:
+/// one reached through whitespace (and `--` comments) holding a newline.
+fn continuation(b: &[u8], mut i: usize) -> Option<usize> {
+    let mut newline = false;
+    loop {
+        match *b.get(i)? {
+            b'\n' | b'\r' => newline = true,
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                i = skip_line_comment(b, i);
+                continue;
+            }
+            b'\'' if newline => return Some(i),
+            c if is_space(c) => {}
+            _ => return None,
+        }
+        i += 1;
+    }
+}
+
 /// Length of a dollar-quote opening tag (`$$` or `$tag$`) starting at `i`.
 fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
-    // `$1` is a parameter and `a$b` part of an identifier, not a quote.
-    if i > 0 && is_ident_byte(Some(b[i - 1])) {
-        return None;
-    }
     let mut j = i + 1;
-    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] >= 0x80) {
-        if j == i + 1 && b[j].is_ascii_digit() {
-            return None;
-        }
-        j += 1;
+    // `$1` is a parameter: a tag cannot start with a digit.
+    if b.get(j).is_some_and(|c| is_ident_start(*c)) {
+        j += 1 + b[j + 1..].iter().take_while(|c| is_ident_start(**c) || c.is_ascii_digit()).count();
     }
-    (j < b.len() && b[j] == b'$').then_some(j + 1 - i)
-}
-
-/// Line and column (both 1-based) of a 1-based character position, and the
-/// text of that line.
-pub fn locate(sql: &str, char_position: usize) -> (usize, usize, &str) {
-    let mut line = 1;
-    let mut line_start = 0;
-    let mut col = 1;
-    for (count, (idx, c)) in sql.char_indices().enumerate() {
-        if count + 1 == char_position {
-            break;
-        }
-        if c == '\n' {
-            line += 1;
-            line_start = idx + 1;
-            col = 1;
-        } else {
-            col += 1;
-        }
-    }
-    let rest = &sql[line_start..];
-    let text = rest.split('\n').next().unwrap_or("").trim_end_matches('\r');
-    (line, col, text)
-}
-
-/// `E'…'` literal that is safe whatever `standard_conforming_strings` says.
-pub fn literal(s: &str) -> String {
-    format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
-}
-
-/// A quoted identifier.
-pub fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
+    (b.get(j) == Some(&b'$')).then_some(j + 1 - i)
 }
 
 #[cfg(test)]
@@ -242,6 +392,40 @@ mod tests {
     }
 
     #[test]
+    fn dollars_inside_words_and_after_parameters() {
+        // `a$$b` is an identifier, not the start of a dollar quote.
+        assert_eq!(texts("SELECT a$$b FROM t; SELECT 2"), vec!["SELECT a$$b FROM t", "SELECT 2"]);
+        assert_eq!(texts("SELECT $1$$;$$; SELECT 2"), vec!["SELECT $1$$;$$", "SELECT 2"]);
+        assert_eq!(texts("SELECT $é$;$é$; SELECT $t1$ $$; $t1$"), vec!["SELECT $é$;$é$", "SELECT $t1$ $$; $t1$"]);
+        assert_eq!(texts("SELECT $ 1; SELECT $a 2"), vec!["SELECT $ 1", "SELECT $a 2"]);
+    }
+
+    #[test]
+    fn escape_strings_and_their_continuations() {
+        // Backslashes escape only in E'…', including segments glued on after a newline.
+        assert_eq!(texts("SELECT E'a'\n  'b\\'; c'; SELECT 2").len(), 2);
+        assert_eq!(texts("SELECT E'a' -- note\n'b\\'; c'; SELECT 2").len(), 2);
+        assert_eq!(texts("SELECT 'a'\n'b\\'; c'"), vec!["SELECT 'a'\n'b\\'", "c'"]);
+        // Without a newline the next quote starts a plain string.
+        assert_eq!(texts("SELECT E'a' 'b\\'; c'"), vec!["SELECT E'a' 'b\\'", "c'"]);
+        assert_eq!(texts("SELECT E'\\\\'; SELECT 2").len(), 2);
+        assert_eq!(texts("SELECT type'\\'; SELECT 2").len(), 2);
+    }
+
+    #[test]
+    fn semicolons_inside_parentheses_do_not_split() {
+        let rule = "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2))";
+        assert_eq!(texts(&format!("{rule};\nSELECT 1;")), vec![rule, "SELECT 1"]);
+        // A stray `)` does not swallow the rest of the file.
+        assert_eq!(texts("SELECT 1); SELECT (2); SELECT 3"), vec!["SELECT 1)", "SELECT (2)", "SELECT 3"]);
+        assert_eq!(texts("SELECT ))(; 1); SELECT 2"), vec!["SELECT ))(; 1)", "SELECT 2"]);
+        // Parentheses in quotes and comments do not count.
+        assert_eq!(texts("SELECT '(' /* ( */ -- (\n; SELECT \")\"; SELECT $$($$; SELECT 4").len(), 4);
+        // An unclosed `(` runs to the end, as in psql.
+        assert_eq!(texts("SELECT (1; SELECT 2").len(), 1);
+    }
+
+    #[test]
     fn keeps_sql_standard_function_bodies_whole() {
         let sql = "CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN x > 0 THEN 1 ELSE 0 END;\n  SELECT 2;\nEND;\nSELECT 3;";
         let t = texts(sql);
@@ -250,6 +434,10 @@ mod tests {
         assert_eq!(t[1], "SELECT 3");
         // Identifiers that merely contain the words change nothing.
         assert_eq!(texts("SELECT begin_atomic, legend FROM t; SELECT 1").len(), 2);
+        let sql =
+            "CREATE PROCEDURE p() BEGIN /* c */ ATOMIC INSERT INTO t VALUES ((SELECT CASE WHEN true THEN 1 END)); \
+                   UPDATE t SET \"end\" = 'case'; END; SELECT 2";
+        assert_eq!(texts(sql).len(), 2);
     }
 
     #[test]
@@ -258,12 +446,65 @@ mod tests {
         assert_eq!(transaction_control("begin;\nCREATE TABLE a ();"), Some((1, "BEGIN".into())));
         assert_eq!(transaction_control("DO $$ BEGIN PERFORM 1; END $$;\nCREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;"), None);
         assert_eq!(transaction_control("SELECT 'commit';"), None);
+        // The line is the statement's, not that of a comment mentioning the word.
+        assert_eq!(transaction_control("SELECT 1;\n-- COMMIT below\n\nCOMMIT;"), Some((4, "COMMIT".into())));
+        assert_eq!(transaction_control("SELECT 1; /* x */ Start Transaction;"), Some((1, "START".into())));
+        assert_eq!(transaction_control("abort"), Some((1, "ABORT".into())));
+    }
+
+    #[test]
+    fn savepoints_are_not_transaction_control() {
+        let sql = "SAVEPOINT s;\nROLLBACK TO SAVEPOINT s;\nrollback to s;\nROLLBACK WORK TO s;\nROLLBACK TRANSACTION TO SAVEPOINT s;\n\
+                   RELEASE SAVEPOINT s;\nRELEASE s;";
+        assert_eq!(transaction_control(sql), None);
+        assert_eq!(transaction_control("SAVEPOINT s;\nROLLBACK;"), Some((2, "ROLLBACK".into())));
+        assert_eq!(transaction_control("ROLLBACK WORK;"), Some((1, "ROLLBACK".into())));
+        assert_eq!(transaction_control("ROLLBACK PREPARED 'x';"), Some((1, "ROLLBACK".into())));
+        assert_eq!(transaction_control("COMMIT PREPARED 'x';"), Some((1, "COMMIT".into())));
+        assert_eq!(transaction_control("COMMIT AND CHAIN;"), Some((1, "COMMIT".into())));
+    }
+
+    #[test]
+    fn end_is_transaction_control_only_alone() {
+        for sql in
+            ["END", "end;", "END TRANSACTION;", "END WORK", "END AND CHAIN", "END WORK AND NO CHAIN;", "END -- c\n;"]
+        {
+            assert_eq!(transaction_control(sql), Some((1, "END".into())), "{sql}");
+        }
+        for sql in ["END IF;", "END LOOP", "END x", "END AND", "END AND NO", "END WORK WORK", "END (1)"] {
+            assert_eq!(transaction_control(sql), None, "{sql}");
+        }
+        assert_eq!(transaction_control("BEGIN ATOMIC SELECT 1; END;"), None);
+        assert_eq!(transaction_control("BEGIN ISOLATION LEVEL SERIALIZABLE"), Some((1, "BEGIN".into())));
     }
 
     #[test]
     fn drops_empty_and_comment_only_pieces() {
         assert!(texts("  ;\n-- nothing\n;/* x */").is_empty());
         assert_eq!(texts("SELECT 1;;SELECT 2").len(), 2);
+    }
+
+    #[test]
+    fn has_statement_ignores_comments_whitespace_and_bom() {
+        assert!(!has_statement(""));
+        assert!(!has_statement("-- Your SQL goes here\n/* and /* here */ */\n\n;\n"));
+        assert!(!has_statement("\u{feff}-- Your SQL goes here\n"));
+        assert!(has_statement("-- x\nSELECT 1"));
+        assert!(has_statement("\u{feff}SELECT 1"));
+        assert!(has_statement("'unterminated"));
+        assert!(has_statement("/* unterminated */ ("));
+    }
+
+    #[test]
+    fn byte_order_mark() {
+        assert_eq!(strip_bom("\u{feff}SELECT 1"), "SELECT 1");
+        assert_eq!(strip_bom("SELECT 1\u{feff}"), "SELECT 1\u{feff}");
+        assert_eq!(strip_bom("\u{feff}\u{feff}"), "\u{feff}");
+        let s = split_statements("\u{feff}SELECT 1;SELECT 2");
+        assert_eq!(
+            s,
+            vec![Statement { text: "SELECT 1", char_offset: 1 }, Statement { text: "SELECT 2", char_offset: 10 }]
+        );
     }
 
     #[test]
@@ -282,11 +523,225 @@ mod tests {
         let sql = "-- é\nSELECT x;";
         assert_eq!(locate(sql, 13).0, 2);
         assert_eq!(locate(sql, 13).1, 8);
+        assert_eq!(locate("a\r\nb", 4), (2, 1, "b"));
+        assert_eq!(locate("a\r\nb", 2), (1, 2, "a"));
+        assert_eq!(locate("ab\n", 3), (1, 3, "ab"));
+        assert_eq!(locate("ab\n", 4), (2, 1, ""));
+        assert_eq!(locate("ab", 99), (1, 3, "ab"));
     }
 
     #[test]
     fn quoting() {
         assert_eq!(literal("it's \\ ok"), "E'it''s \\\\ ok'");
-        assert_eq!(ident("we\"ird"), "\"we\"\"ird\"");
+    }
+
+    #[test]
+    fn splits_a_large_file() {
+        // Offsets of every statement, counted as the file is built.
+        let mut sql = String::new();
+        let mut expected = Vec::new();
+        let mut chars = 0;
+        for i in 0..200_000 {
+            // Statements after the first start with the newline after the semicolon.
+            expected.push(chars.max(1) - 1);
+            let stmt = match i % 5 {
+                0 => format!("-- row {i}; é\nINSERT INTO t VALUES ({i}, 'it''s; {i}')"),
+                1 => format!("SELECT $${i}; $$, E'\\'; {i}'"),
+                2 => format!("/* {i}; /* ; */ */ UPDATE \"t;\" SET x = $1"),
+                3 => format!("CREATE RULE r{i} AS ON INSERT TO t DO ALSO (SELECT 1; SELECT 2)"),
+                _ => format!("SELECT $f$ {i} $$;$ $f$"),
+            };
+            sql.push_str(&stmt);
+            sql.push_str(";\n");
+            chars += stmt.chars().count() + 2;
+        }
+        assert!(sql.len() > 8_000_000, "{}", sql.len());
+        let statements = split_statements(&sql);
+        assert_eq!(statements.len(), expected.len());
+        for (i, (s, offset)) in statements.iter().zip(expected).enumerate() {
+            assert_eq!(s.char_offset, offset, "statement {i}: {s:?}");
+        }
+    }
+
+    /// xorshift64: deterministic, so a failure is reproducible from its seed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next_u64(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            // The remainder is below `n`, so it fits back into a usize.
+            (self.next_u64() % n as u64) as usize
+        }
+
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[self.below(items.len())]
+        }
+    }
+
+    /// Characters that mean something to the splitter, and some that don't.
+    const SOUP: &[char] = &[
+        'a', 'E', 'e', 't', '1', '_', ' ', ' ', '\n', '\t', ';', ';', '\'', '"', '$', '(', ')', '-', '/', '*', '\\',
+        'é', '日', '\u{feff}',
+    ];
+
+    fn soup(rng: &mut Rng, max_len: usize, without: &[char]) -> String {
+        let len = rng.below(max_len + 1);
+        std::iter::repeat_with(|| SOUP[rng.below(SOUP.len())]).filter(|c| !without.contains(c)).take(len).collect()
+    }
+
+    fn separator(rng: &mut Rng) -> &'static str {
+        rng.pick(&[" ", " ", "\n", "\t", "  \n ", " /* ; ( */ ", "\n-- ; )\n"])
+    }
+
+    /// A piece of SQL holding no top-level semicolon; `depth` bounds nesting.
+    /// From depth 3 on, fragments are plain enough for a function body: no
+    /// parentheses, no BEGIN, CASE or END.
+    fn fragment(rng: &mut Rng, depth: usize) -> String {
+        match rng.below(if depth < 3 { 14 } else { 11 }) {
+            0 | 1 if depth >= 3 => rng.pick(&["SELECT", "x", "café", "a$$b", "e", "E", "u&"]).to_string(),
+            0 | 1 => rng
+                .pick(&["SELECT", "insert", "x", "t_1", "café", "日本", "a$$b", "begin", "END", "case", "e", "E", "u&"])
+                .to_string(),
+            2 => rng
+                .pick(&["42", "3.14", "1e5", "0x1F", "$1", "$23", "+", "-", "*", "/", "::", "<>", ",", "."])
+                .to_string(),
+            3 => format!("'{}'", soup(rng, 12, &[]).replace('\'', "''")),
+            4 => {
+                let mut s = String::from(rng.pick(&["E'", "e'"]));
+                let segments = 1 + rng.below(3);
+                // Later segments, after a newline, are still escape strings.
+                for segment in 0..segments {
+                    if segment > 0 {
+                        s.push_str(rng.pick(&["'\n'", "' \n\t'", "' -- c;\n'"]));
+                    }
+                    let mut text = soup(rng, 10, &[]);
+                    // `E''` followed by a quote would be an escaped quote, not a continuation.
+                    if text.is_empty() && segment + 1 < segments {
+                        text.push('x');
+                    }
+                    for c in text.chars() {
+                        match c {
+                            '\\' => s.push_str("\\\\"),
+                            '\'' => s.push_str(rng.pick(&["\\'", "''"])),
+                            c => s.push(c),
+                        }
+                    }
+                }
+                // Without the cast, a following `'…'` fragment after a newline would continue the string.
+                s.push_str("'::text");
+                s
+            }
+            5 => format!("\"{}\"", soup(rng, 12, &[]).replace('"', "\"\"")),
+            6 => {
+                let tag = rng.pick(&["$$", "$t$", "$tag_1$", "$é$", "$T2$"]);
+                loop {
+                    let body = soup(rng, 16, &[]) + tag;
+                    if body.find(tag) == Some(body.len() - tag.len()) {
+                        break format!("{tag}{body}");
+                    }
+                }
+            }
+            7 => format!("--{}\n", soup(rng, 12, &['\n'])),
+            8 => {
+                let inner = if depth < 3 { fragment(rng, depth + 1).replace('*', "") } else { String::new() };
+                let nested = format!("/*{}*/", soup(rng, 6, &['*', '/']));
+                format!("/*{} {nested} {inner} {}*/", soup(rng, 8, &['*', '/']), soup(rng, 8, &['*', '/']))
+            }
+            9 => format!("$$ {} $$", soup(rng, 8, &['$'])),
+            10 => "()".to_string(),
+            11 => {
+                let body: Vec<String> = (0..1 + rng.below(3)).map(|_| format!("SELECT {}", fragment(rng, 3))).collect();
+                format!("BEGIN ATOMIC {}; SELECT CASE WHEN x THEN 1 END; END", body.join("; "))
+            }
+            _ => {
+                let mut s = String::from("(");
+                for _ in 0..1 + rng.below(4) {
+                    s.push_str(&fragment(rng, depth + 1));
+                    s.push_str(rng.pick(&[" ", ";", " ; ", "\n;\n", ", "]));
+                }
+                s.push(')');
+                s
+            }
+        }
+    }
+
+    fn statement(rng: &mut Rng) -> String {
+        let mut s = fragment(rng, 0);
+        for _ in 0..rng.below(8) {
+            s.push_str(separator(rng));
+            s.push_str(&fragment(rng, 0));
+        }
+        // Make sure the statement is more than comments.
+        s.push_str(separator(rng));
+        s.push_str(rng.pick(&["x", "1", "'s'", "(;)"]));
+        s
+    }
+
+    #[test]
+    fn random_files_split_into_their_statements() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..3000 {
+            let seed = rng.0;
+            let mut sql = String::from(rng.pick(&["", "", "\u{feff}", "-- header;\n", "\u{feff}/* ; */\n"]));
+            let mut expected = Vec::new();
+            for k in 0..1 + rng.below(8) {
+                if k > 0 {
+                    sql.push_str(rng.pick(&[";\n", ";\n", ";", ";\n;\n", "; /* ; */ ;\n", ";\n-- ;\n;"]));
+                }
+                // The first statement starts after the byte-order mark, the others after their semicolon.
+                let start = if k == 0 { sql.len() - strip_bom(&sql).len() } else { sql.rfind(';').unwrap() + 1 };
+                sql.push_str(&statement(&mut rng));
+                expected.push((start, sql.len()));
+            }
+            let trailing = rng.pick(&["", ";", ";\n", "\n", "  \n\t", ";\n-- bye;\n", ";\n/* bye; */", "\n-- bye;"]);
+            sql.push_str(trailing);
+            if !trailing.starts_with(';') {
+                expected.last_mut().unwrap().1 = sql.len();
+            }
+            let expected: Vec<Statement> = expected
+                .into_iter()
+                .map(|(start, end)| Statement { text: &sql[start..end], char_offset: sql[..start].chars().count() })
+                .collect();
+            let got = split_statements(&sql);
+            assert_eq!(got, expected, "seed {seed:#x}, file:\n{sql}");
+            assert!(has_statement(&sql));
+            for s in &got {
+                assert!(sql.chars().skip(s.char_offset).collect::<String>().starts_with(s.text));
+                // A statement on its own is a single statement.
+                assert_eq!(
+                    split_statements(s.text),
+                    vec![Statement { text: s.text, char_offset: 0 }],
+                    "seed {seed:#x}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn random_soup_never_panics_and_stays_in_place() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..20_000 {
+            let sql = soup(&mut rng, 60, &[]);
+            let statements = split_statements(&sql);
+            assert_eq!(has_statement(&sql), !statements.is_empty());
+            let mut previous_end = 0;
+            for s in &statements {
+                let (start, _) = sql.char_indices().nth(s.char_offset).unwrap_or((sql.len(), ' '));
+                assert!(start >= previous_end, "{sql:?}");
+                assert!(sql[start..].starts_with(s.text), "{sql:?}");
+                assert!(!s.text.trim().is_empty());
+                previous_end = start + s.text.len();
+                // Every statement but the last ends at a semicolon.
+                assert!(previous_end == sql.len() || sql[previous_end..].starts_with(';'), "{sql:?}");
+            }
+            let _ = transaction_control(&sql);
+            let _ = locate(&sql, rng.below(sql.chars().count() + 2));
+        }
     }
 }

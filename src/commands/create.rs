@@ -1,14 +1,16 @@
 //! `cargo migrate create NAME`: a new migration folder from the templates.
-//! Never overwrites; a folder appears whole or not at all.
+//! Never overwrites; a folder appears whole or not at all, and two `create`s
+//! at the same moment get distinct versions.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Context;
 use crate::cli::CreateArgs;
-use crate::error::{exit, Error, Result};
-use crate::names;
+use crate::error::{exit, Error, Kind, Result};
+use crate::report::{display_path, json_path, CreateOutput};
 use crate::supabase::table::{self, TableSpec};
+use crate::{names, version};
 
 const UP_TEMPLATE: &str = include_str!("../../migrations-template/up.sql");
 const DOWN_TEMPLATE: &str = include_str!("../../migrations-template/down.sql");
@@ -25,6 +27,9 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
         }),
         None => None,
     };
+    if let Some(spec) = &table {
+        spec.check()?;
+    }
     let (up, down) = match &table {
         // The header of the usual template, then the table pattern.
         Some(spec) => table::render(spec, "-- {{title}}\n"),
@@ -35,36 +40,31 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
     let mut newest = source.migrations.last().map(|m| m.version.clone());
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    // Another `create` may race us to the same second: retry with the next one.
-    for _ in 0..20 {
-        let version = names::next_version(now, newest.as_deref());
+    // Another `create` may race us to the same second: a version is reserved by
+    // creating its staging folder exclusively; the loser moves to the next one.
+    for _ in 0..60 {
+        let version = version::next_version(now, newest.as_deref());
+        newest = Some(version.clone());
         let folder = format!("{version}_{name}");
-        let target = dir.join(&folder);
-        if target.exists()
-            || dir
-                .read_dir()
-                .map(|mut d| d.any(|e| e.is_ok_and(|e| names::version_of(&e.file_name().to_string_lossy()) == version)))
-                .unwrap_or(false)
-        {
-            newest = Some(version);
-            continue;
-        }
         let vars = |t: &str| render(t, &version, &name);
-        write_atomically(dir, &folder, &[("up.sql", vars(&up)), ("down.sql", vars(&down))])?;
-        let shown = crate::report::display_path(&target);
+        let Some(target) = write_reserved(dir, &version, &folder, &[("up.sql", vars(&up)), ("down.sql", vars(&down))])?
+        else {
+            continue;
+        };
+        let shown = display_path(&target);
         ctx.reporter.line(format!("created {shown}/up.sql"));
         ctx.reporter.line(format!("created {shown}/down.sql"));
-        ctx.reporter.json(&serde_json::json!({
-            "ok": true,
-            "command": "create",
-            "version": version,
-            "name": folder,
-            "path": target,
-            "files": [target.join("up.sql"), target.join("down.sql")],
-        }));
+        ctx.reporter.json(&CreateOutput {
+            ok: true,
+            command: "create",
+            version,
+            name: folder,
+            path: json_path(&target),
+            files: vec![json_path(&target.join("up.sql")), json_path(&target.join("down.sql"))],
+        });
         return Ok(exit::OK);
     }
-    Err(Error::new("version_taken", "could not find a free version for the new migration")
+    Err(Error::new(Kind::VersionTaken, "could not find a free version for the new migration")
         .hint("another process is creating migrations in the same folder; try again"))
 }
 
@@ -92,24 +92,39 @@ fn render(template: &str, version: &str, name: &str) -> String {
     template.replace("{{version}}", version).replace("{{name}}", name).replace("{{title}}", &title)
 }
 
-/// Write the files into a hidden folder, then rename it into place: a crash
-/// or a full disk leaves no half-written migration that `up` would run.
-fn write_atomically(dir: &Path, folder: &str, files: &[(&str, String)]) -> Result<()> {
-    let tmp = dir.join(format!(".{folder}.tmp-{}", std::process::id()));
+/// Reserve `version` by creating its hidden staging folder (exclusive: only
+/// one process can), check no folder has that version yet, write the files,
+/// then rename into place: a crash or a full disk leaves no half-written
+/// migration that `up` would run. None when the version is taken.
+fn write_reserved(dir: &Path, version: &str, folder: &str, files: &[(&str, String)]) -> Result<Option<PathBuf>> {
+    let staging = dir.join(format!(".{version}.creating"));
+    match fs::create_dir(&staging) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
+        Err(e) => return Err(Error::io(&staging, "create", e)),
+    }
     let result = (|| {
-        fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, "create", e))?;
+        let taken = fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, "read the migrations folder", e))?
+            .filter_map(|e| e.ok())
+            .any(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                !n.starts_with('.') && version::version_of(&n) == version
+            });
+        if taken {
+            return Ok(None);
+        }
         for (file, content) in files {
-            let path = tmp.join(file);
+            let path = staging.join(file);
             fs::write(&path, content).map_err(|e| Error::io(&path, "write", e))?;
         }
         let target = dir.join(folder);
-        if target.exists() {
-            return Err(Error::new("exists", format!("{} already exists; nothing was overwritten", target.display())));
-        }
-        fs::rename(&tmp, &target).map_err(|e| Error::io(&target, "create", e))
+        fs::rename(&staging, &target).map_err(|e| Error::io(&target, "create", e))?;
+        Ok(Some(target))
     })();
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
+    if !matches!(result, Ok(Some(_))) {
+        let _ = fs::remove_dir_all(&staging);
     }
     result
 }

@@ -5,23 +5,23 @@ use std::path::Path;
 
 use super::Context;
 use crate::cli::DatabaseUrlArgs;
-use crate::connection::mask;
 use crate::error::{exit, Error, Result};
-use crate::report::{self, display_path};
+use crate::report::{self, display_path, json_path, DatabaseUrlOutput, UrlPart};
+use crate::url;
 
 pub fn run(ctx: &Context, args: &DatabaseUrlArgs) -> Result<u8> {
-    let (url, origin) = ctx.database_url()?;
+    let (db_url, origin) = ctx.database_url(&args.db)?;
     let r = &ctx.reporter;
     let shown = if args.show_password {
         report::allow_secrets();
-        url.clone()
+        db_url.clone()
     } else {
-        mask(&url)
+        url::mask(&db_url)
     };
     r.result(format!("DATABASE_URL={shown}"));
     r.result(format!("  from {origin}"));
-    let supabase = ctx.settings.database.as_ref().ok().and_then(|d| d.as_ref()).and_then(|d| d.supabase.as_ref());
-    if let Some(built) = supabase {
+    let supabase = ctx.configured(&args.db)?.and_then(|c| c.supabase);
+    if let Some(built) = &supabase {
         for (part, value, from) in &built.parts {
             r.result(format!("  {part:<12} {value}  (from {from})"));
         }
@@ -30,30 +30,31 @@ pub fn run(ctx: &Context, args: &DatabaseUrlArgs) -> Result<u8> {
     if args.write_env {
         let path =
             ctx.settings.env.file_path.clone().unwrap_or_else(|| ctx.settings.project.workspace_root.join(".env"));
-        write_env(&path, &url)?;
+        write_env(&path, &db_url)?;
         r.line(format!("wrote DATABASE_URL to {}", display_path(&path)));
-        written = Some(path);
+        written = Some(json_path(&path));
     }
-    r.json(&serde_json::json!({
-        "ok": true,
-        "command": "database-url",
-        "url": shown,
-        "origin": origin,
-        "parts": supabase.map(|b| b.parts.iter().map(|(p, v, f)| serde_json::json!({"part": p, "value": v, "from": f})).collect::<Vec<_>>()),
-        "written_to": written,
-    }));
+    r.json(&DatabaseUrlOutput {
+        ok: true,
+        command: "database-url",
+        url: shown,
+        origin,
+        parts: supabase
+            .map(|b| b.parts.iter().map(|(p, v, f)| UrlPart { part: p, value: v.clone(), from: f.clone() }).collect()),
+        written_to: written,
+    });
     Ok(exit::OK)
 }
 
 /// Set DATABASE_URL in a .env file, keeping every other line as it was.
 /// Written to a temporary file and renamed, so a failure leaves the old file.
-pub fn write_env(path: &Path, url: &str) -> Result<()> {
+pub fn write_env(path: &Path, value: &str) -> Result<()> {
     let old = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(Error::io(path, "read", e)),
     };
-    let new = set_line(&old, "DATABASE_URL", url);
+    let new = set_line(&old, "DATABASE_URL", &env_quote(value));
     let tmp = path.with_extension("cargo-migrate.tmp");
     std::fs::write(&tmp, new).map_err(|e| Error::io(&tmp, "write", e))?;
     #[cfg(unix)]
@@ -63,6 +64,29 @@ pub fn write_env(path: &Path, url: &str) -> Result<()> {
         let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode));
     }
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "write", e))
+}
+
+/// A value as dotenvy reads it back unchanged: single quotes take everything
+/// literally (no `$` substitution, no escapes); a value holding `'` gets
+/// double quotes with `\`, `"` and `$` escaped.
+fn env_quote(value: &str) -> String {
+    if !value.contains('\'') && !value.contains('\n') {
+        return format!("'{value}'");
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '\\' | '"' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Replace `KEY=…` lines (also `export KEY=…`), or append one.
@@ -92,7 +116,7 @@ fn set_line(text: &str, key: &str, value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::set_line;
+    use super::*;
 
     #[test]
     fn replaces_or_appends_keeping_everything_else() {
@@ -106,5 +130,23 @@ mod tests {
             set_line("export DATABASE_URL = old\nDATABASE_URL_2=k\n", "DATABASE_URL", "u"),
             "DATABASE_URL=u\nDATABASE_URL_2=k\n"
         );
+    }
+
+    #[test]
+    fn dotenvy_reads_back_exactly_what_was_written() {
+        for value in [
+            "postgres://u:pa$word@h/db",
+            "postgres://u:it's@h/db",
+            "p$a's\"s#w\\o rd",
+            "a b # not a comment",
+            "$HOME ${HOME} \\$",
+            "plain",
+        ] {
+            let text = set_line("OTHER=1\n", "DATABASE_URL", &env_quote(value));
+            let read: std::collections::HashMap<String, String> =
+                dotenvy::from_read_iter(text.as_bytes()).map(|r| r.unwrap()).collect();
+            assert_eq!(read["DATABASE_URL"], value, "{text}");
+            assert_eq!(read["OTHER"], "1");
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use colored::Colorize;
 
-use super::{done_json, migrate, Context};
+use super::{migrate, run_output, Context};
 use crate::cli::DownArgs;
 use crate::error::{exit, Result};
 use crate::plan::{DownTarget, Request};
@@ -14,7 +14,7 @@ pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
         (_, _, _, true) => DownTarget::All,
         _ => DownTarget::Newest(1),
     };
-    let out = migrate(ctx, &Request::Down(target), args.single_transaction)?;
+    let out = migrate(ctx, &args.db, &args.lock, &Request::Down(target), args.single_transaction)?;
     let r = &ctx.reporter;
     if out.done.is_empty() {
         r.line(format!("{} nothing to revert", "✓".green()));
@@ -26,12 +26,6 @@ pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
             out.history.applied.len() - out.done.len()
         ));
     }
-    r.json(&serde_json::json!({
-        "ok": true,
-        "command": "down",
-        "database": out.database,
-        "migrations_dir": out.source.dir,
-        "migrations": done_json(&out.done),
-    }));
+    r.json(&run_output("down", &out));
     Ok(exit::OK)
 }

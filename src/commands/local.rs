@@ -2,24 +2,39 @@
 //! development database used when no database is configured.
 
 use super::Context;
-use crate::cli::LocalAction;
+use crate::cli::{LocalAction, LocalArgs};
 use crate::error::{exit, Result};
-use crate::report::display_path;
+use crate::report::{self, display_path, json_path, LocalOutput};
+use crate::url;
 
-pub fn run(ctx: &Context, action: LocalAction) -> Result<u8> {
-    let local = ctx.local()?;
+pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
+    let local = ctx.local(&args.local)?;
     let r = &ctx.reporter;
+    if args.show_password {
+        report::allow_secrets();
+    }
+    let shown = |u: &str| if args.show_password { u.to_string() } else { url::mask(u) };
     let place = display_path(&local.dir);
-    match action {
+    let mut out = LocalOutput {
+        ok: true,
+        command: "local",
+        running: None,
+        url: None,
+        dir: Some(json_path(&local.dir)),
+        pg_bin: None,
+        stopped: None,
+    };
+    match args.action {
         LocalAction::Start => {
-            let url = local.ensure_running(r)?;
-            r.line(format!("local database running: {url}"));
-            r.json(&serde_json::json!({ "ok": true, "command": "local start", "url": url, "dir": local.dir }));
+            let u = shown(&local.ensure_running(r)?);
+            r.line(format!("local database running: {u}"));
+            out.running = Some(true);
+            out.url = Some(u);
         }
         LocalAction::Url => {
-            let url = local.ensure_running(r)?;
-            r.result(&url);
-            r.json(&serde_json::json!({ "ok": true, "command": "local url", "url": url }));
+            let u = shown(&local.ensure_running(r)?);
+            r.result(&u);
+            out.url = Some(u);
         }
         LocalAction::Stop => {
             let stopped = local.stop()?;
@@ -28,30 +43,31 @@ pub fn run(ctx: &Context, action: LocalAction) -> Result<u8> {
             } else {
                 "the local database is not running".into()
             });
-            r.json(&serde_json::json!({ "ok": true, "command": "local stop", "stopped": stopped }));
+            out.stopped = Some(stopped);
         }
         LocalAction::Status => {
             let running = local.is_running();
-            let url = local.port().map(crate::supabase::local::Local::url_for);
+            let u = local.url().ok().map(|u| shown(&u));
+            let bin = local.bin().ok();
             r.result(format!(
                 "{} ({place}, PostgreSQL from {})",
-                match (&url, running) {
+                match (&u, running) {
                     (Some(u), true) => format!("running: {u}"),
                     (_, false) if local.port().is_some() => "stopped".to_string(),
                     _ => "not created yet (any command that needs a database creates it)".to_string(),
                 },
-                local.bin()?.display()
+                bin.as_ref().map(|b| display_path(b)).unwrap_or_else(|| "(none found)".into())
             ));
-            r.json(&serde_json::json!({
-                "ok": true, "command": "local status", "running": running, "url": url,
-                "dir": local.dir, "pg_bin": local.bin().ok(),
-            }));
+            out.running = Some(running);
+            out.url = u;
+            out.pg_bin = bin.map(|b| json_path(&b));
         }
         LocalAction::Reset => {
-            let url = local.reset(r)?;
-            r.line(format!("the local database was reset: {url} (empty; run `cargo migrate up`)"));
-            r.json(&serde_json::json!({ "ok": true, "command": "local reset", "url": url }));
+            let u = shown(&local.reset(r)?);
+            r.line(format!("the local database was reset: {u} (empty; run `cargo migrate up`)"));
+            out.url = Some(u);
         }
     }
+    r.json(&out);
     Ok(exit::OK)
 }

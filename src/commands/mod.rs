@@ -1,5 +1,6 @@
 //! One file per subcommand; this file holds what they share: finding the
-//! project and settings, and the locked discover → plan → run sequence.
+//! project and settings, choosing the database (configured, or the local
+//! development database), and the locked read → plan → run sequence.
 
 pub mod create;
 pub mod database_url;
@@ -9,63 +10,105 @@ pub mod redo;
 pub mod status;
 pub mod up;
 
-use diesel::PgConnection;
-
-use crate::cli::{Cli, Command, GlobalOpts};
-use crate::connection;
-use crate::error::{Error, Result};
-use crate::history::{self, History};
+use crate::cli::{Cli, Command, DbOpts, LocalOpts, LockOpts, ProjectOpts};
+use crate::db::{self, history, lock, Conn, History};
+use crate::error::{Error, Kind, Result};
 use crate::plan::{self, Request, State};
-use crate::report::Reporter;
-use crate::runner::{self, Done};
+use crate::report::{self, Reporter, RunOutput, StepJson};
+use crate::runner::{self, StepReport};
 use crate::settings::{self, Settings};
 use crate::source::{self, Source};
-use crate::workspace;
+use crate::supabase;
+use crate::{url, workspace};
 
 pub struct Context {
     pub settings: Settings,
     pub reporter: Reporter,
 }
 
+/// The database a command talks to, and where that choice came from.
+#[derive(Debug, Clone)]
+pub struct Configured {
+    pub url: String,
+    pub origin: String,
+    /// How a URL built from Supabase variables was put together.
+    pub supabase: Option<supabase::url::Built>,
+}
+
 impl Context {
-    pub fn load(opts: &GlobalOpts, reporter: Reporter) -> Result<Context> {
-        let cwd =
-            std::env::current_dir().map_err(|e| Error::new("io", format!("cannot read the current folder: {e}")))?;
+    pub fn load(opts: &ProjectOpts, reporter: Reporter) -> Result<Context> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| Error::new(Kind::Io, format!("cannot read the current folder: {e}")))?;
         let project = workspace::discover(&cwd, opts.manifest_path.as_deref(), opts.package.as_deref())?;
         let settings = settings::resolve(&cwd, opts, project)?;
-        if let Ok(Some(db)) = &settings.database {
-            connection::register_secrets(&db.url);
-        }
         Ok(Context { settings, reporter })
+    }
+
+    /// --database-url > DATABASE_URL > Supabase variables; None means "use
+    /// the local development database". A set-but-blank DATABASE_URL is a
+    /// mistake, never a reason to migrate another database.
+    pub fn configured(&self, opts: &DbOpts) -> Result<Option<Configured>> {
+        let configured = if let Some(url) = &opts.database_url {
+            Some(Configured { url: url.clone(), origin: "--database-url".into(), supabase: None })
+        } else if let Some((url, origin)) = self.settings.env.get_even_blank("DATABASE_URL") {
+            if url.trim().is_empty() {
+                return Err(Error::new(Kind::EmptyDatabaseUrl, format!("{origin} is set but empty")).hint(
+                    "set it to a postgres:// URL, or unset it to use the Supabase variables or the local database",
+                ));
+            }
+            Some(Configured { url, origin, supabase: None })
+        } else {
+            supabase::url::build(|k| self.settings.env.get(k))?.map(|built| Configured {
+                url: built.url.clone(),
+                origin: "Supabase variables".into(),
+                supabase: Some(built),
+            })
+        };
+        if let Some(c) = &configured {
+            for secret in url::secrets(&c.url) {
+                report::add_secret(&secret);
+            }
+            // An API key where the password belongs: say so before sending it anywhere.
+            if let Ok(parsed) = url::parse_any(&c.url) {
+                if let Some(pw) = &parsed.password {
+                    supabase::diagnose::check_password(pw, &c.origin)?;
+                }
+            }
+        }
+        Ok(configured)
     }
 
     /// The database URL and where it came from: the configured one, else the
     /// local development database (started if needed).
-    pub fn database_url(&self) -> Result<(String, String)> {
-        match &self.settings.database {
-            Ok(Some(db)) => {
-                if let Some(built) = &db.supabase {
+    pub fn database_url(&self, opts: &DbOpts) -> Result<(String, String)> {
+        match self.configured(opts)? {
+            Some(c) => {
+                if let Some(built) = &c.supabase {
                     for note in &built.notes {
                         self.reporter.note(format!("note: {note}"));
                     }
                 }
-                Ok((db.url.clone(), db.origin.clone()))
+                Ok((c.url, c.origin))
             }
-            Ok(None) => {
-                let url = self.local()?.ensure_running(&self.reporter)?;
+            None => {
+                let url = self.local(&opts.local)?.ensure_running(&self.reporter)?;
+                for secret in url::secrets(&url) {
+                    report::add_secret(&secret);
+                }
                 Ok((url, "the local development database (nothing configured)".into()))
             }
-            Err(e) => Err(e.clone()),
         }
     }
 
-    pub fn local(&self) -> Result<crate::supabase::local::Local> {
+    pub fn local(&self, opts: &LocalOpts) -> Result<supabase::local::Local> {
         let s = &self.settings;
-        crate::supabase::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, s.pg_bin.as_deref())
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let pg_bin = opts.pg_bin.as_ref().map(|p| cwd.join(p));
+        supabase::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref())
     }
 
-    pub fn connect(&self, url: &str, purpose: &str) -> Result<PgConnection> {
-        connection::connect(url, self.settings.connect_timeout, purpose)
+    pub fn connect(&self, url: &str, opts: &DbOpts, purpose: &str) -> Result<Conn> {
+        db::connect(url, opts.connect_timeout, purpose, &supabase::diagnose::hints())
     }
 
     pub fn source(&self) -> Result<Source> {
@@ -75,21 +118,19 @@ impl Context {
     /// The migrations on disk and what the database has applied, read at the
     /// same time: listing thousands of folders and the trips to the server do
     /// not wait for each other. Only reads.
-    pub fn read_both(&self, purpose: &str, facts: bool) -> Result<(Source, Database)> {
+    pub fn read_both(&self, opts: &DbOpts, purpose: &str, facts: bool) -> Result<(Source, Database)> {
         let (source, database) = std::thread::scope(|scope| {
             let listing = scope.spawn(|| self.source());
             let database = (|| {
-                let (url, origin) = self.database_url()?;
-                let mut conn = self.connect(&url, purpose)?;
+                let (url, origin) = self.database_url(opts)?;
+                let mut conn = self.connect(&url, opts, purpose)?;
                 let history = history::read(&mut conn, facts)?;
                 Ok(Database { url, origin, conn, history })
             })();
-            (
-                listing
-                    .join()
-                    .unwrap_or_else(|_| Err(Error::new("internal", "reading the migrations folder panicked"))),
-                database,
-            )
+            let source = listing.join().unwrap_or_else(|_| {
+                Err(Error::new(Kind::Internal, "reading the migrations folder failed unexpectedly"))
+            });
+            (source, database)
         });
         Ok((source?, database?))
     }
@@ -99,14 +140,15 @@ impl Context {
 pub struct Database {
     pub url: String,
     pub origin: String,
-    pub conn: PgConnection,
+    pub conn: Conn,
     pub history: History,
 }
 
 pub fn state(source: &Source, history: &History) -> State {
     let mut on_disk: Vec<String> = source.migrations.iter().map(|m| m.version.clone()).collect();
     on_disk.dedup();
-    State { on_disk, applied: history.applied.iter().map(|a| a.version.clone()).collect() }
+    let partial = history.partial.iter().map(|p| (p.version.clone(), p.statements_done, p.statements_total)).collect();
+    State { on_disk, applied: history.versions(), partial }
 }
 
 /// Versions on disk that the database has not applied.
@@ -116,7 +158,7 @@ pub fn pending(source: &Source, history: &History) -> Vec<String> {
 
 /// What a write command did.
 pub struct Outcome {
-    pub done: Vec<Done>,
+    pub done: Vec<StepReport>,
     pub history: History,
     pub source: Source,
     pub database: String,
@@ -124,69 +166,103 @@ pub struct Outcome {
 
 /// The write path every changing command shares: read the folder and the
 /// history, refuse a folder diesel would misread, plan; if there is work,
-/// take the lock, plan again under it, and run.
-pub fn migrate(ctx: &Context, request: &Request, single_transaction: bool) -> Result<Outcome> {
+/// take the lock on the connection that will run it, plan again under it, run.
+pub fn migrate(
+    ctx: &Context,
+    db_opts: &DbOpts,
+    lock_opts: &LockOpts,
+    request: &Request,
+    single_transaction: bool,
+) -> Result<Outcome> {
     // A read without the lock first: the deploy that finds nothing to do (the
     // common case) needs no lock. Anything to do is planned again under it.
-    let (mut source, Database { url, mut conn, mut history, .. }) = ctx.read_both("run", false)?;
+    let (mut source, Database { url, mut conn, mut history, .. }) = ctx.read_both(db_opts, "run", false)?;
     source.check_runnable(pending(&source, &history));
     plan::check_source(&source.problems)?;
     let mut steps = plan::plan(&state(&source, &history), request)?;
-    let _lock = if steps.is_empty() {
-        None
-    } else {
-        let lock = runner::lock(ctx.connect(&url, "lock")?, ctx.settings.lock_timeout, &ctx.reporter)?;
+    let mut done = Vec::new();
+    if !steps.is_empty() {
+        let r = &ctx.reporter;
+        let timeout = std::time::Duration::from_secs(lock_opts.lock_timeout);
+        let waited = lock::acquire(&mut conn, timeout, |holder| {
+            r.note(format!(
+                "waiting for the migration lock, held by {holder} (up to {} s; --lock-timeout)",
+                timeout.as_secs()
+            ))
+        })?;
+        if let Some(waited) = waited {
+            r.note(format!("got the migration lock after {}", report::ms(waited)));
+        }
         history = history::read(&mut conn, false)?;
         steps = plan::plan(&state(&source, &history), request)?;
-        Some(lock)
-    };
-    let done = if steps.is_empty() {
-        Vec::new()
-    } else if single_transaction {
-        runner::run_single_transaction(&mut conn, &steps, &source, &history, &ctx.reporter)?
-    } else {
-        runner::run(&mut conn, &steps, &source, &history, &ctx.reporter)?
-    };
-    Ok(Outcome { done, history, source, database: connection::mask(&url) })
+        if !steps.is_empty() {
+            let options = runner::Options { single_transaction, who: db::connect::whoami() };
+            let reconnect = || ctx.connect(&url, db_opts, "check");
+            done = runner::run(&mut conn, &reconnect, &steps, &source, &history, &options, &mut |step| {
+                print_step(r, step)
+            })?;
+        }
+    }
+    Ok(Outcome { done, history, source, database: url::mask(&url) })
 }
 
-pub fn run(cli: Cli) -> Result<u8> {
-    let reporter = Reporter::new(cli.global.format, cli.global.color, cli.global.quiet);
-    let ctx = match Context::load(&cli.global, reporter) {
-        Ok(ctx) => ctx,
-        Err(e) => {
-            reporter.error(&e);
-            return Ok(e.exit_code);
-        }
+fn print_step(r: &Reporter, step: &StepReport) {
+    use colored::Colorize;
+    let verb = match step.action {
+        crate::error::Action::Applied => "applied ".green(),
+        crate::error::Action::Reverted => "reverted".yellow(),
     };
-    let result = match &cli.command {
+    r.line(format!("  {verb} {}  {}", report::clean(&step.name), report::ms(step.duration)));
+    r.notices(&step.notices);
+}
+
+/// The `--format json` document of a write command.
+pub fn run_output(command: &'static str, out: &Outcome) -> RunOutput {
+    RunOutput {
+        ok: true,
+        command,
+        database: out.database.clone(),
+        migrations_dir: report::json_path(&out.source.dir),
+        migrations: out
+            .done
+            .iter()
+            .map(|d| StepJson {
+                version: d.version.clone(),
+                name: d.name.clone(),
+                action: d.action,
+                duration_ms: d.duration.as_millis() as u64,
+                notices: d.notices.iter().map(Into::into).collect(),
+            })
+            .collect(),
+    }
+}
+
+pub fn run(cli: Cli) -> u8 {
+    let o = &cli.output;
+    let reporter = Reporter::new(o.format, o.color, o.quiet);
+    let project = match &cli.command {
+        Command::Up(a) => &a.project,
+        Command::Down(a) => &a.project,
+        Command::Redo(a) => &a.project,
+        Command::Status(a) => &a.project,
+        Command::Create(a) => &a.project,
+        Command::DatabaseUrl(a) => &a.project,
+        Command::Local(a) => &a.project,
+    };
+    let result = Context::load(project, reporter).and_then(|ctx| match &cli.command {
         Command::Up(args) => up::run(&ctx, args),
         Command::Down(args) => down::run(&ctx, args),
         Command::Redo(args) => redo::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::Create(args) => create::run(&ctx, args),
         Command::DatabaseUrl(args) => database_url::run(&ctx, args),
-        Command::Local(args) => local::run(&ctx, args.action),
-    };
+        Command::Local(args) => local::run(&ctx, args),
+    });
     match result {
-        Ok(code) => Ok(code),
+        Ok(code) => code,
         Err(e) => {
-            ctx.reporter.error(&e);
-            Ok(e.exit_code)
+            reporter.error(&e);
+            e.exit_code
         }
     }
-}
-
-/// JSON for the migrations a run applied or reverted.
-pub fn done_json(done: &[Done]) -> Vec<serde_json::Value> {
-    done.iter()
-        .map(|d| {
-            serde_json::json!({
-                "version": crate::names::version_of(&d.name),
-                "name": d.name,
-                "action": match d.step { plan::Step::Apply(_) => "applied", plan::Step::Revert(_) => "reverted" },
-                "duration_ms": d.duration.as_millis() as u64,
-            })
-        })
-        .collect()
 }

@@ -3,25 +3,19 @@
 
 use colored::Colorize;
 
-use super::{done_json, migrate, Context};
+use super::{migrate, run_output, Context};
 use crate::cli::RedoArgs;
 use crate::error::{exit, Result};
 use crate::plan::Request;
 
 pub fn run(ctx: &Context, args: &RedoArgs) -> Result<u8> {
-    let out = migrate(ctx, &Request::Redo { count: args.count }, false)?;
+    let out = migrate(ctx, &args.db, &args.lock, &Request::Redo { count: args.count }, false)?;
     let r = &ctx.reporter;
     if out.done.is_empty() {
         r.line(format!("{} nothing to redo: no migration is applied", "✓".green()));
     } else {
         r.line(format!("{} redid {} migration(s)", "✓".green().bold(), out.done.len() / 2));
     }
-    r.json(&serde_json::json!({
-        "ok": true,
-        "command": "redo",
-        "database": out.database,
-        "migrations_dir": out.source.dir,
-        "migrations": done_json(&out.done),
-    }));
+    r.json(&run_output("redo", &out));
     Ok(exit::OK)
 }

@@ -7,50 +7,47 @@ use colored::Colorize;
 
 use super::{pending, state, Context, Database};
 use crate::cli::{Format, StatusArgs};
-use crate::connection::mask;
+use crate::db::history;
 use crate::error::{exit, Result};
-use crate::history::{self, Applied};
-use crate::plan::{self, Anomaly};
-use crate::report::display_path;
-
-/// One line of the listing: disk and database merged, in version order.
-struct Row<'a> {
-    version: &'a str,
-    name: &'a str,
-    state: &'static str,
-    applied: Option<&'a Applied>,
-}
+use crate::plan::{self, Anomaly, Row, RowState};
+use crate::report::{clean, display_path, json_path, AnomalyJson, StatusOutput, StatusRow, Summary};
+use crate::source::Problem;
+use crate::{url, version};
 
 pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     // Facts are shown in JSON, and name the rows whose folder is gone.
-    let (mut source, db) = ctx.read_both("status", ctx.reporter.format == Format::Json)?;
+    let json = ctx.reporter.format == Format::Json;
+    let (mut source, db) = ctx.read_both(&args.db, "status", json)?;
     let Database { url, origin: url_origin, mut conn, mut history } = db;
-    if ctx.reporter.format != Format::Json && history.applied.iter().any(|a| source.find(&a.version).is_none()) {
+    if !json && history.applied.iter().any(|a| source.find(&a.version).is_none()) {
         history = history::read(&mut conn, true)?;
     }
     source.check_runnable(pending(&source, &history));
     let anomalies = plan::anomalies(&state(&source, &history), &source.problems);
-    let rows = merge(&source.migrations, &history.applied);
-    let pending = rows.iter().filter(|r| r.state == "pending").count();
+    let rows = plan::listing(&source.migrations, &history.applied, &history.partial);
+    let pending = rows.iter().filter(|r| matches!(r.state, RowState::Pending | RowState::Partly { .. })).count();
     let r = &ctx.reporter;
 
-    if r.format == Format::Json {
-        r.json(&serde_json::json!({
-            "ok": true,
-            "command": "status",
-            "migrations_dir": source.dir,
-            "database": mask(&url),
-            "migrations": rows.iter().map(row_json).collect::<Vec<_>>(),
-            "anomalies": anomalies.iter().map(anomaly_json).collect::<Vec<_>>(),
-            "summary": { "applied": history.applied.len(), "pending": pending, "anomalies": anomalies.len() },
-        }));
+    if json {
+        r.json(&StatusOutput {
+            ok: true,
+            command: "status",
+            migrations_dir: json_path(&source.dir),
+            database: url::mask(&url),
+            migrations: rows.iter().map(row_json).collect(),
+            anomalies: anomalies.iter().map(anomaly_json).collect(),
+            summary: Summary { applied: history.applied.len(), pending, anomalies: anomalies.len() },
+        });
     } else {
         // Built whole and written once: thousands of migrations, one write.
         let mut out = String::with_capacity(64 * (rows.len() + 8));
         let _ = writeln!(out, "{} {}  ({})", "Migrations".bold(), display_path(&source.dir), ctx.settings.dir_origin);
-        let _ = writeln!(out, "{}   {}  (from {url_origin})", "Database".bold(), mask(&url));
+        let _ = writeln!(out, "{}   {}  (from {url_origin})", "Database".bold(), url::mask(&url));
         if !source.exists {
             out.push_str("  (the folder does not exist yet: `cargo migrate create <name>` makes it)\n");
+        }
+        if history.has_companion && !history.companion_readable {
+            out.push_str("  (this role may not read cargo_migrate.*: batch, duration and progress are not shown)\n");
         }
         out.push('\n');
         listing(&mut out, &rows);
@@ -73,24 +70,32 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
 /// One line per migration, appended to `out`. Colour codes are made once and
 /// nothing is allocated per row: status lists thousands.
 fn listing(out: &mut String, rows: &[Row<'_>]) {
-    let (applied, pending, missing) =
-        (format!("  {} ", "applied".green()), format!("  {} ", "pending".yellow()), format!("  {} ", "missing".red()));
+    let (applied, pending, missing, partly) = (
+        format!("  {} ", "applied".green()),
+        format!("  {} ", "pending".yellow()),
+        format!("  {} ", "missing".red()),
+        format!("  {} ", "partly ".red().bold()),
+    );
     let (dim, undim) = dim_codes();
     for row in rows {
         out.push_str(match row.state {
-            "applied" => &applied,
-            "missing" => &missing,
-            _ => &pending,
+            RowState::Applied => &applied,
+            RowState::Missing => &missing,
+            RowState::Partly { .. } => &partly,
+            RowState::Pending => &pending,
         });
-        out.push_str(row.name);
+        out.push_str(&clean(row.name));
         if let Some(a) = row.applied {
             out.push_str("  ");
             out.push_str(&dim);
-            crate::names::push_pg_timestamp(out, a.run_on);
+            version::push_pg_timestamp(out, a.run_on);
             out.push_str(&undim);
-            if row.state == "missing" {
+            if row.state == RowState::Missing {
                 out.push_str("  (no folder on disk)");
             }
+        }
+        if let RowState::Partly { done, total } = row.state {
+            let _ = write!(out, "  (partly applied: statements 1–{done} of {total} ran; see below)");
         }
         out.push('\n');
     }
@@ -105,54 +110,32 @@ fn dim_codes() -> (String, String) {
     }
 }
 
-/// Both lists are sorted by version; a duplicate version on disk shares its applied row.
-fn merge<'a>(disk: &'a [crate::source::Migration], applied: &'a [Applied]) -> Vec<Row<'a>> {
-    let mut rows = Vec::with_capacity(disk.len().max(applied.len()));
-    let (mut i, mut j) = (0, 0);
-    while i < disk.len() || j < applied.len() {
-        match (disk.get(i), applied.get(j)) {
-            (Some(d), a) if a.is_none_or(|a| d.version <= a.version) => {
-                let a = a.filter(|a| a.version == d.version);
-                rows.push(Row {
-                    version: &d.version,
-                    name: &d.name,
-                    state: if a.is_some() { "applied" } else { "pending" },
-                    applied: a,
-                });
-                if a.is_some() && disk.get(i + 1).is_none_or(|n| n.version != d.version) {
-                    j += 1;
-                }
-                i += 1;
-            }
-            (_, Some(a)) => {
-                let name = a.name.as_deref().unwrap_or(&a.version);
-                rows.push(Row { version: &a.version, name, state: "missing", applied: Some(a) });
-                j += 1;
-            }
-            _ => break,
-        }
-    }
-    rows
-}
-
-fn row_json(row: &Row<'_>) -> serde_json::Value {
+fn row_json(row: &Row<'_>) -> StatusRow {
     let a = row.applied;
-    serde_json::json!({
-        "version": row.version,
-        "name": row.name,
-        "state": row.state,
-        "applied_at": a.map(|a| a.run_on_text()),
-        "batch": a.and_then(|a| a.batch),
-        "applied_by": a.and_then(|a| a.applied_by.clone()),
-        "duration_ms": a.and_then(|a| a.duration_ms),
-    })
+    let (done, total) = match row.state {
+        RowState::Partly { done, total } => (Some(done), Some(total)),
+        _ => (None, None),
+    };
+    StatusRow {
+        version: row.version.to_string(),
+        name: row.name.to_string(),
+        state: row.state.name(),
+        applied_at: a.map(|a| version::format_pg_timestamp(a.run_on)),
+        batch: a.and_then(|a| a.batch),
+        applied_by: a.and_then(|a| a.applied_by.clone()),
+        duration_ms: a.and_then(|a| a.duration_ms),
+        statements_done: done,
+        statements_total: total,
+    }
 }
 
-fn anomaly_json(a: &Anomaly) -> serde_json::Value {
+fn anomaly_json(a: &Anomaly) -> AnomalyJson {
     let version = match a {
-        Anomaly::MissingOnDisk { version } | Anomaly::OutOfOrder { version } => Some(version.clone()),
-        Anomaly::Source(crate::source::Problem::DuplicateVersion { version, .. }) => Some(version.clone()),
+        Anomaly::MissingOnDisk { version }
+        | Anomaly::OutOfOrder { version }
+        | Anomaly::PartlyApplied { version, .. }
+        | Anomaly::Source(Problem::DuplicateVersion { version, .. }) => Some(version.clone()),
         Anomaly::Source(_) => None,
     };
-    serde_json::json!({ "kind": a.kind(), "version": version, "message": a.message(), "hint": a.hint() })
+    AnomalyJson { kind: a.kind(), version, message: a.message(), hint: a.hint() }
 }

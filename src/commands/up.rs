@@ -2,14 +2,20 @@
 
 use colored::Colorize;
 
-use super::{done_json, migrate, Context};
+use super::{migrate, run_output, Context};
 use crate::cli::UpArgs;
 use crate::error::{exit, Result};
-use crate::plan::Request;
+use crate::plan::{PartialChoice, Request};
 
 pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
-    let request = Request::Up { count: args.count, to: args.to.clone(), allow_out_of_order: args.allow_out_of_order };
-    let out = migrate(ctx, &request, args.single_transaction)?;
+    let partial = match (args.resume, args.restart) {
+        (true, _) => PartialChoice::Resume,
+        (_, true) => PartialChoice::Restart,
+        _ => PartialChoice::Refuse,
+    };
+    let request =
+        Request::Up { count: args.count, to: args.to.clone(), allow_out_of_order: args.allow_out_of_order, partial };
+    let out = migrate(ctx, &args.db, &args.lock, &request, args.single_transaction)?;
     let applied_before = out.history.applied.len();
     let r = &ctx.reporter;
     if out.done.is_empty() {
@@ -28,12 +34,6 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
             applied_before + out.done.len()
         ));
     }
-    r.json(&serde_json::json!({
-        "ok": true,
-        "command": "up",
-        "database": out.database,
-        "migrations_dir": out.source.dir,
-        "migrations": done_json(&out.done),
-    }));
+    r.json(&run_output("up", &out));
     Ok(exit::OK)
 }

@@ -1,6 +1,6 @@
 //! The seed's troubleshooting cases, recognised before or after connecting.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 
 /// An API key where the database password belongs fails later as a SASL or
 /// authentication error nobody understands; say it now.
@@ -17,7 +17,7 @@ pub fn check_password(password: &str, from: &str) -> Result<()> {
     match kind {
         None => Ok(()),
         Some(kind) => Err(Error::new(
-            "api_key_as_password",
+            Kind::ApiKeyAsPassword,
             format!("{from} holds {kind}, not the database password; nothing was sent to the server"),
         )
         .hint(
@@ -26,28 +26,26 @@ pub fn check_password(password: &str, from: &str) -> Result<()> {
     }
 }
 
-/// A hint for a failed connection, from libpq's message.
-pub fn connect_hint(message: &str) -> &'static str {
-    let lower = message.to_lowercase();
-    if lower.contains("password authentication failed") || lower.contains("sasl") || lower.contains("scram") {
-        "check the password (special characters must be percent-encoded in a URL); on Supabase it is the database password \
-         (Project Settings → Database), not an API key, and the pooler's user is postgres.<project-ref>"
-    } else if lower.contains("tenant or user not found") {
-        "the pooler does not know this user or region: check SUPABASE_REGION / SUPABASE_POOLER_HOST and the user postgres.<project-ref>"
-    } else if lower.contains("database") && lower.contains("does not exist") {
-        "create the database first (e.g. `createdb`), or fix the database name in the URL"
-    } else if lower.contains("role") && lower.contains("does not exist") {
-        "fix the user name in the URL"
-    } else if lower.contains("connection refused") || lower.contains("no such file") {
-        "is PostgreSQL running there? check host and port"
-    } else if lower.contains("timeout") || lower.contains("timed out") {
-        "the server did not answer in time: check host, port and firewall (the direct host db.<ref>.supabase.co is IPv6-only; \
-         set SUPABASE_REGION to use the pooler), or raise --connect-timeout"
-    } else if lower.contains("could not translate host name") {
-        "the host name does not resolve: check the URL's host (or SUPABASE_REGION)"
-    } else if lower.contains("ssl") {
-        "the server and client disagree on SSL: Supabase needs sslmode=require; a local server may need sslmode=disable"
-    } else {
-        "check the database URL (--database-url, DATABASE_URL, or the Supabase variables in .env)"
+/// What to say when connecting fails, knowing Supabase's poolers and hosts.
+/// Handed to the core as data (`db::Hints`).
+pub fn hints() -> crate::db::Hints {
+    crate::db::Hints {
+        auth: "check the password (special characters must be percent-encoded in a URL; `cargo migrate database-url` \
+               encodes it); on Supabase it is the database password (Project Settings → Database), not an API key, \
+               and the pooler's user is postgres.<project-ref>"
+            .into(),
+        pooler_user: "the pooler does not know this user or region: check SUPABASE_REGION / SUPABASE_POOLER_HOST and \
+                      the user postgres.<project-ref>"
+            .into(),
+        timeout:
+            "the server did not answer in time: check host, port and firewall (the direct host \
+                  db.<ref>.supabase.co is IPv6-only; set SUPABASE_REGION to use the pooler), or raise --connect-timeout"
+                .into(),
+        unknown_host: "the host name does not resolve: check the URL's host (or SUPABASE_REGION)".into(),
+        ssl: "the server and client disagree on SSL: Supabase needs sslmode=require; a local server may need \
+              sslmode=disable"
+            .into(),
+        other: "check the database URL (--database-url, DATABASE_URL, or the Supabase variables in .env)".into(),
+        ..crate::db::Hints::default()
     }
 }

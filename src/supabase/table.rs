@@ -1,7 +1,7 @@
 //! `create --table`: the seed's table pattern as up.sql and its exact reverse
 //! as down.sql. RLS is always on unless `--no-rls` says otherwise.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Policy {
@@ -31,23 +31,199 @@ pub fn policy(args: Option<&[String]>) -> Result<Policy> {
         [p] if p == "authenticated" => Ok(Policy::Authenticated),
         [p] if p == "owner" => Ok(Policy::Owner("user_id".into())),
         [p, column] if p == "owner" => Ok(Policy::Owner(identifier(column, "owner column")?)),
-        _ => Err(Error::new("bad_policy", format!("unknown policy `{}`", args.join(" ")))
+        _ => Err(Error::new(Kind::BadPolicy, format!("unknown policy `{}`", args.join(" ")))
             .usage()
             .hint("use --policy read-all, --policy authenticated or --policy owner <column>")),
     }
 }
 
-/// A lower snake_case SQL identifier of at most 63 bytes (PostgreSQL's limit).
+/// PostgreSQL's reserved key words (also those reserved except as a function
+/// or type name): unquoted, none of them can name a table or column.
+const RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
+/// PostgreSQL's identifier limit, in bytes: longer names are cut silently.
+const MAX_IDENT: usize = 63;
+
+/// A lower snake_case SQL identifier that is not a reserved word.
 pub fn identifier(name: &str, what: &str) -> Result<String> {
-    let ok = name.len() <= 63
+    let shape = !name.is_empty()
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(name.to_string())
-    } else {
-        Err(Error::new("bad_identifier", format!("invalid {what} `{name}`"))
+    if !shape {
+        return Err(Error::new(Kind::BadIdentifier, format!("invalid {what} `{}`", crate::report::clean(name)))
             .usage()
-            .hint("use lower snake_case, at most 63 characters, e.g. `meeting_participants`"))
+            .hint("use lower snake_case, e.g. `meeting_participants`"));
+    }
+    if RESERVED.contains(&name) {
+        return Err(Error::new(Kind::BadIdentifier, format!("the {what} `{name}` is a reserved word in PostgreSQL"))
+            .usage()
+            .hint(format!("choose another name, e.g. `{name}s` or `app_{name}`")));
+    }
+    if name.len() > MAX_IDENT {
+        return Err(Error::new(
+            Kind::BadIdentifier,
+            format!("the {what} `{name}` is longer than {MAX_IDENT} characters"),
+        )
+        .usage()
+        .hint("PostgreSQL would cut it silently: choose a shorter name"));
+    }
+    Ok(name.to_string())
+}
+
+impl TableSpec {
+    /// Every name the pattern derives from the table's (trigger function,
+    /// index, policy) must fit PostgreSQL's limit too, or up.sql and down.sql
+    /// would disagree about what they name.
+    pub fn check(&self) -> Result<()> {
+        let longest = derived_names(self).into_iter().max_by_key(|n| n.len()).unwrap_or_default();
+        if longest.len() > MAX_IDENT {
+            let spare = longest.len() - MAX_IDENT;
+            return Err(Error::new(
+                Kind::BadIdentifier,
+                format!("the table name `{}` is too long for the names made from it (`{longest}` has {} characters, the limit is {MAX_IDENT})", self.table, longest.len()),
+            )
+            .usage()
+            .hint(format!("shorten the table (or owner column) name by at least {spare} characters")));
+        }
+        Ok(())
+    }
+}
+
+fn derived_names(spec: &TableSpec) -> Vec<String> {
+    let t = &spec.table;
+    let mut names = vec![format!("{t}_set_updated_at")];
+    if let Policy::Owner(c) = &spec.policy {
+        names.push(format!("{t}_{c}_idx"));
+    }
+    if spec.rls {
+        if let Some((name, _)) = policy_sql(spec) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+fn policy_sql(spec: &TableSpec) -> Option<(String, String)> {
+    let t = &spec.table;
+    match &spec.policy {
+        Policy::None => None,
+        Policy::ReadAll => Some((
+            format!("{t} are readable by everyone"),
+            "FOR SELECT TO anon, authenticated USING (true)".to_string(),
+        )),
+        Policy::Authenticated => Some((
+            format!("signed-in users manage {t}"),
+            "FOR ALL TO authenticated USING (true) WITH CHECK (true)".to_string(),
+        )),
+        // `(select auth.uid())` is evaluated once per statement, not once per row.
+        Policy::Owner(c) => Some((
+            format!("owners manage their {t}"),
+            format!(
+                "FOR ALL TO authenticated USING ({c} = (select auth.uid())) WITH CHECK ({c} = (select auth.uid()))"
+            ),
+        )),
     }
 }
 
@@ -84,26 +260,12 @@ pub fn render(spec: &TableSpec, header: &str) -> (String, String) {
     if spec.rls {
         up.push_str(&format!("ALTER TABLE public.{t} ENABLE ROW LEVEL SECURITY;\n"));
         down.push(format!("ALTER TABLE public.{t} DISABLE ROW LEVEL SECURITY;"));
-        let policy = match &spec.policy {
-            Policy::None => {
-                up.push_str(
-                    "-- No policy yet: only service_role can read or write. Add one, e.g. --policy owner user_id.\n",
-                );
-                None
-            }
-            Policy::ReadAll => Some((
-                format!("{t} are readable by everyone"),
-                "FOR SELECT TO anon, authenticated USING (true)".to_string(),
-            )),
-            Policy::Authenticated => Some((
-                format!("signed-in users manage {t}"),
-                "FOR ALL TO authenticated USING (true) WITH CHECK (true)".to_string(),
-            )),
-            Policy::Owner(c) => Some((
-                format!("owners manage their {t}"),
-                format!("FOR ALL TO authenticated USING ({c} = auth.uid()) WITH CHECK ({c} = auth.uid())"),
-            )),
-        };
+        if spec.policy == Policy::None {
+            up.push_str(
+                "-- No policy yet: only service_role can read or write. Add one, e.g. --policy owner user_id.\n",
+            );
+        }
+        let policy = policy_sql(spec);
         if let Some((name, body)) = policy {
             up.push_str(&format!("\nCREATE POLICY \"{name}\" ON public.{t}\n  {body};\n"));
             down.push(format!("DROP POLICY \"{name}\" ON public.{t};"));
@@ -140,7 +302,7 @@ mod tests {
             "updated_at timestamptz NOT NULL DEFAULT now()",
             "CREATE TRIGGER meetings_set_updated_at",
             "ENABLE ROW LEVEL SECURITY",
-            "USING (owner_id = auth.uid())",
+            "USING (owner_id = (select auth.uid()))",
             "ALTER PUBLICATION supabase_realtime ADD TABLE public.meetings",
         ] {
             assert!(up.contains(needle), "{needle} in\n{up}");
@@ -180,5 +342,11 @@ mod tests {
         assert!(policy(Some(&s(&["everyone"]))).is_err());
         assert!(policy(Some(&s(&["owner", "Bad-Col"]))).is_err());
         assert!(identifier(&"a".repeat(64), "table").is_err());
+        assert_eq!(identifier("user", "table name").unwrap_err().kind, Kind::BadIdentifier);
+        assert_eq!(policy(Some(&s(&["owner", "user"]))).unwrap_err().kind, Kind::BadIdentifier);
+        let long =
+            TableSpec { table: "a".repeat(50), rls: true, policy: Policy::Owner("user_id".into()), realtime: false };
+        assert!(long.check().unwrap_err().message.contains("too long"));
+        assert!(spec(Policy::Owner("owner_id".into()), true).check().is_ok());
     }
 }

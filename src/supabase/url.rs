@@ -2,9 +2,9 @@
 //! `VITE_SUPABASE_URL` (or `SUPABASE_URL`) and `SUPABASE_DB_PASSWORD`, through
 //! the session pooler (DDL and session locks work there), password encoded.
 
-use crate::connection::percent_encode;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::supabase::diagnose;
+use crate::url::percent_encode;
 
 /// A URL and, for each part, where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub fn build(get: impl Fn(&str) -> Option<(String, String)>) -> Result<Option<Bu
         (None, None) => return Ok(None),
         (None, Some(_)) => {
             return Err(Error::new(
-                "supabase_url_missing",
+                Kind::SupabaseConfig,
                 "SUPABASE_DB_PASSWORD is set, but neither VITE_SUPABASE_URL nor SUPABASE_URL says which project",
             )
             .hint("add VITE_SUPABASE_URL=https://<project-ref>.supabase.co to .env, or set DATABASE_URL"))
@@ -33,7 +33,7 @@ pub fn build(get: impl Fn(&str) -> Option<(String, String)>) -> Result<Option<Bu
     let project_ref = project_ref(&project_url)?;
     let Some((password, password_from)) = password else {
         return Err(Error::new(
-            "supabase_password_missing",
+            Kind::SupabaseConfig,
             format!("{project_from} names a Supabase project, but SUPABASE_DB_PASSWORD is not set"),
         )
         .hint("add SUPABASE_DB_PASSWORD=<database password> to .env (Dashboard → Project Settings → Database), or set DATABASE_URL"));
@@ -61,7 +61,7 @@ pub fn build(get: impl Fn(&str) -> Option<(String, String)>) -> Result<Option<Bu
     };
     if port == 6543 {
         return Err(Error::new(
-            "transaction_pooler",
+            Kind::TransactionPooler,
             format!("{host_from} points at port 6543, Supabase's transaction pooler: migrations need a session"),
         )
         .hint("use the session pooler on port 5432 (leave the port out of SUPABASE_POOLER_HOST)"));
@@ -96,7 +96,7 @@ pub fn project_ref(url: &str) -> Result<String> {
         _ => {
             let local = host == "localhost" || host.starts_with("127.");
             let err = Error::new(
-                "not_a_supabase_url",
+                Kind::SupabaseConfig,
                 format!("`{trimmed}` is not a Supabase project URL (https://<project-ref>.supabase.co)"),
             );
             Err(if local {
@@ -112,7 +112,7 @@ fn split_port(host: &str, from: &str) -> Result<(String, u16)> {
     match host.rsplit_once(':') {
         Some((h, p)) => {
             let port = p.parse().map_err(|_| {
-                Error::new("bad_pooler_host", format!("{from}: `{p}` is not a port"))
+                Error::new(Kind::SupabaseConfig, format!("{from}: `{p}` is not a port"))
                     .hint("write it as host or host:port, e.g. aws-0-eu-west-1.pooler.supabase.com")
             })?;
             Ok((h.to_string(), port))
@@ -147,7 +147,7 @@ mod tests {
             "postgres://postgres.abcdefghijklmnopqrst:p%40ss%3Aw%2Frd%23%3F%25%26%2B%20%C3%A9%5B%5D%3D%3B%27%22\
              @aws-0-eu-west-1.pooler.supabase.com:5432/postgres?sslmode=require"
         );
-        let parsed = crate::connection::DbUrl::parse(&b.url).unwrap().unwrap();
+        let parsed = crate::url::parse_any(&b.url).ok().unwrap();
         assert_eq!(parsed.password.as_deref(), Some(NASTY));
         assert_eq!(parsed.user.as_deref(), Some("postgres.abcdefghijklmnopqrst"));
         assert!(b.notes.is_empty());
@@ -170,7 +170,7 @@ mod tests {
             ("SUPABASE_POOLER_HOST", "aws-0-x.pooler.supabase.com:6543"),
         ])
         .unwrap_err();
-        assert_eq!(err.kind, "transaction_pooler");
+        assert_eq!(err.kind, crate::error::Kind::TransactionPooler);
     }
 
     #[test]
@@ -185,10 +185,10 @@ mod tests {
     #[test]
     fn nothing_set_is_none_and_half_set_is_an_error() {
         assert_eq!(build_from(&[]).unwrap(), None);
-        assert_eq!(build_from(&[("SUPABASE_DB_PASSWORD", "pw")]).unwrap_err().kind, "supabase_url_missing");
+        assert_eq!(build_from(&[("SUPABASE_DB_PASSWORD", "pw")]).unwrap_err().kind, crate::error::Kind::SupabaseConfig);
         assert_eq!(
             build_from(&[("VITE_SUPABASE_URL", "https://abc.supabase.co")]).unwrap_err().kind,
-            "supabase_password_missing"
+            crate::error::Kind::SupabaseConfig
         );
     }
 
@@ -196,7 +196,7 @@ mod tests {
     fn refuses_urls_that_are_not_supabase_projects() {
         for bad in ["https://example.com", "http://localhost:54321", "https://.supabase.co", "abc"] {
             let err = project_ref(bad).unwrap_err();
-            assert_eq!(err.kind, "not_a_supabase_url", "{bad}");
+            assert_eq!(err.kind, crate::error::Kind::SupabaseConfig, "{bad}");
         }
         assert!(project_ref("http://localhost:54321").unwrap_err().hint.unwrap().contains("54322"));
     }
@@ -206,7 +206,7 @@ mod tests {
         for key in ["eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYW5vbiJ9.x", "sb_secret_abc", "sb_publishable_abc"] {
             let err = build_from(&[("VITE_SUPABASE_URL", "https://abc.supabase.co"), ("SUPABASE_DB_PASSWORD", key)])
                 .unwrap_err();
-            assert_eq!(err.kind, "api_key_as_password", "{key}");
+            assert_eq!(err.kind, crate::error::Kind::ApiKeyAsPassword, "{key}");
             assert!(!err.to_string().contains(key));
         }
     }

@@ -14,7 +14,7 @@ use std::time::UNIX_EPOCH;
 
 use serde_json::{json, Value};
 
-use crate::workspace::Project;
+use super::Project;
 
 /// What identifies a question to `cargo metadata`.
 pub fn key(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> String {
@@ -45,7 +45,7 @@ fn cache_file(key: &str) -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("cargo-migrate").join(format!("{}.json", crate::names::checksum(key))))
+    Some(base.join("cargo-migrate").join(format!("{}.json", crate::version::checksum(key))))
 }
 
 /// (size, mtime in ns) of a file, or None when it does not exist.

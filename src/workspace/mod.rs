@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, MetadataCommand};
 
-use crate::error::{Error, Result};
-use crate::metadata_cache;
+use crate::error::{Error, Kind, Result};
+mod cache;
 
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -24,8 +24,8 @@ pub struct Project {
 
 pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> Result<Project> {
     let cwd_abs = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
-    let key = metadata_cache::key(&cwd_abs, manifest_path, package);
-    if let Some(project) = metadata_cache::load(&key) {
+    let key = cache::key(&cwd_abs, manifest_path, package);
+    if let Some(project) = cache::load(&key) {
         return Ok(project);
     }
     let mut cmd = MetadataCommand::new();
@@ -33,7 +33,7 @@ pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>)
     if let Some(path) = manifest_path {
         let path = cwd.join(path);
         if !path.is_file() {
-            return Err(Error::new("no_manifest", format!("--manifest-path {} does not exist", path.display()))
+            return Err(Error::new(Kind::NoManifest, format!("--manifest-path {} does not exist", path.display()))
                 .usage()
                 .hint("pass the path of a Cargo.toml file"));
         }
@@ -47,7 +47,7 @@ pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>)
     if let Some(path) = manifest_path {
         manifests.push(cwd.join(path));
     }
-    metadata_cache::store(&key, &cwd_abs, &manifests, &project);
+    cache::store(&key, &cwd_abs, &manifests, &project);
     Ok(project)
 }
 
@@ -55,17 +55,17 @@ fn metadata_error(cwd: &Path, err: cargo_metadata::Error) -> Error {
     match err {
         cargo_metadata::Error::CargoMetadata { stderr } if stderr.contains("could not find `Cargo.toml`") => {
             Error::new(
-                "not_in_cargo_project",
+                Kind::NotInCargoProject,
                 format!("{} is not inside a cargo project (no Cargo.toml here or above)", cwd.display()),
             )
             .usage()
             .hint("run cargo migrate from your project's folder, or pass --manifest-path path/to/Cargo.toml")
         }
         cargo_metadata::Error::CargoMetadata { stderr } => {
-            Error::new("cargo_metadata", format!("`cargo metadata` failed: {}", stderr.trim()))
+            Error::new(Kind::CargoMetadata, format!("`cargo metadata` failed: {}", stderr.trim()))
                 .hint("fix the Cargo.toml error above; `cargo metadata --no-deps` must succeed")
         }
-        other => Error::new("cargo_metadata", format!("could not run `cargo metadata`: {other}"))
+        other => Error::new(Kind::CargoMetadata, format!("could not run `cargo metadata`: {other}"))
             .hint("is cargo installed and on PATH?"),
     }
 }
@@ -78,7 +78,7 @@ fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package
         if found.is_none() {
             let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
             return Err(Error::new(
-                "unknown_package",
+                Kind::UnknownPackage,
                 format!("no package `{name}` in the workspace at {}", root.display()),
             )
             .usage()
@@ -105,7 +105,7 @@ fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package
             None => Ok(None),
             Some(serde_json::Value::String(s)) => Ok(Some(base.join(s))),
             Some(other) => {
-                Err(Error::new("bad_metadata", format!("metadata.migrate.dir must be a string, not {other}"))
+                Err(Error::new(Kind::BadMetadata, format!("metadata.migrate.dir must be a string, not {other}"))
                     .hint("write e.g. `[package.metadata.migrate]\ndir = \"migrations\"`"))
             }
         }

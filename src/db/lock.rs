@@ -1,0 +1,80 @@
+//! The migration lock: a session advisory lock taken on the very connection
+//! that runs the migrations. It lives exactly as long as any statement of the
+//! run can still execute: if the process dies mid-migration, the server
+//! finishes (or rolls back) what it was sent and only then ends the session
+//! and frees the lock, so the next run waits and then sees the real outcome.
+
+use std::time::{Duration, Instant};
+
+use super::pq::Conn;
+use super::query_error;
+use crate::error::{Error, Kind, Result};
+
+/// Two-key advisory lock: classid "migr", objid 1. Database-scoped.
+pub const KEYS: (i32, i32) = (0x6d69_6772, 1);
+
+/// SQLSTATE raised by `CHECK_HELD` (an unreserved class, so never PostgreSQL's own).
+pub const LOST_SQLSTATE: &str = "CM001";
+
+/// A statement that fails with `LOST_SQLSTATE` unless this session still holds
+/// the lock: a migration may release it (`pg_advisory_unlock_all()`), and then
+/// its own changes must not be committed.
+pub fn check_held_sql() -> String {
+    format!(
+        "DO $cargo_migrate$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype = 'advisory' \
+           AND pid = pg_catalog.pg_backend_pid() AND classid = {} AND objid = {} AND objsubid = 2 AND granted) THEN \
+           RAISE EXCEPTION USING ERRCODE = '{LOST_SQLSTATE}', MESSAGE = 'cargo-migrate no longer holds the migration lock'; \
+         END IF; END $cargo_migrate$;\n",
+        KEYS.0 as u32, KEYS.1
+    )
+}
+
+fn try_lock(conn: &mut Conn) -> Result<bool> {
+    let rows = conn
+        .query(&format!("SELECT pg_catalog.pg_try_advisory_lock({}, {})", KEYS.0, KEYS.1), &[])
+        .map_err(|e| query_error("take the migration lock", e))?;
+    Ok(rows.bool(0, 0).unwrap_or(false))
+}
+
+/// Take the lock on `conn`, calling `waiting(holder)` once if another session holds it.
+pub fn acquire(conn: &mut Conn, timeout: Duration, waiting: impl FnOnce(&str)) -> Result<Option<Duration>> {
+    if try_lock(conn)? {
+        return Ok(None);
+    }
+    let holder = holder(conn);
+    waiting(&holder);
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        std::thread::sleep(Duration::from_millis(100));
+        if try_lock(conn)? {
+            return Ok(Some(start.elapsed()));
+        }
+    }
+    Err(Error::new(
+        Kind::LockTimeout,
+        format!("another run holds the migration lock on this database: {holder}; nothing was run"),
+    )
+    .hint(
+        "wait for it to finish and run again, or raise --lock-timeout; if it is stuck, end it with \
+         SELECT pg_terminate_backend(<pid>) (its transaction is then rolled back)",
+    ))
+}
+
+/// Who holds the lock: the pid of the session running the migrations.
+pub fn holder(conn: &mut Conn) -> String {
+    let sql = format!(
+        "SELECT pg_catalog.format('pid %s (%s, user %s, from %s, since %s)', a.pid, \
+                coalesce(nullif(a.application_name, ''), 'unnamed client'), a.usename, \
+                coalesce(a.client_addr::text, 'local socket'), \
+                pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')) \
+           FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid \
+          WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {} AND l.objid = {} AND l.objsubid = 2 \
+            AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())",
+        KEYS.0 as u32, KEYS.1
+    );
+    conn.query(&sql, &[])
+        .ok()
+        .and_then(|rows| rows.text(0, 0))
+        .map(|s| crate::report::clean(&s).into_owned())
+        .unwrap_or_else(|| "another session".into())
+}

@@ -1,0 +1,34 @@
+//! Every statement cargo-migrate sends lives under this folder: opening a
+//! connection, the migration lock, reading the history, the bookkeeping
+//! writes, and executing a prepared migration (with PostgreSQL's error mapped
+//! back to `file:line:col`). Nothing outside `db/` writes SQL for the server.
+
+pub mod bookkeeping;
+pub mod connect;
+pub mod execute;
+pub mod history;
+pub mod lock;
+pub mod pq;
+
+pub use connect::{connect, Hints};
+pub use history::{Applied, History, Partial};
+pub use pq::Conn;
+
+use crate::error::{Error, Kind};
+
+/// A failed query of ours (not a migration's), as a user-facing error.
+pub fn query_error(action: &str, err: pq::PgError) -> Error {
+    let kind = if err.connection_lost { Kind::ConnectionLost } else { Kind::Database };
+    let e = Error::new(kind, format!("could not {action}: {}", crate::report::clean(&err.message)));
+    // 42501: insufficient_privilege.
+    if err.is("42501") {
+        e.hint(format!(
+            "connect as the role that owns the bookkeeping tables ({}, {}) or one that may create them; \
+             on Supabase use the `postgres` user through the session pooler (port 5432)",
+            history::DIESEL_TABLE,
+            history::COMPANION
+        ))
+    } else {
+        e
+    }
+}

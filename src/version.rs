@@ -1,0 +1,235 @@
+//! Versions and time: diesel's version rule, new `YYYYMMDDHHMMSS` versions,
+//! timestamps as `status` prints them, and the checksum of a migration file.
+//! Pure, no I/O.
+
+/// diesel's rule: the version is the folder name up to the first `_`, dashes removed.
+pub fn version_of(folder: &str) -> String {
+    folder.split('_').next().unwrap_or("").replace('-', "")
+}
+
+/// The widest version diesel's table holds (`version VARCHAR(50)`).
+pub const MAX_VERSION_LEN: usize = 50;
+
+/// Why a folder in the migrations folder cannot be a migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FolderProblem {
+    /// diesel's version (up to the first `_`, dashes removed) is empty or not all digits.
+    VersionNotDigits,
+    VersionTooLong(usize),
+    /// Newlines, escape codes and other control characters.
+    ControlCharacter,
+    NotUtf8,
+}
+
+impl FolderProblem {
+    pub fn reason(&self) -> String {
+        match self {
+            FolderProblem::VersionNotDigits => {
+                "its version (the part before the first `_`) must be digits, e.g. 20250615051828_create_meetings".into()
+            }
+            FolderProblem::VersionTooLong(n) => {
+                format!("its version has {n} characters; the history table holds at most {MAX_VERSION_LEN}")
+            }
+            FolderProblem::ControlCharacter => "its name contains a control character (newline, tab, escape…)".into(),
+            FolderProblem::NotUtf8 => "its name is not valid UTF-8".into(),
+        }
+    }
+}
+
+/// diesel's rule, made strict: the version must be digits (dashes allowed, as
+/// in `2019-10-10-123456`) and fit the history column.
+pub fn check_folder(folder: &str) -> Result<(), FolderProblem> {
+    if folder.contains('\u{fffd}') {
+        return Err(FolderProblem::NotUtf8);
+    }
+    if folder.chars().any(char::is_control) {
+        return Err(FolderProblem::ControlCharacter);
+    }
+    let version = version_of(folder);
+    if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(FolderProblem::VersionNotDigits);
+    }
+    if version.len() > MAX_VERSION_LEN {
+        return Err(FolderProblem::VersionTooLong(version.len()));
+    }
+    Ok(())
+}
+
+/// The version for a new migration: `YYYYMMDDHHMMSS` of `now` (UTC), moved past
+/// the newest existing version so that versions stay unique and ordered even
+/// when two are made in the same second (or a teammate's clock ran ahead).
+pub fn next_version(now_unix: i64, newest_existing: Option<&str>) -> String {
+    let mut t = now_unix;
+    if let Some(newest) = newest_existing {
+        match parse_timestamp(newest) {
+            Some(n) if n >= t => t = n + 1,
+            _ => {}
+        }
+        let candidate = format_timestamp(t);
+        if candidate.as_str() <= newest {
+            // The newest version is not a timestamp but sorts after ours: keep order.
+            return format!("{newest}1");
+        }
+        return candidate;
+    }
+    format_timestamp(t)
+}
+
+/// `YYYYMMDDHHMMSS` for seconds since the Unix epoch (UTC).
+pub fn format_timestamp(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` for PostgreSQL's binary timestamp (microseconds
+/// since 2000-01-01), as `status` shows when a migration ran.
+pub fn format_pg_timestamp(micros: i64) -> String {
+    let mut out = String::with_capacity(19);
+    push_pg_timestamp(&mut out, micros);
+    out
+}
+
+/// The same, appended without allocating (status prints thousands).
+pub fn push_pg_timestamp(out: &mut String, micros: i64) {
+    let unix = micros.div_euclid(1_000_000) + 946_684_800;
+    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
+    let secs = unix.rem_euclid(86_400);
+    let two = |out: &mut String, n: i64| {
+        out.push(char::from(b'0' + (n / 10) as u8));
+        out.push(char::from(b'0' + (n % 10) as u8));
+    };
+    two(out, y / 100);
+    two(out, y % 100);
+    out.push('-');
+    two(out, m);
+    out.push('-');
+    two(out, d);
+    out.push(' ');
+    two(out, secs / 3600);
+    out.push(':');
+    two(out, secs % 3600 / 60);
+    out.push(':');
+    two(out, secs % 60);
+}
+
+/// Seconds since the epoch for a `YYYYMMDDHHMMSS` version; None for other shapes.
+pub fn parse_timestamp(version: &str) -> Option<i64> {
+    if version.len() != 14 || !version.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| version[r].parse::<i64>().ok();
+    let (y, mo, d, h, mi, s) = (n(0..4)?, n(4..6)?, n(6..8)?, n(8..10)?, n(10..12)?, n(12..14)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 59 {
+        return None;
+    }
+    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
+}
+
+// Howard Hinnant's algorithms (public domain): proleptic Gregorian calendar.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Checksum of a migration file that ignores a BOM and CRLF vs LF, so a
+/// checkout on another OS does not look "modified". FNV-1a 64: this detects
+/// edits, it is not a security boundary.
+pub fn checksum(sql: &str) -> String {
+    let text = sql.strip_prefix('\u{feff}').unwrap_or(sql);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+            i += 1;
+            continue;
+        }
+        h ^= u64::from(bytes[i]);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_follow_diesel() {
+        assert_eq!(version_of("20250615051828_initial_meeting_schema"), "20250615051828");
+        assert_eq!(version_of("2019-10-10-123456_create_users"), "20191010123456");
+        assert_eq!(version_of("00000000000000_diesel_initial_setup"), "00000000000000");
+        assert_eq!(version_of("7"), "7");
+    }
+
+    #[test]
+    fn timestamps_round_trip() {
+        // 2025-06-28 12:50:31 UTC
+        let t = 1_751_115_031;
+        assert_eq!(format_timestamp(t), "20250628125031");
+        assert_eq!(parse_timestamp("20250628125031"), Some(t));
+        assert_eq!(format_timestamp(0), "19700101000000");
+        assert_eq!(format_timestamp(951_782_400), "20000229000000");
+        assert_eq!(parse_timestamp("2025062812503"), None);
+        assert_eq!(parse_timestamp("20251328125031"), None);
+    }
+
+    #[test]
+    fn formats_postgres_timestamps() {
+        assert_eq!(format_pg_timestamp(0), "2000-01-01 00:00:00");
+        // 2025-06-15 05:20:11.5
+        assert_eq!(format_pg_timestamp((1_749_964_811 - 946_684_800) * 1_000_000 + 500_000), "2025-06-15 05:20:11");
+        assert_eq!(format_pg_timestamp(-1), "1999-12-31 23:59:59");
+    }
+
+    #[test]
+    fn next_version_is_unique_and_ordered() {
+        let t = 1_751_115_031;
+        assert_eq!(next_version(t, None), "20250628125031");
+        assert_eq!(next_version(t, Some("20250101000000")), "20250628125031");
+        // Same second: one second later. Crosses minute boundaries correctly.
+        assert_eq!(next_version(t, Some("20250628125031")), "20250628125032");
+        assert_eq!(next_version(t, Some("20250628125959")), "20250628130000");
+        // A newest version that is not a timestamp but sorts later still gets beaten.
+        let v = next_version(t, Some("99"));
+        assert!(v.as_str() > "99", "{v}");
+    }
+
+    #[test]
+    fn checksum_ignores_bom_and_crlf() {
+        assert_eq!(checksum("a;\nb;\n"), checksum("\u{feff}a;\r\nb;\r\n"));
+        assert_ne!(checksum("a;\n"), checksum("b;\n"));
+    }
+
+    #[test]
+    fn folder_names_follow_diesel_strictly() {
+        assert_eq!(check_folder("20250615051828_create_meetings"), Ok(()));
+        assert_eq!(check_folder("2019-10-10-123456_create_users"), Ok(()));
+        assert_eq!(check_folder("-_x"), Err(FolderProblem::VersionNotDigits));
+        assert_eq!(check_folder("abc_x"), Err(FolderProblem::VersionNotDigits));
+        assert_eq!(check_folder(&format!("{}_x", "1".repeat(60))), Err(FolderProblem::VersionTooLong(60)));
+        assert_eq!(check_folder("2025_bad\nname"), Err(FolderProblem::ControlCharacter));
+        assert_eq!(check_folder("2025_\u{1b}[31mred"), Err(FolderProblem::ControlCharacter));
+    }
+}
