@@ -5,6 +5,7 @@
 //! Only the edges do I/O; `plan`, `names` and `sql` are pure.
 
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod connection;
 pub mod error;
