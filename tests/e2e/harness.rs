@@ -14,7 +14,10 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
+use crate::cluster::{free_port, Postgres, StartOptions};
+
 pub struct Cluster {
+    /// The PostgreSQL binaries (psql, pg_dump, ...).
     pub bin: PathBuf,
     /// postgres://postgres@127.0.0.1:PORT (no database part)
     pub base_url: String,
@@ -27,100 +30,49 @@ pub fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(start_cluster)
 }
 
-pub fn pg_bin() -> PathBuf {
-    if let Ok(dir) = std::env::var("PG_BIN") {
-        return PathBuf::from(dir);
-    }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if dir.join("initdb").is_file() {
-            return dir;
-        }
-    }
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|rd| {
-            rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").is_file()).collect()
-        })
-        .unwrap_or_default();
-    dirs.sort_by_key(|p| {
-        p.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
-    });
-    dirs.pop().expect("no PostgreSQL server binaries: install the `postgresql` package or set PG_BIN")
-}
-
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
-}
-
-fn id_of(flag: &str) -> u32 {
-    let out = Command::new("id").args([flag, "postgres"]).output().expect("id");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("the `postgres` user must exist to run PostgreSQL as root")
-}
-
-/// A command that runs as the unprivileged `postgres` user when we are root.
-pub fn as_server_user(program: &Path) -> Command {
-    let mut cmd = Command::new(program);
-    if is_root() {
-        cmd.uid(id_of("-u")).gid(id_of("-g"));
-    }
-    cmd
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// PG_BIN, else what `cluster::find_bin` finds.
+fn postgres() -> Postgres {
+    let explicit = std::env::var_os("PG_BIN").map(PathBuf::from);
+    Postgres::find(explicit.as_deref())
+        .unwrap_or_else(|e| panic!("{e}\nhint: install the `postgresql` package, or set PG_BIN to its bin folder"))
 }
 
 fn start_cluster() -> Cluster {
-    let bin = pg_bin();
+    let pg = postgres();
     if let Ok(url) = std::env::var("CARGO_MIGRATE_TEST_ADMIN_URL") {
-        let parsed = url.trim_end_matches('/').to_string();
-        return Cluster { bin, base_url: parsed };
+        let base_url = url.trim_end_matches('/').to_string();
+        create_scram_group(&pg, &base_url);
+        return Cluster { bin: pg.bin, base_url };
     }
     let base = std::env::temp_dir().join(format!("cargo-migrate-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(&base).unwrap();
-    if is_root() {
-        std::os::unix::fs::chown(&base, Some(id_of("-u")), Some(id_of("-g"))).unwrap();
-    }
+    pg.hand_over(&base).unwrap();
     let data = base.join("data");
-    let out = as_server_user(&bin.join("initdb"))
-        .args(["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
-        .output()
-        .expect("run initdb");
-    assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
-    enable_ssl_and_passwords(&data);
-    let port = free_port();
-    let opts = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-        base.display()
-    );
-    let out = as_server_user(&bin.join("pg_ctl"))
-        .args(["-D", data.to_str().unwrap(), "-o", &opts, "-l", base.join("log").to_str().unwrap(), "-w", "start"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run pg_ctl");
-    assert!(
-        out.status.success(),
-        "pg_ctl start failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        std::fs::read_to_string(base.join("log")).unwrap_or_default()
-    );
+    pg.initdb(&data, "postgres", &["-A", "trust"]).unwrap_or_else(|e| panic!("{e}"));
+    enable_ssl_and_passwords(&pg, &data);
+    let port = free_port().unwrap();
+    let settings = [
+        ("listen_addresses", "127.0.0.1"),
+        ("fsync", "off"),
+        ("synchronous_commit", "off"),
+        ("full_page_writes", "off"),
+        ("max_connections", "300"),
+    ];
+    let log = base.join("log");
+    let opts = StartOptions { port, socket_dir: Some(&base), settings: &settings, log: &log, timeout_secs: 60 };
+    pg.start(&data, &opts).unwrap_or_else(|e| panic!("{e}"));
     // The watchdog outlives us (so it is never waited for): when this process
     // is gone, it stops and deletes the cluster.
     let script = format!(
         "while [ -d /proc/{pid} ]; do sleep 0.3; done; '{pg_ctl}' -D '{data}' -m immediate stop >/dev/null 2>&1; rm -rf '{base}'",
         pid = std::process::id(),
-        pg_ctl = bin.join("pg_ctl").display(),
+        pg_ctl = pg.program("pg_ctl").display(),
         data = data.display(),
         base = base.display()
     );
     #[allow(clippy::zombie_processes)]
-    as_server_user(Path::new("/bin/sh"))
+    pg.as_server_user(Path::new("/bin/sh"))
         .args(["-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -129,19 +81,29 @@ fn start_cluster() -> Cluster {
         .spawn()
         .expect("start the watchdog");
     let base_url = format!("postgres://postgres@127.0.0.1:{port}");
+    create_scram_group(&pg, &base_url);
+    Cluster { bin: pg.bin, base_url }
+}
+
+/// The role group whose members must log in with a password (a cluster-wide
+/// name shared by every run; created once).
+fn create_scram_group(pg: &Postgres, base_url: &str) {
     // Not psql(): that asks cluster(), which is still being initialised here.
-    let out = Command::new(bin.join("psql"))
-        .args(["-X", "-q", "-d", &format!("{base_url}/postgres"), "-c", "CREATE ROLE scram_users NOLOGIN"])
+    let out = Command::new(pg.program("psql"))
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &format!("{base_url}/postgres"), "-c"])
+        .arg(
+            "DO $$ BEGIN CREATE ROLE scram_users NOLOGIN; \
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+        )
         .output()
         .expect("run psql");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    Cluster { bin, base_url }
 }
 
 /// Members of `scram_users` log in with a scram-sha-256 password over SSL
 /// (as on Supabase); everyone else is trusted. SSL uses a throwaway
 /// self-signed certificate (sslmode=require does not verify it).
-fn enable_ssl_and_passwords(data: &Path) {
+fn enable_ssl_and_passwords(pg: &Postgres, data: &Path) {
     let out = Command::new("openssl")
         .args(["req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=localhost", "-keyout"])
         .arg(data.join("server.key"))
@@ -150,10 +112,8 @@ fn enable_ssl_and_passwords(data: &Path) {
         .output()
         .expect("openssl is needed for the SSL test server");
     assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
-    if is_root() {
-        for f in ["server.key", "server.crt"] {
-            std::os::unix::fs::chown(data.join(f), Some(id_of("-u")), Some(id_of("-g"))).unwrap();
-        }
+    for f in ["server.key", "server.crt"] {
+        pg.hand_over(&data.join(f)).unwrap();
     }
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(data.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
