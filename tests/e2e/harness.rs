@@ -12,7 +12,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use crate::cluster::{free_port, Postgres, StartOptions};
 
@@ -209,10 +209,18 @@ pub fn psql(url: &str, sql: &str) -> String {
     try_psql(url, sql).unwrap_or_else(|e| panic!("psql failed: {e}\nSQL: {sql}"))
 }
 
-/// A temporary cargo project. Deleted when dropped.
+/// A temporary cargo project. Deleted when dropped, after stopping every
+/// local development database its commands started.
 pub struct Project {
     pub root: PathBuf,
+    /// The whole environment of a run besides the harness's allowlist (see
+    /// `Project::command`): what the test sets, e.g. DATABASE_URL.
     pub env: Vec<(String, String)>,
+    /// Every distinct `--pg-bin` value passed through `command`: each may
+    /// have started its own local database.
+    pg_bins: Mutex<Vec<String>>,
+    /// Has any command run? (Nothing to stop otherwise.)
+    ran: AtomicUsize,
 }
 
 pub struct Run {
@@ -243,6 +251,11 @@ impl Run {
     }
 }
 
+/// Variables a run inherits from the test process; everything else (DATABASE_URL,
+/// the Supabase variables, PG_BIN, CARGO_TARGET_DIR, NO_COLOR, ...) is dropped.
+const INHERITED: &[&str] =
+    &["HOME", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "TMPDIR", "LANG", "LC_ALL", "USER"];
+
 impl Project {
     /// A package named `app` with a database configured through DATABASE_URL.
     pub fn new(db: &Db) -> Project {
@@ -257,7 +270,7 @@ impl Project {
         let root = std::env::temp_dir().join(format!("cargo-migrate-proj-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("src")).unwrap();
-        let p = Project { root, env: Vec::new() };
+        let p = Project { root, env: Vec::new(), pg_bins: Mutex::new(Vec::new()), ran: AtomicUsize::new(0) };
         p.write("Cargo.toml", &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"));
         p.write("src/lib.rs", "");
         p
@@ -296,29 +309,55 @@ impl Project {
         to_run(out)
     }
 
+    /// `cargo migrate ARGS` in `dir` (stdin empty), in the harness's
+    /// environment: see `Project::environment`.
     pub fn command(&self, dir: &Path, args: &[&str]) -> Command {
-        let bin_dir = Path::new(env!("CARGO_BIN_EXE_cargo-migrate")).parent().unwrap().to_path_buf();
-        let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+        self.note_pg_bins(args);
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.arg("migrate").args(args).current_dir(dir).env("PATH", path);
-        // The metadata cache of this project stays with it (and goes with it).
-        cmd.env("XDG_CACHE_HOME", self.root.join("target/cache"));
-        for var in [
-            "DATABASE_URL",
-            "MIGRATE_DIR",
-            "MIGRATE_LOCK_TIMEOUT",
-            "MIGRATE_CONNECT_TIMEOUT",
-            "CARGO_TERM_COLOR",
-            "NO_COLOR",
-        ] {
-            cmd.env_remove(var);
+        cmd.arg("migrate").args(args).current_dir(dir);
+        self.environment(&mut cmd);
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    /// Nothing from the test process's environment but `INHERITED`, PATH (the
+    /// binary under test first) and this project's metadata cache
+    /// (XDG_CACHE_HOME, inside the project); then `self.env`.
+    pub fn environment(&self, cmd: &mut Command) {
+        self.ran.fetch_add(1, Ordering::SeqCst);
+        let bin_dir = Path::new(env!("CARGO_BIN_EXE_cargo-migrate")).parent().unwrap().to_path_buf();
+        let mut path = vec![bin_dir];
+        path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+        cmd.env_clear();
+        cmd.env("PATH", std::env::join_paths(path).unwrap());
+        for var in INHERITED {
+            if let Some(value) = std::env::var_os(var) {
+                cmd.env(var, value);
+            }
         }
+        cmd.env("XDG_CACHE_HOME", self.root.join("target/cache"));
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        cmd.stdin(Stdio::null());
-        cmd
+    }
+
+    fn note_pg_bins(&self, args: &[&str]) {
+        let mut found = Vec::new();
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            if *arg == "--pg-bin" {
+                found.extend(it.next().map(|v| v.to_string()));
+            } else if let Some(v) = arg.strip_prefix("--pg-bin=") {
+                found.push(v.to_string());
+            }
+        }
+        let mut known = self.pg_bins.lock().unwrap_or_else(|e| e.into_inner());
+        for v in found {
+            if !known.contains(&v) {
+                known.push(v);
+            }
+        }
     }
 }
 
@@ -332,12 +371,18 @@ pub fn to_run(out: Output) -> Run {
 
 impl Drop for Project {
     fn drop(&mut self) {
-        // A test that used the local development database leaves it running.
-        if self.root.join("target/cargo-migrate").exists() {
-            let _ = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
-                .args(["local", "stop"])
-                .current_dir(&self.root)
-                .output();
+        // A command that used a local development database left it running,
+        // wherever it lives (under target/, or in the temp folder when we are
+        // root): stop the default one and one per --pg-bin seen.
+        if self.ran.load(Ordering::SeqCst) > 0 {
+            let pg_bins = std::mem::take(&mut *self.pg_bins.lock().unwrap_or_else(|e| e.into_inner()));
+            let flags = std::iter::once(Vec::new()).chain(pg_bins.iter().map(|b| vec!["--pg-bin", b.as_str()]));
+            for flag in flags {
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"));
+                cmd.args(&flag).args(["local", "stop"]).current_dir(&self.root);
+                self.environment(&mut cmd);
+                let _ = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            }
         }
         let _ = std::fs::remove_dir_all(&self.root);
     }
