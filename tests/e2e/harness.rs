@@ -30,6 +30,24 @@ pub fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(start_cluster)
 }
 
+/// Unique to this test process, lowercase alphanumeric: put it in every
+/// cluster-wide name a test makes (roles, Supabase project refs), so that a
+/// second run against the same server (CARGO_MIGRATE_TEST_ADMIN_URL) does not
+/// collide with the first. The pid, plus the start time against pid reuse.
+pub fn run_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros();
+        let mut n = (micros % 36u128.pow(4)) as u32;
+        let mut suffix = String::new();
+        for _ in 0..4 {
+            suffix.insert(0, char::from_digit(n % 36, 36).unwrap());
+            n /= 36;
+        }
+        format!("{}{suffix}", std::process::id())
+    })
+}
+
 /// PG_BIN, else what `cluster::find_bin` finds.
 fn postgres() -> Postgres {
     let explicit = std::env::var_os("PG_BIN").map(PathBuf::from);

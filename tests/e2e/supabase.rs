@@ -148,12 +148,13 @@ fn supabase_project(project_ref: &str, password: &str) -> Project {
 
 #[test]
 fn the_url_built_from_supabase_variables_really_authenticates() {
-    let project_ref = "abcdefghijklmnopqrst";
+    // Roles are cluster-wide: a name of this run's own.
+    let project_ref = format!("authref{}", run_id());
     psql(
         &format!("{}/postgres", cluster().base_url),
         &format!("CREATE ROLE \"postgres.{project_ref}\" LOGIN PASSWORD '{NASTY}' IN ROLE scram_users"),
     );
-    let p = supabase_project(project_ref, NASTY);
+    let p = supabase_project(&project_ref, NASTY);
     let r = p.cargo_migrate(&["status"]).ok();
     assert!(r.stdout.contains(&format!("postgres.{project_ref}:****@127.0.0.1")), "{}", r.stdout);
     assert!(!r.all().contains(NASTY) && !r.all().contains("p%40ss"), "{}", r.all());
@@ -177,7 +178,7 @@ fn the_url_built_from_supabase_variables_really_authenticates() {
     assert!(env.starts_with("# the seed's .env\nVITE_SUPABASE_URL="), "{env}");
     assert!(
         env.contains("VITE_SUPABASE_ANON_KEY=eyJ")
-            && env.contains("\nDATABASE_URL=postgres://postgres.abcdefghijklmnopqrst:p%40ss"),
+            && env.contains(&format!("\nDATABASE_URL=postgres://postgres.{project_ref}:p%40ss")),
         "{env}"
     );
     let r = p.cargo_migrate(&["status"]).ok();
@@ -186,12 +187,12 @@ fn the_url_built_from_supabase_variables_really_authenticates() {
 
 #[test]
 fn a_wrong_password_names_host_port_and_user_but_not_the_password() {
-    let project_ref = "wrongpasswordref";
+    let project_ref = format!("wrongpw{}", run_id());
     psql(
         &format!("{}/postgres", cluster().base_url),
         &format!("CREATE ROLE \"postgres.{project_ref}\" LOGIN PASSWORD 'the-right-one' IN ROLE scram_users"),
     );
-    let p = supabase_project(project_ref, "Wr0ng-Passw0rd!");
+    let p = supabase_project(&project_ref, "Wr0ng-Passw0rd!");
     let r = p.cargo_migrate(&["up"]).fails(1);
     let target = format!("postgres.{project_ref}@127.0.0.1:{}/postgres", cluster_port());
     assert!(r.stderr.contains(&target), "{}", r.stderr);
@@ -248,8 +249,8 @@ fn permission_denied_on_the_bookkeeping_table_says_what_to_do() {
     let db = Db::new("perm_denied");
     db.query("CREATE TABLE public.__diesel_schema_migrations (version varchar(50) PRIMARY KEY, run_on timestamp NOT NULL DEFAULT now())");
     db.query("REVOKE ALL ON public.__diesel_schema_migrations FROM PUBLIC");
-    let role = format!("limited_{}", std::process::id());
-    let _ = db.try_create_role(&role);
+    let role = format!("limited_{}", run_id());
+    db.try_create_role(&role).unwrap();
     let mut p = Project::new(&db);
     p.env = vec![("DATABASE_URL".into(), db.url.replace("postgres@", &format!("{role}@")))];
     let r = p.cargo_migrate(&["status"]).fails(1);
