@@ -8,11 +8,14 @@
 //! gone, even when tests fail or panic. CARGO_MIGRATE_TEST_ADMIN_URL points the
 //! suite at an existing server instead (a superuser URL).
 
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use crate::cluster::{free_port, Postgres, StartOptions};
 
@@ -339,6 +342,18 @@ impl Project {
         cmd
     }
 
+    /// Start `cargo migrate ARGS` in the project's root with stdout and stderr
+    /// piped; see `Running`.
+    pub fn spawn(&self, args: &[&str]) -> Running {
+        let child = self
+            .command(&self.root, args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start cargo migrate");
+        Running::new(child)
+    }
+
     /// Nothing from the test process's environment but `INHERITED`, PATH (the
     /// binary under test first) and this project's metadata cache
     /// (XDG_CACHE_HOME, inside the project); then `self.env`.
@@ -403,6 +418,154 @@ impl Drop for Project {
             }
         }
         let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// A `cargo migrate` that is still running; its stdout and stderr are read as
+/// they come. Killed if dropped before `finish`.
+pub struct Running {
+    child: Option<Child>,
+    stderr_lines: Receiver<String>,
+    seen: Vec<String>,
+    stdout: Option<std::thread::JoinHandle<String>>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Running {
+    fn new(mut child: Child) -> Running {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let err = BufReader::new(child.stderr.take().unwrap());
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in err.lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+                let _ = tx.send(line);
+            }
+            all
+        });
+        let mut out = child.stdout.take().unwrap();
+        let stdout = std::thread::spawn(move || {
+            let mut all = String::new();
+            let _ = std::io::Read::read_to_string(&mut out, &mut all);
+            all
+        });
+        Running { child: Some(child), stderr_lines: rx, seen: Vec::new(), stdout: Some(stdout), stderr: Some(stderr) }
+    }
+
+    /// Wait for a stderr line containing `needle`; panic after `timeout`, or
+    /// when stderr ends first.
+    #[track_caller]
+    pub fn wait_for_stderr(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "no stderr line with {needle:?} within {timeout:?}; stderr so far:\n{}",
+                        self.seen.join("\n")
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("stderr ended without a line with {needle:?}:\n{}", self.seen.join("\n"))
+                }
+            }
+        }
+    }
+
+    /// Wait for the end (at most `timeout`, else kill it and panic).
+    #[track_caller]
+    pub fn finish(mut self, timeout: Duration) -> Run {
+        let mut child = self.child.take().unwrap();
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("cargo migrate did not finish within {timeout:?}; stderr so far:\n{}", self.seen.join("\n"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stdout = self.stdout.take().unwrap().join().unwrap();
+        let stderr = self.stderr.take().unwrap().join().unwrap();
+        Run { code: status.code().unwrap_or(-1), stdout, stderr }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The advisory lock keys cargo-migrate takes for a run.
+pub const MIGRATION_LOCK: (i64, i32) = (1835624306, 1);
+
+/// A psql session that holds the migration lock of a database until
+/// `release` (or drop: psql ends, and the session with it).
+pub struct LockHolder {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl LockHolder {
+    /// Connects as `application_name` and returns once the lock is held.
+    pub fn take(url: &str, application_name: &str) -> LockHolder {
+        let mut child = Command::new(cluster().bin.join("psql"))
+            .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d"])
+            .arg(format!("{url}?application_name={application_name}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run psql");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut holder = LockHolder { child, stdin, stdout };
+        let (a, b) = MIGRATION_LOCK;
+        holder.send(&format!("SELECT pg_advisory_lock({a}, {b});"));
+        holder
+    }
+
+    /// Run one statement in the session and wait until it is done.
+    fn send(&mut self, sql: &str) {
+        writeln!(self.stdin, "{sql}\n\\echo done").and_then(|_| self.stdin.flush()).expect("write to psql");
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = self.stdout.read_line(&mut line).expect("read from psql");
+            assert!(n > 0, "psql ended before {sql} was done");
+            if line.trim_end() == "done" {
+                return;
+            }
+        }
+    }
+
+    /// Let go of the lock and end the session.
+    pub fn release(mut self) {
+        let (a, b) = MIGRATION_LOCK;
+        self.send(&format!("SELECT pg_advisory_unlock({a}, {b});"));
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "\\q");
+        let _ = self.stdin.flush();
+        let _ = self.child.wait();
     }
 }
 
