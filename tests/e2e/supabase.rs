@@ -241,7 +241,7 @@ fn a_server_that_never_answers_times_out_with_a_hint() {
     let r = to_run(child.wait_with_output().unwrap()).fails(1);
     drop(listener);
     assert!(r.stderr.contains(&format!("someone@127.0.0.1:{port}/db")), "{}", r.stderr);
-    assert!(r.stderr.contains("timeout") && r.stderr.contains("--connect-timeout"), "{}", r.stderr);
+    assert!(r.stderr.contains("timeout expired") && r.stderr.contains("--connect-timeout"), "{}", r.stderr);
 }
 
 #[test]
