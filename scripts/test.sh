@@ -20,5 +20,7 @@ if [ ! -x "$pgvector_dir/pgserver/pginstall/bin/initdb" ]; then
   chmod -R a+rX "$pgvector_dir"
 fi
 export CARGO_MIGRATE_PGVECTOR_BIN="$(cd "$pgvector_dir" && pwd)/pgserver/pginstall/bin"
+# Plain `cargo test` skips the pgvector test when there is none; here it must run.
+export CARGO_MIGRATE_REQUIRE_PGVECTOR=1
 
 cargo test --locked "$@"
