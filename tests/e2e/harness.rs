@@ -171,6 +171,11 @@ impl Db {
         Db { url: format!("{}/{name}", c.base_url) }
     }
 
+    /// The database's name (unique per test and process).
+    pub fn name(&self) -> &str {
+        self.url.rsplit('/').next().unwrap()
+    }
+
     /// Rows of a query, `|`-separated columns (psql -At).
     pub fn query(&self, sql: &str) -> String {
         psql(&self.url, sql)
@@ -375,6 +380,22 @@ impl Project {
         }
     }
 
+    /// `redact` with this project's root as `[PROJECT]`, then `literals`.
+    pub fn redact(&self, text: &str, literals: &[(&str, &str)]) -> String {
+        let root = self.root.display().to_string();
+        let canonical = self.root.canonicalize().map(|p| p.display().to_string()).unwrap_or_else(|_| root.clone());
+        let mut all = vec![(canonical.as_str(), "[PROJECT]"), (root.as_str(), "[PROJECT]")];
+        all.extend_from_slice(literals);
+        redact(text, &all)
+    }
+
+    /// `redact_json` with this project's root as `[PROJECT]`, then `literals`.
+    pub fn redact_json(&self, value: &serde_json::Value, literals: &[(&str, &str)]) -> String {
+        let mut value = value.clone();
+        redact_ms(&mut value);
+        self.redact(&serde_json::to_string_pretty(&value).unwrap(), literals)
+    }
+
     fn note_pg_bins(&self, args: &[&str]) {
         let mut found = Vec::new();
         let mut it = args.iter();
@@ -576,4 +597,138 @@ pub fn folders(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// Output with its volatile parts replaced by placeholders, for snapshots:
+/// first each `(text, placeholder)` of `literals` (longest text first: a path
+/// before its parent), then the temp folder (`[TMP]`), loopback ports
+/// (`127.0.0.1:[PORT]`), timestamps (`[TIMESTAMP]`), durations (`[DURATION]`:
+/// a number then ` ms`/` s`), pids (`pid [PID]`) and who ran a migration
+/// (`[USER]@[HOST] pid [PID]`). Versions made from the clock (`create`) must
+/// be passed as literals.
+pub fn redact(text: &str, literals: &[(&str, &str)]) -> String {
+    let mut literals: Vec<(&str, &str)> = literals.iter().copied().filter(|(from, _)| !from.is_empty()).collect();
+    let tmp = std::env::temp_dir().display().to_string();
+    let tmp = tmp.trim_end_matches('/');
+    literals.push((tmp, "[TMP]"));
+    literals.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+    let mut text = text.to_string();
+    for (from, to) in literals {
+        text = text.replace(from, to);
+    }
+    redact_patterns(&text)
+}
+
+/// Numbers under a key ending in `_ms` (JSON durations) become `"[DURATION]"`.
+pub fn redact_ms(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key.ends_with("_ms") && v.is_number() {
+                    *v = serde_json::Value::String("[DURATION]".into());
+                } else {
+                    redact_ms(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_ms),
+        _ => {}
+    }
+}
+
+fn redact_patterns(text: &str) -> String {
+    let b = text.as_bytes();
+    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let rest = &text[i..];
+        let word_start = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'.');
+        if let Some(after) = ["127.0.0.1:", "localhost:"].iter().find_map(|h| rest.strip_prefix(h)) {
+            let host_len = rest.len() - after.len();
+            let n = digits(i + host_len);
+            if n > 0 {
+                out.push_str(&rest[..host_len]);
+                out.push_str("[PORT]");
+                i += host_len + n;
+                continue;
+            }
+        }
+        if word_start {
+            // whoami(): user@host pid N (who applied a migration).
+            let token = rest.split(|c: char| c.is_whitespace() || c == '"').next().unwrap_or("");
+            let after = &rest[token.len()..];
+            if token.contains('@')
+                && !token.contains([':', '/'])
+                && after.strip_prefix(" pid ").is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+            {
+                out.push_str("[USER]@[HOST]");
+                i += token.len();
+                continue;
+            }
+        }
+        if rest.starts_with("pid ") && digits(i + 4) > 0 {
+            out.push_str("pid [PID]");
+            i += 4 + digits(i + 4);
+            continue;
+        }
+        if word_start && b[i].is_ascii_digit() {
+            if let Some(len) = timestamp_len(rest) {
+                out.push_str("[TIMESTAMP]");
+                i += len;
+                continue;
+            }
+            let mut len = digits(i);
+            if b.get(i + len) == Some(&b'.') && digits(i + len + 1) > 0 {
+                len += 1 + digits(i + len + 1);
+            }
+            let unit = [" ms", " s"].iter().find(|u| {
+                rest[len..].starts_with(**u)
+                    && !rest[len + u.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            });
+            if let Some(unit) = unit {
+                out.push_str("[DURATION]");
+                i += len + unit.len();
+                continue;
+            }
+            out.push_str(&rest[..len]);
+            i += len;
+            continue;
+        }
+        let c = rest.chars().next().unwrap();
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// `YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|±HH[:MM]]` at the start of `s`: its length.
+fn timestamp_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let shape = b"dddd-dd-dd_dd:dd:dd";
+    if b.len() < shape.len() {
+        return None;
+    }
+    for (c, want) in b.iter().zip(shape) {
+        let ok = match want {
+            b'd' => c.is_ascii_digit(),
+            b'_' => *c == b'T' || *c == b' ',
+            w => c == w,
+        };
+        if !ok {
+            return None;
+        }
+    }
+    let mut len = shape.len();
+    if b.get(len) == Some(&b'.') {
+        len += 1 + b[len + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+    }
+    match b.get(len) {
+        Some(b'Z') => len += 1,
+        Some(b'+') | Some(b'-') if b.get(len + 1).is_some_and(u8::is_ascii_digit) => {
+            len += 1 + b[len + 1..].iter().take_while(|c| c.is_ascii_digit() || **c == b':').count();
+        }
+        _ => {}
+    }
+    Some(len)
 }

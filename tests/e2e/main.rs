@@ -15,6 +15,7 @@ mod example;
 mod failure;
 mod secrets;
 mod settings;
+mod snapshots;
 mod status;
 mod supabase;
 mod up_down;
