@@ -20,5 +20,16 @@ if [ ! -x "$pgvector_dir/pgserver/pginstall/bin/initdb" ]; then
   chmod -R a+rX "$pgvector_dir"
 fi
 export CARGO_MIGRATE_PGVECTOR_BIN="$(cd "$pgvector_dir" && pwd)/pgserver/pginstall/bin"
+# Plain `cargo test` skips the pgvector test when there is none; here it must run.
+export CARGO_MIGRATE_REQUIRE_PGVECTOR=1
+
+# Snapshot tests (insta): in CI a snapshot that is new or differs fails the run
+# and nothing is written, whatever INSTA_UPDATE says elsewhere; locally a change
+# fails and leaves a .snap.new to review (`cargo insta review`), or
+# INSTA_UPDATE=always accepts it.
+if [ -n "${CI:-}" ]; then
+  export INSTA_UPDATE=no
+  unset INSTA_FORCE_PASS
+fi
 
 cargo test --locked "$@"

@@ -7,16 +7,26 @@ use crate::harness::*;
 const ALICE: &str = "11111111-1111-1111-1111-111111111111";
 const BOB: &str = "22222222-2222-2222-2222-222222222222";
 
-fn pgvector_bin() -> std::path::PathBuf {
+/// The PostgreSQL with pgvector, or None (said on stderr) when it is not
+/// installed: plain `cargo test` on a fresh machine skips the test, while
+/// scripts/test.sh sets CARGO_MIGRATE_REQUIRE_PGVECTOR=1 and then a missing
+/// one fails it.
+fn pgvector_bin() -> Option<std::path::PathBuf> {
     let bin = std::env::var("CARGO_MIGRATE_PGVECTOR_BIN").map(std::path::PathBuf::from).unwrap_or_else(|_| {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pgvector/pgserver/pginstall/bin")
     });
-    assert!(
-        bin.join("initdb").is_file(),
+    if bin.join("initdb").is_file() {
+        return Some(bin);
+    }
+    let why = format!(
         "no PostgreSQL with pgvector at {}: run scripts/test.sh (it installs one), or set CARGO_MIGRATE_PGVECTOR_BIN",
         bin.display()
     );
-    bin
+    assert!(std::env::var_os("CARGO_MIGRATE_REQUIRE_PGVECTOR").is_none_or(|v| v.is_empty() || v == "0"), "{why}");
+    // Straight to stderr: the test harness captures eprintln! of passing tests.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped the_seeds_meeting_platform_applies_reverts_and_reapplies: {why}");
+    None
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
@@ -40,7 +50,7 @@ fn as_user(url: &str, user: &str, statements: &[&str]) -> Result<String, String>
 
 #[test]
 fn the_seeds_meeting_platform_applies_reverts_and_reapplies() {
-    let bin = pgvector_bin();
+    let Some(bin) = pgvector_bin() else { return };
     let p = Project::bare("meeting_platform");
     copy_dir(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/meeting-platform/migrations"),

@@ -8,13 +8,19 @@
 //! gone, even when tests fail or panic. CARGO_MIGRATE_TEST_ADMIN_URL points the
 //! suite at an existing server instead (a superuser URL).
 
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::cluster::{free_port, Postgres, StartOptions};
 
 pub struct Cluster {
+    /// The PostgreSQL binaries (psql, pg_dump, ...).
     pub bin: PathBuf,
     /// postgres://postgres@127.0.0.1:PORT (no database part)
     pub base_url: String,
@@ -27,100 +33,67 @@ pub fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(start_cluster)
 }
 
-pub fn pg_bin() -> PathBuf {
-    if let Ok(dir) = std::env::var("PG_BIN") {
-        return PathBuf::from(dir);
-    }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if dir.join("initdb").is_file() {
-            return dir;
+/// Unique to this test process, lowercase alphanumeric: put it in every
+/// cluster-wide name a test makes (roles, Supabase project refs), so that a
+/// second run against the same server (CARGO_MIGRATE_TEST_ADMIN_URL) does not
+/// collide with the first. The pid, plus the start time against pid reuse.
+pub fn run_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros();
+        let mut n = (micros % 36u128.pow(4)) as u32;
+        let mut suffix = String::new();
+        for _ in 0..4 {
+            suffix.insert(0, char::from_digit(n % 36, 36).unwrap());
+            n /= 36;
         }
-    }
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|rd| {
-            rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").is_file()).collect()
-        })
-        .unwrap_or_default();
-    dirs.sort_by_key(|p| {
-        p.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
-    });
-    dirs.pop().expect("no PostgreSQL server binaries: install the `postgresql` package or set PG_BIN")
+        format!("{}{suffix}", std::process::id())
+    })
 }
 
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
-}
-
-fn id_of(flag: &str) -> u32 {
-    let out = Command::new("id").args([flag, "postgres"]).output().expect("id");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("the `postgres` user must exist to run PostgreSQL as root")
-}
-
-/// A command that runs as the unprivileged `postgres` user when we are root.
-pub fn as_server_user(program: &Path) -> Command {
-    let mut cmd = Command::new(program);
-    if is_root() {
-        cmd.uid(id_of("-u")).gid(id_of("-g"));
-    }
-    cmd
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// PG_BIN, else what `cluster::find_bin` finds.
+fn postgres() -> Postgres {
+    let explicit = std::env::var_os("PG_BIN").map(PathBuf::from);
+    Postgres::find(explicit.as_deref())
+        .unwrap_or_else(|e| panic!("{e}\nhint: install the `postgresql` package, or set PG_BIN to its bin folder"))
 }
 
 fn start_cluster() -> Cluster {
-    let bin = pg_bin();
+    let pg = postgres();
     if let Ok(url) = std::env::var("CARGO_MIGRATE_TEST_ADMIN_URL") {
-        let parsed = url.trim_end_matches('/').to_string();
-        return Cluster { bin, base_url: parsed };
+        let base_url = url.trim_end_matches('/').to_string();
+        create_scram_group(&pg, &base_url);
+        return Cluster { bin: pg.bin, base_url };
     }
     let base = std::env::temp_dir().join(format!("cargo-migrate-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(&base).unwrap();
-    if is_root() {
-        std::os::unix::fs::chown(&base, Some(id_of("-u")), Some(id_of("-g"))).unwrap();
-    }
+    pg.hand_over(&base).unwrap();
     let data = base.join("data");
-    let out = as_server_user(&bin.join("initdb"))
-        .args(["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
-        .output()
-        .expect("run initdb");
-    assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
-    enable_ssl_and_passwords(&data);
-    let port = free_port();
-    let opts = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-        base.display()
-    );
-    let out = as_server_user(&bin.join("pg_ctl"))
-        .args(["-D", data.to_str().unwrap(), "-o", &opts, "-l", base.join("log").to_str().unwrap(), "-w", "start"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run pg_ctl");
-    assert!(
-        out.status.success(),
-        "pg_ctl start failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        std::fs::read_to_string(base.join("log")).unwrap_or_default()
-    );
+    pg.initdb(&data, "postgres", &["-A", "trust"]).unwrap_or_else(|e| panic!("{e}"));
+    enable_ssl_and_passwords(&pg, &data);
+    let port = free_port().unwrap();
+    let settings = [
+        ("listen_addresses", "127.0.0.1"),
+        ("fsync", "off"),
+        ("synchronous_commit", "off"),
+        ("full_page_writes", "off"),
+        ("max_connections", "300"),
+    ];
+    let log = base.join("log");
+    let opts = StartOptions { port, socket_dir: Some(&base), settings: &settings, log: &log, timeout_secs: 60 };
+    pg.start(&data, &opts).unwrap_or_else(|e| panic!("{e}"));
     // The watchdog outlives us (so it is never waited for): when this process
     // is gone, it stops and deletes the cluster.
     let script = format!(
         "while [ -d /proc/{pid} ]; do sleep 0.3; done; '{pg_ctl}' -D '{data}' -m immediate stop >/dev/null 2>&1; rm -rf '{base}'",
         pid = std::process::id(),
-        pg_ctl = bin.join("pg_ctl").display(),
+        pg_ctl = pg.program("pg_ctl").display(),
         data = data.display(),
         base = base.display()
     );
     #[allow(clippy::zombie_processes)]
-    as_server_user(Path::new("/bin/sh"))
+    pg.as_server_user(Path::new("/bin/sh"))
         .args(["-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -129,19 +102,29 @@ fn start_cluster() -> Cluster {
         .spawn()
         .expect("start the watchdog");
     let base_url = format!("postgres://postgres@127.0.0.1:{port}");
+    create_scram_group(&pg, &base_url);
+    Cluster { bin: pg.bin, base_url }
+}
+
+/// The role group whose members must log in with a password (a cluster-wide
+/// name shared by every run; created once).
+fn create_scram_group(pg: &Postgres, base_url: &str) {
     // Not psql(): that asks cluster(), which is still being initialised here.
-    let out = Command::new(bin.join("psql"))
-        .args(["-X", "-q", "-d", &format!("{base_url}/postgres"), "-c", "CREATE ROLE scram_users NOLOGIN"])
+    let out = Command::new(pg.program("psql"))
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &format!("{base_url}/postgres"), "-c"])
+        .arg(
+            "DO $$ BEGIN CREATE ROLE scram_users NOLOGIN; \
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+        )
         .output()
         .expect("run psql");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    Cluster { bin, base_url }
 }
 
 /// Members of `scram_users` log in with a scram-sha-256 password over SSL
 /// (as on Supabase); everyone else is trusted. SSL uses a throwaway
 /// self-signed certificate (sslmode=require does not verify it).
-fn enable_ssl_and_passwords(data: &Path) {
+fn enable_ssl_and_passwords(pg: &Postgres, data: &Path) {
     let out = Command::new("openssl")
         .args(["req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=localhost", "-keyout"])
         .arg(data.join("server.key"))
@@ -150,10 +133,8 @@ fn enable_ssl_and_passwords(data: &Path) {
         .output()
         .expect("openssl is needed for the SSL test server");
     assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
-    if is_root() {
-        for f in ["server.key", "server.crt"] {
-            std::os::unix::fs::chown(data.join(f), Some(id_of("-u")), Some(id_of("-g"))).unwrap();
-        }
+    for f in ["server.key", "server.crt"] {
+        pg.hand_over(&data.join(f)).unwrap();
     }
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(data.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -188,6 +169,11 @@ impl Db {
         );
         psql(&format!("{}/postgres", c.base_url), &format!("CREATE DATABASE \"{name}\""));
         Db { url: format!("{}/{name}", c.base_url) }
+    }
+
+    /// The database's name (unique per test and process).
+    pub fn name(&self) -> &str {
+        self.url.rsplit('/').next().unwrap()
     }
 
     /// Rows of a query, `|`-separated columns (psql -At).
@@ -249,10 +235,18 @@ pub fn psql(url: &str, sql: &str) -> String {
     try_psql(url, sql).unwrap_or_else(|e| panic!("psql failed: {e}\nSQL: {sql}"))
 }
 
-/// A temporary cargo project. Deleted when dropped.
+/// A temporary cargo project. Deleted when dropped, after stopping every
+/// local development database its commands started.
 pub struct Project {
     pub root: PathBuf,
+    /// The whole environment of a run besides the harness's allowlist (see
+    /// `Project::command`): what the test sets, e.g. DATABASE_URL.
     pub env: Vec<(String, String)>,
+    /// Every distinct `--pg-bin` value passed through `command`: each may
+    /// have started its own local database.
+    pg_bins: Mutex<Vec<String>>,
+    /// Has any command run? (Nothing to stop otherwise.)
+    ran: AtomicUsize,
 }
 
 pub struct Run {
@@ -283,6 +277,11 @@ impl Run {
     }
 }
 
+/// Variables a run inherits from the test process; everything else (DATABASE_URL,
+/// the Supabase variables, PG_BIN, CARGO_TARGET_DIR, NO_COLOR, ...) is dropped.
+const INHERITED: &[&str] =
+    &["HOME", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "TMPDIR", "LANG", "LC_ALL", "USER"];
+
 impl Project {
     /// A package named `app` with a database configured through DATABASE_URL.
     pub fn new(db: &Db) -> Project {
@@ -297,7 +296,7 @@ impl Project {
         let root = std::env::temp_dir().join(format!("cargo-migrate-proj-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("src")).unwrap();
-        let p = Project { root, env: Vec::new() };
+        let p = Project { root, env: Vec::new(), pg_bins: Mutex::new(Vec::new()), ran: AtomicUsize::new(0) };
         p.write("Cargo.toml", &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"));
         p.write("src/lib.rs", "");
         p
@@ -336,29 +335,83 @@ impl Project {
         to_run(out)
     }
 
+    /// `cargo migrate ARGS` in `dir` (stdin empty), in the harness's
+    /// environment: see `Project::environment`.
     pub fn command(&self, dir: &Path, args: &[&str]) -> Command {
-        let bin_dir = Path::new(env!("CARGO_BIN_EXE_cargo-migrate")).parent().unwrap().to_path_buf();
-        let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+        self.note_pg_bins(args);
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.arg("migrate").args(args).current_dir(dir).env("PATH", path);
-        // The metadata cache of this project stays with it (and goes with it).
-        cmd.env("XDG_CACHE_HOME", self.root.join("target/cache"));
-        for var in [
-            "DATABASE_URL",
-            "MIGRATE_DIR",
-            "MIGRATE_LOCK_TIMEOUT",
-            "MIGRATE_CONNECT_TIMEOUT",
-            "CARGO_TERM_COLOR",
-            "NO_COLOR",
-        ] {
-            cmd.env_remove(var);
+        cmd.arg("migrate").args(args).current_dir(dir);
+        self.environment(&mut cmd);
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    /// Start `cargo migrate ARGS` in the project's root with stdout and stderr
+    /// piped; see `Running`.
+    pub fn spawn(&self, args: &[&str]) -> Running {
+        let child = self
+            .command(&self.root, args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start cargo migrate");
+        Running::new(child)
+    }
+
+    /// Nothing from the test process's environment but `INHERITED`, PATH (the
+    /// binary under test first) and this project's metadata cache
+    /// (XDG_CACHE_HOME, inside the project); then `self.env`.
+    pub fn environment(&self, cmd: &mut Command) {
+        self.ran.fetch_add(1, Ordering::SeqCst);
+        let bin_dir = Path::new(env!("CARGO_BIN_EXE_cargo-migrate")).parent().unwrap().to_path_buf();
+        let mut path = vec![bin_dir];
+        path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+        cmd.env_clear();
+        cmd.env("PATH", std::env::join_paths(path).unwrap());
+        for var in INHERITED {
+            if let Some(value) = std::env::var_os(var) {
+                cmd.env(var, value);
+            }
         }
+        cmd.env("XDG_CACHE_HOME", self.root.join("target/cache"));
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        cmd.stdin(Stdio::null());
-        cmd
+    }
+
+    /// `redact` with this project's root as `[PROJECT]`, then `literals`.
+    pub fn redact(&self, text: &str, literals: &[(&str, &str)]) -> String {
+        let root = self.root.display().to_string();
+        let canonical = self.root.canonicalize().map(|p| p.display().to_string()).unwrap_or_else(|_| root.clone());
+        let mut all = vec![(canonical.as_str(), "[PROJECT]"), (root.as_str(), "[PROJECT]")];
+        all.extend_from_slice(literals);
+        redact(text, &all)
+    }
+
+    /// `redact_json` with this project's root as `[PROJECT]`, then `literals`.
+    pub fn redact_json(&self, value: &serde_json::Value, literals: &[(&str, &str)]) -> String {
+        let mut value = value.clone();
+        redact_ms(&mut value);
+        self.redact(&serde_json::to_string_pretty(&value).unwrap(), literals)
+    }
+
+    fn note_pg_bins(&self, args: &[&str]) {
+        let mut found = Vec::new();
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            if *arg == "--pg-bin" {
+                found.extend(it.next().map(|v| v.to_string()));
+            } else if let Some(v) = arg.strip_prefix("--pg-bin=") {
+                found.push(v.to_string());
+            }
+        }
+        let mut known = self.pg_bins.lock().unwrap_or_else(|e| e.into_inner());
+        for v in found {
+            if !known.contains(&v) {
+                known.push(v);
+            }
+        }
     }
 }
 
@@ -372,14 +425,168 @@ pub fn to_run(out: Output) -> Run {
 
 impl Drop for Project {
     fn drop(&mut self) {
-        // A test that used the local development database leaves it running.
-        if self.root.join("target/cargo-migrate").exists() {
-            let _ = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
-                .args(["local", "stop"])
-                .current_dir(&self.root)
-                .output();
+        // A command that used a local development database left it running,
+        // wherever it lives (under target/, or in the temp folder when we are
+        // root): stop the default one and one per --pg-bin seen.
+        if self.ran.load(Ordering::SeqCst) > 0 {
+            let pg_bins = std::mem::take(&mut *self.pg_bins.lock().unwrap_or_else(|e| e.into_inner()));
+            let flags = std::iter::once(Vec::new()).chain(pg_bins.iter().map(|b| vec!["--pg-bin", b.as_str()]));
+            for flag in flags {
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"));
+                cmd.args(&flag).args(["local", "stop"]).current_dir(&self.root);
+                self.environment(&mut cmd);
+                let _ = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            }
         }
         let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// A `cargo migrate` that is still running; its stdout and stderr are read as
+/// they come. Killed if dropped before `finish`.
+pub struct Running {
+    child: Option<Child>,
+    stderr_lines: Receiver<String>,
+    seen: Vec<String>,
+    stdout: Option<std::thread::JoinHandle<String>>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Running {
+    fn new(mut child: Child) -> Running {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let err = BufReader::new(child.stderr.take().unwrap());
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in err.lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+                let _ = tx.send(line);
+            }
+            all
+        });
+        let mut out = child.stdout.take().unwrap();
+        let stdout = std::thread::spawn(move || {
+            let mut all = String::new();
+            let _ = std::io::Read::read_to_string(&mut out, &mut all);
+            all
+        });
+        Running { child: Some(child), stderr_lines: rx, seen: Vec::new(), stdout: Some(stdout), stderr: Some(stderr) }
+    }
+
+    /// Wait for a stderr line containing `needle`; panic after `timeout`, or
+    /// when stderr ends first.
+    #[track_caller]
+    pub fn wait_for_stderr(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "no stderr line with {needle:?} within {timeout:?}; stderr so far:\n{}",
+                        self.seen.join("\n")
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("stderr ended without a line with {needle:?}:\n{}", self.seen.join("\n"))
+                }
+            }
+        }
+    }
+
+    /// Wait for the end (at most `timeout`, else kill it and panic).
+    #[track_caller]
+    pub fn finish(mut self, timeout: Duration) -> Run {
+        let mut child = self.child.take().unwrap();
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("cargo migrate did not finish within {timeout:?}; stderr so far:\n{}", self.seen.join("\n"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stdout = self.stdout.take().unwrap().join().unwrap();
+        let stderr = self.stderr.take().unwrap().join().unwrap();
+        Run { code: status.code().unwrap_or(-1), stdout, stderr }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The advisory lock keys cargo-migrate takes for a run.
+pub const MIGRATION_LOCK: (i64, i32) = (1835624306, 1);
+
+/// A psql session that holds the migration lock of a database until
+/// `release` (or drop: psql ends, and the session with it).
+pub struct LockHolder {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl LockHolder {
+    /// Connects as `application_name` and returns once the lock is held.
+    pub fn take(url: &str, application_name: &str) -> LockHolder {
+        let mut child = Command::new(cluster().bin.join("psql"))
+            .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d"])
+            .arg(format!("{url}?application_name={application_name}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run psql");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut holder = LockHolder { child, stdin, stdout };
+        let (a, b) = MIGRATION_LOCK;
+        holder.send(&format!("SELECT pg_advisory_lock({a}, {b});"));
+        holder
+    }
+
+    /// Run one statement in the session and wait until it is done.
+    fn send(&mut self, sql: &str) {
+        writeln!(self.stdin, "{sql}\n\\echo done").and_then(|_| self.stdin.flush()).expect("write to psql");
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = self.stdout.read_line(&mut line).expect("read from psql");
+            assert!(n > 0, "psql ended before {sql} was done");
+            if line.trim_end() == "done" {
+                return;
+            }
+        }
+    }
+
+    /// Let go of the lock and end the session.
+    pub fn release(mut self) {
+        let (a, b) = MIGRATION_LOCK;
+        self.send(&format!("SELECT pg_advisory_unlock({a}, {b});"));
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "\\q");
+        let _ = self.stdin.flush();
+        let _ = self.child.wait();
     }
 }
 
@@ -390,4 +597,138 @@ pub fn folders(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// Output with its volatile parts replaced by placeholders, for snapshots:
+/// first each `(text, placeholder)` of `literals` (longest text first: a path
+/// before its parent), then the temp folder (`[TMP]`), loopback ports
+/// (`127.0.0.1:[PORT]`), timestamps (`[TIMESTAMP]`), durations (`[DURATION]`:
+/// a number then ` ms`/` s`), pids (`pid [PID]`) and who ran a migration
+/// (`[USER]@[HOST] pid [PID]`). Versions made from the clock (`create`) must
+/// be passed as literals.
+pub fn redact(text: &str, literals: &[(&str, &str)]) -> String {
+    let mut literals: Vec<(&str, &str)> = literals.iter().copied().filter(|(from, _)| !from.is_empty()).collect();
+    let tmp = std::env::temp_dir().display().to_string();
+    let tmp = tmp.trim_end_matches('/');
+    literals.push((tmp, "[TMP]"));
+    literals.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+    let mut text = text.to_string();
+    for (from, to) in literals {
+        text = text.replace(from, to);
+    }
+    redact_patterns(&text)
+}
+
+/// Numbers under a key ending in `_ms` (JSON durations) become `"[DURATION]"`.
+pub fn redact_ms(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key.ends_with("_ms") && v.is_number() {
+                    *v = serde_json::Value::String("[DURATION]".into());
+                } else {
+                    redact_ms(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_ms),
+        _ => {}
+    }
+}
+
+fn redact_patterns(text: &str) -> String {
+    let b = text.as_bytes();
+    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let rest = &text[i..];
+        let word_start = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'.');
+        if let Some(after) = ["127.0.0.1:", "localhost:"].iter().find_map(|h| rest.strip_prefix(h)) {
+            let host_len = rest.len() - after.len();
+            let n = digits(i + host_len);
+            if n > 0 {
+                out.push_str(&rest[..host_len]);
+                out.push_str("[PORT]");
+                i += host_len + n;
+                continue;
+            }
+        }
+        if word_start {
+            // whoami(): user@host pid N (who applied a migration).
+            let token = rest.split(|c: char| c.is_whitespace() || c == '"').next().unwrap_or("");
+            let after = &rest[token.len()..];
+            if token.contains('@')
+                && !token.contains([':', '/'])
+                && after.strip_prefix(" pid ").is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+            {
+                out.push_str("[USER]@[HOST]");
+                i += token.len();
+                continue;
+            }
+        }
+        if rest.starts_with("pid ") && digits(i + 4) > 0 {
+            out.push_str("pid [PID]");
+            i += 4 + digits(i + 4);
+            continue;
+        }
+        if word_start && b[i].is_ascii_digit() {
+            if let Some(len) = timestamp_len(rest) {
+                out.push_str("[TIMESTAMP]");
+                i += len;
+                continue;
+            }
+            let mut len = digits(i);
+            if b.get(i + len) == Some(&b'.') && digits(i + len + 1) > 0 {
+                len += 1 + digits(i + len + 1);
+            }
+            let unit = [" ms", " s"].iter().find(|u| {
+                rest[len..].starts_with(**u)
+                    && !rest[len + u.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            });
+            if let Some(unit) = unit {
+                out.push_str("[DURATION]");
+                i += len + unit.len();
+                continue;
+            }
+            out.push_str(&rest[..len]);
+            i += len;
+            continue;
+        }
+        let c = rest.chars().next().unwrap();
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// `YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|±HH[:MM]]` at the start of `s`: its length.
+fn timestamp_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let shape = b"dddd-dd-dd_dd:dd:dd";
+    if b.len() < shape.len() {
+        return None;
+    }
+    for (c, want) in b.iter().zip(shape) {
+        let ok = match want {
+            b'd' => c.is_ascii_digit(),
+            b'_' => *c == b'T' || *c == b' ',
+            w => c == w,
+        };
+        if !ok {
+            return None;
+        }
+    }
+    let mut len = shape.len();
+    if b.get(len) == Some(&b'.') {
+        len += 1 + b[len + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+    }
+    match b.get(len) {
+        Some(b'Z') => len += 1,
+        Some(b'+') | Some(b'-') if b.get(len + 1).is_some_and(u8::is_ascii_digit) => {
+            len += 1 + b[len + 1..].iter().take_while(|c| c.is_ascii_digit() || **c == b':').count();
+        }
+        _ => {}
+    }
+    Some(len)
 }

@@ -1,6 +1,9 @@
 //! End-to-end: the real `cargo migrate` in temporary cargo projects against a
 //! real PostgreSQL started by the harness; assertions read the catalog.
 
+#[path = "../../src/cluster.rs"]
+#[allow(dead_code)]
+mod cluster;
 mod harness;
 
 mod cli;
@@ -12,6 +15,7 @@ mod example;
 mod failure;
 mod secrets;
 mod settings;
+mod snapshots;
 mod status;
 mod supabase;
 mod up_down;

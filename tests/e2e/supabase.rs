@@ -148,12 +148,13 @@ fn supabase_project(project_ref: &str, password: &str) -> Project {
 
 #[test]
 fn the_url_built_from_supabase_variables_really_authenticates() {
-    let project_ref = "abcdefghijklmnopqrst";
+    // Roles are cluster-wide: a name of this run's own.
+    let project_ref = format!("authref{}", run_id());
     psql(
         &format!("{}/postgres", cluster().base_url),
         &format!("CREATE ROLE \"postgres.{project_ref}\" LOGIN PASSWORD '{NASTY}' IN ROLE scram_users"),
     );
-    let p = supabase_project(project_ref, NASTY);
+    let p = supabase_project(&project_ref, NASTY);
     let r = p.cargo_migrate(&["status"]).ok();
     assert!(r.stdout.contains(&format!("postgres.{project_ref}:****@127.0.0.1")), "{}", r.stdout);
     assert!(!r.all().contains(NASTY) && !r.all().contains("p%40ss"), "{}", r.all());
@@ -177,7 +178,7 @@ fn the_url_built_from_supabase_variables_really_authenticates() {
     assert!(env.starts_with("# the seed's .env\nVITE_SUPABASE_URL="), "{env}");
     assert!(
         env.contains("VITE_SUPABASE_ANON_KEY=eyJ")
-            && env.contains("\nDATABASE_URL=postgres://postgres.abcdefghijklmnopqrst:p%40ss"),
+            && env.contains(&format!("\nDATABASE_URL=postgres://postgres.{project_ref}:p%40ss")),
         "{env}"
     );
     let r = p.cargo_migrate(&["status"]).ok();
@@ -186,12 +187,12 @@ fn the_url_built_from_supabase_variables_really_authenticates() {
 
 #[test]
 fn a_wrong_password_names_host_port_and_user_but_not_the_password() {
-    let project_ref = "wrongpasswordref";
+    let project_ref = format!("wrongpw{}", run_id());
     psql(
         &format!("{}/postgres", cluster().base_url),
         &format!("CREATE ROLE \"postgres.{project_ref}\" LOGIN PASSWORD 'the-right-one' IN ROLE scram_users"),
     );
-    let p = supabase_project(project_ref, "Wr0ng-Passw0rd!");
+    let p = supabase_project(&project_ref, "Wr0ng-Passw0rd!");
     let r = p.cargo_migrate(&["up"]).fails(1);
     let target = format!("postgres.{project_ref}@127.0.0.1:{}/postgres", cluster_port());
     assert!(r.stderr.contains(&target), "{}", r.stderr);
@@ -240,7 +241,7 @@ fn a_server_that_never_answers_times_out_with_a_hint() {
     let r = to_run(child.wait_with_output().unwrap()).fails(1);
     drop(listener);
     assert!(r.stderr.contains(&format!("someone@127.0.0.1:{port}/db")), "{}", r.stderr);
-    assert!(r.stderr.contains("timeout") && r.stderr.contains("--connect-timeout"), "{}", r.stderr);
+    assert!(r.stderr.contains("timeout expired") && r.stderr.contains("--connect-timeout"), "{}", r.stderr);
 }
 
 #[test]
@@ -248,8 +249,8 @@ fn permission_denied_on_the_bookkeeping_table_says_what_to_do() {
     let db = Db::new("perm_denied");
     db.query("CREATE TABLE public.__diesel_schema_migrations (version varchar(50) PRIMARY KEY, run_on timestamp NOT NULL DEFAULT now())");
     db.query("REVOKE ALL ON public.__diesel_schema_migrations FROM PUBLIC");
-    let role = format!("limited_{}", std::process::id());
-    let _ = db.try_create_role(&role);
+    let role = format!("limited_{}", run_id());
+    db.try_create_role(&role).unwrap();
     let mut p = Project::new(&db);
     p.env = vec![("DATABASE_URL".into(), db.url.replace("postgres@", &format!("{role}@")))];
     let r = p.cargo_migrate(&["status"]).fails(1);
@@ -338,21 +339,52 @@ fn create_table_refuses_bad_input_and_writes_nothing() {
 #[test]
 fn single_transaction_out_of_locks_says_how_to_proceed() {
     let p = Project::bare("app");
-    for i in 0..150 {
-        p.table_migration(&format!("202501010{i:05}"), &format!("t{i}"));
-    }
-    p.cargo_migrate(&["local", "start"]).ok();
-    // A lock table far too small for 150 new tables in one transaction.
-    let conf = p.root.join("target/cargo-migrate/local/data/postgresql.conf");
+    let dir = p.cargo_migrate(&["local", "start", "--format", "json"]).ok().json()["dir"].as_str().unwrap().to_string();
+    // A lock table as small as we can make it. It holds max_locks_per_transaction
+    // × (every backend slot + prepared transactions) locks, and more where the
+    // shared memory has slack (huge pages round it up to 2 MB: off), so we ask
+    // the restarted server for its settings and take a wide margin below.
+    let conf = std::path::Path::new(&dir).join("data/postgresql.conf");
     let text = std::fs::read_to_string(&conf).unwrap();
-    std::fs::write(&conf, format!("{text}\nmax_locks_per_transaction = 10\nmax_connections = 10\n")).unwrap();
+    let small = "max_locks_per_transaction = 10\nmax_prepared_transactions = 0\nmax_connections = 6\n\
+                 autovacuum_max_workers = 1\nmax_worker_processes = 2\nmax_wal_senders = 0\nhuge_pages = off\n";
+    std::fs::write(&conf, format!("{text}\n{small}")).unwrap();
     p.cargo_migrate(&["local", "stop"]).ok();
+    p.cargo_migrate(&["local", "start"]).ok();
+    let url = p.cargo_migrate(&["local", "url"]).ok().stdout.trim().to_string();
+    let setting = |name: &str| -> u64 {
+        let v = psql(&url, &format!("SHOW {name}"));
+        v.parse().unwrap_or_else(|_| panic!("{name} = {v}"))
+    };
+    let locks = setting("max_locks_per_transaction");
+    let connections = setting("max_connections");
+    // A run needs one or two connections besides the reserved ones.
+    assert!(connections >= setting("superuser_reserved_connections") + 3, "max_connections = {connections}");
+    // PostgreSQL's MaxBackends (connections, autovacuum workers and their
+    // launcher, background workers, WAL senders), plus prepared transactions.
+    let slots = connections
+        + setting("autovacuum_max_workers")
+        + 1
+        + setting("max_worker_processes")
+        + setting("max_wal_senders")
+        + setting("max_prepared_transactions");
+    // Each migration takes three locks (table, primary key, index): this many
+    // cannot all be held by one transaction.
+    let n = 4 * locks * slots + 50;
+    for i in 0..n {
+        let version = format!("20250101{:02}{:02}{:02}", i / 3600, i / 60 % 60, i % 60);
+        p.migration(
+            &format!("{version}_create_t{i}"),
+            &format!("CREATE TABLE t{i} (id bigint PRIMARY KEY, v int);\nCREATE INDEX t{i}_v ON t{i} (v);\n"),
+            Some(&format!("DROP TABLE t{i};\n")),
+        );
+    }
     let r = p.cargo_migrate(&["up", "--single-transaction"]).fails(1);
-    assert!(r.stderr.contains("out of shared memory"), "{}", r.stderr);
+    assert!(r.stderr.contains("out of shared memory"), "{n} migrations: {}", r.stderr);
     assert!(r.stderr.contains("without --single-transaction") && r.stderr.contains("--count"), "{}", r.stderr);
     assert!(r.stderr.contains("the whole run was rolled back"), "{}", r.stderr);
     assert_eq!(p.cargo_migrate(&["status", "--format", "json"]).ok().json()["summary"]["applied"], 0);
     // One transaction per migration needs few locks at a time.
     p.cargo_migrate(&["up"]).ok();
-    assert_eq!(p.cargo_migrate(&["status", "--format", "json"]).ok().json()["summary"]["applied"], 150);
+    assert_eq!(p.cargo_migrate(&["status", "--format", "json"]).ok().json()["summary"]["applied"], n);
 }

@@ -1,0 +1,89 @@
+//! What users read, pinned: `--help` of every command, and the human and JSON
+//! output of status, up, down and create on one fixed scenario. Volatile parts
+//! (ports, paths, durations, timestamps, pids, clock-made versions) go through
+//! the harness's `redact`.
+//!
+//! A change shows up as a failing test and a `.snap.new` file beside the
+//! `.snap`; review it with `cargo insta review`, or accept every change with
+//! `INSTA_UPDATE=always bash scripts/test.sh`. In CI (CI set) nothing is
+//! written and a mismatch fails.
+
+use insta::assert_snapshot;
+
+use crate::harness::*;
+
+const COMMANDS: &[&str] = &["up", "down", "redo", "status", "create", "database-url", "local"];
+
+#[test]
+fn help_of_every_command() {
+    let p = Project::bare("app");
+    assert_snapshot!("help", p.redact(&p.cargo_migrate(&["--help"]).ok().stdout, &[]));
+    for cmd in COMMANDS {
+        let help = p.cargo_migrate(&[cmd, "--help"]).ok().stdout;
+        assert_snapshot!(format!("help_{}", cmd.replace('-', "_")), p.redact(&help, &[]));
+    }
+}
+
+#[test]
+fn status_up_down_human_and_json() {
+    let db = Db::new("snapshots");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "meetings");
+    p.table_migration("20250102000000", "participants");
+    p.migration(
+        "20250103000000_index_meetings",
+        "CREATE INDEX meetings_id ON meetings (id);\n",
+        Some("DROP INDEX meetings_id;\n"),
+    );
+    let db_name = [(db.name(), "[DB]")];
+    let human = |r: Run| p.redact(&r.all(), &db_name);
+    let json =
+        |r: Run| format!("{}\n--- stderr\n{}", p.redact_json(&r.json(), &db_name), p.redact(&r.stderr, &db_name));
+
+    assert_snapshot!("status_human_all_pending", human(p.cargo_migrate(&["status"]).ok()));
+    assert_snapshot!("up_human", human(p.cargo_migrate(&["up", "--count", "2"]).ok()));
+    assert_snapshot!("status_human", human(p.cargo_migrate(&["status"]).ok()));
+    assert_snapshot!("status_json", json(p.cargo_migrate(&["status", "--format", "json"]).ok()));
+    assert_snapshot!("down_human", human(p.cargo_migrate(&["down"]).ok()));
+    assert_snapshot!("up_json", json(p.cargo_migrate(&["up", "--format", "json"]).ok()));
+    assert_snapshot!("down_json", json(p.cargo_migrate(&["down", "--count", "2", "--format", "json"]).ok()));
+    assert_snapshot!("up_nothing_to_do_human", human(p.cargo_migrate(&["up", "--to", "20250101000000"]).ok()));
+}
+
+#[test]
+fn create_human_and_json() {
+    let p = Project::bare("app");
+    let human = p.cargo_migrate(&["create", "add_meetings"]).ok();
+    let json = p.cargo_migrate(&["create", "add_rooms", "--format", "json"]).ok();
+    let created = folders(&p.root.join("migrations"));
+    let versions: Vec<&str> = created.iter().map(|f| f.split('_').next().unwrap()).collect();
+    assert_eq!(versions.len(), 2, "{created:?}");
+    let clock = [(versions[0], "[VERSION1]"), (versions[1], "[VERSION2]")];
+    assert_snapshot!("create_human", p.redact(&human.all(), &clock));
+    assert_snapshot!("create_json", format!("{}\n--- stderr\n{}", p.redact_json(&json.json(), &clock), json.stderr));
+}
+
+#[test]
+fn redaction_replaces_what_changes_between_runs() {
+    let tmp = std::env::temp_dir().join("x");
+    let text = format!(
+        "postgres://postgres@127.0.0.1:54321/t123_0_db in {} after 0.6 ms and 12 ms, up to 60 s; \
+         held by pid 4242 since 2025-06-15 05:18:28, applied_at 2025-06-15T05:18:28.123456+00:00; \
+         \"postgres via me@my-host.local pid 77\", a@b c; \
+         3 migration(s), 20250101000000_create_a, 1.5 seconds, 12msx, v1.2 s",
+        tmp.display()
+    );
+    assert_eq!(
+        redact(&text, &[("t123_0_db", "[DB]")]),
+        "postgres://postgres@127.0.0.1:[PORT]/[DB] in [TMP]/x after [DURATION] and [DURATION], up to [DURATION]; \
+         held by pid [PID] since [TIMESTAMP], applied_at [TIMESTAMP]; \
+         \"postgres via [USER]@[HOST] pid [PID]\", a@b c; \
+         3 migration(s), 20250101000000_create_a, 1.5 seconds, 12msx, v1.2 s"
+    );
+    let mut v = serde_json::json!({"duration_ms": 3, "name": "x", "list": [{"elapsed_ms": 1.5}], "count_ms": "7"});
+    redact_ms(&mut v);
+    assert_eq!(
+        v,
+        serde_json::json!({"duration_ms": "[DURATION]", "name": "x", "list": [{"elapsed_ms": "[DURATION]"}], "count_ms": "7"})
+    );
+}
