@@ -23,6 +23,7 @@ pub struct Cli {
 
 /// How to print: every command has these.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Output")]
 pub struct OutputOpts {
     /// Output for humans (coloured) or machines
     #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
@@ -39,6 +40,7 @@ pub struct OutputOpts {
 
 /// Which project and which migrations folder.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Project")]
 pub struct ProjectOpts {
     /// Cargo.toml of the project (default: found from the current folder)
     #[arg(long, value_name = "PATH")]
@@ -59,6 +61,7 @@ pub struct ProjectOpts {
 
 /// Which database, and how long to wait for it.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Database")]
 pub struct DbOpts {
     /// PostgreSQL URL (default: DATABASE_URL from the environment or .env)
     #[arg(long, value_name = "URL")]
@@ -74,6 +77,7 @@ pub struct DbOpts {
 
 /// The local development database used when no database is configured.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Database")]
 pub struct LocalOpts {
     /// PostgreSQL bin folder for the local development database
     #[arg(long, value_name = "DIR", env = "PG_BIN")]
@@ -82,6 +86,7 @@ pub struct LocalOpts {
 
 /// Commands that write take the migration lock.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Database")]
 pub struct LockOpts {
     /// Seconds to wait for another cargo-migrate run holding the lock
     #[arg(long, value_name = "SECONDS", default_value_t = 60, env = "MIGRATE_LOCK_TIMEOUT")]
@@ -121,32 +126,33 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DatabaseUrlArgs {
-    #[command(flatten)]
-    pub project: ProjectOpts,
-    #[command(flatten)]
-    pub db: DbOpts,
     /// Print the password instead of ****
     #[arg(long)]
     pub show_password: bool,
     /// Set DATABASE_URL in .env (other lines and comments are kept)
     #[arg(long)]
     pub write_env: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
 }
 
 #[derive(Debug, Args)]
 pub struct LocalArgs {
-    #[command(subcommand)]
+    /// What to do with it
+    #[arg(value_enum)]
     pub action: LocalAction,
+    /// `local url`: print the password instead of ****
+    #[arg(long)]
+    pub show_password: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
     pub local: LocalOpts,
-    /// `local url`: print the password instead of ****
-    #[arg(long)]
-    pub show_password: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LocalAction {
     /// Create (first time) and start it; prints its URL
     Start,
@@ -162,12 +168,6 @@ pub enum LocalAction {
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    #[command(flatten)]
-    pub project: ProjectOpts,
-    #[command(flatten)]
-    pub db: DbOpts,
-    #[command(flatten)]
-    pub lock: LockOpts,
     /// Apply at most N pending migrations
     #[arg(long, value_name = "N", conflicts_with = "to")]
     pub count: Option<usize>,
@@ -186,17 +186,17 @@ pub struct UpArgs {
     /// Run a migration that stopped part-way again from its first statement
     #[arg(long)]
     pub restart: bool,
-}
-
-#[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("target").args(["version", "to", "count", "all"]))]
-pub struct DownArgs {
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
     pub db: DbOpts,
     #[command(flatten)]
     pub lock: LockOpts,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("target").args(["version", "to", "count", "all"]))]
+pub struct DownArgs {
     /// Revert everything applied after VERSION (VERSION stays applied)
     #[arg(value_name = "VERSION")]
     pub version: Option<String>,
@@ -212,36 +212,40 @@ pub struct DownArgs {
     /// All reverts in one transaction: all or nothing
     #[arg(long)]
     pub single_transaction: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct RedoArgs {
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
     pub db: DbOpts,
     #[command(flatten)]
     pub lock: LockOpts,
-    /// Revert and re-apply the newest N applied migrations
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub count: usize,
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub struct RedoArgs {
+    /// Revert and re-apply the newest N applied migrations
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub count: usize,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
     pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
     /// Exit with 3 while anything is pending or odd (a CI gate)
     #[arg(long)]
     pub exit_code: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
 }
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
-    #[command(flatten)]
-    pub project: ProjectOpts,
     /// What the migration does, in lower snake_case (words are joined with _)
     #[arg(value_name = "NAME", required = true, num_args = 1..)]
     pub name: Vec<String>,
@@ -260,4 +264,6 @@ pub struct CreateArgs {
     /// With --table: leave row level security off (the API then serves every row)
     #[arg(long, requires = "table")]
     pub no_rls: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
 }

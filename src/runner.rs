@@ -182,7 +182,7 @@ pub fn run(
             e.done_before = Some(Vec::new());
             return Err(e);
         }
-        done.iter().for_each(|r| on_step(r));
+        done.iter().for_each(on_step);
     }
     // A migration of this run may have granted `public` to the API roles.
     bookkeeping::protect(conn, &diesel_table)?;

@@ -73,13 +73,13 @@ pub struct Failed {
     pub notices: Vec<Notice>,
 }
 
-pub fn run(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<Ran, Failed> {
+pub fn run(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<Ran, Box<Failed>> {
     let start = Instant::now();
     let result = if p.in_transaction { run_transactional(conn, p, t) } else { run_statements(conn, p, t) };
     let notices = conn.take_notices();
     match result {
         Ok(()) => Ok(Ran { duration: start.elapsed(), notices }),
-        Err((error, outcome)) => Err(Failed { error, outcome, notices }),
+        Err((error, outcome)) => Err(Box::new(Failed { error, outcome, notices })),
     }
 }
 
@@ -242,8 +242,10 @@ fn failure(
         }
         Outcome::RolledBack => e.details.push(format!("  {} was rolled back: nothing of it is applied", p.folder)),
         Outcome::Partly(n) => e.details.push(format!(
-            "  {} runs outside a transaction (metadata.toml): statements 1–{n} ran and stay; it is not recorded as applied",
-            p.folder
+            "  {} runs outside a transaction (metadata.toml): {} already ran (that stays){}; it is not recorded as applied",
+            p.folder,
+            ran(n),
+            if p.applies() { " (`cargo migrate status` shows it as partly applied)" } else { "" }
         )),
         Outcome::Unknown => {}
     }
@@ -260,14 +262,24 @@ fn failure(
     }
     if e.hint.is_none() {
         e = match outcome {
-            Outcome::Partly(n) if n > 0 => e.hint(format!(
-                "statements 1–{n} ran: fix {} so that re-running them is safe (IF NOT EXISTS), or undo them by hand; then run the command again",
-                p.path
+            Outcome::Partly(n) if n > 0 && p.applies() => e.hint(format!(
+                "fix {}, then `cargo migrate up --resume` continues with statement {}; or undo what ran and use `up --restart`",
+                p.path,
+                n + 1
             )),
             _ => e.hint(format!("fix {} and run the command again", p.path)),
         };
     }
     e
+}
+
+/// "statement 1" or "statements 1–N".
+pub fn ran(n: usize) -> String {
+    if n == 1 {
+        "statement 1".into()
+    } else {
+        format!("statements 1–{n}")
+    }
 }
 
 /// The first extension the file creates that this server does not have

@@ -36,16 +36,16 @@ fn workspace_member_root_manifest_path_and_package_flag() {
     p.cargo_migrate_in(&p.root.join("crates/api/src"), &["create", "a_api"]).ok();
     assert_eq!(folders(&p.root.join("crates/api/migrations")).len(), 1);
     // -p and --manifest-path pick a member from anywhere.
-    p.cargo_migrate(&["-p", "worker", "create", "a_worker"]).ok();
+    p.cargo_migrate(&["create", "a_worker", "-p", "worker"]).ok();
     assert_eq!(folders(&p.root.join("crates/worker/migrations")).len(), 1);
-    p.cargo_migrate(&["--manifest-path", "crates/worker/Cargo.toml", "create", "b_worker"]).ok();
+    p.cargo_migrate(&["create", "b_worker", "--manifest-path", "crates/worker/Cargo.toml"]).ok();
     assert_eq!(folders(&p.root.join("crates/worker/migrations")).len(), 2);
     // From the virtual root: beside the root.
     p.cargo_migrate(&["create", "a_root"]).ok();
     assert_eq!(folders(&p.root.join("migrations")).len(), 1);
     assert_eq!(folders(&p.root.join("crates/api/migrations")).len(), 1);
     // Unknown package: a clear error listing the members.
-    let r = p.cargo_migrate(&["-p", "nope", "create", "x_y"]).fails(2);
+    let r = p.cargo_migrate(&["create", "x_y", "-p", "nope"]).fails(2);
     assert!(r.stderr.contains("no package `nope`") && r.stderr.contains("api, worker"), "{}", r.stderr);
 }
 
@@ -75,7 +75,7 @@ fn precedence_flag_package_workspace_diesel_toml() {
     p.cargo_migrate_in(&p.root.join("crates/api"), &["create", "three"]).ok();
     assert_eq!(folders(&p.root.join("crates/api/sql")).len(), 1, "package metadata beats workspace metadata");
 
-    let r = p.cargo_migrate_in(&p.root.join("crates/api"), &["--dir", "../../flag", "create", "four"]).ok();
+    let r = p.cargo_migrate_in(&p.root.join("crates/api"), &["create", "four", "--dir", "../../flag"]).ok();
     assert_eq!(folders(&p.root.join("flag")).len(), 1, "--dir beats everything: {}", r.all());
     assert!(created_path(&r).contains("flag"));
 }

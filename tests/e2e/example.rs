@@ -57,9 +57,9 @@ fn the_seeds_meeting_platform_applies_reverts_and_reapplies() {
         &p.root.join("migrations"),
     );
     let pg_bin = bin.to_str().unwrap();
-    let r = p.cargo_migrate(&["--pg-bin", pg_bin, "up"]).ok();
+    let r = p.cargo_migrate(&["up", "--pg-bin", pg_bin]).ok();
     assert!(r.stdout.contains("applied 4 migration(s)"), "{}", r.all());
-    let url = p.cargo_migrate(&["--pg-bin", pg_bin, "local", "url"]).ok().stdout.trim().to_string();
+    let url = p.cargo_migrate(&["local", "url", "--show-password", "--pg-bin", pg_bin]).ok().stdout.trim().to_string();
     let psql = |sql: &str| try_psql_session(&url, &[sql]).unwrap();
 
     assert_eq!(psql("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'meeting_knowledge'::regclass AND attname = 'embedding'"), "vector(1536)");
@@ -99,9 +99,9 @@ fn the_seeds_meeting_platform_applies_reverts_and_reapplies() {
     psql("INSERT INTO meeting_participants (meeting_id, email) VALUES ('33333333-3333-3333-3333-333333333333', 'a@x.io') ON CONFLICT (meeting_id, email) DO NOTHING");
 
     psql("TRUNCATE meetings, projects CASCADE");
-    p.cargo_migrate(&["--pg-bin", pg_bin, "down", "--all"]).ok();
+    p.cargo_migrate(&["down", "--all", "--pg-bin", pg_bin]).ok();
     assert_eq!(psql("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname NOT LIKE '\\_\\_diesel%'"), "0");
-    p.cargo_migrate(&["--pg-bin", pg_bin, "up"]).ok();
-    p.cargo_migrate(&["--pg-bin", pg_bin, "status", "--exit-code"]).ok();
-    p.cargo_migrate(&["--pg-bin", pg_bin, "local", "stop"]).ok();
+    p.cargo_migrate(&["up", "--pg-bin", pg_bin]).ok();
+    p.cargo_migrate(&["status", "--exit-code", "--pg-bin", pg_bin]).ok();
+    p.cargo_migrate(&["local", "stop", "--pg-bin", pg_bin]).ok();
 }

@@ -433,7 +433,7 @@ impl Drop for Project {
             let flags = std::iter::once(Vec::new()).chain(pg_bins.iter().map(|b| vec!["--pg-bin", b.as_str()]));
             for flag in flags {
                 let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"));
-                cmd.args(&flag).args(["local", "stop"]).current_dir(&self.root);
+                cmd.args(["local", "stop"]).args(&flag).current_dir(&self.root);
                 self.environment(&mut cmd);
                 let _ = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
             }

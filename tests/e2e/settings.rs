@@ -26,7 +26,7 @@ fn real_environment_wins_over_env_file_and_flag_wins_over_both() {
     let r = p.cargo_migrate(&["status"]).fails(1);
     assert!(r.stderr.contains("could not connect") && r.stderr.contains(":1/nowhere"), "{}", r.stderr);
 
-    p.cargo_migrate(&["--database-url", &good.url, "up"]).ok();
+    p.cargo_migrate(&["up", "--database-url", &good.url]).ok();
     assert!(good.table_exists("a"));
 }
 
@@ -36,9 +36,9 @@ fn env_file_flag() {
     let p = Project::bare("app");
     p.write("config/dev.env", &format!("DATABASE_URL={}\n", db.url));
     p.table_migration("20250101000000", "a");
-    p.cargo_migrate(&["--env-file", "config/dev.env", "up"]).ok();
+    p.cargo_migrate(&["up", "--env-file", "config/dev.env"]).ok();
     assert!(db.table_exists("a"));
-    let r = p.cargo_migrate(&["--env-file", "config/missing.env", "up"]).fails(2);
+    let r = p.cargo_migrate(&["up", "--env-file", "config/missing.env"]).fails(2);
     assert!(r.stderr.contains("config/missing.env"), "{}", r.stderr);
 }
 

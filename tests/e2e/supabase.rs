@@ -28,8 +28,8 @@ fn nothing_configured_uses_a_local_database_prepared_like_supabase() {
     p.migration("20250101000000_create_notes", NOTES_UP, Some(NOTES_DOWN));
     let r = p.cargo_migrate(&["up"]).ok();
     assert!(r.stderr.contains("using the local development database"), "{}", r.all());
-    let url = p.cargo_migrate(&["local", "url"]).ok().stdout.trim().to_string();
-    assert!(url.starts_with("postgres://postgres@127.0.0.1:"), "{url}");
+    let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
+    assert!(url.starts_with("postgres://postgres:") && url.contains("@127.0.0.1:"), "{url}");
     assert!(p.root.join("target/cargo-migrate").is_dir(), "lives under the workspace's target dir");
 
     // RLS for real: Alice, with her JWT claims, sees only her note.
@@ -76,7 +76,7 @@ fn nothing_configured_uses_a_local_database_prepared_like_supabase() {
     assert!(r.stdout.contains("running: postgres://"), "{}", r.stdout);
     // The seed's db:reset: an empty, freshly prepared database.
     p.cargo_migrate(&["local", "reset"]).ok();
-    let url = p.cargo_migrate(&["local", "url"]).ok().stdout.trim().to_string();
+    let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
     assert_eq!(psql(&url, "SELECT to_regclass('public.notes') IS NULL, to_regclass('auth.users') IS NOT NULL"), "t|t");
     let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
     assert_eq!(j["summary"]["pending"], 1);
@@ -88,7 +88,7 @@ fn nothing_configured_uses_a_local_database_prepared_like_supabase() {
 fn a_pg_bin_without_postgres_says_how_to_get_one() {
     let p = Project::bare("app");
     p.table_migration("20250101000000", "a");
-    let r = p.cargo_migrate(&["--pg-bin", "/nonexistent/bin", "up"]).fails(1);
+    let r = p.cargo_migrate(&["up", "--pg-bin", "/nonexistent/bin"]).fails(1);
     assert!(r.stderr.contains("/nonexistent/bin has no initdb") && r.stderr.contains("--pg-bin"), "{}", r.stderr);
 }
 
@@ -178,7 +178,7 @@ fn the_url_built_from_supabase_variables_really_authenticates() {
     assert!(env.starts_with("# the seed's .env\nVITE_SUPABASE_URL="), "{env}");
     assert!(
         env.contains("VITE_SUPABASE_ANON_KEY=eyJ")
-            && env.contains(&format!("\nDATABASE_URL=postgres://postgres.{project_ref}:p%40ss")),
+            && env.contains(&format!("\nDATABASE_URL='postgres://postgres.{project_ref}:p%40ss")),
         "{env}"
     );
     let r = p.cargo_migrate(&["status"]).ok();
@@ -287,7 +287,7 @@ fn create_table_writes_the_seed_pattern_and_its_exact_reverse() {
     p.cargo_migrate(&["create", "add_meetings", "--table", "meetings", "--policy", "owner", "owner_id", "--realtime"])
         .ok();
     p.cargo_migrate(&["create", "add_rooms", "--table", "rooms", "--policy", "read-all"]).ok();
-    let url = p.cargo_migrate(&["local", "url"]).ok().stdout.trim().to_string();
+    let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
     let before = schema(&url);
     p.cargo_migrate(&["up"]).ok();
     let after_up = schema(&url);
@@ -351,7 +351,7 @@ fn single_transaction_out_of_locks_says_how_to_proceed() {
     std::fs::write(&conf, format!("{text}\n{small}")).unwrap();
     p.cargo_migrate(&["local", "stop"]).ok();
     p.cargo_migrate(&["local", "start"]).ok();
-    let url = p.cargo_migrate(&["local", "url"]).ok().stdout.trim().to_string();
+    let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
     let setting = |name: &str| -> u64 {
         let v = psql(&url, &format!("SHOW {name}"));
         v.parse().unwrap_or_else(|_| panic!("{name} = {v}"))
