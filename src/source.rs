@@ -136,7 +136,10 @@ impl Migration {
         if !crate::sql::has_statement(&sql) {
             return Err(Error::new(
                 Kind::EmptyUp,
-                format!("{} has no SQL statement in it: still the template, write the migration first", path.display()),
+                format!(
+                    "{} has no SQL statement: it is still the template: write the migration first",
+                    crate::report::display_path(&path)
+                ),
             )
             .hint(
                 "write the migration's SQL in up.sql (diesel refuses empty migrations too), then run the command again",

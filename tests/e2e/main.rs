@@ -9,6 +9,7 @@ mod harness;
 mod cli;
 mod concurrency;
 mod create;
+mod defects;
 mod diesel_compat;
 mod discovery;
 mod example;
