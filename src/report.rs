@@ -16,7 +16,6 @@ use colored::Colorize;
 use serde::Serialize;
 
 use crate::cli::{ColorChoice, Format};
-use crate::db::pq::Notice;
 use crate::error::{DoneStep, Error, Kind};
 
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -63,6 +62,16 @@ pub fn clean(text: &str) -> Cow<'_, str> {
         return Cow::Borrowed(text);
     }
     Cow::Owned(text.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{fffd}' } else { c }).collect())
+}
+
+/// A NOTICE, WARNING, INFO (…) message the server sent while a migration ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Untranslated: `WARNING`, `NOTICE`, `INFO`, `DEBUG`, `LOG`.
+    pub severity: String,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -10,15 +10,7 @@ use std::ptr::NonNull;
 
 use pq_sys as ffi;
 
-/// A NOTICE, WARNING, INFO (…) message the server sent while a statement ran.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    /// Untranslated: `WARNING`, `NOTICE`, `INFO`, `DEBUG`, `LOG`.
-    pub severity: String,
-    pub message: String,
-    pub detail: Option<String>,
-    pub hint: Option<String>,
-}
+pub use crate::report::Notice;
 
 /// An error as the server (or libpq) reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
