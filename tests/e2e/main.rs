@@ -13,6 +13,7 @@ mod diesel_compat;
 mod discovery;
 mod example;
 mod failure;
+mod hardening;
 mod secrets;
 mod settings;
 mod snapshots;
