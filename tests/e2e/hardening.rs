@@ -97,22 +97,44 @@ fn bookkeeping_stays_closed_to_api_roles_after_grant_all() {
     // The GRANT reached the table of the migration (the test is real).
     assert_eq!(psql(&url, "SELECT has_table_privilege('anon', 'public.things', 'SELECT')"), "t");
     assert_eq!(psql(&url, "SELECT count(*) FROM public.__diesel_schema_migrations"), "1");
+    // The run took back what the migration granted ...
+    for role in ["anon", "authenticated"] {
+        for sql in [
+            "SELECT count(*) FROM public.__diesel_schema_migrations",
+            "INSERT INTO public.__diesel_schema_migrations (version) VALUES ('1')",
+            "DELETE FROM public.__diesel_schema_migrations",
+        ] {
+            let err = try_psql_session(&url, &[&format!("SET ROLE {role}"), sql]).unwrap_err();
+            assert!(err.contains("permission denied for table __diesel_schema_migrations"), "{role}: {sql}: {err}");
+        }
+    }
+    // ... and row level security still closes it when the grant is made again
+    // outside a run (e.g. in Supabase Studio).
+    psql(&url, "GRANT ALL ON ALL TABLES IN SCHEMA public TO anon, authenticated");
+    assert_eq!(
+        psql(&url, "SELECT has_table_privilege('anon', 'public.__diesel_schema_migrations', 'SELECT,INSERT,DELETE')"),
+        "t"
+    );
     for role in ["anon", "authenticated"] {
         let seen = try_psql_session(
             &url,
             &[&format!("SET ROLE {role}"), "SELECT count(*) FROM public.__diesel_schema_migrations"],
         );
-        match seen {
-            Ok(n) => assert_eq!(n, "0", "{role} sees the bookkeeping"),
-            Err(e) => assert!(e.contains("permission denied"), "{role}: {e}"),
-        }
+        assert_eq!(seen.as_deref(), Ok("0"), "{role} sees the bookkeeping");
         let err = try_psql_session(
             &url,
             &[&format!("SET ROLE {role}"), "INSERT INTO public.__diesel_schema_migrations (version) VALUES ('1')"],
         )
         .unwrap_err();
-        assert!(err.contains("row-level security") || err.contains("permission denied"), "{role}: {err}");
-        let _ = try_psql_session(&url, &[&format!("SET ROLE {role}"), "DELETE FROM public.__diesel_schema_migrations"]);
+        assert!(err.contains("row-level security"), "{role}: {err}");
+        let deleted = try_psql_session(
+            &url,
+            &[
+                &format!("SET ROLE {role}"),
+                "WITH d AS (DELETE FROM public.__diesel_schema_migrations RETURNING 1) SELECT count(*) FROM d",
+            ],
+        );
+        assert_eq!(deleted.as_deref(), Ok("0"), "{role}");
         assert_eq!(psql(&url, "SELECT count(*) FROM public.__diesel_schema_migrations"), "1", "{role} deleted");
     }
     assert_eq!(psql(&url, "SELECT string_agg(version, ',') FROM public.__diesel_schema_migrations"), "20250101000000");
@@ -147,7 +169,7 @@ fn the_local_database_refuses_other_os_users_without_the_password() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "nobody got in without a password: {}", String::from_utf8_lossy(&out.stdout));
-    assert!(err.contains("password") || err.contains("authentication"), "{err}");
+    assert!(err.contains("no password supplied"), "{err}");
 
     let out = Command::new(&psql_bin).args(args).env("PGPASSWORD", password).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -222,14 +244,16 @@ fn bad_folder_names_are_reported_and_block_up() {
     }
     p.write("migrations/20250101000001_\x1b[31mred/up.sql", "CREATE TABLE red (id int);\n");
     let r = p.cargo_migrate(&["status"]).ok();
-    assert!(r.stdout.contains("-_x"), "{}", r.stdout);
-    assert!(r.stdout.contains(&long), "{}", r.stdout);
-    assert!(r.stdout.contains("20250101000002_bad"), "{}", r.stdout);
-    assert!(r.stdout.contains("[31mred"), "the escaped folder is named: {}", r.stdout);
+    assert!(r.stdout.contains("\"-_x\" cannot be a migration"), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("\"{long}_long\" cannot be a migration")), "{}", r.stdout);
+    assert!(r.stdout.contains("\"20250101000002_bad\\nname\" cannot be a migration"), "{}", r.stdout);
+    assert!(r.stdout.contains("[31mred\" cannot be a migration"), "the escaped folder is named: {}", r.stdout);
+    assert!(r.stdout.contains("4 problem(s)"), "{}", r.stdout);
     assert!(!r.stdout.contains('\x1b'), "a raw ESC reached the terminal: {:?}", r.stdout);
     assert!(!r.stderr.contains('\x1b'), "a raw ESC reached the terminal: {:?}", r.stderr);
     let r = p.cargo_migrate(&["up"]).fails(1);
     assert!(!r.stderr.contains('\x1b'), "{:?}", r.stderr);
+    assert!(r.stderr.contains("nothing was run") && r.stderr.contains("-_x"), "{}", r.stderr);
     assert!(db.applied().is_empty());
     assert!(!db.table_exists("fine") && !db.table_exists("nope") && !db.table_exists("red"));
 }
@@ -240,9 +264,13 @@ fn a_dangling_symlink_is_reported_by_status() {
     let p = Project::new(&db);
     p.table_migration("20250101000001", "a");
     std::os::unix::fs::symlink("/nonexistent", p.root.join("migrations/20250101000000_link")).unwrap();
-    let r = p.cargo_migrate(&["status"]);
-    assert!(r.code == 0 || r.code == 1 || r.code == 3, "{}", r.all());
-    assert!(r.all().contains("20250101000000_link"), "{}", r.all());
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(
+        r.stdout.contains("20250101000000_link is a symbolic link to something that does not exist"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("1 problem(s)"), "{}", r.stdout);
     p.cargo_migrate(&["up"]).fails(1);
     assert!(db.applied().is_empty() && !db.table_exists("a"));
 }
@@ -324,7 +352,8 @@ fn a_non_transactional_migration_left_in_a_transaction_is_not_recorded() {
     p.migration(folder, "CREATE TABLE x1 (id int);\nBEGIN;\nCREATE TABLE x2 (id int);\n", Some("DROP TABLE x1;"));
     no_tx(&p, folder);
     let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("transaction") && r.stderr.contains("open"), "{}", r.stderr);
+    assert!(r.stderr.contains("ends with a transaction still open"), "{}", r.stderr);
+    assert!(r.stderr.contains("not recorded as applied"), "{}", r.stderr);
     assert!(db.applied().is_empty());
     assert!(db.table_exists("public.x1"), "the statement before BEGIN ran");
     assert!(!db.table_exists("public.x2"));
@@ -415,9 +444,8 @@ fn terminating_the_lock_holder_is_reported_and_the_waiter_proceeds() {
         .unwrap_or_else(|| panic!("no pid in {line:?}"));
     assert_eq!(db.query(&format!("SELECT pg_terminate_backend({pid})")), "t");
     let r = first.finish(Duration::from_secs(60)).fails(1);
-    assert!(r.stderr.contains("connection") && r.stderr.contains("lost"), "{}", r.stderr);
-    assert!(r.stderr.contains("20250101000000"), "{}", r.stderr);
-    assert!(r.stderr.contains("not applied"), "says what the database really has: {}", r.stderr);
+    assert!(r.stderr.contains("the connection was lost while 20250101000000_slow ran"), "{}", r.stderr);
+    assert!(r.stderr.contains("20250101000000_slow is not applied"), "what the database really has: {}", r.stderr);
     second.finish(Duration::from_secs(60)).ok();
     assert_eq!(db.applied(), ["20250101000000", "20250102000000"]);
     assert_eq!(db.query("SELECT count(*) FROM cargo_migrate.migrations"), "2");
