@@ -66,16 +66,22 @@ pub fn ensure_tables(conn: &mut Conn, history: &History) -> Result<String> {
 
 /// Supabase serves `public` through its REST API, and the very common
 /// `GRANT ALL ON ALL TABLES IN SCHEMA public TO anon, authenticated` would
-/// hand diesel's table to everyone: row level security with no policy keeps
-/// API roles out whatever they are granted (the owner, diesel and superusers
-/// are unaffected). Run before and after every run; a table we do not own is
-/// left as it is.
+/// hand diesel's table to everyone. Row level security with one policy that
+/// admits every role but those two keeps the API out whatever it is granted,
+/// while a role granted access on purpose (a read-only reporting role) still
+/// reads it; the owner, diesel and superusers are unaffected. Run before and
+/// after every run; a table we do not own is left as it is.
 pub fn protect_sql(table: &str) -> String {
     format!(
         "DO $cargo_migrate$ DECLARE r text; t regclass := {}::regclass; BEGIN \
            IF pg_catalog.pg_has_role((SELECT relowner FROM pg_catalog.pg_class WHERE oid = t), 'USAGE') THEN \
              IF NOT (SELECT relrowsecurity FROM pg_catalog.pg_class WHERE oid = t) THEN \
                EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t); \
+             END IF; \
+             IF NOT EXISTS (SELECT FROM pg_catalog.pg_policy WHERE polrelid = t AND polname = 'cargo_migrate_not_api_roles') THEN \
+               EXECUTE pg_catalog.format('CREATE POLICY cargo_migrate_not_api_roles ON %s \
+                 USING (current_user NOT IN (''anon'', ''authenticated'')) \
+                 WITH CHECK (current_user NOT IN (''anon'', ''authenticated''))', t); \
              END IF; \
              FOR r IN SELECT rolname FROM pg_catalog.pg_roles WHERE rolname IN ('anon', 'authenticated') LOOP \
                EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM %I', t, r); \

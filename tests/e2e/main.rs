@@ -14,6 +14,7 @@ mod diesel_compat;
 mod discovery;
 mod example;
 mod failure;
+mod hardening;
 mod outcome;
 mod secrets;
 mod settings;
