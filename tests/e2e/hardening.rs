@@ -183,6 +183,18 @@ fn the_local_database_refuses_other_os_users_without_the_password() {
 }
 
 #[test]
+fn status_works_for_a_read_only_role() {
+    let db = Db::new("status_readonly_role");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.table_migration("20250102000000", "b");
+    p.table_migration("20250103000000", "c");
+    p.cargo_migrate(&["up", "--count", "2"]).ok();
+    let role = format!("hardening_reader_{}", run_id());
+    db.try_create_role(&role).unwrap();
+    db.query(&format!("GRANT SELECT ON public.__diesel_schema_migrations TO {role}"));
+    let mut reader = Project::new(&db);
+    reader.env = vec![("DATABASE_URL".into(), db.url.replacen("postgres@", &format!("{role}@"), 1))];
     reader.table_migration("20250101000000", "a");
     reader.table_migration("20250102000000", "b");
     reader.table_migration("20250103000000", "c");
