@@ -167,6 +167,15 @@ pub fn run(
         }
     }
     if options.single_transaction {
+        // One check for the whole run: per step it would scan a lock table
+        // that grows with every step of the one transaction.
+        if conn.execute(&crate::db::lock::check_held_sql()).is_err() {
+            let _ = conn.execute("ROLLBACK");
+            let mut e = crate::db::lock::lost();
+            e.details.push("  --single-transaction: the whole run was rolled back".into());
+            e.done_before = Some(Vec::new());
+            return Err(e);
+        }
         if let Err(err) = conn.execute("COMMIT") {
             let mut e = query_error("commit the run", err.clone());
             if err.connection_lost {

@@ -100,9 +100,8 @@ pub fn protect(conn: &mut Conn, table: &str) -> Result<()> {
 /// Put the session back as it was before the migration: it may have said
 /// `SET ROLE`, `SET session_replication_role = replica` (as pg_dump output
 /// does), changed search_path or made temporary tables. `DISCARD ALL` would
-/// also release the migration lock, so its parts are listed one by one.
-pub const RESET_SESSION: &str = "RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;\nDISCARD TEMP;\n\
-     DEALLOCATE ALL;\nCLOSE ALL;\nUNLISTEN *;\n";
+/// also release the migration lock, so the parts that matter are listed.
+pub const RESET_SESSION: &str = "RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;\nDISCARD TEMP;\n";
 
 /// The facts we keep about an applied migration.
 #[derive(Debug, Clone)]

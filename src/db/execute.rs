@@ -46,7 +46,8 @@ impl Prepared {
 pub struct Target<'a> {
     pub diesel_table: &'a str,
     pub supabase_history: bool,
-    /// False under `--single-transaction`: the caller owns BEGIN/COMMIT.
+    /// False under `--single-transaction`: the caller owns BEGIN/COMMIT (and
+    /// checks the lock once, before its COMMIT).
     pub own_transaction: bool,
     pub who: &'a str,
 }
@@ -79,6 +80,10 @@ pub fn run(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<Ran, Box<Fai
     let notices = conn.take_notices();
     match result {
         Ok(()) => Ok(Ran { duration: start.elapsed(), notices }),
+        // Whatever failed, a lost lock is the news: the run must stop.
+        Err((_, outcome)) if outcome != Outcome::Unknown && t.own_transaction && !lock::held(conn) => {
+            Err(Box::new(Failed { error: lock::lost(), outcome, notices }))
+        }
         Err((error, outcome)) => Err(Box::new(Failed { error, outcome, notices })),
     }
 }
@@ -102,12 +107,8 @@ fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<()
     let (begin, commit) = if t.own_transaction { (BEGIN, "COMMIT;") } else { ("", "") };
     // The SQL comes right after BEGIN, so PostgreSQL's error position maps
     // straight back into the file; what follows it is ours.
-    let text = format!(
-        "{begin}{}\n;\n{RESET_SESSION}{}{}{commit}",
-        p.sql,
-        lock::check_held_sql(),
-        bookkeeping(p, t, BATCH_MS)
-    );
+    let check = if t.own_transaction { lock::check_held_sql() } else { String::new() };
+    let text = format!("{begin}{}\n;\n{RESET_SESSION}{check}{}{commit}", p.sql, bookkeeping(p, t, BATCH_MS));
     conn.execute(&text).map_err(|e| {
         if t.own_transaction && !e.connection_lost {
             let _ = conn.execute("ROLLBACK");
@@ -168,21 +169,8 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
         if !e.connection_lost {
             let _ = conn.execute("ROLLBACK");
         }
-        (our_failure(e, "record the migration"), outcome)
+        (query_error("record the migration", e), outcome)
     })
-}
-
-/// A failure in what we appended to the migration's SQL.
-fn our_failure(e: PgError, action: &str) -> Error {
-    if e.is(lock::LOST_SQLSTATE) {
-        return Error::new(
-            Kind::LockLost,
-            "the migration lock was released during the run (pg_advisory_unlock_all() or DISCARD ALL in a migration?); \
-             the migration was rolled back and the run stopped",
-        )
-        .hint("remove the statement that releases advisory locks from the migration, then run the command again");
-    }
-    query_error(action, e)
 }
 
 /// The error for a failed migration. `prefix` characters were sent before
@@ -199,8 +187,8 @@ fn failure(
     let sql_chars = p.sql.chars().count();
     // PostgreSQL counts characters from 1 in the text it was sent.
     let in_file = err.position.and_then(|pos| pos.checked_sub(prefix)).filter(|pos| *pos > 0).map(|pos| pos + offset);
-    if in_file.is_some_and(|pos| pos > sql_chars) || err.is(lock::LOST_SQLSTATE) {
-        return our_failure(err, "record the migration");
+    if in_file.is_some_and(|pos| pos > sql_chars) {
+        return query_error("record the migration", err);
     }
     if err.connection_lost {
         return Error::new(

@@ -13,20 +13,32 @@ use crate::error::{Error, Kind, Result};
 /// Two-key advisory lock: classid "migr", objid 1. Database-scoped.
 pub const KEYS: (i32, i32) = (0x6d69_6772, 1);
 
-/// SQLSTATE raised by `CHECK_HELD` (an unreserved class, so never PostgreSQL's own).
-pub const LOST_SQLSTATE: &str = "CM001";
-
-/// A statement that fails with `LOST_SQLSTATE` unless this session still holds
-/// the lock: a migration may release it (`pg_advisory_unlock_all()`), and then
-/// its own changes must not be committed.
+/// Fails (division by zero, without plpgsql: it runs for every migration)
+/// unless this session still holds the lock: a migration may release it
+/// (`pg_advisory_unlock_all()`), and then its changes must not be committed.
+/// What failed is then told by `held`, asked after the rollback (a session
+/// lock is not transactional, so the rollback does not bring it back).
 pub fn check_held_sql() -> String {
     format!(
-        "DO $cargo_migrate$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype = 'advisory' \
-           AND pid = pg_catalog.pg_backend_pid() AND classid = {} AND objid = {} AND objsubid = 2 AND granted) THEN \
-           RAISE EXCEPTION USING ERRCODE = '{LOST_SQLSTATE}', MESSAGE = 'cargo-migrate no longer holds the migration lock'; \
-         END IF; END $cargo_migrate$;\n",
+        "SELECT 1 / (SELECT pg_catalog.count(*) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' \
+           AND pid = pg_catalog.pg_backend_pid() AND classid = {} AND objid = {} AND objsubid = 2 AND granted)::int;\n",
         KEYS.0 as u32, KEYS.1
     )
+}
+
+/// Whether this session still holds the lock.
+pub fn held(conn: &mut Conn) -> bool {
+    conn.query(&check_held_sql(), &[]).is_ok()
+}
+
+/// The error when the lock turned out lost.
+pub fn lost() -> Error {
+    Error::new(
+        Kind::LockLost,
+        "the migration lock was released during the run (pg_advisory_unlock_all() or DISCARD ALL in a migration?); \
+         the migration was rolled back and the run stopped",
+    )
+    .hint("remove the statement that releases advisory locks from the migration, then run the command again")
 }
 
 fn try_lock(conn: &mut Conn) -> Result<bool> {
