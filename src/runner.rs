@@ -46,7 +46,7 @@ pub struct Options {
 /// Read every file the steps need, before touching the database: a missing or
 /// empty down.sql, a template up.sql, or a transactional migration that
 /// commits by itself refuses the whole run.
-pub fn prepare(steps: &[Step], source: &Source, batch: i32, who: &str) -> Result<Vec<Prepared>> {
+pub fn prepare(steps: &[Step], source: &Source, history: &History, batch: i32, who: &str) -> Result<Vec<Prepared>> {
     steps
         .iter()
         .map(|step| {
@@ -83,7 +83,8 @@ pub fn prepare(steps: &[Step], source: &Source, batch: i32, who: &str) -> Result
                     .hint("remove it; or, to manage transactions yourself, add metadata.toml with `run_in_transaction = false`"));
                 }
             }
-            Ok(Prepared { version: v.clone(), folder: m.name.clone(), path, sql, in_transaction, record, skip })
+            let stopped_before = history.partial.iter().any(|s| &s.version == v);
+            Ok(Prepared { version: v.clone(), folder: m.name.clone(), path, sql, in_transaction, record, skip, stopped_before })
         })
         .collect()
 }
@@ -100,7 +101,7 @@ pub fn run(
     on_step: &mut dyn FnMut(&StepReport),
 ) -> Result<Vec<StepReport>> {
     let batch = history::next_batch(conn, history)?;
-    let prepared = prepare(steps, source, batch, &options.who)?;
+    let prepared = prepare(steps, source, history, batch, &options.who)?;
     if options.single_transaction {
         if let Some(p) = prepared.iter().find(|p| !p.in_transaction) {
             return Err(Error::new(

@@ -90,6 +90,45 @@ fn controls_transaction<'a>(first: &str, mut rest: impl Iterator<Item = &'a str>
     }
 }
 
+/// Whether a statement may run in one implicit transaction with another (our
+/// progress row): a few commands refuse a transaction block (`VACUUM`,
+/// `… CONCURRENTLY`, `CREATE DATABASE`, …), procedures and `DO` blocks may
+/// commit by themselves, and transaction control would change the block.
+pub fn may_share_transaction(statement: &str) -> bool {
+    const ALONE: &[&str] = &[
+        "vacuum",
+        "cluster",
+        "reindex",
+        "discard",
+        "call",
+        "do",
+        "begin",
+        "start",
+        "commit",
+        "end",
+        "rollback",
+        "abort",
+        "savepoint",
+        "release",
+        "prepare",
+        "checkpoint",
+    ];
+    let words: Vec<&str> = tokens(statement, 0, statement.len())
+        .filter(|t| t.kind == Kind::Word)
+        .map(|t| &statement[t.start..t.end])
+        .collect();
+    let Some(first) = words.first() else { return true };
+    let is = |w: &str, k: &str| w.eq_ignore_ascii_case(k);
+    if ALONE.iter().any(|k| is(first, k)) || words.iter().any(|w| is(w, "concurrently")) {
+        return false;
+    }
+    // CREATE/DROP/ALTER DATABASE, TABLESPACE, SUBSCRIPTION; ALTER SYSTEM.
+    let second = words.get(1).copied().unwrap_or("");
+    let object = if is(second, "unique") || is(second, "or") { "" } else { second };
+    !(["create", "drop", "alter"].iter().any(|k| is(first, k))
+        && ["database", "tablespace", "subscription", "system"].iter().any(|k| is(object, k)))
+}
+
 /// Line and column (both 1-based) of a 1-based character position, and the
 /// text of that line.
 pub fn locate(sql: &str, char_position: usize) -> (usize, usize, &str) {
@@ -365,6 +404,26 @@ fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn knows_what_must_run_alone() {
+        for alone in [
+            "CREATE INDEX CONCURRENTLY i ON t (x)",
+            "-- c\nvacuum t",
+            "CREATE DATABASE x",
+            "ALTER SYSTEM SET work_mem = '1MB'",
+            "BEGIN",
+            "COMMIT",
+            "CALL p()",
+            "DO $$ BEGIN COMMIT; END $$",
+            "DROP INDEX CONCURRENTLY IF EXISTS i",
+        ] {
+            assert!(!may_share_transaction(alone), "{alone}");
+        }
+        for shared in ["INSERT INTO t VALUES (1)", "CREATE TABLE database (id int)", "SELECT 'concurrently'", ""] {
+            assert!(may_share_transaction(shared), "{shared}");
+        }
+    }
 
     fn texts(sql: &str) -> Vec<String> {
         split_statements(sql).iter().map(|s| s.text.trim().to_string()).collect()

@@ -120,8 +120,15 @@ pub const BATCH_MS: &str =
     "(extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.statement_timestamp()) * 1000)::bigint";
 
 /// The rows that mark `version` applied: ours, Supabase's (with `statements`
-/// when its table exists), diesel's. `duration_ms` is SQL.
-pub fn applied_sql(diesel_table: &str, r: &Record, duration_ms: &str, supabase: Option<&[&str]>) -> String {
+/// when its table exists), diesel's; and, when it stopped part-way before,
+/// the end of its progress row. `duration_ms` is SQL.
+pub fn applied_sql(
+    diesel_table: &str,
+    r: &Record,
+    duration_ms: &str,
+    supabase: Option<&[&str]>,
+    clear_partial: bool,
+) -> String {
     let Record { version, name, checksum, down_sql, batch, who } = r;
     let v = literal(version);
     let mut sql = format!(
@@ -129,13 +136,15 @@ pub fn applied_sql(diesel_table: &str, r: &Record, duration_ms: &str, supabase: 
          VALUES ({v}, {}, {}, {}, {batch}, {duration_ms}, pg_catalog.concat(session_user, ' via ', {})) \
          ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum, \
            down_sql = EXCLUDED.down_sql, batch = EXCLUDED.batch, duration_ms = EXCLUDED.duration_ms, \
-           applied_by = EXCLUDED.applied_by, applied_at = pg_catalog.now();\n\
-         DELETE FROM {PARTIAL} WHERE version = {v};\n",
+           applied_by = EXCLUDED.applied_by, applied_at = pg_catalog.now();\n",
         literal(name),
         literal(checksum),
         down_sql.as_deref().map(literal).unwrap_or_else(|| "NULL".into()),
         literal(who),
     );
+    if clear_partial {
+        sql.push_str(&format!("DELETE FROM {PARTIAL} WHERE version = {v};\n"));
+    }
     if let Some(statements) = supabase {
         let short = name.split_once('_').map(|(_, n)| n).unwrap_or("");
         let array: Vec<String> = statements.iter().map(|s| literal(s.trim())).collect();
@@ -153,7 +162,7 @@ pub fn applied_sql(diesel_table: &str, r: &Record, duration_ms: &str, supabase: 
 /// The rows that mark `version` reverted.
 pub fn reverted_sql(diesel_table: &str, version: &str, supabase: bool) -> String {
     let v = literal(version);
-    let mut sql = format!("DELETE FROM {COMPANION} WHERE version = {v};\nDELETE FROM {PARTIAL} WHERE version = {v};\n");
+    let mut sql = format!("DELETE FROM {COMPANION} WHERE version = {v};\n");
     if supabase {
         sql.push_str(&format!("DELETE FROM {SUPABASE_HISTORY} WHERE version = {v};\n"));
     }

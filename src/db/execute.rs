@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::bookkeeping::{self, Record, BATCH_MS, RESET_SESSION};
 use super::lock;
 use super::pq::{Conn, Notice, PgError, TxStatus};
-use super::query_error;
+use super::{history, query_error};
 use crate::error::{Error, Kind};
 use crate::report::clean;
 use crate::sql;
@@ -34,6 +34,8 @@ pub struct Prepared {
     pub record: Option<Record>,
     /// Outside a transaction: statements that already ran before (`up --resume`).
     pub skip: usize,
+    /// It has a progress row from an earlier run that stopped part-way.
+    pub stopped_before: bool,
 }
 
 impl Prepared {
@@ -97,7 +99,8 @@ fn bookkeeping(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
         Some(r) => {
             let statements = supabase_statements(p, t);
             let refs: Option<Vec<&str>> = statements.as_ref().map(|v| v.iter().map(String::as_str).collect());
-            bookkeeping::applied_sql(t.diesel_table, r, duration_ms, refs.as_deref())
+            let clear_partial = !p.in_transaction || p.stopped_before;
+            bookkeeping::applied_sql(t.diesel_table, r, duration_ms, refs.as_deref(), clear_partial)
         }
         None => bookkeeping::reverted_sql(t.diesel_table, &p.version, t.supabase_history),
     }
@@ -107,14 +110,15 @@ fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<()
     let (begin, commit) = if t.own_transaction { (BEGIN, "COMMIT;") } else { ("", "") };
     // The SQL comes right after BEGIN, so PostgreSQL's error position maps
     // straight back into the file; what follows it is ours.
-    let check = if t.own_transaction { lock::check_held_sql() } else { String::new() };
+    let check = if t.own_transaction { lock::check_sql(&p.sql) } else { String::new() };
     let text = format!("{begin}{}\n;\n{RESET_SESSION}{check}{}{commit}", p.sql, bookkeeping(p, t, BATCH_MS));
     conn.execute(&text).map_err(|e| {
         if t.own_transaction && !e.connection_lost {
             let _ = conn.execute("ROLLBACK");
         }
         let outcome = if e.connection_lost { Outcome::Unknown } else { Outcome::RolledBack };
-        (failure(conn, p, e, begin.chars().count(), 0, 0, outcome), outcome)
+        let limit = p.sql.chars().count();
+        (failure(conn, p, e, (begin.chars().count(), limit), 0, 0, outcome), outcome)
     })
 }
 
@@ -131,12 +135,15 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
             .map_err(|e| (e, Outcome::RolledBack))?;
     }
     for (i, stmt) in statements.iter().enumerate().skip(p.skip) {
-        let step = conn.execute(stmt.text).and_then(|()| {
-            if tracked {
-                conn.execute(&bookkeeping::partial_progress_sql(&p.version, i + 1))?;
-            }
-            Ok(())
-        });
+        // The progress row goes with the statement in one implicit transaction
+        // where the statement allows it: one round trip, and exactly in step.
+        let step = if !tracked {
+            conn.execute(stmt.text)
+        } else if sql::may_share_transaction(stmt.text) {
+            conn.execute(&format!("{}\n;\n{}", stmt.text, bookkeeping::partial_progress_sql(&p.version, i + 1)))
+        } else {
+            conn.execute(stmt.text).and_then(|()| conn.execute(&bookkeeping::partial_progress_sql(&p.version, i + 1)))
+        };
         if let Err(e) = step {
             let outcome = if e.connection_lost { Outcome::Unknown } else { Outcome::Partly(i) };
             if !e.connection_lost && conn.transaction_status() != TxStatus::Idle {
@@ -147,11 +154,13 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
                 let _ = conn.execute(&bookkeeping::partial_clear_sql(&p.version));
             }
             let outcome = if outcome == Outcome::Partly(0) { Outcome::RolledBack } else { outcome };
-            return Err((failure(conn, p, e, 0, stmt.char_offset, i, outcome), outcome));
+            let limit = stmt.char_offset + stmt.text.chars().count();
+            return Err((failure(conn, p, e, (0, limit), stmt.char_offset, i, outcome), outcome));
         }
     }
     if conn.transaction_status() != TxStatus::Idle {
         let _ = conn.execute("ROLLBACK");
+        let done = if tracked { history::partial_done(conn, &p.version).unwrap_or(0) } else { 0 };
         let err = Error::new(
             Kind::OpenTransaction,
             format!(
@@ -159,11 +168,12 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
                 p.path
             ),
         )
+        .detail(format!("  before that BEGIN, {} ran and stays{}", ran(done as usize), if tracked { " (`cargo migrate status` shows it as partly applied)" } else { "" }))
         .hint(format!("end the transaction in {} (COMMIT), or remove its BEGIN", p.path));
-        return Err((err, Outcome::Unknown));
+        return Err((err, Outcome::Partly(done as usize)));
     }
     let ms = start.elapsed().as_millis().to_string();
-    let text = format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_held_sql(), bookkeeping(p, t, &ms));
+    let text = format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_sql(&p.sql), bookkeeping(p, t, &ms));
     conn.execute(&text).map_err(|e| {
         let outcome = if e.connection_lost { Outcome::Unknown } else { Outcome::Partly(statements.len()) };
         if !e.connection_lost {
@@ -173,21 +183,22 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
     })
 }
 
-/// The error for a failed migration. `prefix` characters were sent before
-/// the SQL; `offset` is where the failing statement starts in the file.
+/// The error for a failed migration. `sent.0` characters were sent before
+/// the SQL, and positions past `sent.1` (in the file) are in what we appended;
+/// `offset` is where the failing statement starts in the file.
 fn failure(
     conn: &mut Conn,
     p: &Prepared,
     err: PgError,
-    prefix: usize,
+    sent: (usize, usize),
     offset: usize,
     statements_done: usize,
     outcome: Outcome,
 ) -> Error {
-    let sql_chars = p.sql.chars().count();
+    let (prefix, limit) = sent;
     // PostgreSQL counts characters from 1 in the text it was sent.
     let in_file = err.position.and_then(|pos| pos.checked_sub(prefix)).filter(|pos| *pos > 0).map(|pos| pos + offset);
-    if in_file.is_some_and(|pos| pos > sql_chars) {
+    if in_file.is_some_and(|pos| pos > limit) {
         return query_error("record the migration", err);
     }
     if err.connection_lost {

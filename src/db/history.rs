@@ -156,3 +156,11 @@ pub fn is_recorded(conn: &mut Conn, diesel_table: &str, version: &str) -> Result
         .map_err(|e| query_error("read the migration history", e))?;
     Ok(rows.bool(0, 0).unwrap_or(false))
 }
+
+/// How many statements of a migration outside a transaction are recorded as done.
+pub fn partial_done(conn: &mut Conn, version: &str) -> Result<i32> {
+    let rows = conn
+        .query(&format!("SELECT statements_done FROM {PARTIAL} WHERE version = $1"), &[version])
+        .map_err(|e| query_error("read the migration history", e))?;
+    Ok(rows.i32(0, 0).unwrap_or(0))
+}

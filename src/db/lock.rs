@@ -13,15 +13,35 @@ use crate::error::{Error, Kind, Result};
 /// Two-key advisory lock: classid "migr", objid 1. Database-scoped.
 pub const KEYS: (i32, i32) = (0x6d69_6772, 1);
 
-/// Fails (division by zero, without plpgsql: it runs for every migration)
-/// unless this session still holds the lock: a migration may release it
-/// (`pg_advisory_unlock_all()`), and then its changes must not be committed.
-/// What failed is then told by `held`, asked after the rollback (a session
-/// lock is not transactional, so the rollback does not bring it back).
+/// What goes into every migration's transaction, before its bookkeeping, so
+/// that it fails (division by zero: no plpgsql, it runs for every migration)
+/// when the run no longer holds the lock. Always: a shared transaction lock
+/// on the same key, which only fails while another session holds the lock
+/// (our own exclusive lock does not conflict with it), and, until this
+/// transaction ends, keeps any other run from taking it. When the migration's
+/// SQL could release advisory locks itself (`pg_advisory_unlock_all()`,
+/// `DISCARD ALL`), also the exact check, which reads `pg_locks` (a scan of the
+/// whole lock table, too slow to run for every migration). What failed is then
+/// told by `held`, asked after the rollback (a session lock is not
+/// transactional, so the rollback does not bring it back).
+pub fn check_sql(migration_sql: &str) -> String {
+    let mut sql = format!("SELECT 1 / pg_catalog.pg_try_advisory_xact_lock_shared({}, {})::int;\n", KEYS.0, KEYS.1);
+    if contains_ignore_case(migration_sql, "advisory") || contains_ignore_case(migration_sql, "discard") {
+        sql.push_str(&check_held_sql());
+    }
+    sql
+}
+
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    haystack.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// Fails unless this session holds the lock (exact; reads `pg_locks`).
 pub fn check_held_sql() -> String {
     format!(
         "SELECT 1 / (SELECT pg_catalog.count(*) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' \
-           AND pid = pg_catalog.pg_backend_pid() AND classid = {} AND objid = {} AND objsubid = 2 AND granted)::int;\n",
+           AND pid = pg_catalog.pg_backend_pid() AND classid = {} AND objid = {} AND objsubid = 2 \
+           AND mode = 'ExclusiveLock' AND granted)::int;\n",
         KEYS.0 as u32, KEYS.1
     )
 }
@@ -80,7 +100,8 @@ pub fn holder(conn: &mut Conn) -> String {
                 coalesce(a.client_addr::text, 'local socket'), \
                 pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')) \
            FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid \
-          WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {} AND l.objid = {} AND l.objsubid = 2 \
+          WHERE l.locktype = 'advisory' AND l.granted AND l.mode = 'ExclusiveLock' \
+            AND l.classid = {} AND l.objid = {} AND l.objsubid = 2 \
             AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())",
         KEYS.0 as u32, KEYS.1
     );

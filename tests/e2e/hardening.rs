@@ -447,3 +447,30 @@ fn terminating_the_lock_holder_is_reported_and_the_waiter_proceeds() {
     assert_eq!(db.applied(), ["20250101000000", "20250102000000"]);
     assert_eq!(db.query("SELECT count(*) FROM cargo_migrate.migrations"), "2");
 }
+
+#[test]
+fn an_idle_session_timeout_cannot_take_the_lock_from_a_run() {
+    let db = Db::new("idle_timeout");
+    // Any session idle for 400 ms is ended: a lock on a connection of its own
+    // (idle while the migrations run) would be lost after 400 ms.
+    db.query(&format!("ALTER DATABASE \"{}\" SET idle_session_timeout = '400ms'", db.name()));
+    let p = Project::new(&db);
+    for i in 0..3 {
+        p.migration(
+            &format!("2025010100000{i}_slow_{i}"),
+            &format!("SELECT pg_sleep(0.6);\nCREATE TABLE slow_{i} (id int);\n"),
+            Some(&format!("DROP TABLE slow_{i};")),
+        );
+    }
+    let first = p.spawn(&["up"]);
+    wait_for_query(&db, "pg_sleep(0.6)", Duration::from_secs(20));
+    let second = p.spawn(&["up"]);
+    let (a, b) = (first.finish(Duration::from_secs(60)), second.finish(Duration::from_secs(60)));
+    assert_eq!((a.code, b.code), (0, 0), "{}\n---\n{}", a.all(), b.all());
+    assert_eq!(db.applied().len(), 3);
+    assert_eq!(
+        db.query("SELECT count(*), count(DISTINCT batch) FROM cargo_migrate.migrations"),
+        "3|1",
+        "one run applied them all"
+    );
+}
