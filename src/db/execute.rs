@@ -128,11 +128,9 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
     let statements = sql::split_statements(&p.sql);
     let start = Instant::now();
     let tracked = p.applies();
-    let ours =
-        |conn: &mut Conn, sql: &str| conn.execute(sql).map_err(|e| query_error("record the migration's progress", e));
     if tracked && p.skip == 0 {
-        ours(conn, &bookkeeping::partial_started_sql(&p.version, &p.folder, statements.len(), t.who))
-            .map_err(|e| (e, Outcome::RolledBack))?;
+        conn.execute(&bookkeeping::partial_started_sql(&p.version, &p.folder, statements.len(), t.who))
+            .map_err(|e| (query_error("record the migration's progress", e), Outcome::RolledBack))?;
     }
     for (i, stmt) in statements.iter().enumerate().skip(p.skip) {
         // The progress row goes with the statement in one implicit transaction
@@ -145,15 +143,23 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
             conn.execute(stmt.text).and_then(|()| conn.execute(&bookkeeping::partial_progress_sql(&p.version, i + 1)))
         };
         if let Err(e) = step {
-            let outcome = if e.connection_lost { Outcome::Unknown } else { Outcome::Partly(i) };
+            let mut done = i;
             if !e.connection_lost && conn.transaction_status() != TxStatus::Idle {
-                // The migration's own BEGIN: what it did since is gone.
+                // The migration's own BEGIN: what it did since is gone, and
+                // its progress rows with it; the database knows how far it got.
                 let _ = conn.execute("ROLLBACK");
+                if tracked {
+                    done = history::partial_done(conn, &p.version).map_or(i, |n| n as usize);
+                }
             }
-            if tracked && i == 0 && p.skip == 0 && !e.connection_lost {
+            if tracked && done == 0 && !e.connection_lost {
                 let _ = conn.execute(&bookkeeping::partial_clear_sql(&p.version));
             }
-            let outcome = if outcome == Outcome::Partly(0) { Outcome::RolledBack } else { outcome };
+            let outcome = match done {
+                _ if e.connection_lost => Outcome::Unknown,
+                0 => Outcome::RolledBack,
+                n => Outcome::Partly(n),
+            };
             let limit = stmt.char_offset + stmt.text.chars().count();
             return Err((failure(conn, p, e, (0, limit), stmt.char_offset, i, outcome), outcome));
         }
