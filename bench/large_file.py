@@ -42,6 +42,9 @@ def main():
     server = Server(pg_bin())
     root = Path(tempfile.mkdtemp(prefix="cargo-migrate-bench-big-"))
     sql, statements = big_sql(args.mb)
+    # The project cargo-migrate runs in (deploys without cargo are another issue).
+    write(root / "Cargo.toml", '[package]\nname = "big"\nversion = "0.1.0"\nedition = "2021"\n[lib]\npath = "lib.rs"\n')
+    write(root / "lib.rs", "")
     write(root / "big.sql", sql)
     write(root / "plain/20250101000000_big/up.sql", sql)
     write(root / "plain/20250101000000_big/down.sql", "DROP TABLE big;\n")

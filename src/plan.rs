@@ -93,7 +93,8 @@ impl Anomaly {
                 format!("{version} is pending but older than the newest applied migration")
             }
             Anomaly::PartlyApplied { version, done, total } => {
-                format!("{version} is partly applied: statements 1–{done} of {total} ran, then it stopped")
+                let ran = crate::report::ran((*done).max(0) as usize);
+                format!("{version} is partly applied: {ran} of {total} ran, then it stopped")
             }
             Anomaly::Source(Problem::DuplicateVersion { version, folders }) => {
                 format!("version {version} is used by {} folders: {}", folders.len(), folders.join(", "))

@@ -201,6 +201,16 @@ pub fn json_path(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// How many statements of a migration ran: "no statement", "statement 1",
+/// "statements 1–N".
+pub fn ran(n: usize) -> String {
+    match n {
+        0 => "no statement".into(),
+        1 => "statement 1".into(),
+        n => format!("statements 1–{n}"),
+    }
+}
+
 /// Milliseconds, in a width that lines up.
 pub fn ms(d: std::time::Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;

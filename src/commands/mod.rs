@@ -179,9 +179,15 @@ pub fn migrate(
     let (mut source, Database { url, mut conn, mut history, .. }) = ctx.read_both(db_opts, "run", false)?;
     source.check_runnable(pending(&source, &history));
     plan::check_source(&source.problems)?;
-    let mut steps = plan::plan(&state(&source, &history), request)?;
+    // Without the lock, another run may be half-way through a migration
+    // outside a transaction, which then looks partly applied: only the plan
+    // made under the lock may refuse for that.
+    let mut steps = match plan::plan(&state(&source, &history), request) {
+        Err(e) if e.kind == Kind::PartlyApplied => None,
+        planned => Some(planned?),
+    };
     let mut done = Vec::new();
-    if !steps.is_empty() {
+    if steps.as_ref().is_none_or(|s| !s.is_empty()) {
         let r = &ctx.reporter;
         let timeout = std::time::Duration::from_secs(lock_opts.lock_timeout);
         let waited = lock::acquire(&mut conn, timeout, |holder| {
@@ -194,11 +200,11 @@ pub fn migrate(
             r.note(format!("got the migration lock after {}", report::ms(waited)));
         }
         history = history::read(&mut conn, false)?;
-        steps = plan::plan(&state(&source, &history), request)?;
+        let steps = steps.insert(plan::plan(&state(&source, &history), request)?);
         if !steps.is_empty() {
             let options = runner::Options { single_transaction, who: db::connect::whoami() };
             let reconnect = || ctx.connect(&url, db_opts, "check");
-            done = runner::run(&mut conn, &reconnect, &steps, &source, &history, &options, &mut |step| {
+            done = runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| {
                 print_step(r, step)
             })?;
         }

@@ -10,7 +10,7 @@ use crate::cli::{Format, StatusArgs};
 use crate::db::history;
 use crate::error::{exit, Result};
 use crate::plan::{self, Anomaly, Row, RowState};
-use crate::report::{clean, display_path, json_path, AnomalyJson, StatusOutput, StatusRow, Summary};
+use crate::report::{self, clean, display_path, json_path, AnomalyJson, StatusOutput, StatusRow, Summary};
 use crate::source::Problem;
 use crate::{url, version};
 
@@ -95,7 +95,7 @@ fn listing(out: &mut String, rows: &[Row<'_>]) {
             }
         }
         if let RowState::Partly { done, total } = row.state {
-            let _ = write!(out, "  (partly applied: statements 1–{done} of {total} ran; see below)");
+            let _ = write!(out, "  (partly applied: {} of {total} ran; see below)", report::ran(done.max(0) as usize));
         }
         out.push('\n');
     }

@@ -14,7 +14,7 @@ use super::lock;
 use super::pq::{Conn, Notice, PgError, TxStatus};
 use super::{history, query_error};
 use crate::error::{Error, Kind};
-use crate::report::clean;
+use crate::report::{self, clean};
 use crate::sql;
 
 /// What goes before a transactional migration's SQL in the text we send.
@@ -174,7 +174,7 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
                 p.path
             ),
         )
-        .detail(format!("  before that BEGIN, {} ran and stays{}", ran(done as usize), if tracked { " (`cargo migrate status` shows it as partly applied)" } else { "" }))
+        .detail(format!("  before that BEGIN, {} ran and stays{}", report::ran(done as usize), if tracked { " (`cargo migrate status` shows it as partly applied)" } else { "" }))
         .hint(format!("end the transaction in {} (COMMIT), or remove its BEGIN", p.path));
         return Err((err, Outcome::Partly(done as usize)));
     }
@@ -249,7 +249,7 @@ fn failure(
         Outcome::Partly(n) => e.details.push(format!(
             "  {} runs outside a transaction (metadata.toml): {} already ran (that stays){}; it is not recorded as applied",
             p.folder,
-            ran(n),
+            report::ran(n),
             if p.applies() { " (`cargo migrate status` shows it as partly applied)" } else { "" }
         )),
         Outcome::Unknown => {}
@@ -276,15 +276,6 @@ fn failure(
         };
     }
     e
-}
-
-/// "statement 1" or "statements 1–N".
-pub fn ran(n: usize) -> String {
-    if n == 1 {
-        "statement 1".into()
-    } else {
-        format!("statements 1–{n}")
-    }
 }
 
 /// The first extension the file creates that this server does not have
