@@ -474,3 +474,26 @@ fn an_idle_session_timeout_cannot_take_the_lock_from_a_run() {
         "one run applied them all"
     );
 }
+
+#[test]
+fn a_second_up_waits_for_a_migration_outside_a_transaction_instead_of_refusing_it() {
+    let db = Db::new("wait_for_partial");
+    let p = Project::new(&db);
+    p.migration(
+        "20250101000000_backfill",
+        "CREATE TABLE bf (id int);\nSELECT pg_sleep(1.5);\nINSERT INTO bf VALUES (1);\n",
+        Some("DROP TABLE bf;"),
+    );
+    p.write("migrations/20250101000000_backfill/metadata.toml", "run_in_transaction = false\n");
+    p.table_migration("20250102000000", "after");
+    let first = p.spawn(&["up"]);
+    // The first run is inside the migration: it looks partly applied to anyone
+    // reading the history now, yet it is not stopped, only busy.
+    wait_for_query(&db, "pg_sleep(1.5)", Duration::from_secs(20));
+    let second = p.cargo_migrate(&["up"]);
+    let first = first.finish(Duration::from_secs(60));
+    assert_eq!((first.code, second.code), (0, 0), "{}\n---\n{}", first.all(), second.all());
+    assert!(second.stderr.contains("waiting for the migration lock"), "{}", second.all());
+    assert_eq!(db.applied(), ["20250101000000", "20250102000000"]);
+    assert_eq!(db.query("SELECT count(*) FROM bf"), "1");
+}
