@@ -113,7 +113,8 @@ fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<()
     let check = if t.own_transaction { lock::check_sql(&p.sql) } else { String::new() };
     let text = format!("{begin}{}\n;\n{RESET_SESSION}{check}{}{commit}", p.sql, bookkeeping(p, t, BATCH_MS));
     conn.execute(&text).map_err(|e| {
-        if t.own_transaction && !e.connection_lost {
+        // A syntax error anywhere in the text fails it before BEGIN ran.
+        if t.own_transaction && !e.connection_lost && conn.transaction_status() != TxStatus::Idle {
             let _ = conn.execute("ROLLBACK");
         }
         let outcome = if e.connection_lost { Outcome::Unknown } else { Outcome::RolledBack };

@@ -26,6 +26,11 @@ pub struct PgError {
 }
 
 impl PgError {
+    /// An error libpq reports itself (no server fields).
+    fn client(message: String, connection_lost: bool) -> PgError {
+        PgError { sqlstate: None, message, detail: None, hint: None, position: None, connection_lost }
+    }
+
     pub fn is(&self, sqlstate: &str) -> bool {
         self.sqlstate.as_deref() == Some(sqlstate)
     }
@@ -158,20 +163,25 @@ impl Conn {
     /// Turn a finished result into Ok(result) or the error it carries.
     fn check(&self, res: *mut ffi::PGresult) -> Result<NonNull<ffi::PGresult>, PgError> {
         let Some(res) = NonNull::new(res) else {
-            return Err(PgError {
-                sqlstate: None,
-                message: self.error_message(),
-                detail: None,
-                hint: None,
-                position: None,
-                connection_lost: self.is_bad(),
-            });
+            return Err(PgError::client(self.error_message(), self.is_bad()));
         };
         // SAFETY: res is a valid result.
         let status = unsafe { ffi::PQresultStatus(res.as_ptr()) };
         use ffi::ExecStatusType::*;
-        if matches!(status, PGRES_COMMAND_OK | PGRES_TUPLES_OK | PGRES_EMPTY_QUERY | PGRES_COPY_OUT | PGRES_COPY_IN) {
+        if matches!(status, PGRES_COMMAND_OK | PGRES_TUPLES_OK | PGRES_EMPTY_QUERY) {
             return Ok(res);
+        }
+        if matches!(status, PGRES_COPY_IN | PGRES_COPY_OUT) {
+            // SAFETY: we own the result; the connection is in COPY state,
+            // which we end (refusing the data) before it is used again.
+            unsafe { ffi::PQclear(res.as_ptr()) };
+            self.end_copy(status == PGRES_COPY_IN);
+            return Err(PgError::client(
+                "COPY … FROM STDIN / TO STDOUT cannot run in a migration (there is no data stream): \
+                 load data with INSERT, or COPY from a file the server can read"
+                    .into(),
+                self.is_bad(),
+            ));
         }
         let r = res.as_ptr();
         let err = PgError {
@@ -187,15 +197,38 @@ impl Conn {
         Err(err)
     }
 
+    /// Leave COPY state: refuse to send data, or read and drop what comes,
+    /// then consume the remaining results.
+    fn end_copy(&self, copy_in: bool) {
+        let conn = self.raw.as_ptr();
+        // SAFETY: live connection in COPY state; buffers returned by libpq are
+        // freed with PQfreemem; results are cleared.
+        unsafe {
+            if copy_in {
+                let why = c"cargo-migrate sends no COPY data";
+                ffi::PQputCopyEnd(conn, why.as_ptr());
+            } else {
+                let mut buf: *mut std::os::raw::c_char = std::ptr::null_mut();
+                while ffi::PQgetCopyData(conn, &mut buf, 0) > 0 {
+                    ffi::PQfreemem(buf as *mut c_void);
+                    buf = std::ptr::null_mut();
+                }
+            }
+            loop {
+                let r = ffi::PQgetResult(conn);
+                if r.is_null() {
+                    break;
+                }
+                ffi::PQclear(r);
+            }
+        }
+    }
+
     /// Run one or more statements (simple query protocol); results are discarded.
     pub fn execute(&mut self, sql: &str) -> Result<(), PgError> {
         let c = CString::new(sql).map_err(|_| PgError {
-            sqlstate: None,
-            message: "the SQL contains a NUL character".into(),
-            detail: None,
-            hint: None,
             position: sql.find('\0').map(|b| sql[..b].chars().count() + 1),
-            connection_lost: false,
+            ..PgError::client("the SQL contains a NUL character".into(), false)
         })?;
         // SAFETY: live connection, valid C string. PQexec returns the last result,
         // or the first error (it stops there).
@@ -204,14 +237,7 @@ impl Conn {
         // SAFETY: we own it.
         unsafe { ffi::PQclear(res.as_ptr()) };
         if self.is_bad() {
-            return Err(PgError {
-                sqlstate: None,
-                message: self.error_message(),
-                detail: None,
-                hint: None,
-                position: None,
-                connection_lost: true,
-            });
+            return Err(PgError::client(self.error_message(), true));
         }
         Ok(())
     }

@@ -182,3 +182,14 @@ fn a_failure_lists_what_the_run_did_before_it_in_json() {
     assert_eq!(j["error"]["done_before"][0]["version"], "20250101000000");
     assert_eq!(j["error"]["done_before"][0]["action"], "applied");
 }
+
+#[test]
+fn copy_from_stdin_in_a_migration_fails_cleanly() {
+    let db = Db::new("copy_stdin");
+    let p = Project::new(&db);
+    p.migration("20250101000000_copy", "CREATE TABLE c (id int);\nCOPY c FROM STDIN;\n", Some("DROP TABLE c;"));
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("cannot run in a migration"), "{}", r.stderr);
+    assert!(db.applied().is_empty() && !db.table_exists("c"), "rolled back");
+    assert!(!r.stderr.contains("no transaction in progress"), "{}", r.stderr);
+}
