@@ -48,6 +48,47 @@ fn status_up_down_human_and_json() {
     assert_snapshot!("up_json", json(p.cargo_migrate(&["up", "--format", "json"]).ok()));
     assert_snapshot!("down_json", json(p.cargo_migrate(&["down", "--count", "2", "--format", "json"]).ok()));
     assert_snapshot!("up_nothing_to_do_human", human(p.cargo_migrate(&["up", "--to", "20250101000000"]).ok()));
+    p.cargo_migrate(&["up"]).ok();
+    assert_snapshot!("redo_human", human(p.cargo_migrate(&["redo"]).ok()));
+    assert_snapshot!("redo_json", json(p.cargo_migrate(&["redo", "--format", "json"]).ok()));
+}
+
+#[test]
+fn a_failure_and_notices_human_and_json() {
+    let db = Db::new("snapshots_failure");
+    let p = Project::new(&db);
+    p.migration(
+        "20250101000000_noisy",
+        "DO $$ BEGIN RAISE NOTICE 'one notice'; RAISE WARNING 'one warning'; END $$;\n",
+        Some("SELECT 1;\n"),
+    );
+    p.migration(
+        "20250102000000_broken",
+        "CREATE TABLE ok (id int);\nCREATE TABLE bad (id nosuchtype);\n",
+        Some("SELECT 1;\n"),
+    );
+    let db_name = [(db.name(), "[DB]")];
+    assert_snapshot!("up_failure_human", p.redact(&p.cargo_migrate(&["up"]).fails(1).all(), &db_name));
+    p.cargo_migrate(&["down", "--all"]).ok();
+    let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
+    assert_snapshot!(
+        "up_failure_json",
+        format!("{}\n--- stderr\n{}", p.redact_json(&r.json(), &db_name), p.redact(&r.stderr, &db_name))
+    );
+}
+
+#[test]
+fn database_url_human_and_json() {
+    let mut p = Project::bare("app");
+    p.write(
+        ".env",
+        "VITE_SUPABASE_URL=https://abcdefghijklmnopqrst.supabase.co\nSUPABASE_DB_PASSWORD='p@ss:w/rd Sup3r'\n\
+         SUPABASE_REGION=eu-west-1\n",
+    );
+    p.env = Vec::new();
+    assert_snapshot!("database_url_human", p.redact(&p.cargo_migrate(&["database-url"]).ok().all(), &[]));
+    let r = p.cargo_migrate(&["database-url", "--format", "json"]).ok();
+    assert_snapshot!("database_url_json", p.redact_json(&r.json(), &[]));
 }
 
 #[test]
