@@ -195,7 +195,7 @@ pub struct UpArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("target").args(["version", "to", "count", "all"]))]
+#[command(group = clap::ArgGroup::new("target").args(["version", "to", "count", "all", "batch"]))]
 pub struct DownArgs {
     /// Revert everything applied after VERSION (VERSION stays applied)
     #[arg(value_name = "VERSION")]
@@ -209,6 +209,9 @@ pub struct DownArgs {
     /// Revert every applied migration
     #[arg(long)]
     pub all: bool,
+    /// Revert the newest batch: everything the last `up` applied (Laravel's migrate:rollback)
+    #[arg(long)]
+    pub batch: bool,
     /// All reverts in one transaction: all or nothing
     #[arg(long)]
     pub single_transaction: bool,

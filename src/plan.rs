@@ -14,6 +14,11 @@ pub struct State {
     pub applied: Vec<String>,
     /// Migrations outside a transaction that stopped part-way: (version, statements done, total).
     pub partial: Vec<(String, i32, i32)>,
+    /// The batch of each applied migration (same order as `applied`), where known.
+    pub batch: Vec<Option<i32>>,
+    /// Applied versions whose down.sql the database keeps: they can be
+    /// reverted even when their folder is gone. Sorted.
+    pub stored_down: Vec<String>,
 }
 
 /// What `up` does with a migration that stopped part-way before.
@@ -42,6 +47,8 @@ pub enum DownTarget {
     /// Everything applied after this version; the version itself stays.
     After(String),
     All,
+    /// The migrations of the newest batch (one `up` run), as Laravel's `migrate:rollback`.
+    LastBatch,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +64,8 @@ pub enum Anomaly {
     /// Applied in the database, but no folder on disk: deleted, or not pulled yet.
     MissingOnDisk {
         version: String,
+        /// Its down.sql is stored in the database.
+        revertible: bool,
     },
     /// Pending, yet older than the newest applied one: merged late.
     OutOfOrder {
@@ -86,8 +95,11 @@ impl Anomaly {
 
     pub fn message(&self) -> String {
         match self {
-            Anomaly::MissingOnDisk { version } => {
+            Anomaly::MissingOnDisk { version, revertible: false } => {
                 format!("{version} is applied in the database but has no folder on disk")
+            }
+            Anomaly::MissingOnDisk { version, revertible: true } => {
+                format!("{version} is applied, its folder is missing — revertible (the database keeps its down.sql)")
             }
             Anomaly::OutOfOrder { version } => {
                 format!("{version} is pending but older than the newest applied migration")
@@ -113,8 +125,11 @@ impl Anomaly {
 
     pub fn hint(&self) -> &'static str {
         match self {
-            Anomaly::MissingOnDisk { .. } => {
+            Anomaly::MissingOnDisk { revertible: false, .. } => {
                 "git pull to get the teammate's migration, or restore the deleted folder; `down` cannot revert it without its down.sql"
+            }
+            Anomaly::MissingOnDisk { revertible: true, .. } => {
+                "a branch switch? `cargo migrate down` reverts it from the stored down.sql; or switch back and keep it"
             }
             Anomaly::OutOfOrder { .. } => {
                 "a migration merged late: check it does not conflict with newer ones, then `cargo migrate up --allow-out-of-order`; or re-create it with a new version"
@@ -145,7 +160,10 @@ pub fn anomalies(state: &State, problems: &[Problem]) -> Vec<Anomaly> {
     let newest_applied = state.applied.last();
     for v in &state.applied {
         if state.on_disk.binary_search(v).is_err() {
-            out.push(Anomaly::MissingOnDisk { version: v.clone() });
+            out.push(Anomaly::MissingOnDisk {
+                version: v.clone(),
+                revertible: state.stored_down.binary_search(v).is_ok(),
+            });
         }
     }
     for (version, done, total) in &state.partial {
@@ -191,6 +209,15 @@ pub fn plan(state: &State, request: &Request) -> Result<Vec<Step>> {
         Request::Down(target) => Ok(plan_down(state, target)?.into_iter().map(Step::Revert).collect()),
         Request::Redo { count } => {
             let reverted = plan_down(state, &DownTarget::Newest(*count))?;
+            if let Some(gone) = reverted.iter().find(|v| state.on_disk.binary_search(v).is_err()) {
+                return Err(Error::new(
+                    Kind::MissingOnDisk,
+                    format!("cannot redo {gone}: it has no folder on disk to apply again; nothing was run"),
+                )
+                .hint(
+                    "`cargo migrate down` reverts it from the stored down.sql; restore its folder to apply it again",
+                ));
+            }
             let mut steps: Vec<Step> = reverted.iter().cloned().map(Step::Revert).collect();
             steps.extend(reverted.into_iter().rev().map(Step::Apply));
             Ok(steps)
@@ -266,6 +293,27 @@ fn plan_down(state: &State, target: &DownTarget) -> Result<Vec<String>> {
     let chosen: Vec<String> = match target {
         DownTarget::Newest(n) => newest_first.take(*n).cloned().collect(),
         DownTarget::All => newest_first.cloned().collect(),
+        DownTarget::LastBatch => {
+            let Some(last) = state.batch.iter().flatten().max() else {
+                if state.applied.is_empty() {
+                    return Ok(Vec::new());
+                }
+                return Err(Error::new(
+                    Kind::NotApplied,
+                    "no batch is recorded for the applied migrations (applied by diesel or an app); nothing was reverted",
+                )
+                .usage()
+                .hint("revert by count or version instead: `cargo migrate down --count N` or `down VERSION`"));
+            };
+            state
+                .applied
+                .iter()
+                .zip(&state.batch)
+                .rev()
+                .filter(|(_, b)| **b == Some(*last))
+                .map(|(v, _)| v.clone())
+                .collect()
+        }
         DownTarget::After(v) => {
             let v = normalize_version(v);
             if state.applied.binary_search(&v).is_err() {
@@ -281,7 +329,10 @@ fn plan_down(state: &State, target: &DownTarget) -> Result<Vec<String>> {
             newest_first.take_while(|a| **a > v).cloned().collect()
         }
     };
-    let missing: Vec<&String> = chosen.iter().filter(|v| state.on_disk.binary_search(v).is_err()).collect();
+    let missing: Vec<&String> = chosen
+        .iter()
+        .filter(|v| state.on_disk.binary_search(v).is_err() && state.stored_down.binary_search(v).is_err())
+        .collect();
     if !missing.is_empty() {
         let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
         return Err(Error::new(
@@ -291,7 +342,8 @@ fn plan_down(state: &State, target: &DownTarget) -> Result<Vec<String>> {
                 list.join(", ")
             ),
         )
-        .hint("git pull (or restore the folder) so its down.sql is there, then run the command again"));
+        .hint("git pull (or restore the folder) so its down.sql is there, then run the command again \
+               (migrations applied by cargo-migrate keep their down.sql in the database; these were applied by another tool)"));
     }
     Ok(chosen)
 }
@@ -368,6 +420,8 @@ mod tests {
             on_disk: disk.iter().map(|s| s.to_string()).collect(),
             applied: applied.iter().map(|s| s.to_string()).collect(),
             partial: Vec::new(),
+            batch: vec![None; applied.len()],
+            stored_down: Vec::new(),
         }
     }
     fn up(count: Option<usize>, to: Option<&str>, ooo: bool) -> Request {
@@ -429,7 +483,24 @@ mod tests {
         let s = state(&["1"], &["1", "2"]);
         let err = plan(&s, &Request::Down(DownTarget::Newest(1))).unwrap_err();
         assert_eq!(err.kind, Kind::MissingOnDisk);
-        assert_eq!(anomalies(&s, &[]), vec![Anomaly::MissingOnDisk { version: "2".into() }]);
+        assert_eq!(anomalies(&s, &[]), vec![Anomaly::MissingOnDisk { version: "2".into(), revertible: false }]);
+        // With its down.sql stored, it can be reverted all the same.
+        let s = State { stored_down: vec!["2".into()], ..s };
+        assert_eq!(plan(&s, &Request::Down(DownTarget::Newest(1))).unwrap(), revert(&["2"]));
+        assert_eq!(anomalies(&s, &[]), vec![Anomaly::MissingOnDisk { version: "2".into(), revertible: true }]);
+        assert_eq!(plan(&s, &Request::Redo { count: 1 }).unwrap_err().kind, Kind::MissingOnDisk);
+    }
+
+    #[test]
+    fn down_batch_reverts_the_newest_run_only() {
+        let mut s = state(&["1", "2", "3", "4"], &["1", "2", "3", "4"]);
+        s.batch = vec![Some(1), Some(2), Some(2), Some(3)];
+        assert_eq!(plan(&s, &Request::Down(DownTarget::LastBatch)).unwrap(), revert(&["4"]));
+        s.batch = vec![Some(1), Some(2), Some(2), None];
+        assert_eq!(plan(&s, &Request::Down(DownTarget::LastBatch)).unwrap(), revert(&["3", "2"]));
+        s.batch = vec![None; 4];
+        assert_eq!(plan(&s, &Request::Down(DownTarget::LastBatch)).unwrap_err().kind, Kind::NotApplied);
+        assert_eq!(plan(&state(&["1"], &[]), &Request::Down(DownTarget::LastBatch)).unwrap(), vec![]);
     }
 
     #[test]
@@ -468,7 +539,15 @@ mod tests {
     }
 
     fn app(v: &str) -> Applied {
-        Applied { version: v.into(), run_on: 0, name: None, batch: None, duration_ms: None, applied_by: None }
+        Applied {
+            version: v.into(),
+            run_on: 0,
+            name: None,
+            batch: None,
+            duration_ms: None,
+            applied_by: None,
+            stored_down: false,
+        }
     }
 
     #[test]

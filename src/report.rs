@@ -278,6 +278,8 @@ pub struct StepJson {
     pub action: crate::error::Action,
     pub duration_ms: u64,
     pub notices: Vec<NoticeJson>,
+    /// Reverted with the down.sql stored when it was applied (not the file's).
+    pub from_stored_down: bool,
 }
 
 #[derive(Serialize)]

@@ -24,6 +24,8 @@ pub struct StepReport {
     pub action: Action,
     pub duration: Duration,
     pub notices: Vec<Notice>,
+    /// Reverted with the down.sql stored in the database.
+    pub from_store: bool,
 }
 
 impl StepReport {
@@ -46,7 +48,17 @@ pub struct Options {
 /// Read every file the steps need, before touching the database: a missing or
 /// empty down.sql, a template up.sql, or a transactional migration that
 /// commits by itself refuses the whole run.
-pub fn prepare(steps: &[Step], source: &Source, history: &History, batch: i32, who: &str) -> Result<Vec<Prepared>> {
+/// `stored` holds the down.sql the database keeps for the versions to revert:
+/// it is used when the folder is gone (a branch switch) or its down.sql no
+/// longer is what was applied with the migration.
+pub fn prepare(
+    steps: &[Step],
+    source: &Source,
+    history: &History,
+    stored: &[(String, String)],
+    batch: i32,
+    who: &str,
+) -> Result<Vec<Prepared>> {
     steps
         .iter()
         .map(|step| {
@@ -55,10 +67,29 @@ pub fn prepare(steps: &[Step], source: &Source, history: &History, batch: i32, w
                 Step::Resume(v, done) => (v, true, *done),
                 Step::Revert(v) => (v, false, 0),
             };
-            let m = source.find(v).ok_or_else(|| {
-                Error::new(Kind::UnknownVersion, format!("no migration folder for version {v}"))
-            })?;
+            let stored_down = stored.iter().find(|(sv, _)| sv == v).map(|(_, sql)| sql);
+            let Some(m) = source.find(v) else {
+                // The folder is gone: only a revert from the stored down.sql is possible.
+                let sql = stored_down.filter(|_| !apply).ok_or_else(|| {
+                    Error::new(Kind::UnknownVersion, format!("no migration folder for version {v}"))
+                })?;
+                let name = history.applied.iter().find(|a| &a.version == v).and_then(|a| a.name.clone());
+                let folder = name.unwrap_or_else(|| v.clone());
+                let path = format!("{folder} (down.sql stored in the database)");
+                return Ok(Prepared {
+                    version: v.clone(),
+                    folder,
+                    path,
+                    sql: sql.clone(),
+                    in_transaction: true,
+                    record: None,
+                    skip: 0,
+                    stopped_before: false,
+                    from_store: true,
+                });
+            };
             let in_transaction = m.run_in_transaction()?;
+            let mut from_store = false;
             let (sql, file, record) = if apply {
                 let sql = m.read_up()?;
                 let record = Record {
@@ -71,9 +102,23 @@ pub fn prepare(steps: &[Step], source: &Source, history: &History, batch: i32, w
                 };
                 (sql, "up.sql", Some(record))
             } else {
-                (m.read_down()?, "down.sql", None)
+                match (m.read_down(), stored_down) {
+                    (Ok(disk), Some(kept)) if version::checksum(&disk) != version::checksum(kept) => {
+                        from_store = true;
+                        (kept.clone(), "down.sql", None)
+                    }
+                    (Err(_), Some(kept)) => {
+                        from_store = true;
+                        (kept.clone(), "down.sql", None)
+                    }
+                    (disk, _) => (disk?, "down.sql", None),
+                }
             };
-            let path = display_path(&m.dir.join(file));
+            let path = if from_store {
+                format!("{} (the down.sql it was applied with, stored in the database)", m.name)
+            } else {
+                display_path(&m.dir.join(file))
+            };
             if in_transaction {
                 if let Some((line, word)) = crate::sql::transaction_control(&sql) {
                     return Err(Error::new(
@@ -84,7 +129,17 @@ pub fn prepare(steps: &[Step], source: &Source, history: &History, batch: i32, w
                 }
             }
             let stopped_before = history.partial.iter().any(|s| &s.version == v);
-            Ok(Prepared { version: v.clone(), folder: m.name.clone(), path, sql, in_transaction, record, skip, stopped_before })
+            Ok(Prepared {
+                version: v.clone(),
+                folder: m.name.clone(),
+                path,
+                sql,
+                in_transaction,
+                record,
+                skip,
+                stopped_before,
+                from_store,
+            })
         })
         .collect()
 }
@@ -101,7 +156,15 @@ pub fn run(
     on_step: &mut dyn FnMut(&StepReport),
 ) -> Result<Vec<StepReport>> {
     let batch = history::next_batch(conn, history)?;
-    let prepared = prepare(steps, source, history, batch, &options.who)?;
+    let reverts: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Revert(v) if history.applied.iter().any(|a| &a.version == v && a.stored_down) => Some(v.as_str()),
+            _ => None,
+        })
+        .collect();
+    let stored = history::stored_down(conn, &reverts)?;
+    let prepared = prepare(steps, source, history, &stored, batch, &options.who)?;
     if options.single_transaction {
         if let Some(p) = prepared.iter().find(|p| !p.in_transaction) {
             return Err(Error::new(
@@ -135,6 +198,7 @@ pub fn run(
                     action: if p.applies() { Action::Applied } else { Action::Reverted },
                     duration: ran.duration,
                     notices: ran.notices,
+                    from_store: p.from_store,
                 };
                 if !options.single_transaction {
                     on_step(&report);
@@ -225,6 +289,7 @@ fn settle(e: &mut Error, reconnect: &dyn Fn() -> Result<Conn>, diesel_table: &st
             action: if p.applies() { Action::Applied } else { Action::Reverted },
             duration: Duration::ZERO,
             notices: Vec::new(),
+            from_store: p.from_store,
         })
     } else if p.in_transaction {
         e.details.push(format!("  the server rolled it back: {} is not {verb}", p.folder));

@@ -8,10 +8,11 @@ use crate::error::{exit, Result};
 use crate::plan::{DownTarget, Request};
 
 pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
-    let target = match (&args.version, &args.to, args.count, args.all) {
-        (Some(v), _, _, _) | (None, Some(v), _, _) => DownTarget::After(v.clone()),
-        (_, _, Some(n), _) => DownTarget::Newest(n),
-        (_, _, _, true) => DownTarget::All,
+    let target = match (&args.version, &args.to, args.count, args.all, args.batch) {
+        (Some(v), ..) | (None, Some(v), ..) => DownTarget::After(v.clone()),
+        (_, _, Some(n), ..) => DownTarget::Newest(n),
+        (_, _, _, true, _) => DownTarget::All,
+        (.., true) => DownTarget::LastBatch,
         _ => DownTarget::Newest(1),
     };
     let out = migrate(ctx, &args.db, &args.lock, &Request::Down(target), args.single_transaction)?;

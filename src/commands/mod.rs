@@ -148,7 +148,10 @@ pub fn state(source: &Source, history: &History) -> State {
     let mut on_disk: Vec<String> = source.migrations.iter().map(|m| m.version.clone()).collect();
     on_disk.dedup();
     let partial = history.partial.iter().map(|p| (p.version.clone(), p.statements_done, p.statements_total)).collect();
-    State { on_disk, applied: history.versions(), partial }
+    let batch = history.applied.iter().map(|a| a.batch).collect();
+    // `applied` is sorted, so this is too.
+    let stored_down = history.applied.iter().filter(|a| a.stored_down).map(|a| a.version.clone()).collect();
+    State { on_disk, applied: history.versions(), partial, batch, stored_down }
 }
 
 /// Versions on disk that the database has not applied.
@@ -176,7 +179,9 @@ pub fn migrate(
 ) -> Result<Outcome> {
     // A read without the lock first: the deploy that finds nothing to do (the
     // common case) needs no lock. Anything to do is planned again under it.
-    let (mut source, Database { url, mut conn, mut history, .. }) = ctx.read_both(db_opts, "run", false)?;
+    // Reverting needs the facts: batches, and which down.sql the database keeps.
+    let facts = !matches!(request, Request::Up { .. });
+    let (mut source, Database { url, mut conn, mut history, .. }) = ctx.read_both(db_opts, "run", facts)?;
     source.check_runnable(pending(&source, &history));
     plan::check_source(&source.problems)?;
     // Without the lock, another run may be half-way through a migration
@@ -199,7 +204,7 @@ pub fn migrate(
         if let Some(waited) = waited {
             r.note(format!("got the migration lock after {}", report::ms(waited)));
         }
-        history = history::read(&mut conn, false)?;
+        history = history::read(&mut conn, facts)?;
         let steps = steps.insert(plan::plan(&state(&source, &history), request)?);
         if !steps.is_empty() {
             let options = runner::Options { single_transaction, who: db::connect::whoami() };
@@ -218,7 +223,8 @@ fn print_step(r: &Reporter, step: &StepReport) {
         crate::error::Action::Applied => "applied ".green(),
         crate::error::Action::Reverted => "reverted".yellow(),
     };
-    r.line(format!("  {verb} {}  {}", report::clean(&step.name), report::ms(step.duration)));
+    let kept = if step.from_store { "  (with the down.sql stored when it was applied)" } else { "" };
+    r.line(format!("  {verb} {}  {}{kept}", report::clean(&step.name), report::ms(step.duration)));
     r.notices(&step.notices);
 }
 
@@ -238,6 +244,7 @@ pub fn run_output(command: &'static str, out: &Outcome) -> RunOutput {
                 action: d.action,
                 duration_ms: d.duration.as_millis() as u64,
                 notices: d.notices.iter().map(Into::into).collect(),
+                from_stored_down: d.from_store,
             })
             .collect(),
     }

@@ -7,7 +7,6 @@ use colored::Colorize;
 
 use super::{pending, state, Context, Database};
 use crate::cli::{Format, StatusArgs};
-use crate::db::history;
 use crate::error::{exit, Result};
 use crate::plan::{self, Anomaly, Row, RowState};
 use crate::report::{self, clean, display_path, json_path, AnomalyJson, StatusOutput, StatusRow, Summary};
@@ -15,13 +14,10 @@ use crate::source::Problem;
 use crate::{url, version};
 
 pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
-    // Facts are shown in JSON, and name the rows whose folder is gone.
+    // Facts (batch, who, the stored down.sql) are shown in both formats.
     let json = ctx.reporter.format == Format::Json;
-    let (mut source, db) = ctx.read_both(&args.db, "status", json)?;
-    let Database { url, origin: url_origin, mut conn, mut history } = db;
-    if !json && history.applied.iter().any(|a| source.find(&a.version).is_none()) {
-        history = history::read(&mut conn, true)?;
-    }
+    let (mut source, db) = ctx.read_both(&args.db, "status", true)?;
+    let Database { url, origin: url_origin, history, .. } = db;
     source.check_runnable(pending(&source, &history));
     let anomalies = plan::anomalies(&state(&source, &history), &source.problems);
     let rows = plan::listing(&source.migrations, &history.applied, &history.partial);
@@ -90,8 +86,13 @@ fn listing(out: &mut String, rows: &[Row<'_>]) {
             out.push_str(&dim);
             version::push_pg_timestamp(out, a.run_on);
             out.push_str(&undim);
-            if row.state == RowState::Missing {
-                out.push_str("  (no folder on disk)");
+            match row.state {
+                RowState::Missing if a.stored_down => out.push_str("  (file missing — revertible)"),
+                RowState::Missing => out.push_str("  (no folder on disk)"),
+                _ => {}
+            }
+            if let Some(batch) = a.batch {
+                let _ = write!(out, "  {dim}batch {batch}{undim}");
             }
         }
         if let RowState::Partly { done, total } = row.state {
@@ -131,7 +132,7 @@ fn row_json(row: &Row<'_>) -> StatusRow {
 
 fn anomaly_json(a: &Anomaly) -> AnomalyJson {
     let version = match a {
-        Anomaly::MissingOnDisk { version }
+        Anomaly::MissingOnDisk { version, .. }
         | Anomaly::OutOfOrder { version }
         | Anomaly::PartlyApplied { version, .. }
         | Anomaly::Source(Problem::DuplicateVersion { version, .. }) => Some(version.clone()),

@@ -36,6 +36,8 @@ pub struct Prepared {
     pub skip: usize,
     /// It has a progress row from an earlier run that stopped part-way.
     pub stopped_before: bool,
+    /// Reverting with the down.sql stored in the database, not the file's.
+    pub from_store: bool,
 }
 
 impl Prepared {

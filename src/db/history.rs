@@ -23,6 +23,8 @@ pub struct Applied {
     pub batch: Option<i32>,
     pub duration_ms: Option<i64>,
     pub applied_by: Option<String>,
+    /// The companion table keeps the down.sql it was applied with.
+    pub stored_down: bool,
 }
 
 /// A migration outside a transaction that started but did not finish.
@@ -99,7 +101,8 @@ pub fn read(conn: &mut Conn, facts: bool) -> Result<History> {
         let with_facts = facts && h.companion_readable;
         let sql = if with_facts {
             format!(
-                "SELECT d.version::text, d.run_on, c.name, c.batch, c.duration_ms, c.applied_by \
+                "SELECT d.version::text, d.run_on, c.name, c.batch, c.duration_ms, c.applied_by, \
+                        c.down_sql IS NOT NULL \
                    FROM {table} d LEFT JOIN {COMPANION} c ON c.version = d.version"
             )
         } else {
@@ -114,6 +117,7 @@ pub fn read(conn: &mut Conn, facts: bool) -> Result<History> {
                 batch: if with_facts { rows.i32(i, 3) } else { None },
                 duration_ms: if with_facts { rows.i64(i, 4) } else { None },
                 applied_by: if with_facts { rows.text(i, 5) } else { None },
+                stored_down: with_facts && rows.bool(i, 6).unwrap_or(false),
             })
             .collect();
         // Byte order, as diesel and our source sort (ORDER BY would follow the collation).
@@ -163,4 +167,19 @@ pub fn partial_done(conn: &mut Conn, version: &str) -> Result<i32> {
         .query(&format!("SELECT statements_done FROM {PARTIAL} WHERE version = $1"), &[version])
         .map_err(|e| query_error("read the migration history", e))?;
     Ok(rows.i32(0, 0).unwrap_or(0))
+}
+
+/// The down.sql each version was applied with, where the companion table keeps it.
+pub fn stored_down(conn: &mut Conn, versions: &[&str]) -> Result<Vec<(String, String)>> {
+    if versions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = format!("{{{}}}", versions.join(","));
+    let rows = conn
+        .query(
+            &format!("SELECT version::text, down_sql FROM {COMPANION} WHERE version = ANY($1::text[]) AND down_sql IS NOT NULL"),
+            &[&list],
+        )
+        .map_err(|e| query_error("read the stored down.sql", e))?;
+    Ok((0..rows.len).filter_map(|i| Some((rows.text(i, 0)?, rows.text(i, 1)?))).collect())
 }

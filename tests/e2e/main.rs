@@ -16,6 +16,7 @@ mod example;
 mod failure;
 mod hardening;
 mod outcome;
+mod safety;
 mod secrets;
 mod settings;
 mod snapshots;

@@ -1,0 +1,75 @@
+//! The team safety net: batches, and rollback that survives a branch switch.
+
+use crate::harness::*;
+
+#[test]
+fn down_batch_reverts_what_the_last_up_applied() {
+    let db = Db::new("batches");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.cargo_migrate(&["up"]).ok();
+    p.table_migration("20250102000000", "b");
+    p.table_migration("20250103000000", "c");
+    p.cargo_migrate(&["up"]).ok();
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(r.stdout.contains("batch 1") && r.stdout.contains("batch 2"), "{}", r.stdout);
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["migrations"][2]["batch"], 2);
+    let r = p.cargo_migrate(&["down", "--batch"]).ok();
+    assert!(r.stdout.contains("reverted 2 migration(s)"), "{}", r.stdout);
+    assert_eq!(db.applied(), ["20250101000000"]);
+    assert!(db.table_exists("a") && !db.table_exists("b") && !db.table_exists("c"));
+    p.cargo_migrate(&["down", "--batch", "--count", "1"]).fails(2);
+}
+
+#[test]
+fn a_migration_whose_folder_is_gone_is_reverted_from_the_stored_down_sql() {
+    let db = Db::new("stored_down");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "kept");
+    p.migration(
+        "20250102000000_feature_branch",
+        "CREATE TABLE feature (id int);\nCREATE INDEX feature_id ON feature (id);\n",
+        Some("DROP INDEX feature_id;\nDROP TABLE feature;\n"),
+    );
+    p.cargo_migrate(&["up"]).ok();
+    // Switching branches takes the folder away.
+    std::fs::remove_dir_all(p.root.join("migrations/20250102000000_feature_branch")).unwrap();
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(r.stdout.contains("20250102000000_feature_branch") && r.stdout.contains("revertible"), "{}", r.stdout);
+    let r = p.cargo_migrate(&["down"]).ok();
+    assert!(r.stdout.contains("reverted 20250102000000_feature_branch"), "{}", r.stdout);
+    assert!(r.stdout.contains("stored when it was applied"), "{}", r.stdout);
+    assert_eq!(db.applied(), ["20250101000000"]);
+    assert!(!db.table_exists("feature") && db.table_exists("kept"));
+    // Nothing to re-apply it from: redo refuses, and changes nothing.
+    p.migration("20250103000000_again", "CREATE TABLE again (id int);\n", Some("DROP TABLE again;\n"));
+    p.cargo_migrate(&["up"]).ok();
+    std::fs::remove_dir_all(p.root.join("migrations/20250103000000_again")).unwrap();
+    let r = p.cargo_migrate(&["redo"]).fails(1);
+    assert!(r.stderr.contains("no folder on disk to apply again"), "{}", r.stderr);
+    assert!(db.table_exists("again"));
+}
+
+#[test]
+fn an_edited_down_sql_is_not_what_reverts_an_applied_migration() {
+    let db = Db::new("edited_down");
+    let p = Project::new(&db);
+    p.migration(
+        "20250101000000_two_tables",
+        "CREATE TABLE one (id int);\nCREATE TABLE two (id int);\n",
+        Some("DROP TABLE two;\nDROP TABLE one;\n"),
+    );
+    p.cargo_migrate(&["up"]).ok();
+    // After it was applied, someone rewrites down.sql for a newer up.sql.
+    p.write("migrations/20250101000000_two_tables/down.sql", "DROP TABLE three;\n");
+    let j = p.cargo_migrate(&["down", "--format", "json"]).ok().json();
+    assert_eq!(j["migrations"][0]["from_stored_down"], true, "{j}");
+    assert!(!db.table_exists("one") && !db.table_exists("two"));
+    assert!(db.applied().is_empty());
+    // Re-applied with the new file, that file is what is stored (and used) next.
+    p.write("migrations/20250101000000_two_tables/down.sql", "DROP TABLE two;\nDROP TABLE one;\n");
+    p.cargo_migrate(&["up"]).ok();
+    let j = p.cargo_migrate(&["down", "--format", "json"]).ok().json();
+    assert_eq!(j["migrations"][0]["from_stored_down"], false, "{j}");
+}
