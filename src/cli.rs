@@ -116,6 +116,8 @@ pub enum Command {
     Redo(RedoArgs),
     /// Show every migration, applied or pending, and anything odd
     Status(StatusArgs),
+    /// Record the current checksum of an applied migration whose up.sql was edited on purpose
+    Repair(RepairArgs),
     /// Write a new migration folder with up.sql and down.sql
     Create(CreateArgs),
     /// Print the database URL in use (password masked) and where each part came from
@@ -177,6 +179,9 @@ pub struct UpArgs {
     /// Also apply pending migrations older than the newest applied one
     #[arg(long)]
     pub allow_out_of_order: bool,
+    /// Run even though an applied migration's up.sql changed since it ran
+    #[arg(long)]
+    pub allow_modified: bool,
     /// All migrations in one transaction: all or nothing, and faster for many small ones
     #[arg(long)]
     pub single_transaction: bool,
@@ -228,6 +233,19 @@ pub struct RedoArgs {
     /// Revert and re-apply the newest N applied migrations
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub count: usize,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// The applied migration (version or folder name)
+    #[arg(value_name = "VERSION")]
+    pub version: String,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]

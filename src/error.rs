@@ -93,6 +93,8 @@ kinds! {
     MissingOnDisk = "missing_on_disk",
     /// A migration outside a transaction stopped part-way earlier.
     PartlyApplied = "partly_applied",
+    /// An applied migration's up.sql changed since it ran.
+    Modified = "modified",
     // The connection.
     /// The database URL cannot be understood.
     BadDatabaseUrl = "bad_database_url",

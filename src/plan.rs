@@ -19,6 +19,8 @@ pub struct State {
     /// Applied versions whose down.sql the database keeps: they can be
     /// reverted even when their folder is gone. Sorted.
     pub stored_down: Vec<String>,
+    /// Applied migrations whose up.sql changed since: (version, checksum then, checksum now).
+    pub modified: Vec<(String, String, String)>,
 }
 
 /// What `up` does with a migration that stopped part-way before.
@@ -35,9 +37,17 @@ pub enum PartialChoice {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Up { count: Option<usize>, to: Option<String>, allow_out_of_order: bool, partial: PartialChoice },
+    Up {
+        count: Option<usize>,
+        to: Option<String>,
+        allow_out_of_order: bool,
+        allow_modified: bool,
+        partial: PartialChoice,
+    },
     Down(DownTarget),
-    Redo { count: usize },
+    Redo {
+        count: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +81,12 @@ pub enum Anomaly {
     OutOfOrder {
         version: String,
     },
+    /// Applied, and its up.sql changed since.
+    Modified {
+        version: String,
+        recorded: String,
+        current: String,
+    },
     /// Outside a transaction, it stopped part-way: statements 1–done of total ran.
     PartlyApplied {
         version: String,
@@ -86,6 +102,7 @@ impl Anomaly {
             Anomaly::MissingOnDisk { .. } => "missing_on_disk",
             Anomaly::OutOfOrder { .. } => "out_of_order",
             Anomaly::PartlyApplied { .. } => "partly_applied",
+            Anomaly::Modified { .. } => "modified",
             Anomaly::Source(Problem::DuplicateVersion { .. }) => "duplicate_version",
             Anomaly::Source(Problem::NotAMigration { .. }) => "not_a_migration",
             Anomaly::Source(Problem::BadFolderName { .. }) => "bad_folder_name",
@@ -103,6 +120,11 @@ impl Anomaly {
             }
             Anomaly::OutOfOrder { version } => {
                 format!("{version} is pending but older than the newest applied migration")
+            }
+            Anomaly::Modified { version, recorded, current } => {
+                format!(
+                    "{version} was modified after it was applied: its up.sql's checksum was {recorded}, is {current}"
+                )
             }
             Anomaly::PartlyApplied { version, done, total } => {
                 let ran = crate::report::ran((*done).max(0) as usize);
@@ -133,6 +155,10 @@ impl Anomaly {
             }
             Anomaly::OutOfOrder { .. } => {
                 "a migration merged late: check it does not conflict with newer ones, then `cargo migrate up --allow-out-of-order`; or re-create it with a new version"
+            }
+            Anomaly::Modified { .. } => {
+                "the database does not have what the file now says: `cargo migrate redo` (newest) re-applies it; \
+                 for a deliberate harmless edit (a comment) `cargo migrate repair VERSION` records the new checksum"
             }
             Anomaly::PartlyApplied { .. } => {
                 "it runs outside a transaction and was interrupted: `cargo migrate up --resume` continues with the next statement; \
@@ -165,6 +191,9 @@ pub fn anomalies(state: &State, problems: &[Problem]) -> Vec<Anomaly> {
                 revertible: state.stored_down.binary_search(v).is_ok(),
             });
         }
+    }
+    for (version, recorded, current) in &state.modified {
+        out.push(Anomaly::Modified { version: version.clone(), recorded: recorded.clone(), current: current.clone() });
     }
     for (version, done, total) in &state.partial {
         if state.applied.binary_search(version).is_err() {
@@ -203,7 +232,10 @@ pub fn normalize_version(arg: &str) -> String {
 
 pub fn plan(state: &State, request: &Request) -> Result<Vec<Step>> {
     match request {
-        Request::Up { count, to, allow_out_of_order, partial } => {
+        Request::Up { count, to, allow_out_of_order, allow_modified, partial } => {
+            if !allow_modified {
+                refuse_modified(state)?;
+            }
             plan_up(state, *count, to.as_deref(), *allow_out_of_order, *partial)
         }
         Request::Down(target) => Ok(plan_down(state, target)?.into_iter().map(Step::Revert).collect()),
@@ -223,6 +255,22 @@ pub fn plan(state: &State, request: &Request) -> Result<Vec<Step>> {
             Ok(steps)
         }
     }
+}
+
+/// A file changed after it ran: what is applied is not what the team reads.
+fn refuse_modified(state: &State) -> Result<()> {
+    let Some((first, _, _)) = state.modified.first() else { return Ok(()) };
+    let mut err = Error::new(
+        Kind::Modified,
+        format!("{} applied migration(s) were modified after they ran; nothing was run", state.modified.len()),
+    );
+    for (version, recorded, current) in &state.modified {
+        err = err.detail(format!("  - {version}: checksum {recorded} when applied, {current} now"));
+    }
+    Err(err.hint(format!(
+        "undo the edit, or re-apply it (`cargo migrate redo` for the newest); if the edit is deliberate and harmless, \
+         `cargo migrate repair {first}` records the new checksum; `up --allow-modified` runs anyway"
+    )))
 }
 
 fn pending(state: &State) -> impl Iterator<Item = &String> {
@@ -422,10 +470,17 @@ mod tests {
             partial: Vec::new(),
             batch: vec![None; applied.len()],
             stored_down: Vec::new(),
+            modified: Vec::new(),
         }
     }
     fn up(count: Option<usize>, to: Option<&str>, ooo: bool) -> Request {
-        Request::Up { count, to: to.map(String::from), allow_out_of_order: ooo, partial: PartialChoice::Refuse }
+        Request::Up {
+            count,
+            to: to.map(String::from),
+            allow_out_of_order: ooo,
+            allow_modified: false,
+            partial: PartialChoice::Refuse,
+        }
     }
     fn apply(v: &[&str]) -> Vec<Step> {
         v.iter().map(|s| Step::Apply(s.to_string())).collect()
@@ -492,6 +547,27 @@ mod tests {
     }
 
     #[test]
+    fn a_modified_migration_stops_up_until_allowed() {
+        let mut s = state(&["1", "2"], &["1"]);
+        s.modified = vec![("1".into(), "aaaa".into(), "bbbb".into())];
+        let err = plan(&s, &up(None, None, false)).unwrap_err();
+        assert_eq!(err.kind, Kind::Modified);
+        assert!(err.details[0].contains("aaaa") && err.details[0].contains("bbbb"), "{err}");
+        assert!(err.hint.unwrap().contains("repair 1"));
+        let allowed = Request::Up {
+            count: None,
+            to: None,
+            allow_out_of_order: false,
+            allow_modified: true,
+            partial: PartialChoice::Refuse,
+        };
+        assert_eq!(plan(&s, &allowed).unwrap(), apply(&["2"]));
+        assert_eq!(anomalies(&s, &[])[0].kind(), "modified");
+        // Reverting is how to fix it: never refused for this.
+        assert_eq!(plan(&s, &Request::Redo { count: 1 }).unwrap().len(), 2);
+    }
+
+    #[test]
     fn down_batch_reverts_the_newest_run_only() {
         let mut s = state(&["1", "2", "3", "4"], &["1", "2", "3", "4"]);
         s.batch = vec![Some(1), Some(2), Some(2), Some(3)];
@@ -527,9 +603,21 @@ mod tests {
         let err = plan(&s, &up(None, None, false)).unwrap_err();
         assert_eq!(err.kind, Kind::PartlyApplied);
         assert!(err.message.contains("statements 1–3 of 5"), "{err}");
-        let resume = Request::Up { count: None, to: None, allow_out_of_order: false, partial: PartialChoice::Resume };
+        let resume = Request::Up {
+            count: None,
+            to: None,
+            allow_out_of_order: false,
+            allow_modified: false,
+            partial: PartialChoice::Resume,
+        };
         assert_eq!(plan(&s, &resume).unwrap(), vec![Step::Resume("2".into(), 3)]);
-        let restart = Request::Up { count: None, to: None, allow_out_of_order: false, partial: PartialChoice::Restart };
+        let restart = Request::Up {
+            count: None,
+            to: None,
+            allow_out_of_order: false,
+            allow_modified: false,
+            partial: PartialChoice::Restart,
+        };
         assert_eq!(plan(&s, &restart).unwrap(), apply(&["2"]));
         assert_eq!(anomalies(&s, &[]), vec![Anomaly::PartlyApplied { version: "2".into(), done: 3, total: 5 }]);
     }
@@ -547,6 +635,7 @@ mod tests {
             duration_ms: None,
             applied_by: None,
             stored_down: false,
+            checksum: None,
         }
     }
 

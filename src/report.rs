@@ -306,6 +306,8 @@ pub struct StatusRow {
     /// For `partly_applied`: statements that ran, of how many.
     pub statements_done: Option<i32>,
     pub statements_total: Option<i32>,
+    /// Applied, and its up.sql changed since.
+    pub modified: bool,
 }
 
 #[derive(Serialize)]
@@ -321,6 +323,17 @@ pub struct Summary {
     pub applied: usize,
     pub pending: usize,
     pub anomalies: usize,
+}
+
+#[derive(Serialize)]
+pub struct RepairOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub version: String,
+    pub name: String,
+    /// The checksum recorded before (None: none was).
+    pub checksum_before: Option<String>,
+    pub checksum: String,
 }
 
 #[derive(Serialize)]

@@ -7,6 +7,7 @@ pub mod database_url;
 pub mod down;
 pub mod local;
 pub mod redo;
+pub mod repair;
 pub mod status;
 pub mod up;
 
@@ -111,6 +112,21 @@ impl Context {
         db::connect(url, opts.connect_timeout, purpose, &supabase::diagnose::hints())
     }
 
+    /// Take the migration lock on `conn`, saying who holds it while we wait.
+    pub fn lock(&self, conn: &mut Conn, opts: &LockOpts) -> Result<()> {
+        let timeout = std::time::Duration::from_secs(opts.lock_timeout);
+        let waited = lock::acquire(conn, timeout, |holder| {
+            self.reporter.note(format!(
+                "waiting for the migration lock, held by {holder} (up to {} s; --lock-timeout)",
+                timeout.as_secs()
+            ))
+        })?;
+        if let Some(waited) = waited {
+            self.reporter.note(format!("got the migration lock after {}", report::ms(waited)));
+        }
+        Ok(())
+    }
+
     pub fn source(&self) -> Result<Source> {
         source::load(&self.settings.migrations_dir)
     }
@@ -151,7 +167,23 @@ pub fn state(source: &Source, history: &History) -> State {
     let batch = history.applied.iter().map(|a| a.batch).collect();
     // `applied` is sorted, so this is too.
     let stored_down = history.applied.iter().filter(|a| a.stored_down).map(|a| a.version.clone()).collect();
-    State { on_disk, applied: history.versions(), partial, batch, stored_down }
+    State { on_disk, applied: history.versions(), partial, batch, stored_down, modified: modified(source, history) }
+}
+
+/// Applied migrations whose up.sql is no longer what ran: (version, then, now).
+fn modified(source: &Source, history: &History) -> Vec<(String, String, String)> {
+    let pairs: Vec<(&crate::source::Migration, &String)> =
+        history.applied.iter().filter_map(|a| Some((source.find(&a.version)?, a.checksum.as_ref()?))).collect();
+    let migrations: Vec<&crate::source::Migration> = pairs.iter().map(|(m, _)| *m).collect();
+    let now = source::up_checksums(&migrations);
+    pairs
+        .iter()
+        .zip(now)
+        .filter_map(|((m, recorded), now)| {
+            let now = now?;
+            (now != **recorded).then(|| (m.version.clone(), (*recorded).clone(), now))
+        })
+        .collect()
 }
 
 /// Versions on disk that the database has not applied.
@@ -179,9 +211,9 @@ pub fn migrate(
 ) -> Result<Outcome> {
     // A read without the lock first: the deploy that finds nothing to do (the
     // common case) needs no lock. Anything to do is planned again under it.
-    // Reverting needs the facts: batches, and which down.sql the database keeps.
-    let facts = !matches!(request, Request::Up { .. });
-    let (mut source, Database { url, mut conn, mut history, .. }) = ctx.read_both(db_opts, "run", facts)?;
+    // With the facts: checksums (was an applied file modified?), batches, and
+    // which down.sql the database keeps.
+    let (mut source, Database { url, mut conn, mut history, .. }) = ctx.read_both(db_opts, "run", true)?;
     source.check_runnable(pending(&source, &history));
     plan::check_source(&source.problems)?;
     // Without the lock, another run may be half-way through a migration
@@ -194,17 +226,8 @@ pub fn migrate(
     let mut done = Vec::new();
     if steps.as_ref().is_none_or(|s| !s.is_empty()) {
         let r = &ctx.reporter;
-        let timeout = std::time::Duration::from_secs(lock_opts.lock_timeout);
-        let waited = lock::acquire(&mut conn, timeout, |holder| {
-            r.note(format!(
-                "waiting for the migration lock, held by {holder} (up to {} s; --lock-timeout)",
-                timeout.as_secs()
-            ))
-        })?;
-        if let Some(waited) = waited {
-            r.note(format!("got the migration lock after {}", report::ms(waited)));
-        }
-        history = history::read(&mut conn, facts)?;
+        ctx.lock(&mut conn, lock_opts)?;
+        history = history::read(&mut conn, true)?;
         let steps = steps.insert(plan::plan(&state(&source, &history), request)?);
         if !steps.is_empty() {
             let options = runner::Options { single_transaction, who: db::connect::whoami() };
@@ -257,6 +280,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Up(a) => &a.project,
         Command::Down(a) => &a.project,
         Command::Redo(a) => &a.project,
+        Command::Repair(a) => &a.project,
         Command::Status(a) => &a.project,
         Command::Create(a) => &a.project,
         Command::DatabaseUrl(a) => &a.project,
@@ -266,6 +290,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Up(args) => up::run(&ctx, args),
         Command::Down(args) => down::run(&ctx, args),
         Command::Redo(args) => redo::run(&ctx, args),
+        Command::Repair(args) => repair::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::Create(args) => create::run(&ctx, args),
         Command::DatabaseUrl(args) => database_url::run(&ctx, args),

@@ -19,7 +19,8 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     let (mut source, db) = ctx.read_both(&args.db, "status", true)?;
     let Database { url, origin: url_origin, history, .. } = db;
     source.check_runnable(pending(&source, &history));
-    let anomalies = plan::anomalies(&state(&source, &history), &source.problems);
+    let plan_state = state(&source, &history);
+    let anomalies = plan::anomalies(&plan_state, &source.problems);
     let rows = plan::listing(&source.migrations, &history.applied, &history.partial);
     let pending = rows.iter().filter(|r| matches!(r.state, RowState::Pending | RowState::Partly { .. })).count();
     let r = &ctx.reporter;
@@ -30,7 +31,13 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
             command: "status",
             migrations_dir: json_path(&source.dir),
             database: url::mask(&url),
-            migrations: rows.iter().map(row_json).collect(),
+            migrations: rows
+                .iter()
+                .map(|r| StatusRow {
+                    modified: plan_state.modified.iter().any(|(v, _, _)| v == r.version),
+                    ..row_json(r)
+                })
+                .collect(),
             anomalies: anomalies.iter().map(anomaly_json).collect(),
             summary: Summary { applied: history.applied.len(), pending, anomalies: anomalies.len() },
         });
@@ -46,7 +53,8 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
             out.push_str("  (this role may not read cargo_migrate.*: batch, duration and progress are not shown)\n");
         }
         out.push('\n');
-        listing(&mut out, &rows);
+        let modified: Vec<&str> = plan_state.modified.iter().map(|(v, _, _)| v.as_str()).collect();
+        listing(&mut out, &rows, &modified);
         if rows.is_empty() {
             out.push_str("  (no migrations)\n");
         }
@@ -65,7 +73,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
 
 /// One line per migration, appended to `out`. Colour codes are made once and
 /// nothing is allocated per row: status lists thousands.
-fn listing(out: &mut String, rows: &[Row<'_>]) {
+fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str]) {
     let (applied, pending, missing, partly) = (
         format!("  {} ", "applied".green()),
         format!("  {} ", "pending".yellow()),
@@ -94,6 +102,9 @@ fn listing(out: &mut String, rows: &[Row<'_>]) {
             if let Some(batch) = a.batch {
                 let _ = write!(out, "  {dim}batch {batch}{undim}");
             }
+        }
+        if modified.binary_search(&row.version).is_ok() {
+            out.push_str("  (modified since it was applied)");
         }
         if let RowState::Partly { done, total } = row.state {
             let _ = write!(out, "  (partly applied: {} of {total} ran; see below)", report::ran(done.max(0) as usize));
@@ -127,6 +138,7 @@ fn row_json(row: &Row<'_>) -> StatusRow {
         duration_ms: a.and_then(|a| a.duration_ms),
         statements_done: done,
         statements_total: total,
+        modified: false,
     }
 }
 
@@ -135,6 +147,7 @@ fn anomaly_json(a: &Anomaly) -> AnomalyJson {
         Anomaly::MissingOnDisk { version, .. }
         | Anomaly::OutOfOrder { version }
         | Anomaly::PartlyApplied { version, .. }
+        | Anomaly::Modified { version, .. }
         | Anomaly::Source(Problem::DuplicateVersion { version, .. }) => Some(version.clone()),
         Anomaly::Source(_) => None,
     };

@@ -13,8 +13,13 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
         (_, true) => PartialChoice::Restart,
         _ => PartialChoice::Refuse,
     };
-    let request =
-        Request::Up { count: args.count, to: args.to.clone(), allow_out_of_order: args.allow_out_of_order, partial };
+    let request = Request::Up {
+        count: args.count,
+        to: args.to.clone(),
+        allow_out_of_order: args.allow_out_of_order,
+        allow_modified: args.allow_modified,
+        partial,
+    };
     let out = migrate(ctx, &args.db, &args.lock, &request, args.single_transaction)?;
     let applied_before = out.history.applied.len();
     let r = &ctx.reporter;

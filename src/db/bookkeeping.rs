@@ -190,3 +190,14 @@ pub fn partial_progress_sql(version: &str, done: usize) -> String {
 pub fn partial_clear_sql(version: &str) -> String {
     format!("DELETE FROM {PARTIAL} WHERE version = {};", literal(version))
 }
+
+/// Record `checksum` as the one `version` was applied with (`repair`).
+pub fn set_checksum(conn: &mut Conn, version: &str, checksum: &str) -> Result<bool> {
+    let rows = conn
+        .query(
+            &format!("UPDATE {COMPANION} SET checksum = $2 WHERE version = $1 RETURNING version::text"),
+            &[version, checksum],
+        )
+        .map_err(|e| query_error("record the checksum", e))?;
+    Ok(rows.len == 1)
+}

@@ -25,6 +25,8 @@ pub struct Applied {
     pub applied_by: Option<String>,
     /// The companion table keeps the down.sql it was applied with.
     pub stored_down: bool,
+    /// The checksum of its up.sql when it was applied.
+    pub checksum: Option<String>,
 }
 
 /// A migration outside a transaction that started but did not finish.
@@ -102,7 +104,7 @@ pub fn read(conn: &mut Conn, facts: bool) -> Result<History> {
         let sql = if with_facts {
             format!(
                 "SELECT d.version::text, d.run_on, c.name, c.batch, c.duration_ms, c.applied_by, \
-                        c.down_sql IS NOT NULL \
+                        c.down_sql IS NOT NULL, c.checksum \
                    FROM {table} d LEFT JOIN {COMPANION} c ON c.version = d.version"
             )
         } else {
@@ -118,6 +120,7 @@ pub fn read(conn: &mut Conn, facts: bool) -> Result<History> {
                 duration_ms: if with_facts { rows.i64(i, 4) } else { None },
                 applied_by: if with_facts { rows.text(i, 5) } else { None },
                 stored_down: with_facts && rows.bool(i, 6).unwrap_or(false),
+                checksum: if with_facts { rows.text(i, 7) } else { None },
             })
             .collect();
         // Byte order, as diesel and our source sort (ORDER BY would follow the collation).

@@ -73,3 +73,33 @@ fn an_edited_down_sql_is_not_what_reverts_an_applied_migration() {
     let j = p.cargo_migrate(&["down", "--format", "json"]).ok().json();
     assert_eq!(j["migrations"][0]["from_stored_down"], false, "{j}");
 }
+
+#[test]
+fn an_applied_migration_edited_afterwards_is_reported_and_stops_up() {
+    let db = Db::new("checksums");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.cargo_migrate(&["up"]).ok();
+    // A Windows checkout (CRLF, a BOM) is not an edit.
+    p.write("migrations/20250101000000_create_a/up.sql", "\u{feff}CREATE TABLE a (id bigint PRIMARY KEY);\r\n");
+    p.cargo_migrate(&["status", "--exit-code"]).ok();
+    // A real edit is.
+    p.write("migrations/20250101000000_create_a/up.sql", "CREATE TABLE a (id bigint PRIMARY KEY, name text);\n");
+    p.table_migration("20250102000000", "b");
+    let r = p.cargo_migrate(&["status", "--exit-code"]).fails(3);
+    assert!(r.stdout.contains("modified since it was applied") && r.stdout.contains("checksum was"), "{}", r.stdout);
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["migrations"][0]["modified"], true);
+    assert_eq!(j["anomalies"][0]["kind"], "modified");
+    let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
+    assert_eq!(r.json()["error"]["kind"], "modified", "{}", r.stdout);
+    assert!(r.stderr.contains("20250101000000") && r.stderr.contains("repair"), "{}", r.stderr);
+    assert!(!db.table_exists("b"), "nothing ran");
+    p.cargo_migrate(&["up", "--allow-modified"]).ok();
+    assert!(db.table_exists("b"));
+    // A deliberate edit is recorded, and then nothing is odd any more.
+    let r = p.cargo_migrate(&["repair", "20250101000000"]).ok();
+    assert!(r.stdout.contains("recorded checksum"), "{}", r.stdout);
+    p.cargo_migrate(&["status", "--exit-code"]).ok();
+    p.cargo_migrate(&["repair", "20250109000000"]).fails(2);
+}

@@ -1,0 +1,53 @@
+//! `cargo migrate repair VERSION`: after a deliberate, harmless edit of an
+//! applied migration's up.sql (a comment, formatting), record the file's
+//! current checksum so that `status` and `up` stop reporting it as modified.
+
+use super::{Context, Database};
+use crate::cli::RepairArgs;
+use crate::db::bookkeeping;
+use crate::error::{exit, Error, Kind, Result};
+use crate::report::{self, RepairOutput};
+use crate::{plan, version};
+
+pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
+    let (source, Database { mut conn, history, .. }) = ctx.read_both(&args.db, "repair", true)?;
+    let v = plan::normalize_version(&args.version);
+    let applied = history.applied.iter().find(|a| a.version == v).ok_or_else(|| {
+        Error::new(Kind::NotApplied, format!("{v} is not applied: there is no checksum to repair"))
+            .usage()
+            .hint("`cargo migrate status` lists the applied versions")
+    })?;
+    let m = source.find(&v).ok_or_else(|| {
+        Error::new(Kind::MissingOnDisk, format!("{v} has no folder on disk: there is no file to take the checksum of"))
+    })?;
+    let now = version::checksum(&m.read_up()?);
+    ctx.lock(&mut conn, &args.lock)?;
+    let r = &ctx.reporter;
+    if !bookkeeping::set_checksum(&mut conn, &v, &now)? {
+        return Err(Error::new(
+            Kind::NotApplied,
+            format!(
+                "{} was applied by another tool (diesel's harness, an app): no checksum is recorded for it",
+                m.name
+            ),
+        )
+        .hint("nothing to repair: only migrations applied by cargo-migrate are checked for edits"));
+    }
+    let before = applied.checksum.clone();
+    match &before {
+        Some(b) if *b == now => {
+            r.line(format!("{}: the recorded checksum already matches ({now})", report::clean(&m.name)))
+        }
+        Some(b) => r.line(format!("{}: recorded checksum {b} → {now}", report::clean(&m.name))),
+        None => r.line(format!("{}: recorded checksum {now}", report::clean(&m.name))),
+    }
+    r.json(&RepairOutput {
+        ok: true,
+        command: "repair",
+        version: v,
+        name: m.name.clone(),
+        checksum_before: before,
+        checksum: now,
+    });
+    Ok(exit::OK)
+}
