@@ -71,8 +71,16 @@ pub struct DbOpts {
     #[arg(long, value_name = "SECONDS", default_value_t = 10, env = "MIGRATE_CONNECT_TIMEOUT")]
     pub connect_timeout: u64,
 
+    /// Never fall back to the local development database (the default when CI is set)
+    #[arg(long, env = "MIGRATE_NO_LOCAL", conflicts_with = "local")]
+    pub no_local: bool,
+
+    /// Use the local development database when nothing is configured, even when CI is set
+    #[arg(long, env = "MIGRATE_LOCAL")]
+    pub local: bool,
+
     #[command(flatten)]
-    pub local: LocalOpts,
+    pub local_db: LocalOpts,
 }
 
 /// The local development database used when no database is configured.

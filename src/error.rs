@@ -40,8 +40,10 @@ macro_rules! kinds {
 
 kinds! {
     // The command line and the project.
-    /// `cargo metadata` failed or could not be run.
+    /// `cargo metadata` failed.
     CargoMetadata = "cargo_metadata",
+    /// cargo could not be run (not installed: a deploy image).
+    NoCargo = "no_cargo",
     /// Run outside any cargo project.
     NotInCargoProject = "not_in_cargo_project",
     /// `--manifest-path` names no file.

@@ -40,7 +40,18 @@ impl Context {
     pub fn load(opts: &ProjectOpts, reporter: Reporter) -> Result<Context> {
         let cwd = std::env::current_dir()
             .map_err(|e| Error::new(Kind::Io, format!("cannot read the current folder: {e}")))?;
-        let project = workspace::discover(&cwd, opts.manifest_path.as_deref(), opts.package.as_deref())?;
+        let project = match workspace::discover(&cwd, opts.manifest_path.as_deref(), opts.package.as_deref()) {
+            // Told where the migrations are, we need no cargo project (a deploy image).
+            Err(e)
+                if opts.dir.is_some()
+                    && opts.manifest_path.is_none()
+                    && opts.package.is_none()
+                    && matches!(e.kind, Kind::NoCargo | Kind::NotInCargoProject) =>
+            {
+                workspace::standalone(&cwd)
+            }
+            found => found?,
+        };
         let settings = settings::resolve(&cwd, opts, project)?;
         Ok(Context { settings, reporter })
     }
@@ -92,10 +103,26 @@ impl Context {
                 Ok((c.url, c.origin))
             }
             None => {
-                let url = self.local(&opts.local)?.ensure_running(&self.reporter)?;
+                let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+                if opts.no_local || (in_ci && !opts.local) {
+                    let why = if opts.no_local { "--no-local is given" } else { "CI is set" };
+                    return Err(Error::new(
+                        Kind::Connect,
+                        format!("no database is configured, and {why}: cargo-migrate does not fall back to the local development database"),
+                    )
+                    .hint("set DATABASE_URL (or --database-url, or VITE_SUPABASE_URL + SUPABASE_DB_PASSWORD); \
+                           to use the local development database here, pass --local (MIGRATE_LOCAL=1)"));
+                }
+                let local = self.local(&opts.local_db)?;
+                let url = local.ensure_running(&self.reporter)?;
                 for secret in url::secrets(&url) {
                     report::add_secret(&secret);
                 }
+                self.reporter.note(format!(
+                    "using the local development database {} (nothing is configured; {} stops it)",
+                    url::mask(&url),
+                    local.command_hint("stop")
+                ));
                 Ok((url, "the local development database (nothing configured)".into()))
             }
         }

@@ -121,12 +121,7 @@ impl Local {
         if fresh || !self.dir.join("prepared").is_file() {
             self.prepare(&url)?;
         }
-        reporter.note(format!(
-            "using the local development database {} ({}; {} stops it)",
-            crate::url::mask(&url),
-            display_path(&self.dir),
-            self.command_hint("stop")
-        ));
+        reporter.note(format!("started the local development database in {}", display_path(&self.dir)));
         Ok(url)
     }
 

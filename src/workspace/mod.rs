@@ -51,6 +51,19 @@ pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>)
     Ok(project)
 }
 
+/// No cargo project to ask (a deploy image without cargo, or a folder of
+/// migrations on its own): the current folder stands for the workspace.
+pub fn standalone(cwd: &Path) -> Project {
+    Project {
+        workspace_root: cwd.to_path_buf(),
+        target_dir: cwd.join("target"),
+        package: None,
+        package_dir: cwd.to_path_buf(),
+        package_dir_setting: None,
+        workspace_dir_setting: None,
+    }
+}
+
 fn metadata_error(cwd: &Path, err: cargo_metadata::Error) -> Error {
     match err {
         cargo_metadata::Error::CargoMetadata { stderr } if stderr.contains("could not find `Cargo.toml`") => {
@@ -65,8 +78,10 @@ fn metadata_error(cwd: &Path, err: cargo_metadata::Error) -> Error {
             Error::new(Kind::CargoMetadata, format!("`cargo metadata` failed: {}", stderr.trim()))
                 .hint("fix the Cargo.toml error above; `cargo metadata --no-deps` must succeed")
         }
-        other => Error::new(Kind::CargoMetadata, format!("could not run `cargo metadata`: {other}"))
-            .hint("is cargo installed and on PATH?"),
+        other => Error::new(Kind::NoCargo, format!("could not run `cargo metadata`: {other}")).hint(
+            "is cargo installed and on PATH? Without cargo (a deploy image), give the folder: \
+             `cargo-migrate up --dir migrations --database-url …` (or MIGRATE_DIR)",
+        ),
     }
 }
 

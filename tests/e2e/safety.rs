@@ -103,3 +103,52 @@ fn an_applied_migration_edited_afterwards_is_reported_and_stops_up() {
     p.cargo_migrate(&["status", "--exit-code"]).ok();
     p.cargo_migrate(&["repair", "20250109000000"]).fails(2);
 }
+
+#[test]
+fn in_ci_nothing_configured_is_an_error_not_the_local_database() {
+    let mut p = Project::bare("app");
+    p.table_migration("20250101000000", "a");
+    p.env = vec![("CI".into(), "true".into())];
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("CI is set") && r.stderr.contains("DATABASE_URL"), "{}", r.stderr);
+    assert!(!p.root.join("target/cargo-migrate").exists(), "no local database was made");
+    p.env = Vec::new();
+    let r = p.cargo_migrate(&["status", "--no-local"]).fails(1);
+    assert!(r.stderr.contains("--no-local"), "{}", r.stderr);
+    // Said out loud whenever it is used, not only when it starts.
+    p.env = vec![("CI".into(), "true".into())];
+    let r = p.cargo_migrate(&["up", "--local"]).ok();
+    assert!(r.stderr.contains("using the local development database"), "{}", r.stderr);
+    let r = p.cargo_migrate(&["status", "--local"]).ok();
+    assert!(r.stderr.contains("using the local development database"), "{}", r.stderr);
+}
+
+#[test]
+fn a_deploy_image_needs_neither_cargo_nor_a_cargo_project() {
+    let db = Db::new("no_cargo");
+    let dir = std::env::temp_dir().join(format!("cargo-migrate-deploy-{}", run_id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let m = dir.join("migrations/20250101000000_create_deployed");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(m.join("up.sql"), "CREATE TABLE deployed (id int);\n").unwrap();
+    std::fs::write(m.join("down.sql"), "DROP TABLE deployed;\n").unwrap();
+    // Only the binary and the system's folders: no cargo on PATH, no Cargo.toml anywhere up.
+    let run = |args: &[&str], extra: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-migrate"));
+        cmd.args(args).current_dir(&dir).env_clear().env("PATH", "/usr/bin:/bin");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        to_run(cmd.output().unwrap())
+    };
+    let r = run(&["up", "--dir", "migrations", "--database-url", &db.url], &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(db.table_exists("deployed"));
+    let r = run(&["status", "--exit-code"], &[("MIGRATE_DIR", "migrations"), ("DATABASE_URL", &db.url)]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    // Without the folder, it says how to give it.
+    let r = run(&["status", "--database-url", &db.url], &[]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("--dir"), "{}", r.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
