@@ -228,6 +228,9 @@ pub struct DownArgs {
     /// All reverts in one transaction: all or nothing
     #[arg(long)]
     pub single_transaction: bool,
+    /// Do not ask before reverting on a database that is not local (needed when not on a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -241,6 +244,9 @@ pub struct RedoArgs {
     /// Revert and re-apply the newest N applied migrations
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub count: usize,
+    /// Do not ask before reverting on a database that is not local (needed when not on a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]

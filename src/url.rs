@@ -14,7 +14,6 @@
 //! we could not place may be half a password.
 
 use std::fmt;
-#[cfg(test)]
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
@@ -243,7 +242,6 @@ impl DbUrl {
         )
     }
 
-    #[cfg(test)]
     /// Whether the server is on this machine: localhost, 127.0.0.0/8, ::1,
     /// libpq's default socket (empty host), a socket directory (`/…`) or an
     /// abstract socket (`@…`).

@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
         (.., true) => DownTarget::LastBatch,
         _ => DownTarget::Newest(1),
     };
-    let out = migrate(ctx, &args.db, &args.lock, &Request::Down(target), args.single_transaction)?;
+    let out = migrate(ctx, &args.db, &args.lock, &Request::Down(target), args.single_transaction, args.yes)?;
     let r = &ctx.reporter;
     if out.done.is_empty() {
         r.line(format!("{} nothing to revert", "✓".green()));

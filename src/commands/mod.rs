@@ -11,6 +11,8 @@ pub mod repair;
 pub mod status;
 pub mod up;
 
+use std::io::IsTerminal;
+
 use crate::cli::{Cli, Command, DbOpts, LocalOpts, LockOpts, ProjectOpts};
 use crate::db::{self, history, lock, Conn, History};
 use crate::error::{Error, Kind, Result};
@@ -235,7 +237,26 @@ pub fn migrate(
     lock_opts: &LockOpts,
     request: &Request,
     single_transaction: bool,
+    yes: bool,
 ) -> Result<Outcome> {
+    // Reverting on a database that is not on this machine is asked about on a
+    // terminal; in a script, it needs --yes, and that is known before connecting.
+    let reverts = !matches!(request, Request::Up { .. });
+    let remote = match ctx.configured(db_opts)? {
+        Some(c) => url::parse_any(&c.url).ok().filter(|u| !u.is_local()).map(|u| u.target()),
+        None => None,
+    };
+    let ask = reverts && !yes && remote.is_some();
+    if ask && !std::io::stdin().is_terminal() {
+        return Err(Error::new(
+            Kind::ConfirmationNeeded,
+            format!(
+                "this would revert migrations on {}, which is not a local database, and there is no terminal to ask; nothing was run",
+                remote.as_deref().unwrap_or_default()
+            ),
+        )
+        .hint("run it on a terminal to confirm, or pass --yes (-y) when a script means it"));
+    }
     // A read without the lock first: the deploy that finds nothing to do (the
     // common case) needs no lock. Anything to do is planned again under it.
     // With the facts: checksums (was an applied file modified?), batches, and
@@ -257,6 +278,20 @@ pub fn migrate(
         history = history::read(&mut conn, true)?;
         let steps = steps.insert(plan::plan(&state(&source, &history), request)?);
         if !steps.is_empty() {
+            let target = url::parse_any(&url).map(|u| u.target()).unwrap_or_else(|_| url::mask(&url));
+            let (applies, reverts) = steps.iter().fold((0, 0), |(a, d), s| match s {
+                plan::Step::Revert(_) => (a, d + 1),
+                _ => (a + 1, d),
+            });
+            let what = match (applies, reverts) {
+                (a, 0) => format!("applying {a} migration(s)"),
+                (0, d) => format!("reverting {d} migration(s)"),
+                (a, d) => format!("reverting {d} and applying {a} migration(s)"),
+            };
+            r.line(format!("{target}: {what}"));
+            if ask {
+                confirm(r, &format!("{what} on {target}, which is not a local database"))?;
+            }
             let options = runner::Options { single_transaction, who: db::connect::whoami() };
             let reconnect = || ctx.connect(&url, db_opts, "check");
             done = runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| {
@@ -265,6 +300,20 @@ pub fn migrate(
         }
     }
     Ok(Outcome { done, history, source, database: url::mask(&url) })
+}
+
+/// Ask on the terminal; anything but yes changes nothing.
+fn confirm(r: &Reporter, what: &str) -> Result<()> {
+    use std::io::Write as _;
+    eprint!("{}", report::redact(&format!("{what}: go on? [y/N] ")));
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        return Ok(());
+    }
+    r.note("not confirmed");
+    Err(Error::new(Kind::ConfirmationNeeded, "not confirmed; nothing was run"))
 }
 
 fn print_step(r: &Reporter, step: &StepReport) {

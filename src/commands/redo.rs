@@ -9,7 +9,7 @@ use crate::error::{exit, Result};
 use crate::plan::Request;
 
 pub fn run(ctx: &Context, args: &RedoArgs) -> Result<u8> {
-    let out = migrate(ctx, &args.db, &args.lock, &Request::Redo { count: args.count }, false)?;
+    let out = migrate(ctx, &args.db, &args.lock, &Request::Redo { count: args.count }, false, args.yes)?;
     let r = &ctx.reporter;
     if out.done.is_empty() {
         r.line(format!("{} nothing to redo: no migration is applied", "✓".green()));

@@ -20,7 +20,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
         allow_modified: args.allow_modified,
         partial,
     };
-    let out = migrate(ctx, &args.db, &args.lock, &request, args.single_transaction)?;
+    let out = migrate(ctx, &args.db, &args.lock, &request, args.single_transaction, true)?;
     let applied_before = out.history.applied.len();
     let r = &ctx.reporter;
     if out.done.is_empty() {

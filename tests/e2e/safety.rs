@@ -152,3 +152,30 @@ fn a_deploy_image_needs_neither_cargo_nor_a_cargo_project() {
     assert!(r.stderr.contains("--dir"), "{}", r.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn reverting_on_a_database_that_is_not_local_needs_yes_outside_a_terminal() {
+    let mut p = Project::bare("app");
+    p.table_migration("20250101000000", "a");
+    // Nothing resolves this name: were it contacted, the error would say so.
+    p.env = vec![("DATABASE_URL".into(), "postgres://deploy@db.prod.invalid:5432/app".into())];
+    for args in [&["down"][..], &["redo"], &["down", "--all"]] {
+        let r = p.cargo_migrate(args).fails(1);
+        assert!(r.stderr.contains("not a local database") && r.stderr.contains("--yes"), "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.contains("could not connect"), "refused before connecting: {}", r.stderr);
+    }
+    let r = p.cargo_migrate(&["down", "--yes", "--connect-timeout", "2"]).fails(1);
+    assert!(r.stderr.contains("could not connect to deploy@db.prod.invalid:5432/app"), "{}", r.stderr);
+    // `up` is not asked about, and a local database never is.
+    let r = p.cargo_migrate(&["up", "--connect-timeout", "2"]).fails(1);
+    assert!(r.stderr.contains("could not connect"), "{}", r.stderr);
+    let db = Db::new("guard_local");
+    p.env = vec![("DATABASE_URL".into(), db.url.clone())];
+    p.cargo_migrate(&["up"]).ok();
+    let r = p.cargo_migrate(&["down"]).ok();
+    assert!(
+        r.stdout.contains(&format!("postgres@127.0.0.1:{}/{}: reverting 1 migration(s)", cluster_port(), db.name())),
+        "{}",
+        r.stdout
+    );
+}
