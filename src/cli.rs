@@ -199,6 +199,9 @@ pub struct UpArgs {
     /// Run a migration that stopped part-way again from its first statement
     #[arg(long)]
     pub restart: bool,
+    /// Print, in order, exactly the SQL that would run (transactions and bookkeeping too); change nothing
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -231,6 +234,9 @@ pub struct DownArgs {
     /// Do not ask before reverting on a database that is not local (needed when not on a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Print, in order, exactly the SQL that would run (transactions and bookkeeping too); change nothing
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]

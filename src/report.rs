@@ -325,6 +325,27 @@ pub struct Summary {
     pub anomalies: usize,
 }
 
+/// `up --dry-run`, `down --dry-run`: what would be sent, in order.
+#[derive(Serialize)]
+pub struct DryRunOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub dry_run: bool,
+    pub database: String,
+    /// The SQL that makes sure of the bookkeeping tables (None: nothing to run).
+    pub setup: Option<String>,
+    pub steps: Vec<DryRunStep>,
+}
+
+#[derive(Serialize)]
+pub struct DryRunStep {
+    pub version: String,
+    pub name: String,
+    pub action: crate::error::Action,
+    /// Each text as one round trip to the server.
+    pub sql: Vec<String>,
+}
+
 #[derive(Serialize)]
 pub struct RepairOutput {
     pub ok: bool,

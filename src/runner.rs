@@ -144,17 +144,14 @@ pub fn prepare(
         .collect()
 }
 
-/// Run the steps on `conn` (which holds the migration lock). `reconnect` opens
-/// a fresh connection when the outcome of a step must be asked of the server.
-pub fn run(
+/// Everything the steps need, read and checked before anything is written.
+fn read_steps(
     conn: &mut Conn,
-    reconnect: &dyn Fn() -> Result<Conn>,
     steps: &[Step],
     source: &Source,
     history: &History,
     options: &Options,
-    on_step: &mut dyn FnMut(&StepReport),
-) -> Result<Vec<StepReport>> {
+) -> Result<Vec<Prepared>> {
     let batch = history::next_batch(conn, history)?;
     let reverts: Vec<&str> = steps
         .iter()
@@ -178,6 +175,67 @@ pub fn run(
             .hint("run without --single-transaction"));
         }
     }
+    Ok(prepared)
+}
+
+/// One step as `--dry-run` shows it: the texts that would be sent, in order.
+pub struct Planned {
+    pub version: String,
+    pub name: String,
+    pub action: Action,
+    pub texts: Vec<String>,
+}
+
+/// What `run` would send, changing nothing: the set-up of the bookkeeping
+/// tables (when something is missing) and each step's texts; under
+/// `--single-transaction`, BEGIN first and the lock check and COMMIT last.
+pub fn dry_run(
+    conn: &mut Conn,
+    steps: &[Step],
+    source: &Source,
+    history: &History,
+    options: &Options,
+) -> Result<(String, Vec<Planned>)> {
+    let prepared = read_steps(conn, steps, source, history, options)?;
+    let (diesel_table, setup) = bookkeeping::ensure_tables_sql(history)?;
+    let target = Target {
+        diesel_table: &diesel_table,
+        supabase_history: history.supabase_history,
+        own_transaction: !options.single_transaction,
+        who: &options.who,
+    };
+    let mut planned: Vec<Planned> = prepared
+        .iter()
+        .map(|p| Planned {
+            version: p.version.clone(),
+            name: p.folder.clone(),
+            action: if p.applies() { Action::Applied } else { Action::Reverted },
+            texts: execute::texts(p, &target),
+        })
+        .collect();
+    if options.single_transaction {
+        if let Some(first) = planned.first_mut() {
+            first.texts.insert(0, "BEGIN;".into());
+        }
+        if let Some(last) = planned.last_mut() {
+            last.texts.push(format!("{}COMMIT;", crate::db::lock::check_held_sql()));
+        }
+    }
+    Ok((setup, planned))
+}
+
+/// Run the steps on `conn` (which holds the migration lock). `reconnect` opens
+/// a fresh connection when the outcome of a step must be asked of the server.
+pub fn run(
+    conn: &mut Conn,
+    reconnect: &dyn Fn() -> Result<Conn>,
+    steps: &[Step],
+    source: &Source,
+    history: &History,
+    options: &Options,
+    on_step: &mut dyn FnMut(&StepReport),
+) -> Result<Vec<StepReport>> {
+    let prepared = read_steps(conn, steps, source, history, options)?;
     let diesel_table = bookkeeping::ensure_tables(conn, history)?;
     let target = Target {
         diesel_table: &diesel_table,

@@ -2,7 +2,7 @@
 
 use colored::Colorize;
 
-use super::{migrate, run_output, Context};
+use super::{migrate, print_dry_run, run_output, Context, Flags};
 use crate::cli::DownArgs;
 use crate::error::{exit, Result};
 use crate::plan::{DownTarget, Request};
@@ -15,7 +15,12 @@ pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
         (.., true) => DownTarget::LastBatch,
         _ => DownTarget::Newest(1),
     };
-    let out = migrate(ctx, &args.db, &args.lock, &Request::Down(target), args.single_transaction, args.yes)?;
+    let flags = Flags { single_transaction: args.single_transaction, yes: args.yes, dry_run: args.dry_run };
+    let out = migrate(ctx, &args.db, &args.lock, &Request::Down(target), flags)?;
+    if out.planned.is_some() {
+        print_dry_run(ctx, "down", &out);
+        return Ok(exit::OK);
+    }
     let r = &ctx.reporter;
     if out.done.is_empty() {
         r.line(format!("{} nothing to revert", "✓".green()));

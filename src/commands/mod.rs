@@ -220,28 +220,89 @@ pub fn pending(source: &Source, history: &History) -> Vec<String> {
     source.migrations.iter().filter(|m| !history.is_applied(&m.version)).map(|m| m.version.clone()).collect()
 }
 
-/// What a write command did.
+/// What a write command did (or, with `--dry-run`, would do).
 pub struct Outcome {
     pub done: Vec<StepReport>,
     pub history: History,
     pub source: Source,
     pub database: String,
+    /// `user@host:port/db`.
+    pub target: String,
+    /// `--dry-run`: the set-up SQL (when tables are missing) and each step's texts.
+    pub planned: Option<(String, Vec<runner::Planned>)>,
+}
+
+/// `--dry-run`'s report: the SQL, in order, as it would be sent.
+pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Outcome) {
+    let Some((setup, planned)) = &out.planned else { return };
+    let r = &ctx.reporter;
+    if r.human() {
+        let mut text = format!(
+            "-- dry run: nothing was changed. `cargo migrate {command}` would send this to {}, in this order:\n",
+            out.target
+        );
+        if planned.is_empty() {
+            text.push_str("-- nothing: there is no migration to run\n");
+        } else {
+            text.push_str(&format!("\n-- make sure of the bookkeeping tables\n{setup}\n"));
+        }
+        for p in planned {
+            let verb = match p.action {
+                crate::error::Action::Applied => "apply",
+                crate::error::Action::Reverted => "revert",
+            };
+            text.push_str(&format!("\n-- {verb} {}\n", p.name));
+            // One text per round trip; `;` ends each, as in a script.
+            for t in &p.texts {
+                let t = t.trim_end();
+                text.push_str(t);
+                text.push_str(if t.ends_with(';') { "\n" } else { ";\n" });
+            }
+        }
+        r.result(report::clean(&text));
+    }
+    r.json(&report::DryRunOutput {
+        ok: true,
+        command,
+        dry_run: true,
+        database: out.database.clone(),
+        setup: (!planned.is_empty()).then(|| setup.clone()),
+        steps: planned
+            .iter()
+            .map(|p| report::DryRunStep {
+                version: p.version.clone(),
+                name: p.name.clone(),
+                action: p.action,
+                sql: p.texts.clone(),
+            })
+            .collect(),
+    });
 }
 
 /// The write path every changing command shares: read the folder and the
 /// history, refuse a folder diesel would misread, plan; if there is work,
 /// take the lock on the connection that will run it, plan again under it, run.
+/// How a write command runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    pub single_transaction: bool,
+    /// Reverting on a database that is not local needs no confirmation.
+    pub yes: bool,
+    /// Show what would be sent; change nothing.
+    pub dry_run: bool,
+}
+
 pub fn migrate(
     ctx: &Context,
     db_opts: &DbOpts,
     lock_opts: &LockOpts,
     request: &Request,
-    single_transaction: bool,
-    yes: bool,
+    flags: Flags,
 ) -> Result<Outcome> {
+    let Flags { single_transaction, yes, dry_run } = flags;
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
-    let reverts = !matches!(request, Request::Up { .. });
+    let reverts = !matches!(request, Request::Up { .. }) && !dry_run;
     let remote = match ctx.configured(db_opts)? {
         Some(c) => url::parse_any(&c.url).ok().filter(|u| !u.is_local()).map(|u| u.target()),
         None => None,
@@ -268,9 +329,23 @@ pub fn migrate(
     // outside a transaction, which then looks partly applied: only the plan
     // made under the lock may refuse for that.
     let mut steps = match plan::plan(&state(&source, &history), request) {
-        Err(e) if e.kind == Kind::PartlyApplied => None,
+        Err(e) if e.kind == Kind::PartlyApplied && !dry_run => None,
         planned => Some(planned?),
     };
+    let target = url::parse_any(&url).map(|u| u.target()).unwrap_or_else(|_| url::mask(&url));
+    if dry_run {
+        let steps = steps.unwrap_or_default();
+        let options = runner::Options { single_transaction, who: db::connect::whoami() };
+        let planned = runner::dry_run(&mut conn, &steps, &source, &history, &options)?;
+        return Ok(Outcome {
+            done: Vec::new(),
+            history,
+            source,
+            database: url::mask(&url),
+            target,
+            planned: Some(planned),
+        });
+    }
     let mut done = Vec::new();
     if steps.as_ref().is_none_or(|s| !s.is_empty()) {
         let r = &ctx.reporter;
@@ -278,7 +353,6 @@ pub fn migrate(
         history = history::read(&mut conn, true)?;
         let steps = steps.insert(plan::plan(&state(&source, &history), request)?);
         if !steps.is_empty() {
-            let target = url::parse_any(&url).map(|u| u.target()).unwrap_or_else(|_| url::mask(&url));
             let (applies, reverts) = steps.iter().fold((0, 0), |(a, d), s| match s {
                 plan::Step::Revert(_) => (a, d + 1),
                 _ => (a + 1, d),
@@ -299,7 +373,7 @@ pub fn migrate(
             })?;
         }
     }
-    Ok(Outcome { done, history, source, database: url::mask(&url) })
+    Ok(Outcome { done, history, source, database: url::mask(&url), target, planned: None })
 }
 
 /// Ask on the terminal; anything but yes changes nothing.

@@ -3,13 +3,14 @@
 
 use colored::Colorize;
 
-use super::{migrate, run_output, Context};
+use super::{migrate, run_output, Context, Flags};
 use crate::cli::RedoArgs;
 use crate::error::{exit, Result};
 use crate::plan::Request;
 
 pub fn run(ctx: &Context, args: &RedoArgs) -> Result<u8> {
-    let out = migrate(ctx, &args.db, &args.lock, &Request::Redo { count: args.count }, false, args.yes)?;
+    let flags = Flags { yes: args.yes, ..Flags::default() };
+    let out = migrate(ctx, &args.db, &args.lock, &Request::Redo { count: args.count }, flags)?;
     let r = &ctx.reporter;
     if out.done.is_empty() {
         r.line(format!("{} nothing to redo: no migration is applied", "✓".green()));

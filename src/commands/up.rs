@@ -2,7 +2,7 @@
 
 use colored::Colorize;
 
-use super::{migrate, run_output, Context};
+use super::{migrate, print_dry_run, run_output, Context, Flags};
 use crate::cli::UpArgs;
 use crate::error::{exit, Result};
 use crate::plan::{PartialChoice, Request};
@@ -20,7 +20,12 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
         allow_modified: args.allow_modified,
         partial,
     };
-    let out = migrate(ctx, &args.db, &args.lock, &request, args.single_transaction, true)?;
+    let flags = Flags { single_transaction: args.single_transaction, yes: true, dry_run: args.dry_run };
+    let out = migrate(ctx, &args.db, &args.lock, &request, flags)?;
+    if out.planned.is_some() {
+        print_dry_run(ctx, "up", &out);
+        return Ok(exit::OK);
+    }
     let applied_before = out.history.applied.len();
     let r = &ctx.reporter;
     if out.done.is_empty() {

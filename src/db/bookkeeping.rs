@@ -10,6 +10,14 @@ use crate::sql::literal;
 
 /// Create what is missing; returns diesel's table, schema-qualified.
 pub fn ensure_tables(conn: &mut Conn, history: &History) -> Result<String> {
+    let (table, sql) = ensure_tables_sql(history)?;
+    conn.execute(&sql).map_err(|e| query_error("create the bookkeeping tables", e))?;
+    conn.take_notices();
+    Ok(table)
+}
+
+/// diesel's table (schema-qualified) and the SQL that makes sure of it and of ours.
+pub fn ensure_tables_sql(history: &History) -> Result<(String, String)> {
     let table = match (&history.diesel_table, &history.current_schema) {
         (Some(t), _) => t.clone(),
         (None, Some(schema)) => format!("{schema}.{DIESEL_TABLE}"),
@@ -59,9 +67,7 @@ pub fn ensure_tables(conn: &mut Conn, history: &History) -> Result<String> {
         ));
     }
     sql.push_str(&protect_sql(&table));
-    conn.execute(&sql).map_err(|e| query_error("create the bookkeeping tables", e))?;
-    conn.take_notices();
-    Ok(table)
+    Ok((table, sql))
 }
 
 /// Supabase serves `public` through its REST API, and the very common

@@ -108,13 +108,55 @@ fn bookkeeping(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
     }
 }
 
-fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
+/// Exactly what is sent for a migration, in order (`--dry-run` prints it):
+/// one text for a transactional migration; outside a transaction, each
+/// statement (with its progress row where it may share a transaction), then
+/// the bookkeeping.
+pub fn texts(p: &Prepared, t: &Target<'_>) -> Vec<String> {
+    if p.in_transaction {
+        return vec![transactional_text(p, t)];
+    }
+    let statements = sql::split_statements(&p.sql);
+    let mut out = Vec::with_capacity(statements.len() + 2);
+    if p.applies() && p.skip == 0 {
+        out.push(bookkeeping::partial_started_sql(&p.version, &p.folder, statements.len(), t.who));
+    }
+    for (i, stmt) in statements.iter().enumerate().skip(p.skip) {
+        out.extend(statement_texts(p, stmt.text, i));
+    }
+    out.push(bookkeeping_text(p, t, "<duration_ms>"));
+    out
+}
+
+fn transactional_text(p: &Prepared, t: &Target<'_>) -> String {
     let (begin, commit) = if t.own_transaction { (BEGIN, "COMMIT;") } else { ("", "") };
     // The SQL comes right after BEGIN, so PostgreSQL's error position maps
     // straight back into the file; what follows it is ours.
     let check = if t.own_transaction { lock::check_sql(&p.sql) } else { String::new() };
-    let text = format!("{begin}{}\n;\n{RESET_SESSION}{check}{}{commit}", p.sql, bookkeeping(p, t, BATCH_MS));
-    conn.execute(&text).map_err(|e| {
+    format!("{begin}{}\n;\n{RESET_SESSION}{check}{}{commit}", p.sql, bookkeeping(p, t, BATCH_MS))
+}
+
+/// Statement `i` of a migration outside a transaction, with its progress row
+/// in the same round trip where the statement allows it.
+fn statement_texts(p: &Prepared, statement: &str, i: usize) -> Vec<String> {
+    if !p.applies() {
+        return vec![statement.to_string()];
+    }
+    let progress = bookkeeping::partial_progress_sql(&p.version, i + 1);
+    if sql::may_share_transaction(statement) {
+        vec![format!("{statement}\n;\n{progress}")]
+    } else {
+        vec![statement.to_string(), progress]
+    }
+}
+
+fn bookkeeping_text(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
+    format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_sql(&p.sql), bookkeeping(p, t, duration_ms))
+}
+
+fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
+    let begin = if t.own_transaction { BEGIN } else { "" };
+    conn.execute(&transactional_text(p, t)).map_err(|e| {
         // A syntax error anywhere in the text fails it before BEGIN ran.
         if t.own_transaction && !e.connection_lost && conn.transaction_status() != TxStatus::Idle {
             let _ = conn.execute("ROLLBACK");
@@ -138,13 +180,7 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
     for (i, stmt) in statements.iter().enumerate().skip(p.skip) {
         // The progress row goes with the statement in one implicit transaction
         // where the statement allows it: one round trip, and exactly in step.
-        let step = if !tracked {
-            conn.execute(stmt.text)
-        } else if sql::may_share_transaction(stmt.text) {
-            conn.execute(&format!("{}\n;\n{}", stmt.text, bookkeeping::partial_progress_sql(&p.version, i + 1)))
-        } else {
-            conn.execute(stmt.text).and_then(|()| conn.execute(&bookkeeping::partial_progress_sql(&p.version, i + 1)))
-        };
+        let step = statement_texts(p, stmt.text, i).iter().try_for_each(|text| conn.execute(text));
         if let Err(e) = step {
             let mut done = i;
             if !e.connection_lost && conn.transaction_status() != TxStatus::Idle {
@@ -182,8 +218,7 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
         return Err((err, Outcome::Partly(done as usize)));
     }
     let ms = start.elapsed().as_millis().to_string();
-    let text = format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_sql(&p.sql), bookkeeping(p, t, &ms));
-    conn.execute(&text).map_err(|e| {
+    conn.execute(&bookkeeping_text(p, t, &ms)).map_err(|e| {
         let outcome = if e.connection_lost { Outcome::Unknown } else { Outcome::Partly(statements.len()) };
         if !e.connection_lost {
             let _ = conn.execute("ROLLBACK");

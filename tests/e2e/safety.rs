@@ -179,3 +179,43 @@ fn reverting_on_a_database_that_is_not_local_needs_yes_outside_a_terminal() {
         r.stdout
     );
 }
+
+#[test]
+fn dry_run_prints_exactly_what_would_run_and_changes_nothing() {
+    let db = Db::new("dry_run");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.migration("20250102000000_index_a", "CREATE INDEX CONCURRENTLY a_id ON a (id);\n", Some("DROP INDEX a_id;\n"));
+    p.write("migrations/20250102000000_index_a/metadata.toml", "run_in_transaction = false\n");
+    let r = p.cargo_migrate(&["up", "--dry-run"]).ok();
+    let out = &r.stdout;
+    let order = [
+        "dry run: nothing was changed",
+        "CREATE TABLE IF NOT EXISTS",
+        "-- apply 20250101000000_create_a",
+        "BEGIN;\nCREATE TABLE a (id bigint PRIMARY KEY);",
+        "RESET ALL;",
+        "INSERT INTO cargo_migrate.migrations",
+        "__diesel_schema_migrations (version) VALUES (E'20250101000000');\nCOMMIT;",
+        "-- apply 20250102000000_index_a",
+        "INSERT INTO cargo_migrate.partial",
+        "CREATE INDEX CONCURRENTLY a_id ON a (id);\nUPDATE cargo_migrate.partial SET statements_done = 1",
+        "DELETE FROM cargo_migrate.partial",
+    ];
+    let mut at = 0;
+    for needle in order {
+        let found = out[at..].find(needle).unwrap_or_else(|| panic!("{needle:?} after byte {at} in:\n{out}"));
+        at += found + needle.len();
+    }
+    assert!(!db.table_exists("a") && !db.table_exists("public.__diesel_schema_migrations"), "nothing changed");
+    assert_eq!(db.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'cargo_migrate'"), "0");
+    p.cargo_migrate(&["up"]).ok();
+    let j = p.cargo_migrate(&["down", "--all", "--dry-run", "--format", "json"]).ok().json();
+    assert_eq!(j["dry_run"], true);
+    assert_eq!(j["steps"][0]["version"], "20250102000000");
+    assert_eq!(j["steps"][0]["action"], "reverted");
+    assert!(j["steps"][1]["sql"][0].as_str().unwrap().contains("DROP TABLE a;"), "{j}");
+    assert_eq!(db.applied().len(), 2, "nothing reverted");
+    let r = p.cargo_migrate(&["up", "--dry-run"]).ok();
+    assert!(r.stdout.contains("nothing: there is no migration to run"), "{}", r.stdout);
+}
