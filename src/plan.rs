@@ -623,7 +623,7 @@ mod tests {
     }
 
     fn mig(v: &str) -> Migration {
-        Migration { version: v.into(), name: format!("{v}_m"), dir: std::path::PathBuf::from(v) }
+        Migration { version: v.into(), name: format!("{v}_m"), dir: std::path::PathBuf::from(v), checksum: None }
     }
 
     fn app(v: &str) -> Applied {

@@ -17,6 +17,8 @@ pub struct Migration {
     /// The whole folder name (what diesel calls the migration's name).
     pub name: String,
     pub dir: PathBuf,
+    /// The checksum of up.sql as it is now, once `with_checksums` read it.
+    pub checksum: Option<String>,
 }
 
 /// What a folder holds that is not a usable migration.
@@ -83,7 +85,12 @@ pub fn load(dir: &Path) -> Result<Source> {
         }
         // Whether it holds up.sql is checked only for the migrations a command
         // will run (`check_runnable`): a stat per folder is too slow at thousands.
-        source.migrations.push(Migration { version: version::version_of(&folder), name: folder, dir: path });
+        source.migrations.push(Migration {
+            version: version::version_of(&folder),
+            name: folder,
+            dir: path,
+            checksum: None,
+        });
     }
     // Unstable is fine (no two folders share a name) and moves far less memory.
     source.migrations.sort_unstable_by(|a, b| a.version.cmp(&b.version).then_with(|| a.name.cmp(&b.name)));
@@ -121,17 +128,20 @@ impl Source {
     }
 }
 
-/// The checksum of each migration's up.sql as it is now (None when it cannot
-/// be read), read on two threads: `status` and `up` compare thousands.
-pub fn up_checksums(migrations: &[&Migration]) -> Vec<Option<String>> {
-    let one = |m: &&Migration| read_sql(&m.up_path()).ok().map(|sql| version::checksum(&sql));
-    let half = migrations.len() / 2;
-    std::thread::scope(|scope| {
-        let second = scope.spawn(|| migrations[half..].iter().map(one).collect::<Vec<_>>());
-        let mut sums: Vec<Option<String>> = migrations[..half].iter().map(one).collect();
-        sums.extend(second.join().unwrap_or_else(|_| vec![None; migrations.len() - half]));
-        sums
-    })
+impl Source {
+    /// Read every up.sql's checksum (None when it cannot be read), on two
+    /// threads: `status` and `up` compare thousands with what was applied,
+    /// and do it while the database is being asked.
+    pub fn with_checksums(mut self) -> Source {
+        let one = |m: &mut Migration| m.checksum = read_sql(&m.up_path()).ok().map(|sql| version::checksum(&sql));
+        let half = self.migrations.len() / 2;
+        let (first, second) = self.migrations.split_at_mut(half);
+        std::thread::scope(|scope| {
+            scope.spawn(|| second.iter_mut().for_each(one));
+            first.iter_mut().for_each(one);
+        });
+        self
+    }
 }
 
 impl Migration {

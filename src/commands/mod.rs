@@ -165,7 +165,7 @@ impl Context {
     /// not wait for each other. Only reads.
     pub fn read_both(&self, opts: &DbOpts, purpose: &str, facts: bool) -> Result<(Source, Database)> {
         let (source, database) = std::thread::scope(|scope| {
-            let listing = scope.spawn(|| self.source());
+            let listing = scope.spawn(|| self.source().map(Source::with_checksums));
             let database = (|| {
                 let (url, origin) = self.database_url(opts)?;
                 let mut conn = self.connect(&url, opts, purpose)?;
@@ -201,16 +201,12 @@ pub fn state(source: &Source, history: &History) -> State {
 
 /// Applied migrations whose up.sql is no longer what ran: (version, then, now).
 fn modified(source: &Source, history: &History) -> Vec<(String, String, String)> {
-    let pairs: Vec<(&crate::source::Migration, &String)> =
-        history.applied.iter().filter_map(|a| Some((source.find(&a.version)?, a.checksum.as_ref()?))).collect();
-    let migrations: Vec<&crate::source::Migration> = pairs.iter().map(|(m, _)| *m).collect();
-    let now = source::up_checksums(&migrations);
-    pairs
+    history
+        .applied
         .iter()
-        .zip(now)
-        .filter_map(|((m, recorded), now)| {
-            let now = now?;
-            (now != **recorded).then(|| (m.version.clone(), (*recorded).clone(), now))
+        .filter_map(|a| {
+            let (recorded, now) = (a.checksum.as_ref()?, source.find(&a.version)?.checksum.as_ref()?);
+            (now != recorded).then(|| (a.version.clone(), recorded.clone(), now.clone()))
         })
         .collect()
 }
