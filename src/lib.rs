@@ -6,6 +6,7 @@
 //! The library is an implementation detail of the binary: `run` is its only
 //! entry point.
 
+mod cache;
 mod cli;
 // Shared with the tests' harness (`#[path]`), which uses parts the binary does not.
 #[allow(dead_code)]

@@ -88,9 +88,18 @@ impl Reporter {
             ColorChoice::Never => anstream::ColorChoice::Never,
             ColorChoice::Auto => anstream::ColorChoice::Auto,
         };
-        // Codes are always made (unless never wanted); each stream strips them
-        // when it is not a terminal, or NO_COLOR says so.
-        colored::control::set_override(color != anstream::ColorChoice::Never);
+        // Codes are made when either stream wants them; a stream that does
+        // not (not a terminal, NO_COLOR) strips them. When neither does, none
+        // are made: nothing to strip from thousands of lines.
+        let wants = |c: anstream::ColorChoice| c != anstream::ColorChoice::Never;
+        let stdout = anstream::AutoStream::choice(&std::io::stdout());
+        let stderr = anstream::AutoStream::choice(&std::io::stderr());
+        let any = match color {
+            anstream::ColorChoice::Auto => wants(stdout) || wants(stderr),
+            c => wants(c),
+        };
+        colored::control::set_override(any);
+        let color = if any { color } else { anstream::ColorChoice::Never };
         Reporter { format, quiet, color }
     }
 
@@ -99,14 +108,26 @@ impl Reporter {
     }
 
     fn stdout(&self, text: &str) {
-        let mut out = anstream::AutoStream::new(std::io::stdout().lock(), self.color);
-        let _ = writeln!(out, "{}", redact(text));
-        let _ = out.flush();
+        let text = redact(text);
+        if self.color == anstream::ColorChoice::Never {
+            // No codes were made: nothing to strip.
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+            let _ = out.flush();
+        } else {
+            let mut out = anstream::AutoStream::new(std::io::stdout().lock(), self.color);
+            let _ = writeln!(out, "{text}");
+            let _ = out.flush();
+        }
     }
 
     fn stderr(&self, text: &str) {
-        let mut err = anstream::AutoStream::new(std::io::stderr().lock(), self.color);
-        let _ = writeln!(err, "{}", redact(text));
+        let text = redact(text);
+        if self.color == anstream::ColorChoice::Never {
+            let _ = writeln!(std::io::stderr().lock(), "{text}");
+        } else {
+            let _ = writeln!(anstream::AutoStream::new(std::io::stderr().lock(), self.color), "{text}");
+        }
     }
 
     /// A progress or result line for humans (stdout), hidden by --quiet.

@@ -110,7 +110,10 @@ impl Rows {
 
     /// text, varchar, name (binary format is the bytes).
     pub fn text(&self, row: usize, col: usize) -> Option<String> {
-        self.bytes(row, col).map(|b| String::from_utf8_lossy(b).into_owned())
+        self.bytes(row, col).map(|b| match std::str::from_utf8(b) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(b).into_owned(),
+        })
     }
 
     /// int8 or timestamp (microseconds since 2000-01-01), both 8 bytes big-endian.

@@ -10,7 +10,6 @@
 //! are part of the key. `CARGO_MIGRATE_NO_CACHE=1` turns it off.
 
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use serde_json::{json, Value};
 
@@ -39,20 +38,7 @@ fn cargo_home() -> Option<PathBuf> {
 }
 
 fn cache_file(key: &str) -> Option<PathBuf> {
-    if std::env::var_os("CARGO_MIGRATE_NO_CACHE").is_some_and(|v| !v.is_empty() && v != "0") {
-        return None;
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("cargo-migrate").join(format!("{}.json", crate::version::checksum(key))))
-}
-
-/// (size, mtime in ns) of a file, or None when it does not exist.
-fn stamp(path: &Path) -> Option<(u64, u128)> {
-    let m = std::fs::metadata(path).ok()?;
-    let mtime = m.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
-    Some((m.len(), mtime))
+    Some(crate::cache::dir()?.join(format!("{}.json", crate::version::checksum(key))))
 }
 
 /// Every file whose change could change cargo's answer for `cwd`.
@@ -84,7 +70,7 @@ pub fn load(key: &str) -> Option<Project> {
             (Value::Null, _) => None,
             (len, mtime) => Some((len.as_u64()?, mtime.as_str()?.parse::<u128>().ok()?)),
         };
-        if stamp(path) != recorded {
+        if crate::cache::stamp(path) != recorded {
             return None;
         }
     }
@@ -105,7 +91,7 @@ pub fn store(key: &str, cwd: &Path, manifests: &[PathBuf], project: &Project) {
     let Some(file) = cache_file(key) else { return };
     let watched: Vec<Value> = watched(cwd, manifests)
         .into_iter()
-        .map(|f| match stamp(&f) {
+        .map(|f| match crate::cache::stamp(&f) {
             Some((len, mtime)) => json!({ "path": f, "len": len, "mtime": mtime.to_string() }),
             None => json!({ "path": f, "len": null, "mtime": null }),
         })
@@ -122,12 +108,5 @@ pub fn store(key: &str, cwd: &Path, manifests: &[PathBuf], project: &Project) {
             "workspace_dir_setting": project.workspace_dir_setting,
         },
     });
-    let Some(dir) = file.parent() else { return };
-    if std::fs::create_dir_all(dir).is_err() {
-        return;
-    }
-    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-    if std::fs::write(&tmp, value.to_string()).is_ok() && std::fs::rename(&tmp, &file).is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
+    crate::cache::store(&file, &value.to_string());
 }

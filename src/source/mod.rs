@@ -6,6 +6,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+mod checksums;
+
 use crate::error::{Error, Kind, Result};
 use crate::report::clean;
 use crate::version;
@@ -129,17 +131,11 @@ impl Source {
 }
 
 impl Source {
-    /// Read every up.sql's checksum (None when it cannot be read), on two
-    /// threads: `status` and `up` compare thousands with what was applied,
-    /// and do it while the database is being asked.
+    /// Every up.sql's checksum as it is now (None when it cannot be read):
+    /// `status` and `up` compare them with what was applied, and read them
+    /// while the database is being asked.
     pub fn with_checksums(mut self) -> Source {
-        let one = |m: &mut Migration| m.checksum = read_sql(&m.up_path()).ok().map(|sql| version::checksum(&sql));
-        let half = self.migrations.len() / 2;
-        let (first, second) = self.migrations.split_at_mut(half);
-        std::thread::scope(|scope| {
-            scope.spawn(|| second.iter_mut().for_each(one));
-            first.iter_mut().for_each(one);
-        });
+        checksums::fill(&self.dir, &mut self.migrations);
         self
     }
 }
