@@ -202,6 +202,12 @@ pub struct UpArgs {
     /// Print, in order, exactly the SQL that would run (transactions and bookkeeping too); change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Back the database up with pg_dump first (to --backup-dir); nothing runs if that fails
+    #[arg(long)]
+    pub backup: bool,
+    /// Where --backup writes (default: target/cargo-migrate/backups)
+    #[arg(long, value_name = "DIR", requires = "backup")]
+    pub backup_dir: Option<PathBuf>,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]

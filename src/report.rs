@@ -289,6 +289,8 @@ pub struct RunOutput {
     pub command: &'static str,
     pub database: String,
     pub migrations_dir: String,
+    /// `up --backup`: the dump made before anything ran.
+    pub backup: Option<String>,
     pub migrations: Vec<StepJson>,
 }
 

@@ -226,6 +226,52 @@ pub struct Outcome {
     pub target: String,
     /// `--dry-run`: the set-up SQL (when tables are missing) and each step's texts.
     pub planned: Option<(String, Vec<runner::Planned>)>,
+    /// `--backup`: the dump written before anything ran.
+    pub backup: Option<std::path::PathBuf>,
+}
+
+/// The seed's "Always backup first!": pg_dump into a file only the user can
+/// read, outside the migrations folder; the run stops if it fails.
+fn back_up(
+    ctx: &Context,
+    conn: &mut Conn,
+    db_url: &str,
+    opts: &DbOpts,
+    dir: Option<&std::path::Path>,
+) -> Result<std::path::PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let dir = match dir {
+        Some(d) => cwd.join(d),
+        None => ctx.settings.project.target_dir.join("cargo-migrate").join("backups"),
+    };
+    let migrations = std::fs::canonicalize(&ctx.settings.migrations_dir).unwrap_or(ctx.settings.migrations_dir.clone());
+    let resolved = std::fs::canonicalize(&dir).unwrap_or(dir.clone());
+    if resolved.starts_with(&migrations) {
+        return Err(Error::new(
+            Kind::Backup,
+            format!("{} is inside the migrations folder; nothing was run", report::display_path(&dir)),
+        )
+        .usage()
+        .hint("backups must not be committed with the migrations: give --backup-dir another folder"));
+    }
+    let server = db::backup::server_major(conn)?;
+    let mut dirs: Vec<std::path::PathBuf> = opts.local_db.pg_bin.iter().map(|p| cwd.join(p)).collect();
+    if let Ok(local) = ctx.local(&opts.local_db) {
+        dirs.extend(local.bin().ok());
+    }
+    let pg_dump = db::backup::find_pg_dump(server, &dirs)?;
+    let parsed = url::parse_any(db_url).map_err(|e| Error::new(Kind::BadDatabaseUrl, e.message()).hint(e.hint()))?;
+    let stamp = crate::version::format_timestamp(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
+    );
+    let dump = db::backup::dump(&parsed, &pg_dump, &dir, &stamp)?;
+    ctx.reporter.line(format!(
+        "backed up to {} ({:.1} MiB, readable by you only; pg_restore reads it) with {}",
+        report::display_path(&dump.path),
+        dump.bytes as f64 / 1048576.0,
+        report::display_path(&dump.pg_dump)
+    ));
+    Ok(dump.path)
 }
 
 /// `--dry-run`'s report: the SQL, in order, as it would be sent.
@@ -279,13 +325,15 @@ pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Outcome) {
 /// history, refuse a folder diesel would misread, plan; if there is work,
 /// take the lock on the connection that will run it, plan again under it, run.
 /// How a write command runs.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Flags {
     pub single_transaction: bool,
     /// Reverting on a database that is not local needs no confirmation.
     pub yes: bool,
     /// Show what would be sent; change nothing.
     pub dry_run: bool,
+    /// Back up with pg_dump first, into this folder (or the default one).
+    pub backup: Option<Option<std::path::PathBuf>>,
 }
 
 pub fn migrate(
@@ -295,7 +343,7 @@ pub fn migrate(
     request: &Request,
     flags: Flags,
 ) -> Result<Outcome> {
-    let Flags { single_transaction, yes, dry_run } = flags;
+    let Flags { single_transaction, yes, dry_run, backup } = flags;
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
     let reverts = !matches!(request, Request::Up { .. }) && !dry_run;
@@ -340,9 +388,11 @@ pub fn migrate(
             database: url::mask(&url),
             target,
             planned: Some(planned),
+            backup: None,
         });
     }
     let mut done = Vec::new();
+    let mut made = None;
     if steps.as_ref().is_none_or(|s| !s.is_empty()) {
         let r = &ctx.reporter;
         ctx.lock(&mut conn, lock_opts)?;
@@ -362,6 +412,9 @@ pub fn migrate(
             if ask {
                 confirm(r, &format!("{what} on {target}, which is not a local database"))?;
             }
+            if let Some(dir) = &backup {
+                made = Some(back_up(ctx, &mut conn, &url, db_opts, dir.as_deref())?);
+            }
             let options = runner::Options { single_transaction, who: db::connect::whoami() };
             let reconnect = || ctx.connect(&url, db_opts, "check");
             done = runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| {
@@ -369,7 +422,10 @@ pub fn migrate(
             })?;
         }
     }
-    Ok(Outcome { done, history, source, database: url::mask(&url), target, planned: None })
+    if backup.is_some() && made.is_none() {
+        ctx.reporter.note("nothing to apply, so no backup was made");
+    }
+    Ok(Outcome { done, history, source, database: url::mask(&url), target, planned: None, backup: made })
 }
 
 /// Ask on the terminal; anything but yes changes nothing.
@@ -404,6 +460,7 @@ pub fn run_output(command: &'static str, out: &Outcome) -> RunOutput {
         command,
         database: out.database.clone(),
         migrations_dir: report::json_path(&out.source.dir),
+        backup: out.backup.as_deref().map(report::json_path),
         migrations: out
             .done
             .iter()

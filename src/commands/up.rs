@@ -20,7 +20,12 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
         allow_modified: args.allow_modified,
         partial,
     };
-    let flags = Flags { single_transaction: args.single_transaction, yes: true, dry_run: args.dry_run };
+    let flags = Flags {
+        single_transaction: args.single_transaction,
+        yes: true,
+        dry_run: args.dry_run,
+        backup: args.backup.then(|| args.backup_dir.clone()),
+    };
     let out = migrate(ctx, &args.db, &args.lock, &request, flags)?;
     if out.planned.is_some() {
         print_dry_run(ctx, "up", &out);

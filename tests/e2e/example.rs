@@ -105,3 +105,35 @@ fn the_seeds_meeting_platform_applies_reverts_and_reapplies() {
     p.cargo_migrate(&["status", "--exit-code", "--pg-bin", pg_bin]).ok();
     p.cargo_migrate(&["local", "stop", "--pg-bin", pg_bin]).ok();
 }
+
+/// pg_dump refuses a server newer than itself: `up --backup` picks one that
+/// fits (PostgreSQL 18's, given with --pg-bin), or says which is needed.
+#[test]
+fn backup_picks_a_pg_dump_that_fits_the_server() {
+    let Some(bin) = pgvector_bin() else { return };
+    let pg18 = bin.to_str().unwrap();
+    let p = Project::bare("app");
+    p.table_migration("20250101000000", "a");
+    let r = p.cargo_migrate(&["up", "--backup", "--pg-bin", pg18]).ok();
+    assert!(r.stdout.contains("backed up to") && r.stdout.contains(&format!("{pg18}/pg_dump")), "{}", r.all());
+    // The same PostgreSQL 18 server, configured by URL, with only older pg_dumps around.
+    let url = p.cargo_migrate(&["local", "url", "--show-password", "--pg-bin", pg18]).ok().stdout.trim().to_string();
+    let mut q = Project::bare("app");
+    q.env = vec![("DATABASE_URL".into(), url)];
+    q.table_migration("20250101000000", "a");
+    q.table_migration("20250102000000", "b");
+    let r = q.cargo_migrate(&["up", "--backup"]);
+    if r.code == 0 {
+        // This machine has a pg_dump 18 of its own somewhere on PATH or in /usr/lib/postgresql.
+        assert!(r.stdout.contains("backed up to"), "{}", r.all());
+    } else {
+        assert!(r.stderr.contains("no pg_dump for PostgreSQL 18 or newer"), "{}", r.stderr);
+        assert!(r.stderr.contains("postgresql-client-18"), "{}", r.stderr);
+        assert_eq!(psql_b(&q, "SELECT to_regclass('public.b') IS NULL"), "t", "nothing ran");
+    }
+    p.cargo_migrate(&["local", "stop", "--pg-bin", pg18]).ok();
+}
+
+fn psql_b(p: &Project, sql: &str) -> String {
+    psql(&p.env[0].1, sql)
+}

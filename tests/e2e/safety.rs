@@ -219,3 +219,32 @@ fn dry_run_prints_exactly_what_would_run_and_changes_nothing() {
     let r = p.cargo_migrate(&["up", "--dry-run"]).ok();
     assert!(r.stdout.contains("nothing: there is no migration to run"), "{}", r.stdout);
 }
+
+#[test]
+fn up_backup_dumps_first_into_a_private_file_or_runs_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = Db::new("backup");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "before");
+    p.cargo_migrate(&["up"]).ok();
+    db.query("INSERT INTO before VALUES (42)");
+    p.table_migration("20250102000000", "after");
+    let j = p.cargo_migrate(&["up", "--backup", "--format", "json"]).ok().json();
+    let path = std::path::PathBuf::from(j["backup"].as_str().expect("a backup path"));
+    assert!(path.starts_with(p.root.join("target/cargo-migrate/backups")), "{}", path.display());
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    // It holds the database as it was before the run.
+    let list = std::process::Command::new(cluster().bin.join("pg_restore")).arg("--list").arg(&path).output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.contains("TABLE public before") && !list.contains("TABLE public after"), "{list}");
+    assert!(db.table_exists("after"));
+    // A backup that cannot be made stops the run before anything is applied.
+    p.table_migration("20250103000000", "third");
+    let r = p.cargo_migrate(&["up", "--backup", "--backup-dir", "migrations/dumps"]).fails(2);
+    assert!(r.stderr.contains("inside the migrations folder"), "{}", r.stderr);
+    p.write("not-a-folder", "");
+    let r = p.cargo_migrate(&["up", "--backup", "--backup-dir", "not-a-folder"]).fails(1);
+    assert!(r.stderr.contains("backup"), "{}", r.stderr);
+    assert!(!db.table_exists("third"));
+}

@@ -1,0 +1,144 @@
+//! `up --backup`: a `pg_dump` of the target before anything is written (the
+//! seed's "Always backup first!"). pg_dump refuses a server newer than
+//! itself, so the one used is the closest whose major version is the
+//! server's or newer; the dump is written only by the user (0600), never
+//! into the migrations folder, and the password reaches pg_dump through its
+//! environment, not its command line (which `ps` shows to everyone).
+
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::pq::Conn;
+use super::query_error;
+use crate::error::{Error, Kind, Result};
+use crate::url::DbUrl;
+
+pub struct Dump {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub pg_dump: PathBuf,
+}
+
+/// The server's major version (15, 17, …).
+pub fn server_major(conn: &mut Conn) -> Result<u32> {
+    let rows = conn
+        .query("SELECT pg_catalog.current_setting('server_version_num')", &[])
+        .map_err(|e| query_error("read the server's version", e))?;
+    Ok(rows.text(0, 0).and_then(|v| v.parse::<u32>().ok()).map(|n| n / 10000).unwrap_or(0))
+}
+
+/// The major version a pg_dump says it is (`pg_dump (PostgreSQL) 15.18 …`).
+fn major_of(pg_dump: &Path) -> Option<u32> {
+    let out = Command::new(pg_dump).arg("--version").stderr(Stdio::null()).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = text.split_whitespace().find(|w| w.starts_with(|c: char| c.is_ascii_digit()))?;
+    version.split(['.', 'b', 'r']).next()?.parse().ok()
+}
+
+/// Every pg_dump this machine has: the given folders first, then PATH, then
+/// each /usr/lib/postgresql/<version>/bin.
+fn candidates(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut all: Vec<PathBuf> = dirs.iter().map(|d| d.join("pg_dump")).collect();
+    if let Some(path) = std::env::var_os("PATH") {
+        all.extend(std::env::split_paths(&path).map(|d| d.join("pg_dump")));
+    }
+    if let Ok(rd) = std::fs::read_dir("/usr/lib/postgresql") {
+        all.extend(rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin/pg_dump")));
+    }
+    all.retain(|p| p.is_file());
+    all.dedup();
+    all
+}
+
+/// The closest pg_dump that can dump a server of major version `server`.
+pub fn find_pg_dump(server: u32, dirs: &[PathBuf]) -> Result<PathBuf> {
+    let found: Vec<(u32, PathBuf)> = candidates(dirs).into_iter().filter_map(|p| Some((major_of(&p)?, p))).collect();
+    if let Some((_, best)) = found.iter().filter(|(m, _)| *m >= server).min_by_key(|(m, _)| *m) {
+        return Ok(best.clone());
+    }
+    let seen: Vec<String> = found.iter().map(|(m, p)| format!("{} ({m})", p.display())).collect();
+    Err(Error::new(
+        Kind::Backup,
+        format!(
+            "no pg_dump for PostgreSQL {server} or newer (pg_dump refuses a server newer than itself); found: {}; nothing was run",
+            if seen.is_empty() { "none".to_string() } else { seen.join(", ") }
+        ),
+    )
+    .hint(format!(
+        "install PostgreSQL {server}'s client (Debian/Ubuntu: postgresql-client-{server}, from apt.postgresql.org if your \
+         release lacks it) or point --pg-bin at its bin folder"
+    )))
+}
+
+/// Dump the database at `url` with `pg_dump` into `dir`, as `<db>-<stamp>.dump`
+/// (custom format: `pg_restore` reads it).
+pub fn dump(url: &DbUrl, pg_dump: &Path, dir: &Path, stamp: &str) -> Result<Dump> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the backup folder", e))?;
+    let db = url.dbname.as_deref().unwrap_or("postgres");
+    let safe: String =
+        db.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let path = dir.join(format!("{safe}-{stamp}.dump"));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io(&path, "create the backup file", e))?;
+    let mut cmd = Command::new(pg_dump);
+    cmd.args(["--format=custom", "--no-password", "--dbname"]).arg(conninfo(url)).stdout(file).stderr(Stdio::piped());
+    if let Some(pw) = &url.password {
+        cmd.env("PGPASSWORD", pw);
+    }
+    let result = cmd.output();
+    let failed = |why: String| {
+        let _ = std::fs::remove_file(&path);
+        Error::new(Kind::Backup, format!("the backup failed, so nothing was run: {}", crate::report::clean(&why)))
+            .hint("fix what pg_dump says (or run without --backup after backing up another way)")
+    };
+    match result {
+        Err(e) => Err(failed(format!("could not run {}: {e}", pg_dump.display()))),
+        Ok(out) if !out.status.success() => Err(failed(String::from_utf8_lossy(&out.stderr).trim().to_string())),
+        Ok(_) => {
+            let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            Ok(Dump { path, bytes, pg_dump: pg_dump.to_path_buf() })
+        }
+    }
+}
+
+/// A key/value connection string without the password.
+fn conninfo(url: &DbUrl) -> String {
+    let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+    let mut parts = Vec::new();
+    if !url.host.is_empty() {
+        parts.push(format!("host={}", quote(&url.host)));
+    }
+    if let Some(port) = url.port {
+        parts.push(format!("port={port}"));
+    }
+    if let Some(user) = &url.user {
+        parts.push(format!("user={}", quote(user)));
+    }
+    if let Some(db) = &url.dbname {
+        parts.push(format!("dbname={}", quote(db)));
+    }
+    for (k, v) in &url.params {
+        if !matches!(k.as_str(), "password" | "host" | "port" | "user" | "dbname") {
+            parts.push(format!("{k}={}", quote(v)));
+        }
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_string_for_pg_dump_has_no_password() {
+        let url = crate::url::parse_any("postgres://me:s3cret@db.example.com:6000/app?sslmode=require").ok().unwrap();
+        let c = conninfo(&url);
+        assert_eq!(c, "host='db.example.com' port=6000 user='me' dbname='app' sslmode='require'");
+        assert!(!c.contains("s3cret"));
+    }
+}
