@@ -126,6 +126,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Record the current checksum of an applied migration whose up.sql was edited on purpose
     Repair(RepairArgs),
+    /// Prove each pending migration reversible on a scratch database: up, down, same schema, up again
+    Verify(VerifyArgs),
     /// Write a new migration folder with up.sql and down.sql
     Create(CreateArgs),
     /// Print the database URL in use (password masked) and where each part came from
@@ -265,6 +267,20 @@ pub struct RedoArgs {
     pub db: DbOpts,
     #[command(flatten)]
     pub lock: LockOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Verify every migration, not only the pending ones
+    #[arg(long)]
+    pub all: bool,
+    /// A server where verify may create and drop scratch databases (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
+    pub scratch_url: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
 }
 
 #[derive(Debug, Args)]

@@ -114,6 +114,8 @@ kinds! {
     Database = "database",
     /// The connection's search_path names no schema to create diesel's table in.
     NoSchema = "no_schema",
+    /// `verify` found a migration that is not reversible or fails.
+    NotReversible = "not_reversible",
     /// `up --backup` could not back the database up.
     Backup = "backup",
     /// A destructive command on a database that is not local needs `--yes`.

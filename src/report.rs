@@ -348,6 +348,25 @@ pub struct Summary {
     pub anomalies: usize,
 }
 
+/// `verify`: each migration's verdict.
+#[derive(Serialize)]
+pub struct VerifyOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub migrations: Vec<VerifyResult>,
+}
+
+#[derive(Serialize)]
+pub struct VerifyResult {
+    pub version: String,
+    pub name: String,
+    /// `reversible`, `not_reversible`, `failing` or `not_tried`.
+    pub state: &'static str,
+    /// For `not_reversible`: each schema object left behind or lost.
+    pub details: Vec<String>,
+    pub error: Option<String>,
+}
+
 /// `up --dry-run`, `down --dry-run`: what would be sent, in order.
 #[derive(Serialize)]
 pub struct DryRunOutput {

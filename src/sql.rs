@@ -90,6 +90,11 @@ fn controls_transaction<'a>(first: &str, mut rest: impl Iterator<Item = &'a str>
     }
 }
 
+/// A quoted identifier.
+pub fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
 /// Whether a statement may run in one implicit transaction with another (our
 /// progress row): a few commands refuse a transaction block (`VACUUM`,
 /// `… CONCURRENTLY`, `CREATE DATABASE`, …), procedures and `DO` blocks may

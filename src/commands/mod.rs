@@ -10,6 +10,7 @@ pub mod redo;
 pub mod repair;
 pub mod status;
 pub mod up;
+pub mod verify;
 
 use std::io::IsTerminal;
 
@@ -484,6 +485,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Down(a) => &a.project,
         Command::Redo(a) => &a.project,
         Command::Repair(a) => &a.project,
+        Command::Verify(a) => &a.project,
         Command::Status(a) => &a.project,
         Command::Create(a) => &a.project,
         Command::DatabaseUrl(a) => &a.project,
@@ -494,6 +496,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Down(args) => down::run(&ctx, args),
         Command::Redo(args) => redo::run(&ctx, args),
         Command::Repair(args) => repair::run(&ctx, args),
+        Command::Verify(args) => verify::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::Create(args) => create::run(&ctx, args),
         Command::DatabaseUrl(args) => database_url::run(&ctx, args),

@@ -10,6 +10,7 @@ pub mod execute;
 pub mod history;
 pub mod lock;
 pub mod pq;
+pub mod schema;
 
 pub use connect::{connect, Hints};
 pub use history::{Applied, History, Partial};

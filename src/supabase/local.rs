@@ -183,14 +183,7 @@ impl Local {
     }
 
     fn prepare(&self, url: &str) -> Result<()> {
-        let mut conn = crate::db::connect(url, 10, "prepare", &crate::db::Hints::default())?;
-        conn.execute(PREPARE_SQL).map_err(|e| {
-            Error::new(
-                Kind::LocalDatabase,
-                format!("could not prepare the local database like Supabase: {}", e.message),
-            )
-            .hint(format!("{} recreates it", self.command_hint("reset")))
-        })?;
+        prepare_like_supabase(url).map_err(|e| e.hint(format!("{} recreates it", self.command_hint("reset"))))?;
         std::fs::write(self.dir.join("prepared"), "").map_err(|e| Error::io(&self.dir, "write", e))
     }
 
@@ -241,6 +234,15 @@ fn ignore_missing(e: std::io::Error) -> std::io::Result<()> {
     } else {
         Err(e)
     }
+}
+
+/// Make the database at `url` look like a Supabase project's (roles, `auth`,
+/// `storage`, `extensions`, the realtime publication, Supabase's grants).
+pub fn prepare_like_supabase(url: &str) -> Result<()> {
+    let mut conn = crate::db::connect(url, 10, "prepare", &crate::db::Hints::default())?;
+    conn.execute(PREPARE_SQL).map_err(|e| {
+        Error::new(Kind::LocalDatabase, format!("could not prepare the database like Supabase: {}", e.message))
+    })
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {

@@ -36,7 +36,9 @@ BEGIN
     END IF;
   END LOOP;
 END $$;
-ALTER DATABASE postgres SET search_path = "$user", public, extensions;
+DO $$ BEGIN
+  EXECUTE format('ALTER DATABASE %I SET search_path = "$user", public, extensions', current_database());
+END $$;
 SET search_path = "$user", public, extensions;
 
 GRANT USAGE ON SCHEMA public, extensions, auth, storage TO anon, authenticated, service_role;

@@ -1,0 +1,257 @@
+//! `cargo migrate verify`: the seed's "Test rollback functionality" as one
+//! command. On scratch databases (never the target), for each pending
+//! migration (or every one with `--all`): snapshot the schema, apply it,
+//! revert it, compare with the snapshot, apply it again. Each step starts
+//! from a copy of the state before it (`CREATE DATABASE … TEMPLATE`), so no
+//! migration is replayed from zero and one that is not reversible does not
+//! spoil the next one's test.
+
+use std::collections::BTreeSet;
+
+use colored::Colorize;
+
+use super::Context;
+use crate::cli::VerifyArgs;
+use crate::db::{self, history, lock, schema, Conn};
+use crate::error::{exit, Error, Kind, Result};
+use crate::plan::Step;
+use crate::report::{self, VerifyOutput, VerifyResult};
+use crate::runner;
+use crate::source::Source;
+use crate::url;
+
+/// What verify found for one migration.
+enum Verdict {
+    Reversible,
+    /// Down did not give back the schema up started from.
+    NotReversible {
+        left: Vec<String>,
+        lost: Vec<String>,
+    },
+    /// A step failed: which, and the error as `up` reports it.
+    Failing {
+        stage: &'static str,
+        error: Error,
+    },
+    /// An earlier migration failed to apply, so this one could not be tried.
+    NotTried,
+}
+
+/// The scratch databases made, dropped when verify ends however it ends.
+struct Scratch {
+    admin: Conn,
+    url: String,
+    made: Vec<String>,
+    tag: String,
+}
+
+impl Scratch {
+    fn url_of(&self, db: &str) -> String {
+        url::with_params(&self.url, &[("dbname", db)])
+    }
+
+    /// A new database, copied from `template`.
+    fn copy(&mut self, template: &str) -> Result<String> {
+        let name = format!("{}_{}", self.tag, self.made.len());
+        schema::clone_database(&mut self.admin, &name, template)?;
+        self.made.push(name.clone());
+        Ok(name)
+    }
+
+    fn connect(&self, db: &str) -> Result<Conn> {
+        let mut conn = db::connect(&self.url_of(db), 10, "verify", &db::Hints::default())?;
+        // The runner checks it holds the migration lock; nobody else uses a scratch database.
+        lock::acquire(&mut conn, std::time::Duration::from_secs(10), |_| {})?;
+        Ok(conn)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for name in self.made.iter().rev() {
+            schema::drop_database(&mut self.admin, name);
+        }
+    }
+}
+
+/// Run `steps` on `conn` as `up`/`down` would, quietly.
+fn run_steps(conn: &mut Conn, scratch: &Scratch, db: &str, steps: &[Step], source: &Source) -> Result<()> {
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let history = history::read(conn, true)?;
+    let options = runner::Options { single_transaction: false, who: db::connect::whoami() };
+    let reconnect = || db::connect(&scratch.url_of(db), 10, "verify", &db::Hints::default());
+    runner::run(conn, &reconnect, steps, source, &history, &options, &mut |_| {}).map(|_| ())
+}
+
+pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
+    let r = &ctx.reporter;
+    // What to verify: the target's pending migrations (it is only read), or all.
+    let (mut source, versions) = if args.all {
+        let source = ctx.source()?;
+        let all = source.migrations.iter().map(|m| m.version.clone()).collect();
+        (source, all)
+    } else {
+        let (source, db) = ctx.read_both(&args.db, "verify", false)?;
+        let pending = super::pending(&source, &db.history);
+        (source, pending)
+    };
+    source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+    crate::plan::check_source(&source.problems)?;
+    if versions.is_empty() {
+        r.line(format!("{} nothing to verify: no migration is pending (`--all` verifies every one)", "✓".green()));
+        r.json(&VerifyOutput { ok: true, command: "verify", migrations: Vec::new() });
+        return Ok(exit::OK);
+    }
+
+    // The scratch server: --scratch-url, else the local development database's
+    // (where the scratch databases are prepared like Supabase, as it is).
+    let (scratch_url, supabase_like) = match &args.scratch_url {
+        Some(u) => (u.clone(), false),
+        None => (ctx.local(&args.db.local_db)?.ensure_running(r)?, true),
+    };
+    for secret in url::secrets(&scratch_url) {
+        report::add_secret(&secret);
+    }
+    let admin =
+        db::connect(&url::with_params(&scratch_url, &[("dbname", "template1")]), 10, "verify", &db::Hints::default())?;
+    let mut scratch = Scratch {
+        admin,
+        url: scratch_url,
+        made: Vec::new(),
+        tag: format!("cargo_migrate_verify_{}", std::process::id()),
+    };
+    let base = scratch.copy("template0").map_err(|e| {
+        e.hint("verify needs a server where it may create databases: give one with --scratch-url (MIGRATE_SCRATCH_URL)")
+    })?;
+    if supabase_like {
+        crate::supabase::local::prepare_like_supabase(&scratch.url_of(&base))?;
+    }
+    // The state before the first migration verified.
+    let before: Vec<Step> = source
+        .migrations
+        .iter()
+        .take_while(|m| m.version < versions[0])
+        .map(|m| Step::Apply(m.version.clone()))
+        .collect();
+    {
+        let mut conn = scratch.connect(&base)?;
+        run_steps(&mut conn, &scratch, &base, &before, &source).map_err(|e| {
+            Error::new(
+                Kind::NotReversible,
+                format!("the migrations before {} do not apply on a scratch database", versions[0]),
+            )
+            .detail(format!("  {}", e.message))
+            .hint("fix that first: `cargo migrate verify --all` says which")
+        })?;
+    }
+
+    let mut current = base;
+    let mut results: Vec<(String, String, Verdict)> = Vec::new();
+    let mut broken = false;
+    for v in &versions {
+        let name = source.find(v).map(|m| m.name.clone()).unwrap_or_else(|| v.clone());
+        if broken {
+            results.push((v.clone(), name, Verdict::NotTried));
+            continue;
+        }
+        let (verdict, after) = verify_one(&mut scratch, &current, v, &source)?;
+        broken = after.is_none();
+        if let Some(after) = after {
+            current = after;
+        }
+        results.push((v.clone(), name, verdict));
+    }
+    report(ctx, &results)
+}
+
+/// Verify migration `v` starting from a copy of `from`; returns the verdict
+/// and the database holding the state after `v` (None when `v` does not apply).
+fn verify_one(scratch: &mut Scratch, from: &str, v: &str, source: &Source) -> Result<(Verdict, Option<String>)> {
+    let work = scratch.copy(from)?;
+    let mut conn = scratch.connect(&work)?;
+    let apply = [Step::Apply(v.to_string())];
+    let revert = [Step::Revert(v.to_string())];
+    let start = schema::snapshot(&mut conn)?;
+    if let Err(error) = run_steps(&mut conn, scratch, &work, &apply, source) {
+        return Ok((Verdict::Failing { stage: "up", error }, None));
+    }
+    if let Err(error) = run_steps(&mut conn, scratch, &work, &revert, source) {
+        // Rolled back: the database still holds what up did.
+        return Ok((Verdict::Failing { stage: "down", error }, Some(work)));
+    }
+    let end = schema::snapshot(&mut conn)?;
+    let (left, lost) = difference(&start, &end);
+    let again = run_steps(&mut conn, scratch, &work, &apply, source);
+    drop(conn);
+    match (left.is_empty() && lost.is_empty(), again) {
+        (true, Ok(())) => Ok((Verdict::Reversible, Some(work))),
+        (reversible, again) => {
+            // The state after `v`, made cleanly for the next migration.
+            let after = scratch.copy(from)?;
+            let mut conn = scratch.connect(&after)?;
+            run_steps(&mut conn, scratch, &after, &apply, source)?;
+            let verdict = match (reversible, again) {
+                (true, Err(error)) => Verdict::Failing { stage: "up after down", error },
+                _ => Verdict::NotReversible { left, lost },
+            };
+            Ok((verdict, Some(after)))
+        }
+    }
+}
+
+/// What the revert left behind, and what it took that was there before.
+fn difference(before: &BTreeSet<String>, after: &BTreeSet<String>) -> (Vec<String>, Vec<String>) {
+    (after.difference(before).cloned().collect(), before.difference(after).cloned().collect())
+}
+
+fn report(ctx: &Context, results: &[(String, String, Verdict)]) -> Result<u8> {
+    let r = &ctx.reporter;
+    let mut problems = 0;
+    let mut json = Vec::new();
+    for (version, name, verdict) in results {
+        let name_shown = report::clean(name);
+        let (state, details, error) = match verdict {
+            Verdict::Reversible => {
+                r.line(format!("  {} {name_shown}", "reversible".green()));
+                ("reversible", Vec::new(), None)
+            }
+            Verdict::NotReversible { left, lost } => {
+                problems += 1;
+                r.line(format!("  {} {name_shown}: down.sql does not undo up.sql", "not reversible".red().bold()));
+                let mut d: Vec<String> = left.iter().map(|x| format!("left behind: {x}")).collect();
+                d.extend(lost.iter().map(|x| format!("lost: {x}")));
+                for line in &d {
+                    r.line(format!("      {}", report::clean(line)));
+                }
+                ("not_reversible", d, None)
+            }
+            Verdict::Failing { stage, error } => {
+                problems += 1;
+                r.line(format!("  {} {name_shown}: {stage} failed", "failing".red().bold()));
+                for line in error.to_string().lines() {
+                    r.line(format!("      {line}"));
+                }
+                ("failing", vec![format!("{stage} failed")], Some(error.message.clone()))
+            }
+            Verdict::NotTried => {
+                r.line(format!("  {} {name_shown}: an earlier migration does not apply", "not tried".yellow()));
+                ("not_tried", Vec::new(), None)
+            }
+        };
+        json.push(VerifyResult { version: version.clone(), name: name.clone(), state, details, error });
+    }
+    let ok = problems == 0;
+    if ok {
+        r.line(format!(
+            "{} {} migration(s) verified: each one's down.sql undoes its up.sql",
+            "✓".green().bold(),
+            results.len()
+        ));
+    } else {
+        r.line(format!("{} {problems} of {} migration(s) have a problem", "✗".red().bold(), results.len()));
+    }
+    r.json(&VerifyOutput { ok, command: "verify", migrations: json });
+    Ok(if ok { exit::OK } else { exit::FAILURE })
+}
