@@ -1,0 +1,274 @@
+//! The write path `up`, `down` and `redo` share: plan, guard, lock, back up,
+//! run (or show what would run), and the output of a run.
+
+use std::io::IsTerminal;
+
+use super::{pending, state, Context, Database};
+use crate::cli::{DbOpts, LockOpts};
+use crate::db::{self, history, Conn, History};
+use crate::error::{Error, Kind, Result};
+use crate::plan::{self, Request};
+use crate::report::{self, Reporter, RunOutput, StepJson};
+use crate::runner::{self, StepReport};
+use crate::source::Source;
+use crate::url;
+
+/// What a write command did (or, with `--dry-run`, would do).
+pub struct Outcome {
+    pub done: Vec<StepReport>,
+    pub history: History,
+    pub source: Source,
+    pub database: String,
+    /// `user@host:port/db`.
+    pub target: String,
+    /// `--dry-run`: the set-up SQL (when tables are missing) and each step's texts.
+    pub planned: Option<(String, Vec<runner::Planned>)>,
+    /// `--backup`: the dump written before anything ran.
+    pub backup: Option<std::path::PathBuf>,
+}
+
+/// The seed's "Always backup first!": pg_dump into a file only the user can
+/// read, outside the migrations folder; the run stops if it fails.
+fn back_up(
+    ctx: &Context,
+    conn: &mut Conn,
+    db_url: &str,
+    opts: &DbOpts,
+    dir: Option<&std::path::Path>,
+) -> Result<std::path::PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let dir = match dir {
+        Some(d) => cwd.join(d),
+        None => ctx.settings.project.target_dir.join("cargo-migrate").join("backups"),
+    };
+    let migrations = std::fs::canonicalize(&ctx.settings.migrations_dir).unwrap_or(ctx.settings.migrations_dir.clone());
+    let resolved = std::fs::canonicalize(&dir).unwrap_or(dir.clone());
+    if resolved.starts_with(&migrations) {
+        return Err(Error::new(
+            Kind::Backup,
+            format!("{} is inside the migrations folder; nothing was run", report::display_path(&dir)),
+        )
+        .usage()
+        .hint("backups must not be committed with the migrations: give --backup-dir another folder"));
+    }
+    let server = db::backup::server_major(conn)?;
+    let mut dirs: Vec<std::path::PathBuf> = opts.local_db.pg_bin.iter().map(|p| cwd.join(p)).collect();
+    if let Ok(local) = ctx.local(&opts.local_db) {
+        dirs.extend(local.bin().ok());
+    }
+    let pg_dump = db::backup::find_pg_dump(server, &dirs)?;
+    let parsed = url::parse_any(db_url).map_err(|e| Error::new(Kind::BadDatabaseUrl, e.message()).hint(e.hint()))?;
+    let stamp = crate::version::format_timestamp(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
+    );
+    let dump = db::backup::dump(&parsed, &pg_dump, &dir, &stamp)?;
+    ctx.reporter.line(format!(
+        "backed up to {} ({:.1} MiB, readable by you only; pg_restore reads it) with {}",
+        report::display_path(&dump.path),
+        dump.bytes as f64 / 1048576.0,
+        report::display_path(&dump.pg_dump)
+    ));
+    Ok(dump.path)
+}
+
+/// `--dry-run`'s report: the SQL, in order, as it would be sent.
+pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Outcome) {
+    let Some((setup, planned)) = &out.planned else { return };
+    let r = &ctx.reporter;
+    if r.human() {
+        let mut text = format!(
+            "-- dry run: nothing was changed. `cargo migrate {command}` would send this to {}, in this order:\n",
+            out.target
+        );
+        if planned.is_empty() {
+            text.push_str("-- nothing: there is no migration to run\n");
+        } else {
+            text.push_str(&format!("\n-- make sure of the bookkeeping tables\n{setup}\n"));
+        }
+        for p in planned {
+            let verb = match p.action {
+                crate::error::Action::Applied => "apply",
+                crate::error::Action::Reverted => "revert",
+            };
+            text.push_str(&format!("\n-- {verb} {}\n", p.name));
+            // One text per round trip; `;` ends each, as in a script.
+            for t in &p.texts {
+                let t = t.trim_end();
+                text.push_str(t);
+                text.push_str(if t.ends_with(';') { "\n" } else { ";\n" });
+            }
+        }
+        r.result(report::clean(&text));
+    }
+    r.json(&report::DryRunOutput {
+        ok: true,
+        command,
+        dry_run: true,
+        database: out.database.clone(),
+        setup: (!planned.is_empty()).then(|| setup.clone()),
+        steps: planned
+            .iter()
+            .map(|p| report::DryRunStep {
+                version: p.version.clone(),
+                name: p.name.clone(),
+                action: p.action,
+                sql: p.texts.clone(),
+            })
+            .collect(),
+    });
+}
+
+/// How a write command runs.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub single_transaction: bool,
+    /// Reverting on a database that is not local needs no confirmation.
+    pub yes: bool,
+    /// Show what would be sent; change nothing.
+    pub dry_run: bool,
+    /// Back up with pg_dump first, into this folder (or the default one).
+    pub backup: Option<Option<std::path::PathBuf>>,
+}
+
+/// The write path every changing command shares: read the folder and the
+/// history, refuse a folder diesel would misread, plan; if there is work,
+/// take the lock on the connection that will run it, plan again under it, run.
+pub fn migrate(
+    ctx: &Context,
+    db_opts: &DbOpts,
+    lock_opts: &LockOpts,
+    request: &Request,
+    flags: Flags,
+) -> Result<Outcome> {
+    let Flags { single_transaction, yes, dry_run, backup } = flags;
+    // Reverting on a database that is not on this machine is asked about on a
+    // terminal; in a script, it needs --yes, and that is known before connecting.
+    let reverts = !matches!(request, Request::Up { .. }) && !dry_run;
+    let remote = match ctx.configured(db_opts)? {
+        Some(c) => url::parse_any(&c.url).ok().filter(|u| !u.is_local()).map(|u| u.target()),
+        None => None,
+    };
+    let ask = reverts && !yes && remote.is_some();
+    if ask && !std::io::stdin().is_terminal() {
+        return Err(Error::new(
+            Kind::ConfirmationNeeded,
+            format!(
+                "this would revert migrations on {}, which is not a local database, and there is no terminal to ask; nothing was run",
+                remote.as_deref().unwrap_or_default()
+            ),
+        )
+        .hint("run it on a terminal to confirm, or pass --yes (-y) when a script means it"));
+    }
+    // A read without the lock first: the deploy that finds nothing to do (the
+    // common case) needs no lock. Anything to do is planned again under it.
+    // With the facts: checksums (was an applied file modified?), batches, and
+    // which down.sql the database keeps.
+    let (mut source, Database { url, mut conn, mut history, .. }) = ctx.read_both(db_opts, "run", true)?;
+    source.check_runnable(pending(&source, &history));
+    plan::check_source(&source.problems)?;
+    // Without the lock, another run may be half-way through a migration
+    // outside a transaction, which then looks partly applied: only the plan
+    // made under the lock may refuse for that.
+    let mut steps = match plan::plan(&state(&source, &history), request) {
+        Err(e) if e.kind == Kind::PartlyApplied && !dry_run => None,
+        planned => Some(planned?),
+    };
+    let target = url::parse_any(&url).map(|u| u.target()).unwrap_or_else(|_| url::mask(&url));
+    if dry_run {
+        let steps = steps.unwrap_or_default();
+        let options = runner::Options { single_transaction, who: db::connect::whoami() };
+        let planned = runner::dry_run(&mut conn, &steps, &source, &history, &options)?;
+        return Ok(Outcome {
+            done: Vec::new(),
+            history,
+            source,
+            database: url::mask(&url),
+            target,
+            planned: Some(planned),
+            backup: None,
+        });
+    }
+    let mut done = Vec::new();
+    let mut made = None;
+    if steps.as_ref().is_none_or(|s| !s.is_empty()) {
+        let r = &ctx.reporter;
+        ctx.lock(&mut conn, lock_opts)?;
+        history = history::read(&mut conn, true)?;
+        let steps = steps.insert(plan::plan(&state(&source, &history), request)?);
+        if !steps.is_empty() {
+            let (applies, reverts) = steps.iter().fold((0, 0), |(a, d), s| match s {
+                plan::Step::Revert(_) => (a, d + 1),
+                _ => (a + 1, d),
+            });
+            let what = match (applies, reverts) {
+                (a, 0) => format!("applying {a} migration(s)"),
+                (0, d) => format!("reverting {d} migration(s)"),
+                (a, d) => format!("reverting {d} and applying {a} migration(s)"),
+            };
+            r.line(format!("{target}: {what}"));
+            if ask {
+                confirm(r, &format!("{what} on {target}, which is not a local database"))?;
+            }
+            if let Some(dir) = &backup {
+                made = Some(back_up(ctx, &mut conn, &url, db_opts, dir.as_deref())?);
+            }
+            let options = runner::Options { single_transaction, who: db::connect::whoami() };
+            let reconnect = || ctx.connect(&url, db_opts, "check");
+            done = runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| {
+                print_step(r, step)
+            })?;
+        }
+    }
+    if backup.is_some() && made.is_none() {
+        ctx.reporter.note("nothing to apply, so no backup was made");
+    }
+    Ok(Outcome { done, history, source, database: url::mask(&url), target, planned: None, backup: made })
+}
+
+/// Ask on the terminal; anything but yes changes nothing.
+fn confirm(r: &Reporter, what: &str) -> Result<()> {
+    use std::io::Write as _;
+    eprint!("{}", report::redact(&format!("{what}: go on? [y/N] ")));
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        return Ok(());
+    }
+    r.note("not confirmed");
+    Err(Error::new(Kind::ConfirmationNeeded, "not confirmed; nothing was run"))
+}
+
+fn print_step(r: &Reporter, step: &StepReport) {
+    use colored::Colorize;
+    let verb = match step.action {
+        crate::error::Action::Applied => "applied ".green(),
+        crate::error::Action::Reverted => "reverted".yellow(),
+    };
+    let kept = if step.from_store { "  (with the down.sql stored when it was applied)" } else { "" };
+    r.line(format!("  {verb} {}  {}{kept}", report::clean(&step.name), report::ms(step.duration)));
+    r.notices(&step.notices);
+}
+
+/// The `--format json` document of a write command.
+pub fn run_output(command: &'static str, out: &Outcome) -> RunOutput {
+    RunOutput {
+        ok: true,
+        command,
+        database: out.database.clone(),
+        migrations_dir: report::json_path(&out.source.dir),
+        backup: out.backup.as_deref().map(report::json_path),
+        migrations: out
+            .done
+            .iter()
+            .map(|d| StepJson {
+                version: d.version.clone(),
+                name: d.name.clone(),
+                action: d.action,
+                duration_ms: d.duration.as_millis() as u64,
+                notices: d.notices.iter().map(Into::into).collect(),
+                from_stored_down: d.from_store,
+            })
+            .collect(),
+    }
+}
