@@ -298,3 +298,40 @@ fn verify_proves_each_pending_migration_reversible_on_scratch_databases() {
     );
     assert!(r.stdout.contains("not tried"), "{}", r.stdout);
 }
+
+#[test]
+fn on_a_terminal_reverting_a_database_that_is_not_local_is_asked_about() {
+    if !std::path::Path::new("/usr/bin/script").is_file() {
+        eprintln!("skipped: no /usr/bin/script to give the command a terminal");
+        return;
+    }
+    let db = Db::new("guard_tty");
+    // 0.0.0.0 reaches this machine on Linux, yet it is not a local address by name.
+    let url = db.url.replace("127.0.0.1", "0.0.0.0");
+    let mut p = Project::bare("app");
+    p.env = vec![("DATABASE_URL".into(), url)];
+    p.table_migration("20250101000000", "a");
+    p.cargo_migrate(&["up"]).ok();
+    let down = |answer: &str| {
+        let bin = env!("CARGO_BIN_EXE_cargo-migrate");
+        let mut cmd = std::process::Command::new("/usr/bin/script");
+        cmd.args(["-qec", &format!("{bin} down"), "/dev/null"]).current_dir(&p.root);
+        p.environment(&mut cmd);
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
+        to_run(child.wait_with_output().unwrap())
+    };
+    let r = down("n\n");
+    assert!(r.stdout.contains("which is not a local database: go on? [y/N]"), "{}", r.all());
+    assert!(r.stdout.contains("not confirmed"), "{}", r.all());
+    assert!(db.table_exists("a"), "nothing reverted");
+    let r = down("y\n");
+    assert!(r.stdout.contains("reverted 1 migration(s)"), "{}", r.all());
+    assert!(!db.table_exists("a"));
+}
