@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
@@ -72,11 +73,11 @@ pub struct DbOpts {
     pub connect_timeout: u64,
 
     /// Never fall back to the local development database (the default when CI is set)
-    #[arg(long, env = "MIGRATE_NO_LOCAL", conflicts_with = "local")]
+    #[arg(long, env = "MIGRATE_NO_LOCAL", conflicts_with = "local", value_parser = BoolishValueParser::new())]
     pub no_local: bool,
 
     /// Use the local development database when nothing is configured, even when CI is set
-    #[arg(long, env = "MIGRATE_LOCAL")]
+    #[arg(long, env = "MIGRATE_LOCAL", value_parser = BoolishValueParser::new())]
     pub local: bool,
 
     #[command(flatten)]

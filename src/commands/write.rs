@@ -57,7 +57,7 @@ fn back_up(
         dirs.extend(local.bin().ok());
     }
     let pg_dump = db::backup::find_pg_dump(server, &dirs)?;
-    let parsed = url::parse_any(db_url).map_err(|e| Error::new(Kind::BadDatabaseUrl, e.message()).hint(e.hint()))?;
+    let parsed = db::connect::parse(db_url)?;
     let stamp = crate::version::format_timestamp(
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
     );

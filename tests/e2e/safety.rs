@@ -121,6 +121,12 @@ fn in_ci_nothing_configured_is_an_error_not_the_local_database() {
     assert!(r.stderr.contains("using the local development database"), "{}", r.stderr);
     let r = p.cargo_migrate(&["status", "--local"]).ok();
     assert!(r.stderr.contains("using the local development database"), "{}", r.stderr);
+    // The environment twins take 1/0 as well as true/false.
+    p.env = vec![("CI".into(), "true".into()), ("MIGRATE_LOCAL".into(), "1".into())];
+    p.cargo_migrate(&["status"]).ok();
+    p.env = vec![("MIGRATE_NO_LOCAL".into(), "1".into())];
+    let r = p.cargo_migrate(&["status"]).fails(1);
+    assert!(r.stderr.contains("--no-local"), "{}", r.stderr);
 }
 
 #[test]
