@@ -90,6 +90,15 @@ fn controls_transaction<'a>(first: &str, mut rest: impl Iterator<Item = &'a str>
     }
 }
 
+/// Where a statement's code begins (in characters), past leading whitespace
+/// and comments.
+pub fn code_start(statement: &str) -> usize {
+    match tokens(statement, 0, statement.len()).next() {
+        Some(t) => statement[..t.start].chars().count(),
+        None => 0,
+    }
+}
+
 /// A quoted identifier.
 pub fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))

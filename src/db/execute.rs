@@ -156,15 +156,37 @@ fn bookkeeping_text(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
 
 fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
     let begin = if t.own_transaction { BEGIN } else { "" };
+    let start = Instant::now();
     conn.execute(&transactional_text(p, t)).map_err(|e| {
         // A syntax error anywhere in the text fails it before BEGIN ran.
         if t.own_transaction && !e.connection_lost && conn.transaction_status() != TxStatus::Idle {
             let _ = conn.execute("ROLLBACK");
         }
         let outcome = if e.connection_lost { Outcome::Unknown } else { Outcome::RolledBack };
+        let failing = if e.position.is_none() && !e.connection_lost && t.own_transaction {
+            failing_statement(conn, p, start.elapsed())
+        } else {
+            None
+        };
         let limit = p.sql.chars().count();
-        (failure(conn, p, e, (begin.chars().count(), limit), 0, 0, outcome), outcome)
+        (failure(conn, p, e, (begin.chars().count(), limit), 0, failing, outcome), outcome)
     })
+}
+
+/// PostgreSQL gives no position for some errors (CREATE EXTENSION, a DROP
+/// with dependents, policies): in a long file the line matters. When the
+/// migration failed quickly, run it again statement by statement in a
+/// transaction that is rolled back, to see which statement fails.
+fn failing_statement(conn: &mut Conn, p: &Prepared, took: Duration) -> Option<usize> {
+    let statements = sql::split_statements(&p.sql);
+    if statements.len() < 2 || took > Duration::from_secs(2) || conn.execute("BEGIN").is_err() {
+        return None;
+    }
+    let found = statements.iter().position(|s| conn.execute(s.text).is_err());
+    let _ = conn.execute("ROLLBACK");
+    let _ = conn.execute(RESET_SESSION);
+    conn.take_notices();
+    found
 }
 
 /// libpq runs a multi-statement string as one implicit transaction, which
@@ -200,7 +222,7 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
                 n => Outcome::Partly(n),
             };
             let limit = stmt.char_offset + stmt.text.chars().count();
-            return Err((failure(conn, p, e, (0, limit), stmt.char_offset, i, outcome), outcome));
+            return Err((failure(conn, p, e, (0, limit), stmt.char_offset, Some(i), outcome), outcome));
         }
     }
     if conn.transaction_status() != TxStatus::Idle {
@@ -229,14 +251,15 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
 
 /// The error for a failed migration. `sent.0` characters were sent before
 /// the SQL, and positions past `sent.1` (in the file) are in what we appended;
-/// `offset` is where the failing statement starts in the file.
+/// `offset` is where the failing statement starts in the file, `failing` its
+/// index when known.
 fn failure(
     conn: &mut Conn,
     p: &Prepared,
     err: PgError,
     sent: (usize, usize),
     offset: usize,
-    statements_done: usize,
+    failing: Option<usize>,
     outcome: Outcome,
 ) -> Error {
     let (prefix, limit) = sent;
@@ -259,12 +282,12 @@ fn failure(
             e.details.push(format!("   | {}^", " ".repeat(text.chars().take(col - 1).count())));
             format!("{}:{line}:{col}", p.path)
         }
-        // Some errors carry no position; outside a transaction we still know
-        // which statement failed, so point at its first line.
-        None if !p.in_transaction => {
+        // Some errors carry no position; when we know which statement
+        // failed, point at its first line of code.
+        None if failing.is_some() => {
             let lead = sql::split_statements(&p.sql)
-                .get(statements_done)
-                .map(|s| s.char_offset + s.text.chars().take_while(|c| c.is_whitespace()).count())
+                .get(failing.unwrap_or(0))
+                .map(|s| s.char_offset + sql::code_start(s.text))
                 .unwrap_or(offset);
             let (line, _, text) = sql::locate(&p.sql, lead + 1);
             e.details.push(format!("   | {}", clean(text)));
@@ -280,7 +303,7 @@ fn failure(
         e.details.push(format!("  postgres hint: {}", clean(h)));
     }
     match outcome {
-        Outcome::RolledBack if !p.in_transaction && statements_done == 0 => {
+        Outcome::RolledBack if !p.in_transaction && failing == Some(0) => {
             e.details.push(format!("  {} runs outside a transaction: its first statement failed, so nothing of it ran", p.folder))
         }
         Outcome::RolledBack => e.details.push(format!("  {} was rolled back: nothing of it is applied", p.folder)),

@@ -98,3 +98,32 @@ fn a_migration_that_commits_by_itself_is_refused_before_anything_runs() {
     p.cargo_migrate(&["up"]).ok();
     assert_eq!(db.query("SELECT one()"), "1");
 }
+
+#[test]
+fn an_error_without_a_position_still_names_its_line() {
+    let db = Db::new("no_position");
+    let p = Project::new(&db);
+    p.migration(
+        "20250101000000_remote_schema",
+        "CREATE TABLE parent (id int PRIMARY KEY);\nCREATE TABLE child (p int REFERENCES parent);\n\n\
+         -- an extension this server does not have\nCREATE EXTENSION nosuch_extension;\nCREATE TABLE after (id int);\n",
+        Some("SELECT 1;"),
+    );
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("20250101000000_remote_schema/up.sql:5:"), "{}", r.stderr);
+    assert!(r.stderr.contains("| CREATE EXTENSION nosuch_extension;"), "{}", r.stderr);
+    assert!(db.applied().is_empty() && !db.table_exists("parent"), "everything rolled back");
+    // A DROP that fails on dependents carries no position either.
+    p.migration(
+        "20250101000000_remote_schema",
+        "CREATE TABLE parent (id int PRIMARY KEY);\n",
+        Some("DROP TABLE parent;"),
+    );
+    p.migration(
+        "20250102000000_child",
+        "CREATE TABLE child (p int REFERENCES parent);\nSELECT 1;\nDROP TABLE parent;\n",
+        Some("DROP TABLE child;"),
+    );
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("20250102000000_child/up.sql:3:"), "{}", r.stderr);
+}
