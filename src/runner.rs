@@ -14,6 +14,7 @@ use crate::error::{Action, DoneStep, Error, Kind, Result};
 use crate::plan::Step;
 use crate::report::display_path;
 use crate::source::Source;
+use crate::sql::OwnTransactions;
 use crate::version;
 
 /// One step as it happened.
@@ -88,9 +89,9 @@ pub fn prepare(
                     from_store: true,
                 });
             };
-            let in_transaction = m.run_in_transaction()?;
+            let mut in_transaction = m.run_in_transaction()?;
             let mut from_store = false;
-            let (sql, file, record) = if apply {
+            let (mut sql, file, record) = if apply {
                 let sql = m.read_up()?;
                 let record = Record {
                     version: v.clone(),
@@ -120,12 +121,19 @@ pub fn prepare(
                 display_path(&m.dir.join(file))
             };
             if in_transaction {
-                if let Some((line, word)) = crate::sql::transaction_control(&sql) {
-                    return Err(Error::new(
-                        Kind::TransactionControl,
-                        format!("{path}:{line} says `{word}`, but the migration already runs in a transaction; nothing was run"),
-                    )
-                    .hint("remove it; or, to manage transactions yourself, add metadata.toml with `run_in_transaction = false`"));
+                // A file that manages its transactions itself runs as it says, as with psql.
+                match crate::sql::own_transactions(&sql) {
+                    OwnTransactions::No => {}
+                    OwnTransactions::Wrapped(inner) => sql = inner,
+                    OwnTransactions::Balanced => in_transaction = false,
+                    OwnTransactions::Unbalanced(line, word) => {
+                        return Err(Error::new(
+                            Kind::TransactionControl,
+                            format!("{path}:{line} says `{word}`, which closes or opens no transaction block of the file's own; nothing was run"),
+                        )
+                        .hint("a migration runs in a transaction already: remove it, or pair each BEGIN with a COMMIT; \
+                               to manage transactions freely, add metadata.toml with `run_in_transaction = false`"));
+                    }
                 }
             }
             let stopped_before = history.partial.iter().any(|s| &s.version == v);

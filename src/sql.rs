@@ -34,9 +34,11 @@ pub fn strip_bom(s: &str) -> &str {
     s.strip_prefix('\u{feff}').unwrap_or(s)
 }
 
-/// A top-level `BEGIN`/`COMMIT`/`ROLLBACK` (…) in a migration: its line and the word.
+/// The first top-level `BEGIN`/`COMMIT`/`ROLLBACK` (…): its line and the word.
 /// Savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) work inside the
-/// migration's transaction, so they are not reported.
+/// migration's transaction, so they are not reported. (`own_transactions`
+/// is what runs; this spells out, for the tests, which statements count.)
+#[cfg(test)]
 pub fn transaction_control(sql: &str) -> Option<(usize, String)> {
     Pieces::new(sql).find_map(|p| {
         let mut tokens = tokens(sql, p.start, p.end);
@@ -47,6 +49,65 @@ pub fn transaction_control(sql: &str) -> Option<(usize, String)> {
         let line = 1 + sql.as_bytes()[..first.start].iter().filter(|c| **c == b'\n').count();
         Some((line, sql[first.start..first.end].to_ascii_uppercase()))
     })
+}
+
+/// How a migration manages transactions itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnTransactions {
+    /// It does not: it runs in ours.
+    No,
+    /// The whole file is one `BEGIN; … COMMIT;` (as Supabase's examples
+    /// write): the text with those two statements blanked out (same lines and
+    /// columns), to run in ours, with the bookkeeping.
+    Wrapped(String),
+    /// Blocks that open and close in turn: run statement by statement, as
+    /// psql and the Supabase CLI run the file.
+    Balanced,
+    /// A statement that closes nothing or opens inside an open block: its line and word.
+    Unbalanced(usize, String),
+}
+
+/// See `OwnTransactions`.
+pub fn own_transactions(sql: &str) -> OwnTransactions {
+    let mut controls = Vec::new(); // (piece index, opens, start, end, word)
+    let mut count = 0;
+    for (i, p) in Pieces::new(sql).enumerate() {
+        count = i + 1;
+        let mut tokens = tokens(sql, p.start, p.end);
+        let Some(first) = tokens.next() else { continue };
+        let word = &sql[first.start..first.end];
+        if controls_transaction(word, tokens.map(|t| &sql[t.start..t.end])) {
+            let opens = word.eq_ignore_ascii_case("begin") || word.eq_ignore_ascii_case("start");
+            controls.push((i, opens, p.start, p.end, word.to_ascii_uppercase(), first.start));
+        }
+    }
+    if controls.is_empty() {
+        return OwnTransactions::No;
+    }
+    let line_of = |byte: usize| 1 + sql.as_bytes()[..byte].iter().filter(|c| **c == b'\n').count();
+    let mut open = false;
+    for (_, opens, _, _, word, at) in &controls {
+        if *opens == open {
+            return OwnTransactions::Unbalanced(line_of(*at), word.clone());
+        }
+        open = *opens;
+    }
+    if let Some((_, _, _, _, word, at)) = controls.last().filter(|_| open) {
+        return OwnTransactions::Unbalanced(line_of(*at), word.clone());
+    }
+    let commits = |w: &str| w == "COMMIT" || w == "END";
+    if let [(0, true, b_start, b_end, _, _), (last, false, c_start, c_end, word, _)] = controls.as_slice() {
+        if *last == count - 1 && commits(word) {
+            let mut text = String::with_capacity(sql.len());
+            for (range_start, range_end, keep_from) in [(*b_start, *b_end, 0), (*c_start, *c_end, *b_end)] {
+                text.push_str(&sql[keep_from..range_start]);
+                text.extend(sql[range_start..range_end].chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
+            }
+            text.push_str(&sql[*c_end..]);
+            return OwnTransactions::Wrapped(text);
+        }
+    }
+    OwnTransactions::Balanced
 }
 
 /// Whether a statement made of `first` then `rest` (token texts) begins, ends
@@ -418,6 +479,20 @@ fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tells_how_a_file_manages_its_own_transactions() {
+        assert_eq!(own_transactions("CREATE TABLE a (id int);"), OwnTransactions::No);
+        let wrapped = "begin;\nCREATE TABLE a (id int);\ncommit;\n";
+        let OwnTransactions::Wrapped(inner) = own_transactions(wrapped) else { panic!("{wrapped}") };
+        assert_eq!(inner, "     ;\nCREATE TABLE a (id int);\n      ;\n");
+        assert_eq!(inner.chars().count(), wrapped.chars().count());
+        assert_eq!(own_transactions("BEGIN; SELECT 1; COMMIT; BEGIN; SELECT 2; END;"), OwnTransactions::Balanced);
+        assert_eq!(own_transactions("BEGIN; SELECT 1; ROLLBACK;"), OwnTransactions::Balanced);
+        assert_eq!(own_transactions("SELECT 1;\nCOMMIT;"), OwnTransactions::Unbalanced(2, "COMMIT".into()));
+        assert_eq!(own_transactions("BEGIN;\nSELECT 1;"), OwnTransactions::Unbalanced(1, "BEGIN".into()));
+        assert_eq!(own_transactions("BEGIN; BEGIN; COMMIT;"), OwnTransactions::Unbalanced(1, "BEGIN".into()));
+    }
 
     #[test]
     fn knows_what_must_run_alone() {

@@ -127,3 +127,32 @@ fn an_error_without_a_position_still_names_its_line() {
     let r = p.cargo_migrate(&["up"]).fails(1);
     assert!(r.stderr.contains("20250102000000_child/up.sql:3:"), "{}", r.stderr);
 }
+
+#[test]
+fn a_file_with_its_own_begin_and_commit_runs_as_it_says() {
+    let db = Db::new("own_transactions");
+    let p = Project::new(&db);
+    // Supabase's examples wrap a migration in BEGIN … COMMIT: it runs in one
+    // transaction with its bookkeeping, and errors keep their line.
+    p.migration(
+        "20250101000000_wrapped",
+        "begin;\n\ncreate table wrapped (id int);\nalter table wrapped enable row level security;\n\ncommit;\n",
+        Some("drop table wrapped;"),
+    );
+    p.migration(
+        "20250102000000_blocks",
+        "BEGIN;\nCREATE TABLE one (id int);\nCOMMIT;\nBEGIN;\nCREATE TABLE two (id int);\nCOMMIT;\n",
+        Some("DROP TABLE two; DROP TABLE one;"),
+    );
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.applied(), ["20250101000000", "20250102000000"]);
+    assert!(db.table_exists("wrapped") && db.table_exists("one") && db.table_exists("two"));
+    p.migration(
+        "20250103000000_wrapped_typo",
+        "BEGIN;\nCREATE TABLE t3 (id int);\nCREATE TABLE t4 (id nosuchtype);\nCOMMIT;\n",
+        Some("SELECT 1;"),
+    );
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("20250103000000_wrapped_typo/up.sql:3:"), "{}", r.stderr);
+    assert!(!db.table_exists("t3"), "rolled back whole");
+}
