@@ -24,15 +24,20 @@ impl Local {
     /// command on a running local database pays no more than a port probe.
     pub fn locate(target_dir: &Path, workspace_root: &Path, pg_bin: Option<&Path>) -> Result<Local> {
         // A cluster per explicit --pg-bin: data directories are not portable across versions.
-        let name = match pg_bin {
+        let mut name = match pg_bin {
             Some(bin) => format!("local-{}", &crate::version::checksum(&bin.display().to_string())[..8]),
             None => "local".to_string(),
         };
+        let ws = crate::version::checksum(&workspace_root.display().to_string())[..8].to_string();
+        // A target directory shared by several workspaces (CARGO_TARGET_DIR,
+        // build.target-dir) must not make them share one database.
+        if !target_dir.starts_with(workspace_root) {
+            name = format!("{name}-{ws}");
+        }
         let mut dir = target_dir.join("cargo-migrate").join(&name);
         if cluster::is_root() && !reachable_by_others(target_dir) {
             // As root the server runs as `postgres`, which cannot enter a private
             // home folder; keep the cluster in the temp folder instead.
-            let ws = crate::version::checksum(&workspace_root.display().to_string())[..8].to_string();
             dir = std::env::temp_dir().join(format!("cargo-migrate-{ws}-{name}"));
         }
         Ok(Local { dir, flag_bin: pg_bin.map(Path::to_path_buf) })

@@ -341,3 +341,24 @@ fn on_a_terminal_reverting_a_database_that_is_not_local_is_asked_about() {
     assert!(r.stdout.contains("reverted 1 migration(s)"), "{}", r.all());
     assert!(!db.table_exists("a"));
 }
+
+#[test]
+fn two_workspaces_sharing_a_target_directory_do_not_share_a_local_database() {
+    let shared = std::env::temp_dir().join(format!("cargo-migrate-shared-target-{}", run_id()));
+    let mut a = Project::bare("a");
+    let mut b = Project::bare("b");
+    for p in [&mut a, &mut b] {
+        p.env = vec![("CARGO_TARGET_DIR".into(), shared.display().to_string())];
+    }
+    a.table_migration("20250201000000", "later");
+    b.table_migration("20250101000000", "earlier");
+    a.cargo_migrate(&["up"]).ok();
+    // Were the database shared, b's older migration would be refused as out of order.
+    b.cargo_migrate(&["up"]).ok();
+    let ua = a.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout;
+    let ub = b.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout;
+    assert_ne!(ua, ub);
+    a.cargo_migrate(&["local", "stop"]).ok();
+    b.cargo_migrate(&["local", "stop"]).ok();
+    let _ = std::fs::remove_dir_all(&shared);
+}
