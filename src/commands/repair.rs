@@ -7,10 +7,10 @@ use crate::cli::RepairArgs;
 use crate::db::bookkeeping;
 use crate::error::{exit, Error, Kind, Result};
 use crate::report::{self, RepairOutput};
-use crate::{plan, version};
+use crate::{plan, url, version};
 
 pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
-    let (source, Database { mut conn, history, .. }) = ctx.read_both(&args.db, "repair", true)?;
+    let (source, Database { url, mut conn, history, .. }) = ctx.read_both(&args.db, "repair", true)?;
     let v = plan::normalize_version(&args.version);
     let applied = history.applied.iter().find(|a| a.version == v).ok_or_else(|| {
         Error::new(Kind::NotApplied, format!("{v} is not applied: there is no checksum to repair"))
@@ -23,6 +23,8 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     let now = version::checksum(&m.read_up()?);
     ctx.lock(&mut conn, &args.lock)?;
     let r = &ctx.reporter;
+    let target = url::parse_any(&url).map(|u| u.target()).unwrap_or_else(|_| url::mask(&url));
+    r.line(format!("{target}: recording the checksum of {}", report::clean(&m.name)));
     if !bookkeeping::set_checksum(&mut conn, &v, &now)? {
         return Err(Error::new(
             Kind::NotApplied,

@@ -110,7 +110,7 @@ impl Local {
             let url = self.url()?;
             if !self.dir.join("prepared").is_file() {
                 // An earlier preparation failed (it rolled back): try again.
-                self.prepare(&url)?;
+                self.prepare(&url, reporter)?;
             }
             return Ok(url);
         }
@@ -124,7 +124,7 @@ impl Local {
         self.start()?;
         let url = self.url()?;
         if fresh || !self.dir.join("prepared").is_file() {
-            self.prepare(&url)?;
+            self.prepare(&url, reporter)?;
         }
         reporter.note(format!("started the local development database in {}", display_path(&self.dir)));
         Ok(url)
@@ -187,8 +187,19 @@ impl Local {
         Ok(port)
     }
 
-    fn prepare(&self, url: &str) -> Result<()> {
-        prepare_like_supabase(url).map_err(|e| e.hint(format!("{} recreates it", self.command_hint("reset"))))?;
+    fn prepare(&self, url: &str, reporter: &Reporter) -> Result<()> {
+        let missing =
+            prepare_like_supabase(url).map_err(|e| e.hint(format!("{} recreates it", self.command_hint("reset"))))?;
+        if !missing.is_empty() {
+            reporter.note(format!(
+                "note: this PostgreSQL ({}) lacks {}, which Supabase has in `extensions`: migrations that call \
+                 gen_random_bytes(), crypt() or uuid_generate_v4() will fail here; point --pg-bin at a PostgreSQL \
+                 with its contrib modules (Debian/Ubuntu's postgresql-<major> has them), then {}",
+                display_path(&self.bin().unwrap_or_default()),
+                missing.join(" and "),
+                self.command_hint("reset")
+            ));
+        }
         std::fs::write(self.dir.join("prepared"), "").map_err(|e| Error::io(&self.dir, "write", e))
     }
 
@@ -243,11 +254,20 @@ fn ignore_missing(e: std::io::Error) -> std::io::Result<()> {
 
 /// Make the database at `url` look like a Supabase project's (roles, `auth`,
 /// `storage`, `extensions`, the realtime publication, Supabase's grants).
-pub fn prepare_like_supabase(url: &str) -> Result<()> {
+/// Returns the contrib extensions Supabase has that this PostgreSQL lacks.
+pub fn prepare_like_supabase(url: &str) -> Result<Vec<String>> {
     let mut conn = crate::db::connect(url, 10, "prepare", &crate::db::Hints::default())?;
     conn.execute(PREPARE_SQL).map_err(|e| {
         Error::new(Kind::LocalDatabase, format!("could not prepare the database like Supabase: {}", e.message))
-    })
+    })?;
+    let rows = conn
+        .query(
+            "SELECT name FROM unnest(ARRAY['pgcrypto', 'uuid-ossp']) AS name \
+              WHERE name NOT IN (SELECT name FROM pg_catalog.pg_available_extensions)",
+            &[],
+        )
+        .map_err(|e| crate::db::query_error("list the available extensions", e))?;
+    Ok((0..rows.len).filter_map(|i| rows.text(i, 0)).collect())
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
