@@ -129,6 +129,8 @@ pub enum Command {
     Repair(RepairArgs),
     /// Prove each pending migration reversible on a scratch database: up, down, same schema, up again
     Verify(VerifyArgs),
+    /// Check the live schema for what every migration should get right (RLS, indexed foreign keys, …)
+    Lint(LintArgs),
     /// Write a new migration folder with up.sql and down.sql
     Create(CreateArgs),
     /// Print the database URL in use (password masked) and where each part came from
@@ -268,6 +270,26 @@ pub struct RedoArgs {
     pub db: DbOpts,
     #[command(flatten)]
     pub lock: LockOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Inspect the database's live schema (Supabase's advisor rules); static checks of the files are to come
+    #[arg(long, required = true)]
+    pub database: bool,
+    /// Exit 1 when a finding is this severe or worse
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warn,
 }
 
 #[derive(Debug, Args)]

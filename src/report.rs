@@ -348,6 +348,33 @@ pub struct Summary {
     pub anomalies: usize,
 }
 
+/// `lint --database`: the findings, rule by rule.
+#[derive(Serialize)]
+pub struct LintOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub database: String,
+    pub findings: Vec<FindingJson>,
+    pub summary: LintSummary,
+}
+
+#[derive(Serialize)]
+pub struct FindingJson {
+    pub rule: &'static str,
+    /// `error`, `warn` or `info`.
+    pub severity: &'static str,
+    pub object: String,
+    pub message: String,
+    pub fix: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct LintSummary {
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+}
+
 /// `verify`: each migration's verdict.
 #[derive(Serialize)]
 pub struct VerifyOutput {

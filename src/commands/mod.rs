@@ -6,6 +6,7 @@
 pub mod create;
 pub mod database_url;
 pub mod down;
+pub mod lint;
 pub mod local;
 pub mod redo;
 pub mod repair;
@@ -227,6 +228,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Redo(a) => &a.project,
         Command::Repair(a) => &a.project,
         Command::Verify(a) => &a.project,
+        Command::Lint(a) => &a.project,
         Command::Status(a) => &a.project,
         Command::Create(a) => &a.project,
         Command::DatabaseUrl(a) => &a.project,
@@ -238,6 +240,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Redo(args) => redo::run(&ctx, args),
         Command::Repair(args) => repair::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
+        Command::Lint(args) => lint::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::Create(args) => create::run(&ctx, args),
         Command::DatabaseUrl(args) => database_url::run(&ctx, args),

@@ -3,6 +3,7 @@
 //! writes, and executing a prepared migration (with PostgreSQL's error mapped
 //! back to `file:line:col`). Nothing outside `db/` writes SQL for the server.
 
+pub mod advisor;
 pub mod backup;
 pub mod bookkeeping;
 pub mod connect;

@@ -246,7 +246,7 @@ pub fn render(spec: &TableSpec, header: &str) -> (String, String) {
     );
     down.push(format!("DROP TABLE public.{t};"));
     up.push_str(&format!(
-        "CREATE FUNCTION public.{f}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  NEW.updated_at = now();\n  RETURN NEW;\nEND;\n$$;\n\n"
+        "CREATE FUNCTION public.{f}() RETURNS trigger LANGUAGE plpgsql SET search_path = '' AS $$\nBEGIN\n  NEW.updated_at = pg_catalog.now();\n  RETURN NEW;\nEND;\n$$;\n\n"
     ));
     down.push(format!("DROP FUNCTION public.{f}();"));
     up.push_str(&format!(

@@ -4,7 +4,7 @@ use crate::harness::*;
 fn help_and_version_work_through_cargo_and_directly() {
     let p = Project::bare("app");
     let help = p.cargo_migrate(&["--help"]).ok();
-    for cmd in ["up", "down", "redo", "status", "repair", "verify", "create", "database-url", "local"] {
+    for cmd in ["up", "down", "redo", "status", "repair", "verify", "lint", "create", "database-url", "local"] {
         assert!(lists_subcommand(&help.stdout, cmd), "--help lacks {cmd}:\n{}", help.stdout);
     }
     assert!(!lists_subcommand(&help.stdout, "frobnicate"));

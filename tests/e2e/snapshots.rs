@@ -12,7 +12,8 @@ use insta::assert_snapshot;
 
 use crate::harness::*;
 
-const COMMANDS: &[&str] = &["up", "down", "redo", "status", "repair", "verify", "create", "database-url", "local"];
+const COMMANDS: &[&str] =
+    &["up", "down", "redo", "status", "repair", "verify", "lint", "create", "database-url", "local"];
 
 #[test]
 fn help_of_every_command() {
