@@ -263,6 +263,12 @@ impl DbUrl {
     }
 }
 
+/// `user@host:port/db` for any connection string (masked as a whole when it
+/// cannot be parsed): what a command says it is about to write to.
+pub fn target_of(s: &str) -> String {
+    parse_any(s).map(|u| u.target()).unwrap_or_else(|_| mask(s))
+}
+
 /// Parse either form libpq accepts: a `postgres://` URL or a key/value string.
 pub fn parse_any(s: &str) -> Result<DbUrl, UrlError> {
     match shape(s) {

@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
     let summary = LintSummary { errors: count("error"), warnings: count("warn"), infos: count("info") };
     let failed = summary.errors > 0 || (args.fail_on == FailOn::Warn && summary.warnings > 0);
     let r = &ctx.reporter;
-    let target = url::parse_any(&url).map(|u| u.target()).unwrap_or_else(|_| url::mask(&url));
+    let target = url::target_of(&url);
     if findings.is_empty() {
         r.result(format!("{} {target}: no findings", "✓".green()));
     } else {

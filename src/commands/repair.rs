@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     let now = version::checksum(&m.read_up()?);
     ctx.lock(&mut conn, &args.lock)?;
     let r = &ctx.reporter;
-    let target = url::parse_any(&url).map(|u| u.target()).unwrap_or_else(|_| url::mask(&url));
+    let target = url::target_of(&url);
     r.line(format!("{target}: recording the checksum of {}", report::clean(&m.name)));
     if !bookkeeping::set_checksum(&mut conn, &v, &now)? {
         return Err(Error::new(

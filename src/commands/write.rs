@@ -173,7 +173,7 @@ pub fn migrate(
         Err(e) if e.kind == Kind::PartlyApplied && !dry_run => None,
         planned => Some(planned?),
     };
-    let target = url::parse_any(&url).map(|u| u.target()).unwrap_or_else(|_| url::mask(&url));
+    let target = url::target_of(&url);
     if dry_run {
         let steps = steps.unwrap_or_default();
         let options = runner::Options { single_transaction, who: db::connect::whoami() };
