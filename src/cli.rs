@@ -133,6 +133,8 @@ pub enum Command {
     Lint(LintArgs),
     /// Write a new migration folder with up.sql and down.sql
     Create(CreateArgs),
+    /// Convert another tool's migrations folder into diesel's layout, keeping versions
+    Import(ImportArgs),
     /// Print the database URL in use (password masked) and where each part came from
     DatabaseUrl(DatabaseUrlArgs),
     /// Manage the local development database used when none is configured
@@ -304,6 +306,32 @@ pub struct VerifyArgs {
     pub project: ProjectOpts,
     #[command(flatten)]
     pub db: DbOpts,
+}
+
+/// Another migration tool's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Tool {
+    /// `supabase/migrations/<version>_<name>.sql`: up-only files
+    Supabase,
+    /// `<timestamp>_<name>.sql` with `-- Up Migration` / `-- Down Migration`
+    NodePgMigrate,
+    /// `<version>_<name>.sql` with `-- migrate:up` / `-- migrate:down`
+    Dbmate,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Whose files they are
+    #[arg(long, value_enum)]
+    pub from: Tool,
+    /// The folder to convert (it is only read)
+    #[arg(value_name = "DIR")]
+    pub source: PathBuf,
+    /// Show what would be written, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
 }
 
 #[derive(Debug, Args)]

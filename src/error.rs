@@ -58,6 +58,8 @@ kinds! {
     BadEnvFile = "bad_env_file",
     /// A file or folder could not be read or written.
     Io = "io",
+    /// `import` was pointed at the folder it would write into, or at a Supabase one.
+    ImportTarget = "import_target",
     // The migrations folder.
     /// The migrations path is a file.
     NotAFolder = "not_a_folder",
@@ -69,6 +71,8 @@ kinds! {
     MissingDown = "missing_down",
     /// down.sql has no statement.
     EmptyDown = "empty_down",
+    /// A single-file migration without a down section (every Supabase one).
+    UpOnly = "up_only",
     /// A transactional migration says BEGIN/COMMIT itself.
     TransactionControl = "transaction_control",
     /// A migration that opts out of transactions cannot join `--single-transaction`.

@@ -623,13 +623,19 @@ mod tests {
     }
 
     fn mig(v: &str) -> Migration {
-        Migration { version: v.into(), name: format!("{v}_m"), dir: std::path::PathBuf::from(v), checksum: None }
+        Migration {
+            version: v.into(),
+            name: format!("{v}_m"),
+            dir: std::path::PathBuf::from(v),
+            file: false,
+            checksum: None,
+        }
     }
 
     fn app(v: &str) -> Applied {
         Applied {
             version: v.into(),
-            run_on: 0,
+            run_on: Some(0),
             name: None,
             batch: None,
             duration_ms: None,

@@ -331,6 +331,10 @@ pub struct StatusRow {
     pub statements_total: Option<i32>,
     /// Applied, and its up.sql changed since.
     pub modified: bool,
+    /// A single-file migration without a down section: cannot be reverted
+    /// (every Supabase migration). Present only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub up_only: bool,
 }
 
 #[derive(Serialize)]
@@ -434,6 +438,36 @@ pub struct CreateOutput {
     pub name: String,
     pub path: String,
     pub files: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct ImportOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub from: String,
+    pub into: String,
+    pub dry_run: bool,
+    pub imported: Vec<ImportedJson>,
+    /// Versions the migrations folder has already: left as they are.
+    pub skipped: Vec<ImportedJson>,
+    pub not_converted: Vec<NotConvertedJson>,
+}
+
+#[derive(Serialize)]
+pub struct ImportedJson {
+    pub version: String,
+    pub name: String,
+    pub from: String,
+    pub path: Option<String>,
+    /// It had no down section: down.sql was not written.
+    pub up_only: bool,
+    pub run_in_transaction: bool,
+}
+
+#[derive(Serialize)]
+pub struct NotConvertedJson {
+    pub file: String,
+    pub reason: String,
 }
 
 #[derive(Serialize)]

@@ -60,6 +60,7 @@ pub fn prepare(
     batch: i32,
     who: &str,
 ) -> Result<Vec<Prepared>> {
+    refuse_up_only(steps, source, stored)?;
     steps
         .iter()
         .map(|step| {
@@ -89,36 +90,36 @@ pub fn prepare(
                     from_store: true,
                 });
             };
-            let mut in_transaction = m.run_in_transaction()?;
+            let mut in_transaction = m.run_in_transaction(apply)?;
             let mut from_store = false;
             let (mut sql, file, record) = if apply {
                 let sql = m.read_up()?;
                 let record = Record {
                     version: v.clone(),
                     name: m.name.clone(),
-                    checksum: version::checksum(&sql),
-                    down_sql: std::fs::read_to_string(m.down_path()).ok(),
+                    checksum: m.checksum_of(&sql)?,
+                    down_sql: m.down_to_keep(),
                     batch,
                     who: who.to_string(),
                 };
-                (sql, "up.sql", Some(record))
+                (sql, m.up_path(), Some(record))
             } else {
                 match (m.read_down(), stored_down) {
                     (Ok(disk), Some(kept)) if version::checksum(&disk) != version::checksum(kept) => {
                         from_store = true;
-                        (kept.clone(), "down.sql", None)
+                        (kept.clone(), m.down_path(), None)
                     }
                     (Err(_), Some(kept)) => {
                         from_store = true;
-                        (kept.clone(), "down.sql", None)
+                        (kept.clone(), m.down_path(), None)
                     }
-                    (disk, _) => (disk?, "down.sql", None),
+                    (disk, _) => (disk?, m.down_path(), None),
                 }
             };
             let path = if from_store {
                 format!("{} (the down.sql it was applied with, stored in the database)", m.name)
             } else {
-                display_path(&m.dir.join(file))
+                display_path(&file)
             };
             if in_transaction {
                 // A file that manages its transactions itself runs as it says, as with psql.
@@ -150,6 +151,34 @@ pub fn prepare(
             })
         })
         .collect()
+}
+
+/// Up-only migrations among the reverts (Supabase files, single files with
+/// no down section) refuse the run, all named at once: finding them one
+/// `down` at a time would be tedious.
+fn refuse_up_only(steps: &[Step], source: &Source, stored: &[(String, String)]) -> Result<()> {
+    let up_only: Vec<&crate::source::Migration> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Revert(v) if !stored.iter().any(|(sv, _)| sv == v) => source.find(v),
+            _ => None,
+        })
+        .filter(|m| m.is_up_only())
+        .collect();
+    let Some(first) = up_only.first() else {
+        return Ok(());
+    };
+    let names: Vec<String> = up_only.iter().map(|m| display_path(&m.dir)).collect();
+    Err(Error::new(
+        Kind::UpOnly,
+        format!(
+            "cannot revert {} migration(s): {} up-only (no down section); nothing was run:\n  {}",
+            up_only.len(),
+            if up_only.len() == 1 { "it is" } else { "they are" },
+            names.join("\n  ")
+        ),
+    )
+    .hint(crate::source::up_only_hint(first.format())))
 }
 
 /// Everything the steps need, read and checked before anything is written.
@@ -207,8 +236,8 @@ pub fn dry_run(
     let prepared = read_steps(conn, steps, source, history, options)?;
     let (diesel_table, setup) = bookkeeping::ensure_tables_sql(history)?;
     let target = Target {
-        diesel_table: &diesel_table,
-        supabase_history: history.supabase_history,
+        ledger: (history.ledger, &diesel_table),
+        supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
         own_transaction: !options.single_transaction,
         who: &options.who,
     };
@@ -246,8 +275,8 @@ pub fn run(
     let prepared = read_steps(conn, steps, source, history, options)?;
     let diesel_table = bookkeeping::ensure_tables(conn, history)?;
     let target = Target {
-        diesel_table: &diesel_table,
-        supabase_history: history.supabase_history,
+        ledger: (history.ledger, &diesel_table),
+        supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
         own_transaction: !options.single_transaction,
         who: &options.who,
     };
@@ -325,7 +354,9 @@ pub fn run(
         done.iter().for_each(on_step);
     }
     // A migration of this run may have granted `public` to the API roles.
-    bookkeeping::protect(conn, &diesel_table)?;
+    if history.ledger == history::Ledger::Diesel {
+        bookkeeping::protect(conn, &diesel_table)?;
+    }
     Ok(done)
 }
 

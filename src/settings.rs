@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::cli::ProjectOpts;
+use crate::db::history::Ledger;
 use crate::error::{Error, Kind, Result};
 use crate::workspace::Project;
 
@@ -68,6 +69,8 @@ fn env_error(path: &Path, err: dotenvy::Error) -> Error {
 pub struct Settings {
     pub project: Project,
     pub migrations_dir: PathBuf,
+    /// Which table is the history: Supabase's for a `supabase/migrations` folder.
+    pub ledger: Ledger,
     /// Where the migrations folder setting came from, for `status`.
     pub dir_origin: String,
     /// A host project's own `migrations-template/`, if it has one.
@@ -85,7 +88,8 @@ pub fn resolve(cwd: &Path, opts: &ProjectOpts, project: Project) -> Result<Setti
         .into_iter()
         .map(|d| d.join("migrations-template"))
         .find(|d| d.is_dir());
-    Ok(Settings { migrations_dir, dir_origin, templates_dir, env, project })
+    let ledger = Ledger::for_dir(&migrations_dir);
+    Ok(Settings { migrations_dir, ledger, dir_origin, templates_dir, env, project })
 }
 
 fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<(PathBuf, String)> {
@@ -104,16 +108,22 @@ fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<
         }
     }
     // diesel's own search: the nearest `migrations/` from the package up to the
-    // workspace root; a new project gets one beside its Cargo.toml.
-    let mut dir = Some(project.package_dir.as_path());
-    while let Some(d) = dir {
-        if d.join("migrations").is_dir() {
-            return Ok((d.join("migrations"), "default: migrations/ beside Cargo.toml".into()));
+    // workspace root, else a Supabase project's `supabase/migrations/`; a new
+    // project gets `migrations/` beside its Cargo.toml.
+    for (sub, origin) in [
+        ("migrations", "default: migrations/ beside Cargo.toml"),
+        ("supabase/migrations", "default: supabase/migrations/ (Supabase layout)"),
+    ] {
+        let mut dir = Some(project.package_dir.as_path());
+        while let Some(d) = dir {
+            if d.join(sub).is_dir() {
+                return Ok((d.join(sub), origin.into()));
+            }
+            if d == project.workspace_root {
+                break;
+            }
+            dir = d.parent();
         }
-        if d == project.workspace_root {
-            break;
-        }
-        dir = d.parent();
     }
     Ok((project.package_dir.join("migrations"), "default: migrations/ beside Cargo.toml".into()))
 }

@@ -7,13 +7,26 @@ use std::path::{Path, PathBuf};
 
 use super::Context;
 use crate::cli::CreateArgs;
+use crate::db::history::Ledger;
 use crate::error::{exit, Error, Kind, Result};
 use crate::report::{display_path, json_path, CreateOutput};
+use crate::source::sections::Format;
+use crate::source::Source;
 use crate::supabase::table::{self, TableSpec};
 use crate::{names, version};
 
 const UP_TEMPLATE: &str = include_str!("../../migrations-template/up.sql");
 const DOWN_TEMPLATE: &str = include_str!("../../migrations-template/down.sql");
+/// The head of a new Supabase-layout file: one file, up only.
+const FILE_TEMPLATE: &str = "-- {{title}}
+--
+-- What this migration does:
+-- - 
+--
+-- Supabase layout: this file is up-only (undo it with a new migration).
+-- It runs in one transaction: if any statement fails, none of it is applied.
+-- Every new table gets `ALTER TABLE ... ENABLE ROW LEVEL SECURITY;`.
+";
 
 pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
     let name = names::migration_name(&args.name, args.force)?;
@@ -37,35 +50,71 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
     };
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the migrations folder", e))?;
     let source = ctx.source()?;
+    let layout = Layout::of(&source);
     let mut newest = source.migrations.last().map(|m| m.version.clone());
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     // Another `create` may race us to the same second: a version is reserved by
-    // creating its staging folder exclusively; the loser moves to the next one.
+    // creating its staging entry exclusively; the loser moves to the next one.
     for _ in 0..60 {
         let version = version::next_version(now, newest.as_deref());
         newest = Some(version.clone());
         let folder = format!("{version}_{name}");
         let vars = |t: &str| render(t, &version, &name);
-        let Some(target) = write_reserved(dir, &version, &folder, &[("up.sql", vars(&up)), ("down.sql", vars(&down))])?
-        else {
+        let written = match layout {
+            Layout::Folders => {
+                write_reserved(dir, &version, &folder, &[("up.sql", vars(&up)), ("down.sql", vars(&down))])?
+                    .map(|target| (target.clone(), vec![target.join("up.sql"), target.join("down.sql")]))
+            }
+            Layout::File(format) => {
+                let up = if table.is_none() && ctx.settings.templates_dir.is_none() { FILE_TEMPLATE } else { &up };
+                let text = match format {
+                    Format::Plain => vars(up),
+                    Format::Dbmate => format!("-- migrate:up\n{}\n-- migrate:down\n{}", vars(up), vars(&down)),
+                    Format::NodePgMigrate => {
+                        format!("-- Up Migration\n{}\n-- Down Migration\n{}", vars(up), vars(&down))
+                    }
+                };
+                write_reserved_file(dir, &version, &format!("{folder}.sql"), &text)?.map(|t| (t.clone(), vec![t]))
+            }
+        };
+        let Some((target, files)) = written else {
             continue;
         };
-        let shown = display_path(&target);
-        ctx.reporter.line(format!("created {shown}/up.sql"));
-        ctx.reporter.line(format!("created {shown}/down.sql"));
+        for file in &files {
+            ctx.reporter.line(format!("created {}", display_path(file)));
+        }
         ctx.reporter.json(&CreateOutput {
             ok: true,
             command: "create",
             version,
             name: folder,
             path: json_path(&target),
-            files: vec![json_path(&target.join("up.sql")), json_path(&target.join("down.sql"))],
+            files: files.iter().map(|f| json_path(f)).collect(),
         });
         return Ok(exit::OK);
     }
     Err(Error::new(Kind::VersionTaken, "could not find a free version for the new migration")
         .hint("another process is creating migrations in the same folder; try again"))
+}
+
+/// How new migrations are written: diesel's folders, or single files like
+/// the folder's newest (a Supabase folder, a dbmate or node-pg-migrate one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    Folders,
+    File(Format),
+}
+
+impl Layout {
+    fn of(source: &Source) -> Layout {
+        match source.migrations.last() {
+            Some(m) if m.file => Layout::File(m.format()),
+            Some(_) => Layout::Folders,
+            None if source.ledger == Ledger::Supabase => Layout::File(Format::Plain),
+            None => Layout::Folders,
+        }
+    }
 }
 
 fn templates(custom: Option<&Path>) -> Result<(String, String)> {
@@ -96,7 +145,12 @@ fn render(template: &str, version: &str, name: &str) -> String {
 /// one process can), check no folder has that version yet, write the files,
 /// then rename into place: a crash or a full disk leaves no half-written
 /// migration that `up` would run. None when the version is taken.
-fn write_reserved(dir: &Path, version: &str, folder: &str, files: &[(&str, String)]) -> Result<Option<PathBuf>> {
+pub(super) fn write_reserved(
+    dir: &Path,
+    version: &str,
+    folder: &str,
+    files: &[(&str, String)],
+) -> Result<Option<PathBuf>> {
     let staging = dir.join(format!(".{version}.creating"));
     match fs::create_dir(&staging) {
         Ok(()) => {}
@@ -104,15 +158,7 @@ fn write_reserved(dir: &Path, version: &str, folder: &str, files: &[(&str, Strin
         Err(e) => return Err(Error::io(&staging, "create", e)),
     }
     let result = (|| {
-        let taken = fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, "read the migrations folder", e))?
-            .filter_map(|e| e.ok())
-            .any(|e| {
-                let n = e.file_name();
-                let n = n.to_string_lossy();
-                !n.starts_with('.') && version::version_of(&n) == version
-            });
-        if taken {
+        if version_taken(dir, version)? {
             return Ok(None);
         }
         for (file, content) in files {
@@ -127,6 +173,45 @@ fn write_reserved(dir: &Path, version: &str, folder: &str, files: &[(&str, Strin
         let _ = fs::remove_dir_all(&staging);
     }
     result
+}
+
+/// The same for a single-file migration: a hidden staging file is created
+/// exclusively, written, then linked into place (a link never replaces a
+/// file that appeared meanwhile).
+fn write_reserved_file(dir: &Path, version: &str, file: &str, text: &str) -> Result<Option<PathBuf>> {
+    let staging = dir.join(format!(".{version}.creating"));
+    let mut out = match fs::OpenOptions::new().write(true).create_new(true).open(&staging) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
+        Err(e) => return Err(Error::io(&staging, "create", e)),
+    };
+    let result = (|| {
+        if version_taken(dir, version)? {
+            return Ok(None);
+        }
+        std::io::Write::write_all(&mut out, text.as_bytes())
+            .and_then(|()| out.sync_all())
+            .map_err(|e| Error::io(&staging, "write", e))?;
+        let target = dir.join(file);
+        match fs::hard_link(&staging, &target) {
+            Ok(()) => Ok(Some(target)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
+            Err(e) => Err(Error::io(&target, "create", e)),
+        }
+    })();
+    let _ = fs::remove_file(&staging);
+    result
+}
+
+/// Whether an entry of `dir` already has this version.
+fn version_taken(dir: &Path, version: &str) -> Result<bool> {
+    Ok(fs::read_dir(dir).map_err(|e| Error::io(dir, "read the migrations folder", e))?.filter_map(|e| e.ok()).any(
+        |e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            !n.starts_with('.') && version::version_of(&n) == version
+        },
+    ))
 }
 
 #[cfg(test)]

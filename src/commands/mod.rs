@@ -6,6 +6,7 @@
 pub mod create;
 pub mod database_url;
 pub mod down;
+pub mod import;
 pub mod lint;
 pub mod local;
 pub mod redo;
@@ -172,7 +173,7 @@ impl Context {
             let database = (|| {
                 let (url, origin) = self.database_url(opts)?;
                 let mut conn = self.connect(&url, opts, purpose)?;
-                let history = history::read(&mut conn, facts)?;
+                let history = history::read(&mut conn, facts, self.settings.ledger)?;
                 Ok(Database { url, origin, conn, history })
             })();
             let source = listing.join().unwrap_or_else(|_| {
@@ -231,6 +232,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Lint(a) => &a.project,
         Command::Status(a) => &a.project,
         Command::Create(a) => &a.project,
+        Command::Import(a) => &a.project,
         Command::DatabaseUrl(a) => &a.project,
         Command::Local(a) => &a.project,
     };
@@ -243,6 +245,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Lint(args) => lint::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::Create(args) => create::run(&ctx, args),
+        Command::Import(args) => import::run(&ctx, args),
         Command::DatabaseUrl(args) => database_url::run(&ctx, args),
         Command::Local(args) => local::run(&ctx, args),
     });

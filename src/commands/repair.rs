@@ -7,7 +7,7 @@ use crate::cli::RepairArgs;
 use crate::db::bookkeeping;
 use crate::error::{exit, Error, Kind, Result};
 use crate::report::{self, RepairOutput};
-use crate::{plan, url, version};
+use crate::{plan, url};
 
 pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     let (source, Database { url, mut conn, history, .. }) = ctx.read_both(&args.db, "repair", true)?;
@@ -20,7 +20,7 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     let m = source.find(&v).ok_or_else(|| {
         Error::new(Kind::MissingOnDisk, format!("{v} has no folder on disk: there is no file to take the checksum of"))
     })?;
-    let now = version::checksum(&m.read_up()?);
+    let now = m.checksum_of(&m.read_up()?)?;
     ctx.lock(&mut conn, &args.lock)?;
     let r = &ctx.reporter;
     let target = url::target_of(&url);

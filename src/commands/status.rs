@@ -23,6 +23,9 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     let anomalies = plan::anomalies(&plan_state, &source.problems);
     let rows = plan::listing(&source.migrations, &history.applied, &history.partial);
     let pending = rows.iter().filter(|r| matches!(r.state, RowState::Pending | RowState::Partly { .. })).count();
+    // Sorted, as `migrations` is. Only single files are read for this.
+    let up_only: Vec<&str> =
+        source.migrations.iter().filter(|m| m.file && m.is_up_only()).map(|m| m.version.as_str()).collect();
     let r = &ctx.reporter;
 
     if json {
@@ -35,6 +38,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
                 .iter()
                 .map(|r| StatusRow {
                     modified: plan_state.modified.iter().any(|(v, _, _)| v == r.version),
+                    up_only: up_only.binary_search(&r.version).is_ok(),
                     ..row_json(r)
                 })
                 .collect(),
@@ -49,12 +53,20 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
         if !source.exists {
             out.push_str("  (the folder does not exist yet: `cargo migrate create <name>` makes it)\n");
         }
+        if history.ledger == crate::db::history::Ledger::Supabase {
+            let _ = writeln!(
+                out,
+                "{}    {} (Supabase layout: `supabase migration list` reads the same table)",
+                "History".bold(),
+                crate::db::history::SUPABASE_HISTORY
+            );
+        }
         if history.has_companion && !history.companion_readable {
             out.push_str("  (this role may not read cargo_migrate.*: batch, duration and progress are not shown)\n");
         }
         out.push('\n');
         let modified: Vec<&str> = plan_state.modified.iter().map(|(v, _, _)| v.as_str()).collect();
-        listing(&mut out, &rows, &modified);
+        listing(&mut out, &rows, &modified, &up_only);
         if rows.is_empty() {
             out.push_str("  (no migrations)\n");
         }
@@ -73,7 +85,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
 
 /// One line per migration, appended to `out`. Colour codes are made once and
 /// nothing is allocated per row: status lists thousands.
-fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str]) {
+fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str], up_only: &[&str]) {
     let (applied, pending, missing, partly) = (
         format!("  {} ", "applied".green()),
         format!("  {} ", "pending".yellow()),
@@ -92,7 +104,9 @@ fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str]) {
         if let Some(a) = row.applied {
             out.push_str("  ");
             out.push_str(&dim);
-            version::push_pg_timestamp(out, a.run_on);
+            if let Some(run_on) = a.run_on {
+                version::push_pg_timestamp(out, run_on);
+            }
             out.push_str(&undim);
             match row.state {
                 RowState::Missing if a.stored_down => out.push_str("  (file missing — revertible)"),
@@ -105,6 +119,9 @@ fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str]) {
         }
         if modified.binary_search(&row.version).is_ok() {
             out.push_str("  (modified since it was applied)");
+        }
+        if up_only.binary_search(&row.version).is_ok() {
+            out.push_str("  (up-only: cannot be reverted)");
         }
         if let RowState::Partly { done, total } = row.state {
             let _ = write!(out, "  (partly applied: {} of {total} ran; see below)", report::ran(done.max(0) as usize));
@@ -132,13 +149,14 @@ fn row_json(row: &Row<'_>) -> StatusRow {
         version: row.version.to_string(),
         name: row.name.to_string(),
         state: row.state.name(),
-        applied_at: a.map(|a| version::format_pg_timestamp(a.run_on)),
+        applied_at: a.and_then(|a| a.run_on).map(version::format_pg_timestamp),
         batch: a.and_then(|a| a.batch),
         applied_by: a.and_then(|a| a.applied_by.clone()),
         duration_ms: a.and_then(|a| a.duration_ms),
         statements_done: done,
         statements_total: total,
         modified: false,
+        up_only: false,
     }
 }
 

@@ -193,7 +193,7 @@ pub fn migrate(
     if steps.as_ref().is_none_or(|s| !s.is_empty()) {
         let r = &ctx.reporter;
         ctx.lock(&mut conn, lock_opts)?;
-        history = history::read(&mut conn, true)?;
+        history = history::read(&mut conn, true, ctx.settings.ledger)?;
         let steps = steps.insert(plan::plan(&state(&source, &history), request)?);
         if !steps.is_empty() {
             let (applies, reverts) = steps.iter().fold((0, 0), |(a, d), s| match s {

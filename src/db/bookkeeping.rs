@@ -2,13 +2,13 @@
 //! Supabase's API roles, and the rows a migration adds or removes (sent in the
 //! same transaction as the migration itself).
 
-use super::history::{History, COMPANION, DIESEL_TABLE, PARTIAL, SUPABASE_HISTORY};
+use super::history::{History, Ledger, COMPANION, DIESEL_TABLE, PARTIAL, SUPABASE_HISTORY};
 use super::pq::Conn;
 use super::query_error;
 use crate::error::{Error, Kind, Result};
 use crate::sql::literal;
 
-/// Create what is missing; returns diesel's table, schema-qualified.
+/// Create what is missing; returns the ledger's table, schema-qualified.
 pub fn ensure_tables(conn: &mut Conn, history: &History) -> Result<String> {
     let (table, sql) = ensure_tables_sql(history)?;
     conn.execute(&sql).map_err(|e| query_error("create the bookkeeping tables", e))?;
@@ -16,9 +16,10 @@ pub fn ensure_tables(conn: &mut Conn, history: &History) -> Result<String> {
     Ok(table)
 }
 
-/// diesel's table (schema-qualified) and the SQL that makes sure of it and of ours.
+/// The ledger's table (schema-qualified) and the SQL that makes sure of it and of ours.
 pub fn ensure_tables_sql(history: &History) -> Result<(String, String)> {
-    let table = match (&history.diesel_table, &history.current_schema) {
+    let table = match (&history.table, &history.current_schema) {
+        (None, _) if history.ledger == Ledger::Supabase => SUPABASE_HISTORY.to_string(),
         (Some(t), _) => t.clone(),
         (None, Some(schema)) => format!("{schema}.{DIESEL_TABLE}"),
         (None, None) => {
@@ -30,7 +31,13 @@ pub fn ensure_tables_sql(history: &History) -> Result<(String, String)> {
         }
     };
     let mut sql = String::new();
-    if history.diesel_table.is_none() {
+    if history.table.is_none() && history.ledger == Ledger::Supabase {
+        // What the Supabase CLI makes (the columns it writes; newer CLIs add more, all nullable).
+        sql.push_str(&format!(
+            "CREATE SCHEMA IF NOT EXISTS supabase_migrations;\n\
+             CREATE TABLE IF NOT EXISTS {SUPABASE_HISTORY} (version text NOT NULL PRIMARY KEY, statements text[], name text);\n"
+        ));
+    } else if history.table.is_none() {
         // diesel's own DDL (diesel/src/migration/setup_migration_table.sql), qualified.
         sql.push_str(&format!(
             "CREATE TABLE IF NOT EXISTS {table} (\
@@ -66,7 +73,9 @@ pub fn ensure_tables_sql(history: &History) -> Result<(String, String)> {
              REVOKE ALL ON {PARTIAL} FROM PUBLIC;\n"
         ));
     }
-    sql.push_str(&protect_sql(&table));
+    if history.ledger == Ledger::Diesel {
+        sql.push_str(&protect_sql(&table));
+    }
     Ok((table, sql))
 }
 
@@ -126,15 +135,17 @@ pub const BATCH_MS: &str =
     "(extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.statement_timestamp()) * 1000)::bigint";
 
 /// The rows that mark `version` applied: ours, Supabase's (with `statements`
-/// when its table exists), diesel's; and, when it stopped part-way before,
-/// the end of its progress row. `duration_ms` is SQL.
+/// when its table exists or is the ledger), diesel's (unless Supabase's is
+/// the ledger); and, when it stopped part-way before, the end of its progress
+/// row. `duration_ms` is SQL.
 pub fn applied_sql(
-    diesel_table: &str,
+    ledger: (Ledger, &str),
     r: &Record,
     duration_ms: &str,
     supabase: Option<&[&str]>,
     clear_partial: bool,
 ) -> String {
+    let (ledger, diesel_table) = ledger;
     let Record { version, name, checksum, down_sql, batch, who } = r;
     let v = literal(version);
     let mut sql = format!(
@@ -161,18 +172,23 @@ pub fn applied_sql(
             array.join(", ")
         ));
     }
-    sql.push_str(&format!("INSERT INTO {diesel_table} (version) VALUES ({v});\n"));
+    if ledger == Ledger::Diesel {
+        sql.push_str(&format!("INSERT INTO {diesel_table} (version) VALUES ({v});\n"));
+    }
     sql
 }
 
 /// The rows that mark `version` reverted.
-pub fn reverted_sql(diesel_table: &str, version: &str, supabase: bool) -> String {
+pub fn reverted_sql(ledger: (Ledger, &str), version: &str, supabase: bool) -> String {
+    let (ledger, diesel_table) = ledger;
     let v = literal(version);
     let mut sql = format!("DELETE FROM {COMPANION} WHERE version = {v};\n");
-    if supabase {
+    if supabase || ledger == Ledger::Supabase {
         sql.push_str(&format!("DELETE FROM {SUPABASE_HISTORY} WHERE version = {v};\n"));
     }
-    sql.push_str(&format!("DELETE FROM {diesel_table} WHERE version = {v};\n"));
+    if ledger == Ledger::Diesel {
+        sql.push_str(&format!("DELETE FROM {diesel_table} WHERE version = {v};\n"));
+    }
     sql
 }
 

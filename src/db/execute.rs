@@ -48,7 +48,7 @@ impl Prepared {
 
 /// Where the bookkeeping goes, and whether the caller holds a transaction open.
 pub struct Target<'a> {
-    pub diesel_table: &'a str,
+    pub ledger: (super::history::Ledger, &'a str),
     pub supabase_history: bool,
     /// False under `--single-transaction`: the caller owns BEGIN/COMMIT (and
     /// checks the lock once, before its COMMIT).
@@ -102,9 +102,9 @@ fn bookkeeping(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
             let statements = supabase_statements(p, t);
             let refs: Option<Vec<&str>> = statements.as_ref().map(|v| v.iter().map(String::as_str).collect());
             let clear_partial = !p.in_transaction || p.stopped_before;
-            bookkeeping::applied_sql(t.diesel_table, r, duration_ms, refs.as_deref(), clear_partial)
+            bookkeeping::applied_sql(t.ledger, r, duration_ms, refs.as_deref(), clear_partial)
         }
-        None => bookkeeping::reverted_sql(t.diesel_table, &p.version, t.supabase_history),
+        None => bookkeeping::reverted_sql(t.ledger, &p.version, t.supabase_history),
     }
 }
 

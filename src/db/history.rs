@@ -13,12 +13,35 @@ pub const COMPANION: &str = "cargo_migrate.migrations";
 pub const PARTIAL: &str = "cargo_migrate.partial";
 pub const SUPABASE_HISTORY: &str = "supabase_migrations.schema_migrations";
 
+/// Which table says what is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ledger {
+    /// diesel's `__diesel_schema_migrations`, so `embed_migrations!` agrees.
+    #[default]
+    Diesel,
+    /// `supabase_migrations.schema_migrations`, for a `supabase/migrations`
+    /// folder, so `supabase migration list` agrees.
+    Supabase,
+}
+
+impl Ledger {
+    /// Supabase's table for a `supabase/migrations` folder, diesel's otherwise.
+    pub fn for_dir(dir: &std::path::Path) -> Ledger {
+        if dir.ends_with("supabase/migrations") {
+            Ledger::Supabase
+        } else {
+            Ledger::Diesel
+        }
+    }
+}
+
 /// One applied migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
     pub version: String,
-    /// When diesel recorded it: microseconds since 2000-01-01.
-    pub run_on: i64,
+    /// When it was recorded: microseconds since 2000-01-01 (Supabase's
+    /// table keeps no time: then only when we applied it ourselves).
+    pub run_on: Option<i64>,
     pub name: Option<String>,
     pub batch: Option<i32>,
     pub duration_ms: Option<i64>,
@@ -42,8 +65,10 @@ pub struct History {
     /// Sorted by version, as diesel sorts.
     pub applied: Vec<Applied>,
     pub partial: Vec<Partial>,
-    /// `schema.__diesel_schema_migrations` where the app would find it, if it exists.
-    pub diesel_table: Option<String>,
+    pub ledger: Ledger,
+    /// The ledger's table, schema-qualified, if it exists: diesel's where the
+    /// app would find it, or Supabase's.
+    pub table: Option<String>,
     pub current_schema: Option<String>,
     pub has_companion: bool,
     pub has_partial_table: bool,
@@ -86,35 +111,46 @@ SELECT (SELECT pg_catalog.quote_ident(n.nspname::text) FROM pg_catalog.pg_class 
 /// What the database has applied. With `facts`, also what our companion
 /// table knows of each (name, batch, duration, who); without, only version and
 /// time, which is all planning needs, and much cheaper at thousands of rows.
-pub fn read(conn: &mut Conn, facts: bool) -> Result<History> {
+pub fn read(conn: &mut Conn, facts: bool, ledger: Ledger) -> Result<History> {
     let err = |e| query_error("read the migration history", e);
     let probe = conn.query(PROBE, &[]).map_err(err)?;
+    let supabase_history = probe.bool(0, 5).unwrap_or(false);
     let mut h = History {
-        diesel_table: probe.text(0, 0).map(|s| format!("{s}.{DIESEL_TABLE}")),
+        ledger,
+        table: match ledger {
+            Ledger::Diesel => probe.text(0, 0).map(|s| format!("{s}.{DIESEL_TABLE}")),
+            Ledger::Supabase => supabase_history.then(|| SUPABASE_HISTORY.to_string()),
+        },
         current_schema: probe.text(0, 1),
         has_companion: probe.bool(0, 2).unwrap_or(false),
         has_partial_table: probe.bool(0, 3).unwrap_or(false),
         companion_readable: probe.bool(0, 4).unwrap_or(false),
-        supabase_history: probe.bool(0, 5).unwrap_or(false),
+        supabase_history,
         ..History::default()
     };
     drop(probe);
-    if let Some(table) = &h.diesel_table {
+    if let Some(table) = &h.table {
         let with_facts = facts && h.companion_readable;
+        // Supabase's table has no time: when we applied it is in ours.
+        let run_on = match (ledger, with_facts) {
+            (Ledger::Diesel, _) => "d.run_on",
+            (Ledger::Supabase, true) => "(c.applied_at AT TIME ZONE 'UTC')",
+            (Ledger::Supabase, false) => "NULL::timestamp",
+        };
         let sql = if with_facts {
             format!(
-                "SELECT d.version::text, d.run_on, c.name, c.batch, c.duration_ms, c.applied_by, \
+                "SELECT d.version::text, {run_on}, c.name, c.batch, c.duration_ms, c.applied_by, \
                         c.down_sql IS NOT NULL, c.checksum \
                    FROM {table} d LEFT JOIN {COMPANION} c ON c.version = d.version"
             )
         } else {
-            format!("SELECT d.version::text, d.run_on FROM {table} d")
+            format!("SELECT d.version::text, {run_on} FROM {table} d")
         };
         let rows = conn.query(&sql, &[]).map_err(err)?;
         h.applied = (0..rows.len)
             .map(|i| Applied {
                 version: rows.text(i, 0).unwrap_or_default(),
-                run_on: rows.i64(i, 1).unwrap_or(0),
+                run_on: rows.i64(i, 1),
                 name: if with_facts { rows.text(i, 2) } else { None },
                 batch: if with_facts { rows.i32(i, 3) } else { None },
                 duration_ms: if with_facts { rows.i64(i, 4) } else { None },
@@ -157,9 +193,9 @@ pub fn next_batch(conn: &mut Conn, history: &History) -> Result<i32> {
 
 /// Whether `version` is recorded as applied: after a connection was lost, the
 /// only way to know what really happened.
-pub fn is_recorded(conn: &mut Conn, diesel_table: &str, version: &str) -> Result<bool> {
+pub fn is_recorded(conn: &mut Conn, table: &str, version: &str) -> Result<bool> {
     let rows = conn
-        .query(&format!("SELECT EXISTS (SELECT FROM {diesel_table} WHERE version = $1)"), &[version])
+        .query(&format!("SELECT EXISTS (SELECT FROM {table} WHERE version = $1)"), &[version])
         .map_err(|e| query_error("read the migration history", e))?;
     Ok(rows.bool(0, 0).unwrap_or(false))
 }

@@ -7,18 +7,25 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 mod checksums;
+pub mod sections;
 
+use crate::db::history::Ledger;
 use crate::error::{Error, Kind, Result};
-use crate::report::clean;
+use crate::report::{clean, display_path};
 use crate::version;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migration {
     /// diesel's version: the folder name up to the first `_`, dashes removed.
     pub version: String,
-    /// The whole folder name (what diesel calls the migration's name).
+    /// The whole folder name (what diesel calls the migration's name); for a
+    /// single-file migration, the file name without `.sql`.
     pub name: String,
+    /// The migration's folder, or its file when `file` is set.
     pub dir: PathBuf,
+    /// A single `.sql` file (Supabase, dbmate, node-pg-migrate) rather than
+    /// diesel's folder with up.sql and down.sql.
+    pub file: bool,
     /// The checksum of up.sql as it is now, once `with_checksums` read it.
     pub checksum: Option<String>,
 }
@@ -39,6 +46,8 @@ pub enum Problem {
 #[derive(Debug, Clone)]
 pub struct Source {
     pub dir: PathBuf,
+    /// Which history table goes with this folder.
+    pub ledger: Ledger,
     pub exists: bool,
     /// Sorted by version (string order, as diesel sorts), then name.
     pub migrations: Vec<Migration>,
@@ -54,8 +63,13 @@ impl Source {
 }
 
 pub fn load(dir: &Path) -> Result<Source> {
-    let mut source =
-        Source { dir: dir.to_path_buf(), exists: dir.is_dir(), migrations: Vec::new(), problems: Vec::new() };
+    let mut source = Source {
+        dir: dir.to_path_buf(),
+        ledger: Ledger::for_dir(dir),
+        exists: dir.is_dir(),
+        migrations: Vec::new(),
+        problems: Vec::new(),
+    };
     if !source.exists {
         if dir.exists() {
             return Err(Error::new(Kind::NotAFolder, format!("the migrations path {} is not a folder", dir.display()))
@@ -76,9 +90,17 @@ pub fn load(dir: &Path) -> Result<Source> {
             source.problems.push(Problem::DanglingLink { entry: clean(&folder).into_owned() });
             continue;
         }
-        if !(file_type.is_dir() || (file_type.is_symlink() && path.is_dir())) {
+        let is_dir = file_type.is_dir() || (file_type.is_symlink() && path.is_dir());
+        // A single-file migration: `<version>_<name>.sql`. Other files (a
+        // README, a schema.sql) are not migrations and are left alone.
+        let stem = match folder.strip_suffix(".sql") {
+            Some(stem) if !is_dir && folder.starts_with(|c: char| c.is_ascii_digit()) => Some(stem.to_string()),
+            _ => None,
+        };
+        if !is_dir && stem.is_none() {
             continue;
         }
+        let folder = stem.clone().unwrap_or(folder);
         if let Err(problem) = version::check_folder(&folder) {
             source
                 .problems
@@ -91,6 +113,7 @@ pub fn load(dir: &Path) -> Result<Source> {
             version: version::version_of(&folder),
             name: folder,
             dir: path,
+            file: stem.is_some(),
             checksum: None,
         });
     }
@@ -120,7 +143,7 @@ impl Source {
         versions.sort_unstable();
         let mut problems = Vec::new();
         self.migrations.retain(|m| {
-            if versions.binary_search(&m.version).is_ok() && !m.up_path().is_file() {
+            if versions.binary_search(&m.version).is_ok() && !m.file && !m.up_path().is_file() {
                 problems.push(Problem::NotAMigration { folder: m.name.clone() });
                 return false;
             }
@@ -142,17 +165,31 @@ impl Source {
 
 impl Migration {
     pub fn up_path(&self) -> PathBuf {
-        self.dir.join("up.sql")
+        if self.file {
+            self.dir.clone()
+        } else {
+            self.dir.join("up.sql")
+        }
     }
 
     pub fn down_path(&self) -> PathBuf {
-        self.dir.join("down.sql")
+        if self.file {
+            self.dir.clone()
+        } else {
+            self.dir.join("down.sql")
+        }
+    }
+
+    /// A single-file migration's sections.
+    fn sections(&self) -> Result<sections::Sections> {
+        Ok(sections::split(&read_sql(&self.dir)?))
     }
 
     pub fn read_up(&self) -> Result<String> {
         let path = self.up_path();
-        let sql = read_sql(&path)?;
+        let sql = if self.file { self.sections()?.up } else { read_sql(&path)? };
         if !crate::sql::has_statement(&sql) {
+            let what = if self.file { "its up migration" } else { "up.sql" };
             return Err(Error::new(
                 Kind::EmptyUp,
                 format!(
@@ -160,17 +197,65 @@ impl Migration {
                     crate::report::display_path(&path)
                 ),
             )
-            .hint(
-                "write the migration's SQL in up.sql (diesel refuses empty migrations too), then run the command again",
-            ));
+            .hint(format!(
+                "write the migration's SQL in {what} (diesel refuses empty migrations too), then run the command again"
+            )));
         }
         Ok(sql)
+    }
+
+    /// The checksum that says whether the migration changed since it was
+    /// applied: of up.sql, or of the whole file for a single-file migration
+    /// (what `with_checksums` reads).
+    pub fn checksum_of(&self, up_sql: &str) -> Result<String> {
+        if self.file {
+            Ok(version::checksum(&read_sql(&self.dir)?))
+        } else {
+            Ok(version::checksum(up_sql))
+        }
+    }
+
+    /// The file's format (plain SQL for a folder migration).
+    pub fn format(&self) -> sections::Format {
+        if self.file {
+            self.sections().map(|s| s.format).unwrap_or(sections::Format::Plain)
+        } else {
+            sections::Format::Plain
+        }
+    }
+
+    /// Whether the migration can be reverted from its files: a single-file
+    /// migration without a down section cannot (Supabase's are all up-only).
+    pub fn is_up_only(&self) -> bool {
+        self.file && self.sections().is_ok_and(|s| s.down.is_none())
     }
 
     /// `down.sql`, which must exist and hold SQL: reverting with an empty file
     /// would drop the bookkeeping row and leave the schema as it was.
     pub fn read_down(&self) -> Result<String> {
         let path = self.down_path();
+        if self.file {
+            let sections = self.sections()?;
+            let Some(sql) = sections.down else {
+                return Err(Error::new(
+                    Kind::UpOnly,
+                    format!("cannot revert {}: {} has no down section (it is up-only)", self.name, display_path(&path)),
+                )
+                .hint(up_only_hint(sections.format)));
+            };
+            if !crate::sql::has_statement(&sql) {
+                return Err(Error::new(
+                    Kind::EmptyDown,
+                    format!(
+                        "cannot revert {}: the down section of {} has no SQL in it",
+                        self.name,
+                        display_path(&path)
+                    ),
+                )
+                .hint("write the SQL that undoes the up section under the down marker, then run the command again"));
+            }
+            return Ok(sql);
+        }
         let sql = match read_sql(&path) {
             Ok(sql) => sql,
             Err(_) if !path.exists() => {
@@ -192,8 +277,22 @@ impl Migration {
         Ok(sql)
     }
 
-    /// diesel's `metadata.toml`: `run_in_transaction = false` opts out.
-    pub fn run_in_transaction(&self) -> Result<bool> {
+    /// The down SQL to keep with an applied migration, if there is any.
+    pub fn down_to_keep(&self) -> Option<String> {
+        if self.file {
+            self.sections().ok()?.down
+        } else {
+            fs::read_to_string(self.down_path()).ok()
+        }
+    }
+
+    /// diesel's `metadata.toml`: `run_in_transaction = false` opts out; a
+    /// dbmate file says `transaction:false` on its marker.
+    pub fn run_in_transaction(&self, up: bool) -> Result<bool> {
+        if self.file {
+            let s = self.sections()?;
+            return Ok(if up { s.up_in_transaction } else { s.down_in_transaction });
+        }
         let path = self.dir.join("metadata.toml");
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
@@ -219,6 +318,16 @@ impl Migration {
                 format!("{}: run_in_transaction must be true or false, not {other:?}", path.display()),
             )),
         }
+    }
+}
+
+/// What to do instead of reverting an up-only migration.
+pub fn up_only_hint(format: sections::Format) -> &'static str {
+    match format {
+        sections::Format::Plain => {
+            "Supabase migrations are up-only: undo it with a new migration (`cargo migrate create undo_...`) and `up`"
+        }
+        _ => "add a down section to the file (`-- migrate:down` for dbmate, `-- Down Migration` for node-pg-migrate), or undo it with a new migration",
     }
 }
 

@@ -1,0 +1,241 @@
+//! `cargo migrate import --from TOOL DIR`: another tool's migration files
+//! turned into diesel's folders (up.sql, down.sql, metadata.toml), versions
+//! kept. The source folder is only read; a version the migrations folder has
+//! already is left alone; what cannot be converted is listed with why.
+
+use std::fs;
+use std::path::Path;
+
+use colored::Colorize;
+
+use super::create::write_reserved;
+use super::Context;
+use crate::cli::{ImportArgs, Tool};
+use crate::db::history::Ledger;
+use crate::error::{exit, Error, Kind, Result};
+use crate::report::{clean, display_path, json_path, ImportOutput, ImportedJson, NotConvertedJson};
+use crate::source::sections::{self, Format};
+use crate::{source, sql, version};
+
+/// One migration ready to be written.
+struct Converted {
+    version: String,
+    folder: String,
+    file: String,
+    up: String,
+    down: Option<String>,
+    in_transaction: bool,
+}
+
+pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let from = cwd.join(&args.source);
+    let into = &ctx.settings.migrations_dir;
+    if !from.is_dir() {
+        return Err(Error::new(Kind::NotAFolder, format!("{} is not a folder", from.display()))
+            .usage()
+            .hint("give the folder that holds the tool's migration files (Supabase: supabase/migrations, dbmate: db/migrations, node-pg-migrate: migrations)"));
+    }
+    if ctx.settings.ledger == Ledger::Supabase {
+        return Err(Error::new(
+            Kind::ImportTarget,
+            format!(
+                "the migrations folder is {}: cargo migrate runs Supabase files there as they are",
+                display_path(into)
+            ),
+        )
+        .usage()
+        .hint(
+            "import writes diesel's folders: choose where with --dir migrations (or [package.metadata.migrate] dir)",
+        ));
+    }
+    let same = |a: &Path, b: &Path| fs::canonicalize(a).ok().zip(fs::canonicalize(b).ok()).is_some_and(|(a, b)| a == b);
+    if same(&from, into) {
+        return Err(Error::new(
+            Kind::ImportTarget,
+            format!("{} is the migrations folder itself: cargo migrate already runs these files as they are", display_path(&from)),
+        )
+        .usage()
+        .hint("to convert them into diesel's folders anyway, move them aside first (`mv migrations old-migrations`) and import from there"));
+    }
+    let existing = source::load(into)?;
+    let (ready, mut not_converted) = convert(&from, args.from)?;
+    let r = &ctx.reporter;
+    let mut imported = Vec::new();
+    let mut skipped = Vec::new();
+    if !args.dry_run && !ready.is_empty() {
+        fs::create_dir_all(into).map_err(|e| Error::io(into, "create the migrations folder", e))?;
+    }
+    for c in ready {
+        let mut json = ImportedJson {
+            version: c.version.clone(),
+            name: c.folder.clone(),
+            from: c.file.clone(),
+            path: None,
+            up_only: c.down.is_none(),
+            run_in_transaction: c.in_transaction,
+        };
+        if let Some(other) = existing.find(&c.version) {
+            json.path = Some(json_path(&other.dir));
+            skipped.push(json);
+            continue;
+        }
+        if args.dry_run {
+            imported.push(json);
+            continue;
+        }
+        let mut files = vec![("up.sql", c.up)];
+        if let Some(down) = c.down {
+            files.push(("down.sql", down));
+        }
+        if !c.in_transaction {
+            files.push(("metadata.toml", "run_in_transaction = false\n".to_string()));
+        }
+        match write_reserved(into, &c.version, &c.folder, &files)? {
+            Some(target) => {
+                json.path = Some(json_path(&target));
+                imported.push(json);
+            }
+            // Taken meanwhile (another `create`): left as it is.
+            None => skipped.push(json),
+        }
+    }
+    let tool = match args.from {
+        Tool::Supabase => "Supabase",
+        Tool::NodePgMigrate => "node-pg-migrate",
+        Tool::Dbmate => "dbmate",
+    };
+    let mut out = format!(
+        "{} {} {} migration(s) from {} ({tool}) into {}, versions kept",
+        "✓".green(),
+        if args.dry_run { "would import" } else { "imported" },
+        imported.len(),
+        display_path(&from),
+        display_path(into)
+    );
+    for i in &imported {
+        let mut notes = Vec::new();
+        if i.up_only {
+            notes.push("no down section: no down.sql");
+        }
+        if !i.run_in_transaction {
+            notes.push("runs outside a transaction: metadata.toml");
+        }
+        let notes = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join("; ")) };
+        out.push_str(&format!("\n  {}{notes}", clean(&i.name)));
+    }
+    if !skipped.is_empty() {
+        out.push_str(&format!("\n{} already in {} (left as they are):", skipped.len(), display_path(into)));
+        for s in &skipped {
+            out.push_str(&format!("\n  {}", clean(&s.from)));
+        }
+    }
+    r.result(out);
+    not_converted.sort_by(|a, b| a.file.cmp(&b.file));
+    if !not_converted.is_empty() {
+        let mut out = format!("{} {} file(s) not converted:", "!".yellow().bold(), not_converted.len());
+        for n in &not_converted {
+            out.push_str(&format!("\n  {}: {}", clean(&n.file), n.reason));
+        }
+        r.note(out);
+    }
+    r.json(&ImportOutput {
+        ok: true,
+        command: "import",
+        from: json_path(&from),
+        into: json_path(into),
+        dry_run: args.dry_run,
+        imported,
+        skipped,
+        not_converted,
+    });
+    Ok(exit::OK)
+}
+
+/// Every file of `dir`, in name order: converted, or why not.
+fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJson>)> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, "read", e))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    let mut ready: Vec<Converted> = Vec::new();
+    let mut not = Vec::new();
+    let mut refuse = |file: &str, reason: String| not.push(NotConvertedJson { file: file.to_string(), reason });
+    for file in names {
+        let path = dir.join(&file);
+        if path.is_dir() {
+            refuse(&file, "a folder, not a migration file".into());
+            continue;
+        }
+        let Some((stem, ext)) = file.rsplit_once('.') else { continue };
+        match ext {
+            "sql" => {}
+            "js" | "cjs" | "mjs" | "ts" => {
+                refuse(
+                    &file,
+                    "a JavaScript/TypeScript migration: its `pgm` calls have no SQL to copy; write the SQL into a new \
+                     migration (`cargo migrate create`), or run `node-pg-migrate up --dry-run` to see the SQL it sends"
+                        .into(),
+                );
+                continue;
+            }
+            // READMEs, schema dumps and the like are not migrations.
+            _ => continue,
+        }
+        if let Err(problem) = version::check_folder(stem) {
+            refuse(&file, format!("not `<version>_<name>.sql`: {}", problem.reason()));
+            continue;
+        }
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => sql::strip_bom(&t).to_string(),
+            Err(e) => {
+                refuse(&file, format!("cannot be read: {e}"));
+                continue;
+            }
+        };
+        let s = sections::split(&text);
+        let marker = match tool {
+            Tool::Supabase => None,
+            Tool::Dbmate => Some((Format::Dbmate, "`-- migrate:up`")),
+            Tool::NodePgMigrate => Some((Format::NodePgMigrate, "`-- Up Migration`")),
+        };
+        if let Some((format, marker)) = marker {
+            if s.format != format {
+                refuse(&file, format!("has no {marker} line, so it is not a {} file", format.label()));
+                continue;
+            }
+        }
+        let up = trim_blank_head(&s.up);
+        if !sql::has_statement(&up) {
+            refuse(&file, "its up section holds no SQL statement".into());
+            continue;
+        }
+        let version = version::version_of(stem);
+        if let Some(first) = ready.iter().find(|c| c.version == version) {
+            refuse(&file, format!("version {version} is also {}'s: versions must be unique", first.file));
+            continue;
+        }
+        ready.push(Converted {
+            version,
+            folder: stem.to_string(),
+            file: file.clone(),
+            up,
+            down: s.down.as_deref().map(trim_blank_head).filter(|d| sql::has_statement(d)),
+            in_transaction: s.up_in_transaction && s.down_in_transaction,
+        });
+    }
+    Ok((ready, not))
+}
+
+/// A section without the blank lines that stood for the rest of the file.
+fn trim_blank_head(text: &str) -> String {
+    let body = text.trim_start_matches(['\n', '\r']);
+    if body.ends_with('\n') {
+        body.to_string()
+    } else {
+        format!("{body}\n")
+    }
+}

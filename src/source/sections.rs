@@ -1,0 +1,158 @@
+//! Single-file migrations: a Supabase file is all "up"; dbmate
+//! (`-- migrate:up` / `-- migrate:down`, `transaction:false`) and
+//! node-pg-migrate (`-- Up Migration` / `-- Down Migration`) keep both
+//! directions in one file. Pure: text in, sections out.
+//!
+//! A section keeps its lines where they are in the file (everything else is
+//! blanked to empty lines), so an error's line number is the file's.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// No markers: the whole file is the up migration (Supabase, plain SQL).
+    Plain,
+    Dbmate,
+    NodePgMigrate,
+}
+
+impl Format {
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Plain => "plain SQL",
+            Format::Dbmate => "dbmate",
+            Format::NodePgMigrate => "node-pg-migrate",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sections {
+    pub format: Format,
+    pub up: String,
+    /// None when the file has no down section at all (up-only).
+    pub down: Option<String>,
+    /// dbmate's `transaction:false` on the up marker.
+    pub up_in_transaction: bool,
+    pub down_in_transaction: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    Up { transaction: bool },
+    Down { transaction: bool },
+}
+
+/// What a line marks, if anything.
+fn marker(line: &str) -> Option<(Format, Marker)> {
+    let t = line.trim();
+    let rest = t.strip_prefix("--")?;
+    let words = rest.trim_start();
+    if let Some(opts) = words.strip_prefix("migrate:up") {
+        return Some((Format::Dbmate, Marker::Up { transaction: dbmate_transaction(opts) }));
+    }
+    if let Some(opts) = words.strip_prefix("migrate:down") {
+        return Some((Format::Dbmate, Marker::Down { transaction: dbmate_transaction(opts) }));
+    }
+    // node-pg-migrate accepts `-- Up Migration`, any case, extra dashes.
+    let words = words.trim_start_matches(['-', ' ', '\t']).to_ascii_lowercase();
+    let mut w = words.split_whitespace();
+    match (w.next(), w.next(), w.next()) {
+        (Some("up"), Some("migration"), None) => Some((Format::NodePgMigrate, Marker::Up { transaction: true })),
+        (Some("down"), Some("migration"), None) => Some((Format::NodePgMigrate, Marker::Down { transaction: true })),
+        _ => None,
+    }
+}
+
+fn dbmate_transaction(opts: &str) -> bool {
+    !opts.split_whitespace().any(|o| o == "transaction:false")
+}
+
+pub fn split(text: &str) -> Sections {
+    // Where each marker is: (line index, marker). Only the first format seen counts.
+    let mut format = Format::Plain;
+    let mut marks: Vec<(usize, Marker)> = Vec::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if let Some((f, m)) = marker(line) {
+            if format == Format::Plain {
+                format = f;
+            }
+            if f == format {
+                marks.push((i, m));
+            }
+        }
+    }
+    if format == Format::Plain {
+        return Sections {
+            format,
+            up: text.to_string(),
+            down: None,
+            up_in_transaction: true,
+            down_in_transaction: true,
+        };
+    }
+    let lines: Vec<&str> = text.split('\n').collect();
+    let section = |want_up: bool| -> Option<(String, bool)> {
+        let (start, m) = marks.iter().find(|(_, m)| matches!(m, Marker::Up { .. }) == want_up)?;
+        let end = marks.iter().map(|(i, _)| *i).find(|i| i > start).unwrap_or(lines.len());
+        let mut out = "\n".repeat(start + 1);
+        out.push_str(&lines[start + 1..end].join("\n"));
+        let transaction = match m {
+            Marker::Up { transaction } | Marker::Down { transaction } => *transaction,
+        };
+        Some((out, transaction))
+    };
+    let (up, up_in_transaction) = section(true).unwrap_or_default();
+    let down = section(false);
+    Sections {
+        format,
+        up,
+        up_in_transaction,
+        down_in_transaction: down.as_ref().is_none_or(|d| d.1),
+        down: down.map(|d| d.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_file_is_all_up() {
+        let s = split("create table a (id int);\n");
+        assert_eq!(s.format, Format::Plain);
+        assert_eq!(s.up, "create table a (id int);\n");
+        assert_eq!(s.down, None);
+    }
+
+    #[test]
+    fn dbmate_sections_keep_their_line_numbers() {
+        let text = "-- a comment\n-- migrate:up transaction:false\ncreate index concurrently i on t (a);\n\n-- migrate:down\ndrop index i;\n";
+        let s = split(text);
+        assert_eq!(s.format, Format::Dbmate);
+        assert!(!s.up_in_transaction);
+        assert!(s.down_in_transaction);
+        assert_eq!(s.up.lines().position(|l| l.contains("create index")), Some(2));
+        let down = s.down.unwrap();
+        assert_eq!(down.lines().position(|l| l.contains("drop index")), Some(5));
+        assert!(!s.up.contains("drop index"));
+    }
+
+    #[test]
+    fn node_pg_migrate_sections() {
+        let s = split("-- Up Migration\nCREATE TABLE t (id int);\n-- Down Migration\nDROP TABLE t;\n");
+        assert_eq!(s.format, Format::NodePgMigrate);
+        assert!(s.up.contains("CREATE TABLE") && !s.up.contains("DROP"));
+        assert!(s.down.unwrap().contains("DROP TABLE"));
+    }
+
+    #[test]
+    fn up_only_dbmate_file_has_no_down() {
+        let s = split("-- migrate:up\nselect 1;\n");
+        assert_eq!(s.down, None);
+    }
+
+    #[test]
+    fn a_comment_that_mentions_migrations_is_not_a_marker() {
+        let s = split("-- this up migration adds a table\ncreate table t ();\n");
+        assert_eq!(s.format, Format::Plain);
+    }
+}

@@ -1,0 +1,168 @@
+//! Projects that already exist: a Supabase `supabase/migrations` folder used
+//! as it is, and dbmate / node-pg-migrate single files.
+
+use crate::harness::*;
+
+fn supabase_history(db: &Db) -> String {
+    db.query("SELECT version || ':' || coalesce(name, '') FROM supabase_migrations.schema_migrations ORDER BY version")
+}
+
+#[test]
+fn supabase_folder_is_used_as_it_is_with_supabase_history() {
+    let db = Db::new("supabase_layout");
+    let p = Project::new(&db);
+    p.write("supabase/migrations/20240101000000_create_notes.sql", "create table notes (id bigint primary key);\n");
+    // A file that manages its own transaction, as Supabase's examples do, and
+    // a SET that must not leak into the next file.
+    p.write(
+        "supabase/migrations/20240102000000_add_title.sql",
+        "begin;\nalter table notes add column title text;\ncommit;\nset search_path = nowhere;\n",
+    );
+    p.write("supabase/migrations/20240103000000_add_body.sql", "alter table notes add column body text;\n");
+    p.write("supabase/seed.sql", "insert into notes (id) values (1);\n");
+    let r = p.cargo_migrate(&["up"]).ok();
+    assert!(r.stdout.contains("applied 3 migration(s)"), "{}", r.stdout);
+    assert_eq!(
+        db.query("SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'notes'::regclass AND attnum > 0"),
+        "id,title,body"
+    );
+    // Supabase's table is the history (what `supabase migration list` reads), with the statements.
+    assert_eq!(supabase_history(&db), "20240101000000:create_notes\n20240102000000:add_title\n20240103000000:add_body");
+    assert_eq!(
+        db.query("SELECT array_length(statements, 1) FROM supabase_migrations.schema_migrations WHERE version = '20240103000000'"),
+        "1"
+    );
+    assert!(!db.table_exists("public.__diesel_schema_migrations"), "no diesel table in a Supabase project");
+
+    // status reads the same table and says the files cannot be reverted.
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(r.stdout.contains("supabase_migrations.schema_migrations"), "{}", r.stdout);
+    assert_eq!(r.stdout.matches("up-only: cannot be reverted").count(), 3, "{}", r.stdout);
+    let json = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    let rows = json["migrations"].as_array().unwrap();
+    assert!(rows.iter().all(|m| m["state"] == "applied" && m["up_only"] == true), "{json}");
+
+    // A version recorded by the Supabase CLI itself counts as applied.
+    p.write("supabase/migrations/20240104000000_from_cli.sql", "create table from_cli ();\n");
+    db.query("INSERT INTO supabase_migrations.schema_migrations (version, name) VALUES ('20240104000000', 'from_cli')");
+    p.cargo_migrate(&["up"]).ok();
+    assert!(!db.table_exists("from_cli"), "a version the CLI applied is not run again");
+
+    // down refuses, naming every up-only file at once, and changes nothing.
+    let r = p.cargo_migrate(&["down", "--all", "--yes"]).fails(1);
+    for f in ["20240101000000_create_notes.sql", "20240102000000_add_title.sql", "20240103000000_add_body.sql"] {
+        assert!(r.stderr.contains(f), "{f}: {}", r.stderr);
+    }
+    assert!(r.stderr.contains("up-only"), "{}", r.stderr);
+    assert_eq!(supabase_history(&db).lines().count(), 4);
+}
+
+#[test]
+fn create_in_a_supabase_folder_writes_one_file() {
+    let db = Db::new("supabase_create");
+    let p = Project::new(&db);
+    p.write("supabase/migrations/20240101000000_first.sql", "create table first_t ();\n");
+    let r = p.cargo_migrate(&["create", "add_things"]).ok();
+    let made: Vec<String> = std::fs::read_dir(p.root.join("supabase/migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with("_add_things.sql"))
+        .collect();
+    assert_eq!(made.len(), 1, "{}", r.stdout);
+    assert!(!p.root.join("migrations").exists());
+    // The new file is still the template: up refuses it, and says where.
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("still the template") && r.stderr.contains(&made[0]), "{}", r.stderr);
+    p.write(&format!("supabase/migrations/{}", made[0]), "create table things (id int);\n");
+    p.cargo_migrate(&["up"]).ok();
+    assert!(db.table_exists("things"));
+}
+
+#[test]
+fn dbmate_and_node_pg_migrate_files_run_both_ways() {
+    let db = Db::new("single_files");
+    let p = Project::new(&db);
+    p.write(
+        "migrations/20240101000000_dbmate_style.sql",
+        "-- migrate:up\ncreate table a (id int);\n\n-- migrate:down\ndrop table a;\n",
+    );
+    p.write(
+        "migrations/20240102000000_concurrent_index.sql",
+        "-- migrate:up transaction:false\ncreate index concurrently a_id on a (id);\n\n-- migrate:down\ndrop index a_id;\n",
+    );
+    p.write(
+        "migrations/1704240000000_node_style.sql",
+        "-- Up Migration\nCREATE TABLE b (id int);\n\n-- Down Migration\nDROP TABLE b;\n",
+    );
+    p.cargo_migrate(&["up"]).ok();
+    assert!(db.table_exists("a") && db.table_exists("b") && db.table_exists("a_id"));
+    assert_eq!(db.applied().len(), 3);
+    // The down section of the file was kept with the history.
+    assert_eq!(
+        db.query(
+            "SELECT down_sql LIKE '%drop table a;%' FROM cargo_migrate.migrations WHERE version = '20240101000000'"
+        ),
+        "t"
+    );
+    p.cargo_migrate(&["down", "--all", "--yes"]).ok();
+    assert!(!db.table_exists("a") && !db.table_exists("b"));
+    assert!(db.applied().is_empty());
+    // An error inside a section names the file's own line.
+    p.write(
+        "migrations/20240103000000_broken.sql",
+        "-- migrate:up\n-- comment\n\nselect 1;\nselect nonsense_column from nowhere;\n-- migrate:down\nselect 1;\n",
+    );
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("20240103000000_broken.sql:5"), "{}", r.stderr);
+}
+
+#[test]
+fn import_converts_other_tools_folders_keeping_versions() {
+    let db = Db::new("import");
+    let p = Project::new(&db);
+    // node-pg-migrate: SQL files convert, JavaScript ones are reported.
+    p.write(
+        "old/1704240000000_create-users.sql",
+        "-- Up Migration\nCREATE TABLE users (id int);\n-- Down Migration\nDROP TABLE users;\n",
+    );
+    p.write("old/1704250000000_add-index.js", "exports.up = (pgm) => { pgm.createIndex('users', 'id') };\n");
+    p.write("old/README.md", "not a migration\n");
+    let r = p.cargo_migrate(&["import", "--from", "node-pg-migrate", "old"]).ok();
+    assert!(r.stdout.contains("imported 1 migration(s)"), "{}", r.stdout);
+    assert!(r.stderr.contains("1704250000000_add-index.js") && r.stderr.contains("JavaScript"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(p.root.join("migrations/1704240000000_create-users/up.sql")).unwrap(),
+        "CREATE TABLE users (id int);\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.root.join("migrations/1704240000000_create-users/down.sql")).unwrap(),
+        "DROP TABLE users;\n"
+    );
+    // dbmate: transaction:false becomes metadata.toml; a second import skips what is there.
+    p.write("db/migrations/20240101000000_idx.sql", "-- migrate:up transaction:false\ncreate index concurrently users_id on users (id);\n-- migrate:down\ndrop index users_id;\n");
+    p.write("db/migrations/20240102000000_plain.sql", "create table no_markers ();\n");
+    let r = p.cargo_migrate(&["import", "--from", "dbmate", "db/migrations", "--format", "json"]).ok();
+    let json = r.json();
+    assert_eq!(json["imported"][0]["run_in_transaction"], false, "{json}");
+    assert_eq!(json["not_converted"][0]["file"], "20240102000000_plain.sql", "{json}");
+    assert_eq!(
+        std::fs::read_to_string(p.root.join("migrations/20240101000000_idx/metadata.toml")).unwrap(),
+        "run_in_transaction = false\n"
+    );
+    let json = p.cargo_migrate(&["import", "--from", "dbmate", "db/migrations", "--format", "json"]).ok().json();
+    assert_eq!(json["imported"].as_array().unwrap().len(), 0, "{json}");
+    assert_eq!(json["skipped"].as_array().unwrap().len(), 1, "{json}");
+    // Supabase: up-only files; then everything applies and reverts with diesel's harness.
+    p.write("supabase/migrations/20240201000000_notes.sql", "create table notes (id int);\n");
+    // The project has migrations/ now, so that stays the migrations folder.
+    let r = p.cargo_migrate(&["import", "--from", "supabase", "supabase/migrations"]).ok();
+    assert!(r.stdout.contains("no down section"), "{}", r.stdout);
+    assert!(!p.root.join("migrations/20240201000000_notes/down.sql").exists());
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.applied(), ["1704240000000", "20240101000000", "20240201000000"]);
+    assert!(db.table_exists("users_id"));
+    // Pointed at its own folder, or at nothing, it refuses and writes nothing.
+    let r = p.cargo_migrate(&["import", "--from", "dbmate", "migrations"]).fails(2);
+    assert!(r.stderr.contains("already runs these files"), "{}", r.stderr);
+    p.cargo_migrate(&["import", "--from", "dbmate", "nowhere"]).fails(2);
+}
