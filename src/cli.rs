@@ -135,6 +135,10 @@ pub enum Command {
     Create(CreateArgs),
     /// Convert another tool's migrations folder into diesel's layout, keeping versions
     Import(ImportArgs),
+    /// Take over a database another tool migrated: record its applied migrations as ours
+    Adopt(AdoptArgs),
+    /// Mark every migration up to VERSION applied without running it (a database older than its migrations)
+    Baseline(BaselineArgs),
     /// Print the database URL in use (password masked) and where each part came from
     DatabaseUrl(DatabaseUrlArgs),
     /// Manage the local development database used when none is configured
@@ -332,6 +336,58 @@ pub struct ImportArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
+}
+
+/// Another tool's history table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum History {
+    /// node-pg-migrate's `pgmigrations`
+    #[value(alias = "pgmigrations")]
+    NodePgMigrate,
+    /// `supabase_migrations.schema_migrations` (the Supabase CLI)
+    Supabase,
+    /// dbmate's `schema_migrations`
+    Dbmate,
+    /// sqlx's `_sqlx_migrations`
+    Sqlx,
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// Whose history to read (default: the one the database has)
+    #[arg(long, value_enum)]
+    pub from: Option<History>,
+    /// Record without asking (needed where there is no terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Show the mapping, record nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// The newest migration the database already has (version or folder name)
+    #[arg(long, value_name = "VERSION")]
+    pub to: String,
+    /// Record without asking (needed where there is no terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Show what would be recorded, record nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
 }
 
 #[derive(Debug, Args)]

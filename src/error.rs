@@ -58,6 +58,8 @@ kinds! {
     BadEnvFile = "bad_env_file",
     /// A file or folder could not be read or written.
     Io = "io",
+    /// `adopt` found no other tool's history, or several.
+    NoHistoryToAdopt = "no_history_to_adopt",
     /// `import` was pointed at the folder it would write into, or at a Supabase one.
     ImportTarget = "import_target",
     // The migrations folder.

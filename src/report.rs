@@ -440,6 +440,32 @@ pub struct CreateOutput {
     pub files: Vec<String>,
 }
 
+/// `adopt` and `baseline`.
+#[derive(Serialize)]
+pub struct AdoptOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub database: String,
+    /// Whose history was read (`adopt`).
+    pub from: Option<&'static str>,
+    pub dry_run: bool,
+    /// Recorded as applied (or, with dry_run, would be).
+    pub recorded: Vec<AdoptedJson>,
+    pub already_applied: usize,
+    /// Versions the other tool applied that have no migration here.
+    pub unmatched: Vec<String>,
+    /// Migrations here that stay pending.
+    pub pending: usize,
+}
+
+#[derive(Serialize)]
+pub struct AdoptedJson {
+    pub version: String,
+    pub name: String,
+    /// When the other tool applied it, where it kept that.
+    pub applied_at: Option<String>,
+}
+
 #[derive(Serialize)]
 pub struct ImportOutput {
     pub ok: bool,

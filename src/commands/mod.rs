@@ -3,6 +3,7 @@
 //! development database), and reading the folder and the history together;
 //! `write.rs` is the locked plan → run sequence of `up`, `down` and `redo`.
 
+pub mod adopt;
 pub mod create;
 pub mod database_url;
 pub mod down;
@@ -233,6 +234,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Status(a) => &a.project,
         Command::Create(a) => &a.project,
         Command::Import(a) => &a.project,
+        Command::Adopt(a) => &a.project,
+        Command::Baseline(a) => &a.project,
         Command::DatabaseUrl(a) => &a.project,
         Command::Local(a) => &a.project,
     };
@@ -246,6 +249,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Status(args) => status::run(&ctx, args),
         Command::Create(args) => create::run(&ctx, args),
         Command::Import(args) => import::run(&ctx, args),
+        Command::Adopt(args) => adopt::adopt(&ctx, args),
+        Command::Baseline(args) => adopt::baseline(&ctx, args),
         Command::DatabaseUrl(args) => database_url::run(&ctx, args),
         Command::Local(args) => local::run(&ctx, args),
     });

@@ -226,7 +226,7 @@ pub fn migrate(
 }
 
 /// Ask on the terminal; anything but yes changes nothing.
-fn confirm(r: &Reporter, what: &str) -> Result<()> {
+pub(super) fn confirm(r: &Reporter, what: &str) -> Result<()> {
     use std::io::Write as _;
     eprint!("{}", report::redact(&format!("{what}: go on? [y/N] ")));
     let _ = std::io::stderr().flush();

@@ -223,3 +223,32 @@ pub fn set_checksum(conn: &mut Conn, version: &str, checksum: &str) -> Result<bo
         .map_err(|e| query_error("record the checksum", e))?;
     Ok(rows.len == 1)
 }
+
+/// The rows that mark `version` applied without running it (`adopt`,
+/// `baseline`): the ledger's and ours, dated `at` (SQL, a timestamptz).
+pub fn recorded_sql(ledger: (Ledger, &str), r: &Record, at: &str) -> String {
+    let (ledger, table) = ledger;
+    let Record { version, name, checksum, down_sql, batch, who } = r;
+    let v = literal(version);
+    let mut sql = format!(
+        "INSERT INTO {COMPANION} (version, name, checksum, down_sql, batch, duration_ms, applied_by, applied_at) \
+         VALUES ({v}, {}, {}, {}, {batch}, 0, {}, {at}) ON CONFLICT (version) DO NOTHING;\n",
+        literal(name),
+        literal(checksum),
+        down_sql.as_deref().map(literal).unwrap_or_else(|| "NULL".into()),
+        literal(who),
+    );
+    match ledger {
+        Ledger::Diesel => sql.push_str(&format!(
+            "INSERT INTO {table} (version, run_on) VALUES ({v}, ({at}) AT TIME ZONE 'UTC') ON CONFLICT (version) DO NOTHING;\n"
+        )),
+        Ledger::Supabase => {
+            let short = name.split_once('_').map(|(_, n)| n).unwrap_or("");
+            sql.push_str(&format!(
+                "INSERT INTO {SUPABASE_HISTORY} (version, name) VALUES ({v}, {}) ON CONFLICT (version) DO NOTHING;\n",
+                literal(short)
+            ))
+        }
+    }
+    sql
+}

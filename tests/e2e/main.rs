@@ -6,6 +6,7 @@
 mod cluster;
 mod harness;
 
+mod adopt;
 mod cli;
 mod concurrency;
 mod create;

@@ -1,0 +1,104 @@
+//! Taking over a database another tool migrated: `adopt` and `baseline`.
+
+use crate::harness::*;
+
+/// The seed's production database: migrated by node-pg-migrate.
+fn node_pg_migrate_database(db: &Db) {
+    db.query(
+        "CREATE TABLE pgmigrations (id SERIAL PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL);
+         INSERT INTO pgmigrations (name, run_on) VALUES
+           ('1700000000000_old-js-migration', '2023-11-14 22:13:20'),
+           ('1704240000000_create-meetings', '2024-01-03 00:00:00');
+         CREATE TABLE old_js (id int);
+         CREATE TABLE meetings (id uuid PRIMARY KEY);",
+    );
+}
+
+#[test]
+fn adopt_records_node_pg_migrate_history_with_its_dates() {
+    let db = Db::new("adopt_npm");
+    node_pg_migrate_database(&db);
+    let p = Project::new(&db);
+    // Their SQL migration, read in place; one of ours, not applied yet.
+    p.write(
+        "migrations/1704240000000_create-meetings.sql",
+        "-- Up Migration\nCREATE TABLE meetings (id uuid PRIMARY KEY);\n-- Down Migration\nDROP TABLE meetings;\n",
+    );
+    p.table_migration("20250101000000", "participants");
+
+    // Without a terminal it needs --yes, and records nothing.
+    let r = p.cargo_migrate(&["adopt"]).fails(1);
+    assert!(r.stderr.contains("--yes"), "{}", r.stderr);
+    assert!(r.stdout.contains("record") && r.stdout.contains("1704240000000_create-meetings"), "{}", r.stdout);
+    assert!(db.applied().is_empty());
+    // The JavaScript-only migration has no file here: shown, not recorded.
+    assert!(r.stderr.contains("1700000000000_old-js-migration"), "{}", r.stderr);
+
+    let json = p.cargo_migrate(&["adopt", "--yes", "--format", "json"]).ok().json();
+    assert_eq!(json["recorded"][0]["version"], "1704240000000", "{json}");
+    assert_eq!(json["unmatched"][0], "1700000000000", "{json}");
+    assert_eq!(json["pending"], 1, "{json}");
+    assert_eq!(db.applied(), ["1704240000000"]);
+    // The original date, in both tables; the way back is kept.
+    assert_eq!(
+        db.query("SELECT run_on FROM __diesel_schema_migrations WHERE version = '1704240000000'"),
+        "2024-01-03 00:00:00"
+    );
+    assert_eq!(
+        db.query("SELECT applied_by LIKE 'adopted from node-pg-migrate%', down_sql LIKE '%DROP TABLE meetings%' FROM cargo_migrate.migrations"),
+        "t|t"
+    );
+    // Then `up` runs only what node-pg-migrate never applied.
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.applied(), ["1704240000000", "20250101000000"]);
+    assert!(db.table_exists("participants"));
+    // Adopting again records nothing.
+    let r = p.cargo_migrate(&["adopt", "--yes"]).ok();
+    assert!(r.stdout.contains("nothing to record"), "{}", r.stdout);
+}
+
+#[test]
+fn adopt_reads_sqlx_and_dbmate_and_refuses_when_there_is_nothing() {
+    let db = Db::new("adopt_others");
+    let p = Project::new(&db);
+    p.table_migration("20240101000000", "a");
+    p.table_migration("20240102000000", "b");
+    let r = p.cargo_migrate(&["adopt", "--yes"]).fails(1);
+    assert!(r.stderr.contains("no other tool's history") && r.stderr.contains("baseline"), "{}", r.stderr);
+    db.query(
+        "CREATE TABLE _sqlx_migrations (version bigint PRIMARY KEY, description text NOT NULL,
+           installed_on timestamptz NOT NULL DEFAULT now(), success boolean NOT NULL, checksum bytea NOT NULL,
+           execution_time bigint NOT NULL);
+         INSERT INTO _sqlx_migrations VALUES (20240101000000, 'create a', '2024-02-02 10:00:00+00', true, '\\x00', 1),
+                                             (20240102000000, 'create b', '2024-02-02 10:00:00+00', false, '\\x00', 1);
+         CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY);
+         INSERT INTO schema_migrations VALUES ('20240101000000');",
+    );
+    // Two histories: it must be told which.
+    let r = p.cargo_migrate(&["adopt", "--yes"]).fails(2);
+    assert!(r.stderr.contains("--from"), "{}", r.stderr);
+    let json = p.cargo_migrate(&["adopt", "--from", "sqlx", "--yes", "--format", "json"]).ok().json();
+    // The failed sqlx migration is not taken as applied.
+    assert_eq!(json["recorded"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(db.applied(), ["20240101000000"]);
+}
+
+#[test]
+fn baseline_marks_everything_up_to_a_version_without_running_it() {
+    let db = Db::new("baseline");
+    let p = Project::new(&db);
+    p.table_migration("20240101000000", "a");
+    p.table_migration("20240102000000", "b");
+    p.table_migration("20240103000000", "c");
+    db.query("CREATE TABLE a (id bigint PRIMARY KEY); CREATE TABLE b (id bigint PRIMARY KEY);");
+    p.cargo_migrate(&["baseline", "--to", "20240109000000", "--yes"]).fails(2);
+    p.cargo_migrate(&["baseline", "--to", "20240102000000", "--dry-run"]).ok();
+    assert!(db.applied().is_empty());
+    p.cargo_migrate(&["baseline", "--to", "20240102000000_create_b", "--yes"]).ok();
+    assert_eq!(db.applied(), ["20240101000000", "20240102000000"]);
+    p.cargo_migrate(&["up"]).ok();
+    assert!(db.table_exists("c"));
+    // And it can be reverted like any other migration (its down.sql was kept).
+    p.cargo_migrate(&["down", "--count", "3"]).ok();
+    assert!(!db.table_exists("a") && !db.table_exists("b"));
+}
