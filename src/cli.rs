@@ -131,10 +131,12 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Check the live schema for what every migration should get right (RLS, indexed foreign keys, …)
     Lint(LintArgs),
-    /// Write a new migration folder with up.sql and down.sql
+    /// Write a new migration: a folder with up.sql and down.sql (one .sql file in a Supabase folder)
     Create(CreateArgs),
     /// Convert another tool's migrations folder into diesel's layout, keeping versions
     Import(ImportArgs),
+    /// Load the seed data (supabase/seed.sql, or seeds/*.sql) in one transaction
+    Seed(SeedArgs),
     /// Take over a database another tool migrated: record its applied migrations as ours
     Adopt(AdoptArgs),
     /// Mark every migration up to VERSION applied without running it (a database older than its migrations)
@@ -361,6 +363,22 @@ pub struct AdoptArgs {
     #[arg(short, long)]
     pub yes: bool,
     /// Show the mapping, record nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Seed a database that is not on this machine without asking
+    #[arg(short, long)]
+    pub yes: bool,
+    /// List the seed files, run nothing
     #[arg(long)]
     pub dry_run: bool,
     #[command(flatten)]

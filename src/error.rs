@@ -58,6 +58,8 @@ kinds! {
     BadEnvFile = "bad_env_file",
     /// A file or folder could not be read or written.
     Io = "io",
+    /// `seed` found no seed file, or the seeds setting names nothing.
+    NoSeeds = "no_seeds",
     /// `adopt` found no other tool's history, or several.
     NoHistoryToAdopt = "no_history_to_adopt",
     /// `import` was pointed at the folder it would write into, or at a Supabase one.

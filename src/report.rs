@@ -440,6 +440,21 @@ pub struct CreateOutput {
     pub files: Vec<String>,
 }
 
+#[derive(Serialize)]
+pub struct SeedOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub database: String,
+    pub dry_run: bool,
+    pub files: Vec<SeedFileJson>,
+}
+
+#[derive(Serialize)]
+pub struct SeedFileJson {
+    pub path: String,
+    pub duration_ms: Option<u64>,
+}
+
 /// `adopt` and `baseline`.
 #[derive(Serialize)]
 pub struct AdoptOutput {

@@ -1,10 +1,12 @@
 //! `cargo migrate local start | stop | status | url | reset`: the local
 //! development database used when no database is configured.
 
-use super::Context;
-use crate::cli::{LocalAction, LocalArgs};
+use super::{Context, Flags};
+use crate::cli::{DbOpts, LocalAction, LocalArgs, LockOpts};
 use crate::error::{exit, Result};
+use crate::plan::{PartialChoice, Request};
 use crate::report::{self, display_path, json_path, LocalOutput};
+use crate::source::seeds;
 use crate::url;
 
 pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
@@ -63,11 +65,43 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
             out.pg_bin = bin.map(|b| json_path(&b));
         }
         LocalAction::Reset => {
-            let u = shown(&local.reset(r)?);
-            r.line(format!("the local database was reset: {u} (empty; run `cargo migrate up`)"));
+            let real = local.reset(r)?;
+            let u = shown(&real);
+            let (applied, seeded) = migrate_and_seed(ctx, args, real)?;
+            r.line(format!(
+                "the local database was reset: {u} ({applied} migration(s) applied, {seeded} seed file(s) loaded)"
+            ));
             out.url = Some(u);
         }
     }
     r.json(&out);
     Ok(exit::OK)
+}
+
+/// After a reset: every migration, then the seed data, as `up` and `seed` would.
+fn migrate_and_seed(ctx: &Context, args: &LocalArgs, url: String) -> Result<(usize, usize)> {
+    let db = DbOpts {
+        database_url: Some(url),
+        connect_timeout: 10,
+        no_local: false,
+        local: true,
+        local_db: args.local.clone(),
+    };
+    let lock = LockOpts { lock_timeout: 60 };
+    let up = Request::Up {
+        count: None,
+        to: None,
+        allow_out_of_order: false,
+        allow_modified: false,
+        partial: PartialChoice::Refuse,
+    };
+    let flags = Flags { single_transaction: false, yes: true, dry_run: false, backup: None };
+    let applied = super::migrate(ctx, &db, &lock, &up, flags)?.done.len();
+    let s = &ctx.settings;
+    let seeded = if seeds::find(&s.project, &s.migrations_dir)?.files.is_empty() {
+        0
+    } else {
+        super::seed::seed(ctx, &db, &lock, true, false)?
+    };
+    Ok((applied, seeded))
 }

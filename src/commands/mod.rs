@@ -12,6 +12,7 @@ pub mod lint;
 pub mod local;
 pub mod redo;
 pub mod repair;
+pub mod seed;
 pub mod status;
 pub mod up;
 pub mod verify;
@@ -235,6 +236,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Create(a) => &a.project,
         Command::Import(a) => &a.project,
         Command::Adopt(a) => &a.project,
+        Command::Seed(a) => &a.project,
         Command::Baseline(a) => &a.project,
         Command::DatabaseUrl(a) => &a.project,
         Command::Local(a) => &a.project,
@@ -250,6 +252,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Create(args) => create::run(&ctx, args),
         Command::Import(args) => import::run(&ctx, args),
         Command::Adopt(args) => adopt::adopt(&ctx, args),
+        Command::Seed(args) => seed::run(&ctx, args),
         Command::Baseline(args) => adopt::baseline(&ctx, args),
         Command::DatabaseUrl(args) => database_url::run(&ctx, args),
         Command::Local(args) => local::run(&ctx, args),

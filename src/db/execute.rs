@@ -156,15 +156,17 @@ fn bookkeeping_text(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
 
 fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
     let begin = if t.own_transaction { BEGIN } else { "" };
-    let start = Instant::now();
-    conn.execute(&transactional_text(p, t)).map_err(|e| {
+    conn.execute_counted(&transactional_text(p, t)).map_err(|(e, done)| {
         // A syntax error anywhere in the text fails it before BEGIN ran.
         if t.own_transaction && !e.connection_lost && conn.transaction_status() != TxStatus::Idle {
             let _ = conn.execute("ROLLBACK");
         }
         let outcome = if e.connection_lost { Outcome::Unknown } else { Outcome::RolledBack };
-        let failing = if e.position.is_none() && !e.connection_lost && t.own_transaction {
-            failing_statement(conn, p, start.elapsed())
+        // PostgreSQL gives no position for some errors (CREATE EXTENSION, a
+        // DROP with dependents, policies): the statements that completed
+        // before it say which one failed (BEGIN is the first of ours).
+        let failing = if e.position.is_none() && !e.connection_lost {
+            done.checked_sub(usize::from(t.own_transaction)).filter(|i| *i < sql::split_statements(&p.sql).len())
         } else {
             None
         };
@@ -173,20 +175,29 @@ fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<()
     })
 }
 
-/// PostgreSQL gives no position for some errors (CREATE EXTENSION, a DROP
-/// with dependents, policies): in a long file the line matters. When the
-/// migration failed quickly, run it again statement by statement in a
-/// transaction that is rolled back, to see which statement fails.
-fn failing_statement(conn: &mut Conn, p: &Prepared, took: Duration) -> Option<usize> {
-    let statements = sql::split_statements(&p.sql);
-    if statements.len() < 2 || took > Duration::from_secs(2) || conn.execute("BEGIN").is_err() {
-        return None;
-    }
-    let found = statements.iter().position(|s| conn.execute(s.text).is_err());
-    let _ = conn.execute("ROLLBACK");
-    let _ = conn.execute(RESET_SESSION);
-    conn.take_notices();
-    found
+/// One seed file, inside the caller's transaction. On failure, the error
+/// names the file's line, as for a migration.
+pub fn run_seed(conn: &mut Conn, path: &str, sql_text: &str) -> Result<Duration, Error> {
+    let p = Prepared {
+        version: String::new(),
+        // Errors read "seeding failed at seed.sql:3: …".
+        folder: "seeding".to_string(),
+        path: path.to_string(),
+        sql: sql_text.to_string(),
+        in_transaction: true,
+        record: None,
+        skip: 0,
+        stopped_before: false,
+        from_store: false,
+    };
+    let start = Instant::now();
+    conn.execute_counted(sql_text).map_err(|(e, done)| {
+        let failing = (e.position.is_none() && !e.connection_lost)
+            .then_some(done)
+            .filter(|i| *i < sql::split_statements(sql_text).len());
+        failure(conn, &p, e, (0, sql_text.chars().count()), 0, failing, Outcome::RolledBack)
+    })?;
+    Ok(start.elapsed())
 }
 
 /// libpq runs a multi-statement string as one implicit transaction, which

@@ -245,6 +245,59 @@ impl Conn {
         Ok(())
     }
 
+    /// Like `execute`, but a failure also says how many statements of the
+    /// text completed before it: the server reports each one as it finishes,
+    /// so the failing statement is known without running anything again.
+    pub fn execute_counted(&mut self, sql: &str) -> Result<(), (PgError, usize)> {
+        let c = CString::new(sql).map_err(|_| {
+            let e = PgError {
+                position: sql.find('\0').map(|b| sql[..b].chars().count() + 1),
+                ..PgError::client("the SQL contains a NUL character".into(), false)
+            };
+            (e, 0)
+        })?;
+        let conn = self.raw.as_ptr();
+        // SAFETY: live connection, valid C string.
+        if unsafe { ffi::PQsendQuery(conn, c.as_ptr()) } == 0 {
+            return Err((PgError::client(self.error_message(), self.is_bad()), 0));
+        }
+        let mut done = 0;
+        let mut failed = None;
+        loop {
+            // SAFETY: live connection; each result is checked (and so cleared) once.
+            let res = unsafe { ffi::PQgetResult(conn) };
+            if res.is_null() {
+                break;
+            }
+            // SAFETY: res is a valid result we own until cleared.
+            let empty = unsafe { ffi::PQresultStatus(res) } == ffi::ExecStatusType::PGRES_EMPTY_QUERY;
+            match self.check(res) {
+                Ok(ok) => {
+                    // SAFETY: we own it.
+                    unsafe { ffi::PQclear(ok.as_ptr()) };
+                    if !empty {
+                        done += 1;
+                    }
+                }
+                Err(e) => {
+                    failed.get_or_insert(e);
+                    if self.is_bad() {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(mut e) = failed {
+            // libpq notices the connection is gone only after the error that said so.
+            e.connection_lost |= self.is_bad();
+            return Err((e, done));
+        }
+        if self.is_bad() {
+            return Err((PgError::client(self.error_message(), true), done));
+        }
+        Ok(())
+    }
+
     /// One statement, rows in binary format. Parameters are text.
     pub fn query(&mut self, sql: &str, params: &[&str]) -> Result<Rows, PgError> {
         let c = CString::new(sql).expect("our queries contain no NUL");

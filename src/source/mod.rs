@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 mod checksums;
 pub mod sections;
+pub mod seeds;
 
 use crate::db::history::Ledger;
 use crate::error::{Error, Kind, Result};

@@ -18,8 +18,9 @@ use super::Project;
 /// What identifies a question to `cargo metadata`.
 pub fn key(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> String {
     let env = |k: &str| std::env::var(k).unwrap_or_default();
+    // The first part changes when what is cached does (a new setting).
     format!(
-        "{}\0{}\0{}\0{}\0{}\0{}",
+        "v2\0{}\0{}\0{}\0{}\0{}\0{}",
         cwd.display(),
         manifest_path.map(|p| p.display().to_string()).unwrap_or_default(),
         package.unwrap_or_default(),
@@ -83,6 +84,7 @@ pub fn load(key: &str) -> Option<Project> {
         package_dir: path("package_dir")?,
         package_dir_setting: path("package_dir_setting"),
         workspace_dir_setting: path("workspace_dir_setting"),
+        seeds_setting: path("seeds_setting"),
     })
 }
 
@@ -106,6 +108,7 @@ pub fn store(key: &str, cwd: &Path, manifests: &[PathBuf], project: &Project) {
             "package_dir": project.package_dir,
             "package_dir_setting": project.package_dir_setting,
             "workspace_dir_setting": project.workspace_dir_setting,
+            "seeds_setting": project.seeds_setting,
         },
     });
     crate::cache::store(&file, &value.to_string());

@@ -20,6 +20,9 @@ pub struct Project {
     pub package_dir_setting: Option<PathBuf>,
     /// `[workspace.metadata.migrate] dir`, resolved against the workspace root.
     pub workspace_dir_setting: Option<PathBuf>,
+    /// `seeds` of `[package.metadata.migrate]` (else of the workspace's): a
+    /// file or folder, resolved against the folder of the Cargo.toml saying it.
+    pub seeds_setting: Option<PathBuf>,
 }
 
 pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> Result<Project> {
@@ -61,6 +64,7 @@ pub fn standalone(cwd: &Path) -> Project {
         package_dir: cwd.to_path_buf(),
         package_dir_setting: None,
         workspace_dir_setting: None,
+        seeds_setting: None,
     }
 }
 
@@ -115,22 +119,31 @@ fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package
         .and_then(|p| p.manifest_path.parent())
         .map(|d| d.as_std_path().to_path_buf())
         .unwrap_or_else(|| root.clone());
-    let dir_setting = |value: &serde_json::Value, base: &Path| -> Result<Option<PathBuf>> {
-        match value.get("migrate").and_then(|m| m.get("dir")) {
+    let path_setting = |key: &str, value: &serde_json::Value, base: &Path| -> Result<Option<PathBuf>> {
+        match value.get("migrate").and_then(|m| m.get(key)) {
             None => Ok(None),
             Some(serde_json::Value::String(s)) => Ok(Some(base.join(s))),
             Some(other) => {
-                Err(Error::new(Kind::BadMetadata, format!("metadata.migrate.dir must be a string, not {other}"))
-                    .hint("write e.g. `[package.metadata.migrate]\ndir = \"migrations\"`"))
+                Err(Error::new(Kind::BadMetadata, format!("metadata.migrate.{key} must be a string, not {other}"))
+                    .hint(format!(
+                        "write e.g. `[package.metadata.migrate]\n{key} = \"{key_example}\"`",
+                        key_example = if key == "dir" { "migrations" } else { "seeds" }
+                    )))
             }
         }
     };
+    let package_setting = |key: &str| match chosen {
+        Some(p) => path_setting(key, &p.metadata, &package_dir),
+        None => Ok(None),
+    };
+    let seeds_setting = match package_setting("seeds")? {
+        Some(p) => Some(p),
+        None => path_setting("seeds", &metadata.workspace_metadata, &root)?,
+    };
     Ok(Project {
-        package_dir_setting: match chosen {
-            Some(p) => dir_setting(&p.metadata, &package_dir)?,
-            None => None,
-        },
-        workspace_dir_setting: dir_setting(&metadata.workspace_metadata, &root)?,
+        package_dir_setting: package_setting("dir")?,
+        workspace_dir_setting: path_setting("dir", &metadata.workspace_metadata, &root)?,
+        seeds_setting,
         package: chosen.map(|p| p.name.to_string()),
         package_dir,
         target_dir: metadata.target_directory.clone().into(),

@@ -126,6 +126,17 @@ fn an_error_without_a_position_still_names_its_line() {
     );
     let r = p.cargo_migrate(&["up"]).fails(1);
     assert!(r.stderr.contains("20250102000000_child/up.sql:3:"), "{}", r.stderr);
+    // Found without running anything twice: a sequence (which no rollback
+    // undoes) is advanced once by the failed run, not twice.
+    db.query("CREATE SEQUENCE calls");
+    p.migration(
+        "20250102000000_child",
+        "SELECT nextval('calls');\nCREATE TABLE child (p int REFERENCES parent);\nDROP TABLE parent;\n",
+        Some("DROP TABLE child;"),
+    );
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("20250102000000_child/up.sql:3:"), "{}", r.stderr);
+    assert_eq!(db.query("SELECT last_value FROM calls"), "1", "the migration ran once");
 }
 
 #[test]

@@ -166,3 +166,54 @@ fn import_converts_other_tools_folders_keeping_versions() {
     assert!(r.stderr.contains("already runs these files"), "{}", r.stderr);
     p.cargo_migrate(&["import", "--from", "dbmate", "nowhere"]).fails(2);
 }
+
+#[test]
+fn seed_loads_supabase_seed_in_one_transaction_apart_from_migrations() {
+    let db = Db::new("seed");
+    let p = Project::new(&db);
+    p.write("supabase/migrations/20240101000000_notes.sql", "create table notes (id int primary key, body text);\n");
+    p.write("supabase/seed.sql", "insert into notes values (1, 'one');\ninsert into notes values (2, 'two');\n");
+    p.cargo_migrate(&["up"]).ok();
+    let r = p.cargo_migrate(&["seed"]).ok();
+    assert!(r.stdout.contains("loaded 1 seed file(s)"), "{}", r.stdout);
+    assert_eq!(db.query("SELECT count(*) FROM notes"), "2");
+    // Seeds are never recorded as migrations.
+    assert_eq!(db.query("SELECT count(*) FROM supabase_migrations.schema_migrations"), "1");
+    // A failing seed names its line and leaves nothing of any seed file.
+    db.query("TRUNCATE notes");
+    p.write("supabase/config.toml", "[db.seed]\nenabled = true\nsql_paths = ['./seeds/*.sql']\n");
+    p.write("supabase/seeds/01_first.sql", "insert into notes values (1, 'one');\n");
+    p.write(
+        "supabase/seeds/02_second.sql",
+        "-- the second\ninsert into notes values (2, 'two');\ninsert into notes values (2, 'again');\n",
+    );
+    let r = p.cargo_migrate(&["seed"]).fails(1);
+    assert!(r.stderr.contains("02_second.sql:3"), "{}", r.stderr);
+    assert!(r.stderr.contains("none of them was loaded"), "{}", r.stderr);
+    assert_eq!(db.query("SELECT count(*) FROM notes"), "0");
+    // A database that is not on this machine needs --yes (checked before connecting).
+    let mut remote = Project::new(&db);
+    remote.write("supabase/seed.sql", "select 1;\n");
+    remote.env = vec![("DATABASE_URL".into(), "postgres://app:secret@db.example.com:5432/app".into())];
+    let r = remote.cargo_migrate(&["seed"]).fails(1);
+    assert!(r.stderr.contains("not a local database") && r.stderr.contains("--yes"), "{}", r.stderr);
+    assert!(!r.stderr.contains("secret"));
+    // No seeds at all: says where it looked.
+    std::fs::remove_file(p.root.join("supabase/config.toml")).unwrap();
+    std::fs::remove_file(p.root.join("supabase/seed.sql")).unwrap();
+    std::fs::remove_dir_all(p.root.join("supabase/seeds")).unwrap();
+    let r = p.cargo_migrate(&["seed"]).fails(1);
+    assert!(r.stderr.contains("no seed files") && r.stderr.contains("seed.sql"), "{}", r.stderr);
+}
+
+#[test]
+fn local_reset_runs_migrations_then_seeds() {
+    let p = Project::bare("app");
+    p.write("supabase/migrations/20240101000000_notes.sql", "create table notes (id int primary key);\n");
+    p.write("supabase/seed.sql", "insert into notes values (1);\n");
+    let r = p.cargo_migrate(&["local", "reset"]).ok();
+    assert!(r.stdout.contains("1 migration(s) applied, 1 seed file(s) loaded"), "{}", r.stdout);
+    let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
+    assert_eq!(psql(&url, "SELECT count(*) FROM notes"), "1");
+    p.cargo_migrate(&["local", "stop"]).ok();
+}

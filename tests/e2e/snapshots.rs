@@ -12,8 +12,22 @@ use insta::assert_snapshot;
 
 use crate::harness::*;
 
-const COMMANDS: &[&str] =
-    &["up", "down", "redo", "status", "repair", "verify", "lint", "create", "database-url", "local"];
+const COMMANDS: &[&str] = &[
+    "up",
+    "down",
+    "redo",
+    "status",
+    "repair",
+    "verify",
+    "lint",
+    "create",
+    "import",
+    "adopt",
+    "baseline",
+    "seed",
+    "database-url",
+    "local",
+];
 
 #[test]
 fn help_of_every_command() {
