@@ -156,7 +156,8 @@ fn bookkeeping_text(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
 
 fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
     let begin = if t.own_transaction { BEGIN } else { "" };
-    conn.execute_counted(&transactional_text(p, t)).map_err(|(e, done)| {
+    conn.execute_counted(&transactional_text(p, t)).map_err(|failed| {
+        let (e, done) = *failed;
         // A syntax error anywhere in the text fails it before BEGIN ran.
         if t.own_transaction && !e.connection_lost && conn.transaction_status() != TxStatus::Idle {
             let _ = conn.execute("ROLLBACK");
@@ -191,7 +192,8 @@ pub fn run_seed(conn: &mut Conn, path: &str, sql_text: &str) -> Result<Duration,
         from_store: false,
     };
     let start = Instant::now();
-    conn.execute_counted(sql_text).map_err(|(e, done)| {
+    conn.execute_counted(sql_text).map_err(|failed| {
+        let (e, done) = *failed;
         let failing = (e.position.is_none() && !e.connection_lost)
             .then_some(done)
             .filter(|i| *i < sql::split_statements(sql_text).len());

@@ -248,18 +248,18 @@ impl Conn {
     /// Like `execute`, but a failure also says how many statements of the
     /// text completed before it: the server reports each one as it finishes,
     /// so the failing statement is known without running anything again.
-    pub fn execute_counted(&mut self, sql: &str) -> Result<(), (PgError, usize)> {
+    pub fn execute_counted(&mut self, sql: &str) -> Result<(), Box<(PgError, usize)>> {
         let c = CString::new(sql).map_err(|_| {
             let e = PgError {
                 position: sql.find('\0').map(|b| sql[..b].chars().count() + 1),
                 ..PgError::client("the SQL contains a NUL character".into(), false)
             };
-            (e, 0)
+            Box::new((e, 0))
         })?;
         let conn = self.raw.as_ptr();
         // SAFETY: live connection, valid C string.
         if unsafe { ffi::PQsendQuery(conn, c.as_ptr()) } == 0 {
-            return Err((PgError::client(self.error_message(), self.is_bad()), 0));
+            return Err(Box::new((PgError::client(self.error_message(), self.is_bad()), 0)));
         }
         let mut done = 0;
         let mut failed = None;
@@ -290,10 +290,10 @@ impl Conn {
         if let Some(mut e) = failed {
             // libpq notices the connection is gone only after the error that said so.
             e.connection_lost |= self.is_bad();
-            return Err((e, done));
+            return Err(Box::new((e, done)));
         }
         if self.is_bad() {
-            return Err((PgError::client(self.error_message(), true), done));
+            return Err(Box::new((PgError::client(self.error_message(), true), done)));
         }
         Ok(())
     }
