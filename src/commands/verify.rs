@@ -23,6 +23,8 @@ use crate::url;
 /// What verify found for one migration.
 enum Verdict {
     Reversible,
+    /// A single file without a down section: it applied; nothing to revert.
+    UpOnly,
     /// Down did not give back the schema up started from.
     NotReversible {
         left: Vec<String>,
@@ -177,6 +179,10 @@ fn verify_one(scratch: &mut Scratch, from: &str, v: &str, source: &Source) -> Re
     if let Err(error) = run_steps(&mut conn, scratch, &work, &apply, source) {
         return Ok((Verdict::Failing { stage: "up", error }, None));
     }
+    // Up-only by design (Supabase's files): that it applies is all there is to prove.
+    if source.find(v).is_some_and(|m| m.is_up_only()) {
+        return Ok((Verdict::UpOnly, Some(work)));
+    }
     if let Err(error) = run_steps(&mut conn, scratch, &work, &revert, source) {
         // Rolled back: the database still holds what up did.
         return Ok((Verdict::Failing { stage: "down", error }, Some(work)));
@@ -235,6 +241,10 @@ fn report(ctx: &Context, results: &[(String, String, Verdict)]) -> Result<u8> {
                 }
                 ("failing", vec![format!("{stage} failed")], Some(error.message.clone()))
             }
+            Verdict::UpOnly => {
+                r.line(format!("  {} {name_shown}: applies; up-only, so there is no down to verify", "up-only".cyan()));
+                ("up_only", Vec::new(), None)
+            }
             Verdict::NotTried => {
                 r.line(format!("  {} {name_shown}: an earlier migration does not apply", "not tried".yellow()));
                 ("not_tried", Vec::new(), None)
@@ -245,7 +255,7 @@ fn report(ctx: &Context, results: &[(String, String, Verdict)]) -> Result<u8> {
     let ok = problems == 0;
     if ok {
         r.line(format!(
-            "{} {} migration(s) verified: each one's down.sql undoes its up.sql",
+            "{} {} migration(s) verified: each one applies, and each down undoes its up",
             "✓".green().bold(),
             results.len()
         ));

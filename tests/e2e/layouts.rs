@@ -55,6 +55,13 @@ fn supabase_folder_is_used_as_it_is_with_supabase_history() {
     }
     assert!(r.stderr.contains("up-only"), "{}", r.stderr);
     assert_eq!(supabase_history(&db).lines().count(), 4);
+
+    // verify proves what can be proved of an up-only file: that it applies.
+    p.write("supabase/migrations/20240105000000_more.sql", "create table more_t (id int);\n");
+    p.write("supabase/migrations/20240106000000_broken.sql", "create table broken_t (id int references nowhere);\n");
+    let json = p.cargo_migrate(&["verify", "--scratch-url", &db.url, "--format", "json"]).fails(1).json();
+    assert_eq!(json["migrations"][0]["state"], "up_only", "{json}");
+    assert_eq!(json["migrations"][1]["state"], "failing", "{json}");
 }
 
 #[test]
