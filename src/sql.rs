@@ -68,6 +68,33 @@ pub enum OwnTransactions {
 }
 
 /// See `OwnTransactions`.
+/// Whether a statement refuses to run in a transaction block at all
+/// (`CREATE INDEX CONCURRENTLY`, `VACUUM`, `CREATE DATABASE`, `ALTER SYSTEM`…).
+pub fn refuses_transaction(statement: &str) -> bool {
+    let words: Vec<&str> = tokens(statement, 0, statement.len())
+        .filter(|t| t.kind == Kind::Word)
+        .take(6)
+        .map(|t| &statement[t.start..t.end])
+        .collect();
+    let is = |i: usize, k: &str| words.get(i).is_some_and(|w| w.eq_ignore_ascii_case(k));
+    let any = |i: usize, ks: &[&str]| ks.iter().any(|k| is(i, k));
+    is(0, "vacuum")
+        || (any(0, &["create", "drop", "reindex"]) && (1..6).any(|i| is(i, "concurrently")))
+        || (any(0, &["create", "drop"]) && any(1, &["database", "tablespace"]))
+        || (is(0, "alter") && is(1, "system"))
+}
+
+/// What one statement does to a transaction block of the file's own:
+/// Some(true) opens one (`BEGIN`, `START TRANSACTION`), Some(false) ends it
+/// (`COMMIT`, `END`, `ROLLBACK`, `ABORT`), None neither (savepoints included).
+pub fn transaction_effect(statement: &str) -> Option<bool> {
+    let mut tokens = tokens(statement, 0, statement.len());
+    let first = tokens.next()?;
+    let word = &statement[first.start..first.end];
+    controls_transaction(word, tokens.map(|t| &statement[t.start..t.end]))
+        .then(|| word.eq_ignore_ascii_case("begin") || word.eq_ignore_ascii_case("start"))
+}
+
 pub fn own_transactions(sql: &str) -> OwnTransactions {
     let mut controls = Vec::new(); // (piece index, opens, start, end, word)
     let mut count = 0;
@@ -478,6 +505,40 @@ fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn statements_that_refuse_a_transaction() {
+        for yes in [
+            "create index concurrently i on t (a)",
+            "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a)",
+            "drop index concurrently i",
+            "reindex index concurrently i",
+            "vacuum analyze t",
+            "create database x",
+            "alter system set work_mem = '1MB'",
+        ] {
+            assert!(refuses_transaction(yes), "{yes}");
+        }
+        for no in [
+            "create index i on t (a)",
+            "refresh materialized view concurrently v",
+            "select 'concurrently'",
+            "alter table t add c int",
+        ] {
+            assert!(!refuses_transaction(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn transaction_effects() {
+        assert_eq!(transaction_effect("BEGIN"), Some(true));
+        assert_eq!(transaction_effect("start transaction isolation level serializable"), Some(true));
+        assert_eq!(transaction_effect("end"), Some(false));
+        assert_eq!(transaction_effect("rollback"), Some(false));
+        assert_eq!(transaction_effect("rollback to savepoint a"), None);
+        assert_eq!(transaction_effect("savepoint a"), None);
+        assert_eq!(transaction_effect("select 1"), None);
+    }
+
     use super::*;
 
     #[test]

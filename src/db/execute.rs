@@ -121,8 +121,9 @@ pub fn texts(p: &Prepared, t: &Target<'_>) -> Vec<String> {
     if p.applies() && p.skip == 0 {
         out.push(bookkeeping::partial_started_sql(&p.version, &p.folder, statements.len(), t.who));
     }
+    let blocks = in_own_block(&statements);
     for (i, stmt) in statements.iter().enumerate().skip(p.skip) {
-        out.extend(statement_texts(p, stmt.text, i));
+        out.extend(statement_texts(p, stmt.text, i, blocks[i]));
     }
     out.push(bookkeeping_text(p, t, "<duration_ms>"));
     out
@@ -136,10 +137,28 @@ fn transactional_text(p: &Prepared, t: &Target<'_>) -> String {
     format!("{begin}{}\n;\n{RESET_SESSION}{check}{}{commit}", p.sql, bookkeeping(p, t, BATCH_MS))
 }
 
+/// For each statement, whether a transaction block of the file's own is open
+/// after it: no progress row goes there (it would run as whatever role the
+/// block set, and a rollback takes it back anyway); the block's COMMIT
+/// records the progress of everything in it.
+fn in_own_block(statements: &[sql::Statement<'_>]) -> Vec<bool> {
+    let mut open = false;
+    statements
+        .iter()
+        .map(|s| {
+            if let Some(opens) = sql::transaction_effect(s.text) {
+                open = opens;
+            }
+            open
+        })
+        .collect()
+}
+
 /// Statement `i` of a migration outside a transaction, with its progress row
-/// in the same round trip where the statement allows it.
-fn statement_texts(p: &Prepared, statement: &str, i: usize) -> Vec<String> {
-    if !p.applies() {
+/// in the same round trip where the statement allows it (none while the
+/// file's own transaction block is open).
+fn statement_texts(p: &Prepared, statement: &str, i: usize, in_block: bool) -> Vec<String> {
+    if !p.applies() || in_block {
         return vec![statement.to_string()];
     }
     let progress = bookkeeping::partial_progress_sql(&p.version, i + 1);
@@ -212,10 +231,11 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
         conn.execute(&bookkeeping::partial_started_sql(&p.version, &p.folder, statements.len(), t.who))
             .map_err(|e| (query_error("record the migration's progress", e), Outcome::RolledBack))?;
     }
+    let blocks = in_own_block(&statements);
     for (i, stmt) in statements.iter().enumerate().skip(p.skip) {
         // The progress row goes with the statement in one implicit transaction
         // where the statement allows it: one round trip, and exactly in step.
-        let step = statement_texts(p, stmt.text, i).iter().try_for_each(|text| conn.execute(text));
+        let step = statement_texts(p, stmt.text, i, blocks[i]).iter().try_for_each(|text| conn.execute(text));
         if let Err(e) = step {
             let mut done = i;
             if !e.connection_lost && conn.transaction_status() != TxStatus::Idle {

@@ -164,6 +164,10 @@ impl Source {
     }
 }
 
+/// A line of every template `create` writes: a file with only comments and
+/// this line was never written.
+pub const TEMPLATE_MARK: &str = "-- What this migration does:";
+
 impl Migration {
     pub fn up_path(&self) -> PathBuf {
         if self.file {
@@ -189,6 +193,12 @@ impl Migration {
     pub fn read_up(&self) -> Result<String> {
         let path = self.up_path();
         let sql = if self.file { self.sections()?.up } else { read_sql(&path)? };
+        // A single file of comments only is a real migration to the Supabase
+        // CLI and dbmate (a note left in the history): it applies as nothing,
+        // unless it is still our template.
+        if self.file && !sql.contains(TEMPLATE_MARK) {
+            return Ok(sql);
+        }
         if !crate::sql::has_statement(&sql) {
             let what = if self.file { "its up migration" } else { "up.sql" };
             return Err(Error::new(
@@ -292,6 +302,13 @@ impl Migration {
     pub fn run_in_transaction(&self, up: bool) -> Result<bool> {
         if self.file {
             let s = self.sections()?;
+            // A Supabase file has no way to say so: one that holds a statement
+            // no transaction may hold (CREATE INDEX CONCURRENTLY) runs without.
+            if s.format == sections::Format::Plain {
+                return Ok(!crate::sql::split_statements(&s.up)
+                    .iter()
+                    .any(|st| crate::sql::refuses_transaction(st.text)));
+            }
             return Ok(if up { s.up_in_transaction } else { s.down_in_transaction });
         }
         let path = self.dir.join("metadata.toml");

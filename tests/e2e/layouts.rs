@@ -224,3 +224,33 @@ fn local_reset_runs_migrations_then_seeds() {
     assert_eq!(psql(&url, "SELECT count(*) FROM notes"), "1");
     p.cargo_migrate(&["local", "stop"]).ok();
 }
+
+/// What real Supabase projects do that the Supabase CLI accepts (seen in the
+/// trial of public projects): a comments-only file, an index built
+/// concurrently in a file of its own, a role set inside the file's own
+/// transaction block.
+#[test]
+fn supabase_files_as_real_projects_write_them() {
+    let db = Db::new("supabase_real_files");
+    let p = Project::new(&db);
+    p.write("supabase/migrations/20240101000000_table.sql", "create table t (id int);\n");
+    p.write(
+        "supabase/migrations/20240101000001_note.sql",
+        "-- create index concurrently on t (id);\n-- (kept as a note)\n",
+    );
+    p.write("supabase/migrations/20240101000002_index.sql", "create index concurrently t_id on t (id);\n");
+    p.write(
+        "supabase/migrations/20240101000003_role_in_block.sql",
+        "insert into t values (1);\n\nbegin;\n  select set_config('role', 'authenticated', true);\n  select 1;\nend;\n",
+    );
+    db.query("DO $$ BEGIN CREATE ROLE authenticated NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;");
+    let r = p.cargo_migrate(&["up"]).ok();
+    assert!(r.stdout.contains("applied 4 migration(s)"), "{}", r.stdout);
+    assert_eq!(db.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_id'::regclass"), "t");
+    assert_eq!(db.query("SELECT count(*) FROM t"), "1");
+    assert_eq!(db.query("SELECT count(*) FROM supabase_migrations.schema_migrations"), "4");
+    // Our own template, left unwritten, is still refused.
+    p.cargo_migrate(&["create", "forgotten"]).ok();
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("still the template"), "{}", r.stderr);
+}
