@@ -74,12 +74,17 @@ fn nothing_configured_uses_a_local_database_prepared_like_supabase() {
 
     let r = p.cargo_migrate(&["local", "status"]).ok();
     assert!(r.stdout.contains("running: postgres://"), "{}", r.stdout);
-    // The seed's db:reset: an empty, freshly prepared database.
+    // The seed's db:reset: a freshly prepared database, migrated again
+    // (what was inserted by hand is gone).
+    psql(&url, "CREATE TABLE public.by_hand (id int)");
     p.cargo_migrate(&["local", "reset"]).ok();
     let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
-    assert_eq!(psql(&url, "SELECT to_regclass('public.notes') IS NULL, to_regclass('auth.users') IS NOT NULL"), "t|t");
+    assert_eq!(
+        psql(&url, "SELECT to_regclass('public.by_hand') IS NULL, to_regclass('public.notes') IS NOT NULL, to_regclass('auth.users') IS NOT NULL"),
+        "t|t|t"
+    );
     let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
-    assert_eq!(j["summary"]["pending"], 1);
+    assert_eq!(j["summary"]["pending"], 0);
     p.cargo_migrate(&["local", "stop"]).ok();
     assert!(p.cargo_migrate(&["local", "status"]).ok().stdout.contains("stopped"));
 }
