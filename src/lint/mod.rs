@@ -26,7 +26,6 @@ use serde::Serialize;
 use squawk_syntax::ast::{self, AstNode};
 use squawk_syntax::{SourceFile, SyntaxKind, SyntaxNode};
 
-pub use secrets::mask as mask_secrets;
 
 /// One migration as the rules see it. Made by one adapter
 /// (`commands::lint::input`), whatever the layout on disk.
@@ -280,7 +279,7 @@ pub struct Finding {
     pub column: usize,
     pub end_line: usize,
     pub end_column: usize,
-    /// The statement's first line (secrets masked).
+    /// The line of the statement where the finding is (secrets masked).
     pub statement: String,
     /// What is wrong, with the names involved.
     pub message: String,
@@ -456,12 +455,9 @@ impl<'a> Parsed<'a> {
         (line, column)
     }
 
-    /// The first line of the statement around `at` (or the line itself), shortened.
+    /// The line where `at` is, trimmed and shortened.
     fn excerpt(&self, at: usize) -> String {
-        let from = match self.statement_at(at) {
-            Some(i) => self.ranges[i].0,
-            None => self.line_starts[self.line_col(at).0 - 1],
-        };
+        let from = self.line_start(self.line_col(at).0);
         let line = self.text[from..].lines().next().unwrap_or("").trim();
         let mut short: String = line.chars().take(120).collect();
         if short.len() < line.len() {
@@ -624,6 +620,6 @@ pub(crate) mod tests {
             runs_in_transaction: true,
         };
         let f = &check(&[input], &Config::default())[0];
-        assert_eq!((f.line, f.column, f.statement.as_str()), (3, 11, "DROP TABLE a;"));
+        assert_eq!((f.line, f.column, f.statement.as_str()), (3, 11, "/* é */ DROP TABLE a;"));
     }
 }

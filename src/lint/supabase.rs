@@ -75,7 +75,10 @@ pub fn check(parsed: &Parsed, config: &Config, hits: &mut Vec<Hit>) {
                 if let Some((f, call)) = unwrapped {
                     hits.push(
                         Hit::at(super::INITPLAN, &call, format!("{f}() in this policy runs once per row"))
-                            .with_fix(format!("write (select {f}(…)) instead of {f}(…)")),
+                            .with_fix({
+                                let call = if f == "current_setting" { format!("{f}(…)") } else { format!("{f}()") };
+                                format!("write (select {call}) instead of {call}")
+                            }),
                     );
                 }
             }
