@@ -15,6 +15,7 @@ mod discovery;
 mod example;
 mod failure;
 mod hardening;
+mod lint;
 mod outcome;
 mod safety;
 mod secrets;
