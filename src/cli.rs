@@ -106,7 +106,7 @@ pub struct LockOpts {
 pub enum Format {
     Human,
     Json,
-    /// SARIF 2.1.0 (GitHub code scanning); `lint` only
+    // SARIF 2.1.0 (GitHub code scanning); `lint` only.
     Sarif,
 }
 
