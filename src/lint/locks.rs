@@ -66,9 +66,8 @@ pub fn check(parsed: &Parsed, input: &LintInput, hits: &mut Vec<Hit>) {
             ast::Stmt::Begin(_) => in_block = true,
             ast::Stmt::Commit(_) | ast::Stmt::Rollback(_) => in_block = false,
             ast::Stmt::Set(_) | ast::Stmt::Select(_) => {
-                let text = node.text().to_string().to_ascii_lowercase();
-                if text.contains("lock_timeout") {
-                    lock_timeout = true;
+                if let Some(on) = sets_lock_timeout(&node.text().to_string()) {
+                    lock_timeout = on;
                 }
             }
             ast::Stmt::CreateIndex(ci) => {
@@ -167,6 +166,19 @@ pub fn check(parsed: &Parsed, input: &LintInput, hits: &mut Vec<Hit>) {
             }
         }
     }
+}
+
+/// Whether a statement sets lock_timeout to a limit (Some(true)) or turns it
+/// off with 0 (Some(false), as pg_dump's header does); None: it does not set it.
+fn sets_lock_timeout(text: &str) -> Option<bool> {
+    let compact: String =
+        text.to_ascii_lowercase().chars().filter(|c| !c.is_whitespace() && *c != '\'' && *c != '"').collect();
+    let at = compact.find("lock_timeout")? + "lock_timeout".len();
+    let rest = &compact[at..];
+    let value = rest.strip_prefix('=').or_else(|| rest.strip_prefix("to")).or_else(|| rest.strip_prefix(','))?;
+    let value: String = value.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.').collect();
+    let digits: String = value.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    Some(digits.parse::<f64>().map_or(true, |n| n > 0.0))
 }
 
 fn transactions(parsed: &Parsed, input: &LintInput, own: &OwnTransactions, hits: &mut Vec<Hit>) {
@@ -422,6 +434,10 @@ mod tests {
         assert!(up("SET lock_timeout = '5s';\nALTER TABLE t ADD COLUMN a int;").is_empty());
         assert!(up("SET LOCAL lock_timeout TO '5s';\nALTER TABLE t ADD COLUMN a int;").is_empty());
         assert!(up("SELECT set_config('lock_timeout', '5s', true);\nALTER TABLE t ADD COLUMN a int;").is_empty());
+        // 0 turns the limit off (pg_dump's header says so).
+        assert_eq!(up("SET lock_timeout = 0;\nALTER TABLE t ADD COLUMN a int;"), ["missing_lock_timeout"]);
+        assert_eq!(up("SET lock_timeout TO '0';\nALTER TABLE t ADD COLUMN a int;"), ["missing_lock_timeout"]);
+        assert!(up("SET lock_timeout TO 5000;\nALTER TABLE t ADD COLUMN a int;").is_empty());
         // Set too late, and reported once per file.
         assert_eq!(
             up("ALTER TABLE t ADD COLUMN a int; ALTER TABLE u ADD COLUMN b int; SET lock_timeout = '5s';"),

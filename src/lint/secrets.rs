@@ -110,6 +110,10 @@ fn base64url(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Passwords that documentation writes, not people.
+const PLACEHOLDERS: &[&str] =
+    &["password", "pass", "pwd", "secret", "yourpassword", "your-password", "your_password", "changeme"];
+
 /// `scheme://user:password@host`: the password (placeholders are not secrets).
 fn passwords(text: &str, found: &mut Vec<Found>) {
     let bytes = text.as_bytes();
@@ -128,7 +132,8 @@ fn passwords(text: &str, found: &mut Vec<Found>) {
         let password = &rest[colon + 1..userinfo_end];
         let placeholder = password.is_empty()
             || password.starts_with(['$', '{', '<', '[', '%', ':'])
-            || password.chars().all(|c| c == '*' || c == 'x' || c == 'X');
+            || password.chars().all(|c| c == '*' || c == 'x' || c == 'X')
+            || PLACEHOLDERS.contains(&password.to_ascii_lowercase().as_str());
         if placeholder {
             continue;
         }
@@ -259,6 +264,7 @@ mod tests {
             "-- sb_publishable_abcdefghijklmnop\nSELECT 1;".to_string(),
             "-- postgres://postgres:[YOUR-PASSWORD]@db.x.supabase.co:5432/postgres\nSELECT 1;".into(),
             "-- postgres://user:$PASSWORD@host/db and postgres://user@host/db and https://example.com/a:b@c\nSELECT 1;".into(),
+            "COMMENT ON TABLE t IS 'connect with postgres://user:password@host/db';".into(),
             "SELECT vault.create_secret(current_setting('app.key'), 'k');".into(),
             "SELECT id FROM vault.decrypted_secrets WHERE name = 'stripe_key';".into(),
         ] {
