@@ -447,7 +447,6 @@ pub struct SarifTool {
 pub struct SarifDriver {
     pub name: &'static str,
     pub version: &'static str,
-    pub information_uri: &'static str,
     pub rules: Vec<SarifRule>,
 }
 

@@ -15,8 +15,7 @@ pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
         (.., true) => DownTarget::LastBatch,
         _ => DownTarget::Newest(1),
     };
-    let flags =
-        Flags {
+    let flags = Flags {
         single_transaction: args.single_transaction,
         yes: args.yes,
         dry_run: args.dry_run,

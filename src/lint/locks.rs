@@ -83,18 +83,16 @@ pub fn check(parsed: &Parsed, input: &LintInput, hits: &mut Vec<Hit>) {
                     }
                 }
             }
-            ast::Stmt::DropIndex(di) => {
-                if di.concurrently_token().is_none() {
-                    let dropped: Vec<QName> = di.index_refs().filter_map(|r| table_of(r.syntax())).collect();
-                    // An index this migration made is on a table nothing uses yet, or its drop is deliberate.
-                    if let Some(ix) = dropped.into_iter().find(|ix| !created_indexes.iter().any(|c| c.name == ix.name)) {
-                        hits.push(Hit::at(
-                            super::DROP_INDEX,
-                            node,
-                            format!("DROP INDEX {ix} locks its table against reads and writes"),
-                        ));
-                        locks = Some(ix);
-                    }
+            ast::Stmt::DropIndex(di) if di.concurrently_token().is_none() => {
+                let dropped: Vec<QName> = di.index_refs().filter_map(|r| table_of(r.syntax())).collect();
+                // An index this migration made is on a table nothing uses yet, or its drop is deliberate.
+                if let Some(ix) = dropped.into_iter().find(|ix| !created_indexes.iter().any(|c| c.name == ix.name)) {
+                    hits.push(Hit::at(
+                        super::DROP_INDEX,
+                        node,
+                        format!("DROP INDEX {ix} locks its table against reads and writes"),
+                    ));
+                    locks = Some(ix);
                 }
             }
             ast::Stmt::AlterTable(at) => {
@@ -113,7 +111,11 @@ pub fn check(parsed: &Parsed, input: &LintInput, hits: &mut Vec<Hit>) {
             ast::Stmt::DropTable(dt) => {
                 for t in dt.table_name_refs().filter_map(|r| table_of(r.syntax())) {
                     if !is_new(&t, i) {
-                        hits.push(Hit::at(super::DROP_TABLE, node, format!("DROP TABLE {t} deletes its rows for good")));
+                        hits.push(Hit::at(
+                            super::DROP_TABLE,
+                            node,
+                            format!("DROP TABLE {t} deletes its rows for good"),
+                        ));
                         locks.get_or_insert(t);
                     }
                 }
@@ -151,8 +153,12 @@ pub fn check(parsed: &Parsed, input: &LintInput, hits: &mut Vec<Hit>) {
                 (None, false) => super::IN_TRANSACTION.fix.to_string(),
             };
             hits.push(
-                Hit::at(super::IN_TRANSACTION, node, "CONCURRENTLY cannot run inside a transaction block: this migration will fail")
-                    .with_fix(fix),
+                Hit::at(
+                    super::IN_TRANSACTION,
+                    node,
+                    "CONCURRENTLY cannot run inside a transaction block: this migration will fail",
+                )
+                .with_fix(fix),
             );
         }
         if let Some(t) = locks {
@@ -216,7 +222,9 @@ fn transactions(parsed: &Parsed, input: &LintInput, own: &OwnTransactions, hits:
                 side: super::Side::Up,
                 start: at,
                 end,
-                message: format!("`{word}` closes or opens no transaction block of the file's own: cargo migrate refuses to run it"),
+                message: format!(
+                    "`{word}` closes or opens no transaction block of the file's own: cargo migrate refuses to run it"
+                ),
                 fix: None,
             });
         }
@@ -245,7 +253,8 @@ fn alter_action(action: &ast::AlterTableAction, table: &QName, hits: &mut Vec<Hi
                     .find(|f| VOLATILE.contains(&f.rsplit('.').next().unwrap_or(f)))
             });
             let ty = ac.ty().map(|t| t.syntax().text().to_string().to_ascii_lowercase()).unwrap_or_default();
-            let stored = generated.as_ref().is_some_and(|g| names::tokens(g).any(|t| t.text().eq_ignore_ascii_case("stored")));
+            let stored =
+                generated.as_ref().is_some_and(|g| names::tokens(g).any(|t| t.text().eq_ignore_ascii_case("stored")));
             let why = if let Some(f) = volatile {
                 Some(format!("its default {f}() is volatile"))
             } else if SERIAL.contains(&ty.as_str()) {
@@ -343,7 +352,11 @@ fn alter_action(action: &ast::AlterTableAction, table: &QName, hits: &mut Vec<Hi
         }
         ast::AlterTableAction::DropColumn(dc) => {
             let column = dc.column_name_ref().map(|c| names::ident(&c.syntax().text().to_string())).unwrap_or_default();
-            hits.push(Hit::at(super::DROP_COLUMN, node, format!("dropping {table}.{column} deletes its data for good")));
+            hits.push(Hit::at(
+                super::DROP_COLUMN,
+                node,
+                format!("dropping {table}.{column} deletes its data for good"),
+            ));
         }
         _ => {}
     }
@@ -361,7 +374,9 @@ mod tests {
         assert!(has(&format!("{T}CREATE INDEX i ON t (a);"), CREATE_INDEX));
         assert!(!has(&format!("{T}CREATE TABLE t (a int); CREATE INDEX i ON t (a);"), CREATE_INDEX));
         assert!(!has(&format!("{T}CREATE TABLE public.t (a int); CREATE INDEX i ON t (a);"), CREATE_INDEX));
-        assert!(!rules_of(&format!("{T}CREATE INDEX CONCURRENTLY i ON t (a);"), None, false).contains(&CREATE_INDEX.name));
+        assert!(
+            !rules_of(&format!("{T}CREATE INDEX CONCURRENTLY i ON t (a);"), None, false).contains(&CREATE_INDEX.name)
+        );
     }
 
     #[test]
@@ -386,15 +401,24 @@ mod tests {
     fn add_column() {
         assert!(has(&format!("{T}ALTER TABLE t ADD COLUMN a int NOT NULL;"), ADD_COLUMN_NOT_NULL));
         assert!(!has(&format!("{T}ALTER TABLE t ADD COLUMN a int NOT NULL DEFAULT 0;"), ADD_COLUMN_NOT_NULL));
-        assert!(!has(&format!("{T}CREATE TABLE t (id int); ALTER TABLE t ADD COLUMN a int NOT NULL;"), ADD_COLUMN_NOT_NULL));
-        assert!(has(&format!("{T}ALTER TABLE t ADD COLUMN a uuid NOT NULL DEFAULT gen_random_uuid();"), ADD_COLUMN_REWRITE));
+        assert!(!has(
+            &format!("{T}CREATE TABLE t (id int); ALTER TABLE t ADD COLUMN a int NOT NULL;"),
+            ADD_COLUMN_NOT_NULL
+        ));
+        assert!(has(
+            &format!("{T}ALTER TABLE t ADD COLUMN a uuid NOT NULL DEFAULT gen_random_uuid();"),
+            ADD_COLUMN_REWRITE
+        ));
         assert!(has(&format!("{T}ALTER TABLE t ADD COLUMN a bigserial;"), ADD_COLUMN_REWRITE));
         assert!(has(
             &format!("{T}ALTER TABLE t ADD COLUMN s tsvector GENERATED ALWAYS AS (to_tsvector('english', c)) STORED;"),
             ADD_COLUMN_REWRITE
         ));
         // now() is stable: evaluated once, no rewrite (PostgreSQL 11+).
-        assert_eq!(up(&format!("{T}ALTER TABLE t ADD COLUMN a timestamptz NOT NULL DEFAULT now();")), Vec::<&str>::new());
+        assert_eq!(
+            up(&format!("{T}ALTER TABLE t ADD COLUMN a timestamptz NOT NULL DEFAULT now();")),
+            Vec::<&str>::new()
+        );
     }
 
     #[test]
@@ -452,7 +476,10 @@ mod tests {
     #[test]
     fn own_transactions() {
         assert_eq!(up("BEGIN;\nCREATE TABLE x.t (a int);\nCOMMIT;\n"), ["transaction_control"]);
-        assert_eq!(up("BEGIN; CREATE TABLE x.t (a int); COMMIT; BEGIN; CREATE TABLE x.u (a int); COMMIT;"), ["transaction_control"]);
+        assert_eq!(
+            up("BEGIN; CREATE TABLE x.t (a int); COMMIT; BEGIN; CREATE TABLE x.u (a int); COMMIT;"),
+            ["transaction_control"]
+        );
         assert_eq!(up("CREATE TABLE x.t (a int);\nCOMMIT;\n"), ["transaction_unbalanced"]);
         assert!(rules_of("BEGIN; CREATE TABLE x.t (a int); COMMIT;", None, false).is_empty());
     }

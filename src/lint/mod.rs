@@ -26,7 +26,6 @@ use serde::Serialize;
 use squawk_syntax::ast::{self, AstNode};
 use squawk_syntax::{SourceFile, SyntaxKind, SyntaxNode};
 
-
 /// One migration as the rules see it. Made by one adapter
 /// (`commands::lint::input`), whatever the layout on disk.
 #[derive(Debug, Clone)]
@@ -220,7 +219,10 @@ impl Config {
         let mut config = Config::default();
         let known = |name: &str| {
             rule(name).map(|r| r.name).ok_or_else(|| {
-                format!("`{name}` is no rule; rules are: {}", RULES.iter().map(|r| r.name).collect::<Vec<_>>().join(", "))
+                format!(
+                    "`{name}` is no rule; rules are: {}",
+                    RULES.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
+                )
             })
         };
         let strings = |key: &str, v: &toml::Value| -> Result<Vec<String>, String> {
@@ -237,14 +239,17 @@ impl Config {
                 }
                 "exposed_schemas" => config.exposed_schemas = strings(key, value)?,
                 "severity" => {
-                    let t = value.as_table().ok_or("`severity` must be a table: { rule = \"error\" | \"warn\" | \"info\" | \"off\" }")?;
+                    let t = value
+                        .as_table()
+                        .ok_or("`severity` must be a table: { rule = \"error\" | \"warn\" | \"info\" | \"off\" }")?;
                     for (name, level) in t {
                         let name = known(name)?;
                         match level.as_str() {
                             Some("off") => config.off.push(name),
                             Some(s) => {
-                                let level = Severity::parse(s)
-                                    .ok_or_else(|| format!("severity of `{name}`: `{s}` is not error, warn, info or off"))?;
+                                let level = Severity::parse(s).ok_or_else(|| {
+                                    format!("severity of `{name}`: `{s}` is not error, warn, info or off")
+                                })?;
                                 config.severity.insert(name, level);
                             }
                             None => return Err(format!("severity of `{name}` must be a string")),
@@ -581,7 +586,10 @@ pub(crate) mod tests {
         assert_eq!(lines, [2]);
         let whole = format!("-- migrate:ignore-file drop_table\n{sql}");
         assert!(check(&[input(&whole)], &Config::default()).iter().all(|f| f.rule != DROP_TABLE));
-        let typo = check(&[input("-- migrate:ignore drop_tabel\nSET lock_timeout = '1s';\nDROP TABLE a;")], &Config::default());
+        let typo = check(
+            &[input("-- migrate:ignore drop_tabel\nSET lock_timeout = '1s';\nDROP TABLE a;")],
+            &Config::default(),
+        );
         assert_eq!(typo.iter().map(|f| f.rule.name).collect::<Vec<_>>(), ["unknown_rule", "drop_table"]);
     }
 
@@ -604,8 +612,7 @@ pub(crate) mod tests {
             down_text: None,
             runs_in_transaction: true,
         };
-        let found: Vec<(&str, Severity)> =
-            check(&[input], &config).iter().map(|f| (f.rule.name, f.severity)).collect();
+        let found: Vec<(&str, Severity)> = check(&[input], &config).iter().map(|f| (f.rule.name, f.severity)).collect();
         assert_eq!(found, [("rename", Severity::Error), ("rls_disabled_in_public", Severity::Warn)]);
     }
 

@@ -109,7 +109,8 @@ fn created(stmt: &ast::Stmt) -> Vec<Object> {
         }
         ast::Stmt::AlterPublication(p) => {
             let Some(ast::AlterPublicationAction::AddPublicationObjects(add)) = p.action() else { return Vec::new() };
-            let publication = p.publication_ref().map(|r| names::ident(&r.syntax().text().to_string())).unwrap_or_default();
+            let publication =
+                p.publication_ref().map(|r| names::ident(&r.syntax().text().to_string())).unwrap_or_default();
             add.syntax()
                 .descendants()
                 .filter(|n| n.kind() == SyntaxKind::PUBLICATION_OBJECT_TABLE)
@@ -209,9 +210,9 @@ fn undone(object: &Object, d: &Dropped) -> bool {
         Object::Index { name, table, columns } => {
             d.indexes.contains(&name.name)
                 || schema_gone(name)
-                || table.as_ref().is_some_and(|t| {
-                    table_gone(t) || d.columns.iter().any(|(ct, c)| ct == t && columns.contains(c))
-                })
+                || table
+                    .as_ref()
+                    .is_some_and(|t| table_gone(t) || d.columns.iter().any(|(ct, c)| ct == t && columns.contains(c)))
         }
         Object::Policy { name, table } => table_gone(table) || d.policies.iter().any(|(n, t)| n == name && t == table),
         Object::Trigger { name, table } => table_gone(table) || d.triggers.iter().any(|(n, t)| n == name && t == table),
@@ -263,7 +264,10 @@ mod tests {
             ("CREATE VIEW x.v AS SELECT 1;", "DROP VIEW x.v;"),
             ("CREATE TYPE x.mood AS ENUM ('a');", "DROP TYPE x.mood;"),
             ("CREATE EXTENSION vector WITH SCHEMA extensions;", "DROP EXTENSION vector;"),
-            ("ALTER PUBLICATION supabase_realtime ADD TABLE x.t;", "ALTER PUBLICATION supabase_realtime DROP TABLE x.t;"),
+            (
+                "ALTER PUBLICATION supabase_realtime ADD TABLE x.t;",
+                "ALTER PUBLICATION supabase_realtime DROP TABLE x.t;",
+            ),
         ];
         for (up, down) in cases {
             let up = format!("SET lock_timeout = '1s';\n{up}");
@@ -287,7 +291,10 @@ mod tests {
     fn objects_that_may_have_existed_are_not_reported() {
         assert_eq!(leftovers("CREATE EXTENSION IF NOT EXISTS vector;", "SELECT 1;"), 0);
         assert_eq!(
-            leftovers("CREATE OR REPLACE FUNCTION x.f() RETURNS int LANGUAGE sql SET search_path = '' AS $$ select 1 $$;", "SELECT 1;"),
+            leftovers(
+                "CREATE OR REPLACE FUNCTION x.f() RETURNS int LANGUAGE sql SET search_path = '' AS $$ select 1 $$;",
+                "SELECT 1;"
+            ),
             0
         );
     }

@@ -138,7 +138,12 @@ fn passwords(text: &str, found: &mut Vec<Found>) {
             continue;
         }
         let start = at + 3 + colon + 1;
-        found.push(Found { start, end: start + password.len(), what: "a password in a connection URL".into(), keep: 0 });
+        found.push(Found {
+            start,
+            end: start + password.len(),
+            what: "a password in a connection URL".into(),
+            keep: 0,
+        });
     }
 }
 
@@ -253,7 +258,10 @@ mod tests {
             assert_eq!(up(&format!("SELECT '{secret}';")), ["hardcoded_secret"], "{secret}");
         }
         assert_eq!(up("SELECT vault.create_secret('hunter2-value', 'stripe_key');"), ["hardcoded_secret"]);
-        assert_eq!(rules_of("SELECT 1;", Some("-- sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz\nSELECT 1;"), true), ["hardcoded_secret"]);
+        assert_eq!(
+            rules_of("SELECT 1;", Some("-- sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz\nSELECT 1;"), true),
+            ["hardcoded_secret"]
+        );
     }
 
     #[test]
@@ -263,7 +271,8 @@ mod tests {
             format!("-- anon key: {anon}\nSELECT 1;"),
             "-- sb_publishable_abcdefghijklmnop\nSELECT 1;".to_string(),
             "-- postgres://postgres:[YOUR-PASSWORD]@db.x.supabase.co:5432/postgres\nSELECT 1;".into(),
-            "-- postgres://user:$PASSWORD@host/db and postgres://user@host/db and https://example.com/a:b@c\nSELECT 1;".into(),
+            "-- postgres://user:$PASSWORD@host/db and postgres://user@host/db and https://example.com/a:b@c\nSELECT 1;"
+                .into(),
             "COMMENT ON TABLE t IS 'connect with postgres://user:password@host/db';".into(),
             "SELECT vault.create_secret(current_setting('app.key'), 'k');".into(),
             "SELECT id FROM vault.decrypted_secrets WHERE name = 'stripe_key';".into(),

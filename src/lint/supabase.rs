@@ -44,23 +44,30 @@ pub fn check(parsed: &Parsed, config: &Config, hits: &mut Vec<Hit>) {
             _ => {}
         }
     }
-    let exposed = |t: &QName| config.exposed_schemas.iter().any(|s| *s == t.schema);
+    let exposed = |t: &QName| config.exposed_schemas.contains(&t.schema);
 
     for stmt in &parsed.stmts {
         let node = stmt.syntax();
         match stmt {
             ast::Stmt::CreateTable(ct) => {
                 let temp = ct.persistence().is_some_and(|p| {
-                    names::tokens(p.syntax()).any(|t| matches!(t.kind(), SyntaxKind::TEMP_KW | SyntaxKind::TEMPORARY_KW))
+                    names::tokens(p.syntax())
+                        .any(|t| matches!(t.kind(), SyntaxKind::TEMP_KW | SyntaxKind::TEMPORARY_KW))
                 });
                 let Some(t) = ct.table_name().and_then(|n| table_of(n.syntax())) else { continue };
                 if !temp && exposed(&t) && !rls_on.contains(&t) {
-                    hits.push(Hit::at(
-                        super::RLS,
-                        node,
-                        format!("{t} is served by the API, and this migration does not enable row level security on it"),
-                    )
-                    .with_fix(format!("add `ALTER TABLE {t} ENABLE ROW LEVEL SECURITY;` and the policies it needs")));
+                    hits.push(
+                        Hit::at(
+                            super::RLS,
+                            node,
+                            format!(
+                                "{t} is served by the API, and this migration does not enable row level security on it"
+                            ),
+                        )
+                        .with_fix(format!(
+                            "add `ALTER TABLE {t} ENABLE ROW LEVEL SECURITY;` and the policies it needs"
+                        )),
+                    );
                 }
             }
             ast::Stmt::CreatePolicy(_) | ast::Stmt::AlterPolicy(_) => {
@@ -74,11 +81,10 @@ pub fn check(parsed: &Parsed, config: &Config, hits: &mut Vec<Hit>) {
                     });
                 if let Some((f, call)) = unwrapped {
                     hits.push(
-                        Hit::at(super::INITPLAN, &call, format!("{f}() in this policy runs once per row"))
-                            .with_fix({
-                                let call = if f == "current_setting" { format!("{f}(…)") } else { format!("{f}()") };
-                                format!("write (select {call}) instead of {call}")
-                            }),
+                        Hit::at(super::INITPLAN, &call, format!("{f}() in this policy runs once per row")).with_fix({
+                            let call = if f == "current_setting" { format!("{f}(…)") } else { format!("{f}()") };
+                            format!("write (select {call}) instead of {call}")
+                        }),
                     );
                 }
             }
@@ -91,8 +97,8 @@ pub fn check(parsed: &Parsed, config: &Config, hits: &mut Vec<Hit>) {
                 let Some(ast::AlterPublicationAction::AddPublicationObjects(add)) = p.action() else { continue };
                 for object in add.syntax().descendants().filter(|n| n.kind() == SyntaxKind::PUBLICATION_OBJECT_TABLE) {
                     let Some(t) = table_of(&object) else { continue };
-                    let unprotected = (created.contains_key(&t) && !rls_on.contains(&t))
-                        || rls_off.iter().any(|(off, _)| *off == t);
+                    let unprotected =
+                        (created.contains_key(&t) && !rls_on.contains(&t)) || rls_off.iter().any(|(off, _)| *off == t);
                     if unprotected {
                         hits.push(Hit::at(
                             super::REALTIME,
@@ -107,9 +113,10 @@ pub fn check(parsed: &Parsed, config: &Config, hits: &mut Vec<Hit>) {
         // Column types: CREATE TABLE, ADD COLUMN, ALTER COLUMN … TYPE.
         for ty in node.descendants().filter(|n| n.kind() == SyntaxKind::TIMESTAMP_TYPE) {
             let zoned = ty.children().any(|c| c.kind() == SyntaxKind::WITH_TIMEZONE);
-            let column = ty.ancestors().take_while(|a| a != node).find(|a| {
-                matches!(a.kind(), SyntaxKind::COLUMN | SyntaxKind::ADD_COLUMN | SyntaxKind::SET_TYPE)
-            });
+            let column = ty
+                .ancestors()
+                .take_while(|a| a != node)
+                .find(|a| matches!(a.kind(), SyntaxKind::COLUMN | SyntaxKind::ADD_COLUMN | SyntaxKind::SET_TYPE));
             if !zoned && column.is_some() {
                 hits.push(Hit::at(super::TIMESTAMP, &ty, "timestamp without time zone: use timestamptz"));
             }
@@ -206,7 +213,10 @@ mod tests {
     fn realtime_tables_have_rls() {
         let rls = "ALTER TABLE t ENABLE ROW LEVEL SECURITY;";
         assert!(has("CREATE TABLE t (id int); ALTER PUBLICATION supabase_realtime ADD TABLE t;", REALTIME));
-        assert!(!has(&format!("CREATE TABLE t (id int); {rls} ALTER PUBLICATION supabase_realtime ADD TABLE t;"), REALTIME));
+        assert!(!has(
+            &format!("CREATE TABLE t (id int); {rls} ALTER PUBLICATION supabase_realtime ADD TABLE t;"),
+            REALTIME
+        ));
         // A table made earlier: its RLS is the database's business (lint --database).
         assert!(!has("ALTER PUBLICATION supabase_realtime ADD TABLE t;", REALTIME));
         assert!(!has("CREATE TABLE t (id int); ALTER PUBLICATION other ADD TABLE t;", REALTIME));

@@ -54,7 +54,10 @@ fn lint_checks_the_pending_files_and_all_with_all() {
         "{human}"
     );
     assert!(human.contains("why:") && human.contains("fix:"), "{human}");
-    assert!(human.trim_end().ends_with("1 pending migration(s) checked: 0 error(s), 2 warning(s), 0 info(s)"), "{human}");
+    assert!(
+        human.trim_end().ends_with("1 pending migration(s) checked: 0 error(s), 2 warning(s), 0 info(s)"),
+        "{human}"
+    );
     // --fail-on warn turns warnings into a failing exit code.
     p.cargo_migrate(&["lint", "--fail-on", "warn"]).fails(1);
 
@@ -145,7 +148,11 @@ fn concurrently_in_a_transaction_names_the_metadata_file() {
     );
     let r = p.cargo_migrate(&["up"]).fails(1);
     assert!(r.stderr.contains("concurrently_in_transaction"), "{}", r.stderr);
-    assert!(r.stderr.contains("`run_in_transaction = false` into migrations/20250101000000_index/metadata.toml"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`run_in_transaction = false` into migrations/20250101000000_index/metadata.toml"),
+        "{}",
+        r.stderr
+    );
     p.write("migrations/20250101000000_index/metadata.toml", "run_in_transaction = false\n");
     let j = p.cargo_migrate(&["lint", "--all", "--format", "json"]).ok().json();
     assert_eq!(j["findings"].as_array().unwrap().len(), 0, "{j}");
@@ -161,7 +168,12 @@ fn secrets_are_reported_masked_and_stop_up() {
         &format!("CREATE TABLE private.settings (k text, v text);\nINSERT INTO private.settings VALUES ('key', '{secret}');\n"),
         Some("DROP TABLE private.settings;\n"),
     );
-    for args in [&["lint", "--all"][..], &["lint", "--all", "--format", "json"], &["lint", "--all", "--format", "sarif"], &["up"]] {
+    for args in [
+        &["lint", "--all"][..],
+        &["lint", "--all", "--format", "json"],
+        &["lint", "--all", "--format", "sarif"],
+        &["up"],
+    ] {
         let r = p.cargo_migrate(args).fails(1);
         assert!(!r.all().contains("N7UND0UgjKTVK"), "{args:?} shows the secret:\n{}", r.all());
         assert!(r.all().contains("hardcoded_secret"), "{args:?}:\n{}", r.all());
@@ -179,7 +191,12 @@ fn cargo_toml_configures_the_rules() {
     p.migration("20250102000000_u", "CREATE TABLE u (at timestamp);\n", Some("SELECT 1;\n"));
     let found = |p: &Project| -> Vec<String> {
         let j = p.cargo_migrate(&["lint", "--all", "--format", "json"]).json();
-        j["findings"].as_array().unwrap().iter().map(|f| format!("{}:{}", f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap())).collect()
+        j["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{}:{}", f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+            .collect()
     };
     assert_eq!(
         found(&p),
@@ -200,7 +217,11 @@ fn cargo_toml_configures_the_rules() {
     // A misspelt rule is an error that names the rules.
     p.write("Cargo.toml", &format!("{manifest}[package.metadata.migrate.lint]\nignore = [\"timestamp_without_tz\"]\n"));
     let r = p.cargo_migrate(&["lint", "--all"]).fails(1);
-    assert!(r.stderr.contains("`timestamp_without_tz` is no rule") && r.stderr.contains("timestamp_without_time_zone"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`timestamp_without_tz` is no rule") && r.stderr.contains("timestamp_without_time_zone"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
