@@ -148,7 +148,7 @@ pub fn check(parsed: &Parsed, input: &LintInput, hits: &mut Vec<Hit>) {
                 (_, true) => "move it out of the file's BEGIN … COMMIT block".to_string(),
                 (Some(m), false) => format!(
                     "put it in a migration of its own and write `run_in_transaction = false` into {}",
-                    crate::report::display_path(m)
+                    m.display()
                 ),
                 (None, false) => super::IN_TRANSACTION.fix.to_string(),
             };

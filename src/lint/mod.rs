@@ -408,9 +408,11 @@ impl<'a> Parsed<'a> {
                 None => (false, rest),
             };
             let rest = rest.trim_end_matches("*/");
+            // Rule names, then optionally `-- a reason`.
             let names: Vec<String> = rest
                 .split(|c: char| c.is_whitespace() || c == ',')
                 .filter(|s| !s.is_empty())
+                .take_while(|s| !s.starts_with("--"))
                 .map(|s| s.to_string())
                 .collect();
             for n in &names {
@@ -572,7 +574,7 @@ pub(crate) mod tests {
 
     #[test]
     fn ignore_comments_per_statement_and_per_file() {
-        let sql = "SET lock_timeout = '1s';\nDROP TABLE a;\nDROP TABLE b; -- migrate:ignore drop_table\n-- migrate:ignore drop_table, rename\nDROP TABLE c;\n";
+        let sql = "SET lock_timeout = '1s';\nDROP TABLE a;\nDROP TABLE b; -- migrate:ignore drop_table\n-- migrate:ignore drop_table, rename -- nobody reads c\nDROP TABLE c;\n";
         let input = |text: &str| LintInput {
             name: "t".into(),
             path: "up.sql".into(),

@@ -149,7 +149,8 @@ fn concurrently_in_a_transaction_names_the_metadata_file() {
     let r = p.cargo_migrate(&["up"]).fails(1);
     assert!(r.stderr.contains("concurrently_in_transaction"), "{}", r.stderr);
     assert!(
-        r.stderr.contains("`run_in_transaction = false` into migrations/20250101000000_index/metadata.toml"),
+        r.stderr.contains("`run_in_transaction = false` into ")
+            && r.stderr.contains("migrations/20250101000000_index/metadata.toml"),
         "{}",
         r.stderr
     );
