@@ -448,6 +448,7 @@ mod tests {
         assert!(has(&format!("{T}ALTER TABLE t RENAME TO u;"), RENAME));
         assert!(!has(&format!("{T}ALTER TABLE t RENAME CONSTRAINT a TO b;"), RENAME));
         assert!(has(&format!("{T}ALTER TABLE t DROP COLUMN a;"), DROP_COLUMN));
+        assert!(!has(&format!("{T}CREATE TABLE t (a int, b int); ALTER TABLE t DROP COLUMN a;"), DROP_COLUMN));
         assert!(has(&format!("{T}DROP TABLE t;"), DROP_TABLE));
         assert!(!has(&format!("{T}CREATE TABLE t (a int); DROP TABLE t;"), DROP_TABLE));
     }

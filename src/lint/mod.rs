@@ -619,6 +619,21 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn unreadable_sql_is_said_once_and_valid_sql_is_read() {
+        assert_eq!(up("SELEC 1;"), ["parse_error"]);
+        assert_eq!(up("\\echo use CREATE EXTENSION \\quit\nSELECT 1;"), ["parse_error"]);
+        for valid in [
+            "DO $$ BEGIN PERFORM 1; END $$;",
+            "CREATE FUNCTION x.one() RETURNS int LANGUAGE sql SET search_path = '' BEGIN ATOMIC SELECT 1; END;",
+            "CREATE TABLE x.t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, doc jsonb DEFAULT '{}', v x.vector(3));",
+            "WITH d AS (DELETE FROM x.t WHERE id < 0 RETURNING id) INSERT INTO x.log SELECT id FROM d ON CONFLICT DO NOTHING;",
+            "COMMENT ON TABLE x.t IS 'a; b';",
+        ] {
+            assert!(!up(valid).contains(&"parse_error"), "{valid}: {:?}", up(valid));
+        }
+    }
+
+    #[test]
     fn positions_are_lines_and_character_columns() {
         let input = LintInput {
             name: "t".into(),

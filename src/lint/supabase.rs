@@ -75,10 +75,7 @@ pub fn check(parsed: &Parsed, config: &Config, hits: &mut Vec<Hit>) {
                     .descendants()
                     .filter(|n| n.kind() == SyntaxKind::CALL_EXPR)
                     .filter_map(|c| Some((names::called(&c)?, c)))
-                    .find(|(f, c)| {
-                        PER_ROW.contains(&f.as_str())
-                            && !c.ancestors().take_while(|a| a != node).any(|a| a.kind() == SyntaxKind::SELECT)
-                    });
+                    .find(|(f, c)| PER_ROW.contains(&f.as_str()) && !wrapped(c, node));
                 if let Some((f, call)) = unwrapped {
                     hits.push(
                         Hit::at(super::INITPLAN, &call, format!("{f}() in this policy runs once per row")).with_fix({
@@ -131,6 +128,24 @@ pub fn check(parsed: &Parsed, config: &Config, hits: &mut Vec<Hit>) {
             ));
         }
     }
+}
+
+/// `(select auth.uid())`: the call is the target of a SELECT of its own (no
+/// FROM, no WHERE), which PostgreSQL runs once as an initplan. Inside a
+/// subquery that reads a table it still runs for every row.
+fn wrapped(call: &SyntaxNode, policy: &SyntaxNode) -> bool {
+    let mut in_target = false;
+    for a in call.ancestors().skip(1).take_while(|a| a != policy) {
+        match a.kind() {
+            SyntaxKind::TARGET_LIST => in_target = true,
+            SyntaxKind::SELECT => {
+                return in_target
+                    && !a.children().any(|c| matches!(c.kind(), SyntaxKind::FROM_CLAUSE | SyntaxKind::WHERE_CLAUSE));
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 fn function(node: &SyntaxNode, fixed_later: &HashSet<String>, hits: &mut Vec<Hit>) {
@@ -190,8 +205,12 @@ mod tests {
         assert!(has("CREATE POLICY p ON x.t FOR INSERT WITH CHECK ((auth.jwt() ->> 'role') = 'admin');", INITPLAN));
         assert!(has("ALTER POLICY p ON x.t USING (current_setting('app.tenant') = tenant);", INITPLAN));
         assert!(!has("CREATE POLICY p ON x.t USING (user_id = (select auth.uid()));", INITPLAN));
+        assert!(!has("CREATE POLICY p ON x.t USING ((select auth.jwt()) ->> 'email' = email);", INITPLAN));
+        assert!(!has("CREATE POLICY p ON x.t USING ((( SELECT \"auth\".\"uid\"() AS \"uid\") = \"id\"));", INITPLAN));
+        // Inside a subquery that reads a table it still runs per row (Supabase's advisor agrees).
+        assert!(has("CREATE POLICY p ON x.t USING (EXISTS (SELECT 1 FROM m WHERE m.user_id = auth.uid()));", INITPLAN));
         assert!(!has(
-            "CREATE POLICY p ON x.t USING (EXISTS (SELECT 1 FROM m WHERE m.user_id = auth.uid()));",
+            "CREATE POLICY p ON x.t USING (EXISTS (SELECT 1 FROM m WHERE m.user_id = (select auth.uid())));",
             INITPLAN
         ));
         assert!(!has("CREATE POLICY p ON x.t USING (owner = public.uid());", INITPLAN));
