@@ -36,7 +36,13 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
         let versions = source.migrations.iter().map(|m| m.version.clone()).collect();
         (source, versions, "all")
     } else {
-        let (source, Database { history, .. }) = ctx.read_both(&args.db, "lint", false)?;
+        let (source, Database { history, .. }) = ctx.read_both(&args.db, "lint", false).map_err(|e| {
+            if e.kind != Kind::Connect {
+                return e;
+            }
+            let hint = e.hint.clone().map(|h| format!("{h}; ")).unwrap_or_default();
+            e.hint(format!("{hint}`cargo migrate lint --all` checks every migration without a database"))
+        })?;
         let versions = pending(&source, &history);
         (source, versions, "pending")
     };

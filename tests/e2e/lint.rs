@@ -70,6 +70,8 @@ fn lint_checks_the_pending_files_and_all_with_all() {
     offline.table_migration("20250101000000", "items");
     let j = offline.cargo_migrate(&["lint", "--all", "--format", "json"]).ok().json();
     assert_eq!(j["migrations"], 1);
+    let r = offline.cargo_migrate(&["lint"]).fails(1);
+    assert!(r.stderr.contains("`cargo migrate lint --all` checks every migration without a database"), "{}", r.stderr);
     p.cargo_migrate(&["up", "--no-lint"]).ok();
     let clean = p.cargo_migrate(&["lint"]).ok().stdout;
     assert_eq!(clean.trim(), "✓ nothing to check: no pending migration(s) (--all checks every migration)");
