@@ -27,7 +27,11 @@ use squawk_syntax::ast::{self, AstNode};
 use squawk_syntax::{SourceFile, SyntaxKind, SyntaxNode};
 
 /// One migration as the rules see it. Made by one adapter
-/// (`commands::lint::input`), whatever the layout on disk.
+/// (`commands::lint::input`), whatever the layout on disk. Positions are
+/// counted in the texts given: a layout that keeps up and down in one file
+/// (dbmate, node-pg-migrate) passes each section with the file's other lines
+/// blanked (newlines kept) and that file as both paths, so `file:line:col`
+/// is the file's.
 #[derive(Debug, Clone)]
 pub struct LintInput {
     /// What findings are grouped under (the migration's folder or file name).
