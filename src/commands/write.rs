@@ -180,6 +180,10 @@ pub fn migrate(
     let target = url::target_of(&url);
     if dry_run {
         let steps = steps.unwrap_or_default();
+        // What `up` would refuse is not what it would send.
+        if lint {
+            super::lint::before_up(ctx, &source, &applies(&steps))?;
+        }
         let options = runner::Options { single_transaction, who: db::connect::whoami() };
         let planned = runner::dry_run(&mut conn, &steps, &source, &history, &options)?;
         return Ok(Outcome {
@@ -201,14 +205,7 @@ pub fn migrate(
         history = history::read(&mut conn, true)?;
         let steps = steps.insert(plan::plan(&state(&source, &history), request)?);
         if lint {
-            let applies: Vec<String> = steps
-                .iter()
-                .filter_map(|s| match s {
-                    plan::Step::Apply(v) | plan::Step::Resume(v, _) => Some(v.clone()),
-                    plan::Step::Revert(_) => None,
-                })
-                .collect();
-            super::lint::before_up(ctx, &source, &applies)?;
+            super::lint::before_up(ctx, &source, &applies(steps))?;
         }
         if !steps.is_empty() {
             let (applies, reverts) = steps.iter().fold((0, 0), |(a, d), s| match s {
@@ -239,6 +236,17 @@ pub fn migrate(
         ctx.reporter.note("nothing to apply, so no backup was made");
     }
     Ok(Outcome { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })
+}
+
+/// The versions a plan applies (the static checks' subject).
+fn applies(steps: &[plan::Step]) -> Vec<String> {
+    steps
+        .iter()
+        .filter_map(|s| match s {
+            plan::Step::Apply(v) | plan::Step::Resume(v, _) => Some(v.clone()),
+            plan::Step::Revert(_) => None,
+        })
+        .collect()
 }
 
 /// Ask on the terminal; anything but yes changes nothing.

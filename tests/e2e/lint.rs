@@ -111,8 +111,12 @@ fn up_stops_on_lint_errors_before_anything_runs() {
     assert!(r.stderr.contains("20250102000000_definer/up.sql:1:1"), "{}", r.stderr);
     assert!(r.stderr.contains("--no-lint"), "{}", r.stderr);
     assert!(db.applied().is_empty() && !db.table_exists("items"), "nothing was applied");
-    // `lint` says the same and fails.
+    // `lint` says the same and fails, and so does `up --dry-run` (it would not send that SQL).
     p.cargo_migrate(&["lint"]).fails(1);
+    let r = p.cargo_migrate(&["up", "--dry-run", "--format", "json"]).fails(1);
+    assert_eq!(r.json()["error"]["kind"], "lint_failed");
+    let r = p.cargo_migrate(&["up", "--dry-run", "--no-lint"]).ok();
+    assert!(r.stdout.contains("SECURITY DEFINER"), "{}", r.stdout);
 
     // Silenced on the statement, it runs (and the warnings still show).
     p.migration(
