@@ -15,6 +15,8 @@ use std::sync::Mutex;
 use colored::Colorize;
 use serde::Serialize;
 
+pub mod lint;
+
 use crate::cli::{ColorChoice, Format};
 use crate::error::{DoneStep, Error, Kind};
 

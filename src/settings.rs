@@ -141,7 +141,8 @@ pub fn lint_config(project: &Project) -> Result<crate::lint::Config> {
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             Error::new(Kind::BadMetadata, format!("{} is not valid TOML: {}", manifest.display(), e.message()))
         })?;
-        let mut value = Some(&toml::Value::Table(table.clone()));
+        let root = toml::Value::Table(table);
+        let mut value = Some(&root);
         for key in keys {
             value = value.and_then(|v| v.get(key));
         }
