@@ -573,15 +573,25 @@ fn check_one(index: usize, input: &LintInput, config: &Config) -> Vec<Finding> {
 pub(crate) mod tests {
     use super::*;
 
-    /// The rule names found in `up` (with `down` when given), in order.
-    pub fn rules_of(up: &str, down: Option<&str>, in_transaction: bool) -> Vec<&'static str> {
-        let input = LintInput {
+    /// A transactional migration with this up.sql and no down.sql.
+    pub fn input(up: &str) -> LintInput {
+        LintInput {
             name: "t".into(),
             path: "up.sql".into(),
             up_text: up.into(),
+            down_path: None,
+            down_text: None,
+            runs_in_transaction: true,
+        }
+    }
+
+    /// The rule names found in `up` (with `down` when given), in order.
+    pub fn rules_of(up: &str, down: Option<&str>, in_transaction: bool) -> Vec<&'static str> {
+        let input = LintInput {
             down_path: down.map(|_| "down.sql".into()),
             down_text: down.map(String::from),
             runs_in_transaction: in_transaction,
+            ..input(up)
         };
         check(&[input], &Config::default()).into_iter().map(|f| f.rule.name).collect()
     }
@@ -606,14 +616,6 @@ pub(crate) mod tests {
     #[test]
     fn ignore_comments_per_statement_and_per_file() {
         let sql = "SET lock_timeout = '1s';\nDROP TABLE a;\nDROP TABLE b; -- migrate:ignore drop_table\n-- migrate:ignore drop_table, rename -- nobody reads c\nDROP TABLE c;\n";
-        let input = |text: &str| LintInput {
-            name: "t".into(),
-            path: "up.sql".into(),
-            up_text: text.into(),
-            down_path: None,
-            down_text: None,
-            runs_in_transaction: true,
-        };
         let found = check(&[input(sql)], &Config::default());
         let lines: Vec<usize> = found.iter().filter(|f| f.rule == DROP_TABLE).map(|f| f.line).collect();
         assert_eq!(lines, [2]);
@@ -637,14 +639,7 @@ pub(crate) mod tests {
         assert_eq!(config.severity.get("rename"), Some(&Severity::Error));
         let bad: toml::Table = "ignore = [\"drop_tables\"]".parse().unwrap();
         assert!(Config::from_toml(&bad).unwrap_err().contains("`drop_tables` is no rule"));
-        let input = LintInput {
-            name: "t".into(),
-            path: "up.sql".into(),
-            up_text: "SET lock_timeout = '1s'; DROP TABLE a; ALTER TABLE b RENAME TO c; CREATE TABLE api.x (id int); CREATE TABLE public.y (id int);".into(),
-            down_path: None,
-            down_text: None,
-            runs_in_transaction: true,
-        };
+        let input = input("SET lock_timeout = '1s'; DROP TABLE a; ALTER TABLE b RENAME TO c; CREATE TABLE api.x (id int); CREATE TABLE public.y (id int);");
         let found: Vec<(&str, Severity)> = check(&[input], &config).iter().map(|f| (f.rule.name, f.severity)).collect();
         assert_eq!(found, [("rename", Severity::Error), ("rls_disabled_in_public", Severity::Warn)]);
     }
@@ -671,14 +666,7 @@ pub(crate) mod tests {
             sql.push_str(&format!("INSERT INTO x.t VALUES ({i}, 'é; ''{i}'''); -- row {i}\n"));
         }
         sql.push_str("INSERT INTO x.t VALUES (9, 'é', 'sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz');\nSELEC 1;\n");
-        let input = LintInput {
-            name: "t".into(),
-            path: "up.sql".into(),
-            up_text: sql,
-            down_path: None,
-            down_text: None,
-            runs_in_transaction: true,
-        };
+        let input = input(&sql);
         let found: Vec<(&str, usize, usize)> =
             check(&[input], &Config::default()).iter().map(|f| (f.rule.name, f.line, f.column)).collect();
         assert_eq!(found, [("hardcoded_secret", 5, 34), ("parse_error", 6, 1)]);
@@ -700,14 +688,7 @@ pub(crate) mod tests {
 
     #[test]
     fn positions_are_lines_and_character_columns() {
-        let input = LintInput {
-            name: "t".into(),
-            path: "up.sql".into(),
-            up_text: "-- é\nSET lock_timeout = '1s';\n  /* é */ DROP TABLE a;".into(),
-            down_path: None,
-            down_text: None,
-            runs_in_transaction: true,
-        };
+        let input = input("-- é\nSET lock_timeout = '1s';\n  /* é */ DROP TABLE a;");
         let f = &check(&[input], &Config::default())[0];
         assert_eq!((f.line, f.column, f.statement.as_str()), (3, 11, "/* é */ DROP TABLE a;"));
     }
