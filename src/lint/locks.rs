@@ -395,6 +395,14 @@ mod tests {
             .contains(&"concurrently_in_transaction"));
         // REFRESH … CONCURRENTLY runs in a transaction.
         assert!(up("REFRESH MATERIALIZED VIEW CONCURRENTLY v;").is_empty());
+        // down.sql runs in the migration's transaction too; its drops are not lock hazards.
+        let create = "SET lock_timeout = '1s'; CREATE TABLE x.t (a int); CREATE INDEX i ON x.t (a);";
+        assert_eq!(
+            rules_of(create, Some("DROP INDEX CONCURRENTLY x.i; DROP TABLE x.t;"), true),
+            ["concurrently_in_transaction"]
+        );
+        assert!(rules_of(create, Some("DROP INDEX x.i; DROP TABLE x.t;"), true).is_empty());
+        assert_eq!(rules_of(create, Some("DROP TABLE x.t;\nCOMMIT;"), true), ["transaction_unbalanced"]);
     }
 
     #[test]

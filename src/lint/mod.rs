@@ -515,6 +515,13 @@ fn check_one(index: usize, input: &LintInput, config: &Config) -> Vec<Finding> {
     if let Some(down) = &down {
         secrets::check(down, Side::Down, &mut hits);
         reversible::check(&up, down, &mut hits);
+        // down.sql drops things by nature; what matters there is whether it can run at all.
+        let mut down_hits = Vec::new();
+        locks::check(down, input, &mut down_hits);
+        hits.extend(down_hits.into_iter().filter(|h| h.rule == IN_TRANSACTION || h.rule == UNBALANCED).map(|mut h| {
+            h.side = Side::Down;
+            h
+        }));
     }
     for (parsed, side) in std::iter::once((&up, Side::Up)).chain(down.as_ref().map(|d| (d, Side::Down))) {
         if let Some((at, message)) = &parsed.parse_error {
