@@ -106,6 +106,8 @@ pub struct LockOpts {
 pub enum Format {
     Human,
     Json,
+    // SARIF 2.1.0 (GitHub code scanning); `lint` only.
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -129,7 +131,7 @@ pub enum Command {
     Repair(RepairArgs),
     /// Prove each pending migration reversible on a scratch database: up, down, same schema, up again
     Verify(VerifyArgs),
-    /// Check the live schema for what every migration should get right (RLS, indexed foreign keys, …)
+    /// Check pending migrations' SQL before it runs (locks, RLS, secrets, down.sql), or the live schema with --database
     Lint(LintArgs),
     /// Write a new migration: a folder with up.sql and down.sql (one .sql file in a Supabase folder)
     Create(CreateArgs),
@@ -221,6 +223,9 @@ pub struct UpArgs {
     /// Where --backup writes (default: target/cargo-migrate/backups)
     #[arg(long, value_name = "DIR", requires = "backup")]
     pub backup_dir: Option<PathBuf>,
+    /// Skip the static checks before (errors stop the run) and the database advisor after
+    #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
+    pub no_lint: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -282,8 +287,11 @@ pub struct RedoArgs {
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
-    /// Inspect the database's live schema (Supabase's advisor rules); static checks of the files are to come
-    #[arg(long, required = true)]
+    /// Check every migration's files, not only the pending ones (needs no database)
+    #[arg(long, conflicts_with = "database")]
+    pub all: bool,
+    /// Inspect the database's live schema instead (Supabase's advisor rules)
+    #[arg(long)]
     pub database: bool,
     /// Exit 1 when a finding is this severe or worse
     #[arg(long, value_enum, default_value_t = FailOn::Error)]

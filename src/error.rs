@@ -56,6 +56,8 @@ kinds! {
     NoEnvFile = "no_env_file",
     /// A `.env` line cannot be parsed.
     BadEnvFile = "bad_env_file",
+    /// `--format sarif` with a command that has no findings in files.
+    UnsupportedFormat = "unsupported_format",
     /// A file or folder could not be read or written.
     Io = "io",
     /// `seed` found no seed file, or the seeds setting names nothing.
@@ -122,6 +124,8 @@ kinds! {
     Database = "database",
     /// The connection's search_path names no schema to create diesel's table in.
     NoSchema = "no_schema",
+    /// `up` found static lint errors in a pending migration; nothing was applied.
+    LintFailed = "lint_failed",
     /// `verify` found a migration that is not reversible or fails.
     NotReversible = "not_reversible",
     /// `up --backup` could not back the database up.

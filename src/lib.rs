@@ -8,6 +8,7 @@
 
 mod cache;
 mod cli;
+mod lint;
 // Shared with the tests' harness (`#[path]`), which uses parts the binary does not.
 #[allow(dead_code)]
 mod cluster;

@@ -15,6 +15,8 @@ use std::sync::Mutex;
 use colored::Colorize;
 use serde::Serialize;
 
+pub mod lint;
+
 use crate::cli::{ColorChoice, Format};
 use crate::error::{DoneStep, Error, Kind};
 
@@ -180,6 +182,16 @@ impl Reporter {
             match serde_json::to_string_pretty(value) {
                 Ok(text) => self.stdout(&text),
                 Err(e) => self.stderr(&format!("error: could not write JSON output: {e}")),
+            }
+        }
+    }
+
+    /// `--format sarif` (only `lint` writes it).
+    pub fn sarif(&self, value: &impl Serialize) {
+        if self.format == Format::Sarif {
+            match serde_json::to_string_pretty(value) {
+                Ok(text) => self.stdout(&text),
+                Err(e) => self.stderr(&format!("error: could not write SARIF output: {e}")),
             }
         }
     }
@@ -377,6 +389,138 @@ pub struct LintSummary {
     pub errors: usize,
     pub warnings: usize,
     pub infos: usize,
+}
+
+/// `lint` (without --database): the static findings in the migration files.
+#[derive(Serialize)]
+pub struct StaticLintOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    /// `pending` or `all`.
+    pub checked: &'static str,
+    pub migrations_dir: String,
+    /// How many migrations were checked.
+    pub migrations: usize,
+    pub findings: Vec<StaticFindingJson>,
+    pub summary: LintSummary,
+}
+
+#[derive(Serialize)]
+pub struct StaticFindingJson {
+    pub rule: &'static str,
+    /// `error`, `warn` or `info`.
+    pub severity: &'static str,
+    /// The migration (folder) it is in.
+    pub migration: String,
+    pub file: String,
+    /// 1-based; columns count characters.
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    /// The line of the statement where the finding is (secrets masked).
+    pub statement: String,
+    pub message: String,
+    pub why: &'static str,
+    pub fix: String,
+}
+
+/// SARIF 2.1.0, the subset GitHub code scanning reads.
+#[derive(Serialize)]
+pub struct Sarif {
+    #[serde(rename = "$schema")]
+    pub schema: &'static str,
+    pub version: &'static str,
+    pub runs: Vec<SarifRun>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SarifRun {
+    pub tool: SarifTool,
+    /// `%SRCROOT%`: the workspace root, which artifact URIs are relative to.
+    pub original_uri_base_ids: std::collections::BTreeMap<&'static str, SarifUri>,
+    pub results: Vec<SarifResult>,
+}
+
+#[derive(Serialize)]
+pub struct SarifTool {
+    pub driver: SarifDriver,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SarifDriver {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub rules: Vec<SarifRule>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SarifRule {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub short_description: SarifText,
+    pub full_description: SarifText,
+    pub help: SarifText,
+    pub default_configuration: SarifConfiguration,
+}
+
+#[derive(Serialize)]
+pub struct SarifConfiguration {
+    /// `error`, `warning` or `note`.
+    pub level: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct SarifText {
+    pub text: String,
+}
+
+#[derive(Serialize)]
+pub struct SarifUri {
+    pub uri: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SarifResult {
+    pub rule_id: &'static str,
+    pub rule_index: usize,
+    pub level: &'static str,
+    pub message: SarifText,
+    pub locations: Vec<SarifLocation>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SarifLocation {
+    pub physical_location: SarifPhysicalLocation,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SarifPhysicalLocation {
+    pub artifact_location: SarifArtifactLocation,
+    pub region: SarifRegion,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SarifArtifactLocation {
+    pub uri: String,
+    pub uri_base_id: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SarifRegion {
+    pub start_line: usize,
+    pub start_column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub snippet: SarifText,
 }
 
 /// `verify`: each migration's verdict.

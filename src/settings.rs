@@ -138,3 +138,33 @@ fn diesel_toml_dir(base: &Path) -> Result<Option<PathBuf>> {
     })?;
     Ok(table.get("migrations_directory").and_then(|m| m.get("dir")).and_then(|d| d.as_str()).map(|d| base.join(d)))
 }
+
+/// `[package.metadata.migrate.lint]` of the package's Cargo.toml, else
+/// `[workspace.metadata.migrate.lint]` of the workspace's; defaults without.
+pub fn lint_config(project: &Project) -> Result<crate::lint::Config> {
+    let places = [
+        (project.package_dir.join("Cargo.toml"), ["package", "metadata", "migrate", "lint"]),
+        (project.workspace_root.join("Cargo.toml"), ["workspace", "metadata", "migrate", "lint"]),
+    ];
+    for (manifest, keys) in places {
+        let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            Error::new(Kind::BadMetadata, format!("{} is not valid TOML: {}", manifest.display(), e.message()))
+        })?;
+        let root = toml::Value::Table(table);
+        let mut value = Some(&root);
+        for key in keys {
+            value = value.and_then(|v| v.get(key));
+        }
+        let Some(value) = value else { continue };
+        let section = format!("[{}]", keys.join("."));
+        let lint = value.as_table().ok_or_else(|| {
+            Error::new(Kind::BadMetadata, format!("{section} in {} must be a table", manifest.display()))
+        })?;
+        return crate::lint::Config::from_toml(lint).map_err(|e| {
+            Error::new(Kind::BadMetadata, format!("{section} in {}: {e}", manifest.display()))
+                .hint("it takes `ignore = [\"rule\"]`, `severity = { rule = \"error\" | \"warn\" | \"info\" | \"off\" }` and `exposed_schemas = [\"public\"]`")
+        });
+    }
+    Ok(crate::lint::Config::default())
+}

@@ -15,8 +15,13 @@ pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
         (.., true) => DownTarget::LastBatch,
         _ => DownTarget::Newest(1),
     };
-    let flags =
-        Flags { single_transaction: args.single_transaction, yes: args.yes, dry_run: args.dry_run, backup: None };
+    let flags = Flags {
+        single_transaction: args.single_transaction,
+        yes: args.yes,
+        dry_run: args.dry_run,
+        backup: None,
+        lint: false,
+    };
     let out = migrate(ctx, &args.db, &args.lock, &Request::Down(target), flags)?;
     if out.planned.is_some() {
         print_dry_run(ctx, "down", &out);

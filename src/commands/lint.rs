@@ -1,17 +1,191 @@
-//! `cargo migrate lint --database`: the live schema against Supabase's advisor
-//! rules (read-only). Findings grouped by rule, coloured by severity, one
-//! summary line; `--fail-on` sets when the exit code is 1.
+//! `cargo migrate lint`: the pending migrations' SQL (or every migration's,
+//! `--all`) against the static rules of `lint/`, before it runs; with
+//! `--database`, the live schema against Supabase's advisor rules. What the
+//! user sees is `report::lint`'s; `--fail-on` sets when the exit code is 1.
+//! `up` runs both: `before_up` (errors stop it) and `advise` after it.
 
 use colored::Colorize;
 
-use super::{Context, Database};
-use crate::cli::{FailOn, LintArgs};
-use crate::db::advisor;
-use crate::error::{exit, Result};
-use crate::report::{self, FindingJson, LintOutput, LintSummary};
+use super::{pending, Context, Database};
+use crate::cli::{FailOn, Format, LintArgs};
+use crate::db::{advisor, Conn};
+use crate::error::{exit, Error, Kind, Result};
+use crate::lint::{self, Finding, LintInput, Severity};
+use crate::report::{self, FindingJson, LintOutput, LintSummary, Reporter};
+use crate::source::{Migration, Source};
 use crate::url;
 
 pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
+    if args.database {
+        if ctx.reporter.format == Format::Sarif {
+            return Err(Error::new(
+                Kind::UnsupportedFormat,
+                "--format sarif needs findings in files; --database has none",
+            )
+            .usage()
+            .hint("use --format json with --database, or drop --database to check the files"));
+        }
+        return database(ctx, args);
+    }
+    let config = crate::settings::lint_config(&ctx.settings.project)?;
+    let (mut source, versions, checked) = if args.all {
+        let source = ctx.source()?;
+        let versions = source.migrations.iter().map(|m| m.version.clone()).collect();
+        (source, versions, "all")
+    } else {
+        let (source, Database { history, .. }) = ctx.read_both(&args.db, "lint", false).map_err(|e| {
+            if e.kind != Kind::Connect {
+                return e;
+            }
+            let hint = e.hint.clone().map(|h| format!("{h}; ")).unwrap_or_default();
+            e.hint(format!("{hint}`cargo migrate lint --all` checks every migration without a database"))
+        })?;
+        let versions = pending(&source, &history);
+        (source, versions, "pending")
+    };
+    source.check_runnable(versions.clone());
+    let inputs = inputs(&source, &versions)?;
+    let findings = lint::check(&inputs, &config);
+    let summary = report::lint::summary(&findings);
+    let failed = summary.errors > 0 || (args.fail_on == FailOn::Warn && summary.warnings > 0);
+    let r = &ctx.reporter;
+    if r.human() {
+        r.result(report::lint::human(&inputs, &findings, &summary, checked));
+    }
+    r.json(&report::lint::json(&inputs, &findings, summary, checked, !failed, &source.dir));
+    r.sarif(&report::lint::sarif(&inputs, &findings, &ctx.settings.project.workspace_root));
+    Ok(if failed { exit::FAILURE } else { exit::OK })
+}
+
+/// The inputs of the migrations among `versions`, in order; thousands of
+/// small files are read on every core.
+fn inputs(source: &Source, versions: &[String]) -> Result<Vec<LintInput>> {
+    let wanted: std::collections::HashSet<&str> = versions.iter().map(String::as_str).collect();
+    let chosen: Vec<&Migration> = source.migrations.iter().filter(|m| wanted.contains(m.version.as_str())).collect();
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    if chosen.len() < 64 || threads < 2 {
+        return chosen.into_iter().map(input).collect();
+    }
+    let chunk = chosen.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = chosen
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|m| input(m)).collect::<Result<Vec<_>>>()))
+            .collect();
+        let mut all = Vec::with_capacity(chosen.len());
+        for part in parts {
+            all.extend(
+                part.join().map_err(|_| Error::new(Kind::Internal, "reading a migration failed unexpectedly"))??,
+            );
+        }
+        Ok(all)
+    })
+}
+
+/// The one adapter from a migration on disk to what the rules read (other
+/// layouts adapt here too).
+pub fn input(m: &Migration) -> Result<LintInput> {
+    let read = |path: &std::path::Path| -> Result<String> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
+        Ok(crate::sql::strip_bom(&text).to_string())
+    };
+    if m.file {
+        // One file: each section keeps the file's line numbers (the rest blanked).
+        let (up_text, down_text) = m.read_sections()?;
+        return Ok(LintInput {
+            name: m.name.clone(),
+            path: m.up_path(),
+            up_text,
+            down_path: down_text.as_ref().map(|_| m.down_path()),
+            down_text,
+            runs_in_transaction: m.run_in_transaction(true)?,
+        });
+    }
+    let down_path = m.down_path();
+    let down_text = if down_path.is_file() { Some(read(&down_path)?) } else { None };
+    Ok(LintInput {
+        name: m.name.clone(),
+        path: m.up_path(),
+        up_text: read(&m.up_path())?,
+        down_path: down_text.as_ref().map(|_| down_path),
+        down_text,
+        runs_in_transaction: m.run_in_transaction(true)?,
+    })
+}
+
+/// Shown by `up` before anything runs: at most this many findings, then a count.
+const UP_SHOWN: usize = 10;
+
+/// `up`'s static checks of the migrations it is about to apply: warnings are
+/// printed (stderr), errors stop the run before anything is applied.
+pub fn before_up(ctx: &Context, source: &Source, versions: &[String]) -> Result<()> {
+    let config = crate::settings::lint_config(&ctx.settings.project)?;
+    let inputs = inputs(source, versions)?;
+    let findings = lint::check(&inputs, &config);
+    let line = |f: &Finding| {
+        format!(
+            "{}[{}] {}: {}",
+            report::lint::label(f.severity),
+            f.rule.name,
+            report::lint::location(&inputs[f.input], f),
+            report::clean(&f.message)
+        )
+    };
+    let errors: Vec<&Finding> = findings.iter().filter(|f| f.severity == Severity::Error).collect();
+    if !errors.is_empty() {
+        let mut err = Error::new(
+            Kind::LintFailed,
+            format!(
+                "the static checks found {} error(s) in the migrations to apply; nothing was applied",
+                errors.len()
+            ),
+        );
+        for f in &errors {
+            err = err.detail(format!("  {}\n    fix: {}", line(f), report::clean(f.fix())));
+        }
+        return Err(err.hint(
+            "fix them (`cargo migrate lint` explains each), silence one with a `-- migrate:ignore <rule>` comment \
+             above its statement, or skip the checks with --no-lint",
+        ));
+    }
+    let warnings: Vec<&Finding> = findings.iter().filter(|f| f.severity == Severity::Warn).collect();
+    for f in warnings.iter().take(UP_SHOWN) {
+        ctx.reporter.note(line(f));
+    }
+    if warnings.len() > UP_SHOWN {
+        ctx.reporter
+            .note(format!("… and {} more warning(s): `cargo migrate lint` lists them", warnings.len() - UP_SHOWN));
+    }
+    Ok(())
+}
+
+/// After a successful `up`: Supabase's advisor on the live schema (a
+/// failure to ask is a message, never a failure: the migrations are applied).
+pub fn advise(conn: &mut Conn) -> std::result::Result<Vec<advisor::Finding>, String> {
+    advisor::check(conn).map_err(|e| e.message)
+}
+
+/// `advise`'s answer as one summary line.
+pub fn print_advice(r: &Reporter, advice: &std::result::Result<Vec<advisor::Finding>, String>) {
+    match advice {
+        Ok(findings) if findings.is_empty() => {}
+        Ok(findings) => {
+            let count = |s: &str| findings.iter().filter(|f| f.severity == s).count();
+            let mut rules: Vec<&str> = findings.iter().map(|f| f.rule).collect();
+            rules.dedup();
+            r.note(format!(
+                "{} the database advisor finds {} error(s) and {} warning(s) in the schema now ({}): `cargo migrate lint --database` explains them",
+                "advice:".yellow().bold(),
+                count("error"),
+                count("warn"),
+                rules.join(", ")
+            ));
+        }
+        Err(e) => r.note(format!("note: the database advisor could not run: {e}")),
+    }
+}
+
+fn database(ctx: &Context, args: &LintArgs) -> Result<u8> {
     let (_, Database { url, mut conn, .. }) = ctx.read_both(&args.db, "lint", false)?;
     let findings = advisor::check(&mut conn)?;
     let count = |s: &str| findings.iter().filter(|f| f.severity == s).count();

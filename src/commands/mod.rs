@@ -225,6 +225,13 @@ pub fn pending(source: &Source, history: &History) -> Vec<String> {
 pub fn run(cli: Cli) -> u8 {
     let o = &cli.output;
     let reporter = Reporter::new(o.format, o.color, o.quiet);
+    if o.format == crate::cli::Format::Sarif && !matches!(cli.command, Command::Lint(_)) {
+        let e = Error::new(Kind::UnsupportedFormat, "--format sarif is for `cargo migrate lint` only")
+            .usage()
+            .hint("use --format json (or human) with this command");
+        reporter.error(&e);
+        return e.exit_code;
+    }
     let project = match &cli.command {
         Command::Up(a) => &a.project,
         Command::Down(a) => &a.project,

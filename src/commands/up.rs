@@ -25,6 +25,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
         yes: true,
         dry_run: args.dry_run,
         backup: args.backup.then(|| args.backup_dir.clone()),
+        lint: !args.no_lint,
     };
     let out = migrate(ctx, &args.db, &args.lock, &request, flags)?;
     if out.planned.is_some() {
@@ -48,6 +49,9 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
             crate::report::ms(total),
             applied_before + out.done.len()
         ));
+    }
+    if let Some(advice) = &out.advice {
+        super::lint::print_advice(r, advice);
     }
     r.json(&run_output("up", &out));
     Ok(exit::OK)

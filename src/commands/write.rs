@@ -25,6 +25,8 @@ pub struct Outcome {
     pub planned: Option<(String, Vec<runner::Planned>)>,
     /// `--backup`: the dump written before anything ran.
     pub backup: Option<std::path::PathBuf>,
+    /// `up` that applied something: the database advisor's findings after it.
+    pub advice: Option<std::result::Result<Vec<db::advisor::Finding>, String>>,
 }
 
 /// The seed's "Always backup first!": pg_dump into a file only the user can
@@ -128,6 +130,8 @@ pub struct Flags {
     pub dry_run: bool,
     /// Back up with pg_dump first, into this folder (or the default one).
     pub backup: Option<Option<std::path::PathBuf>>,
+    /// Static checks before applying (errors stop the run), the advisor after.
+    pub lint: bool,
 }
 
 /// The write path every changing command shares: read the folder and the
@@ -140,7 +144,7 @@ pub fn migrate(
     request: &Request,
     flags: Flags,
 ) -> Result<Outcome> {
-    let Flags { single_transaction, yes, dry_run, backup } = flags;
+    let Flags { single_transaction, yes, dry_run, backup, lint } = flags;
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
     let reverts = !matches!(request, Request::Up { .. }) && !dry_run;
@@ -176,6 +180,10 @@ pub fn migrate(
     let target = url::target_of(&url);
     if dry_run {
         let steps = steps.unwrap_or_default();
+        // What `up` would refuse is not what it would send.
+        if lint {
+            super::lint::before_up(ctx, &source, &applies(&steps))?;
+        }
         let options = runner::Options { single_transaction, who: db::connect::whoami() };
         let planned = runner::dry_run(&mut conn, &steps, &source, &history, &options)?;
         return Ok(Outcome {
@@ -186,6 +194,7 @@ pub fn migrate(
             target,
             planned: Some(planned),
             backup: None,
+            advice: None,
         });
     }
     let mut done = Vec::new();
@@ -195,6 +204,9 @@ pub fn migrate(
         ctx.lock(&mut conn, lock_opts)?;
         history = history::read(&mut conn, true, ctx.settings.ledger)?;
         let steps = steps.insert(plan::plan(&state(&source, &history), request)?);
+        if lint {
+            super::lint::before_up(ctx, &source, &applies(steps))?;
+        }
         if !steps.is_empty() {
             let (applies, reverts) = steps.iter().fold((0, 0), |(a, d), s| match s {
                 plan::Step::Revert(_) => (a, d + 1),
@@ -219,10 +231,22 @@ pub fn migrate(
             })?;
         }
     }
+    let advice = (lint && !done.is_empty()).then(|| super::lint::advise(&mut conn));
     if backup.is_some() && made.is_none() {
         ctx.reporter.note("nothing to apply, so no backup was made");
     }
-    Ok(Outcome { done, history, source, database: url::mask(&url), target, planned: None, backup: made })
+    Ok(Outcome { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })
+}
+
+/// The versions a plan applies (the static checks' subject).
+fn applies(steps: &[plan::Step]) -> Vec<String> {
+    steps
+        .iter()
+        .filter_map(|s| match s {
+            plan::Step::Apply(v) | plan::Step::Resume(v, _) => Some(v.clone()),
+            plan::Step::Revert(_) => None,
+        })
+        .collect()
 }
 
 /// Ask on the terminal; anything but yes changes nothing.

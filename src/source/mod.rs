@@ -185,6 +185,12 @@ impl Migration {
         }
     }
 
+    /// A single-file migration's up and down sections, as they are (no checks).
+    pub fn read_sections(&self) -> Result<(String, Option<String>)> {
+        let s = self.sections()?;
+        Ok((s.up, s.down))
+    }
+
     /// A single-file migration's sections.
     fn sections(&self) -> Result<sections::Sections> {
         Ok(sections::split(&read_sql(&self.dir)?))

@@ -85,7 +85,11 @@ fn a_migration_that_commits_by_itself_is_refused_before_anything_runs() {
         "CREATE TABLE a (id int);\n\nCOMMIT;\nCREATE TABLE b (id int);\n",
         Some("DROP TABLE b; DROP TABLE a;"),
     );
+    // The static checks see it first; the runner refuses it too (without them).
     let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("transaction_unbalanced] migrations/20250102000000_commits/up.sql:3:1"), "{}", r.stderr);
+    assert!(r.stderr.contains("run_in_transaction = false"), "{}", r.stderr);
+    let r = p.cargo_migrate(&["up", "--no-lint"]).fails(1);
     assert!(r.stderr.contains("20250102000000_commits/up.sql:3 says `COMMIT`"), "{}", r.stderr);
     assert!(r.stderr.contains("run_in_transaction = false"), "{}", r.stderr);
     assert!(db.applied().is_empty() && !db.table_exists("first") && !db.table_exists("a"), "nothing ran");

@@ -17,6 +17,7 @@ mod example;
 mod failure;
 mod hardening;
 mod layouts;
+mod lint;
 mod outcome;
 mod safety;
 mod secrets;

@@ -31,13 +31,16 @@ fn cutting_proxy(marker: &'static [u8]) -> u16 {
                     if n == 0 {
                         break;
                     }
-                    let _ = s_write.write_all(&buf[..n]);
+                    // The cut is decided before the bytes reach the server: otherwise, on a
+                    // busy machine, its reply could be forwarded before `cut` is set.
                     if !cut_done.load(Ordering::SeqCst) && buf[..n].windows(marker.len()).any(|w| w == marker) {
                         cut_done.store(true, Ordering::SeqCst);
                         cut2.store(true, Ordering::SeqCst);
+                        let _ = s_write.write_all(&buf[..n]);
                         let _ = c_read.shutdown(Shutdown::Both);
                         break;
                     }
+                    let _ = s_write.write_all(&buf[..n]);
                 }
             });
             std::thread::spawn(move || {

@@ -1,0 +1,702 @@
+//! Static checks of migration SQL, before it runs: lock and rewrite hazards,
+//! transaction mistakes, Supabase's security rules, secrets, and a down.sql
+//! that does not undo its up.sql.
+//!
+//! Pure: text in, findings out (`check`). Nothing here reads a file or the
+//! database; `commands/lint.rs` turns loaded migrations into `LintInput`s.
+//!
+//! The parser is `squawk-syntax`: PostgreSQL's grammar in pure Rust, a lossless
+//! tree (every comment and position kept) that never gives up on a file it
+//! cannot fully read. `pg_query` embeds PostgreSQL's own parser but builds C
+//! from source with bindgen (libclang) and protoc; on a 2-core machine that
+//! was minutes of build and two system packages on every machine, against
+//! seconds for squawk (figures in bench/RESULTS.md). `sqlparser` is not
+//! PostgreSQL's grammar (no policies, publications, function options).
+
+mod locks;
+mod names;
+mod reversible;
+mod secrets;
+mod supabase;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use squawk_syntax::ast::{self, AstNode};
+use squawk_syntax::{SourceFile, SyntaxKind, SyntaxNode};
+
+/// One migration as the rules see it. Made by one adapter
+/// (`commands::lint::input`), whatever the layout on disk. Positions are
+/// counted in the texts given: a layout that keeps up and down in one file
+/// (dbmate, node-pg-migrate) passes each section with the file's other lines
+/// blanked (newlines kept) and that file as both paths, so `file:line:col`
+/// is the file's.
+#[derive(Debug, Clone)]
+pub struct LintInput {
+    /// What findings are grouped under (the migration's folder or file name).
+    pub name: String,
+    /// The up file, as it should be shown (relative to the project).
+    pub path: PathBuf,
+    pub up_text: String,
+    pub down_path: Option<PathBuf>,
+    pub down_text: Option<String>,
+    /// Runs inside a transaction (diesel's `run_in_transaction`, default true).
+    pub runs_in_transaction: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warn,
+    Error,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Error => "error",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warn" | "warning" => Some(Severity::Warn),
+            "error" => Some(Severity::Error),
+            "off" => None,
+            _ => None,
+        }
+    }
+}
+
+/// A rule: its stable name (what `-- migrate:ignore` and the config take),
+/// its default severity, why it matters and how to fix it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub why: &'static str,
+    pub fix: &'static str,
+}
+
+macro_rules! rules {
+    ($($id:ident = $name:literal, $sev:ident, $summary:literal, why: $why:literal, fix: $fix:literal;)*) => {
+        $(pub const $id: &Rule = &Rule { name: $name, severity: Severity::$sev, summary: $summary, why: $why, fix: $fix };)*
+        /// Every rule, in the order README.md lists them.
+        pub const RULES: &[&Rule] = &[$($id,)*];
+    };
+}
+
+rules! {
+    CREATE_INDEX = "create_index_not_concurrently", Warn,
+        "CREATE INDEX on an existing table without CONCURRENTLY",
+        why: "blocks every write to the table until the index is built",
+        fix: "CREATE INDEX CONCURRENTLY, in a migration with `run_in_transaction = false` in its metadata.toml";
+    DROP_INDEX = "drop_index_not_concurrently", Warn,
+        "DROP INDEX without CONCURRENTLY",
+        why: "takes an ACCESS EXCLUSIVE lock on the index's table: reads and writes wait",
+        fix: "DROP INDEX CONCURRENTLY, in a migration with `run_in_transaction = false` in its metadata.toml";
+    ADD_COLUMN_NOT_NULL = "add_column_not_null_without_default", Warn,
+        "ADD COLUMN … NOT NULL without a default on an existing table",
+        why: "fails as soon as the table has a row (every existing row would be NULL)",
+        fix: "add a constant DEFAULT, or add the column nullable, backfill in batches, then SET NOT NULL safely";
+    ADD_COLUMN_REWRITE = "add_column_rewrites_table", Warn,
+        "ADD COLUMN with a volatile default, serial type or stored generated value",
+        why: "rewrites the whole table under an ACCESS EXCLUSIVE lock: reads and writes wait",
+        fix: "add the column without it (or with a constant default), then backfill in batches";
+    SET_NOT_NULL = "set_not_null", Warn,
+        "ALTER COLUMN … SET NOT NULL on an existing table",
+        why: "scans the whole table under an ACCESS EXCLUSIVE lock to check for NULLs",
+        fix: "ADD CONSTRAINT … CHECK (col IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT; then SET NOT NULL (PostgreSQL 12+ uses the check) and drop the check";
+    ALTER_COLUMN_TYPE = "alter_column_type", Warn,
+        "ALTER COLUMN … TYPE on an existing table",
+        why: "usually rewrites the table and its indexes under an ACCESS EXCLUSIVE lock",
+        fix: "add a new column, backfill it in batches, switch readers and writers, then drop the old one";
+    NOT_VALID = "constraint_without_not_valid", Warn,
+        "CHECK or FOREIGN KEY added to an existing table without NOT VALID",
+        why: "validates every row while holding a lock that blocks writes (a foreign key locks the referenced table too)",
+        fix: "ADD CONSTRAINT … NOT VALID, then ALTER TABLE … VALIDATE CONSTRAINT … (in a later statement or migration)";
+    UNIQUE_INDEX = "unique_without_using_index", Warn,
+        "UNIQUE or PRIMARY KEY added to an existing table without USING INDEX",
+        why: "builds the index while blocking every write to the table",
+        fix: "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … UNIQUE USING INDEX …";
+    RENAME = "rename", Warn,
+        "a table or column renamed",
+        why: "the running application still uses the old name and fails until it is deployed again",
+        fix: "add the new name beside the old (a view or column), move the application over, drop the old name later";
+    DROP_COLUMN = "drop_column", Warn,
+        "ALTER TABLE … DROP COLUMN",
+        why: "its data is gone for good, and the running application may still read the column",
+        fix: "stop using the column in the application first, back the data up, then drop it in a later migration";
+    DROP_TABLE = "drop_table", Warn,
+        "DROP TABLE of a table this migration did not create",
+        why: "its data is gone for good",
+        fix: "back it up (cargo migrate up --backup) and make sure nothing uses it; silence with `-- migrate:ignore drop_table` when meant";
+    LOCK_TIMEOUT = "missing_lock_timeout", Warn,
+        "a lock on an existing table taken without SET lock_timeout first",
+        why: "waiting for the lock behind a long query queues every other query on the table: an outage",
+        fix: "start the migration with `SET lock_timeout = '5s';` (and retry when it times out)";
+    IN_TRANSACTION = "concurrently_in_transaction", Error,
+        "CONCURRENTLY in a migration that runs in a transaction",
+        why: "PostgreSQL refuses it: CREATE/DROP INDEX CONCURRENTLY cannot run inside a transaction block",
+        fix: "put it in its own migration with `run_in_transaction = false` in metadata.toml";
+    TRANSACTION_CONTROL = "transaction_control", Info,
+        "a file with its own BEGIN/COMMIT",
+        why: "the whole file in one BEGIN … COMMIT runs in the migration's transaction; several blocks run one by one, so a failure leaves the earlier blocks applied",
+        fix: "drop BEGIN/COMMIT (each migration already runs in a transaction), or set `run_in_transaction = false` to manage them yourself";
+    UNBALANCED = "transaction_unbalanced", Error,
+        "a BEGIN without COMMIT, or a COMMIT without BEGIN",
+        why: "cargo migrate refuses to run it: the file's transactions do not pair up",
+        fix: "pair each BEGIN with a COMMIT, or remove them; or set `run_in_transaction = false` in metadata.toml";
+    RLS = "rls_disabled_in_public", Warn,
+        "a table in an exposed schema without ENABLE ROW LEVEL SECURITY in the same migration",
+        why: "Supabase serves the exposed schemas (public) over its API: without RLS anyone with the anon key reads and writes every row",
+        fix: "ALTER TABLE … ENABLE ROW LEVEL SECURITY; and add policies (cargo migrate create NAME --table T --policy owner user_id writes both)";
+    INITPLAN = "auth_rls_initplan", Warn,
+        "a policy calling auth.uid() / auth.jwt() / auth.role() / current_setting() unwrapped",
+        why: "the function runs once per row instead of once per query: slow on large tables",
+        fix: "wrap it: (select auth.uid())";
+    DEFINER = "security_definer_search_path", Error,
+        "a SECURITY DEFINER function without a fixed search_path",
+        why: "it runs with its owner's rights, and a caller's search_path can make it call the caller's objects instead of yours",
+        fix: "add `SET search_path = ''` to the function and schema-qualify what it uses (public.t, pg_catalog.now())";
+    SEARCH_PATH = "function_search_path_mutable", Warn,
+        "a function without a fixed search_path",
+        why: "what its unqualified names mean depends on the caller's search_path (Supabase's advisor flags it too)",
+        fix: "add `SET search_path = ''` and schema-qualify what it uses";
+    REALTIME = "realtime_without_rls", Warn,
+        "a table added to supabase_realtime without row level security",
+        why: "realtime broadcasts every change of the table to every subscriber that RLS does not stop",
+        fix: "ALTER TABLE … ENABLE ROW LEVEL SECURITY and add policies before adding it to the publication";
+    TIMESTAMP = "timestamp_without_time_zone", Warn,
+        "a column of type timestamp (without time zone)",
+        why: "it stores wall-clock time with no zone: values shift meaning with the server's or client's time zone",
+        fix: "use timestamptz (timestamp with time zone)";
+    SECRET = "hardcoded_secret", Error,
+        "a secret written into a migration",
+        why: "migrations are committed and shared: a key, password or private key in them is leaked",
+        fix: "remove it, rotate it (it is in git history), and pass it at run time (environment, Supabase Vault filled outside migrations)";
+    DOWN = "down_does_not_undo", Warn,
+        "down.sql leaves something up.sql creates",
+        why: "reverting leaves the object behind, so up fails the next time (`already exists`)",
+        fix: "drop it in down.sql, in reverse order (`cargo migrate verify` proves it on a scratch database)";
+    PARSE = "parse_error", Info,
+        "SQL the static checks could not read",
+        why: "the checks skip what they cannot parse; PostgreSQL will say whether it is wrong",
+        fix: "check the statement; if it is valid PostgreSQL, silence with `-- migrate:ignore parse_error`";
+    UNKNOWN_RULE = "unknown_rule", Warn,
+        "a `migrate:ignore` comment naming no rule",
+        why: "a misspelt rule name silences nothing",
+        fix: "use a rule name from `cargo migrate lint --help` / README.md, or `all`";
+}
+
+pub fn rule(name: &str) -> Option<&'static Rule> {
+    RULES.iter().copied().find(|r| r.name == name)
+}
+
+/// `[package.metadata.migrate.lint]`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Rules turned off everywhere.
+    pub off: Vec<&'static str>,
+    /// Severities changed per rule.
+    pub severity: HashMap<&'static str, Severity>,
+    /// Schemas the API serves (Supabase: `public`), where tables need RLS.
+    pub exposed_schemas: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { off: Vec::new(), severity: HashMap::new(), exposed_schemas: vec!["public".into()] }
+    }
+}
+
+impl Config {
+    /// From the TOML table, e.g.
+    /// `{ ignore = ["drop_table"], severity = { rename = "error" }, exposed_schemas = ["public", "api"] }`.
+    pub fn from_toml(table: &toml::Table) -> Result<Config, String> {
+        let mut config = Config::default();
+        let known = |name: &str| {
+            rule(name).map(|r| r.name).ok_or_else(|| {
+                format!(
+                    "`{name}` is no rule; rules are: {}",
+                    RULES.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
+                )
+            })
+        };
+        let strings = |key: &str, v: &toml::Value| -> Result<Vec<String>, String> {
+            v.as_array()
+                .and_then(|a| a.iter().map(|s| s.as_str().map(String::from)).collect::<Option<Vec<_>>>())
+                .ok_or_else(|| format!("`{key}` must be a list of strings"))
+        };
+        for (key, value) in table {
+            match key.as_str() {
+                "ignore" => {
+                    for name in strings(key, value)? {
+                        config.off.push(known(&name)?);
+                    }
+                }
+                "exposed_schemas" => config.exposed_schemas = strings(key, value)?,
+                "severity" => {
+                    let t = value
+                        .as_table()
+                        .ok_or("`severity` must be a table: { rule = \"error\" | \"warn\" | \"info\" | \"off\" }")?;
+                    for (name, level) in t {
+                        let name = known(name)?;
+                        match level.as_str() {
+                            Some("off") => config.off.push(name),
+                            Some(s) => {
+                                let level = Severity::parse(s).ok_or_else(|| {
+                                    format!("severity of `{name}`: `{s}` is not error, warn, info or off")
+                                })?;
+                                config.severity.insert(name, level);
+                            }
+                            None => return Err(format!("severity of `{name}` must be a string")),
+                        }
+                    }
+                }
+                other => {
+                    return Err(format!("unknown key `{other}` (known: ignore, severity, exposed_schemas)"));
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// Which file of a migration a finding is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Up,
+    Down,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static Rule,
+    pub severity: Severity,
+    /// Index into the inputs given to `check`.
+    pub input: usize,
+    pub side: Side,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    /// The line of the statement where the finding is (secrets masked).
+    pub statement: String,
+    /// What is wrong, with the names involved.
+    pub message: String,
+    /// How to fix it, when more specific than the rule's.
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    pub fn fix(&self) -> &str {
+        self.fix.as_deref().unwrap_or(self.rule.fix)
+    }
+}
+
+/// Check every input; findings come back in input order, then by position.
+/// Files are independent, so they are checked on all cores.
+pub fn check(inputs: &[LintInput], config: &Config) -> Vec<Finding> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    if inputs.len() < 64 || threads < 2 {
+        return inputs.iter().enumerate().flat_map(|(i, input)| check_one(i, input, config)).collect();
+    }
+    let chunk = inputs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = inputs
+            .chunks(chunk)
+            .enumerate()
+            .map(|(n, part)| {
+                scope.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .flat_map(|(i, input)| check_one(n * chunk + i, input, config))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    })
+}
+
+/// A raw finding from a rule, before ignores and severities.
+pub(crate) struct Hit {
+    pub rule: &'static Rule,
+    pub side: Side,
+    /// Byte range in the file.
+    pub start: usize,
+    pub end: usize,
+    pub message: String,
+    pub fix: Option<String>,
+}
+
+impl Hit {
+    pub fn at(rule: &'static Rule, node: &SyntaxNode, message: impl Into<String>) -> Hit {
+        let (start, end) = names::span(node);
+        Hit { rule, side: Side::Up, start, end, message: message.into(), fix: None }
+    }
+
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Hit {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// One parsed file: its statements and where its ignore comments point.
+pub(crate) struct Parsed<'a> {
+    pub text: &'a str,
+    pub root: SyntaxNode,
+    pub stmts: Vec<ast::Stmt>,
+    /// Byte ranges of `stmts`.
+    ranges: Vec<(usize, usize)>,
+    line_starts: Vec<usize>,
+    /// Rules ignored in the whole file (`all` = every rule).
+    file_ignores: Vec<String>,
+    /// Rules ignored per statement index.
+    stmt_ignores: HashMap<usize, Vec<String>>,
+    /// Rule names in ignore comments that name no rule: (offset, name).
+    unknown: Vec<(usize, String)>,
+    pub parse_error: Option<(usize, String)>,
+}
+
+impl<'a> Parsed<'a> {
+    pub fn new(text: &'a str) -> Parsed<'a> {
+        let data_blanked = blank_data(text);
+        let parse = SourceFile::parse(data_blanked.as_deref().unwrap_or(text));
+        let root = parse.syntax_node();
+        let stmts: Vec<ast::Stmt> = parse.tree().stmts().collect();
+        let ranges: Vec<(usize, usize)> = stmts.iter().map(|s| names::span(s.syntax())).collect();
+        let mut line_starts = vec![0];
+        line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        let parse_error = parse.errors().first().map(|e| (usize::from(e.range().start()), e.message().to_string()));
+        let mut parsed = Parsed {
+            text,
+            root,
+            stmts,
+            ranges,
+            line_starts,
+            file_ignores: Vec::new(),
+            stmt_ignores: HashMap::new(),
+            unknown: Vec::new(),
+            parse_error,
+        };
+        parsed.read_ignores();
+        parsed
+    }
+
+    /// `-- migrate:ignore rule, rule` applies to the statement it precedes
+    /// (or ends the line of); `-- migrate:ignore-file rule` to the whole file.
+    fn read_ignores(&mut self) {
+        if !self.text.contains("migrate:ignore") {
+            return;
+        }
+        let comments: Vec<(usize, String)> = self
+            .root
+            .descendants_with_tokens()
+            .filter_map(|e| e.into_token())
+            .filter(|t| t.kind() == SyntaxKind::COMMENT && t.text().contains("migrate:ignore"))
+            .map(|t| (usize::from(t.text_range().start()), t.text().to_string()))
+            .collect();
+        for (at, comment) in comments {
+            let Some(pos) = comment.find("migrate:ignore") else { continue };
+            let rest = &comment[pos + "migrate:ignore".len()..];
+            let (whole_file, rest) = match rest.strip_prefix("-file") {
+                Some(r) => (true, r),
+                None => (false, rest),
+            };
+            let rest = rest.trim_end_matches("*/");
+            // Rule names, then optionally `-- a reason`.
+            let names: Vec<String> = rest
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|s| !s.is_empty())
+                .take_while(|s| !s.starts_with("--"))
+                .map(|s| s.to_string())
+                .collect();
+            for n in &names {
+                if n != "all" && rule(n).is_none() {
+                    self.unknown.push((at, n.clone()));
+                }
+            }
+            if whole_file {
+                self.file_ignores.extend(names);
+            } else if let Some(i) = self.statement_for_comment(at) {
+                self.stmt_ignores.entry(i).or_default().extend(names);
+            }
+        }
+    }
+
+    fn statement_for_comment(&self, at: usize) -> Option<usize> {
+        // A comment on the line where a statement ends belongs to it.
+        if let Some(i) = self.ranges.iter().rposition(|(_, end)| *end <= at) {
+            if !self.text[self.ranges[i].1..at].contains('\n') {
+                return Some(i);
+            }
+        }
+        self.ranges.iter().position(|(_, end)| *end > at)
+    }
+
+    pub fn statement_at(&self, at: usize) -> Option<usize> {
+        let i = self.ranges.partition_point(|(start, _)| *start <= at);
+        i.checked_sub(1).filter(|&i| at < self.ranges[i].1.max(self.ranges[i].0 + 1))
+    }
+
+    fn ignored(&self, rule: &str, at: usize) -> bool {
+        let hit = |list: &[String]| list.iter().any(|n| n == rule || n == "all");
+        hit(&self.file_ignores) || self.statement_at(at).and_then(|i| self.stmt_ignores.get(&i)).is_some_and(|l| hit(l))
+    }
+
+    /// The byte offset where a 1-based line starts.
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(0)
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, at: usize) -> (usize, usize) {
+        let at = at.min(self.text.len());
+        let line = self.line_starts.partition_point(|s| *s <= at);
+        let start = self.line_starts[line - 1];
+        let column = self.text.get(start..at).map(|s| s.chars().count()).unwrap_or(at - start) + 1;
+        (line, column)
+    }
+
+    /// The line where `at` is, trimmed and shortened.
+    fn excerpt(&self, at: usize) -> String {
+        let from = self.line_start(self.line_col(at).0);
+        let line = self.text[from..].lines().next().unwrap_or("").trim();
+        let mut short: String = line.chars().take(120).collect();
+        if short.len() < line.len() {
+            short.push('…');
+        }
+        secrets::mask(&short)
+    }
+}
+
+/// No rule reads a plain `INSERT` (data, often megabytes of it in a dump),
+/// and a syntax tree of every row would take seconds and hundreds of MiB: such
+/// statements are blanked before parsing, byte for byte, so that every offset
+/// (and so every line and column) stays that of the file. Secrets are looked
+/// for in the original text. None: nothing to blank.
+fn blank_data(text: &str) -> Option<String> {
+    let mut bytes: Option<Vec<u8>> = None;
+    for stmt in crate::sql::split_statements(text) {
+        let skip = crate::sql::code_start(stmt.text);
+        let code = stmt.text.char_indices().nth(skip).map_or("", |(b, _)| &stmt.text[b..]);
+        let is_insert = code.get(..6).is_some_and(|w| w.eq_ignore_ascii_case("insert"));
+        if !is_insert || stmt.text.contains("vault.") {
+            continue;
+        }
+        let start = stmt.text.as_ptr() as usize - text.as_ptr() as usize;
+        let b = bytes.get_or_insert_with(|| text.as_bytes().to_vec());
+        for byte in &mut b[start..start + stmt.text.len()] {
+            if *byte != b'\n' {
+                *byte = b' ';
+            }
+        }
+    }
+    // Whole statements were overwritten with ASCII: still UTF-8.
+    bytes.map(|b| String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+fn check_one(index: usize, input: &LintInput, config: &Config) -> Vec<Finding> {
+    let up = Parsed::new(&input.up_text);
+    let down = input.down_text.as_deref().map(Parsed::new);
+    let mut hits = Vec::new();
+    locks::check(&up, input, &mut hits);
+    supabase::check(&up, config, &mut hits);
+    secrets::check(&up, Side::Up, &mut hits);
+    if let Some(down) = &down {
+        secrets::check(down, Side::Down, &mut hits);
+        reversible::check(&up, down, &mut hits);
+        // down.sql drops things by nature; what matters there is whether it can run at all.
+        let mut down_hits = Vec::new();
+        locks::check(down, input, &mut down_hits);
+        hits.extend(down_hits.into_iter().filter(|h| h.rule == IN_TRANSACTION || h.rule == UNBALANCED).map(|mut h| {
+            h.side = Side::Down;
+            h
+        }));
+    }
+    for (parsed, side) in std::iter::once((&up, Side::Up)).chain(down.as_ref().map(|d| (d, Side::Down))) {
+        if let Some((at, message)) = &parsed.parse_error {
+            hits.push(Hit {
+                rule: PARSE,
+                side,
+                start: *at,
+                end: *at,
+                message: format!("the static checks could not read this: {message}"),
+                fix: None,
+            });
+        }
+        for (at, name) in &parsed.unknown {
+            hits.push(Hit {
+                rule: UNKNOWN_RULE,
+                side,
+                start: *at,
+                end: *at,
+                message: format!("`migrate:ignore {name}`: there is no rule `{name}`"),
+                fix: None,
+            });
+        }
+    }
+    let mut findings: Vec<Finding> = hits
+        .into_iter()
+        .filter_map(|hit| {
+            let parsed = match hit.side {
+                Side::Up => &up,
+                Side::Down => down.as_ref()?,
+            };
+            if config.off.contains(&hit.rule.name) || parsed.ignored(hit.rule.name, hit.start) {
+                return None;
+            }
+            let (line, column) = parsed.line_col(hit.start);
+            let (end_line, end_column) = parsed.line_col(hit.end.max(hit.start));
+            Some(Finding {
+                rule: hit.rule,
+                severity: config.severity.get(hit.rule.name).copied().unwrap_or(hit.rule.severity),
+                input: index,
+                side: hit.side,
+                line,
+                column,
+                end_line,
+                end_column,
+                statement: parsed.excerpt(hit.start),
+                message: secrets::mask(&hit.message),
+                fix: hit.fix,
+            })
+        })
+        .collect();
+    findings.sort_by_key(|f| (f.side == Side::Down, f.line, f.column));
+    findings
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A transactional migration with this up.sql and no down.sql.
+    pub fn input(up: &str) -> LintInput {
+        LintInput {
+            name: "t".into(),
+            path: "up.sql".into(),
+            up_text: up.into(),
+            down_path: None,
+            down_text: None,
+            runs_in_transaction: true,
+        }
+    }
+
+    /// The rule names found in `up` (with `down` when given), in order.
+    pub fn rules_of(up: &str, down: Option<&str>, in_transaction: bool) -> Vec<&'static str> {
+        let input = LintInput {
+            down_path: down.map(|_| "down.sql".into()),
+            down_text: down.map(String::from),
+            runs_in_transaction: in_transaction,
+            ..input(up)
+        };
+        check(&[input], &Config::default()).into_iter().map(|f| f.rule.name).collect()
+    }
+
+    pub fn up(sql: &str) -> Vec<&'static str> {
+        rules_of(sql, None, true)
+    }
+
+    pub fn has(sql: &str, rule: &Rule) -> bool {
+        up(sql).contains(&rule.name)
+    }
+
+    #[test]
+    fn rule_names_are_unique_and_snake_case() {
+        let mut names: Vec<&str> = RULES.iter().map(|r| r.name).collect();
+        assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), RULES.len());
+    }
+
+    #[test]
+    fn ignore_comments_per_statement_and_per_file() {
+        let sql = "SET lock_timeout = '1s';\nDROP TABLE a;\nDROP TABLE b; -- migrate:ignore drop_table\n-- migrate:ignore drop_table, rename -- nobody reads c\nDROP TABLE c;\n";
+        let found = check(&[input(sql)], &Config::default());
+        let lines: Vec<usize> = found.iter().filter(|f| f.rule == DROP_TABLE).map(|f| f.line).collect();
+        assert_eq!(lines, [2]);
+        let whole = format!("-- migrate:ignore-file drop_table\n{sql}");
+        assert!(check(&[input(&whole)], &Config::default()).iter().all(|f| f.rule != DROP_TABLE));
+        let typo = check(
+            &[input("-- migrate:ignore drop_tabel\nSET lock_timeout = '1s';\nDROP TABLE a;")],
+            &Config::default(),
+        );
+        assert_eq!(typo.iter().map(|f| f.rule.name).collect::<Vec<_>>(), ["unknown_rule", "drop_table"]);
+    }
+
+    #[test]
+    fn config_turns_rules_off_and_changes_severity() {
+        let table: toml::Table =
+            "ignore = [\"drop_table\"]\nseverity = { rename = \"error\", set_not_null = \"off\" }\nexposed_schemas = [\"api\"]"
+                .parse()
+                .unwrap();
+        let config = Config::from_toml(&table).unwrap();
+        assert_eq!(config.off, ["drop_table", "set_not_null"]);
+        assert_eq!(config.severity.get("rename"), Some(&Severity::Error));
+        let bad: toml::Table = "ignore = [\"drop_tables\"]".parse().unwrap();
+        assert!(Config::from_toml(&bad).unwrap_err().contains("`drop_tables` is no rule"));
+        let input = input("SET lock_timeout = '1s'; DROP TABLE a; ALTER TABLE b RENAME TO c; CREATE TABLE api.x (id int); CREATE TABLE public.y (id int);");
+        let found: Vec<(&str, Severity)> = check(&[input], &config).iter().map(|f| (f.rule.name, f.severity)).collect();
+        assert_eq!(found, [("rename", Severity::Error), ("rls_disabled_in_public", Severity::Warn)]);
+    }
+
+    #[test]
+    fn unreadable_sql_is_said_once_and_valid_sql_is_read() {
+        assert_eq!(up("SELEC 1;"), ["parse_error"]);
+        assert_eq!(up("\\echo use CREATE EXTENSION \\quit\nSELECT 1;"), ["parse_error"]);
+        for valid in [
+            "DO $$ BEGIN PERFORM 1; END $$;",
+            "CREATE FUNCTION x.one() RETURNS int LANGUAGE sql SET search_path = '' BEGIN ATOMIC SELECT 1; END;",
+            "CREATE TABLE x.t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, doc jsonb DEFAULT '{}', v x.vector(3));",
+            "WITH d AS (DELETE FROM x.t WHERE id < 0 RETURNING id) INSERT INTO x.log SELECT id FROM d ON CONFLICT DO NOTHING;",
+            "COMMENT ON TABLE x.t IS 'a; b';",
+        ] {
+            assert!(!up(valid).contains(&"parse_error"), "{valid}: {:?}", up(valid));
+        }
+    }
+
+    #[test]
+    fn rows_of_data_are_not_parsed_but_keep_their_lines() {
+        let mut sql = String::from("CREATE TABLE x.t (id int, body text);\n");
+        for i in 0..3 {
+            sql.push_str(&format!("INSERT INTO x.t VALUES ({i}, 'é; ''{i}'''); -- row {i}\n"));
+        }
+        sql.push_str("INSERT INTO x.t VALUES (9, 'é', 'sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz');\nSELEC 1;\n");
+        let input = input(&sql);
+        let found: Vec<(&str, usize, usize)> =
+            check(&[input], &Config::default()).iter().map(|f| (f.rule.name, f.line, f.column)).collect();
+        assert_eq!(found, [("hardcoded_secret", 5, 34), ("parse_error", 6, 1)]);
+    }
+
+    #[test]
+    fn only_inserts_are_blanked_byte_for_byte() {
+        let sql =
+            "CREATE TABLE t (a text);\n-- one\nINSERT INTO t VALUES ('é;\n');\nSELECT vault.create_secret('x');\n";
+        let blanked = blank_data(sql).expect("an INSERT to blank");
+        assert_eq!(blanked.len(), sql.len());
+        assert_eq!(blanked.lines().count(), sql.lines().count());
+        assert!(
+            blanked.starts_with("CREATE TABLE t (a text);") && !blanked.contains("INSERT") && !blanked.contains("one")
+        );
+        assert!(blanked.contains("SELECT vault.create_secret('x');"));
+        assert_eq!(blank_data("SELECT 1; INSERT INTO t SELECT vault.create_secret('x');"), None);
+    }
+
+    #[test]
+    fn positions_are_lines_and_character_columns() {
+        let input = input("-- é\nSET lock_timeout = '1s';\n  /* é */ DROP TABLE a;");
+        let f = &check(&[input], &Config::default())[0];
+        assert_eq!((f.line, f.column, f.statement.as_str()), (3, 11, "/* é */ DROP TABLE a;"));
+    }
+}
