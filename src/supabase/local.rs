@@ -271,6 +271,7 @@ pub const SUPABASE_EXTENSIONS: &[&str] = &[
     "pgsodium",
     "supabase_vault",
     "pg_net",
+    "pg_cron",
     "http",
     "vector",
 ];

@@ -106,7 +106,9 @@ BEGIN
       NULL;
     END;
   END IF;
-  EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', target);
+  IF to_regnamespace(target) IS NULL THEN
+    EXECUTE format('CREATE SCHEMA %I', target);
+  END IF;
   DROP TABLE IF EXISTS pg_temp.before_stand_in;
   CREATE TEMP TABLE before_stand_in AS SELECT * FROM pg_temp.objects();
   EXECUTE stand_in;
@@ -534,6 +536,84 @@ GRANT USAGE ON SCHEMA net TO postgres, anon, authenticated, service_role, supaba
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA net TO postgres, anon, authenticated, service_role, supabase_functions_admin;
 GRANT ALL ON ALL TABLES IN SCHEMA net TO postgres, supabase_functions_admin;
 GRANT ALL ON ALL SEQUENCES IN SCHEMA net TO postgres, anon, authenticated, service_role, supabase_functions_admin;
+$standin$);
+
+-- pg_cron (Supabase: available; dumps say WITH SCHEMA "pg_catalog", its API is in `cron`).
+SELECT pg_temp.extension('pg_cron', 'pg_catalog', false,
+  'jobs are recorded in cron.job and never run; cron.job_run_details stays empty',
+$standin$
+CREATE SCHEMA cron;
+CREATE TABLE cron.job (
+  jobid bigserial PRIMARY KEY,
+  schedule text NOT NULL,
+  command text NOT NULL,
+  nodename text NOT NULL DEFAULT 'localhost',
+  nodeport integer NOT NULL DEFAULT current_setting('port')::integer,
+  database text NOT NULL DEFAULT current_database(),
+  username text NOT NULL DEFAULT current_user,
+  active boolean NOT NULL DEFAULT true,
+  jobname text
+);
+CREATE UNIQUE INDEX jobname_username_uniq ON cron.job (jobname, username);
+CREATE TABLE cron.job_run_details (
+  jobid bigint,
+  runid bigserial PRIMARY KEY,
+  job_pid integer,
+  database text,
+  username text,
+  command text,
+  status text,
+  return_message text,
+  start_time timestamptz,
+  end_time timestamptz
+);
+CREATE FUNCTION cron.schedule(job_name text, schedule text, command text) RETURNS bigint LANGUAGE sql AS $$
+  INSERT INTO cron.job (jobname, schedule, command) VALUES (job_name, schedule, command)
+  ON CONFLICT (jobname, username) DO UPDATE SET schedule = EXCLUDED.schedule, command = EXCLUDED.command
+  RETURNING jobid
+$$;
+CREATE FUNCTION cron.schedule(schedule text, command text) RETURNS bigint LANGUAGE sql AS $$
+  INSERT INTO cron.job (schedule, command) VALUES (schedule, command) RETURNING jobid
+$$;
+CREATE FUNCTION cron.schedule_in_database(job_name text, schedule text, command text, database text,
+                                          username text DEFAULT NULL, active boolean DEFAULT true)
+RETURNS bigint LANGUAGE sql AS $$
+  INSERT INTO cron.job (jobname, schedule, command, database, username, active)
+  VALUES (job_name, schedule, command, database, coalesce(username, current_user), active)
+  ON CONFLICT (jobname, username) DO UPDATE SET schedule = EXCLUDED.schedule, command = EXCLUDED.command,
+    database = EXCLUDED.database, active = EXCLUDED.active
+  RETURNING jobid
+$$;
+CREATE FUNCTION cron.unschedule(job_id bigint) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM cron.job WHERE jobid = job_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'could not find valid entry for job %', job_id;
+  END IF;
+  RETURN true;
+END
+$$;
+CREATE FUNCTION cron.unschedule(job_name text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM cron.job WHERE jobname = job_name AND username = current_user;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'could not find valid entry for job %', quote_literal(job_name);
+  END IF;
+  RETURN true;
+END
+$$;
+CREATE FUNCTION cron.alter_job(job_id bigint, schedule text DEFAULT NULL, command text DEFAULT NULL,
+                               database text DEFAULT NULL, username text DEFAULT NULL, active boolean DEFAULT NULL)
+RETURNS void LANGUAGE sql AS $$
+  UPDATE cron.job j
+     SET schedule = coalesce(alter_job.schedule, j.schedule), command = coalesce(alter_job.command, j.command),
+         database = coalesce(alter_job.database, j.database), username = coalesce(alter_job.username, j.username),
+         active = coalesce(alter_job.active, j.active)
+   WHERE j.jobid = job_id
+$$;
+GRANT USAGE ON SCHEMA cron TO postgres;
+GRANT ALL ON ALL TABLES IN SCHEMA cron TO postgres;
+GRANT ALL ON ALL SEQUENCES IN SCHEMA cron TO postgres;
 $standin$);
 
 -- http (pgsql-http; Supabase: available in `extensions`).

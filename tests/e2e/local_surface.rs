@@ -30,6 +30,7 @@ CREATE EXTENSION IF NOT EXISTS "supabase_vault" WITH SCHEMA "vault";
 CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA "extensions";
 CREATE EXTENSION IF NOT EXISTS "pg_net" WITH SCHEMA "extensions";
 CREATE EXTENSION IF NOT EXISTS "http" WITH SCHEMA "extensions";
+CREATE EXTENSION IF NOT EXISTS "pg_cron" WITH SCHEMA "pg_catalog";
 
 SET default_tablespace = '';
 SET default_table_access_method = "heap";
@@ -70,6 +71,7 @@ CREATE FUNCTION public.stripe_key() RETURNS text LANGUAGE sql SECURITY DEFINER S
   SELECT decrypted_secret FROM vault.decrypted_secrets WHERE name = 'stripe_key'
 $$;
 REVOKE EXECUTE ON FUNCTION public.stripe_key() FROM anon, authenticated;
+SELECT cron.schedule('nightly-cleanup', '0 3 * * *', $$DELETE FROM public.profiles WHERE false$$);
 "#;
 
 /// What a Supabase seed.sql does to have users to log in with.
@@ -202,6 +204,7 @@ fn supabase_project_applies(pg_bin: Option<&str>) -> serde_json::Value {
     psql(&url, "INSERT INTO auth.users (id, email) VALUES ('33333333-3333-3333-3333-333333333333', 'c@example.com')");
     psql(&url, "INSERT INTO profiles (id) VALUES ('33333333-3333-3333-3333-333333333333')");
     assert_eq!(psql(&url, "SELECT count(*) FROM supabase_functions.hooks WHERE request_id IS NOT NULL"), "1");
+    assert_eq!(psql(&url, "SELECT jobname || '|' || schedule FROM cron.job"), "nightly-cleanup|0 3 * * *");
 
     // Schemas as on Supabase.
     assert_eq!(
@@ -289,12 +292,12 @@ fn a_postgresql_without_contrib_gets_stand_ins_that_answer_like_the_real_ones() 
 #[test]
 fn a_missing_extension_without_a_stand_in_names_its_package() {
     let p = Project::bare("app");
-    p.migration("20240101000000_cron", "CREATE EXTENSION IF NOT EXISTS pg_cron WITH SCHEMA pg_catalog;\n", None);
+    p.migration("20240101000000_gis", "CREATE EXTENSION IF NOT EXISTS postgis WITH SCHEMA extensions;\n", None);
     let r = p.cargo_migrate(&["up"]);
     if r.code == 0 {
-        return; // this machine has pg_cron
+        return; // this machine has PostGIS
     }
-    assert!(r.stderr.contains("lacks the `pg_cron` extension"), "{}", r.stderr);
-    assert!(r.stderr.contains("postgresql-<major>-cron"), "{}", r.stderr);
+    assert!(r.stderr.contains("lacks the `postgis` extension"), "{}", r.stderr);
+    assert!(r.stderr.contains("postgresql-<major>-postgis-3"), "{}", r.stderr);
     p.cargo_migrate(&["local", "stop"]).ok();
 }
