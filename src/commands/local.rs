@@ -69,7 +69,10 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
                     let what = match (e.state, &e.note, &e.version) {
                         (ExtensionState::StandIn, Some(note), _) => format!("stand-in{place}: {note}"),
                         (ExtensionState::Real, _, Some(v)) => format!("real {v}{place}"),
-                        (ExtensionState::Available, _, _) => "available, not created (as on Supabase)".into(),
+                        (ExtensionState::Available, Some(note), _) => {
+                            format!("stand-in, available, not created (as on Supabase): {note}")
+                        }
+                        (ExtensionState::Available, None, _) => "available, not created (as on Supabase)".into(),
                         (ExtensionState::Missing, _, _) => {
                             format!("missing: {}", crate::db::execute::extension_packages(&e.name))
                         }

@@ -280,6 +280,19 @@ fn a_postgresql_without_contrib_gets_stand_ins_that_answer_like_the_real_ones() 
         psql(&url, "SELECT length(gen_random_bytes(1024)), gen_random_bytes(16) <> gen_random_bytes(16), substr(uuid_generate_v1()::text, 15, 1)"),
         "1024|t|1"
     );
+    // PostgreSQL 18 finds the stand-ins as SQL-only extensions in the local
+    // database's folder: they can be dropped and created again like real ones.
+    if psql(&url, "SELECT current_setting('server_version_num')::int >= 180000") == "t" {
+        assert_eq!(state(&extensions, "pg_cron"), "stand-in", "{extensions}");
+        // Available, not created, as on Supabase.
+        assert_eq!(psql(&url, "SELECT count(*) FROM pg_extension WHERE extname IN ('http', 'pg_net', 'pg_cron')"), "0");
+        psql(&url, "CREATE EXTENSION http WITH SCHEMA extensions");
+        psql(&url, "DROP EXTENSION http");
+        psql(&url, "CREATE EXTENSION http WITH SCHEMA extensions");
+        assert_eq!(psql(&url, "SELECT (extensions.http_header('a', 'b')).value"), "b");
+        psql(&url, "CREATE EXTENSION pg_net");
+        assert_eq!(psql(&url, "SELECT net.http_get('http://localhost:9/') > 0"), "t");
+    }
     // A JWT signed with pgjwt verifies.
     assert_eq!(
         psql(&url, "SELECT valid FROM extensions.verify(extensions.sign('{\"sub\":\"1\"}', 'secret'), 'secret')"),
