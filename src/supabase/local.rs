@@ -164,6 +164,14 @@ impl Local {
         let path = self.data().join("postgresql.conf");
         let mut text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, "read", e))?;
         text.push_str(conf);
+        // Supabase preloads pg_stat_statements (its view errors without it).
+        let lib = pg.bin.parent().map(|p| p.join("lib")).unwrap_or_default();
+        let preload = ["pg_stat_statements.so", "pg_stat_statements.dylib"]
+            .iter()
+            .any(|f| lib.join(f).is_file() || lib.join("postgresql").join(f).is_file());
+        if preload {
+            text.push_str("shared_preload_libraries = 'pg_stat_statements'\n");
+        }
         if self.major_version().is_some_and(|v| v >= 18) {
             // The stand-ins as real SQL-only extensions, found after the installation's own.
             write_stand_in_extensions(&self.dir.join("extension"))?;

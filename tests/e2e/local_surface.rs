@@ -212,6 +212,11 @@ fn supabase_project_applies(pg_bin: Option<&str>) -> serde_json::Value {
         "8"
     );
 
+    // pg_stat_statements is preloaded, as on Supabase, where the installation has it.
+    if psql(&url, "SELECT extversion <> 'stand-in' FROM pg_extension WHERE extname = 'pg_stat_statements'") == "t" {
+        assert_eq!(psql(&url, "SELECT count(*) > 0 FROM extensions.pg_stat_statements"), "t");
+    }
+
     // `local status` says which extensions are real and which stand-ins.
     let human = run(&["local", "status"]).ok();
     assert!(human.stdout.contains("pg_graphql") && human.stdout.contains("stand-in in graphql"), "{}", human.stdout);
