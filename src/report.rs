@@ -681,6 +681,20 @@ pub struct LocalOutput {
     pub dir: Option<String>,
     pub pg_bin: Option<String>,
     pub stopped: Option<bool>,
+    /// `local status` on a running database: Supabase's extensions there.
+    pub extensions: Option<Vec<LocalExtension>>,
+}
+
+/// An extension on the local database: `real` (the installation's), `stand-in`
+/// (cargo-migrate's, `note` says what it cannot do), `available` (not created,
+/// as on Supabase) or `missing`.
+#[derive(Serialize)]
+pub struct LocalExtension {
+    pub name: String,
+    pub state: &'static str,
+    pub schema: Option<String>,
+    pub version: Option<String>,
+    pub note: Option<String>,
 }
 
 #[cfg(test)]

