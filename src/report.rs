@@ -683,6 +683,17 @@ pub struct LocalOutput {
     pub stopped: Option<bool>,
     /// `local status` on a running database: Supabase's extensions there.
     pub extensions: Option<Vec<LocalExtension>>,
+    /// `local status`: the workspace this database belongs to.
+    pub workspace: Option<String>,
+    /// `local status`: the other local databases beside it, and whose they are.
+    pub others: Option<Vec<LocalOther>>,
+}
+
+#[derive(Serialize)]
+pub struct LocalOther {
+    pub dir: String,
+    pub workspace: Option<String>,
+    pub running: bool,
 }
 
 /// An extension on the local database: `real` (the installation's), `stand-in`

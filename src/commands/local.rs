@@ -5,7 +5,7 @@ use super::{Context, Flags};
 use crate::cli::{DbOpts, LocalAction, LocalArgs, LockOpts};
 use crate::error::{exit, Result};
 use crate::plan::{PartialChoice, Request};
-use crate::report::{self, display_path, json_path, LocalExtension, LocalOutput};
+use crate::report::{self, display_path, json_path, LocalExtension, LocalOther, LocalOutput};
 use crate::source::seeds;
 use crate::supabase::local::{extensions as local_extensions, ExtensionState};
 use crate::url;
@@ -27,6 +27,8 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
         pg_bin: None,
         stopped: None,
         extensions: None,
+        workspace: None,
+        others: None,
     };
     match args.action {
         LocalAction::Start => {
@@ -62,6 +64,30 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
                 },
                 bin.as_ref().map(|b| display_path(b)).unwrap_or_else(|| "(none found)".into())
             ));
+            // Whose it is, and whose the others beside it are (a target
+            // directory several workspaces share holds one each).
+            let owner = local.owner().unwrap_or_else(|| ctx.settings.project.workspace_root.clone());
+            r.result(format!("workspace: {}", display_path(&owner)));
+            let others = local.neighbours();
+            for o in &others {
+                r.result(format!(
+                    "  also here: {} ({}), workspace {}",
+                    display_path(&o.dir),
+                    if o.running { "running" } else { "stopped" },
+                    o.workspace.as_deref().map(display_path).unwrap_or_else(|| "unknown".into())
+                ));
+            }
+            out.workspace = Some(json_path(&owner));
+            out.others = Some(
+                others
+                    .iter()
+                    .map(|o| LocalOther {
+                        dir: json_path(&o.dir),
+                        workspace: o.workspace.as_deref().map(json_path),
+                        running: o.running,
+                    })
+                    .collect(),
+            );
             if running {
                 let extensions = local_extensions(&local.url()?)?;
                 let width = extensions.iter().map(|e| e.name.len()).max().unwrap_or(0);

@@ -348,6 +348,16 @@ fn failure(
         )),
         Outcome::Unknown => {}
     }
+    // The failing statement, where it is known: hints look at it, not at the
+    // first statement of its kind in the file.
+    let statements = sql::split_statements(&p.sql);
+    let at = in_file.map(|pos| pos.saturating_sub(1));
+    let focus = match (failing, at) {
+        (Some(i), _) => statements.get(i).map(|s| s.text),
+        (None, Some(at)) => statements.iter().rev().find(|s| s.char_offset <= at).map(|s| s.text),
+        (None, None) => None,
+    }
+    .unwrap_or(&p.sql);
     // 53200: out_of_memory, which is how PostgreSQL reports a full lock table.
     if err.is("53200") {
         e = e.hint(
@@ -355,13 +365,13 @@ fn failure(
              apply in chunks with --count N, or raise max_locks_per_transaction (server restart)",
         );
     } else if err.is("58P01") || err.is("0A000") {
-        if let Some(ext) = missing_extension(conn, &p.sql) {
+        if let Some(ext) = missing_extension(conn, focus) {
             e = e.hint(extension_hint(&ext));
         }
     } else if err.is("42710") {
         // duplicate_object: a plain CREATE EXTENSION of one of the local
         // database's stand-ins, which before PostgreSQL 18 exist from the start.
-        if let Some(ext) = stand_in_extension(conn, &p.sql) {
+        if let Some(ext) = stand_in_extension(conn, focus) {
             e = e.hint(format!(
                 "`{ext}` is a stand-in on the local development database, made with it: before PostgreSQL 18 it \
                  cannot be created on demand, so write `CREATE EXTENSION IF NOT EXISTS {ext}` (as Supabase's \

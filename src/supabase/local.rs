@@ -20,6 +20,17 @@ pub struct Local {
     pub dir: PathBuf,
     /// `--pg-bin` / PG_BIN.
     flag_bin: Option<PathBuf>,
+    /// The workspace it belongs to (written into `dir` when it is made).
+    workspace: PathBuf,
+}
+
+/// Another local database beside this one (a target directory several
+/// workspaces share, or the temp folder): whose it is.
+#[derive(Debug, Clone)]
+pub struct Neighbour {
+    pub dir: PathBuf,
+    pub workspace: Option<PathBuf>,
+    pub running: bool,
 }
 
 impl Local {
@@ -43,7 +54,28 @@ impl Local {
             // home folder; keep the cluster in the temp folder instead.
             dir = std::env::temp_dir().join(format!("cargo-migrate-{ws}-{name}"));
         }
-        Ok(Local { dir, flag_bin: pg_bin.map(Path::to_path_buf) })
+        Ok(Local { dir, flag_bin: pg_bin.map(Path::to_path_buf), workspace: workspace_root.to_path_buf() })
+    }
+
+    /// The workspace that made this database, as it recorded it.
+    pub fn owner(&self) -> Option<PathBuf> {
+        std::fs::read_to_string(self.dir.join("workspace")).ok().map(|w| PathBuf::from(w.trim()))
+    }
+
+    /// The other local databases in the same folder, with their workspaces.
+    pub fn neighbours(&self) -> Vec<Neighbour> {
+        let Some(parent) = self.dir.parent() else { return Vec::new() };
+        let Ok(entries) = std::fs::read_dir(parent) else { return Vec::new() };
+        let mut found: Vec<Neighbour> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|d| *d != self.dir && d.join("workspace").is_file())
+            .map(|dir| {
+                let other = Local { dir: dir.clone(), flag_bin: None, workspace: PathBuf::new() };
+                Neighbour { workspace: other.owner(), running: other.is_running(), dir }
+            })
+            .collect();
+        found.sort_by(|a, b| a.dir.cmp(&b.dir));
+        found
     }
 
     /// The PostgreSQL binaries: --pg-bin, else the ones that made this
@@ -145,6 +177,8 @@ impl Local {
         let _ = std::fs::remove_dir_all(&self.dir);
         std::fs::create_dir_all(self.dir.join("sock")).map_err(|e| Error::io(&self.dir, "create", e))?;
         std::fs::write(self.dir.join("bin"), pg.bin.display().to_string())
+            .map_err(|e| Error::io(&self.dir, "write", e))?;
+        std::fs::write(self.dir.join("workspace"), self.workspace.display().to_string())
             .map_err(|e| Error::io(&self.dir, "write", e))?;
         // Other users of this machine must not get in: TCP needs this password
         // (readable by us only), and the socket sits in a private folder.

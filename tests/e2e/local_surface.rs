@@ -66,6 +66,7 @@ CREATE POLICY "users read their files" ON storage.objects FOR SELECT TO authenti
 /// A vault secret made by a migration and read back by a function, as
 /// Supabase's docs show for cron jobs and webhooks.
 const VAULT: &str = r#"
+-- migrate:ignore hardcoded_secret -- a test value, not a secret
 SELECT vault.create_secret('sk_test_123', 'stripe_key', 'Stripe test key');
 CREATE FUNCTION public.stripe_key() RETURNS text LANGUAGE sql SECURITY DEFINER SET search_path = '' AS $$
   SELECT decrypted_secret FROM vault.decrypted_secrets WHERE name = 'stripe_key'
@@ -317,6 +318,17 @@ fn a_missing_extension_without_a_stand_in_names_its_package() {
     }
     assert!(r.stderr.contains("lacks the `postgis` extension"), "{}", r.stderr);
     assert!(r.stderr.contains("postgresql-<major>-postgis-3"), "{}", r.stderr);
+    // The hint is about the statement that failed, not the file's first
+    // CREATE EXTENSION (before PostgreSQL 18, `http` is a stand-in the
+    // server does not list as available).
+    p.migration(
+        "20240101000000_gis",
+        "CREATE EXTENSION IF NOT EXISTS http WITH SCHEMA extensions;\nCREATE EXTENSION IF NOT EXISTS postgis WITH SCHEMA extensions;\n",
+        None,
+    );
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("20240101000000_gis/up.sql:2"), "{}", r.stderr);
+    assert!(r.stderr.contains("lacks the `postgis` extension") && !r.stderr.contains("`http`"), "{}", r.stderr);
     p.cargo_migrate(&["local", "stop"]).ok();
 }
 

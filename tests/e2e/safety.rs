@@ -358,6 +358,24 @@ fn two_workspaces_sharing_a_target_directory_do_not_share_a_local_database() {
     let ua = a.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout;
     let ub = b.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout;
     assert_ne!(ua, ub);
+    // local status says whose each one is.
+    let j = a.cargo_migrate(&["local", "status", "--format", "json"]).ok().json();
+    let root = |p: &Project| std::fs::canonicalize(&p.root).unwrap().display().to_string();
+    assert_eq!(
+        j["workspace"].as_str().map(|w| std::fs::canonicalize(w).unwrap().display().to_string()),
+        Some(root(&a)),
+        "{j}"
+    );
+    let others = j["others"].as_array().unwrap();
+    assert_eq!(others.len(), 1, "{j}");
+    assert_eq!(
+        others[0]["workspace"].as_str().map(|w| std::fs::canonicalize(w).unwrap().display().to_string()),
+        Some(root(&b)),
+        "{j}"
+    );
+    assert_eq!(others[0]["running"], true, "{j}");
+    let human = a.cargo_migrate(&["local", "status"]).ok().stdout;
+    assert!(human.contains("also here:") && human.contains("running"), "{human}");
     a.cargo_migrate(&["local", "stop"]).ok();
     b.cargo_migrate(&["local", "stop"]).ok();
     let _ = std::fs::remove_dir_all(&shared);
