@@ -161,7 +161,7 @@ rules! {
         "a policy calling auth.uid() / auth.jwt() / auth.role() / current_setting() unwrapped",
         why: "the function runs once per row instead of once per query: slow on large tables",
         fix: "wrap it: (select auth.uid())";
-    DEFINER = "security_definer_search_path", Error,
+    DEFINER = "security_definer_search_path", Warn,
         "a SECURITY DEFINER function without a fixed search_path",
         why: "it runs with its owner's rights, and a caller's search_path can make it call the caller's objects instead of yours",
         fix: "add `SET search_path = ''` to the function and schema-qualify what it uses (public.t, pg_catalog.now())";

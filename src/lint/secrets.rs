@@ -74,7 +74,10 @@ fn jwts(text: &str, found: &mut Vec<Found>) {
         let payload = base64url(&text[header_end + 1..payload_end]).unwrap_or_default();
         let payload: String = payload.chars().filter(|c| !c.is_whitespace()).collect();
         let role = payload.split("\"role\":\"").nth(1).and_then(|r| r.split('"').next()).map(String::from);
-        if role.as_deref() == Some("anon") {
+        // The anon key is public by design; the Supabase CLI's demo keys
+        // (`"iss":"supabase-demo"`) are the same published keys on every
+        // local stack and work nowhere else.
+        if role.as_deref() == Some("anon") || payload.contains("\"iss\":\"supabase-demo\"") {
             continue;
         }
         let what = match role {
@@ -267,8 +270,11 @@ mod tests {
     #[test]
     fn public_keys_placeholders_and_references_are_fine() {
         let anon = jwt("{\"iss\":\"supabase\",\"role\":\"anon\"}");
+        // The Supabase CLI's published local demo key (chatbot-ui writes it into a migration).
+        let demo = jwt("{\"iss\":\"supabase-demo\",\"role\":\"service_role\",\"exp\":1983812996}");
         for sql in [
             format!("-- anon key: {anon}\nSELECT 1;"),
+            format!("SELECT '{demo}';"),
             "-- sb_publishable_abcdefghijklmnop\nSELECT 1;".to_string(),
             "-- postgres://postgres:[YOUR-PASSWORD]@db.x.supabase.co:5432/postgres\nSELECT 1;".into(),
             "-- postgres://user:$PASSWORD@host/db and postgres://user@host/db and https://example.com/a:b@c\nSELECT 1;"

@@ -101,14 +101,14 @@ fn up_stops_on_lint_errors_before_anything_runs() {
     p.table_migration("20250101000000", "items");
     p.migration(
         "20250102000000_definer",
-        "CREATE FUNCTION public.count_items() RETURNS bigint LANGUAGE sql SECURITY DEFINER\n  AS $$ SELECT count(*) FROM public.items $$;\n",
-        Some("DROP FUNCTION public.count_items();\n"),
+        "CREATE FUNCTION public.api_key() RETURNS text LANGUAGE sql SET search_path = ''\n  AS $$ SELECT 'sb_secret_0123456789abcdefghij'::text $$;\n",
+        Some("DROP FUNCTION public.api_key();\n"),
     );
     let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
     let j = r.json();
     assert_eq!(j["error"]["kind"], "lint_failed");
-    assert!(r.stderr.contains("security_definer_search_path"), "{}", r.stderr);
-    assert!(r.stderr.contains("20250102000000_definer/up.sql:1:1"), "{}", r.stderr);
+    assert!(r.stderr.contains("hardcoded_secret"), "{}", r.stderr);
+    assert!(r.stderr.contains("20250102000000_definer/up.sql:2:"), "{}", r.stderr);
     assert!(r.stderr.contains("--no-lint"), "{}", r.stderr);
     assert!(db.applied().is_empty() && !db.table_exists("items"), "nothing was applied");
     // `lint` says the same and fails, and so does `up --dry-run` (it would not send that SQL).
@@ -116,13 +116,13 @@ fn up_stops_on_lint_errors_before_anything_runs() {
     let r = p.cargo_migrate(&["up", "--dry-run", "--format", "json"]).fails(1);
     assert_eq!(r.json()["error"]["kind"], "lint_failed");
     let r = p.cargo_migrate(&["up", "--dry-run", "--no-lint"]).ok();
-    assert!(r.stdout.contains("SECURITY DEFINER"), "{}", r.stdout);
+    assert!(r.stdout.contains("public.api_key()"), "{}", r.stdout);
 
     // Silenced on the statement, it runs (and the warnings still show).
     p.migration(
         "20250102000000_definer",
-        "-- migrate:ignore security_definer_search_path\nCREATE FUNCTION public.count_items() RETURNS bigint LANGUAGE sql SECURITY DEFINER\n  AS $$ SELECT count(*) FROM public.items $$;\n",
-        Some("DROP FUNCTION public.count_items();\n"),
+        "-- migrate:ignore hardcoded_secret -- a test key\nCREATE FUNCTION public.api_key() RETURNS text LANGUAGE sql SET search_path = ''\n  AS $$ SELECT 'sb_secret_0123456789abcdefghij'::text $$;\n",
+        Some("DROP FUNCTION public.api_key();\n"),
     );
     let r = p.cargo_migrate(&["up"]).ok();
     assert!(r.stderr.contains("warning[rls_disabled_in_public]"), "{}", r.stderr);
@@ -135,8 +135,8 @@ fn up_stops_on_lint_errors_before_anything_runs() {
     p.cargo_migrate(&["down", "--count", "2"]).ok();
     p.migration(
         "20250102000000_definer",
-        "CREATE FUNCTION public.count_items() RETURNS bigint LANGUAGE sql SECURITY DEFINER\n  AS $$ SELECT count(*) FROM public.items $$;\n",
-        Some("DROP FUNCTION public.count_items();\n"),
+        "CREATE FUNCTION public.api_key() RETURNS text LANGUAGE sql SET search_path = ''\n  AS $$ SELECT 'sb_secret_0123456789abcdefghij'::text $$;\n",
+        Some("DROP FUNCTION public.api_key();\n"),
     );
     let r = p.cargo_migrate(&["up", "--no-lint"]).ok();
     assert!(!r.stderr.contains("warning[") && !r.stderr.contains("advice:"), "{}", r.stderr);
