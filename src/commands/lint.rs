@@ -174,10 +174,11 @@ pub fn print_advice(r: &Reporter, advice: &std::result::Result<Vec<advisor::Find
             let mut rules: Vec<&str> = findings.iter().map(|f| f.rule).collect();
             rules.dedup();
             r.note(format!(
-                "{} the database advisor finds {} error(s) and {} warning(s) in the schema now ({}): `cargo migrate lint --database` explains them",
+                "{} the database advisor finds {} error(s), {} warning(s) and {} info(s) in the schema now ({}): `cargo migrate lint --database` explains them",
                 "advice:".yellow().bold(),
                 count("error"),
                 count("warn"),
+                count("info"),
                 rules.join(", ")
             ));
         }
