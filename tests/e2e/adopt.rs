@@ -102,3 +102,30 @@ fn baseline_marks_everything_up_to_a_version_without_running_it() {
     p.cargo_migrate(&["down", "--count", "3"]).ok();
     assert!(!db.table_exists("a") && !db.table_exists("b"));
 }
+
+/// A project that leaves the Supabase CLI for diesel's folders: what the CLI
+/// applied is recorded, dated by its timestamp version; dbmate's likewise.
+#[test]
+fn adopt_reads_supabase_and_dbmate_histories() {
+    let db = Db::new("adopt_supabase");
+    let p = Project::new(&db);
+    p.table_migration("20240101000000", "a");
+    p.table_migration("20240102000000", "b");
+    db.query(
+        "CREATE SCHEMA supabase_migrations;
+         CREATE TABLE supabase_migrations.schema_migrations (version text PRIMARY KEY, statements text[], name text);
+         INSERT INTO supabase_migrations.schema_migrations VALUES ('20240101000000', NULL, 'create_a');
+         CREATE TABLE a (id bigint PRIMARY KEY);",
+    );
+    let json = p.cargo_migrate(&["adopt", "--yes", "--format", "json"]).ok().json();
+    assert_eq!(json["recorded"][0]["applied_at"], "2024-01-01 00:00:00+00", "{json}");
+    assert_eq!(db.applied(), ["20240101000000"]);
+    assert_eq!(db.query("SELECT run_on FROM __diesel_schema_migrations"), "2024-01-01 00:00:00");
+
+    let db2 = Db::new("adopt_dbmate");
+    let q = Project::new(&db2);
+    q.table_migration("20240101000000", "a");
+    db2.query("CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY); INSERT INTO schema_migrations VALUES ('20240101000000');");
+    q.cargo_migrate(&["adopt", "--from", "dbmate", "--yes"]).ok();
+    assert_eq!(db2.applied(), ["20240101000000"]);
+}
