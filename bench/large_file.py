@@ -37,6 +37,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=16)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--skip-slow", action="store_true", help="only cargo-migrate in one transaction, with and without lint")
     args = ap.parse_args()
     binary = REPO / "target" / "release" / "cargo-migrate"
     server = Server(pg_bin())
@@ -57,7 +58,11 @@ def main():
         "cargo-migrate up, run_in_transaction = false": lambda url: [binary, "up", "-q", "--dir", root / "notx", "--database-url", url],
         "psql -1 -f (one transaction)": lambda url: [psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", root / "big.sql"],
         "cargo-migrate up (one transaction)": lambda url: [binary, "up", "-q", "--dir", root / "plain", "--database-url", url],
+        "cargo-migrate up --no-lint (one transaction)": lambda url: [binary, "up", "-q", "--no-lint", "--dir", root / "plain", "--database-url", url],
     }
+    if args.skip_slow:
+        for k in [k for k in cases if "statement by statement" in k or "= false" in k or "psql -1" in k]:
+            del cases[k]
     times = {k: [] for k in cases}
     rss = {k: [] for k in cases}
     try:
