@@ -162,7 +162,7 @@ fn migrate_and_seed(ctx: &Context, args: &LocalArgs, url: String) -> Result<(usi
     let seeded = if seeds::find(&s.project, &s.migrations_dir)?.files.is_empty() {
         0
     } else {
-        super::seed::seed(ctx, &db, &lock, true, false)?
+        super::seed::seed(ctx, &db, &lock, true, false)?.files.len()
     };
     Ok((applied, seeded))
 }

@@ -20,11 +20,14 @@ use crate::sql::{self, OwnTransactions};
 use crate::url;
 
 pub fn run(ctx: &Context, args: &SeedArgs) -> Result<u8> {
-    seed(ctx, &args.db, &args.lock, args.yes, args.dry_run).map(|_| exit::OK)
+    let out = seed(ctx, &args.db, &args.lock, args.yes, args.dry_run)?;
+    ctx.reporter.json(&out);
+    Ok(exit::OK)
 }
 
-/// Load every seed file on the database `db` names; returns how many ran.
-pub fn seed(ctx: &Context, db: &DbOpts, lock: &LockOpts, yes: bool, dry_run: bool) -> Result<usize> {
+/// Load every seed file on the database `db` names; returns what was loaded
+/// (for JSON output, which the caller prints: `local reset` prints its own).
+pub fn seed(ctx: &Context, db: &DbOpts, lock: &LockOpts, yes: bool, dry_run: bool) -> Result<SeedOutput> {
     let s = &ctx.settings;
     let found = seeds::find(&s.project, &s.migrations_dir)?;
     if found.files.is_empty() {
@@ -81,8 +84,7 @@ pub fn seed(ctx: &Context, db: &DbOpts, lock: &LockOpts, yes: bool, dry_run: boo
     if dry_run {
         let list: Vec<&str> = texts.iter().map(|(p, _)| p.as_str()).collect();
         r.line(format!("dry run: would load {} seed file(s) into {target}: {}", texts.len(), list.join(", ")));
-        r.json(&SeedOutput { ok: true, command: "seed", database: url::mask(&url), dry_run, files });
-        return Ok(0);
+        return Ok(SeedOutput { ok: true, command: "seed", database: url::mask(&url), dry_run, files });
     }
     if remote.is_some() && !yes {
         confirm(r, &format!("loading {} seed file(s) into {target}, which is not a local database", texts.len()))?;
@@ -109,6 +111,5 @@ pub fn seed(ctx: &Context, db: &DbOpts, lock: &LockOpts, yes: bool, dry_run: boo
         query_error("commit the seed data", e)
     })?;
     r.line(format!("{} loaded {} seed file(s) into {target} in {}", "✓".green().bold(), texts.len(), ms(total)));
-    r.json(&SeedOutput { ok: true, command: "seed", database: url::mask(&url), dry_run, files });
-    Ok(texts.len())
+    Ok(SeedOutput { ok: true, command: "seed", database: url::mask(&url), dry_run, files })
 }
