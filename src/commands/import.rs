@@ -224,10 +224,17 @@ fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJs
             file: file.clone(),
             up,
             down: s.down.as_deref().map(trim_blank_head).filter(|d| sql::has_statement(d)),
-            in_transaction: s.up_in_transaction && s.down_in_transaction,
+            in_transaction: s.up_in_transaction && s.down_in_transaction && !plain_refuses_transaction(&s),
         });
     }
     Ok((ready, not))
+}
+
+/// A plain (Supabase) file that holds a statement no transaction may hold
+/// runs without one as it is (`Migration::run_in_transaction`): imported, it
+/// must too, or `up` fails where it ran before.
+fn plain_refuses_transaction(s: &sections::Sections) -> bool {
+    s.format == Format::Plain && sql::split_statements(&s.up).iter().any(|st| sql::refuses_transaction(st.text))
 }
 
 /// A section without the blank lines that stood for the rest of the file.

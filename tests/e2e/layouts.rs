@@ -254,3 +254,36 @@ fn supabase_files_as_real_projects_write_them() {
     let r = p.cargo_migrate(&["up"]).fails(1);
     assert!(r.stderr.contains("still the template"), "{}", r.stderr);
 }
+
+/// A Supabase file with an index built concurrently runs outside a
+/// transaction as it is; imported, it must keep running so (metadata.toml).
+#[test]
+fn import_of_a_supabase_file_that_refuses_a_transaction_keeps_it_outside_one() {
+    let db = Db::new("import_concurrently");
+    let p = Project::new(&db);
+    p.migration("20240101000000_users", "create table users (id int);\n", Some("drop table users;\n"));
+    p.write("supabase/migrations/20240201000000_idx.sql", "create index concurrently users_id on users (id);\n");
+    let json =
+        p.cargo_migrate(&["import", "--from", "supabase", "supabase/migrations", "--format", "json"]).ok().json();
+    assert_eq!(json["imported"][0]["run_in_transaction"], false, "{json}");
+    assert_eq!(
+        std::fs::read_to_string(p.root.join("migrations/20240201000000_idx/metadata.toml")).unwrap(),
+        "run_in_transaction = false\n"
+    );
+    p.cargo_migrate(&["up"]).ok();
+    assert!(db.table_exists("users_id"));
+}
+
+/// `local reset --format json` prints one JSON document: the seed's own
+/// output is not mixed into it.
+#[test]
+fn local_reset_json_is_one_document() {
+    let p = Project::bare("app_json");
+    p.write("supabase/migrations/20240101000000_notes.sql", "create table notes (id int primary key);\n");
+    p.write("supabase/seed.sql", "insert into notes values (1);\n");
+    let r = p.cargo_migrate(&["local", "reset", "--format", "json"]).ok();
+    let parsed: Result<serde_json::Value, _> = serde_json::from_str(&r.stdout);
+    p.cargo_migrate(&["local", "stop"]).ok();
+    let json = parsed.unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
+    assert_eq!(json["command"], "local", "{json}");
+}
