@@ -121,6 +121,17 @@ pub fn prepare(
             } else {
                 display_path(&file)
             };
+            // The server does not wait for COPY's rows to be read: the rest
+            // of the text, COMMIT and the bookkeeping included, would run
+            // while the error said the migration was rolled back.
+            if let Some(st) = crate::sql::split_statements(&sql).iter().find(|st| crate::sql::copies_to_stdout(st.text)) {
+                let (line, _, _) = crate::sql::locate(&sql, st.char_offset + crate::sql::code_start(st.text) + 1);
+                return Err(Error::new(
+                    Kind::MigrationFailed,
+                    format!("{path}:{line}: COPY … TO STDOUT cannot run in a migration (there is no one to read its rows); nothing was run"),
+                )
+                .hint("remove it (to look at data, query it with psql), or COPY to a file the server can write"));
+            }
             if in_transaction {
                 // A file that manages its transactions itself runs as it says, as with psql.
                 match crate::sql::own_transactions(&sql) {

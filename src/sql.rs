@@ -84,6 +84,18 @@ pub fn refuses_transaction(statement: &str) -> bool {
         || (is(0, "alter") && is(1, "system"))
 }
 
+/// Whether a statement is `COPY … TO STDOUT`: the server sends the rows and
+/// runs on without waiting for them to be read, so it cannot be stopped
+/// before the rest of the text (a migration's COMMIT) runs.
+pub fn copies_to_stdout(statement: &str) -> bool {
+    let words: Vec<&str> = tokens(statement, 0, statement.len())
+        .filter(|t| t.kind == Kind::Word)
+        .map(|t| &statement[t.start..t.end])
+        .collect();
+    words.first().is_some_and(|w| w.eq_ignore_ascii_case("copy"))
+        && words.windows(2).any(|w| w[0].eq_ignore_ascii_case("to") && w[1].eq_ignore_ascii_case("stdout"))
+}
+
 /// What one statement does to a transaction block of the file's own:
 /// Some(true) opens one (`BEGIN`, `START TRANSACTION`), Some(false) ends it
 /// (`COMMIT`, `END`, `ROLLBACK`, `ABORT`), None neither (savepoints included).
@@ -505,6 +517,15 @@ fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn copy_to_stdout() {
+        assert!(super::copies_to_stdout("COPY (SELECT 1) TO STDOUT"));
+        assert!(super::copies_to_stdout("-- rows\ncopy t to stdout with (format csv)"));
+        assert!(!super::copies_to_stdout("COPY t FROM STDIN"));
+        assert!(!super::copies_to_stdout("COPY t TO '/tmp/t.csv'"));
+        assert!(!super::copies_to_stdout("SELECT 'copy to stdout'"));
+    }
+
     #[test]
     fn statements_that_refuse_a_transaction() {
         for yes in [

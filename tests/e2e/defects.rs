@@ -193,3 +193,17 @@ fn copy_from_stdin_in_a_migration_fails_cleanly() {
     assert!(db.applied().is_empty() && !db.table_exists("c"), "rolled back");
     assert!(!r.stderr.contains("no transaction in progress"), "{}", r.stderr);
 }
+
+/// COPY … TO STDOUT is refused too; the server runs on past it (it does not
+/// wait for the data to be read), so what follows must not be committed as
+/// applied while the error says it was rolled back.
+#[test]
+fn copy_to_stdout_in_a_migration_fails_and_leaves_nothing() {
+    let db = Db::new("copy_stdout");
+    let p = Project::new(&db);
+    p.migration("20250101000000_copy", "CREATE TABLE c (id int);\nCOPY (SELECT 1) TO STDOUT;\n", Some("DROP TABLE c;"));
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("cannot run in a migration"), "{}", r.stderr);
+    assert!(db.applied().is_empty(), "recorded as applied: {}", r.stderr);
+    assert!(!db.table_exists("c"), "committed: {}", r.stderr);
+}
