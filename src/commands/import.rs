@@ -208,6 +208,10 @@ fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJs
                 continue;
             }
         }
+        if let Some(why) = s.malformed() {
+            refuse(&file, why);
+            continue;
+        }
         let up = trim_blank_head(&s.up);
         if !sql::has_statement(&up) {
             refuse(&file, "its up section holds no SQL statement".into());

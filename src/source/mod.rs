@@ -196,9 +196,26 @@ impl Migration {
         Ok(sections::split(&read_sql(&self.dir)?))
     }
 
+    /// The sections of a file its tool would run: one without an up marker,
+    /// or with SQL before its first marker, is refused before anything runs.
+    fn checked_sections(&self) -> Result<sections::Sections> {
+        let s = self.sections()?;
+        if let Some(why) = s.malformed() {
+            return Err(Error::new(
+                Kind::BadMigrationsFolder,
+                format!("{}: {why}; nothing was run", display_path(&self.dir)),
+            )
+            .hint(match s.format {
+                sections::Format::Dbmate => "put the up SQL under a `-- migrate:up` line at the top of the file",
+                _ => "put the up SQL under a `-- Up Migration` line at the top of the file",
+            }));
+        }
+        Ok(s)
+    }
+
     pub fn read_up(&self) -> Result<String> {
         let path = self.up_path();
-        let sql = if self.file { self.sections()?.up } else { read_sql(&path)? };
+        let sql = if self.file { self.checked_sections()?.up } else { read_sql(&path)? };
         // A single file of comments only is a real migration to the Supabase
         // CLI and dbmate (a note left in the history): it applies as nothing,
         // unless it is still our template.

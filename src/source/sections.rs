@@ -33,6 +33,30 @@ pub struct Sections {
     /// dbmate's `transaction:false` on the up marker.
     pub up_in_transaction: bool,
     pub down_in_transaction: bool,
+    /// Whether the file has an up marker (a plain file is all up).
+    pub has_up: bool,
+    /// What precedes the first marker, lines kept: SQL there is in no section.
+    pub before: String,
+}
+
+impl Sections {
+    /// Why the file is not a migration its tool would run, if it is not:
+    /// no up marker, or SQL before the first marker (dbmate refuses both).
+    /// Running it as it is would record as applied SQL that never ran.
+    pub fn malformed(&self) -> Option<String> {
+        let up = match self.format {
+            Format::Plain => return None,
+            Format::Dbmate => "`-- migrate:up`",
+            Format::NodePgMigrate => "`-- Up Migration`",
+        };
+        if !self.has_up {
+            return Some(format!("it has no {up} line, so no up section"));
+        }
+        let stray =
+            crate::sql::split_statements(&self.before).into_iter().find(|s| crate::sql::has_statement(s.text))?;
+        let (line, _, _) = crate::sql::locate(&self.before, stray.char_offset + crate::sql::code_start(stray.text) + 1);
+        Some(format!("line {line} holds SQL before the first marker, in no section (it would never run)"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,9 +111,12 @@ pub fn split(text: &str) -> Sections {
             down: None,
             up_in_transaction: true,
             down_in_transaction: true,
+            has_up: true,
+            before: String::new(),
         };
     }
     let lines: Vec<&str> = text.split('\n').collect();
+    let first = marks.first().map_or(0, |(i, _)| *i);
     let section = |want_up: bool| -> Option<(String, bool)> {
         let (start, m) = marks.iter().find(|(_, m)| matches!(m, Marker::Up { .. }) == want_up)?;
         let end = marks.iter().map(|(i, _)| *i).find(|i| i > start).unwrap_or(lines.len());
@@ -100,7 +127,9 @@ pub fn split(text: &str) -> Sections {
         };
         Some((out, transaction))
     };
-    let (up, up_in_transaction) = section(true).unwrap_or_default();
+    let up = section(true);
+    let has_up = up.is_some();
+    let (up, up_in_transaction) = up.unwrap_or_default();
     let down = section(false);
     Sections {
         format,
@@ -108,6 +137,8 @@ pub fn split(text: &str) -> Sections {
         up_in_transaction,
         down_in_transaction: down.as_ref().is_none_or(|d| d.1),
         down: down.map(|d| d.0),
+        has_up,
+        before: lines[..first].join("\n"),
     }
 }
 
@@ -148,6 +179,16 @@ mod tests {
     fn up_only_dbmate_file_has_no_down() {
         let s = split("-- migrate:up\nselect 1;\n");
         assert_eq!(s.down, None);
+    }
+
+    #[test]
+    fn sql_outside_every_section_is_malformed() {
+        assert_eq!(split("-- a note\n\n-- migrate:up\nselect 1;\n").malformed(), None);
+        let stray = split("-- a note\ncreate table t ();\n-- migrate:down\ndrop table t;\n");
+        assert!(stray.malformed().is_some_and(|why| why.contains("no up section")), "{stray:?}");
+        let before = split("-- a note\ncreate type s as enum ('a');\n-- Up Migration\ncreate table t (s s);\n");
+        assert!(before.malformed().is_some_and(|why| why.contains("line 2")), "{before:?}");
+        assert_eq!(split("create table t ();\n").malformed(), None);
     }
 
     #[test]

@@ -287,3 +287,22 @@ fn local_reset_json_is_one_document() {
     let json = parsed.unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
     assert_eq!(json["command"], "local", "{json}");
 }
+
+/// A dbmate file whose SQL is outside every section (no up marker, or SQL
+/// above it) is refused: it used to be recorded as applied with nothing run.
+#[test]
+fn single_file_with_sql_outside_its_sections_is_refused() {
+    let db = Db::new("stray_sql");
+    let p = Project::new(&db);
+    p.write("migrations/20240101000000_a.sql", "create table a (id int);\n-- migrate:down\ndrop table a;\n");
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("20240101000000_a.sql") && r.stderr.contains("no up section"), "{}", r.stderr);
+    assert!(db.applied().is_empty(), "recorded: {}", r.stderr);
+    p.write(
+        "migrations/20240101000000_a.sql",
+        "-- the type first\ncreate type s as enum ('x');\n-- migrate:up\ncreate table a (s s);\n-- migrate:down\ndrop table a;\n",
+    );
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(r.stderr.contains("line 2"), "{}", r.stderr);
+    assert!(db.applied().is_empty(), "recorded: {}", r.stderr);
+}
