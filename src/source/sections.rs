@@ -76,12 +76,18 @@ fn marker(line: &str) -> Option<(Format, Marker)> {
     if let Some(opts) = words.strip_prefix("migrate:down") {
         return Some((Format::Dbmate, Marker::Down { transaction: dbmate_transaction(opts) }));
     }
-    // node-pg-migrate accepts `-- Up Migration`, any case, extra dashes.
+    // node-pg-migrate accepts `-- Up Migration`, any case, extra dashes, and
+    // anything after it (its regex is `^\s*--[\s-]*up\s+migration`):
+    // `-- Up Migration: add users` is a marker to it, so it is to us.
     let words = words.trim_start_matches(['-', ' ', '\t']).to_ascii_lowercase();
     let mut w = words.split_whitespace();
-    match (w.next(), w.next(), w.next()) {
-        (Some("up"), Some("migration"), None) => Some((Format::NodePgMigrate, Marker::Up { transaction: true })),
-        (Some("down"), Some("migration"), None) => Some((Format::NodePgMigrate, Marker::Down { transaction: true })),
+    let (first, second) = (w.next(), w.next());
+    if !second.is_some_and(|s| s.starts_with("migration")) {
+        return None;
+    }
+    match first {
+        Some("up") => Some((Format::NodePgMigrate, Marker::Up { transaction: true })),
+        Some("down") => Some((Format::NodePgMigrate, Marker::Down { transaction: true })),
         _ => None,
     }
 }
@@ -91,7 +97,9 @@ fn dbmate_transaction(opts: &str) -> bool {
 }
 
 pub fn split(text: &str) -> Sections {
-    // Where each marker is: (line index, marker). Only the first format seen counts.
+    // Where each marker is: (line index, marker). Only the first format seen
+    // counts, and only the first up and first down marker, as both tools
+    // find them: a later one is part of its section (a comment).
     let mut format = Format::Plain;
     let mut marks: Vec<(usize, Marker)> = Vec::new();
     for (i, line) in text.split('\n').enumerate() {
@@ -99,7 +107,8 @@ pub fn split(text: &str) -> Sections {
             if format == Format::Plain {
                 format = f;
             }
-            if f == format {
+            let is_up = |m: &Marker| matches!(m, Marker::Up { .. });
+            if f == format && !marks.iter().any(|(_, seen)| is_up(seen) == is_up(&m)) {
                 marks.push((i, m));
             }
         }
@@ -173,6 +182,24 @@ mod tests {
         assert_eq!(s.format, Format::NodePgMigrate);
         assert!(s.up.contains("CREATE TABLE") && !s.up.contains("DROP"));
         assert!(s.down.unwrap().contains("DROP TABLE"));
+    }
+
+    #[test]
+    fn node_pg_migrate_markers_may_say_more() {
+        let s = split("-- Up Migration: add users\nCREATE TABLE users (id int);\n-- Down Migration (drop them)\nDROP TABLE users;\n");
+        assert_eq!(s.format, Format::NodePgMigrate);
+        assert!(s.up.contains("CREATE TABLE") && !s.up.contains("DROP"), "{s:?}");
+        assert!(s.down.unwrap().contains("DROP TABLE"));
+    }
+
+    #[test]
+    fn only_the_first_marker_of_each_kind_counts() {
+        let s = split("-- Up Migration\n-- Up migration of users\nCREATE TABLE users (id int);\n-- Down Migration\nDROP TABLE users;\n");
+        assert!(s.up.contains("CREATE TABLE") && !s.up.contains("DROP"), "{s:?}");
+        assert_eq!(s.up.lines().position(|l| l.contains("CREATE")), Some(2));
+        // dbmate's up block runs from the first up marker to the down marker.
+        let s = split("-- migrate:up\nselect 1;\n-- migrate:up\nselect 2;\n-- migrate:down\nselect 3;\n");
+        assert!(s.up.contains("select 2") && !s.up.contains("select 3"), "{s:?}");
     }
 
     #[test]
