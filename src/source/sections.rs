@@ -70,10 +70,12 @@ fn marker(line: &str) -> Option<(Format, Marker)> {
     let t = line.trim();
     let rest = t.strip_prefix("--")?;
     let words = rest.trim_start();
-    if let Some(opts) = words.strip_prefix("migrate:up") {
+    // dbmate: the word ends there (`-- migrate:update …` is a comment).
+    let ends = |o: &&str| o.is_empty() || o.starts_with(char::is_whitespace);
+    if let Some(opts) = words.strip_prefix("migrate:up").filter(ends) {
         return Some((Format::Dbmate, Marker::Up { transaction: dbmate_transaction(opts) }));
     }
-    if let Some(opts) = words.strip_prefix("migrate:down") {
+    if let Some(opts) = words.strip_prefix("migrate:down").filter(ends) {
         return Some((Format::Dbmate, Marker::Down { transaction: dbmate_transaction(opts) }));
     }
     // node-pg-migrate accepts `-- Up Migration`, any case, extra dashes, and
@@ -221,6 +223,8 @@ mod tests {
     #[test]
     fn a_comment_that_mentions_migrations_is_not_a_marker() {
         let s = split("-- this up migration adds a table\ncreate table t ();\n");
+        assert_eq!(s.format, Format::Plain);
+        let s = split("-- migrate:update the prices later\nupdate t set a = 1;\n");
         assert_eq!(s.format, Format::Plain);
     }
 }
