@@ -27,6 +27,18 @@ const FILE_TEMPLATE: &str = "-- {{title}}
 -- It runs in one transaction: if any statement fails, none of it is applied.
 -- Every new table gets `ALTER TABLE ... ENABLE ROW LEVEL SECURITY;`.
 ";
+/// The up section of a new dbmate or node-pg-migrate file, which has a down
+/// section too (the Supabase head would call it up-only).
+const SECTION_TEMPLATE: &str = "-- {{title}}
+--
+-- What this migration does:
+-- - 
+--
+-- It runs in one transaction: if any statement fails, none of it is applied.
+";
+/// Its down section (diesel's down.sql template speaks of up.sql).
+const DOWN_SECTION_TEMPLATE: &str = "-- Undo everything the up section does, in reverse order.
+";
 
 pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
     let name = names::migration_name(&args.name, args.force)?;
@@ -67,12 +79,17 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
                     .map(|target| (target.clone(), vec![target.join("up.sql"), target.join("down.sql")]))
             }
             Layout::File(format) => {
-                let up = if table.is_none() && ctx.settings.templates_dir.is_none() { FILE_TEMPLATE } else { &up };
+                let ours = table.is_none() && ctx.settings.templates_dir.is_none();
+                let (up, down) = match (ours, format) {
+                    (true, Format::Plain) => (FILE_TEMPLATE, down.as_str()),
+                    (true, _) => (SECTION_TEMPLATE, DOWN_SECTION_TEMPLATE),
+                    (false, _) => (up.as_str(), down.as_str()),
+                };
                 let text = match format {
                     Format::Plain => vars(up),
-                    Format::Dbmate => format!("-- migrate:up\n{}\n-- migrate:down\n{}", vars(up), vars(&down)),
+                    Format::Dbmate => format!("-- migrate:up\n{}\n-- migrate:down\n{}", vars(up), vars(down)),
                     Format::NodePgMigrate => {
-                        format!("-- Up Migration\n{}\n-- Down Migration\n{}", vars(up), vars(&down))
+                        format!("-- Up Migration\n{}\n-- Down Migration\n{}", vars(up), vars(down))
                     }
                 };
                 write_reserved_file(dir, &version, &format!("{folder}.sql"), &text)?.map(|t| (t.clone(), vec![t]))

@@ -306,3 +306,20 @@ fn single_file_with_sql_outside_its_sections_is_refused() {
     assert!(r.stderr.contains("line 2"), "{}", r.stderr);
     assert!(db.applied().is_empty(), "recorded: {}", r.stderr);
 }
+
+/// `create` beside dbmate files writes a dbmate file whose comments fit it:
+/// not the Supabase head that calls the file up-only.
+#[test]
+fn create_beside_dbmate_files_writes_a_file_with_both_sections() {
+    let p = Project::bare("dbmate_create");
+    p.write("migrations/20240101000000_a.sql", "-- migrate:up\ncreate table a ();\n-- migrate:down\ndrop table a;\n");
+    p.cargo_migrate(&["create", "add_b"]).ok();
+    let made: Vec<String> = std::fs::read_dir(p.root.join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with("_add_b.sql"))
+        .collect();
+    let text = std::fs::read_to_string(p.root.join("migrations").join(&made[0])).unwrap();
+    assert!(text.starts_with("-- migrate:up\n") && text.contains("\n-- migrate:down\n"), "{text}");
+    assert!(!text.contains("up-only") && !text.contains("up.sql"), "{text}");
+}
