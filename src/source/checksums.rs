@@ -13,7 +13,10 @@ use crate::{cache, version};
 /// Fill `checksum` of each migration: from the cache where the file's stamp
 /// still matches, else by reading it (on two threads); then store the cache.
 pub fn fill(dir: &Path, migrations: &mut [Migration]) {
-    let file = cache::dir().map(|d| d.join(format!("checksums-{}.tsv", version::checksum(&dir.display().to_string()))));
+    // `-2`: single files' checksums were of the whole file before (a cache
+    // written then would keep them until each file changes).
+    let file =
+        cache::dir().map(|d| d.join(format!("checksums-2-{}.tsv", version::checksum(&dir.display().to_string()))));
     let text = file.as_deref().and_then(|f| std::fs::read_to_string(f).ok()).unwrap_or_default();
     let cached = parse(&text);
     // (stamp, checksum, read from the file rather than the cache)
@@ -22,7 +25,7 @@ pub fn fill(dir: &Path, migrations: &mut [Migration]) {
         let stamp = cache::stamp(&path);
         match (stamp, cached.get(m.name.as_str())) {
             (Some(now), Some((then, sum))) if now == *then => (stamp, Some(sum.to_string()), false),
-            _ => (stamp, read_sql(&path).ok().map(|sql| version::checksum(&sql)), true),
+            _ => (stamp, read_sql(&path).ok().map(|sql| version::checksum(&up_of(m, sql))), true),
         }
     };
     let half = migrations.len() / 2;
@@ -44,6 +47,16 @@ pub fn fill(dir: &Path, migrations: &mut [Migration]) {
     }
     if let Some(file) = file.filter(|_| missed) {
         cache::store(&file, &lines);
+    }
+}
+
+/// What the checksum is of: up.sql, or a single file's up section (as
+/// `Migration::checksum_of`).
+fn up_of(m: &Migration, text: String) -> String {
+    if m.file {
+        super::sections::split(&text).up
+    } else {
+        text
     }
 }
 

@@ -239,14 +239,11 @@ impl Migration {
     }
 
     /// The checksum that says whether the migration changed since it was
-    /// applied: of up.sql, or of the whole file for a single-file migration
-    /// (what `with_checksums` reads).
+    /// applied: of up.sql, or of a single file's up section (what
+    /// `with_checksums` reads). Not of the whole file: writing the down
+    /// section after applying (the template has none) changes nothing that ran.
     pub fn checksum_of(&self, up_sql: &str) -> Result<String> {
-        if self.file {
-            Ok(version::checksum(&read_sql(&self.dir)?))
-        } else {
-            Ok(version::checksum(up_sql))
-        }
+        Ok(version::checksum(up_sql))
     }
 
     /// The file's format (plain SQL for a folder migration).

@@ -323,3 +323,32 @@ fn create_beside_dbmate_files_writes_a_file_with_both_sections() {
     assert!(text.starts_with("-- migrate:up\n") && text.contains("\n-- migrate:down\n"), "{text}");
     assert!(!text.contains("up-only") && !text.contains("up.sql"), "{text}");
 }
+
+/// Writing a dbmate file's down section after it was applied (its template
+/// has none) does not make it "modified": only the up section ran.
+#[test]
+fn editing_the_down_section_of_an_applied_file_is_not_a_modification() {
+    let db = Db::new("down_edit");
+    let p = Project::new(&db);
+    p.write("migrations/20240101000000_a.sql", "-- migrate:up\ncreate table a (id int);\n-- migrate:down\n");
+    p.cargo_migrate(&["up"]).ok();
+    p.write(
+        "migrations/20240101000000_a.sql",
+        "-- migrate:up\ncreate table a (id int);\n-- migrate:down\ndrop table a;\n",
+    );
+    p.write(
+        "migrations/20240102000000_b.sql",
+        "-- migrate:up\ncreate table b (id int);\n-- migrate:down\ndrop table b;\n",
+    );
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(!r.stdout.contains("modified"), "{}", r.stdout);
+    p.cargo_migrate(&["up"]).ok();
+    assert!(db.table_exists("b"));
+    // The up section still counts.
+    p.write(
+        "migrations/20240101000000_a.sql",
+        "-- migrate:up\ncreate table a (id bigint);\n-- migrate:down\ndrop table a;\n",
+    );
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(r.stdout.contains("modified since it was applied"), "{}", r.stdout);
+}
