@@ -284,6 +284,11 @@ fn which(conn: &mut Conn, asked: Option<Tool>, ledger: Ledger) -> Result<Tool> {
         }
     }
     match (asked, found.as_slice()) {
+        (Some(Tool::Supabase), _) if ledger == Ledger::Supabase => Err(Error::new(
+            Kind::NoHistoryToAdopt,
+            format!("{SUPABASE_HISTORY} is this project's history already (a supabase/migrations folder): what the Supabase CLI applied counts as applied; nothing to adopt"),
+        )
+        .hint("`cargo migrate status` shows it; `cargo migrate up` runs what the CLI has not")),
         (Some(t), _) if found.contains(&t) => Ok(t),
         (Some(t), _) => Err(Error::new(Kind::NoHistoryToAdopt, format!("this database has no history of {}", t.label()))
             .hint(if found.is_empty() { "it has none of the histories adopt reads".to_string() } else { format!("it has: {}", found.iter().map(|t| t.label()).collect::<Vec<_>>().join(", ")) })),

@@ -129,3 +129,19 @@ fn adopt_reads_supabase_and_dbmate_histories() {
     q.cargo_migrate(&["adopt", "--from", "dbmate", "--yes"]).ok();
     assert_eq!(db2.applied(), ["20240101000000"]);
 }
+
+/// In a `supabase/migrations` project, Supabase's table is the history
+/// already: `adopt --from supabase` says so, not that the table is missing.
+#[test]
+fn adopt_from_supabase_in_a_supabase_project_says_it_is_the_history() {
+    let db = Db::new("adopt_own_ledger");
+    let p = Project::new(&db);
+    p.write("supabase/migrations/20240101000000_a.sql", "create table a (id int);\n");
+    db.query(
+        "CREATE SCHEMA supabase_migrations;
+         CREATE TABLE supabase_migrations.schema_migrations (version text PRIMARY KEY, statements text[], name text);",
+    );
+    let r = p.cargo_migrate(&["adopt", "--from", "supabase", "--yes"]).fails(1);
+    assert!(!r.stderr.contains("has no history"), "{}", r.stderr);
+    assert!(r.stderr.contains("already"), "{}", r.stderr);
+}
