@@ -69,7 +69,13 @@ pub fn prepare(
                 Step::Resume(v, done) => (v, true, *done),
                 Step::Revert(v) => (v, false, 0),
             };
-            let stored_down = stored.iter().find(|(sv, _)| sv == v).map(|(_, sql)| sql);
+            // A stored down without a statement (the template, as it was when
+            // applied) would revert nothing and drop the row: the file's own is run.
+            let stored_down = stored
+                .iter()
+                .find(|(sv, _)| sv == v)
+                .map(|(_, sql)| sql)
+                .filter(|sql| crate::sql::has_statement(sql));
             let Some(m) = source.find(v) else {
                 // The folder is gone: only a revert from the stored down.sql is possible.
                 let sql = stored_down.filter(|_| !apply).ok_or_else(|| {

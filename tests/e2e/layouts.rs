@@ -352,3 +352,29 @@ fn editing_the_down_section_of_an_applied_file_is_not_a_modification() {
     let r = p.cargo_migrate(&["status"]).ok();
     assert!(r.stdout.contains("modified since it was applied"), "{}", r.stdout);
 }
+
+/// A down section written after `up` (create leaves it empty) is what
+/// `down` runs: the empty one kept from when it was applied reverts nothing.
+#[test]
+fn down_written_after_up_is_the_one_that_runs() {
+    let db = Db::new("down_after_up");
+    let p = Project::new(&db);
+    p.write(
+        "migrations/20240101000000_a.sql",
+        "-- migrate:up\ncreate table a (id int);\n-- migrate:down\n-- (to write)\n",
+    );
+    p.cargo_migrate(&["up"]).ok();
+    p.write(
+        "migrations/20240101000000_a.sql",
+        "-- migrate:up\ncreate table a (id int);\n-- migrate:down\ndrop table a;\n",
+    );
+    p.cargo_migrate(&["down", "--yes"]).ok();
+    assert!(!db.table_exists("a"), "the table is still there, recorded as reverted");
+    assert!(db.applied().is_empty());
+    // The same for a folder whose down.sql was still the template.
+    p.migration("20240102000000_b", "create table b (id int);\n", Some("-- Revert: b\n"));
+    p.cargo_migrate(&["up"]).ok();
+    p.write("migrations/20240102000000_b/down.sql", "drop table b;\n");
+    p.cargo_migrate(&["down", "--yes"]).ok();
+    assert!(!db.table_exists("b"), "the table is still there, recorded as reverted");
+}
