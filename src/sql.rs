@@ -82,6 +82,15 @@ pub fn refuses_transaction(statement: &str) -> bool {
         || (any(0, &["create", "drop", "reindex"]) && (1..6).any(|i| is(i, "concurrently")))
         || (any(0, &["create", "drop"]) && any(1, &["database", "tablespace"]))
         || (is(0, "alter") && is(1, "system"))
+        || (is(0, "alter") && is(1, "table") && detaches_concurrently(statement))
+}
+
+/// `ALTER TABLE … DETACH PARTITION … CONCURRENTLY`, whose words run past the
+/// first six.
+fn detaches_concurrently(statement: &str) -> bool {
+    let mut words =
+        tokens(statement, 0, statement.len()).filter(|t| t.kind == Kind::Word).map(|t| &statement[t.start..t.end]);
+    words.any(|w| w.eq_ignore_ascii_case("detach")) && words.any(|w| w.eq_ignore_ascii_case("concurrently"))
 }
 
 /// Whether a statement is `COPY … TO STDOUT`: the server sends the rows and
@@ -536,6 +545,7 @@ mod tests {
             "vacuum analyze t",
             "create database x",
             "alter system set work_mem = '1MB'",
+            "ALTER TABLE ONLY public.measurements DETACH PARTITION public.measurements_2023 CONCURRENTLY",
         ] {
             assert!(refuses_transaction(yes), "{yes}");
         }
@@ -544,6 +554,7 @@ mod tests {
             "refresh materialized view concurrently v",
             "select 'concurrently'",
             "alter table t add c int",
+            "alter table measurements detach partition measurements_2023",
         ] {
             assert!(!refuses_transaction(no), "{no}");
         }
