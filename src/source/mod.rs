@@ -92,6 +92,11 @@ pub fn load(dir: &Path) -> Result<Source> {
             continue;
         }
         let is_dir = file_type.is_dir() || (file_type.is_symlink() && path.is_dir());
+        // Supabase's migrations are files: the CLI skips folders there (old
+        // files kept aside), and so do we.
+        if is_dir && source.ledger == Ledger::Supabase {
+            continue;
+        }
         // A single-file migration: `<version>_<name>.sql`. Other files (a
         // README, a schema.sql) are not migrations and are left alone.
         let stem = match folder.strip_suffix(".sql") {

@@ -378,3 +378,15 @@ fn down_written_after_up_is_the_one_that_runs() {
     p.cargo_migrate(&["down", "--yes"]).ok();
     assert!(!db.table_exists("b"), "the table is still there, recorded as reverted");
 }
+
+/// A folder inside `supabase/migrations` (old files kept aside) is not a
+/// migration to the Supabase CLI, which skips it; it blocked every run.
+#[test]
+fn a_folder_inside_supabase_migrations_is_left_alone() {
+    let db = Db::new("supabase_subfolder");
+    let p = Project::new(&db);
+    p.write("supabase/migrations/20240101000000_notes.sql", "create table notes (id int);\n");
+    p.write("supabase/migrations/archive/20230101000000_old.sql", "create table old_t (id int);\n");
+    p.cargo_migrate(&["up"]).ok();
+    assert!(db.table_exists("notes") && !db.table_exists("old_t"));
+}
