@@ -25,13 +25,15 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     let r = &ctx.reporter;
     let target = url::target_of(&url);
     r.line(format!("{target}: recording the checksum of {}", report::clean(&m.name)));
-    if !bookkeeping::set_checksum(&mut conn, &v, &now)? {
+    // Without our table, nothing was applied by cargo-migrate here.
+    if !history.has_companion || !bookkeeping::set_checksum(&mut conn, &v, &now)? {
+        let tool = match history.ledger {
+            crate::db::history::Ledger::Supabase => "the Supabase CLI",
+            crate::db::history::Ledger::Diesel => "diesel's harness, an app",
+        };
         return Err(Error::new(
             Kind::NotApplied,
-            format!(
-                "{} was applied by another tool (diesel's harness, an app): no checksum is recorded for it",
-                m.name
-            ),
+            format!("{} was applied by another tool ({tool}): no checksum is recorded for it", m.name),
         )
         .hint("nothing to repair: only migrations applied by cargo-migrate are checked for edits"));
     }
