@@ -108,22 +108,24 @@ fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<
         }
     }
     // diesel's own search: the nearest `migrations/` from the package up to the
-    // workspace root, else a Supabase project's `supabase/migrations/`; a new
-    // project gets `migrations/` beside its Cargo.toml.
-    for (sub, origin) in [
-        ("migrations", "default: migrations/ beside Cargo.toml"),
-        ("supabase/migrations", "default: supabase/migrations/ (Supabase layout)"),
-    ] {
-        let mut dir = Some(project.package_dir.as_path());
-        while let Some(d) = dir {
+    // workspace root, or a Supabase project's `supabase/migrations/` at the
+    // same level (the nearer folder wins: a member's own Supabase folder, not
+    // the workspace root's migrations/); a new project gets `migrations/`
+    // beside its Cargo.toml.
+    let mut dir = Some(project.package_dir.as_path());
+    while let Some(d) = dir {
+        for (sub, origin) in [
+            ("migrations", "default: migrations/ beside Cargo.toml"),
+            ("supabase/migrations", "default: supabase/migrations/ (Supabase layout)"),
+        ] {
             if d.join(sub).is_dir() {
                 return Ok((d.join(sub), origin.into()));
             }
-            if d == project.workspace_root {
-                break;
-            }
-            dir = d.parent();
         }
+        if d == project.workspace_root {
+            break;
+        }
+        dir = d.parent();
     }
     Ok((project.package_dir.join("migrations"), "default: migrations/ beside Cargo.toml".into()))
 }

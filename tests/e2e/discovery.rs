@@ -127,3 +127,15 @@ fn the_metadata_cache_notices_every_manifest_change() {
     let r = p.cargo_migrate_in(&api, &["local", "status"]).ok();
     assert!(r.stdout.contains("elsewhere/cargo-migrate"), "{}", r.stdout);
 }
+
+/// A member's own `supabase/migrations` is nearer than the workspace root's
+/// `migrations/` (another member's): it is the member's folder.
+#[test]
+fn a_members_own_supabase_folder_beats_the_workspace_migrations() {
+    let p = workspace();
+    std::fs::create_dir_all(p.root.join("migrations")).unwrap();
+    p.write("crates/api/supabase/migrations/20240101000000_a.sql", "create table a ();\n");
+    p.cargo_migrate_in(&p.root.join("crates/api"), &["create", "b"]).ok();
+    assert_eq!(folders(&p.root.join("migrations")).len(), 0, "written into the workspace's folder");
+    assert_eq!(std::fs::read_dir(p.root.join("crates/api/supabase/migrations")).unwrap().count(), 2);
+}
