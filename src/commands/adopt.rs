@@ -225,11 +225,7 @@ fn record(
     };
     let mut sql = format!("BEGIN;\n{setup}");
     for t in &records {
-        let up = t.m.read_up().ok();
-        let checksum = match &up {
-            Some(up) => t.m.checksum_of(up)?,
-            None => String::new(),
-        };
+        let checksum = t.m.checksum_of(&t.m.up_unchecked()?)?;
         let rec = Record {
             version: t.m.version.clone(),
             name: t.m.name.clone(),

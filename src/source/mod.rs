@@ -251,6 +251,17 @@ impl Migration {
         Ok(version::checksum(up_sql))
     }
 
+    /// The up SQL as it is, without the checks `read_up` makes (a template,
+    /// an empty file): what a migration recorded without running (`adopt`,
+    /// `baseline`) is compared with later.
+    pub fn up_unchecked(&self) -> Result<String> {
+        if self.file {
+            Ok(self.sections()?.up)
+        } else {
+            read_sql(&self.up_path())
+        }
+    }
+
     /// The file's format (plain SQL for a folder migration).
     pub fn format(&self) -> sections::Format {
         if self.file {

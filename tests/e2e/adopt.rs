@@ -96,6 +96,9 @@ fn baseline_marks_everything_up_to_a_version_without_running_it() {
     assert!(db.applied().is_empty());
     p.cargo_migrate(&["baseline", "--to", "20240102000000_create_b", "--yes"]).ok();
     assert_eq!(db.applied(), ["20240101000000", "20240102000000"]);
+    // Recorded with the checksums status compares with: nothing reads as modified.
+    let json = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert!(json["migrations"].as_array().unwrap().iter().all(|m| m["modified"] == false), "{json}");
     p.cargo_migrate(&["up"]).ok();
     assert!(db.table_exists("c"));
     // And it can be reverted like any other migration (its down.sql was kept).
