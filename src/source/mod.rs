@@ -325,12 +325,11 @@ impl Migration {
     }
 
     /// The down SQL to keep with an applied migration, if there is any.
+    /// Only a down with a statement is kept: a template or empty section would
+    /// make a migration look revertible after its file is gone.
     pub fn down_to_keep(&self) -> Option<String> {
-        if self.file {
-            self.sections().ok()?.down
-        } else {
-            fs::read_to_string(self.down_path()).ok()
-        }
+        let down = if self.file { self.sections().ok()?.down } else { fs::read_to_string(self.down_path()).ok() };
+        down.filter(|d| crate::sql::has_statement(d))
     }
 
     /// diesel's `metadata.toml`: `run_in_transaction = false` opts out; a

@@ -407,3 +407,20 @@ fn repair_of_a_version_the_supabase_cli_applied_names_it() {
     let r = p.cargo_migrate(&["repair", "20240101000000"]).fails(1);
     assert!(r.stderr.contains("Supabase CLI") && !r.stderr.contains("diesel"), "{}", r.stderr);
 }
+
+/// A down that was still empty when the migration was applied is not kept:
+/// once the file is gone, status does not promise a revert it cannot make.
+#[test]
+fn an_empty_down_is_not_kept_as_a_way_back() {
+    let db = Db::new("empty_down_not_kept");
+    let p = Project::new(&db);
+    p.write(
+        "migrations/20240101000000_t.sql",
+        "-- migrate:up\ncreate table t (id int);\n\n-- migrate:down\n-- write it later\n",
+    );
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.query("SELECT down_sql IS NULL FROM cargo_migrate.migrations"), "t");
+    std::fs::remove_file(p.root.join("migrations/20240101000000_t.sql")).unwrap();
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(r.stdout.contains("no folder on disk") && !r.stdout.contains("revertible"), "{}", r.stdout);
+}
