@@ -98,6 +98,16 @@ impl Context {
         Ok(configured)
     }
 
+    /// `user@host:port/db` of the configured database when it is not on this
+    /// machine (writes that are hard to undo ask first there); None for a
+    /// local one or the local development database. Known before connecting.
+    pub fn remote_target(&self, opts: &DbOpts) -> Result<Option<String>> {
+        Ok(match self.configured(opts)? {
+            Some(c) => url::parse_any(&c.url).ok().filter(|u| !u.is_local()).map(|u| u.target()),
+            None => None,
+        })
+    }
+
     /// The database URL and where it came from: the configured one, else the
     /// local development database (started if needed).
     pub fn database_url(&self, opts: &DbOpts) -> Result<(String, String)> {

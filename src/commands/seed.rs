@@ -56,10 +56,7 @@ pub fn seed(ctx: &Context, db: &DbOpts, lock: &LockOpts, yes: bool, dry_run: boo
         }
         texts.push((display_path(path), text));
     }
-    let remote = match ctx.configured(db)? {
-        Some(c) => url::parse_any(&c.url).ok().filter(|u| !u.is_local()).map(|u| u.target()),
-        None => None,
-    };
+    let remote = ctx.remote_target(db)?;
     if let (Some(target), false, false) = (&remote, yes, dry_run) {
         if !std::io::stdin().is_terminal() {
             return Err(Error::new(

@@ -148,10 +148,7 @@ pub fn migrate(
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
     let reverts = !matches!(request, Request::Up { .. }) && !dry_run;
-    let remote = match ctx.configured(db_opts)? {
-        Some(c) => url::parse_any(&c.url).ok().filter(|u| !u.is_local()).map(|u| u.target()),
-        None => None,
-    };
+    let remote = ctx.remote_target(db_opts)?;
     let ask = reverts && !yes && remote.is_some();
     if ask && !std::io::stdin().is_terminal() {
         return Err(Error::new(
