@@ -69,13 +69,18 @@ fn env_error(path: &Path, err: dotenvy::Error) -> Error {
 pub struct Settings {
     pub project: Project,
     pub migrations_dir: PathBuf,
-    /// Which table is the history: Supabase's for a `supabase/migrations` folder.
-    pub ledger: Ledger,
     /// Where the migrations folder setting came from, for `status`.
     pub dir_origin: String,
     /// A host project's own `migrations-template/`, if it has one.
     pub templates_dir: Option<PathBuf>,
     pub env: Env,
+}
+
+impl Settings {
+    /// Which table is the history: Supabase's for a `supabase/migrations` folder.
+    pub fn ledger(&self) -> Ledger {
+        Ledger::for_dir(&self.migrations_dir)
+    }
 }
 
 pub fn resolve(cwd: &Path, opts: &ProjectOpts, project: Project) -> Result<Settings> {
@@ -88,8 +93,7 @@ pub fn resolve(cwd: &Path, opts: &ProjectOpts, project: Project) -> Result<Setti
         .into_iter()
         .map(|d| d.join("migrations-template"))
         .find(|d| d.is_dir());
-    let ledger = Ledger::for_dir(&migrations_dir);
-    Ok(Settings { migrations_dir, ledger, dir_origin, templates_dir, env, project })
+    Ok(Settings { migrations_dir, dir_origin, templates_dir, env, project })
 }
 
 fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<(PathBuf, String)> {

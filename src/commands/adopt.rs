@@ -50,10 +50,10 @@ impl Tool {
 
 pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
     let (source, Database { url, mut conn, .. }) = ctx.read_both(&args.db, "adopt", true)?;
-    let tool = which(&mut conn, args.from, ctx.settings.ledger)?;
+    let tool = which(&mut conn, args.from, ctx.settings.ledger())?;
     let entries = read_entries(&mut conn, tool)?;
     ctx.lock(&mut conn, &args.lock)?;
-    let history = history::read(&mut conn, true, ctx.settings.ledger)?;
+    let history = history::read(&mut conn, true, ctx.settings.ledger())?;
     let r = &ctx.reporter;
     let target = url::target_of(&url);
     let mut records = Vec::new();
@@ -142,7 +142,7 @@ pub fn baseline(ctx: &Context, args: &BaselineArgs) -> Result<u8> {
         ));
     }
     ctx.lock(&mut conn, &args.lock)?;
-    let history = history::read(&mut conn, true, ctx.settings.ledger)?;
+    let history = history::read(&mut conn, true, ctx.settings.ledger())?;
     let records: Vec<ToRecord> = source
         .migrations
         .iter()

@@ -128,7 +128,7 @@ impl Layout {
         match source.migrations.last() {
             Some(m) if m.file => Layout::File(m.format()),
             Some(_) => Layout::Folders,
-            None if source.ledger == Ledger::Supabase => Layout::File(Format::Plain),
+            None if source.ledger() == Ledger::Supabase => Layout::File(Format::Plain),
             None => Layout::Folders,
         }
     }

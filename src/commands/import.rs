@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
             .usage()
             .hint("give the folder that holds the tool's migration files (Supabase: supabase/migrations, dbmate: db/migrations, node-pg-migrate: migrations)"));
     }
-    if ctx.settings.ledger == Ledger::Supabase {
+    if ctx.settings.ledger() == Ledger::Supabase {
         return Err(Error::new(
             Kind::ImportTarget,
             format!(

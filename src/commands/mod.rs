@@ -185,7 +185,7 @@ impl Context {
             let database = (|| {
                 let (url, origin) = self.database_url(opts)?;
                 let mut conn = self.connect(&url, opts, purpose)?;
-                let history = history::read(&mut conn, facts, self.settings.ledger)?;
+                let history = history::read(&mut conn, facts, self.settings.ledger())?;
                 Ok(Database { url, origin, conn, history })
             })();
             let source = listing.join().unwrap_or_else(|_| {

@@ -81,7 +81,7 @@ fn run_steps(conn: &mut Conn, scratch: &Scratch, db: &str, steps: &[Step], sourc
     if steps.is_empty() {
         return Ok(());
     }
-    let history = history::read(conn, true, source.ledger)?;
+    let history = history::read(conn, true, source.ledger())?;
     let options = runner::Options { single_transaction: false, who: db::connect::whoami() };
     let reconnect = || db::connect(&scratch.url_of(db), 10, "verify", &db::Hints::default());
     runner::run(conn, &reconnect, steps, source, &history, &options, &mut |_| {}).map(|_| ())

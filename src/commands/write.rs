@@ -199,7 +199,7 @@ pub fn migrate(
     if steps.as_ref().is_none_or(|s| !s.is_empty()) {
         let r = &ctx.reporter;
         ctx.lock(&mut conn, lock_opts)?;
-        history = history::read(&mut conn, true, ctx.settings.ledger)?;
+        history = history::read(&mut conn, true, ctx.settings.ledger())?;
         let steps = steps.insert(plan::plan(&state(&source, &history), request)?);
         if lint {
             super::lint::before_up(ctx, &source, &applies(steps))?;

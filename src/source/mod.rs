@@ -47,8 +47,6 @@ pub enum Problem {
 #[derive(Debug, Clone)]
 pub struct Source {
     pub dir: PathBuf,
-    /// Which history table goes with this folder.
-    pub ledger: Ledger,
     pub exists: bool,
     /// Sorted by version (string order, as diesel sorts), then name.
     pub migrations: Vec<Migration>,
@@ -56,6 +54,11 @@ pub struct Source {
 }
 
 impl Source {
+    /// Which history table goes with this folder.
+    pub fn ledger(&self) -> Ledger {
+        Ledger::for_dir(&self.dir)
+    }
+
     /// The (first) folder with this version; `migrations` is sorted by version.
     pub fn find(&self, version: &str) -> Option<&Migration> {
         let i = self.migrations.partition_point(|m| m.version.as_str() < version);
@@ -64,13 +67,8 @@ impl Source {
 }
 
 pub fn load(dir: &Path) -> Result<Source> {
-    let mut source = Source {
-        dir: dir.to_path_buf(),
-        ledger: Ledger::for_dir(dir),
-        exists: dir.is_dir(),
-        migrations: Vec::new(),
-        problems: Vec::new(),
-    };
+    let mut source =
+        Source { dir: dir.to_path_buf(), exists: dir.is_dir(), migrations: Vec::new(), problems: Vec::new() };
     if !source.exists {
         if dir.exists() {
             return Err(Error::new(Kind::NotAFolder, format!("the migrations path {} is not a folder", dir.display()))
@@ -79,6 +77,7 @@ pub fn load(dir: &Path) -> Result<Source> {
         return Ok(source);
     }
     let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, "read the migrations folder", e))?;
+    let supabase = source.ledger() == Ledger::Supabase;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, "read the migrations folder", e))?;
         let folder = entry.file_name().to_string_lossy().into_owned();
@@ -94,7 +93,7 @@ pub fn load(dir: &Path) -> Result<Source> {
         let is_dir = file_type.is_dir() || (file_type.is_symlink() && path.is_dir());
         // Supabase's migrations are files: the CLI skips folders there (old
         // files kept aside), and so do we.
-        if is_dir && source.ledger == Ledger::Supabase {
+        if is_dir && supabase {
             continue;
         }
         // A single-file migration: `<version>_<name>.sql`. Other files (a
