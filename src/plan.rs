@@ -629,6 +629,7 @@ mod tests {
             dir: std::path::PathBuf::from(v),
             file: false,
             checksum: None,
+            text: Default::default(),
         }
     }
 

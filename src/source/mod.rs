@@ -29,7 +29,23 @@ pub struct Migration {
     pub file: bool,
     /// The checksum of up.sql as it is now, once `with_checksums` read it.
     pub checksum: Option<String>,
+    /// A single file's sections, read once: a run asks several things of
+    /// the file (its SQL, its down, whether it runs in a transaction, the
+    /// checks), and all of them see the same text.
+    pub text: FileText,
 }
+
+/// The cache of `Migration::text`; it never makes two migrations differ.
+#[derive(Debug, Clone, Default)]
+pub struct FileText(std::sync::OnceLock<sections::Sections>);
+
+impl PartialEq for FileText {
+    fn eq(&self, _: &FileText) -> bool {
+        true
+    }
+}
+
+impl Eq for FileText {}
 
 /// What a folder holds that is not a usable migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +136,7 @@ pub fn load(dir: &Path) -> Result<Source> {
             dir: path,
             file: stem.is_some(),
             checksum: None,
+            text: FileText::default(),
         });
     }
     // Unstable is fine (no two folders share a name) and moves far less memory.
@@ -192,17 +209,21 @@ impl Migration {
     /// A single-file migration's up and down sections, as they are (no checks).
     pub fn read_sections(&self) -> Result<(String, Option<String>)> {
         let s = self.sections()?;
-        Ok((s.up, s.down))
+        Ok((s.up.clone(), s.down.clone()))
     }
 
-    /// A single-file migration's sections.
-    fn sections(&self) -> Result<sections::Sections> {
-        Ok(sections::split(&read_sql(&self.dir)?))
+    /// A single-file migration's sections (the file is read once).
+    fn sections(&self) -> Result<&sections::Sections> {
+        if let Some(s) = self.text.0.get() {
+            return Ok(s);
+        }
+        let split = sections::split(&read_sql(&self.dir)?);
+        Ok(self.text.0.get_or_init(|| split))
     }
 
     /// The sections of a file its tool would run: one without an up marker,
     /// or with SQL before its first marker, is refused before anything runs.
-    fn checked_sections(&self) -> Result<sections::Sections> {
+    fn checked_sections(&self) -> Result<&sections::Sections> {
         let s = self.sections()?;
         if let Some(why) = s.malformed() {
             return Err(Error::new(
@@ -219,7 +240,7 @@ impl Migration {
 
     pub fn read_up(&self) -> Result<String> {
         let path = self.up_path();
-        let sql = if self.file { self.checked_sections()?.up } else { read_sql(&path)? };
+        let sql = if self.file { self.checked_sections()?.up.clone() } else { read_sql(&path)? };
         // A single file of comments only is a real migration to the Supabase
         // CLI and dbmate (a note left in the history): it applies as nothing,
         // unless it is still our template.
@@ -255,7 +276,7 @@ impl Migration {
     /// `baseline`) is compared with later.
     pub fn up_unchecked(&self) -> Result<String> {
         if self.file {
-            Ok(self.sections()?.up)
+            Ok(self.sections()?.up.clone())
         } else {
             read_sql(&self.up_path())
         }
@@ -282,7 +303,7 @@ impl Migration {
         let path = self.down_path();
         if self.file {
             let sections = self.sections()?;
-            let Some(sql) = sections.down else {
+            let Some(sql) = sections.down.clone() else {
                 return Err(Error::new(
                     Kind::UpOnly,
                     format!("cannot revert {}: {} has no down section (it is up-only)", self.name, display_path(&path)),
@@ -327,7 +348,8 @@ impl Migration {
     /// Only a down with a statement is kept: a template or empty section would
     /// make a migration look revertible after its file is gone.
     pub fn down_to_keep(&self) -> Option<String> {
-        let down = if self.file { self.sections().ok()?.down } else { fs::read_to_string(self.down_path()).ok() };
+        let down =
+            if self.file { self.sections().ok()?.down.clone() } else { fs::read_to_string(self.down_path()).ok() };
         down.filter(|d| crate::sql::has_statement(d))
     }
 
