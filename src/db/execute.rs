@@ -396,8 +396,7 @@ fn failure(
 /// The first extension the file creates that this server does not have
 /// (asked of the server, so it works whatever language its messages are in).
 fn missing_extension(conn: &mut Conn, sql: &str) -> Option<String> {
-    let names: Vec<String> = sql::split_statements(sql).iter().filter_map(|s| created_extension(s.text)).collect();
-    for name in names {
+    for name in created_extensions(sql) {
         let rows = conn
             .query("SELECT EXISTS (SELECT FROM pg_catalog.pg_available_extensions WHERE name = $1)", &[&name])
             .ok()?;
@@ -411,8 +410,7 @@ fn missing_extension(conn: &mut Conn, sql: &str) -> Option<String> {
 /// The first extension the file creates that exists as cargo-migrate's
 /// local stand-in (its comment says so; see supabase/stand_ins.sql).
 fn stand_in_extension(conn: &mut Conn, sql: &str) -> Option<String> {
-    let names: Vec<String> = sql::split_statements(sql).iter().filter_map(|s| created_extension(s.text)).collect();
-    names.into_iter().find(|name| {
+    created_extensions(sql).into_iter().find(|name| {
         conn.query(
             "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = $1 \
                AND pg_catalog.obj_description(e.oid, 'pg_extension') LIKE 'cargo-migrate local stand-in%')",
@@ -421,6 +419,11 @@ fn stand_in_extension(conn: &mut Conn, sql: &str) -> Option<String> {
         .ok()
         .is_some_and(|rows| rows.bool(0, 0) == Some(true))
     })
+}
+
+/// The extensions the statements of `sql` create, in order.
+fn created_extensions(sql: &str) -> Vec<String> {
+    sql::split_statements(sql).iter().filter_map(|s| created_extension(s.text)).collect()
 }
 
 /// `CREATE EXTENSION [IF NOT EXISTS] name …` → `name` (unquoted, lower case as PostgreSQL folds it).
