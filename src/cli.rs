@@ -226,6 +226,9 @@ pub struct UpArgs {
     /// Skip the static checks before (errors stop the run) and the database advisor after
     #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
     pub no_lint: bool,
+    /// Run even though another tool's history (pgmigrations, schema_migrations, …) was never adopted
+    #[arg(long)]
+    pub ignore_other_history: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -331,6 +334,18 @@ pub enum Tool {
     NodePgMigrate,
     /// `<version>_<name>.sql` with `-- migrate:up` / `-- migrate:down`
     Dbmate,
+    /// `<version>_<description>.sql`, or `.up.sql` / `.down.sql` pairs; `-- no-transaction`
+    Sqlx,
+    /// `<version>_<name>.up.sql` / `.down.sql` pairs
+    GolangMigrate,
+    /// `V<n>__<name>.sql`, up-only
+    Refinery,
+    /// `V<n>__<name>.sql`, with `U<n>__<name>.sql` undo files
+    Flyway,
+    /// `<version>_<name>.sql` with `-- +goose Up` / `-- +goose Down`
+    Goose,
+    /// `<timestamp>_<name>/migration.sql`, up-only
+    Prisma,
 }
 
 #[derive(Debug, Args)]
@@ -360,6 +375,33 @@ pub enum History {
     Dbmate,
     /// sqlx's `_sqlx_migrations`
     Sqlx,
+    /// golang-migrate's `schema_migrations` (version bigint, dirty)
+    GolangMigrate,
+    /// Flyway's `flyway_schema_history`
+    Flyway,
+    /// refinery's `refinery_schema_history`
+    Refinery,
+    /// goose's `goose_db_version`
+    Goose,
+    /// Prisma's `_prisma_migrations`
+    Prisma,
+}
+
+impl History {
+    pub fn tool(self) -> crate::db::foreign::Tool {
+        use crate::db::foreign::Tool as T;
+        match self {
+            History::NodePgMigrate => T::NodePgMigrate,
+            History::Supabase => T::Supabase,
+            History::Dbmate => T::Dbmate,
+            History::Sqlx => T::Sqlx,
+            History::GolangMigrate => T::GolangMigrate,
+            History::Flyway => T::Flyway,
+            History::Refinery => T::Refinery,
+            History::Goose => T::Goose,
+            History::Prisma => T::Prisma,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -373,6 +415,9 @@ pub struct AdoptArgs {
     /// Show the mapping, record nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Also move the other tool's table into the `cargo_migrate_retired` schema (out of the API's reach)
+    #[arg(long)]
+    pub retire: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]

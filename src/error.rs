@@ -64,6 +64,8 @@ kinds! {
     NoSeeds = "no_seeds",
     /// `adopt` found no other tool's history, or several.
     NoHistoryToAdopt = "no_history_to_adopt",
+    /// Another tool's history was never adopted: `up` would run again what it applied.
+    OtherHistory = "other_history",
     /// `import` was pointed at the folder it would write into, or at a Supabase one.
     ImportTarget = "import_target",
     // The migrations folder.

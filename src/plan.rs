@@ -628,6 +628,7 @@ mod tests {
             name: format!("{v}_m"),
             dir: std::path::PathBuf::from(v),
             file: false,
+            down_file: None,
             checksum: None,
             text: Default::default(),
         }

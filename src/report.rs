@@ -325,7 +325,22 @@ pub struct StatusOutput {
     pub database: String,
     pub migrations: Vec<StatusRow>,
     pub anomalies: Vec<AnomalyJson>,
+    /// Other tools' histories on the database (pgmigrations, schema_migrations, …).
+    pub other_histories: Vec<OtherHistoryJson>,
     pub summary: Summary,
+}
+
+#[derive(Serialize)]
+pub struct OtherHistoryJson {
+    /// `node-pg-migrate`, `dbmate`, `golang-migrate`, `sqlx`, `supabase`, `flyway`, `refinery`, `goose`, `prisma`.
+    pub tool: &'static str,
+    /// `schema.table`.
+    pub table: String,
+    pub entries: usize,
+    /// Not adopted: `up` refuses until `cargo migrate adopt --from TOOL`.
+    pub adopted: bool,
+    /// Its migrations on disk that our history does not have.
+    pub not_recorded: Vec<String>,
 }
 
 #[derive(Serialize)]

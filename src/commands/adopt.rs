@@ -12,23 +12,14 @@ use colored::Colorize;
 
 use super::write::confirm;
 use super::{Context, Database};
-use crate::cli::{AdoptArgs, BaselineArgs, History as Tool};
+use crate::cli::{AdoptArgs, BaselineArgs};
 use crate::db::bookkeeping::{self, Record};
+use crate::db::foreign::{self, Entry, Found};
 use crate::db::history::{self, Ledger, SUPABASE_HISTORY};
 use crate::db::{query_error, Conn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::report::{clean, AdoptOutput, AdoptedJson};
-use crate::{plan, url, version};
-
-/// One applied migration as the other tool recorded it.
-#[derive(Debug, Clone)]
-struct Entry {
-    version: String,
-    /// Their name for it, without the version ("" when they keep none).
-    name: String,
-    /// When they applied it (timestamptz text), if they kept that.
-    at: Option<String>,
-}
+use crate::{plan, url};
 
 /// A migration to record: ours, and when it was applied.
 struct ToRecord<'a> {
@@ -37,21 +28,27 @@ struct ToRecord<'a> {
     note: Option<String>,
 }
 
-impl Tool {
-    fn label(self) -> &'static str {
-        match self {
-            Tool::NodePgMigrate => "node-pg-migrate (pgmigrations)",
-            Tool::Supabase => "the Supabase CLI (supabase_migrations.schema_migrations)",
-            Tool::Dbmate => "dbmate (schema_migrations)",
-            Tool::Sqlx => "sqlx (_sqlx_migrations)",
-        }
-    }
+/// How a history is named to the user: the tool and its table.
+pub fn label(found: &Found) -> String {
+    format!("{} ({})", found.described().name, found.qualified())
 }
 
 pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
     let (source, Database { url, mut conn, .. }) = ctx.read_both(&args.db, "adopt", true)?;
-    let tool = which(&mut conn, args.from, ctx.settings.ledger())?;
-    let entries = read_entries(&mut conn, tool)?;
+    let found = which(&mut conn, args.from.map(|h| h.tool()), ctx.settings.ledger())?;
+    let theirs = foreign::read(&mut conn, &found)?;
+    let tool = label(&found);
+    if theirs.dirty {
+        return Err(Error::new(
+            Kind::NoHistoryToAdopt,
+            format!(
+                "{tool} is dirty at version {}: its last migration failed part-way; nothing was recorded",
+                theirs.up_to.as_deref().unwrap_or("?")
+            ),
+        )
+        .hint("finish or undo that migration by hand, clear the flag (`migrate force VERSION`), then adopt"));
+    }
+    let entries = entries_on_disk(&theirs, &source);
     ctx.lock(&mut conn, &args.lock)?;
     let history = history::read(&mut conn, true, ctx.settings.ledger())?;
     let r = &ctx.reporter;
@@ -59,12 +56,13 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
     let mut records = Vec::new();
     let mut unmatched = Vec::new();
     let mut already = 0;
+    let on_disk = Versions::of(&source, found.described().numeric);
     for e in &entries {
-        let Some(m) = source.find(&e.version) else {
+        let Some(m) = on_disk.find(&source, &e.version) else {
             unmatched.push(e.clone());
             continue;
         };
-        if history.is_applied(&e.version) {
+        if history.is_applied(&m.version) {
             already += 1;
             continue;
         }
@@ -73,14 +71,15 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
             .then(|| format!("named `{}` there", clean(&e.name)));
         records.push(ToRecord { m, at: e.at.clone(), note });
     }
-    let theirs: std::collections::HashSet<&str> = entries.iter().map(|e| e.version.as_str()).collect();
+    let matched: std::collections::HashSet<&str> =
+        entries.iter().filter_map(|e| on_disk.find(&source, &e.version)).map(|m| m.version.as_str()).collect();
     let pending = source
         .migrations
         .iter()
-        .filter(|m| !theirs.contains(m.version.as_str()) && !history.is_applied(&m.version))
+        .filter(|m| !matched.contains(m.version.as_str()) && !history.is_applied(&m.version))
         .count();
 
-    let mut out = format!("{target}: {} entries in the history of {}", entries.len(), tool.label());
+    let mut out = format!("{target}: {} entries in the history of {tool}", entries.len());
     for t in &records {
         let at = t.at.as_deref().map(|a| format!("  applied {a}")).unwrap_or_default();
         let note = t.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default();
@@ -90,18 +89,14 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
         out.push_str(&format!("\n{already} already recorded as applied here"));
     }
     if pending > 0 {
-        out.push_str(&format!(
-            "\n{pending} migration(s) here that {} never applied: `cargo migrate up` runs them",
-            tool.label()
-        ));
+        out.push_str(&format!("\n{pending} migration(s) here that {tool} never applied: `cargo migrate up` runs them"));
     }
     r.line(out);
     if !unmatched.is_empty() {
         let mut out = format!(
-            "{} {} applied by {} have no migration with their version in {}; not recorded:",
+            "{} {} applied by {tool} have no migration with their version in {}; not recorded:",
             "!".yellow().bold(),
             unmatched.len(),
-            tool.label(),
             crate::report::display_path(&source.dir)
         );
         for e in &unmatched {
@@ -111,14 +106,45 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
         out.push_str("\n  (import their files first: `cargo migrate import --from … DIR`)");
         r.note(out);
     }
+    // Supabase's schema is not one the API serves, and its CLI needs the table where it is.
+    let retire = (args.retire && found.tool != foreign::Tool::Supabase).then(|| foreign::retire_sql(&found));
+    if args.retire && retire.is_none() {
+        r.note(format!(
+            "{tool} is left where it is: the Supabase CLI reads it there, and its schema is not served by the API"
+        ));
+    }
     let what = format!("recording {} migration(s) as applied on {target}, running nothing", records.len());
     let recorded = json(&records);
-    record(ctx, &mut conn, &history, records, Who::Adopted(tool), args.dry_run, args.yes, &what, &target)?;
+    let wrote = record(
+        ctx,
+        &mut conn,
+        &history,
+        records,
+        &Who::Adopted(tool.clone()),
+        args.dry_run,
+        args.yes,
+        &what,
+        &target,
+        retire.as_deref(),
+    )?;
+    if wrote && !args.dry_run {
+        r.line(match &retire {
+            Some(_) => format!(
+                "{tool} moved to the {} schema: out of the API's reach; cargo migrate no longer looks at it",
+                foreign::RETIRED_SCHEMA
+            ),
+            None => format!(
+                "{tool} is left as it is (cargo migrate reads its own history from now on); \
+                 `cargo migrate adopt --retire` moves it out of the `{}` schema",
+                found.schema
+            ),
+        });
+    }
     r.json(&AdoptOutput {
         ok: true,
         command: "adopt",
         database: url::mask(&url),
-        from: Some(tool.label()),
+        from: Some(found.described().name),
         dry_run: args.dry_run,
         recorded,
         already_applied: already,
@@ -126,6 +152,124 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
         pending,
     });
     Ok(exit::OK)
+}
+
+/// The applied entries of a history, one per migration: golang-migrate's one
+/// row stands for every migration on disk up to its version.
+pub(crate) fn entries_on_disk(theirs: &foreign::Read, source: &crate::source::Source) -> Vec<Entry> {
+    let Some(up_to) = &theirs.up_to else { return theirs.entries.clone() };
+    let limit = numeric(up_to);
+    source
+        .migrations
+        .iter()
+        .filter(|m| numeric(&m.version).zip(limit).is_some_and(|(v, l)| v <= l))
+        .map(|m| Entry { version: m.version.clone(), name: String::new(), at: None })
+        .collect()
+}
+
+fn numeric(v: &str) -> Option<u128> {
+    v.parse().ok()
+}
+
+/// Our migrations by version, as another tool spells it: integer histories
+/// (sqlx, Flyway, goose…) keep `1` for a file named `0001_…`.
+pub(crate) struct Versions {
+    by_number: Option<std::collections::HashMap<u128, usize>>,
+}
+
+impl Versions {
+    pub(crate) fn of(source: &crate::source::Source, numeric_versions: bool) -> Versions {
+        let by_number = numeric_versions.then(|| {
+            source.migrations.iter().enumerate().filter_map(|(i, m)| Some((numeric(&m.version)?, i))).collect()
+        });
+        Versions { by_number }
+    }
+
+    pub(crate) fn find<'s>(
+        &self,
+        source: &'s crate::source::Source,
+        version: &str,
+    ) -> Option<&'s crate::source::Migration> {
+        if let Some(m) = source.find(version) {
+            return Some(m);
+        }
+        let map = self.by_number.as_ref()?;
+        map.get(&numeric(version)?).map(|i| &source.migrations[*i])
+    }
+}
+
+/// What another tool's history means for `status` and `up`: how many of its
+/// entries name a migration on disk that our history does not have. Pure.
+#[derive(Debug, Clone)]
+pub struct Takeover {
+    pub found: Found,
+    pub entries: usize,
+    /// Entries on disk not applied in our history: what `up` would run again.
+    pub not_recorded: Vec<String>,
+    /// Our history is empty while theirs is not: not adopted yet.
+    pub never_adopted: bool,
+}
+
+impl Takeover {
+    pub fn blocks(&self) -> bool {
+        !self.not_recorded.is_empty() || self.never_adopted
+    }
+}
+
+pub fn takeover(theirs: &foreign::Read, source: &crate::source::Source, history: &crate::db::History) -> Takeover {
+    let entries = entries_on_disk(theirs, source);
+    let on_disk = Versions::of(source, theirs.found.described().numeric);
+    let not_recorded = entries
+        .iter()
+        .filter_map(|e| on_disk.find(source, &e.version))
+        .filter(|m| !history.is_applied(&m.version))
+        .map(|m| m.version.clone())
+        .collect();
+    let count = entries.len().max(theirs.up_to.is_some() as usize);
+    Takeover {
+        found: theirs.found.clone(),
+        entries: count,
+        not_recorded,
+        never_adopted: history.applied.is_empty() && count > 0,
+    }
+}
+
+/// Every other tool's history on the database that was not adopted (the
+/// Supabase CLI's is ours in a Supabase folder).
+pub fn takeovers(
+    conn: &mut Conn,
+    source: &crate::source::Source,
+    history: &crate::db::History,
+    ledger: Ledger,
+) -> Result<Vec<Takeover>> {
+    let mut out = Vec::new();
+    for found in foreign::detect(conn)? {
+        if found.tool == foreign::Tool::Supabase && ledger == Ledger::Supabase {
+            continue;
+        }
+        out.push(takeover(&foreign::read(conn, &found)?, source, history));
+    }
+    Ok(out)
+}
+
+/// `up`'s refusal while a history is not adopted.
+pub fn refuse_unadopted(takeovers: &[Takeover]) -> Result<()> {
+    let Some(t) = takeovers.iter().find(|t| t.blocks()) else { return Ok(()) };
+    let tool = label(&t.found);
+    let what = if t.not_recorded.is_empty() {
+        format!("{} entries, and this database has no history of cargo migrate's", t.entries)
+    } else {
+        format!("{} of its entries are migrations here that cargo migrate has not recorded", t.not_recorded.len())
+    };
+    Err(Error::new(
+        Kind::OtherHistory,
+        format!("this database was migrated by {tool}: {what}; `up` would run them again. Nothing was run"),
+    )
+    .hint(format!(
+        "take it over first: `cargo migrate adopt --from {}` records what it applied (add --retire to move its table away); \
+         to run anyway, pass --ignore-other-history",
+        t.found.described().name
+    )))
 }
 
 pub fn baseline(ctx: &Context, args: &BaselineArgs) -> Result<u8> {
@@ -158,7 +302,7 @@ pub fn baseline(ctx: &Context, args: &BaselineArgs) -> Result<u8> {
     let what = format!("recording {} migration(s) up to {to} as applied on {target}, running nothing", records.len());
     let recorded = json(&records);
     let already = source.migrations.iter().filter(|m| m.version <= to && history.is_applied(&m.version)).count();
-    record(ctx, &mut conn, &history, records, Who::Baseline, args.dry_run, args.yes, &what, &target)?;
+    record(ctx, &mut conn, &history, records, &Who::Baseline, args.dry_run, args.yes, &what, &target, None)?;
     ctx.reporter.json(&AdoptOutput {
         ok: true,
         command: "baseline",
@@ -181,7 +325,7 @@ fn json(records: &[ToRecord]) -> Vec<AdoptedJson> {
 }
 
 enum Who {
-    Adopted(Tool),
+    Adopted(String),
     Baseline,
 }
 
@@ -192,20 +336,21 @@ fn record(
     conn: &mut Conn,
     history: &crate::db::History,
     records: Vec<ToRecord>,
-    who: Who,
+    who: &Who,
     dry_run: bool,
     yes: bool,
     what: &str,
     target: &str,
-) -> Result<()> {
+    also: Option<&str>,
+) -> Result<bool> {
     let r = &ctx.reporter;
-    if records.is_empty() {
+    if records.is_empty() && also.is_none() {
         r.line(format!("{} nothing to record", "✓".green()));
-        return Ok(());
+        return Ok(false);
     }
     if dry_run {
         r.line(format!("dry run: {what}; nothing was recorded"));
-        return Ok(());
+        return Ok(false);
     }
     if !yes {
         if !std::io::stdin().is_terminal() {
@@ -220,7 +365,7 @@ fn record(
     let (table, setup) = bookkeeping::ensure_tables_sql(history)?;
     let batch = history::next_batch(conn, history)?;
     let by = match who {
-        Who::Adopted(tool) => format!("adopted from {} by {}", tool.label(), crate::db::connect::whoami()),
+        Who::Adopted(tool) => format!("adopted from {tool} by {}", crate::db::connect::whoami()),
         Who::Baseline => format!("baseline by {}", crate::db::connect::whoami()),
     };
     let mut sql = format!("BEGIN;\n{setup}");
@@ -241,6 +386,7 @@ fn record(
                 .unwrap_or_else(|| "pg_catalog.now()".into());
         sql.push_str(&bookkeeping::recorded_sql((history.ledger, &table), &rec, &at));
     }
+    sql.push_str(also.unwrap_or_default());
     sql.push_str("COMMIT;");
     if let Err(e) = conn.execute(&sql) {
         let _ = conn.execute("ROLLBACK");
@@ -251,7 +397,7 @@ fn record(
         "✓".green().bold(),
         records.len()
     ));
-    Ok(())
+    Ok(true)
 }
 
 /// Lowercase, `-` and spaces as `_`: node-pg-migrate names use dashes, sqlx
@@ -261,82 +407,48 @@ fn normal(name: &str) -> String {
 }
 
 /// The history to read: the one asked for, or the only one there is.
-fn which(conn: &mut Conn, asked: Option<Tool>, ledger: Ledger) -> Result<Tool> {
-    let rows = conn
-        .query(
-            "SELECT pg_catalog.to_regclass('pgmigrations') IS NOT NULL, \
-                    EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                             WHERE n.nspname = 'supabase_migrations' AND c.relname = 'schema_migrations'), \
-                    pg_catalog.to_regclass('schema_migrations') IS NOT NULL, \
-                    pg_catalog.to_regclass('_sqlx_migrations') IS NOT NULL",
-            &[],
-        )
-        .map_err(|e| query_error("look for other tools' history", e))?;
-    let mut found = Vec::new();
-    for (i, tool) in [Tool::NodePgMigrate, Tool::Supabase, Tool::Dbmate, Tool::Sqlx].into_iter().enumerate() {
-        // In a Supabase project, Supabase's table is our own history already.
-        if rows.bool(0, i) == Some(true) && !(tool == Tool::Supabase && ledger == Ledger::Supabase) {
-            found.push(tool);
-        }
-    }
-    match (asked, found.as_slice()) {
-        (Some(Tool::Supabase), _) if ledger == Ledger::Supabase => Err(Error::new(
+fn which(conn: &mut Conn, asked: Option<foreign::Tool>, ledger: Ledger) -> Result<Found> {
+    let all = foreign::detect(conn)?;
+    // In a Supabase project, Supabase's table is our own history already.
+    let found: Vec<Found> =
+        all.into_iter().filter(|f| !(f.tool == foreign::Tool::Supabase && ledger == Ledger::Supabase)).collect();
+    let names = |found: &[Found]| found.iter().map(label).collect::<Vec<_>>().join(", ");
+    let choices = foreign::KNOWN.iter().map(|d| d.name).collect::<Vec<_>>().join("|");
+    if asked == Some(foreign::Tool::Supabase) && ledger == Ledger::Supabase {
+        return Err(Error::new(
             Kind::NoHistoryToAdopt,
             format!("{SUPABASE_HISTORY} is this project's history already (a supabase/migrations folder): what the Supabase CLI applied counts as applied; nothing to adopt"),
         )
-        .hint("`cargo migrate status` shows it; `cargo migrate up` runs what the CLI has not")),
-        (Some(t), _) if found.contains(&t) => Ok(t),
-        (Some(t), _) => Err(Error::new(Kind::NoHistoryToAdopt, format!("this database has no history of {}", t.label()))
-            .hint(if found.is_empty() { "it has none of the histories adopt reads".to_string() } else { format!("it has: {}", found.iter().map(|t| t.label()).collect::<Vec<_>>().join(", ")) })),
-        (None, [one]) => Ok(*one),
+        .hint("`cargo migrate status` shows it; `cargo migrate up` runs what the CLI has not"));
+    }
+    let mine: Vec<&Found> = found.iter().filter(|f| asked.is_none_or(|t| f.tool == t)).collect();
+    match (asked, mine.as_slice()) {
+        (_, [one]) => Ok((*one).clone()),
+        (Some(t), []) => Err(Error::new(
+            Kind::NoHistoryToAdopt,
+            format!("this database has no history of {} (looked for {})", t.described().name, t.described().table),
+        )
+        .hint(if found.is_empty() {
+            "it has none of the histories adopt reads".to_string()
+        } else {
+            format!("it has: {}", names(&found))
+        })),
         (None, []) => Err(Error::new(
             Kind::NoHistoryToAdopt,
-            "this database has no other tool's history (looked for pgmigrations, supabase_migrations.schema_migrations, schema_migrations, _sqlx_migrations)",
+            format!(
+                "this database has no other tool's history (looked for {})",
+                foreign::KNOWN.iter().map(|d| d.table).collect::<Vec<_>>().join(", ")
+            ),
         )
         .hint("a database made before its migrations: `cargo migrate baseline --to VERSION` records them as applied")),
-        (None, several) => Err(Error::new(
+        (_, several) => Err(Error::new(
             Kind::NoHistoryToAdopt,
-            format!("this database has several histories: {}", several.iter().map(|t| t.label()).collect::<Vec<_>>().join(", ")),
+            format!(
+                "this database has several histories: {}",
+                several.iter().map(|f| label(f)).collect::<Vec<_>>().join(", ")
+            ),
         )
         .usage()
-        .hint("choose one with --from node-pg-migrate|supabase|dbmate|sqlx")),
+        .hint(format!("choose one with --from {choices}"))),
     }
-}
-
-/// The versions the tool applied, with names and dates where it kept them.
-fn read_entries(conn: &mut Conn, tool: Tool) -> Result<Vec<Entry>> {
-    let sql = match tool {
-        Tool::NodePgMigrate => {
-            "SELECT name, '', run_on::timestamptz::text FROM pgmigrations ORDER BY run_on, id".to_string()
-        }
-        Tool::Supabase => {
-            format!("SELECT version, coalesce(name, ''), NULL::text FROM {SUPABASE_HISTORY} ORDER BY version")
-        }
-        Tool::Dbmate => "SELECT version::text, '', NULL::text FROM schema_migrations ORDER BY version".to_string(),
-        Tool::Sqlx => {
-            "SELECT version::text, description, installed_on::text FROM _sqlx_migrations WHERE success ORDER BY version"
-                .to_string()
-        }
-    };
-    let rows = conn.query(&sql, &[]).map_err(|e| query_error("read the other tool's history", e))?;
-    Ok((0..rows.len)
-        .map(|i| {
-            let first = rows.text(i, 0).unwrap_or_default();
-            let (version, name) = match tool {
-                // node-pg-migrate keeps `<timestamp>_<name>`.
-                Tool::NodePgMigrate => {
-                    (version::version_of(&first), first.split_once('_').map(|(_, n)| n.to_string()).unwrap_or_default())
-                }
-                _ => (first, rows.text(i, 1).unwrap_or_default()),
-            };
-            // Tools that keep no date: a timestamp version is the best guess.
-            let at = rows.text(i, 2).or_else(|| {
-                version::parse_timestamp(&version).map(|unix| {
-                    let t = version::format_timestamp(unix);
-                    format!("{}-{}-{} {}:{}:{}+00", &t[0..4], &t[4..6], &t[6..8], &t[8..10], &t[10..12], &t[12..14])
-                })
-            });
-            Entry { version, name, at }
-        })
-        .collect())
 }

@@ -91,6 +91,7 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
                     Format::NodePgMigrate => {
                         format!("-- Up Migration\n{}\n-- Down Migration\n{}", vars(up), vars(down))
                     }
+                    Format::Goose => format!("-- +goose Up\n{}\n-- +goose Down\n{}", vars(up), vars(down)),
                 };
                 write_reserved_file(dir, &version, &format!("{folder}.sql"), &text)?.map(|t| (t.clone(), vec![t]))
             }

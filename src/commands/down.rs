@@ -21,6 +21,7 @@ pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
         dry_run: args.dry_run,
         backup: None,
         lint: false,
+        ignore_other_history: false,
     };
     let out = migrate(ctx, &args.db, &args.lock, &Request::Down(target), flags)?;
     if out.planned.is_some() {

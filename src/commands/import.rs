@@ -14,6 +14,7 @@ use crate::cli::{ImportArgs, Tool};
 use crate::db::history::Ledger;
 use crate::error::{exit, Error, Kind, Result};
 use crate::report::{clean, display_path, json_path, ImportOutput, ImportedJson, NotConvertedJson};
+use crate::source::layout::Layout;
 use crate::source::sections::{self, Format};
 use crate::{source, sql, version};
 
@@ -59,7 +60,10 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
         .hint("to convert them into diesel's folders anyway, move them aside first (`mv migrations old-migrations`) and import from there"));
     }
     let existing = source::load(into)?;
-    let (ready, mut not_converted) = convert(&from, args.from)?;
+    let (ready, mut not_converted) = match layout_of(args.from) {
+        Some(layout) => convert_layout(&from, layout)?,
+        None => convert(&from, args.from)?,
+    };
     let r = &ctx.reporter;
     let mut imported = Vec::new();
     let mut skipped = Vec::new();
@@ -100,10 +104,11 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
             None => skipped.push(json),
         }
     }
-    let tool = match args.from {
-        Tool::Supabase => "Supabase",
-        Tool::NodePgMigrate => "node-pg-migrate",
-        Tool::Dbmate => "dbmate",
+    let tool = match (args.from, layout_of(args.from)) {
+        (_, Some(layout)) => layout.label(),
+        (Tool::Supabase, _) => "Supabase",
+        (Tool::NodePgMigrate, _) => "node-pg-migrate",
+        (_, None) => "dbmate",
     };
     let mut out = format!(
         "{} {} {} migration(s) from {} ({tool}) into {}, versions kept",
@@ -198,9 +203,9 @@ fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJs
         };
         let s = sections::split(&text);
         let marker = match tool {
-            Tool::Supabase => None,
             Tool::Dbmate => Some((Format::Dbmate, "`-- migrate:up`")),
             Tool::NodePgMigrate => Some((Format::NodePgMigrate, "`-- Up Migration`")),
+            _ => None,
         };
         if let Some((format, marker)) = marker {
             if s.format != format {
@@ -230,6 +235,79 @@ fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJs
             down: s.down.as_deref().map(trim_blank_head).filter(|d| sql::has_statement(d)),
             in_transaction: s.up_in_transaction && s.down_in_transaction && !plain_refuses_transaction(&s),
         });
+    }
+    Ok((ready, not))
+}
+
+/// The layouts `source` reads (one reader each), for the tools that have one.
+fn layout_of(tool: Tool) -> Option<Layout> {
+    Some(match tool {
+        Tool::Sqlx => Layout::Sqlx,
+        Tool::GolangMigrate => Layout::GolangMigrate,
+        Tool::Refinery => Layout::Refinery,
+        Tool::Flyway => Layout::Flyway,
+        Tool::Goose => Layout::Goose,
+        Tool::Prisma => Layout::Prisma,
+        Tool::Supabase | Tool::NodePgMigrate | Tool::Dbmate => return None,
+    })
+}
+
+/// A folder in one of `source`'s layouts, each migration as its tool runs it:
+/// its up, its down (if any), and whether both run in a transaction. Integer
+/// versions of different widths (`1_…`, `10_…`) are padded to one width, so
+/// that diesel's text order is the tool's numeric order.
+fn convert_layout(dir: &Path, layout: Layout) -> Result<(Vec<Converted>, Vec<NotConvertedJson>)> {
+    let (migrations, refused) = source::load_as(dir, layout)?;
+    let mut not: Vec<NotConvertedJson> =
+        refused.into_iter().map(|(file, reason)| NotConvertedJson { file, reason }).collect();
+    let width = migrations.iter().map(|m| m.version.len()).max().unwrap_or(0);
+    let pad = migrations.iter().all(|m| m.version.bytes().all(|b| b.is_ascii_digit()))
+        && migrations.iter().any(|m| m.version.len() < width);
+    let mut ready: Vec<Converted> = Vec::new();
+    for m in &migrations {
+        let file = m.dir.strip_prefix(dir).unwrap_or(&m.dir).display().to_string();
+        let refuse = |reason: String| NotConvertedJson { file: file.clone(), reason };
+        let s = match m.read_sections() {
+            Ok(s) => s,
+            Err(e) => {
+                not.push(refuse(e.message.clone()));
+                continue;
+            }
+        };
+        let format = m.format();
+        if layout == Layout::Goose && format != Format::Goose {
+            not.push(refuse("has no `-- +goose Up` line, so it is not a goose file".into()));
+            continue;
+        }
+        if format != Format::Plain && layout != Layout::Goose {
+            not.push(refuse(format!("it has {} markers: import it with --from {}", format.label(), format.label())));
+            continue;
+        }
+        let up = match m.read_up() {
+            Ok(up) => trim_blank_head(&up),
+            Err(e) => {
+                not.push(refuse(e.message.clone()));
+                continue;
+            }
+        };
+        if !sql::has_statement(&up) {
+            not.push(refuse("its up migration holds no SQL statement".into()));
+            continue;
+        }
+        let down = if m.down_file.is_some() { m.down_to_keep() } else { s.1.filter(|d| sql::has_statement(d)) };
+        let (version, folder) = if pad {
+            let v = format!("{:0>width$}", m.version);
+            let rest = m.name.strip_prefix(m.version.as_str()).unwrap_or(&m.name);
+            (v.clone(), format!("{v}{rest}"))
+        } else {
+            (m.version.clone(), m.name.clone())
+        };
+        if let Some(first) = ready.iter().find(|c| c.version == version) {
+            not.push(refuse(format!("version {version} is also {}'s: versions must be unique", first.file)));
+            continue;
+        }
+        let in_transaction = m.run_in_transaction(true)? && (m.down_file.is_none() || m.run_in_transaction(false)?);
+        ready.push(Converted { version, folder, file, up, down: down.as_deref().map(trim_blank_head), in_transaction });
     }
     Ok((ready, not))
 }

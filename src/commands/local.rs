@@ -156,7 +156,14 @@ fn migrate_and_seed(ctx: &Context, args: &LocalArgs, url: String) -> Result<(usi
         allow_modified: false,
         partial: PartialChoice::Refuse,
     };
-    let flags = Flags { single_transaction: false, yes: true, dry_run: false, backup: None, lint: true };
+    let flags = Flags {
+        single_transaction: false,
+        yes: true,
+        dry_run: false,
+        backup: None,
+        lint: true,
+        ignore_other_history: false,
+    };
     let applied = super::migrate(ctx, &db, &lock, &up, flags)?.done.len();
     let s = &ctx.settings;
     let seeded = if seeds::find(&s.project, &s.migrations_dir)?.files.is_empty() {

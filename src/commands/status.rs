@@ -9,7 +9,9 @@ use super::{pending, state, Context, Database};
 use crate::cli::{Format, StatusArgs};
 use crate::error::{exit, Result};
 use crate::plan::{self, Anomaly, Row, RowState};
-use crate::report::{self, clean, display_path, json_path, AnomalyJson, StatusOutput, StatusRow, Summary};
+use crate::report::{
+    self, clean, display_path, json_path, AnomalyJson, OtherHistoryJson, StatusOutput, StatusRow, Summary,
+};
 use crate::source::Problem;
 use crate::{url, version};
 
@@ -17,7 +19,8 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     // Facts (batch, who, the stored down.sql) are shown in both formats.
     let json = ctx.reporter.format == Format::Json;
     let (mut source, db) = ctx.read_both(&args.db, "status", true)?;
-    let Database { url, origin: url_origin, history, .. } = db;
+    let Database { url, origin: url_origin, history, mut conn } = db;
+    let others = super::adopt::takeovers(&mut conn, &source, &history, ctx.settings.ledger())?;
     source.check_runnable(pending(&source, &history));
     let plan_state = state(&source, &history);
     let anomalies = plan::anomalies(&plan_state, &source.problems);
@@ -43,6 +46,16 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
                 })
                 .collect(),
             anomalies: anomalies.iter().map(anomaly_json).collect(),
+            other_histories: others
+                .iter()
+                .map(|t| OtherHistoryJson {
+                    tool: t.found.described().name,
+                    table: t.found.qualified(),
+                    entries: t.entries,
+                    adopted: !t.blocks(),
+                    not_recorded: t.not_recorded.clone(),
+                })
+                .collect(),
             summary: Summary { applied: history.applied.len(), pending, anomalies: anomalies.len() },
         });
     } else {
@@ -61,6 +74,26 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
                 crate::db::history::SUPABASE_HISTORY
             );
         }
+        for t in &others {
+            let tool = super::adopt::label(&t.found);
+            if t.blocks() {
+                let _ = writeln!(
+                    out,
+                    "{}    {} {tool}, {} entries, not adopted: `up` refuses until `cargo migrate adopt --from {}` records them",
+                    "History".bold(),
+                    "!".red().bold(),
+                    t.entries,
+                    t.found.described().name
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{}    {tool}, {} entries, adopted (left as it is; `cargo migrate adopt --retire` moves it away)",
+                    "History".bold(),
+                    t.entries
+                );
+            }
+        }
         if history.has_companion && !history.companion_readable {
             out.push_str("  (this role may not read cargo_migrate.*: batch, duration and progress are not shown)\n");
         }
@@ -77,7 +110,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
         }
         r.result(out.trim_end());
     }
-    if args.exit_code && (pending > 0 || !anomalies.is_empty()) {
+    if args.exit_code && (pending > 0 || !anomalies.is_empty() || others.iter().any(|t| t.blocks())) {
         return Ok(exit::PENDING);
     }
     Ok(exit::OK)

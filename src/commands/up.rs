@@ -26,6 +26,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
         dry_run: args.dry_run,
         backup: args.backup.then(|| args.backup_dir.clone()),
         lint: !args.no_lint,
+        ignore_other_history: args.ignore_other_history,
     };
     let out = migrate(ctx, &args.db, &args.lock, &request, flags)?;
     if out.planned.is_some() {

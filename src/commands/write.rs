@@ -132,6 +132,8 @@ pub struct Flags {
     pub backup: Option<Option<std::path::PathBuf>>,
     /// Static checks before applying (errors stop the run), the advisor after.
     pub lint: bool,
+    /// `up --ignore-other-history`: run though another tool's history was never adopted.
+    pub ignore_other_history: bool,
 }
 
 /// The write path every changing command shares: read the folder and the
@@ -144,7 +146,7 @@ pub fn migrate(
     request: &Request,
     flags: Flags,
 ) -> Result<Outcome> {
-    let Flags { single_transaction, yes, dry_run, backup, lint } = flags;
+    let Flags { single_transaction, yes, dry_run, backup, lint, ignore_other_history } = flags;
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
     let reverts = !matches!(request, Request::Up { .. }) && !dry_run;
@@ -165,6 +167,10 @@ pub fn migrate(
     // With the facts: checksums (was an applied file modified?), batches, and
     // which down.sql the database keeps.
     let (mut source, Database { url, mut conn, mut history, .. }) = ctx.read_both(db_opts, "run", true)?;
+    // Never a re-run: what another tool applied is adopted before `up` runs anything.
+    if matches!(request, Request::Up { .. }) && !ignore_other_history {
+        super::adopt::refuse_unadopted(&super::adopt::takeovers(&mut conn, &source, &history, ctx.settings.ledger())?)?;
+    }
     source.check_runnable(pending(&source, &history));
     plan::check_source(&source.problems)?;
     // Without the lock, another run may be half-way through a migration

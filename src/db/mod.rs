@@ -8,6 +8,7 @@ pub mod backup;
 pub mod bookkeeping;
 pub mod connect;
 pub mod execute;
+pub mod foreign;
 pub mod history;
 pub mod lock;
 pub mod pq;

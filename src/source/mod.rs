@@ -7,8 +7,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 mod checksums;
+pub mod flyway;
+pub mod golang_migrate;
+pub mod goose;
+pub mod layout;
+pub mod prisma;
+pub mod refinery;
 pub mod sections;
 pub mod seeds;
+pub mod sqlx;
 
 use crate::db::history::Ledger;
 use crate::error::{Error, Kind, Result};
@@ -24,9 +31,13 @@ pub struct Migration {
     pub name: String,
     /// The migration's folder, or its file when `file` is set.
     pub dir: PathBuf,
-    /// A single `.sql` file (Supabase, dbmate, node-pg-migrate) rather than
-    /// diesel's folder with up.sql and down.sql.
+    /// A single `.sql` file (Supabase, dbmate, node-pg-migrate, goose, sqlx,
+    /// Flyway, Prisma's `migration.sql`) rather than diesel's folder with
+    /// up.sql and down.sql.
     pub file: bool,
+    /// The down file of a pair (`.down.sql` beside `.up.sql`, Flyway's `U…`):
+    /// then `dir` is the up file, read whole.
+    pub down_file: Option<PathBuf>,
     /// The checksum of up.sql as it is now, once `with_checksums` read it.
     pub checksum: Option<String>,
     /// A single file's sections, read once: a run asks several things of
@@ -94,6 +105,8 @@ pub fn load(dir: &Path) -> Result<Source> {
     }
     let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, "read the migrations folder", e))?;
     let supabase = source.ledger() == Ledger::Supabase;
+    let prisma = !supabase && prisma::is_prisma_folder(dir);
+    let mut parts = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, "read the migrations folder", e))?;
         let folder = entry.file_name().to_string_lossy().into_owned();
@@ -111,6 +124,29 @@ pub fn load(dir: &Path) -> Result<Source> {
         // files kept aside), and so do we.
         if is_dir && supabase {
             continue;
+        }
+        // Prisma's folders hold `migration.sql`; V/U/R files are Flyway's
+        // (and refinery's); `.up.sql` / `.down.sql` pairs are sqlx's and
+        // golang-migrate's.
+        let named = if is_dir {
+            if prisma {
+                layout::Layout::Prisma.name(&folder, true)
+            } else {
+                None
+            }
+        } else {
+            layout::Layout::Flyway.name(&folder, false).or_else(|| layout::Layout::GolangMigrate.name(&folder, false))
+        };
+        match named {
+            Some(layout::Named::Refused(reason)) => {
+                source.problems.push(Problem::BadFolderName { folder: clean(&folder).into_owned(), reason });
+                continue;
+            }
+            Some(layout::Named::Part { version, name, role }) => {
+                parts.push((version, name, role, path));
+                continue;
+            }
+            None => {}
         }
         // A single-file migration: `<version>_<name>.sql`. Other files (a
         // README, a schema.sql) are not migrations and are left alone.
@@ -135,10 +171,12 @@ pub fn load(dir: &Path) -> Result<Source> {
             name: folder,
             dir: path,
             file: stem.is_some(),
+            down_file: None,
             checksum: None,
             text: FileText::default(),
         });
     }
+    join_parts(&mut source, parts);
     // Unstable is fine (no two folders share a name) and moves far less memory.
     source.migrations.sort_unstable_by(|a, b| a.version.cmp(&b.version).then_with(|| a.name.cmp(&b.name)));
     let mut i = 0;
@@ -151,8 +189,110 @@ pub fn load(dir: &Path) -> Result<Source> {
         }
         i += same.len();
     }
+    numeric_order(&mut source);
     source.problems.sort_by_key(|p| format!("{p:?}"));
     Ok(source)
+}
+
+/// Other tools number files `1_…`, `2_…`, `10_…` and order them as numbers;
+/// diesel's versions order as text, where `10` comes before `2`. Running such
+/// a folder in place would change the order: refused, `import` pads them.
+fn numeric_order(source: &mut Source) {
+    let numbers =
+        source.migrations.iter().filter(|m| m.file).filter_map(|m| Some((m.version.parse::<u128>().ok()?, m)));
+    let mut newest: Option<(u128, &Migration)> = None;
+    for (n, m) in numbers {
+        if let Some((before, other)) = newest.filter(|(before, _)| n < *before) {
+            let reason = format!(
+                "its version {} is smaller than {before} ({}), yet sorts after it as text, which is how versions are ordered; \
+                 `cargo migrate import --from <tool>` writes them with versions padded to one width",
+                m.version,
+                clean(&other.name)
+            );
+            source.problems.push(Problem::BadFolderName { folder: clean(&m.name).into_owned(), reason });
+            return;
+        }
+        newest = Some((n, m));
+    }
+}
+
+/// A folder read as one tool's layout, for `import`: its migrations, and
+/// every other entry that looks like a migration with why it is not one.
+pub fn load_as(dir: &Path, layout: layout::Layout) -> Result<(Vec<Migration>, Vec<(String, String)>)> {
+    let mut names: Vec<(String, bool)> = fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, "read", e))?
+        .filter_map(|e| e.ok())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path().is_dir()))
+        .filter(|(n, _)| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    let mut refused = Vec::new();
+    let mut parts = Vec::new();
+    for (name, is_dir) in names {
+        match layout.name(&name, is_dir) {
+            Some(layout::Named::Part { version, name: migration, role }) => {
+                if let layout::Role::Folder(file) = role {
+                    if !dir.join(&name).join(file).is_file() {
+                        refused.push((name, format!("a folder without {file}")));
+                        continue;
+                    }
+                }
+                parts.push((version, migration, role, dir.join(&name)));
+            }
+            Some(layout::Named::Refused(why)) => refused.push((name, why)),
+            None if is_dir => refused.push((name, format!("a folder, not a {} migration", layout.label()))),
+            None if name.ends_with(".sql") => {
+                refused.push((name, format!("not named as {} names migrations: {}", layout.label(), layout.pattern())))
+            }
+            // READMEs, migration_lock.toml and the like are not migrations.
+            None => {}
+        }
+    }
+    let mut source = Source { dir: dir.to_path_buf(), exists: true, migrations: Vec::new(), problems: Vec::new() };
+    join_parts(&mut source, parts);
+    for p in source.problems {
+        if let Problem::BadFolderName { folder, reason } = p {
+            refused.push((folder, reason));
+        }
+    }
+    source.migrations.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.name.cmp(&b.name)));
+    Ok((source.migrations, refused))
+}
+
+/// Pairs (an up file and its down file) and Prisma folders, as migrations;
+/// a down file without its up file is a problem.
+fn join_parts(source: &mut Source, mut parts: Vec<(String, String, layout::Role, PathBuf)>) {
+    use layout::Role;
+    // Ups before downs of the same name.
+    parts.sort_by(|a, b| (&a.1, matches!(a.2, Role::Down)).cmp(&(&b.1, matches!(b.2, Role::Down))));
+    for (version, name, role, path) in parts {
+        let last = source.migrations.last_mut().filter(|m| m.name == name && m.down_file.is_none());
+        match (role, last) {
+            (Role::Down, Some(m)) if m.file => m.down_file = Some(path),
+            (Role::Down, _) => source.problems.push(Problem::BadFolderName {
+                folder: clean(&path.file_name().unwrap_or_default().to_string_lossy()).into_owned(),
+                reason: "a down file without its up file".into(),
+            }),
+            (Role::Folder(file), _) => source.migrations.push(Migration {
+                version,
+                name,
+                dir: path.join(file),
+                file: true,
+                down_file: None,
+                checksum: None,
+                text: FileText::default(),
+            }),
+            (Role::Up | Role::Whole, _) => source.migrations.push(Migration {
+                version,
+                name,
+                dir: path,
+                file: true,
+                down_file: None,
+                checksum: None,
+                text: FileText::default(),
+            }),
+        }
+    }
 }
 
 impl Source {
@@ -199,7 +339,9 @@ impl Migration {
     }
 
     pub fn down_path(&self) -> PathBuf {
-        if self.file {
+        if let Some(down) = &self.down_file {
+            down.clone()
+        } else if self.file {
             self.dir.clone()
         } else {
             self.dir.join("down.sql")
@@ -232,6 +374,7 @@ impl Migration {
             )
             .hint(match s.format {
                 sections::Format::Dbmate => "put the up SQL under a `-- migrate:up` line at the top of the file",
+                sections::Format::Goose => "put the up SQL under a `-- +goose Up` line at the top of the file",
                 _ => "put the up SQL under a `-- Up Migration` line at the top of the file",
             }));
         }
@@ -294,14 +437,14 @@ impl Migration {
     /// Whether the migration can be reverted from its files: a single-file
     /// migration without a down section cannot (Supabase's are all up-only).
     pub fn is_up_only(&self) -> bool {
-        self.file && self.sections().is_ok_and(|s| s.down.is_none())
+        self.file && self.down_file.is_none() && self.sections().is_ok_and(|s| s.down.is_none())
     }
 
     /// `down.sql`, which must exist and hold SQL: reverting with an empty file
     /// would drop the bookkeeping row and leave the schema as it was.
     pub fn read_down(&self) -> Result<String> {
         let path = self.down_path();
-        if self.file {
+        if self.file && self.down_file.is_none() {
             let sections = self.sections()?;
             let Some(sql) = sections.down.clone() else {
                 return Err(Error::new(
@@ -348,22 +491,30 @@ impl Migration {
     /// Only a down with a statement is kept: a template or empty section would
     /// make a migration look revertible after its file is gone.
     pub fn down_to_keep(&self) -> Option<String> {
-        let down =
-            if self.file { self.sections().ok()?.down.clone() } else { fs::read_to_string(self.down_path()).ok() };
+        let down = if self.file && self.down_file.is_none() {
+            self.sections().ok()?.down.clone()
+        } else {
+            fs::read_to_string(self.down_path()).ok()
+        };
         down.filter(|d| crate::sql::has_statement(d))
     }
 
     /// diesel's `metadata.toml`: `run_in_transaction = false` opts out; a
     /// dbmate file says `transaction:false` on its marker.
     pub fn run_in_transaction(&self, up: bool) -> Result<bool> {
+        if let (Some(down), false) = (&self.down_file, up) {
+            let s = sections::split(&read_sql(down)?);
+            return Ok(s.up_in_transaction
+                && !crate::sql::split_statements(&s.up).iter().any(|st| crate::sql::refuses_transaction(st.text)));
+        }
         if self.file {
             let s = self.sections()?;
             // A Supabase file has no way to say so: one that holds a statement
             // no transaction may hold (CREATE INDEX CONCURRENTLY) runs without.
+            // sqlx's says `-- no-transaction` on its first line.
             if s.format == sections::Format::Plain {
-                return Ok(!crate::sql::split_statements(&s.up)
-                    .iter()
-                    .any(|st| crate::sql::refuses_transaction(st.text)));
+                return Ok(s.up_in_transaction
+                    && !crate::sql::split_statements(&s.up).iter().any(|st| crate::sql::refuses_transaction(st.text)));
             }
             return Ok(if up { s.up_in_transaction } else { s.down_in_transaction });
         }

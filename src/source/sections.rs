@@ -12,6 +12,8 @@ pub enum Format {
     Plain,
     Dbmate,
     NodePgMigrate,
+    /// `-- +goose Up` / `-- +goose Down`; `-- +goose NO TRANSACTION` anywhere.
+    Goose,
 }
 
 impl Format {
@@ -20,6 +22,7 @@ impl Format {
             Format::Plain => "plain SQL",
             Format::Dbmate => "dbmate",
             Format::NodePgMigrate => "node-pg-migrate",
+            Format::Goose => "goose",
         }
     }
 }
@@ -37,6 +40,8 @@ pub struct Sections {
     pub has_up: bool,
     /// What precedes the first marker, lines kept: SQL there is in no section.
     pub before: String,
+    /// goose's `-- +goose ENVSUB ON`: the file expects `${VAR}` substituted.
+    pub envsub: bool,
 }
 
 impl Sections {
@@ -48,7 +53,11 @@ impl Sections {
             Format::Plain => return None,
             Format::Dbmate => "`-- migrate:up`",
             Format::NodePgMigrate => "`-- Up Migration`",
+            Format::Goose => "`-- +goose Up`",
         };
+        if self.envsub {
+            return Some("it turns on goose's `-- +goose ENVSUB ON` (environment variables substituted into the SQL), which cargo migrate does not do".into());
+        }
         if !self.has_up {
             return Some(format!("it has no {up} line, so no up section"));
         }
@@ -65,8 +74,23 @@ enum Marker {
     Down { transaction: bool },
 }
 
+/// goose's annotation on a line (`-- +goose Up`, any case), canonical, if any.
+fn goose_annotation(line: &str) -> Option<String> {
+    if !line.trim_start().starts_with("--") || !line.contains("+goose") {
+        return None;
+    }
+    let cmd = line.replace("--", "").replacen("+goose", "", 1);
+    Some(cmd.trim().to_ascii_uppercase())
+}
+
 /// What a line marks, if anything.
 fn marker(line: &str) -> Option<(Format, Marker)> {
+    match goose_annotation(line).as_deref() {
+        Some("UP") => return Some((Format::Goose, Marker::Up { transaction: true })),
+        Some("DOWN") => return Some((Format::Goose, Marker::Down { transaction: true })),
+        Some(_) => return None,
+        None => {}
+    }
     let t = line.trim();
     let rest = t.strip_prefix("--")?;
     let words = rest.trim_start();
@@ -116,14 +140,17 @@ pub fn split(text: &str) -> Sections {
         }
     }
     if format == Format::Plain {
+        // sqlx's opt-out: the file's very first line.
+        let transaction = !text.starts_with("-- no-transaction");
         return Sections {
             format,
             up: text.to_string(),
             down: None,
-            up_in_transaction: true,
-            down_in_transaction: true,
+            up_in_transaction: transaction,
+            down_in_transaction: transaction,
             has_up: true,
             before: String::new(),
+            envsub: false,
         };
     }
     let lines: Vec<&str> = text.split('\n').collect();
@@ -140,16 +167,30 @@ pub fn split(text: &str) -> Sections {
     };
     let up = section(true);
     let has_up = up.is_some();
-    let (up, up_in_transaction) = up.unwrap_or_default();
+    let (up, mut up_in_transaction) = up.unwrap_or_default();
     let down = section(false);
+    let mut down_in_transaction = down.as_ref().is_none_or(|d| d.1);
+    let mut envsub = false;
+    if format == Format::Goose {
+        // goose: `NO TRANSACTION` anywhere applies to the whole file; its
+        // StatementBegin/End only guide goose's own splitter (ours reads the SQL).
+        for a in lines.iter().filter_map(|l| goose_annotation(l)) {
+            match a.as_str() {
+                "NO TRANSACTION" => (up_in_transaction, down_in_transaction) = (false, false),
+                "ENVSUB ON" => envsub = true,
+                _ => {}
+            }
+        }
+    }
     Sections {
         format,
         up,
         up_in_transaction,
-        down_in_transaction: down.as_ref().is_none_or(|d| d.1),
+        down_in_transaction,
         down: down.map(|d| d.0),
         has_up,
         before: lines[..first].join("\n"),
+        envsub,
     }
 }
 
@@ -218,6 +259,25 @@ mod tests {
         let before = split("-- a note\ncreate type s as enum ('a');\n-- Up Migration\ncreate table t (s s);\n");
         assert!(before.malformed().is_some_and(|why| why.contains("line 2")), "{before:?}");
         assert_eq!(split("create table t ();\n").malformed(), None);
+    }
+
+    #[test]
+    fn goose_sections_and_annotations() {
+        let text = "-- +goose Up\n-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n-- +goose StatementEnd\n\n-- +goose down\nDROP FUNCTION f();\n";
+        let s = split(text);
+        assert_eq!(s.format, Format::Goose);
+        assert!(s.up.contains("CREATE FUNCTION") && !s.up.contains("DROP"), "{s:?}");
+        assert!(s.down.as_deref().unwrap().contains("DROP FUNCTION"));
+        assert!(s.up_in_transaction && s.malformed().is_none());
+        let s = split("-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY i ON t (a);\n");
+        assert!(!s.up_in_transaction && s.down.is_none(), "{s:?}");
+        assert!(split("-- +goose ENVSUB ON\n-- +goose Up\nselect '${X}';\n").malformed().is_some());
+    }
+
+    #[test]
+    fn sqlx_no_transaction_is_the_first_line() {
+        assert!(!split("-- no-transaction\ncreate index concurrently i on t (a);\n").up_in_transaction);
+        assert!(split("select 1;\n-- no-transaction\n").up_in_transaction);
     }
 
     #[test]
