@@ -148,3 +148,142 @@ fn adopt_from_supabase_in_a_supabase_project_says_it_is_the_history() {
     assert!(!r.stderr.contains("has no history"), "{}", r.stderr);
     assert!(r.stderr.contains("already"), "{}", r.stderr);
 }
+
+/// Each other tool's history, written as that tool's source creates and
+/// fills it; `adopt --from TOOL` records what it applied (matching integer
+/// versions by value: Flyway's `1` is `0001` here), and `up` runs only the rest.
+fn adopts(tool: &str, write: fn(&Project, &str), history: &str, recorded: &[&str]) {
+    let db = Db::new(&format!("adopt_{}", tool.replace('-', "_")));
+    let p = Project::new(&db);
+    write(&p, "migrations");
+    db.query(history);
+    // Before adoption: status names the tool and its table, up refuses.
+    let status = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["other_histories"][0]["tool"], tool, "{status}");
+    assert_eq!(status["other_histories"][0]["adopted"], false, "{status}");
+    let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
+    assert_eq!(r.json()["error"]["kind"], "other_history", "{tool}: {}", r.stdout);
+    assert!(db.applied().is_empty());
+
+    let json = p.cargo_migrate(&["adopt", "--from", tool, "--yes", "--format", "json"]).ok().json();
+    assert_eq!(json["from"], tool, "{json}");
+    assert_eq!(db.applied(), recorded, "{tool}: {json}");
+    let status = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["other_histories"][0]["adopted"], true, "{status}");
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.applied().len(), 4, "{tool}");
+    assert_eq!(crate::fixtures::schema(&db), crate::fixtures::SCHEMA, "{tool}");
+}
+
+/// What the tool would have made of the first migrations: accounts and posts.
+const FIRST_TWO: &str = "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);
+    CREATE TABLE posts (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts, title text);";
+
+#[test]
+fn adopt_from_golang_migrate_takes_everything_up_to_its_version() {
+    // database/postgres/postgres.go: one row, the current version and `dirty`.
+    let history = format!(
+        "{FIRST_TWO} CREATE TABLE schema_migrations (version bigint not null primary key, dirty boolean not null);
+         INSERT INTO schema_migrations (version, dirty) VALUES (2, false);"
+    );
+    adopts("golang-migrate", crate::fixtures::golang_migrate, &history, &["000001", "000002"]);
+}
+
+#[test]
+fn adopt_from_golang_migrate_refuses_a_dirty_database() {
+    let db = Db::new("adopt_golang_dirty");
+    let p = Project::new(&db);
+    crate::fixtures::golang_migrate(&p, "migrations");
+    db.query(&format!(
+        "{FIRST_TWO} CREATE TABLE schema_migrations (version bigint not null primary key, dirty boolean not null);
+         INSERT INTO schema_migrations VALUES (2, true);"
+    ));
+    let r = p.cargo_migrate(&["adopt", "--yes", "--format", "json"]).fails(1);
+    assert_eq!(r.json()["error"]["kind"], "no_history_to_adopt", "{}", r.stdout);
+    assert!(db.applied().is_empty());
+}
+
+#[test]
+fn adopt_from_flyway_skips_what_was_undone() {
+    // PostgreSQLDatabase.getRawCreateScript, then rows as Flyway writes them: V3 applied, then undone.
+    let history = format!(
+        "{FIRST_TWO} CREATE TABLE flyway_schema_history (installed_rank INT NOT NULL, version VARCHAR(50),
+           description VARCHAR(200) NOT NULL, type VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT NULL, checksum INTEGER,
+           installed_by VARCHAR(100) NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT now(),
+           execution_time INTEGER NOT NULL, success BOOLEAN NOT NULL);
+         ALTER TABLE flyway_schema_history ADD CONSTRAINT flyway_schema_history_pk PRIMARY KEY (installed_rank);
+         CREATE INDEX flyway_schema_history_s_idx ON flyway_schema_history (success);
+         INSERT INTO flyway_schema_history VALUES
+           (1, '1', 'create accounts', 'SQL', 'V1__create_accounts.sql', 1, 'postgres', '2024-03-01 10:00:00', 5, true),
+           (2, '2', 'create posts', 'SQL', 'V2__create_posts.sql', 2, 'postgres', '2024-03-01 10:00:01', 5, true),
+           (3, '3', 'index posts', 'SQL', 'V3__index_posts.sql', 3, 'postgres', '2024-03-01 10:00:02', 5, true),
+           (4, '3', 'index posts', 'UNDO_SQL', 'U3__index_posts.sql', 4, 'postgres', '2024-03-02 10:00:00', 5, true);"
+    );
+    adopts("flyway", crate::fixtures::flyway, &history, &["0001", "0002"]);
+}
+
+#[test]
+fn adopt_from_refinery() {
+    // refinery_core/src/traits/mod.rs ASSERT_MIGRATIONS_TABLE_QUERY; applied_on is RFC 3339 text.
+    let history = format!(
+        "{FIRST_TWO} CREATE TABLE IF NOT EXISTS refinery_schema_history(version int4 PRIMARY KEY, name VARCHAR(255),
+           applied_on VARCHAR(255), checksum VARCHAR(255));
+         INSERT INTO refinery_schema_history VALUES (1, 'create_accounts', '2024-03-01T10:00:00Z', '123'),
+                                                    (2, 'create_posts', '2024-03-01T10:00:01Z', '456');"
+    );
+    adopts("refinery", crate::fixtures::refinery, &history, &["0001", "0002"]);
+}
+
+#[test]
+fn adopt_from_goose_reads_the_newest_row_of_each_version() {
+    // internal/dialects/postgres.go CreateTable; goose inserts version 0 first, and a row per up and down.
+    let history = format!(
+        "{FIRST_TWO} CREATE TABLE goose_db_version (id integer PRIMARY KEY GENERATED BY DEFAULT AS IDENTITY,
+           version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp NOT NULL DEFAULT now());
+         INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (1, true), (2, true), (3, true), (3, false);"
+    );
+    adopts("goose", crate::fixtures::goose, &history, &["00001", "00002"]);
+}
+
+#[test]
+fn adopt_from_prisma_skips_rolled_back_migrations() {
+    let history = format!(
+        "{FIRST_TWO} CREATE TABLE \"_prisma_migrations\" (\"id\" VARCHAR(36) PRIMARY KEY NOT NULL,
+           \"checksum\" VARCHAR(64) NOT NULL, \"finished_at\" TIMESTAMPTZ, \"migration_name\" VARCHAR(255) NOT NULL,
+           \"logs\" TEXT, \"rolled_back_at\" TIMESTAMPTZ, \"started_at\" TIMESTAMPTZ NOT NULL DEFAULT now(),
+           \"applied_steps_count\" INTEGER NOT NULL DEFAULT 0);
+         INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, rolled_back_at, applied_steps_count) VALUES
+           ('a', 'x', '2024-03-01 10:00:00+00', '20240101000000_create_accounts', NULL, 1),
+           ('b', 'x', '2024-03-01 10:00:01+00', '20240102000000_create_posts', NULL, 1),
+           ('c', 'x', NULL, '20240103000000_index_posts', '2024-03-01 10:00:03+00', 0);"
+    );
+    let with_lock = |p: &Project, dir: &str| crate::fixtures::prisma(p, dir);
+    adopts("prisma", with_lock, &history, &["20240101000000", "20240102000000"]);
+}
+
+/// `adopt --retire`: the old table leaves `public` (where Supabase's API and
+/// its advisor see it) in the same transaction; nothing looks at it again.
+#[test]
+fn adopt_retire_moves_the_old_table_out_of_public() {
+    let db = Db::new("adopt_retire");
+    let p = Project::new(&db);
+    p.write(
+        "migrations/1704067200000_create-meetings.sql",
+        "-- Up Migration\nCREATE TABLE meetings (id int);\n-- Down Migration\nDROP TABLE meetings;\n",
+    );
+    db.query(
+        "CREATE TABLE pgmigrations (id SERIAL PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL);
+         INSERT INTO pgmigrations (name, run_on) VALUES ('1704067200000_create-meetings', '2024-01-01 00:00:00');
+         CREATE TABLE meetings (id int);",
+    );
+    let r = p.cargo_migrate(&["adopt", "--yes"]).ok();
+    assert!(r.stdout.contains("--retire"), "says what becomes of the old table: {}", r.stdout);
+    assert!(db.table_exists("public.pgmigrations"));
+    // Adopted already: --retire alone moves it.
+    p.cargo_migrate(&["adopt", "--retire", "--yes"]).ok();
+    assert!(!db.table_exists("public.pgmigrations"));
+    assert_eq!(db.query("SELECT count(*) FROM cargo_migrate_retired.pgmigrations"), "1");
+    let status = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["other_histories"], serde_json::json!([]), "{status}");
+    assert_eq!(db.applied(), ["1704067200000"]);
+}

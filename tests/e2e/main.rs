@@ -17,6 +17,7 @@ mod example;
 mod failure;
 mod fixtures;
 mod hardening;
+mod import;
 mod layouts;
 mod lint;
 mod local_surface;

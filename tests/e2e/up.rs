@@ -157,3 +157,36 @@ fn a_renamed_node_pg_migrate_table_is_found_too() {
     p.cargo_migrate(&["up"]).ok();
     assert!(!db.table_exists("meetings"), "adopted, so not run");
 }
+
+/// dbmate's and sqlx's tables, and Supabase's in a folder that is not the
+/// Supabase layout: each named by `status`, each stopping `up`.
+#[test]
+fn every_other_history_stops_up_until_adopted() {
+    let cases = [
+        ("dbmate", "CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY); INSERT INTO schema_migrations VALUES ('20240101000000');"),
+        ("sqlx", "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+                    installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL,
+                    execution_time BIGINT NOT NULL);
+                  INSERT INTO _sqlx_migrations VALUES (20240101000000, 'create a', now(), true, '\\x00', 1);"),
+        ("supabase", "CREATE SCHEMA supabase_migrations;
+                      CREATE TABLE supabase_migrations.schema_migrations (version text PRIMARY KEY, statements text[], name text);
+                      INSERT INTO supabase_migrations.schema_migrations VALUES ('20240101000000', NULL, 'create_a');"),
+    ];
+    for (tool, history) in cases {
+        let db = Db::new(&format!("up_refuses_{tool}"));
+        let p = Project::new(&db);
+        p.table_migration("20240101000000", "a");
+        db.query(history);
+        db.query("CREATE TABLE a (id bigint PRIMARY KEY)");
+        let status = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+        assert_eq!(status["other_histories"][0]["tool"], tool, "{status}");
+        assert_eq!(status["other_histories"][0]["not_recorded"][0], "20240101000000", "{status}");
+        p.cargo_migrate(&["status", "--exit-code"]).fails(3);
+        let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
+        assert_eq!(r.json()["error"]["kind"], "other_history", "{tool}: {}", r.stdout);
+        assert!(db.applied().is_empty(), "{tool}");
+        p.cargo_migrate(&["adopt", "--yes"]).ok();
+        p.cargo_migrate(&["up"]).ok();
+        assert_eq!(db.applied(), ["20240101000000"], "{tool}");
+    }
+}
