@@ -194,7 +194,11 @@ impl Versions {
             return Some(m);
         }
         let map = self.by_number.as_ref()?;
-        map.get(&numeric(version)?).map(|i| &source.migrations[*i])
+        if let Some(m) = numeric(version).and_then(|n| map.get(&n)) {
+            return Some(&source.migrations[*m]);
+        }
+        // Flyway's dotted `2.1` is `00020001` here (source/flyway.rs).
+        source.find(&crate::source::flyway::version(version).filter(|_| version.contains('.'))?)
     }
 }
 
@@ -219,12 +223,13 @@ impl Takeover {
 pub fn takeover(theirs: &foreign::Read, source: &crate::source::Source, history: &crate::db::History) -> Takeover {
     let entries = entries_on_disk(theirs, source);
     let on_disk = Versions::of(source, theirs.found.described().numeric);
-    let not_recorded = entries
+    let mut not_recorded: Vec<String> = entries
         .iter()
         .filter_map(|e| on_disk.find(source, &e.version))
         .filter(|m| !history.is_applied(&m.version))
         .map(|m| m.version.clone())
         .collect();
+    not_recorded.sort_unstable();
     let count = entries.len().max(theirs.up_to.is_some() as usize);
     Takeover {
         found: theirs.found.clone(),
@@ -450,5 +455,78 @@ fn which(conn: &mut Conn, asked: Option<foreign::Tool>, ledger: Ledger) -> Resul
         )
         .usage()
         .hint(format!("choose one with --from {choices}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Applied, History};
+    use crate::source::{Migration, Source};
+
+    fn source(versions: &[&str]) -> Source {
+        let migrations = versions
+            .iter()
+            .map(|v| Migration {
+                version: v.to_string(),
+                name: format!("{v}_m"),
+                dir: format!("{v}_m").into(),
+                file: true,
+                down_file: None,
+                checksum: None,
+                text: Default::default(),
+            })
+            .collect();
+        Source { dir: "migrations".into(), exists: true, migrations, problems: Vec::new() }
+    }
+
+    fn history(versions: &[&str]) -> History {
+        let applied = versions
+            .iter()
+            .map(|v| Applied {
+                version: v.to_string(),
+                run_on: None,
+                name: None,
+                batch: None,
+                duration_ms: None,
+                applied_by: None,
+                stored_down: false,
+                checksum: None,
+            })
+            .collect();
+        History { applied, ..History::default() }
+    }
+
+    fn theirs(tool: foreign::Tool, versions: &[&str], up_to: Option<&str>) -> foreign::Read {
+        foreign::Read {
+            found: Found { tool, schema: "public".into(), table: tool.described().table.into() },
+            entries: versions.iter().map(|v| Entry { version: v.to_string(), name: String::new(), at: None }).collect(),
+            up_to: up_to.map(String::from),
+            dirty: false,
+        }
+    }
+
+    #[test]
+    fn integer_histories_match_padded_versions() {
+        let s = source(&["0001", "0002", "00020001", "0010"]);
+        let t = takeover(&theirs(foreign::Tool::Flyway, &["1", "2", "2.1", "10"], None), &s, &history(&[]));
+        assert_eq!(t.not_recorded, ["0001", "0002", "00020001", "0010"]);
+        assert!(t.blocks());
+        // Text versions (dbmate's) only match as written.
+        let t = takeover(&theirs(foreign::Tool::Dbmate, &["1"], None), &s, &history(&[]));
+        assert!(t.not_recorded.is_empty() && t.never_adopted);
+    }
+
+    #[test]
+    fn adopted_histories_do_not_block() {
+        let s = source(&["000001", "000002", "000003"]);
+        let golang = theirs(foreign::Tool::GolangMigrate, &[], Some("2"));
+        let t = takeover(&golang, &s, &history(&[]));
+        assert_eq!(t.not_recorded, ["000001", "000002"]);
+        let t = takeover(&golang, &s, &history(&["000001", "000002"]));
+        assert!(!t.blocks(), "{t:?}");
+        // A history whose entries are none of ours, beside our own: not ours to refuse.
+        let t = takeover(&theirs(foreign::Tool::Sqlx, &["99"], None), &s, &history(&["000001"]));
+        assert!(!t.blocks(), "{t:?}");
     }
 }

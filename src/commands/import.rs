@@ -261,7 +261,9 @@ fn convert_layout(dir: &Path, layout: Layout) -> Result<(Vec<Converted>, Vec<Not
     let mut not: Vec<NotConvertedJson> =
         refused.into_iter().map(|(file, reason)| NotConvertedJson { file, reason }).collect();
     let width = migrations.iter().map(|m| m.version.len()).max().unwrap_or(0);
-    let pad = migrations.iter().all(|m| m.version.bytes().all(|b| b.is_ascii_digit()))
+    // Flyway's and refinery's versions are made to sort already (source/flyway.rs).
+    let pad = !matches!(layout, Layout::Flyway | Layout::Refinery)
+        && migrations.iter().all(|m| m.version.bytes().all(|b| b.is_ascii_digit()))
         && migrations.iter().any(|m| m.version.len() < width);
     let mut ready: Vec<Converted> = Vec::new();
     for m in &migrations {

@@ -198,8 +198,12 @@ pub fn load(dir: &Path) -> Result<Source> {
 /// diesel's versions order as text, where `10` comes before `2`. Running such
 /// a folder in place would change the order: refused, `import` pads them.
 fn numeric_order(source: &mut Source) {
-    let numbers =
-        source.migrations.iter().filter(|m| m.file).filter_map(|m| Some((m.version.parse::<u128>().ok()?, m)));
+    // Padded versions (`0001`, Flyway's `00020001` for `V2.1`) order as text by design.
+    let numbers = source
+        .migrations
+        .iter()
+        .filter(|m| m.file && !m.version.starts_with('0'))
+        .filter_map(|m| Some((m.version.parse::<u128>().ok()?, m)));
     let mut newest: Option<(u128, &Migration)> = None;
     for (n, m) in numbers {
         if let Some((before, other)) = newest.filter(|(before, _)| n < *before) {

@@ -279,8 +279,12 @@ fn adopt_retire_moves_the_old_table_out_of_public() {
     let r = p.cargo_migrate(&["adopt", "--yes"]).ok();
     assert!(r.stdout.contains("--retire"), "says what becomes of the old table: {}", r.stdout);
     assert!(db.table_exists("public.pgmigrations"));
+    // The database advisor (Supabase's rule) sees it in `public`, until it is retired.
+    let advice = |p: &Project| p.cargo_migrate(&["lint", "--database", "--format", "json"]).all();
+    assert!(advice(&p).contains("pgmigrations"), "{}", advice(&p));
     // Adopted already: --retire alone moves it.
     p.cargo_migrate(&["adopt", "--retire", "--yes"]).ok();
+    assert!(!advice(&p).contains("pgmigrations"), "{}", advice(&p));
     assert!(!db.table_exists("public.pgmigrations"));
     assert_eq!(db.query("SELECT count(*) FROM cargo_migrate_retired.pgmigrations"), "1");
     let status = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
