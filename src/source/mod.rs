@@ -220,9 +220,12 @@ fn numeric_order(source: &mut Source) {
     }
 }
 
+/// An entry of a folder that is not a migration cargo migrate can run: (name, why).
+pub type Refused = (String, String);
+
 /// A folder read as one tool's layout, for `import`: its migrations, and
 /// every other entry that looks like a migration with why it is not one.
-pub fn load_as(dir: &Path, layout: layout::Layout) -> Result<(Vec<Migration>, Vec<(String, String)>)> {
+pub fn load_as(dir: &Path, layout: layout::Layout) -> Result<(Vec<Migration>, Vec<Refused>)> {
     let mut names: Vec<(String, bool)> = fs::read_dir(dir)
         .map_err(|e| Error::io(dir, "read", e))?
         .filter_map(|e| e.ok())

@@ -18,7 +18,7 @@ fn in_place(name: &str, dir: &str, write: fn(&Project, &str), reversible: bool) 
     let status = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
     let rows = status["migrations"].as_array().unwrap();
     assert!(
-        rows.iter().all(|m| m["state"] == "applied" && m["up_only"].as_bool().unwrap_or(false) == !reversible),
+        rows.iter().all(|m| m["state"] == "applied" && m["up_only"].as_bool().unwrap_or(false) != reversible),
         "{name}: {status}"
     );
     if reversible {
