@@ -212,11 +212,13 @@ pub struct Takeover {
     pub not_recorded: Vec<String>,
     /// Our history is empty while theirs is not: not adopted yet.
     pub never_adopted: bool,
+    /// This role may not read it: whether it was adopted cannot be told.
+    pub unreadable: bool,
 }
 
 impl Takeover {
     pub fn blocks(&self) -> bool {
-        !self.not_recorded.is_empty() || self.never_adopted
+        !self.not_recorded.is_empty() || self.never_adopted || self.unreadable
     }
 }
 
@@ -236,6 +238,7 @@ pub fn takeover(theirs: &foreign::Read, source: &crate::source::Source, history:
         entries: count,
         not_recorded,
         never_adopted: history.applied.is_empty() && count > 0,
+        unreadable: false,
     }
 }
 
@@ -252,7 +255,14 @@ pub fn takeovers(
         if found.tool == foreign::Tool::Supabase && ledger == Ledger::Supabase {
             continue;
         }
-        out.push(takeover(&foreign::read(conn, &found)?, source, history));
+        out.push(match foreign::read(conn, &found) {
+            Ok(theirs) => takeover(&theirs, source, history),
+            // A role without SELECT on it (a read-only deploy role): named, not fatal to `status`.
+            Err(e) if e.kind == Kind::Database => {
+                Takeover { found, entries: 0, not_recorded: Vec::new(), never_adopted: false, unreadable: true }
+            }
+            Err(e) => return Err(e),
+        });
     }
     Ok(out)
 }
@@ -261,7 +271,9 @@ pub fn takeovers(
 pub fn refuse_unadopted(takeovers: &[Takeover]) -> Result<()> {
     let Some(t) = takeovers.iter().find(|t| t.blocks()) else { return Ok(()) };
     let tool = label(&t.found);
-    let what = if t.not_recorded.is_empty() {
+    let what = if t.unreadable {
+        "this role may not read it, so whether it was adopted cannot be told".to_string()
+    } else if t.not_recorded.is_empty() {
         format!("{} entries, and this database has no history of cargo migrate's", t.entries)
     } else {
         format!("{} of its entries are migrations here that cargo migrate has not recorded", t.not_recorded.len())

@@ -76,7 +76,14 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
         }
         for t in &others {
             let tool = super::adopt::label(&t.found);
-            if t.blocks() {
+            if t.unreadable {
+                let _ = writeln!(
+                    out,
+                    "{}    {} {tool}: this role may not read it; `up` refuses until it can (or --ignore-other-history)",
+                    "History".bold(),
+                    "!".red().bold(),
+                );
+            } else if t.blocks() {
                 let _ = writeln!(
                     out,
                     "{}    {} {tool}, {} entries, not adopted: `up` refuses until `cargo migrate adopt --from {}` records them",

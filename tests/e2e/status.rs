@@ -102,3 +102,37 @@ fn a_folder_without_up_sql_is_reported_and_blocks_up() {
     p.cargo_migrate(&["up"]).fails(1);
     assert!(db.applied().is_empty());
 }
+
+/// A role that may not read another tool's history: `status` still works and
+/// says so; `up` refuses, since it cannot tell whether that history was adopted.
+#[test]
+fn an_unreadable_other_history_is_named_and_stops_up() {
+    let db = Db::new("status_unreadable_other");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.cargo_migrate(&["up"]).ok();
+    db.query(
+        "CREATE TABLE pgmigrations (id SERIAL PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL);
+         INSERT INTO pgmigrations (name, run_on) VALUES ('20250101000000_create-a', now());",
+    );
+    let role = format!("status_reader_{}", run_id());
+    db.try_create_role(&role).unwrap();
+    db.query(&format!(
+        "GRANT SELECT ON public.__diesel_schema_migrations TO {role}; GRANT USAGE ON SCHEMA cargo_migrate TO {role};
+         GRANT SELECT ON ALL TABLES IN SCHEMA cargo_migrate TO {role}"
+    ));
+    let mut reader = Project::new(&db);
+    reader.env = vec![("DATABASE_URL".into(), db.url.replacen("postgres@", &format!("{role}@"), 1))];
+    reader.table_migration("20250101000000", "a");
+    reader.table_migration("20250102000000", "b");
+    let json = reader.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(json["other_histories"][0]["tool"], "node-pg-migrate", "{json}");
+    assert_eq!(json["other_histories"][0]["adopted"], false, "{json}");
+    let r = reader.cargo_migrate(&["up", "--format", "json"]).fails(1);
+    assert_eq!(r.json()["error"]["kind"], "other_history", "{}", r.stdout);
+    // The owner, who can read it, sees it adopted (its one entry is applied here).
+    let json = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(json["other_histories"][0]["adopted"], true, "{json}");
+    drop(reader);
+    db.query(&format!("DROP OWNED BY {role}; DROP ROLE {role}"));
+}
