@@ -134,6 +134,9 @@ pub fn load(dir: &Path) -> Result<Source> {
             } else {
                 None
             }
+        } else if supabase {
+            // The Supabase CLI runs `<version>_<name>.sql` only, each whole.
+            None
         } else {
             layout::Layout::Flyway.name(&folder, false).or_else(|| layout::Layout::GolangMigrate.name(&folder, false))
         };
