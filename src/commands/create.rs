@@ -127,7 +127,9 @@ enum Layout {
 impl Layout {
     fn of(source: &Source) -> Layout {
         match source.migrations.last() {
-            Some(m) if m.file => Layout::File(m.format()),
+            // A pair (`.up.sql`/`.down.sql`), a Flyway `V` file or a Prisma folder
+            // has no one-file form that keeps a down: a diesel folder is written beside it.
+            Some(m) if m.file && m.is_single_file() => Layout::File(m.format()),
             Some(_) => Layout::Folders,
             None if source.ledger() == Ledger::Supabase => Layout::File(Format::Plain),
             None => Layout::Folders,

@@ -129,7 +129,8 @@ pub fn load(dir: &Path) -> Result<Source> {
         // (and refinery's); `.up.sql` / `.down.sql` pairs are sqlx's and
         // golang-migrate's.
         let named = if is_dir {
-            if prisma {
+            // A diesel folder beside Prisma's (`create` writes one) has up.sql.
+            if prisma && !path.join("up.sql").is_file() {
                 layout::Layout::Prisma.name(&folder, true)
             } else {
                 None
@@ -433,6 +434,14 @@ impl Migration {
         } else {
             read_sql(&self.up_path())
         }
+    }
+
+    /// A `<version>_<name>.sql` file with both directions in it (or up only):
+    /// not a pair, a Flyway `V` file or a Prisma folder's `migration.sql`.
+    pub fn is_single_file(&self) -> bool {
+        self.file
+            && self.down_file.is_none()
+            && self.dir.file_name().is_some_and(|f| f.to_string_lossy() == format!("{}.sql", self.name))
     }
 
     /// The file's format (plain SQL for a folder migration).

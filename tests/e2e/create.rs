@@ -80,3 +80,31 @@ fn host_project_templates_override_the_built_in_ones() {
     let down = std::fs::read_to_string(p.root.join("migrations").join(&f[0]).join("down.sql")).unwrap();
     assert!(down.contains("Revert"));
 }
+
+/// In a golang-migrate, Flyway or Prisma folder read in place, `create` writes
+/// a diesel folder beside their files (with its down.sql), which `up` runs after them.
+#[test]
+fn create_beside_pairs_flyway_and_prisma_writes_a_diesel_folder() {
+    for (name, dir, write) in [
+        ("golang", "migrations", crate::fixtures::golang_migrate as fn(&Project, &str)),
+        ("flyway", "db/migration", crate::fixtures::flyway),
+        ("prisma", "prisma/migrations", crate::fixtures::prisma),
+    ] {
+        let db = Db::new(&format!("create_beside_{name}"));
+        let mut p = Project::new(&db);
+        p.env.push(("MIGRATE_DIR".into(), dir.into()));
+        write(&p, dir);
+        let json = p.cargo_migrate(&["create", "add_bio", "--format", "json"]).ok().json();
+        let path = std::path::PathBuf::from(json["path"].as_str().unwrap());
+        assert!(path.join("up.sql").is_file() && path.join("down.sql").is_file(), "{name}: {json}");
+        std::fs::write(path.join("up.sql"), "ALTER TABLE accounts ADD COLUMN bio text;\n").unwrap();
+        std::fs::write(path.join("down.sql"), "ALTER TABLE accounts DROP COLUMN bio;\n").unwrap();
+        p.cargo_migrate(&["up"]).ok();
+        assert_eq!(db.applied().len(), 5, "{name}");
+        assert_eq!(
+            db.query("SELECT count(*) FROM information_schema.columns WHERE column_name = 'bio'"),
+            "1",
+            "{name}"
+        );
+    }
+}
