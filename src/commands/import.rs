@@ -296,7 +296,7 @@ fn convert_layout(dir: &Path, layout: Layout) -> Result<(Vec<Converted>, Vec<Not
             not.push(refuse("its up migration holds no SQL statement".into()));
             continue;
         }
-        let down = if m.down_file.is_some() { m.down_to_keep() } else { s.1.filter(|d| sql::has_statement(d)) };
+        let down = s.1.filter(|d| sql::has_statement(d));
         let (version, folder) = if pad {
             let v = format!("{:0>width$}", m.version);
             let rest = m.name.strip_prefix(m.version.as_str()).unwrap_or(&m.name);

@@ -362,7 +362,12 @@ impl Migration {
     /// A single-file migration's up and down sections, as they are (no checks).
     pub fn read_sections(&self) -> Result<(String, Option<String>)> {
         let s = self.sections()?;
-        Ok((s.up.clone(), s.down.clone()))
+        // A pair's down is its own file.
+        let down = match &self.down_file {
+            Some(path) => Some(read_sql(path)?),
+            None => s.down.clone(),
+        };
+        Ok((s.up.clone(), down))
     }
 
     /// A single-file migration's sections (the file is read once).

@@ -190,3 +190,20 @@ fn every_other_history_stops_up_until_adopted() {
         assert_eq!(db.applied(), ["20240101000000"], "{tool}");
     }
 }
+
+/// The down file of a pair is checked like a down section, and named.
+#[test]
+fn the_down_file_of_a_pair_is_linted() {
+    let db = Db::new("pair_down_lint");
+    let p = Project::new(&db);
+    crate::fixtures::golang_migrate(&p, "migrations");
+    p.write("migrations/000004_post_count.down.sql", "DROP FUNCTON post_count(bigint);\n");
+    let json = p.cargo_migrate(&["lint", "--all", "--format", "json"]).ok().json();
+    let findings = json["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "parse_error" && f["file"].as_str().unwrap().ends_with("000004_post_count.down.sql")),
+        "{json}"
+    );
+}
