@@ -3,9 +3,10 @@
 //! reports. No I/O here; everything is unit-tested.
 
 use crate::db::{Applied, Partial};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Kind, ModifiedMigration, Result};
 use crate::source::{Migration, Problem};
 use crate::version;
+use crate::version::Version;
 
 /// What the planner needs to know: versions only, both sorted ascending.
 #[derive(Debug, Clone, Default)]
@@ -96,17 +97,32 @@ pub enum Anomaly {
     Source(Problem),
 }
 
+/// What is odd, by name (`status --format json` writes it as `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyKind {
+    MissingOnDisk,
+    OutOfOrder,
+    PartlyApplied,
+    Modified,
+    DuplicateVersion,
+    NotAMigration,
+    BadFolderName,
+    DanglingLink,
+}
+
 impl Anomaly {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> AnomalyKind {
         match self {
-            Anomaly::MissingOnDisk { .. } => "missing_on_disk",
-            Anomaly::OutOfOrder { .. } => "out_of_order",
-            Anomaly::PartlyApplied { .. } => "partly_applied",
-            Anomaly::Modified { .. } => "modified",
-            Anomaly::Source(Problem::DuplicateVersion { .. }) => "duplicate_version",
-            Anomaly::Source(Problem::NotAMigration { .. }) => "not_a_migration",
-            Anomaly::Source(Problem::BadFolderName { .. }) => "bad_folder_name",
-            Anomaly::Source(Problem::DanglingLink { .. }) => "dangling_link",
+            Anomaly::MissingOnDisk { .. } => AnomalyKind::MissingOnDisk,
+            Anomaly::OutOfOrder { .. } => AnomalyKind::OutOfOrder,
+            Anomaly::PartlyApplied { .. } => AnomalyKind::PartlyApplied,
+            Anomaly::Modified { .. } => AnomalyKind::Modified,
+            Anomaly::Source(Problem::DuplicateVersion { .. }) => AnomalyKind::DuplicateVersion,
+            Anomaly::Source(Problem::NotAMigration { .. }) => AnomalyKind::NotAMigration,
+            Anomaly::Source(Problem::BadFolderName { .. }) => AnomalyKind::BadFolderName,
+            Anomaly::Source(Problem::DanglingLink { .. }) => AnomalyKind::DanglingLink,
         }
     }
 
@@ -260,13 +276,19 @@ pub fn plan(state: &State, request: &Request) -> Result<Vec<Step>> {
 /// A file changed after it ran: what is applied is not what the team reads.
 fn refuse_modified(state: &State) -> Result<()> {
     let Some((first, _, _)) = state.modified.first() else { return Ok(()) };
-    let mut err = Error::new(
-        Kind::Modified,
+    let migrations = state
+        .modified
+        .iter()
+        .map(|(version, recorded, current)| ModifiedMigration {
+            version: version.into(),
+            recorded: recorded.clone(),
+            current: current.clone(),
+        })
+        .collect();
+    let err = Error::new(
+        Kind::Modified { migrations },
         format!("{} applied migration(s) were modified after they ran; nothing was run", state.modified.len()),
     );
-    for (version, recorded, current) in &state.modified {
-        err = err.detail(format!("  - {version}: checksum {recorded} when applied, {current} now"));
-    }
     Err(err.hint(format!(
         "undo the edit, or re-apply it (`cargo migrate redo` for the newest); if the edit is deliberate and harmless, \
          `cargo migrate repair {first}` records the new checksum; `up --allow-modified` runs anyway"
@@ -292,7 +314,6 @@ fn plan_up(
                 Kind::UnknownVersion,
                 format!("there is no migration {to} in the migrations folder"),
             )
-            .usage()
             .hint("`cargo migrate status` lists the versions"));
         }
         chosen.retain(|v| **v <= to);
@@ -304,16 +325,13 @@ fn plan_up(
         if let Some(newest) = state.applied.last() {
             let late: Vec<&String> = chosen.iter().copied().filter(|v| *v < newest).collect();
             if !late.is_empty() {
-                let mut err = Error::new(
-                    Kind::OutOfOrder,
+                let err = Error::new(
+                    Kind::OutOfOrder { versions: late.iter().map(|v| Version::from(*v)).collect() },
                     format!(
                         "{} pending migration(s) are older than the newest applied one ({newest}); nothing was run",
                         late.len()
                     ),
                 );
-                for v in late {
-                    err = err.detail(format!("  - {v}"));
-                }
                 return Err(err.hint(
                     "a teammate's migration was merged after yours ran: check it does not conflict, then run `cargo migrate up --allow-out-of-order`",
                 ));
@@ -328,7 +346,8 @@ fn plan_up(
             (Some((_, done, _)), PartialChoice::Resume) => Step::Resume(v.clone(), (*done).max(0) as usize),
             (Some((_, done, total)), PartialChoice::Refuse) => {
                 let a = Anomaly::PartlyApplied { version: v.clone(), done: *done, total: *total };
-                return Err(Error::new(Kind::PartlyApplied, format!("{}; nothing was run", a.message())).hint(a.hint()));
+                let kind = Kind::PartlyApplied { version: v.into(), statements_done: *done, statements_total: *total };
+                return Err(Error::new(kind, format!("{}; nothing was run", a.message())).hint(a.hint()));
             }
         });
     }
@@ -347,10 +366,9 @@ fn plan_down(state: &State, target: &DownTarget) -> Result<Vec<String>> {
                     return Ok(Vec::new());
                 }
                 return Err(Error::new(
-                    Kind::NotApplied,
+                    Kind::NotApplied { applied_by: None },
                     "no batch is recorded for the applied migrations (applied by diesel or an app); nothing was reverted",
                 )
-                .usage()
                 .hint("revert by count or version instead: `cargo migrate down --count N` or `down VERSION`"));
             };
             state
@@ -370,8 +388,7 @@ fn plan_down(state: &State, target: &DownTarget) -> Result<Vec<String>> {
                 } else {
                     format!("there is no applied migration {v}")
                 };
-                return Err(Error::new(Kind::NotApplied, format!("{why}; nothing was reverted"))
-                    .usage()
+                return Err(Error::new(Kind::NotApplied { applied_by: None }, format!("{why}; nothing was reverted"))
                     .hint("`cargo migrate status` lists applied versions; `down VERSION` keeps VERSION and reverts what came after it"));
             }
             newest_first.take_while(|a| **a > v).cloned().collect()
@@ -408,17 +425,6 @@ pub enum RowState {
         done: i32,
         total: i32,
     },
-}
-
-impl RowState {
-    pub fn name(self) -> &'static str {
-        match self {
-            RowState::Applied => "applied",
-            RowState::Pending => "pending",
-            RowState::Missing => "missing",
-            RowState::Partly { .. } => "partly_applied",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -505,8 +511,7 @@ mod tests {
     fn up_refuses_out_of_order_unless_allowed() {
         let s = state(&["1", "2", "3"], &["1", "3"]);
         let err = plan(&s, &up(None, None, false)).unwrap_err();
-        assert_eq!(err.kind, Kind::OutOfOrder);
-        assert!(err.details.iter().any(|d| d.contains('2')));
+        assert_eq!(err.kind, Kind::OutOfOrder { versions: vec!["2".into()] });
         assert_eq!(plan(&s, &up(None, None, true)).unwrap(), apply(&["2"]));
         assert_eq!(anomalies(&s, &[]), vec![Anomaly::OutOfOrder { version: "2".into() }]);
     }
@@ -527,7 +532,7 @@ mod tests {
     fn down_to_a_version_that_is_not_applied_is_refused() {
         let s = state(&["1", "2"], &["1"]);
         let err = plan(&s, &Request::Down(DownTarget::After("2".into()))).unwrap_err();
-        assert_eq!(err.kind, Kind::NotApplied);
+        assert_eq!(err.kind, Kind::NotApplied { applied_by: None });
         assert!(err.message.contains("pending"));
         let err = plan(&s, &Request::Down(DownTarget::After("7".into()))).unwrap_err();
         assert!(err.message.contains("no applied migration 7"));
@@ -551,9 +556,9 @@ mod tests {
         let mut s = state(&["1", "2"], &["1"]);
         s.modified = vec![("1".into(), "aaaa".into(), "bbbb".into())];
         let err = plan(&s, &up(None, None, false)).unwrap_err();
-        assert_eq!(err.kind, Kind::Modified);
-        assert!(err.details[0].contains("aaaa") && err.details[0].contains("bbbb"), "{err}");
-        assert!(err.hint.unwrap().contains("repair 1"));
+        let modified = ModifiedMigration { version: "1".into(), recorded: "aaaa".into(), current: "bbbb".into() };
+        assert_eq!(err.kind, Kind::Modified { migrations: vec![modified] });
+        assert!(err.hint.clone().unwrap().contains("repair 1"));
         let allowed = Request::Up {
             count: None,
             to: None,
@@ -562,7 +567,7 @@ mod tests {
             partial: PartialChoice::Refuse,
         };
         assert_eq!(plan(&s, &allowed).unwrap(), apply(&["2"]));
-        assert_eq!(anomalies(&s, &[])[0].kind(), "modified");
+        assert_eq!(anomalies(&s, &[])[0].kind(), AnomalyKind::Modified);
         // Reverting is how to fix it: never refused for this.
         assert_eq!(plan(&s, &Request::Redo { count: 1 }).unwrap().len(), 2);
     }
@@ -575,7 +580,10 @@ mod tests {
         s.batch = vec![Some(1), Some(2), Some(2), None];
         assert_eq!(plan(&s, &Request::Down(DownTarget::LastBatch)).unwrap(), revert(&["3", "2"]));
         s.batch = vec![None; 4];
-        assert_eq!(plan(&s, &Request::Down(DownTarget::LastBatch)).unwrap_err().kind, Kind::NotApplied);
+        assert_eq!(
+            plan(&s, &Request::Down(DownTarget::LastBatch)).unwrap_err().kind,
+            Kind::NotApplied { applied_by: None }
+        );
         assert_eq!(plan(&state(&["1"], &[]), &Request::Down(DownTarget::LastBatch)).unwrap(), vec![]);
     }
 
@@ -593,7 +601,7 @@ mod tests {
         let err = check_source(std::slice::from_ref(&p)).unwrap_err();
         assert!(err.details[0].contains("1_a, 1_b"));
         assert!(check_source(&[]).is_ok());
-        assert_eq!(anomalies(&State::default(), &[p])[0].kind(), "duplicate_version");
+        assert_eq!(anomalies(&State::default(), &[p])[0].kind(), AnomalyKind::DuplicateVersion);
     }
 
     #[test]
@@ -601,7 +609,7 @@ mod tests {
         let mut s = state(&["1", "2"], &["1"]);
         s.partial = vec![("2".into(), 3, 5)];
         let err = plan(&s, &up(None, None, false)).unwrap_err();
-        assert_eq!(err.kind, Kind::PartlyApplied);
+        assert_eq!(err.kind, Kind::PartlyApplied { version: "2".into(), statements_done: 3, statements_total: 5 });
         assert!(err.message.contains("statements 1–3 of 5"), "{err}");
         let resume = Request::Up {
             count: None,

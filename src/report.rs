@@ -18,7 +18,11 @@ use serde::Serialize;
 pub mod lint;
 
 use crate::cli::{ColorChoice, Format};
-use crate::error::{DoneStep, Error, Kind};
+use crate::error::{Action, Aftermath, DatabaseHas, DoneStep, Error, Kind, Severity as NoticeSeverity};
+use crate::lint::Severity;
+use crate::plan::AnomalyKind;
+use crate::supabase::local::ExtensionState;
+use crate::version::Version;
 
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static SHOW_SECRETS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -66,15 +70,7 @@ pub fn clean(text: &str) -> Cow<'_, str> {
     Cow::Owned(text.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{fffd}' } else { c }).collect())
 }
 
-/// A NOTICE, WARNING, INFO (…) message the server sent while a migration ran.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    /// Untranslated: `WARNING`, `NOTICE`, `INFO`, `DEBUG`, `LOG`.
-    pub severity: String,
-    pub message: String,
-    pub detail: Option<String>,
-    pub hint: Option<String>,
-}
+pub use crate::error::Notice;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Reporter {
@@ -157,11 +153,12 @@ impl Reporter {
     /// shows them; --quiet hides notices, never warnings.
     pub fn notices(&self, notices: &[Notice]) {
         for n in notices {
-            let warning = n.severity == "WARNING";
+            let warning = n.severity == NoticeSeverity::Warning;
             if self.quiet && !warning {
                 continue;
             }
-            let label = if warning { n.severity.yellow().bold().to_string() } else { n.severity.cyan().to_string() };
+            let severity = n.severity.as_str();
+            let label = if warning { severity.yellow().bold().to_string() } else { severity.cyan().to_string() };
             let mut text = format!("      {label}: {}", clean(&n.message));
             if let Some(d) = &n.detail {
                 text.push_str(&format!("\n      DETAIL: {}", clean(d)));
@@ -198,9 +195,9 @@ impl Reporter {
 
     pub fn error(&self, err: &Error) {
         let mut text = format!("{} {}", "error:".red().bold(), err.message);
-        for line in &err.details {
+        for line in details(err) {
             text.push('\n');
-            text.push_str(line);
+            text.push_str(&line);
         }
         if let Some(hint) = &err.hint {
             text.push_str(&format!("\n{} {hint}", "hint:".cyan().bold()));
@@ -209,15 +206,92 @@ impl Reporter {
         self.json(&ErrorOutput {
             ok: false,
             error: ErrorJson {
-                kind: err.kind,
+                kind: &err.kind,
                 message: &err.message,
                 details: &err.details,
                 hint: err.hint.as_deref(),
-                exit_code: err.exit_code,
+                exit_code: err.exit_code(),
                 done_before: err.done_before.as_deref(),
             },
         });
     }
+}
+
+/// An error as plain text: its message, the lines under it, its hint.
+pub fn plain(err: &Error) -> String {
+    let mut text = err.message.clone();
+    for line in details(err) {
+        text.push('\n');
+        text.push_str(&line);
+    }
+    if let Some(hint) = &err.hint {
+        text.push_str(&format!("\nhint: {hint}"));
+    }
+    text
+}
+
+/// The lines under an error's message: what its kind's fields say, then
+/// the free lines it carries.
+pub fn details(err: &Error) -> Vec<String> {
+    let mut out = Vec::new();
+    match &err.kind {
+        Kind::OutOfOrder { versions } => out.extend(versions.iter().map(|v| format!("  - {v}"))),
+        Kind::Modified { migrations } => out.extend(
+            migrations
+                .iter()
+                .map(|m| format!("  - {}: checksum {} when applied, {} now", m.version, m.recorded, m.current)),
+        ),
+        Kind::MigrationFailed(f) => {
+            let name = &f.migration.name;
+            if let Some(text) = &f.source_line {
+                out.push(format!("   | {text}"));
+                if let Some(col) = f.column {
+                    out.push(format!("   | {}^", " ".repeat(text.chars().take(col - 1).count())));
+                }
+            }
+            if let Some(d) = &f.server_detail {
+                out.push(format!("  detail: {}", clean(d)));
+            }
+            if let Some(h) = &f.server_hint {
+                out.push(format!("  postgres hint: {}", clean(h)));
+            }
+            match f.aftermath {
+                Aftermath::NothingRan => {
+                    out.push(format!("  {name} runs outside a transaction: its first statement failed, so nothing of it ran"))
+                }
+                Aftermath::RolledBack => out.push(format!("  {name} was rolled back: nothing of it is applied")),
+                Aftermath::PartlyApplied => out.push(format!(
+                    "  {name} runs outside a transaction (metadata.toml): {} already ran (that stays){}; it is not recorded as applied",
+                    ran(f.statements_done.unwrap_or(0)),
+                    if f.tracked { " (`cargo migrate status` shows it as partly applied)" } else { "" }
+                )),
+                Aftermath::NotRun | Aftermath::Unknown => {}
+            }
+            out.extend(f.notices.iter().map(|n| format!("  {}: {}", n.severity.as_str(), clean(&n.message))));
+        }
+        Kind::ConnectionLost(c) => {
+            if let (Some(m), Some(has)) = (&c.migration, c.database_has) {
+                let verb = if c.applying { "applied" } else { "reverted" };
+                let name = &m.name;
+                out.push(match has {
+                    DatabaseHas::Unknown => format!(
+                        "  the outcome of {name} is unknown, and reconnecting to check failed: {}",
+                        c.reconnect_error.as_deref().unwrap_or("")
+                    ),
+                    DatabaseHas::Committed => {
+                        format!("  the server had committed it before the connection dropped: {name} is {verb}")
+                    }
+                    DatabaseHas::RolledBack => format!("  the server rolled it back: {name} is not {verb}"),
+                    DatabaseHas::MaybePartly => format!(
+                        "  {name} runs outside a transaction: part of it may have run; `cargo migrate status` shows how far it got"
+                    ),
+                });
+            }
+        }
+        _ => {}
+    }
+    out.extend(err.details.iter().cloned());
+    out
 }
 
 /// A path as the user should see it: relative to where they stand when inside it.
@@ -259,14 +333,18 @@ pub fn ms(d: std::time::Duration) -> String {
 // ---- The `--format json` documents. ----
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ErrorOutput<'a> {
     pub ok: bool,
     pub error: ErrorJson<'a>,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ErrorJson<'a> {
-    pub kind: Kind,
+    /// The kind's name, and beside it the kind's fields.
+    #[serde(flatten)]
+    pub kind: &'a Kind,
     pub message: &'a str,
     pub details: &'a [String],
     pub hint: Option<&'a str>,
@@ -275,27 +353,9 @@ pub struct ErrorJson<'a> {
     pub done_before: Option<&'a [DoneStep]>,
 }
 
-#[derive(Serialize)]
-pub struct NoticeJson {
-    pub severity: String,
-    pub message: String,
-    pub detail: Option<String>,
-    pub hint: Option<String>,
-}
-
-impl From<&Notice> for NoticeJson {
-    fn from(n: &Notice) -> Self {
-        NoticeJson {
-            severity: n.severity.clone(),
-            message: n.message.clone(),
-            detail: n.detail.clone(),
-            hint: n.hint.clone(),
-        }
-    }
-}
-
 /// `up`, `down`, `redo`.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct RunOutput {
     pub ok: bool,
     pub command: &'static str,
@@ -307,17 +367,19 @@ pub struct RunOutput {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct StepJson {
-    pub version: String,
+    pub version: Version,
     pub name: String,
-    pub action: crate::error::Action,
+    pub action: Action,
     pub duration_ms: u64,
-    pub notices: Vec<NoticeJson>,
+    pub notices: Vec<Notice>,
     /// Reverted with the down.sql stored when it was applied (not the file's).
     pub from_stored_down: bool,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct StatusOutput {
     pub ok: bool,
     pub command: &'static str,
@@ -329,11 +391,11 @@ pub struct StatusOutput {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct StatusRow {
-    pub version: String,
+    pub version: Version,
     pub name: String,
-    /// `applied`, `pending`, `missing` or `partly_applied`.
-    pub state: &'static str,
+    pub state: StatusState,
     pub applied_at: Option<String>,
     pub batch: Option<i32>,
     pub applied_by: Option<String>,
@@ -349,15 +411,30 @@ pub struct StatusRow {
     pub up_only: bool,
 }
 
+/// A migration's state in `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StatusState {
+    Applied,
+    Pending,
+    /// Applied, but no migration on disk has its version.
+    Missing,
+    /// Outside a transaction, it stopped part-way (`statements_done` of `statements_total`).
+    PartlyApplied,
+}
+
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct AnomalyJson {
-    pub kind: &'static str,
-    pub version: Option<String>,
+    pub kind: AnomalyKind,
+    pub version: Option<Version>,
     pub message: String,
     pub hint: &'static str,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Summary {
     pub applied: usize,
     pub pending: usize,
@@ -366,6 +443,7 @@ pub struct Summary {
 
 /// `lint --database`: the findings, rule by rule.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LintOutput {
     pub ok: bool,
     pub command: &'static str,
@@ -375,16 +453,17 @@ pub struct LintOutput {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct FindingJson {
     pub rule: &'static str,
-    /// `error`, `warn` or `info`.
-    pub severity: &'static str,
+    pub severity: Severity,
     pub object: String,
     pub message: String,
     pub fix: &'static str,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LintSummary {
     pub errors: usize,
     pub warnings: usize,
@@ -393,11 +472,11 @@ pub struct LintSummary {
 
 /// `lint` (without --database): the static findings in the migration files.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct StaticLintOutput {
     pub ok: bool,
     pub command: &'static str,
-    /// `pending` or `all`.
-    pub checked: &'static str,
+    pub checked: Checked,
     pub migrations_dir: String,
     /// How many migrations were checked.
     pub migrations: usize,
@@ -405,11 +484,22 @@ pub struct StaticLintOutput {
     pub summary: LintSummary,
 }
 
+/// Which migrations `lint` checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Checked {
+    /// The pending ones (`lint` with a database).
+    Pending,
+    /// Every migration (`--all`, or no database).
+    All,
+}
+
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct StaticFindingJson {
     pub rule: &'static str,
-    /// `error`, `warn` or `info`.
-    pub severity: &'static str,
+    pub severity: Severity,
     /// The migration (folder) it is in.
     pub migration: String,
     pub file: String,
@@ -427,6 +517,7 @@ pub struct StaticFindingJson {
 
 /// SARIF 2.1.0, the subset GitHub code scanning reads.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Sarif {
     #[serde(rename = "$schema")]
     pub schema: &'static str,
@@ -435,6 +526,7 @@ pub struct Sarif {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SarifRun {
     pub tool: SarifTool,
@@ -444,11 +536,13 @@ pub struct SarifRun {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct SarifTool {
     pub driver: SarifDriver,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SarifDriver {
     pub name: &'static str,
@@ -457,6 +551,7 @@ pub struct SarifDriver {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SarifRule {
     pub id: &'static str,
@@ -468,38 +563,53 @@ pub struct SarifRule {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct SarifConfiguration {
-    /// `error`, `warning` or `note`.
-    pub level: &'static str,
+    pub level: SarifLevel,
+}
+
+/// SARIF's `level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SarifLevel {
+    Error,
+    Warning,
+    Note,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct SarifText {
     pub text: String,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct SarifUri {
     pub uri: String,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SarifResult {
     pub rule_id: &'static str,
     pub rule_index: usize,
-    pub level: &'static str,
+    pub level: SarifLevel,
     pub message: SarifText,
     pub locations: Vec<SarifLocation>,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SarifLocation {
     pub physical_location: SarifPhysicalLocation,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SarifPhysicalLocation {
     pub artifact_location: SarifArtifactLocation,
@@ -507,6 +617,7 @@ pub struct SarifPhysicalLocation {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SarifArtifactLocation {
     pub uri: String,
@@ -514,6 +625,7 @@ pub struct SarifArtifactLocation {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SarifRegion {
     pub start_line: usize,
@@ -525,18 +637,36 @@ pub struct SarifRegion {
 
 /// `verify`: each migration's verdict.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct VerifyOutput {
     pub ok: bool,
     pub command: &'static str,
     pub migrations: Vec<VerifyResult>,
 }
 
+/// What `verify` found of one migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyState {
+    /// Up, down and up again left the schema as it was.
+    Reversible,
+    /// Down did not give back the schema up started from (`details` lists the differences).
+    NotReversible,
+    /// A step failed (`error` says which and why).
+    Failing,
+    /// An earlier migration failed, so this one could not be tried.
+    NotTried,
+    /// A single file without a down section: it applied; there is nothing to revert.
+    UpOnly,
+}
+
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct VerifyResult {
-    pub version: String,
+    pub version: Version,
     pub name: String,
-    /// `reversible`, `not_reversible`, `failing` or `not_tried`.
-    pub state: &'static str,
+    pub state: VerifyState,
     /// For `not_reversible`: each schema object left behind or lost.
     pub details: Vec<String>,
     pub error: Option<String>,
@@ -544,6 +674,7 @@ pub struct VerifyResult {
 
 /// `up --dry-run`, `down --dry-run`: what would be sent, in order.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct DryRunOutput {
     pub ok: bool,
     pub command: &'static str,
@@ -555,19 +686,21 @@ pub struct DryRunOutput {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct DryRunStep {
-    pub version: String,
+    pub version: Version,
     pub name: String,
-    pub action: crate::error::Action,
+    pub action: Action,
     /// Each text as one round trip to the server.
     pub sql: Vec<String>,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct RepairOutput {
     pub ok: bool,
     pub command: &'static str,
-    pub version: String,
+    pub version: Version,
     pub name: String,
     /// The checksum recorded before (None: none was).
     pub checksum_before: Option<String>,
@@ -575,16 +708,18 @@ pub struct RepairOutput {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct CreateOutput {
     pub ok: bool,
     pub command: &'static str,
-    pub version: String,
+    pub version: Version,
     pub name: String,
     pub path: String,
     pub files: Vec<String>,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct SeedOutput {
     pub ok: bool,
     pub command: &'static str,
@@ -594,6 +729,7 @@ pub struct SeedOutput {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct SeedFileJson {
     pub path: String,
     pub duration_ms: Option<u64>,
@@ -601,6 +737,7 @@ pub struct SeedFileJson {
 
 /// `adopt` and `baseline`.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct AdoptOutput {
     pub ok: bool,
     pub command: &'static str,
@@ -612,20 +749,22 @@ pub struct AdoptOutput {
     pub recorded: Vec<AdoptedJson>,
     pub already_applied: usize,
     /// Versions the other tool applied that have no migration here.
-    pub unmatched: Vec<String>,
+    pub unmatched: Vec<Version>,
     /// Migrations here that stay pending.
     pub pending: usize,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct AdoptedJson {
-    pub version: String,
+    pub version: Version,
     pub name: String,
     /// When the other tool applied it, where it kept that.
     pub applied_at: Option<String>,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ImportOutput {
     pub ok: bool,
     pub command: &'static str,
@@ -639,8 +778,9 @@ pub struct ImportOutput {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ImportedJson {
-    pub version: String,
+    pub version: Version,
     pub name: String,
     pub from: String,
     pub path: Option<String>,
@@ -650,12 +790,14 @@ pub struct ImportedJson {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct NotConvertedJson {
     pub file: String,
     pub reason: String,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct DatabaseUrlOutput {
     pub ok: bool,
     pub command: &'static str,
@@ -666,6 +808,7 @@ pub struct DatabaseUrlOutput {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct UrlPart {
     pub part: &'static str,
     pub value: String,
@@ -673,6 +816,7 @@ pub struct UrlPart {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LocalOutput {
     pub ok: bool,
     pub command: &'static str,
@@ -690,6 +834,7 @@ pub struct LocalOutput {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LocalOther {
     pub dir: String,
     pub workspace: Option<String>,
@@ -700,13 +845,17 @@ pub struct LocalOther {
 /// (cargo-migrate's, `note` says what it cannot do), `available` (not created,
 /// as on Supabase) or `missing`.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LocalExtension {
     pub name: String,
-    pub state: &'static str,
+    pub state: ExtensionState,
     pub schema: Option<String>,
     pub version: Option<String>,
     pub note: Option<String>,
 }
+
+#[cfg(test)]
+mod schema;
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,9 @@ use crate::db::bookkeeping::{self, Record};
 use crate::db::execute::{self, Outcome, Prepared, Target};
 use crate::db::pq::Notice;
 use crate::db::{history, query_error, Conn, History};
-use crate::error::{Action, DoneStep, Error, Kind, Result};
+use crate::error::{
+    Action, Aftermath, ConnectionLoss, DatabaseHas, DoneStep, Error, Kind, MigrationFailure, MigrationRef, Result,
+};
 use crate::plan::Step;
 use crate::report::display_path;
 use crate::source::Source;
@@ -26,13 +28,13 @@ pub struct StepReport {
     pub duration: Duration,
     pub notices: Vec<Notice>,
     /// Reverted with the down.sql stored in the database.
-    pub from_store: bool,
+    pub from_stored_down: bool,
 }
 
 impl StepReport {
     fn done(&self) -> DoneStep {
         DoneStep {
-            version: self.version.clone(),
+            version: self.version.as_str().into(),
             name: self.name.clone(),
             action: self.action,
             duration_ms: self.duration.as_millis() as u64,
@@ -93,11 +95,11 @@ pub fn prepare(
                     record: None,
                     skip: 0,
                     stopped_before: false,
-                    from_store: true,
+                    from_stored_down: true,
                 });
             };
             let mut in_transaction = m.run_in_transaction(apply)?;
-            let mut from_store = false;
+            let mut from_stored_down = false;
             let (mut sql, file, record) = if apply {
                 let sql = m.read_up()?;
                 let record = Record {
@@ -112,17 +114,17 @@ pub fn prepare(
             } else {
                 match (m.read_down(), stored_down) {
                     (Ok(disk), Some(kept)) if version::checksum(&disk) != version::checksum(kept) => {
-                        from_store = true;
+                        from_stored_down = true;
                         (kept.clone(), m.down_path(), None)
                     }
                     (Err(_), Some(kept)) => {
-                        from_store = true;
+                        from_stored_down = true;
                         (kept.clone(), m.down_path(), None)
                     }
                     (disk, _) => (disk?, m.down_path(), None),
                 }
             };
-            let path = if from_store {
+            let path = if from_stored_down {
                 format!("{} (the down.sql it was applied with, stored in the database)", m.name)
             } else {
                 display_path(&file)
@@ -132,8 +134,24 @@ pub fn prepare(
             // while the error said the migration was rolled back.
             if let Some(st) = crate::sql::split_statements(&sql).iter().find(|st| crate::sql::copies_to_stdout(st.text)) {
                 let (line, _, _) = crate::sql::locate(&sql, st.char_offset + crate::sql::code_start(st.text) + 1);
+                let failure = MigrationFailure {
+                    migration: MigrationRef { version: v.as_str().into(), name: m.name.clone() },
+                    file: path.clone(),
+                    line: Some(line),
+                    column: None,
+                    source_line: None,
+                    sqlstate: None,
+                    server_message: String::new(),
+                    server_detail: None,
+                    server_hint: None,
+                    aftermath: Aftermath::NotRun,
+                    statements_done: None,
+                    notices: Vec::new(),
+                    tracked: false,
+                    in_transaction,
+                };
                 return Err(Error::new(
-                    Kind::MigrationFailed,
+                    Kind::MigrationFailed(Box::new(failure)),
                     format!("{path}:{line}: COPY … TO STDOUT cannot run in a migration (there is no one to read its rows); nothing was run"),
                 )
                 .hint("remove it (to look at data, query it with psql), or COPY to a file the server can write"));
@@ -164,7 +182,7 @@ pub fn prepare(
                 record,
                 skip,
                 stopped_before,
-                from_store,
+                from_stored_down,
             })
         })
         .collect()
@@ -225,7 +243,6 @@ fn read_steps(
                     p.folder
                 ),
             )
-            .usage()
             .hint("run without --single-transaction"));
         }
     }
@@ -310,7 +327,7 @@ pub fn run(
                     action: if p.applies() { Action::Applied } else { Action::Reverted },
                     duration: ran.duration,
                     notices: ran.notices,
-                    from_store: p.from_store,
+                    from_stored_down: p.from_stored_down,
                 };
                 if !options.single_transaction {
                     on_step(&report);
@@ -380,47 +397,55 @@ pub fn run(
 /// After the connection dropped mid-step: ask a new connection whether the
 /// step took effect, and say so. Returns the step's report when it did.
 fn settle(e: &mut Error, reconnect: &dyn Fn() -> Result<Conn>, diesel_table: &str, p: &Prepared) -> Option<StepReport> {
-    e.kind = Kind::ConnectionLost;
+    let notices = match &mut e.kind {
+        Kind::MigrationFailed(f) => std::mem::take(&mut f.notices),
+        _ => Vec::new(),
+    };
+    let mut loss =
+        ConnectionLoss { migration: Some(execute::migration_ref(p)), applying: p.applies(), ..Default::default() };
     let recorded = reconnect().and_then(|mut c| history::is_recorded(&mut c, diesel_table, &p.version));
     let took_effect = match recorded {
         Err(err) => {
-            e.details.push(format!(
-                "  the outcome of {} is unknown, and reconnecting to check failed: {}",
-                p.folder, err.message
-            ));
+            loss.database_has = Some(DatabaseHas::Unknown);
+            loss.reconnect_error = Some(err.message.clone());
             e.hint = Some("run `cargo migrate status` once the database is reachable: it shows what is applied".into());
+            e.kind = Kind::ConnectionLost(Box::new(loss));
             return None;
         }
         Ok(recorded) => recorded == p.applies(),
     };
-    let verb = if p.applies() { "applied" } else { "reverted" };
-    if took_effect {
-        e.details.push(format!("  the server had committed it before the connection dropped: {} is {verb}", p.folder));
+    let report = if took_effect {
+        loss.database_has = Some(DatabaseHas::Committed);
         e.hint = Some("nothing to undo; run the command again to continue".into());
         Some(StepReport {
             version: p.version.clone(),
             name: p.folder.clone(),
             action: if p.applies() { Action::Applied } else { Action::Reverted },
             duration: Duration::ZERO,
-            notices: Vec::new(),
-            from_store: p.from_store,
+            notices,
+            from_stored_down: p.from_stored_down,
         })
     } else if p.in_transaction {
-        e.details.push(format!("  the server rolled it back: {} is not {verb}", p.folder));
+        loss.database_has = Some(DatabaseHas::RolledBack);
         e.hint = Some("run the command again once the connection is stable".into());
         None
     } else {
-        e.details.push(format!(
-            "  {} runs outside a transaction: part of it may have run; `cargo migrate status` shows how far it got",
-            p.folder
-        ));
+        loss.database_has = Some(DatabaseHas::MaybePartly);
         None
-    }
+    };
+    e.kind = Kind::ConnectionLost(Box::new(loss));
+    report
 }
 
+/// The server's messages while the failed step ran go with its error.
 fn with_notices(mut e: Error, notices: &[Notice]) -> Error {
-    for n in notices {
-        e.details.push(format!("  {}: {}", n.severity, crate::report::clean(&n.message)));
+    match &mut e.kind {
+        Kind::MigrationFailed(f) => f.notices.extend(notices.iter().cloned()),
+        _ => {
+            for n in notices {
+                e.details.push(format!("  {}: {}", n.severity.as_str(), crate::report::clean(&n.message)));
+            }
+        }
     }
     e
 }

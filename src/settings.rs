@@ -37,7 +37,6 @@ impl Env {
         if !path.is_file() {
             if required {
                 return Err(Error::new(Kind::NoEnvFile, format!("--env-file {} does not exist", path.display()))
-                    .usage()
                     .hint("pass the path of an existing .env file"));
             }
             return Ok(Env::default());

@@ -104,7 +104,7 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
         ctx.reporter.json(&CreateOutput {
             ok: true,
             command: "create",
-            version,
+            version: version.into(),
             name: folder,
             path: json_path(&target),
             files: files.iter().map(|f| json_path(f)).collect(),

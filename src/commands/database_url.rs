@@ -1,4 +1,4 @@
-//! `cargo migrate database-url`: the seed's `setup-database-url.js`. Shows
+//! `cargo migrate database-url`: what node-pg-migrate teams' `setup-database-url.js` did. Shows
 //! the URL in use and where each part came from; `--write-env` stores it.
 
 use std::path::Path;

@@ -11,7 +11,7 @@ use crate::cli::{FailOn, Format, LintArgs};
 use crate::db::{advisor, Conn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::lint::{self, Finding, LintInput, Severity};
-use crate::report::{self, FindingJson, LintOutput, LintSummary, Reporter};
+use crate::report::{self, Checked, FindingJson, LintOutput, LintSummary, Reporter};
 use crate::source::{Migration, Source};
 use crate::url;
 
@@ -22,7 +22,6 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
                 Kind::UnsupportedFormat,
                 "--format sarif needs findings in files; --database has none",
             )
-            .usage()
             .hint("use --format json with --database, or drop --database to check the files"));
         }
         return database(ctx, args);
@@ -31,7 +30,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
     let (mut source, versions, checked) = if args.all {
         let source = ctx.source()?;
         let versions = source.migrations.iter().map(|m| m.version.clone()).collect();
-        (source, versions, "all")
+        (source, versions, Checked::All)
     } else {
         let (source, Database { history, .. }) = ctx.read_both(&args.db, "lint", false).map_err(|e| {
             if e.kind != Kind::Connect {
@@ -41,7 +40,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
             e.hint(format!("{hint}`cargo migrate lint --all` checks every migration without a database"))
         })?;
         let versions = pending(&source, &history);
-        (source, versions, "pending")
+        (source, versions, Checked::Pending)
     };
     source.check_runnable(versions.clone());
     let inputs = inputs(&source, &versions)?;
@@ -162,7 +161,7 @@ pub fn before_up(ctx: &Context, source: &Source, versions: &[String]) -> Result<
 /// After a successful `up`: Supabase's advisor on the live schema (a
 /// failure to ask is a message, never a failure: the migrations are applied).
 pub fn advise(conn: &mut Conn) -> std::result::Result<Vec<advisor::Finding>, String> {
-    advisor::check(conn).map_err(|e| e.message)
+    advisor::check(conn).map_err(|e| e.message.clone())
 }
 
 /// `advise`'s answer as one summary line.
@@ -170,15 +169,15 @@ pub fn print_advice(r: &Reporter, advice: &std::result::Result<Vec<advisor::Find
     match advice {
         Ok(findings) if findings.is_empty() => {}
         Ok(findings) => {
-            let count = |s: &str| findings.iter().filter(|f| f.severity == s).count();
+            let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
             let mut rules: Vec<&str> = findings.iter().map(|f| f.rule).collect();
             rules.dedup();
             r.note(format!(
                 "{} the database advisor finds {} error(s), {} warning(s) and {} info(s) in the schema now ({}): `cargo migrate lint --database` explains them",
                 "advice:".yellow().bold(),
-                count("error"),
-                count("warn"),
-                count("info"),
+                count(Severity::Error),
+                count(Severity::Warn),
+                count(Severity::Info),
                 rules.join(", ")
             ));
         }
@@ -189,8 +188,9 @@ pub fn print_advice(r: &Reporter, advice: &std::result::Result<Vec<advisor::Find
 fn database(ctx: &Context, args: &LintArgs) -> Result<u8> {
     let (_, Database { url, mut conn, .. }) = ctx.read_both(&args.db, "lint", false)?;
     let findings = advisor::check(&mut conn)?;
-    let count = |s: &str| findings.iter().filter(|f| f.severity == s).count();
-    let summary = LintSummary { errors: count("error"), warnings: count("warn"), infos: count("info") };
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let summary =
+        LintSummary { errors: count(Severity::Error), warnings: count(Severity::Warn), infos: count(Severity::Info) };
     let failed = summary.errors > 0 || (args.fail_on == FailOn::Warn && summary.warnings > 0);
     let r = &ctx.reporter;
     let target = url::target_of(&url);
@@ -201,11 +201,7 @@ fn database(ctx: &Context, args: &LintArgs) -> Result<u8> {
         let mut last = "";
         for f in &findings {
             if f.rule != last {
-                let label = match f.severity {
-                    "error" => "error".red().bold().to_string(),
-                    "warn" => "warning".yellow().bold().to_string(),
-                    _ => "info".cyan().to_string(),
-                };
+                let label = report::lint::label(f.severity);
                 out.push_str(&format!("\n{label} {}\n  {} {}\n", f.rule, "fix:".cyan(), f.fix));
                 last = f.rule;
             }

@@ -113,7 +113,7 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
                         .into_iter()
                         .map(|e| LocalExtension {
                             name: e.name,
-                            state: e.state.name(),
+                            state: e.state,
                             schema: e.schema,
                             version: e.version,
                             note: e.note,

@@ -237,10 +237,9 @@ pub fn run(cli: Cli) -> u8 {
     let reporter = Reporter::new(o.format, o.color, o.quiet);
     if o.format == crate::cli::Format::Sarif && !matches!(cli.command, Command::Lint(_)) {
         let e = Error::new(Kind::UnsupportedFormat, "--format sarif is for `cargo migrate lint` only")
-            .usage()
             .hint("use --format json (or human) with this command");
         reporter.error(&e);
-        return e.exit_code;
+        return e.exit_code();
     }
     let project = match &cli.command {
         Command::Up(a) => &a.project,
@@ -278,7 +277,7 @@ pub fn run(cli: Cli) -> u8 {
         Ok(code) => code,
         Err(e) => {
             reporter.error(&e);
-            e.exit_code
+            e.exit_code()
         }
     }
 }

@@ -13,8 +13,7 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     let (source, Database { url, mut conn, history, .. }) = ctx.read_both(&args.db, "repair", true)?;
     let v = plan::normalize_version(&args.version);
     let applied = history.applied.iter().find(|a| a.version == v).ok_or_else(|| {
-        Error::new(Kind::NotApplied, format!("{v} is not applied: there is no checksum to repair"))
-            .usage()
+        Error::new(Kind::NotApplied { applied_by: None }, format!("{v} is not applied: there is no checksum to repair"))
             .hint("`cargo migrate status` lists the applied versions")
     })?;
     let m = source.find(&v).ok_or_else(|| {
@@ -32,7 +31,7 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
             crate::db::history::Ledger::Diesel => "diesel's harness, an app",
         };
         return Err(Error::new(
-            Kind::NotApplied,
+            Kind::NotApplied { applied_by: Some(tool.to_string()) },
             format!("{} was applied by another tool ({tool}): no checksum is recorded for it", m.name),
         )
         .hint("nothing to repair: only migrations applied by cargo-migrate are checked for edits"));
@@ -48,7 +47,7 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     r.json(&RepairOutput {
         ok: true,
         command: "repair",
-        version: v,
+        version: v.into(),
         name: m.name.clone(),
         checksum_before: before,
         checksum: now,

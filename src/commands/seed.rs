@@ -1,5 +1,5 @@
-//! `cargo migrate seed`: the seed data, kept apart from migrations (the
-//! seed's "Data Migration"), loaded in one transaction: every file or none.
+//! `cargo migrate seed`: the seed data, kept apart from migrations,
+//! loaded in one transaction: every file or none.
 //! Never recorded as applied; on a database that is not on this machine it
 //! asks first (or needs --yes).
 

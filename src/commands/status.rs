@@ -9,9 +9,10 @@ use super::{pending, state, Context, Database};
 use crate::cli::{Format, StatusArgs};
 use crate::error::{exit, Result};
 use crate::plan::{self, Anomaly, Row, RowState};
-use crate::report::{self, clean, display_path, json_path, AnomalyJson, StatusOutput, StatusRow, Summary};
+use crate::report::{self, clean, display_path, json_path, AnomalyJson, StatusOutput, StatusRow, StatusState, Summary};
 use crate::source::Problem;
-use crate::{url, version};
+use crate::url;
+use crate::version::{self, Version};
 
 pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     // Facts (batch, who, the stored down.sql) are shown in both formats.
@@ -146,9 +147,14 @@ fn row_json(row: &Row<'_>) -> StatusRow {
         _ => (None, None),
     };
     StatusRow {
-        version: row.version.to_string(),
+        version: row.version.into(),
         name: row.name.to_string(),
-        state: row.state.name(),
+        state: match row.state {
+            RowState::Applied => StatusState::Applied,
+            RowState::Pending => StatusState::Pending,
+            RowState::Missing => StatusState::Missing,
+            RowState::Partly { .. } => StatusState::PartlyApplied,
+        },
         applied_at: a.and_then(|a| a.run_on).map(version::format_pg_timestamp),
         batch: a.and_then(|a| a.batch),
         applied_by: a.and_then(|a| a.applied_by.clone()),
@@ -169,5 +175,5 @@ fn anomaly_json(a: &Anomaly) -> AnomalyJson {
         | Anomaly::Source(Problem::DuplicateVersion { version, .. }) => Some(version.clone()),
         Anomaly::Source(_) => None,
     };
-    AnomalyJson { kind: a.kind(), version, message: a.message(), hint: a.hint() }
+    AnomalyJson { kind: a.kind(), version: version.map(Version::from), message: a.message(), hint: a.hint() }
 }

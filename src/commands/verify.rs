@@ -1,4 +1,4 @@
-//! `cargo migrate verify`: the seed's "Test rollback functionality" as one
+//! `cargo migrate verify`: "test rollback functionality" as one
 //! command. On scratch databases (never the target), for each pending
 //! migration (or every one with `--all`): snapshot the schema, apply it,
 //! revert it, compare with the snapshot, apply it again. Each step starts
@@ -15,7 +15,7 @@ use crate::cli::VerifyArgs;
 use crate::db::{self, history, lock, schema, Conn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::plan::Step;
-use crate::report::{self, VerifyOutput, VerifyResult};
+use crate::report::{self, VerifyOutput, VerifyResult, VerifyState};
 use crate::runner;
 use crate::source::Source;
 use crate::url;
@@ -221,7 +221,7 @@ fn report(ctx: &Context, results: &[(String, String, Verdict)]) -> Result<u8> {
         let (state, details, error) = match verdict {
             Verdict::Reversible => {
                 r.line(format!("  {} {name_shown}", "reversible".green()));
-                ("reversible", Vec::new(), None)
+                (VerifyState::Reversible, Vec::new(), None)
             }
             Verdict::NotReversible { left, lost } => {
                 problems += 1;
@@ -231,26 +231,26 @@ fn report(ctx: &Context, results: &[(String, String, Verdict)]) -> Result<u8> {
                 for line in &d {
                     r.line(format!("      {}", report::clean(line)));
                 }
-                ("not_reversible", d, None)
+                (VerifyState::NotReversible, d, None)
             }
             Verdict::Failing { stage, error } => {
                 problems += 1;
                 r.line(format!("  {} {name_shown}: {stage} failed", "failing".red().bold()));
-                for line in error.to_string().lines() {
+                for line in report::plain(error).lines() {
                     r.line(format!("      {line}"));
                 }
-                ("failing", vec![format!("{stage} failed")], Some(error.message.clone()))
+                (VerifyState::Failing, vec![format!("{stage} failed")], Some(error.message.clone()))
             }
             Verdict::UpOnly => {
                 r.line(format!("  {} {name_shown}: applies; up-only, so there is no down to verify", "up-only".cyan()));
-                ("up_only", Vec::new(), None)
+                (VerifyState::UpOnly, Vec::new(), None)
             }
             Verdict::NotTried => {
                 r.line(format!("  {} {name_shown}: an earlier migration does not apply", "not tried".yellow()));
-                ("not_tried", Vec::new(), None)
+                (VerifyState::NotTried, Vec::new(), None)
             }
         };
-        json.push(VerifyResult { version: version.clone(), name: name.clone(), state, details, error });
+        json.push(VerifyResult { version: version.into(), name: name.clone(), state, details, error });
     }
     let ok = problems == 0;
     if ok {

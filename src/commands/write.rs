@@ -29,7 +29,7 @@ pub struct Outcome {
     pub advice: Option<std::result::Result<Vec<db::advisor::Finding>, String>>,
 }
 
-/// The seed's "Always backup first!": pg_dump into a file only the user can
+/// "Always backup first!": pg_dump into a file only the user can
 /// read, outside the migrations folder; the run stops if it fails.
 fn back_up(
     ctx: &Context,
@@ -47,10 +47,9 @@ fn back_up(
     let resolved = std::fs::canonicalize(&dir).unwrap_or(dir.clone());
     if resolved.starts_with(&migrations) {
         return Err(Error::new(
-            Kind::Backup,
+            Kind::Backup { inside_migrations: true },
             format!("{} is inside the migrations folder; nothing was run", report::display_path(&dir)),
         )
-        .usage()
         .hint("backups must not be committed with the migrations: give --backup-dir another folder"));
     }
     let server = db::backup::server_major(conn)?;
@@ -111,7 +110,7 @@ pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Outcome) {
         steps: planned
             .iter()
             .map(|p| report::DryRunStep {
-                version: p.version.clone(),
+                version: p.version.as_str().into(),
                 name: p.name.clone(),
                 action: p.action,
                 sql: p.texts.clone(),
@@ -171,7 +170,7 @@ pub fn migrate(
     // outside a transaction, which then looks partly applied: only the plan
     // made under the lock may refuse for that.
     let mut steps = match plan::plan(&state(&source, &history), request) {
-        Err(e) if e.kind == Kind::PartlyApplied && !dry_run => None,
+        Err(e) if matches!(e.kind, Kind::PartlyApplied { .. }) && !dry_run => None,
         planned => Some(planned?),
     };
     let target = url::target_of(&url);
@@ -266,7 +265,7 @@ fn print_step(r: &Reporter, step: &StepReport) {
         crate::error::Action::Applied => "applied ".green(),
         crate::error::Action::Reverted => "reverted".yellow(),
     };
-    let kept = if step.from_store { "  (with the down.sql stored when it was applied)" } else { "" };
+    let kept = if step.from_stored_down { "  (with the down.sql stored when it was applied)" } else { "" };
     r.line(format!("  {verb} {}  {}{kept}", report::clean(&step.name), report::ms(step.duration)));
     r.notices(&step.notices);
 }
@@ -283,12 +282,12 @@ pub fn run_output(command: &'static str, out: &Outcome) -> RunOutput {
             .done
             .iter()
             .map(|d| StepJson {
-                version: d.version.clone(),
+                version: d.version.as_str().into(),
                 name: d.name.clone(),
                 action: d.action,
                 duration_ms: d.duration.as_millis() as u64,
-                notices: d.notices.iter().map(Into::into).collect(),
-                from_stored_down: d.from_store,
+                notices: d.notices.clone(),
+                from_stored_down: d.from_stored_down,
             })
             .collect(),
     }

@@ -122,7 +122,7 @@ mod tests {
     fn refuses_the_transaction_pooler() {
         let err = check("postgres://postgres.ref:pw@aws-0-eu-west-1.pooler.supabase.com:6543/postgres").unwrap_err();
         assert_eq!(err.kind, Kind::TransactionPooler);
-        let hint = err.hint.unwrap();
+        let hint = err.hint.clone().unwrap();
         assert!(hint.contains(":5432/postgres"), "{hint}");
         assert!(!hint.contains("pw@"), "{hint}");
     }

@@ -83,7 +83,7 @@ pub fn acquire(conn: &mut Conn, timeout: Duration, waiting: impl FnOnce(&str)) -
         }
     }
     Err(Error::new(
-        Kind::LockTimeout,
+        Kind::LockTimeout { holder: holder.clone() },
         format!("another run holds the migration lock on this database: {holder}; nothing was run"),
     )
     .hint(

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use colored::Colorize;
 
 use crate::lint::{self, Finding, LintInput, Severity};
-use crate::report::{self, LintSummary};
+use crate::report::{self, Checked, LintSummary};
 
 /// The file a finding is in.
 pub fn file_of(input: &LintInput, f: &Finding) -> PathBuf {
@@ -44,13 +44,13 @@ pub fn location(input: &LintInput, f: &Finding) -> String {
 }
 
 /// Grouped by migration, each finding with its statement, why and fix; one summary line.
-pub fn human(inputs: &[LintInput], findings: &[Finding], s: &LintSummary, checked: &str) -> String {
-    let what = if checked == "all" { "migration(s)" } else { "pending migration(s)" };
+pub fn human(inputs: &[LintInput], findings: &[Finding], s: &LintSummary, checked: Checked) -> String {
+    let what = if checked == Checked::All { "migration(s)" } else { "pending migration(s)" };
     if inputs.is_empty() {
         return format!(
             "{} nothing to check: no {what}{}",
             "✓".green(),
-            if checked == "all" { "" } else { " (--all checks every migration)" }
+            if checked == Checked::All { "" } else { " (--all checks every migration)" }
         );
     }
     if findings.is_empty() {
@@ -93,7 +93,7 @@ pub fn json(
     inputs: &[LintInput],
     findings: &[Finding],
     summary: LintSummary,
-    checked: &'static str,
+    checked: Checked,
     ok: bool,
     dir: &Path,
 ) -> report::StaticLintOutput {
@@ -107,7 +107,7 @@ pub fn json(
             .iter()
             .map(|f| report::StaticFindingJson {
                 rule: f.rule.name,
-                severity: f.severity.name(),
+                severity: f.severity,
                 migration: inputs[f.input].name.clone(),
                 file: report::json_path(&file_of(&inputs[f.input], f)),
                 line: f.line,
@@ -128,9 +128,9 @@ pub fn json(
 pub fn sarif(inputs: &[LintInput], findings: &[Finding], root: &Path) -> report::Sarif {
     let text = |t: &str| report::SarifText { text: t.to_string() };
     let level = |s: Severity| match s {
-        Severity::Error => "error",
-        Severity::Warn => "warning",
-        Severity::Info => "note",
+        Severity::Error => report::SarifLevel::Error,
+        Severity::Warn => report::SarifLevel::Warning,
+        Severity::Info => report::SarifLevel::Note,
     };
     let rules = lint::RULES
         .iter()

@@ -1,4 +1,5 @@
-//! The seed's troubleshooting cases, recognised before or after connecting.
+//! The Supabase connection mistakes teams meet most (an API key as the
+//! password, the transaction pooler), recognised before or after connecting.
 
 use crate::error::{Error, Kind, Result};
 

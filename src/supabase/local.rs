@@ -276,7 +276,7 @@ impl Local {
             .map_err(|why| Error::new(Kind::LocalDatabase, format!("could not stop the local database: {why}")))
     }
 
-    /// Drop everything and start over: the seed's `db:reset`.
+    /// Drop everything and start over (node-pg-migrate teams' `db:reset`).
     pub fn reset(&self, reporter: &Reporter) -> Result<String> {
         self.stop()?;
         std::fs::remove_dir_all(&self.dir).or_else(ignore_missing).map_err(|e| Error::io(&self.dir, "remove", e))?;
@@ -335,7 +335,9 @@ pub const SUPABASE_EXTENSIONS: &[&str] = &[
 /// Of those, the ones PostgreSQL itself ships (contrib).
 const CONTRIB: &[&str] = &["pgcrypto", "uuid-ossp", "pg_stat_statements"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
 pub enum ExtensionState {
     /// The installation's own extension, created.
     Real,
