@@ -143,7 +143,7 @@ impl Anomaly {
                 )
             }
             Anomaly::PartlyApplied { version, done, total } => {
-                let ran = crate::report::ran((*done).max(0) as usize);
+                let ran = crate::show::ran((*done).max(0) as usize);
                 format!("{version} is partly applied: {ran} of {total} ran, then it stopped")
             }
             Anomaly::Source(Problem::DuplicateVersion { version, folders }) => {

@@ -14,7 +14,7 @@ use crate::error::{
     Action, Aftermath, ConnectionLoss, DatabaseHas, DoneStep, Error, Kind, MigrationFailure, MigrationRef, Result,
 };
 use crate::plan::Step;
-use crate::report::display_path;
+use crate::show::display_path;
 use crate::source::Source;
 use crate::sql::OwnTransactions;
 use crate::version;
@@ -443,7 +443,7 @@ fn with_notices(mut e: Error, notices: &[Notice]) -> Error {
         Kind::MigrationFailed(f) => f.notices.extend(notices.iter().cloned()),
         _ => {
             for n in notices {
-                e.details.push(format!("  {}: {}", n.severity.as_str(), crate::report::clean(&n.message)));
+                e.details.push(format!("  {}: {}", n.severity.as_str(), crate::show::clean(&n.message)));
             }
         }
     }

@@ -17,7 +17,7 @@ use crate::db::bookkeeping::{self, Record};
 use crate::db::history::{self, Ledger, SUPABASE_HISTORY};
 use crate::db::{query_error, Conn};
 use crate::error::{exit, Error, Kind, Result};
-use crate::report::{clean, AdoptOutput, AdoptedJson};
+use crate::output::{clean, AdoptOutput, AdoptedJson};
 use crate::{plan, url, version};
 
 /// One applied migration as the other tool recorded it.
@@ -102,7 +102,7 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
             "!".yellow().bold(),
             unmatched.len(),
             tool.label(),
-            crate::report::display_path(&source.dir)
+            crate::output::display_path(&source.dir)
         );
         for e in &unmatched {
             let name = if e.name.is_empty() { String::new() } else { format!("_{}", clean(&e.name)) };
@@ -134,7 +134,7 @@ pub fn baseline(ctx: &Context, args: &BaselineArgs) -> Result<u8> {
     if source.find(&to).is_none() {
         return Err(Error::new(
             Kind::UnknownVersion,
-            format!("no migration with version {to} in {}", crate::report::display_path(&source.dir)),
+            format!("no migration with version {to} in {}", crate::output::display_path(&source.dir)),
         )
         .hint(
             "give the version of the newest migration the database already has (`cargo migrate status` lists them)",

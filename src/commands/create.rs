@@ -9,7 +9,7 @@ use super::Context;
 use crate::cli::CreateArgs;
 use crate::db::history::Ledger;
 use crate::error::{exit, Error, Kind, Result};
-use crate::report::{display_path, json_path, CreateOutput};
+use crate::output::{display_path, json_path, CreateOutput};
 use crate::source::sections::Format;
 use crate::source::Source;
 use crate::supabase::table::{self, TableSpec};

@@ -13,7 +13,7 @@ use super::Context;
 use crate::cli::{ImportArgs, Tool};
 use crate::db::history::Ledger;
 use crate::error::{exit, Error, Kind, Result};
-use crate::report::{clean, display_path, json_path, ImportOutput, ImportedJson, NotConvertedJson};
+use crate::output::{clean, display_path, json_path, ImportOutput, ImportedJson, NotConvertedJson};
 use crate::source::sections::{self, Format};
 use crate::{source, sql, version};
 

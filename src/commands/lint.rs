@@ -1,17 +1,18 @@
 //! `cargo migrate lint`: the pending migrations' SQL (or every migration's,
 //! `--all`) against the static rules of `lint/`, before it runs; with
 //! `--database`, the live schema against Supabase's advisor rules. What the
-//! user sees is `report::lint`'s; `--fail-on` sets when the exit code is 1.
+//! user sees is `output::lint`'s; `--fail-on` sets when the exit code is 1.
 //! `up` runs both: `before_up` (errors stop it) and `advise` after it.
 
 use colored::Colorize;
 
 use super::{pending, Context, Database};
-use crate::cli::{FailOn, Format, LintArgs};
+use crate::cli::{FailOn, LintArgs};
 use crate::db::{advisor, Conn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::lint::{self, Finding, LintInput, Severity};
-use crate::report::{self, Checked, FindingJson, LintOutput, LintSummary, Reporter};
+use crate::output::Format;
+use crate::output::{self, Checked, FindingJson, LintOutput, LintSummary, Reporter};
 use crate::source::{Migration, Source};
 use crate::url;
 
@@ -45,14 +46,14 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
     source.check_runnable(versions.clone());
     let inputs = inputs(&source, &versions)?;
     let findings = lint::check(&inputs, &config);
-    let summary = report::lint::summary(&findings);
+    let summary = output::lint::summary(&findings);
     let failed = summary.errors > 0 || (args.fail_on == FailOn::Warn && summary.warnings > 0);
     let r = &ctx.reporter;
     if r.human() {
-        r.result(report::lint::human(&inputs, &findings, &summary, checked));
+        r.result(output::lint::human(&inputs, &findings, &summary, checked));
     }
-    r.json(&report::lint::json(&inputs, &findings, summary, checked, !failed, &source.dir));
-    r.sarif(&report::lint::sarif(&inputs, &findings, &ctx.settings.project.workspace_root));
+    r.json(&output::lint::json(&inputs, &findings, summary, checked, !failed, &source.dir));
+    r.sarif(&output::lint::sarif(&inputs, &findings, &ctx.settings.project.workspace_root));
     Ok(if failed { exit::FAILURE } else { exit::OK })
 }
 
@@ -124,10 +125,10 @@ pub fn before_up(ctx: &Context, source: &Source, versions: &[String]) -> Result<
     let line = |f: &Finding| {
         format!(
             "{}[{}] {}: {}",
-            report::lint::label(f.severity),
+            output::lint::label(f.severity),
             f.rule.name,
-            report::lint::location(&inputs[f.input], f),
-            report::clean(&f.message)
+            output::lint::location(&inputs[f.input], f),
+            output::clean(&f.message)
         )
     };
     let errors: Vec<&Finding> = findings.iter().filter(|f| f.severity == Severity::Error).collect();
@@ -140,7 +141,7 @@ pub fn before_up(ctx: &Context, source: &Source, versions: &[String]) -> Result<
             ),
         );
         for f in &errors {
-            err = err.detail(format!("  {}\n    fix: {}", line(f), report::clean(f.fix())));
+            err = err.detail(format!("  {}\n    fix: {}", line(f), output::clean(f.fix())));
         }
         return Err(err.hint(
             "fix them (`cargo migrate lint` explains each), silence one with a `-- migrate:ignore <rule>` comment \
@@ -201,11 +202,11 @@ fn database(ctx: &Context, args: &LintArgs) -> Result<u8> {
         let mut last = "";
         for f in &findings {
             if f.rule != last {
-                let label = report::lint::label(f.severity);
+                let label = output::lint::label(f.severity);
                 out.push_str(&format!("\n{label} {}\n  {} {}\n", f.rule, "fix:".cyan(), f.fix));
                 last = f.rule;
             }
-            out.push_str(&format!("  - {}: {}\n", report::clean(&f.object), f.message));
+            out.push_str(&format!("  - {}: {}\n", output::clean(&f.object), f.message));
         }
         out.push_str(&format!(
             "\n{} error(s), {} warning(s), {} info(s)",

@@ -4,8 +4,8 @@
 use super::{Context, Flags};
 use crate::cli::{DbOpts, LocalAction, LocalArgs, LockOpts};
 use crate::error::{exit, Result};
+use crate::output::{self, display_path, json_path, LocalExtension, LocalOther, LocalOutput};
 use crate::plan::{PartialChoice, Request};
-use crate::report::{self, display_path, json_path, LocalExtension, LocalOther, LocalOutput};
 use crate::source::seeds;
 use crate::supabase::local::{extensions as local_extensions, ExtensionState};
 use crate::url;
@@ -14,7 +14,7 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
     let local = ctx.local(&args.local)?;
     let r = &ctx.reporter;
     if args.show_password {
-        report::allow_secrets();
+        output::allow_secrets();
     }
     let shown = |u: &str| if args.show_password { u.to_string() } else { url::mask(u) };
     let place = display_path(&local.dir);
@@ -32,13 +32,13 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
     };
     match args.action {
         LocalAction::Start => {
-            let u = shown(&local.ensure_running(r)?);
+            let u = shown(&local.ensure_running(&|n| r.note(n))?);
             r.line(format!("local database running: {u}"));
             out.running = Some(true);
             out.url = Some(u);
         }
         LocalAction::Url => {
-            let u = shown(&local.ensure_running(r)?);
+            let u = shown(&local.ensure_running(&|n| r.note(n))?);
             r.result(&u);
             out.url = Some(u);
         }
@@ -126,7 +126,7 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
             out.pg_bin = bin.map(|b| json_path(&b));
         }
         LocalAction::Reset => {
-            let real = local.reset(r)?;
+            let real = local.reset(&|n| r.note(n))?;
             let u = shown(&real);
             let (applied, seeded) = migrate_and_seed(ctx, args, real)?;
             r.line(format!(

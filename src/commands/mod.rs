@@ -23,8 +23,8 @@ pub use write::{migrate, print_dry_run, run_output, Flags};
 use crate::cli::{Cli, Command, DbOpts, LocalOpts, LockOpts, ProjectOpts};
 use crate::db::{self, history, lock, Conn, History};
 use crate::error::{Error, Kind, Result};
+use crate::output::{self, Reporter};
 use crate::plan::State;
-use crate::report::{self, Reporter};
 use crate::settings::{self, Settings};
 use crate::source::{self, Source};
 use crate::supabase;
@@ -86,7 +86,7 @@ impl Context {
         };
         if let Some(c) = &configured {
             for secret in url::secrets(&c.url) {
-                report::add_secret(&secret);
+                output::add_secret(&secret);
             }
             // An API key where the password belongs: say so before sending it anywhere.
             if let Ok(parsed) = url::parse_any(&c.url) {
@@ -132,9 +132,9 @@ impl Context {
                            to use the local development database here, pass --local (MIGRATE_LOCAL=1)"));
                 }
                 let local = self.local(&opts.local_db)?;
-                let url = local.ensure_running(&self.reporter)?;
+                let url = local.ensure_running(&|n| self.reporter.note(n))?;
                 for secret in url::secrets(&url) {
-                    report::add_secret(&secret);
+                    output::add_secret(&secret);
                 }
                 self.reporter.note(format!(
                     "using the local development database {} (nothing is configured; {} stops it)",
@@ -167,7 +167,7 @@ impl Context {
             ))
         })?;
         if let Some(waited) = waited {
-            self.reporter.note(format!("got the migration lock after {}", report::ms(waited)));
+            self.reporter.note(format!("got the migration lock after {}", output::ms(waited)));
         }
         Ok(())
     }
@@ -234,7 +234,17 @@ pub fn pending(source: &Source, history: &History) -> Vec<String> {
 
 pub fn run(cli: Cli) -> u8 {
     let o = &cli.output;
-    let reporter = Reporter::new(o.format, o.color, o.quiet);
+    let format = match o.format {
+        crate::cli::Format::Human => output::Format::Human,
+        crate::cli::Format::Json => output::Format::Json,
+        crate::cli::Format::Sarif => output::Format::Sarif,
+    };
+    let color = match o.color {
+        crate::cli::ColorChoice::Auto => output::Color::Auto,
+        crate::cli::ColorChoice::Always => output::Color::Always,
+        crate::cli::ColorChoice::Never => output::Color::Never,
+    };
+    let reporter = Reporter::new(format, color, o.quiet);
     if o.format == crate::cli::Format::Sarif && !matches!(cli.command, Command::Lint(_)) {
         let e = Error::new(Kind::UnsupportedFormat, "--format sarif is for `cargo migrate lint` only")
             .hint("use --format json (or human) with this command");

@@ -6,7 +6,7 @@ use super::{Context, Database};
 use crate::cli::RepairArgs;
 use crate::db::bookkeeping;
 use crate::error::{exit, Error, Kind, Result};
-use crate::report::{self, RepairOutput};
+use crate::output::{self, RepairOutput};
 use crate::{plan, url};
 
 pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     ctx.lock(&mut conn, &args.lock)?;
     let r = &ctx.reporter;
     let target = url::target_of(&url);
-    r.line(format!("{target}: recording the checksum of {}", report::clean(&m.name)));
+    r.line(format!("{target}: recording the checksum of {}", output::clean(&m.name)));
     // Without our table, nothing was applied by cargo-migrate here.
     if !history.has_companion || !bookkeeping::set_checksum(&mut conn, &v, &now)? {
         let tool = match history.ledger {
@@ -39,10 +39,10 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     let before = applied.checksum.clone();
     match &before {
         Some(b) if *b == now => {
-            r.line(format!("{}: the recorded checksum already matches ({now})", report::clean(&m.name)))
+            r.line(format!("{}: the recorded checksum already matches ({now})", output::clean(&m.name)))
         }
-        Some(b) => r.line(format!("{}: recorded checksum {b} → {now}", report::clean(&m.name))),
-        None => r.line(format!("{}: recorded checksum {now}", report::clean(&m.name))),
+        Some(b) => r.line(format!("{}: recorded checksum {b} → {now}", output::clean(&m.name))),
+        None => r.line(format!("{}: recorded checksum {now}", output::clean(&m.name))),
     }
     r.json(&RepairOutput {
         ok: true,

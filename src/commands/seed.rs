@@ -14,7 +14,7 @@ use crate::cli::{DbOpts, LockOpts, SeedArgs};
 use crate::db::bookkeeping::RESET_SESSION;
 use crate::db::{execute, query_error};
 use crate::error::{exit, Error, Kind, Result};
-use crate::report::{display_path, json_path, ms, SeedFileJson, SeedOutput};
+use crate::output::{display_path, json_path, ms, SeedFileJson, SeedOutput};
 use crate::source::seeds;
 use crate::sql::{self, OwnTransactions};
 use crate::url;

@@ -6,10 +6,11 @@ use std::fmt::Write as _;
 use colored::Colorize;
 
 use super::{pending, state, Context, Database};
-use crate::cli::{Format, StatusArgs};
+use crate::cli::StatusArgs;
 use crate::error::{exit, Result};
+use crate::output::Format;
+use crate::output::{self, clean, display_path, json_path, AnomalyJson, StatusOutput, StatusRow, StatusState, Summary};
 use crate::plan::{self, Anomaly, Row, RowState};
-use crate::report::{self, clean, display_path, json_path, AnomalyJson, StatusOutput, StatusRow, StatusState, Summary};
 use crate::source::Problem;
 use crate::url;
 use crate::version::{self, Version};
@@ -125,7 +126,7 @@ fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str], up_only: &[&st
             out.push_str("  (up-only: cannot be reverted)");
         }
         if let RowState::Partly { done, total } = row.state {
-            let _ = write!(out, "  (partly applied: {} of {total} ran; see below)", report::ran(done.max(0) as usize));
+            let _ = write!(out, "  (partly applied: {} of {total} ran; see below)", output::ran(done.max(0) as usize));
         }
         out.push('\n');
     }

@@ -14,8 +14,8 @@ use super::Context;
 use crate::cli::VerifyArgs;
 use crate::db::{self, history, lock, schema, Conn};
 use crate::error::{exit, Error, Kind, Result};
+use crate::output::{self, VerifyOutput, VerifyResult, VerifyState};
 use crate::plan::Step;
-use crate::report::{self, VerifyOutput, VerifyResult, VerifyState};
 use crate::runner;
 use crate::source::Source;
 use crate::url;
@@ -111,10 +111,10 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     // (where the scratch databases are prepared like Supabase, as it is).
     let (scratch_url, supabase_like) = match &args.scratch_url {
         Some(u) => (u.clone(), false),
-        None => (ctx.local(&args.db.local_db)?.ensure_running(r)?, true),
+        None => (ctx.local(&args.db.local_db)?.ensure_running(&|n| r.note(n))?, true),
     };
     for secret in url::secrets(&scratch_url) {
-        report::add_secret(&secret);
+        output::add_secret(&secret);
     }
     let admin =
         db::connect(&url::with_params(&scratch_url, &[("dbname", "template1")]), 10, "verify", &db::Hints::default())?;
@@ -217,7 +217,7 @@ fn report(ctx: &Context, results: &[(String, String, Verdict)]) -> Result<u8> {
     let mut problems = 0;
     let mut json = Vec::new();
     for (version, name, verdict) in results {
-        let name_shown = report::clean(name);
+        let name_shown = output::clean(name);
         let (state, details, error) = match verdict {
             Verdict::Reversible => {
                 r.line(format!("  {} {name_shown}", "reversible".green()));
@@ -229,14 +229,14 @@ fn report(ctx: &Context, results: &[(String, String, Verdict)]) -> Result<u8> {
                 let mut d: Vec<String> = left.iter().map(|x| format!("left behind: {x}")).collect();
                 d.extend(lost.iter().map(|x| format!("lost: {x}")));
                 for line in &d {
-                    r.line(format!("      {}", report::clean(line)));
+                    r.line(format!("      {}", output::clean(line)));
                 }
                 (VerifyState::NotReversible, d, None)
             }
             Verdict::Failing { stage, error } => {
                 problems += 1;
                 r.line(format!("  {} {name_shown}: {stage} failed", "failing".red().bold()));
-                for line in report::plain(error).lines() {
+                for line in output::human::plain(error).lines() {
                     r.line(format!("      {line}"));
                 }
                 (VerifyState::Failing, vec![format!("{stage} failed")], Some(error.message.clone()))

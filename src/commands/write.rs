@@ -7,8 +7,8 @@ use super::{pending, state, Context, Database};
 use crate::cli::{DbOpts, LockOpts};
 use crate::db::{self, history, Conn, History};
 use crate::error::{Error, Kind, Result};
+use crate::output::{self, Reporter, RunOutput, StepJson};
 use crate::plan::{self, Request};
-use crate::report::{self, Reporter, RunOutput, StepJson};
 use crate::runner::{self, StepReport};
 use crate::source::Source;
 use crate::url;
@@ -48,7 +48,7 @@ fn back_up(
     if resolved.starts_with(&migrations) {
         return Err(Error::new(
             Kind::Backup { inside_migrations: true },
-            format!("{} is inside the migrations folder; nothing was run", report::display_path(&dir)),
+            format!("{} is inside the migrations folder; nothing was run", output::display_path(&dir)),
         )
         .hint("backups must not be committed with the migrations: give --backup-dir another folder"));
     }
@@ -65,9 +65,9 @@ fn back_up(
     let dump = db::backup::dump(&parsed, &pg_dump, &dir, &stamp)?;
     ctx.reporter.line(format!(
         "backed up to {} ({:.1} MiB, readable by you only; pg_restore reads it) with {}",
-        report::display_path(&dump.path),
+        output::display_path(&dump.path),
         dump.bytes as f64 / 1048576.0,
-        report::display_path(&dump.pg_dump)
+        output::display_path(&dump.pg_dump)
     ));
     Ok(dump.path)
 }
@@ -99,9 +99,9 @@ pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Outcome) {
                 text.push_str(if t.ends_with(';') { "\n" } else { ";\n" });
             }
         }
-        r.result(report::clean(&text));
+        r.result(output::clean(&text));
     }
-    r.json(&report::DryRunOutput {
+    r.json(&output::DryRunOutput {
         ok: true,
         command,
         dry_run: true,
@@ -109,7 +109,7 @@ pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Outcome) {
         setup: (!planned.is_empty()).then(|| setup.clone()),
         steps: planned
             .iter()
-            .map(|p| report::DryRunStep {
+            .map(|p| output::DryRunStep {
                 version: p.version.as_str().into(),
                 name: p.name.clone(),
                 action: p.action,
@@ -248,7 +248,7 @@ fn applies(steps: &[plan::Step]) -> Vec<String> {
 /// Ask on the terminal; anything but yes changes nothing.
 pub(super) fn confirm(r: &Reporter, what: &str) -> Result<()> {
     use std::io::Write as _;
-    eprint!("{}", report::redact(&format!("{what}: go on? [y/N] ")));
+    eprint!("{}", output::redact(&format!("{what}: go on? [y/N] ")));
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().read_line(&mut answer);
@@ -266,7 +266,7 @@ fn print_step(r: &Reporter, step: &StepReport) {
         crate::error::Action::Reverted => "reverted".yellow(),
     };
     let kept = if step.from_stored_down { "  (with the down.sql stored when it was applied)" } else { "" };
-    r.line(format!("  {verb} {}  {}{kept}", report::clean(&step.name), report::ms(step.duration)));
+    r.line(format!("  {verb} {}  {}{kept}", output::clean(&step.name), output::ms(step.duration)));
     r.notices(&step.notices);
 }
 
@@ -276,8 +276,8 @@ pub fn run_output(command: &'static str, out: &Outcome) -> RunOutput {
         ok: true,
         command,
         database: out.database.clone(),
-        migrations_dir: report::json_path(&out.source.dir),
-        backup: out.backup.as_deref().map(report::json_path),
+        migrations_dir: output::json_path(&out.source.dir),
+        backup: out.backup.as_deref().map(output::json_path),
         migrations: out
             .done
             .iter()

@@ -95,7 +95,7 @@ pub fn dump(url: &DbUrl, pg_dump: &Path, dir: &Path, stamp: &str) -> Result<Dump
         let _ = std::fs::remove_file(&path);
         Error::new(
             Kind::Backup { inside_migrations: false },
-            format!("the backup failed, so nothing was run: {}", crate::report::clean(&why)),
+            format!("the backup failed, so nothing was run: {}", crate::show::clean(&why)),
         )
         .hint("fix what pg_dump says (or run without --backup after backing up another way)")
     };

@@ -98,7 +98,7 @@ pub fn connect(url: &str, connect_timeout: u64, purpose: &str, hints: &Hints) ->
     );
     Conn::connect(&full).map_err(|msg| {
         let msg = msg.replace('\n', " ").replace('\t', "");
-        let msg = crate::report::clean(&msg);
+        let msg = crate::show::clean(&msg);
         let hint = hints.for_message(&msg).to_string();
         Error::new(Kind::Connect, format!("could not connect to {}: {msg}", parsed.target())).hint(hint)
     })

@@ -14,7 +14,7 @@ use super::lock;
 use super::pq::{Conn, Notice, PgError, TxStatus};
 use super::{history, query_error};
 use crate::error::{Aftermath, ConnectionLoss, Error, Kind, MigrationFailure, MigrationRef};
-use crate::report::{self, clean};
+use crate::show::{self, clean};
 use crate::sql;
 
 /// What goes before a transactional migration's SQL in the text we send.
@@ -268,7 +268,7 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
                 p.path
             ),
         )
-        .detail(format!("  before that BEGIN, {} ran and stays{}", report::ran(done as usize), if tracked { " (`cargo migrate status` shows it as partly applied)" } else { "" }))
+        .detail(format!("  before that BEGIN, {} ran and stays{}", show::ran(done as usize), if tracked { " (`cargo migrate status` shows it as partly applied)" } else { "" }))
         .hint(format!("end the transaction in {} (COMMIT), or remove its BEGIN", p.path));
         return Err((err, Outcome::Partly(done as usize)));
     }

@@ -108,6 +108,6 @@ pub fn holder(conn: &mut Conn) -> String {
     conn.query(&sql, &[])
         .ok()
         .and_then(|rows| rows.text(0, 0))
-        .map(|s| crate::report::clean(&s).into_owned())
+        .map(|s| crate::show::clean(&s).into_owned())
         .unwrap_or_else(|| "another session".into())
 }

@@ -23,7 +23,7 @@ use crate::error::{Error, Kind};
 pub fn query_error(action: &str, err: pq::PgError) -> Error {
     let kind = if err.connection_lost { Kind::ConnectionLost(Box::default()) } else { Kind::Database };
     let e =
-        Error::new(kind, format!("could not {action}: {}", crate::report::clean(&err.message))).caused_by(err.clone());
+        Error::new(kind, format!("could not {action}: {}", crate::show::clean(&err.message))).caused_by(err.clone());
     // 42501: insufficient_privilege.
     if err.is("42501") {
         e.hint(format!(

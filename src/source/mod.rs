@@ -12,7 +12,7 @@ pub mod seeds;
 
 use crate::db::history::Ledger;
 use crate::error::{Error, Kind, Result};
-use crate::report::{clean, display_path};
+use crate::show::{clean, display_path};
 use crate::version;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,7 +253,7 @@ impl Migration {
                 Kind::EmptyUp,
                 format!(
                     "{} has no SQL statement: it is still the template: write the migration first",
-                    crate::report::display_path(&path)
+                    crate::show::display_path(&path)
                 ),
             )
             .hint(format!(

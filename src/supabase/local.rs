@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::cluster::{self, Postgres, StartOptions, StopMode};
 use crate::error::{Error, Kind, Result};
-use crate::report::{display_path, Reporter};
+use crate::show::display_path;
 
 const PREPARE_SQL: &str = include_str!("local.sql");
 const STAND_INS_SQL: &str = include_str!("stand_ins.sql");
@@ -140,12 +140,12 @@ impl Local {
     }
 
     /// Start it (creating and preparing it first if needed); the URL.
-    pub fn ensure_running(&self, reporter: &Reporter) -> Result<String> {
+    pub fn ensure_running(&self, note: &dyn Fn(String)) -> Result<String> {
         if self.is_running() && self.dir.join("password").is_file() {
             let url = self.url()?;
             if !self.dir.join("prepared").is_file() {
                 // An earlier preparation failed (it rolled back): try again.
-                self.prepare(&url, reporter)?;
+                self.prepare(&url, note)?;
             }
             return Ok(url);
         }
@@ -159,9 +159,9 @@ impl Local {
         self.start()?;
         let url = self.url()?;
         if fresh || !self.dir.join("prepared").is_file() {
-            self.prepare(&url, reporter)?;
+            self.prepare(&url, note)?;
         }
-        reporter.note(format!("started the local development database in {}", display_path(&self.dir)));
+        note(format!("started the local development database in {}", display_path(&self.dir)));
         Ok(url)
     }
 
@@ -243,7 +243,7 @@ impl Local {
         Ok(port)
     }
 
-    fn prepare(&self, url: &str, reporter: &Reporter) -> Result<()> {
+    fn prepare(&self, url: &str, note: &dyn Fn(String)) -> Result<()> {
         let extensions =
             prepare_like_supabase(url).map_err(|e| e.hint(format!("{} recreates it", self.command_hint("reset"))))?;
         // Supabase's own extensions are stand-ins on any PostgreSQL but Supabase's
@@ -254,7 +254,7 @@ impl Local {
             .map(|e| e.name.as_str())
             .collect();
         if !contrib.is_empty() {
-            reporter.note(format!(
+            note(format!(
                 "note: this PostgreSQL ({}) lacks the contrib module(s) {}: the local database has stand-ins with the \
                  same functions (crypt() there is not bcrypt), see {}; a PostgreSQL with contrib (Debian/Ubuntu: the \
                  postgresql-<major> package) has the real ones (--pg-bin, then {})",
@@ -277,10 +277,10 @@ impl Local {
     }
 
     /// Drop everything and start over (node-pg-migrate teams' `db:reset`).
-    pub fn reset(&self, reporter: &Reporter) -> Result<String> {
+    pub fn reset(&self, note: &dyn Fn(String)) -> Result<String> {
         self.stop()?;
         std::fs::remove_dir_all(&self.dir).or_else(ignore_missing).map_err(|e| Error::io(&self.dir, "remove", e))?;
-        self.ensure_running(reporter)
+        self.ensure_running(note)
     }
 }
 

@@ -151,7 +151,7 @@ pub fn identifier(name: &str, what: &str) -> Result<String> {
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !shape {
-        return Err(Error::new(Kind::BadIdentifier, format!("invalid {what} `{}`", crate::report::clean(name)))
+        return Err(Error::new(Kind::BadIdentifier, format!("invalid {what} `{}`", crate::show::clean(name)))
             .hint("use lower snake_case, e.g. `meeting_participants`"));
     }
     if RESERVED.contains(&name) {
