@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::db::bookkeeping::{self, Record};
-use crate::db::execute::{self, Outcome, Prepared, Target};
+use crate::db::execute::{self, Outcome, Prepared, Recording};
 use crate::db::pq::Notice;
 use crate::db::{history, query_error, Conn, History};
 use crate::error::{
@@ -203,7 +203,7 @@ fn refuse_up_only(steps: &[Step], source: &Source, stored: &[(String, String)]) 
     let Some(first) = up_only.first() else {
         return Ok(());
     };
-    let names: Vec<String> = up_only.iter().map(|m| display_path(&m.dir)).collect();
+    let names: Vec<String> = up_only.iter().map(|m| display_path(&m.path)).collect();
     Err(Error::new(
         Kind::UpOnly,
         format!(
@@ -269,7 +269,7 @@ pub fn dry_run(
 ) -> Result<(String, Vec<Planned>)> {
     let prepared = read_steps(conn, steps, source, history, options)?;
     let (diesel_table, setup) = bookkeeping::ensure_tables_sql(history)?;
-    let target = Target {
+    let recording = Recording {
         ledger: (history.ledger, &diesel_table),
         supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
         own_transaction: !options.single_transaction,
@@ -281,7 +281,7 @@ pub fn dry_run(
             version: p.version.clone(),
             name: p.folder.clone(),
             action: if p.applies() { Action::Applied } else { Action::Reverted },
-            texts: execute::texts(p, &target),
+            texts: execute::texts(p, &recording),
         })
         .collect();
     if options.single_transaction {
@@ -308,7 +308,7 @@ pub fn run(
 ) -> Result<Vec<StepReport>> {
     let prepared = read_steps(conn, steps, source, history, options)?;
     let diesel_table = bookkeeping::ensure_tables(conn, history)?;
-    let target = Target {
+    let recording = Recording {
         ledger: (history.ledger, &diesel_table),
         supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
         own_transaction: !options.single_transaction,
@@ -319,7 +319,7 @@ pub fn run(
     }
     let mut done: Vec<StepReport> = Vec::with_capacity(prepared.len());
     for p in &prepared {
-        match execute::run(conn, p, &target) {
+        match execute::run(conn, p, &recording) {
             Ok(ran) => {
                 let report = StepReport {
                     version: p.version.clone(),

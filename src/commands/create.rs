@@ -126,7 +126,7 @@ enum Layout {
 impl Layout {
     fn of(source: &Source) -> Layout {
         match source.migrations.last() {
-            Some(m) if m.file => Layout::File(m.format()),
+            Some(m) if m.layout == crate::source::Layout::File => Layout::File(m.format()),
             Some(_) => Layout::Folders,
             None if source.ledger() == Ledger::Supabase => Layout::File(Format::Plain),
             None => Layout::Folders,

@@ -73,7 +73,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
             run_in_transaction: c.in_transaction,
         };
         if let Some(other) = existing.find(&c.version) {
-            json.path = Some(json_path(&other.dir));
+            json.path = Some(json_path(&other.path));
             skipped.push(json);
             continue;
         }

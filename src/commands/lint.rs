@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
         }
         return database(ctx, args);
     }
-    let config = crate::settings::lint_config(&ctx.settings.project)?;
+    let config = ctx.settings.lint()?;
     let (mut source, versions, checked) = if args.all {
         let source = ctx.source()?;
         let versions = source.migrations.iter().map(|m| m.version.clone()).collect();
@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
     };
     source.check_runnable(versions.clone());
     let inputs = inputs(&source, &versions)?;
-    let findings = lint::check(&inputs, &config);
+    let findings = lint::check(&inputs, config);
     let summary = output::lint::summary(&findings);
     let failed = summary.errors > 0 || (args.fail_on == FailOn::Warn && summary.warnings > 0);
     let r = &ctx.reporter;
@@ -89,7 +89,7 @@ pub fn input(m: &Migration) -> Result<LintInput> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
         Ok(crate::sql::strip_bom(&text).to_string())
     };
-    if m.file {
+    if m.layout == crate::source::Layout::File {
         // One file: each section keeps the file's line numbers (the rest blanked).
         let (up_text, down_text) = m.read_sections()?;
         return Ok(LintInput {
@@ -119,9 +119,9 @@ const UP_SHOWN: usize = 10;
 /// `up`'s static checks of the migrations it is about to apply: warnings are
 /// printed (stderr), errors stop the run before anything is applied.
 pub fn before_up(ctx: &Context, source: &Source, versions: &[String]) -> Result<()> {
-    let config = crate::settings::lint_config(&ctx.settings.project)?;
+    let config = ctx.settings.lint()?;
     let inputs = inputs(source, versions)?;
-    let findings = lint::check(&inputs, &config);
+    let findings = lint::check(&inputs, config);
     let line = |f: &Finding| {
         format!(
             "{}[{}] {}: {}",

@@ -20,6 +20,8 @@ mod write;
 
 pub use write::{migrate, print_dry_run, run_output, Flags};
 
+use std::sync::OnceLock;
+
 use crate::cli::{Cli, Command, DbOpts, LocalOpts, LockOpts, ProjectOpts};
 use crate::db::{self, history, lock, Conn, History};
 use crate::error::{Error, Kind, Result};
@@ -30,9 +32,16 @@ use crate::source::{self, Source};
 use crate::supabase;
 use crate::{url, workspace};
 
+/// One run, resolved once: the settings (with the lint configuration), the
+/// output, and, when first asked, the database it talks to and the local
+/// database's paths. Later stages read these; nothing re-reads Cargo.toml,
+/// re-resolves the URL or registers its secrets twice.
 pub struct Context {
     pub settings: Settings,
     pub reporter: Reporter,
+    /// The configured database (None: the local development database).
+    configured: OnceLock<Result<Option<Configured>>>,
+    local: OnceLock<Result<supabase::local::Local>>,
 }
 
 /// The database a command talks to, and where that choice came from.
@@ -60,14 +69,20 @@ impl Context {
             }
             found => found?,
         };
-        let settings = settings::resolve(&cwd, opts, project)?;
-        Ok(Context { settings, reporter })
+        let flags = settings::Flags { dir: opts.dir.as_deref(), env_file: opts.env_file.as_deref() };
+        let settings = settings::resolve(&cwd, flags, project)?;
+        Ok(Context { settings, reporter, configured: OnceLock::new(), local: OnceLock::new() })
     }
 
     /// --database-url > DATABASE_URL > Supabase variables; None means "use
     /// the local development database". A set-but-blank DATABASE_URL is a
     /// mistake, never a reason to migrate another database.
+    /// A command has one set of database flags, so the first answer is the run's.
     pub fn configured(&self, opts: &DbOpts) -> Result<Option<Configured>> {
+        self.configured.get_or_init(|| self.resolve_configured(opts)).clone()
+    }
+
+    fn resolve_configured(&self, opts: &DbOpts) -> Result<Option<Configured>> {
         let configured = if let Some(url) = &opts.database_url {
             Some(Configured { url: url.clone(), origin: "--database-url".into(), supabase: None })
         } else if let Some((url, origin)) = self.settings.env.get_even_blank("DATABASE_URL") {
@@ -146,7 +161,12 @@ impl Context {
         }
     }
 
-    pub fn local(&self, opts: &LocalOpts) -> Result<supabase::local::Local> {
+    /// The local development database's paths; a command has one `--pg-bin`.
+    pub fn local(&self, opts: &LocalOpts) -> Result<&supabase::local::Local> {
+        self.local.get_or_init(|| self.locate_local(opts)).as_ref().map_err(Clone::clone)
+    }
+
+    fn locate_local(&self, opts: &LocalOpts) -> Result<supabase::local::Local> {
         let s = &self.settings;
         let cwd = std::env::current_dir().unwrap_or_default();
         let pg_bin = opts.pg_bin.as_ref().map(|p| cwd.join(p));
@@ -154,6 +174,7 @@ impl Context {
     }
 
     pub fn connect(&self, url: &str, opts: &DbOpts, purpose: &str) -> Result<Conn> {
+        supabase::diagnose::refuse_transaction_pooler(url)?;
         db::connect(url, opts.connect_timeout, purpose, &supabase::diagnose::hints())
     }
 

@@ -10,10 +10,14 @@ use crate::cli::StatusArgs;
 use crate::error::{exit, Result};
 use crate::output::Format;
 use crate::output::{self, clean, display_path, json_path, AnomalyJson, StatusOutput, StatusRow, StatusState, Summary};
-use crate::plan::{self, Anomaly, Row, RowState};
+mod anomalies;
+mod listing;
+
 use crate::source::Problem;
 use crate::url;
 use crate::version::{self, Version};
+use anomalies::Anomaly;
+use listing::{Row, RowState};
 
 pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     // Facts (batch, who, the stored down.sql) are shown in both formats.
@@ -22,12 +26,16 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     let Database { url, origin: url_origin, history, .. } = db;
     source.check_runnable(pending(&source, &history));
     let plan_state = state(&source, &history);
-    let anomalies = plan::anomalies(&plan_state, &source.problems);
-    let rows = plan::listing(&source.migrations, &history.applied, &history.partial);
+    let anomalies = anomalies::anomalies(&plan_state, &source.problems);
+    let rows = listing::listing(&source.migrations, &history.applied, &history.partial);
     let pending = rows.iter().filter(|r| matches!(r.state, RowState::Pending | RowState::Partly { .. })).count();
     // Sorted, as `migrations` is. Only single files are read for this.
-    let up_only: Vec<&str> =
-        source.migrations.iter().filter(|m| m.file && m.is_up_only()).map(|m| m.version.as_str()).collect();
+    let up_only: Vec<&str> = source
+        .migrations
+        .iter()
+        .filter(|m| m.layout == crate::source::Layout::File && m.is_up_only())
+        .map(|m| m.version.as_str())
+        .collect();
     let r = &ctx.reporter;
 
     if json {

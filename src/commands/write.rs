@@ -14,7 +14,7 @@ use crate::source::Source;
 use crate::url;
 
 /// What a write command did (or, with `--dry-run`, would do).
-pub struct Outcome {
+pub struct Written {
     pub done: Vec<StepReport>,
     pub history: History,
     pub source: Source,
@@ -73,7 +73,7 @@ fn back_up(
 }
 
 /// `--dry-run`'s report: the SQL, in order, as it would be sent.
-pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Outcome) {
+pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Written) {
     let Some((setup, planned)) = &out.planned else { return };
     let r = &ctx.reporter;
     if r.human() {
@@ -142,7 +142,7 @@ pub fn migrate(
     lock_opts: &LockOpts,
     request: &Request,
     flags: Flags,
-) -> Result<Outcome> {
+) -> Result<Written> {
     let Flags { single_transaction, yes, dry_run, backup, lint } = flags;
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
@@ -182,7 +182,7 @@ pub fn migrate(
         }
         let options = runner::Options { single_transaction, who: db::connect::whoami() };
         let planned = runner::dry_run(&mut conn, &steps, &source, &history, &options)?;
-        return Ok(Outcome {
+        return Ok(Written {
             done: Vec::new(),
             history,
             source,
@@ -231,7 +231,7 @@ pub fn migrate(
     if backup.is_some() && made.is_none() {
         ctx.reporter.note("nothing to apply, so no backup was made");
     }
-    Ok(Outcome { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })
+    Ok(Written { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })
 }
 
 /// The versions a plan applies (the static checks' subject).
@@ -271,7 +271,7 @@ fn print_step(r: &Reporter, step: &StepReport) {
 }
 
 /// The `--format json` document of a write command.
-pub fn run_output(command: &'static str, out: &Outcome) -> RunOutput {
+pub fn run_output(command: &'static str, out: &Written) -> RunOutput {
     RunOutput {
         ok: true,
         command,

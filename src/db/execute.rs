@@ -46,8 +46,8 @@ impl Prepared {
     }
 }
 
-/// Where the bookkeeping goes, and whether the caller holds a transaction open.
-pub struct Target<'a> {
+/// How a step is recorded: where the bookkeeping goes, and whether the caller holds a transaction open.
+pub struct Recording<'a> {
     pub ledger: (super::history::Ledger, &'a str),
     pub supabase_history: bool,
     /// False under `--single-transaction`: the caller owns BEGIN/COMMIT (and
@@ -78,7 +78,7 @@ pub struct Failed {
     pub notices: Vec<Notice>,
 }
 
-pub fn run(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<Ran, Box<Failed>> {
+pub fn run(conn: &mut Conn, p: &Prepared, t: &Recording<'_>) -> Result<Ran, Box<Failed>> {
     let start = Instant::now();
     let result = if p.in_transaction { run_transactional(conn, p, t) } else { run_statements(conn, p, t) };
     let notices = conn.take_notices();
@@ -92,11 +92,11 @@ pub fn run(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<Ran, Box<Fai
     }
 }
 
-fn supabase_statements(p: &Prepared, t: &Target<'_>) -> Option<Vec<String>> {
+fn supabase_statements(p: &Prepared, t: &Recording<'_>) -> Option<Vec<String>> {
     t.supabase_history.then(|| sql::split_statements(&p.sql).iter().map(|s| s.text.to_string()).collect())
 }
 
-fn bookkeeping(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
+fn bookkeeping(p: &Prepared, t: &Recording<'_>, duration_ms: &str) -> String {
     match &p.record {
         Some(r) => {
             let statements = supabase_statements(p, t);
@@ -112,7 +112,7 @@ fn bookkeeping(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
 /// one text for a transactional migration; outside a transaction, each
 /// statement (with its progress row where it may share a transaction), then
 /// the bookkeeping.
-pub fn texts(p: &Prepared, t: &Target<'_>) -> Vec<String> {
+pub fn texts(p: &Prepared, t: &Recording<'_>) -> Vec<String> {
     if p.in_transaction {
         return vec![transactional_text(p, t)];
     }
@@ -129,7 +129,7 @@ pub fn texts(p: &Prepared, t: &Target<'_>) -> Vec<String> {
     out
 }
 
-fn transactional_text(p: &Prepared, t: &Target<'_>) -> String {
+fn transactional_text(p: &Prepared, t: &Recording<'_>) -> String {
     let (begin, commit) = if t.own_transaction { (BEGIN, "COMMIT;") } else { ("", "") };
     // The SQL comes right after BEGIN, so PostgreSQL's error position maps
     // straight back into the file; what follows it is ours.
@@ -169,11 +169,11 @@ fn statement_texts(p: &Prepared, statement: &str, i: usize, in_block: bool) -> V
     }
 }
 
-fn bookkeeping_text(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
+fn bookkeeping_text(p: &Prepared, t: &Recording<'_>, duration_ms: &str) -> String {
     format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_sql(&p.sql), bookkeeping(p, t, duration_ms))
 }
 
-fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
+fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Recording<'_>) -> Result<(), (Error, Outcome)> {
     let begin = if t.own_transaction { BEGIN } else { "" };
     conn.execute_counted(&transactional_text(p, t)).map_err(|failed| {
         let (e, done) = *failed;
@@ -223,7 +223,7 @@ pub fn run_seed(conn: &mut Conn, path: &str, sql_text: &str) -> Result<Duration,
 
 /// libpq runs a multi-statement string as one implicit transaction, which
 /// CREATE INDEX CONCURRENTLY refuses: send statements one by one.
-fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
+fn run_statements(conn: &mut Conn, p: &Prepared, t: &Recording<'_>) -> Result<(), (Error, Outcome)> {
     let statements = sql::split_statements(&p.sql);
     let start = Instant::now();
     let tracked = p.applies();

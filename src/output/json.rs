@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use crate::error::{Action, DoneStep, Kind, Notice};
 use crate::lint::Severity;
-use crate::plan::AnomalyKind;
 use crate::supabase::local::ExtensionState;
 use crate::version::Version;
 
@@ -86,6 +85,21 @@ pub struct StatusRow {
     /// (every Supabase migration). Present only when true.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub up_only: bool,
+}
+
+/// What is odd, by name (`status --format json` writes it as `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyKind {
+    MissingOnDisk,
+    OutOfOrder,
+    PartlyApplied,
+    Modified,
+    DuplicateVersion,
+    NotAMigration,
+    BadFolderName,
+    DanglingLink,
 }
 
 /// A migration's state in `status`.
