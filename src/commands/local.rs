@@ -1,7 +1,7 @@
 //! `cargo migrate local start | stop | status | url | reset`: the local
 //! development database used when no database is configured.
 
-use super::{Context, Flags};
+use super::{running, Context, Flags};
 use crate::cli::{DbOpts, LocalAction, LocalArgs, LockOpts};
 use crate::error::{exit, Result};
 use crate::output::{self, display_path, json_path, LocalExtension, LocalOther, LocalOutput};
@@ -32,13 +32,13 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
     };
     match args.action {
         LocalAction::Start => {
-            let u = shown(&local.ensure_running(&|n| r.note(n))?);
+            let u = shown(&running(r, local.ensure_running()?));
             r.line(format!("local database running: {u}"));
             out.running = Some(true);
             out.url = Some(u);
         }
         LocalAction::Url => {
-            let u = shown(&local.ensure_running(&|n| r.note(n))?);
+            let u = shown(&running(r, local.ensure_running()?));
             r.result(&u);
             out.url = Some(u);
         }
@@ -126,7 +126,7 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
             out.pg_bin = bin.map(|b| json_path(&b));
         }
         LocalAction::Reset => {
-            let real = local.reset(&|n| r.note(n))?;
+            let real = running(r, local.reset()?);
             let u = shown(&real);
             let (applied, seeded) = migrate_and_seed(ctx, args, real)?;
             r.line(format!(

@@ -147,7 +147,7 @@ impl Context {
                            to use the local development database here, pass --local (MIGRATE_LOCAL=1)"));
                 }
                 let local = self.local(&opts.local_db)?;
-                let url = local.ensure_running(&|n| self.reporter.note(n))?;
+                let url = running(&self.reporter, local.ensure_running()?);
                 for secret in url::secrets(&url) {
                     output::add_secret(&secret);
                 }
@@ -216,6 +216,14 @@ impl Context {
         });
         Ok((source?, database?))
     }
+}
+
+/// The local database's URL, once what happened on the way is told.
+pub fn running(r: &Reporter, running: supabase::local::Running) -> String {
+    for note in running.notes {
+        r.note(note);
+    }
+    running.url
 }
 
 /// A connection and what it found.

@@ -111,7 +111,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     // (where the scratch databases are prepared like Supabase, as it is).
     let (scratch_url, supabase_like) = match &args.scratch_url {
         Some(u) => (u.clone(), false),
-        None => (ctx.local(&args.db.local_db)?.ensure_running(&|n| r.note(n))?, true),
+        None => (ctx.local(&args.db.local_db)?.ensure_running().map(|run| super::running(r, run))?, true),
     };
     for secret in url::secrets(&scratch_url) {
         output::add_secret(&secret);

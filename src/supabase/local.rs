@@ -15,6 +15,14 @@ const STAND_INS_SQL: &str = include_str!("stand_ins.sql");
 /// How a stand-in's comment starts (`local status` tells them apart by it).
 const STAND_IN_PREFIX: &str = "cargo-migrate local stand-in: ";
 
+/// The local database, running.
+#[derive(Debug)]
+pub struct Running {
+    pub url: String,
+    /// What happened on the way (started, prepared without contrib …), for the user.
+    pub notes: Vec<String>,
+}
+
 pub struct Local {
     /// Holds `data/`, `sock/`, `log`, `port`, and `bin`: the PostgreSQL that made it.
     pub dir: PathBuf,
@@ -139,15 +147,17 @@ impl Local {
             })
     }
 
-    /// Start it (creating and preparing it first if needed); the URL.
-    pub fn ensure_running(&self, note: &dyn Fn(String)) -> Result<String> {
+    /// Start it (creating and preparing it first if needed): its URL, and
+    /// what the user should be told about it.
+    pub fn ensure_running(&self) -> Result<Running> {
+        let mut notes = Vec::new();
         if self.is_running() && self.dir.join("password").is_file() {
             let url = self.url()?;
             if !self.dir.join("prepared").is_file() {
                 // An earlier preparation failed (it rolled back): try again.
-                self.prepare(&url, note)?;
+                notes.extend(self.prepare(&url)?);
             }
-            return Ok(url);
+            return Ok(Running { url, notes });
         }
         // A cluster made before the password existed trusted every local user:
         // make it anew (it is a development database; `local reset` does the same).
@@ -159,10 +169,10 @@ impl Local {
         self.start()?;
         let url = self.url()?;
         if fresh || !self.dir.join("prepared").is_file() {
-            self.prepare(&url, note)?;
+            notes.extend(self.prepare(&url)?);
         }
-        note(format!("started the local development database in {}", display_path(&self.dir)));
-        Ok(url)
+        notes.push(format!("started the local development database in {}", display_path(&self.dir)));
+        Ok(Running { url, notes })
     }
 
     fn init(&self) -> Result<()> {
@@ -243,7 +253,8 @@ impl Local {
         Ok(port)
     }
 
-    fn prepare(&self, url: &str, note: &dyn Fn(String)) -> Result<()> {
+    /// Prepare it like Supabase; a note when this PostgreSQL lacks contrib modules.
+    fn prepare(&self, url: &str) -> Result<Option<String>> {
         let extensions =
             prepare_like_supabase(url).map_err(|e| e.hint(format!("{} recreates it", self.command_hint("reset"))))?;
         // Supabase's own extensions are stand-ins on any PostgreSQL but Supabase's
@@ -253,8 +264,8 @@ impl Local {
             .filter(|e| e.state == ExtensionState::StandIn && CONTRIB.contains(&e.name.as_str()))
             .map(|e| e.name.as_str())
             .collect();
-        if !contrib.is_empty() {
-            note(format!(
+        let note = (!contrib.is_empty()).then(|| {
+            format!(
                 "note: this PostgreSQL ({}) lacks the contrib module(s) {}: the local database has stand-ins with the \
                  same functions (crypt() there is not bcrypt), see {}; a PostgreSQL with contrib (Debian/Ubuntu: the \
                  postgresql-<major> package) has the real ones (--pg-bin, then {})",
@@ -262,9 +273,10 @@ impl Local {
                 contrib.join(", "),
                 self.command_hint("status"),
                 self.command_hint("reset")
-            ));
-        }
-        std::fs::write(self.dir.join("prepared"), "").map_err(|e| Error::io(&self.dir, "write", e))
+            )
+        });
+        std::fs::write(self.dir.join("prepared"), "").map_err(|e| Error::io(&self.dir, "write", e))?;
+        Ok(note)
     }
 
     pub fn stop(&self) -> Result<bool> {
@@ -277,10 +289,10 @@ impl Local {
     }
 
     /// Drop everything and start over (node-pg-migrate teams' `db:reset`).
-    pub fn reset(&self, note: &dyn Fn(String)) -> Result<String> {
+    pub fn reset(&self) -> Result<Running> {
         self.stop()?;
         std::fs::remove_dir_all(&self.dir).or_else(ignore_missing).map_err(|e| Error::io(&self.dir, "remove", e))?;
-        self.ensure_running(note)
+        self.ensure_running()
     }
 }
 
