@@ -264,20 +264,23 @@ fn plan_down(state: &State, target: &DownScope) -> Result<Vec<String>> {
     Ok(chosen)
 }
 
+/// A state with these versions on disk and applied, nothing else known (for tests).
+#[cfg(test)]
+pub fn state_of(disk: &[&str], applied: &[&str]) -> State {
+    State {
+        on_disk: disk.iter().map(|s| s.to_string()).collect(),
+        applied: applied.iter().map(|s| s.to_string()).collect(),
+        batch: vec![None; applied.len()],
+        ..State::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn state(disk: &[&str], applied: &[&str]) -> State {
-        State {
-            on_disk: disk.iter().map(|s| s.to_string()).collect(),
-            applied: applied.iter().map(|s| s.to_string()).collect(),
-            partial: Vec::new(),
-            batch: vec![None; applied.len()],
-            stored_down: Vec::new(),
-            modified: Vec::new(),
-        }
-    }
+    use super::state_of as state;
+
     fn up(count: Option<usize>, to: Option<&str>, ooo: bool) -> Request {
         Request::Up {
             count,

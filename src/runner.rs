@@ -1,4 +1,4 @@
-//! Running planned steps: read every file first, make sure of the
+//! Running planned steps: read every file first (`source` reads them), make sure of the
 //! bookkeeping tables, then one loop over the steps, each in its own
 //! transaction or all in one (`--single-transaction`). On failure the error
 //! says what this run did before it; when the connection drops, the database
@@ -10,14 +10,10 @@ use crate::db::bookkeeping::{self, Record};
 use crate::db::execute::{self, Outcome, Prepared, Recording};
 use crate::db::pq::Notice;
 use crate::db::{history, query_error, Conn, History};
-use crate::error::{
-    Action, Aftermath, ConnectionLoss, DatabaseHas, DoneStep, Error, Kind, MigrationFailure, MigrationRef, Result,
-};
+use crate::error::{Action, ConnectionLoss, DatabaseHas, DoneStep, Error, Kind, Result};
 use crate::plan::Step;
 use crate::show::display_path;
 use crate::source::Source;
-use crate::sql::OwnTransactions;
-use crate::version;
 
 /// One step as it happened.
 #[derive(Debug, Clone)]
@@ -73,16 +69,13 @@ pub fn prepare(
             };
             // A stored down without a statement (the template, as it was when
             // applied) would revert nothing and drop the row: the file's own is run.
-            let stored_down = stored
-                .iter()
-                .find(|(sv, _)| sv == v)
-                .map(|(_, sql)| sql)
-                .filter(|sql| crate::sql::has_statement(sql));
+            let stored_down =
+                stored.iter().find(|(sv, _)| sv == v).map(|(_, sql)| sql).filter(|sql| crate::sql::has_statement(sql));
             let Some(m) = source.find(v) else {
                 // The folder is gone: only a revert from the stored down.sql is possible.
-                let sql = stored_down.filter(|_| !apply).ok_or_else(|| {
-                    Error::new(Kind::UnknownVersion, format!("no migration folder for version {v}"))
-                })?;
+                let sql = stored_down
+                    .filter(|_| !apply)
+                    .ok_or_else(|| Error::new(Kind::UnknownVersion, format!("no migration folder for version {v}")))?;
                 let name = history.applied.iter().find(|a| &a.version == v).and_then(|a| a.name.clone());
                 let folder = name.unwrap_or_else(|| v.clone());
                 let path = format!("{folder} (down.sql stored in the database)");
@@ -98,91 +91,26 @@ pub fn prepare(
                     from_stored_down: true,
                 });
             };
-            let mut in_transaction = m.run_in_transaction(apply)?;
-            let mut from_stored_down = false;
-            let (mut sql, file, record) = if apply {
-                let sql = m.read_up()?;
-                let record = Record {
-                    version: v.clone(),
-                    name: m.name.clone(),
-                    checksum: m.checksum_of(&sql)?,
-                    down_sql: m.down_to_keep(),
-                    batch,
-                    who: who.to_string(),
-                };
-                (sql, m.up_path(), Some(record))
-            } else {
-                match (m.read_down(), stored_down) {
-                    (Ok(disk), Some(kept)) if version::checksum(&disk) != version::checksum(kept) => {
-                        from_stored_down = true;
-                        (kept.clone(), m.down_path(), None)
-                    }
-                    (Err(_), Some(kept)) => {
-                        from_stored_down = true;
-                        (kept.clone(), m.down_path(), None)
-                    }
-                    (disk, _) => (disk?, m.down_path(), None),
-                }
-            };
-            let path = if from_stored_down {
-                format!("{} (the down.sql it was applied with, stored in the database)", m.name)
-            } else {
-                display_path(&file)
-            };
-            // The server does not wait for COPY's rows to be read: the rest
-            // of the text, COMMIT and the bookkeeping included, would run
-            // while the error said the migration was rolled back.
-            if let Some(st) = crate::sql::split_statements(&sql).iter().find(|st| crate::sql::copies_to_stdout(st.text)) {
-                let (line, _, _) = crate::sql::locate(&sql, st.char_offset + crate::sql::code_start(st.text) + 1);
-                let failure = MigrationFailure {
-                    migration: MigrationRef { version: v.as_str().into(), name: m.name.clone() },
-                    file: path.clone(),
-                    line: Some(line),
-                    column: None,
-                    source_line: None,
-                    sqlstate: None,
-                    server_message: String::new(),
-                    server_detail: None,
-                    server_hint: None,
-                    aftermath: Aftermath::NotRun,
-                    statements_done: None,
-                    notices: Vec::new(),
-                    tracked: false,
-                    in_transaction,
-                };
-                return Err(Error::new(
-                    Kind::MigrationFailed(Box::new(failure)),
-                    format!("{path}:{line}: COPY … TO STDOUT cannot run in a migration (there is no one to read its rows); nothing was run"),
-                )
-                .hint("remove it (to look at data, query it with psql), or COPY to a file the server can write"));
-            }
-            if in_transaction {
-                // A file that manages its transactions itself runs as it says, as with psql.
-                match crate::sql::own_transactions(&sql) {
-                    OwnTransactions::No => {}
-                    OwnTransactions::Wrapped(inner) => sql = inner,
-                    OwnTransactions::Balanced => in_transaction = false,
-                    OwnTransactions::Unbalanced(line, word) => {
-                        return Err(Error::new(
-                            Kind::TransactionControl,
-                            format!("{path}:{line} says `{word}`, which closes or opens no transaction block of the file's own; nothing was run"),
-                        )
-                        .hint("a migration runs in a transaction already: remove it, or pair each BEGIN with a COMMIT; \
-                               to manage transactions freely, add metadata.toml with `run_in_transaction = false`"));
-                    }
-                }
-            }
+            let script = m.script(apply, stored_down.map(String::as_str))?;
+            let record = apply.then(|| Record {
+                version: v.clone(),
+                name: m.name.clone(),
+                checksum: script.checksum.clone().unwrap_or_default(),
+                down_sql: m.down_to_keep(),
+                batch,
+                who: who.to_string(),
+            });
             let stopped_before = history.partial.iter().any(|s| &s.version == v);
             Ok(Prepared {
                 version: v.clone(),
                 folder: m.name.clone(),
-                path,
-                sql,
-                in_transaction,
+                path: script.path,
+                sql: script.sql,
+                in_transaction: script.in_transaction,
                 record,
                 skip,
                 stopped_before,
-                from_stored_down,
+                from_stored_down: script.from_stored_down,
             })
         })
         .collect()

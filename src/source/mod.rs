@@ -11,8 +11,9 @@ pub mod sections;
 pub mod seeds;
 
 use crate::db::history::Ledger;
-use crate::error::{Error, Kind, Result};
+use crate::error::{Aftermath, Error, Kind, MigrationFailure, MigrationRef, Result};
 use crate::show::{clean, display_path};
+use crate::sql::OwnTransactions;
 use crate::version;
 
 /// How a migration is laid out on disk.
@@ -424,6 +425,96 @@ impl Migration {
                 format!("{}: run_in_transaction must be true or false, not {other:?}", path.display()),
             )),
         }
+    }
+}
+
+/// One direction of a migration, ready to send: its SQL as read (or the down
+/// stored when it was applied), where it came from, and how it runs.
+#[derive(Debug, Clone)]
+pub struct Script {
+    pub sql: String,
+    /// The file, as the user should see it.
+    pub path: String,
+    pub in_transaction: bool,
+    /// Reverting with the down.sql stored when it was applied, not the file's.
+    pub from_stored_down: bool,
+    /// Applying: the checksum of the up SQL as it is in the file.
+    pub checksum: Option<String>,
+}
+
+impl Migration {
+    /// Read the SQL to apply (`apply`) or revert, refusing what cannot run.
+    /// `stored_down` is the down.sql the database keeps for it: a revert
+    /// runs that one when the file's is gone or no longer what was applied.
+    pub fn script(&self, apply: bool, stored_down: Option<&str>) -> Result<Script> {
+        let mut in_transaction = self.run_in_transaction(apply)?;
+        let mut from_stored_down = false;
+        let (mut sql, file, checksum) = if apply {
+            let sql = self.read_up()?;
+            let checksum = self.checksum_of(&sql)?;
+            (sql, self.up_path(), Some(checksum))
+        } else {
+            match (self.read_down(), stored_down) {
+                (Ok(disk), Some(kept)) if version::checksum(&disk) != version::checksum(kept) => {
+                    from_stored_down = true;
+                    (kept.to_string(), self.down_path(), None)
+                }
+                (Err(_), Some(kept)) => {
+                    from_stored_down = true;
+                    (kept.to_string(), self.down_path(), None)
+                }
+                (disk, _) => (disk?, self.down_path(), None),
+            }
+        };
+        let path = if from_stored_down {
+            format!("{} (the down.sql it was applied with, stored in the database)", self.name)
+        } else {
+            display_path(&file)
+        };
+        // The server does not wait for COPY's rows to be read: the rest
+        // of the text, COMMIT and the bookkeeping included, would run
+        // while the error said the migration was rolled back.
+        if let Some(st) = crate::sql::split_statements(&sql).iter().find(|st| crate::sql::copies_to_stdout(st.text)) {
+            let (line, _, _) = crate::sql::locate(&sql, st.char_offset + crate::sql::code_start(st.text) + 1);
+            let failure = MigrationFailure {
+                migration: MigrationRef { version: self.version.as_str().into(), name: self.name.clone() },
+                file: path.clone(),
+                line: Some(line),
+                column: None,
+                source_line: None,
+                sqlstate: None,
+                server_message: String::new(),
+                server_detail: None,
+                server_hint: None,
+                aftermath: Aftermath::NotRun,
+                statements_done: None,
+                notices: Vec::new(),
+                tracked: false,
+                in_transaction,
+            };
+            return Err(Error::new(
+                Kind::MigrationFailed(Box::new(failure)),
+                format!("{path}:{line}: COPY … TO STDOUT cannot run in a migration (there is no one to read its rows); nothing was run"),
+            )
+            .hint("remove it (to look at data, query it with psql), or COPY to a file the server can write"));
+        }
+        if in_transaction {
+            // A file that manages its transactions itself runs as it says, as with psql.
+            match crate::sql::own_transactions(&sql) {
+                OwnTransactions::No => {}
+                OwnTransactions::Wrapped(inner) => sql = inner,
+                OwnTransactions::Balanced => in_transaction = false,
+                OwnTransactions::Unbalanced(line, word) => {
+                    return Err(Error::new(
+                        Kind::TransactionControl,
+                        format!("{path}:{line} says `{word}`, which closes or opens no transaction block of the file's own; nothing was run"),
+                    )
+                    .hint("a migration runs in a transaction already: remove it, or pair each BEGIN with a COMMIT; \
+                           to manage transactions freely, add metadata.toml with `run_in_transaction = false`"));
+                }
+            }
+        }
+        Ok(Script { sql, path, in_transaction, from_stored_down, checksum })
     }
 }
 

@@ -123,14 +123,7 @@ pub fn anomalies(state: &State, problems: &[Problem]) -> Vec<Anomaly> {
 mod tests {
     use super::*;
 
-    fn state(disk: &[&str], applied: &[&str]) -> State {
-        State {
-            on_disk: disk.iter().map(|s| s.to_string()).collect(),
-            applied: applied.iter().map(|s| s.to_string()).collect(),
-            batch: vec![None; applied.len()],
-            ..State::default()
-        }
-    }
+    use crate::plan::state_of as state;
 
     #[test]
     fn each_odd_state_is_named() {
