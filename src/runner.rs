@@ -348,7 +348,7 @@ pub fn run(
         // that grows with every step of the one transaction.
         if conn.execute(&crate::db::lock::check_held_sql()).is_err() {
             let _ = conn.execute("ROLLBACK");
-            let mut e = crate::db::lock::lost();
+            let mut e = crate::db::lock::lost(None);
             e.details.push("  --single-transaction: the whole run was rolled back".into());
             e.done_before = Some(Vec::new());
             return Err(e);

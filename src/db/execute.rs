@@ -86,7 +86,7 @@ pub fn run(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<Ran, Box<Fai
         Ok(()) => Ok(Ran { duration: start.elapsed(), notices }),
         // Whatever failed, a lost lock is the news: the run must stop.
         Err((_, outcome)) if outcome != Outcome::Unknown && t.own_transaction && !lock::held(conn) => {
-            Err(Box::new(Failed { error: lock::lost(), outcome, notices }))
+            Err(Box::new(Failed { error: lock::lost(Some(&p.folder)), outcome, notices }))
         }
         Err((error, outcome)) => Err(Box::new(Failed { error, outcome, notices })),
     }
@@ -133,7 +133,7 @@ fn transactional_text(p: &Prepared, t: &Target<'_>) -> String {
     let (begin, commit) = if t.own_transaction { (BEGIN, "COMMIT;") } else { ("", "") };
     // The SQL comes right after BEGIN, so PostgreSQL's error position maps
     // straight back into the file; what follows it is ours.
-    let check = if t.own_transaction { lock::check_sql(&p.sql) } else { String::new() };
+    let check = if t.own_transaction { lock::check_sql() } else { String::new() };
     format!("{begin}{}\n;\n{RESET_SESSION}{check}{}{commit}", p.sql, bookkeeping(p, t, BATCH_MS))
 }
 
@@ -170,7 +170,7 @@ fn statement_texts(p: &Prepared, statement: &str, i: usize, in_block: bool) -> V
 }
 
 fn bookkeeping_text(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
-    format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_sql(&p.sql), bookkeeping(p, t, duration_ms))
+    format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_sql(), bookkeeping(p, t, duration_ms))
 }
 
 fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {

@@ -15,25 +15,23 @@ pub const KEYS: (i32, i32) = (0x6d69_6772, 1);
 
 /// What goes into every migration's transaction, before its bookkeeping, so
 /// that it fails (division by zero: no plpgsql, it runs for every migration)
-/// when the run no longer holds the lock. Always: a shared transaction lock
-/// on the same key, which only fails while another session holds the lock
-/// (our own exclusive lock does not conflict with it), and, until this
-/// transaction ends, keeps any other run from taking it. When the migration's
-/// SQL could release advisory locks itself (`pg_advisory_unlock_all()`,
-/// `DISCARD ALL`), also the exact check, which reads `pg_locks` (a scan of the
-/// whole lock table, too slow to run for every migration). What failed is then
-/// told by `held`, asked after the rollback (a session lock is not
-/// transactional, so the rollback does not bring it back).
-pub fn check_sql(migration_sql: &str) -> String {
-    let mut sql = format!("SELECT 1 / pg_catalog.pg_try_advisory_xact_lock_shared({}, {})::int;\n", KEYS.0, KEYS.1);
-    if contains_ignore_case(migration_sql, "advisory") || contains_ignore_case(migration_sql, "discard") {
-        sql.push_str(&check_held_sql());
-    }
-    sql
-}
-
-fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
-    haystack.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+/// when the run no longer holds the lock, however the migration released it
+/// (`pg_advisory_unlock_all()` spelled out, or built in dynamic SQL, or
+/// `DISCARD ALL`). First a shared transaction lock on the same key, which
+/// fails while another session holds the lock (our own exclusive lock does
+/// not conflict with it) and, until this transaction ends, keeps any other
+/// session from taking it; then our session lock is released and taken back
+/// (`pg_advisory_unlock` is false when we no longer hold it), which under
+/// that shared lock no one can slip between. Two function calls, where
+/// reading `pg_locks` would scan the whole lock table for every migration.
+/// A session lock is not transactional: a rollback leaves it as it was.
+pub fn check_sql() -> String {
+    let (a, b) = KEYS;
+    format!(
+        "SELECT 1 / pg_catalog.pg_try_advisory_xact_lock_shared({a}, {b})::int;\n\
+         SELECT 1 / CASE WHEN pg_catalog.pg_advisory_unlock({a}, {b}) \
+           THEN pg_catalog.pg_try_advisory_lock({a}, {b})::int ELSE 0 END;\n"
+    )
 }
 
 /// Fails unless this session holds the lock (exact; reads `pg_locks`).
@@ -51,14 +49,22 @@ pub fn held(conn: &mut Conn) -> bool {
     conn.query(&check_held_sql(), &[]).is_ok()
 }
 
-/// The error when the lock turned out lost.
-pub fn lost() -> Error {
-    Error::new(
-        Kind::LockLost,
-        "the migration lock was released during the run (pg_advisory_unlock_all() or DISCARD ALL in a migration?); \
-         the migration was rolled back and the run stopped",
-    )
-    .hint("remove the statement that releases advisory locks from the migration, then run the command again")
+/// The error when the lock turned out lost: `migration` released it (it was
+/// rolled back), or None when only the end of the run noticed.
+pub fn lost(migration: Option<&str>) -> Error {
+    let message = match migration {
+        Some(m) => format!(
+            "{m} released the migration lock (pg_advisory_unlock_all(), in dynamic SQL too, or DISCARD ALL): \
+             {m} was rolled back and the run stopped"
+        ),
+        None => "the migration lock was released during the run (pg_advisory_unlock_all() or DISCARD ALL in a \
+                 migration?); the run was rolled back"
+            .to_string(),
+    };
+    Error::new(Kind::LockLost, message).hint(format!(
+        "remove the statement that releases advisory locks from {}, then run the command again",
+        migration.unwrap_or("the migration")
+    ))
 }
 
 fn try_lock(conn: &mut Conn) -> Result<bool> {

@@ -24,6 +24,7 @@ mod safety;
 mod secrets;
 mod settings;
 mod snapshots;
+mod up;
 mod status;
 mod supabase;
 mod supabase_project;
