@@ -143,6 +143,9 @@ kinds! {
     OpenTransaction = "open_transaction",
     /// The connection dropped; the report says what the database really has.
     ConnectionLost = "connection_lost",
+    /// The connection dropped and the server still runs the step's session:
+    /// whether it took effect is not known yet (`status` tells, later).
+    OutcomeUnknown = "outcome_unknown",
     // The local development database.
     /// No PostgreSQL server binaries to start one.
     NoPostgres = "no_postgres",

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::db::bookkeeping::{self, Record};
 use crate::db::execute::{self, Outcome, Prepared, Target};
 use crate::db::pq::Notice;
-use crate::db::{history, query_error, Conn, History};
+use crate::db::{history, lock, query_error, History, Session};
 use crate::error::{Action, DoneStep, Error, Kind, Result};
 use crate::plan::Step;
 use crate::report::display_path;
@@ -44,7 +44,24 @@ pub struct Options {
     pub single_transaction: bool,
     /// Who runs this (`user@host pid N`), for the history.
     pub who: String,
+    /// After the connection dropped mid-step, how long to wait for the old
+    /// session to end before deciding what happened.
+    pub settle_timeout: Duration,
 }
+
+impl Options {
+    /// A run that waits for an interrupted session as long as it waits for the lock.
+    pub fn new(single_transaction: bool, lock: &crate::cli::LockOpts) -> Options {
+        Options {
+            single_transaction,
+            who: crate::db::connect::whoami(),
+            settle_timeout: Duration::from_secs(lock.lock_timeout),
+        }
+    }
+}
+
+/// Opens a fresh session, to ask the server what happened after a connection dropped.
+pub type Reconnect<'a> = &'a dyn Fn() -> Result<Box<dyn Session>>;
 
 /// Read every file the steps need, before touching the database: a missing or
 /// empty down.sql, a template up.sql, or a transactional migration that
@@ -200,7 +217,7 @@ fn refuse_up_only(steps: &[Step], source: &Source, stored: &[(String, String)]) 
 
 /// Everything the steps need, read and checked before anything is written.
 fn read_steps(
-    conn: &mut Conn,
+    conn: &mut dyn Session,
     steps: &[Step],
     source: &Source,
     history: &History,
@@ -244,7 +261,7 @@ pub struct Planned {
 /// tables (when something is missing) and each step's texts; under
 /// `--single-transaction`, BEGIN first and the lock check and COMMIT last.
 pub fn dry_run(
-    conn: &mut Conn,
+    conn: &mut dyn Session,
     steps: &[Step],
     source: &Source,
     history: &History,
@@ -281,8 +298,8 @@ pub fn dry_run(
 /// Run the steps on `conn` (which holds the migration lock). `reconnect` opens
 /// a fresh connection when the outcome of a step must be asked of the server.
 pub fn run(
-    conn: &mut Conn,
-    reconnect: &dyn Fn() -> Result<Conn>,
+    conn: &mut dyn Session,
+    reconnect: Reconnect<'_>,
     steps: &[Step],
     source: &Source,
     history: &History,
@@ -301,6 +318,8 @@ pub fn run(
         conn.execute("BEGIN").map_err(|e| query_error("begin the transaction", e))?;
     }
     let mut done: Vec<StepReport> = Vec::with_capacity(prepared.len());
+    // Known now: once the connection is broken, libpq no longer tells.
+    let old = OldSession { pid: conn.backend_pid(), bound: options.settle_timeout };
     for p in &prepared {
         match execute::run(conn, p, &target) {
             Ok(ran) => {
@@ -332,7 +351,7 @@ pub fn run(
                 }
                 let mut e = with_notices(failed.error, &failed.notices);
                 if failed.outcome == Outcome::Unknown {
-                    if let Some(report) = settle(&mut e, reconnect, &diesel_table, p) {
+                    if let Some(report) = settle(&mut e, reconnect, &diesel_table, p, old) {
                         on_step(&report);
                         done.push(report);
                     }
@@ -357,7 +376,7 @@ pub fn run(
             let mut e = query_error("commit the run", err.clone());
             if err.connection_lost {
                 if let Some(last) = prepared.last() {
-                    if settle(&mut e, reconnect, &diesel_table, last).is_some() {
+                    if settle(&mut e, reconnect, &diesel_table, last, old).is_some() {
                         e.details.push("  the commit reached the server: the whole run is applied".into());
                         e.done_before = Some(done.iter().map(StepReport::done).collect());
                         return Err(e);
@@ -377,11 +396,33 @@ pub fn run(
     Ok(done)
 }
 
+/// The session that was running the step when its connection dropped.
+#[derive(Debug, Clone, Copy)]
+struct OldSession {
+    pid: i32,
+    bound: Duration,
+}
+
 /// After the connection dropped mid-step: ask a new connection whether the
-/// step took effect, and say so. Returns the step's report when it did.
-fn settle(e: &mut Error, reconnect: &dyn Fn() -> Result<Conn>, diesel_table: &str, p: &Prepared) -> Option<StepReport> {
+/// step took effect, and say so. Returns the step's report when it did. The
+/// server may still be running the step on the old session (only the client
+/// side of the connection died): until that session ends, the history says
+/// nothing true, so it is waited for (within the bound), and if it outlives
+/// the bound the outcome is said to be unknown, never guessed.
+fn settle(
+    e: &mut Error,
+    reconnect: Reconnect<'_>,
+    diesel_table: &str,
+    p: &Prepared,
+    old: OldSession,
+) -> Option<StepReport> {
     e.kind = Kind::ConnectionLost;
-    let recorded = reconnect().and_then(|mut c| history::is_recorded(&mut c, diesel_table, &p.version));
+    let recorded = reconnect().and_then(|mut c| {
+        if !lock::wait_for_session_end(&mut *c, old.pid, old.bound)? {
+            return Ok(None);
+        }
+        history::is_recorded(&mut *c, diesel_table, &p.version).map(Some)
+    });
     let took_effect = match recorded {
         Err(err) => {
             e.details.push(format!(
@@ -391,7 +432,27 @@ fn settle(e: &mut Error, reconnect: &dyn Fn() -> Result<Conn>, diesel_table: &st
             e.hint = Some("run `cargo migrate status` once the database is reachable: it shows what is applied".into());
             return None;
         }
-        Ok(recorded) => recorded == p.applies(),
+        Ok(None) => {
+            e.kind = Kind::OutcomeUnknown;
+            let session = if old.pid > 0 { format!("its session (pid {})", old.pid) } else { "its session".into() };
+            e.details.push(format!(
+                "  outcome unknown: the server is still running {session} {} s after the connection dropped, \
+                 so whether {} took effect cannot be told yet",
+                old.bound.as_secs(),
+                p.folder
+            ));
+            e.hint = Some(format!(
+                "run `cargo migrate status` once that session has ended: it shows whether {} is applied{}",
+                p.folder,
+                if old.pid > 0 {
+                    format!(" (SELECT pg_terminate_backend({}) ends it, rolling back what it has not committed)", old.pid)
+                } else {
+                    String::new()
+                }
+            ));
+            return None;
+        }
+        Ok(Some(recorded)) => recorded == p.applies(),
     };
     let verb = if p.applies() { "applied" } else { "reverted" };
     if took_effect {

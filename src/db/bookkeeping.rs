@@ -3,13 +3,13 @@
 //! same transaction as the migration itself).
 
 use super::history::{History, Ledger, COMPANION, DIESEL_TABLE, PARTIAL, SUPABASE_HISTORY};
-use super::pq::Conn;
+use super::session::Session;
 use super::query_error;
 use crate::error::{Error, Kind, Result};
 use crate::sql::literal;
 
 /// Create what is missing; returns the ledger's table, schema-qualified.
-pub fn ensure_tables(conn: &mut Conn, history: &History) -> Result<String> {
+pub fn ensure_tables(conn: &mut dyn Session, history: &History) -> Result<String> {
     let (table, sql) = ensure_tables_sql(history)?;
     conn.execute(&sql).map_err(|e| query_error("create the bookkeeping tables", e))?;
     conn.take_notices();
@@ -108,7 +108,7 @@ pub fn protect_sql(table: &str) -> String {
     )
 }
 
-pub fn protect(conn: &mut Conn, table: &str) -> Result<()> {
+pub fn protect(conn: &mut dyn Session, table: &str) -> Result<()> {
     conn.execute(&protect_sql(table)).map_err(|e| query_error("protect the bookkeeping table", e))
 }
 
@@ -214,7 +214,7 @@ pub fn partial_clear_sql(version: &str) -> String {
 }
 
 /// Record `checksum` as the one `version` was applied with (`repair`).
-pub fn set_checksum(conn: &mut Conn, version: &str, checksum: &str) -> Result<bool> {
+pub fn set_checksum(conn: &mut dyn Session, version: &str, checksum: &str) -> Result<bool> {
     let rows = conn
         .query(
             &format!("UPDATE {COMPANION} SET checksum = $2 WHERE version = $1 RETURNING version::text"),

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::bookkeeping::{self, Record, BATCH_MS, RESET_SESSION};
 use super::lock;
-use super::pq::{Conn, Notice, PgError, TxStatus};
+use super::session::{Notice, PgError, Session, TxStatus};
 use super::{history, query_error};
 use crate::error::{Error, Kind};
 use crate::report::{self, clean};
@@ -78,7 +78,7 @@ pub struct Failed {
     pub notices: Vec<Notice>,
 }
 
-pub fn run(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<Ran, Box<Failed>> {
+pub fn run(conn: &mut dyn Session, p: &Prepared, t: &Target<'_>) -> Result<Ran, Box<Failed>> {
     let start = Instant::now();
     let result = if p.in_transaction { run_transactional(conn, p, t) } else { run_statements(conn, p, t) };
     let notices = conn.take_notices();
@@ -173,10 +173,11 @@ fn bookkeeping_text(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
     format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_sql(), bookkeeping(p, t, duration_ms))
 }
 
-fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
+fn run_transactional(conn: &mut dyn Session, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
     let begin = if t.own_transaction { BEGIN } else { "" };
-    conn.execute_counted(&transactional_text(p, t)).map_err(|failed| {
-        let (e, done) = *failed;
+    let ran = conn.script(&transactional_text(p, t));
+    let done = ran.completed;
+    ran.result().map_err(|e| {
         // A syntax error anywhere in the text fails it before BEGIN ran.
         if t.own_transaction && !e.connection_lost && conn.transaction_status() != TxStatus::Idle {
             let _ = conn.execute("ROLLBACK");
@@ -197,7 +198,7 @@ fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<()
 
 /// One seed file, inside the caller's transaction. On failure, the error
 /// names the file's line, as for a migration.
-pub fn run_seed(conn: &mut Conn, path: &str, sql_text: &str) -> Result<Duration, Error> {
+pub fn run_seed(conn: &mut dyn Session, path: &str, sql_text: &str) -> Result<Duration, Error> {
     let p = Prepared {
         version: String::new(),
         // Errors read "seeding failed at seed.sql:3: …".
@@ -211,8 +212,9 @@ pub fn run_seed(conn: &mut Conn, path: &str, sql_text: &str) -> Result<Duration,
         from_store: false,
     };
     let start = Instant::now();
-    conn.execute_counted(sql_text).map_err(|failed| {
-        let (e, done) = *failed;
+    let ran = conn.script(sql_text);
+    let done = ran.completed;
+    ran.result().map_err(|e| {
         let failing = (e.position.is_none() && !e.connection_lost)
             .then_some(done)
             .filter(|i| *i < sql::split_statements(sql_text).len());
@@ -223,7 +225,7 @@ pub fn run_seed(conn: &mut Conn, path: &str, sql_text: &str) -> Result<Duration,
 
 /// libpq runs a multi-statement string as one implicit transaction, which
 /// CREATE INDEX CONCURRENTLY refuses: send statements one by one.
-fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
+fn run_statements(conn: &mut dyn Session, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
     let statements = sql::split_statements(&p.sql);
     let start = Instant::now();
     let tracked = p.applies();
@@ -287,7 +289,7 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
 /// `offset` is where the failing statement starts in the file, `failing` its
 /// index when known.
 fn failure(
-    conn: &mut Conn,
+    conn: &mut dyn Session,
     p: &Prepared,
     err: PgError,
     sent: (usize, usize),
@@ -395,7 +397,7 @@ fn failure(
 
 /// The first extension the file creates that this server does not have
 /// (asked of the server, so it works whatever language its messages are in).
-fn missing_extension(conn: &mut Conn, sql: &str) -> Option<String> {
+fn missing_extension(conn: &mut dyn Session, sql: &str) -> Option<String> {
     for name in created_extensions(sql) {
         let rows = conn
             .query("SELECT EXISTS (SELECT FROM pg_catalog.pg_available_extensions WHERE name = $1)", &[&name])
@@ -409,7 +411,7 @@ fn missing_extension(conn: &mut Conn, sql: &str) -> Option<String> {
 
 /// The first extension the file creates that exists as cargo-migrate's
 /// local stand-in (its comment says so; see supabase/stand_ins.sql).
-fn stand_in_extension(conn: &mut Conn, sql: &str) -> Option<String> {
+fn stand_in_extension(conn: &mut dyn Session, sql: &str) -> Option<String> {
     created_extensions(sql).into_iter().find(|name| {
         conn.query(
             "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = $1 \

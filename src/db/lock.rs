@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::pq::Conn;
+use super::session::{PgError, Session};
 use super::query_error;
 use crate::error::{Error, Kind, Result};
 
@@ -45,8 +45,19 @@ pub fn check_held_sql() -> String {
 }
 
 /// Whether this session still holds the lock.
-pub fn held(conn: &mut Conn) -> bool {
+pub fn held(conn: &mut dyn Session) -> bool {
+    conn.holds_lock()
+}
+
+/// `Session::holds_lock` by SQL.
+pub(super) fn held_sql(conn: &mut (impl Session + ?Sized)) -> bool {
     conn.query(&check_held_sql(), &[]).is_ok()
+}
+
+/// `Session::try_lock` by SQL.
+pub(super) fn try_lock_sql(conn: &mut (impl Session + ?Sized)) -> std::result::Result<bool, PgError> {
+    let rows = conn.query(&format!("SELECT pg_catalog.pg_try_advisory_lock({}, {})", KEYS.0, KEYS.1), &[])?;
+    Ok(rows.bool(0, 0).unwrap_or(false))
 }
 
 /// The error when the lock turned out lost: `migration` released it (it was
@@ -67,15 +78,12 @@ pub fn lost(migration: Option<&str>) -> Error {
     ))
 }
 
-fn try_lock(conn: &mut Conn) -> Result<bool> {
-    let rows = conn
-        .query(&format!("SELECT pg_catalog.pg_try_advisory_lock({}, {})", KEYS.0, KEYS.1), &[])
-        .map_err(|e| query_error("take the migration lock", e))?;
-    Ok(rows.bool(0, 0).unwrap_or(false))
+fn try_lock(conn: &mut dyn Session) -> Result<bool> {
+    conn.try_lock().map_err(|e| query_error("take the migration lock", e))
 }
 
 /// Take the lock on `conn`, calling `waiting(holder)` once if another session holds it.
-pub fn acquire(conn: &mut Conn, timeout: Duration, waiting: impl FnOnce(&str)) -> Result<Option<Duration>> {
+pub fn acquire(conn: &mut dyn Session, timeout: Duration, waiting: impl FnOnce(&str)) -> Result<Option<Duration>> {
     if try_lock(conn)? {
         return Ok(None);
     }
@@ -99,7 +107,7 @@ pub fn acquire(conn: &mut Conn, timeout: Duration, waiting: impl FnOnce(&str)) -
 }
 
 /// Who holds the lock: the pid of the session running the migrations.
-pub fn holder(conn: &mut Conn) -> String {
+pub fn holder(conn: &mut dyn Session) -> String {
     let sql = format!(
         "SELECT pg_catalog.format('pid %s (%s, user %s, from %s, since %s)', a.pid, \
                 coalesce(nullif(a.application_name, ''), 'unnamed client'), a.usename, \
@@ -116,4 +124,31 @@ pub fn holder(conn: &mut Conn) -> String {
         .and_then(|rows| rows.text(0, 0))
         .map(|s| crate::report::clean(&s).into_owned())
         .unwrap_or_else(|| "another session".into())
+}
+
+/// Wait (up to `bound`) for the session with backend `pid` to end; with no
+/// pid known, for the migration lock to be free. True once it has ended.
+pub fn wait_for_session_end(conn: &mut dyn Session, pid: i32, bound: Duration) -> Result<bool> {
+    let sql = if pid > 0 {
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_stat_activity WHERE pid = $1::int)".to_string()
+    } else {
+        format!(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND granted \
+               AND classid = {} AND objid = {} AND objsubid = 2 AND $1::int = 0 \
+               AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()))",
+            KEYS.0 as u32, KEYS.1
+        )
+    };
+    let pid = pid.to_string();
+    let start = Instant::now();
+    loop {
+        let alive = conn.query(&sql, &[&pid]).map_err(|e| query_error("check on the interrupted session", e))?;
+        if alive.bool(0, 0) != Some(true) {
+            return Ok(true);
+        }
+        if start.elapsed() >= bound {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -12,10 +12,12 @@ pub mod history;
 pub mod lock;
 pub mod pq;
 pub mod schema;
+pub mod session;
 
 pub use connect::{connect, Hints};
 pub use history::{Applied, History, Partial};
 pub use pq::Conn;
+pub use session::Session;
 
 use crate::error::{Error, Kind};
 

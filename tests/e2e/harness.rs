@@ -8,11 +8,13 @@
 //! gone, even when tests fail or panic. CARGO_MIGRATE_TEST_ADMIN_URL points the
 //! suite at an existing server instead (a superuser URL).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -731,4 +733,63 @@ fn timestamp_len(s: &str) -> Option<usize> {
         _ => {}
     }
     Some(len)
+}
+
+/// A TCP proxy to the test cluster. The first time the client sends bytes
+/// containing `marker`, they reach the server, but the client's side is cut
+/// at once and the server's reply is swallowed: the server commits, the client
+/// never hears of it. Later connections pass through untouched.
+pub fn cutting_proxy(marker: &'static [u8]) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cut_done = Arc::new(AtomicBool::new(false));
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let server = TcpStream::connect(("127.0.0.1", cluster_port())).unwrap();
+            let cut_done = cut_done.clone();
+            let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut s_read, mut c_write) = (server, client);
+            let cut = Arc::new(AtomicBool::new(false));
+            let cut2 = cut.clone();
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 1 << 16];
+                while let Ok(n) = c_read.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    // The cut is decided before the bytes reach the server: otherwise, on a
+                    // busy machine, its reply could be forwarded before `cut` is set.
+                    if !cut_done.load(Ordering::SeqCst) && buf[..n].windows(marker.len()).any(|w| w == marker) {
+                        cut_done.store(true, Ordering::SeqCst);
+                        cut2.store(true, Ordering::SeqCst);
+                        let _ = s_write.write_all(&buf[..n]);
+                        let _ = c_read.shutdown(Shutdown::Both);
+                        break;
+                    }
+                    let _ = s_write.write_all(&buf[..n]);
+                }
+            });
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    match s_read.read(&mut buf) {
+                        Ok(0) => break,
+                        // After the cut, keep draining so the server finishes its work,
+                        // then hang up as a dead network eventually does.
+                        Ok(_) if cut.load(Ordering::SeqCst) => {
+                            let _ = s_read.set_read_timeout(Some(Duration::from_millis(500)));
+                        }
+                        Ok(n) => {
+                            if c_write.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let _ = s_read.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    port
 }

@@ -26,3 +26,54 @@ fn a_lock_released_through_dynamic_sql_names_the_migration_that_did_it() {
     assert_eq!(db.applied(), ["20250101000000"]);
     assert!(!db.table_exists("public.sly") && !db.table_exists("public.after"));
 }
+
+/// The client side of the connection dies mid-migration while the server's
+/// session lives on and commits a few seconds later: `up` waits for that
+/// session to end and only then reads the history, so it reports the
+/// migration applied, as the database has it.
+#[test]
+fn a_migration_committed_after_the_client_side_died_is_reported_applied() {
+    let db = Db::new("up_half_dead_commit");
+    let port = cutting_proxy(b"cut-while-it-sleeps");
+    let mut p = Project::bare("app");
+    let url = format!("postgres://postgres@127.0.0.1:{port}/{}?sslmode=disable", db.name());
+    p.env = vec![("DATABASE_URL".into(), url)];
+    p.table_migration("20250101000000", "first");
+    p.migration(
+        "20250102000000_slow",
+        "-- cut-while-it-sleeps\nCREATE TABLE marks (id int);\nINSERT INTO marks VALUES (1);\n\
+         SELECT pg_sleep(3);\nCREATE TABLE slow (id int);\nINSERT INTO marks VALUES (2);\n",
+        Some("DROP TABLE slow; DROP TABLE marks;"),
+    );
+    let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
+    let j = r.json();
+    assert_eq!(j["error"]["kind"], "connection_lost", "{}", r.all());
+    let done: Vec<&str> =
+        j["error"]["done_before"].as_array().unwrap().iter().map(|d| d["version"].as_str().unwrap()).collect();
+    assert_eq!(done, ["20250101000000", "20250102000000"], "{}", r.all());
+    assert_eq!(db.applied(), ["20250101000000", "20250102000000"]);
+    assert_eq!(db.query("SELECT count(*) FROM marks"), "2");
+}
+
+/// The old session outlives the wait (`--lock-timeout` bounds it): the
+/// outcome is unknown, and said so, never "rolled back".
+#[test]
+fn a_session_that_outlives_the_wait_leaves_the_outcome_unknown() {
+    let db = Db::new("up_outcome_unknown");
+    let port = cutting_proxy(b"cut-and-keep-running");
+    let mut p = Project::bare("app");
+    let url = format!("postgres://postgres@127.0.0.1:{port}/{}?sslmode=disable", db.name());
+    p.env = vec![("DATABASE_URL".into(), url)];
+    p.migration(
+        "20250101000000_long",
+        "-- cut-and-keep-running\nCREATE TABLE long (id int);\nSELECT pg_sleep(20);\n",
+        Some("DROP TABLE long;"),
+    );
+    let r = p.cargo_migrate(&["up", "--lock-timeout", "1", "--format", "json"]).fails(1);
+    let j = r.json();
+    assert_eq!(j["error"]["kind"], "outcome_unknown", "{}", r.all());
+    assert_eq!(j["error"]["done_before"].as_array().map(Vec::len), Some(0), "{}", r.all());
+    // It is still running; ending it rolls it back, and then nothing is applied.
+    db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%cut-and-keep-running%' AND pid <> pg_backend_pid()");
+    assert!(db.applied().is_empty());
+}
