@@ -132,6 +132,8 @@ kinds! {
     Backup = "backup",
     /// A destructive command on a database that is not local needs `--yes`.
     ConfirmationNeeded = "confirmation_needed",
+    /// A trigger, rule or policy the tool did not make is on a bookkeeping table.
+    ForeignHook = "foreign_hook",
     // Running.
     /// Another run holds the migration lock for longer than `--lock-timeout`.
     LockTimeout = "lock_timeout",

@@ -307,6 +307,11 @@ pub fn run(
     on_step: &mut dyn FnMut(&StepReport),
 ) -> Result<Vec<StepReport>> {
     let prepared = read_steps(conn, steps, source, history, options)?;
+    // Privileges first (no trigger fires for a REVOKE), so that even a
+    // refused run takes back what GRANT ALL handed out; then nothing runs
+    // while a hook of someone else's hangs on the tables.
+    bookkeeping::protect(conn, history.ledger)?;
+    bookkeeping::refuse_foreign_hooks(conn)?;
     let diesel_table = bookkeeping::ensure_tables(conn, history)?;
     let target = Target {
         ledger: (history.ledger, &diesel_table),
@@ -390,9 +395,7 @@ pub fn run(
         done.iter().for_each(on_step);
     }
     // A migration of this run may have granted `public` to the API roles.
-    if history.ledger == history::Ledger::Diesel {
-        bookkeeping::protect(conn, &diesel_table)?;
-    }
+    bookkeeping::protect(conn, history.ledger)?;
     Ok(done)
 }
 

@@ -73,43 +73,119 @@ pub fn ensure_tables_sql(history: &History) -> Result<(String, String)> {
              REVOKE ALL ON {PARTIAL} FROM PUBLIC;\n"
         ));
     }
-    if history.ledger == Ledger::Diesel {
-        sql.push_str(&protect_sql(&table));
-    }
+    sql.push_str(&protect_sql(history.ledger));
     Ok((table, sql))
 }
 
-/// Supabase serves `public` through its REST API, and the very common
-/// `GRANT ALL ON ALL TABLES IN SCHEMA public TO anon, authenticated` would
-/// hand diesel's table to everyone. Row level security with one policy that
-/// admits every role but those two keeps the API out whatever it is granted,
-/// while a role granted access on purpose (a read-only reporting role) still
-/// reads it; the owner, diesel and superusers are unaffected. Run before and
-/// after every run; a table we do not own is left as it is.
-pub fn protect_sql(table: &str) -> String {
-    format!(
-        "DO $cargo_migrate$ DECLARE r text; t regclass := {}::regclass; BEGIN \
-           IF pg_catalog.pg_has_role((SELECT relowner FROM pg_catalog.pg_class WHERE oid = t), 'USAGE') THEN \
-             IF NOT (SELECT relrowsecurity FROM pg_catalog.pg_class WHERE oid = t) THEN \
-               EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t); \
-             END IF; \
-             IF NOT EXISTS (SELECT FROM pg_catalog.pg_policy WHERE polrelid = t AND polname = 'cargo_migrate_not_api_roles') THEN \
-               EXECUTE pg_catalog.format('CREATE POLICY cargo_migrate_not_api_roles ON %s \
-                 USING (current_user NOT IN (''anon'', ''authenticated'')) \
-                 WITH CHECK (current_user NOT IN (''anon'', ''authenticated''))', t); \
-             END IF; \
-             FOR r IN SELECT rolname FROM pg_catalog.pg_roles WHERE rolname IN ('anon', 'authenticated') LOOP \
-               EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM %I', t, r); \
+/// The bookkeeping tables that exist, as a relation list for the catalog:
+/// ours, Supabase's history, and diesel's where the search path finds it.
+const TABLES: &str = "SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     WHERE (n.nspname = 'cargo_migrate' AND c.relname IN ('migrations', 'partial')) \
+        OR (n.nspname = 'supabase_migrations' AND c.relname = 'schema_migrations') \
+        OR c.oid = pg_catalog.to_regclass('__diesel_schema_migrations')";
+
+/// The one policy the tool makes on a bookkeeping table.
+const OUR_POLICY: &str = "cargo_migrate_not_api_roles";
+
+/// No role but the owner keeps a privilege that could change the history or
+/// run code in the session that migrates, whatever `GRANT ALL ON ALL TABLES`
+/// or default privileges (Supabase's, for every table in `public`) handed
+/// out: TRIGGER lets a role hang its function on our INSERT, which the owner
+/// then runs; TRUNCATE ignores row level security. A role granted SELECT on
+/// purpose (a reporting role) keeps it, except Supabase's API roles and
+/// PUBLIC, which keep nothing. Then, for diesel's table in `public` (served
+/// by Supabase's REST API), row level security with one policy that admits
+/// every role but the API roles. Run before and after every run that
+/// writes; a table we do not own is left as it is.
+pub fn protect_sql(ledger: Ledger) -> String {
+    let mut sql = format!(
+        "DO $cargo_migrate$ DECLARE t regclass; g record; BEGIN \
+           FOR t IN SELECT c.oid::regclass FROM pg_catalog.pg_class c WHERE c.oid IN ({TABLES}) \
+                       AND pg_catalog.pg_has_role(c.relowner, 'USAGE') LOOP \
+             FOR g IN SELECT DISTINCT a.grantee, a.privilege_type FROM pg_catalog.pg_class c, \
+                        LATERAL (SELECT * FROM pg_catalog.aclexplode(c.relacl) UNION ALL \
+                                 SELECT x.* FROM pg_catalog.pg_attribute att, \
+                                   LATERAL pg_catalog.aclexplode(att.attacl) x \
+                                  WHERE att.attrelid = c.oid AND att.attacl IS NOT NULL) a \
+                       WHERE c.oid = t AND a.grantee <> c.relowner \
+                         AND NOT (a.privilege_type = 'SELECT' AND a.grantee <> 0 AND a.grantee NOT IN \
+                               (SELECT oid FROM pg_catalog.pg_roles WHERE rolname IN ('anon', 'authenticated'))) LOOP \
+               EXECUTE pg_catalog.format('REVOKE %s ON %s FROM %s CASCADE', g.privilege_type, t, \
+                 CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END); \
              END LOOP; \
-             EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC', t); \
-           END IF; \
-         END $cargo_migrate$;\n",
-        literal(table)
-    )
+           END LOOP; \
+         END $cargo_migrate$;\n"
+    );
+    if ledger == Ledger::Diesel {
+        sql.push_str(&format!(
+            "DO $cargo_migrate$ DECLARE t regclass := pg_catalog.to_regclass('__diesel_schema_migrations'); BEGIN \
+               IF t IS NOT NULL AND pg_catalog.pg_has_role((SELECT relowner FROM pg_catalog.pg_class WHERE oid = t), 'USAGE') THEN \
+                 IF NOT (SELECT relrowsecurity FROM pg_catalog.pg_class WHERE oid = t) THEN \
+                   EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t); \
+                 END IF; \
+                 IF NOT EXISTS (SELECT FROM pg_catalog.pg_policy WHERE polrelid = t AND polname = '{OUR_POLICY}') THEN \
+                   EXECUTE pg_catalog.format('CREATE POLICY {OUR_POLICY} ON %s \
+                     USING (current_user NOT IN (''anon'', ''authenticated'')) \
+                     WITH CHECK (current_user NOT IN (''anon'', ''authenticated''))', t); \
+                 END IF; \
+               END IF; \
+             END $cargo_migrate$;\n"
+        ));
+    }
+    sql
 }
 
-pub fn protect(conn: &mut dyn Session, table: &str) -> Result<()> {
-    conn.execute(&protect_sql(table)).map_err(|e| query_error("protect the bookkeeping table", e))
+pub fn protect(conn: &mut dyn Session, ledger: Ledger) -> Result<()> {
+    conn.execute(&protect_sql(ledger)).map_err(|e| query_error("protect the bookkeeping tables", e))
+}
+
+/// A trigger, rule or policy on a bookkeeping table that the tool did not
+/// make: (what, name, table, the SQL that drops it).
+const FOREIGN_HOOKS: &str = "\
+WITH t AS (SELECT c.oid, c.oid::regclass::text AS name FROM pg_catalog.pg_class c WHERE c.oid IN (TABLES)) \
+SELECT 'trigger', tg.tgname::text, t.name, pg_catalog.format('DROP TRIGGER %I ON %s;', tg.tgname, t.name) \
+  FROM pg_catalog.pg_trigger tg JOIN t ON t.oid = tg.tgrelid WHERE NOT tg.tgisinternal \
+UNION ALL \
+SELECT 'rule', r.rulename::text, t.name, pg_catalog.format('DROP RULE %I ON %s;', r.rulename, t.name) \
+  FROM pg_catalog.pg_rewrite r JOIN t ON t.oid = r.ev_class \
+UNION ALL \
+SELECT 'policy', p.polname::text, t.name, pg_catalog.format('DROP POLICY %I ON %s;', p.polname, t.name) \
+  FROM pg_catalog.pg_policy p JOIN t ON t.oid = p.polrelid WHERE p.polname <> 'OUR_POLICY' \
+ORDER BY 3, 1, 2";
+
+/// Refuse, before anything runs, a trigger, rule or policy on a bookkeeping
+/// table that the tool did not make: our bookkeeping INSERT would fire it
+/// with the privileges of whoever runs migrations (a role granted TRIGGER
+/// becomes superuser that way). Named, with the SQL that drops it; never fired.
+pub fn refuse_foreign_hooks(conn: &mut dyn Session) -> Result<()> {
+    let sql = FOREIGN_HOOKS.replace("(TABLES)", &format!("({TABLES})")).replace("OUR_POLICY", OUR_POLICY);
+    let rows = conn.query(&sql, &[]).map_err(|e| query_error("check the bookkeeping tables", e))?;
+    if rows.len == 0 {
+        return Ok(());
+    }
+    let found: Vec<(String, String)> = (0..rows.len)
+        .map(|i| {
+            let text = |c| crate::report::clean(&rows.text(i, c).unwrap_or_default()).into_owned();
+            (format!("{} {} on {}", text(0), text(1), text(2)), text(3))
+        })
+        .collect();
+    let mut e = Error::new(
+        Kind::ForeignHook,
+        format!(
+            "{} on cargo-migrate's bookkeeping tables that cargo-migrate did not make: recording a migration would \
+             fire it with the privileges of the role that migrates; nothing was run",
+            if found.len() == 1 { "a trigger, rule or policy is" } else { "triggers, rules or policies are" }
+        ),
+    );
+    for (what, _) in &found {
+        e.details.push(format!("  {what}"));
+    }
+    let drops: Vec<&str> = found.iter().map(|(_, sql)| sql.as_str()).collect();
+    Err(e.hint(format!(
+        "find out who made it (a role that was granted privileges on these tables can, so this may be an attack), \
+         then, as the tables' owner: {}",
+        drops.join(" ")
+    )))
 }
 
 /// Put the session back as it was before the migration: it may have said

@@ -77,3 +77,67 @@ fn a_session_that_outlives_the_wait_leaves_the_outcome_unknown() {
     db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%cut-and-keep-running%' AND pid <> pg_backend_pid()");
     assert!(db.applied().is_empty());
 }
+
+/// The escalation of a Supabase project, on the local database prepared
+/// like one: `GRANT ALL ON ALL TABLES IN SCHEMA public` hands diesel's table
+/// to the API roles; `authenticated` hangs a trigger on it that would make
+/// it superuser when the owner next records a migration. `up` refuses (the
+/// trigger never fires) and takes the privileges back.
+#[test]
+fn a_trigger_an_api_role_hangs_on_the_history_is_refused_never_fired() {
+    let p = Project::bare("app");
+    p.migration("20250101000000_notes", "CREATE TABLE public.notes (id int);\n", Some("DROP TABLE public.notes;"));
+    p.cargo_migrate(&["up"]).ok();
+    let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
+    psql(&url, "GRANT ALL ON ALL TABLES IN SCHEMA public TO anon, authenticated");
+    try_psql_session(
+        &url,
+        &[
+            "SET ROLE authenticated",
+            "CREATE FUNCTION public.evil() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN EXECUTE 'ALTER ROLE authenticated SUPERUSER'; RETURN NEW; END $$",
+            "CREATE TRIGGER evil BEFORE INSERT ON public.__diesel_schema_migrations \
+             FOR EACH ROW EXECUTE FUNCTION public.evil()",
+        ],
+    )
+    .unwrap();
+    p.table_migration("20250102000000", "second");
+    let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
+    assert_eq!(r.json()["error"]["kind"], "foreign_hook", "{}", r.all());
+    assert!(r.json()["error"]["hint"].as_str().unwrap().contains("DROP TRIGGER evil ON"), "{}", r.all());
+    assert_eq!(psql(&url, "SELECT rolsuper FROM pg_roles WHERE rolname = 'authenticated'"), "f");
+    assert_eq!(psql(&url, "SELECT string_agg(version, ',') FROM public.__diesel_schema_migrations"), "20250101000000");
+    assert_eq!(psql(&url, "SELECT to_regclass('public.second') IS NULL"), "t");
+    // Even the refused run took the privileges back: TRUNCATE (which ignores
+    // row level security) and a second trigger are denied.
+    let err = try_psql_session(&url, &["SET ROLE anon", "TRUNCATE __diesel_schema_migrations"]).unwrap_err();
+    assert!(err.contains("permission denied"), "{err}");
+    let err = try_psql_session(
+        &url,
+        &[
+            "SET ROLE authenticated",
+            "CREATE TRIGGER evil2 BEFORE INSERT ON public.__diesel_schema_migrations \
+             FOR EACH ROW EXECUTE FUNCTION public.evil()",
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("permission denied") || err.contains("must be owner"), "{err}");
+    // Dropped as the hint says, the next run applies, and no role but the
+    // owner holds anything but SELECT on any bookkeeping table (a reading
+    // role keeps reading: here Supabase's default privileges gave
+    // service_role SELECT), the API roles and PUBLIC not even that.
+    psql(&url, "DROP TRIGGER evil ON public.__diesel_schema_migrations");
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(psql(&url, "SELECT count(*) FROM public.__diesel_schema_migrations"), "2");
+    let held = psql(
+        &url,
+        "SELECT string_agg(c.oid::regclass || ' ' || a.grantee::regrole || ' ' || a.privilege_type, ', ') \
+           FROM pg_class c, aclexplode(c.relacl) a \
+          WHERE c.oid IN ('public.__diesel_schema_migrations'::regclass, 'cargo_migrate.migrations'::regclass, \
+                          'cargo_migrate.partial'::regclass) AND a.grantee <> c.relowner \
+            AND (a.privilege_type <> 'SELECT' OR a.grantee = 0 \
+                 OR a.grantee IN (SELECT oid FROM pg_roles WHERE rolname IN ('anon', 'authenticated')))",
+    );
+    assert_eq!(held, "");
+    p.cargo_migrate(&["local", "stop"]).ok();
+}
