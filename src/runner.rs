@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::db::bookkeeping::{self, Record};
+use crate::db::ledger::{self, Record};
 use crate::db::execute::{self, Outcome, Prepared, Target};
 use crate::db::pq::Notice;
 use crate::db::{history, lock, query_error, History, Session};
@@ -268,7 +268,7 @@ pub fn dry_run(
     options: &Options,
 ) -> Result<(String, Vec<Planned>)> {
     let prepared = read_steps(conn, steps, source, history, options)?;
-    let (diesel_table, setup) = bookkeeping::ensure_tables_sql(history)?;
+    let (diesel_table, setup) = ledger::ensure_tables_sql(history)?;
     let target = Target {
         ledger: (history.ledger, &diesel_table),
         supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
@@ -310,9 +310,8 @@ pub fn run(
     // Privileges first (no trigger fires for a REVOKE), so that even a
     // refused run takes back what GRANT ALL handed out; then nothing runs
     // while a hook of someone else's hangs on the tables.
-    bookkeeping::protect(conn, history.ledger)?;
-    bookkeeping::refuse_foreign_hooks(conn)?;
-    let diesel_table = bookkeeping::ensure_tables(conn, history)?;
+    ledger::guard(conn, history.ledger)?;
+    let diesel_table = ledger::ensure_tables(conn, history)?;
     let target = Target {
         ledger: (history.ledger, &diesel_table),
         supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
@@ -320,7 +319,7 @@ pub fn run(
         who: &options.who,
     };
     if options.single_transaction {
-        conn.execute("BEGIN").map_err(|e| query_error("begin the transaction", e))?;
+        ledger::begin(conn, "the transaction")?;
     }
     let mut done: Vec<StepReport> = Vec::with_capacity(prepared.len());
     // Known now: once the connection is broken, libpq no longer tells.
@@ -344,7 +343,7 @@ pub fn run(
             Err(failed) => {
                 if options.single_transaction {
                     if failed.outcome != Outcome::Unknown {
-                        let _ = conn.execute("ROLLBACK");
+                        ledger::rollback(conn);
                     }
                     let mut e = failed.error;
                     e.details.push(format!(
@@ -371,13 +370,13 @@ pub fn run(
         // One check for the whole run: per step it would scan a lock table
         // that grows with every step of the one transaction.
         if conn.execute(&crate::db::lock::check_held_sql()).is_err() {
-            let _ = conn.execute("ROLLBACK");
+            ledger::rollback(conn);
             let mut e = crate::db::lock::lost(None);
             e.details.push("  --single-transaction: the whole run was rolled back".into());
             e.done_before = Some(Vec::new());
             return Err(e);
         }
-        if let Err(err) = conn.execute("COMMIT") {
+        if let Err(err) = ledger::commit(conn) {
             let mut e = query_error("commit the run", err.clone());
             if err.connection_lost {
                 if let Some(last) = prepared.last() {
@@ -395,7 +394,7 @@ pub fn run(
         done.iter().for_each(on_step);
     }
     // A migration of this run may have granted `public` to the API roles.
-    bookkeeping::protect(conn, history.ledger)?;
+    ledger::protect(conn, history.ledger)?;
     Ok(done)
 }
 

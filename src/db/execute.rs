@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::bookkeeping::{self, Record, BATCH_MS, RESET_SESSION};
+use super::ledger::{self, Record, BATCH_MS, RESET_SESSION};
 use super::lock;
 use super::session::{Notice, PgError, Session, TxStatus};
 use super::{history, query_error};
@@ -102,9 +102,9 @@ fn bookkeeping(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
             let statements = supabase_statements(p, t);
             let refs: Option<Vec<&str>> = statements.as_ref().map(|v| v.iter().map(String::as_str).collect());
             let clear_partial = !p.in_transaction || p.stopped_before;
-            bookkeeping::applied_sql(t.ledger, r, duration_ms, refs.as_deref(), clear_partial)
+            ledger::applied_sql(t.ledger, r, duration_ms, refs.as_deref(), clear_partial)
         }
-        None => bookkeeping::reverted_sql(t.ledger, &p.version, t.supabase_history),
+        None => ledger::reverted_sql(t.ledger, &p.version, t.supabase_history),
     }
 }
 
@@ -119,7 +119,7 @@ pub fn texts(p: &Prepared, t: &Target<'_>) -> Vec<String> {
     let statements = sql::split_statements(&p.sql);
     let mut out = Vec::with_capacity(statements.len() + 2);
     if p.applies() && p.skip == 0 {
-        out.push(bookkeeping::partial_started_sql(&p.version, &p.folder, statements.len(), t.who));
+        out.push(ledger::partial_started_sql(&p.version, &p.folder, statements.len(), t.who));
     }
     let blocks = in_own_block(&statements);
     for (i, stmt) in statements.iter().enumerate().skip(p.skip) {
@@ -161,7 +161,7 @@ fn statement_texts(p: &Prepared, statement: &str, i: usize, in_block: bool) -> V
     if !p.applies() || in_block {
         return vec![statement.to_string()];
     }
-    let progress = bookkeeping::partial_progress_sql(&p.version, i + 1);
+    let progress = ledger::partial_progress_sql(&p.version, i + 1);
     if sql::may_share_transaction(statement) {
         vec![format!("{statement}\n;\n{progress}")]
     } else {
@@ -230,7 +230,7 @@ fn run_statements(conn: &mut dyn Session, p: &Prepared, t: &Target<'_>) -> Resul
     let start = Instant::now();
     let tracked = p.applies();
     if tracked && p.skip == 0 {
-        conn.execute(&bookkeeping::partial_started_sql(&p.version, &p.folder, statements.len(), t.who))
+        conn.execute(&ledger::partial_started_sql(&p.version, &p.folder, statements.len(), t.who))
             .map_err(|e| (query_error("record the migration's progress", e), Outcome::RolledBack))?;
     }
     let blocks = in_own_block(&statements);
@@ -249,7 +249,7 @@ fn run_statements(conn: &mut dyn Session, p: &Prepared, t: &Target<'_>) -> Resul
                 }
             }
             if tracked && done == 0 && !e.connection_lost {
-                let _ = conn.execute(&bookkeeping::partial_clear_sql(&p.version));
+                let _ = conn.execute(&ledger::partial_clear_sql(&p.version));
             }
             let outcome = match done {
                 _ if e.connection_lost => Outcome::Unknown,

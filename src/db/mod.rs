@@ -5,7 +5,7 @@
 
 pub mod advisor;
 pub mod backup;
-pub mod bookkeeping;
+pub mod ledger;
 pub mod connect;
 pub mod execute;
 pub mod history;

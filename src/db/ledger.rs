@@ -1,12 +1,69 @@
-//! Every write to the history: creating the tables, keeping them away from
-//! Supabase's API roles, and the rows a migration adds or removes (sent in the
-//! same transaction as the migration itself).
+//! The ledger API: every write to the history, and the transactions around
+//! them. Creating the tables, keeping them away from every role but their
+//! owner, refusing hooks of someone else's on them, the rows a migration
+//! adds or removes (sent in the same transaction as the migration itself),
+//! and the rows `adopt`/`baseline`/`repair` write. No BEGIN, COMMIT or
+//! INSERT text is sent from outside `db/`.
 
 use super::history::{History, Ledger, COMPANION, DIESEL_TABLE, PARTIAL, SUPABASE_HISTORY};
 use super::session::Session;
 use super::query_error;
 use crate::error::{Error, Kind, Result};
 use crate::sql::literal;
+
+/// Open the transaction a command runs in (`--single-transaction`, seeds).
+pub fn begin(conn: &mut dyn Session, what: &str) -> Result<()> {
+    conn.execute("BEGIN").map_err(|e| query_error(&format!("begin {what}"), e))
+}
+
+/// End it, keeping nothing; best effort: the connection may be gone, and
+/// then the server rolls back by itself.
+pub fn rollback(conn: &mut dyn Session) {
+    let _ = conn.execute("ROLLBACK");
+}
+
+/// End it, keeping everything. The raw error: a lost connection leaves the
+/// outcome to be asked of the server.
+pub fn commit(conn: &mut dyn Session) -> std::result::Result<(), super::session::PgError> {
+    conn.execute("COMMIT")
+}
+
+/// End it after putting the session back as it was (what the SQL run in it
+/// set, `SET ROLE` included, does not reach COMMIT); on failure, roll back.
+pub fn reset_and_commit(conn: &mut dyn Session, what: &str) -> Result<()> {
+    conn.execute(&format!("{RESET_SESSION}COMMIT;")).map_err(|e| {
+        rollback(conn);
+        query_error(&format!("commit {what}"), e)
+    })
+}
+
+/// Before anything writes: privileges taken back, hooks of someone else's refused.
+pub fn guard(conn: &mut dyn Session, ledger: Ledger) -> Result<()> {
+    protect(conn, ledger)?;
+    refuse_foreign_hooks(conn)
+}
+
+/// Record migrations as applied without running them (`adopt`,
+/// `baseline`), each dated `at` (a timestamptz as text, or now), in one
+/// transaction that also makes sure of the tables.
+pub fn record_without_running(
+    conn: &mut dyn Session,
+    history: &History,
+    records: &[(Record, Option<String>)],
+) -> Result<()> {
+    guard(conn, history.ledger)?;
+    let (table, setup) = ensure_tables_sql(history)?;
+    let mut sql = format!("BEGIN;\n{setup}");
+    for (rec, at) in records {
+        let at = at.as_deref().map(|a| format!("{}::timestamptz", literal(a))).unwrap_or_else(|| "pg_catalog.now()".into());
+        sql.push_str(&recorded_sql((history.ledger, &table), rec, &at));
+    }
+    sql.push_str("COMMIT;");
+    conn.execute(&sql).map_err(|e| {
+        rollback(conn);
+        query_error("record the adopted migrations", e)
+    })
+}
 
 /// Create what is missing; returns the ledger's table, schema-qualified.
 pub fn ensure_tables(conn: &mut dyn Session, history: &History) -> Result<String> {
