@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use crate::db::ledger::{self, Record};
 use crate::db::execute::{self, Outcome, Prepared, Target};
+use crate::db::ledger::{self, Record};
 use crate::db::pq::Notice;
 use crate::db::{history, lock, query_error, History, Session};
 use crate::error::{Action, DoneStep, Error, Kind, Result};
@@ -447,7 +447,10 @@ fn settle(
                 "run `cargo migrate status` once that session has ended: it shows whether {} is applied{}",
                 p.folder,
                 if old.pid > 0 {
-                    format!(" (SELECT pg_terminate_backend({}) ends it, rolling back what it has not committed)", old.pid)
+                    format!(
+                        " (SELECT pg_terminate_backend({}) ends it, rolling back what it has not committed)",
+                        old.pid
+                    )
                 } else {
                     String::new()
                 }
@@ -500,4 +503,135 @@ fn done_so_far(done: &[StepReport]) -> String {
         })
         .collect();
     format!("  before it, this run {} (that stays done)", names.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::db::fake::{lost_connection, Answer, Fake};
+    use crate::db::pq::{Rows, Script, TxStatus};
+
+    const TABLE: &str = "public.__diesel_schema_migrations";
+
+    fn prepared(folder: &str) -> Prepared {
+        Prepared {
+            version: folder.split('_').next().unwrap().into(),
+            folder: folder.into(),
+            path: format!("migrations/{folder}/up.sql"),
+            sql: "SELECT 1;\n".into(),
+            in_transaction: true,
+            record: None,
+            skip: 0,
+            stopped_before: false,
+            from_store: false,
+        }
+    }
+
+    /// A server on which the old session is alive for `alive` more checks
+    /// and the step is `recorded`; counts the checks.
+    fn server(alive: u32, recorded: bool, checks: Rc<Cell<u32>>) -> Box<dyn Session> {
+        let fake = Fake::default()
+            .answering("pg_stat_activity", move |params| {
+                assert_eq!(params, ["4242"]);
+                checks.set(checks.get() + 1);
+                Ok(Rows::one(checks.get() <= alive))
+            })
+            .answering(TABLE, move |_| Ok(Rows::one(recorded)));
+        Box::new(fake)
+    }
+
+    fn lost() -> Error {
+        Error::new(Kind::ConnectionLost, "the connection was lost")
+    }
+
+    #[test]
+    fn the_outcome_is_read_only_once_the_old_session_has_ended() {
+        let checks = Rc::new(Cell::new(0));
+        let c = checks.clone();
+        let reconnect = move || Ok(server(2, false, c.clone()));
+        let old = OldSession { pid: 4242, bound: Duration::from_secs(60) };
+        let mut e = lost();
+        // A revert the server finished after the client side died: reverted, not "rolled back".
+        let report = settle(&mut e, &reconnect, TABLE, &prepared("20250101000000_a"), old);
+        assert!(report.is_some(), "{e:?}");
+        assert_eq!(checks.get(), 3, "two checks saw it alive, the third saw it gone");
+        assert_eq!(e.kind, Kind::ConnectionLost);
+    }
+
+    #[test]
+    fn an_old_session_that_outlives_the_bound_leaves_the_outcome_unknown() {
+        let checks = Rc::new(Cell::new(0));
+        let c = checks.clone();
+        let reconnect = move || Ok(server(u32::MAX, false, c.clone()));
+        let old = OldSession { pid: 4242, bound: Duration::ZERO };
+        let mut e = lost();
+        assert!(settle(&mut e, &reconnect, TABLE, &prepared("20250101000000_a"), old).is_none());
+        assert_eq!(e.kind, Kind::OutcomeUnknown);
+        assert!(e.hint.as_deref().unwrap_or_default().contains("status"), "{:?}", e.hint);
+        assert!(!e.details.iter().any(|d| d.contains("rolled it back")), "{:?}", e.details);
+    }
+
+    /// A folder of migrations in the temporary directory, removed on drop.
+    struct Folder(std::path::PathBuf);
+
+    impl Folder {
+        fn new(name: &str, versions: &[&str]) -> Folder {
+            let dir = std::env::temp_dir().join(format!("cargo-migrate-runner-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            for v in versions {
+                let m = dir.join(format!("{v}_t{v}"));
+                std::fs::create_dir_all(&m).unwrap();
+                std::fs::write(m.join("up.sql"), format!("CREATE TABLE t{v} (id int);\n")).unwrap();
+                std::fs::write(m.join("down.sql"), format!("DROP TABLE t{v};\n")).unwrap();
+            }
+            Folder(dir)
+        }
+    }
+
+    impl Drop for Folder {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn a_run_guards_the_tables_first_and_settles_a_dropped_step() {
+        let folder = Folder::new("settle", &["20250101000000", "20250102000000"]);
+        let source = crate::source::load(&folder.0).unwrap();
+        let history = History { current_schema: Some("public".into()), ..History::default() };
+        let steps = [Step::Apply("20250101000000".into()), Step::Apply("20250102000000".into())];
+        let dropped = Answer {
+            script: Script { completed: 1, error: Some(lost_connection()), copies_out: 0 },
+            then: Some(TxStatus::Unknown),
+            notices: Vec::new(),
+        };
+        let ok = Answer { script: Script { completed: 1, ..Script::default() }, ..Answer::default() };
+        // protect, the tables, the first migration, then the second one drops.
+        let mut conn = Fake::default()
+            .answering("pg_trigger", |_| Ok(Rows::owned(Vec::new())))
+            .then(ok.clone())
+            .then(ok.clone())
+            .then(ok)
+            .then(dropped);
+        let checks = Rc::new(Cell::new(0));
+        let c = checks.clone();
+        let reconnect = move || Ok(server(1, true, c.clone()));
+        let options = Options { single_transaction: false, who: "me".into(), settle_timeout: Duration::from_secs(60) };
+        let mut seen = Vec::new();
+        let e = run(&mut conn, &reconnect, &steps, &source, &history, &options, &mut |s| seen.push(s.version.clone()))
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, Kind::ConnectionLost);
+        let done: Vec<&str> = e.done_before.iter().flatten().map(|d| d.version.as_str()).collect();
+        assert_eq!(done, ["20250101000000", "20250102000000"]);
+        assert_eq!(seen, done);
+        assert_eq!(checks.get(), 2);
+        // The hooks were looked for before any migration's text was sent.
+        let hooks = conn.sent.iter().position(|s| s.contains("pg_trigger")).unwrap();
+        let first = conn.sent.iter().position(|s| s.contains("CREATE TABLE t20250101000000")).unwrap();
+        assert!(conn.sent[..hooks].iter().any(|s| s.contains("REVOKE")) && hooks < first, "{:#?}", conn.sent);
+    }
 }

@@ -3,8 +3,8 @@
 //! Each rule is one read-only catalog query written here; the names are the
 //! ones Supabase's own advisor uses, so users can look them up.
 
-use super::session::Session;
 use super::query_error;
+use super::session::Session;
 use crate::error::Result;
 
 /// One finding: the rule, how bad, the object, and what to do.

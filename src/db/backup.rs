@@ -9,8 +9,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::session::Session;
 use super::query_error;
+use super::session::Session;
 use crate::error::{Error, Kind, Result};
 use crate::url::DbUrl;
 

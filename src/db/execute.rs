@@ -556,7 +556,146 @@ fn extension_hint(ext: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fake::{lost_connection, server_error, Answer, Fake};
+    use super::super::history::Ledger;
+    use super::super::session::Script;
     use super::*;
+
+    const TABLE: &str = "public.__diesel_schema_migrations";
+
+    fn target(own_transaction: bool) -> Target<'static> {
+        Target { ledger: (Ledger::Diesel, TABLE), supabase_history: false, own_transaction, who: "me@here pid 1" }
+    }
+
+    fn migration(folder: &str, sql: &str, in_transaction: bool) -> Prepared {
+        let version = folder.split('_').next().unwrap().to_string();
+        Prepared {
+            version: version.clone(),
+            folder: folder.into(),
+            path: format!("migrations/{folder}/up.sql"),
+            sql: sql.into(),
+            in_transaction,
+            record: Some(Record {
+                version,
+                name: folder.into(),
+                checksum: "c".into(),
+                down_sql: None,
+                batch: 1,
+                who: "me".into(),
+            }),
+            skip: 0,
+            stopped_before: false,
+            from_store: false,
+        }
+    }
+
+    fn failing(script: Script, then: TxStatus) -> Answer {
+        Answer { script, then: Some(then), notices: Vec::new() }
+    }
+
+    #[test]
+    fn one_round_trip_per_transactional_migration_with_its_bookkeeping() {
+        let mut fake = Fake::default();
+        let p = migration("20250101000000_a", "CREATE TABLE a (id int);\n", true);
+        let ran = run(&mut fake, &p, &target(true)).ok().unwrap();
+        assert!(ran.notices.is_empty());
+        assert_eq!(fake.sent.len(), 1, "{:?}", fake.sent);
+        let text = &fake.sent[0];
+        assert!(text.starts_with("BEGIN;\nCREATE TABLE a (id int);\n"), "{text}");
+        assert!(text.contains(&format!("INSERT INTO {TABLE} (version) VALUES (E'20250101000000')")), "{text}");
+        assert!(text.contains("pg_advisory_unlock") && text.trim_end().ends_with("COMMIT;"), "{text}");
+    }
+
+    #[test]
+    fn a_failure_with_a_position_points_into_the_file_and_is_rolled_back() {
+        let sql = "CREATE TABLE a (id int);\nCREATE TABLE b (id nope);\n";
+        let at = BEGIN.len() + sql.find("nope").unwrap() + 1;
+        let error = server_error("42704", "type \"nope\" does not exist", Some(at));
+        let mut fake =
+            Fake::default().then(failing(Script { completed: 2, error: Some(error), copies_out: 0 }, TxStatus::Failed));
+        let p = migration("20250101000000_a", sql, true);
+        let failed = run(&mut fake, &p, &target(true)).err().unwrap();
+        assert_eq!(failed.outcome, Outcome::RolledBack);
+        assert_eq!(failed.error.kind, Kind::MigrationFailed);
+        assert!(failed.error.message.contains("migrations/20250101000000_a/up.sql:2:20"), "{}", failed.error.message);
+        assert_eq!(fake.sent_containing("ROLLBACK"), 1);
+    }
+
+    #[test]
+    fn a_failure_without_a_position_is_placed_by_the_statements_completed() {
+        let sql = "CREATE TABLE a (id int);\n-- why\nCREATE EXTENSION nope;\nCREATE TABLE c (id int);\n";
+        // BEGIN and the first statement completed.
+        let error = server_error("0A000", "extension \"nope\" is not available", None);
+        let mut fake = Fake::default()
+            .then(failing(Script { completed: 2, error: Some(error), copies_out: 0 }, TxStatus::Failed))
+            .answering("pg_available_extensions", |_| Ok(super::super::pq::Rows::one(false)));
+        let p = migration("20250101000000_a", sql, true);
+        let failed = run(&mut fake, &p, &target(true)).err().unwrap();
+        assert!(failed.error.message.contains("up.sql:3: "), "{}", failed.error.message);
+        assert!(
+            failed.error.hint.as_deref().unwrap_or_default().contains("`nope` extension"),
+            "{:?}",
+            failed.error.hint
+        );
+    }
+
+    #[test]
+    fn a_lock_released_by_the_migration_names_that_migration() {
+        let sql = "DO $$ BEGIN EXECUTE 'SELECT pg_adv' || 'isory_unlock_all()'; END $$;\n";
+        // Our check after the SQL divides by zero: a position past the file.
+        let at = BEGIN.len() + sql.len() + 40;
+        let error = server_error("22012", "division by zero", Some(at));
+        let mut fake =
+            Fake::default().then(failing(Script { completed: 5, error: Some(error), copies_out: 0 }, TxStatus::Failed));
+        fake.lock = false;
+        let failed = run(&mut fake, &migration("20250102000000_sly", sql, true), &target(true)).err().unwrap();
+        assert_eq!(failed.error.kind, Kind::LockLost);
+        assert!(failed.error.message.contains("20250102000000_sly"), "{}", failed.error.message);
+    }
+
+    #[test]
+    fn a_lost_connection_leaves_the_outcome_to_the_server() {
+        let mut fake = Fake::default()
+            .then(failing(Script { completed: 1, error: Some(lost_connection()), copies_out: 0 }, TxStatus::Unknown));
+        let failed = run(&mut fake, &migration("20250101000000_a", "SELECT 1;\n", true), &target(true)).err().unwrap();
+        assert_eq!(failed.outcome, Outcome::Unknown);
+        assert_eq!(failed.error.kind, Kind::ConnectionLost);
+        assert_eq!(fake.sent_containing("ROLLBACK"), 0, "nothing is sent on a dead connection");
+    }
+
+    #[test]
+    fn outside_a_transaction_what_ran_stays_and_resume_is_offered() {
+        let sql = "CREATE INDEX CONCURRENTLY a ON t (x);\nCREATE INDEX CONCURRENTLY b ON t (nope);\n";
+        let second = sql.find("CREATE INDEX CONCURRENTLY b").unwrap();
+        let at = sql[second..].find("nope").unwrap() + 1;
+        let error = server_error("42703", "column \"nope\" does not exist", Some(at));
+        let ok = || Answer { script: Script { completed: 1, ..Script::default() }, ..Answer::default() };
+        // The progress row, the first statement, its progress, then the failure.
+        let mut fake = Fake::default()
+            .then(ok())
+            .then(ok())
+            .then(ok())
+            .then(failing(Script { completed: 0, error: Some(error), copies_out: 0 }, TxStatus::Idle));
+        let p = migration("20250101000000_idx", sql, false);
+        let failed = run(&mut fake, &p, &target(true)).err().unwrap();
+        assert_eq!(failed.outcome, Outcome::Partly(1));
+        assert!(failed.error.message.contains("up.sql:2:"), "{}", failed.error.message);
+        assert!(failed.error.hint.as_deref().unwrap_or_default().contains("--resume"), "{:?}", failed.error.hint);
+        assert_eq!(fake.sent_containing("statements_done = 1"), 1, "{:?}", fake.sent);
+        assert_eq!(fake.sent_containing("INSERT INTO public.__diesel_schema_migrations"), 0);
+    }
+
+    #[test]
+    fn the_notices_of_a_run_come_with_it() {
+        let warning = Notice { severity: "WARNING".into(), message: "dropped rows".into(), detail: None, hint: None };
+        let mut fake = Fake::default().then(Answer {
+            script: Script { completed: 9, copies_out: 1, error: None },
+            then: None,
+            notices: vec![warning],
+        });
+        let ran = run(&mut fake, &migration("20250101000000_a", "SELECT 1;\n", true), &target(true)).ok().unwrap();
+        assert_eq!(ran.notices.len(), 1);
+    }
 
     #[test]
     fn finds_the_extension_a_statement_creates() {

@@ -4,8 +4,8 @@
 //! serves it), and migrations outside a transaction that stopped part-way
 //! (`cargo_migrate.partial`). Only reads; every name is schema-qualified.
 
-use super::session::Session;
 use super::query_error;
+use super::session::Session;
 use crate::error::Result;
 
 pub const DIESEL_TABLE: &str = "__diesel_schema_migrations";

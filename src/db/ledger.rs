@@ -6,8 +6,8 @@
 //! INSERT text is sent from outside `db/`.
 
 use super::history::{History, Ledger, COMPANION, DIESEL_TABLE, PARTIAL, SUPABASE_HISTORY};
-use super::session::Session;
 use super::query_error;
+use super::session::Session;
 use crate::error::{Error, Kind, Result};
 use crate::sql::literal;
 
@@ -55,7 +55,8 @@ pub fn record_without_running(
     let (table, setup) = ensure_tables_sql(history)?;
     let mut sql = format!("BEGIN;\n{setup}");
     for (rec, at) in records {
-        let at = at.as_deref().map(|a| format!("{}::timestamptz", literal(a))).unwrap_or_else(|| "pg_catalog.now()".into());
+        let at =
+            at.as_deref().map(|a| format!("{}::timestamptz", literal(a))).unwrap_or_else(|| "pg_catalog.now()".into());
         sql.push_str(&recorded_sql((history.ledger, &table), rec, &at));
     }
     sql.push_str("COMMIT;");
@@ -136,7 +137,8 @@ pub fn ensure_tables_sql(history: &History) -> Result<(String, String)> {
 
 /// The bookkeeping tables that exist, as a relation list for the catalog:
 /// ours, Supabase's history, and diesel's where the search path finds it.
-const TABLES: &str = "SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+const TABLES: &str =
+    "SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
      WHERE (n.nspname = 'cargo_migrate' AND c.relname IN ('migrations', 'partial')) \
         OR (n.nspname = 'supabase_migrations' AND c.relname = 'schema_migrations') \
         OR c.oid = pg_catalog.to_regclass('__diesel_schema_migrations')";

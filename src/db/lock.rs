@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::session::{PgError, Session};
 use super::query_error;
+use super::session::{PgError, Session};
 use crate::error::{Error, Kind, Result};
 
 /// Two-key advisory lock: classid "migr", objid 1. Database-scoped.

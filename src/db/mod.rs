@@ -5,10 +5,12 @@
 
 pub mod advisor;
 pub mod backup;
-pub mod ledger;
 pub mod connect;
 pub mod execute;
+#[cfg(test)]
+pub mod fake;
 pub mod history;
+pub mod ledger;
 pub mod lock;
 pub mod pq;
 pub mod schema;

@@ -127,6 +127,8 @@ pub struct Rows {
 
 enum Backing {
     Pq(NonNull<ffi::PGresult>),
+    /// Only fakes answer this way.
+    #[cfg_attr(not(test), allow(dead_code))]
     Owned(Vec<Vec<Option<Vec<u8>>>>),
 }
 
@@ -139,31 +141,37 @@ impl Drop for Rows {
     }
 }
 
-/// A value as the server sends it in binary format.
+/// A value as the server sends it in binary format (for fakes' answers).
+#[cfg(test)]
 pub trait Binary {
     fn binary(&self) -> Vec<u8>;
 }
 
+#[cfg(test)]
 impl Binary for &str {
     fn binary(&self) -> Vec<u8> {
         self.as_bytes().to_vec()
     }
 }
+#[cfg(test)]
 impl Binary for String {
     fn binary(&self) -> Vec<u8> {
         self.as_bytes().to_vec()
     }
 }
+#[cfg(test)]
 impl Binary for bool {
     fn binary(&self) -> Vec<u8> {
         vec![u8::from(*self)]
     }
 }
+#[cfg(test)]
 impl Binary for i32 {
     fn binary(&self) -> Vec<u8> {
         self.to_be_bytes().to_vec()
     }
 }
+#[cfg(test)]
 impl Binary for i64 {
     fn binary(&self) -> Vec<u8> {
         self.to_be_bytes().to_vec()
@@ -172,11 +180,13 @@ impl Binary for i64 {
 
 impl Rows {
     /// Rows held in memory, each value binary-encoded (None for NULL).
+    #[cfg(test)]
     pub fn owned(rows: Vec<Vec<Option<Vec<u8>>>>) -> Rows {
         Rows { len: rows.len(), backing: Backing::Owned(rows) }
     }
 
     /// One row of one value.
+    #[cfg(test)]
     pub fn one(value: impl Binary) -> Rows {
         Rows::owned(vec![vec![Some(value.binary())]])
     }
@@ -362,9 +372,8 @@ impl Conn {
             return out;
         }
         let mut refused_copy_in = false;
-        loop {
-            // SAFETY: live connection; each result is cleared exactly once below.
-            let Some(res) = NonNull::new(unsafe { ffi::PQgetResult(conn) }) else { break };
+        // SAFETY: live connection; each result is cleared exactly once below.
+        while let Some(res) = NonNull::new(unsafe { ffi::PQgetResult(conn) }) {
             // SAFETY: res is a valid result we own until cleared.
             let status = unsafe { ffi::PQresultStatus(res.as_ptr()) };
             use ffi::ExecStatusType::*;
@@ -515,7 +524,7 @@ mod tests {
         let arg = owner.sink.as_arg();
         // Moved (as a Conn is, out of `connect` and into the caller's frames),
         // then written through the pointer libpq was given, then read.
-        let mut moved = Box::new(owner);
+        let moved = Box::new(owner);
         unsafe { push_notice(arg, notice("one")) };
         let mut moved_again = *moved;
         unsafe { push_notice(arg, notice("two")) };
@@ -523,8 +532,6 @@ mod tests {
         assert_eq!(got, ["one", "two"]);
         assert!(moved_again.sink.take().is_empty());
         unsafe { moved_again.sink.free() };
-        moved = Box::new(Owner { sink: NoticeSink::new() });
-        unsafe { moved.sink.free() };
         unsafe { push_notice(std::ptr::null_mut(), notice("ignored")) };
     }
 

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use super::session::Session;
 use super::query_error;
+use super::session::Session;
 use crate::error::Result;
 
 /// Namespaces that are never the migrations' business.

@@ -4,8 +4,8 @@
 //! in-memory fake (`db::fake`). The lock, the history and the bookkeeping
 //! are built on these few calls, in `lock`, `history` and `ledger`.
 
-pub use super::pq::{Notice, PgError, Rows, Script, TxStatus};
 use super::pq::Conn;
+pub use super::pq::{Notice, PgError, Rows, Script, TxStatus};
 
 pub trait Session {
     /// Run a script (one or more statements): how many completed, the first
