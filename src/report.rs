@@ -332,8 +332,12 @@ pub struct StatusOutput {
 pub struct StatusRow {
     pub version: String,
     pub name: String,
-    /// `applied`, `pending`, `missing` or `partly_applied`.
+    /// `applied`, `pending`, `missing`, `partly_applied`, or `running` (a
+    /// migration outside a transaction that a run is applying right now).
     pub state: &'static str,
+    /// For `running`: the session holding the migration lock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running_by: Option<String>,
     pub applied_at: Option<String>,
     pub batch: Option<i32>,
     pub applied_by: Option<String>,

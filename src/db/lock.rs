@@ -108,6 +108,12 @@ pub fn acquire(conn: &mut dyn Session, timeout: Duration, waiting: impl FnOnce(&
 
 /// Who holds the lock: the pid of the session running the migrations.
 pub fn holder(conn: &mut dyn Session) -> String {
+    held_by(conn).unwrap_or_else(|| "another session".into())
+}
+
+/// The session holding the lock right now, if any (`pid N (application, user
+/// U, from H, since T)`): a run in progress.
+pub fn held_by(conn: &mut dyn Session) -> Option<String> {
     let sql = format!(
         "SELECT pg_catalog.format('pid %s (%s, user %s, from %s, since %s)', a.pid, \
                 coalesce(nullif(a.application_name, ''), 'unnamed client'), a.usename, \
@@ -119,11 +125,7 @@ pub fn holder(conn: &mut dyn Session) -> String {
             AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())",
         KEYS.0 as u32, KEYS.1
     );
-    conn.query(&sql, &[])
-        .ok()
-        .and_then(|rows| rows.text(0, 0))
-        .map(|s| crate::report::clean(&s).into_owned())
-        .unwrap_or_else(|| "another session".into())
+    conn.query(&sql, &[]).ok().and_then(|rows| rows.text(0, 0)).map(|s| crate::report::clean(&s).into_owned())
 }
 
 /// Wait (up to `bound`) for the session with backend `pid` to end; with no
