@@ -120,6 +120,8 @@ kinds! {
     SupabaseConfig = "supabase_config",
     /// The server could not be reached or refused us.
     Connect = "connect",
+    /// The server is a standby (read replica): nothing can be written there.
+    Standby = "standby",
     /// A bookkeeping query failed (permissions, a missing schema).
     Database = "database",
     /// The connection's search_path names no schema to create diesel's table in.

@@ -310,7 +310,7 @@ pub fn run(
     // Privileges first (no trigger fires for a REVOKE), so that even a
     // refused run takes back what GRANT ALL handed out; then nothing runs
     // while a hook of someone else's hangs on the tables.
-    ledger::guard(conn, history.ledger)?;
+    ledger::guard(conn, history)?;
     let diesel_table = ledger::ensure_tables(conn, history)?;
     let target = Target {
         ledger: (history.ledger, &diesel_table),

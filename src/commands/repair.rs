@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     })?;
     let now = m.checksum_of(&m.read_up()?)?;
     ctx.lock(&mut conn, &args.lock)?;
-    ledger::guard(&mut conn, history.ledger)?;
+    ledger::guard(&mut conn, &history)?;
     let r = &ctx.reporter;
     let target = url::target_of(&url);
     r.line(format!("{target}: recording the checksum of {}", report::clean(&m.name)));

@@ -86,6 +86,7 @@ pub fn seed(ctx: &Context, db: &DbOpts, lock: &LockOpts, yes: bool, dry_run: boo
     if remote.is_some() && !yes {
         confirm(r, &format!("loading {} seed file(s) into {target}, which is not a local database", texts.len()))?;
     }
+    ledger::refuse_standby(&history)?;
     ctx.lock(&mut conn, lock)?;
     ledger::begin(&mut conn, "the seed transaction")?;
     let mut total = Duration::ZERO;

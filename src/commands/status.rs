@@ -145,10 +145,15 @@ fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str], up_only: &[&st
         }
         match row.state {
             RowState::Partly { done, total } if running => {
-                let _ = write!(out, "  (running now: {} of {total} ran so far; see below)", report::ran(done.max(0) as usize));
+                let _ = write!(
+                    out,
+                    "  (running now: {} of {total} ran so far; see below)",
+                    report::ran(done.max(0) as usize)
+                );
             }
             RowState::Partly { done, total } => {
-                let _ = write!(out, "  (partly applied: {} of {total} ran; see below)", report::ran(done.max(0) as usize));
+                let _ =
+                    write!(out, "  (partly applied: {} of {total} ran; see below)", report::ran(done.max(0) as usize));
             }
             _ => {}
         }

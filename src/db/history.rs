@@ -77,6 +77,8 @@ pub struct History {
     /// Supabase's own history table exists: keep it in step so `supabase
     /// migration list` and the dashboard agree with us.
     pub supabase_history: bool,
+    /// The server is a standby (in recovery): it can be read, never written.
+    pub standby: bool,
 }
 
 impl History {
@@ -106,7 +108,8 @@ SELECT (SELECT pg_catalog.quote_ident(n.nspname::text) FROM pg_catalog.pg_class 
                    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
                   WHERE n.nspname = 'cargo_migrate' AND c.relname = 'migrations'), false), \
        EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                WHERE n.nspname = 'supabase_migrations' AND c.relname = 'schema_migrations')";
+                WHERE n.nspname = 'supabase_migrations' AND c.relname = 'schema_migrations'), \
+       pg_catalog.pg_is_in_recovery()";
 
 /// What the database has applied. With `facts`, also what our companion
 /// table knows of each (name, batch, duration, who); without, only version and
@@ -126,6 +129,7 @@ pub fn read(conn: &mut dyn Session, facts: bool, ledger: Ledger) -> Result<Histo
         has_partial_table: probe.bool(0, 3).unwrap_or(false),
         companion_readable: probe.bool(0, 4).unwrap_or(false),
         supabase_history,
+        standby: probe.bool(0, 6).unwrap_or(false),
         ..History::default()
     };
     drop(probe);

@@ -37,10 +37,26 @@ pub fn reset_and_commit(conn: &mut dyn Session, what: &str) -> Result<()> {
     })
 }
 
-/// Before anything writes: privileges taken back, hooks of someone else's refused.
-pub fn guard(conn: &mut dyn Session, ledger: Ledger) -> Result<()> {
-    protect(conn, ledger)?;
+/// Before anything writes: not a standby, privileges taken back, hooks of
+/// someone else's refused.
+pub fn guard(conn: &mut dyn Session, history: &History) -> Result<()> {
+    refuse_standby(history)?;
+    protect(conn, history.ledger)?;
     refuse_foreign_hooks(conn)
+}
+
+/// A standby (a read replica, in recovery) runs no write: say so before
+/// trying one, rather than PostgreSQL's "cannot execute … in a read-only
+/// transaction" about whichever statement came first.
+pub fn refuse_standby(history: &History) -> Result<()> {
+    if !history.standby {
+        return Ok(());
+    }
+    Err(Error::new(
+        Kind::Standby,
+        "this server is a standby (a read replica in recovery): it cannot be migrated; nothing was run",
+    )
+    .hint("point DATABASE_URL (or --database-url) at the primary; `status` works on a standby"))
 }
 
 /// Record migrations as applied without running them (`adopt`,
@@ -51,7 +67,7 @@ pub fn record_without_running(
     history: &History,
     records: &[(Record, Option<String>)],
 ) -> Result<()> {
-    guard(conn, history.ledger)?;
+    guard(conn, history)?;
     let (table, setup) = ensure_tables_sql(history)?;
     let mut sql = format!("BEGIN;\n{setup}");
     for (rec, at) in records {

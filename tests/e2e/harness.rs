@@ -793,3 +793,64 @@ pub fn cutting_proxy(marker: &'static [u8]) -> u16 {
     });
     port
 }
+
+/// A primary of its own and a streaming standby of it (pg_basebackup on
+/// loopback), both stopped and deleted on drop. Its own primary: a base
+/// backup of the shared cluster would copy every test's database.
+pub struct Replica {
+    dir: PathBuf,
+    pg: Postgres,
+    pub primary: String,
+    pub standby: String,
+}
+
+impl Replica {
+    pub fn new(name: &str) -> Replica {
+        let pg = postgres();
+        let dir = std::env::temp_dir().join(format!("cargo-migrate-replica-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        pg.hand_over(&dir).unwrap();
+        let (primary_data, standby_data) = (dir.join("primary"), dir.join("standby"));
+        pg.initdb(&primary_data, "postgres", &["-A", "trust"]).unwrap_or_else(|e| panic!("{e}"));
+        let settings = [("listen_addresses", "127.0.0.1"), ("fsync", "off")];
+        let start = |data: &Path, log: &str| {
+            let port = free_port().unwrap();
+            let log = dir.join(log);
+            let opts = StartOptions { port, socket_dir: None, settings: &settings, log: &log, timeout_secs: 60 };
+            pg.start(data, &opts).unwrap_or_else(|e| panic!("{e}"));
+            port
+        };
+        let primary_port = start(&primary_data, "primary.log");
+        let out = pg
+            .command("pg_basebackup")
+            .args(["-h", "127.0.0.1", "-p", &primary_port.to_string(), "-U", "postgres", "-R", "-X", "stream", "-D"])
+            .arg(&standby_data)
+            .output()
+            .expect("run pg_basebackup");
+        assert!(out.status.success(), "pg_basebackup: {}", String::from_utf8_lossy(&out.stderr));
+        let standby_port = start(&standby_data, "standby.log");
+        let url = |port: u16| format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable");
+        Replica { primary: url(primary_port), standby: url(standby_port), dir, pg }
+    }
+
+    /// Wait until the standby has replayed everything the primary has written.
+    pub fn catch_up(&self) {
+        let lsn = psql(&self.primary, "SELECT pg_current_wal_lsn()");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let caught = format!("SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn");
+        while psql(&self.standby, &caught) != "t" {
+            assert!(Instant::now() < deadline, "the standby did not catch up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        for data in ["standby", "primary"] {
+            let _ = self.pg.stop(&self.dir.join(data), crate::cluster::StopMode::Immediate);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

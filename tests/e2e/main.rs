@@ -13,6 +13,7 @@ mod create;
 mod defects;
 mod diesel_compat;
 mod discovery;
+mod down;
 mod example;
 mod failure;
 mod hardening;
