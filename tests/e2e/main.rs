@@ -23,6 +23,7 @@ mod local_surface;
 mod outcome;
 mod safety;
 mod secrets;
+mod seed;
 mod settings;
 mod snapshots;
 mod status;
