@@ -22,7 +22,10 @@ fn the_results_after_a_copy_to_stdout_are_all_accounted_for() {
     assert!(j["error"]["message"].as_str().unwrap().contains("seed.sql:4:"), "{}", r.all());
     assert_eq!(db.query("SELECT count(*) FROM notes"), "0", "the seed transaction was rolled back");
     // Without the error, everything after the COPY ran, and its rows were dropped with a warning.
-    p.write("supabase/seed.sql", "insert into notes values (1);\ncopy (select 1) to stdout;\ninsert into notes values (2);\n");
+    p.write(
+        "supabase/seed.sql",
+        "insert into notes values (1);\ncopy (select 1) to stdout;\ninsert into notes values (2);\n",
+    );
     let r = p.cargo_migrate(&["seed"]).ok();
     assert!(r.stderr.contains("WARNING") || r.stdout.contains("WARNING"), "{}", r.all());
     assert_eq!(db.query("SELECT count(*) FROM notes"), "2");
