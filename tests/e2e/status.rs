@@ -116,7 +116,7 @@ fn a_migration_being_applied_right_now_is_running_not_stopped() {
         Some("DROP TABLE after; DROP TABLE slow;"),
     );
     p.write("migrations/20250101000000_slow/metadata.toml", "run_in_transaction = false\n");
-    let mut up = p.spawn(&["up"]);
+    let up = p.spawn(&["up"]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let sleeping = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' \
                     AND pid <> pg_backend_pid() AND datname = current_database()";
