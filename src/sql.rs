@@ -22,6 +22,13 @@ pub fn split_statements(sql: &str) -> Vec<Statement<'_>> {
     Pieces::new(sql).map(|p| Statement { text: &sql[p.start..p.end], char_offset: p.char_offset }).collect()
 }
 
+/// Byte ranges of the statements' code, from their first token to their
+/// end: the statements the lint's ignore comments and findings refer to are
+/// the ones the runner sends.
+pub fn code_spans(sql: &str) -> Vec<(usize, usize)> {
+    Pieces::new(sql).map(|p| (tokens(sql, p.start, p.end).next().map_or(p.start, |t| t.start), p.end)).collect()
+}
+
 /// Whether `sql` holds anything but whitespace and comments, such as an
 /// up.sql still holding only the template's comments.
 pub fn has_statement(sql: &str) -> bool {
@@ -46,8 +53,7 @@ pub fn transaction_control(sql: &str) -> Option<(usize, String)> {
         if !controls_transaction(&sql[first.start..first.end], tokens.map(|t| &sql[t.start..t.end])) {
             return None;
         }
-        let line = 1 + sql.as_bytes()[..first.start].iter().filter(|c| **c == b'\n').count();
-        Some((line, sql[first.start..first.end].to_ascii_uppercase()))
+        Some((line_at(sql, first.start), sql[first.start..first.end].to_ascii_uppercase()))
     })
 }
 
@@ -132,16 +138,15 @@ pub fn own_transactions(sql: &str) -> OwnTransactions {
     if controls.is_empty() {
         return OwnTransactions::No;
     }
-    let line_of = |byte: usize| 1 + sql.as_bytes()[..byte].iter().filter(|c| **c == b'\n').count();
     let mut open = false;
     for (_, opens, _, _, word, at) in &controls {
         if *opens == open {
-            return OwnTransactions::Unbalanced(line_of(*at), word.clone());
+            return OwnTransactions::Unbalanced(line_at(sql, *at), word.clone());
         }
         open = *opens;
     }
     if let Some((_, _, _, _, word, at)) = controls.last().filter(|_| open) {
-        return OwnTransactions::Unbalanced(line_of(*at), word.clone());
+        return OwnTransactions::Unbalanced(line_at(sql, *at), word.clone());
     }
     let commits = |w: &str| w == "COMMIT" || w == "END";
     if let [(0, true, b_start, b_end, _, _), (last, false, c_start, c_end, word, _)] = controls.as_slice() {
@@ -291,12 +296,27 @@ struct Pieces<'a> {
     /// Characters in `sql[..counted]`: offsets are counted once, piece by piece.
     counted: usize,
     chars: usize,
+    /// A `SET standard_conforming_strings = off` was read: from the next
+    /// statement on, backslashes escape in every string, as psql reads a file.
+    backslashes: bool,
+    /// The quote or comment the text ends inside, once the last piece is read.
+    unclosed: Option<(usize, Unclosed)>,
+    /// Literals read further than squawk's lexer alone reads them.
+    reread: Vec<(usize, usize)>,
 }
 
 impl<'a> Pieces<'a> {
     fn new(sql: &'a str) -> Self {
         let bom = sql.len() - strip_bom(sql).len();
-        Pieces { sql, pos: bom, counted: bom, chars: usize::from(bom > 0) }
+        Pieces {
+            sql,
+            pos: bom,
+            counted: bom,
+            chars: usize::from(bom > 0),
+            backslashes: false,
+            unclosed: None,
+            reread: Vec::new(),
+        }
     }
 }
 
@@ -306,21 +326,108 @@ impl Iterator for Pieces<'_> {
     fn next(&mut self) -> Option<Piece> {
         while self.pos <= self.sql.len() {
             let start = self.pos;
-            let (end, has_content) = statement_end(self.sql, start);
-            self.pos = end + 1;
-            if has_content {
+            let end = statement_end(self.sql, start, self.backslashes, &mut self.reread);
+            self.pos = end.end + 1;
+            self.unclosed = self.unclosed.or(end.unclosed);
+            if end.has_content {
+                let text = &self.sql[start..end.end];
+                self.backslashes = standard_strings_off(text).unwrap_or(self.backslashes);
                 self.chars += self.sql[self.counted..start].chars().count();
                 self.counted = start;
-                return Some(Piece { start, end, char_offset: self.chars });
+                return Some(Piece { start, end: end.end, char_offset: self.chars });
             }
         }
         None
     }
 }
 
-/// Where the statement starting at byte `start` ends (its semicolon, or the
-/// end of the text), and whether it holds any token at all.
-fn statement_end(sql: &str, start: usize) -> (usize, bool) {
+/// A quote, dollar quote or comment that runs to the end of the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unclosed {
+    /// `'…`, `E'…`, `B'…` and the other string literals.
+    Quote,
+    /// `"…`
+    QuotedIdentifier,
+    /// `$$…` or `$tag$…`.
+    DollarQuote,
+    /// `/* …` (they nest).
+    BlockComment,
+}
+
+impl Unclosed {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Unclosed::Quote => "a quoted string (') that is never closed",
+            Unclosed::QuotedIdentifier => "a quoted identifier (\") that is never closed",
+            Unclosed::DollarQuote => "a dollar-quoted string ($$ or $tag$) that is never closed",
+            Unclosed::BlockComment => "a /* comment that is never closed",
+        }
+    }
+}
+
+/// The first quote, dollar quote or block comment that `sql` never closes:
+/// its line and what it is. PostgreSQL would read everything after it (the
+/// next statements, and the bookkeeping sent with them) as part of it.
+pub fn unclosed(sql: &str) -> Option<(usize, Unclosed)> {
+    let mut pieces = Pieces::new(sql);
+    pieces.by_ref().for_each(drop);
+    pieces.unclosed.map(|(at, what)| (line_at(sql, at), what))
+}
+
+/// The byte ranges of the string literals that squawk's lexer alone would
+/// end elsewhere (an `E'…'` continued after a newline, strings after
+/// `SET standard_conforming_strings = off`): the lint blanks their insides,
+/// so that its parser sees the statements the runner sends.
+pub fn reread_literals(sql: &str) -> Vec<(usize, usize)> {
+    let mut pieces = Pieces::new(sql);
+    pieces.by_ref().for_each(drop);
+    pieces.reread
+}
+
+/// The 1-based line of byte `at`.
+fn line_at(sql: &str, at: usize) -> usize {
+    1 + sql.as_bytes()[..at].iter().filter(|c| **c == b'\n').count()
+}
+
+/// What a `SET standard_conforming_strings …` statement leaves: Some(true)
+/// when backslashes escape in plain strings from then on. None for any
+/// other statement.
+fn standard_strings_off(statement: &str) -> Option<bool> {
+    let mut t = tokens(statement, 0, statement.len()).map(|t| (t.kind, &statement[t.start..t.end]));
+    let is = |t: Option<(Kind, &str)>, k: &str| t.is_some_and(|(_, w)| w.eq_ignore_ascii_case(k));
+    let first = t.next();
+    if is(first, "reset") {
+        return is(t.next(), "standard_conforming_strings").then_some(false);
+    }
+    if !is(first, "set") {
+        return None;
+    }
+    let mut name = t.next();
+    if is(name, "session") || is(name, "local") {
+        name = t.next();
+    }
+    if !is(name, "standard_conforming_strings") {
+        return None;
+    }
+    let mut value = t.next();
+    if is(value, "to") || is(value, "=") {
+        value = t.next();
+    }
+    let (_, v) = value?;
+    let v = v.trim_matches('\'');
+    Some(["off", "false", "0", "no", "of", "fals", "fal", "fa", "f", "n"].iter().any(|k| v.eq_ignore_ascii_case(k)))
+}
+
+struct End {
+    /// Its semicolon, or the end of the text.
+    end: usize,
+    /// Whether it holds any token but whitespace and comments.
+    has_content: bool,
+    unclosed: Option<(usize, Unclosed)>,
+}
+
+/// Where the statement starting at byte `start` ends.
+fn statement_end(sql: &str, start: usize, backslashes: bool, reread: &mut Vec<(usize, usize)>) -> End {
     let b = sql.as_bytes();
     let mut has_content = false;
     let mut parens = 0usize;
@@ -328,35 +435,50 @@ fn statement_end(sql: &str, start: usize) -> (usize, bool) {
     // end the body's statements, not ours; CASE … END nests inside it.
     let mut atomic_depth = 0usize;
     let mut after_begin = false;
-    for t in tokens(sql, start, b.len()) {
-        if t.kind == Kind::Word {
-            let word = &b[t.start..t.end];
-            if atomic_depth == 0 {
-                if after_begin && word.eq_ignore_ascii_case(b"atomic") {
-                    atomic_depth = 1;
+    for t in Lexer::new(sql, start, backslashes) {
+        if t.reread {
+            reread.push((t.start, t.end));
+        }
+        if let Some(what) = t.unclosed {
+            // It runs to the end of the text: it is the last token.
+            return End {
+                end: b.len(),
+                has_content: has_content || t.kind != Kind::Trivia,
+                unclosed: Some((t.start, what)),
+            };
+        }
+        match t.kind {
+            Kind::Trivia => continue,
+            Kind::Word => {
+                let word = &b[t.start..t.end];
+                if atomic_depth == 0 {
+                    if after_begin && word.eq_ignore_ascii_case(b"atomic") {
+                        atomic_depth = 1;
+                    }
+                } else if word.eq_ignore_ascii_case(b"case") {
+                    atomic_depth += 1;
+                } else if word.eq_ignore_ascii_case(b"end") {
+                    atomic_depth -= 1;
                 }
-            } else if word.eq_ignore_ascii_case(b"case") {
-                atomic_depth += 1;
-            } else if word.eq_ignore_ascii_case(b"end") {
-                atomic_depth -= 1;
+                after_begin = atomic_depth == 0 && word.eq_ignore_ascii_case(b"begin");
             }
-            after_begin = atomic_depth == 0 && word.eq_ignore_ascii_case(b"begin");
-        } else {
-            after_begin = false;
-            if t.kind == Kind::Other {
-                match b[t.start] {
-                    b';' if parens == 0 && atomic_depth == 0 => return (t.start, has_content),
-                    b'(' => parens += 1,
+            kind => {
+                after_begin = false;
+                match kind {
+                    Kind::Semi if parens == 0 && atomic_depth == 0 => {
+                        return End { end: t.start, has_content, unclosed: None };
+                    }
+                    Kind::Open => parens += 1,
                     // psql ignores a stray `)`; so must we, or every later
                     // semicolon in the file would look nested.
-                    b')' => parens = parens.saturating_sub(1),
+                    Kind::Close => parens = parens.saturating_sub(1),
                     _ => {}
                 }
             }
         }
         has_content = true;
     }
-    (b.len(), has_content)
+    End { end: b.len(), has_content, unclosed: None }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -365,8 +487,13 @@ enum Kind {
     Word,
     /// A string, quoted identifier or dollar-quoted string.
     Quoted,
+    Semi,
+    Open,
+    Close,
     /// Anything else: punctuation, operators, numbers, parameters.
     Other,
+    /// Whitespace and comments.
+    Trivia,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -374,69 +501,118 @@ struct Token {
     start: usize,
     end: usize,
     kind: Kind,
+    /// It runs to the end of the text, never closed.
+    unclosed: Option<Unclosed>,
+    /// A literal that squawk's lexer alone ends elsewhere.
+    reread: bool,
 }
 
 /// The tokens that start in `sql[from..to]`, without whitespace and comments.
 fn tokens(sql: &str, from: usize, to: usize) -> impl Iterator<Item = Token> + '_ {
-    let mut i = from;
-    std::iter::from_fn(move || {
-        let token = next_token(sql, i).filter(|t| t.start < to)?;
-        i = token.end;
-        Some(token)
-    })
+    Lexer::new(sql, from, false).filter(|t| t.kind != Kind::Trivia).take_while(move |t| t.start < to)
 }
 
-/// The first token at or after byte `i`. Unterminated quotes and comments
-/// run to the end of the text, as they do for PostgreSQL.
-fn next_token(sql: &str, mut i: usize) -> Option<Token> {
-    let b = sql.as_bytes();
-    loop {
-        match *b.get(i)? {
-            c if is_space(c) => i += 1,
-            b'-' if b.get(i + 1) == Some(&b'-') => i = skip_line_comment(b, i),
-            b'/' if b.get(i + 1) == Some(&b'*') => i = skip_block_comment(b, i),
-            _ => break,
-        }
+/// PostgreSQL's tokens, as `squawk-lexer` reads them (the lexer the lint's
+/// parser uses), with two corrections where psql reads on further:
+/// an `E'…'` string continued after a newline (`E'a'\n'\';'` is one
+/// literal: backslashes keep escaping in the glued segments, squawk starts a
+/// plain string), and plain strings after `SET standard_conforming_strings
+/// = off`. A correction restarts squawk's lexer after the literal, so the
+/// whole stays one pass.
+struct Lexer<'a> {
+    sql: &'a str,
+    /// Byte offset of the next token.
+    pos: usize,
+    inner: Box<dyn Iterator<Item = squawk_lexer::Token> + 'a>,
+    /// Backslashes escape in plain strings (`standard_conforming_strings = off`).
+    backslashes: bool,
+    /// A token read ahead of the inner lexer (a byte-order mark in a word).
+    pending: Option<Token>,
+}
+
+impl<'a> Lexer<'a> {
+    fn new(sql: &'a str, from: usize, backslashes: bool) -> Self {
+        let mut lexer = Lexer { sql, pos: from, inner: Box::new(std::iter::empty()), backslashes, pending: None };
+        lexer.restart(from);
+        lexer
     }
-    let start = i;
-    let (end, kind) = match b[i] {
-        b'\'' => (skip_quoted(b, i, b'\'', false), Kind::Quoted),
-        b'"' => (skip_quoted(b, i, b'"', false), Kind::Quoted),
-        // Only a lone E makes an escape string: `type'…'` is a word and a string.
-        b'e' | b'E' if b.get(i + 1) == Some(&b'\'') => (skip_escape_string(b, i + 1), Kind::Quoted),
-        b'$' => match dollar_tag(b, i) {
-            Some(len) => {
-                // `str::find` is linear in the text, whatever the tag.
-                let body = i + len;
-                let end = sql[body..].find(&sql[i..body]).map_or(b.len(), |p| body + p + len);
-                (end, Kind::Quoted)
-            }
-            // A parameter such as `$1`, or a stray dollar.
-            None => (i + 1 + b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count(), Kind::Other),
-        },
-        c if is_ident_start(c) => (i + 1 + b[i + 1..].iter().take_while(|c| is_ident_cont(**c)).count(), Kind::Word),
-        c if c.is_ascii_digit() => {
-            let len = b[i..].iter().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.')).count();
-            (i + len, Kind::Other)
+
+    fn restart(&mut self, at: usize) {
+        self.pos = at;
+        let rest = &self.sql[at..];
+        // squawk takes a leading byte-order mark for whitespace; past the
+        // file's start (which `Pieces` skips) it is a letter, as for PostgreSQL.
+        if rest.starts_with('\u{feff}') {
+            let len = rest.find(|c: char| !is_ident_cont(c) && c != '\u{feff}').unwrap_or(rest.len());
+            self.pending = Some(Token { start: at, end: at + len, kind: Kind::Word, unclosed: None, reread: false });
+            self.pos = at + len;
         }
-        _ => (i + 1, Kind::Other),
-    };
-    Some(Token { start, end, kind })
+        self.inner = Box::new(squawk_lexer::tokenize(&self.sql[self.pos..]));
+    }
 }
 
-fn is_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
-}
+impl Iterator for Lexer<'_> {
+    type Item = Token;
 
-// Bytes of non-ASCII characters count as letters, as in PostgreSQL's lexer.
-fn is_ident_start(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+    fn next(&mut self) -> Option<Token> {
+        use squawk_lexer::{LiteralKind as L, TokenKind as T};
+        if let Some(t) = self.pending.take() {
+            return Some(t);
+        }
+        let t = self.inner.next()?;
+        let start = self.pos;
+        self.pos += t.len as usize;
+        let quote = |terminated: bool| (Kind::Quoted, (!terminated).then_some(Unclosed::Quote));
+        let (kind, unclosed) = match t.kind {
+            T::Whitespace | T::LineComment => (Kind::Trivia, None),
+            T::BlockComment { terminated } => (Kind::Trivia, (!terminated).then_some(Unclosed::BlockComment)),
+            T::Ident => (Kind::Word, None),
+            T::QuotedIdent { terminated, .. } => (Kind::Quoted, (!terminated).then_some(Unclosed::QuotedIdentifier)),
+            T::Literal { kind } => match kind {
+                L::Str { terminated }
+                | L::NationalStr { terminated }
+                | L::ByteStr { terminated }
+                | L::BitStr { terminated }
+                | L::UnicodeEscStr { terminated }
+                | L::EscStr { terminated } => quote(terminated),
+                L::DollarQuotedString { terminated } => (Kind::Quoted, (!terminated).then_some(Unclosed::DollarQuote)),
+                L::Int { .. } | L::Numeric { .. } => (Kind::Other, None),
+            },
+            T::Semi => (Kind::Semi, None),
+            T::OpenParen => (Kind::Open, None),
+            T::CloseParen => (Kind::Close, None),
+            _ => (Kind::Other, None),
+        };
+        let escaped = match t.kind {
+            T::Literal { kind: L::EscStr { terminated: true } } => true,
+            T::Literal { kind: L::Str { .. } | L::NationalStr { .. } } => self.backslashes,
+            _ => false,
+        };
+        if !escaped {
+            return Some(Token { start, end: self.pos, kind, unclosed, reread: false });
+        }
+        let b = self.sql.as_bytes();
+        let open = start + usize::from(b[start] != b'\'');
+        let (mut end, mut closed) = skip_quoted(b, open);
+        while let Some(next) = continuation(b, end).filter(|_| closed) {
+            (end, closed) = skip_quoted(b, next);
+        }
+        let reread = end != self.pos;
+        if reread {
+            self.restart(end);
+        }
+        Some(Token { start, end, kind, unclosed: (!closed).then_some(Unclosed::Quote), reread })
+    }
 }
 
 /// `$` belongs to identifiers (`a$$b` is one), which is why a dollar quote
 /// never starts in the middle of a word.
-fn is_ident_cont(c: u8) -> bool {
-    is_ident_start(c) || c.is_ascii_digit() || c == b'$'
+fn is_ident_cont(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '$' || c >= '\u{80}'
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
 }
 
 /// Index of the newline that ends the `--` comment at `i` (or the end of input).
@@ -444,55 +620,25 @@ fn skip_line_comment(b: &[u8], i: usize) -> usize {
     b[i..].iter().position(|c| *c == b'\n').map_or(b.len(), |p| i + p)
 }
 
-/// Index just past the (nested) `/* … */` comment at `i`.
-fn skip_block_comment(b: &[u8], mut i: usize) -> usize {
-    let mut depth = 0usize;
-    while i < b.len() {
-        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-            depth += 1;
-            i += 2;
-        } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-            depth -= 1;
-            i += 2;
-            if depth == 0 {
-                return i;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    b.len()
-}
-
-/// Index just past the closing quote (or the end of input).
-fn skip_quoted(b: &[u8], open: usize, quote: u8, backslash_escapes: bool) -> usize {
+/// Index just past the closing quote of the `'…'` opening at `open`, where
+/// backslashes escape (or the end of input), and whether it was closed.
+fn skip_quoted(b: &[u8], open: usize) -> (usize, bool) {
     let mut i = open + 1;
     while i < b.len() {
-        if backslash_escapes && b[i] == b'\\' {
+        if b[i] == b'\\' {
             i += 2;
             continue;
         }
-        if b[i] == quote {
-            if b.get(i + 1) == Some(&quote) {
+        if b[i] == b'\'' {
+            if b.get(i + 1) == Some(&b'\'') {
                 i += 2;
                 continue;
             }
-            return i + 1;
+            return (i + 1, true);
         }
         i += 1;
     }
-    b.len()
-}
-
-/// Index just past an `E'…'` string whose opening quote is at `open`.
-/// PostgreSQL glues `'…'` segments separated by a newline into one literal,
-/// and backslashes keep escaping in the glued segments: `E'a'\n'\';'` is one.
-fn skip_escape_string(b: &[u8], open: usize) -> usize {
-    let mut i = skip_quoted(b, open, b'\'', true);
-    while let Some(next) = continuation(b, i) {
-        i = skip_quoted(b, next, b'\'', true);
-    }
-    i
+    (b.len(), false)
 }
 
 /// The opening quote of a segment that continues the literal ending at `i`:
@@ -512,16 +658,6 @@ fn continuation(b: &[u8], mut i: usize) -> Option<usize> {
         }
         i += 1;
     }
-}
-
-/// Length of a dollar-quote opening tag (`$$` or `$tag$`) starting at `i`.
-fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
-    let mut j = i + 1;
-    // `$1` is a parameter: a tag cannot start with a digit.
-    if b.get(j).is_some_and(|c| is_ident_start(*c)) {
-        j += 1 + b[j + 1..].iter().take_while(|c| is_ident_start(**c) || c.is_ascii_digit()).count();
-    }
-    (b.get(j) == Some(&b'$')).then_some(j + 1 - i)
 }
 
 #[cfg(test)]
@@ -717,6 +853,51 @@ mod tests {
         }
         assert_eq!(transaction_control("BEGIN ATOMIC SELECT 1; END;"), None);
         assert_eq!(transaction_control("BEGIN ISOLATION LEVEL SERIALIZABLE"), Some((1, "BEGIN".into())));
+    }
+
+    #[test]
+    fn finds_what_is_never_closed() {
+        assert_eq!(unclosed("INSERT INTO y VALUES ('abc);"), Some((1, Unclosed::Quote)));
+        assert_eq!(unclosed("SELECT 1;\n/* a /* b */ SELECT 2;"), Some((2, Unclosed::BlockComment)));
+        assert_eq!(unclosed("SELECT 1;\nSELECT $t$ x $$ $T$;\n"), Some((2, Unclosed::DollarQuote)));
+        assert_eq!(unclosed("SELECT \"x;"), Some((1, Unclosed::QuotedIdentifier)));
+        assert_eq!(unclosed("SELECT E'\\';\nSELECT 1;"), Some((1, Unclosed::Quote)));
+        assert_eq!(unclosed("SELECT E'a'\n  'b\\';"), Some((1, Unclosed::Quote)));
+        for closed in [
+            "SELECT E'\\'';",
+            "SELECT 'a\\';",
+            "/* a /* b */ c */ SELECT 1;",
+            "-- it's\nSELECT '$$', \"'\", $a$ ' $a$;",
+            "SELECT $1, a$b, x'1F', U&'d\\0061t';",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;",
+        ] {
+            assert_eq!(unclosed(closed), None, "{closed}");
+        }
+        // The statement it opens runs to the end, as the server would read it.
+        assert_eq!(
+            texts("SELECT 1; INSERT INTO y VALUES ('abc); SELECT 2;"),
+            ["SELECT 1", "INSERT INTO y VALUES ('abc); SELECT 2;"]
+        );
+    }
+
+    #[test]
+    fn standard_conforming_strings_off_makes_backslashes_escape() {
+        let off = "SET standard_conforming_strings TO 'off';\nSELECT 'a\\';\nSELECT 2;";
+        assert_eq!(texts(off).len(), 2);
+        assert_eq!(unclosed(off), Some((2, Unclosed::Quote)));
+        let off = "set session standard_conforming_strings = off;\nSELECT 'it\\'s; fine', N'\\';';\nSELECT 2;";
+        assert_eq!(texts(off).len(), 3, "{:?}", texts(off));
+        assert_eq!(reread_literals(off).len(), 2);
+        // Back on: plain strings end at their quote again.
+        let on =
+            "SET standard_conforming_strings = off; SET standard_conforming_strings = on;\nSELECT 'a\\'; SELECT 2;";
+        assert_eq!(texts(on).len(), 4);
+        let reset =
+            "SET standard_conforming_strings = false; RESET standard_conforming_strings; SELECT 'a\\'; SELECT 2;";
+        assert_eq!(texts(reset).len(), 4);
+        assert_eq!(texts("SELECT 'a\\'; SELECT 2;").len(), 2);
+        assert!(reread_literals("SELECT 'a\\'; SELECT E'b'; SELECT E'c'  'd';").is_empty());
+        assert_eq!(reread_literals("SELECT E'a'\n'\\'; x'; SELECT 2"), [(7, 19)]);
     }
 
     #[test]
@@ -951,6 +1132,7 @@ mod tests {
                 .collect();
             let got = split_statements(&sql);
             assert_eq!(got, expected, "seed {seed:#x}, file:\n{sql}");
+            assert_eq!(unclosed(&sql), None, "seed {seed:#x}, file:\n{sql}");
             assert!(has_statement(&sql));
             for s in &got {
                 assert!(sql.chars().skip(s.char_offset).collect::<String>().starts_with(s.text));
@@ -980,6 +1162,14 @@ mod tests {
                 previous_end = start + s.text.len();
                 // Every statement but the last ends at a semicolon.
                 assert!(previous_end == sql.len() || sql[previous_end..].starts_with(';'), "{sql:?}");
+            }
+            // What is never closed swallows the rest: the last statement runs to the end.
+            // (A comment after the last semicolon is no statement.)
+            if let Some((line, what)) = unclosed(&sql) {
+                assert!(line <= sql.lines().count().max(1), "{sql:?}");
+                let last_end = statements.last().map(|s| s.text.as_ptr() as usize + s.text.len());
+                let end = sql.as_ptr() as usize + sql.len();
+                assert!(what == Unclosed::BlockComment || last_end == Some(end), "{sql:?}");
             }
             let _ = transaction_control(&sql);
             let _ = locate(&sql, rng.below(sql.chars().count() + 2));

@@ -355,7 +355,7 @@ pub(crate) struct Parsed<'a> {
     pub text: &'a str,
     pub root: SyntaxNode,
     pub stmts: Vec<ast::Stmt>,
-    /// Byte ranges of `stmts`.
+    /// Byte ranges of the statements, as `sql::split_statements` cuts them.
     ranges: Vec<(usize, usize)>,
     line_starts: Vec<usize>,
     /// Rules ignored in the whole file (`all` = every rule).
@@ -373,7 +373,8 @@ impl<'a> Parsed<'a> {
         let parse = SourceFile::parse(data_blanked.as_deref().unwrap_or(text));
         let root = parse.syntax_node();
         let stmts: Vec<ast::Stmt> = parse.tree().stmts().collect();
-        let ranges: Vec<(usize, usize)> = stmts.iter().map(|s| names::span(s.syntax())).collect();
+        // Where statements start and end is the runner's answer, not the parser's.
+        let ranges = crate::sql::code_spans(text);
         let mut line_starts = vec![0];
         line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
         let parse_error = parse.errors().first().map(|e| (usize::from(e.range().start()), e.message().to_string()));
@@ -501,7 +502,20 @@ fn blank_data(text: &str) -> Option<String> {
             }
         }
     }
-    // Whole statements were overwritten with ASCII: still UTF-8.
+    // The parser must end each literal where the runner does (see
+    // `sql::reread_literals`): their insides (no rule reads them) are blanked.
+    for (start, end) in crate::sql::reread_literals(text) {
+        let b = bytes.get_or_insert_with(|| text.as_bytes().to_vec());
+        let open = start + b[start..end].iter().position(|c| *c == b'\'').unwrap_or(0);
+        // An unclosed one is blanked to the end: no character is cut.
+        let close = if end - 1 > open && b[end - 1] == b'\'' { end - 1 } else { end };
+        for byte in &mut b[open + 1..close] {
+            if *byte != b'\n' {
+                *byte = b' ';
+            }
+        }
+    }
+    // Whole statements and characters were overwritten with ASCII: still UTF-8.
     bytes.map(|b| String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
@@ -691,6 +705,19 @@ pub(crate) mod tests {
         );
         assert!(blanked.contains("SELECT vault.create_secret('x');"));
         assert_eq!(blank_data("SELECT 1; INSERT INTO t SELECT vault.create_secret('x');"), None);
+    }
+
+    #[test]
+    fn statements_are_the_ones_the_runner_sends() {
+        // The E'' string goes on after the newline: `DROP TABLE t` is text, never run.
+        let sql = "SET lock_timeout = '1s';\nSELECT E'a'\n'\\'; -- migrate:ignore drop_table\nDROP TABLE t; ';\nDROP TABLE u;\n";
+        let found: Vec<(&str, usize)> =
+            check(&[input(sql)], &Config::default()).iter().map(|f| (f.rule.name, f.line)).collect();
+        assert_eq!(found, [("drop_table", 5)]);
+        let off = "SET standard_conforming_strings = off;\nSET lock_timeout = '1s';\nSELECT 'a\\';\nDROP TABLE t; ';\nDROP TABLE u;\n";
+        let found: Vec<(&str, usize)> =
+            check(&[input(off)], &Config::default()).iter().map(|f| (f.rule.name, f.line)).collect();
+        assert_eq!(found, [("drop_table", 5)]);
     }
 
     #[test]
