@@ -139,6 +139,10 @@ kinds! {
     LockLost = "lock_lost",
     /// A migration's SQL failed.
     MigrationFailed = "migration_failed",
+    /// A quote, dollar quote or block comment in a migration is never closed; nothing was sent.
+    UnclosedSql = "unclosed_sql",
+    /// A migration says `COPY … FROM STDIN`, whose rows only a client such as psql can send.
+    CopyFromStdin = "copy_from_stdin",
     /// A migration outside a transaction left a transaction open.
     OpenTransaction = "open_transaction",
     /// The connection dropped; the report says what the database really has.

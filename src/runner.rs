@@ -127,6 +127,7 @@ pub fn prepare(
             } else {
                 display_path(&file)
             };
+            refuse_unsendable(&sql, &path)?;
             // The server does not wait for COPY's rows to be read: the rest
             // of the text, COMMIT and the bookkeeping included, would run
             // while the error said the migration was rolled back.
@@ -168,6 +169,29 @@ pub fn prepare(
             })
         })
         .collect()
+}
+
+/// What the server would misread, refused before anything is sent: text
+/// after an unclosed quote (the next statements and the bookkeeping sent with
+/// them would become part of the literal), and `COPY … FROM STDIN`.
+fn refuse_unsendable(sql: &str, path: &str) -> Result<()> {
+    if let Some((line, what)) = crate::sql::unclosed(sql) {
+        return Err(Error::new(
+            Kind::UnclosedSql,
+            format!("{path}:{line}: {}, so PostgreSQL would read the rest of the file as part of it; nothing was run", what.describe()),
+        )
+        .hint("close it (a quote inside a string is written twice: 'it''s'), or use a dollar quote ($$…$$) for text full of quotes"));
+    }
+    if let Some(st) = crate::sql::split_statements(sql).iter().find(|st| crate::sql::copies_from_stdin(st.text)) {
+        let (line, _, _) = crate::sql::locate(sql, st.char_offset + crate::sql::code_start(st.text) + 1);
+        return Err(Error::new(
+            Kind::CopyFromStdin,
+            format!("{path}:{line}: COPY … FROM STDIN reads its rows from the client, and a migration has none to send (rows written after it are psql's input, not SQL); nothing was run"),
+        )
+        .hint("write the rows as INSERT INTO … VALUES (…), (…); or COPY … FROM '/path/on/the/server' for a file the server can read \
+               (`\\copy` is a psql command: cargo migrate runs SQL only)"));
+    }
+    Ok(())
 }
 
 /// Up-only migrations among the reverts (Supabase files, single files with

@@ -103,12 +103,23 @@ fn detaches_concurrently(statement: &str) -> bool {
 /// runs on without waiting for them to be read, so it cannot be stopped
 /// before the rest of the text (a migration's COMMIT) runs.
 pub fn copies_to_stdout(statement: &str) -> bool {
+    copies(statement, "to", "stdout")
+}
+
+/// Whether a statement is `COPY … FROM STDIN`: the server waits for rows
+/// from the client, which a migration has none to send (psql's inline data
+/// after it is psql's, not SQL).
+pub fn copies_from_stdin(statement: &str) -> bool {
+    copies(statement, "from", "stdin")
+}
+
+fn copies(statement: &str, direction: &str, stream: &str) -> bool {
     let words: Vec<&str> = tokens(statement, 0, statement.len())
         .filter(|t| t.kind == Kind::Word)
         .map(|t| &statement[t.start..t.end])
         .collect();
     words.first().is_some_and(|w| w.eq_ignore_ascii_case("copy"))
-        && words.windows(2).any(|w| w[0].eq_ignore_ascii_case("to") && w[1].eq_ignore_ascii_case("stdout"))
+        && words.windows(2).any(|w| w[0].eq_ignore_ascii_case(direction) && w[1].eq_ignore_ascii_case(stream))
 }
 
 /// What one statement does to a transaction block of the file's own:
@@ -669,6 +680,11 @@ mod tests {
         assert!(!super::copies_to_stdout("COPY t FROM STDIN"));
         assert!(!super::copies_to_stdout("COPY t TO '/tmp/t.csv'"));
         assert!(!super::copies_to_stdout("SELECT 'copy to stdout'"));
+        assert!(super::copies_from_stdin("COPY public.t (a, b) FROM stdin;"));
+        assert!(super::copies_from_stdin("copy t from STDIN with (format csv)"));
+        assert!(!super::copies_from_stdin("COPY t FROM '/tmp/t.csv'"));
+        assert!(!super::copies_from_stdin("COPY t TO STDOUT"));
+        assert!(!super::copies_from_stdin("SELECT 'copy t from stdin'"));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
-use squawk_syntax::ast::{self, AstNode};
+use squawk_syntax::ast;
 use squawk_syntax::{SourceFile, SyntaxKind, SyntaxNode};
 
 /// One migration as the rules see it. Made by one adapter
