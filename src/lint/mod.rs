@@ -16,7 +16,7 @@
 mod locks;
 mod names;
 mod reversible;
-mod secrets;
+pub mod secrets;
 mod supabase;
 
 use std::collections::HashMap;

@@ -42,3 +42,52 @@ fn copy_from_stdin_is_refused_before_anything_runs() {
     assert!(error["message"].as_str().unwrap_or_default().contains("up.sql:2:"), "{}", r.all());
     assert!(db.applied().is_empty() && !db.table_exists("c"), "{}", r.all());
 }
+
+/// Passwords quoted in SQL never reach the output: not the failing line, not
+/// the server's message, not a notice, not a finding (human, JSON, SARIF).
+#[test]
+fn passwords_in_sql_are_masked_in_every_output() {
+    const ROLE_PW: &str = "R0leSecretPw";
+    const URL_PW: &str = "VeryS3cretPw";
+    let db = Db::new("up_sql_passwords");
+    let p = Project::new(&db);
+    p.migration(
+        "20250101000000_notice",
+        "-- migrate:ignore-file hardcoded_secret\nDO $$ BEGIN RAISE NOTICE 'using %', 'postgres://admin:VeryS3cretPw@db.example.com/app'; END $$;\n",
+        Some("SELECT 1;"),
+    );
+    p.migration(
+        "20250102000000_role",
+        "CREATE ROLE up_sql_passwords_svc LOGIN PASSWORD 'R0leSecretPw' VALID UNTIL 'garbage';\n",
+        Some("DROP ROLE IF EXISTS up_sql_passwords_svc;"),
+    );
+    let mut runs = vec![
+        p.cargo_migrate(&["lint", "--all"]).fails(1),
+        p.cargo_migrate(&["lint", "--all", "--format", "json"]).fails(1),
+        p.cargo_migrate(&["lint", "--all", "--format", "sarif"]).fails(1),
+        p.cargo_migrate(&["up"]).fails(1),
+        p.cargo_migrate(&["up", "--dry-run", "--no-lint"]).ok(),
+        p.cargo_migrate(&["up", "--no-lint", "--format", "json"]).fails(1),
+    ];
+    assert_eq!(db.applied(), ["20250101000000"], "{}", runs[5].all());
+    assert_eq!(runs[5].json()["error"]["kind"], "migration_failed", "{}", runs[5].all());
+    runs.push(p.cargo_migrate(&["up", "--no-lint"]).fails(1));
+    assert!(runs.last().unwrap().stderr.contains("PASSWORD '****'"), "{}", runs.last().unwrap().all());
+    // A server message that quotes a URL's password, and the line that holds it.
+    p.write(
+        "migrations/20250102000000_role/up.sql",
+        "SELECT 'postgres://admin:VeryS3cretPw@db.example.com/app'::int;\n",
+    );
+    runs.push(p.cargo_migrate(&["up", "--no-lint"]).fails(1));
+    runs.push(p.cargo_migrate(&["up", "--no-lint", "--format", "json"]).fails(1));
+    // The notice of a migration that succeeds.
+    p.cargo_migrate(&["down"]).ok();
+    p.write("migrations/20250102000000_role/up.sql", "SELECT 1;\n");
+    runs.push(p.cargo_migrate(&["up", "--no-lint"]).ok());
+    assert!(runs.last().unwrap().all().contains("using postgres://admin:****@"), "{}", runs.last().unwrap().all());
+    for r in &runs {
+        for secret in [ROLE_PW, URL_PW] {
+            assert!(!r.all().contains(secret), "{secret} leaked:\n{}", r.all());
+        }
+    }
+}
