@@ -128,17 +128,6 @@ pub fn prepare(
                 display_path(&file)
             };
             refuse_unsendable(&sql, &path)?;
-            // The server does not wait for COPY's rows to be read: the rest
-            // of the text, COMMIT and the bookkeeping included, would run
-            // while the error said the migration was rolled back.
-            if let Some(st) = crate::sql::split_statements(&sql).iter().find(|st| crate::sql::copies_to_stdout(st.text)) {
-                let (line, _, _) = crate::sql::locate(&sql, st.char_offset + crate::sql::code_start(st.text) + 1);
-                return Err(Error::new(
-                    Kind::MigrationFailed,
-                    format!("{path}:{line}: COPY … TO STDOUT cannot run in a migration (there is no one to read its rows); nothing was run"),
-                )
-                .hint("remove it (to look at data, query it with psql), or COPY to a file the server can write"));
-            }
             if in_transaction {
                 // A file that manages its transactions itself runs as it says, as with psql.
                 match crate::sql::own_transactions(&sql) {
@@ -173,17 +162,27 @@ pub fn prepare(
 
 /// What the server would misread, refused before anything is sent: text
 /// after an unclosed quote (the next statements and the bookkeeping sent with
-/// them would become part of the literal), and `COPY … FROM STDIN`.
+/// them would become part of the literal), and COPY to or from the client.
 fn refuse_unsendable(sql: &str, path: &str) -> Result<()> {
-    if let Some((line, what)) = crate::sql::unclosed(sql) {
+    let reading = crate::sql::read(sql);
+    if let Some((line, what)) = reading.unclosed() {
         return Err(Error::new(
             Kind::UnclosedSql,
             format!("{path}:{line}: {}, so PostgreSQL would read the rest of the file as part of it; nothing was run", what.describe()),
         )
         .hint("close it (a quote inside a string is written twice: 'it''s'), or use a dollar quote ($$…$$) for text full of quotes"));
     }
-    if let Some(st) = crate::sql::split_statements(sql).iter().find(|st| crate::sql::copies_from_stdin(st.text)) {
-        let (line, _, _) = crate::sql::locate(sql, st.char_offset + crate::sql::code_start(st.text) + 1);
+    // The server does not wait for COPY's rows to be read: the rest of the
+    // text, COMMIT and the bookkeeping included, would run while the error
+    // said the migration was rolled back.
+    if let Some(line) = reading.line_of_first(crate::sql::copies_to_stdout) {
+        return Err(Error::new(
+            Kind::MigrationFailed,
+            format!("{path}:{line}: COPY … TO STDOUT cannot run in a migration (there is no one to read its rows); nothing was run"),
+        )
+        .hint("remove it (to look at data, query it with psql), or COPY to a file the server can write"));
+    }
+    if let Some(line) = reading.line_of_first(crate::sql::copies_from_stdin) {
         return Err(Error::new(
             Kind::CopyFromStdin,
             format!("{path}:{line}: COPY … FROM STDIN reads its rows from the client, and a migration has none to send (rows written after it are psql's input, not SQL); nothing was run"),

@@ -22,11 +22,46 @@ pub fn split_statements(sql: &str) -> Vec<Statement<'_>> {
     Pieces::new(sql).map(|p| Statement { text: &sql[p.start..p.end], char_offset: p.char_offset }).collect()
 }
 
-/// Byte ranges of the statements' code, from their first token to their
-/// end: the statements the lint's ignore comments and findings refer to are
-/// the ones the runner sends.
-pub fn code_spans(sql: &str) -> Vec<(usize, usize)> {
-    Pieces::new(sql).map(|p| (tokens(sql, p.start, p.end).next().map_or(p.start, |t| t.start), p.end)).collect()
+/// What one pass over a file learns.
+pub struct Reading<'a> {
+    sql: &'a str,
+    pub statements: Vec<Statement<'a>>,
+    /// Byte ranges of the statements' code, from their first token to their
+    /// end: the statements the lint's ignore comments and findings refer to
+    /// are the ones the runner sends.
+    pub spans: Vec<(usize, usize)>,
+    /// The byte ranges of the string literals that squawk's lexer alone would
+    /// end elsewhere (an `E'…'` continued after a newline, strings after
+    /// `SET standard_conforming_strings = off`): the lint blanks their
+    /// insides, so that its parser sees the statements the runner sends.
+    pub reread: Vec<(usize, usize)>,
+    unclosed: Option<(usize, Unclosed)>,
+}
+
+impl Reading<'_> {
+    /// The first quote, dollar quote or block comment the text never closes:
+    /// its line and what it is. PostgreSQL would read everything after it
+    /// (the next statements, and the bookkeeping sent with them) as part of it.
+    pub fn unclosed(&self) -> Option<(usize, Unclosed)> {
+        self.unclosed.map(|(at, what)| (line_at(self.sql, at), what))
+    }
+
+    /// The line where the first statement for which `pred` holds begins
+    /// (its code, past comments).
+    pub fn line_of_first(&self, pred: impl Fn(&str) -> bool) -> Option<usize> {
+        let i = self.statements.iter().position(|s| pred(s.text))?;
+        Some(line_at(self.sql, self.spans[i].0))
+    }
+}
+
+pub fn read(sql: &str) -> Reading<'_> {
+    let mut pieces = Pieces::new(sql);
+    let (mut statements, mut spans) = (Vec::new(), Vec::new());
+    for p in pieces.by_ref() {
+        statements.push(Statement { text: &sql[p.start..p.end], char_offset: p.char_offset });
+        spans.push((p.code, p.end));
+    }
+    Reading { sql, statements, spans, reread: pieces.reread, unclosed: pieces.unclosed }
 }
 
 /// Whether `sql` holds anything but whitespace and comments, such as an
@@ -114,12 +149,14 @@ pub fn copies_from_stdin(statement: &str) -> bool {
 }
 
 fn copies(statement: &str, direction: &str, stream: &str) -> bool {
-    let words: Vec<&str> = tokens(statement, 0, statement.len())
-        .filter(|t| t.kind == Kind::Word)
-        .map(|t| &statement[t.start..t.end])
-        .collect();
-    words.first().is_some_and(|w| w.eq_ignore_ascii_case("copy"))
-        && words.windows(2).any(|w| w[0].eq_ignore_ascii_case(direction) && w[1].eq_ignore_ascii_case(stream))
+    let mut words =
+        tokens(statement, 0, statement.len()).filter(|t| t.kind == Kind::Word).map(|t| &statement[t.start..t.end]);
+    // Lazily: the first word settles most statements (megabytes of INSERTs).
+    if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("copy")) {
+        return false;
+    }
+    let words: Vec<&str> = words.collect();
+    words.windows(2).any(|w| w[0].eq_ignore_ascii_case(direction) && w[1].eq_ignore_ascii_case(stream))
 }
 
 /// What one statement does to a transaction block of the file's own:
@@ -296,6 +333,8 @@ pub fn literal(s: &str) -> String {
 struct Piece {
     start: usize,
     end: usize,
+    /// Where its first token starts.
+    code: usize,
     char_offset: usize,
 }
 
@@ -345,7 +384,7 @@ impl Iterator for Pieces<'_> {
                 self.backslashes = standard_strings_off(text).unwrap_or(self.backslashes);
                 self.chars += self.sql[self.counted..start].chars().count();
                 self.counted = start;
-                return Some(Piece { start, end: end.end, char_offset: self.chars });
+                return Some(Piece { start, end: end.end, code: end.code, char_offset: self.chars });
             }
         }
         None
@@ -374,25 +413,6 @@ impl Unclosed {
             Unclosed::BlockComment => "a /* comment that is never closed",
         }
     }
-}
-
-/// The first quote, dollar quote or block comment that `sql` never closes:
-/// its line and what it is. PostgreSQL would read everything after it (the
-/// next statements, and the bookkeeping sent with them) as part of it.
-pub fn unclosed(sql: &str) -> Option<(usize, Unclosed)> {
-    let mut pieces = Pieces::new(sql);
-    pieces.by_ref().for_each(drop);
-    pieces.unclosed.map(|(at, what)| (line_at(sql, at), what))
-}
-
-/// The byte ranges of the string literals that squawk's lexer alone would
-/// end elsewhere (an `E'…'` continued after a newline, strings after
-/// `SET standard_conforming_strings = off`): the lint blanks their insides,
-/// so that its parser sees the statements the runner sends.
-pub fn reread_literals(sql: &str) -> Vec<(usize, usize)> {
-    let mut pieces = Pieces::new(sql);
-    pieces.by_ref().for_each(drop);
-    pieces.reread
 }
 
 /// The 1-based line of byte `at`.
@@ -434,6 +454,8 @@ struct End {
     end: usize,
     /// Whether it holds any token but whitespace and comments.
     has_content: bool,
+    /// Where its first token starts (`end` when it has none).
+    code: usize,
     unclosed: Option<(usize, Unclosed)>,
 }
 
@@ -441,20 +463,25 @@ struct End {
 fn statement_end(sql: &str, start: usize, backslashes: bool, reread: &mut Vec<(usize, usize)>) -> End {
     let b = sql.as_bytes();
     let mut has_content = false;
+    let mut code = b.len();
     let mut parens = 0usize;
     // Inside a SQL-standard function body (`BEGIN ATOMIC … END`), semicolons
     // end the body's statements, not ours; CASE … END nests inside it.
     let mut atomic_depth = 0usize;
     let mut after_begin = false;
-    for t in Lexer::new(sql, start, backslashes) {
+    for t in lexer(sql, start, backslashes) {
         if t.reread {
             reread.push((t.start, t.end));
+        }
+        if t.kind != Kind::Trivia && !has_content {
+            code = t.start;
         }
         if let Some(what) = t.unclosed {
             // It runs to the end of the text: it is the last token.
             return End {
                 end: b.len(),
                 has_content: has_content || t.kind != Kind::Trivia,
+                code,
                 unclosed: Some((t.start, what)),
             };
         }
@@ -477,7 +504,7 @@ fn statement_end(sql: &str, start: usize, backslashes: bool, reread: &mut Vec<(u
                 after_begin = false;
                 match kind {
                     Kind::Semi if parens == 0 && atomic_depth == 0 => {
-                        return End { end: t.start, has_content, unclosed: None };
+                        return End { end: t.start, has_content, code, unclosed: None };
                     }
                     Kind::Open => parens += 1,
                     // psql ignores a stray `)`; so must we, or every later
@@ -489,7 +516,7 @@ fn statement_end(sql: &str, start: usize, backslashes: bool, reread: &mut Vec<(u
         }
         has_content = true;
     }
-    End { end: b.len(), has_content, unclosed: None }
+    End { end: b.len(), has_content, code, unclosed: None }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -520,7 +547,7 @@ struct Token {
 
 /// The tokens that start in `sql[from..to]`, without whitespace and comments.
 fn tokens(sql: &str, from: usize, to: usize) -> impl Iterator<Item = Token> + '_ {
-    Lexer::new(sql, from, false).filter(|t| t.kind != Kind::Trivia).take_while(move |t| t.start < to)
+    lexer(sql, from, false).filter(|t| t.kind != Kind::Trivia).take_while(move |t| t.start < to)
 }
 
 /// PostgreSQL's tokens, as `squawk-lexer` reads them (the lexer the lint's
@@ -530,24 +557,32 @@ fn tokens(sql: &str, from: usize, to: usize) -> impl Iterator<Item = Token> + '_
 /// plain string), and plain strings after `SET standard_conforming_strings
 /// = off`. A correction restarts squawk's lexer after the literal, so the
 /// whole stays one pass.
-struct Lexer<'a> {
+struct Lexer<'a, I> {
     sql: &'a str,
     /// Byte offset of the next token.
     pos: usize,
-    inner: Box<dyn Iterator<Item = squawk_lexer::Token> + 'a>,
+    inner: I,
+    /// `squawk_lexer::tokenize`, whose type cannot be named: a restart makes
+    /// one more of the same (no box, no dynamic call per token).
+    make: fn(&'a str) -> I,
     /// Backslashes escape in plain strings (`standard_conforming_strings = off`).
     backslashes: bool,
     /// A token read ahead of the inner lexer (a byte-order mark in a word).
     pending: Option<Token>,
 }
 
-impl<'a> Lexer<'a> {
-    fn new(sql: &'a str, from: usize, backslashes: bool) -> Self {
-        let mut lexer = Lexer { sql, pos: from, inner: Box::new(std::iter::empty()), backslashes, pending: None };
-        lexer.restart(from);
-        lexer
-    }
+fn lexer<'a>(
+    sql: &'a str,
+    from: usize,
+    backslashes: bool,
+) -> Lexer<'a, impl Iterator<Item = squawk_lexer::Token> + 'a> {
+    let make: fn(&'a str) -> _ = squawk_lexer::tokenize;
+    let mut lexer = Lexer { sql, pos: from, inner: make(""), make, backslashes, pending: None };
+    lexer.restart(from);
+    lexer
+}
 
+impl<'a, I: Iterator<Item = squawk_lexer::Token>> Lexer<'a, I> {
     fn restart(&mut self, at: usize) {
         self.pos = at;
         let rest = &self.sql[at..];
@@ -558,11 +593,11 @@ impl<'a> Lexer<'a> {
             self.pending = Some(Token { start: at, end: at + len, kind: Kind::Word, unclosed: None, reread: false });
             self.pos = at + len;
         }
-        self.inner = Box::new(squawk_lexer::tokenize(&self.sql[self.pos..]));
+        self.inner = (self.make)(&self.sql[self.pos..]);
     }
 }
 
-impl Iterator for Lexer<'_> {
+impl<I: Iterator<Item = squawk_lexer::Token>> Iterator for Lexer<'_, I> {
     type Item = Token;
 
     fn next(&mut self) -> Option<Token> {
@@ -757,6 +792,14 @@ mod tests {
         for shared in ["INSERT INTO t VALUES (1)", "CREATE TABLE database (id int)", "SELECT 'concurrently'", ""] {
             assert!(may_share_transaction(shared), "{shared}");
         }
+    }
+
+    fn unclosed(sql: &str) -> Option<(usize, Unclosed)> {
+        read(sql).unclosed()
+    }
+
+    fn reread_literals(sql: &str) -> Vec<(usize, usize)> {
+        read(sql).reread
     }
 
     fn texts(sql: &str) -> Vec<String> {

@@ -369,12 +369,13 @@ pub(crate) struct Parsed<'a> {
 
 impl<'a> Parsed<'a> {
     pub fn new(text: &'a str) -> Parsed<'a> {
-        let data_blanked = blank_data(text);
+        let reading = crate::sql::read(text);
+        let data_blanked = blank_data(text, &reading);
         let parse = SourceFile::parse(data_blanked.as_deref().unwrap_or(text));
         let root = parse.syntax_node();
         let stmts: Vec<ast::Stmt> = parse.tree().stmts().collect();
         // Where statements start and end is the runner's answer, not the parser's.
-        let ranges = crate::sql::code_spans(text);
+        let ranges = reading.spans;
         let mut line_starts = vec![0];
         line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
         let parse_error = parse.errors().first().map(|e| (usize::from(e.range().start()), e.message().to_string()));
@@ -485,11 +486,10 @@ impl<'a> Parsed<'a> {
 /// statements are blanked before parsing, byte for byte, so that every offset
 /// (and so every line and column) stays that of the file. Secrets are looked
 /// for in the original text. None: nothing to blank.
-fn blank_data(text: &str) -> Option<String> {
+fn blank_data(text: &str, reading: &crate::sql::Reading) -> Option<String> {
     let mut bytes: Option<Vec<u8>> = None;
-    for stmt in crate::sql::split_statements(text) {
-        let skip = crate::sql::code_start(stmt.text);
-        let code = stmt.text.char_indices().nth(skip).map_or("", |(b, _)| &stmt.text[b..]);
+    for (stmt, (code, end)) in reading.statements.iter().zip(&reading.spans) {
+        let code = &text[*code..*end];
         let is_insert = code.get(..6).is_some_and(|w| w.eq_ignore_ascii_case("insert"));
         if !is_insert || stmt.text.contains("vault.") {
             continue;
@@ -503,8 +503,8 @@ fn blank_data(text: &str) -> Option<String> {
         }
     }
     // The parser must end each literal where the runner does (see
-    // `sql::reread_literals`): their insides (no rule reads them) are blanked.
-    for (start, end) in crate::sql::reread_literals(text) {
+    // `sql::Reading::reread`): their insides (no rule reads them) are blanked.
+    for &(start, end) in &reading.reread {
         let b = bytes.get_or_insert_with(|| text.as_bytes().to_vec());
         let open = start + b[start..end].iter().position(|c| *c == b'\'').unwrap_or(0);
         // An unclosed one is blanked to the end: no character is cut.
@@ -697,14 +697,15 @@ pub(crate) mod tests {
     fn only_inserts_are_blanked_byte_for_byte() {
         let sql =
             "CREATE TABLE t (a text);\n-- one\nINSERT INTO t VALUES ('é;\n');\nSELECT vault.create_secret('x');\n";
-        let blanked = blank_data(sql).expect("an INSERT to blank");
+        let blanked = blank_data(sql, &crate::sql::read(sql)).expect("an INSERT to blank");
         assert_eq!(blanked.len(), sql.len());
         assert_eq!(blanked.lines().count(), sql.lines().count());
         assert!(
             blanked.starts_with("CREATE TABLE t (a text);") && !blanked.contains("INSERT") && !blanked.contains("one")
         );
         assert!(blanked.contains("SELECT vault.create_secret('x');"));
-        assert_eq!(blank_data("SELECT 1; INSERT INTO t SELECT vault.create_secret('x');"), None);
+        let sql = "SELECT 1; INSERT INTO t SELECT vault.create_secret('x');";
+        assert_eq!(blank_data(sql, &crate::sql::read(sql)), None);
     }
 
     #[test]
