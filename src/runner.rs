@@ -127,10 +127,11 @@ pub fn prepare(
             } else {
                 display_path(&file)
             };
-            refuse_unsendable(&sql, &path)?;
-            if in_transaction {
-                // A file that manages its transactions itself runs as it says, as with psql.
-                match crate::sql::own_transactions(&sql) {
+            let reading = crate::sql::read(&sql);
+            refuse_unsendable(&reading, &path)?;
+            // A file that manages its transactions itself runs as it says, as with psql.
+            if let Some(own) = in_transaction.then(|| reading.own_transactions()) {
+                match own {
                     OwnTransactions::No => {}
                     OwnTransactions::Wrapped(inner) => sql = inner,
                     OwnTransactions::Balanced => in_transaction = false,
@@ -163,8 +164,7 @@ pub fn prepare(
 /// What the server would misread, refused before anything is sent: text
 /// after an unclosed quote (the next statements and the bookkeeping sent with
 /// them would become part of the literal), and COPY to or from the client.
-fn refuse_unsendable(sql: &str, path: &str) -> Result<()> {
-    let reading = crate::sql::read(sql);
+fn refuse_unsendable(reading: &crate::sql::Reading, path: &str) -> Result<()> {
     if let Some((line, what)) = reading.unclosed() {
         return Err(Error::new(
             Kind::UnclosedSql,

@@ -171,44 +171,51 @@ pub fn transaction_effect(statement: &str) -> Option<bool> {
 }
 
 pub fn own_transactions(sql: &str) -> OwnTransactions {
-    let mut controls = Vec::new(); // (piece index, opens, start, end, word)
-    let mut count = 0;
-    for (i, p) in Pieces::new(sql).enumerate() {
-        count = i + 1;
-        let mut tokens = tokens(sql, p.start, p.end);
-        let Some(first) = tokens.next() else { continue };
-        let word = &sql[first.start..first.end];
-        if controls_transaction(word, tokens.map(|t| &sql[t.start..t.end])) {
-            let opens = word.eq_ignore_ascii_case("begin") || word.eq_ignore_ascii_case("start");
-            controls.push((i, opens, p.start, p.end, word.to_ascii_uppercase(), first.start));
+    read(sql).own_transactions()
+}
+
+impl Reading<'_> {
+    /// See `OwnTransactions`.
+    pub fn own_transactions(&self) -> OwnTransactions {
+        let sql = self.sql;
+        let mut controls = Vec::new(); // (statement index, opens, start, end, word, first token)
+        for (i, (s, &(code, end))) in self.statements.iter().zip(&self.spans).enumerate() {
+            let mut tokens = tokens(sql, code, end);
+            let Some(first) = tokens.next() else { continue };
+            let word = &sql[first.start..first.end];
+            if controls_transaction(word, tokens.map(|t| &sql[t.start..t.end])) {
+                let opens = word.eq_ignore_ascii_case("begin") || word.eq_ignore_ascii_case("start");
+                let start = s.text.as_ptr() as usize - sql.as_ptr() as usize;
+                controls.push((i, opens, start, end, word.to_ascii_uppercase(), first.start));
+            }
         }
-    }
-    if controls.is_empty() {
-        return OwnTransactions::No;
-    }
-    let mut open = false;
-    for (_, opens, _, _, word, at) in &controls {
-        if *opens == open {
+        if controls.is_empty() {
+            return OwnTransactions::No;
+        }
+        let mut open = false;
+        for (_, opens, _, _, word, at) in &controls {
+            if *opens == open {
+                return OwnTransactions::Unbalanced(line_at(sql, *at), word.clone());
+            }
+            open = *opens;
+        }
+        if let Some((_, _, _, _, word, at)) = controls.last().filter(|_| open) {
             return OwnTransactions::Unbalanced(line_at(sql, *at), word.clone());
         }
-        open = *opens;
-    }
-    if let Some((_, _, _, _, word, at)) = controls.last().filter(|_| open) {
-        return OwnTransactions::Unbalanced(line_at(sql, *at), word.clone());
-    }
-    let commits = |w: &str| w == "COMMIT" || w == "END";
-    if let [(0, true, b_start, b_end, _, _), (last, false, c_start, c_end, word, _)] = controls.as_slice() {
-        if *last == count - 1 && commits(word) {
-            let mut text = String::with_capacity(sql.len());
-            for (range_start, range_end, keep_from) in [(*b_start, *b_end, 0), (*c_start, *c_end, *b_end)] {
-                text.push_str(&sql[keep_from..range_start]);
-                text.extend(sql[range_start..range_end].chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
+        let commits = |w: &str| w == "COMMIT" || w == "END";
+        if let [(0, true, b_start, b_end, _, _), (last, false, c_start, c_end, word, _)] = controls.as_slice() {
+            if *last == self.statements.len() - 1 && commits(word) {
+                let mut text = String::with_capacity(sql.len());
+                for (range_start, range_end, keep_from) in [(*b_start, *b_end, 0), (*c_start, *c_end, *b_end)] {
+                    text.push_str(&sql[keep_from..range_start]);
+                    text.extend(sql[range_start..range_end].chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
+                }
+                text.push_str(&sql[*c_end..]);
+                return OwnTransactions::Wrapped(text);
             }
-            text.push_str(&sql[*c_end..]);
-            return OwnTransactions::Wrapped(text);
         }
+        OwnTransactions::Balanced
     }
-    OwnTransactions::Balanced
 }
 
 /// Whether a statement made of `first` then `rest` (token texts) begins, ends

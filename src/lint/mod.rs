@@ -357,6 +357,8 @@ pub(crate) struct Parsed<'a> {
     pub stmts: Vec<ast::Stmt>,
     /// Byte ranges of the statements, as `sql::split_statements` cuts them.
     ranges: Vec<(usize, usize)>,
+    /// How the file manages transactions, as the runner will see it.
+    pub own: crate::sql::OwnTransactions,
     line_starts: Vec<usize>,
     /// Rules ignored in the whole file (`all` = every rule).
     file_ignores: Vec<String>,
@@ -375,6 +377,7 @@ impl<'a> Parsed<'a> {
         let root = parse.syntax_node();
         let stmts: Vec<ast::Stmt> = parse.tree().stmts().collect();
         // Where statements start and end is the runner's answer, not the parser's.
+        let own = reading.own_transactions();
         let ranges = reading.spans;
         let mut line_starts = vec![0];
         line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
@@ -384,6 +387,7 @@ impl<'a> Parsed<'a> {
             root,
             stmts,
             ranges,
+            own,
             line_starts,
             file_ignores: Vec::new(),
             stmt_ignores: HashMap::new(),
