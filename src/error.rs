@@ -154,6 +154,10 @@ pub enum Kind {
     LockLost,
     /// A migration's SQL failed.
     MigrationFailed(Box<MigrationFailure>),
+    /// A quote, dollar quote or block comment in a migration is never closed; nothing was sent.
+    UnclosedSql,
+    /// A migration says `COPY … FROM STDIN`, whose rows only a client such as psql can send.
+    CopyFromStdin,
     /// A migration outside a transaction left a transaction open.
     OpenTransaction,
     /// The connection dropped; the fields say what the database really has.

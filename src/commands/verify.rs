@@ -114,6 +114,9 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         return Ok(exit::OK);
     }
 
+    if !args.no_lint {
+        super::lint::before_verify(ctx, &source, &versions)?;
+    }
     // The scratch server: --scratch-url, else the local development database's
     // (where the scratch databases are prepared like Supabase, as it is).
     let (scratch_url, supabase_like) = match &args.scratch_url {
