@@ -15,6 +15,7 @@ pub mod repair;
 pub mod seed;
 pub mod status;
 pub mod up;
+pub mod url_check;
 pub mod verify;
 mod write;
 
@@ -88,11 +89,12 @@ impl Context {
             for secret in url::secrets(&c.url) {
                 report::add_secret(&secret);
             }
+            // One check for every command, `database-url` included: a URL
+            // that `up` would refuse is not shown as fine.
+            let parsed = url_check::validate(&c.url)?;
             // An API key where the password belongs: say so before sending it anywhere.
-            if let Ok(parsed) = url::parse_any(&c.url) {
-                if let Some(pw) = &parsed.password {
-                    supabase::diagnose::check_password(pw, &c.origin)?;
-                }
+            if let Some(pw) = &parsed.password {
+                supabase::diagnose::check_password(pw, &c.origin)?;
             }
         }
         Ok(configured)

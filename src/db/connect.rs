@@ -64,14 +64,21 @@ impl Hints {
     }
 }
 
-/// Parse a URL or key/value string; errors never quote the user-info.
+/// Parse a URL or key/value string; errors never quote the user-info. The
+/// commands check configured URLs before this (with what to do about them).
 pub fn parse(url: &str) -> Result<DbUrl> {
-    url::parse_any(url).map_err(|e| Error::new(Kind::BadDatabaseUrl, e.message()).hint(e.hint()))
+    url::parse_any(url).map_err(|e| Error::new(Kind::BadDatabaseUrl, e.message()))
 }
 
 /// Refuse URLs that cannot run migrations, before connecting.
 pub fn check(url: &str) -> Result<DbUrl> {
     let parsed = parse(url)?;
+    check_pooler(url, &parsed)?;
+    Ok(parsed)
+}
+
+/// The transaction pooler (port 6543) cannot hold the session lock.
+pub fn check_pooler(url: &str, parsed: &DbUrl) -> Result<()> {
     if parsed.port == Some(6543) {
         let fixed = url.replacen(":6543", ":5432", 1);
         return Err(Error::new(
@@ -83,7 +90,7 @@ pub fn check(url: &str) -> Result<DbUrl> {
         )
         .hint(format!("use the session pooler on port 5432: {}", url::mask(&fixed))));
     }
-    Ok(parsed)
+    Ok(())
 }
 
 /// Open a connection. `purpose` names it in `pg_stat_activity`, so a second

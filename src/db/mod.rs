@@ -13,7 +13,7 @@ pub mod lock;
 pub mod pq;
 pub mod schema;
 
-pub use connect::{connect, Hints};
+pub use connect::{check_pooler, connect, Hints};
 pub use history::{Applied, History, Partial};
 pub use pq::Conn;
 
