@@ -14,6 +14,7 @@ mod lint;
 mod cluster;
 mod commands;
 mod db;
+mod envfile;
 mod error;
 mod names;
 mod plan;

@@ -153,6 +153,11 @@ impl Reporter {
         }
     }
 
+    /// A warning on stderr: something the user must know, shown even with --quiet.
+    pub fn warn(&self, text: impl AsRef<str>) {
+        self.stderr(&format!("{}: {}", "warning".yellow().bold(), text.as_ref()));
+    }
+
     /// The server's messages under the migration that raised them, as psql
     /// shows them; --quiet hides notices, never warnings.
     pub fn notices(&self, notices: &[Notice]) {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::ProjectOpts;
 use crate::db::history::Ledger;
+use crate::envfile;
 use crate::error::{Error, Kind, Result};
 use crate::workspace::Project;
 
@@ -14,6 +15,7 @@ use crate::workspace::Project;
 pub struct Env {
     file: HashMap<String, String>,
     pub file_path: Option<PathBuf>,
+    lost: Vec<envfile::Lost>,
 }
 
 impl Env {
@@ -42,27 +44,56 @@ impl Env {
             }
             return Ok(Env::default());
         }
-        let iter = dotenvy::from_path_iter(path).map_err(|e| env_error(path, e))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::new(Kind::BadEnvFile, format!("could not read {}: it is not UTF-8 text", path.display()))
+                .hint("save the file as UTF-8")
+        })?;
+        // Editors on Windows save a byte-order mark; dotenvy's iterator would
+        // take it for part of the first key.
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
         let mut file = HashMap::new();
-        for item in iter {
-            let (k, v) = item.map_err(|e| env_error(path, e))?;
+        for item in dotenvy::from_read_iter(text.as_bytes()) {
+            let (k, v) = item.map_err(|e| env_error(path, text, e))?;
             file.insert(k, v);
         }
-        Ok(Env { file, file_path: Some(path.to_path_buf()) })
+        // Only values that are used: a real variable of the same name wins.
+        let lost = envfile::lost(text, |k| std::env::var(k).ok())
+            .into_iter()
+            .filter(|l| std::env::var_os(&l.key).is_none())
+            .collect();
+        Ok(Env { file, file_path: Some(path.to_path_buf()), lost })
+    }
+
+    /// Values in which `$NAME` expanded to nothing: each is shorter than
+    /// what the file says, which for a password means a refused login.
+    pub fn lost_expansions(&self) -> &[envfile::Lost] {
+        &self.lost
     }
 }
 
-fn env_error(path: &Path, err: dotenvy::Error) -> Error {
-    let what = match err {
+fn env_error(path: &Path, text: &str, err: dotenvy::Error) -> Error {
+    let error = |what: String| Error::new(Kind::BadEnvFile, format!("could not read {}: {what}", path.display()));
+    match err {
         // Never echo the line itself: it may hold a password.
-        dotenvy::Error::LineParse(_, idx) => {
-            format!("a line could not be parsed (at character {idx})")
-        }
-        dotenvy::Error::Io(e) => e.to_string(),
-        other => other.to_string(),
-    };
-    Error::new(Kind::BadEnvFile, format!("could not read {}: {what}", path.display()))
-        .hint("each line must look like KEY=value; quote values with spaces or #")
+        dotenvy::Error::LineParse(line, idx) => match envfile::unreadable_quoted_var(&line) {
+            Some(name) => {
+                let key = envfile::key_of_line(text, &line).unwrap_or_else(|| "a value".into());
+                let var = if name.is_empty() { "`$`".to_string() } else { format!("`${name}`") };
+                error(format!(
+                    "{key} is double-quoted and ends in {var}, which .env variable expansion cannot read"
+                ))
+                .hint(format!(
+                    "if the `$` is part of the value, use single quotes ({key}='…' keeps every character as written) or \\$; \
+                     to expand a variable there, write ${{NAME}}"
+                ))
+            }
+            None => error(format!("a line could not be parsed (at character {idx})"))
+                .hint("each line must look like KEY=value; quote values with spaces or #"),
+        },
+        dotenvy::Error::Io(e) => error(e.to_string()),
+        other => error(other.to_string()),
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -62,6 +62,7 @@ impl Context {
             found => found?,
         };
         let settings = settings::resolve(&cwd, opts, project)?;
+        warn_lost_expansions(&settings.env, &reporter);
         Ok(Context { settings, reporter })
     }
 
@@ -196,6 +197,24 @@ impl Context {
             (source, database)
         });
         Ok((source?, database?))
+    }
+}
+
+/// `.env` values that variable expansion shortened, named by key and
+/// variable only: the value may be a password.
+fn warn_lost_expansions(env: &settings::Env, reporter: &Reporter) {
+    let file = env.file_path.as_deref().map(report::display_path).unwrap_or_default();
+    for lost in env.lost_expansions() {
+        let key = &lost.key;
+        let what = if lost.name.is_empty() {
+            "a `$` with no variable name after it was dropped".to_string()
+        } else {
+            format!("`${}` is no variable here and expanded to nothing", lost.name)
+        };
+        reporter.warn(format!(
+            "{key} in {file}: {what}, so the value is shorter than written. If the `$` is part of the value, \
+             write it in single quotes ({key}='…' keeps every character) or as \\$"
+        ));
     }
 }
 
