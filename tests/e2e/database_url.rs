@@ -1,0 +1,131 @@
+//! `cargo migrate database-url` (and the same URL through `status`): `.env`
+//! reading, the one validation every command shares, `--write-env`.
+
+use crate::harness::*;
+
+/// A project whose `.env` holds the Supabase variables with `password_line`
+/// as the SUPABASE_DB_PASSWORD line, on a role of this cluster.
+fn supabase_env(project_ref: &str, password_line: &str) -> Project {
+    let p = Project::bare("app");
+    p.write(
+        ".env",
+        &format!(
+            "VITE_SUPABASE_URL=https://{project_ref}.supabase.co\n{password_line}\nSUPABASE_POOLER_HOST=127.0.0.1:{}\n",
+            cluster_port()
+        ),
+    );
+    p
+}
+
+fn role(project_ref: &str, password: &str) {
+    psql(
+        &format!("{}/postgres", cluster().base_url),
+        &format!("CREATE ROLE \"postgres.{project_ref}\" LOGIN PASSWORD '{password}' IN ROLE scram_users"),
+    );
+}
+
+/// The password in the URL `database-url --show-password` prints.
+fn shown_password(p: &Project) -> String {
+    let j = p.cargo_migrate(&["database-url", "--show-password", "--format", "json"]).ok().json();
+    let url = j["url"].as_str().unwrap().to_string();
+    let userinfo = url.split('@').next().unwrap();
+    userinfo.rsplit(':').next().unwrap().to_string()
+}
+
+#[test]
+fn an_unquoted_dollar_is_named_by_its_variable_never_by_the_value() {
+    for (line, name) in
+        [("SUPABASE_DB_PASSWORD=Qz7Xk$def9", "$def9"), ("SUPABASE_DB_PASSWORD=Qz7Xk${Undef9}", "$Undef9")]
+    {
+        let p = supabase_env("dollarref", line);
+        let r = p.cargo_migrate(&["database-url"]).ok();
+        assert!(r.stderr.contains("SUPABASE_DB_PASSWORD") && r.stderr.contains(name), "{line}: {}", r.stderr);
+        assert!(r.stderr.contains("'…'"), "{}", r.stderr);
+        assert!(!r.all().contains("Qz7Xk"), "{line}: {}", r.all());
+        // `--quiet` hides notes, not this.
+        let r = p.cargo_migrate(&["status", "--quiet", "--format", "json"]);
+        assert!(r.stderr.contains(name), "{}", r.stderr);
+        assert!(!r.all().contains("Qz7Xk"), "{}", r.all());
+    }
+}
+
+#[test]
+fn a_dollar_kept_by_quoting_reaches_the_server_as_written() {
+    let project_ref = format!("dollarok{}", run_id());
+    role(&project_ref, "Qz7Xk$def9");
+    for line in [
+        "SUPABASE_DB_PASSWORD='Qz7Xk$def9'",
+        "SUPABASE_DB_PASSWORD=Qz7Xk\\$def9",
+        "SUPABASE_DB_PASSWORD=\"Qz7Xk\\$def9\"",
+    ] {
+        let p = supabase_env(&project_ref, line);
+        assert_eq!(shown_password(&p), "Qz7Xk%24def9", "{line}");
+        let r = p.cargo_migrate(&["status"]).ok();
+        assert!(!r.stderr.contains("warning"), "{line}: {}", r.stderr);
+        assert!(!r.all().contains("Qz7Xk"), "{}", r.all());
+    }
+}
+
+#[test]
+fn a_double_quoted_value_ending_in_a_variable_is_refused_with_the_fix() {
+    // dotenvy (and so diesel_cli) cannot read this line at all.
+    let p = supabase_env("dq", "SUPABASE_DB_PASSWORD=\"Qz7Xk$def9\"");
+    let r = p.cargo_migrate(&["database-url", "--format", "json"]).fails(1);
+    let j = r.json();
+    assert_eq!(j["error"]["kind"], "bad_env_file");
+    let text = j["error"].to_string();
+    assert!(text.contains("SUPABASE_DB_PASSWORD") && text.contains("$def9"), "{text}");
+    assert!(!r.all().contains("Qz7Xk"), "{}", r.all());
+}
+
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_first_key() {
+    let p = Project::bare("app");
+    p.write(".env", "\u{FEFF}DATABASE_URL=postgres://me:Bom5ecret9@127.0.0.1:1/db\n");
+    let j = p.cargo_migrate(&["database-url", "--format", "json"]).ok().json();
+    assert_eq!(j["url"], "postgres://me:****@127.0.0.1:1/db");
+}
+
+#[test]
+fn database_url_refuses_what_status_refuses() {
+    let mut p = Project::bare("app");
+    p.env = vec![("DATABASE_URL".into(), "postgres://app:p@ss:w/rd9Xq@db.example.com/db".into())];
+    for cmd in ["database-url", "status"] {
+        let r = p.cargo_migrate(&[cmd, "--format", "json"]);
+        assert_ne!(r.code, 0, "{cmd}");
+        assert_eq!(r.json()["error"]["kind"], "bad_database_url", "{cmd}");
+        assert!(!r.all().contains("rd9Xq"), "{}", r.all());
+    }
+}
+
+#[test]
+fn write_env_refuses_a_symlink_at_its_temporary_name() {
+    let p = Project::bare("app");
+    p.write(".env", "A=1\n");
+    p.write("victim", "theirs\n");
+    std::os::unix::fs::symlink(p.root.join("victim"), p.root.join(".env.cargo-migrate.tmp")).unwrap();
+    let url = "postgres://me:Sym5ecret9@127.0.0.1:1/db";
+    let r = p.cargo_migrate(&["database-url", "--write-env", "--database-url", url, "--format", "json"]).fails(1);
+    assert_eq!(r.json()["error"]["kind"], "io");
+    assert_eq!(std::fs::read_to_string(p.root.join("victim")).unwrap(), "theirs\n");
+    assert_eq!(std::fs::read_to_string(p.root.join(".env")).unwrap(), "A=1\n");
+    // What we did not create is not ours to remove.
+    assert!(p.root.join(".env.cargo-migrate.tmp").symlink_metadata().unwrap().file_type().is_symlink());
+    assert!(!r.all().contains("Sym5ecret9"), "{}", r.all());
+}
+
+#[test]
+fn write_env_makes_a_private_file_and_keeps_crlf() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = Project::bare("app");
+    let url = "postgres://me:Crlf5ecret9@127.0.0.1:1/db";
+    p.cargo_migrate(&["database-url", "--write-env", "--database-url", url]).ok();
+    let meta = std::fs::metadata(p.root.join(".env")).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert!(!p.root.join(".env.cargo-migrate.tmp").exists());
+
+    p.write(".env", "# windows\r\nA=1\r\nDATABASE_URL=old\r\nB=2\r\n");
+    p.cargo_migrate(&["database-url", "--write-env", "--database-url", url]).ok();
+    let text = std::fs::read_to_string(p.root.join(".env")).unwrap();
+    assert_eq!(text, format!("# windows\r\nA=1\r\nDATABASE_URL='{url}'\r\nB=2\r\n"));
+}
