@@ -118,6 +118,8 @@ kinds! {
     ApiKeyAsPassword = "api_key_as_password",
     /// Supabase variables are half set or malformed.
     SupabaseConfig = "supabase_config",
+    /// The Supabase Management API refused or failed the pooler lookup.
+    SupabaseApi = "supabase_api",
     /// The server could not be reached or refused us.
     Connect = "connect",
     /// A bookkeeping query failed (permissions, a missing schema).

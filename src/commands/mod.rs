@@ -80,7 +80,16 @@ impl Context {
             }
             Some(Configured { url, origin, supabase: None })
         } else {
-            supabase::url::build(|k| self.settings.env.get(k))?.map(|built| Configured {
+            // The token must never be printed, whatever fails next.
+            if let Some((token, _)) = self.settings.env.get("SUPABASE_ACCESS_TOKEN") {
+                report::add_secret(&token);
+            }
+            let project = &self.settings.project;
+            let places = supabase::pooler::Places {
+                project_dirs: vec![project.package_dir.clone(), project.workspace_root.clone()],
+                target_dir: project.target_dir.clone(),
+            };
+            supabase::url::build(|k| self.settings.env.get(k), &places)?.map(|built| Configured {
                 url: built.url.clone(),
                 origin: "Supabase variables".into(),
                 supabase: Some(built),
@@ -157,7 +166,20 @@ impl Context {
     }
 
     pub fn connect(&self, url: &str, opts: &DbOpts, purpose: &str) -> Result<Conn> {
-        db::connect(url, opts.connect_timeout, purpose, &supabase::diagnose::hints())
+        let hints = supabase::diagnose::hints();
+        match db::connect(url, opts.connect_timeout, purpose, &hints) {
+            // Only a region said where: the region's other pooler may be the one.
+            Err(e) if e.kind == Kind::Connect && e.message.contains(supabase::pooler::UNKNOWN_TENANT) => {
+                let alternate = self.configured(opts)?.and_then(|c| c.supabase).filter(|b| b.url == url);
+                let Some(alternate) = alternate.and_then(|b| b.alternate) else { return Err(e) };
+                self.reporter.note(format!(
+                    "note: that pooler does not know the project; using {} (set SUPABASE_POOLER_HOST to skip the first try)",
+                    url::target_of(&alternate)
+                ));
+                db::connect(&alternate, opts.connect_timeout, purpose, &hints)
+            }
+            other => other,
+        }
     }
 
     /// Take the migration lock on `conn`, saying who holds it while we wait.
