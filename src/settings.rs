@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+
 use crate::cli::ProjectOpts;
 use crate::db::history::Ledger;
 use crate::envfile;
@@ -165,15 +167,33 @@ fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<
     Ok((project.package_dir.join("migrations"), "default: migrations/ beside Cargo.toml".into()))
 }
 
+/// What cargo-migrate reads of diesel.toml. The other sections (diesel_cli's
+/// `[print_schema]` and whatever later versions add) are diesel's business;
+/// the section we read is typed, so `dir = 5` or a misspelt key is an error,
+/// as diesel_cli makes it.
+#[derive(Debug, Deserialize)]
+struct DieselToml {
+    migrations_directory: Option<MigrationsDirectory>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MigrationsDirectory {
+    dir: PathBuf,
+}
+
 fn diesel_toml_dir(base: &Path) -> Result<Option<PathBuf>> {
     let path = base.join("diesel.toml");
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(None);
     };
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        Error::new(Kind::BadMetadata, format!("{} is not valid TOML: {}", path.display(), e.message()))
+    let config: DieselToml = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+        let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+        Error::new(Kind::BadMetadata, format!("{}{at}: {}", path.display(), e.message().trim()))
+            .hint("diesel's migrations folder is set as `[migrations_directory]` with `dir = \"migrations\"`")
     })?;
-    Ok(table.get("migrations_directory").and_then(|m| m.get("dir")).and_then(|d| d.as_str()).map(|d| base.join(d)))
+    Ok(config.migrations_directory.map(|m| base.join(m.dir)))
 }
 
 /// `[package.metadata.migrate.lint]` of the package's Cargo.toml, else
@@ -204,4 +224,33 @@ pub fn lint_config(project: &Project) -> Result<crate::lint::Config> {
         });
     }
     Ok(crate::lint::Config::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_of(text: &str) -> Result<Option<PathBuf>> {
+        let base = std::env::temp_dir().join(format!("cargo-migrate-diesel-toml-{}", std::process::id()));
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::write(base.join("diesel.toml"), text).unwrap();
+        let found = diesel_toml_dir(&base).map(|d| d.map(|d| d.strip_prefix(&base).unwrap().to_path_buf()));
+        let _ = std::fs::remove_dir_all(&base);
+        found
+    }
+
+    #[test]
+    fn diesel_toml_is_typed_where_we_read_it() {
+        let with_diesel_sections =
+            "[print_schema]\nfile = \"src/schema.rs\"\n\n[migrations_directory]\ndir = \"db/migrations\"\n";
+        assert_eq!(dir_of(with_diesel_sections).unwrap(), Some(PathBuf::from("db/migrations")));
+        assert_eq!(dir_of("[print_schema]\nfile = \"x\"\n[some_future_section]\na = 1\n").unwrap(), None);
+        for bad in
+            ["[migrations_directory]\ndir = 5\n", "[migrations_directory]\ndri = \"m\"\n", "[migrations_directory]\n"]
+        {
+            let err = dir_of(bad).unwrap_err();
+            assert_eq!(err.kind, Kind::BadMetadata, "{bad}");
+            assert!(err.message.contains("line"), "{}", err.message);
+        }
+    }
 }
