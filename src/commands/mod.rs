@@ -167,7 +167,27 @@ impl Context {
 
     pub fn connect(&self, url: &str, opts: &DbOpts, purpose: &str) -> Result<Conn> {
         let hints = supabase::diagnose::hints();
-        match db::connect(url, opts.connect_timeout, purpose, &hints) {
+        self.blame_lost_expansion(self.connect_once(url, opts, purpose, &hints))
+    }
+
+    /// A refused login after `.env` expansion shortened the URL or the
+    /// password: that is the cause, not percent-encoding.
+    fn blame_lost_expansion(&self, connected: Result<Conn>) -> Result<Conn> {
+        connected.map_err(|mut e| {
+            let lost = self.settings.env.lost_expansions();
+            let key = ["DATABASE_URL", "SUPABASE_DB_PASSWORD"].into_iter().find(|k| lost.iter().any(|l| l.key == *k));
+            if let (Kind::Connect, Some(key)) = (e.kind, key) {
+                e.hint = Some(format!(
+                    "{key} in .env lost characters to `$` expansion (see the warning above): write it in single \
+                     quotes, {key}='…', or put a backslash before each `$`"
+                ));
+            }
+            e
+        })
+    }
+
+    fn connect_once(&self, url: &str, opts: &DbOpts, purpose: &str, hints: &db::Hints) -> Result<Conn> {
+        match db::connect(url, opts.connect_timeout, purpose, hints) {
             // Only a region said where: the region's other pooler may be the one.
             Err(e) if e.kind == Kind::Connect && e.message.contains(supabase::pooler::UNKNOWN_TENANT) => {
                 let alternate = self.configured(opts)?.and_then(|c| c.supabase).filter(|b| b.url == url);
@@ -176,7 +196,7 @@ impl Context {
                     "note: that pooler does not know the project; using {} (set SUPABASE_POOLER_HOST to skip the first try)",
                     url::target_of(&alternate)
                 ));
-                db::connect(&alternate, opts.connect_timeout, purpose, &hints)
+                db::connect(&alternate, opts.connect_timeout, purpose, hints)
             }
             other => other,
         }

@@ -76,7 +76,7 @@ pub fn find(project_ref: &str, get: &impl Fn(&str) -> Option<(String, String)>, 
             host: format!("aws-0-{region}.pooler.supabase.com"),
             port: 5432,
             user: pooler_user,
-            from: format!("{from} (aws-0; aws-1 if that pooler does not know the project)"),
+            from,
             alternate: Some(format!("aws-1-{region}.pooler.supabase.com")),
         });
     }

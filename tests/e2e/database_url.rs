@@ -43,8 +43,12 @@ fn an_unquoted_dollar_is_named_by_its_variable_never_by_the_value() {
         assert!(r.stderr.contains("'…'"), "{}", r.stderr);
         assert!(!r.all().contains("Qz7Xk"), "{line}: {}", r.all());
         // `--quiet` hides notes, not this.
-        let r = p.cargo_migrate(&["status", "--quiet", "--format", "json"]);
+        let r = p.cargo_migrate(&["status", "--quiet", "--format", "json"]).fails(1);
         assert!(r.stderr.contains(name), "{}", r.stderr);
+        // The refused login is blamed on the expansion, not on percent-encoding.
+        let j = r.json();
+        assert_eq!(j["error"]["kind"], "connect");
+        assert!(j["error"]["hint"].as_str().unwrap().contains("SUPABASE_DB_PASSWORD"), "{j}");
         assert!(!r.all().contains("Qz7Xk"), "{}", r.all());
     }
 }
