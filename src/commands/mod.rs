@@ -84,12 +84,7 @@ impl Context {
             if let Some((token, _)) = self.settings.env.get("SUPABASE_ACCESS_TOKEN") {
                 report::add_secret(&token);
             }
-            let project = &self.settings.project;
-            let places = supabase::pooler::Places {
-                project_dirs: vec![project.package_dir.clone(), project.workspace_root.clone()],
-                target_dir: project.target_dir.clone(),
-            };
-            supabase::url::build(|k| self.settings.env.get(k), &places)?.map(|built| Configured {
+            supabase::url::build(|k| self.settings.env.get(k), &self.pooler_places())?.map(|built| Configured {
                 url: built.url.clone(),
                 origin: "Supabase variables".into(),
                 supabase: Some(built),
@@ -170,6 +165,15 @@ impl Context {
         self.blame_lost_expansion(self.connect_once(url, opts, purpose, &hints))
     }
 
+    /// Where the Supabase pooler lookup reads `supabase link`'s file and keeps its answers.
+    fn pooler_places(&self) -> supabase::pooler::Places {
+        let project = &self.settings.project;
+        supabase::pooler::Places {
+            project_dirs: vec![project.package_dir.clone(), project.workspace_root.clone()],
+            target_dir: project.target_dir.clone(),
+        }
+    }
+
     /// A refused login after `.env` expansion shortened the URL or the
     /// password: that is the cause, not percent-encoding.
     fn blame_lost_expansion(&self, connected: Result<Conn>) -> Result<Conn> {
@@ -196,7 +200,14 @@ impl Context {
                     "note: that pooler does not know the project; using {} (set SUPABASE_POOLER_HOST to skip the first try)",
                     url::target_of(&alternate)
                 ));
-                db::connect(&alternate, opts.connect_timeout, purpose, hints)
+                let conn = db::connect(&alternate, opts.connect_timeout, purpose, hints)?;
+                // The next run goes there first.
+                if let Ok(parsed) = url::parse_any(&alternate) {
+                    if let Some(project_ref) = parsed.user.as_deref().and_then(|u| u.strip_prefix("postgres.")) {
+                        self.pooler_places().remember(project_ref, &parsed.host);
+                    }
+                }
+                Ok(conn)
             }
             other => other,
         }

@@ -30,6 +30,18 @@ pub struct Places {
     pub target_dir: PathBuf,
 }
 
+impl Places {
+    fn cache(&self, project_ref: &str) -> PathBuf {
+        self.target_dir.join("cargo-migrate").join(format!("pooler-{project_ref}.json"))
+    }
+
+    /// Keep the host a connection proved (the region's other pooler), so the
+    /// next run goes there first.
+    pub fn remember(&self, project_ref: &str, host: &str) {
+        write_cache(&self.cache(project_ref), project_ref, host);
+    }
+}
+
 /// The pooler host found and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
@@ -59,7 +71,7 @@ pub fn find(project_ref: &str, get: &impl Fn(&str) -> Option<(String, String)>, 
         }
     }
     if let Some((token, from)) = get("SUPABASE_ACCESS_TOKEN") {
-        let cache = places.target_dir.join("cargo-migrate").join(format!("pooler-{project_ref}.json"));
+        let cache = places.cache(project_ref);
         if let Some(host) = read_cache(&cache, project_ref) {
             let from = format!("{} (the Management API's answer, kept)", cache.display());
             return Ok(Found { host, port: 5432, user: pooler_user, from, alternate: None });
@@ -72,6 +84,14 @@ pub fn find(project_ref: &str, get: &impl Fn(&str) -> Option<(String, String)>, 
     }
     if let Some((region, from)) = get("SUPABASE_REGION") {
         let region = check_region(&region, &from)?;
+        // An earlier run found the project on the other prefix.
+        let cache = places.cache(project_ref);
+        if let Some(host) =
+            read_cache(&cache, project_ref).filter(|h| h.ends_with(&format!("-{region}.pooler.supabase.com")))
+        {
+            let from = format!("{from} ({} found it there before)", cache.display());
+            return Ok(Found { host, port: 5432, user: pooler_user, from, alternate: None });
+        }
         return Ok(Found {
             host: format!("aws-0-{region}.pooler.supabase.com"),
             port: 5432,
@@ -299,6 +319,12 @@ mod tests {
             assert_eq!(find_with(&[("SUPABASE_REGION", bad)], &d).unwrap_err().kind, Kind::SupabaseConfig, "{bad}");
         }
         assert!(find_with(&[("SUPABASE_REGION", "us-gov-west-1")], &d).is_ok());
+        // Once aws-1 answered, it is the first choice.
+        places(&d).remember("abcref", "aws-1-eu-west-1.pooler.supabase.com");
+        let f = find_with(&[("SUPABASE_REGION", "eu-west-1")], &d).unwrap();
+        assert_eq!((f.host.as_str(), f.alternate), ("aws-1-eu-west-1.pooler.supabase.com", None));
+        // Not for another region.
+        assert!(find_with(&[("SUPABASE_REGION", "us-east-1")], &d).unwrap().host.starts_with("aws-0-"));
     }
 
     #[test]
