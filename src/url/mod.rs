@@ -1,7 +1,7 @@
 //! Connection strings, handled without connecting: [`grammar`] reads
 //! `postgres://` URLs and libpq key/value strings, [`redact`] finds the
 //! secrets in them. What to tell a user about a refused URL is the command
-//! layer's (`commands::url_hint`).
+//! layer's (`commands::url_check`).
 
 pub mod grammar;
 pub mod redact;
