@@ -268,7 +268,12 @@ fn check_region(region: &str, from: &str) -> Result<String> {
 
 fn split_port(host: &str, from: &str) -> Result<(String, u16)> {
     let host = host.trim();
-    let (h, port) = match host.rsplit_once(':') {
+    // An IPv6 literal keeps its brackets' colons: `[::1]:6000`.
+    let port_colon = match host.rfind(']') {
+        Some(close) => host[close..].find(':').map(|i| close + i),
+        None => host.rfind(':'),
+    };
+    let (h, port) = match port_colon.map(|i| (&host[..i], &host[i + 1..])) {
         Some((h, p)) => {
             let port = p.parse().map_err(|_| {
                 Error::new(Kind::SupabaseConfig, format!("{from}: the part after `:` is not a port"))
@@ -278,7 +283,10 @@ fn split_port(host: &str, from: &str) -> Result<(String, u16)> {
         }
         None => (host, 5432),
     };
-    if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
+    let name_ok = h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    let v6_ok =
+        h.strip_prefix('[').and_then(|r| r.strip_suffix(']')).is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok());
+    if h.is_empty() || !(name_ok || v6_ok) {
         return Err(Error::new(Kind::SupabaseConfig, format!("{from} is not a host name"))
             .hint("write it as host or host:port, e.g. aws-0-eu-west-1.pooler.supabase.com"));
     }
@@ -363,6 +371,8 @@ mod tests {
         for bad in ["aws-0-x.pooler.supabase.com:abc", "a b", "h/x", "@h", ""] {
             assert!(find_with(&[("SUPABASE_POOLER_HOST", bad)], &d).is_err(), "{bad}");
         }
+        let f = find_with(&[("SUPABASE_POOLER_HOST", "[::1]:6000")], &d).unwrap();
+        assert_eq!((f.host.as_str(), f.port), ("[::1]", 6000));
         let f = find_with(&[("SUPABASE_POOLER_HOST", "db.abcref.supabase.co")], &d).unwrap();
         assert_eq!(f.user, "postgres");
     }
