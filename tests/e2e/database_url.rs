@@ -34,9 +34,11 @@ fn shown_password(p: &Project) -> String {
 
 #[test]
 fn an_unquoted_dollar_is_named_by_its_variable_never_by_the_value() {
-    for (line, name) in
-        [("SUPABASE_DB_PASSWORD=Qz7Xk$def9", "$def9"), ("SUPABASE_DB_PASSWORD=Qz7Xk${Undef9}", "$Undef9")]
-    {
+    for (line, name) in [
+        ("SUPABASE_DB_PASSWORD=Qz7Xk$def9", "$def9"),
+        ("SUPABASE_DB_PASSWORD=Qz7Xk${Undef9}", "$Undef9"),
+        ("SUPABASE_DB_PASSWORD=\"Qz7Xk$def9-tail\"", "$def9"),
+    ] {
         let p = supabase_env("dollarref", line);
         let r = p.cargo_migrate(&["database-url"]).ok();
         assert!(r.stderr.contains("SUPABASE_DB_PASSWORD") && r.stderr.contains(name), "{line}: {}", r.stderr);
