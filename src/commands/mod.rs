@@ -194,8 +194,11 @@ impl Context {
         match db::connect(url, opts.connect_timeout, purpose, hints) {
             // Only a region said where: the region's other pooler may be the one.
             Err(e) if e.kind == Kind::Connect && e.message.contains(supabase::pooler::UNKNOWN_TENANT) => {
-                let alternate = self.configured(opts)?.and_then(|c| c.supabase).filter(|b| b.url == url);
-                let Some(alternate) = alternate.and_then(|b| b.alternate) else { return Err(e) };
+                let built = self.configured(opts)?.and_then(|c| c.supabase);
+                let Some(alternate) = built.as_ref().and_then(|b| b.retry_after(url, &e.message)).map(str::to_string)
+                else {
+                    return Err(e);
+                };
                 self.reporter.note(format!(
                     "note: that pooler does not know the project; using {} (set SUPABASE_POOLER_HOST to skip the first try)",
                     url::target_of(&alternate)

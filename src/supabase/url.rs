@@ -19,6 +19,14 @@ pub struct Built {
     pub alternate: Option<String>,
 }
 
+impl Built {
+    /// What to try after `url` failed with `message`: the region's other
+    /// pooler, when this one says it does not know the project.
+    pub fn retry_after(&self, url: &str, message: &str) -> Option<&str> {
+        self.alternate.as_deref().filter(|_| self.url == url && message.contains(pooler::UNKNOWN_TENANT))
+    }
+}
+
 /// Build the URL from Supabase variables; None when none of them is set.
 /// `get` answers a variable's value and where it came from.
 pub fn build(get: impl Fn(&str) -> Option<(String, String)>, places: &Places) -> Result<Option<Built>> {
@@ -136,7 +144,12 @@ mod tests {
         let parsed = crate::url::parse_any(&b.url).ok().unwrap();
         assert_eq!(parsed.password.as_deref(), Some(NASTY));
         assert_eq!(parsed.user.as_deref(), Some("postgres.abcdefghijklmnopqrst"));
-        assert!(b.alternate.unwrap().contains("@aws-1-eu-west-1.pooler.supabase.com:5432/"));
+        let supavisor = "FATAL:  Tenant or user not found";
+        let retry = b.retry_after(&b.url, supavisor).unwrap();
+        assert!(retry.contains("@aws-1-eu-west-1.pooler.supabase.com:5432/"), "{retry}");
+        assert_eq!(b.retry_after(&b.url, "password authentication failed"), None);
+        assert_eq!(b.retry_after("postgres://other", supavisor), None);
+        assert_eq!(b.retry_after(retry, supavisor), None);
     }
 
     #[test]
