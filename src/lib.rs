@@ -8,14 +8,12 @@
 
 mod cache;
 mod cli;
-mod lint;
-// Shared with the tests' harness (`#[path]`), which uses parts the binary does not.
-#[allow(dead_code)]
-mod cluster;
 mod commands;
 mod db;
 mod error;
-mod names;
+mod lint;
+mod local;
+mod migration_name;
 mod plan;
 mod report;
 mod runner;

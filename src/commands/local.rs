@@ -4,10 +4,10 @@
 use super::{Context, Flags};
 use crate::cli::{DbOpts, LocalAction, LocalArgs, LockOpts};
 use crate::error::{exit, Result};
+use crate::local::{extensions as local_extensions, ExtensionState};
 use crate::plan::{PartialChoice, Request};
 use crate::report::{self, display_path, json_path, LocalExtension, LocalOther, LocalOutput};
 use crate::source::seeds;
-use crate::supabase::local::{extensions as local_extensions, ExtensionState};
 use crate::url;
 
 pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {

@@ -146,11 +146,11 @@ impl Context {
         }
     }
 
-    pub fn local(&self, opts: &LocalOpts) -> Result<supabase::local::Local> {
+    pub fn local(&self, opts: &LocalOpts) -> Result<crate::local::Local> {
         let s = &self.settings;
         let cwd = std::env::current_dir().unwrap_or_default();
         let pg_bin = opts.pg_bin.as_ref().map(|p| cwd.join(p));
-        supabase::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref())
+        crate::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref())
     }
 
     pub fn connect(&self, url: &str, opts: &DbOpts, purpose: &str) -> Result<Conn> {

@@ -128,7 +128,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         e.hint("verify needs a server where it may create databases: give one with --scratch-url (MIGRATE_SCRATCH_URL)")
     })?;
     if supabase_like {
-        crate::supabase::local::prepare_like_supabase(&scratch.url_of(&base))?;
+        crate::local::prepare_like_supabase(&scratch.url_of(&base))?;
     }
     // The state before the first migration verified.
     let before: Vec<Step> = source

@@ -60,9 +60,7 @@ fn back_up(
     }
     let pg_dump = db::backup::find_pg_dump(server, &dirs)?;
     let parsed = db::connect::parse(db_url)?;
-    let stamp = crate::version::format_timestamp(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
-    );
+    let stamp = crate::version::format_timestamp(jiff::Timestamp::now().as_second());
     let dump = db::backup::dump(&parsed, &pg_dump, &dir, &stamp)?;
     ctx.reporter.line(format!(
         "backed up to {} ({:.1} MiB, readable by you only; pg_restore reads it) with {}",

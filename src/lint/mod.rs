@@ -14,10 +14,10 @@
 //! PostgreSQL's grammar (no policies, publications, function options).
 
 mod locks;
-mod names;
 mod reversible;
 mod secrets;
 mod supabase;
+mod syntax;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -340,7 +340,7 @@ pub(crate) struct Hit {
 
 impl Hit {
     pub fn at(rule: &'static Rule, node: &SyntaxNode, message: impl Into<String>) -> Hit {
-        let (start, end) = names::span(node);
+        let (start, end) = syntax::span(node);
         Hit { rule, side: Side::Up, start, end, message: message.into(), fix: None }
     }
 
@@ -373,7 +373,7 @@ impl<'a> Parsed<'a> {
         let parse = SourceFile::parse(data_blanked.as_deref().unwrap_or(text));
         let root = parse.syntax_node();
         let stmts: Vec<ast::Stmt> = parse.tree().stmts().collect();
-        let ranges: Vec<(usize, usize)> = stmts.iter().map(|s| names::span(s.syntax())).collect();
+        let ranges: Vec<(usize, usize)> = stmts.iter().map(|s| syntax::span(s.syntax())).collect();
         let mut line_starts = vec![0];
         line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
         let parse_error = parse.errors().first().map(|e| (usize::from(e.range().start()), e.message().to_string()));

@@ -1,7 +1,7 @@
 //! End-to-end: the real `cargo migrate` in temporary cargo projects against a
 //! real PostgreSQL started by the harness; assertions read the catalog.
 
-#[path = "../../src/cluster.rs"]
+#[path = "../../src/local/cluster.rs"]
 #[allow(dead_code)]
 mod cluster;
 mod harness;
