@@ -66,6 +66,19 @@ pub fn clean(text: &str) -> Cow<'_, str> {
     Cow::Owned(text.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{fffd}' } else { c }).collect())
 }
 
+/// A name (of a migration, a file, another tool's history entry) for one
+/// line of output: every control character, newline and tab included, shown
+/// escaped (`\n`, `\u{1b}`), so a name can neither break a line nor drive
+/// the terminal.
+pub fn escape(name: &str) -> Cow<'_, str> {
+    if !name.chars().any(char::is_control) {
+        return Cow::Borrowed(name);
+    }
+    Cow::Owned(
+        name.chars().map(|c| if c.is_control() { c.escape_debug().to_string() } else { c.to_string() }).collect(),
+    )
+}
+
 /// A NOTICE, WARNING, INFO (…) message the server sent while a migration ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -144,6 +157,11 @@ impl Reporter {
         if self.human() {
             self.stdout(text.as_ref());
         }
+    }
+
+    /// A warning on stderr, shown even with --quiet.
+    pub fn warn(&self, text: impl AsRef<str>) {
+        self.stderr(&format!("{} {}", "warning:".yellow().bold(), text.as_ref()));
     }
 
     /// A notice on stderr: not part of the result, hidden by --quiet.

@@ -173,7 +173,19 @@ impl Context {
     }
 
     pub fn source(&self) -> Result<Source> {
-        source::load(&self.settings.migrations_dir)
+        let source = source::load(&self.settings.migrations_dir)?;
+        // Once per run, however often the folder is listed.
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            for s in &source.skipped {
+                self.reporter.warn(format!(
+                    "{} will not run: {}",
+                    report::display_path(&source.dir.join(&s.entry)),
+                    s.why
+                ));
+            }
+        });
+        Ok(source)
     }
 
     /// The migrations on disk and what the database has applied, read at the

@@ -12,7 +12,7 @@ pub mod seeds;
 
 use crate::db::history::Ledger;
 use crate::error::{Error, Kind, Result};
-use crate::report::{clean, display_path};
+use crate::report::{display_path, escape};
 use crate::version;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +67,39 @@ pub struct Source {
     /// Sorted by version (string order, as diesel sorts), then name.
     pub migrations: Vec<Migration>,
     pub problems: Vec<Problem>,
+    /// Entries that look meant to run but will not (a warning, not a problem).
+    pub skipped: Vec<Skipped>,
+}
+
+/// A file (or folder) in the migrations folder that no command will run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Its name in the folder, with control characters escaped.
+    pub entry: String,
+    pub why: String,
+}
+
+/// Why `entry` (a file unless `is_dir`) does not run, when it looks meant to;
+/// None for what is plainly not a migration (a README, `.keep`).
+fn not_run(entry: &str, is_dir: bool, supabase: bool) -> Option<String> {
+    if is_dir {
+        return supabase.then(|| {
+            "a folder: in supabase/migrations only `<version>_<name>.sql` files run (as with the Supabase CLI)".into()
+        });
+    }
+    let (stem, ext) = entry.rsplit_once('.').unwrap_or((entry, ""));
+    let versioned = entry.starts_with(|c: char| c.is_ascii_digit());
+    match ext {
+        "sql" if !versioned => Some("its name does not start with a version: name it `<version>_<name>.sql`".into()),
+        "sql" => None,
+        _ if ext.eq_ignore_ascii_case("sql") => Some(format!("`.{ext}` is not `.sql`: rename it to `{stem}.sql`")),
+        "js" | "cjs" | "mjs" | "ts" | "cts" | "mts" if versioned => Some(
+            "a JavaScript/TypeScript migration: `cargo migrate import --from node-pg-migrate` converts it to SQL"
+                .into(),
+        ),
+        _ if versioned => Some("only `.sql` files run".into()),
+        _ => None,
+    }
 }
 
 impl Source {
@@ -83,8 +116,13 @@ impl Source {
 }
 
 pub fn load(dir: &Path) -> Result<Source> {
-    let mut source =
-        Source { dir: dir.to_path_buf(), exists: dir.is_dir(), migrations: Vec::new(), problems: Vec::new() };
+    let mut source = Source {
+        dir: dir.to_path_buf(),
+        exists: dir.is_dir(),
+        migrations: Vec::new(),
+        problems: Vec::new(),
+        skipped: Vec::new(),
+    };
     if !source.exists {
         if dir.exists() {
             return Err(Error::new(Kind::NotAFolder, format!("the migrations path {} is not a folder", dir.display()))
@@ -103,13 +141,19 @@ pub fn load(dir: &Path) -> Result<Source> {
         let path = entry.path();
         let file_type = entry.file_type().map_err(|e| Error::io(&path, "read", e))?;
         if file_type.is_symlink() && !path.exists() {
-            source.problems.push(Problem::DanglingLink { entry: clean(&folder).into_owned() });
+            source.problems.push(Problem::DanglingLink { entry: escape(&folder).into_owned() });
             continue;
         }
         let is_dir = file_type.is_dir() || (file_type.is_symlink() && path.is_dir());
+        let skip = |source: &mut Source| {
+            if let Some(why) = not_run(&folder, is_dir, supabase) {
+                source.skipped.push(Skipped { entry: escape(&folder).into_owned(), why });
+            }
+        };
         // Supabase's migrations are files: the CLI skips folders there (old
         // files kept aside), and so do we.
         if is_dir && supabase {
+            skip(&mut source);
             continue;
         }
         // A single-file migration: `<version>_<name>.sql`. Other files (a
@@ -119,13 +163,14 @@ pub fn load(dir: &Path) -> Result<Source> {
             _ => None,
         };
         if !is_dir && stem.is_none() {
+            skip(&mut source);
             continue;
         }
         let folder = stem.clone().unwrap_or(folder);
         if let Err(problem) = version::check_folder(&folder) {
             source
                 .problems
-                .push(Problem::BadFolderName { folder: clean(&folder).into_owned(), reason: problem.reason() });
+                .push(Problem::BadFolderName { folder: escape(&folder).into_owned(), reason: problem.reason() });
             continue;
         }
         // Whether it holds up.sql is checked only for the migrations a command
@@ -152,6 +197,7 @@ pub fn load(dir: &Path) -> Result<Source> {
         i += same.len();
     }
     source.problems.sort_by_key(|p| format!("{p:?}"));
+    source.skipped.sort_by(|a, b| a.entry.cmp(&b.entry));
     Ok(source)
 }
 
@@ -249,12 +295,16 @@ impl Migration {
         }
         if !crate::sql::has_statement(&sql) {
             let what = if self.file { "its up migration" } else { "up.sql" };
+            let state = if sql.contains(TEMPLATE_MARK) {
+                "it is still the template: write the migration first"
+            } else if crate::sql::strip_bom(&sql).trim().is_empty() {
+                "it is empty"
+            } else {
+                "it holds only comments and semicolons"
+            };
             return Err(Error::new(
                 Kind::EmptyUp,
-                format!(
-                    "{} has no SQL statement: it is still the template: write the migration first",
-                    crate::report::display_path(&path)
-                ),
+                format!("{} has no SQL statement: {state}", crate::report::display_path(&path)),
             )
             .hint(format!(
                 "write the migration's SQL in {what} (diesel refuses empty migrations too), then run the command again"
@@ -380,9 +430,11 @@ impl Migration {
         if let Some(unknown) = table.keys().find(|k| k.as_str() != "run_in_transaction") {
             return Err(Error::new(
                 Kind::BadMetadata,
-                format!("{}: unknown key `{}`", path.display(), clean(unknown)),
+                format!("{}: unknown key `{}`", path.display(), escape(unknown)),
             )
-            .hint("the only key diesel and cargo-migrate know is `run_in_transaction = true|false` (check its spelling)"));
+            .hint(
+                "the only key diesel and cargo-migrate know is `run_in_transaction = true|false` (check its spelling)",
+            ));
         }
         match table.get("run_in_transaction") {
             None => Ok(true),
@@ -413,4 +465,24 @@ fn read_sql(path: &Path) -> Result<String> {
         rest if rest.len() == text.len() => text,
         rest => rest.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_run;
+
+    #[test]
+    fn what_looks_meant_to_run_but_will_not_is_named() {
+        assert!(not_run("init.sql", false, true).unwrap().contains("version"));
+        assert!(not_run("20240101000000_a.SQL", false, true).unwrap().contains("20240101000000_a.sql"));
+        assert!(not_run("20240101000000_a.Sql", false, false).is_some());
+        assert!(not_run("1700000000000_init.js", false, false).unwrap().contains("import"));
+        assert!(not_run("20240101000000_a.sql.bak", false, false).is_some());
+        assert!(not_run("old", true, true).unwrap().contains("folder"));
+        // What plainly is not a migration, and what runs, is not named.
+        for quiet in ["README.md", "schema.rb", "20240101000000_a.sql"] {
+            assert_eq!(not_run(quiet, false, true), None, "{quiet}");
+        }
+        assert_eq!(not_run("20240101000000_a", true, false), None);
+    }
 }

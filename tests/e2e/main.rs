@@ -27,4 +27,5 @@ mod snapshots;
 mod status;
 mod supabase;
 mod supabase_project;
+mod up;
 mod up_down;

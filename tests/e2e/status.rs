@@ -102,3 +102,34 @@ fn a_folder_without_up_sql_is_reported_and_blocks_up() {
     p.cargo_migrate(&["up"]).fails(1);
     assert!(db.applied().is_empty());
 }
+
+/// Every entry of a migrations folder that looks meant to run but will not is
+/// named with the reason, in each layout; what runs still runs.
+#[test]
+fn files_that_will_not_run_are_named_with_why() {
+    let db = Db::new("status_skipped_supabase");
+    let p = Project::new(&db);
+    p.write("supabase/migrations/20240101000000_a.sql", "create table a (id int);\n");
+    p.write("supabase/migrations/init.sql", "create table init (id int);\n");
+    p.write("supabase/migrations/20240102000000_b.SQL", "create table b (id int);\n");
+    p.write("supabase/migrations/old/20230101000000_c.sql", "create table c (id int);\n");
+    p.write("supabase/migrations/README.md", "notes\n");
+    let r = p.cargo_migrate(&["up", "-q"]).ok();
+    let warned: Vec<&str> = r.stderr.lines().filter(|l| l.contains("will not run")).collect();
+    assert_eq!(warned.len(), 3, "{}", r.stderr);
+    for name in ["init.sql", "20240102000000_b.SQL", "old"] {
+        assert!(warned.iter().any(|l| l.contains(&format!("migrations/{name} will not run"))), "{name}: {}", r.stderr);
+    }
+    assert!(db.table_exists("public.a") && !db.table_exists("public.init") && !db.table_exists("public.b"));
+
+    let db = Db::new("status_skipped_diesel");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.write("migrations/schema.sql", "create table s (id int);\n");
+    p.write("migrations/20250102000000_b.sql.bak", "create table b (id int);\n");
+    p.write("migrations/.keep", "");
+    let r = p.cargo_migrate(&["status"]).ok();
+    let warned: Vec<&str> = r.stderr.lines().filter(|l| l.contains("will not run")).collect();
+    assert_eq!(warned.len(), 2, "{}", r.stderr);
+    assert!(r.stdout.contains("0 applied, 1 pending"), "{}", r.stdout);
+}
