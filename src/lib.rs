@@ -6,7 +6,6 @@
 //! The library is an implementation detail of the binary: `run` is its only
 //! entry point.
 
-mod cache;
 mod cli;
 mod commands;
 mod db;

@@ -133,3 +133,45 @@ fn files_that_will_not_run_are_named_with_why() {
     assert_eq!(warned.len(), 2, "{}", r.stderr);
     assert!(r.stdout.contains("0 applied, 1 pending"), "{}", r.stdout);
 }
+
+/// Rewrite `path` with `text` (the same length as before) and give it back
+/// its modification time, as `cp -p` or `rsync -t` of an edited copy does.
+fn edit_keeping_size_and_mtime(path: &std::path::Path, text: &str) {
+    let before = std::fs::metadata(path).unwrap();
+    assert_eq!(before.len(), text.len() as u64, "same size");
+    std::fs::write(path, text).unwrap();
+    std::fs::File::options().write(true).open(path).unwrap().set_modified(before.modified().unwrap()).unwrap();
+    let after = std::fs::metadata(path).unwrap();
+    assert_eq!((after.len(), after.modified().unwrap()), (before.len(), before.modified().unwrap()));
+}
+
+#[test]
+fn an_edit_that_keeps_size_and_mtime_is_seen_as_modified() {
+    let db = Db::new("status_same_stamp");
+    let p = Project::new(&db);
+    p.migration("20250101000000_a", "CREATE TABLE aaaa (id int);\n", Some("DROP TABLE aaaa;\n"));
+    p.cargo_migrate(&["up"]).ok();
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["migrations"][0]["modified"], false, "{j}");
+    edit_keeping_size_and_mtime(&p.root.join("migrations/20250101000000_a/up.sql"), "CREATE TABLE bbbb (id int);\n");
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["migrations"][0]["modified"], true, "{j}");
+}
+
+#[test]
+fn a_manifest_edit_that_keeps_size_and_mtime_is_seen() {
+    let db = Db::new("status_same_stamp_manifest");
+    let p = Project::new(&db);
+    let manifest = |dir: &str| {
+        format!("[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.migrate]\ndir = \"{dir}\"\n")
+    };
+    p.write("Cargo.toml", &manifest("db_a"));
+    p.write("db_a/20250101000000_a/up.sql", "SELECT 1;\n");
+    p.write("db_b/20250101000000_b/up.sql", "SELECT 1;\n");
+    p.write("db_b/20250102000000_c/up.sql", "SELECT 1;\n");
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["summary"]["pending"], 1, "{j}");
+    edit_keeping_size_and_mtime(&p.root.join("Cargo.toml"), &manifest("db_b"));
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["summary"]["pending"], 2, "the new folder is read: {j}");
+}
