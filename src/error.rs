@@ -139,6 +139,8 @@ kinds! {
     LockLost = "lock_lost",
     /// A migration's SQL failed.
     MigrationFailed = "migration_failed",
+    /// A migration failed because it uses a role that does not exist on the server.
+    MissingRole = "missing_role",
     /// A migration outside a transaction left a transaction open.
     OpenTransaction = "open_transaction",
     /// The connection dropped; the report says what the database really has.
@@ -148,6 +150,8 @@ kinds! {
     NoPostgres = "no_postgres",
     /// It could not be created, started, prepared or stopped.
     LocalDatabase = "local_db",
+    /// The roles file (`supabase/roles.sql`, setting `roles`) failed.
+    RolesFile = "roles_file",
     /// A bug: please report it.
     Internal = "internal",
 }

@@ -73,7 +73,50 @@ pub struct Settings {
     pub dir_origin: String,
     /// A host project's own `migrations-template/`, if it has one.
     pub templates_dir: Option<PathBuf>,
+    /// The SQL that creates the roles the migrations use but do not create,
+    /// run before them on the local and scratch databases.
+    pub roles: Roles,
     pub env: Env,
+}
+
+/// The roles file: the `roles` setting, else the Supabase CLI's `supabase/roles.sql`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roles {
+    /// Where it is, or would be written.
+    pub path: PathBuf,
+    /// Named by the `roles` setting (then it must exist).
+    pub configured: bool,
+}
+
+impl Roles {
+    /// The file to run, when there is one; a configured file that is missing is an error.
+    pub fn file(&self) -> Result<Option<&Path>> {
+        match (self.path.is_file(), self.configured) {
+            (true, _) => Ok(Some(&self.path)),
+            (false, false) => Ok(None),
+            (false, true) => Err(Error::new(
+                Kind::BadMetadata,
+                format!("the roles file {} (metadata.migrate.roles) does not exist", self.path.display()),
+            )
+            .hint("create it with the CREATE ROLE statements the migrations need, or remove the setting")),
+        }
+    }
+}
+
+/// `roles`, else `roles.sql` beside a `supabase/migrations` folder (where the
+/// Supabase CLI reads it), else the package's (or workspace's) `supabase/roles.sql`.
+fn roles(project: &Project, migrations_dir: &Path) -> Roles {
+    if let Some(path) = &project.roles_setting {
+        return Roles { path: path.clone(), configured: true };
+    }
+    let beside = migrations_dir.parent().filter(|_| Ledger::for_dir(migrations_dir) == Ledger::Supabase);
+    let candidates: Vec<PathBuf> = beside
+        .map(|d| d.join("roles.sql"))
+        .into_iter()
+        .chain([&project.package_dir, &project.workspace_root].map(|d| d.join("supabase/roles.sql")))
+        .collect();
+    let path = candidates.iter().find(|p| p.is_file()).unwrap_or(&candidates[0]).clone();
+    Roles { path, configured: false }
 }
 
 impl Settings {
@@ -93,7 +136,8 @@ pub fn resolve(cwd: &Path, opts: &ProjectOpts, project: Project) -> Result<Setti
         .into_iter()
         .map(|d| d.join("migrations-template"))
         .find(|d| d.is_dir());
-    Ok(Settings { migrations_dir, dir_origin, templates_dir, env, project })
+    let roles = roles(&project, &migrations_dir);
+    Ok(Settings { migrations_dir, dir_origin, templates_dir, roles, env, project })
 }
 
 fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<(PathBuf, String)> {

@@ -150,7 +150,22 @@ impl Context {
         let s = &self.settings;
         let cwd = std::env::current_dir().unwrap_or_default();
         let pg_bin = opts.pg_bin.as_ref().map(|p| cwd.join(p));
-        crate::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref())
+        let roles = s.roles.file()?;
+        crate::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref(), roles)
+    }
+
+    /// A missing role's error, with the file that makes it on the local and
+    /// scratch databases.
+    pub fn with_roles_file(&self, e: Error) -> Error {
+        if e.kind != Kind::MissingRole {
+            return e;
+        }
+        let file = report::display_path(&self.settings.roles.path);
+        let hint = e.hint.clone().unwrap_or_default();
+        e.hint(format!(
+            "{hint}; for the local development database and verify's scratch databases, write it in {file}: \
+             cargo-migrate runs that file before the migrations there"
+        ))
     }
 
     pub fn connect(&self, url: &str, opts: &DbOpts, purpose: &str) -> Result<Conn> {

@@ -129,6 +129,16 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     })?;
     if supabase_like {
         crate::local::prepare_like_supabase(&scratch.url_of(&base))?;
+    } else if let Some(file) = ctx.settings.roles.file()? {
+        // Another server: its roles are its own, so the roles file runs there
+        // too (the local database's ran when it started).
+        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, "read", e))?;
+        crate::local::run_roles(&scratch.url_of(&base), file, &text).map_err(|e| {
+            e.hint(
+                "roles belong to the whole server: if it has them already, make each statement safe to run twice \
+                    (`DO $$ BEGIN CREATE ROLE … ; EXCEPTION WHEN duplicate_object THEN NULL; END $$;`)",
+            )
+        })?;
     }
     // The state before the first migration verified.
     let before: Vec<Step> = source

@@ -221,9 +221,9 @@ pub fn migrate(
             }
             let options = runner::Options { single_transaction, who: db::connect::whoami() };
             let reconnect = || ctx.connect(&url, db_opts, "check");
-            done = runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| {
-                print_step(r, step)
-            })?;
+            done =
+                runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| print_step(r, step))
+                    .map_err(|e| ctx.with_roles_file(e))?;
         }
     }
     let advice = (lint && !done.is_empty()).then(|| super::lint::advise(&mut conn));

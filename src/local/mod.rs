@@ -8,7 +8,7 @@
 pub mod cluster;
 mod prepare;
 
-pub use prepare::{extensions, prepare_like_supabase, ExtensionState};
+pub use prepare::{extensions, prepare_like_supabase, run_roles, ExtensionState};
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -26,6 +26,8 @@ pub struct Local {
     flag_bin: Option<PathBuf>,
     /// The workspace it belongs to (written into `dir` when it is made).
     workspace: PathBuf,
+    /// The roles file to run before the migrations (see `settings::Roles`).
+    roles: Option<PathBuf>,
 }
 
 /// Another local database beside this one (a target directory several
@@ -40,7 +42,12 @@ pub struct Neighbour {
 impl Local {
     /// Where the cluster lives; looks nothing up and starts nothing, so that a
     /// command on a running local database pays no more than a port probe.
-    pub fn locate(target_dir: &Path, workspace_root: &Path, pg_bin: Option<&Path>) -> Result<Local> {
+    pub fn locate(
+        target_dir: &Path,
+        workspace_root: &Path,
+        pg_bin: Option<&Path>,
+        roles: Option<&Path>,
+    ) -> Result<Local> {
         // A cluster per explicit --pg-bin: data directories are not portable across versions.
         let mut name = match pg_bin {
             Some(bin) => format!("local-{}", &crate::version::checksum(&bin.display().to_string())[..8]),
@@ -58,7 +65,12 @@ impl Local {
             // home folder; keep the cluster in the temp folder instead.
             dir = std::env::temp_dir().join(format!("cargo-migrate-{ws}-{name}"));
         }
-        Ok(Local { dir, flag_bin: pg_bin.map(Path::to_path_buf), workspace: workspace_root.to_path_buf() })
+        Ok(Local {
+            dir,
+            flag_bin: pg_bin.map(Path::to_path_buf),
+            workspace: workspace_root.to_path_buf(),
+            roles: roles.map(Path::to_path_buf),
+        })
     }
 
     /// The workspace that made this database, as it recorded it.
@@ -74,7 +86,7 @@ impl Local {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|d| *d != self.dir && d.join("workspace").is_file())
             .map(|dir| {
-                let other = Local { dir: dir.clone(), flag_bin: None, workspace: PathBuf::new() };
+                let other = Local { dir: dir.clone(), flag_bin: None, workspace: PathBuf::new(), roles: None };
                 Neighbour { workspace: other.owner(), running: other.is_running(), dir }
             })
             .collect();
@@ -151,6 +163,7 @@ impl Local {
                 // An earlier preparation failed (it rolled back): try again.
                 self.prepare(&url, reporter)?;
             }
+            self.apply_roles(&url, reporter)?;
             return Ok(url);
         }
         // A cluster made before the password existed trusted every local user:
@@ -165,8 +178,32 @@ impl Local {
         if fresh || !self.dir.join("prepared").is_file() {
             self.prepare(&url, reporter)?;
         }
+        self.apply_roles(&url, reporter)?;
         reporter.note(format!("started the local development database in {}", display_path(&self.dir)));
         Ok(url)
+    }
+
+    /// Run the roles file when it changed since it last ran here: roles
+    /// belong to the whole cluster, so one run serves every database in it,
+    /// verify's scratch databases too.
+    fn apply_roles(&self, url: &str, reporter: &Reporter) -> Result<()> {
+        let Some(file) = &self.roles else { return Ok(()) };
+        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, "read", e))?;
+        let sum = crate::version::checksum(&text);
+        let marker = self.dir.join("roles-ran");
+        if std::fs::read_to_string(&marker).is_ok_and(|s| s.trim() == sum) {
+            return Ok(());
+        }
+        run_roles(url, file, &text).map_err(|e| {
+            e.hint(format!(
+                "fix it and run the command again; it runs again whenever it changes, so make each statement safe to \
+                 run twice (`DO $$ BEGIN CREATE ROLE … ; EXCEPTION WHEN duplicate_object THEN NULL; END $$;`), or \
+                 start over with {}",
+                self.command_hint("reset")
+            ))
+        })?;
+        reporter.note(format!("ran {} on the local development database", display_path(file)));
+        std::fs::write(&marker, sum).map_err(|e| Error::io(&marker, "write", e))
     }
 
     fn init(&self) -> Result<()> {
@@ -221,7 +258,7 @@ impl Local {
     }
 
     /// The cluster's PostgreSQL major version (its data folder says).
-    fn major_version(&self) -> Option<u32> {
+    pub fn major_version(&self) -> Option<u32> {
         std::fs::read_to_string(self.data().join("PG_VERSION")).ok()?.trim().parse().ok()
     }
 

@@ -12,8 +12,9 @@ const STAND_INS_SQL: &str = include_str!("stand_ins.sql");
 /// How a stand-in's comment starts (`local status` tells them apart by it).
 const STAND_IN_PREFIX: &str = "cargo-migrate local stand-in: ";
 
-/// The extensions a Supabase project has or commonly enables (and `vector`),
-/// in the order `local status` lists them.
+/// The extensions a Supabase project has or commonly enables, in the order
+/// `local status` lists them: those with a stand-in (stand_ins.sql), then
+/// those only a real installation has (`vector` and the ones Debian packages).
 pub const SUPABASE_EXTENSIONS: &[&str] = &[
     "pgcrypto",
     "uuid-ossp",
@@ -25,7 +26,19 @@ pub const SUPABASE_EXTENSIONS: &[&str] = &[
     "pg_net",
     "pg_cron",
     "http",
+    "pgmq",
+    "pg_jsonschema",
+    "index_advisor",
+    "pg_hashids",
     "vector",
+    "postgis",
+    "pgrouting",
+    "pgtap",
+    "hypopg",
+    "pg_repack",
+    "rum",
+    "pgaudit",
+    "pg_partman",
 ];
 
 /// Of those, the ones PostgreSQL itself ships (contrib).
@@ -76,6 +89,23 @@ pub fn prepare_like_supabase(url: &str) -> Result<Vec<Extension>> {
         Error::new(Kind::LocalDatabase, format!("could not prepare the database like Supabase: {}", e.message))
     })?;
     extensions_of(&mut conn)
+}
+
+/// Run the roles file `file` (its text) on the database at `url`, all of it
+/// or nothing (one implicit transaction).
+pub fn run_roles(url: &str, file: &Path, text: &str) -> Result<()> {
+    let mut conn = crate::db::connect(url, 10, "create the roles", &crate::db::Hints::default())?;
+    conn.execute(text).map(drop).map_err(|e| {
+        Error::new(
+            Kind::RolesFile,
+            format!(
+                "{} failed: {} (SQLSTATE {}); none of it ran",
+                crate::report::display_path(file),
+                crate::report::clean(&e.message),
+                e.sqlstate.as_deref().unwrap_or("none")
+            ),
+        )
+    })
 }
 
 /// The state of each of `SUPABASE_EXTENSIONS` on the (local) database at `url`.
@@ -220,7 +250,11 @@ mod tests {
                 "supabase_vault",
                 "pg_net",
                 "pg_cron",
-                "http"
+                "http",
+                "pgmq",
+                "pg_jsonschema",
+                "index_advisor",
+                "pg_hashids"
             ]
         );
         for s in &all {

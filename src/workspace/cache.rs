@@ -24,7 +24,7 @@ pub fn key(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> S
     let env = |k: &str| std::env::var(k).unwrap_or_default();
     // The first part changes when what is cached does (a new setting).
     format!(
-        "v3\0{}\0{}\0{}\0{}\0{}\0{}",
+        "v4\0{}\0{}\0{}\0{}\0{}\0{}",
         cwd.display(),
         manifest_path.map(|p| p.display().to_string()).unwrap_or_default(),
         package.unwrap_or_default(),
@@ -118,6 +118,7 @@ pub fn load(key: &str) -> Option<Project> {
         package_dir_setting: path("package_dir_setting"),
         workspace_dir_setting: path("workspace_dir_setting"),
         seeds_setting: path("seeds_setting"),
+        roles_setting: path("roles_setting"),
     })
 }
 
@@ -137,6 +138,7 @@ pub fn store(key: &str, cwd: &Path, manifests: &[PathBuf], project: &Project) {
             "package_dir_setting": project.package_dir_setting,
             "workspace_dir_setting": project.workspace_dir_setting,
             "seeds_setting": project.seeds_setting,
+            "roles_setting": project.roles_setting,
         },
     });
     write_atomically(&file, &value.to_string());

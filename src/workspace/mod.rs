@@ -23,6 +23,9 @@ pub struct Project {
     /// `seeds` of `[package.metadata.migrate]` (else of the workspace's): a
     /// file or folder, resolved against the folder of the Cargo.toml saying it.
     pub seeds_setting: Option<PathBuf>,
+    /// `roles` of `[package.metadata.migrate]` (else of the workspace's): the
+    /// SQL file that creates the roles migrations use but do not create.
+    pub roles_setting: Option<PathBuf>,
 }
 
 pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> Result<Project> {
@@ -65,6 +68,7 @@ pub fn standalone(cwd: &Path) -> Project {
         package_dir_setting: None,
         workspace_dir_setting: None,
         seeds_setting: None,
+        roles_setting: None,
     }
 }
 
@@ -127,7 +131,11 @@ fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package
                 Err(Error::new(Kind::BadMetadata, format!("metadata.migrate.{key} must be a string, not {other}"))
                     .hint(format!(
                         "write e.g. `[package.metadata.migrate]\n{key} = \"{key_example}\"`",
-                        key_example = if key == "dir" { "migrations" } else { "seeds" }
+                        key_example = match key {
+                            "dir" => "migrations",
+                            "roles" => "supabase/roles.sql",
+                            _ => "seeds",
+                        }
                     )))
             }
         }
@@ -140,7 +148,12 @@ fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package
         Some(p) => Some(p),
         None => path_setting("seeds", &metadata.workspace_metadata, &root)?,
     };
+    let roles_setting = match package_setting("roles")? {
+        Some(p) => Some(p),
+        None => path_setting("roles", &metadata.workspace_metadata, &root)?,
+    };
     Ok(Project {
+        roles_setting,
         package_dir_setting: package_setting("dir")?,
         workspace_dir_setting: path_setting("dir", &metadata.workspace_metadata, &root)?,
         seeds_setting,

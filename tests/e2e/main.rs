@@ -18,6 +18,7 @@ mod failure;
 mod hardening;
 mod layouts;
 mod lint;
+mod local;
 mod local_surface;
 mod outcome;
 mod safety;
