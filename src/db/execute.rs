@@ -426,7 +426,7 @@ fn missing_role(conn: &mut Conn, message: &str) -> Option<String> {
         .into_iter()
         .find(|name| {
             let quoted = format!("\"{name}\"");
-            conn.query("SELECT $1::pg_catalog.regrole", &[&quoted.as_str()])
+            conn.query("SELECT $1::pg_catalog.regrole", &[quoted.as_str()])
                 .err()
                 .is_some_and(|e| e.is("42704") && e.message == message)
         })
@@ -434,7 +434,7 @@ fn missing_role(conn: &mut Conn, message: &str) -> Option<String> {
 }
 
 /// The first extension the file creates that exists as cargo-migrate's
-/// local stand-in (its comment says so; see supabase/stand_ins.sql).
+/// local stand-in (its comment says so; see local/stand_ins.sql).
 fn stand_in_extension(conn: &mut Conn, sql: &str) -> Option<String> {
     created_extensions(sql).into_iter().find(|name| {
         conn.query(
@@ -542,7 +542,7 @@ pub fn extension_packages(ext: &str, major: Option<u32>) -> String {
         ("pglogical", "pglogical"),
     ];
     // Supabase's own (and pgsql-http), which Debian does not package; the local
-    // database has a stand-in for each (supabase/local.sql).
+    // database has a stand-in for each (local/stand_ins.sql).
     const SUPABASE: &[(&str, &str)] = &[
         ("pg_net", "supabase/pg_net"),
         ("pg_graphql", "supabase/pg_graphql"),

@@ -4,10 +4,10 @@
 -- the stand-in cannot do. `@extschema@` is the schema it is created in and
 -- `@extschema:pgcrypto@` pgcrypto's, as in an extension script.
 --
--- src/supabase/local.rs uses them two ways: on PostgreSQL 18 and later it
+-- src/local/prepare.rs uses them two ways: on PostgreSQL 18 and later it
 -- writes each as a real SQL-only extension (NAME.control, NAME--stand-in.sql)
 -- into the local database's own folder, which `extension_control_path` lists
--- after the installation's; everywhere, local.sql's pg_temp.extension() creates
+-- after the installation's; everywhere, prepare.sql's pg_temp.extension() creates
 -- the objects and registers them in pg_extension when no extension of that name
 -- is available, so that `CREATE EXTENSION IF NOT EXISTS` succeeds.
 
@@ -595,7 +595,7 @@ $$;
 -- fixed schema: yes
 -- preinstalled: no
 -- requires: 
--- lacks: no partitioned queues (create_partitioned needs pg_partman) and no read_grouped/FIFO functions; create, send, send_batch, read, read_with_poll, pop, set_vt, archive, delete, purge_queue, drop_queue, list_queues, metrics work as the real ones
+-- lacks: no partitioned queues (create_partitioned needs pg_partman; no convert_archive_partitioned, detach_archive); create, send, send_batch, read, read_with_poll, pop, set_vt, archive, delete, purge_queue, drop_queue, list_queues, metrics work as the real ones
 CREATE TABLE pgmq.meta (
   queue_name varchar UNIQUE NOT NULL,
   is_partitioned boolean NOT NULL,
