@@ -12,7 +12,7 @@ pub mod seeds;
 
 use crate::db::history::Ledger;
 use crate::error::{Error, Kind, Result};
-use crate::report::{display_path, escape};
+use crate::report::{clean, display_path, escape};
 use crate::version;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,7 +170,7 @@ pub fn load(dir: &Path) -> Result<Source> {
         if let Err(problem) = version::check_folder(&folder) {
             source
                 .problems
-                .push(Problem::BadFolderName { folder: escape(&folder).into_owned(), reason: problem.reason() });
+                .push(Problem::BadFolderName { folder: clean(&folder).into_owned(), reason: problem.reason() });
             continue;
         }
         // Whether it holds up.sql is checked only for the migrations a command
