@@ -24,7 +24,7 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     ctx.lock(&mut conn, &args.lock)?;
     let r = &ctx.reporter;
     let target = url::target_of(&url);
-    r.line(format!("{target}: recording the checksum of {}", report::clean(&m.name)));
+    r.line(format!("{target}: recording the checksum of {}", report::escape(&m.name)));
     // Without our table, nothing was applied by cargo-migrate here.
     if !history.has_companion || !bookkeeping::set_checksum(&mut conn, &v, &now)? {
         let tool = match history.ledger {
@@ -40,10 +40,10 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     let before = applied.checksum.clone();
     match &before {
         Some(b) if *b == now => {
-            r.line(format!("{}: the recorded checksum already matches ({now})", report::clean(&m.name)))
+            r.line(format!("{}: the recorded checksum already matches ({now})", report::escape(&m.name)))
         }
-        Some(b) => r.line(format!("{}: recorded checksum {b} → {now}", report::clean(&m.name))),
-        None => r.line(format!("{}: recorded checksum {now}", report::clean(&m.name))),
+        Some(b) => r.line(format!("{}: recorded checksum {b} → {now}", report::escape(&m.name))),
+        None => r.line(format!("{}: recorded checksum {now}", report::escape(&m.name))),
     }
     r.json(&RepairOutput {
         ok: true,

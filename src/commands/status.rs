@@ -9,7 +9,7 @@ use super::{pending, state, Context, Database};
 use crate::cli::{Format, StatusArgs};
 use crate::error::{exit, Result};
 use crate::plan::{self, Anomaly, Row, RowState};
-use crate::report::{self, clean, display_path, json_path, AnomalyJson, StatusOutput, StatusRow, Summary};
+use crate::report::{self, display_path, escape, json_path, AnomalyJson, StatusOutput, StatusRow, Summary};
 use crate::source::Problem;
 use crate::{url, version};
 
@@ -100,7 +100,7 @@ fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str], up_only: &[&st
             RowState::Partly { .. } => &partly,
             RowState::Pending => &pending,
         });
-        out.push_str(&clean(row.name));
+        out.push_str(&escape(row.name));
         if let Some(a) = row.applied {
             out.push_str("  ");
             out.push_str(&dim);

@@ -227,7 +227,7 @@ fn report(ctx: &Context, results: &[(String, String, Verdict)]) -> Result<u8> {
     let mut problems = 0;
     let mut json = Vec::new();
     for (version, name, verdict) in results {
-        let name_shown = report::clean(name);
+        let name_shown = report::escape(name);
         let (state, details, error) = match verdict {
             Verdict::Reversible => {
                 r.line(format!("  {} {name_shown}", "reversible".green()));

@@ -265,7 +265,7 @@ fn print_step(r: &Reporter, step: &StepReport) {
         crate::error::Action::Reverted => "reverted".yellow(),
     };
     let kept = if step.from_store { "  (with the down.sql stored when it was applied)" } else { "" };
-    r.line(format!("  {verb} {}  {}{kept}", report::clean(&step.name), report::ms(step.duration)));
+    r.line(format!("  {verb} {}  {}{kept}", report::escape(&step.name), report::ms(step.duration)));
     r.notices(&step.notices);
 }
 
