@@ -30,3 +30,4 @@ mod supabase;
 mod supabase_project;
 mod up;
 mod up_down;
+mod verify;
