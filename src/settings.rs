@@ -218,3 +218,32 @@ pub fn lint_config(project: &Project) -> Result<crate::lint::Config> {
     }
     Ok(crate::lint::Config::default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_roles_file_is_the_setting_else_the_supabase_clis_file() {
+        let root = std::env::temp_dir().join(format!("cargo-migrate-roles-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("app/supabase/migrations")).unwrap();
+        let mut project = crate::workspace::standalone(&root.join("app"));
+        project.workspace_root = root.clone();
+        let supabase = root.join("app/supabase/migrations");
+        // None yet: where the Supabase CLI keeps it, beside its migrations.
+        let r = roles(&project, &supabase);
+        assert_eq!(r, Roles { path: root.join("app/supabase/roles.sql"), configured: false });
+        assert_eq!(r.file().unwrap(), None);
+        // Another layout: the package's, else the workspace's, supabase/roles.sql.
+        std::fs::create_dir_all(root.join("supabase")).unwrap();
+        std::fs::write(root.join("supabase/roles.sql"), "").unwrap();
+        let r = roles(&project, &root.join("app/migrations"));
+        assert_eq!(r.file().unwrap(), Some(root.join("supabase/roles.sql").as_path()));
+        // The setting wins, and must exist.
+        project.roles_setting = Some(root.join("db/roles.sql"));
+        let r = roles(&project, &supabase);
+        assert!(r.configured && r.file().unwrap_err().kind == Kind::BadMetadata);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
