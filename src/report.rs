@@ -343,7 +343,17 @@ pub struct StatusOutput {
     pub database: String,
     pub migrations: Vec<StatusRow>,
     pub anomalies: Vec<AnomalyJson>,
+    /// Entries of the migrations folder that look meant to run but will not.
+    pub skipped: Vec<SkippedJson>,
     pub summary: Summary,
+}
+
+#[derive(Serialize)]
+pub struct SkippedJson {
+    /// Its name in the migrations folder.
+    pub entry: String,
+    /// `folder`, `no_version`, `extension_case`, `script` or `not_sql`.
+    pub reason: &'static str,
 }
 
 #[derive(Serialize)]

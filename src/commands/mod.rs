@@ -196,7 +196,7 @@ impl Context {
                 self.reporter.warn(format!(
                     "{} will not run: {}",
                     report::display_path(&source.dir.join(&s.entry)),
-                    s.why
+                    s.reason.why(&s.entry)
                 ));
             }
         });

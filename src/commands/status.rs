@@ -9,7 +9,9 @@ use super::{pending, state, Context, Database};
 use crate::cli::{Format, StatusArgs};
 use crate::error::{exit, Result};
 use crate::plan::{self, Anomaly, Row, RowState};
-use crate::report::{self, display_path, escape, json_path, AnomalyJson, StatusOutput, StatusRow, Summary};
+use crate::report::{
+    self, display_path, escape, json_path, AnomalyJson, SkippedJson, StatusOutput, StatusRow, Summary,
+};
 use crate::source::Problem;
 use crate::{url, version};
 
@@ -43,6 +45,11 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
                 })
                 .collect(),
             anomalies: anomalies.iter().map(anomaly_json).collect(),
+            skipped: source
+                .skipped
+                .iter()
+                .map(|s| SkippedJson { entry: s.entry.clone(), reason: s.reason.name() })
+                .collect(),
             summary: Summary { applied: history.applied.len(), pending, anomalies: anomalies.len() },
         });
     } else {

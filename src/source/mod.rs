@@ -76,28 +76,71 @@ pub struct Source {
 pub struct Skipped {
     /// Its name in the folder, with control characters escaped.
     pub entry: String,
-    pub why: String,
+    pub reason: NotRun,
+}
+
+/// Why an entry that looks meant to run does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotRun {
+    /// A folder in `supabase/migrations`, where only files run.
+    Folder,
+    /// A `.sql` file whose name does not start with a version.
+    NoVersion,
+    /// `.SQL`, `.Sql`: not `.sql`.
+    ExtensionCase,
+    /// A JavaScript or TypeScript migration (node-pg-migrate's).
+    Script,
+    /// Versioned, but not a `.sql` file.
+    NotSql,
+}
+
+impl NotRun {
+    /// Its `--format json` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            NotRun::Folder => "folder",
+            NotRun::NoVersion => "no_version",
+            NotRun::ExtensionCase => "extension_case",
+            NotRun::Script => "script",
+            NotRun::NotSql => "not_sql",
+        }
+    }
+
+    /// Why `entry` does not run, and what to do.
+    pub fn why(self, entry: &str) -> String {
+        match self {
+            NotRun::Folder => {
+                "a folder: in supabase/migrations only `<version>_<name>.sql` files run (as with the Supabase CLI)"
+                    .into()
+            }
+            NotRun::NoVersion => "its name does not start with a version: name it `<version>_<name>.sql`".into(),
+            NotRun::ExtensionCase => {
+                let (stem, ext) = entry.rsplit_once('.').unwrap_or((entry, ""));
+                format!("`.{ext}` is not `.sql`: rename it to `{stem}.sql`")
+            }
+            NotRun::Script => {
+                "a JavaScript/TypeScript migration: `cargo migrate import --from node-pg-migrate` converts it to SQL"
+                    .into()
+            }
+            NotRun::NotSql => "only `.sql` files run".into(),
+        }
+    }
 }
 
 /// Why `entry` (a file unless `is_dir`) does not run, when it looks meant to;
 /// None for what is plainly not a migration (a README, `.keep`).
-fn not_run(entry: &str, is_dir: bool, supabase: bool) -> Option<String> {
+fn not_run(entry: &str, is_dir: bool, supabase: bool) -> Option<NotRun> {
     if is_dir {
-        return supabase.then(|| {
-            "a folder: in supabase/migrations only `<version>_<name>.sql` files run (as with the Supabase CLI)".into()
-        });
+        return supabase.then_some(NotRun::Folder);
     }
-    let (stem, ext) = entry.rsplit_once('.').unwrap_or((entry, ""));
+    let ext = entry.rsplit_once('.').map_or("", |(_, ext)| ext);
     let versioned = entry.starts_with(|c: char| c.is_ascii_digit());
     match ext {
-        "sql" if !versioned => Some("its name does not start with a version: name it `<version>_<name>.sql`".into()),
+        "sql" if !versioned => Some(NotRun::NoVersion),
         "sql" => None,
-        _ if ext.eq_ignore_ascii_case("sql") => Some(format!("`.{ext}` is not `.sql`: rename it to `{stem}.sql`")),
-        "js" | "cjs" | "mjs" | "ts" | "cts" | "mts" if versioned => Some(
-            "a JavaScript/TypeScript migration: `cargo migrate import --from node-pg-migrate` converts it to SQL"
-                .into(),
-        ),
-        _ if versioned => Some("only `.sql` files run".into()),
+        _ if ext.eq_ignore_ascii_case("sql") => Some(NotRun::ExtensionCase),
+        "js" | "cjs" | "mjs" | "ts" | "cts" | "mts" if versioned => Some(NotRun::Script),
+        _ if versioned => Some(NotRun::NotSql),
         _ => None,
     }
 }
@@ -146,8 +189,8 @@ pub fn load(dir: &Path) -> Result<Source> {
         }
         let is_dir = file_type.is_dir() || (file_type.is_symlink() && path.is_dir());
         let skip = |source: &mut Source| {
-            if let Some(why) = not_run(&folder, is_dir, supabase) {
-                source.skipped.push(Skipped { entry: escape(&folder).into_owned(), why });
+            if let Some(reason) = not_run(&folder, is_dir, supabase) {
+                source.skipped.push(Skipped { entry: escape(&folder).into_owned(), reason });
             }
         };
         // Supabase's migrations are files: the CLI skips folders there (old
@@ -473,12 +516,14 @@ mod tests {
 
     #[test]
     fn what_looks_meant_to_run_but_will_not_is_named() {
-        assert!(not_run("init.sql", false, true).unwrap().contains("version"));
-        assert!(not_run("20240101000000_a.SQL", false, true).unwrap().contains("20240101000000_a.sql"));
-        assert!(not_run("20240101000000_a.Sql", false, false).is_some());
-        assert!(not_run("1700000000000_init.js", false, false).unwrap().contains("import"));
-        assert!(not_run("20240101000000_a.sql.bak", false, false).is_some());
-        assert!(not_run("old", true, true).unwrap().contains("folder"));
+        use super::NotRun::*;
+        assert_eq!(not_run("init.sql", false, true), Some(NoVersion));
+        assert_eq!(not_run("20240101000000_a.SQL", false, true), Some(ExtensionCase));
+        assert!(ExtensionCase.why("20240101000000_a.SQL").contains("`20240101000000_a.sql`"));
+        assert_eq!(not_run("20240101000000_a.Sql", false, false), Some(ExtensionCase));
+        assert_eq!(not_run("1700000000000_init.js", false, false), Some(Script));
+        assert_eq!(not_run("20240101000000_a.sql.bak", false, false), Some(NotSql));
+        assert_eq!(not_run("old", true, true), Some(Folder));
         // What plainly is not a migration, and what runs, is not named.
         for quiet in ["README.md", "schema.rb", "20240101000000_a.sql"] {
             assert_eq!(not_run(quiet, false, true), None, "{quiet}");

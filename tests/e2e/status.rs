@@ -121,6 +121,9 @@ fn files_that_will_not_run_are_named_with_why() {
         assert!(warned.iter().any(|l| l.contains(&format!("migrations/{name} will not run"))), "{name}: {}", r.stderr);
     }
     assert!(db.table_exists("public.a") && !db.table_exists("public.init") && !db.table_exists("public.b"));
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    let reasons: Vec<&str> = j["skipped"].as_array().unwrap().iter().map(|s| s["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons, ["extension_case", "no_version", "folder"], "{j}");
 
     let db = Db::new("status_skipped_diesel");
     let p = Project::new(&db);
@@ -131,7 +134,15 @@ fn files_that_will_not_run_are_named_with_why() {
     let r = p.cargo_migrate(&["status"]).ok();
     let warned: Vec<&str> = r.stderr.lines().filter(|l| l.contains("will not run")).collect();
     assert_eq!(warned.len(), 2, "{}", r.stderr);
-    assert!(r.stdout.contains("0 applied, 1 pending"), "{}", r.stdout);
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["summary"]["pending"], 1, "{j}");
+    let skipped: Vec<(&str, &str)> = j["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["entry"].as_str().unwrap(), s["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(skipped, [("20250102000000_b.sql.bak", "not_sql"), ("schema.sql", "no_version")], "{j}");
 }
 
 /// Rewrite `path` with `text` (the same length as before) and give it back
