@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::cli::ProjectOpts;
 use crate::db::history::Ledger;
 use crate::error::{Error, Kind, Result};
 use crate::workspace::Project;
@@ -37,7 +36,6 @@ impl Env {
         if !path.is_file() {
             if required {
                 return Err(Error::new(Kind::NoEnvFile, format!("--env-file {} does not exist", path.display()))
-                    .usage()
                     .hint("pass the path of an existing .env file"));
             }
             return Ok(Env::default());
@@ -77,6 +75,18 @@ pub struct Settings {
     /// run before them on the local and scratch databases.
     pub roles: Roles,
     pub env: Env,
+    /// `[package.metadata.migrate.lint]`, read with the rest; an error in it
+    /// stops only what lints.
+    lint: Result<crate::lint::Config>,
+}
+
+/// What the command line says about the project (the rest comes from files).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags<'a> {
+    /// `--dir`.
+    pub dir: Option<&'a Path>,
+    /// `--env-file`.
+    pub env_file: Option<&'a Path>,
 }
 
 /// The roles file: the `roles` setting, else the Supabase CLI's `supabase/roles.sql`.
@@ -120,24 +130,30 @@ fn roles(project: &Project, migrations_dir: &Path) -> Roles {
 }
 
 impl Settings {
+    /// The lint configuration.
+    pub fn lint(&self) -> Result<&crate::lint::Config> {
+        self.lint.as_ref().map_err(Clone::clone)
+    }
+
     /// Which table is the history: Supabase's for a `supabase/migrations` folder.
     pub fn ledger(&self) -> Ledger {
         Ledger::for_dir(&self.migrations_dir)
     }
 }
 
-pub fn resolve(cwd: &Path, opts: &ProjectOpts, project: Project) -> Result<Settings> {
-    let env = match &opts.env_file {
+pub fn resolve(cwd: &Path, flags: Flags<'_>, project: Project) -> Result<Settings> {
+    let env = match flags.env_file {
         Some(path) => Env::load(&cwd.join(path), true)?,
         None => Env::load(&project.workspace_root.join(".env"), false)?,
     };
-    let (migrations_dir, dir_origin) = migrations_dir(cwd, opts.dir.as_deref(), &project)?;
+    let (migrations_dir, dir_origin) = migrations_dir(cwd, flags.dir, &project)?;
+    let lint = lint_config(&project);
     let templates_dir = [&project.package_dir, &project.workspace_root]
         .into_iter()
         .map(|d| d.join("migrations-template"))
         .find(|d| d.is_dir());
     let roles = roles(&project, &migrations_dir);
-    Ok(Settings { migrations_dir, dir_origin, templates_dir, roles, env, project })
+    Ok(Settings { migrations_dir, dir_origin, templates_dir, roles, env, project, lint })
 }
 
 fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<(PathBuf, String)> {
@@ -191,7 +207,7 @@ fn diesel_toml_dir(base: &Path) -> Result<Option<PathBuf>> {
 
 /// `[package.metadata.migrate.lint]` of the package's Cargo.toml, else
 /// `[workspace.metadata.migrate.lint]` of the workspace's; defaults without.
-pub fn lint_config(project: &Project) -> Result<crate::lint::Config> {
+fn lint_config(project: &Project) -> Result<crate::lint::Config> {
     let places = [
         (project.package_dir.join("Cargo.toml"), ["package", "metadata", "migrate", "lint"]),
         (project.workspace_root.join("Cargo.toml"), ["workspace", "metadata", "migrate", "lint"]),

@@ -17,7 +17,15 @@ use std::time::Duration;
 use self::cluster::{Postgres, StartOptions, StopMode};
 use self::prepare::{write_stand_in_extensions, CONTRIB};
 use crate::error::{Error, Kind, Result};
-use crate::report::{display_path, Reporter};
+use crate::show::display_path;
+
+/// The local database, running.
+#[derive(Debug)]
+pub struct Running {
+    pub url: String,
+    /// What happened on the way (started, prepared without contrib …), for the user.
+    pub notes: Vec<String>,
+}
 
 pub struct Local {
     /// Holds `data/`, `sock/`, `log`, `port`, and `bin`: the PostgreSQL that made it.
@@ -155,16 +163,18 @@ impl Local {
             })
     }
 
-    /// Start it (creating and preparing it first if needed); the URL.
-    pub fn ensure_running(&self, reporter: &Reporter) -> Result<String> {
+    /// Start it (creating and preparing it first if needed): its URL, and
+    /// what the user should be told about it.
+    pub fn ensure_running(&self) -> Result<Running> {
+        let mut notes = Vec::new();
         if self.is_running() && self.dir.join("password").is_file() {
             let url = self.url()?;
             if !self.dir.join("prepared").is_file() {
                 // An earlier preparation failed (it rolled back): try again.
-                self.prepare(&url, reporter)?;
+                notes.extend(self.prepare(&url)?);
             }
-            self.apply_roles(&url, reporter)?;
-            return Ok(url);
+            self.apply_roles(&url, &mut notes)?;
+            return Ok(Running { url, notes });
         }
         // A cluster made before the password existed trusted every local user:
         // make it anew (it is a development database; `local reset` does the same).
@@ -176,17 +186,17 @@ impl Local {
         self.start()?;
         let url = self.url()?;
         if fresh || !self.dir.join("prepared").is_file() {
-            self.prepare(&url, reporter)?;
+            notes.extend(self.prepare(&url)?);
         }
-        self.apply_roles(&url, reporter)?;
-        reporter.note(format!("started the local development database in {}", display_path(&self.dir)));
-        Ok(url)
+        self.apply_roles(&url, &mut notes)?;
+        notes.push(format!("started the local development database in {}", display_path(&self.dir)));
+        Ok(Running { url, notes })
     }
 
     /// Run the roles file when it changed since it last ran here: roles
     /// belong to the whole cluster, so one run serves every database in it,
     /// verify's scratch databases too.
-    fn apply_roles(&self, url: &str, reporter: &Reporter) -> Result<()> {
+    fn apply_roles(&self, url: &str, notes: &mut Vec<String>) -> Result<()> {
         let Some(file) = &self.roles else { return Ok(()) };
         let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, "read", e))?;
         let sum = crate::version::checksum(&text);
@@ -202,7 +212,7 @@ impl Local {
                 self.command_hint("reset")
             ))
         })?;
-        reporter.note(format!("ran {} on the local development database", display_path(file)));
+        notes.push(format!("ran {} on the local development database", display_path(file)));
         std::fs::write(&marker, sum).map_err(|e| Error::io(&marker, "write", e))
     }
 
@@ -284,7 +294,8 @@ impl Local {
         Ok(port)
     }
 
-    fn prepare(&self, url: &str, reporter: &Reporter) -> Result<()> {
+    /// Prepare it like Supabase; a note when this PostgreSQL lacks contrib modules.
+    fn prepare(&self, url: &str) -> Result<Option<String>> {
         let extensions =
             prepare_like_supabase(url).map_err(|e| e.hint(format!("{} recreates it", self.command_hint("reset"))))?;
         // Supabase's own extensions are stand-ins on any PostgreSQL but Supabase's
@@ -294,8 +305,8 @@ impl Local {
             .filter(|e| e.state == ExtensionState::StandIn && CONTRIB.contains(&e.name.as_str()))
             .map(|e| e.name.as_str())
             .collect();
-        if !contrib.is_empty() {
-            reporter.note(format!(
+        let note = (!contrib.is_empty()).then(|| {
+            format!(
                 "note: this PostgreSQL ({}) lacks the contrib module(s) {}: the local database has stand-ins with the \
                  same functions (crypt() there is not bcrypt), see {}; a PostgreSQL with contrib (Debian/Ubuntu: the \
                  postgresql-<major> package) has the real ones (--pg-bin, then {})",
@@ -303,9 +314,10 @@ impl Local {
                 contrib.join(", "),
                 self.command_hint("status"),
                 self.command_hint("reset")
-            ));
-        }
-        std::fs::write(self.dir.join("prepared"), "").map_err(|e| Error::io(&self.dir, "write", e))
+            )
+        });
+        std::fs::write(self.dir.join("prepared"), "").map_err(|e| Error::io(&self.dir, "write", e))?;
+        Ok(note)
     }
 
     pub fn stop(&self) -> Result<bool> {
@@ -317,11 +329,11 @@ impl Local {
             .map_err(|why| Error::new(Kind::LocalDatabase, format!("could not stop the local database: {why}")))
     }
 
-    /// Drop everything and start over: the seed's `db:reset`.
-    pub fn reset(&self, reporter: &Reporter) -> Result<String> {
+    /// Drop everything and start over (node-pg-migrate teams' `db:reset`).
+    pub fn reset(&self) -> Result<Running> {
         self.stop()?;
         std::fs::remove_dir_all(&self.dir).or_else(ignore_missing).map_err(|e| Error::io(&self.dir, "remove", e))?;
-        self.ensure_running(reporter)
+        self.ensure_running()
     }
 }
 

@@ -44,7 +44,9 @@ pub const SUPABASE_EXTENSIONS: &[&str] = &[
 /// Of those, the ones PostgreSQL itself ships (contrib).
 pub(super) const CONTRIB: &[&str] = &["pgcrypto", "uuid-ossp", "pg_stat_statements"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
 pub enum ExtensionState {
     /// The installation's own extension, created.
     Real,
@@ -100,8 +102,8 @@ pub fn run_roles(url: &str, file: &Path, text: &str) -> Result<()> {
             Kind::RolesFile,
             format!(
                 "{} failed: {} (SQLSTATE {}); none of it ran",
-                crate::report::display_path(file),
-                crate::report::clean(&e.message),
+                crate::show::display_path(file),
+                crate::show::clean(&e.message),
                 e.sqlstate.as_deref().unwrap_or("none")
             ),
         )

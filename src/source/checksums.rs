@@ -26,7 +26,7 @@ pub fn fill(migrations: &mut [Migration]) {
 /// What the checksum is of: up.sql, or a single file's up section (as
 /// `Migration::checksum_of`).
 fn up_of(m: &Migration, text: String) -> String {
-    if m.file {
+    if m.layout == super::Layout::File {
         super::sections::split(&text).up
     } else {
         text

@@ -119,7 +119,12 @@ fn roles_the_migrations_use_come_from_the_roles_file() {
     // Without the role: it says exactly that, and which file makes it.
     let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
     let error = &r.json()["error"];
-    assert_eq!(error["kind"], "missing_role", "{}", r.stdout);
+    assert_eq!(
+        (error["kind"].as_str(), error["missing_role"].as_str()),
+        (Some("migration_failed"), Some(role.as_str())),
+        "{}",
+        r.stdout
+    );
     let hint = error["hint"].as_str().unwrap();
     assert!(hint.contains(&format!("`{role}`")) && hint.contains("supabase/roles.sql"), "{hint}");
 
@@ -155,7 +160,7 @@ fn a_missing_role_on_a_configured_database_is_named() {
     let role = format!("nobody_made_{}", run_id());
     p.migration("20240101000000_grant", &format!("CREATE TABLE t (id int);\nGRANT SELECT ON t TO {role};\n"), None);
     let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
-    assert_eq!(r.json()["error"]["kind"], "missing_role", "{}", r.stdout);
+    assert_eq!(r.json()["error"]["missing_role"].as_str(), Some(role.as_str()), "{}", r.stdout);
     assert!(db.applied().is_empty() && !db.table_exists("public.t"));
     // Another undefined object is not called a missing role.
     p.migration(
@@ -165,4 +170,5 @@ fn a_missing_role_on_a_configured_database_is_named() {
     );
     let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
     assert_eq!(r.json()["error"]["kind"], "migration_failed", "{}", r.stdout);
+    assert!(r.json()["error"]["missing_role"].is_null(), "{}", r.stdout);
 }
