@@ -124,6 +124,8 @@ pub enum Kind {
     SupabaseConfig,
     /// The server could not be reached or refused us.
     Connect,
+    /// The server is a standby (read replica): nothing can be written there.
+    Standby,
     /// A bookkeeping query failed (permissions, a missing schema).
     Database,
     /// The connection's search_path names no schema to create diesel's table in.
@@ -140,6 +142,8 @@ pub enum Kind {
     },
     /// A destructive command on a database that is not local needs `--yes`.
     ConfirmationNeeded,
+    /// A trigger, rule or policy the tool did not make is on a bookkeeping table.
+    ForeignHook,
     // Running.
     /// Another run holds the migration lock for longer than `--lock-timeout`.
     LockTimeout {
@@ -154,6 +158,15 @@ pub enum Kind {
     OpenTransaction,
     /// The connection dropped; the fields say what the database really has.
     ConnectionLost(Box<ConnectionLoss>),
+    /// The connection dropped and the server still runs the step's session:
+    /// whether it took effect is not known yet (`status` tells, later).
+    OutcomeUnknown {
+        migration: MigrationRef,
+        /// The old session's backend pid, when known.
+        pid: Option<i32>,
+        /// How long its end was waited for.
+        waited_s: u64,
+    },
     // The local development database.
     /// No PostgreSQL server binaries to start one.
     NoPostgres,

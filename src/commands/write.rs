@@ -178,7 +178,7 @@ pub fn migrate(
         if lint {
             super::lint::before_up(ctx, &source, &applies(&steps))?;
         }
-        let options = runner::Options { single_transaction, who: db::connect::whoami() };
+        let options = runner::Options::new(single_transaction, lock_opts);
         let planned = runner::dry_run(&mut conn, &steps, &source, &history, &options)?;
         return Ok(Written {
             done: Vec::new(),
@@ -218,8 +218,8 @@ pub fn migrate(
             if let Some(dir) = &backup {
                 made = Some(back_up(ctx, &mut conn, &url, db_opts, dir.as_deref())?);
             }
-            let options = runner::Options { single_transaction, who: db::connect::whoami() };
-            let reconnect = || ctx.connect(&url, db_opts, "check");
+            let options = runner::Options::new(single_transaction, lock_opts);
+            let reconnect = || ctx.connect(&url, db_opts, "check").map(|c| Box::new(c) as Box<dyn db::Session>);
             done =
                 runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| print_step(r, step))
                     .map_err(|e| ctx.with_roles_file(e))?;

@@ -1,4 +1,146 @@
+//! `cargo migrate up`: what it refuses and what it reports, checked against
+//! the catalog.
+
 use crate::harness::*;
+
+/// The lock released through SQL built at run time (no word "advisory" in
+/// the file): the run stops, and the error names the migration that did it.
+#[test]
+fn a_lock_released_through_dynamic_sql_names_the_migration_that_did_it() {
+    let db = Db::new("up_dynamic_unlock");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "before");
+    p.migration(
+        "20250102000000_sly",
+        "CREATE TABLE sly (id int);\nDO $$ BEGIN EXECUTE 'SELECT pg_adv' || 'isory_unlock_all()'; END $$;\n",
+        Some("DROP TABLE sly;"),
+    );
+    p.table_migration("20250103000000", "after");
+    let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
+    let j = r.json();
+    assert_eq!(j["error"]["kind"], "lock_lost", "{}", r.all());
+    // The migration is named (data, not wording): the one that unlocked, not its neighbours.
+    let message = j["error"]["message"].as_str().unwrap();
+    assert!(message.contains("20250102000000_sly"), "{}", r.all());
+    assert!(!message.contains("after") && !message.contains("before"), "{}", r.all());
+    assert_eq!(db.applied(), ["20250101000000"]);
+    assert!(!db.table_exists("public.sly") && !db.table_exists("public.after"));
+}
+
+/// The client side of the connection dies mid-migration while the server's
+/// session lives on and commits a few seconds later: `up` waits for that
+/// session to end and only then reads the history, so it reports the
+/// migration applied, as the database has it.
+#[test]
+fn a_migration_committed_after_the_client_side_died_is_reported_applied() {
+    let db = Db::new("up_half_dead_commit");
+    let port = cutting_proxy(b"cut-while-it-sleeps");
+    let mut p = Project::bare("app");
+    let url = format!("postgres://postgres@127.0.0.1:{port}/{}?sslmode=disable", db.name());
+    p.env = vec![("DATABASE_URL".into(), url)];
+    p.table_migration("20250101000000", "first");
+    p.migration(
+        "20250102000000_slow",
+        "-- cut-while-it-sleeps\nCREATE TABLE marks (id int);\nINSERT INTO marks VALUES (1);\n\
+         SELECT pg_sleep(3);\nCREATE TABLE slow (id int);\nINSERT INTO marks VALUES (2);\n",
+        Some("DROP TABLE slow; DROP TABLE marks;"),
+    );
+    let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
+    let j = r.json();
+    assert_eq!(j["error"]["kind"], "connection_lost", "{}", r.all());
+    let done: Vec<&str> =
+        j["error"]["done_before"].as_array().unwrap().iter().map(|d| d["version"].as_str().unwrap()).collect();
+    assert_eq!(done, ["20250101000000", "20250102000000"], "{}", r.all());
+    assert_eq!(db.applied(), ["20250101000000", "20250102000000"]);
+    assert_eq!(db.query("SELECT count(*) FROM marks"), "2");
+}
+
+/// The old session outlives the wait (`--lock-timeout` bounds it): the
+/// outcome is unknown, and said so, never "rolled back".
+#[test]
+fn a_session_that_outlives_the_wait_leaves_the_outcome_unknown() {
+    let db = Db::new("up_outcome_unknown");
+    let port = cutting_proxy(b"cut-and-keep-running");
+    let mut p = Project::bare("app");
+    let url = format!("postgres://postgres@127.0.0.1:{port}/{}?sslmode=disable", db.name());
+    p.env = vec![("DATABASE_URL".into(), url)];
+    p.migration(
+        "20250101000000_long",
+        "-- cut-and-keep-running\nCREATE TABLE long (id int);\nSELECT pg_sleep(20);\n",
+        Some("DROP TABLE long;"),
+    );
+    let r = p.cargo_migrate(&["up", "--lock-timeout", "1", "--format", "json"]).fails(1);
+    let j = r.json();
+    assert_eq!(j["error"]["kind"], "outcome_unknown", "{}", r.all());
+    assert_eq!(j["error"]["done_before"].as_array().map(Vec::len), Some(0), "{}", r.all());
+    // It is still running; ending it rolls it back, and then nothing is applied.
+    db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%cut-and-keep-running%' AND pid <> pg_backend_pid()");
+    assert!(db.applied().is_empty());
+}
+
+/// The escalation of a Supabase project, on the local database prepared
+/// like one: `GRANT ALL ON ALL TABLES IN SCHEMA public` hands diesel's table
+/// to the API roles; `authenticated` hangs a trigger on it that would make
+/// it superuser when the owner next records a migration. `up` refuses (the
+/// trigger never fires) and takes the privileges back.
+#[test]
+fn a_trigger_an_api_role_hangs_on_the_history_is_refused_never_fired() {
+    let p = Project::bare("app");
+    p.migration("20250101000000_notes", "CREATE TABLE public.notes (id int);\n", Some("DROP TABLE public.notes;"));
+    p.cargo_migrate(&["up"]).ok();
+    let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
+    psql(&url, "GRANT ALL ON ALL TABLES IN SCHEMA public TO anon, authenticated");
+    try_psql_session(
+        &url,
+        &[
+            "SET ROLE authenticated",
+            "CREATE FUNCTION public.evil() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN EXECUTE 'ALTER ROLE authenticated SUPERUSER'; RETURN NEW; END $$",
+            "CREATE TRIGGER evil BEFORE INSERT ON public.__diesel_schema_migrations \
+             FOR EACH ROW EXECUTE FUNCTION public.evil()",
+        ],
+    )
+    .unwrap();
+    p.table_migration("20250102000000", "second");
+    let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
+    assert_eq!(r.json()["error"]["kind"], "foreign_hook", "{}", r.all());
+    assert!(r.json()["error"]["hint"].as_str().unwrap().contains("DROP TRIGGER evil ON"), "{}", r.all());
+    assert_eq!(psql(&url, "SELECT rolsuper FROM pg_roles WHERE rolname = 'authenticated'"), "f");
+    assert_eq!(psql(&url, "SELECT string_agg(version, ',') FROM public.__diesel_schema_migrations"), "20250101000000");
+    assert_eq!(psql(&url, "SELECT to_regclass('public.second') IS NULL"), "t");
+    // Even the refused run took the privileges back: TRUNCATE (which ignores
+    // row level security) and a second trigger are denied.
+    let err = try_psql_session(&url, &["SET ROLE anon", "TRUNCATE __diesel_schema_migrations"]).unwrap_err();
+    assert!(err.contains("permission denied"), "{err}");
+    let err = try_psql_session(
+        &url,
+        &[
+            "SET ROLE authenticated",
+            "CREATE TRIGGER evil2 BEFORE INSERT ON public.__diesel_schema_migrations \
+             FOR EACH ROW EXECUTE FUNCTION public.evil()",
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("permission denied") || err.contains("must be owner"), "{err}");
+    // Dropped as the hint says, the next run applies, and no role but the
+    // owner holds anything but SELECT on any bookkeeping table (a reading
+    // role keeps reading: here Supabase's default privileges gave
+    // service_role SELECT), the API roles and PUBLIC not even that.
+    psql(&url, "DROP TRIGGER evil ON public.__diesel_schema_migrations");
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(psql(&url, "SELECT count(*) FROM public.__diesel_schema_migrations"), "2");
+    let held = psql(
+        &url,
+        "SELECT string_agg(c.oid::regclass || ' ' || a.grantee::regrole || ' ' || a.privilege_type, ', ') \
+           FROM pg_class c, aclexplode(c.relacl) a \
+          WHERE c.oid IN ('public.__diesel_schema_migrations'::regclass, 'cargo_migrate.migrations'::regclass, \
+                          'cargo_migrate.partial'::regclass) AND a.grantee <> c.relowner \
+            AND (a.privilege_type <> 'SELECT' OR a.grantee = 0 \
+                 OR a.grantee IN (SELECT oid FROM pg_roles WHERE rolname IN ('anon', 'authenticated')))",
+    );
+    assert_eq!(held, "");
+    p.cargo_migrate(&["local", "stop"]).ok();
+}
 
 /// An up.sql with no statement is refused, saying what it holds: nothing,
 /// only `;` and comments, or the untouched template.
