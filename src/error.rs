@@ -179,6 +179,8 @@ pub enum Kind {
     /// It could not be created, started, prepared or stopped.
     #[serde(rename = "local_db")]
     LocalDatabase,
+    /// The roles file (`supabase/roles.sql`, setting `roles`) failed.
+    RolesFile,
     /// A bug: please report it.
     Internal,
 }
@@ -272,6 +274,8 @@ pub struct MigrationFailure {
     pub statements_done: Option<usize>,
     /// The server's notices and warnings while it ran.
     pub notices: Vec<Notice>,
+    /// It failed because it uses this role, which does not exist on the server.
+    pub missing_role: Option<String>,
     /// `status` shows it as partly applied (a progress row was kept).
     #[serde(skip)]
     pub tracked: bool,
@@ -504,6 +508,7 @@ mod tests {
             aftermath: Aftermath::RolledBack,
             statements_done: None,
             notices: Vec::new(),
+            missing_role: None,
             tracked: true,
             in_transaction: true,
         }

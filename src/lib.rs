@@ -7,17 +7,14 @@
 //! The library is an implementation detail of the binary: `run` is its only
 //! entry point.
 
-mod cache;
 mod cli;
-mod lint;
-// Shared with the tests' harness (`#[path]`), which uses parts the binary does not.
-#[allow(dead_code)]
-mod cluster;
 mod commands;
 mod db;
 mod envfile;
 mod error;
-mod names;
+mod lint;
+mod local;
+mod migration_name;
 mod output;
 mod plan;
 mod runner;

@@ -103,6 +103,9 @@ pub struct Settings {
     pub dir_origin: String,
     /// A host project's own `migrations-template/`, if it has one.
     pub templates_dir: Option<PathBuf>,
+    /// The SQL that creates the roles the migrations use but do not create,
+    /// run before them on the local and scratch databases.
+    pub roles: Roles,
     pub env: Env,
     /// `[package.metadata.migrate.lint]`, read with the rest; an error in it
     /// stops only what lints.
@@ -116,6 +119,46 @@ pub struct Flags<'a> {
     pub dir: Option<&'a Path>,
     /// `--env-file`.
     pub env_file: Option<&'a Path>,
+}
+
+/// The roles file: the `roles` setting, else the Supabase CLI's `supabase/roles.sql`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roles {
+    /// Where it is, or would be written.
+    pub path: PathBuf,
+    /// Named by the `roles` setting (then it must exist).
+    pub configured: bool,
+}
+
+impl Roles {
+    /// The file to run, when there is one; a configured file that is missing is an error.
+    pub fn file(&self) -> Result<Option<&Path>> {
+        match (self.path.is_file(), self.configured) {
+            (true, _) => Ok(Some(&self.path)),
+            (false, false) => Ok(None),
+            (false, true) => Err(Error::new(
+                Kind::BadMetadata,
+                format!("the roles file {} (metadata.migrate.roles) does not exist", self.path.display()),
+            )
+            .hint("create it with the CREATE ROLE statements the migrations need, or remove the setting")),
+        }
+    }
+}
+
+/// `roles`, else `roles.sql` beside a `supabase/migrations` folder (where the
+/// Supabase CLI reads it), else the package's (or workspace's) `supabase/roles.sql`.
+fn roles(project: &Project, migrations_dir: &Path) -> Roles {
+    if let Some(path) = &project.roles_setting {
+        return Roles { path: path.clone(), configured: true };
+    }
+    let beside = migrations_dir.parent().filter(|_| Ledger::for_dir(migrations_dir) == Ledger::Supabase);
+    let candidates: Vec<PathBuf> = beside
+        .map(|d| d.join("roles.sql"))
+        .into_iter()
+        .chain([&project.package_dir, &project.workspace_root].map(|d| d.join("supabase/roles.sql")))
+        .collect();
+    let path = candidates.iter().find(|p| p.is_file()).unwrap_or(&candidates[0]).clone();
+    Roles { path, configured: false }
 }
 
 impl Settings {
@@ -141,7 +184,8 @@ pub fn resolve(cwd: &Path, flags: Flags<'_>, project: Project) -> Result<Setting
         .into_iter()
         .map(|d| d.join("migrations-template"))
         .find(|d| d.is_dir());
-    Ok(Settings { migrations_dir, dir_origin, templates_dir, env, project, lint })
+    let roles = roles(&project, &migrations_dir);
+    Ok(Settings { migrations_dir, dir_origin, templates_dir, roles, env, project, lint })
 }
 
 fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<(PathBuf, String)> {
@@ -267,5 +311,29 @@ mod tests {
             assert_eq!(err.kind, Kind::BadMetadata, "{bad}");
             assert!(err.message.contains("line"), "{}", err.message);
         }
+    }
+
+    #[test]
+    fn the_roles_file_is_the_setting_else_the_supabase_clis_file() {
+        let root = std::env::temp_dir().join(format!("cargo-migrate-roles-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("app/supabase/migrations")).unwrap();
+        let mut project = crate::workspace::standalone(&root.join("app"));
+        project.workspace_root = root.clone();
+        let supabase = root.join("app/supabase/migrations");
+        // None yet: where the Supabase CLI keeps it, beside its migrations.
+        let r = roles(&project, &supabase);
+        assert_eq!(r, Roles { path: root.join("app/supabase/roles.sql"), configured: false });
+        assert_eq!(r.file().unwrap(), None);
+        // Another layout: the package's, else the workspace's, supabase/roles.sql.
+        std::fs::create_dir_all(root.join("supabase")).unwrap();
+        std::fs::write(root.join("supabase/roles.sql"), "").unwrap();
+        let r = roles(&project, &root.join("app/migrations"));
+        assert_eq!(r.file().unwrap(), Some(root.join("supabase/roles.sql").as_path()));
+        // The setting wins, and must exist.
+        project.roles_setting = Some(root.join("db/roles.sql"));
+        let r = roles(&project, &supabase);
+        assert!(r.configured && r.file().unwrap_err().kind == Kind::BadMetadata);
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -56,6 +56,19 @@ pub fn clean(text: &str) -> Cow<'_, str> {
     Cow::Owned(text.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{fffd}' } else { c }).collect())
 }
 
+/// A name (of a migration, a file, another tool's history entry) for one
+/// line of output: every control character, newline and tab included, shown
+/// escaped (`\n`, `\u{1b}`), so a name can neither break a line nor drive
+/// the terminal.
+pub fn escape(name: &str) -> Cow<'_, str> {
+    if !name.chars().any(char::is_control) {
+        return Cow::Borrowed(name);
+    }
+    Cow::Owned(
+        name.chars().map(|c| if c.is_control() { c.escape_debug().to_string() } else { c.to_string() }).collect(),
+    )
+}
+
 /// A path as the user should see it: relative to where they stand when inside it.
 pub fn display_path(path: &Path) -> String {
     let shown = match std::env::current_dir() {

@@ -17,7 +17,7 @@ use crate::db::history::{self, Ledger, SUPABASE_HISTORY};
 use crate::db::ledger::{self, Record};
 use crate::db::{query_error, Conn};
 use crate::error::{exit, Error, Kind, Result};
-use crate::output::{clean, AdoptOutput, AdoptedJson};
+use crate::output::{escape, AdoptOutput, AdoptedJson};
 use crate::{plan, url, version};
 
 /// One applied migration as the other tool recorded it.
@@ -70,7 +70,7 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
         }
         let ours = m.name.split_once('_').map(|(_, n)| n).unwrap_or("");
         let note = (!e.name.is_empty() && normal(ours) != normal(&e.name))
-            .then(|| format!("named `{}` there", clean(&e.name)));
+            .then(|| format!("named `{}` there", escape(&e.name)));
         records.push(ToRecord { m, at: e.at.clone(), note });
     }
     let theirs: std::collections::HashSet<&str> = entries.iter().map(|e| e.version.as_str()).collect();
@@ -84,7 +84,7 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
     for t in &records {
         let at = t.at.as_deref().map(|a| format!("  applied {a}")).unwrap_or_default();
         let note = t.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default();
-        out.push_str(&format!("\n  {} {}{at}{note}", "record".green(), clean(&t.m.name)));
+        out.push_str(&format!("\n  {} {}{at}{note}", "record".green(), escape(&t.m.name)));
     }
     if already > 0 {
         out.push_str(&format!("\n{already} already recorded as applied here"));
@@ -105,8 +105,8 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
             crate::output::display_path(&source.dir)
         );
         for e in &unmatched {
-            let name = if e.name.is_empty() { String::new() } else { format!("_{}", clean(&e.name)) };
-            out.push_str(&format!("\n  {}{name}", e.version));
+            let name = if e.name.is_empty() { String::new() } else { format!("_{}", escape(&e.name)) };
+            out.push_str(&format!("\n  {}{name}", escape(&e.version)));
         }
         out.push_str("\n  (import their files first: `cargo migrate import --from … DIR`)");
         r.note(out);
@@ -151,7 +151,7 @@ pub fn baseline(ctx: &Context, args: &BaselineArgs) -> Result<u8> {
     let target = url::target_of(&url);
     let mut out = format!("{target}: baseline at {to}");
     for t in &records {
-        out.push_str(&format!("\n  {} {}", "record".green(), clean(&t.m.name)));
+        out.push_str(&format!("\n  {} {}", "record".green(), escape(&t.m.name)));
     }
     ctx.reporter.line(out);
     let what = format!("recording {} migration(s) up to {to} as applied on {target}, running nothing", records.len());

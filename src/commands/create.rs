@@ -13,7 +13,7 @@ use crate::output::{display_path, json_path, CreateOutput};
 use crate::source::sections::Format;
 use crate::source::Source;
 use crate::supabase::table::{self, TableSpec};
-use crate::{names, version};
+use crate::{migration_name, version};
 
 const UP_TEMPLATE: &str = include_str!("../../migrations-template/up.sql");
 const DOWN_TEMPLATE: &str = include_str!("../../migrations-template/down.sql");
@@ -41,7 +41,7 @@ const DOWN_SECTION_TEMPLATE: &str = "-- Undo everything the up section does, in 
 ";
 
 pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
-    let name = names::migration_name(&args.name, args.force)?;
+    let name = migration_name::from_words(&args.name, args.force)?;
     let dir = &ctx.settings.migrations_dir;
     let table = match &args.table {
         Some(t) => Some(TableSpec {
@@ -64,8 +64,7 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
     let source = ctx.source()?;
     let layout = Layout::of(&source);
     let mut newest = source.migrations.last().map(|m| m.version.clone());
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = jiff::Timestamp::now().as_second();
     // Another `create` may race us to the same second: a version is reserved by
     // creating its staging entry exclusively; the loser moves to the next one.
     for _ in 0..60 {

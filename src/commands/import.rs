@@ -13,7 +13,7 @@ use super::Context;
 use crate::cli::{ImportArgs, Tool};
 use crate::db::history::Ledger;
 use crate::error::{exit, Error, Kind, Result};
-use crate::output::{clean, display_path, json_path, ImportOutput, ImportedJson, NotConvertedJson};
+use crate::output::{display_path, escape, json_path, ImportOutput, ImportedJson, NotConvertedJson};
 use crate::source::sections::{self, Format};
 use crate::{source, sql, version};
 
@@ -119,12 +119,12 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
             notes.push("runs outside a transaction: metadata.toml");
         }
         let notes = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join("; ")) };
-        out.push_str(&format!("\n  {}{notes}", clean(&i.name)));
+        out.push_str(&format!("\n  {}{notes}", escape(&i.name)));
     }
     if !skipped.is_empty() {
         out.push_str(&format!("\n{} already in {} (left as they are):", skipped.len(), display_path(into)));
         for s in &skipped {
-            out.push_str(&format!("\n  {}", clean(&s.from)));
+            out.push_str(&format!("\n  {}", escape(&s.from)));
         }
     }
     r.result(out);
@@ -132,7 +132,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
     if !not_converted.is_empty() {
         let mut out = format!("{} {} file(s) not converted:", "!".yellow().bold(), not_converted.len());
         for n in &not_converted {
-            out.push_str(&format!("\n  {}: {}", clean(&n.file), n.reason));
+            out.push_str(&format!("\n  {}: {}", escape(&n.file), n.reason));
         }
         r.note(out);
     }

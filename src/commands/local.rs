@@ -4,10 +4,10 @@
 use super::{running, Context, Flags};
 use crate::cli::{DbOpts, LocalAction, LocalArgs, LockOpts};
 use crate::error::{exit, Result};
+use crate::local::{extensions as local_extensions, ExtensionState};
 use crate::output::{self, display_path, json_path, LocalExtension, LocalOther, LocalOutput};
 use crate::plan::{PartialChoice, Request};
 use crate::source::seeds;
-use crate::supabase::local::{extensions as local_extensions, ExtensionState};
 use crate::url;
 
 pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
@@ -89,7 +89,11 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
                     .collect(),
             );
             if running {
-                let extensions = local_extensions(&local.url()?)?;
+                let mut extensions = local_extensions(&local.url()?)?;
+                // What is missing is named with the package that ships it for this server.
+                for e in extensions.iter_mut().filter(|e| e.state == ExtensionState::Missing) {
+                    e.note = Some(crate::db::execute::extension_packages(&e.name, local.major_version()));
+                }
                 let width = extensions.iter().map(|e| e.name.len()).max().unwrap_or(0);
                 r.line("extensions Supabase has (real: this PostgreSQL's own; stand-in: cargo-migrate's, same names and signatures):");
                 for e in &extensions {
@@ -101,9 +105,7 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
                             format!("stand-in, available, not created (as on Supabase): {note}")
                         }
                         (ExtensionState::Available, None, _) => "available, not created (as on Supabase)".into(),
-                        (ExtensionState::Missing, _, _) => {
-                            format!("missing: {}", crate::db::execute::extension_packages(&e.name))
-                        }
+                        (ExtensionState::Missing, Some(packages), _) => format!("missing: {packages}"),
                         (state, _, _) => format!("{}{place}", state.name()),
                     };
                     r.line(format!("  {:width$}  {what}", e.name));

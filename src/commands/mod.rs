@@ -42,7 +42,7 @@ pub struct Context {
     pub reporter: Reporter,
     /// The configured database (None: the local development database).
     configured: OnceLock<Result<Option<Configured>>>,
-    local: OnceLock<Result<supabase::local::Local>>,
+    local: OnceLock<Result<crate::local::Local>>,
 }
 
 /// The database a command talks to, and where that choice came from.
@@ -169,15 +169,30 @@ impl Context {
     }
 
     /// The local development database's paths; a command has one `--pg-bin`.
-    pub fn local(&self, opts: &LocalOpts) -> Result<&supabase::local::Local> {
+    pub fn local(&self, opts: &LocalOpts) -> Result<&crate::local::Local> {
         self.local.get_or_init(|| self.locate_local(opts)).as_ref().map_err(Clone::clone)
     }
 
-    fn locate_local(&self, opts: &LocalOpts) -> Result<supabase::local::Local> {
+    fn locate_local(&self, opts: &LocalOpts) -> Result<crate::local::Local> {
         let s = &self.settings;
         let cwd = std::env::current_dir().unwrap_or_default();
         let pg_bin = opts.pg_bin.as_ref().map(|p| cwd.join(p));
-        supabase::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref())
+        let roles = s.roles.file()?;
+        crate::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref(), roles)
+    }
+
+    /// A missing role's error, with the file that makes it on the local and
+    /// scratch databases.
+    pub fn with_roles_file(&self, e: Error) -> Error {
+        if !matches!(&e.kind, Kind::MigrationFailed(f) if f.missing_role.is_some()) {
+            return e;
+        }
+        let file = output::display_path(&self.settings.roles.path);
+        let hint = e.hint.clone().unwrap_or_default();
+        e.hint(format!(
+            "{hint}; for the local development database and verify's scratch databases, write it in {file}: \
+             cargo-migrate runs that file before the migrations there"
+        ))
     }
 
     pub fn connect(&self, url: &str, opts: &DbOpts, purpose: &str) -> Result<Conn> {
@@ -253,7 +268,19 @@ impl Context {
     }
 
     pub fn source(&self) -> Result<Source> {
-        source::load(&self.settings.migrations_dir)
+        let source = source::load(&self.settings.migrations_dir)?;
+        // Once per run, however often the folder is listed.
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            for s in &source.skipped {
+                self.reporter.warn(format!(
+                    "{} will not run: {}",
+                    output::display_path(&source.dir.join(&s.entry)),
+                    s.reason.why(&s.entry)
+                ));
+            }
+        });
+        Ok(source)
     }
 
     /// The migrations on disk and what the database has applied, read at the
@@ -278,7 +305,7 @@ impl Context {
 }
 
 /// The local database's URL, once what happened on the way is told.
-pub fn running(r: &Reporter, running: supabase::local::Running) -> String {
+pub fn running(r: &Reporter, running: crate::local::Running) -> String {
     for note in running.notes {
         r.note(note);
     }

@@ -24,7 +24,7 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     ledger::guard(&mut conn, &history)?;
     let r = &ctx.reporter;
     let target = url::target_of(&url);
-    r.line(format!("{target}: recording the checksum of {}", output::clean(&m.name)));
+    r.line(format!("{target}: recording the checksum of {}", output::escape(&m.name)));
     // Without our table, nothing was applied by cargo-migrate here.
     if !history.has_companion || !ledger::set_checksum(&mut conn, &v, &now)? {
         let tool = match history.ledger {
@@ -40,10 +40,10 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     let before = applied.checksum.clone();
     match &before {
         Some(b) if *b == now => {
-            r.line(format!("{}: the recorded checksum already matches ({now})", output::clean(&m.name)))
+            r.line(format!("{}: the recorded checksum already matches ({now})", output::escape(&m.name)))
         }
-        Some(b) => r.line(format!("{}: recorded checksum {b} → {now}", output::clean(&m.name))),
-        None => r.line(format!("{}: recorded checksum {now}", output::clean(&m.name))),
+        Some(b) => r.line(format!("{}: recorded checksum {b} → {now}", output::escape(&m.name))),
+        None => r.line(format!("{}: recorded checksum {now}", output::escape(&m.name))),
     }
     r.json(&RepairOutput {
         ok: true,

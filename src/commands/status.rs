@@ -9,7 +9,9 @@ use super::{pending, state, Context, Database};
 use crate::cli::StatusArgs;
 use crate::error::{exit, Result};
 use crate::output::Format;
-use crate::output::{self, clean, display_path, json_path, AnomalyJson, StatusOutput, StatusRow, StatusState, Summary};
+use crate::output::{
+    self, display_path, escape, json_path, AnomalyJson, SkippedJson, StatusOutput, StatusRow, StatusState, Summary,
+};
 mod anomalies;
 mod listing;
 
@@ -65,6 +67,11 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
                 })
                 .collect(),
             anomalies: anomalies.iter().map(anomaly_json).collect(),
+            skipped: source
+                .skipped
+                .iter()
+                .map(|s| SkippedJson { entry: s.entry.clone(), reason: s.reason.name() })
+                .collect(),
             summary: Summary { applied: history.applied.len(), pending, anomalies: anomalies.len() },
         });
     } else {
@@ -130,7 +137,7 @@ fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str], up_only: &[&st
             RowState::Partly { .. } => &partly,
             RowState::Pending => &pending,
         });
-        out.push_str(&clean(row.name));
+        out.push_str(&escape(row.name));
         if let Some(a) = row.applied {
             out.push_str("  ");
             out.push_str(&dim);

@@ -138,7 +138,17 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         e.hint("verify needs a server where it may create databases: give one with --scratch-url (MIGRATE_SCRATCH_URL)")
     })?;
     if supabase_like {
-        crate::supabase::local::prepare_like_supabase(&scratch.url_of(&base))?;
+        crate::local::prepare_like_supabase(&scratch.url_of(&base))?;
+    } else if let Some(file) = ctx.settings.roles.file()? {
+        // Another server: its roles are its own, so the roles file runs there
+        // too (the local database's ran when it started).
+        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, "read", e))?;
+        crate::local::run_roles(&scratch.url_of(&base), file, &text).map_err(|e| {
+            e.hint(
+                "roles belong to the whole server: if it has them already, make each statement safe to run twice \
+                    (`DO $$ BEGIN CREATE ROLE … ; EXCEPTION WHEN duplicate_object THEN NULL; END $$;`)",
+            )
+        })?;
     }
     // The state before the first migration verified.
     let before: Vec<Step> = source
@@ -227,7 +237,7 @@ fn report(ctx: &Context, results: &[(String, String, Verdict)]) -> Result<u8> {
     let mut problems = 0;
     let mut json = Vec::new();
     for (version, name, verdict) in results {
-        let name_shown = output::clean(name);
+        let name_shown = output::escape(name);
         let (state, details, error) = match verdict {
             Verdict::Reversible => {
                 r.line(format!("  {} {name_shown}", "reversible".green()));

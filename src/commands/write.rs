@@ -59,9 +59,7 @@ fn back_up(
     }
     let pg_dump = db::backup::find_pg_dump(server, &dirs)?;
     let parsed = db::connect::parse(db_url)?;
-    let stamp = crate::version::format_timestamp(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
-    );
+    let stamp = crate::version::format_timestamp(jiff::Timestamp::now().as_second());
     let dump = db::backup::dump(&parsed, &pg_dump, &dir, &stamp)?;
     ctx.reporter.line(format!(
         "backed up to {} ({:.1} MiB, readable by you only; pg_restore reads it) with {}",
@@ -222,9 +220,9 @@ pub fn migrate(
             }
             let options = runner::Options::new(single_transaction, lock_opts);
             let reconnect = || ctx.connect(&url, db_opts, "check").map(|c| Box::new(c) as Box<dyn db::Session>);
-            done = runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| {
-                print_step(r, step)
-            })?;
+            done =
+                runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| print_step(r, step))
+                    .map_err(|e| ctx.with_roles_file(e))?;
         }
     }
     let advice =
@@ -256,7 +254,7 @@ fn print_step(r: &Reporter, step: &StepReport) {
         crate::error::Action::Reverted => "reverted".yellow(),
     };
     let kept = if step.from_stored_down { "  (with the down.sql stored when it was applied)" } else { "" };
-    r.line(format!("  {verb} {}  {}{kept}", output::clean(&step.name), output::ms(step.duration)));
+    r.line(format!("  {verb} {}  {}{kept}", output::escape(&step.name), output::ms(step.duration)));
     r.notices(&step.notices);
 }
 

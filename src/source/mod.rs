@@ -12,7 +12,7 @@ pub mod seeds;
 
 use crate::db::history::Ledger;
 use crate::error::{Aftermath, Error, Kind, MigrationFailure, MigrationRef, Result};
-use crate::show::{clean, display_path};
+use crate::show::{clean, display_path, escape};
 use crate::sql::OwnTransactions;
 use crate::version;
 
@@ -97,6 +97,82 @@ pub struct Source {
     /// Sorted by version (string order, as diesel sorts), then name.
     pub migrations: Vec<Migration>,
     pub problems: Vec<Problem>,
+    /// Entries that look meant to run but will not (a warning, not a problem).
+    pub skipped: Vec<Skipped>,
+}
+
+/// A file (or folder) in the migrations folder that no command will run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Its name in the folder, with control characters escaped.
+    pub entry: String,
+    pub reason: NotRun,
+}
+
+/// Why an entry that looks meant to run does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotRun {
+    /// A folder in `supabase/migrations`, where only files run.
+    Folder,
+    /// A `.sql` file whose name does not start with a version.
+    NoVersion,
+    /// `.SQL`, `.Sql`: not `.sql`.
+    ExtensionCase,
+    /// A JavaScript or TypeScript migration (node-pg-migrate's).
+    Script,
+    /// Versioned, but not a `.sql` file.
+    NotSql,
+}
+
+impl NotRun {
+    /// Its `--format json` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            NotRun::Folder => "folder",
+            NotRun::NoVersion => "no_version",
+            NotRun::ExtensionCase => "extension_case",
+            NotRun::Script => "script",
+            NotRun::NotSql => "not_sql",
+        }
+    }
+
+    /// Why `entry` does not run, and what to do.
+    pub fn why(self, entry: &str) -> String {
+        match self {
+            NotRun::Folder => {
+                "a folder: in supabase/migrations only `<version>_<name>.sql` files run (as with the Supabase CLI)"
+                    .into()
+            }
+            NotRun::NoVersion => "its name does not start with a version: name it `<version>_<name>.sql`".into(),
+            NotRun::ExtensionCase => {
+                let (stem, ext) = entry.rsplit_once('.').unwrap_or((entry, ""));
+                format!("`.{ext}` is not `.sql`: rename it to `{stem}.sql`")
+            }
+            NotRun::Script => {
+                "a JavaScript/TypeScript migration: `cargo migrate import --from node-pg-migrate` converts it to SQL"
+                    .into()
+            }
+            NotRun::NotSql => "only `.sql` files run".into(),
+        }
+    }
+}
+
+/// Why `entry` (a file unless `is_dir`) does not run, when it looks meant to;
+/// None for what is plainly not a migration (a README, `.keep`).
+fn not_run(entry: &str, is_dir: bool, supabase: bool) -> Option<NotRun> {
+    if is_dir {
+        return supabase.then_some(NotRun::Folder);
+    }
+    let ext = entry.rsplit_once('.').map_or("", |(_, ext)| ext);
+    let versioned = entry.starts_with(|c: char| c.is_ascii_digit());
+    match ext {
+        "sql" if !versioned => Some(NotRun::NoVersion),
+        "sql" => None,
+        _ if ext.eq_ignore_ascii_case("sql") => Some(NotRun::ExtensionCase),
+        "js" | "cjs" | "mjs" | "ts" | "cts" | "mts" if versioned => Some(NotRun::Script),
+        _ if versioned => Some(NotRun::NotSql),
+        _ => None,
+    }
 }
 
 impl Source {
@@ -113,8 +189,13 @@ impl Source {
 }
 
 pub fn load(dir: &Path) -> Result<Source> {
-    let mut source =
-        Source { dir: dir.to_path_buf(), exists: dir.is_dir(), migrations: Vec::new(), problems: Vec::new() };
+    let mut source = Source {
+        dir: dir.to_path_buf(),
+        exists: dir.is_dir(),
+        migrations: Vec::new(),
+        problems: Vec::new(),
+        skipped: Vec::new(),
+    };
     if !source.exists {
         if dir.exists() {
             return Err(Error::new(Kind::NotAFolder, format!("the migrations path {} is not a folder", dir.display()))
@@ -133,13 +214,19 @@ pub fn load(dir: &Path) -> Result<Source> {
         let path = entry.path();
         let file_type = entry.file_type().map_err(|e| Error::io(&path, "read", e))?;
         if file_type.is_symlink() && !path.exists() {
-            source.problems.push(Problem::DanglingLink { entry: clean(&folder).into_owned() });
+            source.problems.push(Problem::DanglingLink { entry: escape(&folder).into_owned() });
             continue;
         }
         let is_dir = file_type.is_dir() || (file_type.is_symlink() && path.is_dir());
+        let skip = |source: &mut Source| {
+            if let Some(reason) = not_run(&folder, is_dir, supabase) {
+                source.skipped.push(Skipped { entry: escape(&folder).into_owned(), reason });
+            }
+        };
         // Supabase's migrations are files: the CLI skips folders there (old
         // files kept aside), and so do we.
         if is_dir && supabase {
+            skip(&mut source);
             continue;
         }
         // A single-file migration: `<version>_<name>.sql`. Other files (a
@@ -149,6 +236,7 @@ pub fn load(dir: &Path) -> Result<Source> {
             _ => None,
         };
         if !is_dir && stem.is_none() {
+            skip(&mut source);
             continue;
         }
         let folder = stem.clone().unwrap_or(folder);
@@ -182,6 +270,7 @@ pub fn load(dir: &Path) -> Result<Source> {
         i += same.len();
     }
     source.problems.sort_by_key(|p| format!("{p:?}"));
+    source.skipped.sort_by(|a, b| a.entry.cmp(&b.entry));
     Ok(source)
 }
 
@@ -210,7 +299,7 @@ impl Source {
     /// `status` and `up` compare them with what was applied, and read them
     /// while the database is being asked.
     pub fn with_checksums(mut self) -> Source {
-        checksums::fill(&self.dir, &mut self.migrations);
+        checksums::fill(&mut self.migrations);
         self
     }
 }
@@ -279,12 +368,16 @@ impl Migration {
         }
         if !crate::sql::has_statement(&sql) {
             let what = if self.layout == Layout::File { "its up migration" } else { "up.sql" };
+            let state = if sql.contains(TEMPLATE_MARK) {
+                "it is still the template: write the migration first"
+            } else if crate::sql::strip_bom(&sql).trim().is_empty() {
+                "it is empty"
+            } else {
+                "it holds only comments and semicolons"
+            };
             return Err(Error::new(
                 Kind::EmptyUp,
-                format!(
-                    "{} has no SQL statement: it is still the template: write the migration first",
-                    crate::show::display_path(&path)
-                ),
+                format!("{} has no SQL statement: {state}", crate::show::display_path(&path)),
             )
             .hint(format!(
                 "write the migration's SQL in {what} (diesel refuses empty migrations too), then run the command again"
@@ -413,9 +506,11 @@ impl Migration {
         if let Some(unknown) = table.keys().find(|k| k.as_str() != "run_in_transaction") {
             return Err(Error::new(
                 Kind::BadMetadata,
-                format!("{}: unknown key `{}`", path.display(), clean(unknown)),
+                format!("{}: unknown key `{}`", path.display(), escape(unknown)),
             )
-            .hint("the only key diesel and cargo-migrate know is `run_in_transaction = true|false` (check its spelling)"));
+            .hint(
+                "the only key diesel and cargo-migrate know is `run_in_transaction = true|false` (check its spelling)",
+            ));
         }
         match table.get("run_in_transaction") {
             None => Ok(true),
@@ -496,6 +591,7 @@ impl Migration {
                 aftermath: Aftermath::NotRun,
                 statements_done: None,
                 notices: Vec::new(),
+                missing_role: None,
                 tracked: false,
                 in_transaction,
             };
@@ -551,4 +647,26 @@ fn read_sql(path: &Path) -> Result<String> {
         rest if rest.len() == text.len() => text,
         rest => rest.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_run;
+
+    #[test]
+    fn what_looks_meant_to_run_but_will_not_is_named() {
+        use super::NotRun::*;
+        assert_eq!(not_run("init.sql", false, true), Some(NoVersion));
+        assert_eq!(not_run("20240101000000_a.SQL", false, true), Some(ExtensionCase));
+        assert!(ExtensionCase.why("20240101000000_a.SQL").contains("`20240101000000_a.sql`"));
+        assert_eq!(not_run("20240101000000_a.Sql", false, false), Some(ExtensionCase));
+        assert_eq!(not_run("1700000000000_init.js", false, false), Some(Script));
+        assert_eq!(not_run("20240101000000_a.sql.bak", false, false), Some(NotSql));
+        assert_eq!(not_run("old", true, true), Some(Folder));
+        // What plainly is not a migration, and what runs, is not named.
+        for quiet in ["README.md", "schema.rb", "20240101000000_a.sql"] {
+            assert_eq!(not_run(quiet, false, true), None, "{quiet}");
+        }
+        assert_eq!(not_run("20240101000000_a", true, false), None);
+    }
 }

@@ -30,11 +30,26 @@ pub fn policy(args: Option<&[String]>) -> Result<Policy> {
         [p] if p == "read-all" => Ok(Policy::ReadAll),
         [p] if p == "authenticated" => Ok(Policy::Authenticated),
         [p] if p == "owner" => Ok(Policy::Owner("user_id".into())),
-        [p, column] if p == "owner" => Ok(Policy::Owner(identifier(column, "owner column")?)),
+        [p, column] if p == "owner" => {
+            let column = identifier(column, "owner column")?;
+            if PATTERN_COLUMNS.contains(&column.as_str()) {
+                // Reusing it cannot work either: `id` is the row's own key and
+                // the timestamps are not user ids.
+                return Err(Error::new(
+                    Kind::BadPolicy,
+                    format!("the owner column cannot be `{column}`: the table pattern has its own `{column}` column"),
+                )
+                .hint("name the column that holds the owner's user id, e.g. --policy owner user_id"));
+            }
+            Ok(Policy::Owner(column))
+        }
         _ => Err(Error::new(Kind::BadPolicy, format!("unknown policy `{}`", args.join(" ")))
             .hint("use --policy read-all, --policy authenticated or --policy owner <column>")),
     }
 }
+
+/// The columns `render` writes into every table.
+const PATTERN_COLUMNS: &[&str] = &["id", "created_at", "updated_at"];
 
 /// PostgreSQL's reserved key words (also those reserved except as a function
 /// or type name): unquoted, none of them can name a table or column.
@@ -336,6 +351,9 @@ mod tests {
         assert_eq!(policy(Some(&s(&["owner", "created_by"]))).unwrap(), Policy::Owner("created_by".into()));
         assert!(policy(Some(&s(&["everyone"]))).is_err());
         assert!(policy(Some(&s(&["owner", "Bad-Col"]))).is_err());
+        for own in PATTERN_COLUMNS {
+            assert_eq!(policy(Some(&s(&["owner", own]))).unwrap_err().kind, Kind::BadPolicy, "{own}");
+        }
         assert!(identifier(&"a".repeat(64), "table").is_err());
         assert_eq!(identifier("user", "table name").unwrap_err().kind, Kind::BadIdentifier);
         assert_eq!(policy(Some(&s(&["owner", "user"]))).unwrap_err().kind, Kind::BadIdentifier);

@@ -24,6 +24,9 @@ pub struct Project {
     /// `seeds` of `[package.metadata.migrate]` (else of the workspace's): a
     /// file or folder, resolved against the folder of the Cargo.toml saying it.
     pub seeds_setting: Option<PathBuf>,
+    /// `roles` of `[package.metadata.migrate]` (else of the workspace's): the
+    /// SQL file that creates the roles migrations use but do not create.
+    pub roles_setting: Option<PathBuf>,
 }
 
 pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> Result<Project> {
@@ -65,6 +68,7 @@ pub fn standalone(cwd: &Path) -> Project {
         package_dir_setting: None,
         workspace_dir_setting: None,
         seeds_setting: None,
+        roles_setting: None,
     }
 }
 
@@ -124,7 +128,10 @@ fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package
     let workspace_meta = migrate_metadata(&metadata.workspace_metadata, "workspace.metadata.migrate")?;
     let seeds_setting =
         package_meta.seeds.map(|s| package_dir.join(s)).or_else(|| workspace_meta.seeds.as_ref().map(|s| root.join(s)));
+    let roles_setting =
+        package_meta.roles.map(|s| package_dir.join(s)).or_else(|| workspace_meta.roles.as_ref().map(|s| root.join(s)));
     Ok(Project {
+        roles_setting,
         package_dir_setting: package_meta.dir.map(|d| package_dir.join(d)),
         workspace_dir_setting: workspace_meta.dir.map(|d| root.join(d)),
         seeds_setting,
@@ -142,6 +149,8 @@ fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package
 struct MigrateMetadata {
     dir: Option<PathBuf>,
     seeds: Option<PathBuf>,
+    /// The roles file run before the migrations on local and scratch databases.
+    roles: Option<PathBuf>,
     /// Read with its own types by `settings::lint_config`.
     #[allow(dead_code)]
     lint: Option<serde::de::IgnoredAny>,
@@ -152,7 +161,7 @@ fn migrate_metadata(metadata: &serde_json::Value, section: &str) -> Result<Migra
         None | Some(serde_json::Value::Null) => Ok(MigrateMetadata::default()),
         Some(value) => MigrateMetadata::deserialize(value).map_err(|e| {
             Error::new(Kind::BadMetadata, format!("[{section}] in Cargo.toml: {e}"))
-                .hint(format!("it takes `dir = \"migrations\"`, `seeds = \"seeds\"` and a `[{section}.lint]` table"))
+                .hint(format!("it takes `dir = \"migrations\"`, `seeds = \"seeds\"`, `roles = \"supabase/roles.sql\"` and a `[{section}.lint]` table"))
         }),
     }
 }

@@ -148,3 +148,24 @@ fn adopt_from_supabase_in_a_supabase_project_says_it_is_the_history() {
     assert!(!r.stderr.contains("has no history"), "{}", r.stderr);
     assert!(r.stderr.contains("already"), "{}", r.stderr);
 }
+
+/// Names read from another tool's history are shown with control characters
+/// escaped: a newline in one cannot forge a line of output.
+#[test]
+fn adopt_escapes_control_characters_in_foreign_history_names() {
+    let db = Db::new("adopt_escapes");
+    db.query(
+        "CREATE TABLE pgmigrations (id SERIAL PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL);
+         INSERT INTO pgmigrations (name, run_on) VALUES
+           (E'1704240000000_a\\n  record 1999_forged\\u001b[2J', '2024-01-03 00:00:00'),
+           (E'1704250000000_b\\nforged', '2024-01-04 00:00:00');",
+    );
+    let p = Project::new(&db);
+    p.write("migrations/1704240000000_a.sql", "-- Up Migration\nSELECT 1;\n-- Down Migration\nSELECT 1;\n");
+    let r = p.cargo_migrate(&["adopt", "--yes"]).ok();
+    let all = r.all();
+    assert!(!all.contains('\u{1b}') && !all.lines().any(|l| l.trim_start().starts_with("forged")), "{all}");
+    assert!(!all.lines().any(|l| l.trim_start().starts_with("record 1999_forged")), "{all}");
+    assert!(all.contains(r"\n  record 1999_forged\u{1b}[2J") && all.contains(r"_b\nforged"), "{all}");
+    assert_eq!(db.applied(), ["1704240000000"]);
+}

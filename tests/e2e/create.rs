@@ -80,3 +80,15 @@ fn host_project_templates_override_the_built_in_ones() {
     let down = std::fs::read_to_string(p.root.join("migrations").join(&f[0]).join("down.sql")).unwrap();
     assert!(down.contains("Revert"));
 }
+
+#[test]
+fn an_owner_column_the_table_pattern_already_has_is_refused() {
+    let p = Project::bare("app");
+    for column in ["id", "created_at", "updated_at"] {
+        let r = p
+            .cargo_migrate(&["create", "x", "--table", "notes", "--policy", "owner", column, "--format", "json"])
+            .fails(2);
+        assert_eq!(r.json()["error"]["kind"], "bad_policy", "{column}: {}", r.stdout);
+    }
+    assert!(folders(&p.root.join("migrations")).is_empty());
+}

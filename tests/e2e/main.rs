@@ -1,7 +1,7 @@
 //! End-to-end: the real `cargo migrate` in temporary cargo projects against a
 //! real PostgreSQL started by the harness; assertions read the catalog.
 
-#[path = "../../src/cluster.rs"]
+#[path = "../../src/local/cluster.rs"]
 #[allow(dead_code)]
 mod cluster;
 mod harness;
@@ -20,6 +20,7 @@ mod failure;
 mod hardening;
 mod layouts;
 mod lint;
+mod local;
 mod local_surface;
 mod outcome;
 mod safety;
@@ -32,3 +33,4 @@ mod supabase;
 mod supabase_project;
 mod up;
 mod up_down;
+mod verify;

@@ -103,6 +103,90 @@ fn a_folder_without_up_sql_is_reported_and_blocks_up() {
     assert!(db.applied().is_empty());
 }
 
+/// Every entry of a migrations folder that looks meant to run but will not is
+/// named with the reason, in each layout; what runs still runs.
+#[test]
+fn files_that_will_not_run_are_named_with_why() {
+    let db = Db::new("status_skipped_supabase");
+    let p = Project::new(&db);
+    p.write("supabase/migrations/20240101000000_a.sql", "create table a (id int);\n");
+    p.write("supabase/migrations/init.sql", "create table init (id int);\n");
+    p.write("supabase/migrations/20240102000000_b.SQL", "create table b (id int);\n");
+    p.write("supabase/migrations/old/20230101000000_c.sql", "create table c (id int);\n");
+    p.write("supabase/migrations/README.md", "notes\n");
+    let r = p.cargo_migrate(&["up", "-q"]).ok();
+    let warned: Vec<&str> = r.stderr.lines().filter(|l| l.contains("will not run")).collect();
+    assert_eq!(warned.len(), 3, "{}", r.stderr);
+    for name in ["init.sql", "20240102000000_b.SQL", "old"] {
+        assert!(warned.iter().any(|l| l.contains(&format!("migrations/{name} will not run"))), "{name}: {}", r.stderr);
+    }
+    assert!(db.table_exists("public.a") && !db.table_exists("public.init") && !db.table_exists("public.b"));
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    let reasons: Vec<&str> = j["skipped"].as_array().unwrap().iter().map(|s| s["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons, ["extension_case", "no_version", "folder"], "{j}");
+
+    let db = Db::new("status_skipped_diesel");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.write("migrations/schema.sql", "create table s (id int);\n");
+    p.write("migrations/20250102000000_b.sql.bak", "create table b (id int);\n");
+    p.write("migrations/.keep", "");
+    let r = p.cargo_migrate(&["status"]).ok();
+    let warned: Vec<&str> = r.stderr.lines().filter(|l| l.contains("will not run")).collect();
+    assert_eq!(warned.len(), 2, "{}", r.stderr);
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["summary"]["pending"], 1, "{j}");
+    let skipped: Vec<(&str, &str)> = j["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["entry"].as_str().unwrap(), s["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(skipped, [("20250102000000_b.sql.bak", "not_sql"), ("schema.sql", "no_version")], "{j}");
+}
+
+/// Rewrite `path` with `text` (the same length as before) and give it back
+/// its modification time, as `cp -p` or `rsync -t` of an edited copy does.
+fn edit_keeping_size_and_mtime(path: &std::path::Path, text: &str) {
+    let before = std::fs::metadata(path).unwrap();
+    assert_eq!(before.len(), text.len() as u64, "same size");
+    std::fs::write(path, text).unwrap();
+    std::fs::File::options().write(true).open(path).unwrap().set_modified(before.modified().unwrap()).unwrap();
+    let after = std::fs::metadata(path).unwrap();
+    assert_eq!((after.len(), after.modified().unwrap()), (before.len(), before.modified().unwrap()));
+}
+
+#[test]
+fn an_edit_that_keeps_size_and_mtime_is_seen_as_modified() {
+    let db = Db::new("status_same_stamp");
+    let p = Project::new(&db);
+    p.migration("20250101000000_a", "CREATE TABLE aaaa (id int);\n", Some("DROP TABLE aaaa;\n"));
+    p.cargo_migrate(&["up"]).ok();
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["migrations"][0]["modified"], false, "{j}");
+    edit_keeping_size_and_mtime(&p.root.join("migrations/20250101000000_a/up.sql"), "CREATE TABLE bbbb (id int);\n");
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["migrations"][0]["modified"], true, "{j}");
+}
+
+#[test]
+fn a_manifest_edit_that_keeps_size_and_mtime_is_seen() {
+    let db = Db::new("status_same_stamp_manifest");
+    let p = Project::new(&db);
+    let manifest = |dir: &str| {
+        format!("[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.migrate]\ndir = \"{dir}\"\n")
+    };
+    p.write("Cargo.toml", &manifest("db_a"));
+    p.write("db_a/20250101000000_a/up.sql", "SELECT 1;\n");
+    p.write("db_b/20250101000000_b/up.sql", "SELECT 1;\n");
+    p.write("db_b/20250102000000_c/up.sql", "SELECT 1;\n");
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["summary"]["pending"], 1, "{j}");
+    edit_keeping_size_and_mtime(&p.root.join("Cargo.toml"), &manifest("db_b"));
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["summary"]["pending"], 2, "the new folder is read: {j}");
+}
+
 /// A migration outside a transaction that a run is applying right now is
 /// "running", by the session holding the lock; not "partly applied … then it
 /// stopped" with `--resume` advice.

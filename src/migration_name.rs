@@ -1,4 +1,4 @@
-//! Pure rules for migration names and versions.
+//! The name of a new migration: words to `snake_case`, and the names that say nothing refused.
 
 use crate::error::{Error, Kind, Result};
 
@@ -38,7 +38,7 @@ const MAX_NAME_LEN: usize = 100;
 ///
 /// Words are joined with `_`; spaces and dashes become `_`. Anything outside
 /// `[a-z0-9_]` is refused (with the lower snake_case suggestion when there is one).
-pub fn migration_name(words: &[String], force: bool) -> Result<String> {
+pub fn from_words(words: &[String], force: bool) -> Result<String> {
     let raw = words.join(" ");
     let name: String = raw.trim().chars().map(|c| if c == ' ' || c == '-' { '_' } else { c }).collect();
     let suggestion = suggest(&raw);
@@ -109,14 +109,14 @@ mod tests {
     use super::*;
 
     fn name(s: &str) -> Result<String> {
-        migration_name(&[s.to_string()], false)
+        from_words(&[s.to_string()], false)
     }
 
     #[test]
     fn spaces_and_dashes_become_underscores() {
         assert_eq!(name("add project-team support").unwrap(), "add_project_team_support");
         let words = vec!["add".to_string(), "vector".to_string(), "search".to_string()];
-        assert_eq!(migration_name(&words, false).unwrap(), "add_vector_search");
+        assert_eq!(from_words(&words, false).unwrap(), "add_vector_search");
     }
 
     #[test]
@@ -141,7 +141,7 @@ mod tests {
             let err = name(bad).unwrap_err();
             assert_eq!(err.kind, crate::error::Kind::GenericName, "{bad}");
             assert!(err.hint.clone().unwrap().contains("--force"));
-            assert_eq!(migration_name(&[bad.to_string()], true).unwrap(), bad);
+            assert_eq!(from_words(&[bad.to_string()], true).unwrap(), bad);
         }
         assert!(name("update_meeting_titles").is_ok());
     }
