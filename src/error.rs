@@ -66,6 +66,16 @@ kinds! {
     NoHistoryToAdopt = "no_history_to_adopt",
     /// `import` was pointed at the folder it would write into, or at a Supabase one.
     ImportTarget = "import_target",
+    /// `import` left files it could not convert (each named with why).
+    NotConverted = "not_converted",
+    /// `import` found no migration file of that tool in the folder.
+    NothingToImport = "nothing_to_import",
+    /// JavaScript migrations to convert, and no `node` to run them.
+    NoNode = "no_node",
+    /// JavaScript migrations to convert, and no node-pg-migrate installed for them.
+    NoNodePgMigrate = "no_node_pg_migrate",
+    /// node stopped, or node-pg-migrate could not be used.
+    NodeFailed = "node_failed",
     // The migrations folder.
     /// The migrations path is a file.
     NotAFolder = "not_a_folder",

@@ -636,6 +636,8 @@ pub struct ImportOutput {
     /// Versions the migrations folder has already: left as they are.
     pub skipped: Vec<ImportedJson>,
     pub not_converted: Vec<NotConvertedJson>,
+    /// `--adopt`: what was recorded from the tool's history.
+    pub adopted: Option<AdoptOutput>,
 }
 
 #[derive(Serialize)]
@@ -646,6 +648,9 @@ pub struct ImportedJson {
     pub path: Option<String>,
     /// It had no down section: down.sql was not written.
     pub up_only: bool,
+    /// It cannot be reverted (node-pg-migrate: `down = false`, or no inverse):
+    /// down.sql says so, and why.
+    pub irreversible: Option<String>,
     pub run_in_transaction: bool,
 }
 

@@ -7,6 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 mod checksums;
+pub mod javascript;
 pub mod sections;
 pub mod seeds;
 
@@ -294,7 +295,34 @@ impl Migration {
     /// Whether the migration can be reverted from its files: a single-file
     /// migration without a down section cannot (Supabase's are all up-only).
     pub fn is_up_only(&self) -> bool {
-        self.file && self.sections().is_ok_and(|s| s.down.is_none())
+        if self.file {
+            self.sections().is_ok_and(|s| s.down.is_none())
+        } else {
+            self.irreversible().is_some()
+        }
+    }
+
+    /// What to do instead of reverting it, when it is up-only.
+    pub fn revert_hint(&self) -> &'static str {
+        if self.file {
+            up_only_hint(self.format())
+        } else {
+            IRREVERSIBLE_HINT
+        }
+    }
+
+    /// Why the migration cannot be reverted, when its down.sql says so (its
+    /// first line is `IRREVERSIBLE_MARK`, as `import` writes for a
+    /// node-pg-migrate migration without an inverse).
+    pub fn irreversible(&self) -> Option<String> {
+        if self.file {
+            return None;
+        }
+        let mut head = [0u8; 512];
+        let n = std::io::Read::read(&mut fs::File::open(self.down_path()).ok()?, &mut head).ok()?;
+        let first = String::from_utf8_lossy(&head[..n]);
+        let first = first.lines().next()?.strip_prefix(IRREVERSIBLE_MARK)?;
+        Some(first.trim_start_matches(':').trim().to_string())
     }
 
     /// `down.sql`, which must exist and hold SQL: reverting with an empty file
@@ -323,6 +351,13 @@ impl Migration {
             }
             return Ok(sql);
         }
+        if let Some(why) = self.irreversible() {
+            return Err(Error::new(
+                Kind::UpOnly,
+                format!("cannot revert {}: {} says it is irreversible ({why})", self.name, display_path(&path)),
+            )
+            .hint(IRREVERSIBLE_HINT));
+        }
         let sql = match read_sql(&path) {
             Ok(sql) => sql,
             Err(_) if !path.exists() => {
@@ -348,6 +383,9 @@ impl Migration {
     /// Only a down with a statement is kept: a template or empty section would
     /// make a migration look revertible after its file is gone.
     pub fn down_to_keep(&self) -> Option<String> {
+        if self.irreversible().is_some() {
+            return None;
+        }
         let down =
             if self.file { self.sections().ok()?.down.clone() } else { fs::read_to_string(self.down_path()).ok() };
         down.filter(|d| crate::sql::has_statement(d))
@@ -393,6 +431,25 @@ impl Migration {
             )),
         }
     }
+}
+
+/// The first line of a down.sql that stands for "this migration cannot be
+/// reverted": `status` shows it, `down` refuses before running anything. The
+/// rest of the file makes diesel's own `migration revert` fail loudly too.
+pub const IRREVERSIBLE_MARK: &str = "-- cargo-migrate: irreversible";
+
+const IRREVERSIBLE_HINT: &str =
+    "undo it with a new migration (`cargo migrate create undo_...`) and `up`, or write its down.sql by hand";
+
+/// The down.sql of a migration that cannot be reverted, saying why.
+pub fn irreversible_down(name: &str, why: &str) -> String {
+    let why = clean(why).replace(['\n', '\r'], " ");
+    format!(
+        "{IRREVERSIBLE_MARK}: {why}\n\
+         -- `cargo migrate down` refuses to revert {name}; undo it with a new migration instead.\n\
+         DO $$ BEGIN RAISE EXCEPTION '%', {}; END $$;\n",
+        crate::sql::literal(&format!("migration {name} is irreversible: {why}"))
+    )
 }
 
 /// What to do instead of reverting an up-only migration.

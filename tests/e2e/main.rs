@@ -16,6 +16,7 @@ mod discovery;
 mod example;
 mod failure;
 mod hardening;
+mod import;
 mod layouts;
 mod lint;
 mod local_surface;
