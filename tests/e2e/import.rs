@@ -351,3 +351,50 @@ fn commonjs_migrations_with_callbacks_convert_too() {
     p.cargo_migrate(&["down", "--all"]).ok();
     assert!(!db.table_exists("users") && !db.table_exists("teams"));
 }
+
+#[test]
+fn import_adopt_takes_over_a_database_node_pg_migrate_migrated_in_one_step() {
+    let db = Db::new("import_adopt");
+    supabase_like(&db);
+    let p = Project::new(&db);
+    node_project(&p);
+    seed_migrations(&p);
+    node_pg_migrate(&p, &db, &["up"]);
+    let migrated = catalog(&db);
+
+    // The seed team's one command: no --yes, nothing else.
+    let json = p
+        .cargo_migrate(&["import", "--from", "node-pg-migrate", "local_migrations", "--adopt", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["adopted"]["recorded"].as_array().unwrap().len(), 4, "{json}");
+    assert_eq!(db.applied(), SEED_VERSIONS);
+    // With node-pg-migrate's dates.
+    assert_eq!(
+        db.query(
+            "SELECT count(*) FROM pgmigrations p JOIN __diesel_schema_migrations d \
+             ON d.version = split_part(p.name, '_', 1) AND d.run_on = p.run_on"
+        ),
+        "4"
+    );
+    let status = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["summary"]["pending"], 0, "{status}");
+    assert_eq!(catalog(&db), migrated, "adopting ran something");
+
+    // Then the everyday commands work on it.
+    p.cargo_migrate(&["down"]).ok();
+    assert_eq!(db.applied(), &SEED_VERSIONS[..3]);
+    assert!(!db.table_exists("projects"));
+    p.cargo_migrate(&["verify", "--all"]).ok();
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.applied(), SEED_VERSIONS);
+    assert_eq!(catalog(&db), migrated);
+
+    // Again: nothing new to import or record, and still a success.
+    let json = p
+        .cargo_migrate(&["import", "--from", "node-pg-migrate", "local_migrations", "--adopt", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["skipped"].as_array().unwrap().len(), 4, "{json}");
+    assert_eq!(json["adopted"]["recorded"].as_array().unwrap().len(), 0, "{json}");
+}
