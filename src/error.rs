@@ -50,6 +50,8 @@ kinds! {
     NoManifest = "no_manifest",
     /// `-p NAME` names no workspace member.
     UnknownPackage = "unknown_package",
+    /// Several workspace members have migrations and none was chosen.
+    AmbiguousPackage = "ambiguous_package",
     /// `[package.metadata.migrate]`, diesel.toml or a migration's metadata.toml is wrong.
     BadMetadata = "bad_metadata",
     /// `--env-file` names no file.
@@ -79,6 +81,8 @@ kinds! {
     // The migrations folder.
     /// The migrations path is a file.
     NotAFolder = "not_a_folder",
+    /// The migrations folder named by --dir or a setting does not exist.
+    NoMigrationsFolder = "no_migrations_folder",
     /// Duplicate versions, folders without up.sql, bad folder names, dangling links.
     BadMigrationsFolder = "bad_migrations_folder",
     /// up.sql has no statement (still the template).
@@ -154,6 +158,8 @@ kinds! {
     /// The connection dropped; the report says what the database really has.
     ConnectionLost = "connection_lost",
     // The local development database.
+    /// `--pg-bin` (PG_BIN) is not a folder of PostgreSQL programs.
+    BadPgBin = "bad_pg_bin",
     /// No PostgreSQL server binaries to start one.
     NoPostgres = "no_postgres",
     /// It could not be created, started, prepared or stopped.

@@ -107,6 +107,7 @@ impl Anomaly {
             Anomaly::Source(Problem::NotAMigration { .. }) => "not_a_migration",
             Anomaly::Source(Problem::BadFolderName { .. }) => "bad_folder_name",
             Anomaly::Source(Problem::DanglingLink { .. }) => "dangling_link",
+            Anomaly::Source(Problem::ForeignMigrations { .. }) => "foreign_migrations",
         }
     }
 
@@ -142,6 +143,13 @@ impl Anomaly {
             Anomaly::Source(Problem::DanglingLink { entry }) => {
                 format!("{entry} is a symbolic link to something that does not exist")
             }
+            Anomaly::Source(Problem::ForeignMigrations { files }) => {
+                format!(
+                    "{} JavaScript/TypeScript migration(s) that cargo migrate does not run: {}",
+                    files.len(),
+                    files.join(", ")
+                )
+            }
         }
     }
 
@@ -175,6 +183,10 @@ impl Anomaly {
             }
             Anomaly::Source(Problem::DanglingLink { .. }) => {
                 "restore what it points to, or remove the link"
+            }
+            Anomaly::Source(Problem::ForeignMigrations { .. }) => {
+                "node-pg-migrate's files: move them aside and convert them into SQL migrations here, \
+                 e.g. `mv migrations migrations-js && cargo migrate import --from node-pg-migrate migrations-js`"
             }
         }
     }

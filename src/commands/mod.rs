@@ -148,9 +148,23 @@ impl Context {
 
     pub fn local(&self, opts: &LocalOpts) -> Result<supabase::local::Local> {
         let s = &self.settings;
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let pg_bin = opts.pg_bin.as_ref().map(|p| cwd.join(p));
+        let pg_bin = self.pg_bin(opts)?;
         supabase::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref())
+    }
+
+    /// --pg-bin (PG_BIN), which must be a folder of PostgreSQL programs: one
+    /// that is not would otherwise be passed over for another PostgreSQL.
+    pub fn pg_bin(&self, opts: &LocalOpts) -> Result<Option<std::path::PathBuf>> {
+        let Some(given) = &opts.pg_bin else { return Ok(None) };
+        let dir = std::env::current_dir().unwrap_or_default().join(given);
+        let programs = ["pg_dump", "initdb", "postgres", "psql"];
+        if dir.is_dir() && programs.iter().any(|p| dir.join(p).is_file()) {
+            return Ok(Some(dir));
+        }
+        let what = if dir.is_dir() { "holds no PostgreSQL program (pg_dump, initdb)" } else { "does not exist" };
+        Err(Error::new(Kind::BadPgBin, format!("--pg-bin (PG_BIN) {} {what}; nothing was done", dir.display()))
+            .usage()
+            .hint("give the bin folder of a PostgreSQL installation (e.g. /usr/lib/postgresql/17/bin), or leave --pg-bin and PG_BIN unset to use the one found on this machine"))
     }
 
     pub fn connect(&self, url: &str, opts: &DbOpts, purpose: &str) -> Result<Conn> {
@@ -172,8 +186,24 @@ impl Context {
         Ok(())
     }
 
+    /// The migrations folder. One that was named and does not exist is an
+    /// error: a typo in --dir must not read as "up to date".
     pub fn source(&self) -> Result<Source> {
-        source::load(&self.settings.migrations_dir)
+        let s = &self.settings;
+        let source = source::load(&s.migrations_dir)?;
+        if !source.exists && s.dir_configured {
+            return Err(Error::new(
+                Kind::NoMigrationsFolder,
+                format!(
+                    "the migrations folder {} ({}) does not exist; nothing was done",
+                    report::display_path(&s.migrations_dir),
+                    s.dir_origin
+                ),
+            )
+            .usage()
+            .hint("check its spelling; `cargo migrate create NAME` makes a new migrations folder there"));
+        }
+        Ok(source)
     }
 
     /// The migrations on disk and what the database has applied, read at the

@@ -59,6 +59,10 @@ pub enum Problem {
     BadFolderName { folder: String, reason: String },
     /// A symbolic link whose target does not exist.
     DanglingLink { entry: String },
+    /// Migrations of another tool that cargo-migrate does not run in place
+    /// (node-pg-migrate's JavaScript/TypeScript files): ignoring them would
+    /// report "up to date" over migrations that never ran.
+    ForeignMigrations { files: Vec<String> },
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +99,7 @@ pub fn load(dir: &Path) -> Result<Source> {
     }
     let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, "read the migrations folder", e))?;
     let supabase = source.ledger() == Ledger::Supabase;
+    let mut foreign = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, "read the migrations folder", e))?;
         let folder = entry.file_name().to_string_lossy().into_owned();
@@ -120,6 +125,9 @@ pub fn load(dir: &Path) -> Result<Source> {
             _ => None,
         };
         if !is_dir && stem.is_none() {
+            if folder.starts_with(|c: char| c.is_ascii_digit()) && javascript::is_script(&folder) {
+                foreign.push(clean(&folder).into_owned());
+            }
             continue;
         }
         let folder = stem.clone().unwrap_or(folder);
@@ -151,6 +159,10 @@ pub fn load(dir: &Path) -> Result<Source> {
             source.problems.push(Problem::DuplicateVersion { version: v.clone(), folders: same.clone() });
         }
         i += same.len();
+    }
+    if !foreign.is_empty() {
+        foreign.sort();
+        source.problems.push(Problem::ForeignMigrations { files: foreign });
     }
     source.problems.sort_by_key(|p| format!("{p:?}"));
     Ok(source)

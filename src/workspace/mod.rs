@@ -23,6 +23,19 @@ pub struct Project {
     /// `seeds` of `[package.metadata.migrate]` (else of the workspace's): a
     /// file or folder, resolved against the folder of the Cargo.toml saying it.
     pub seeds_setting: Option<PathBuf>,
+    /// Every member of the workspace (the chosen one too), for finding the
+    /// one with migrations from a sibling member or a virtual root.
+    pub members: Vec<Member>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub name: String,
+    pub dir: PathBuf,
+    /// Its `[package.metadata.migrate] dir`, resolved.
+    pub dir_setting: Option<PathBuf>,
+    /// Its `[package.metadata.migrate] seeds`, resolved.
+    pub seeds_setting: Option<PathBuf>,
 }
 
 pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> Result<Project> {
@@ -65,6 +78,7 @@ pub fn standalone(cwd: &Path) -> Project {
         package_dir_setting: None,
         workspace_dir_setting: None,
         seeds_setting: None,
+        members: Vec::new(),
     }
 }
 
@@ -140,7 +154,22 @@ fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package
         Some(p) => Some(p),
         None => path_setting("seeds", &metadata.workspace_metadata, &root)?,
     };
+    let workspace_seeds = path_setting("seeds", &metadata.workspace_metadata, &root).ok().flatten();
+    // A sibling's malformed metadata is its own problem, reported when it is chosen.
+    let members = members
+        .iter()
+        .filter_map(|p| {
+            let dir = p.manifest_path.parent()?.as_std_path().to_path_buf();
+            Some(Member {
+                name: p.name.to_string(),
+                dir_setting: path_setting("dir", &p.metadata, &dir).ok().flatten(),
+                seeds_setting: path_setting("seeds", &p.metadata, &dir).ok().flatten().or(workspace_seeds.clone()),
+                dir,
+            })
+        })
+        .collect();
     Ok(Project {
+        members,
         package_dir_setting: package_setting("dir")?,
         workspace_dir_setting: path_setting("dir", &metadata.workspace_metadata, &root)?,
         seeds_setting,

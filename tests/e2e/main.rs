@@ -28,4 +28,5 @@ mod snapshots;
 mod status;
 mod supabase;
 mod supabase_project;
+mod up;
 mod up_down;
