@@ -31,8 +31,8 @@ async function loadPackage() {
   const api = mod.MigrationBuilder ? mod : (mod.default ?? mod);
   let MigrationBuilder = api.MigrationBuilder;
   if (!MigrationBuilder) {
-    // Before it was exported (node-pg-migrate 5 and 6).
-    for (const sub of ["dist/migration-builder.js", "dist/migration-builder", "lib/migration-builder"]) {
+    // Before it was exported (node-pg-migrate 8 and older).
+    for (const sub of ["dist/migrationBuilder.js", "dist/migration-builder.js", "lib/migration-builder.js"]) {
       try {
         const m = requireHere(join(input.package, sub));
         MigrationBuilder = m.default ?? m;

@@ -138,7 +138,14 @@ pub fn convert(dir: &Path, files: &[PathBuf]) -> Result<(String, Vec<Outcome>)> 
 fn reason(e: &FileError, file: &Path) -> String {
     match e.kind.as_str() {
         "database" => "it queries the database through pgm.db, so its SQL depends on the data: write it as SQL by hand (`cargo migrate create`)".into(),
-        "missing_module" => format!("it imports something that is not installed: {} (run `npm install`, or make the import resolvable from {})", e.message, display_path(file.parent().unwrap_or(file))),
+        "missing_module" => {
+            let relative = e.message.contains("module '.") || e.message.contains("module '/");
+            if relative {
+                format!("it imports app code that is not there: {} (from {}; build or restore it, then run import again)", e.message, display_path(file.parent().unwrap_or(file)))
+            } else {
+                format!("it imports a package that is not installed: {} (`npm install` in the project)", e.message)
+            }
+        }
         "no_typescript" => e.message.clone(),
         _ => format!("it throws: {}", e.message),
     }
