@@ -166,7 +166,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
                 if args.adopt { "; nothing was adopted" } else { "" }
             ),
         )
-        .hint("write those migrations as SQL (`cargo migrate create NAME`, same version), or fix them and run import again: what it wrote is kept and skipped");
+        .hint("write their SQL yourself in migrations/<version>_<name>/up.sql and down.sql (same version, so the old history still matches), or fix them and run import again: what it wrote is kept and skipped");
         for n in &not_converted {
             e = e.detail(format!("  {}: {}", clean(&n.file), n.reason));
         }

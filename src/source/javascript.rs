@@ -137,11 +137,17 @@ pub fn convert(dir: &Path, files: &[PathBuf]) -> Result<(String, Vec<Outcome>)> 
 
 fn reason(e: &FileError, file: &Path) -> String {
     match e.kind.as_str() {
-        "database" => "it queries the database through pgm.db, so its SQL depends on the data: write it as SQL by hand (`cargo migrate create`)".into(),
+        "database" => {
+            "it queries the database through pgm.db, so its SQL depends on the data: write its SQL by hand".into()
+        }
         "missing_module" => {
             let relative = e.message.contains("module '.") || e.message.contains("module '/");
             if relative {
-                format!("it imports app code that is not there: {} (from {}; build or restore it, then run import again)", e.message, display_path(file.parent().unwrap_or(file)))
+                format!(
+                    "it imports app code that is not there: {} (from {}; build or restore it, then run import again)",
+                    e.message,
+                    display_path(file.parent().unwrap_or(file))
+                )
             } else {
                 format!("it imports a package that is not installed: {} (`npm install` in the project)", e.message)
             }
