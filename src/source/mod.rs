@@ -36,9 +36,12 @@ pub struct Migration {
     pub text: FileText,
 }
 
-/// The cache of `Migration::text`; it never makes two migrations differ.
+/// What was read of a migration's files, kept: a single file's sections
+/// (`Migration::text`), and whether a folder's down.sql says irreversible
+/// (probed while the checksums are read, on their threads). It never makes
+/// two migrations differ.
 #[derive(Debug, Clone, Default)]
-pub struct FileText(std::sync::OnceLock<sections::Sections>);
+pub struct FileText(std::sync::OnceLock<sections::Sections>, std::sync::OnceLock<Option<String>>);
 
 impl PartialEq for FileText {
     fn eq(&self, _: &FileText) -> bool {
@@ -330,6 +333,10 @@ impl Migration {
         if self.file {
             return None;
         }
+        self.text.1.get_or_init(|| self.probe_irreversible()).clone()
+    }
+
+    fn probe_irreversible(&self) -> Option<String> {
         let mut head = [0u8; 512];
         let n = std::io::Read::read(&mut fs::File::open(self.down_path()).ok()?, &mut head).ok()?;
         let first = String::from_utf8_lossy(&head[..n]);
