@@ -246,6 +246,9 @@ fn irreversible_migrations_say_so_in_down_sql_and_status_and_down_refuses() {
     let down = std::fs::read_to_string(p.root.join("migrations/1700000000001_seed-things/down.sql")).unwrap();
     assert!(down.starts_with("-- cargo-migrate: irreversible"), "{down}");
 
+    // Nothing to say about a down that says irreversible.
+    let lint = p.cargo_migrate(&["lint", "--format", "json"]).ok().json().to_string();
+    assert!(!lint.contains("down_does_not_undo"), "{lint}");
     p.cargo_migrate(&["up"]).ok();
     assert_eq!(db.query("SELECT count(*) FROM things"), "1");
     let status = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
