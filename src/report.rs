@@ -646,7 +646,8 @@ pub struct ImportedJson {
     pub name: String,
     pub from: String,
     pub path: Option<String>,
-    /// It had no down section: down.sql was not written.
+    /// It cannot be reverted: it had no down section (no down.sql was
+    /// written), or its down.sql says irreversible.
     pub up_only: bool,
     /// It cannot be reverted (node-pg-migrate: `down = false`, or no inverse):
     /// down.sql says so, and why.
