@@ -343,8 +343,8 @@ pub struct StatusRow {
     pub statements_total: Option<i32>,
     /// Applied, and its up.sql changed since.
     pub modified: bool,
-    /// A single-file migration without a down section: cannot be reverted
-    /// (every Supabase migration). Present only when true.
+    /// Cannot be reverted: a single-file migration without a down section
+    /// (every Supabase one), or a down.sql that says irreversible. Present only when true.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub up_only: bool,
 }
