@@ -14,22 +14,36 @@ use crate::harness::*;
 /// fails: the proof is against the real node-pg-migrate, never skipped.
 pub fn npm_fixture() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| install("CARGO_MIGRATE_NPM_FIXTURE", "npm-fixture", &["node-pg-migrate@9.0.0", "pg@8.23.1"]))
+}
+
+/// node-pg-migrate 7, which loads TypeScript through the project's ts-node.
+pub fn npm_fixture_7() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::var_os("CARGO_MIGRATE_NPM_FIXTURE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/npm-fixture"));
-        if !dir.join("node_modules/node-pg-migrate/package.json").is_file() {
-            std::fs::create_dir_all(&dir).unwrap();
-            let out = Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                .arg(&dir)
-                .args(["node-pg-migrate@9.0.0", "pg@8.23.1"])
-                .output()
-                .unwrap_or_else(|e| panic!("npm is needed to install node-pg-migrate for these tests: {e}"));
-            assert!(out.status.success(), "npm install failed:\n{}", String::from_utf8_lossy(&out.stderr));
-        }
-        dir.join("node_modules")
+        install(
+            "CARGO_MIGRATE_NPM_FIXTURE_7",
+            "npm-fixture-7",
+            &["node-pg-migrate@7.9.1", "pg@8.23.1", "ts-node@10.9.2", "typescript@5.9.3"],
+        )
     })
+}
+
+fn install(var: &str, folder: &str, packages: &[&str]) -> PathBuf {
+    let dir = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(folder));
+    if !dir.join("node_modules/node-pg-migrate/package.json").is_file() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .args(packages)
+            .output()
+            .unwrap_or_else(|e| panic!("npm is needed to install node-pg-migrate for these tests: {e}"));
+        assert!(out.status.success(), "npm install failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+    dir.join("node_modules")
 }
 
 /// A project whose JavaScript migrations are in `local_migrations/`, with
@@ -51,8 +65,12 @@ pub fn supabase_like(db: &Db) {
 
 /// Run node-pg-migrate 9's own command line in the project against `db`.
 pub fn node_pg_migrate(p: &Project, db: &Db, args: &[&str]) {
+    node_pg_migrate_of(npm_fixture(), p, db, args)
+}
+
+fn node_pg_migrate_of(modules: &Path, p: &Project, db: &Db, args: &[&str]) {
     let out = Command::new("node")
-        .arg(npm_fixture().join("node-pg-migrate/bin/node-pg-migrate.js"))
+        .arg(modules.join("node-pg-migrate/bin/node-pg-migrate.js"))
         .args(args)
         .args(["-m", "local_migrations"])
         .env("DATABASE_URL", &db.url)
@@ -408,4 +426,71 @@ fn import_adopt_takes_over_a_database_node_pg_migrate_migrated_in_one_step() {
         .json();
     assert_eq!(json["skipped"].as_array().unwrap().len(), 4, "{json}");
     assert_eq!(json["adopted"]["recorded"].as_array().unwrap().len(), 0, "{json}");
+}
+
+#[test]
+fn typescript_through_the_projects_ts_node_with_node_pg_migrate_7() {
+    let a = Db::new("import_ts7_a");
+    let b = Db::new("import_ts7_b");
+    let p = Project::new(&b);
+    p.write("package.json", "{ \"name\": \"service\", \"private\": true }\n");
+    p.write(
+        "tsconfig.json",
+        "{ \"compilerOptions\": { \"module\": \"commonjs\", \"target\": \"es2020\", \"esModuleInterop\": true } }\n",
+    );
+    std::os::unix::fs::symlink(npm_fixture_7(), p.root.join("node_modules")).unwrap();
+    // TypeScript only: types, an enum, node-pg-migrate's PgType at run time.
+    p.write(
+        "local_migrations/1712167263170_friendships.ts",
+        r#"import { MigrationBuilder, ColumnDefinitions, PgType } from 'node-pg-migrate'
+
+enum Status { Pending = 'pending', Accepted = 'accepted' }
+
+export const shorthands: ColumnDefinitions | undefined = undefined
+
+export async function up(pgm: MigrationBuilder): Promise<void> {
+  pgm.createTable('friendships', {
+    id: { type: PgType.UUID, primaryKey: true },
+    address_requester: { type: PgType.VARCHAR, notNull: true },
+    address_requested: { type: PgType.VARCHAR, notNull: true },
+    status: { type: PgType.VARCHAR, notNull: true, default: Status.Pending as string },
+    created_at: { type: PgType.TIMESTAMP, notNull: true, default: pgm.func('now()') },
+  })
+  pgm.createIndex('friendships', ['address_requester', 'address_requested'], { unique: true })
+}
+
+export async function down(pgm: MigrationBuilder): Promise<void> {
+  pgm.dropTable('friendships')
+}
+"#,
+    );
+    p.write(
+        "local_migrations/1786500000000_requested-index.ts",
+        r#"import { MigrationBuilder } from 'node-pg-migrate'
+
+export async function up(pgm: MigrationBuilder): Promise<void> {
+  pgm.noTransaction()
+  pgm.createIndex('friendships', 'address_requested', { name: 'friendships_address_requested', concurrently: true, ifNotExists: true })
+}
+
+export async function down(pgm: MigrationBuilder): Promise<void> {
+  pgm.noTransaction()
+  pgm.dropIndex('friendships', 'address_requested', { name: 'friendships_address_requested', concurrently: true, ifExists: true })
+}
+"#,
+    );
+    let json =
+        p.cargo_migrate(&["import", "--from", "node-pg-migrate", "local_migrations", "--format", "json"]).ok().json();
+    assert_eq!(json["imported"].as_array().unwrap().len(), 2, "{json}");
+    assert_eq!(json["imported"][1]["run_in_transaction"], false, "{json}");
+
+    node_pg_migrate_of(npm_fixture_7(), &p, &a, &["up", "-j", "ts", "--tsconfig", "tsconfig.json"]);
+    p.cargo_migrate(&["up"]).ok();
+    let applied = catalog(&a);
+    assert!(applied.contains("friendships_address_requested"), "{applied}");
+    assert_eq!(applied, catalog(&b));
+    node_pg_migrate_of(npm_fixture_7(), &p, &a, &["down", "2", "-j", "ts", "--tsconfig", "tsconfig.json"]);
+    p.cargo_migrate(&["down", "--all"]).ok();
+    assert_eq!(catalog(&a), catalog(&b));
+    assert!(!b.table_exists("friendships"));
 }
