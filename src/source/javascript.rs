@@ -219,6 +219,16 @@ mod tests {
     }
 
     #[test]
+    fn reasons_say_what_to_do() {
+        let e = |kind: &str, message: &str| FileError { kind: kind.into(), message: message.into() };
+        let file = Path::new("migrations/1_a.js");
+        assert!(reason(&e("database", ""), file).contains("pgm.db"));
+        assert!(reason(&e("missing_module", "Cannot find module '../types'"), file).contains("app code"));
+        assert!(reason(&e("missing_module", "Cannot find module 'lodash'"), file).contains("npm install"));
+        assert!(reason(&e("threw", "boom"), file).contains("boom"));
+    }
+
+    #[test]
     fn scripts_are_recognised_by_extension() {
         for name in ["1_a.js", "1_a.cjs", "1_a.mjs", "1_a.ts", "1_a.mts"] {
             assert!(is_script(name), "{name}");

@@ -490,3 +490,31 @@ fn read_sql(path: &Path) -> Result<String> {
         rest => rest.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_irreversible_down_is_recognised_and_fails_under_diesel_too() {
+        let dir = std::env::temp_dir().join(format!("cm-irreversible-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = irreversible_down("1_a", "its down is false\n'quoted'");
+        assert!(text.starts_with(IRREVERSIBLE_MARK));
+        assert!(text.contains("RAISE EXCEPTION") && text.contains("''quoted''"), "{text}");
+        std::fs::write(dir.join("down.sql"), &text).unwrap();
+        let m = Migration {
+            version: "1".into(),
+            name: "1_a".into(),
+            dir: dir.clone(),
+            file: false,
+            checksum: None,
+            text: FileText::default(),
+        };
+        assert_eq!(m.irreversible().as_deref(), Some("its down is false 'quoted'"));
+        assert!(m.is_up_only());
+        assert_eq!(m.read_down().unwrap_err().kind, Kind::UpOnly);
+        assert_eq!(m.down_to_keep(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
