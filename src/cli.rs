@@ -455,7 +455,7 @@ pub struct CreateArgs {
     /// Accept a generic name such as `update` or `fix_bug`
     #[arg(long)]
     pub force: bool,
-    /// Write the seed's table pattern for TABLE: uuid id, timestamps, updated_at trigger, RLS on
+    /// Write a Supabase table for TABLE: uuid id, timestamps, updated_at trigger, RLS on
     #[arg(long, value_name = "TABLE")]
     pub table: Option<String>,
     /// With --table: policy preset `read-all`, `authenticated` or `owner [COLUMN]` (default column user_id)

@@ -1,8 +1,9 @@
 //! cargo-migrate: chronological PostgreSQL migrations in diesel's layout.
 //!
 //! Data flows one way: `cli` → `workspace` → `settings` → `source` →
-//! `db` (connection, history) → `plan` → `runner` → `report`; `commands`
-//! glues them per subcommand, and `supabase` sits on top of the core.
+//! `plan` → `runner` → `output`, `db` the seam under them; `commands` glues
+//! them per subcommand (only they use `cli` and `output`), and `supabase`
+//! sits on top of the core. `show` (what may be shown of a text) is a leaf.
 //! The library is an implementation detail of the binary: `run` is its only
 //! entry point.
 
@@ -16,10 +17,11 @@ mod commands;
 mod db;
 mod error;
 mod names;
+mod output;
 mod plan;
-mod report;
 mod runner;
 mod settings;
+mod show;
 mod source;
 mod sql;
 mod supabase;

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Kind, Result};
 
-/// Names the seed calls bad: they say nothing about what the migration does.
+/// Names that are bad by the team rules: they say nothing about what the migration does.
 const GENERIC_NAMES: &[&str] = &[
     "migration",
     "migrations",
@@ -43,7 +43,7 @@ pub fn migration_name(words: &[String], force: bool) -> Result<String> {
     let name: String = raw.trim().chars().map(|c| if c == ' ' || c == '-' { '_' } else { c }).collect();
     let suggestion = suggest(&raw);
     let refuse = |reason: String| {
-        let mut err = Error::new(Kind::InvalidName, format!("invalid migration name `{raw}`: {reason}")).usage();
+        let mut err = Error::new(Kind::InvalidName, format!("invalid migration name `{raw}`: {reason}"));
         err = match &suggestion {
             Some(s) if s != &name => err.hint(format!("use lower snake_case, e.g. `cargo migrate create {s}`")),
             _ => {
@@ -73,11 +73,11 @@ pub fn migration_name(words: &[String], force: bool) -> Result<String> {
         return Err(refuse(format!("it is longer than {MAX_NAME_LEN} characters")));
     }
     if !force && GENERIC_NAMES.contains(&name.as_str()) {
-        return Err(Error::new(Kind::GenericName, format!("`{name}` does not say what the migration does"))
-            .usage()
-            .hint(format!(
+        return Err(Error::new(Kind::GenericName, format!("`{name}` does not say what the migration does")).hint(
+            format!(
             "name the change, e.g. `add_participant_constraints` or `create_meetings`; pass --force to keep `{name}`"
-        )));
+        ),
+        ));
     }
     Ok(name)
 }
@@ -124,10 +124,10 @@ mod tests {
         let err = name("AddProjects").unwrap_err();
         assert_eq!(err.kind, crate::error::Kind::InvalidName);
         assert!(err.message.contains("upper case"), "{err}");
-        assert!(err.hint.unwrap().contains("add_projects"));
+        assert!(err.hint.clone().unwrap().contains("add_projects"));
         let err = name("add.column!").unwrap_err();
         assert!(err.message.contains("`.`"), "{err}");
-        assert!(err.hint.unwrap().contains("add_column"));
+        assert!(err.hint.clone().unwrap().contains("add_column"));
         assert!(name("1_table").is_err());
         assert!(name("").is_err());
         assert!(name("add__x").is_err());
@@ -140,7 +140,7 @@ mod tests {
         for bad in ["migration", "fix_bug", "update"] {
             let err = name(bad).unwrap_err();
             assert_eq!(err.kind, crate::error::Kind::GenericName, "{bad}");
-            assert!(err.hint.unwrap().contains("--force"));
+            assert!(err.hint.clone().unwrap().contains("--force"));
             assert_eq!(migration_name(&[bad.to_string()], true).unwrap(), bad);
         }
         assert!(name("update_meeting_titles").is_ok());

@@ -1,4 +1,4 @@
-//! Running planned steps: read every file first, make sure of the
+//! Running planned steps: read every file first (`source` reads them), make sure of the
 //! bookkeeping tables, then one loop over the steps, each in its own
 //! transaction or all in one (`--single-transaction`). On failure the error
 //! says what this run did before it; when the connection drops, the database
@@ -7,15 +7,13 @@
 use std::time::Duration;
 
 use crate::db::bookkeeping::{self, Record};
-use crate::db::execute::{self, Outcome, Prepared, Target};
+use crate::db::execute::{self, Outcome, Prepared, Recording};
 use crate::db::pq::Notice;
 use crate::db::{history, query_error, Conn, History};
-use crate::error::{Action, DoneStep, Error, Kind, Result};
+use crate::error::{Action, ConnectionLoss, DatabaseHas, DoneStep, Error, Kind, Result};
 use crate::plan::Step;
-use crate::report::display_path;
+use crate::show::display_path;
 use crate::source::Source;
-use crate::sql::OwnTransactions;
-use crate::version;
 
 /// One step as it happened.
 #[derive(Debug, Clone)]
@@ -26,13 +24,13 @@ pub struct StepReport {
     pub duration: Duration,
     pub notices: Vec<Notice>,
     /// Reverted with the down.sql stored in the database.
-    pub from_store: bool,
+    pub from_stored_down: bool,
 }
 
 impl StepReport {
     fn done(&self) -> DoneStep {
         DoneStep {
-            version: self.version.clone(),
+            version: self.version.as_str().into(),
             name: self.name.clone(),
             action: self.action,
             duration_ms: self.duration.as_millis() as u64,
@@ -71,16 +69,13 @@ pub fn prepare(
             };
             // A stored down without a statement (the template, as it was when
             // applied) would revert nothing and drop the row: the file's own is run.
-            let stored_down = stored
-                .iter()
-                .find(|(sv, _)| sv == v)
-                .map(|(_, sql)| sql)
-                .filter(|sql| crate::sql::has_statement(sql));
+            let stored_down =
+                stored.iter().find(|(sv, _)| sv == v).map(|(_, sql)| sql).filter(|sql| crate::sql::has_statement(sql));
             let Some(m) = source.find(v) else {
                 // The folder is gone: only a revert from the stored down.sql is possible.
-                let sql = stored_down.filter(|_| !apply).ok_or_else(|| {
-                    Error::new(Kind::UnknownVersion, format!("no migration folder for version {v}"))
-                })?;
+                let sql = stored_down
+                    .filter(|_| !apply)
+                    .ok_or_else(|| Error::new(Kind::UnknownVersion, format!("no migration folder for version {v}")))?;
                 let name = history.applied.iter().find(|a| &a.version == v).and_then(|a| a.name.clone());
                 let folder = name.unwrap_or_else(|| v.clone());
                 let path = format!("{folder} (down.sql stored in the database)");
@@ -93,78 +88,29 @@ pub fn prepare(
                     record: None,
                     skip: 0,
                     stopped_before: false,
-                    from_store: true,
+                    from_stored_down: true,
                 });
             };
-            let mut in_transaction = m.run_in_transaction(apply)?;
-            let mut from_store = false;
-            let (mut sql, file, record) = if apply {
-                let sql = m.read_up()?;
-                let record = Record {
-                    version: v.clone(),
-                    name: m.name.clone(),
-                    checksum: m.checksum_of(&sql)?,
-                    down_sql: m.down_to_keep(),
-                    batch,
-                    who: who.to_string(),
-                };
-                (sql, m.up_path(), Some(record))
-            } else {
-                match (m.read_down(), stored_down) {
-                    (Ok(disk), Some(kept)) if version::checksum(&disk) != version::checksum(kept) => {
-                        from_store = true;
-                        (kept.clone(), m.down_path(), None)
-                    }
-                    (Err(_), Some(kept)) => {
-                        from_store = true;
-                        (kept.clone(), m.down_path(), None)
-                    }
-                    (disk, _) => (disk?, m.down_path(), None),
-                }
-            };
-            let path = if from_store {
-                format!("{} (the down.sql it was applied with, stored in the database)", m.name)
-            } else {
-                display_path(&file)
-            };
-            // The server does not wait for COPY's rows to be read: the rest
-            // of the text, COMMIT and the bookkeeping included, would run
-            // while the error said the migration was rolled back.
-            if let Some(st) = crate::sql::split_statements(&sql).iter().find(|st| crate::sql::copies_to_stdout(st.text)) {
-                let (line, _, _) = crate::sql::locate(&sql, st.char_offset + crate::sql::code_start(st.text) + 1);
-                return Err(Error::new(
-                    Kind::MigrationFailed,
-                    format!("{path}:{line}: COPY … TO STDOUT cannot run in a migration (there is no one to read its rows); nothing was run"),
-                )
-                .hint("remove it (to look at data, query it with psql), or COPY to a file the server can write"));
-            }
-            if in_transaction {
-                // A file that manages its transactions itself runs as it says, as with psql.
-                match crate::sql::own_transactions(&sql) {
-                    OwnTransactions::No => {}
-                    OwnTransactions::Wrapped(inner) => sql = inner,
-                    OwnTransactions::Balanced => in_transaction = false,
-                    OwnTransactions::Unbalanced(line, word) => {
-                        return Err(Error::new(
-                            Kind::TransactionControl,
-                            format!("{path}:{line} says `{word}`, which closes or opens no transaction block of the file's own; nothing was run"),
-                        )
-                        .hint("a migration runs in a transaction already: remove it, or pair each BEGIN with a COMMIT; \
-                               to manage transactions freely, add metadata.toml with `run_in_transaction = false`"));
-                    }
-                }
-            }
+            let script = m.script(apply, stored_down.map(String::as_str))?;
+            let record = apply.then(|| Record {
+                version: v.clone(),
+                name: m.name.clone(),
+                checksum: script.checksum.clone().unwrap_or_default(),
+                down_sql: m.down_to_keep(),
+                batch,
+                who: who.to_string(),
+            });
             let stopped_before = history.partial.iter().any(|s| &s.version == v);
             Ok(Prepared {
                 version: v.clone(),
                 folder: m.name.clone(),
-                path,
-                sql,
-                in_transaction,
+                path: script.path,
+                sql: script.sql,
+                in_transaction: script.in_transaction,
                 record,
                 skip,
                 stopped_before,
-                from_store,
+                from_stored_down: script.from_stored_down,
             })
         })
         .collect()
@@ -185,7 +131,7 @@ fn refuse_up_only(steps: &[Step], source: &Source, stored: &[(String, String)]) 
     let Some(first) = up_only.first() else {
         return Ok(());
     };
-    let names: Vec<String> = up_only.iter().map(|m| display_path(&m.dir)).collect();
+    let names: Vec<String> = up_only.iter().map(|m| display_path(&m.path)).collect();
     Err(Error::new(
         Kind::UpOnly,
         format!(
@@ -225,7 +171,6 @@ fn read_steps(
                     p.folder
                 ),
             )
-            .usage()
             .hint("run without --single-transaction"));
         }
     }
@@ -252,7 +197,7 @@ pub fn dry_run(
 ) -> Result<(String, Vec<Planned>)> {
     let prepared = read_steps(conn, steps, source, history, options)?;
     let (diesel_table, setup) = bookkeeping::ensure_tables_sql(history)?;
-    let target = Target {
+    let recording = Recording {
         ledger: (history.ledger, &diesel_table),
         supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
         own_transaction: !options.single_transaction,
@@ -264,7 +209,7 @@ pub fn dry_run(
             version: p.version.clone(),
             name: p.folder.clone(),
             action: if p.applies() { Action::Applied } else { Action::Reverted },
-            texts: execute::texts(p, &target),
+            texts: execute::texts(p, &recording),
         })
         .collect();
     if options.single_transaction {
@@ -291,7 +236,7 @@ pub fn run(
 ) -> Result<Vec<StepReport>> {
     let prepared = read_steps(conn, steps, source, history, options)?;
     let diesel_table = bookkeeping::ensure_tables(conn, history)?;
-    let target = Target {
+    let recording = Recording {
         ledger: (history.ledger, &diesel_table),
         supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
         own_transaction: !options.single_transaction,
@@ -302,7 +247,7 @@ pub fn run(
     }
     let mut done: Vec<StepReport> = Vec::with_capacity(prepared.len());
     for p in &prepared {
-        match execute::run(conn, p, &target) {
+        match execute::run(conn, p, &recording) {
             Ok(ran) => {
                 let report = StepReport {
                     version: p.version.clone(),
@@ -310,7 +255,7 @@ pub fn run(
                     action: if p.applies() { Action::Applied } else { Action::Reverted },
                     duration: ran.duration,
                     notices: ran.notices,
-                    from_store: p.from_store,
+                    from_stored_down: p.from_stored_down,
                 };
                 if !options.single_transaction {
                     on_step(&report);
@@ -380,47 +325,55 @@ pub fn run(
 /// After the connection dropped mid-step: ask a new connection whether the
 /// step took effect, and say so. Returns the step's report when it did.
 fn settle(e: &mut Error, reconnect: &dyn Fn() -> Result<Conn>, diesel_table: &str, p: &Prepared) -> Option<StepReport> {
-    e.kind = Kind::ConnectionLost;
+    let notices = match &mut e.kind {
+        Kind::MigrationFailed(f) => std::mem::take(&mut f.notices),
+        _ => Vec::new(),
+    };
+    let mut loss =
+        ConnectionLoss { migration: Some(execute::migration_ref(p)), applying: p.applies(), ..Default::default() };
     let recorded = reconnect().and_then(|mut c| history::is_recorded(&mut c, diesel_table, &p.version));
     let took_effect = match recorded {
         Err(err) => {
-            e.details.push(format!(
-                "  the outcome of {} is unknown, and reconnecting to check failed: {}",
-                p.folder, err.message
-            ));
+            loss.database_has = Some(DatabaseHas::Unknown);
+            loss.reconnect_error = Some(err.message.clone());
             e.hint = Some("run `cargo migrate status` once the database is reachable: it shows what is applied".into());
+            e.kind = Kind::ConnectionLost(Box::new(loss));
             return None;
         }
         Ok(recorded) => recorded == p.applies(),
     };
-    let verb = if p.applies() { "applied" } else { "reverted" };
-    if took_effect {
-        e.details.push(format!("  the server had committed it before the connection dropped: {} is {verb}", p.folder));
+    let report = if took_effect {
+        loss.database_has = Some(DatabaseHas::Committed);
         e.hint = Some("nothing to undo; run the command again to continue".into());
         Some(StepReport {
             version: p.version.clone(),
             name: p.folder.clone(),
             action: if p.applies() { Action::Applied } else { Action::Reverted },
             duration: Duration::ZERO,
-            notices: Vec::new(),
-            from_store: p.from_store,
+            notices,
+            from_stored_down: p.from_stored_down,
         })
     } else if p.in_transaction {
-        e.details.push(format!("  the server rolled it back: {} is not {verb}", p.folder));
+        loss.database_has = Some(DatabaseHas::RolledBack);
         e.hint = Some("run the command again once the connection is stable".into());
         None
     } else {
-        e.details.push(format!(
-            "  {} runs outside a transaction: part of it may have run; `cargo migrate status` shows how far it got",
-            p.folder
-        ));
+        loss.database_has = Some(DatabaseHas::MaybePartly);
         None
-    }
+    };
+    e.kind = Kind::ConnectionLost(Box::new(loss));
+    report
 }
 
+/// The server's messages while the failed step ran go with its error.
 fn with_notices(mut e: Error, notices: &[Notice]) -> Error {
-    for n in notices {
-        e.details.push(format!("  {}: {}", n.severity, crate::report::clean(&n.message)));
+    match &mut e.kind {
+        Kind::MigrationFailed(f) => f.notices.extend(notices.iter().cloned()),
+        _ => {
+            for n in notices {
+                e.details.push(format!("  {}: {}", n.severity.as_str(), crate::show::clean(&n.message)));
+            }
+        }
     }
     e
 }

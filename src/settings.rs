@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::cli::ProjectOpts;
 use crate::db::history::Ledger;
 use crate::error::{Error, Kind, Result};
 use crate::workspace::{Member, Project};
@@ -37,7 +36,6 @@ impl Env {
         if !path.is_file() {
             if required {
                 return Err(Error::new(Kind::NoEnvFile, format!("--env-file {} does not exist", path.display()))
-                    .usage()
                     .hint("pass the path of an existing .env file"));
             }
             return Ok(Env::default());
@@ -77,24 +75,43 @@ pub struct Settings {
     /// A host project's own `migrations-template/`, if it has one.
     pub templates_dir: Option<PathBuf>,
     pub env: Env,
+    /// `[package.metadata.migrate.lint]`, read with the rest; an error in it
+    /// stops only what lints.
+    lint: Result<crate::lint::Config>,
+}
+
+/// What the command line says about the project (the rest comes from files).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags<'a> {
+    /// `--dir`.
+    pub dir: Option<&'a Path>,
+    /// `--env-file`.
+    pub env_file: Option<&'a Path>,
+    /// `-p` or `--manifest-path` chose the package: its folder is the one.
+    pub package_named: bool,
 }
 
 impl Settings {
+    /// The lint configuration.
+    pub fn lint(&self) -> Result<&crate::lint::Config> {
+        self.lint.as_ref().map_err(Clone::clone)
+    }
+
     /// Which table is the history: Supabase's for a `supabase/migrations` folder.
     pub fn ledger(&self) -> Ledger {
         Ledger::for_dir(&self.migrations_dir)
     }
 }
 
-pub fn resolve(cwd: &Path, opts: &ProjectOpts, project: Project) -> Result<Settings> {
-    let env = match &opts.env_file {
+pub fn resolve(cwd: &Path, flags: Flags<'_>, project: Project) -> Result<Settings> {
+    let env = match flags.env_file {
         Some(path) => Env::load(&cwd.join(path), true)?,
         None => Env::load(&project.workspace_root.join(".env"), false)?,
     };
     let mut project = project;
-    let (migrations_dir, dir_origin) = match migrations_dir(cwd, opts.dir.as_deref(), &project)? {
+    let (migrations_dir, dir_origin) = match migrations_dir(cwd, flags.dir, &project)? {
         Some(found) => found,
-        None if opts.package.is_none() && opts.manifest_path.is_none() => match member_with_migrations(&project)? {
+        None if !flags.package_named => match member_with_migrations(&project)? {
             Some((member, dir)) => {
                 let member = member.clone();
                 let origin = format!(
@@ -112,11 +129,12 @@ pub fn resolve(cwd: &Path, opts: &ProjectOpts, project: Project) -> Result<Setti
         None => new_folder(&project),
     };
     let dir_configured = !dir_origin.starts_with("default:");
+    let lint = lint_config(&project);
     let templates_dir = [&project.package_dir, &project.workspace_root]
         .into_iter()
         .map(|d| d.join("migrations-template"))
         .find(|d| d.is_dir());
-    Ok(Settings { migrations_dir, dir_origin, dir_configured, templates_dir, env, project })
+    Ok(Settings { migrations_dir, dir_origin, dir_configured, templates_dir, env, project, lint })
 }
 
 /// The folder the settings name, or the nearest one found; None when there
@@ -182,7 +200,7 @@ fn member_with_migrations(project: &Project) -> Result<Option<(&Member, PathBuf)
         1 => Ok(found.into_iter().next()),
         _ => {
             let list: Vec<String> =
-                found.iter().map(|(m, d)| format!("{} ({})", m.name, crate::report::display_path(d))).collect();
+                found.iter().map(|(m, d)| format!("{} ({})", m.name, crate::show::display_path(d))).collect();
             let here = project
                 .package
                 .as_deref()
@@ -192,7 +210,6 @@ fn member_with_migrations(project: &Project) -> Result<Option<(&Member, PathBuf)
                 Kind::AmbiguousPackage,
                 format!("{} workspace members have migrations and {here}: {}", found.len(), list.join(", ")),
             )
-            .usage()
             .hint(format!(
                 "choose one with -p, e.g. `cargo migrate status -p {}`, or run from its folder",
                 found[0].0.name
@@ -214,7 +231,7 @@ fn diesel_toml_dir(base: &Path) -> Result<Option<PathBuf>> {
 
 /// `[package.metadata.migrate.lint]` of the package's Cargo.toml, else
 /// `[workspace.metadata.migrate.lint]` of the workspace's; defaults without.
-pub fn lint_config(project: &Project) -> Result<crate::lint::Config> {
+fn lint_config(project: &Project) -> Result<crate::lint::Config> {
     let places = [
         (project.package_dir.join("Cargo.toml"), ["package", "metadata", "migrate", "lint"]),
         (project.workspace_root.join("Cargo.toml"), ["workspace", "metadata", "migrate", "lint"]),

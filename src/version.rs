@@ -2,6 +2,83 @@
 //! timestamps as `status` prints them, and the checksum of a migration file.
 //! Pure, no I/O.
 
+use std::fmt;
+
+/// A migration's version: diesel's, the folder name up to the first `_`
+/// with dashes removed (`20250615051828`). Ordered as diesel orders them, as
+/// strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(transparent)]
+pub struct Version(String);
+
+impl Version {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Version {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Version {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Version {
+    fn from(v: String) -> Version {
+        Version(v)
+    }
+}
+
+impl From<&str> for Version {
+    fn from(v: &str) -> Version {
+        Version(v.to_string())
+    }
+}
+
+impl From<&String> for Version {
+    fn from(v: &String) -> Version {
+        Version(v.clone())
+    }
+}
+
+impl From<Version> for String {
+    fn from(v: Version) -> String {
+        v.0
+    }
+}
+
+impl PartialEq<str> for Version {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Version {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Version {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
 /// diesel's rule: the version is the folder name up to the first `_`, dashes removed.
 pub fn version_of(folder: &str) -> String {
     let head = folder.split('_').next().unwrap_or("");

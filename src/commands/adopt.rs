@@ -17,7 +17,7 @@ use crate::db::bookkeeping::{self, Record};
 use crate::db::history::{self, Ledger, SUPABASE_HISTORY};
 use crate::db::{query_error, Conn};
 use crate::error::{exit, Error, Kind, Result};
-use crate::report::{clean, AdoptOutput, AdoptedJson};
+use crate::output::{clean, AdoptOutput, AdoptedJson};
 use crate::{plan, url, version};
 
 /// One applied migration as the other tool recorded it.
@@ -110,7 +110,7 @@ pub fn take_over(ctx: &Context, args: &AdoptArgs) -> Result<AdoptOutput> {
             "!".yellow().bold(),
             unmatched.len(),
             tool.label(),
-            crate::report::display_path(&source.dir)
+            crate::output::display_path(&source.dir)
         );
         for e in &unmatched {
             let name = if e.name.is_empty() { String::new() } else { format!("_{}", clean(&e.name)) };
@@ -130,7 +130,7 @@ pub fn take_over(ctx: &Context, args: &AdoptArgs) -> Result<AdoptOutput> {
         dry_run: args.dry_run,
         recorded,
         already_applied: already,
-        unmatched: unmatched.iter().map(|e| e.version.clone()).collect(),
+        unmatched: unmatched.iter().map(|e| e.version.as_str().into()).collect(),
         pending,
     })
 }
@@ -141,9 +141,8 @@ pub fn baseline(ctx: &Context, args: &BaselineArgs) -> Result<u8> {
     if source.find(&to).is_none() {
         return Err(Error::new(
             Kind::UnknownVersion,
-            format!("no migration with version {to} in {}", crate::report::display_path(&source.dir)),
+            format!("no migration with version {to} in {}", crate::output::display_path(&source.dir)),
         )
-        .usage()
         .hint(
             "give the version of the newest migration the database already has (`cargo migrate status` lists them)",
         ));
@@ -183,7 +182,7 @@ pub fn baseline(ctx: &Context, args: &BaselineArgs) -> Result<u8> {
 fn json(records: &[ToRecord]) -> Vec<AdoptedJson> {
     records
         .iter()
-        .map(|t| AdoptedJson { version: t.m.version.clone(), name: t.m.name.clone(), applied_at: t.at.clone() })
+        .map(|t| AdoptedJson { version: t.m.version.as_str().into(), name: t.m.name.clone(), applied_at: t.at.clone() })
         .collect()
 }
 
@@ -288,24 +287,23 @@ fn which(conn: &mut Conn, asked: Option<Tool>, ledger: Ledger) -> Result<Tool> {
     }
     match (asked, found.as_slice()) {
         (Some(Tool::Supabase), _) if ledger == Ledger::Supabase => Err(Error::new(
-            Kind::NoHistoryToAdopt,
+            Kind::NoHistoryToAdopt { several: Vec::new() },
             format!("{SUPABASE_HISTORY} is this project's history already (a supabase/migrations folder): what the Supabase CLI applied counts as applied; nothing to adopt"),
         )
         .hint("`cargo migrate status` shows it; `cargo migrate up` runs what the CLI has not")),
         (Some(t), _) if found.contains(&t) => Ok(t),
-        (Some(t), _) => Err(Error::new(Kind::NoHistoryToAdopt, format!("this database has no history of {}", t.label()))
+        (Some(t), _) => Err(Error::new(Kind::NoHistoryToAdopt { several: Vec::new() }, format!("this database has no history of {}", t.label()))
             .hint(if found.is_empty() { "it has none of the histories adopt reads".to_string() } else { format!("it has: {}", found.iter().map(|t| t.label()).collect::<Vec<_>>().join(", ")) })),
         (None, [one]) => Ok(*one),
         (None, []) => Err(Error::new(
-            Kind::NoHistoryToAdopt,
+            Kind::NoHistoryToAdopt { several: Vec::new() },
             "this database has no other tool's history (looked for pgmigrations, supabase_migrations.schema_migrations, schema_migrations, _sqlx_migrations)",
         )
         .hint("a database made before its migrations: `cargo migrate baseline --to VERSION` records them as applied")),
         (None, several) => Err(Error::new(
-            Kind::NoHistoryToAdopt,
+            Kind::NoHistoryToAdopt { several: several.iter().map(|t| t.label().to_string()).collect() },
             format!("this database has several histories: {}", several.iter().map(|t| t.label()).collect::<Vec<_>>().join(", ")),
         )
-        .usage()
         .hint("choose one with --from node-pg-migrate|supabase|dbmate|sqlx")),
     }
 }

@@ -9,7 +9,7 @@ use super::Context;
 use crate::cli::CreateArgs;
 use crate::db::history::Ledger;
 use crate::error::{exit, Error, Kind, Result};
-use crate::report::{display_path, json_path, CreateOutput};
+use crate::output::{display_path, json_path, CreateOutput};
 use crate::source::sections::Format;
 use crate::source::Source;
 use crate::supabase::table::{self, TableSpec};
@@ -104,7 +104,7 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
         ctx.reporter.json(&CreateOutput {
             ok: true,
             command: "create",
-            version,
+            version: version.into(),
             name: folder,
             path: json_path(&target),
             files: files.iter().map(|f| json_path(f)).collect(),
@@ -126,7 +126,7 @@ enum Layout {
 impl Layout {
     fn of(source: &Source) -> Layout {
         match source.migrations.last() {
-            Some(m) if m.file => Layout::File(m.format()),
+            Some(m) if m.layout == crate::source::Layout::File => Layout::File(m.format()),
             Some(_) => Layout::Folders,
             None if source.ledger() == Ledger::Supabase => Layout::File(Format::Plain),
             None => Layout::Folders,

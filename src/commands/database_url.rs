@@ -1,4 +1,4 @@
-//! `cargo migrate database-url`: the seed's `setup-database-url.js`. Shows
+//! `cargo migrate database-url`: what node-pg-migrate teams' `setup-database-url.js` did. Shows
 //! the URL in use and where each part came from; `--write-env` stores it.
 
 use std::path::Path;
@@ -6,14 +6,14 @@ use std::path::Path;
 use super::Context;
 use crate::cli::DatabaseUrlArgs;
 use crate::error::{exit, Error, Result};
-use crate::report::{self, display_path, json_path, DatabaseUrlOutput, UrlPart};
+use crate::output::{self, display_path, json_path, DatabaseUrlOutput, UrlPart};
 use crate::url;
 
 pub fn run(ctx: &Context, args: &DatabaseUrlArgs) -> Result<u8> {
     let (db_url, origin) = ctx.database_url(&args.db)?;
     let r = &ctx.reporter;
     let shown = if args.show_password {
-        report::allow_secrets();
+        output::allow_secrets();
         db_url.clone()
     } else {
         url::mask(&db_url)

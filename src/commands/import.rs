@@ -16,7 +16,7 @@ use super::Context;
 use crate::cli::{AdoptArgs, History, ImportArgs, Tool};
 use crate::db::history::Ledger;
 use crate::error::{exit, Error, Kind, Result};
-use crate::report::{clean, display_path, json_path, ImportOutput, ImportedJson, NotConvertedJson};
+use crate::output::{clean, display_path, json_path, ImportOutput, ImportedJson, NotConvertedJson};
 use crate::source::javascript::{self, Down, Outcome};
 use crate::source::sections::{self, Format};
 use crate::{source, sql, version};
@@ -39,7 +39,6 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
     let into = &ctx.settings.migrations_dir;
     if !from.is_dir() {
         return Err(Error::new(Kind::NotAFolder, format!("{} is not a folder", from.display()))
-            .usage()
             .hint("give the folder that holds the tool's migration files (Supabase: supabase/migrations, dbmate: db/migrations, node-pg-migrate: migrations)"));
     }
     if ctx.settings.ledger() == Ledger::Supabase {
@@ -50,7 +49,6 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
                 display_path(into)
             ),
         )
-        .usage()
         .hint(
             "import writes diesel's folders: choose where with --dir migrations (or [package.metadata.migrate] dir)",
         ));
@@ -61,7 +59,6 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
             Kind::ImportTarget,
             format!("{} is the migrations folder itself: cargo migrate already runs these files as they are", display_path(&from)),
         )
-        .usage()
         .hint("to convert them into diesel's folders anyway, move them aside first (`mv migrations old-migrations`) and import from there"));
     }
     let existing = source::load(into)?;
@@ -75,7 +72,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
     }
     for c in ready {
         let mut json = ImportedJson {
-            version: c.version.clone(),
+            version: c.version.as_str().into(),
             name: c.folder.clone(),
             from: c.file.clone(),
             path: None,
@@ -84,7 +81,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
             run_in_transaction: c.in_transaction,
         };
         if let Some(other) = existing.find(&c.version) {
-            json.path = Some(json_path(&other.dir));
+            json.path = Some(json_path(&other.path));
             skipped.push(json);
             continue;
         }
@@ -190,7 +187,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
 /// `--adopt`: the tool's history recorded as ours, by `adopt` itself. Asking
 /// again would be redundant: the flag is the request, and the migrations to
 /// record were just made from the files that tool applied.
-fn adopt(ctx: &Context, args: &ImportArgs) -> Result<crate::report::AdoptOutput> {
+fn adopt(ctx: &Context, args: &ImportArgs) -> Result<crate::output::AdoptOutput> {
     let from = match args.from {
         Tool::NodePgMigrate => History::NodePgMigrate,
         Tool::Dbmate => History::Dbmate,

@@ -20,19 +20,28 @@ mod write;
 
 pub use write::{migrate, print_dry_run, run_output, Flags};
 
+use std::sync::OnceLock;
+
 use crate::cli::{Cli, Command, DbOpts, LocalOpts, LockOpts, ProjectOpts};
 use crate::db::{self, history, lock, Conn, History};
 use crate::error::{Error, Kind, Result};
+use crate::output::{self, Reporter};
 use crate::plan::State;
-use crate::report::{self, Reporter};
 use crate::settings::{self, Settings};
 use crate::source::{self, Source};
 use crate::supabase;
 use crate::{url, workspace};
 
+/// One run, resolved once: the settings (with the lint configuration), the
+/// output, and, when first asked, the database it talks to and the local
+/// database's paths. Later stages read these; nothing re-reads Cargo.toml,
+/// re-resolves the URL or registers its secrets twice.
 pub struct Context {
     pub settings: Settings,
     pub reporter: Reporter,
+    /// The configured database (None: the local development database).
+    configured: OnceLock<Result<Option<Configured>>>,
+    local: OnceLock<Result<supabase::local::Local>>,
 }
 
 /// The database a command talks to, and where that choice came from.
@@ -60,14 +69,24 @@ impl Context {
             }
             found => found?,
         };
-        let settings = settings::resolve(&cwd, opts, project)?;
-        Ok(Context { settings, reporter })
+        let flags = settings::Flags {
+            dir: opts.dir.as_deref(),
+            env_file: opts.env_file.as_deref(),
+            package_named: opts.package.is_some() || opts.manifest_path.is_some(),
+        };
+        let settings = settings::resolve(&cwd, flags, project)?;
+        Ok(Context { settings, reporter, configured: OnceLock::new(), local: OnceLock::new() })
     }
 
     /// --database-url > DATABASE_URL > Supabase variables; None means "use
     /// the local development database". A set-but-blank DATABASE_URL is a
     /// mistake, never a reason to migrate another database.
+    /// A command has one set of database flags, so the first answer is the run's.
     pub fn configured(&self, opts: &DbOpts) -> Result<Option<Configured>> {
+        self.configured.get_or_init(|| self.resolve_configured(opts)).clone()
+    }
+
+    fn resolve_configured(&self, opts: &DbOpts) -> Result<Option<Configured>> {
         let configured = if let Some(url) = &opts.database_url {
             Some(Configured { url: url.clone(), origin: "--database-url".into(), supabase: None })
         } else if let Some((url, origin)) = self.settings.env.get_even_blank("DATABASE_URL") {
@@ -86,7 +105,7 @@ impl Context {
         };
         if let Some(c) = &configured {
             for secret in url::secrets(&c.url) {
-                report::add_secret(&secret);
+                output::add_secret(&secret);
             }
             // An API key where the password belongs: say so before sending it anywhere.
             if let Ok(parsed) = url::parse_any(&c.url) {
@@ -132,9 +151,9 @@ impl Context {
                            to use the local development database here, pass --local (MIGRATE_LOCAL=1)"));
                 }
                 let local = self.local(&opts.local_db)?;
-                let url = local.ensure_running(&self.reporter)?;
+                let url = running(&self.reporter, local.ensure_running()?);
                 for secret in url::secrets(&url) {
-                    report::add_secret(&secret);
+                    output::add_secret(&secret);
                 }
                 self.reporter.note(format!(
                     "using the local development database {} (nothing is configured; {} stops it)",
@@ -146,7 +165,12 @@ impl Context {
         }
     }
 
-    pub fn local(&self, opts: &LocalOpts) -> Result<supabase::local::Local> {
+    /// The local development database's paths; a command has one `--pg-bin`.
+    pub fn local(&self, opts: &LocalOpts) -> Result<&supabase::local::Local> {
+        self.local.get_or_init(|| self.locate_local(opts)).as_ref().map_err(Clone::clone)
+    }
+
+    fn locate_local(&self, opts: &LocalOpts) -> Result<supabase::local::Local> {
         let s = &self.settings;
         let pg_bin = self.pg_bin(opts)?;
         supabase::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref())
@@ -163,11 +187,11 @@ impl Context {
         }
         let what = if dir.is_dir() { "holds no PostgreSQL program (pg_dump, initdb)" } else { "does not exist" };
         Err(Error::new(Kind::BadPgBin, format!("--pg-bin (PG_BIN) {} {what}; nothing was done", dir.display()))
-            .usage()
             .hint("give the bin folder of a PostgreSQL installation (e.g. /usr/lib/postgresql/17/bin), or leave --pg-bin and PG_BIN unset to use the one found on this machine"))
     }
 
     pub fn connect(&self, url: &str, opts: &DbOpts, purpose: &str) -> Result<Conn> {
+        supabase::diagnose::refuse_transaction_pooler(url)?;
         db::connect(url, opts.connect_timeout, purpose, &supabase::diagnose::hints())
     }
 
@@ -181,7 +205,7 @@ impl Context {
             ))
         })?;
         if let Some(waited) = waited {
-            self.reporter.note(format!("got the migration lock after {}", report::ms(waited)));
+            self.reporter.note(format!("got the migration lock after {}", output::ms(waited)));
         }
         Ok(())
     }
@@ -196,11 +220,10 @@ impl Context {
                 Kind::NoMigrationsFolder,
                 format!(
                     "the migrations folder {} ({}) does not exist; nothing was done",
-                    report::display_path(&s.migrations_dir),
+                    crate::show::display_path(&s.migrations_dir),
                     s.dir_origin
                 ),
             )
-            .usage()
             .hint("check its spelling; `cargo migrate create NAME` makes a new migrations folder there"));
         }
         Ok(source)
@@ -225,6 +248,14 @@ impl Context {
         });
         Ok((source?, database?))
     }
+}
+
+/// The local database's URL, once what happened on the way is told.
+pub fn running(r: &Reporter, running: supabase::local::Running) -> String {
+    for note in running.notes {
+        r.note(note);
+    }
+    running.url
 }
 
 /// A connection and what it found.
@@ -264,13 +295,22 @@ pub fn pending(source: &Source, history: &History) -> Vec<String> {
 
 pub fn run(cli: Cli) -> u8 {
     let o = &cli.output;
-    let reporter = Reporter::new(o.format, o.color, o.quiet);
+    let format = match o.format {
+        crate::cli::Format::Human => output::Format::Human,
+        crate::cli::Format::Json => output::Format::Json,
+        crate::cli::Format::Sarif => output::Format::Sarif,
+    };
+    let color = match o.color {
+        crate::cli::ColorChoice::Auto => output::Color::Auto,
+        crate::cli::ColorChoice::Always => output::Color::Always,
+        crate::cli::ColorChoice::Never => output::Color::Never,
+    };
+    let reporter = Reporter::new(format, color, o.quiet);
     if o.format == crate::cli::Format::Sarif && !matches!(cli.command, Command::Lint(_)) {
         let e = Error::new(Kind::UnsupportedFormat, "--format sarif is for `cargo migrate lint` only")
-            .usage()
             .hint("use --format json (or human) with this command");
         reporter.error(&e);
-        return e.exit_code;
+        return e.exit_code();
     }
     let project = match &cli.command {
         Command::Up(a) => &a.project,
@@ -308,7 +348,7 @@ pub fn run(cli: Cli) -> u8 {
         Ok(code) => code,
         Err(e) => {
             reporter.error(&e);
-            e.exit_code
+            e.exit_code()
         }
     }
 }

@@ -1,5 +1,5 @@
-//! `cargo migrate seed`: the seed data, kept apart from migrations (the
-//! seed's "Data Migration"), loaded in one transaction: every file or none.
+//! `cargo migrate seed`: the seed data, kept apart from migrations,
+//! loaded in one transaction: every file or none.
 //! Never recorded as applied; on a database that is not on this machine it
 //! asks first (or needs --yes).
 
@@ -14,7 +14,7 @@ use crate::cli::{DbOpts, LockOpts, SeedArgs};
 use crate::db::bookkeeping::RESET_SESSION;
 use crate::db::{execute, query_error};
 use crate::error::{exit, Error, Kind, Result};
-use crate::report::{display_path, json_path, ms, SeedFileJson, SeedOutput};
+use crate::output::{display_path, json_path, ms, SeedFileJson, SeedOutput};
 use crate::source::seeds;
 use crate::sql::{self, OwnTransactions};
 use crate::url;

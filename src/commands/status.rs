@@ -6,12 +6,18 @@ use std::fmt::Write as _;
 use colored::Colorize;
 
 use super::{pending, state, Context, Database};
-use crate::cli::{Format, StatusArgs};
+use crate::cli::StatusArgs;
 use crate::error::{exit, Result};
-use crate::plan::{self, Anomaly, Row, RowState};
-use crate::report::{self, clean, display_path, json_path, AnomalyJson, StatusOutput, StatusRow, Summary};
+use crate::output::Format;
+use crate::output::{self, clean, display_path, json_path, AnomalyJson, StatusOutput, StatusRow, StatusState, Summary};
+mod anomalies;
+mod listing;
+
 use crate::source::Problem;
-use crate::{url, version};
+use crate::url;
+use crate::version::{self, Version};
+use anomalies::Anomaly;
+use listing::{Row, RowState};
 
 pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     // Facts (batch, who, the stored down.sql) are shown in both formats.
@@ -20,8 +26,8 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     let Database { url, origin: url_origin, history, .. } = db;
     source.check_runnable(pending(&source, &history));
     let plan_state = state(&source, &history);
-    let anomalies = plan::anomalies(&plan_state, &source.problems);
-    let rows = plan::listing(&source.migrations, &history.applied, &history.partial);
+    let anomalies = anomalies::anomalies(&plan_state, &source.problems);
+    let rows = listing::listing(&source.migrations, &history.applied, &history.partial);
     let pending = rows.iter().filter(|r| matches!(r.state, RowState::Pending | RowState::Partly { .. })).count();
     // Sorted, as `migrations` is.
     let up_only: Vec<&str> = source.migrations.iter().filter(|m| m.is_up_only()).map(|m| m.version.as_str()).collect();
@@ -123,7 +129,7 @@ fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str], up_only: &[&st
             out.push_str("  (up-only: cannot be reverted)");
         }
         if let RowState::Partly { done, total } = row.state {
-            let _ = write!(out, "  (partly applied: {} of {total} ran; see below)", report::ran(done.max(0) as usize));
+            let _ = write!(out, "  (partly applied: {} of {total} ran; see below)", output::ran(done.max(0) as usize));
         }
         out.push('\n');
     }
@@ -145,9 +151,14 @@ fn row_json(row: &Row<'_>) -> StatusRow {
         _ => (None, None),
     };
     StatusRow {
-        version: row.version.to_string(),
+        version: row.version.into(),
         name: row.name.to_string(),
-        state: row.state.name(),
+        state: match row.state {
+            RowState::Applied => StatusState::Applied,
+            RowState::Pending => StatusState::Pending,
+            RowState::Missing => StatusState::Missing,
+            RowState::Partly { .. } => StatusState::PartlyApplied,
+        },
         applied_at: a.and_then(|a| a.run_on).map(version::format_pg_timestamp),
         batch: a.and_then(|a| a.batch),
         applied_by: a.and_then(|a| a.applied_by.clone()),
@@ -168,5 +179,5 @@ fn anomaly_json(a: &Anomaly) -> AnomalyJson {
         | Anomaly::Source(Problem::DuplicateVersion { version, .. }) => Some(version.clone()),
         Anomaly::Source(_) => None,
     };
-    AnomalyJson { kind: a.kind(), version, message: a.message(), hint: a.hint() }
+    AnomalyJson { kind: a.kind(), version: version.map(Version::from), message: a.message(), hint: a.hint() }
 }

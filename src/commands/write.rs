@@ -7,14 +7,14 @@ use super::{pending, state, Context, Database};
 use crate::cli::{DbOpts, LockOpts};
 use crate::db::{self, history, Conn, History};
 use crate::error::{Error, Kind, Result};
+use crate::output::{self, Reporter, RunOutput, StepJson};
 use crate::plan::{self, Request};
-use crate::report::{self, Reporter, RunOutput, StepJson};
 use crate::runner::{self, StepReport};
 use crate::source::Source;
 use crate::url;
 
 /// What a write command did (or, with `--dry-run`, would do).
-pub struct Outcome {
+pub struct Written {
     pub done: Vec<StepReport>,
     pub history: History,
     pub source: Source,
@@ -29,7 +29,7 @@ pub struct Outcome {
     pub advice: Option<std::result::Result<Vec<db::advisor::Finding>, String>>,
 }
 
-/// The seed's "Always backup first!": pg_dump into a file only the user can
+/// "Always backup first!": pg_dump into a file only the user can
 /// read, outside the migrations folder; the run stops if it fails.
 fn back_up(
     ctx: &Context,
@@ -47,10 +47,9 @@ fn back_up(
     let resolved = std::fs::canonicalize(&dir).unwrap_or(dir.clone());
     if resolved.starts_with(&migrations) {
         return Err(Error::new(
-            Kind::Backup,
-            format!("{} is inside the migrations folder; nothing was run", report::display_path(&dir)),
+            Kind::Backup { inside_migrations: true },
+            format!("{} is inside the migrations folder; nothing was run", output::display_path(&dir)),
         )
-        .usage()
         .hint("backups must not be committed with the migrations: give --backup-dir another folder"));
     }
     let server = db::backup::server_major(conn)?;
@@ -66,15 +65,15 @@ fn back_up(
     let dump = db::backup::dump(&parsed, &pg_dump, &dir, &stamp)?;
     ctx.reporter.line(format!(
         "backed up to {} ({:.1} MiB, readable by you only; pg_restore reads it) with {}",
-        report::display_path(&dump.path),
+        output::display_path(&dump.path),
         dump.bytes as f64 / 1048576.0,
-        report::display_path(&dump.pg_dump)
+        output::display_path(&dump.pg_dump)
     ));
     Ok(dump.path)
 }
 
 /// `--dry-run`'s report: the SQL, in order, as it would be sent.
-pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Outcome) {
+pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Written) {
     let Some((setup, planned)) = &out.planned else { return };
     let r = &ctx.reporter;
     if r.human() {
@@ -100,9 +99,9 @@ pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Outcome) {
                 text.push_str(if t.ends_with(';') { "\n" } else { ";\n" });
             }
         }
-        r.result(report::clean(&text));
+        r.result(output::clean(&text));
     }
-    r.json(&report::DryRunOutput {
+    r.json(&output::DryRunOutput {
         ok: true,
         command,
         dry_run: true,
@@ -110,8 +109,8 @@ pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Outcome) {
         setup: (!planned.is_empty()).then(|| setup.clone()),
         steps: planned
             .iter()
-            .map(|p| report::DryRunStep {
-                version: p.version.clone(),
+            .map(|p| output::DryRunStep {
+                version: p.version.as_str().into(),
                 name: p.name.clone(),
                 action: p.action,
                 sql: p.texts.clone(),
@@ -143,7 +142,7 @@ pub fn migrate(
     lock_opts: &LockOpts,
     request: &Request,
     flags: Flags,
-) -> Result<Outcome> {
+) -> Result<Written> {
     let Flags { single_transaction, yes, dry_run, backup, lint } = flags;
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
@@ -171,7 +170,7 @@ pub fn migrate(
     // outside a transaction, which then looks partly applied: only the plan
     // made under the lock may refuse for that.
     let mut steps = match plan::plan(&state(&source, &history), request) {
-        Err(e) if e.kind == Kind::PartlyApplied && !dry_run => None,
+        Err(e) if matches!(e.kind, Kind::PartlyApplied { .. }) && !dry_run => None,
         planned => Some(planned?),
     };
     let target = url::target_of(&url);
@@ -183,7 +182,7 @@ pub fn migrate(
         }
         let options = runner::Options { single_transaction, who: db::connect::whoami() };
         let planned = runner::dry_run(&mut conn, &steps, &source, &history, &options)?;
-        return Ok(Outcome {
+        return Ok(Written {
             done: Vec::new(),
             history,
             source,
@@ -232,7 +231,7 @@ pub fn migrate(
     if backup.is_some() && made.is_none() {
         ctx.reporter.note("nothing to apply, so no backup was made");
     }
-    Ok(Outcome { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })
+    Ok(Written { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })
 }
 
 /// The versions a plan applies (the static checks' subject).
@@ -249,7 +248,7 @@ fn applies(steps: &[plan::Step]) -> Vec<String> {
 /// Ask on the terminal; anything but yes changes nothing.
 pub(super) fn confirm(r: &Reporter, what: &str) -> Result<()> {
     use std::io::Write as _;
-    eprint!("{}", report::redact(&format!("{what}: go on? [y/N] ")));
+    eprint!("{}", output::redact(&format!("{what}: go on? [y/N] ")));
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().read_line(&mut answer);
@@ -266,29 +265,29 @@ fn print_step(r: &Reporter, step: &StepReport) {
         crate::error::Action::Applied => "applied ".green(),
         crate::error::Action::Reverted => "reverted".yellow(),
     };
-    let kept = if step.from_store { "  (with the down.sql stored when it was applied)" } else { "" };
-    r.line(format!("  {verb} {}  {}{kept}", report::clean(&step.name), report::ms(step.duration)));
+    let kept = if step.from_stored_down { "  (with the down.sql stored when it was applied)" } else { "" };
+    r.line(format!("  {verb} {}  {}{kept}", output::clean(&step.name), output::ms(step.duration)));
     r.notices(&step.notices);
 }
 
 /// The `--format json` document of a write command.
-pub fn run_output(command: &'static str, out: &Outcome) -> RunOutput {
+pub fn run_output(command: &'static str, out: &Written) -> RunOutput {
     RunOutput {
         ok: true,
         command,
         database: out.database.clone(),
-        migrations_dir: report::json_path(&out.source.dir),
-        backup: out.backup.as_deref().map(report::json_path),
+        migrations_dir: output::json_path(&out.source.dir),
+        backup: out.backup.as_deref().map(output::json_path),
         migrations: out
             .done
             .iter()
             .map(|d| StepJson {
-                version: d.version.clone(),
+                version: d.version.as_str().into(),
                 name: d.name.clone(),
                 action: d.action,
                 duration_ms: d.duration.as_millis() as u64,
-                notices: d.notices.iter().map(Into::into).collect(),
-                from_stored_down: d.from_store,
+                notices: d.notices.clone(),
+                from_stored_down: d.from_stored_down,
             })
             .collect(),
     }

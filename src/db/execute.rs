@@ -13,8 +13,8 @@ use super::bookkeeping::{self, Record, BATCH_MS, RESET_SESSION};
 use super::lock;
 use super::pq::{Conn, Notice, PgError, TxStatus};
 use super::{history, query_error};
-use crate::error::{Error, Kind};
-use crate::report::{self, clean};
+use crate::error::{Aftermath, ConnectionLoss, Error, Kind, MigrationFailure, MigrationRef};
+use crate::show::{self, clean};
 use crate::sql;
 
 /// What goes before a transactional migration's SQL in the text we send.
@@ -37,7 +37,7 @@ pub struct Prepared {
     /// It has a progress row from an earlier run that stopped part-way.
     pub stopped_before: bool,
     /// Reverting with the down.sql stored in the database, not the file's.
-    pub from_store: bool,
+    pub from_stored_down: bool,
 }
 
 impl Prepared {
@@ -46,8 +46,8 @@ impl Prepared {
     }
 }
 
-/// Where the bookkeeping goes, and whether the caller holds a transaction open.
-pub struct Target<'a> {
+/// How a step is recorded: where the bookkeeping goes, and whether the caller holds a transaction open.
+pub struct Recording<'a> {
     pub ledger: (super::history::Ledger, &'a str),
     pub supabase_history: bool,
     /// False under `--single-transaction`: the caller owns BEGIN/COMMIT (and
@@ -78,7 +78,7 @@ pub struct Failed {
     pub notices: Vec<Notice>,
 }
 
-pub fn run(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<Ran, Box<Failed>> {
+pub fn run(conn: &mut Conn, p: &Prepared, t: &Recording<'_>) -> Result<Ran, Box<Failed>> {
     let start = Instant::now();
     let result = if p.in_transaction { run_transactional(conn, p, t) } else { run_statements(conn, p, t) };
     let notices = conn.take_notices();
@@ -92,11 +92,11 @@ pub fn run(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<Ran, Box<Fai
     }
 }
 
-fn supabase_statements(p: &Prepared, t: &Target<'_>) -> Option<Vec<String>> {
+fn supabase_statements(p: &Prepared, t: &Recording<'_>) -> Option<Vec<String>> {
     t.supabase_history.then(|| sql::split_statements(&p.sql).iter().map(|s| s.text.to_string()).collect())
 }
 
-fn bookkeeping(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
+fn bookkeeping(p: &Prepared, t: &Recording<'_>, duration_ms: &str) -> String {
     match &p.record {
         Some(r) => {
             let statements = supabase_statements(p, t);
@@ -112,7 +112,7 @@ fn bookkeeping(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
 /// one text for a transactional migration; outside a transaction, each
 /// statement (with its progress row where it may share a transaction), then
 /// the bookkeeping.
-pub fn texts(p: &Prepared, t: &Target<'_>) -> Vec<String> {
+pub fn texts(p: &Prepared, t: &Recording<'_>) -> Vec<String> {
     if p.in_transaction {
         return vec![transactional_text(p, t)];
     }
@@ -129,7 +129,7 @@ pub fn texts(p: &Prepared, t: &Target<'_>) -> Vec<String> {
     out
 }
 
-fn transactional_text(p: &Prepared, t: &Target<'_>) -> String {
+fn transactional_text(p: &Prepared, t: &Recording<'_>) -> String {
     let (begin, commit) = if t.own_transaction { (BEGIN, "COMMIT;") } else { ("", "") };
     // The SQL comes right after BEGIN, so PostgreSQL's error position maps
     // straight back into the file; what follows it is ours.
@@ -169,11 +169,11 @@ fn statement_texts(p: &Prepared, statement: &str, i: usize, in_block: bool) -> V
     }
 }
 
-fn bookkeeping_text(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
+fn bookkeeping_text(p: &Prepared, t: &Recording<'_>, duration_ms: &str) -> String {
     format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_sql(&p.sql), bookkeeping(p, t, duration_ms))
 }
 
-fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
+fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Recording<'_>) -> Result<(), (Error, Outcome)> {
     let begin = if t.own_transaction { BEGIN } else { "" };
     conn.execute_counted(&transactional_text(p, t)).map_err(|failed| {
         let (e, done) = *failed;
@@ -208,7 +208,7 @@ pub fn run_seed(conn: &mut Conn, path: &str, sql_text: &str) -> Result<Duration,
         record: None,
         skip: 0,
         stopped_before: false,
-        from_store: false,
+        from_stored_down: false,
     };
     let start = Instant::now();
     conn.execute_counted(sql_text).map_err(|failed| {
@@ -223,7 +223,7 @@ pub fn run_seed(conn: &mut Conn, path: &str, sql_text: &str) -> Result<Duration,
 
 /// libpq runs a multi-statement string as one implicit transaction, which
 /// CREATE INDEX CONCURRENTLY refuses: send statements one by one.
-fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
+fn run_statements(conn: &mut Conn, p: &Prepared, t: &Recording<'_>) -> Result<(), (Error, Outcome)> {
     let statements = sql::split_statements(&p.sql);
     let start = Instant::now();
     let tracked = p.applies();
@@ -268,7 +268,7 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
                 p.path
             ),
         )
-        .detail(format!("  before that BEGIN, {} ran and stays{}", report::ran(done as usize), if tracked { " (`cargo migrate status` shows it as partly applied)" } else { "" }))
+        .detail(format!("  before that BEGIN, {} ran and stays{}", show::ran(done as usize), if tracked { " (`cargo migrate status` shows it as partly applied)" } else { "" }))
         .hint(format!("end the transaction in {} (COMMIT), or remove its BEGIN", p.path));
         return Err((err, Outcome::Partly(done as usize)));
     }
@@ -286,6 +286,10 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
 /// the SQL, and positions past `sent.1` (in the file) are in what we appended;
 /// `offset` is where the failing statement starts in the file, `failing` its
 /// index when known.
+pub fn migration_ref(p: &Prepared) -> MigrationRef {
+    MigrationRef { version: p.version.as_str().into(), name: p.folder.clone() }
+}
+
 fn failure(
     conn: &mut Conn,
     p: &Prepared,
@@ -302,18 +306,17 @@ fn failure(
         return query_error("record the migration", err);
     }
     if err.connection_lost {
+        let loss = ConnectionLoss { migration: Some(migration_ref(p)), applying: p.applies(), ..Default::default() };
         return Error::new(
-            Kind::ConnectionLost,
+            Kind::ConnectionLost(Box::new(loss)),
             format!("the connection was lost while {} ran: {}", p.folder, clean(&err.message)),
-        );
+        )
+        .caused_by(err);
     }
-    let mut e = Error::new(Kind::MigrationFailed, String::new());
-    let location = match in_file {
+    let (line, column, source_line) = match in_file {
         Some(pos) => {
             let (line, col, text) = sql::locate(&p.sql, pos);
-            e.details.push(format!("   | {}", clean(text)));
-            e.details.push(format!("   | {}^", " ".repeat(text.chars().take(col - 1).count())));
-            format!("{}:{line}:{col}", p.path)
+            (Some(line), Some(col), Some(clean(text).into_owned()))
         }
         // Some errors carry no position; when we know which statement
         // failed, point at its first line of code.
@@ -323,31 +326,42 @@ fn failure(
                 .map(|s| s.char_offset + sql::code_start(s.text))
                 .unwrap_or(offset);
             let (line, _, text) = sql::locate(&p.sql, lead + 1);
-            e.details.push(format!("   | {}", clean(text)));
-            format!("{}:{line}", p.path)
+            (Some(line), None, Some(clean(text).into_owned()))
         }
-        None => p.path.clone(),
+        None => (None, None, None),
     };
-    e.message = format!("{} failed at {location}: {}", p.folder, clean(&err.message));
-    if let Some(d) = &err.detail {
-        e.details.push(format!("  detail: {}", clean(d)));
-    }
-    if let Some(h) = &err.hint {
-        e.details.push(format!("  postgres hint: {}", clean(h)));
-    }
-    match outcome {
-        Outcome::RolledBack if !p.in_transaction && failing == Some(0) => {
-            e.details.push(format!("  {} runs outside a transaction: its first statement failed, so nothing of it ran", p.folder))
-        }
-        Outcome::RolledBack => e.details.push(format!("  {} was rolled back: nothing of it is applied", p.folder)),
-        Outcome::Partly(n) => e.details.push(format!(
-            "  {} runs outside a transaction (metadata.toml): {} already ran (that stays){}; it is not recorded as applied",
-            p.folder,
-            report::ran(n),
-            if p.applies() { " (`cargo migrate status` shows it as partly applied)" } else { "" }
-        )),
-        Outcome::Unknown => {}
-    }
+    let location = match (line, column) {
+        (Some(line), Some(col)) => format!("{}:{line}:{col}", p.path),
+        (Some(line), None) => format!("{}:{line}", p.path),
+        _ => p.path.clone(),
+    };
+    let (aftermath, statements_done) = match outcome {
+        Outcome::RolledBack if !p.in_transaction && failing == Some(0) => (Aftermath::NothingRan, None),
+        Outcome::RolledBack => (Aftermath::RolledBack, None),
+        Outcome::Partly(n) => (Aftermath::PartlyApplied, Some(n)),
+        Outcome::Unknown => (Aftermath::Unknown, None),
+    };
+    let failure = MigrationFailure {
+        migration: migration_ref(p),
+        file: p.path.clone(),
+        line,
+        column,
+        source_line,
+        sqlstate: err.sqlstate.clone(),
+        server_message: clean(&err.message).into_owned(),
+        server_detail: err.detail.clone(),
+        server_hint: err.hint.clone(),
+        aftermath,
+        statements_done,
+        notices: Vec::new(),
+        tracked: p.applies(),
+        in_transaction: p.in_transaction,
+    };
+    let mut e = Error::new(
+        Kind::MigrationFailed(Box::new(failure)),
+        format!("{} failed at {location}: {}", p.folder, clean(&err.message)),
+    )
+    .caused_by(err.clone());
     // The failing statement, where it is known: hints look at it, not at the
     // first statement of its kind in the file.
     let statements = sql::split_statements(&p.sql);

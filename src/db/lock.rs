@@ -83,7 +83,7 @@ pub fn acquire(conn: &mut Conn, timeout: Duration, waiting: impl FnOnce(&str)) -
         }
     }
     Err(Error::new(
-        Kind::LockTimeout,
+        Kind::LockTimeout { holder: holder.clone() },
         format!("another run holds the migration lock on this database: {holder}; nothing was run"),
     )
     .hint(
@@ -108,6 +108,6 @@ pub fn holder(conn: &mut Conn) -> String {
     conn.query(&sql, &[])
         .ok()
         .and_then(|rows| rows.text(0, 0))
-        .map(|s| crate::report::clean(&s).into_owned())
+        .map(|s| crate::show::clean(&s).into_owned())
         .unwrap_or_else(|| "another session".into())
 }

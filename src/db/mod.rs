@@ -21,8 +21,9 @@ use crate::error::{Error, Kind};
 
 /// A failed query of ours (not a migration's), as a user-facing error.
 pub fn query_error(action: &str, err: pq::PgError) -> Error {
-    let kind = if err.connection_lost { Kind::ConnectionLost } else { Kind::Database };
-    let e = Error::new(kind, format!("could not {action}: {}", crate::report::clean(&err.message)));
+    let kind = if err.connection_lost { Kind::ConnectionLost(Box::default()) } else { Kind::Database };
+    let e =
+        Error::new(kind, format!("could not {action}: {}", crate::show::clean(&err.message))).caused_by(err.clone());
     // 42501: insufficient_privilege.
     if err.is("42501") {
         e.hint(format!(

@@ -10,7 +10,8 @@ use std::ptr::NonNull;
 
 use pq_sys as ffi;
 
-pub use crate::report::Notice;
+pub use crate::error::Notice;
+use crate::error::Severity;
 
 /// An error as the server (or libpq) reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,17 @@ impl PgError {
         self.sqlstate.as_deref() == Some(sqlstate)
     }
 }
+
+impl std::fmt::Display for PgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.sqlstate {
+            Some(code) => write!(f, "{} (SQLSTATE {code})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for PgError {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxStatus {
@@ -64,9 +76,11 @@ extern "C" fn receive_notice(arg: *mut c_void, res: *const ffi::PGresult) {
     // calls this only during calls on that connection, made through &mut Conn.
     let notices = unsafe { &*(arg as *const RefCell<Vec<Notice>>) };
     let notice = Notice {
-        severity: field(res, ffi::PG_DIAG_SEVERITY_NONLOCALIZED)
-            .or_else(|| field(res, ffi::PG_DIAG_SEVERITY))
-            .unwrap_or_else(|| "NOTICE".into()),
+        severity: Severity::parse(
+            &field(res, ffi::PG_DIAG_SEVERITY_NONLOCALIZED)
+                .or_else(|| field(res, ffi::PG_DIAG_SEVERITY))
+                .unwrap_or_default(),
+        ),
         message: field(res, ffi::PG_DIAG_MESSAGE_PRIMARY).unwrap_or_default(),
         detail: field(res, ffi::PG_DIAG_MESSAGE_DETAIL),
         hint: field(res, ffi::PG_DIAG_MESSAGE_HINT),

@@ -46,6 +46,7 @@ pub struct LintInput {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -54,14 +55,6 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warn => "warn",
-            Severity::Error => "error",
-        }
-    }
-
     fn parse(s: &str) -> Option<Severity> {
         match s {
             "info" => Some(Severity::Info),

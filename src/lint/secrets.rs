@@ -1,5 +1,5 @@
-//! Secrets written into a migration (the seed: "never include sensitive
-//! data"): found in the raw text, comments included, and never printed
+//! Secrets written into a migration (migrations are committed: they must never hold
+//! sensitive data): found in the raw text, comments included, and never printed
 //! whole. Supabase's publishable keys (`sb_publishable_…`, the `anon` JWT)
 //! are meant to be public and are not reported.
 

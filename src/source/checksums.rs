@@ -26,7 +26,7 @@ pub fn fill(dir: &Path, migrations: &mut [Migration]) {
     let one = |m: &Migration| -> (Stamps, Option<String>, bool) {
         let path = m.up_path();
         let stamp = cache::stamp(&path);
-        let down = if m.file { None } else { cache::stamp(&m.down_path()) };
+        let down = if m.layout == super::Layout::File { None } else { cache::stamp(&m.down_path()) };
         let entry = cached.get(m.name.as_str());
         let mut read = false;
         match entry {
@@ -35,7 +35,7 @@ pub fn fill(dir: &Path, migrations: &mut [Migration]) {
             }
             _ => {
                 let _ = m.irreversible();
-                read = !m.file;
+                read = m.layout != super::Layout::File;
             }
         }
         match (stamp, entry) {
@@ -76,7 +76,7 @@ pub fn fill(dir: &Path, migrations: &mut [Migration]) {
 /// What the checksum is of: up.sql, or a single file's up section (as
 /// `Migration::checksum_of`).
 fn up_of(m: &Migration, text: String) -> String {
-    if m.file {
+    if m.layout == super::Layout::File {
         super::sections::split(&text).up
     } else {
         text

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use serde::Deserialize;
 
 use crate::error::{Error, Kind, Result};
-use crate::report::display_path;
+use crate::show::display_path;
 
 const DRIVER: &str = include_str!("javascript.mjs");
 const MARK: &str = "\u{1}cargo-migrate-result ";

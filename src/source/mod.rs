@@ -12,22 +12,30 @@ pub mod sections;
 pub mod seeds;
 
 use crate::db::history::Ledger;
-use crate::error::{Error, Kind, Result};
-use crate::report::{clean, display_path};
+use crate::error::{Aftermath, Error, Kind, MigrationFailure, MigrationRef, Result};
+use crate::show::{clean, display_path};
+use crate::sql::OwnTransactions;
 use crate::version;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a migration is laid out on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// diesel's folder with up.sql, down.sql and maybe metadata.toml.
+    Folder,
+    /// A single `.sql` file (Supabase, dbmate, node-pg-migrate) with its sections.
+    File,
+}
+
+#[derive(Debug, Clone)]
 pub struct Migration {
     /// diesel's version: the folder name up to the first `_`, dashes removed.
     pub version: String,
     /// The whole folder name (what diesel calls the migration's name); for a
     /// single-file migration, the file name without `.sql`.
     pub name: String,
-    /// The migration's folder, or its file when `file` is set.
-    pub dir: PathBuf,
-    /// A single `.sql` file (Supabase, dbmate, node-pg-migrate) rather than
-    /// diesel's folder with up.sql and down.sql.
-    pub file: bool,
+    /// The migration's folder, or its file (see `layout`).
+    pub path: PathBuf,
+    pub layout: Layout,
     /// The checksum of up.sql as it is now, once `with_checksums` read it.
     pub checksum: Option<String>,
     /// A single file's sections, read once: a run asks several things of
@@ -42,14 +50,6 @@ pub struct Migration {
 /// two migrations differ.
 #[derive(Debug, Clone, Default)]
 pub struct FileText(std::sync::OnceLock<sections::Sections>, std::sync::OnceLock<Option<String>>);
-
-impl PartialEq for FileText {
-    fn eq(&self, _: &FileText) -> bool {
-        true
-    }
-}
-
-impl Eq for FileText {}
 
 /// What a folder holds that is not a usable migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +66,45 @@ pub enum Problem {
     /// (node-pg-migrate's JavaScript/TypeScript files): ignoring them would
     /// report "up to date" over migrations that never ran.
     ForeignMigrations { files: Vec<String> },
+}
+
+impl Problem {
+    /// What is wrong, in one sentence.
+    pub fn message(&self) -> String {
+        match self {
+            Problem::DuplicateVersion { version, folders } => {
+                format!("version {version} is used by {} folders: {}", folders.len(), folders.join(", "))
+            }
+            Problem::NotAMigration { folder } => format!("{folder} is not a migration: it has no up.sql"),
+            Problem::BadFolderName { folder, reason } => format!("{folder:?} cannot be a migration: {reason}"),
+            Problem::DanglingLink { entry } => format!("{entry} is a symbolic link to something that does not exist"),
+            Problem::ForeignMigrations { files } => format!(
+                "{} JavaScript/TypeScript migration(s) that cargo migrate does not run: {}",
+                files.len(),
+                files.join(", ")
+            ),
+        }
+    }
+
+    /// What to do about it.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Problem::DuplicateVersion { .. } => {
+                "diesel would silently keep only one: rename all but one folder with `cargo migrate create` versions"
+            }
+            Problem::NotAMigration { .. } => {
+                "add up.sql and down.sql to it, or move it out of the migrations folder (diesel refuses it too)"
+            }
+            Problem::BadFolderName { .. } => {
+                "rename it to <digits>_<name> (`cargo migrate create` makes such names), or move it out of the migrations folder"
+            }
+            Problem::DanglingLink { .. } => "restore what it points to, or remove the link",
+            Problem::ForeignMigrations { .. } => {
+                "node-pg-migrate's files: move them aside and convert them into SQL migrations here, \
+                 e.g. `mv migrations migrations-js && cargo migrate import --from node-pg-migrate migrations-js`"
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -145,8 +184,8 @@ pub fn load(dir: &Path) -> Result<Source> {
         source.migrations.push(Migration {
             version: version::version_of(&folder),
             name: folder,
-            dir: path,
-            file: stem.is_some(),
+            path,
+            layout: if stem.is_some() { Layout::File } else { Layout::Folder },
             checksum: None,
             text: FileText::default(),
         });
@@ -181,7 +220,7 @@ impl Source {
         versions.sort_unstable();
         let mut problems = Vec::new();
         self.migrations.retain(|m| {
-            if versions.binary_search(&m.version).is_ok() && !m.file && !m.up_path().is_file() {
+            if versions.binary_search(&m.version).is_ok() && m.layout == Layout::Folder && !m.up_path().is_file() {
                 problems.push(Problem::NotAMigration { folder: m.name.clone() });
                 return false;
             }
@@ -207,18 +246,18 @@ pub const TEMPLATE_MARK: &str = "-- What this migration does:";
 
 impl Migration {
     pub fn up_path(&self) -> PathBuf {
-        if self.file {
-            self.dir.clone()
+        if self.layout == Layout::File {
+            self.path.clone()
         } else {
-            self.dir.join("up.sql")
+            self.path.join("up.sql")
         }
     }
 
     pub fn down_path(&self) -> PathBuf {
-        if self.file {
-            self.dir.clone()
+        if self.layout == Layout::File {
+            self.path.clone()
         } else {
-            self.dir.join("down.sql")
+            self.path.join("down.sql")
         }
     }
 
@@ -233,7 +272,7 @@ impl Migration {
         if let Some(s) = self.text.0.get() {
             return Ok(s);
         }
-        let split = sections::split(&read_sql(&self.dir)?);
+        let split = sections::split(&read_sql(&self.path)?);
         Ok(self.text.0.get_or_init(|| split))
     }
 
@@ -244,7 +283,7 @@ impl Migration {
         if let Some(why) = s.malformed() {
             return Err(Error::new(
                 Kind::BadMigrationsFolder,
-                format!("{}: {why}; nothing was run", display_path(&self.dir)),
+                format!("{}: {why}; nothing was run", display_path(&self.path)),
             )
             .hint(match s.format {
                 sections::Format::Dbmate => "put the up SQL under a `-- migrate:up` line at the top of the file",
@@ -256,20 +295,20 @@ impl Migration {
 
     pub fn read_up(&self) -> Result<String> {
         let path = self.up_path();
-        let sql = if self.file { self.checked_sections()?.up.clone() } else { read_sql(&path)? };
+        let sql = if self.layout == Layout::File { self.checked_sections()?.up.clone() } else { read_sql(&path)? };
         // A single file of comments only is a real migration to the Supabase
         // CLI and dbmate (a note left in the history): it applies as nothing,
         // unless it is still our template.
-        if self.file && !sql.contains(TEMPLATE_MARK) {
+        if self.layout == Layout::File && !sql.contains(TEMPLATE_MARK) {
             return Ok(sql);
         }
         if !crate::sql::has_statement(&sql) {
-            let what = if self.file { "its up migration" } else { "up.sql" };
+            let what = if self.layout == Layout::File { "its up migration" } else { "up.sql" };
             return Err(Error::new(
                 Kind::EmptyUp,
                 format!(
                     "{} has no SQL statement: it is still the template: write the migration first",
-                    crate::report::display_path(&path)
+                    crate::show::display_path(&path)
                 ),
             )
             .hint(format!(
@@ -291,7 +330,7 @@ impl Migration {
     /// an empty file): what a migration recorded without running (`adopt`,
     /// `baseline`) is compared with later.
     pub fn up_unchecked(&self) -> Result<String> {
-        if self.file {
+        if self.layout == Layout::File {
             Ok(self.sections()?.up.clone())
         } else {
             read_sql(&self.up_path())
@@ -300,7 +339,7 @@ impl Migration {
 
     /// The file's format (plain SQL for a folder migration).
     pub fn format(&self) -> sections::Format {
-        if self.file {
+        if self.layout == Layout::File {
             self.sections().map(|s| s.format).unwrap_or(sections::Format::Plain)
         } else {
             sections::Format::Plain
@@ -310,7 +349,7 @@ impl Migration {
     /// Whether the migration can be reverted from its files: a single-file
     /// migration without a down section cannot (Supabase's are all up-only).
     pub fn is_up_only(&self) -> bool {
-        if self.file {
+        if self.layout == Layout::File {
             self.sections().is_ok_and(|s| s.down.is_none())
         } else {
             self.irreversible().is_some()
@@ -319,7 +358,7 @@ impl Migration {
 
     /// What to do instead of reverting it, when it is up-only.
     pub fn revert_hint(&self) -> &'static str {
-        if self.file {
+        if self.layout == Layout::File {
             up_only_hint(self.format())
         } else {
             IRREVERSIBLE_HINT
@@ -330,7 +369,7 @@ impl Migration {
     /// first line is `IRREVERSIBLE_MARK`, as `import` writes for a
     /// node-pg-migrate migration without an inverse).
     pub fn irreversible(&self) -> Option<String> {
-        if self.file {
+        if self.layout == Layout::File {
             return None;
         }
         self.text.1.get_or_init(|| self.probe_irreversible()).clone()
@@ -348,7 +387,7 @@ impl Migration {
     /// would drop the bookkeeping row and leave the schema as it was.
     pub fn read_down(&self) -> Result<String> {
         let path = self.down_path();
-        if self.file {
+        if self.layout == Layout::File {
             let sections = self.sections()?;
             let Some(sql) = sections.down.clone() else {
                 return Err(Error::new(
@@ -405,15 +444,18 @@ impl Migration {
         if self.irreversible().is_some() {
             return None;
         }
-        let down =
-            if self.file { self.sections().ok()?.down.clone() } else { fs::read_to_string(self.down_path()).ok() };
+        let down = if self.layout == Layout::File {
+            self.sections().ok()?.down.clone()
+        } else {
+            fs::read_to_string(self.down_path()).ok()
+        };
         down.filter(|d| crate::sql::has_statement(d))
     }
 
     /// diesel's `metadata.toml`: `run_in_transaction = false` opts out; a
     /// dbmate file says `transaction:false` on its marker.
     pub fn run_in_transaction(&self, up: bool) -> Result<bool> {
-        if self.file {
+        if self.layout == Layout::File {
             let s = self.sections()?;
             // A Supabase file has no way to say so: one that holds a statement
             // no transaction may hold (CREATE INDEX CONCURRENTLY) runs without.
@@ -424,7 +466,7 @@ impl Migration {
             }
             return Ok(if up { s.up_in_transaction } else { s.down_in_transaction });
         }
-        let path = self.dir.join("metadata.toml");
+        let path = self.path.join("metadata.toml");
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
@@ -471,6 +513,96 @@ pub fn irreversible_down(name: &str, why: &str) -> String {
     )
 }
 
+/// One direction of a migration, ready to send: its SQL as read (or the down
+/// stored when it was applied), where it came from, and how it runs.
+#[derive(Debug, Clone)]
+pub struct Script {
+    pub sql: String,
+    /// The file, as the user should see it.
+    pub path: String,
+    pub in_transaction: bool,
+    /// Reverting with the down.sql stored when it was applied, not the file's.
+    pub from_stored_down: bool,
+    /// Applying: the checksum of the up SQL as it is in the file.
+    pub checksum: Option<String>,
+}
+
+impl Migration {
+    /// Read the SQL to apply (`apply`) or revert, refusing what cannot run.
+    /// `stored_down` is the down.sql the database keeps for it: a revert
+    /// runs that one when the file's is gone or no longer what was applied.
+    pub fn script(&self, apply: bool, stored_down: Option<&str>) -> Result<Script> {
+        let mut in_transaction = self.run_in_transaction(apply)?;
+        let mut from_stored_down = false;
+        let (mut sql, file, checksum) = if apply {
+            let sql = self.read_up()?;
+            let checksum = self.checksum_of(&sql)?;
+            (sql, self.up_path(), Some(checksum))
+        } else {
+            match (self.read_down(), stored_down) {
+                (Ok(disk), Some(kept)) if version::checksum(&disk) != version::checksum(kept) => {
+                    from_stored_down = true;
+                    (kept.to_string(), self.down_path(), None)
+                }
+                (Err(_), Some(kept)) => {
+                    from_stored_down = true;
+                    (kept.to_string(), self.down_path(), None)
+                }
+                (disk, _) => (disk?, self.down_path(), None),
+            }
+        };
+        let path = if from_stored_down {
+            format!("{} (the down.sql it was applied with, stored in the database)", self.name)
+        } else {
+            display_path(&file)
+        };
+        // The server does not wait for COPY's rows to be read: the rest
+        // of the text, COMMIT and the bookkeeping included, would run
+        // while the error said the migration was rolled back.
+        if let Some(st) = crate::sql::split_statements(&sql).iter().find(|st| crate::sql::copies_to_stdout(st.text)) {
+            let (line, _, _) = crate::sql::locate(&sql, st.char_offset + crate::sql::code_start(st.text) + 1);
+            let failure = MigrationFailure {
+                migration: MigrationRef { version: self.version.as_str().into(), name: self.name.clone() },
+                file: path.clone(),
+                line: Some(line),
+                column: None,
+                source_line: None,
+                sqlstate: None,
+                server_message: String::new(),
+                server_detail: None,
+                server_hint: None,
+                aftermath: Aftermath::NotRun,
+                statements_done: None,
+                notices: Vec::new(),
+                tracked: false,
+                in_transaction,
+            };
+            return Err(Error::new(
+                Kind::MigrationFailed(Box::new(failure)),
+                format!("{path}:{line}: COPY … TO STDOUT cannot run in a migration (there is no one to read its rows); nothing was run"),
+            )
+            .hint("remove it (to look at data, query it with psql), or COPY to a file the server can write"));
+        }
+        if in_transaction {
+            // A file that manages its transactions itself runs as it says, as with psql.
+            match crate::sql::own_transactions(&sql) {
+                OwnTransactions::No => {}
+                OwnTransactions::Wrapped(inner) => sql = inner,
+                OwnTransactions::Balanced => in_transaction = false,
+                OwnTransactions::Unbalanced(line, word) => {
+                    return Err(Error::new(
+                        Kind::TransactionControl,
+                        format!("{path}:{line} says `{word}`, which closes or opens no transaction block of the file's own; nothing was run"),
+                    )
+                    .hint("a migration runs in a transaction already: remove it, or pair each BEGIN with a COMMIT; \
+                           to manage transactions freely, add metadata.toml with `run_in_transaction = false`"));
+                }
+            }
+        }
+        Ok(Script { sql, path, in_transaction, from_stored_down, checksum })
+    }
+}
+
 /// What to do instead of reverting an up-only migration.
 pub fn up_only_hint(format: sections::Format) -> &'static str {
     match format {
@@ -506,8 +638,8 @@ mod tests {
         let m = Migration {
             version: "1".into(),
             name: "1_a".into(),
-            dir: dir.clone(),
-            file: false,
+            path: dir.clone(),
+            layout: Layout::Folder,
             checksum: None,
             text: FileText::default(),
         };

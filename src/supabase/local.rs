@@ -8,12 +8,20 @@ use std::time::Duration;
 
 use crate::cluster::{self, Postgres, StartOptions, StopMode};
 use crate::error::{Error, Kind, Result};
-use crate::report::{display_path, Reporter};
+use crate::show::display_path;
 
 const PREPARE_SQL: &str = include_str!("local.sql");
 const STAND_INS_SQL: &str = include_str!("stand_ins.sql");
 /// How a stand-in's comment starts (`local status` tells them apart by it).
 const STAND_IN_PREFIX: &str = "cargo-migrate local stand-in: ";
+
+/// The local database, running.
+#[derive(Debug)]
+pub struct Running {
+    pub url: String,
+    /// What happened on the way (started, prepared without contrib …), for the user.
+    pub notes: Vec<String>,
+}
 
 pub struct Local {
     /// Holds `data/`, `sock/`, `log`, `port`, and `bin`: the PostgreSQL that made it.
@@ -139,15 +147,17 @@ impl Local {
             })
     }
 
-    /// Start it (creating and preparing it first if needed); the URL.
-    pub fn ensure_running(&self, reporter: &Reporter) -> Result<String> {
+    /// Start it (creating and preparing it first if needed): its URL, and
+    /// what the user should be told about it.
+    pub fn ensure_running(&self) -> Result<Running> {
+        let mut notes = Vec::new();
         if self.is_running() && self.dir.join("password").is_file() {
             let url = self.url()?;
             if !self.dir.join("prepared").is_file() {
                 // An earlier preparation failed (it rolled back): try again.
-                self.prepare(&url, reporter)?;
+                notes.extend(self.prepare(&url)?);
             }
-            return Ok(url);
+            return Ok(Running { url, notes });
         }
         // A cluster made before the password existed trusted every local user:
         // make it anew (it is a development database; `local reset` does the same).
@@ -159,10 +169,10 @@ impl Local {
         self.start()?;
         let url = self.url()?;
         if fresh || !self.dir.join("prepared").is_file() {
-            self.prepare(&url, reporter)?;
+            notes.extend(self.prepare(&url)?);
         }
-        reporter.note(format!("started the local development database in {}", display_path(&self.dir)));
-        Ok(url)
+        notes.push(format!("started the local development database in {}", display_path(&self.dir)));
+        Ok(Running { url, notes })
     }
 
     fn init(&self) -> Result<()> {
@@ -243,7 +253,8 @@ impl Local {
         Ok(port)
     }
 
-    fn prepare(&self, url: &str, reporter: &Reporter) -> Result<()> {
+    /// Prepare it like Supabase; a note when this PostgreSQL lacks contrib modules.
+    fn prepare(&self, url: &str) -> Result<Option<String>> {
         let extensions =
             prepare_like_supabase(url).map_err(|e| e.hint(format!("{} recreates it", self.command_hint("reset"))))?;
         // Supabase's own extensions are stand-ins on any PostgreSQL but Supabase's
@@ -253,8 +264,8 @@ impl Local {
             .filter(|e| e.state == ExtensionState::StandIn && CONTRIB.contains(&e.name.as_str()))
             .map(|e| e.name.as_str())
             .collect();
-        if !contrib.is_empty() {
-            reporter.note(format!(
+        let note = (!contrib.is_empty()).then(|| {
+            format!(
                 "note: this PostgreSQL ({}) lacks the contrib module(s) {}: the local database has stand-ins with the \
                  same functions (crypt() there is not bcrypt), see {}; a PostgreSQL with contrib (Debian/Ubuntu: the \
                  postgresql-<major> package) has the real ones (--pg-bin, then {})",
@@ -262,9 +273,10 @@ impl Local {
                 contrib.join(", "),
                 self.command_hint("status"),
                 self.command_hint("reset")
-            ));
-        }
-        std::fs::write(self.dir.join("prepared"), "").map_err(|e| Error::io(&self.dir, "write", e))
+            )
+        });
+        std::fs::write(self.dir.join("prepared"), "").map_err(|e| Error::io(&self.dir, "write", e))?;
+        Ok(note)
     }
 
     pub fn stop(&self) -> Result<bool> {
@@ -276,11 +288,11 @@ impl Local {
             .map_err(|why| Error::new(Kind::LocalDatabase, format!("could not stop the local database: {why}")))
     }
 
-    /// Drop everything and start over: the seed's `db:reset`.
-    pub fn reset(&self, reporter: &Reporter) -> Result<String> {
+    /// Drop everything and start over (node-pg-migrate teams' `db:reset`).
+    pub fn reset(&self) -> Result<Running> {
         self.stop()?;
         std::fs::remove_dir_all(&self.dir).or_else(ignore_missing).map_err(|e| Error::io(&self.dir, "remove", e))?;
-        self.ensure_running(reporter)
+        self.ensure_running()
     }
 }
 
@@ -335,7 +347,9 @@ pub const SUPABASE_EXTENSIONS: &[&str] = &[
 /// Of those, the ones PostgreSQL itself ships (contrib).
 const CONTRIB: &[&str] = &["pgcrypto", "uuid-ossp", "pg_stat_statements"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
 pub enum ExtensionState {
     /// The installation's own extension, created.
     Real,

@@ -1,5 +1,5 @@
-//! Supabase on top of the core: the connection URL from the seed's `.env`
-//! variables, diagnoses of the seed's troubleshooting cases, and the local
+//! Supabase on top of the core: the connection URL from a Supabase project's
+//! `.env` variables, diagnoses of the usual connection mistakes, and the local
 //! development database prepared like a Supabase one.
 
 pub mod diagnose;

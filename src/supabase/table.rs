@@ -1,4 +1,4 @@
-//! `create --table`: the seed's table pattern as up.sql and its exact reverse
+//! `create --table`: the usual Supabase table (uuid id, timestamps, an updated_at trigger, row level security) as up.sql and its exact reverse
 //! as down.sql. RLS is always on unless `--no-rls` says otherwise.
 
 use crate::error::{Error, Kind, Result};
@@ -32,7 +32,6 @@ pub fn policy(args: Option<&[String]>) -> Result<Policy> {
         [p] if p == "owner" => Ok(Policy::Owner("user_id".into())),
         [p, column] if p == "owner" => Ok(Policy::Owner(identifier(column, "owner column")?)),
         _ => Err(Error::new(Kind::BadPolicy, format!("unknown policy `{}`", args.join(" ")))
-            .usage()
             .hint("use --policy read-all, --policy authenticated or --policy owner <column>")),
     }
 }
@@ -152,13 +151,11 @@ pub fn identifier(name: &str, what: &str) -> Result<String> {
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !shape {
-        return Err(Error::new(Kind::BadIdentifier, format!("invalid {what} `{}`", crate::report::clean(name)))
-            .usage()
+        return Err(Error::new(Kind::BadIdentifier, format!("invalid {what} `{}`", crate::show::clean(name)))
             .hint("use lower snake_case, e.g. `meeting_participants`"));
     }
     if RESERVED.contains(&name) {
         return Err(Error::new(Kind::BadIdentifier, format!("the {what} `{name}` is a reserved word in PostgreSQL"))
-            .usage()
             .hint(format!("choose another name, e.g. `{name}s` or `app_{name}`")));
     }
     if name.len() > MAX_IDENT {
@@ -166,7 +163,6 @@ pub fn identifier(name: &str, what: &str) -> Result<String> {
             Kind::BadIdentifier,
             format!("the {what} `{name}` is longer than {MAX_IDENT} characters"),
         )
-        .usage()
         .hint("PostgreSQL would cut it silently: choose a shorter name"));
     }
     Ok(name.to_string())
@@ -184,7 +180,6 @@ impl TableSpec {
                 Kind::BadIdentifier,
                 format!("the table name `{}` is too long for the names made from it (`{longest}` has {} characters, the limit is {MAX_IDENT})", self.table, longest.len()),
             )
-            .usage()
             .hint(format!("shorten the table (or owner column) name by at least {spare} characters")));
         }
         Ok(())

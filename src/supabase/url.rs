@@ -1,5 +1,4 @@
-//! The seed's "Database URL Configuration": DATABASE_URL built from
-//! `VITE_SUPABASE_URL` (or `SUPABASE_URL`) and `SUPABASE_DB_PASSWORD`, through
+//! DATABASE_URL built from `VITE_SUPABASE_URL` (or `SUPABASE_URL`) and `SUPABASE_DB_PASSWORD`, through
 //! the session pooler (DDL and session locks work there), password encoded.
 
 use crate::error::{Error, Kind, Result};
@@ -198,7 +197,7 @@ mod tests {
             let err = project_ref(bad).unwrap_err();
             assert_eq!(err.kind, crate::error::Kind::SupabaseConfig, "{bad}");
         }
-        assert!(project_ref("http://localhost:54321").unwrap_err().hint.unwrap().contains("54322"));
+        assert!(project_ref("http://localhost:54321").unwrap_err().hint.clone().unwrap().contains("54322"));
     }
 
     #[test]

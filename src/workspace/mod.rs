@@ -50,7 +50,6 @@ pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>)
         let path = cwd.join(path);
         if !path.is_file() {
             return Err(Error::new(Kind::NoManifest, format!("--manifest-path {} does not exist", path.display()))
-                .usage()
                 .hint("pass the path of a Cargo.toml file"));
         }
         cmd.manifest_path(path);
@@ -89,7 +88,6 @@ fn metadata_error(cwd: &Path, err: cargo_metadata::Error) -> Error {
                 Kind::NotInCargoProject,
                 format!("{} is not inside a cargo project (no Cargo.toml here or above)", cwd.display()),
             )
-            .usage()
             .hint("run cargo migrate from your project's folder, or pass --manifest-path path/to/Cargo.toml")
         }
         cargo_metadata::Error::CargoMetadata { stderr } => {
@@ -114,7 +112,6 @@ fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package
                 Kind::UnknownPackage,
                 format!("no package `{name}` in the workspace at {}", root.display()),
             )
-            .usage()
             .hint(format!("members are: {}", names.join(", "))));
         }
         found.copied()
