@@ -261,6 +261,9 @@ pub struct DownArgs {
     /// Print, in order, exactly the SQL that would run (transactions and bookkeeping too); change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Skip the static checks of the down.sql to run (errors in it stop the run)
+    #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
+    pub no_lint: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -277,6 +280,9 @@ pub struct RedoArgs {
     /// Do not ask before reverting on a database that is not local (needed when not on a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Skip the static checks of the down.sql and up.sql to run (errors in it stop the run)
+    #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
+    pub no_lint: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -316,6 +322,9 @@ pub struct VerifyArgs {
     /// A server where verify may create and drop scratch databases (default: the local development database's)
     #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
     pub scratch_url: Option<String>,
+    /// Skip the static checks of the files to verify (errors stop it)
+    #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
+    pub no_lint: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]

@@ -138,6 +138,8 @@ pub enum Kind {
     SupabaseConfig,
     /// The server could not be reached or refused us.
     Connect,
+    /// The server is a standby (read replica): nothing can be written there.
+    Standby,
     /// A bookkeeping query failed (permissions, a missing schema).
     Database,
     /// The connection's search_path names no schema to create diesel's table in.
@@ -154,6 +156,8 @@ pub enum Kind {
     },
     /// A destructive command on a database that is not local needs `--yes`.
     ConfirmationNeeded,
+    /// A trigger, rule or policy the tool did not make is on a bookkeeping table.
+    ForeignHook,
     // Running.
     /// Another run holds the migration lock for longer than `--lock-timeout`.
     LockTimeout {
@@ -164,10 +168,23 @@ pub enum Kind {
     LockLost,
     /// A migration's SQL failed.
     MigrationFailed(Box<MigrationFailure>),
+    /// A quote, dollar quote or block comment in a migration is never closed; nothing was sent.
+    UnclosedSql,
+    /// A migration says `COPY … FROM STDIN`, whose rows only a client such as psql can send.
+    CopyFromStdin,
     /// A migration outside a transaction left a transaction open.
     OpenTransaction,
     /// The connection dropped; the fields say what the database really has.
     ConnectionLost(Box<ConnectionLoss>),
+    /// The connection dropped and the server still runs the step's session:
+    /// whether it took effect is not known yet (`status` tells, later).
+    OutcomeUnknown {
+        migration: MigrationRef,
+        /// The old session's backend pid, when known.
+        pid: Option<i32>,
+        /// How long its end was waited for.
+        waited_s: u64,
+    },
     // The local development database.
     /// No PostgreSQL server binaries to start one.
     NoPostgres,

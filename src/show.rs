@@ -36,7 +36,9 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         return Cow::Borrowed(text);
     }
     let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-    let mut out = Cow::Borrowed(text);
+    // Passwords that SQL quotes (a role's, a URL's) are masked wherever a
+    // line of a file or a server message shows them.
+    let mut out = crate::lint::secrets::mask_passwords(text);
     for s in secrets.iter() {
         if out.contains(s.as_str()) {
             out = Cow::Owned(out.replace(s.as_str(), "****"));

@@ -13,8 +13,8 @@ use colored::Colorize;
 use super::write::confirm;
 use super::{Context, Database};
 use crate::cli::{AdoptArgs, BaselineArgs, History as Tool};
-use crate::db::bookkeeping::{self, Record};
 use crate::db::history::{self, Ledger, SUPABASE_HISTORY};
+use crate::db::ledger::{self, Record};
 use crate::db::{query_error, Conn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::output::{clean, AdoptOutput, AdoptedJson};
@@ -223,13 +223,12 @@ fn record(
         }
         confirm(r, what)?;
     }
-    let (table, setup) = bookkeeping::ensure_tables_sql(history)?;
     let batch = history::next_batch(conn, history)?;
     let by = match who {
         Who::Adopted(tool) => format!("adopted from {} by {}", tool.label(), crate::db::connect::whoami()),
         Who::Baseline => format!("baseline by {}", crate::db::connect::whoami()),
     };
-    let mut sql = format!("BEGIN;\n{setup}");
+    let mut rows = Vec::with_capacity(records.len());
     for t in &records {
         let checksum = t.m.checksum_of(&t.m.up_unchecked()?)?;
         let rec = Record {
@@ -240,18 +239,9 @@ fn record(
             batch,
             who: by.clone(),
         };
-        let at =
-            t.at.as_deref()
-                .map(crate::sql::literal)
-                .map(|a| format!("{a}::timestamptz"))
-                .unwrap_or_else(|| "pg_catalog.now()".into());
-        sql.push_str(&bookkeeping::recorded_sql((history.ledger, &table), &rec, &at));
+        rows.push((rec, t.at.clone()));
     }
-    sql.push_str("COMMIT;");
-    if let Err(e) = conn.execute(&sql) {
-        let _ = conn.execute("ROLLBACK");
-        return Err(query_error("record the adopted migrations", e));
-    }
+    ledger::record_without_running(conn, history, &rows)?;
     r.line(format!(
         "{} recorded {} migration(s) as applied on {target} (batch {batch})",
         "✓".green().bold(),

@@ -20,7 +20,7 @@ pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
         yes: args.yes,
         dry_run: args.dry_run,
         backup: None,
-        lint: false,
+        lint: !args.no_lint,
     };
     let out = migrate(ctx, &args.db, &args.lock, &Request::Down(target), flags)?;
     if out.planned.is_some() {

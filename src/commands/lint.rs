@@ -2,7 +2,7 @@
 //! `--all`) against the static rules of `lint/`, before it runs; with
 //! `--database`, the live schema against Supabase's advisor rules. What the
 //! user sees is `output::lint`'s; `--fail-on` sets when the exit code is 1.
-//! `up` runs both: `before_up` (errors stop it) and `advise` after it.
+//! `up` runs both: `before_run` (errors stop it; `down` and `redo` too) and `advise` after it.
 
 use colored::Colorize;
 
@@ -117,41 +117,88 @@ pub fn input(m: &Migration) -> Result<LintInput> {
 /// Shown by `up` before anything runs: at most this many findings, then a count.
 const UP_SHOWN: usize = 10;
 
-/// `up`'s static checks of the migrations it is about to apply: warnings are
-/// printed (stderr), errors stop the run before anything is applied.
-pub fn before_up(ctx: &Context, source: &Source, versions: &[String]) -> Result<()> {
+/// The static checks of what a run is about to send (`up`, `down`, `redo`):
+/// an error in the up.sql of a migration it applies, or in the down.sql of
+/// one it reverts, stops it before anything runs. Errors in a file it does
+/// not run are warnings: an old migration's down.sql that would fail stops
+/// its `down`, never the `up` of the project's future.
+pub fn before_run(ctx: &Context, source: &Source, steps: &[crate::plan::Step]) -> Result<()> {
+    use crate::plan::Step;
+    let mut applies = Vec::new();
+    let mut reverts = Vec::new();
+    for step in steps {
+        match step {
+            Step::Apply(v) | Step::Resume(v, _) => applies.push(v.clone()),
+            Step::Revert(v) => reverts.push(v.clone()),
+        }
+    }
+    gate(ctx, source, &applies, &reverts)
+}
+
+/// `verify`'s: it runs the up.sql and the down.sql of each of `versions`.
+pub fn before_verify(ctx: &Context, source: &Source, versions: &[String]) -> Result<()> {
+    gate(ctx, source, versions, versions)
+}
+
+fn gate(ctx: &Context, source: &Source, applies: &[String], reverts: &[String]) -> Result<()> {
     let config = ctx.settings.lint()?;
-    let inputs = inputs(source, versions)?;
+    let mut versions: Vec<String> = applies.iter().chain(reverts).cloned().collect();
+    versions.sort();
+    versions.dedup();
+    let inputs = inputs(source, &versions)?;
+    // `inputs` keeps the folder's order: the version of input i.
+    let wanted: std::collections::HashSet<&str> = versions.iter().map(String::as_str).collect();
+    let order: Vec<&str> =
+        source.migrations.iter().map(|m| m.version.as_str()).filter(|v| wanted.contains(v)).collect();
     let findings = lint::check(&inputs, config);
-    let line = |f: &Finding| {
+    let runs = |f: &Finding| {
+        let v = order.get(f.input).copied().unwrap_or_default();
+        match f.side {
+            lint::Side::Up => applies.iter().any(|a| a == v),
+            lint::Side::Down => reverts.iter().any(|r| r == v),
+        }
+    };
+    let line = |f: &Finding, severity: Severity| {
         format!(
             "{}[{}] {}: {}",
-            output::lint::label(f.severity),
+            output::lint::label(severity),
             f.rule.name,
             output::lint::location(&inputs[f.input], f),
             output::clean(&f.message)
         )
     };
-    let errors: Vec<&Finding> = findings.iter().filter(|f| f.severity == Severity::Error).collect();
+    let errors: Vec<&Finding> = findings.iter().filter(|f| f.severity == Severity::Error && runs(f)).collect();
     if !errors.is_empty() {
         let mut err = Error::new(
             Kind::LintFailed,
-            format!(
-                "the static checks found {} error(s) in the migrations to apply; nothing was applied",
-                errors.len()
-            ),
+            format!("the static checks found {} error(s) in the SQL this would run; nothing was run", errors.len()),
         );
         for f in &errors {
-            err = err.detail(format!("  {}\n    fix: {}", line(f), output::clean(f.fix())));
+            err = err.detail(format!("  {}\n    fix: {}", line(f, f.severity), output::clean(f.fix())));
         }
         return Err(err.hint(
             "fix them (`cargo migrate lint` explains each), silence one with a `-- migrate:ignore <rule>` comment \
              above its statement, or skip the checks with --no-lint",
         ));
     }
-    let warnings: Vec<&Finding> = findings.iter().filter(|f| f.severity == Severity::Warn).collect();
-    for f in warnings.iter().take(UP_SHOWN) {
-        ctx.reporter.note(line(f));
+    let side_runs = |f: &Finding| match f.side {
+        lint::Side::Up => !applies.is_empty(),
+        lint::Side::Down => !reverts.is_empty(),
+    };
+    let mut warnings: Vec<String> = Vec::new();
+    for f in &findings {
+        if f.severity == Severity::Error {
+            let file = if f.side == lint::Side::Down { "down.sql" } else { "up.sql" };
+            warnings.push(format!(
+                "{} (an error when its {file} runs; this command does not run it)",
+                line(f, Severity::Warn)
+            ));
+        } else if f.severity == Severity::Warn && side_runs(f) {
+            warnings.push(line(f, f.severity));
+        }
+    }
+    for w in warnings.iter().take(UP_SHOWN) {
+        ctx.reporter.note(w);
     }
     if warnings.len() > UP_SHOWN {
         ctx.reporter

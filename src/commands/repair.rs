@@ -4,7 +4,7 @@
 
 use super::{Context, Database};
 use crate::cli::RepairArgs;
-use crate::db::bookkeeping;
+use crate::db::ledger;
 use crate::error::{exit, Error, Kind, Result};
 use crate::output::{self, RepairOutput};
 use crate::{plan, url};
@@ -21,11 +21,12 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     })?;
     let now = m.checksum_of(&m.read_up()?)?;
     ctx.lock(&mut conn, &args.lock)?;
+    ledger::guard(&mut conn, &history)?;
     let r = &ctx.reporter;
     let target = url::target_of(&url);
     r.line(format!("{target}: recording the checksum of {}", output::clean(&m.name)));
     // Without our table, nothing was applied by cargo-migrate here.
-    if !history.has_companion || !bookkeeping::set_checksum(&mut conn, &v, &now)? {
+    if !history.has_companion || !ledger::set_checksum(&mut conn, &v, &now)? {
         let tool = match history.ledger {
             crate::db::history::Ledger::Supabase => "the Supabase CLI",
             crate::db::history::Ledger::Diesel => "diesel's harness, an app",

@@ -23,10 +23,16 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     // Facts (batch, who, the stored down.sql) are shown in both formats.
     let json = ctx.reporter.format == Format::Json;
     let (mut source, db) = ctx.read_both(&args.db, "status", true)?;
-    let Database { url, origin: url_origin, history, .. } = db;
+    let Database { url, origin: url_origin, history, mut conn } = db;
     source.check_runnable(pending(&source, &history));
     let plan_state = state(&source, &history);
-    let anomalies = anomalies::anomalies(&plan_state, &source.problems);
+    // A migration outside a transaction that looks stopped part-way may be
+    // running right now: the lock's holder says (asked only then).
+    let running = if history.partial.is_empty() { None } else { crate::db::lock::held_by(&mut conn) };
+    let mut anomalies = anomalies::anomalies(&plan_state, &source.problems);
+    if running.is_some() {
+        anomalies.retain(|a| !matches!(a, Anomaly::PartlyApplied { .. }));
+    }
     let rows = listing::listing(&source.migrations, &history.applied, &history.partial);
     let pending = rows.iter().filter(|r| matches!(r.state, RowState::Pending | RowState::Partly { .. })).count();
     // Sorted, as `migrations` is.
@@ -41,10 +47,16 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
             database: url::mask(&url),
             migrations: rows
                 .iter()
-                .map(|r| StatusRow {
-                    modified: plan_state.modified.iter().any(|(v, _, _)| v == r.version),
-                    up_only: up_only.binary_search(&r.version).is_ok(),
-                    ..row_json(r)
+                .map(|r| {
+                    let row = row_json(r);
+                    let running_by = running.clone().filter(|_| matches!(r.state, RowState::Partly { .. }));
+                    StatusRow {
+                        modified: plan_state.modified.iter().any(|(v, _, _)| v == r.version),
+                        up_only: up_only.binary_search(&r.version).is_ok(),
+                        state: if running_by.is_some() { StatusState::Running } else { row.state },
+                        running_by,
+                        ..row
+                    }
                 })
                 .collect(),
             anomalies: anomalies.iter().map(anomaly_json).collect(),
@@ -71,12 +83,20 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
         }
         out.push('\n');
         let modified: Vec<&str> = plan_state.modified.iter().map(|(v, _, _)| v.as_str()).collect();
-        listing(&mut out, &rows, &modified, &up_only);
+        listing(&mut out, &rows, &modified, &up_only, running.is_some());
         if rows.is_empty() {
             out.push_str("  (no migrations)\n");
         }
         let problems = if anomalies.is_empty() { String::new() } else { format!(", {} problem(s)", anomalies.len()) };
         let _ = writeln!(out, "\n{} applied, {pending} pending{problems}", history.applied.len());
+        if let Some(holder) = &running {
+            let _ = writeln!(
+                out,
+                "  {} a run is applying it right now, holding the migration lock: {holder}; \
+                 `cargo migrate status` again once it has finished",
+                "…".yellow().bold()
+            );
+        }
         for a in &anomalies {
             let _ = writeln!(out, "  {} {}\n    {} {}", "!".red().bold(), a.message(), "hint:".cyan(), a.hint());
         }
@@ -90,7 +110,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
 
 /// One line per migration, appended to `out`. Colour codes are made once and
 /// nothing is allocated per row: status lists thousands.
-fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str], up_only: &[&str]) {
+fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str], up_only: &[&str], running: bool) {
     let (applied, pending, missing, partly) = (
         format!("  {} ", "applied".green()),
         format!("  {} ", "pending".yellow()),
@@ -128,8 +148,19 @@ fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str], up_only: &[&st
         if up_only.binary_search(&row.version).is_ok() {
             out.push_str("  (up-only: cannot be reverted)");
         }
-        if let RowState::Partly { done, total } = row.state {
-            let _ = write!(out, "  (partly applied: {} of {total} ran; see below)", output::ran(done.max(0) as usize));
+        match row.state {
+            RowState::Partly { done, total } if running => {
+                let _ = write!(
+                    out,
+                    "  (running now: {} of {total} ran so far; see below)",
+                    output::ran(done.max(0) as usize)
+                );
+            }
+            RowState::Partly { done, total } => {
+                let _ =
+                    write!(out, "  (partly applied: {} of {total} ran; see below)", output::ran(done.max(0) as usize));
+            }
+            _ => {}
         }
         out.push('\n');
     }
@@ -167,6 +198,7 @@ fn row_json(row: &Row<'_>) -> StatusRow {
         statements_total: total,
         modified: false,
         up_only: false,
+        running_by: None,
     }
 }
 

@@ -82,8 +82,15 @@ fn run_steps(conn: &mut Conn, scratch: &Scratch, db: &str, steps: &[Step], sourc
         return Ok(());
     }
     let history = history::read(conn, true, source.ledger())?;
-    let options = runner::Options { single_transaction: false, who: db::connect::whoami() };
-    let reconnect = || db::connect(&scratch.url_of(db), 10, "verify", &db::Hints::default());
+    let options = runner::Options {
+        single_transaction: false,
+        who: db::connect::whoami(),
+        settle_timeout: std::time::Duration::from_secs(10),
+    };
+    let reconnect = || {
+        db::connect(&scratch.url_of(db), 10, "verify", &db::Hints::default())
+            .map(|c| Box::new(c) as Box<dyn db::Session>)
+    };
     runner::run(conn, &reconnect, steps, source, &history, &options, &mut |_| {}).map(|_| ())
 }
 
@@ -107,6 +114,9 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         return Ok(exit::OK);
     }
 
+    if !args.no_lint {
+        super::lint::before_verify(ctx, &source, &versions)?;
+    }
     // The scratch server: --scratch-url, else the local development database's
     // (where the scratch databases are prepared like Supabase, as it is).
     let (scratch_url, supabase_like) = match &args.scratch_url {

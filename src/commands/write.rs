@@ -178,9 +178,9 @@ pub fn migrate(
         let steps = steps.unwrap_or_default();
         // What `up` would refuse is not what it would send.
         if lint {
-            super::lint::before_up(ctx, &source, &applies(&steps))?;
+            super::lint::before_run(ctx, &source, &steps)?;
         }
-        let options = runner::Options { single_transaction, who: db::connect::whoami() };
+        let options = runner::Options::new(single_transaction, lock_opts);
         let planned = runner::dry_run(&mut conn, &steps, &source, &history, &options)?;
         return Ok(Written {
             done: Vec::new(),
@@ -201,7 +201,7 @@ pub fn migrate(
         history = history::read(&mut conn, true, ctx.settings.ledger())?;
         let steps = steps.insert(plan::plan(&state(&source, &history), request)?);
         if lint {
-            super::lint::before_up(ctx, &source, &applies(steps))?;
+            super::lint::before_run(ctx, &source, steps)?;
         }
         if !steps.is_empty() {
             let (applies, reverts) = steps.iter().fold((0, 0), |(a, d), s| match s {
@@ -220,29 +220,19 @@ pub fn migrate(
             if let Some(dir) = &backup {
                 made = Some(back_up(ctx, &mut conn, &url, db_opts, dir.as_deref())?);
             }
-            let options = runner::Options { single_transaction, who: db::connect::whoami() };
-            let reconnect = || ctx.connect(&url, db_opts, "check");
+            let options = runner::Options::new(single_transaction, lock_opts);
+            let reconnect = || ctx.connect(&url, db_opts, "check").map(|c| Box::new(c) as Box<dyn db::Session>);
             done = runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| {
                 print_step(r, step)
             })?;
         }
     }
-    let advice = (lint && !done.is_empty()).then(|| super::lint::advise(&mut conn));
+    let advice =
+        (lint && !done.is_empty() && matches!(request, Request::Up { .. })).then(|| super::lint::advise(&mut conn));
     if backup.is_some() && made.is_none() {
         ctx.reporter.note("nothing to apply, so no backup was made");
     }
     Ok(Written { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })
-}
-
-/// The versions a plan applies (the static checks' subject).
-fn applies(steps: &[plan::Step]) -> Vec<String> {
-    steps
-        .iter()
-        .filter_map(|s| match s {
-            plan::Step::Apply(v) | plan::Step::Resume(v, _) => Some(v.clone()),
-            plan::Step::Revert(_) => None,
-        })
-        .collect()
 }
 
 /// Ask on the terminal; anything but yes changes nothing.

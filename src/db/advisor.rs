@@ -3,8 +3,8 @@
 //! Each rule is one read-only catalog query written here; the names are the
 //! ones Supabase's own advisor uses, so users can look them up.
 
-use super::pq::Conn;
 use super::query_error;
+use super::session::Session;
 use crate::error::Result;
 use crate::lint::Severity;
 
@@ -164,7 +164,7 @@ const RULES: &[Rule] = &[
 ];
 
 /// Every finding of every rule, rule by rule.
-pub fn check(conn: &mut Conn) -> Result<Vec<Finding>> {
+pub fn check(conn: &mut dyn Session) -> Result<Vec<Finding>> {
     let mut findings = Vec::new();
     for rule in RULES {
         let sql = rule.sql.replace("IN EXPOSED", &format!("IN {EXPOSED}"));

@@ -9,8 +9,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::pq::Conn;
 use super::query_error;
+use super::session::Session;
 use crate::error::{Error, Kind, Result};
 use crate::url::DbUrl;
 
@@ -21,7 +21,7 @@ pub struct Dump {
 }
 
 /// The server's major version (15, 17, …).
-pub fn server_major(conn: &mut Conn) -> Result<u32> {
+pub fn server_major(conn: &mut dyn Session) -> Result<u32> {
     let rows = conn
         .query("SELECT pg_catalog.current_setting('server_version_num')", &[])
         .map_err(|e| query_error("read the server's version", e))?;

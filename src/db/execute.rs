@@ -9,9 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::bookkeeping::{self, Record, BATCH_MS, RESET_SESSION};
+use super::ledger::{self, Record, BATCH_MS, RESET_SESSION};
 use super::lock;
-use super::pq::{Conn, Notice, PgError, TxStatus};
+use super::session::{Notice, PgError, Session, TxStatus};
 use super::{history, query_error};
 use crate::error::{Aftermath, ConnectionLoss, Error, Kind, MigrationFailure, MigrationRef};
 use crate::show::{self, clean};
@@ -78,7 +78,7 @@ pub struct Failed {
     pub notices: Vec<Notice>,
 }
 
-pub fn run(conn: &mut Conn, p: &Prepared, t: &Recording<'_>) -> Result<Ran, Box<Failed>> {
+pub fn run(conn: &mut dyn Session, p: &Prepared, t: &Recording<'_>) -> Result<Ran, Box<Failed>> {
     let start = Instant::now();
     let result = if p.in_transaction { run_transactional(conn, p, t) } else { run_statements(conn, p, t) };
     let notices = conn.take_notices();
@@ -86,7 +86,7 @@ pub fn run(conn: &mut Conn, p: &Prepared, t: &Recording<'_>) -> Result<Ran, Box<
         Ok(()) => Ok(Ran { duration: start.elapsed(), notices }),
         // Whatever failed, a lost lock is the news: the run must stop.
         Err((_, outcome)) if outcome != Outcome::Unknown && t.own_transaction && !lock::held(conn) => {
-            Err(Box::new(Failed { error: lock::lost(), outcome, notices }))
+            Err(Box::new(Failed { error: lock::lost(Some(&p.folder)), outcome, notices }))
         }
         Err((error, outcome)) => Err(Box::new(Failed { error, outcome, notices })),
     }
@@ -102,9 +102,9 @@ fn bookkeeping(p: &Prepared, t: &Recording<'_>, duration_ms: &str) -> String {
             let statements = supabase_statements(p, t);
             let refs: Option<Vec<&str>> = statements.as_ref().map(|v| v.iter().map(String::as_str).collect());
             let clear_partial = !p.in_transaction || p.stopped_before;
-            bookkeeping::applied_sql(t.ledger, r, duration_ms, refs.as_deref(), clear_partial)
+            ledger::applied_sql(t.ledger, r, duration_ms, refs.as_deref(), clear_partial)
         }
-        None => bookkeeping::reverted_sql(t.ledger, &p.version, t.supabase_history),
+        None => ledger::reverted_sql(t.ledger, &p.version, t.supabase_history),
     }
 }
 
@@ -119,7 +119,7 @@ pub fn texts(p: &Prepared, t: &Recording<'_>) -> Vec<String> {
     let statements = sql::split_statements(&p.sql);
     let mut out = Vec::with_capacity(statements.len() + 2);
     if p.applies() && p.skip == 0 {
-        out.push(bookkeeping::partial_started_sql(&p.version, &p.folder, statements.len(), t.who));
+        out.push(ledger::partial_started_sql(&p.version, &p.folder, statements.len(), t.who));
     }
     let blocks = in_own_block(&statements);
     for (i, stmt) in statements.iter().enumerate().skip(p.skip) {
@@ -133,7 +133,7 @@ fn transactional_text(p: &Prepared, t: &Recording<'_>) -> String {
     let (begin, commit) = if t.own_transaction { (BEGIN, "COMMIT;") } else { ("", "") };
     // The SQL comes right after BEGIN, so PostgreSQL's error position maps
     // straight back into the file; what follows it is ours.
-    let check = if t.own_transaction { lock::check_sql(&p.sql) } else { String::new() };
+    let check = if t.own_transaction { lock::check_sql() } else { String::new() };
     format!("{begin}{}\n;\n{RESET_SESSION}{check}{}{commit}", p.sql, bookkeeping(p, t, BATCH_MS))
 }
 
@@ -161,7 +161,7 @@ fn statement_texts(p: &Prepared, statement: &str, i: usize, in_block: bool) -> V
     if !p.applies() || in_block {
         return vec![statement.to_string()];
     }
-    let progress = bookkeeping::partial_progress_sql(&p.version, i + 1);
+    let progress = ledger::partial_progress_sql(&p.version, i + 1);
     if sql::may_share_transaction(statement) {
         vec![format!("{statement}\n;\n{progress}")]
     } else {
@@ -170,13 +170,14 @@ fn statement_texts(p: &Prepared, statement: &str, i: usize, in_block: bool) -> V
 }
 
 fn bookkeeping_text(p: &Prepared, t: &Recording<'_>, duration_ms: &str) -> String {
-    format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_sql(&p.sql), bookkeeping(p, t, duration_ms))
+    format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_sql(), bookkeeping(p, t, duration_ms))
 }
 
-fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Recording<'_>) -> Result<(), (Error, Outcome)> {
+fn run_transactional(conn: &mut dyn Session, p: &Prepared, t: &Recording<'_>) -> Result<(), (Error, Outcome)> {
     let begin = if t.own_transaction { BEGIN } else { "" };
-    conn.execute_counted(&transactional_text(p, t)).map_err(|failed| {
-        let (e, done) = *failed;
+    let ran = conn.script(&transactional_text(p, t));
+    let done = ran.completed;
+    ran.result().map_err(|e| {
         // A syntax error anywhere in the text fails it before BEGIN ran.
         if t.own_transaction && !e.connection_lost && conn.transaction_status() != TxStatus::Idle {
             let _ = conn.execute("ROLLBACK");
@@ -197,7 +198,7 @@ fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Recording<'_>) -> Result
 
 /// One seed file, inside the caller's transaction. On failure, the error
 /// names the file's line, as for a migration.
-pub fn run_seed(conn: &mut Conn, path: &str, sql_text: &str) -> Result<Duration, Error> {
+pub fn run_seed(conn: &mut dyn Session, path: &str, sql_text: &str) -> Result<Duration, Error> {
     let p = Prepared {
         version: String::new(),
         // Errors read "seeding failed at seed.sql:3: …".
@@ -211,8 +212,9 @@ pub fn run_seed(conn: &mut Conn, path: &str, sql_text: &str) -> Result<Duration,
         from_stored_down: false,
     };
     let start = Instant::now();
-    conn.execute_counted(sql_text).map_err(|failed| {
-        let (e, done) = *failed;
+    let ran = conn.script(sql_text);
+    let done = ran.completed;
+    ran.result().map_err(|e| {
         let failing = (e.position.is_none() && !e.connection_lost)
             .then_some(done)
             .filter(|i| *i < sql::split_statements(sql_text).len());
@@ -223,12 +225,12 @@ pub fn run_seed(conn: &mut Conn, path: &str, sql_text: &str) -> Result<Duration,
 
 /// libpq runs a multi-statement string as one implicit transaction, which
 /// CREATE INDEX CONCURRENTLY refuses: send statements one by one.
-fn run_statements(conn: &mut Conn, p: &Prepared, t: &Recording<'_>) -> Result<(), (Error, Outcome)> {
+fn run_statements(conn: &mut dyn Session, p: &Prepared, t: &Recording<'_>) -> Result<(), (Error, Outcome)> {
     let statements = sql::split_statements(&p.sql);
     let start = Instant::now();
     let tracked = p.applies();
     if tracked && p.skip == 0 {
-        conn.execute(&bookkeeping::partial_started_sql(&p.version, &p.folder, statements.len(), t.who))
+        conn.execute(&ledger::partial_started_sql(&p.version, &p.folder, statements.len(), t.who))
             .map_err(|e| (query_error("record the migration's progress", e), Outcome::RolledBack))?;
     }
     let blocks = in_own_block(&statements);
@@ -247,7 +249,7 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Recording<'_>) -> Result<()
                 }
             }
             if tracked && done == 0 && !e.connection_lost {
-                let _ = conn.execute(&bookkeeping::partial_clear_sql(&p.version));
+                let _ = conn.execute(&ledger::partial_clear_sql(&p.version));
             }
             let outcome = match done {
                 _ if e.connection_lost => Outcome::Unknown,
@@ -291,7 +293,7 @@ pub fn migration_ref(p: &Prepared) -> MigrationRef {
 }
 
 fn failure(
-    conn: &mut Conn,
+    conn: &mut dyn Session,
     p: &Prepared,
     err: PgError,
     sent: (usize, usize),
@@ -409,7 +411,7 @@ fn failure(
 
 /// The first extension the file creates that this server does not have
 /// (asked of the server, so it works whatever language its messages are in).
-fn missing_extension(conn: &mut Conn, sql: &str) -> Option<String> {
+fn missing_extension(conn: &mut dyn Session, sql: &str) -> Option<String> {
     for name in created_extensions(sql) {
         let rows = conn
             .query("SELECT EXISTS (SELECT FROM pg_catalog.pg_available_extensions WHERE name = $1)", &[&name])
@@ -423,7 +425,7 @@ fn missing_extension(conn: &mut Conn, sql: &str) -> Option<String> {
 
 /// The first extension the file creates that exists as cargo-migrate's
 /// local stand-in (its comment says so; see supabase/stand_ins.sql).
-fn stand_in_extension(conn: &mut Conn, sql: &str) -> Option<String> {
+fn stand_in_extension(conn: &mut dyn Session, sql: &str) -> Option<String> {
     created_extensions(sql).into_iter().find(|name| {
         conn.query(
             "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = $1 \
@@ -568,7 +570,151 @@ fn extension_hint(ext: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fake::{lost_connection, server_error, Answer, Fake};
+    use super::super::history::Ledger;
+    use super::super::session::Script;
     use super::*;
+
+    const TABLE: &str = "public.__diesel_schema_migrations";
+
+    fn target(own_transaction: bool) -> Recording<'static> {
+        Recording { ledger: (Ledger::Diesel, TABLE), supabase_history: false, own_transaction, who: "me@here pid 1" }
+    }
+
+    fn migration(folder: &str, sql: &str, in_transaction: bool) -> Prepared {
+        let version = folder.split('_').next().unwrap().to_string();
+        Prepared {
+            version: version.clone(),
+            folder: folder.into(),
+            path: format!("migrations/{folder}/up.sql"),
+            sql: sql.into(),
+            in_transaction,
+            record: Some(Record {
+                version,
+                name: folder.into(),
+                checksum: "c".into(),
+                down_sql: None,
+                batch: 1,
+                who: "me".into(),
+            }),
+            skip: 0,
+            stopped_before: false,
+            from_stored_down: false,
+        }
+    }
+
+    fn failing(script: Script, then: TxStatus) -> Answer {
+        Answer { script, then: Some(then), notices: Vec::new() }
+    }
+
+    #[test]
+    fn one_round_trip_per_transactional_migration_with_its_bookkeeping() {
+        let mut fake = Fake::default();
+        let p = migration("20250101000000_a", "CREATE TABLE a (id int);\n", true);
+        let ran = run(&mut fake, &p, &target(true)).ok().unwrap();
+        assert!(ran.notices.is_empty());
+        assert_eq!(fake.sent.len(), 1, "{:?}", fake.sent);
+        let text = &fake.sent[0];
+        assert!(text.starts_with("BEGIN;\nCREATE TABLE a (id int);\n"), "{text}");
+        assert!(text.contains(&format!("INSERT INTO {TABLE} (version) VALUES (E'20250101000000')")), "{text}");
+        assert!(text.contains("pg_advisory_unlock") && text.trim_end().ends_with("COMMIT;"), "{text}");
+    }
+
+    #[test]
+    fn a_failure_with_a_position_points_into_the_file_and_is_rolled_back() {
+        let sql = "CREATE TABLE a (id int);\nCREATE TABLE b (id nope);\n";
+        let at = BEGIN.len() + sql.find("nope").unwrap() + 1;
+        let error = server_error("42704", "type \"nope\" does not exist", Some(at));
+        let mut fake =
+            Fake::default().then(failing(Script { completed: 2, error: Some(error), copies_out: 0 }, TxStatus::Failed));
+        let p = migration("20250101000000_a", sql, true);
+        let failed = run(&mut fake, &p, &target(true)).err().unwrap();
+        assert_eq!(failed.outcome, Outcome::RolledBack);
+        assert!(matches!(failed.error.kind, Kind::MigrationFailed(_)));
+        assert!(failed.error.message.contains("migrations/20250101000000_a/up.sql:2:20"), "{}", failed.error.message);
+        assert_eq!(fake.sent_containing("ROLLBACK"), 1);
+    }
+
+    #[test]
+    fn a_failure_without_a_position_is_placed_by_the_statements_completed() {
+        let sql = "CREATE TABLE a (id int);\n-- why\nCREATE EXTENSION nope;\nCREATE TABLE c (id int);\n";
+        // BEGIN and the first statement completed.
+        let error = server_error("0A000", "extension \"nope\" is not available", None);
+        let mut fake = Fake::default()
+            .then(failing(Script { completed: 2, error: Some(error), copies_out: 0 }, TxStatus::Failed))
+            .answering("pg_available_extensions", |_| Ok(super::super::pq::Rows::one(false)));
+        let p = migration("20250101000000_a", sql, true);
+        let failed = run(&mut fake, &p, &target(true)).err().unwrap();
+        assert!(failed.error.message.contains("up.sql:3: "), "{}", failed.error.message);
+        assert!(
+            failed.error.hint.as_deref().unwrap_or_default().contains("`nope` extension"),
+            "{:?}",
+            failed.error.hint
+        );
+    }
+
+    #[test]
+    fn a_lock_released_by_the_migration_names_that_migration() {
+        let sql = "DO $$ BEGIN EXECUTE 'SELECT pg_adv' || 'isory_unlock_all()'; END $$;\n";
+        // Our check after the SQL divides by zero: a position past the file.
+        let at = BEGIN.len() + sql.len() + 40;
+        let error = server_error("22012", "division by zero", Some(at));
+        let mut fake =
+            Fake::default().then(failing(Script { completed: 5, error: Some(error), copies_out: 0 }, TxStatus::Failed));
+        fake.lock = false;
+        let failed = run(&mut fake, &migration("20250102000000_sly", sql, true), &target(true)).err().unwrap();
+        assert_eq!(failed.error.kind, Kind::LockLost);
+        assert!(failed.error.message.contains("20250102000000_sly"), "{}", failed.error.message);
+    }
+
+    #[test]
+    fn a_lost_connection_leaves_the_outcome_to_the_server() {
+        let mut fake = Fake::default()
+            .then(failing(Script { completed: 1, error: Some(lost_connection()), copies_out: 0 }, TxStatus::Unknown));
+        let failed = run(&mut fake, &migration("20250101000000_a", "SELECT 1;\n", true), &target(true)).err().unwrap();
+        assert_eq!(failed.outcome, Outcome::Unknown);
+        assert!(matches!(failed.error.kind, Kind::ConnectionLost(_)));
+        assert_eq!(fake.sent_containing("ROLLBACK"), 0, "nothing is sent on a dead connection");
+    }
+
+    #[test]
+    fn outside_a_transaction_what_ran_stays_and_resume_is_offered() {
+        let sql = "CREATE INDEX CONCURRENTLY a ON t (x);\nCREATE INDEX CONCURRENTLY b ON t (nope);\n";
+        let second = sql.find("CREATE INDEX CONCURRENTLY b").unwrap();
+        let at = sql[second..].find("nope").unwrap() + 1;
+        let error = server_error("42703", "column \"nope\" does not exist", Some(at));
+        let ok = || Answer { script: Script { completed: 1, ..Script::default() }, ..Answer::default() };
+        // The progress row, the first statement, its progress, then the failure.
+        let mut fake = Fake::default()
+            .then(ok())
+            .then(ok())
+            .then(ok())
+            .then(failing(Script { completed: 0, error: Some(error), copies_out: 0 }, TxStatus::Idle));
+        let p = migration("20250101000000_idx", sql, false);
+        let failed = run(&mut fake, &p, &target(true)).err().unwrap();
+        assert_eq!(failed.outcome, Outcome::Partly(1));
+        assert!(failed.error.message.contains("up.sql:2:"), "{}", failed.error.message);
+        assert!(failed.error.hint.as_deref().unwrap_or_default().contains("--resume"), "{:?}", failed.error.hint);
+        assert_eq!(fake.sent_containing("statements_done = 1"), 1, "{:?}", fake.sent);
+        assert_eq!(fake.sent_containing("INSERT INTO public.__diesel_schema_migrations"), 0);
+    }
+
+    #[test]
+    fn the_notices_of_a_run_come_with_it() {
+        let warning = Notice {
+            severity: crate::error::Severity::Warning,
+            message: "dropped rows".into(),
+            detail: None,
+            hint: None,
+        };
+        let mut fake = Fake::default().then(Answer {
+            script: Script { completed: 9, copies_out: 1, error: None },
+            then: None,
+            notices: vec![warning],
+        });
+        let ran = run(&mut fake, &migration("20250101000000_a", "SELECT 1;\n", true), &target(true)).ok().unwrap();
+        assert_eq!(ran.notices.len(), 1);
+    }
 
     #[test]
     fn finds_the_extension_a_statement_creates() {

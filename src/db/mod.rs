@@ -5,17 +5,21 @@
 
 pub mod advisor;
 pub mod backup;
-pub mod bookkeeping;
 pub mod connect;
 pub mod execute;
+#[cfg(test)]
+pub mod fake;
 pub mod history;
+pub mod ledger;
 pub mod lock;
 pub mod pq;
 pub mod schema;
+pub mod session;
 
 pub use connect::{connect, Hints};
 pub use history::{Applied, History, Partial};
 pub use pq::Conn;
+pub use session::Session;
 
 use crate::error::{Error, Kind};
 

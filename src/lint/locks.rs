@@ -50,8 +50,8 @@ pub fn check(parsed: &Parsed, input: &LintInput, hits: &mut Vec<Hit>) {
         })
         .collect();
 
-    let own = crate::sql::own_transactions(parsed.text);
-    transactions(parsed, input, &own, hits);
+    let own = &parsed.own;
+    transactions(parsed, input, own, hits);
     // Whether a statement runs inside a transaction: the migration's own (unless the
     // file runs block by block), or a block the file opens itself.
     let whole_file_in_transaction = input.runs_in_transaction && !matches!(own, OwnTransactions::Balanced);

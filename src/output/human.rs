@@ -89,6 +89,14 @@ pub fn details(err: &Error) -> Vec<String> {
                 });
             }
         }
+        Kind::OutcomeUnknown { migration, pid, waited_s } => {
+            let session = pid.map_or("its session".to_string(), |pid| format!("its session (pid {pid})"));
+            out.push(format!(
+                "  outcome unknown: the server is still running {session} {waited_s} s after the connection dropped, \
+                 so whether {} took effect cannot be told yet",
+                migration.name
+            ));
+        }
         _ => {}
     }
     out.extend(err.details.iter().cloned());

@@ -85,6 +85,9 @@ pub struct StatusRow {
     /// (every Supabase one), or a down.sql that says irreversible. Present only when true.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub up_only: bool,
+    /// For `running`: the session holding the migration lock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running_by: Option<String>,
 }
 
 /// What is odd, by name (`status --format json` writes it as `kind`).
@@ -114,6 +117,8 @@ pub enum StatusState {
     Missing,
     /// Outside a transaction, it stopped part-way (`statements_done` of `statements_total`).
     PartlyApplied,
+    /// Outside a transaction, a run is applying it right now (`running_by` holds the lock).
+    Running,
 }
 
 #[derive(Serialize)]

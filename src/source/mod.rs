@@ -556,11 +556,18 @@ impl Migration {
         } else {
             display_path(&file)
         };
+        let reading = crate::sql::read(&sql);
+        if let Some((line, what)) = reading.unclosed() {
+            return Err(Error::new(
+                Kind::UnclosedSql,
+                format!("{path}:{line}: {}, so PostgreSQL would read the rest of the file as part of it; nothing was run", what.describe()),
+            )
+            .hint("close it (a quote inside a string is written twice: 'it''s'), or use a dollar quote ($$…$$) for text full of quotes"));
+        }
         // The server does not wait for COPY's rows to be read: the rest
         // of the text, COMMIT and the bookkeeping included, would run
         // while the error said the migration was rolled back.
-        if let Some(st) = crate::sql::split_statements(&sql).iter().find(|st| crate::sql::copies_to_stdout(st.text)) {
-            let (line, _, _) = crate::sql::locate(&sql, st.char_offset + crate::sql::code_start(st.text) + 1);
+        if let Some(line) = reading.line_of_first(crate::sql::copies_to_stdout) {
             let failure = MigrationFailure {
                 migration: MigrationRef { version: self.version.as_str().into(), name: self.name.clone() },
                 file: path.clone(),
@@ -583,9 +590,17 @@ impl Migration {
             )
             .hint("remove it (to look at data, query it with psql), or COPY to a file the server can write"));
         }
+        if let Some(line) = reading.line_of_first(crate::sql::copies_from_stdin) {
+            return Err(Error::new(
+                Kind::CopyFromStdin,
+                format!("{path}:{line}: COPY … FROM STDIN reads its rows from the client, and a migration has none to send (rows written after it are psql's input, not SQL); nothing was run"),
+            )
+            .hint("write the rows as INSERT INTO … VALUES (…), (…); or COPY … FROM '/path/on/the/server' for a file the server can read \
+                   (`\\copy` is a psql command: cargo migrate runs SQL only)"));
+        }
         if in_transaction {
             // A file that manages its transactions itself runs as it says, as with psql.
-            match crate::sql::own_transactions(&sql) {
+            match reading.own_transactions() {
                 OwnTransactions::No => {}
                 OwnTransactions::Wrapped(inner) => sql = inner,
                 OwnTransactions::Balanced => in_transaction = false,

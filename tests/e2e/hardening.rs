@@ -374,7 +374,16 @@ fn an_interrupted_non_transactional_migration_is_partly_applied_then_resumed() {
     wait_for_query(&db, "pg_sleep(3)", Duration::from_secs(60));
     child.kill().unwrap();
     child.wait().unwrap();
-    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    // The server finishes the statement it was sent, holding the lock until
+    // then: `status` calls it running while it does, partly applied after.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let j = loop {
+        let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+        if j["migrations"][0]["state"] != "running" || Instant::now() > deadline {
+            break j;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(j["migrations"][0]["state"], "partly_applied", "{j}");
     assert!(j["migrations"][0]["statements_done"].as_i64().unwrap() >= 1, "{j}");
     let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);

@@ -8,12 +8,14 @@
 //! gone, even when tests fail or panic. CARGO_MIGRATE_TEST_ADMIN_URL points the
 //! suite at an existing server instead (a superuser URL).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -731,4 +733,124 @@ fn timestamp_len(s: &str) -> Option<usize> {
         _ => {}
     }
     Some(len)
+}
+
+/// A TCP proxy to the test cluster. The first time the client sends bytes
+/// containing `marker`, they reach the server, but the client's side is cut
+/// at once and the server's reply is swallowed: the server commits, the client
+/// never hears of it. Later connections pass through untouched.
+pub fn cutting_proxy(marker: &'static [u8]) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cut_done = Arc::new(AtomicBool::new(false));
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let server = TcpStream::connect(("127.0.0.1", cluster_port())).unwrap();
+            let cut_done = cut_done.clone();
+            let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut s_read, mut c_write) = (server, client);
+            let cut = Arc::new(AtomicBool::new(false));
+            let cut2 = cut.clone();
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 1 << 16];
+                while let Ok(n) = c_read.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    // The cut is decided before the bytes reach the server: otherwise, on a
+                    // busy machine, its reply could be forwarded before `cut` is set.
+                    if !cut_done.load(Ordering::SeqCst) && buf[..n].windows(marker.len()).any(|w| w == marker) {
+                        cut_done.store(true, Ordering::SeqCst);
+                        cut2.store(true, Ordering::SeqCst);
+                        let _ = s_write.write_all(&buf[..n]);
+                        let _ = c_read.shutdown(Shutdown::Both);
+                        break;
+                    }
+                    let _ = s_write.write_all(&buf[..n]);
+                }
+            });
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    match s_read.read(&mut buf) {
+                        Ok(0) => break,
+                        // After the cut, keep draining so the server finishes its work,
+                        // then hang up as a dead network eventually does.
+                        Ok(_) if cut.load(Ordering::SeqCst) => {
+                            let _ = s_read.set_read_timeout(Some(Duration::from_millis(500)));
+                        }
+                        Ok(n) => {
+                            if c_write.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let _ = s_read.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
+/// A primary of its own and a streaming standby of it (pg_basebackup on
+/// loopback), both stopped and deleted on drop. Its own primary: a base
+/// backup of the shared cluster would copy every test's database.
+pub struct Replica {
+    dir: PathBuf,
+    pg: Postgres,
+    pub primary: String,
+    pub standby: String,
+}
+
+impl Replica {
+    pub fn new(name: &str) -> Replica {
+        let pg = postgres();
+        let dir = std::env::temp_dir().join(format!("cargo-migrate-replica-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        pg.hand_over(&dir).unwrap();
+        let (primary_data, standby_data) = (dir.join("primary"), dir.join("standby"));
+        pg.initdb(&primary_data, "postgres", &["-A", "trust"]).unwrap_or_else(|e| panic!("{e}"));
+        let settings = [("listen_addresses", "127.0.0.1"), ("fsync", "off")];
+        let start = |data: &Path, log: &str| {
+            let port = free_port().unwrap();
+            let log = dir.join(log);
+            let opts = StartOptions { port, socket_dir: None, settings: &settings, log: &log, timeout_secs: 60 };
+            pg.start(data, &opts).unwrap_or_else(|e| panic!("{e}"));
+            port
+        };
+        let primary_port = start(&primary_data, "primary.log");
+        let out = pg
+            .command("pg_basebackup")
+            .args(["-h", "127.0.0.1", "-p", &primary_port.to_string(), "-U", "postgres", "-R", "-X", "stream", "-D"])
+            .arg(&standby_data)
+            .output()
+            .expect("run pg_basebackup");
+        assert!(out.status.success(), "pg_basebackup: {}", String::from_utf8_lossy(&out.stderr));
+        let standby_port = start(&standby_data, "standby.log");
+        let url = |port: u16| format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable");
+        Replica { primary: url(primary_port), standby: url(standby_port), dir, pg }
+    }
+
+    /// Wait until the standby has replayed everything the primary has written.
+    pub fn catch_up(&self) {
+        let lsn = psql(&self.primary, "SELECT pg_current_wal_lsn()");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let caught = format!("SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn");
+        while psql(&self.standby, &caught) != "t" {
+            assert!(Instant::now() < deadline, "the standby did not catch up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        for data in ["standby", "primary"] {
+            let _ = self.pg.stop(&self.dir.join(data), crate::cluster::StopMode::Immediate);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

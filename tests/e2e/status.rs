@@ -103,6 +103,46 @@ fn a_folder_without_up_sql_is_reported_and_blocks_up() {
     assert!(db.applied().is_empty());
 }
 
+/// A migration outside a transaction that a run is applying right now is
+/// "running", by the session holding the lock; not "partly applied … then it
+/// stopped" with `--resume` advice.
+#[test]
+fn a_migration_being_applied_right_now_is_running_not_stopped() {
+    let db = Db::new("status_running");
+    let p = Project::new(&db);
+    p.migration(
+        "20250101000000_slow",
+        "CREATE TABLE slow (id int);\nSELECT pg_sleep(30);\nCREATE TABLE after (id int);\n",
+        Some("DROP TABLE after; DROP TABLE slow;"),
+    );
+    p.write("migrations/20250101000000_slow/metadata.toml", "run_in_transaction = false\n");
+    let up = p.spawn(&["up"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let sleeping = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' \
+                    AND pid <> pg_backend_pid() AND datname = current_database()";
+    while db.query(sleeping) != "1" {
+        assert!(std::time::Instant::now() < deadline, "the migration never reached its sleep");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let r = p.cargo_migrate(&["status", "--format", "json"]).ok();
+    let j = r.json();
+    assert_eq!(j["migrations"][0]["state"], "running", "{}", r.stdout);
+    let by = j["migrations"][0]["running_by"].as_str().unwrap();
+    assert!(by.starts_with("pid ") && by.contains("cargo-migrate run"), "{by}");
+    assert_eq!(j["summary"]["anomalies"], 0, "{}", r.stdout);
+    let human = p.cargo_migrate(&["status"]).ok();
+    assert!(!human.stdout.contains("--resume"), "{}", human.stdout);
+    // Ended (as a crash would), it is partly applied again: the lock is free.
+    db.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' \
+         AND pid <> pg_backend_pid() AND datname = current_database()",
+    );
+    let _ = up.finish(std::time::Duration::from_secs(60));
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["migrations"][0]["state"], "partly_applied");
+    assert_eq!(j["anomalies"][0]["kind"], "partly_applied");
+}
+
 /// A virtual workspace: `api` has migrations, `web` and `worker` have none.
 fn workspace_with_one_member_migrating(db: &Db) -> Project {
     let mut p = Project::bare("unused");
