@@ -136,6 +136,8 @@ pub enum Kind {
     ApiKeyAsPassword,
     /// Supabase variables are half set or malformed.
     SupabaseConfig,
+    /// The Supabase Management API refused or failed the pooler lookup.
+    SupabaseApi,
     /// The server could not be reached or refused us.
     Connect,
     /// The server is a standby (read replica): nothing can be written there.

@@ -15,6 +15,7 @@ mod lint;
 mod cluster;
 mod commands;
 mod db;
+mod envfile;
 mod error;
 mod names;
 mod output;

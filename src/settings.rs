@@ -5,14 +5,17 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::db::history::Ledger;
+use crate::envfile;
 use crate::error::{Error, Kind, Result};
 use crate::workspace::{Member, Project};
+use serde::Deserialize;
 
 /// The environment as cargo-migrate sees it: real variables win over `.env`.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     file: HashMap<String, String>,
     pub file_path: Option<PathBuf>,
+    lost: Vec<envfile::Lost>,
 }
 
 impl Env {
@@ -40,27 +43,56 @@ impl Env {
             }
             return Ok(Env::default());
         }
-        let iter = dotenvy::from_path_iter(path).map_err(|e| env_error(path, e))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::new(Kind::BadEnvFile, format!("could not read {}: it is not UTF-8 text", path.display()))
+                .hint("save the file as UTF-8")
+        })?;
+        // Editors on Windows save a byte-order mark; dotenvy's iterator would
+        // take it for part of the first key.
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
         let mut file = HashMap::new();
-        for item in iter {
-            let (k, v) = item.map_err(|e| env_error(path, e))?;
+        for item in dotenvy::from_read_iter(text.as_bytes()) {
+            let (k, v) = item.map_err(|e| env_error(path, text, e))?;
             file.insert(k, v);
         }
-        Ok(Env { file, file_path: Some(path.to_path_buf()) })
+        // Only values that are used: a real variable of the same name wins.
+        let lost = envfile::lost(text, |k| std::env::var(k).ok())
+            .into_iter()
+            .filter(|l| std::env::var_os(&l.key).is_none())
+            .collect();
+        Ok(Env { file, file_path: Some(path.to_path_buf()), lost })
+    }
+
+    /// Values in which `$NAME` expanded to nothing: each is shorter than
+    /// what the file says, which for a password means a refused login.
+    pub fn lost_expansions(&self) -> &[envfile::Lost] {
+        &self.lost
     }
 }
 
-fn env_error(path: &Path, err: dotenvy::Error) -> Error {
-    let what = match err {
+fn env_error(path: &Path, text: &str, err: dotenvy::Error) -> Error {
+    let error = |what: String| Error::new(Kind::BadEnvFile, format!("could not read {}: {what}", path.display()));
+    match err {
         // Never echo the line itself: it may hold a password.
-        dotenvy::Error::LineParse(_, idx) => {
-            format!("a line could not be parsed (at character {idx})")
-        }
-        dotenvy::Error::Io(e) => e.to_string(),
-        other => other.to_string(),
-    };
-    Error::new(Kind::BadEnvFile, format!("could not read {}: {what}", path.display()))
-        .hint("each line must look like KEY=value; quote values with spaces or #")
+        dotenvy::Error::LineParse(line, idx) => match envfile::unreadable_quoted_var(&line) {
+            Some(name) => {
+                let key = envfile::key_of_line(text, &line).unwrap_or_else(|| "a value".into());
+                let var = if name.is_empty() { "`$`".to_string() } else { format!("`${name}`") };
+                error(format!(
+                    "{key} is double-quoted and ends in {var}, which .env variable expansion cannot read"
+                ))
+                .hint(format!(
+                    "if the `$` is part of the value, use single quotes ({key}='…' keeps every character as written) or \\$; \
+                     to expand a variable there, write ${{NAME}}"
+                ))
+            }
+            None => error(format!("a line could not be parsed (at character {idx})"))
+                .hint("each line must look like KEY=value; quote values with spaces or #"),
+        },
+        dotenvy::Error::Io(e) => error(e.to_string()),
+        other => error(other.to_string()),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -218,15 +250,33 @@ fn member_with_migrations(project: &Project) -> Result<Option<(&Member, PathBuf)
     }
 }
 
+/// What cargo-migrate reads of diesel.toml. The other sections (diesel_cli's
+/// `[print_schema]` and whatever later versions add) are diesel's business;
+/// the section we read is typed, so `dir = 5` or a misspelt key is an error,
+/// as diesel_cli makes it.
+#[derive(Debug, Deserialize)]
+struct DieselToml {
+    migrations_directory: Option<MigrationsDirectory>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MigrationsDirectory {
+    dir: PathBuf,
+}
+
 fn diesel_toml_dir(base: &Path) -> Result<Option<PathBuf>> {
     let path = base.join("diesel.toml");
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(None);
     };
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        Error::new(Kind::BadMetadata, format!("{} is not valid TOML: {}", path.display(), e.message()))
+    let config: DieselToml = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+        let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+        Error::new(Kind::BadMetadata, format!("{}{at}: {}", path.display(), e.message().trim()))
+            .hint("diesel's migrations folder is set as `[migrations_directory]` with `dir = \"migrations\"`")
     })?;
-    Ok(table.get("migrations_directory").and_then(|m| m.get("dir")).and_then(|d| d.as_str()).map(|d| base.join(d)))
+    Ok(config.migrations_directory.map(|m| base.join(m.dir)))
 }
 
 /// `[package.metadata.migrate.lint]` of the package's Cargo.toml, else
@@ -257,4 +307,33 @@ fn lint_config(project: &Project) -> Result<crate::lint::Config> {
         });
     }
     Ok(crate::lint::Config::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_of(text: &str) -> Result<Option<PathBuf>> {
+        let base = std::env::temp_dir().join(format!("cargo-migrate-diesel-toml-{}", std::process::id()));
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::write(base.join("diesel.toml"), text).unwrap();
+        let found = diesel_toml_dir(&base).map(|d| d.map(|d| d.strip_prefix(&base).unwrap().to_path_buf()));
+        let _ = std::fs::remove_dir_all(&base);
+        found
+    }
+
+    #[test]
+    fn diesel_toml_is_typed_where_we_read_it() {
+        let with_diesel_sections =
+            "[print_schema]\nfile = \"src/schema.rs\"\n\n[migrations_directory]\ndir = \"db/migrations\"\n";
+        assert_eq!(dir_of(with_diesel_sections).unwrap(), Some(PathBuf::from("db/migrations")));
+        assert_eq!(dir_of("[print_schema]\nfile = \"x\"\n[some_future_section]\na = 1\n").unwrap(), None);
+        for bad in
+            ["[migrations_directory]\ndir = 5\n", "[migrations_directory]\ndri = \"m\"\n", "[migrations_directory]\n"]
+        {
+            let err = dir_of(bad).unwrap_err();
+            assert_eq!(err.kind, Kind::BadMetadata, "{bad}");
+            assert!(err.message.contains("line"), "{}", err.message);
+        }
+    }
 }

@@ -15,6 +15,7 @@ pub mod repair;
 pub mod seed;
 pub mod status;
 pub mod up;
+pub mod url_check;
 pub mod verify;
 mod write;
 
@@ -75,6 +76,7 @@ impl Context {
             package_named: opts.package.is_some() || opts.manifest_path.is_some(),
         };
         let settings = settings::resolve(&cwd, flags, project)?;
+        warn_lost_expansions(&settings.env, &reporter);
         Ok(Context { settings, reporter, configured: OnceLock::new(), local: OnceLock::new() })
     }
 
@@ -97,7 +99,11 @@ impl Context {
             }
             Some(Configured { url, origin, supabase: None })
         } else {
-            supabase::url::build(|k| self.settings.env.get(k))?.map(|built| Configured {
+            // The token must never be printed, whatever fails next.
+            if let Some((token, _)) = self.settings.env.get("SUPABASE_ACCESS_TOKEN") {
+                crate::show::add_secret(&token);
+            }
+            supabase::url::build(|k| self.settings.env.get(k), &self.pooler_places())?.map(|built| Configured {
                 url: built.url.clone(),
                 origin: "Supabase variables".into(),
                 supabase: Some(built),
@@ -107,11 +113,12 @@ impl Context {
             for secret in url::secrets(&c.url) {
                 output::add_secret(&secret);
             }
+            // One check for every command, `database-url` included: a URL
+            // that `up` would refuse is not shown as fine.
+            let parsed = url_check::validate(&c.url)?;
             // An API key where the password belongs: say so before sending it anywhere.
-            if let Ok(parsed) = url::parse_any(&c.url) {
-                if let Some(pw) = &parsed.password {
-                    supabase::diagnose::check_password(pw, &c.origin)?;
-                }
+            if let Some(pw) = &parsed.password {
+                supabase::diagnose::check_password(pw, &c.origin)?;
             }
         }
         Ok(configured)
@@ -192,7 +199,59 @@ impl Context {
 
     pub fn connect(&self, url: &str, opts: &DbOpts, purpose: &str) -> Result<Conn> {
         supabase::diagnose::refuse_transaction_pooler(url)?;
-        db::connect(url, opts.connect_timeout, purpose, &supabase::diagnose::hints())
+        let hints = supabase::diagnose::hints();
+        self.blame_lost_expansion(self.connect_once(url, opts, purpose, &hints))
+    }
+
+    /// Where the Supabase pooler lookup reads `supabase link`'s file and keeps its answers.
+    fn pooler_places(&self) -> supabase::pooler::Places {
+        let project = &self.settings.project;
+        supabase::pooler::Places {
+            project_dirs: vec![project.package_dir.clone(), project.workspace_root.clone()],
+            target_dir: project.target_dir.clone(),
+        }
+    }
+
+    /// A refused login after `.env` expansion shortened the URL or the
+    /// password: that is the cause, not percent-encoding.
+    fn blame_lost_expansion(&self, connected: Result<Conn>) -> Result<Conn> {
+        connected.map_err(|mut e| {
+            let lost = self.settings.env.lost_expansions();
+            let key = ["DATABASE_URL", "SUPABASE_DB_PASSWORD"].into_iter().find(|k| lost.iter().any(|l| l.key == *k));
+            if let (true, Some(key)) = (matches!(e.kind, Kind::Connect), key) {
+                e.hint = Some(format!(
+                    "{key} in .env lost characters to `$` expansion (see the warning above): write it in single \
+                     quotes, {key}='…', or put a backslash before each `$`"
+                ));
+            }
+            e
+        })
+    }
+
+    fn connect_once(&self, url: &str, opts: &DbOpts, purpose: &str, hints: &db::Hints) -> Result<Conn> {
+        match db::connect(url, opts.connect_timeout, purpose, hints) {
+            // Only a region said where: the region's other pooler may be the one.
+            Err(e) if matches!(e.kind, Kind::Connect) && e.message.contains(supabase::pooler::UNKNOWN_TENANT) => {
+                let built = self.configured(opts)?.and_then(|c| c.supabase);
+                let Some(alternate) = built.as_ref().and_then(|b| b.retry_after(url, &e.message)).map(str::to_string)
+                else {
+                    return Err(e);
+                };
+                self.reporter.note(format!(
+                    "note: that pooler does not know the project; using {} (set SUPABASE_POOLER_HOST to skip the first try)",
+                    url::target_of(&alternate)
+                ));
+                let conn = db::connect(&alternate, opts.connect_timeout, purpose, hints)?;
+                // The next run goes there first.
+                if let Ok(parsed) = url::parse_any(&alternate) {
+                    if let Some(project_ref) = parsed.user.as_deref().and_then(|u| u.strip_prefix("postgres.")) {
+                        self.pooler_places().remember(project_ref, &parsed.host);
+                    }
+                }
+                Ok(conn)
+            }
+            other => other,
+        }
     }
 
     /// Take the migration lock on `conn`, saying who holds it while we wait.
@@ -256,6 +315,24 @@ pub fn running(r: &Reporter, running: supabase::local::Running) -> String {
         r.note(note);
     }
     running.url
+}
+
+/// `.env` values that variable expansion shortened, named by key and
+/// variable only: the value may be a password.
+fn warn_lost_expansions(env: &settings::Env, reporter: &Reporter) {
+    let file = env.file_path.as_deref().map(output::display_path).unwrap_or_default();
+    for lost in env.lost_expansions() {
+        let key = &lost.key;
+        let what = if lost.name.is_empty() {
+            "a `$` with no variable name after it was dropped".to_string()
+        } else {
+            format!("`${}` is no variable here and expanded to nothing", lost.name)
+        };
+        reporter.warn(format!(
+            "{key} in {file}: {what}, so the value is shorter than written. If the `$` is part of the value, \
+             write it in single quotes ({key}='…' keeps every character) or as \\$"
+        ));
+    }
 }
 
 /// A connection and what it found.

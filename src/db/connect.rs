@@ -64,9 +64,10 @@ impl Hints {
     }
 }
 
-/// Parse a URL or key/value string; errors never quote the user-info.
+/// Parse a URL or key/value string; errors never quote the user-info. The
+/// commands check configured URLs before this (with what to do about them).
 pub fn parse(url: &str) -> Result<DbUrl> {
-    url::parse_any(url).map_err(|e| Error::new(Kind::BadDatabaseUrl, e.message()).hint(e.hint()))
+    url::parse_any(url).map_err(|e| Error::new(Kind::BadDatabaseUrl, e.message()))
 }
 
 /// Open a connection. `purpose` names it in `pg_stat_activity`, so a second

@@ -111,6 +111,12 @@ impl Reporter {
         }
     }
 
+    /// A warning on stderr, shown even with --quiet.
+    pub fn warn(&self, text: impl AsRef<str>) {
+        use colored::Colorize;
+        self.stderr(&format!("{} {}", "warning:".yellow().bold(), text.as_ref()));
+    }
+
     /// A notice on stderr: not part of the result, hidden by --quiet.
     pub fn note(&self, text: impl AsRef<str>) {
         if !self.quiet {

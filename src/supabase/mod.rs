@@ -4,5 +4,6 @@
 
 pub mod diagnose;
 pub mod local;
+pub mod pooler;
 pub mod table;
 pub mod url;

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, MetadataCommand};
+use serde::Deserialize;
 
 use crate::error::{Error, Kind, Result};
 mod cache;
@@ -130,49 +131,60 @@ fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package
         .and_then(|p| p.manifest_path.parent())
         .map(|d| d.as_std_path().to_path_buf())
         .unwrap_or_else(|| root.clone());
-    let path_setting = |key: &str, value: &serde_json::Value, base: &Path| -> Result<Option<PathBuf>> {
-        match value.get("migrate").and_then(|m| m.get(key)) {
-            None => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(base.join(s))),
-            Some(other) => {
-                Err(Error::new(Kind::BadMetadata, format!("metadata.migrate.{key} must be a string, not {other}"))
-                    .hint(format!(
-                        "write e.g. `[package.metadata.migrate]\n{key} = \"{key_example}\"`",
-                        key_example = if key == "dir" { "migrations" } else { "seeds" }
-                    )))
-            }
-        }
+    let package_meta = match chosen {
+        Some(p) => migrate_metadata(&p.metadata, "package.metadata.migrate")?,
+        None => MigrateMetadata::default(),
     };
-    let package_setting = |key: &str| match chosen {
-        Some(p) => path_setting(key, &p.metadata, &package_dir),
-        None => Ok(None),
-    };
-    let seeds_setting = match package_setting("seeds")? {
-        Some(p) => Some(p),
-        None => path_setting("seeds", &metadata.workspace_metadata, &root)?,
-    };
-    let workspace_seeds = path_setting("seeds", &metadata.workspace_metadata, &root).ok().flatten();
+    let workspace_meta = migrate_metadata(&metadata.workspace_metadata, "workspace.metadata.migrate")?;
+    let seeds_setting =
+        package_meta.seeds.map(|s| package_dir.join(s)).or_else(|| workspace_meta.seeds.as_ref().map(|s| root.join(s)));
     // A sibling's malformed metadata is its own problem, reported when it is chosen.
     let members = members
         .iter()
         .filter_map(|p| {
             let dir = p.manifest_path.parent()?.as_std_path().to_path_buf();
+            let meta = migrate_metadata(&p.metadata, "package.metadata.migrate").unwrap_or_default();
             Some(Member {
                 name: p.name.to_string(),
-                dir_setting: path_setting("dir", &p.metadata, &dir).ok().flatten(),
-                seeds_setting: path_setting("seeds", &p.metadata, &dir).ok().flatten().or(workspace_seeds.clone()),
+                dir_setting: meta.dir.map(|d| dir.join(d)),
+                seeds_setting: meta
+                    .seeds
+                    .map(|s| dir.join(s))
+                    .or_else(|| workspace_meta.seeds.as_ref().map(|s| root.join(s))),
                 dir,
             })
         })
         .collect();
     Ok(Project {
         members,
-        package_dir_setting: package_setting("dir")?,
-        workspace_dir_setting: path_setting("dir", &metadata.workspace_metadata, &root)?,
+        package_dir_setting: package_meta.dir.map(|d| package_dir.join(d)),
+        workspace_dir_setting: workspace_meta.dir.map(|d| root.join(d)),
         seeds_setting,
         package: chosen.map(|p| p.name.to_string()),
         package_dir,
         target_dir: metadata.target_directory.clone().into(),
         workspace_root: root,
     })
+}
+
+/// `[package.metadata.migrate]` (or the workspace's): typed, so a misspelt
+/// key or a number where a path belongs is an error, not ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MigrateMetadata {
+    dir: Option<PathBuf>,
+    seeds: Option<PathBuf>,
+    /// Read with its own types by `settings::lint_config`.
+    #[allow(dead_code)]
+    lint: Option<serde::de::IgnoredAny>,
+}
+
+fn migrate_metadata(metadata: &serde_json::Value, section: &str) -> Result<MigrateMetadata> {
+    match metadata.get("migrate") {
+        None | Some(serde_json::Value::Null) => Ok(MigrateMetadata::default()),
+        Some(value) => MigrateMetadata::deserialize(value).map_err(|e| {
+            Error::new(Kind::BadMetadata, format!("[{section}] in Cargo.toml: {e}"))
+                .hint(format!("it takes `dir = \"migrations\"`, `seeds = \"seeds\"` and a `[{section}.lint]` table"))
+        }),
+    }
 }

@@ -10,6 +10,7 @@ mod adopt;
 mod cli;
 mod concurrency;
 mod create;
+mod database_url;
 mod defects;
 mod diesel_compat;
 mod discovery;

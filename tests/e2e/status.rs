@@ -143,6 +143,31 @@ fn a_migration_being_applied_right_now_is_running_not_stopped() {
     assert_eq!(j["anomalies"][0]["kind"], "partly_applied");
 }
 
+#[test]
+fn a_wrong_type_in_diesel_toml_is_an_error_as_in_cargo_toml() {
+    let db = Db::new("status_diesel_toml");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    // diesel_cli's own sections stay allowed beside ours.
+    p.write(
+        "diesel.toml",
+        "[print_schema]\nfile = \"src/schema.rs\"\n\n[migrations_directory]\ndir = \"migrations\"\n",
+    );
+    p.cargo_migrate(&["status"]).ok();
+    for bad in ["[migrations_directory]\ndir = 5\n", "[migrations_directory]\ndirectory = \"migrations\"\n"] {
+        p.write("diesel.toml", bad);
+        let r = p.cargo_migrate(&["status", "--format", "json"]).fails(1);
+        assert_eq!(r.json()["error"]["kind"], "bad_metadata", "{bad}");
+    }
+    std::fs::remove_file(p.root.join("diesel.toml")).unwrap();
+    p.write(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.migrate]\ndri = \"migrations\"\n",
+    );
+    let r = p.cargo_migrate(&["status", "--format", "json"]).fails(1);
+    assert_eq!(r.json()["error"]["kind"], "bad_metadata");
+}
+
 /// A virtual workspace: `api` has migrations, `web` and `worker` have none.
 fn workspace_with_one_member_migrating(db: &Db) -> Project {
     let mut p = Project::bare("unused");
