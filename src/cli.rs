@@ -353,8 +353,15 @@ pub struct ImportArgs {
     /// Show what would be written, write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Then record the tool's history on the database as ours (`adopt`), in the same step
+    #[arg(long, conflicts_with = "dry_run")]
+    pub adopt: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
 }
 
 /// Another tool's history table.

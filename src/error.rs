@@ -43,6 +43,8 @@ pub enum Kind {
     NoManifest,
     /// `-p NAME` names no workspace member.
     UnknownPackage,
+    /// Several workspace members have migrations and none was chosen.
+    AmbiguousPackage,
     /// `[package.metadata.migrate]`, diesel.toml or a migration's metadata.toml is wrong.
     BadMetadata,
     /// `--env-file` names no file.
@@ -63,9 +65,21 @@ pub enum Kind {
     },
     /// `import` was pointed at the folder it would write into, or at a Supabase one.
     ImportTarget,
+    /// `import` left files it could not convert (each named with why).
+    NotConverted,
+    /// `import` found no migration file of that tool in the folder.
+    NothingToImport,
+    /// JavaScript migrations to convert, and no `node` to run them.
+    NoNode,
+    /// JavaScript migrations to convert, and no node-pg-migrate installed for them.
+    NoNodePgMigrate,
+    /// node stopped, or node-pg-migrate could not be used.
+    NodeFailed,
     // The migrations folder.
     /// The migrations path (or `import`'s folder) is not a folder.
     NotAFolder,
+    /// The migrations folder named by --dir or a setting does not exist.
+    NoMigrationsFolder,
     /// Duplicate versions, folders without up.sql, bad folder names, dangling links.
     BadMigrationsFolder,
     /// up.sql has no statement (still the template).
@@ -176,6 +190,8 @@ pub enum Kind {
     // The local development database.
     /// No PostgreSQL server binaries to start one.
     NoPostgres,
+    /// `--pg-bin` (PG_BIN) is not a folder of PostgreSQL programs.
+    BadPgBin,
     /// It could not be created, started, prepared or stopped.
     #[serde(rename = "local_db")]
     LocalDatabase,
@@ -195,8 +211,11 @@ impl Kind {
             | Kind::UnknownPackage
             | Kind::NoEnvFile
             | Kind::UnsupportedFormat
+            | Kind::AmbiguousPackage
             | Kind::ImportTarget
             | Kind::NotAFolder
+            | Kind::NoMigrationsFolder
+            | Kind::BadPgBin
             | Kind::NotTransactional
             | Kind::InvalidName
             | Kind::GenericName

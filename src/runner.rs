@@ -152,13 +152,13 @@ fn refuse_up_only(steps: &[Step], source: &Source, stored: &[(String, String)]) 
     Err(Error::new(
         Kind::UpOnly,
         format!(
-            "cannot revert {} migration(s): {} up-only (no down section); nothing was run:\n  {}",
+            "cannot revert {} migration(s): {} up-only (no down section, or a down.sql that says irreversible); nothing was run:\n  {}",
             up_only.len(),
             if up_only.len() == 1 { "it is" } else { "they are" },
             names.join("\n  ")
         ),
     )
-    .hint(crate::source::up_only_hint(first.format())))
+    .hint(first.revert_hint()))
 }
 
 /// Everything the steps need, read and checked before anything is written.

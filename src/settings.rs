@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use crate::db::history::Ledger;
 use crate::envfile;
 use crate::error::{Error, Kind, Result};
-use crate::workspace::Project;
+use crate::workspace::{Member, Project};
+use serde::Deserialize;
 
 /// The environment as cargo-migrate sees it: real variables win over `.env`.
 #[derive(Debug, Clone, Default)]
@@ -101,6 +101,9 @@ pub struct Settings {
     pub migrations_dir: PathBuf,
     /// Where the migrations folder setting came from, for `status`.
     pub dir_origin: String,
+    /// The folder was named (--dir, MIGRATE_DIR, metadata, diesel.toml)
+    /// rather than found: then it must exist.
+    pub dir_configured: bool,
     /// A host project's own `migrations-template/`, if it has one.
     pub templates_dir: Option<PathBuf>,
     /// The SQL that creates the roles the migrations use but do not create,
@@ -119,6 +122,8 @@ pub struct Flags<'a> {
     pub dir: Option<&'a Path>,
     /// `--env-file`.
     pub env_file: Option<&'a Path>,
+    /// `-p` or `--manifest-path` chose the package: its folder is the one.
+    pub package_named: bool,
 }
 
 /// The roles file: the `roles` setting, else the Supabase CLI's `supabase/roles.sql`.
@@ -178,29 +183,51 @@ pub fn resolve(cwd: &Path, flags: Flags<'_>, project: Project) -> Result<Setting
         Some(path) => Env::load(&cwd.join(path), true)?,
         None => Env::load(&project.workspace_root.join(".env"), false)?,
     };
-    let (migrations_dir, dir_origin) = migrations_dir(cwd, flags.dir, &project)?;
+    let mut project = project;
+    let (migrations_dir, dir_origin) = match migrations_dir(cwd, flags.dir, &project)? {
+        Some(found) => found,
+        None if !flags.package_named => match member_with_migrations(&project)? {
+            Some((member, dir)) => {
+                let member = member.clone();
+                let origin = format!(
+                    "default: workspace member `{}`, the only one with migrations (-p chooses another)",
+                    member.name
+                );
+                project.package = Some(member.name.clone());
+                project.package_dir = member.dir.clone();
+                project.package_dir_setting = member.dir_setting.clone();
+                project.seeds_setting = member.seeds_setting.clone();
+                (dir, origin)
+            }
+            None => new_folder(&project),
+        },
+        None => new_folder(&project),
+    };
+    let dir_configured = !dir_origin.starts_with("default:");
     let lint = lint_config(&project);
     let templates_dir = [&project.package_dir, &project.workspace_root]
         .into_iter()
         .map(|d| d.join("migrations-template"))
         .find(|d| d.is_dir());
     let roles = roles(&project, &migrations_dir);
-    Ok(Settings { migrations_dir, dir_origin, templates_dir, roles, env, project, lint })
+    Ok(Settings { migrations_dir, dir_origin, dir_configured, templates_dir, roles, env, project, lint })
 }
 
-fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<(PathBuf, String)> {
+/// The folder the settings name, or the nearest one found; None when there
+/// is none to find.
+fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<Option<(PathBuf, String)>> {
     if let Some(dir) = flag {
-        return Ok((cwd.join(dir), "--dir".into()));
+        return Ok(Some((cwd.join(dir), "--dir".into())));
     }
     if let Some(dir) = &project.package_dir_setting {
-        return Ok((dir.clone(), "[package.metadata.migrate] dir".into()));
+        return Ok(Some((dir.clone(), "[package.metadata.migrate] dir".into())));
     }
     if let Some(dir) = &project.workspace_dir_setting {
-        return Ok((dir.clone(), "[workspace.metadata.migrate] dir".into()));
+        return Ok(Some((dir.clone(), "[workspace.metadata.migrate] dir".into())));
     }
     for base in [&project.package_dir, &project.workspace_root] {
         if let Some(dir) = diesel_toml_dir(base)? {
-            return Ok((dir, format!("{}", base.join("diesel.toml").display())));
+            return Ok(Some((dir, format!("{}", base.join("diesel.toml").display()))));
         }
     }
     // diesel's own search: the nearest `migrations/` from the package up to the
@@ -215,7 +242,7 @@ fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<
             ("supabase/migrations", "default: supabase/migrations/ (Supabase layout)"),
         ] {
             if d.join(sub).is_dir() {
-                return Ok((d.join(sub), origin.into()));
+                return Ok(Some((d.join(sub), origin.into())));
             }
         }
         if d == project.workspace_root {
@@ -223,7 +250,48 @@ fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<
         }
         dir = d.parent();
     }
-    Ok((project.package_dir.join("migrations"), "default: migrations/ beside Cargo.toml".into()))
+    Ok(None)
+}
+
+/// A new project's folder: `migrations/` beside its Cargo.toml.
+fn new_folder(project: &Project) -> (PathBuf, String) {
+    (project.package_dir.join("migrations"), "default: migrations/ beside Cargo.toml".into())
+}
+
+/// From a member without migrations (or a virtual workspace's root), the one
+/// other member that has them; several is a question only `-p` answers.
+fn member_with_migrations(project: &Project) -> Result<Option<(&Member, PathBuf)>> {
+    let found: Vec<(&Member, PathBuf)> = project
+        .members
+        .iter()
+        .filter(|m| project.package.as_deref() != Some(m.name.as_str()))
+        .filter_map(|m| {
+            let candidates =
+                [m.dir_setting.clone(), Some(m.dir.join("migrations")), Some(m.dir.join("supabase/migrations"))];
+            candidates.into_iter().flatten().find(|d| d.is_dir()).map(|d| (m, d))
+        })
+        .collect();
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.into_iter().next()),
+        _ => {
+            let list: Vec<String> =
+                found.iter().map(|(m, d)| format!("{} ({})", m.name, crate::show::display_path(d))).collect();
+            let here = project
+                .package
+                .as_deref()
+                .map(|p| format!("`{p}` has none"))
+                .unwrap_or_else(|| "this is the workspace's root".into());
+            Err(Error::new(
+                Kind::AmbiguousPackage,
+                format!("{} workspace members have migrations and {here}: {}", found.len(), list.join(", ")),
+            )
+            .hint(format!(
+                "choose one with -p, e.g. `cargo migrate status -p {}`, or run from its folder",
+                found[0].0.name
+            )))
+        }
+    }
 }
 
 /// What cargo-migrate reads of diesel.toml. The other sections (diesel_cli's

@@ -49,6 +49,14 @@ impl Tool {
 }
 
 pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
+    let out = take_over(ctx, args)?;
+    ctx.reporter.json(&out);
+    Ok(exit::OK)
+}
+
+/// What `adopt` does, its JSON document returned rather than printed:
+/// `import --adopt` reports it inside its own.
+pub fn take_over(ctx: &Context, args: &AdoptArgs) -> Result<AdoptOutput> {
     let (source, Database { url, mut conn, .. }) = ctx.read_both(&args.db, "adopt", true)?;
     let tool = which(&mut conn, args.from, ctx.settings.ledger())?;
     let entries = read_entries(&mut conn, tool)?;
@@ -114,7 +122,7 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
     let what = format!("recording {} migration(s) as applied on {target}, running nothing", records.len());
     let recorded = json(&records);
     record(ctx, &mut conn, &history, records, Who::Adopted(tool), args.dry_run, args.yes, &what, &target)?;
-    r.json(&AdoptOutput {
+    Ok(AdoptOutput {
         ok: true,
         command: "adopt",
         database: url::mask(&url),
@@ -124,8 +132,7 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
         already_applied: already,
         unmatched: unmatched.iter().map(|e| e.version.as_str().into()).collect(),
         pending,
-    });
-    Ok(exit::OK)
+    })
 }
 
 pub fn baseline(ctx: &Context, args: &BaselineArgs) -> Result<u8> {

@@ -1,19 +1,23 @@
 //! `cargo migrate import --from TOOL DIR`: another tool's migration files
 //! turned into diesel's folders (up.sql, down.sql, metadata.toml), versions
 //! kept. The source folder is only read; a version the migrations folder has
-//! already is left alone; what cannot be converted is listed with why.
+//! already is left alone; what cannot be converted is listed with why, and
+//! makes the command fail. node-pg-migrate's JavaScript and TypeScript files
+//! become SQL through the project's own node-pg-migrate (`source::javascript`).
+//! `--adopt` then records the tool's history as ours (`adopt`'s own code).
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use colored::Colorize;
 
 use super::create::write_reserved;
 use super::Context;
-use crate::cli::{ImportArgs, Tool};
+use crate::cli::{AdoptArgs, History, ImportArgs, Tool};
 use crate::db::history::Ledger;
 use crate::error::{exit, Error, Kind, Result};
 use crate::output::{display_path, escape, json_path, ImportOutput, ImportedJson, NotConvertedJson};
+use crate::source::javascript::{self, Down, Outcome};
 use crate::source::sections::{self, Format};
 use crate::{source, sql, version};
 
@@ -24,6 +28,8 @@ struct Converted {
     file: String,
     up: String,
     down: Option<String>,
+    /// Why it cannot be reverted (its down.sql says so).
+    irreversible: Option<String>,
     in_transaction: bool,
 }
 
@@ -56,7 +62,8 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
         .hint("to convert them into diesel's folders anyway, move them aside first (`mv migrations old-migrations`) and import from there"));
     }
     let existing = source::load(into)?;
-    let (ready, mut not_converted) = convert(&from, args.from)?;
+    let (ready, mut not_converted, node_pg_migrate) = convert(&from, args.from)?;
+    let total = ready.len() + not_converted.len();
     let r = &ctx.reporter;
     let mut imported = Vec::new();
     let mut skipped = Vec::new();
@@ -70,6 +77,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
             from: c.file.clone(),
             path: None,
             up_only: c.down.is_none(),
+            irreversible: c.irreversible.clone(),
             run_in_transaction: c.in_transaction,
         };
         if let Some(other) = existing.find(&c.version) {
@@ -84,6 +92,8 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
         let mut files = vec![("up.sql", c.up)];
         if let Some(down) = c.down {
             files.push(("down.sql", down));
+        } else if let Some(why) = &c.irreversible {
+            files.push(("down.sql", source::irreversible_down(&c.folder, why)));
         }
         if !c.in_transaction {
             files.push(("metadata.toml", "run_in_transaction = false\n".to_string()));
@@ -102,9 +112,21 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
         Tool::NodePgMigrate => "node-pg-migrate",
         Tool::Dbmate => "dbmate",
     };
+    let through = node_pg_migrate.map(|v| format!(" {v}")).unwrap_or_default();
+    if total == 0 && skipped.is_empty() {
+        return Err(Error::new(
+            Kind::NothingToImport,
+            format!("{} holds no {tool} migration file: nothing was imported", display_path(&from)),
+        )
+        .hint(match args.from {
+            Tool::NodePgMigrate => "give the folder of `<timestamp>_<name>.js|.ts|.sql` files (node-pg-migrate's default is migrations/)",
+            Tool::Dbmate => "give the folder of `<version>_<name>.sql` files with `-- migrate:up` (dbmate's default is db/migrations/)",
+            Tool::Supabase => "give the folder of `<timestamp>_<name>.sql` files (supabase/migrations/)",
+        }));
+    }
     let mut out = format!(
-        "{} {} {} migration(s) from {} ({tool}) into {}, versions kept",
-        "✓".green(),
+        "{} {} {} migration(s) from {} ({tool}{through}) into {}, versions kept",
+        if not_converted.is_empty() { "✓".green() } else { "!".yellow().bold() },
         if args.dry_run { "would import" } else { "imported" },
         imported.len(),
         display_path(&from),
@@ -112,7 +134,9 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
     );
     for i in &imported {
         let mut notes = Vec::new();
-        if i.up_only {
+        if i.irreversible.is_some() {
+            notes.push("irreversible: down.sql says so");
+        } else if i.up_only {
             notes.push("no down section: no down.sql");
         }
         if !i.run_in_transaction {
@@ -130,12 +154,22 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
     r.result(out);
     not_converted.sort_by(|a, b| a.file.cmp(&b.file));
     if !not_converted.is_empty() {
-        let mut out = format!("{} {} file(s) not converted:", "!".yellow().bold(), not_converted.len());
+        let mut e = Error::new(
+            Kind::NotConverted,
+            format!(
+                "{} of {total} file(s) in {} could not be converted{}",
+                not_converted.len(),
+                display_path(&from),
+                if args.adopt { "; nothing was adopted" } else { "" }
+            ),
+        )
+        .hint("write their SQL yourself in migrations/<version>_<name>/up.sql and down.sql (same version, so the old history still matches), or fix them and run import again: what it wrote is kept and skipped");
         for n in &not_converted {
-            out.push_str(&format!("\n  {}: {}", escape(&n.file), n.reason));
+            e = e.detail(format!("  {}: {}", escape(&n.file), n.reason));
         }
-        r.note(out);
+        return Err(e);
     }
+    let adopted = if args.adopt { Some(adopt(ctx, args)?) } else { None };
     r.json(&ImportOutput {
         ok: true,
         command: "import",
@@ -145,12 +179,34 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
         imported,
         skipped,
         not_converted,
+        adopted,
     });
     Ok(exit::OK)
 }
 
-/// Every file of `dir`, in name order: converted, or why not.
-fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJson>)> {
+/// `--adopt`: the tool's history recorded as ours, by `adopt` itself. Asking
+/// again would be redundant: the flag is the request, and the migrations to
+/// record were just made from the files that tool applied.
+fn adopt(ctx: &Context, args: &ImportArgs) -> Result<crate::output::AdoptOutput> {
+    let from = match args.from {
+        Tool::NodePgMigrate => History::NodePgMigrate,
+        Tool::Dbmate => History::Dbmate,
+        Tool::Supabase => History::Supabase,
+    };
+    let adopt = AdoptArgs {
+        from: Some(from),
+        yes: true,
+        dry_run: false,
+        project: args.project.clone(),
+        db: args.db.clone(),
+        lock: args.lock.clone(),
+    };
+    super::adopt::take_over(ctx, &adopt)
+}
+
+/// Every file of `dir`, in name order: converted, or why not; and the
+/// version of node-pg-migrate that converted its scripts, if any did.
+fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJson>, Option<String>)> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .map_err(|e| Error::io(dir, "read", e))?
         .filter_map(|e| e.ok())
@@ -160,6 +216,18 @@ fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJs
     names.sort();
     let mut ready: Vec<Converted> = Vec::new();
     let mut not = Vec::new();
+    let scripts: Vec<&String> = names
+        .iter()
+        .filter(|n| tool == Tool::NodePgMigrate && javascript::is_script(n) && !dir.join(n).is_dir())
+        .collect();
+    let mut from_node = Vec::new();
+    let mut node_version = None;
+    if !scripts.is_empty() {
+        let paths: Vec<PathBuf> = scripts.iter().map(|n| dir.join(n)).collect();
+        let (version, outcomes) = javascript::convert(dir, &paths)?;
+        node_version = Some(version);
+        from_node = scripts.into_iter().cloned().zip(outcomes).collect();
+    }
     let mut refuse = |file: &str, reason: String| not.push(NotConvertedJson { file: file.to_string(), reason });
     for file in names {
         let path = dir.join(&file);
@@ -168,9 +236,40 @@ fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJs
             continue;
         }
         let Some((stem, ext)) = file.rsplit_once('.') else { continue };
+        if let Some(i) = from_node.iter().position(|(f, _)| *f == file) {
+            let (_, outcome) = from_node.swap_remove(i);
+            if let Err(problem) = version::check_folder(stem) {
+                refuse(&file, format!("not `<version>_<name>.js`: {}", problem.reason()));
+                continue;
+            }
+            let version = version::version_of(stem);
+            if let Some(first) = ready.iter().find(|c| c.version == version) {
+                refuse(&file, format!("version {version} is also {}'s: versions must be unique", first.file));
+                continue;
+            }
+            match outcome {
+                Outcome::Failed(why) => refuse(&file, why),
+                Outcome::Converted { up, down } => {
+                    let (down, irreversible, down_tx) = match down {
+                        Down::Sql(d) => (Some(javascript::script(&d)), None, d.transaction),
+                        Down::Irreversible(why) => (None, Some(why), true),
+                    };
+                    ready.push(Converted {
+                        version,
+                        folder: stem.to_string(),
+                        file: file.clone(),
+                        up: javascript::script(&up),
+                        down,
+                        irreversible,
+                        in_transaction: up.transaction && down_tx,
+                    });
+                }
+            }
+            continue;
+        }
         match ext {
             "sql" => {}
-            "js" | "cjs" | "mjs" | "ts" => {
+            "js" | "cjs" | "mjs" | "ts" | "cts" | "mts" => {
                 refuse(
                     &file,
                     "a JavaScript/TypeScript migration: its `pgm` calls have no SQL to copy; write the SQL into a new \
@@ -225,10 +324,11 @@ fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJs
             file: file.clone(),
             up,
             down: s.down.as_deref().map(trim_blank_head).filter(|d| sql::has_statement(d)),
+            irreversible: None,
             in_transaction: s.up_in_transaction && s.down_in_transaction && !plain_refuses_transaction(&s),
         });
     }
-    Ok((ready, not))
+    Ok((ready, not, node_version))
 }
 
 /// A plain (Supabase) file that holds a statement no transaction may hold

@@ -102,7 +102,8 @@ pub fn input(m: &Migration) -> Result<LintInput> {
         });
     }
     let down_path = m.down_path();
-    let down_text = if down_path.is_file() { Some(read(&down_path)?) } else { None };
+    // A down.sql that says irreversible has nothing to check: like an up-only file.
+    let down_text = if down_path.is_file() && m.irreversible().is_none() { Some(read(&down_path)?) } else { None };
     Ok(LintInput {
         name: m.name.clone(),
         path: m.up_path(),

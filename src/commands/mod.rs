@@ -70,7 +70,11 @@ impl Context {
             }
             found => found?,
         };
-        let flags = settings::Flags { dir: opts.dir.as_deref(), env_file: opts.env_file.as_deref() };
+        let flags = settings::Flags {
+            dir: opts.dir.as_deref(),
+            env_file: opts.env_file.as_deref(),
+            package_named: opts.package.is_some() || opts.manifest_path.is_some(),
+        };
         let settings = settings::resolve(&cwd, flags, project)?;
         warn_lost_expansions(&settings.env, &reporter);
         Ok(Context { settings, reporter, configured: OnceLock::new(), local: OnceLock::new() })
@@ -175,8 +179,7 @@ impl Context {
 
     fn locate_local(&self, opts: &LocalOpts) -> Result<crate::local::Local> {
         let s = &self.settings;
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let pg_bin = opts.pg_bin.as_ref().map(|p| cwd.join(p));
+        let pg_bin = self.pg_bin(opts)?;
         let roles = s.roles.file()?;
         crate::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref(), roles)
     }
@@ -193,6 +196,20 @@ impl Context {
             "{hint}; for the local development database and verify's scratch databases, write it in {file}: \
              cargo-migrate runs that file before the migrations there"
         ))
+    }
+
+    /// --pg-bin (PG_BIN), which must be a folder of PostgreSQL programs: one
+    /// that is not would otherwise be passed over for another PostgreSQL.
+    pub fn pg_bin(&self, opts: &LocalOpts) -> Result<Option<std::path::PathBuf>> {
+        let Some(given) = &opts.pg_bin else { return Ok(None) };
+        let dir = std::env::current_dir().unwrap_or_default().join(given);
+        let programs = ["pg_dump", "initdb", "postgres", "psql"];
+        if dir.is_dir() && programs.iter().any(|p| dir.join(p).is_file()) {
+            return Ok(Some(dir));
+        }
+        let what = if dir.is_dir() { "holds no PostgreSQL program (pg_dump, initdb)" } else { "does not exist" };
+        Err(Error::new(Kind::BadPgBin, format!("--pg-bin (PG_BIN) {} {what}; nothing was done", dir.display()))
+            .hint("give the bin folder of a PostgreSQL installation (e.g. /usr/lib/postgresql/17/bin), or leave --pg-bin and PG_BIN unset to use the one found on this machine"))
     }
 
     pub fn connect(&self, url: &str, opts: &DbOpts, purpose: &str) -> Result<Conn> {
@@ -267,8 +284,22 @@ impl Context {
         Ok(())
     }
 
+    /// The migrations folder. One that was named and does not exist is an
+    /// error: a typo in --dir must not read as "up to date".
     pub fn source(&self) -> Result<Source> {
-        let source = source::load(&self.settings.migrations_dir)?;
+        let s = &self.settings;
+        let source = source::load(&s.migrations_dir)?;
+        if !source.exists && s.dir_configured {
+            return Err(Error::new(
+                Kind::NoMigrationsFolder,
+                format!(
+                    "the migrations folder {} ({}) does not exist; nothing was done",
+                    crate::show::display_path(&s.migrations_dir),
+                    s.dir_origin
+                ),
+            )
+            .hint("check its spelling; `cargo migrate create NAME` makes a new migrations folder there"));
+        }
         // Once per run, however often the folder is listed.
         static WARNED: std::sync::Once = std::sync::Once::new();
         WARNED.call_once(|| {

@@ -37,13 +37,8 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     }
     let rows = listing::listing(&source.migrations, &history.applied, &history.partial);
     let pending = rows.iter().filter(|r| matches!(r.state, RowState::Pending | RowState::Partly { .. })).count();
-    // Sorted, as `migrations` is. Only single files are read for this.
-    let up_only: Vec<&str> = source
-        .migrations
-        .iter()
-        .filter(|m| m.layout == crate::source::Layout::File && m.is_up_only())
-        .map(|m| m.version.as_str())
-        .collect();
+    // Sorted, as `migrations` is.
+    let up_only: Vec<&str> = source.migrations.iter().filter(|m| m.is_up_only()).map(|m| m.version.as_str()).collect();
     let r = &ctx.reporter;
 
     if json {

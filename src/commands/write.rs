@@ -53,7 +53,7 @@ fn back_up(
         .hint("backups must not be committed with the migrations: give --backup-dir another folder"));
     }
     let server = db::backup::server_major(conn)?;
-    let mut dirs: Vec<std::path::PathBuf> = opts.local_db.pg_bin.iter().map(|p| cwd.join(p)).collect();
+    let mut dirs: Vec<std::path::PathBuf> = ctx.pg_bin(&opts.local_db)?.into_iter().collect();
     if let Ok(local) = ctx.local(&opts.local_db) {
         dirs.extend(local.bin().ok());
     }

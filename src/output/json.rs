@@ -92,8 +92,8 @@ pub struct StatusRow {
     pub statements_total: Option<i32>,
     /// Applied, and its up.sql changed since.
     pub modified: bool,
-    /// A single-file migration without a down section: cannot be reverted
-    /// (every Supabase migration). Present only when true.
+    /// Cannot be reverted: a single-file migration without a down section
+    /// (every Supabase one), or a down.sql that says irreversible. Present only when true.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub up_only: bool,
     /// For `running`: the session holding the migration lock.
@@ -114,6 +114,7 @@ pub enum AnomalyKind {
     NotAMigration,
     BadFolderName,
     DanglingLink,
+    ForeignMigrations,
 }
 
 /// A migration's state in `status`.
@@ -482,6 +483,8 @@ pub struct ImportOutput {
     /// Versions the migrations folder has already: left as they are.
     pub skipped: Vec<ImportedJson>,
     pub not_converted: Vec<NotConvertedJson>,
+    /// `--adopt`: what was recorded from the tool's history.
+    pub adopted: Option<AdoptOutput>,
 }
 
 #[derive(Serialize)]
@@ -491,8 +494,12 @@ pub struct ImportedJson {
     pub name: String,
     pub from: String,
     pub path: Option<String>,
-    /// It had no down section: down.sql was not written.
+    /// It cannot be reverted: it had no down section (no down.sql was
+    /// written), or its down.sql says irreversible.
     pub up_only: bool,
+    /// It cannot be reverted (node-pg-migrate: `down = false`, or no inverse):
+    /// down.sql says so, and why.
+    pub irreversible: Option<String>,
     pub run_in_transaction: bool,
 }
 

@@ -7,6 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 mod checksums;
+pub mod javascript;
 pub mod sections;
 pub mod seeds;
 
@@ -43,9 +44,12 @@ pub struct Migration {
     pub text: FileText,
 }
 
-/// The cache of `Migration::text`.
+/// What was read of a migration's files, kept: a single file's sections
+/// (`Migration::text`), and whether a folder's down.sql says irreversible
+/// (probed while the checksums are read, on their threads). It never makes
+/// two migrations differ.
 #[derive(Debug, Clone, Default)]
-pub struct FileText(std::sync::OnceLock<sections::Sections>);
+pub struct FileText(std::sync::OnceLock<sections::Sections>, std::sync::OnceLock<Option<String>>);
 
 /// What a folder holds that is not a usable migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +62,10 @@ pub enum Problem {
     BadFolderName { folder: String, reason: String },
     /// A symbolic link whose target does not exist.
     DanglingLink { entry: String },
+    /// Migrations of another tool that cargo-migrate does not run in place
+    /// (node-pg-migrate's JavaScript/TypeScript files): ignoring them would
+    /// report "up to date" over migrations that never ran.
+    ForeignMigrations { files: Vec<String> },
 }
 
 impl Problem {
@@ -70,6 +78,11 @@ impl Problem {
             Problem::NotAMigration { folder } => format!("{folder} is not a migration: it has no up.sql"),
             Problem::BadFolderName { folder, reason } => format!("{folder:?} cannot be a migration: {reason}"),
             Problem::DanglingLink { entry } => format!("{entry} is a symbolic link to something that does not exist"),
+            Problem::ForeignMigrations { files } => format!(
+                "{} JavaScript/TypeScript migration(s) that cargo migrate does not run: {}",
+                files.len(),
+                files.join(", ")
+            ),
         }
     }
 
@@ -86,6 +99,10 @@ impl Problem {
                 "rename it to <digits>_<name> (`cargo migrate create` makes such names), or move it out of the migrations folder"
             }
             Problem::DanglingLink { .. } => "restore what it points to, or remove the link",
+            Problem::ForeignMigrations { .. } => {
+                "node-pg-migrate's files: move them aside and convert them into SQL migrations here, \
+                 e.g. `mv migrations migrations-js && cargo migrate import --from node-pg-migrate migrations-js`"
+            }
         }
     }
 }
@@ -205,6 +222,7 @@ pub fn load(dir: &Path) -> Result<Source> {
     }
     let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, "read the migrations folder", e))?;
     let supabase = source.ledger() == Ledger::Supabase;
+    let mut foreign = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, "read the migrations folder", e))?;
         let folder = entry.file_name().to_string_lossy().into_owned();
@@ -237,6 +255,9 @@ pub fn load(dir: &Path) -> Result<Source> {
         };
         if !is_dir && stem.is_none() {
             skip(&mut source);
+            if folder.starts_with(|c: char| c.is_ascii_digit()) && javascript::is_script(&folder) {
+                foreign.push(clean(&folder).into_owned());
+            }
             continue;
         }
         let folder = stem.clone().unwrap_or(folder);
@@ -268,6 +289,10 @@ pub fn load(dir: &Path) -> Result<Source> {
             source.problems.push(Problem::DuplicateVersion { version: v.clone(), folders: same.clone() });
         }
         i += same.len();
+    }
+    if !foreign.is_empty() {
+        foreign.sort();
+        source.problems.push(Problem::ForeignMigrations { files: foreign });
     }
     source.problems.sort_by_key(|p| format!("{p:?}"));
     source.skipped.sort_by(|a, b| a.entry.cmp(&b.entry));
@@ -417,7 +442,38 @@ impl Migration {
     /// Whether the migration can be reverted from its files: a single-file
     /// migration without a down section cannot (Supabase's are all up-only).
     pub fn is_up_only(&self) -> bool {
-        self.layout == Layout::File && self.sections().is_ok_and(|s| s.down.is_none())
+        if self.layout == Layout::File {
+            self.sections().is_ok_and(|s| s.down.is_none())
+        } else {
+            self.irreversible().is_some()
+        }
+    }
+
+    /// What to do instead of reverting it, when it is up-only.
+    pub fn revert_hint(&self) -> &'static str {
+        if self.layout == Layout::File {
+            up_only_hint(self.format())
+        } else {
+            IRREVERSIBLE_HINT
+        }
+    }
+
+    /// Why the migration cannot be reverted, when its down.sql says so (its
+    /// first line is `IRREVERSIBLE_MARK`, as `import` writes for a
+    /// node-pg-migrate migration without an inverse).
+    pub fn irreversible(&self) -> Option<String> {
+        if self.layout == Layout::File {
+            return None;
+        }
+        self.text.1.get_or_init(|| self.probe_irreversible()).clone()
+    }
+
+    fn probe_irreversible(&self) -> Option<String> {
+        let mut head = [0u8; 512];
+        let n = std::io::Read::read(&mut fs::File::open(self.down_path()).ok()?, &mut head).ok()?;
+        let first = String::from_utf8_lossy(&head[..n]);
+        let first = first.lines().next()?.strip_prefix(IRREVERSIBLE_MARK)?;
+        Some(first.trim_start_matches(':').trim().to_string())
     }
 
     /// `down.sql`, which must exist and hold SQL: reverting with an empty file
@@ -446,6 +502,13 @@ impl Migration {
             }
             return Ok(sql);
         }
+        if let Some(why) = self.irreversible() {
+            return Err(Error::new(
+                Kind::UpOnly,
+                format!("cannot revert {}: {} says it is irreversible ({why})", self.name, display_path(&path)),
+            )
+            .hint(IRREVERSIBLE_HINT));
+        }
         let sql = match read_sql(&path) {
             Ok(sql) => sql,
             Err(_) if !path.exists() => {
@@ -471,6 +534,9 @@ impl Migration {
     /// Only a down with a statement is kept: a template or empty section would
     /// make a migration look revertible after its file is gone.
     pub fn down_to_keep(&self) -> Option<String> {
+        if self.irreversible().is_some() {
+            return None;
+        }
         let down = if self.layout == Layout::File {
             self.sections().ok()?.down.clone()
         } else {
@@ -521,6 +587,25 @@ impl Migration {
             )),
         }
     }
+}
+
+/// The first line of a down.sql that stands for "this migration cannot be
+/// reverted": `status` shows it, `down` refuses before running anything. The
+/// rest of the file makes diesel's own `migration revert` fail loudly too.
+pub const IRREVERSIBLE_MARK: &str = "-- cargo-migrate: irreversible";
+
+const IRREVERSIBLE_HINT: &str =
+    "undo it with a new migration (`cargo migrate create undo_...`) and `up`, or write its down.sql by hand";
+
+/// The down.sql of a migration that cannot be reverted, saying why.
+pub fn irreversible_down(name: &str, why: &str) -> String {
+    let why = clean(why).replace(['\n', '\r'], " ");
+    format!(
+        "{IRREVERSIBLE_MARK}: {why}\n\
+         -- `cargo migrate down` refuses to revert {name}; undo it with a new migration instead.\n\
+         DO $$ BEGIN RAISE EXCEPTION '%', {}; END $$;\n",
+        crate::sql::literal(&format!("migration {name} is irreversible: {why}"))
+    )
 }
 
 /// One direction of a migration, ready to send: its SQL as read (or the down
@@ -651,7 +736,30 @@ fn read_sql(path: &Path) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::not_run;
+    use super::*;
+
+    #[test]
+    fn an_irreversible_down_is_recognised_and_fails_under_diesel_too() {
+        let dir = std::env::temp_dir().join(format!("cm-irreversible-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = irreversible_down("1_a", "its down is false\n'quoted'");
+        assert!(text.starts_with(IRREVERSIBLE_MARK));
+        assert!(text.contains("RAISE EXCEPTION") && text.contains("''quoted''"), "{text}");
+        std::fs::write(dir.join("down.sql"), &text).unwrap();
+        let m = Migration {
+            version: "1".into(),
+            name: "1_a".into(),
+            path: dir.clone(),
+            layout: Layout::Folder,
+            checksum: None,
+            text: FileText::default(),
+        };
+        assert_eq!(m.irreversible().as_deref(), Some("its down is false 'quoted'"));
+        assert!(m.is_up_only());
+        assert_eq!(m.read_down().unwrap_err().kind, Kind::UpOnly);
+        assert_eq!(m.down_to_keep(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn what_looks_meant_to_run_but_will_not_is_named() {

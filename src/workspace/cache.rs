@@ -25,7 +25,7 @@ pub fn key(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> S
     let env = |k: &str| std::env::var(k).unwrap_or_default();
     // The first part changes when what is cached does (a new setting).
     format!(
-        "v4\0{}\0{}\0{}\0{}\0{}\0{}",
+        "v5\0{}\0{}\0{}\0{}\0{}\0{}",
         cwd.display(),
         manifest_path.map(|p| p.display().to_string()).unwrap_or_default(),
         package.unwrap_or_default(),
@@ -120,6 +120,19 @@ pub fn load(key: &str) -> Option<Project> {
         workspace_dir_setting: path("workspace_dir_setting"),
         seeds_setting: path("seeds_setting"),
         roles_setting: path("roles_setting"),
+        members: p["members"]
+            .as_array()?
+            .iter()
+            .map(|m| {
+                let path = |k: &str| m[k].as_str().map(PathBuf::from);
+                Some(super::Member {
+                    name: m["name"].as_str()?.to_string(),
+                    dir: path("dir")?,
+                    dir_setting: path("dir_setting"),
+                    seeds_setting: path("seeds_setting"),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?,
     })
 }
 
@@ -140,6 +153,12 @@ pub fn store(key: &str, cwd: &Path, manifests: &[PathBuf], project: &Project) {
             "workspace_dir_setting": project.workspace_dir_setting,
             "seeds_setting": project.seeds_setting,
             "roles_setting": project.roles_setting,
+            "members": project.members.iter().map(|m| json!({
+                "name": m.name,
+                "dir": m.dir,
+                "dir_setting": m.dir_setting,
+                "seeds_setting": m.seeds_setting,
+            })).collect::<Vec<_>>(),
         },
     });
     write_atomically(&file, &value.to_string());

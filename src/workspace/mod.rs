@@ -27,6 +27,19 @@ pub struct Project {
     /// `roles` of `[package.metadata.migrate]` (else of the workspace's): the
     /// SQL file that creates the roles migrations use but do not create.
     pub roles_setting: Option<PathBuf>,
+    /// Every member of the workspace (the chosen one too), for finding the
+    /// one with migrations from a sibling member or a virtual root.
+    pub members: Vec<Member>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub name: String,
+    pub dir: PathBuf,
+    /// Its `[package.metadata.migrate] dir`, resolved.
+    pub dir_setting: Option<PathBuf>,
+    /// Its `[package.metadata.migrate] seeds`, resolved.
+    pub seeds_setting: Option<PathBuf>,
 }
 
 pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> Result<Project> {
@@ -69,6 +82,7 @@ pub fn standalone(cwd: &Path) -> Project {
         workspace_dir_setting: None,
         seeds_setting: None,
         roles_setting: None,
+        members: Vec::new(),
     }
 }
 
@@ -128,9 +142,27 @@ fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package
     let workspace_meta = migrate_metadata(&metadata.workspace_metadata, "workspace.metadata.migrate")?;
     let seeds_setting =
         package_meta.seeds.map(|s| package_dir.join(s)).or_else(|| workspace_meta.seeds.as_ref().map(|s| root.join(s)));
+    // A sibling's malformed metadata is its own problem, reported when it is chosen.
+    let members = members
+        .iter()
+        .filter_map(|p| {
+            let dir = p.manifest_path.parent()?.as_std_path().to_path_buf();
+            let meta = migrate_metadata(&p.metadata, "package.metadata.migrate").unwrap_or_default();
+            Some(Member {
+                name: p.name.to_string(),
+                dir_setting: meta.dir.map(|d| dir.join(d)),
+                seeds_setting: meta
+                    .seeds
+                    .map(|s| dir.join(s))
+                    .or_else(|| workspace_meta.seeds.as_ref().map(|s| root.join(s))),
+                dir,
+            })
+        })
+        .collect();
     let roles_setting =
         package_meta.roles.map(|s| package_dir.join(s)).or_else(|| workspace_meta.roles.as_ref().map(|s| root.join(s)));
     Ok(Project {
+        members,
         roles_setting,
         package_dir_setting: package_meta.dir.map(|d| package_dir.join(d)),
         workspace_dir_setting: workspace_meta.dir.map(|d| root.join(d)),

@@ -40,9 +40,10 @@ fn workspace_member_root_manifest_path_and_package_flag() {
     assert_eq!(folders(&p.root.join("crates/worker/migrations")).len(), 1);
     p.cargo_migrate(&["create", "b_worker", "--manifest-path", "crates/worker/Cargo.toml"]).ok();
     assert_eq!(folders(&p.root.join("crates/worker/migrations")).len(), 2);
-    // From the virtual root: beside the root.
-    p.cargo_migrate(&["create", "a_root"]).ok();
-    assert_eq!(folders(&p.root.join("migrations")).len(), 1);
+    // From the virtual root, with two members that have migrations: which is the user's to say.
+    let r = p.cargo_migrate(&["create", "a_root", "--format", "json"]).fails(2);
+    assert_eq!(r.json()["error"]["kind"], "ambiguous_package", "{}", r.stdout);
+    assert!(!p.root.join("migrations").exists());
     assert_eq!(folders(&p.root.join("crates/api/migrations")).len(), 1);
     // Unknown package: a clear error listing the members.
     let r = p.cargo_migrate(&["create", "x_y", "-p", "nope"]).fails(2);
@@ -85,6 +86,8 @@ fn status_prints_the_folder_and_where_it_came_from() {
     let db = Db::new("status_folder");
     let p = Project::new(&db);
     p.write("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.migrate]\ndir = \"db/migrations\"\n");
+    // A configured folder must exist (tests/e2e/up.rs).
+    std::fs::create_dir_all(p.root.join("db/migrations")).unwrap();
     let r = p.cargo_migrate(&["status"]).ok();
     assert!(r.stdout.contains("db/migrations") && r.stdout.contains("[package.metadata.migrate]"), "{}", r.stdout);
     let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();

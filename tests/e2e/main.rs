@@ -18,6 +18,7 @@ mod down;
 mod example;
 mod failure;
 mod hardening;
+mod import;
 mod layouts;
 mod lint;
 mod local;

@@ -251,3 +251,46 @@ fn a_wrong_type_in_diesel_toml_is_an_error_as_in_cargo_toml() {
     let r = p.cargo_migrate(&["status", "--format", "json"]).fails(1);
     assert_eq!(r.json()["error"]["kind"], "bad_metadata");
 }
+
+/// A virtual workspace: `api` has migrations, `web` and `worker` have none.
+fn workspace_with_one_member_migrating(db: &Db) -> Project {
+    let mut p = Project::bare("unused");
+    p.env = vec![("DATABASE_URL".into(), db.url.clone())];
+    std::fs::remove_dir_all(p.root.join("src")).unwrap();
+    p.write("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n");
+    for m in ["api", "web", "worker"] {
+        p.write(
+            &format!("crates/{m}/Cargo.toml"),
+            &format!("[package]\nname = \"{m}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+        );
+        p.write(&format!("crates/{m}/src/lib.rs"), "");
+    }
+    p.write("crates/api/migrations/20250101000000_create_things/up.sql", "CREATE TABLE things (id int);\n");
+    p.write("crates/api/migrations/20250101000000_create_things/down.sql", "DROP TABLE things;\n");
+    p
+}
+
+#[test]
+fn from_a_sibling_member_or_the_virtual_root_the_member_with_migrations_is_used_and_named() {
+    let db = Db::new("status_sibling");
+    let p = workspace_with_one_member_migrating(&db);
+    for dir in [p.root.clone(), p.root.join("crates/web/src")] {
+        let json = p.cargo_migrate_in(&dir, &["status", "--format", "json"]).ok().json();
+        assert!(json["migrations_dir"].as_str().unwrap().ends_with("crates/api/migrations"), "{json}");
+        assert_eq!(json["summary"]["pending"], 1, "{json}");
+        let text = p.cargo_migrate_in(&dir, &["status"]).ok().stdout;
+        assert!(text.contains("workspace member `api`"), "{text}");
+    }
+    p.cargo_migrate_in(&p.root.join("crates/worker"), &["up"]).ok();
+    assert_eq!(db.applied(), ["20250101000000"]);
+
+    // Two members with migrations: the question is the user's.
+    p.write("crates/worker/migrations/20250202000000_create_jobs/up.sql", "CREATE TABLE jobs (id int);\n");
+    let err = p.cargo_migrate_in(&p.root.join("crates/web"), &["status", "--format", "json"]).fails(2).json();
+    assert_eq!(err["error"]["kind"], "ambiguous_package", "{err}");
+    let text = err.to_string();
+    assert!(text.contains("api") && text.contains("worker") && text.contains("-p"), "{text}");
+    let json =
+        p.cargo_migrate_in(&p.root.join("crates/web"), &["status", "-p", "worker", "--format", "json"]).ok().json();
+    assert!(json["migrations_dir"].as_str().unwrap().ends_with("crates/worker/migrations"), "{json}");
+}

@@ -93,8 +93,8 @@ fn nothing_configured_uses_a_local_database_prepared_like_supabase() {
 fn a_pg_bin_without_postgres_says_how_to_get_one() {
     let p = Project::bare("app");
     p.table_migration("20250101000000", "a");
-    let r = p.cargo_migrate(&["up", "--pg-bin", "/nonexistent/bin"]).fails(1);
-    assert!(r.stderr.contains("/nonexistent/bin has no initdb") && r.stderr.contains("--pg-bin"), "{}", r.stderr);
+    let r = p.cargo_migrate(&["up", "--pg-bin", "/nonexistent/bin"]).fails(2);
+    assert!(r.stderr.contains("/nonexistent/bin does not exist") && r.stderr.contains("--pg-bin"), "{}", r.stderr);
 }
 
 #[test]

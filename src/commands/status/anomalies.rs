@@ -44,6 +44,7 @@ impl Anomaly {
             Anomaly::Source(Problem::NotAMigration { .. }) => AnomalyKind::NotAMigration,
             Anomaly::Source(Problem::BadFolderName { .. }) => AnomalyKind::BadFolderName,
             Anomaly::Source(Problem::DanglingLink { .. }) => AnomalyKind::DanglingLink,
+            Anomaly::Source(Problem::ForeignMigrations { .. }) => AnomalyKind::ForeignMigrations,
         }
     }
 
