@@ -298,6 +298,14 @@ impl Run {
             .collect()
     }
 
+    /// The `kind` of each anomaly a `status --format json` run lists.
+    #[track_caller]
+    pub fn anomalies(&self) -> Vec<String> {
+        let j = self.json();
+        let list = j["anomalies"].as_array().cloned().unwrap_or_default();
+        list.iter().map(|a| a["kind"].as_str().unwrap_or("?").to_string()).collect()
+    }
+
     /// Where a `--format json` failure points, `FILE:LINE[:COLUMN]`: from the
     /// error's `file`/`line`/`column` fields when it has them, else from the
     /// first `….sql:LINE[:COLUMN]` in its message.
