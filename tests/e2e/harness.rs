@@ -298,6 +298,17 @@ impl Run {
             .collect()
     }
 
+    /// `error.hint` of a `--format json` run: what the user is told to do
+    /// (empty when there is none).
+    pub fn hint(&self) -> String {
+        self.json()["error"]["hint"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// `error.message` of a `--format json` run.
+    pub fn message(&self) -> String {
+        self.json()["error"]["message"].as_str().unwrap_or_default().to_string()
+    }
+
     /// The `kind` of each anomaly a `status --format json` run lists.
     #[track_caller]
     pub fn anomalies(&self) -> Vec<String> {
