@@ -7,6 +7,13 @@
 //! loopback port. A watchdog stops it and deletes it once the test process is
 //! gone, even when tests fail or panic. CARGO_MIGRATE_TEST_ADMIN_URL points the
 //! suite at an existing server instead (a superuser URL).
+//!
+//! Snapshots (insta: tests/e2e/snapshots/e2e__<module>__<name>.snap) pin what
+//! users read; volatile parts go through `redact`. A change shows up as a
+//! failing test and a `.snap.new` file beside the `.snap`; review it with
+//! `cargo insta review`, or accept every change with
+//! `INSTA_UPDATE=always bash scripts/test.sh`. In CI (CI set) nothing is
+//! written and a mismatch fails.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
