@@ -1,9 +1,5 @@
 use crate::harness::*;
 
-fn created_path(r: &Run) -> String {
-    r.stdout.lines().next().expect("create printed nothing").trim_start_matches("created ").to_string()
-}
-
 /// A virtual workspace with two members, `api` and `worker`.
 fn workspace() -> Project {
     let p = Project::bare("unused");
@@ -46,8 +42,8 @@ fn workspace_member_root_manifest_path_and_package_flag() {
     assert!(!p.root.join("migrations").exists());
     assert_eq!(folders(&p.root.join("crates/api/migrations")).len(), 1);
     // Unknown package: a clear error listing the members.
-    let r = p.cargo_migrate(&["create", "x_y", "-p", "nope"]).fails(2);
-    assert!(r.stderr.contains("no package `nope`") && r.stderr.contains("api, worker"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["create", "x_y", "-p", "nope"]).fails_with(2, "unknown_package");
+    assert!(r.json()["error"].to_string().contains("api, worker"), "lists the members: {}", r.stdout);
 }
 
 #[test]
@@ -78,7 +74,6 @@ fn precedence_flag_package_workspace_diesel_toml() {
 
     let r = p.cargo_migrate_in(&p.root.join("crates/api"), &["create", "four", "--dir", "../../flag"]).ok();
     assert_eq!(folders(&p.root.join("flag")).len(), 1, "--dir beats everything: {}", r.all());
-    assert!(created_path(&r).contains("flag"));
 }
 
 #[test]
@@ -96,12 +91,10 @@ fn status_prints_the_folder_and_where_it_came_from() {
 
 #[test]
 fn outside_a_cargo_project_is_a_clear_error() {
-    let dir = std::env::temp_dir().join(format!("cargo-migrate-nowhere-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::Builder::new().prefix("cargo-migrate-nowhere-").tempdir().unwrap();
     let p = Project::bare("app");
-    let r = p.cargo_migrate_in(&dir, &["status"]).fails(2);
-    assert!(r.stderr.contains("not inside a cargo project") && r.stderr.contains("--manifest-path"), "{}", r.stderr);
-    let _ = std::fs::remove_dir_all(&dir);
+    let r = p.cargo_migrate_in(dir.path(), &["status", "--format", "json"]).fails_with(2, "not_in_cargo_project");
+    assert!(r.hint().contains("--manifest-path"), "{}", r.stdout);
 }
 
 #[test]
@@ -127,8 +120,8 @@ fn the_metadata_cache_notices_every_manifest_change() {
     assert_eq!(folders(&api.join("nested/m")).len(), 1);
     // .cargo/config.toml may move the target dir.
     p.write(".cargo/config.toml", "[build]\ntarget-dir = \"elsewhere\"\n");
-    let r = p.cargo_migrate_in(&api, &["local", "status"]).ok();
-    assert!(r.stdout.contains("elsewhere/cargo-migrate"), "{}", r.stdout);
+    let j = p.cargo_migrate_in(&api, &["local", "status", "--format", "json"]).ok().json();
+    assert!(j["dir"].as_str().unwrap_or_default().contains("elsewhere/cargo-migrate"), "{j}");
 }
 
 /// A member's own `supabase/migrations` is nearer than the workspace root's

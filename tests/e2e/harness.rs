@@ -7,6 +7,13 @@
 //! loopback port. A watchdog stops it and deletes it once the test process is
 //! gone, even when tests fail or panic. CARGO_MIGRATE_TEST_ADMIN_URL points the
 //! suite at an existing server instead (a superuser URL).
+//!
+//! Snapshots (insta: tests/e2e/snapshots/e2e__<module>__<name>.snap) pin what
+//! users read; volatile parts go through `redact`. A change shows up as a
+//! failing test and a `.snap.new` file beside the `.snap`; review it with
+//! `cargo insta review`, or accept every change with
+//! `INSTA_UPDATE=always bash scripts/test.sh`. In CI (CI set) nothing is
+//! written and a mismatch fails.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -241,6 +248,8 @@ pub fn psql(url: &str, sql: &str) -> String {
 /// local development database its commands started.
 pub struct Project {
     pub root: PathBuf,
+    /// Owns `root`: removed when the project is dropped (after `Drop`).
+    _dir: tempfile::TempDir,
     /// The whole environment of a run besides the harness's allowlist (see
     /// `Project::command`): what the test sets, e.g. DATABASE_URL.
     pub env: Vec<(String, String)>,
@@ -277,6 +286,79 @@ impl Run {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
     }
+
+    /// `error.kind` of a `--format json` run (panics when there is none).
+    #[track_caller]
+    pub fn kind(&self) -> String {
+        match self.json()["error"]["kind"].as_str() {
+            Some(kind) => kind.to_string(),
+            None => panic!("no error.kind\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr),
+        }
+    }
+
+    /// `"ACTION NAME"` of each migration a `--format json` run reports, in
+    /// order (`applied 20250101000000_create_a`).
+    #[track_caller]
+    pub fn steps(&self) -> Vec<String> {
+        let j = self.json();
+        let list = j["migrations"].as_array().cloned().unwrap_or_default();
+        list.iter()
+            .map(|m| format!("{} {}", m["action"].as_str().unwrap_or("?"), m["name"].as_str().unwrap_or("?")))
+            .collect()
+    }
+
+    /// `error.hint` of a `--format json` run: what the user is told to do
+    /// (empty when there is none).
+    pub fn hint(&self) -> String {
+        self.json()["error"]["hint"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// `error.message` of a `--format json` run.
+    pub fn message(&self) -> String {
+        self.json()["error"]["message"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// The `kind` of each anomaly a `status --format json` run lists.
+    #[track_caller]
+    pub fn anomalies(&self) -> Vec<String> {
+        let j = self.json();
+        let list = j["anomalies"].as_array().cloned().unwrap_or_default();
+        list.iter().map(|a| a["kind"].as_str().unwrap_or("?").to_string()).collect()
+    }
+
+    /// Where a `--format json` failure points, `FILE:LINE[:COLUMN]`: from the
+    /// error's `file`/`line`/`column` fields when it has them, else from the
+    /// first `….sql:LINE[:COLUMN]` in its message.
+    #[track_caller]
+    pub fn location(&self) -> String {
+        let j = self.json();
+        let e = &j["error"];
+        if let (Some(file), Some(line)) = (e["file"].as_str(), e["line"].as_u64()) {
+            return match e["column"].as_u64() {
+                Some(column) => format!("{file}:{line}:{column}"),
+                None => format!("{file}:{line}"),
+            };
+        }
+        let message = e["message"].as_str().unwrap_or_default();
+        let found = message.split_whitespace().find_map(|word| {
+            let word = word.trim_end_matches([':', ',', ')']);
+            let at = word.find(".sql:")?;
+            word[at + 5..].split(':').all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(word)
+        });
+        match found {
+            Some(location) => location.to_string(),
+            None => panic!("no location in the error\nstdout:\n{}", self.stdout),
+        }
+    }
+
+    /// Exit `code` and `error.kind` = `kind`: the run must have used
+    /// `--format json` (see `Project::cargo_migrate_json`).
+    #[track_caller]
+    pub fn fails_with(self, code: i32, kind: &str) -> Run {
+        let run = self.fails(code);
+        assert_eq!(run.kind(), kind, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+        run
+    }
 }
 
 /// Variables a run inherits from the test process; everything else (DATABASE_URL,
@@ -294,11 +376,10 @@ impl Project {
 
     /// A package with no database configured.
     pub fn bare(name: &str) -> Project {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let root = std::env::temp_dir().join(format!("cargo-migrate-proj-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let dir = tempfile::Builder::new().prefix("cargo-migrate-proj-").tempdir().expect("a temp folder");
+        let root = dir.path().to_path_buf();
         std::fs::create_dir_all(root.join("src")).unwrap();
-        let p = Project { root, env: Vec::new(), pg_bins: Mutex::new(Vec::new()), ran: AtomicUsize::new(0) };
+        let p = Project { root, _dir: dir, env: Vec::new(), pg_bins: Mutex::new(Vec::new()), ran: AtomicUsize::new(0) };
         p.write("Cargo.toml", &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"));
         p.write("src/lib.rs", "");
         p
@@ -331,22 +412,42 @@ impl Project {
         self.cargo_migrate_in(&self.root, args)
     }
 
-    /// Run `cargo migrate ARGS` in `dir`, exactly as a user would.
+    /// `cargo_migrate(ARGS --format json)`: read the result with `Run::json`,
+    /// `Run::kind`, `Run::fails_with`.
+    pub fn cargo_migrate_json(&self, args: &[&str]) -> Run {
+        let mut all = args.to_vec();
+        all.extend(["--format", "json"]);
+        self.cargo_migrate(&all)
+    }
+
+    /// Run the binary under test with ARGS in `dir`, as `cargo migrate ARGS` would.
     pub fn cargo_migrate_in(&self, dir: &Path, args: &[&str]) -> Run {
-        let out = self.command(dir, args).output().expect("run cargo migrate");
+        let out = self.command(dir, args).output().expect("run cargo-migrate");
         to_run(out)
     }
 
-    /// `cargo migrate ARGS` in `dir` (stdin empty), in the harness's
-    /// environment: see `Project::environment`.
+    /// The binary under test (CARGO_BIN_EXE) with ARGS in `dir` (stdin empty),
+    /// in the harness's environment: see `Project::environment`. What cargo
+    /// adds is only its dispatch (`cargo migrate` → `cargo-migrate migrate`),
+    /// tested through `Project::through_cargo`.
     pub fn command(&self, dir: &Path, args: &[&str]) -> Command {
         self.note_pg_bins(args);
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.arg("migrate").args(args).current_dir(dir);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"));
+        cmd.args(args).current_dir(dir);
         self.environment(&mut cmd);
         cmd.stdin(Stdio::null());
         cmd
+    }
+
+    /// `cargo migrate ARGS` in the project's root through cargo itself, for
+    /// the tests of cargo's dispatch of the subcommand.
+    pub fn through_cargo(&self, args: &[&str]) -> Run {
+        self.note_pg_bins(args);
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.arg("migrate").args(args).current_dir(&self.root);
+        self.environment(&mut cmd);
+        to_run(cmd.stdin(Stdio::null()).output().expect("run cargo migrate"))
     }
 
     /// Start `cargo migrate ARGS` in the project's root with stdout and stderr
@@ -440,7 +541,6 @@ impl Drop for Project {
                 let _ = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
             }
         }
-        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 

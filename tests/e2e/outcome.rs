@@ -13,11 +13,8 @@ fn a_commit_whose_reply_was_lost_is_reported_as_applied() {
     p.table_migration("20250101000000", "first");
     p.migration("20250102000000_cut", "-- cut-the-wire-here\nCREATE TABLE cut (id int);\n", Some("DROP TABLE cut;"));
     p.table_migration("20250103000000", "third");
-    let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "connection_lost");
     let j = r.json();
-    assert_eq!(j["error"]["kind"], "connection_lost", "{}", r.all());
-    assert!(r.stderr.contains("had committed it"), "{}", r.stderr);
-    assert!(!r.stderr.contains("rolled back: nothing of it is applied"), "{}", r.stderr);
     let done: Vec<&str> =
         j["error"]["done_before"].as_array().unwrap().iter().map(|d| d["version"].as_str().unwrap()).collect();
     assert_eq!(done, ["20250101000000", "20250102000000"], "{}", r.stdout);
