@@ -28,6 +28,31 @@ export CARGO_MIGRATE_PGVECTOR_BIN="$(cd "$pgvector_bin" && pwd)"
 # Plain `cargo test` skips the pgvector test when there is none; here it must run.
 export CARGO_MIGRATE_REQUIRE_PGVECTOR=1
 
+# The real node-pg-migrate 9 (and pg, to run it) for `import --from
+# node-pg-migrate`'s tests, installed once. Without npm the run fails: those
+# tests prove against the real tool and are never skipped.
+npm_fixture="target/npm-fixture"
+if ! command -v npm >/dev/null; then
+  echo "error: npm is needed to install node-pg-migrate for the import tests" >&2
+  echo "hint: install Node.js 20 or later with npm (Debian: apt-get install nodejs npm)" >&2
+  exit 1
+fi
+if [ ! -f "$npm_fixture/node_modules/node-pg-migrate/package.json" ]; then
+  echo "installing node-pg-migrate 9 (npm) into $npm_fixture ..." >&2
+  mkdir -p "$npm_fixture"
+  # Pinned: the catalog comparisons are against this release's SQL.
+  npm install --silent --no-audit --no-fund --prefix "$npm_fixture" node-pg-migrate@9.0.0 pg@8.23.1
+fi
+export CARGO_MIGRATE_NPM_FIXTURE="$(cd "$npm_fixture" && pwd)"
+# node-pg-migrate 7 loads TypeScript through the project's own ts-node.
+npm_fixture_7="target/npm-fixture-7"
+if [ ! -f "$npm_fixture_7/node_modules/node-pg-migrate/package.json" ]; then
+  mkdir -p "$npm_fixture_7"
+  npm install --silent --no-audit --no-fund --prefix "$npm_fixture_7" \
+    node-pg-migrate@7.9.1 pg@8.23.1 ts-node@10.9.2 typescript@5.9.3
+fi
+export CARGO_MIGRATE_NPM_FIXTURE_7="$(cd "$npm_fixture_7" && pwd)"
+
 # Snapshot tests (insta): in CI a snapshot that is new or differs fails the run
 # and nothing is written, whatever INSTA_UPDATE says elsewhere; locally a change
 # fails and leaves a .snap.new to review (`cargo insta review`), or

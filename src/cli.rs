@@ -264,6 +264,9 @@ pub struct DownArgs {
     /// Print, in order, exactly the SQL that would run (transactions and bookkeeping too); change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Skip the static checks of the down.sql to run (errors in it stop the run)
+    #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
+    pub no_lint: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -280,6 +283,9 @@ pub struct RedoArgs {
     /// Do not ask before reverting on a database that is not local (needed when not on a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Skip the static checks of the down.sql and up.sql to run (errors in it stop the run)
+    #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
+    pub no_lint: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -319,6 +325,9 @@ pub struct VerifyArgs {
     /// A server where verify may create and drop scratch databases (default: the local development database's)
     #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
     pub scratch_url: Option<String>,
+    /// Skip the static checks of the files to verify (errors stop it)
+    #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
+    pub no_lint: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -359,8 +368,15 @@ pub struct ImportArgs {
     /// Show what would be written, write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Then record the tool's history on the database as ours (`adopt`), in the same step
+    #[arg(long, conflicts_with = "dry_run")]
+    pub adopt: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
 }
 
 /// Another tool's history table.
@@ -493,7 +509,7 @@ pub struct CreateArgs {
     /// Accept a generic name such as `update` or `fix_bug`
     #[arg(long)]
     pub force: bool,
-    /// Write the seed's table pattern for TABLE: uuid id, timestamps, updated_at trigger, RLS on
+    /// Write a Supabase table for TABLE: uuid id, timestamps, updated_at trigger, RLS on
     #[arg(long, value_name = "TABLE")]
     pub table: Option<String>,
     /// With --table: policy preset `read-all`, `authenticated` or `owner [COLUMN]` (default column user_id)

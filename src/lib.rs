@@ -1,25 +1,25 @@
 //! cargo-migrate: chronological PostgreSQL migrations in diesel's layout.
 //!
 //! Data flows one way: `cli` → `workspace` → `settings` → `source` →
-//! `db` (connection, history) → `plan` → `runner` → `report`; `commands`
-//! glues them per subcommand, and `supabase` sits on top of the core.
+//! `plan` → `runner` → `output`, `db` the seam under them; `commands` glues
+//! them per subcommand (only they use `cli` and `output`), and `supabase`
+//! sits on top of the core. `show` (what may be shown of a text) is a leaf.
 //! The library is an implementation detail of the binary: `run` is its only
 //! entry point.
 
-mod cache;
 mod cli;
-mod lint;
-// Shared with the tests' harness (`#[path]`), which uses parts the binary does not.
-#[allow(dead_code)]
-mod cluster;
 mod commands;
 mod db;
+mod envfile;
 mod error;
-mod names;
+mod lint;
+mod local;
+mod migration_name;
+mod output;
 mod plan;
-mod report;
 mod runner;
 mod settings;
+mod show;
 mod source;
 mod sql;
 mod supabase;

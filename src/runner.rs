@@ -1,4 +1,4 @@
-//! Running planned steps: read every file first, make sure of the
+//! Running planned steps: read every file first (`source` reads them), make sure of the
 //! bookkeeping tables, then one loop over the steps, each in its own
 //! transaction or all in one (`--single-transaction`). On failure the error
 //! says what this run did before it; when the connection drops, the database
@@ -6,16 +6,14 @@
 
 use std::time::Duration;
 
-use crate::db::bookkeeping::{self, Record};
-use crate::db::execute::{self, Outcome, Prepared, Target};
+use crate::db::execute::{self, Outcome, Prepared, Recording};
+use crate::db::ledger::{self, Record};
 use crate::db::pq::Notice;
-use crate::db::{history, query_error, Conn, History};
-use crate::error::{Action, DoneStep, Error, Kind, Result};
+use crate::db::{history, lock, query_error, History, Session};
+use crate::error::{Action, ConnectionLoss, DatabaseHas, DoneStep, Error, Kind, Result};
 use crate::plan::Step;
-use crate::report::display_path;
+use crate::show::display_path;
 use crate::source::Source;
-use crate::sql::OwnTransactions;
-use crate::version;
 
 /// One step as it happened.
 #[derive(Debug, Clone)]
@@ -26,13 +24,13 @@ pub struct StepReport {
     pub duration: Duration,
     pub notices: Vec<Notice>,
     /// Reverted with the down.sql stored in the database.
-    pub from_store: bool,
+    pub from_stored_down: bool,
 }
 
 impl StepReport {
     fn done(&self) -> DoneStep {
         DoneStep {
-            version: self.version.clone(),
+            version: self.version.as_str().into(),
             name: self.name.clone(),
             action: self.action,
             duration_ms: self.duration.as_millis() as u64,
@@ -44,7 +42,24 @@ pub struct Options {
     pub single_transaction: bool,
     /// Who runs this (`user@host pid N`), for the history.
     pub who: String,
+    /// After the connection dropped mid-step, how long to wait for the old
+    /// session to end before deciding what happened.
+    pub settle_timeout: Duration,
 }
+
+impl Options {
+    /// A run that waits for an interrupted session as long as it waits for the lock.
+    pub fn new(single_transaction: bool, lock: &crate::cli::LockOpts) -> Options {
+        Options {
+            single_transaction,
+            who: crate::db::connect::whoami(),
+            settle_timeout: Duration::from_secs(lock.lock_timeout),
+        }
+    }
+}
+
+/// Opens a fresh session, to ask the server what happened after a connection dropped.
+pub type Reconnect<'a> = &'a dyn Fn() -> Result<Box<dyn Session>>;
 
 /// Read every file the steps need, before touching the database: a missing or
 /// empty down.sql, a template up.sql, or a transactional migration that
@@ -71,16 +86,13 @@ pub fn prepare(
             };
             // A stored down without a statement (the template, as it was when
             // applied) would revert nothing and drop the row: the file's own is run.
-            let stored_down = stored
-                .iter()
-                .find(|(sv, _)| sv == v)
-                .map(|(_, sql)| sql)
-                .filter(|sql| crate::sql::has_statement(sql));
+            let stored_down =
+                stored.iter().find(|(sv, _)| sv == v).map(|(_, sql)| sql).filter(|sql| crate::sql::has_statement(sql));
             let Some(m) = source.find(v) else {
                 // The folder is gone: only a revert from the stored down.sql is possible.
-                let sql = stored_down.filter(|_| !apply).ok_or_else(|| {
-                    Error::new(Kind::UnknownVersion, format!("no migration folder for version {v}"))
-                })?;
+                let sql = stored_down
+                    .filter(|_| !apply)
+                    .ok_or_else(|| Error::new(Kind::UnknownVersion, format!("no migration folder for version {v}")))?;
                 let name = history.applied.iter().find(|a| &a.version == v).and_then(|a| a.name.clone());
                 let folder = name.unwrap_or_else(|| v.clone());
                 let path = format!("{folder} (down.sql stored in the database)");
@@ -93,78 +105,29 @@ pub fn prepare(
                     record: None,
                     skip: 0,
                     stopped_before: false,
-                    from_store: true,
+                    from_stored_down: true,
                 });
             };
-            let mut in_transaction = m.run_in_transaction(apply)?;
-            let mut from_store = false;
-            let (mut sql, file, record) = if apply {
-                let sql = m.read_up()?;
-                let record = Record {
-                    version: v.clone(),
-                    name: m.name.clone(),
-                    checksum: m.checksum_of(&sql)?,
-                    down_sql: m.down_to_keep(),
-                    batch,
-                    who: who.to_string(),
-                };
-                (sql, m.up_path(), Some(record))
-            } else {
-                match (m.read_down(), stored_down) {
-                    (Ok(disk), Some(kept)) if version::checksum(&disk) != version::checksum(kept) => {
-                        from_store = true;
-                        (kept.clone(), m.down_path(), None)
-                    }
-                    (Err(_), Some(kept)) => {
-                        from_store = true;
-                        (kept.clone(), m.down_path(), None)
-                    }
-                    (disk, _) => (disk?, m.down_path(), None),
-                }
-            };
-            let path = if from_store {
-                format!("{} (the down.sql it was applied with, stored in the database)", m.name)
-            } else {
-                display_path(&file)
-            };
-            // The server does not wait for COPY's rows to be read: the rest
-            // of the text, COMMIT and the bookkeeping included, would run
-            // while the error said the migration was rolled back.
-            if let Some(st) = crate::sql::split_statements(&sql).iter().find(|st| crate::sql::copies_to_stdout(st.text)) {
-                let (line, _, _) = crate::sql::locate(&sql, st.char_offset + crate::sql::code_start(st.text) + 1);
-                return Err(Error::new(
-                    Kind::MigrationFailed,
-                    format!("{path}:{line}: COPY … TO STDOUT cannot run in a migration (there is no one to read its rows); nothing was run"),
-                )
-                .hint("remove it (to look at data, query it with psql), or COPY to a file the server can write"));
-            }
-            if in_transaction {
-                // A file that manages its transactions itself runs as it says, as with psql.
-                match crate::sql::own_transactions(&sql) {
-                    OwnTransactions::No => {}
-                    OwnTransactions::Wrapped(inner) => sql = inner,
-                    OwnTransactions::Balanced => in_transaction = false,
-                    OwnTransactions::Unbalanced(line, word) => {
-                        return Err(Error::new(
-                            Kind::TransactionControl,
-                            format!("{path}:{line} says `{word}`, which closes or opens no transaction block of the file's own; nothing was run"),
-                        )
-                        .hint("a migration runs in a transaction already: remove it, or pair each BEGIN with a COMMIT; \
-                               to manage transactions freely, add metadata.toml with `run_in_transaction = false`"));
-                    }
-                }
-            }
+            let script = m.script(apply, stored_down.map(String::as_str))?;
+            let record = apply.then(|| Record {
+                version: v.clone(),
+                name: m.name.clone(),
+                checksum: script.checksum.clone().unwrap_or_default(),
+                down_sql: m.down_to_keep(),
+                batch,
+                who: who.to_string(),
+            });
             let stopped_before = history.partial.iter().any(|s| &s.version == v);
             Ok(Prepared {
                 version: v.clone(),
                 folder: m.name.clone(),
-                path,
-                sql,
-                in_transaction,
+                path: script.path,
+                sql: script.sql,
+                in_transaction: script.in_transaction,
                 record,
                 skip,
                 stopped_before,
-                from_store,
+                from_stored_down: script.from_stored_down,
             })
         })
         .collect()
@@ -185,22 +148,22 @@ fn refuse_up_only(steps: &[Step], source: &Source, stored: &[(String, String)]) 
     let Some(first) = up_only.first() else {
         return Ok(());
     };
-    let names: Vec<String> = up_only.iter().map(|m| display_path(&m.dir)).collect();
+    let names: Vec<String> = up_only.iter().map(|m| display_path(&m.path)).collect();
     Err(Error::new(
         Kind::UpOnly,
         format!(
-            "cannot revert {} migration(s): {} up-only (no down section); nothing was run:\n  {}",
+            "cannot revert {} migration(s): {} up-only (no down section, or a down.sql that says irreversible); nothing was run:\n  {}",
             up_only.len(),
             if up_only.len() == 1 { "it is" } else { "they are" },
             names.join("\n  ")
         ),
     )
-    .hint(crate::source::up_only_hint(first.format())))
+    .hint(first.revert_hint()))
 }
 
 /// Everything the steps need, read and checked before anything is written.
 fn read_steps(
-    conn: &mut Conn,
+    conn: &mut dyn Session,
     steps: &[Step],
     source: &Source,
     history: &History,
@@ -225,7 +188,6 @@ fn read_steps(
                     p.folder
                 ),
             )
-            .usage()
             .hint("run without --single-transaction"));
         }
     }
@@ -244,15 +206,15 @@ pub struct Planned {
 /// tables (when something is missing) and each step's texts; under
 /// `--single-transaction`, BEGIN first and the lock check and COMMIT last.
 pub fn dry_run(
-    conn: &mut Conn,
+    conn: &mut dyn Session,
     steps: &[Step],
     source: &Source,
     history: &History,
     options: &Options,
 ) -> Result<(String, Vec<Planned>)> {
     let prepared = read_steps(conn, steps, source, history, options)?;
-    let (diesel_table, setup) = bookkeeping::ensure_tables_sql(history)?;
-    let target = Target {
+    let (diesel_table, setup) = ledger::ensure_tables_sql(history)?;
+    let recording = Recording {
         ledger: (history.ledger, &diesel_table),
         supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
         own_transaction: !options.single_transaction,
@@ -264,7 +226,7 @@ pub fn dry_run(
             version: p.version.clone(),
             name: p.folder.clone(),
             action: if p.applies() { Action::Applied } else { Action::Reverted },
-            texts: execute::texts(p, &target),
+            texts: execute::texts(p, &recording),
         })
         .collect();
     if options.single_transaction {
@@ -281,8 +243,8 @@ pub fn dry_run(
 /// Run the steps on `conn` (which holds the migration lock). `reconnect` opens
 /// a fresh connection when the outcome of a step must be asked of the server.
 pub fn run(
-    conn: &mut Conn,
-    reconnect: &dyn Fn() -> Result<Conn>,
+    conn: &mut dyn Session,
+    reconnect: Reconnect<'_>,
     steps: &[Step],
     source: &Source,
     history: &History,
@@ -290,19 +252,25 @@ pub fn run(
     on_step: &mut dyn FnMut(&StepReport),
 ) -> Result<Vec<StepReport>> {
     let prepared = read_steps(conn, steps, source, history, options)?;
-    let diesel_table = bookkeeping::ensure_tables(conn, history)?;
-    let target = Target {
+    // Privileges first (no trigger fires for a REVOKE), so that even a
+    // refused run takes back what GRANT ALL handed out; then nothing runs
+    // while a hook of someone else's hangs on the tables.
+    ledger::guard(conn, history)?;
+    let diesel_table = ledger::ensure_tables(conn, history)?;
+    let recording = Recording {
         ledger: (history.ledger, &diesel_table),
         supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
         own_transaction: !options.single_transaction,
         who: &options.who,
     };
     if options.single_transaction {
-        conn.execute("BEGIN").map_err(|e| query_error("begin the transaction", e))?;
+        ledger::begin(conn, "the transaction")?;
     }
     let mut done: Vec<StepReport> = Vec::with_capacity(prepared.len());
+    // Known now: once the connection is broken, libpq no longer tells.
+    let old = OldSession { pid: conn.backend_pid(), bound: options.settle_timeout };
     for p in &prepared {
-        match execute::run(conn, p, &target) {
+        match execute::run(conn, p, &recording) {
             Ok(ran) => {
                 let report = StepReport {
                     version: p.version.clone(),
@@ -310,7 +278,7 @@ pub fn run(
                     action: if p.applies() { Action::Applied } else { Action::Reverted },
                     duration: ran.duration,
                     notices: ran.notices,
-                    from_store: p.from_store,
+                    from_stored_down: p.from_stored_down,
                 };
                 if !options.single_transaction {
                     on_step(&report);
@@ -320,7 +288,7 @@ pub fn run(
             Err(failed) => {
                 if options.single_transaction {
                     if failed.outcome != Outcome::Unknown {
-                        let _ = conn.execute("ROLLBACK");
+                        ledger::rollback(conn);
                     }
                     let mut e = failed.error;
                     e.details.push(format!(
@@ -332,7 +300,7 @@ pub fn run(
                 }
                 let mut e = with_notices(failed.error, &failed.notices);
                 if failed.outcome == Outcome::Unknown {
-                    if let Some(report) = settle(&mut e, reconnect, &diesel_table, p) {
+                    if let Some(report) = settle(&mut e, reconnect, &diesel_table, p, old) {
                         on_step(&report);
                         done.push(report);
                     }
@@ -347,17 +315,17 @@ pub fn run(
         // One check for the whole run: per step it would scan a lock table
         // that grows with every step of the one transaction.
         if conn.execute(&crate::db::lock::check_held_sql()).is_err() {
-            let _ = conn.execute("ROLLBACK");
-            let mut e = crate::db::lock::lost();
+            ledger::rollback(conn);
+            let mut e = crate::db::lock::lost(None);
             e.details.push("  --single-transaction: the whole run was rolled back".into());
             e.done_before = Some(Vec::new());
             return Err(e);
         }
-        if let Err(err) = conn.execute("COMMIT") {
+        if let Err(err) = ledger::commit(conn) {
             let mut e = query_error("commit the run", err.clone());
             if err.connection_lost {
                 if let Some(last) = prepared.last() {
-                    if settle(&mut e, reconnect, &diesel_table, last).is_some() {
+                    if settle(&mut e, reconnect, &diesel_table, last, old).is_some() {
                         e.details.push("  the commit reached the server: the whole run is applied".into());
                         e.done_before = Some(done.iter().map(StepReport::done).collect());
                         return Err(e);
@@ -371,56 +339,104 @@ pub fn run(
         done.iter().for_each(on_step);
     }
     // A migration of this run may have granted `public` to the API roles.
-    if history.ledger == history::Ledger::Diesel {
-        bookkeeping::protect(conn, &diesel_table)?;
-    }
+    ledger::protect(conn, history.ledger)?;
     Ok(done)
 }
 
+/// The session that was running the step when its connection dropped.
+#[derive(Debug, Clone, Copy)]
+struct OldSession {
+    pid: i32,
+    bound: Duration,
+}
+
 /// After the connection dropped mid-step: ask a new connection whether the
-/// step took effect, and say so. Returns the step's report when it did.
-fn settle(e: &mut Error, reconnect: &dyn Fn() -> Result<Conn>, diesel_table: &str, p: &Prepared) -> Option<StepReport> {
-    e.kind = Kind::ConnectionLost;
-    let recorded = reconnect().and_then(|mut c| history::is_recorded(&mut c, diesel_table, &p.version));
+/// step took effect, and say so. Returns the step's report when it did. The
+/// server may still be running the step on the old session (only the client
+/// side of the connection died): until that session ends, the history says
+/// nothing true, so it is waited for (within the bound), and if it outlives
+/// the bound the outcome is said to be unknown, never guessed.
+fn settle(
+    e: &mut Error,
+    reconnect: Reconnect<'_>,
+    diesel_table: &str,
+    p: &Prepared,
+    old: OldSession,
+) -> Option<StepReport> {
+    let notices = match &mut e.kind {
+        Kind::MigrationFailed(f) => std::mem::take(&mut f.notices),
+        _ => Vec::new(),
+    };
+    let mut loss =
+        ConnectionLoss { migration: Some(execute::migration_ref(p)), applying: p.applies(), ..Default::default() };
+    let recorded = reconnect().and_then(|mut c| {
+        if !lock::wait_for_session_end(&mut *c, old.pid, old.bound)? {
+            return Ok(None);
+        }
+        history::is_recorded(&mut *c, diesel_table, &p.version).map(Some)
+    });
     let took_effect = match recorded {
         Err(err) => {
-            e.details.push(format!(
-                "  the outcome of {} is unknown, and reconnecting to check failed: {}",
-                p.folder, err.message
-            ));
+            loss.database_has = Some(DatabaseHas::Unknown);
+            loss.reconnect_error = Some(err.message.clone());
             e.hint = Some("run `cargo migrate status` once the database is reachable: it shows what is applied".into());
+            e.kind = Kind::ConnectionLost(Box::new(loss));
             return None;
         }
-        Ok(recorded) => recorded == p.applies(),
+        Ok(None) => {
+            e.hint = Some(format!(
+                "run `cargo migrate status` once that session has ended: it shows whether {} is applied{}",
+                p.folder,
+                if old.pid > 0 {
+                    format!(
+                        " (SELECT pg_terminate_backend({}) ends it, rolling back what it has not committed)",
+                        old.pid
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+            e.kind = Kind::OutcomeUnknown {
+                migration: execute::migration_ref(p),
+                pid: (old.pid > 0).then_some(old.pid),
+                waited_s: old.bound.as_secs(),
+            };
+            return None;
+        }
+        Ok(Some(recorded)) => recorded == p.applies(),
     };
-    let verb = if p.applies() { "applied" } else { "reverted" };
-    if took_effect {
-        e.details.push(format!("  the server had committed it before the connection dropped: {} is {verb}", p.folder));
+    let report = if took_effect {
+        loss.database_has = Some(DatabaseHas::Committed);
         e.hint = Some("nothing to undo; run the command again to continue".into());
         Some(StepReport {
             version: p.version.clone(),
             name: p.folder.clone(),
             action: if p.applies() { Action::Applied } else { Action::Reverted },
             duration: Duration::ZERO,
-            notices: Vec::new(),
-            from_store: p.from_store,
+            notices,
+            from_stored_down: p.from_stored_down,
         })
     } else if p.in_transaction {
-        e.details.push(format!("  the server rolled it back: {} is not {verb}", p.folder));
+        loss.database_has = Some(DatabaseHas::RolledBack);
         e.hint = Some("run the command again once the connection is stable".into());
         None
     } else {
-        e.details.push(format!(
-            "  {} runs outside a transaction: part of it may have run; `cargo migrate status` shows how far it got",
-            p.folder
-        ));
+        loss.database_has = Some(DatabaseHas::MaybePartly);
         None
-    }
+    };
+    e.kind = Kind::ConnectionLost(Box::new(loss));
+    report
 }
 
+/// The server's messages while the failed step ran go with its error.
 fn with_notices(mut e: Error, notices: &[Notice]) -> Error {
-    for n in notices {
-        e.details.push(format!("  {}: {}", n.severity, crate::report::clean(&n.message)));
+    match &mut e.kind {
+        Kind::MigrationFailed(f) => f.notices.extend(notices.iter().cloned()),
+        _ => {
+            for n in notices {
+                e.details.push(format!("  {}: {}", n.severity.as_str(), crate::show::clean(&n.message)));
+            }
+        }
     }
     e
 }
@@ -437,4 +453,134 @@ fn done_so_far(done: &[StepReport]) -> String {
         })
         .collect();
     format!("  before it, this run {} (that stays done)", names.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::db::fake::{lost_connection, Answer, Fake};
+    use crate::db::pq::{Rows, Script, TxStatus};
+
+    const TABLE: &str = "public.__diesel_schema_migrations";
+
+    fn prepared(folder: &str) -> Prepared {
+        Prepared {
+            version: folder.split('_').next().unwrap().into(),
+            folder: folder.into(),
+            path: format!("migrations/{folder}/up.sql"),
+            sql: "SELECT 1;\n".into(),
+            in_transaction: true,
+            record: None,
+            skip: 0,
+            stopped_before: false,
+            from_stored_down: false,
+        }
+    }
+
+    /// A server on which the old session is alive for `alive` more checks
+    /// and the step is `recorded`; counts the checks.
+    fn server(alive: u32, recorded: bool, checks: Rc<Cell<u32>>) -> Box<dyn Session> {
+        let fake = Fake::default()
+            .answering("pg_stat_activity", move |params| {
+                assert_eq!(params, ["4242"]);
+                checks.set(checks.get() + 1);
+                Ok(Rows::one(checks.get() <= alive))
+            })
+            .answering(TABLE, move |_| Ok(Rows::one(recorded)));
+        Box::new(fake)
+    }
+
+    fn lost() -> Error {
+        Error::new(Kind::ConnectionLost(Box::default()), "the connection was lost")
+    }
+
+    #[test]
+    fn the_outcome_is_read_only_once_the_old_session_has_ended() {
+        let checks = Rc::new(Cell::new(0));
+        let c = checks.clone();
+        let reconnect = move || Ok(server(2, false, c.clone()));
+        let old = OldSession { pid: 4242, bound: Duration::from_secs(60) };
+        let mut e = lost();
+        // A revert the server finished after the client side died: reverted, not "rolled back".
+        let report = settle(&mut e, &reconnect, TABLE, &prepared("20250101000000_a"), old);
+        assert!(report.is_some(), "{e:?}");
+        assert_eq!(checks.get(), 3, "two checks saw it alive, the third saw it gone");
+        assert!(matches!(e.kind, Kind::ConnectionLost(_)), "{:?}", e.kind);
+    }
+
+    #[test]
+    fn an_old_session_that_outlives_the_bound_leaves_the_outcome_unknown() {
+        let checks = Rc::new(Cell::new(0));
+        let c = checks.clone();
+        let reconnect = move || Ok(server(u32::MAX, false, c.clone()));
+        let old = OldSession { pid: 4242, bound: Duration::ZERO };
+        let mut e = lost();
+        assert!(settle(&mut e, &reconnect, TABLE, &prepared("20250101000000_a"), old).is_none());
+        assert!(matches!(e.kind, Kind::OutcomeUnknown { pid: Some(4242), .. }), "{:?}", e.kind);
+        assert!(e.hint.as_deref().unwrap_or_default().contains("status"), "{:?}", e.hint);
+    }
+
+    /// A folder of migrations in the temporary directory, removed on drop.
+    struct Folder(std::path::PathBuf);
+
+    impl Folder {
+        fn new(name: &str, versions: &[&str]) -> Folder {
+            let dir = std::env::temp_dir().join(format!("cargo-migrate-runner-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            for v in versions {
+                let m = dir.join(format!("{v}_t{v}"));
+                std::fs::create_dir_all(&m).unwrap();
+                std::fs::write(m.join("up.sql"), format!("CREATE TABLE t{v} (id int);\n")).unwrap();
+                std::fs::write(m.join("down.sql"), format!("DROP TABLE t{v};\n")).unwrap();
+            }
+            Folder(dir)
+        }
+    }
+
+    impl Drop for Folder {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn a_run_guards_the_tables_first_and_settles_a_dropped_step() {
+        let folder = Folder::new("settle", &["20250101000000", "20250102000000"]);
+        let source = crate::source::load(&folder.0).unwrap();
+        let history = History { current_schema: Some("public".into()), ..History::default() };
+        let steps = [Step::Apply("20250101000000".into()), Step::Apply("20250102000000".into())];
+        let dropped = Answer {
+            script: Script { completed: 1, error: Some(lost_connection()), copies_out: 0 },
+            then: Some(TxStatus::Unknown),
+            notices: Vec::new(),
+        };
+        let ok = Answer { script: Script { completed: 1, ..Script::default() }, ..Answer::default() };
+        // protect, the tables, the first migration, then the second one drops.
+        let mut conn = Fake::default()
+            .answering("pg_trigger", |_| Ok(Rows::owned(Vec::new())))
+            .then(ok.clone())
+            .then(ok.clone())
+            .then(ok)
+            .then(dropped);
+        let checks = Rc::new(Cell::new(0));
+        let c = checks.clone();
+        let reconnect = move || Ok(server(1, true, c.clone()));
+        let options = Options { single_transaction: false, who: "me".into(), settle_timeout: Duration::from_secs(60) };
+        let mut seen = Vec::new();
+        let e = run(&mut conn, &reconnect, &steps, &source, &history, &options, &mut |s| seen.push(s.version.clone()))
+            .err()
+            .unwrap();
+        assert!(matches!(e.kind, Kind::ConnectionLost(_)), "{:?}", e.kind);
+        let done: Vec<&str> = e.done_before.iter().flatten().map(|d| d.version.as_str()).collect();
+        assert_eq!(done, ["20250101000000", "20250102000000"]);
+        assert_eq!(seen, done);
+        assert_eq!(checks.get(), 2);
+        // The hooks were looked for before any migration's text was sent.
+        let hooks = conn.sent.iter().position(|s| s.contains("pg_trigger")).unwrap();
+        let first = conn.sent.iter().position(|s| s.contains("CREATE TABLE t20250101000000")).unwrap();
+        assert!(conn.sent[..hooks].iter().any(|s| s.contains("REVOKE")) && hooks < first, "{:#?}", conn.sent);
+    }
 }

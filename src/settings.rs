@@ -4,16 +4,18 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::cli::ProjectOpts;
 use crate::db::history::Ledger;
+use crate::envfile;
 use crate::error::{Error, Kind, Result};
-use crate::workspace::Project;
+use crate::workspace::{Member, Project};
+use serde::Deserialize;
 
 /// The environment as cargo-migrate sees it: real variables win over `.env`.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     file: HashMap<String, String>,
     pub file_path: Option<PathBuf>,
+    lost: Vec<envfile::Lost>,
 }
 
 impl Env {
@@ -37,32 +39,60 @@ impl Env {
         if !path.is_file() {
             if required {
                 return Err(Error::new(Kind::NoEnvFile, format!("--env-file {} does not exist", path.display()))
-                    .usage()
                     .hint("pass the path of an existing .env file"));
             }
             return Ok(Env::default());
         }
-        let iter = dotenvy::from_path_iter(path).map_err(|e| env_error(path, e))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::new(Kind::BadEnvFile, format!("could not read {}: it is not UTF-8 text", path.display()))
+                .hint("save the file as UTF-8")
+        })?;
+        // Editors on Windows save a byte-order mark; dotenvy's iterator would
+        // take it for part of the first key.
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
         let mut file = HashMap::new();
-        for item in iter {
-            let (k, v) = item.map_err(|e| env_error(path, e))?;
+        for item in dotenvy::from_read_iter(text.as_bytes()) {
+            let (k, v) = item.map_err(|e| env_error(path, text, e))?;
             file.insert(k, v);
         }
-        Ok(Env { file, file_path: Some(path.to_path_buf()) })
+        // Only values that are used: a real variable of the same name wins.
+        let lost = envfile::lost(text, |k| std::env::var(k).ok())
+            .into_iter()
+            .filter(|l| std::env::var_os(&l.key).is_none())
+            .collect();
+        Ok(Env { file, file_path: Some(path.to_path_buf()), lost })
+    }
+
+    /// Values in which `$NAME` expanded to nothing: each is shorter than
+    /// what the file says, which for a password means a refused login.
+    pub fn lost_expansions(&self) -> &[envfile::Lost] {
+        &self.lost
     }
 }
 
-fn env_error(path: &Path, err: dotenvy::Error) -> Error {
-    let what = match err {
+fn env_error(path: &Path, text: &str, err: dotenvy::Error) -> Error {
+    let error = |what: String| Error::new(Kind::BadEnvFile, format!("could not read {}: {what}", path.display()));
+    match err {
         // Never echo the line itself: it may hold a password.
-        dotenvy::Error::LineParse(_, idx) => {
-            format!("a line could not be parsed (at character {idx})")
-        }
-        dotenvy::Error::Io(e) => e.to_string(),
-        other => other.to_string(),
-    };
-    Error::new(Kind::BadEnvFile, format!("could not read {}: {what}", path.display()))
-        .hint("each line must look like KEY=value; quote values with spaces or #")
+        dotenvy::Error::LineParse(line, idx) => match envfile::unreadable_quoted_var(&line) {
+            Some(name) => {
+                let key = envfile::key_of_line(text, &line).unwrap_or_else(|| "a value".into());
+                let var = if name.is_empty() { "`$`".to_string() } else { format!("`${name}`") };
+                error(format!(
+                    "{key} is double-quoted and ends in {var}, which .env variable expansion cannot read"
+                ))
+                .hint(format!(
+                    "if the `$` is part of the value, use single quotes ({key}='…' keeps every character as written) or \\$; \
+                     to expand a variable there, write ${{NAME}}"
+                ))
+            }
+            None => error(format!("a line could not be parsed (at character {idx})"))
+                .hint("each line must look like KEY=value; quote values with spaces or #"),
+        },
+        dotenvy::Error::Io(e) => error(e.to_string()),
+        other => error(other.to_string()),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -71,44 +101,133 @@ pub struct Settings {
     pub migrations_dir: PathBuf,
     /// Where the migrations folder setting came from, for `status`.
     pub dir_origin: String,
+    /// The folder was named (--dir, MIGRATE_DIR, metadata, diesel.toml)
+    /// rather than found: then it must exist.
+    pub dir_configured: bool,
     /// A host project's own `migrations-template/`, if it has one.
     pub templates_dir: Option<PathBuf>,
+    /// The SQL that creates the roles the migrations use but do not create,
+    /// run before them on the local and scratch databases.
+    pub roles: Roles,
     pub env: Env,
+    /// `[package.metadata.migrate.lint]`, read with the rest; an error in it
+    /// stops only what lints.
+    lint: Result<crate::lint::Config>,
+}
+
+/// What the command line says about the project (the rest comes from files).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags<'a> {
+    /// `--dir`.
+    pub dir: Option<&'a Path>,
+    /// `--env-file`.
+    pub env_file: Option<&'a Path>,
+    /// `-p` or `--manifest-path` chose the package: its folder is the one.
+    pub package_named: bool,
+}
+
+/// The roles file: the `roles` setting, else the Supabase CLI's `supabase/roles.sql`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roles {
+    /// Where it is, or would be written.
+    pub path: PathBuf,
+    /// Named by the `roles` setting (then it must exist).
+    pub configured: bool,
+}
+
+impl Roles {
+    /// The file to run, when there is one; a configured file that is missing is an error.
+    pub fn file(&self) -> Result<Option<&Path>> {
+        match (self.path.is_file(), self.configured) {
+            (true, _) => Ok(Some(&self.path)),
+            (false, false) => Ok(None),
+            (false, true) => Err(Error::new(
+                Kind::BadMetadata,
+                format!("the roles file {} (metadata.migrate.roles) does not exist", self.path.display()),
+            )
+            .hint("create it with the CREATE ROLE statements the migrations need, or remove the setting")),
+        }
+    }
+}
+
+/// `roles`, else `roles.sql` beside a `supabase/migrations` folder (where the
+/// Supabase CLI reads it), else the package's (or workspace's) `supabase/roles.sql`.
+fn roles(project: &Project, migrations_dir: &Path) -> Roles {
+    if let Some(path) = &project.roles_setting {
+        return Roles { path: path.clone(), configured: true };
+    }
+    let beside = migrations_dir.parent().filter(|_| Ledger::for_dir(migrations_dir) == Ledger::Supabase);
+    let candidates: Vec<PathBuf> = beside
+        .map(|d| d.join("roles.sql"))
+        .into_iter()
+        .chain([&project.package_dir, &project.workspace_root].map(|d| d.join("supabase/roles.sql")))
+        .collect();
+    let path = candidates.iter().find(|p| p.is_file()).unwrap_or(&candidates[0]).clone();
+    Roles { path, configured: false }
 }
 
 impl Settings {
+    /// The lint configuration.
+    pub fn lint(&self) -> Result<&crate::lint::Config> {
+        self.lint.as_ref().map_err(Clone::clone)
+    }
+
     /// Which table is the history: Supabase's for a `supabase/migrations` folder.
     pub fn ledger(&self) -> Ledger {
         Ledger::for_dir(&self.migrations_dir)
     }
 }
 
-pub fn resolve(cwd: &Path, opts: &ProjectOpts, project: Project) -> Result<Settings> {
-    let env = match &opts.env_file {
+pub fn resolve(cwd: &Path, flags: Flags<'_>, project: Project) -> Result<Settings> {
+    let env = match flags.env_file {
         Some(path) => Env::load(&cwd.join(path), true)?,
         None => Env::load(&project.workspace_root.join(".env"), false)?,
     };
-    let (migrations_dir, dir_origin) = migrations_dir(cwd, opts.dir.as_deref(), &project)?;
+    let mut project = project;
+    let (migrations_dir, dir_origin) = match migrations_dir(cwd, flags.dir, &project)? {
+        Some(found) => found,
+        None if !flags.package_named => match member_with_migrations(&project)? {
+            Some((member, dir)) => {
+                let member = member.clone();
+                let origin = format!(
+                    "default: workspace member `{}`, the only one with migrations (-p chooses another)",
+                    member.name
+                );
+                project.package = Some(member.name.clone());
+                project.package_dir = member.dir.clone();
+                project.package_dir_setting = member.dir_setting.clone();
+                project.seeds_setting = member.seeds_setting.clone();
+                (dir, origin)
+            }
+            None => new_folder(&project),
+        },
+        None => new_folder(&project),
+    };
+    let dir_configured = !dir_origin.starts_with("default:");
+    let lint = lint_config(&project);
     let templates_dir = [&project.package_dir, &project.workspace_root]
         .into_iter()
         .map(|d| d.join("migrations-template"))
         .find(|d| d.is_dir());
-    Ok(Settings { migrations_dir, dir_origin, templates_dir, env, project })
+    let roles = roles(&project, &migrations_dir);
+    Ok(Settings { migrations_dir, dir_origin, dir_configured, templates_dir, roles, env, project, lint })
 }
 
-fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<(PathBuf, String)> {
+/// The folder the settings name, or the nearest one found; None when there
+/// is none to find.
+fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<Option<(PathBuf, String)>> {
     if let Some(dir) = flag {
-        return Ok((cwd.join(dir), "--dir".into()));
+        return Ok(Some((cwd.join(dir), "--dir".into())));
     }
     if let Some(dir) = &project.package_dir_setting {
-        return Ok((dir.clone(), "[package.metadata.migrate] dir".into()));
+        return Ok(Some((dir.clone(), "[package.metadata.migrate] dir".into())));
     }
     if let Some(dir) = &project.workspace_dir_setting {
-        return Ok((dir.clone(), "[workspace.metadata.migrate] dir".into()));
+        return Ok(Some((dir.clone(), "[workspace.metadata.migrate] dir".into())));
     }
     for base in [&project.package_dir, &project.workspace_root] {
         if let Some(dir) = diesel_toml_dir(base)? {
-            return Ok((dir, format!("{}", base.join("diesel.toml").display())));
+            return Ok(Some((dir, format!("{}", base.join("diesel.toml").display()))));
         }
     }
     // diesel's own search: the nearest `migrations/` from the package up to the
@@ -123,7 +242,7 @@ fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<
             ("supabase/migrations", "default: supabase/migrations/ (Supabase layout)"),
         ] {
             if d.join(sub).is_dir() {
-                return Ok((d.join(sub), origin.into()));
+                return Ok(Some((d.join(sub), origin.into())));
             }
         }
         if d == project.workspace_root {
@@ -131,7 +250,63 @@ fn migrations_dir(cwd: &Path, flag: Option<&Path>, project: &Project) -> Result<
         }
         dir = d.parent();
     }
-    Ok((project.package_dir.join("migrations"), "default: migrations/ beside Cargo.toml".into()))
+    Ok(None)
+}
+
+/// A new project's folder: `migrations/` beside its Cargo.toml.
+fn new_folder(project: &Project) -> (PathBuf, String) {
+    (project.package_dir.join("migrations"), "default: migrations/ beside Cargo.toml".into())
+}
+
+/// From a member without migrations (or a virtual workspace's root), the one
+/// other member that has them; several is a question only `-p` answers.
+fn member_with_migrations(project: &Project) -> Result<Option<(&Member, PathBuf)>> {
+    let found: Vec<(&Member, PathBuf)> = project
+        .members
+        .iter()
+        .filter(|m| project.package.as_deref() != Some(m.name.as_str()))
+        .filter_map(|m| {
+            let candidates =
+                [m.dir_setting.clone(), Some(m.dir.join("migrations")), Some(m.dir.join("supabase/migrations"))];
+            candidates.into_iter().flatten().find(|d| d.is_dir()).map(|d| (m, d))
+        })
+        .collect();
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.into_iter().next()),
+        _ => {
+            let list: Vec<String> =
+                found.iter().map(|(m, d)| format!("{} ({})", m.name, crate::show::display_path(d))).collect();
+            let here = project
+                .package
+                .as_deref()
+                .map(|p| format!("`{p}` has none"))
+                .unwrap_or_else(|| "this is the workspace's root".into());
+            Err(Error::new(
+                Kind::AmbiguousPackage,
+                format!("{} workspace members have migrations and {here}: {}", found.len(), list.join(", ")),
+            )
+            .hint(format!(
+                "choose one with -p, e.g. `cargo migrate status -p {}`, or run from its folder",
+                found[0].0.name
+            )))
+        }
+    }
+}
+
+/// What cargo-migrate reads of diesel.toml. The other sections (diesel_cli's
+/// `[print_schema]` and whatever later versions add) are diesel's business;
+/// the section we read is typed, so `dir = 5` or a misspelt key is an error,
+/// as diesel_cli makes it.
+#[derive(Debug, Deserialize)]
+struct DieselToml {
+    migrations_directory: Option<MigrationsDirectory>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MigrationsDirectory {
+    dir: PathBuf,
 }
 
 fn diesel_toml_dir(base: &Path) -> Result<Option<PathBuf>> {
@@ -139,15 +314,18 @@ fn diesel_toml_dir(base: &Path) -> Result<Option<PathBuf>> {
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(None);
     };
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        Error::new(Kind::BadMetadata, format!("{} is not valid TOML: {}", path.display(), e.message()))
+    let config: DieselToml = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+        let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+        Error::new(Kind::BadMetadata, format!("{}{at}: {}", path.display(), e.message().trim()))
+            .hint("diesel's migrations folder is set as `[migrations_directory]` with `dir = \"migrations\"`")
     })?;
-    Ok(table.get("migrations_directory").and_then(|m| m.get("dir")).and_then(|d| d.as_str()).map(|d| base.join(d)))
+    Ok(config.migrations_directory.map(|m| base.join(m.dir)))
 }
 
 /// `[package.metadata.migrate.lint]` of the package's Cargo.toml, else
 /// `[workspace.metadata.migrate.lint]` of the workspace's; defaults without.
-pub fn lint_config(project: &Project) -> Result<crate::lint::Config> {
+fn lint_config(project: &Project) -> Result<crate::lint::Config> {
     let places = [
         (project.package_dir.join("Cargo.toml"), ["package", "metadata", "migrate", "lint"]),
         (project.workspace_root.join("Cargo.toml"), ["workspace", "metadata", "migrate", "lint"]),
@@ -173,4 +351,57 @@ pub fn lint_config(project: &Project) -> Result<crate::lint::Config> {
         });
     }
     Ok(crate::lint::Config::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_of(text: &str) -> Result<Option<PathBuf>> {
+        let base = std::env::temp_dir().join(format!("cargo-migrate-diesel-toml-{}", std::process::id()));
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::write(base.join("diesel.toml"), text).unwrap();
+        let found = diesel_toml_dir(&base).map(|d| d.map(|d| d.strip_prefix(&base).unwrap().to_path_buf()));
+        let _ = std::fs::remove_dir_all(&base);
+        found
+    }
+
+    #[test]
+    fn diesel_toml_is_typed_where_we_read_it() {
+        let with_diesel_sections =
+            "[print_schema]\nfile = \"src/schema.rs\"\n\n[migrations_directory]\ndir = \"db/migrations\"\n";
+        assert_eq!(dir_of(with_diesel_sections).unwrap(), Some(PathBuf::from("db/migrations")));
+        assert_eq!(dir_of("[print_schema]\nfile = \"x\"\n[some_future_section]\na = 1\n").unwrap(), None);
+        for bad in
+            ["[migrations_directory]\ndir = 5\n", "[migrations_directory]\ndri = \"m\"\n", "[migrations_directory]\n"]
+        {
+            let err = dir_of(bad).unwrap_err();
+            assert_eq!(err.kind, Kind::BadMetadata, "{bad}");
+            assert!(err.message.contains("line"), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn the_roles_file_is_the_setting_else_the_supabase_clis_file() {
+        let root = std::env::temp_dir().join(format!("cargo-migrate-roles-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("app/supabase/migrations")).unwrap();
+        let mut project = crate::workspace::standalone(&root.join("app"));
+        project.workspace_root = root.clone();
+        let supabase = root.join("app/supabase/migrations");
+        // None yet: where the Supabase CLI keeps it, beside its migrations.
+        let r = roles(&project, &supabase);
+        assert_eq!(r, Roles { path: root.join("app/supabase/roles.sql"), configured: false });
+        assert_eq!(r.file().unwrap(), None);
+        // Another layout: the package's, else the workspace's, supabase/roles.sql.
+        std::fs::create_dir_all(root.join("supabase")).unwrap();
+        std::fs::write(root.join("supabase/roles.sql"), "").unwrap();
+        let r = roles(&project, &root.join("app/migrations"));
+        assert_eq!(r.file().unwrap(), Some(root.join("supabase/roles.sql").as_path()));
+        // The setting wins, and must exist.
+        project.roles_setting = Some(root.join("db/roles.sql"));
+        let r = roles(&project, &supabase);
+        assert!(r.configured && r.file().unwrap_err().kind == Kind::BadMetadata);
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }

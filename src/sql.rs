@@ -22,6 +22,48 @@ pub fn split_statements(sql: &str) -> Vec<Statement<'_>> {
     Pieces::new(sql).map(|p| Statement { text: &sql[p.start..p.end], char_offset: p.char_offset }).collect()
 }
 
+/// What one pass over a file learns.
+pub struct Reading<'a> {
+    sql: &'a str,
+    pub statements: Vec<Statement<'a>>,
+    /// Byte ranges of the statements' code, from their first token to their
+    /// end: the statements the lint's ignore comments and findings refer to
+    /// are the ones the runner sends.
+    pub spans: Vec<(usize, usize)>,
+    /// The byte ranges of the string literals that squawk's lexer alone would
+    /// end elsewhere (an `E'…'` continued after a newline, strings after
+    /// `SET standard_conforming_strings = off`): the lint blanks their
+    /// insides, so that its parser sees the statements the runner sends.
+    pub reread: Vec<(usize, usize)>,
+    unclosed: Option<(usize, Unclosed)>,
+}
+
+impl Reading<'_> {
+    /// The first quote, dollar quote or block comment the text never closes:
+    /// its line and what it is. PostgreSQL would read everything after it
+    /// (the next statements, and the bookkeeping sent with them) as part of it.
+    pub fn unclosed(&self) -> Option<(usize, Unclosed)> {
+        self.unclosed.map(|(at, what)| (line_at(self.sql, at), what))
+    }
+
+    /// The line where the first statement for which `pred` holds begins
+    /// (its code, past comments).
+    pub fn line_of_first(&self, pred: impl Fn(&str) -> bool) -> Option<usize> {
+        let i = self.statements.iter().position(|s| pred(s.text))?;
+        Some(line_at(self.sql, self.spans[i].0))
+    }
+}
+
+pub fn read(sql: &str) -> Reading<'_> {
+    let mut pieces = Pieces::new(sql);
+    let (mut statements, mut spans) = (Vec::new(), Vec::new());
+    for p in pieces.by_ref() {
+        statements.push(Statement { text: &sql[p.start..p.end], char_offset: p.char_offset });
+        spans.push((p.code, p.end));
+    }
+    Reading { sql, statements, spans, reread: pieces.reread, unclosed: pieces.unclosed }
+}
+
 /// Whether `sql` holds anything but whitespace and comments, such as an
 /// up.sql still holding only the template's comments.
 pub fn has_statement(sql: &str) -> bool {
@@ -46,8 +88,7 @@ pub fn transaction_control(sql: &str) -> Option<(usize, String)> {
         if !controls_transaction(&sql[first.start..first.end], tokens.map(|t| &sql[t.start..t.end])) {
             return None;
         }
-        let line = 1 + sql.as_bytes()[..first.start].iter().filter(|c| **c == b'\n').count();
-        Some((line, sql[first.start..first.end].to_ascii_uppercase()))
+        Some((line_at(sql, first.start), sql[first.start..first.end].to_ascii_uppercase()))
     })
 }
 
@@ -97,12 +138,25 @@ fn detaches_concurrently(statement: &str) -> bool {
 /// runs on without waiting for them to be read, so it cannot be stopped
 /// before the rest of the text (a migration's COMMIT) runs.
 pub fn copies_to_stdout(statement: &str) -> bool {
-    let words: Vec<&str> = tokens(statement, 0, statement.len())
-        .filter(|t| t.kind == Kind::Word)
-        .map(|t| &statement[t.start..t.end])
-        .collect();
-    words.first().is_some_and(|w| w.eq_ignore_ascii_case("copy"))
-        && words.windows(2).any(|w| w[0].eq_ignore_ascii_case("to") && w[1].eq_ignore_ascii_case("stdout"))
+    copies(statement, "to", "stdout")
+}
+
+/// Whether a statement is `COPY … FROM STDIN`: the server waits for rows
+/// from the client, which a migration has none to send (psql's inline data
+/// after it is psql's, not SQL).
+pub fn copies_from_stdin(statement: &str) -> bool {
+    copies(statement, "from", "stdin")
+}
+
+fn copies(statement: &str, direction: &str, stream: &str) -> bool {
+    let mut words =
+        tokens(statement, 0, statement.len()).filter(|t| t.kind == Kind::Word).map(|t| &statement[t.start..t.end]);
+    // Lazily: the first word settles most statements (megabytes of INSERTs).
+    if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("copy")) {
+        return false;
+    }
+    let words: Vec<&str> = words.collect();
+    words.windows(2).any(|w| w[0].eq_ignore_ascii_case(direction) && w[1].eq_ignore_ascii_case(stream))
 }
 
 /// What one statement does to a transaction block of the file's own:
@@ -117,45 +171,51 @@ pub fn transaction_effect(statement: &str) -> Option<bool> {
 }
 
 pub fn own_transactions(sql: &str) -> OwnTransactions {
-    let mut controls = Vec::new(); // (piece index, opens, start, end, word)
-    let mut count = 0;
-    for (i, p) in Pieces::new(sql).enumerate() {
-        count = i + 1;
-        let mut tokens = tokens(sql, p.start, p.end);
-        let Some(first) = tokens.next() else { continue };
-        let word = &sql[first.start..first.end];
-        if controls_transaction(word, tokens.map(|t| &sql[t.start..t.end])) {
-            let opens = word.eq_ignore_ascii_case("begin") || word.eq_ignore_ascii_case("start");
-            controls.push((i, opens, p.start, p.end, word.to_ascii_uppercase(), first.start));
-        }
-    }
-    if controls.is_empty() {
-        return OwnTransactions::No;
-    }
-    let line_of = |byte: usize| 1 + sql.as_bytes()[..byte].iter().filter(|c| **c == b'\n').count();
-    let mut open = false;
-    for (_, opens, _, _, word, at) in &controls {
-        if *opens == open {
-            return OwnTransactions::Unbalanced(line_of(*at), word.clone());
-        }
-        open = *opens;
-    }
-    if let Some((_, _, _, _, word, at)) = controls.last().filter(|_| open) {
-        return OwnTransactions::Unbalanced(line_of(*at), word.clone());
-    }
-    let commits = |w: &str| w == "COMMIT" || w == "END";
-    if let [(0, true, b_start, b_end, _, _), (last, false, c_start, c_end, word, _)] = controls.as_slice() {
-        if *last == count - 1 && commits(word) {
-            let mut text = String::with_capacity(sql.len());
-            for (range_start, range_end, keep_from) in [(*b_start, *b_end, 0), (*c_start, *c_end, *b_end)] {
-                text.push_str(&sql[keep_from..range_start]);
-                text.extend(sql[range_start..range_end].chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
+    read(sql).own_transactions()
+}
+
+impl Reading<'_> {
+    /// See `OwnTransactions`.
+    pub fn own_transactions(&self) -> OwnTransactions {
+        let sql = self.sql;
+        let mut controls = Vec::new(); // (statement index, opens, start, end, word, first token)
+        for (i, (s, &(code, end))) in self.statements.iter().zip(&self.spans).enumerate() {
+            let mut tokens = tokens(sql, code, end);
+            let Some(first) = tokens.next() else { continue };
+            let word = &sql[first.start..first.end];
+            if controls_transaction(word, tokens.map(|t| &sql[t.start..t.end])) {
+                let opens = word.eq_ignore_ascii_case("begin") || word.eq_ignore_ascii_case("start");
+                let start = s.text.as_ptr() as usize - sql.as_ptr() as usize;
+                controls.push((i, opens, start, end, word.to_ascii_uppercase(), first.start));
             }
-            text.push_str(&sql[*c_end..]);
-            return OwnTransactions::Wrapped(text);
         }
+        if controls.is_empty() {
+            return OwnTransactions::No;
+        }
+        let mut open = false;
+        for (_, opens, _, _, word, at) in &controls {
+            if *opens == open {
+                return OwnTransactions::Unbalanced(line_at(sql, *at), word.clone());
+            }
+            open = *opens;
+        }
+        if let Some((_, _, _, _, word, at)) = controls.last().filter(|_| open) {
+            return OwnTransactions::Unbalanced(line_at(sql, *at), word.clone());
+        }
+        let commits = |w: &str| w == "COMMIT" || w == "END";
+        if let [(0, true, b_start, b_end, _, _), (last, false, c_start, c_end, word, _)] = controls.as_slice() {
+            if *last == self.statements.len() - 1 && commits(word) {
+                let mut text = String::with_capacity(sql.len());
+                for (range_start, range_end, keep_from) in [(*b_start, *b_end, 0), (*c_start, *c_end, *b_end)] {
+                    text.push_str(&sql[keep_from..range_start]);
+                    text.extend(sql[range_start..range_end].chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
+                }
+                text.push_str(&sql[*c_end..]);
+                return OwnTransactions::Wrapped(text);
+            }
+        }
+        OwnTransactions::Balanced
     }
-    OwnTransactions::Balanced
 }
 
 /// Whether a statement made of `first` then `rest` (token texts) begins, ends
@@ -280,6 +340,8 @@ pub fn literal(s: &str) -> String {
 struct Piece {
     start: usize,
     end: usize,
+    /// Where its first token starts.
+    code: usize,
     char_offset: usize,
 }
 
@@ -291,12 +353,27 @@ struct Pieces<'a> {
     /// Characters in `sql[..counted]`: offsets are counted once, piece by piece.
     counted: usize,
     chars: usize,
+    /// A `SET standard_conforming_strings = off` was read: from the next
+    /// statement on, backslashes escape in every string, as psql reads a file.
+    backslashes: bool,
+    /// The quote or comment the text ends inside, once the last piece is read.
+    unclosed: Option<(usize, Unclosed)>,
+    /// Literals read further than squawk's lexer alone reads them.
+    reread: Vec<(usize, usize)>,
 }
 
 impl<'a> Pieces<'a> {
     fn new(sql: &'a str) -> Self {
         let bom = sql.len() - strip_bom(sql).len();
-        Pieces { sql, pos: bom, counted: bom, chars: usize::from(bom > 0) }
+        Pieces {
+            sql,
+            pos: bom,
+            counted: bom,
+            chars: usize::from(bom > 0),
+            backslashes: false,
+            unclosed: None,
+            reread: Vec::new(),
+        }
     }
 }
 
@@ -306,57 +383,147 @@ impl Iterator for Pieces<'_> {
     fn next(&mut self) -> Option<Piece> {
         while self.pos <= self.sql.len() {
             let start = self.pos;
-            let (end, has_content) = statement_end(self.sql, start);
-            self.pos = end + 1;
-            if has_content {
+            let end = statement_end(self.sql, start, self.backslashes, &mut self.reread);
+            self.pos = end.end + 1;
+            self.unclosed = self.unclosed.or(end.unclosed);
+            if end.has_content {
+                let text = &self.sql[start..end.end];
+                self.backslashes = standard_strings_off(text).unwrap_or(self.backslashes);
                 self.chars += self.sql[self.counted..start].chars().count();
                 self.counted = start;
-                return Some(Piece { start, end, char_offset: self.chars });
+                return Some(Piece { start, end: end.end, code: end.code, char_offset: self.chars });
             }
         }
         None
     }
 }
 
-/// Where the statement starting at byte `start` ends (its semicolon, or the
-/// end of the text), and whether it holds any token at all.
-fn statement_end(sql: &str, start: usize) -> (usize, bool) {
+/// A quote, dollar quote or comment that runs to the end of the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unclosed {
+    /// `'…`, `E'…`, `B'…` and the other string literals.
+    Quote,
+    /// `"…`
+    QuotedIdentifier,
+    /// `$$…` or `$tag$…`.
+    DollarQuote,
+    /// `/* …` (they nest).
+    BlockComment,
+}
+
+impl Unclosed {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Unclosed::Quote => "a quoted string (') that is never closed",
+            Unclosed::QuotedIdentifier => "a quoted identifier (\") that is never closed",
+            Unclosed::DollarQuote => "a dollar-quoted string ($$ or $tag$) that is never closed",
+            Unclosed::BlockComment => "a /* comment that is never closed",
+        }
+    }
+}
+
+/// The 1-based line of byte `at`.
+fn line_at(sql: &str, at: usize) -> usize {
+    1 + sql.as_bytes()[..at].iter().filter(|c| **c == b'\n').count()
+}
+
+/// What a `SET standard_conforming_strings …` statement leaves: Some(true)
+/// when backslashes escape in plain strings from then on. None for any
+/// other statement.
+fn standard_strings_off(statement: &str) -> Option<bool> {
+    let mut t = tokens(statement, 0, statement.len()).map(|t| (t.kind, &statement[t.start..t.end]));
+    let is = |t: Option<(Kind, &str)>, k: &str| t.is_some_and(|(_, w)| w.eq_ignore_ascii_case(k));
+    let first = t.next();
+    if is(first, "reset") {
+        return is(t.next(), "standard_conforming_strings").then_some(false);
+    }
+    if !is(first, "set") {
+        return None;
+    }
+    let mut name = t.next();
+    if is(name, "session") || is(name, "local") {
+        name = t.next();
+    }
+    if !is(name, "standard_conforming_strings") {
+        return None;
+    }
+    let mut value = t.next();
+    if is(value, "to") || is(value, "=") {
+        value = t.next();
+    }
+    let (_, v) = value?;
+    let v = v.trim_matches('\'');
+    Some(["off", "false", "0", "no", "of", "fals", "fal", "fa", "f", "n"].iter().any(|k| v.eq_ignore_ascii_case(k)))
+}
+
+struct End {
+    /// Its semicolon, or the end of the text.
+    end: usize,
+    /// Whether it holds any token but whitespace and comments.
+    has_content: bool,
+    /// Where its first token starts (`end` when it has none).
+    code: usize,
+    unclosed: Option<(usize, Unclosed)>,
+}
+
+/// Where the statement starting at byte `start` ends.
+fn statement_end(sql: &str, start: usize, backslashes: bool, reread: &mut Vec<(usize, usize)>) -> End {
     let b = sql.as_bytes();
     let mut has_content = false;
+    let mut code = b.len();
     let mut parens = 0usize;
     // Inside a SQL-standard function body (`BEGIN ATOMIC … END`), semicolons
     // end the body's statements, not ours; CASE … END nests inside it.
     let mut atomic_depth = 0usize;
     let mut after_begin = false;
-    for t in tokens(sql, start, b.len()) {
-        if t.kind == Kind::Word {
-            let word = &b[t.start..t.end];
-            if atomic_depth == 0 {
-                if after_begin && word.eq_ignore_ascii_case(b"atomic") {
-                    atomic_depth = 1;
+    for t in lexer(sql, start, backslashes) {
+        if t.reread {
+            reread.push((t.start, t.end));
+        }
+        if t.kind != Kind::Trivia && !has_content {
+            code = t.start;
+        }
+        if let Some(what) = t.unclosed {
+            // It runs to the end of the text: it is the last token.
+            return End {
+                end: b.len(),
+                has_content: has_content || t.kind != Kind::Trivia,
+                code,
+                unclosed: Some((t.start, what)),
+            };
+        }
+        match t.kind {
+            Kind::Trivia => continue,
+            Kind::Word => {
+                let word = &b[t.start..t.end];
+                if atomic_depth == 0 {
+                    if after_begin && word.eq_ignore_ascii_case(b"atomic") {
+                        atomic_depth = 1;
+                    }
+                } else if word.eq_ignore_ascii_case(b"case") {
+                    atomic_depth += 1;
+                } else if word.eq_ignore_ascii_case(b"end") {
+                    atomic_depth -= 1;
                 }
-            } else if word.eq_ignore_ascii_case(b"case") {
-                atomic_depth += 1;
-            } else if word.eq_ignore_ascii_case(b"end") {
-                atomic_depth -= 1;
+                after_begin = atomic_depth == 0 && word.eq_ignore_ascii_case(b"begin");
             }
-            after_begin = atomic_depth == 0 && word.eq_ignore_ascii_case(b"begin");
-        } else {
-            after_begin = false;
-            if t.kind == Kind::Other {
-                match b[t.start] {
-                    b';' if parens == 0 && atomic_depth == 0 => return (t.start, has_content),
-                    b'(' => parens += 1,
+            kind => {
+                after_begin = false;
+                match kind {
+                    Kind::Semi if parens == 0 && atomic_depth == 0 => {
+                        return End { end: t.start, has_content, code, unclosed: None };
+                    }
+                    Kind::Open => parens += 1,
                     // psql ignores a stray `)`; so must we, or every later
                     // semicolon in the file would look nested.
-                    b')' => parens = parens.saturating_sub(1),
+                    Kind::Close => parens = parens.saturating_sub(1),
                     _ => {}
                 }
             }
         }
         has_content = true;
     }
-    (b.len(), has_content)
+    End { end: b.len(), has_content, code, unclosed: None }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -365,8 +532,13 @@ enum Kind {
     Word,
     /// A string, quoted identifier or dollar-quoted string.
     Quoted,
+    Semi,
+    Open,
+    Close,
     /// Anything else: punctuation, operators, numbers, parameters.
     Other,
+    /// Whitespace and comments.
+    Trivia,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -374,69 +546,126 @@ struct Token {
     start: usize,
     end: usize,
     kind: Kind,
+    /// It runs to the end of the text, never closed.
+    unclosed: Option<Unclosed>,
+    /// A literal that squawk's lexer alone ends elsewhere.
+    reread: bool,
 }
 
 /// The tokens that start in `sql[from..to]`, without whitespace and comments.
 fn tokens(sql: &str, from: usize, to: usize) -> impl Iterator<Item = Token> + '_ {
-    let mut i = from;
-    std::iter::from_fn(move || {
-        let token = next_token(sql, i).filter(|t| t.start < to)?;
-        i = token.end;
-        Some(token)
-    })
+    lexer(sql, from, false).filter(|t| t.kind != Kind::Trivia).take_while(move |t| t.start < to)
 }
 
-/// The first token at or after byte `i`. Unterminated quotes and comments
-/// run to the end of the text, as they do for PostgreSQL.
-fn next_token(sql: &str, mut i: usize) -> Option<Token> {
-    let b = sql.as_bytes();
-    loop {
-        match *b.get(i)? {
-            c if is_space(c) => i += 1,
-            b'-' if b.get(i + 1) == Some(&b'-') => i = skip_line_comment(b, i),
-            b'/' if b.get(i + 1) == Some(&b'*') => i = skip_block_comment(b, i),
-            _ => break,
+/// PostgreSQL's tokens, as `squawk-lexer` reads them (the lexer the lint's
+/// parser uses), with two corrections where psql reads on further:
+/// an `E'…'` string continued after a newline (`E'a'\n'\';'` is one
+/// literal: backslashes keep escaping in the glued segments, squawk starts a
+/// plain string), and plain strings after `SET standard_conforming_strings
+/// = off`. A correction restarts squawk's lexer after the literal, so the
+/// whole stays one pass.
+struct Lexer<'a, I> {
+    sql: &'a str,
+    /// Byte offset of the next token.
+    pos: usize,
+    inner: I,
+    /// `squawk_lexer::tokenize`, whose type cannot be named: a restart makes
+    /// one more of the same (no box, no dynamic call per token).
+    make: fn(&'a str) -> I,
+    /// Backslashes escape in plain strings (`standard_conforming_strings = off`).
+    backslashes: bool,
+    /// A token read ahead of the inner lexer (a byte-order mark in a word).
+    pending: Option<Token>,
+}
+
+fn lexer<'a>(
+    sql: &'a str,
+    from: usize,
+    backslashes: bool,
+) -> Lexer<'a, impl Iterator<Item = squawk_lexer::Token> + 'a> {
+    let make: fn(&'a str) -> _ = squawk_lexer::tokenize;
+    let mut lexer = Lexer { sql, pos: from, inner: make(""), make, backslashes, pending: None };
+    lexer.restart(from);
+    lexer
+}
+
+impl<'a, I: Iterator<Item = squawk_lexer::Token>> Lexer<'a, I> {
+    fn restart(&mut self, at: usize) {
+        self.pos = at;
+        let rest = &self.sql[at..];
+        // squawk takes a leading byte-order mark for whitespace; past the
+        // file's start (which `Pieces` skips) it is a letter, as for PostgreSQL.
+        if rest.starts_with('\u{feff}') {
+            let len = rest.find(|c: char| !is_ident_cont(c) && c != '\u{feff}').unwrap_or(rest.len());
+            self.pending = Some(Token { start: at, end: at + len, kind: Kind::Word, unclosed: None, reread: false });
+            self.pos = at + len;
         }
+        self.inner = (self.make)(&self.sql[self.pos..]);
     }
-    let start = i;
-    let (end, kind) = match b[i] {
-        b'\'' => (skip_quoted(b, i, b'\'', false), Kind::Quoted),
-        b'"' => (skip_quoted(b, i, b'"', false), Kind::Quoted),
-        // Only a lone E makes an escape string: `type'…'` is a word and a string.
-        b'e' | b'E' if b.get(i + 1) == Some(&b'\'') => (skip_escape_string(b, i + 1), Kind::Quoted),
-        b'$' => match dollar_tag(b, i) {
-            Some(len) => {
-                // `str::find` is linear in the text, whatever the tag.
-                let body = i + len;
-                let end = sql[body..].find(&sql[i..body]).map_or(b.len(), |p| body + p + len);
-                (end, Kind::Quoted)
-            }
-            // A parameter such as `$1`, or a stray dollar.
-            None => (i + 1 + b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count(), Kind::Other),
-        },
-        c if is_ident_start(c) => (i + 1 + b[i + 1..].iter().take_while(|c| is_ident_cont(**c)).count(), Kind::Word),
-        c if c.is_ascii_digit() => {
-            let len = b[i..].iter().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.')).count();
-            (i + len, Kind::Other)
+}
+
+impl<I: Iterator<Item = squawk_lexer::Token>> Iterator for Lexer<'_, I> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        use squawk_lexer::{LiteralKind as L, TokenKind as T};
+        if let Some(t) = self.pending.take() {
+            return Some(t);
         }
-        _ => (i + 1, Kind::Other),
-    };
-    Some(Token { start, end, kind })
-}
-
-fn is_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
-}
-
-// Bytes of non-ASCII characters count as letters, as in PostgreSQL's lexer.
-fn is_ident_start(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+        let t = self.inner.next()?;
+        let start = self.pos;
+        self.pos += t.len as usize;
+        let quote = |terminated: bool| (Kind::Quoted, (!terminated).then_some(Unclosed::Quote));
+        let (kind, unclosed) = match t.kind {
+            T::Whitespace | T::LineComment => (Kind::Trivia, None),
+            T::BlockComment { terminated } => (Kind::Trivia, (!terminated).then_some(Unclosed::BlockComment)),
+            T::Ident => (Kind::Word, None),
+            T::QuotedIdent { terminated, .. } => (Kind::Quoted, (!terminated).then_some(Unclosed::QuotedIdentifier)),
+            T::Literal { kind } => match kind {
+                L::Str { terminated }
+                | L::NationalStr { terminated }
+                | L::ByteStr { terminated }
+                | L::BitStr { terminated }
+                | L::UnicodeEscStr { terminated }
+                | L::EscStr { terminated } => quote(terminated),
+                L::DollarQuotedString { terminated } => (Kind::Quoted, (!terminated).then_some(Unclosed::DollarQuote)),
+                L::Int { .. } | L::Numeric { .. } => (Kind::Other, None),
+            },
+            T::Semi => (Kind::Semi, None),
+            T::OpenParen => (Kind::Open, None),
+            T::CloseParen => (Kind::Close, None),
+            _ => (Kind::Other, None),
+        };
+        let escaped = match t.kind {
+            T::Literal { kind: L::EscStr { terminated: true } } => true,
+            T::Literal { kind: L::Str { .. } | L::NationalStr { .. } } => self.backslashes,
+            _ => false,
+        };
+        if !escaped {
+            return Some(Token { start, end: self.pos, kind, unclosed, reread: false });
+        }
+        let b = self.sql.as_bytes();
+        let open = start + usize::from(b[start] != b'\'');
+        let (mut end, mut closed) = skip_quoted(b, open);
+        while let Some(next) = continuation(b, end).filter(|_| closed) {
+            (end, closed) = skip_quoted(b, next);
+        }
+        let reread = end != self.pos;
+        if reread {
+            self.restart(end);
+        }
+        Some(Token { start, end, kind, unclosed: (!closed).then_some(Unclosed::Quote), reread })
+    }
 }
 
 /// `$` belongs to identifiers (`a$$b` is one), which is why a dollar quote
 /// never starts in the middle of a word.
-fn is_ident_cont(c: u8) -> bool {
-    is_ident_start(c) || c.is_ascii_digit() || c == b'$'
+fn is_ident_cont(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '$' || c >= '\u{80}'
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
 }
 
 /// Index of the newline that ends the `--` comment at `i` (or the end of input).
@@ -444,55 +673,25 @@ fn skip_line_comment(b: &[u8], i: usize) -> usize {
     b[i..].iter().position(|c| *c == b'\n').map_or(b.len(), |p| i + p)
 }
 
-/// Index just past the (nested) `/* … */` comment at `i`.
-fn skip_block_comment(b: &[u8], mut i: usize) -> usize {
-    let mut depth = 0usize;
-    while i < b.len() {
-        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-            depth += 1;
-            i += 2;
-        } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-            depth -= 1;
-            i += 2;
-            if depth == 0 {
-                return i;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    b.len()
-}
-
-/// Index just past the closing quote (or the end of input).
-fn skip_quoted(b: &[u8], open: usize, quote: u8, backslash_escapes: bool) -> usize {
+/// Index just past the closing quote of the `'…'` opening at `open`, where
+/// backslashes escape (or the end of input), and whether it was closed.
+fn skip_quoted(b: &[u8], open: usize) -> (usize, bool) {
     let mut i = open + 1;
     while i < b.len() {
-        if backslash_escapes && b[i] == b'\\' {
+        if b[i] == b'\\' {
             i += 2;
             continue;
         }
-        if b[i] == quote {
-            if b.get(i + 1) == Some(&quote) {
+        if b[i] == b'\'' {
+            if b.get(i + 1) == Some(&b'\'') {
                 i += 2;
                 continue;
             }
-            return i + 1;
+            return (i + 1, true);
         }
         i += 1;
     }
-    b.len()
-}
-
-/// Index just past an `E'…'` string whose opening quote is at `open`.
-/// PostgreSQL glues `'…'` segments separated by a newline into one literal,
-/// and backslashes keep escaping in the glued segments: `E'a'\n'\';'` is one.
-fn skip_escape_string(b: &[u8], open: usize) -> usize {
-    let mut i = skip_quoted(b, open, b'\'', true);
-    while let Some(next) = continuation(b, i) {
-        i = skip_quoted(b, next, b'\'', true);
-    }
-    i
+    (b.len(), false)
 }
 
 /// The opening quote of a segment that continues the literal ending at `i`:
@@ -514,16 +713,6 @@ fn continuation(b: &[u8], mut i: usize) -> Option<usize> {
     }
 }
 
-/// Length of a dollar-quote opening tag (`$$` or `$tag$`) starting at `i`.
-fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
-    let mut j = i + 1;
-    // `$1` is a parameter: a tag cannot start with a digit.
-    if b.get(j).is_some_and(|c| is_ident_start(*c)) {
-        j += 1 + b[j + 1..].iter().take_while(|c| is_ident_start(**c) || c.is_ascii_digit()).count();
-    }
-    (b.get(j) == Some(&b'$')).then_some(j + 1 - i)
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -533,6 +722,11 @@ mod tests {
         assert!(!super::copies_to_stdout("COPY t FROM STDIN"));
         assert!(!super::copies_to_stdout("COPY t TO '/tmp/t.csv'"));
         assert!(!super::copies_to_stdout("SELECT 'copy to stdout'"));
+        assert!(super::copies_from_stdin("COPY public.t (a, b) FROM stdin;"));
+        assert!(super::copies_from_stdin("copy t from STDIN with (format csv)"));
+        assert!(!super::copies_from_stdin("COPY t FROM '/tmp/t.csv'"));
+        assert!(!super::copies_from_stdin("COPY t TO STDOUT"));
+        assert!(!super::copies_from_stdin("SELECT 'copy t from stdin'"));
     }
 
     #[test]
@@ -605,6 +799,14 @@ mod tests {
         for shared in ["INSERT INTO t VALUES (1)", "CREATE TABLE database (id int)", "SELECT 'concurrently'", ""] {
             assert!(may_share_transaction(shared), "{shared}");
         }
+    }
+
+    fn unclosed(sql: &str) -> Option<(usize, Unclosed)> {
+        read(sql).unclosed()
+    }
+
+    fn reread_literals(sql: &str) -> Vec<(usize, usize)> {
+        read(sql).reread
     }
 
     fn texts(sql: &str) -> Vec<String> {
@@ -717,6 +919,51 @@ mod tests {
         }
         assert_eq!(transaction_control("BEGIN ATOMIC SELECT 1; END;"), None);
         assert_eq!(transaction_control("BEGIN ISOLATION LEVEL SERIALIZABLE"), Some((1, "BEGIN".into())));
+    }
+
+    #[test]
+    fn finds_what_is_never_closed() {
+        assert_eq!(unclosed("INSERT INTO y VALUES ('abc);"), Some((1, Unclosed::Quote)));
+        assert_eq!(unclosed("SELECT 1;\n/* a /* b */ SELECT 2;"), Some((2, Unclosed::BlockComment)));
+        assert_eq!(unclosed("SELECT 1;\nSELECT $t$ x $$ $T$;\n"), Some((2, Unclosed::DollarQuote)));
+        assert_eq!(unclosed("SELECT \"x;"), Some((1, Unclosed::QuotedIdentifier)));
+        assert_eq!(unclosed("SELECT E'\\';\nSELECT 1;"), Some((1, Unclosed::Quote)));
+        assert_eq!(unclosed("SELECT E'a'\n  'b\\';"), Some((1, Unclosed::Quote)));
+        for closed in [
+            "SELECT E'\\'';",
+            "SELECT 'a\\';",
+            "/* a /* b */ c */ SELECT 1;",
+            "-- it's\nSELECT '$$', \"'\", $a$ ' $a$;",
+            "SELECT $1, a$b, x'1F', U&'d\\0061t';",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;",
+        ] {
+            assert_eq!(unclosed(closed), None, "{closed}");
+        }
+        // The statement it opens runs to the end, as the server would read it.
+        assert_eq!(
+            texts("SELECT 1; INSERT INTO y VALUES ('abc); SELECT 2;"),
+            ["SELECT 1", "INSERT INTO y VALUES ('abc); SELECT 2;"]
+        );
+    }
+
+    #[test]
+    fn standard_conforming_strings_off_makes_backslashes_escape() {
+        let off = "SET standard_conforming_strings TO 'off';\nSELECT 'a\\';\nSELECT 2;";
+        assert_eq!(texts(off).len(), 2);
+        assert_eq!(unclosed(off), Some((2, Unclosed::Quote)));
+        let off = "set session standard_conforming_strings = off;\nSELECT 'it\\'s; fine', N'\\';';\nSELECT 2;";
+        assert_eq!(texts(off).len(), 3, "{:?}", texts(off));
+        assert_eq!(reread_literals(off).len(), 2);
+        // Back on: plain strings end at their quote again.
+        let on =
+            "SET standard_conforming_strings = off; SET standard_conforming_strings = on;\nSELECT 'a\\'; SELECT 2;";
+        assert_eq!(texts(on).len(), 4);
+        let reset =
+            "SET standard_conforming_strings = false; RESET standard_conforming_strings; SELECT 'a\\'; SELECT 2;";
+        assert_eq!(texts(reset).len(), 4);
+        assert_eq!(texts("SELECT 'a\\'; SELECT 2;").len(), 2);
+        assert!(reread_literals("SELECT 'a\\'; SELECT E'b'; SELECT E'c'  'd';").is_empty());
+        assert_eq!(reread_literals("SELECT E'a'\n'\\'; x'; SELECT 2"), [(7, 19)]);
     }
 
     #[test]
@@ -951,6 +1198,7 @@ mod tests {
                 .collect();
             let got = split_statements(&sql);
             assert_eq!(got, expected, "seed {seed:#x}, file:\n{sql}");
+            assert_eq!(unclosed(&sql), None, "seed {seed:#x}, file:\n{sql}");
             assert!(has_statement(&sql));
             for s in &got {
                 assert!(sql.chars().skip(s.char_offset).collect::<String>().starts_with(s.text));
@@ -980,6 +1228,14 @@ mod tests {
                 previous_end = start + s.text.len();
                 // Every statement but the last ends at a semicolon.
                 assert!(previous_end == sql.len() || sql[previous_end..].starts_with(';'), "{sql:?}");
+            }
+            // What is never closed swallows the rest: the last statement runs to the end.
+            // (A comment after the last semicolon is no statement.)
+            if let Some((line, what)) = unclosed(&sql) {
+                assert!(line <= sql.lines().count().max(1), "{sql:?}");
+                let last_end = statements.last().map(|s| s.text.as_ptr() as usize + s.text.len());
+                let end = sql.as_ptr() as usize + sql.len();
+                assert!(what == Unclosed::BlockComment || last_end == Some(end), "{sql:?}");
             }
             let _ = transaction_control(&sql);
             let _ = locate(&sql, rng.below(sql.chars().count() + 2));

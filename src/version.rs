@@ -2,6 +2,83 @@
 //! timestamps as `status` prints them, and the checksum of a migration file.
 //! Pure, no I/O.
 
+use std::fmt;
+
+/// A migration's version: diesel's, the folder name up to the first `_`
+/// with dashes removed (`20250615051828`). Ordered as diesel orders them, as
+/// strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(transparent)]
+pub struct Version(String);
+
+impl Version {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Version {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Version {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Version {
+    fn from(v: String) -> Version {
+        Version(v)
+    }
+}
+
+impl From<&str> for Version {
+    fn from(v: &str) -> Version {
+        Version(v.to_string())
+    }
+}
+
+impl From<&String> for Version {
+    fn from(v: &String) -> Version {
+        Version(v.clone())
+    }
+}
+
+impl From<Version> for String {
+    fn from(v: Version) -> String {
+        v.0
+    }
+}
+
+impl PartialEq<str> for Version {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Version {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Version {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
 /// diesel's rule: the version is the folder name up to the first `_`, dashes removed.
 pub fn version_of(folder: &str) -> String {
     let head = folder.split('_').next().unwrap_or("");
@@ -83,13 +160,27 @@ pub fn next_version(now_unix: i64, newest_existing: Option<&str>) -> String {
     format_timestamp(t)
 }
 
-/// `YYYYMMDDHHMMSS` for seconds since the Unix epoch (UTC).
+/// `YYYYMMDDHHMMSS` for seconds since the Unix epoch (UTC); clamped to the
+/// years 0000-9999 (what 14 digits hold).
 pub fn format_timestamp(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+    let t = civil(unix);
+    format!("{:04}{:02}{:02}{:02}{:02}{:02}", t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second())
 }
+
+/// Seconds since the Unix epoch as a UTC calendar date and time, clamped to
+/// the range of 4-digit years.
+fn civil(unix: i64) -> jiff::civil::DateTime {
+    let first = jiff::civil::date(0, 1, 1).at(0, 0, 0, 0);
+    let last = jiff::civil::date(9999, 12, 31).at(23, 59, 59, 0);
+    match jiff::Timestamp::from_second(unix) {
+        Ok(ts) => jiff::tz::Offset::UTC.to_datetime(ts).clamp(first, last),
+        Err(_) if unix < 0 => first,
+        Err(_) => last,
+    }
+}
+
+/// PostgreSQL's binary timestamp's epoch (2000-01-01) in Unix seconds.
+const PG_EPOCH: i64 = 946_684_800;
 
 /// `YYYY-MM-DD HH:MM:SS` for PostgreSQL's binary timestamp (microseconds
 /// since 2000-01-01), as `status` shows when a migration ran.
@@ -100,63 +191,43 @@ pub fn format_pg_timestamp(micros: i64) -> String {
 }
 
 /// The same, appended without allocating (status prints thousands).
+/// PostgreSQL's `infinity` and `-infinity` are the extreme values.
 pub fn push_pg_timestamp(out: &mut String, micros: i64) {
-    let unix = micros.div_euclid(1_000_000) + 946_684_800;
-    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
-    let secs = unix.rem_euclid(86_400);
+    match micros {
+        i64::MAX => return out.push_str("infinity"),
+        i64::MIN => return out.push_str("-infinity"),
+        _ => {}
+    }
+    let t = civil(micros.div_euclid(1_000_000) + PG_EPOCH);
     let two = |out: &mut String, n: i64| {
         out.push(char::from(b'0' + (n / 10) as u8));
         out.push(char::from(b'0' + (n % 10) as u8));
     };
-    two(out, y / 100);
-    two(out, y % 100);
+    let year = i64::from(t.year());
+    two(out, year / 100);
+    two(out, year % 100);
     out.push('-');
-    two(out, m);
+    two(out, t.month().into());
     out.push('-');
-    two(out, d);
+    two(out, t.day().into());
     out.push(' ');
-    two(out, secs / 3600);
+    two(out, t.hour().into());
     out.push(':');
-    two(out, secs % 3600 / 60);
+    two(out, t.minute().into());
     out.push(':');
-    two(out, secs % 60);
+    two(out, t.second().into());
 }
 
-/// Seconds since the epoch for a `YYYYMMDDHHMMSS` version; None for other shapes.
+/// Seconds since the epoch for a `YYYYMMDDHHMMSS` version that is a real
+/// date and time (UTC); None for other shapes.
 pub fn parse_timestamp(version: &str) -> Option<i64> {
     if version.len() != 14 || !version.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let n = |r: std::ops::Range<usize>| version[r].parse::<i64>().ok();
-    let (y, mo, d, h, mi, s) = (n(0..4)?, n(4..6)?, n(6..8)?, n(8..10)?, n(10..12)?, n(12..14)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 59 {
-        return None;
-    }
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
-}
-
-// Howard Hinnant's algorithms (public domain): proleptic Gregorian calendar.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let n = |r: std::ops::Range<usize>| version[r].parse::<i8>().ok();
+    let year = version[0..4].parse::<i16>().ok()?;
+    let dt = jiff::civil::DateTime::new(year, n(4..6)?, n(6..8)?, n(8..10)?, n(10..12)?, n(12..14)?, 0).ok()?;
+    Some(jiff::tz::Offset::UTC.to_timestamp(dt).ok()?.as_second())
 }
 
 /// Checksum of a migration file that ignores a BOM and CRLF vs LF, so a
@@ -201,6 +272,12 @@ mod tests {
         assert_eq!(format_timestamp(951_782_400), "20000229000000");
         assert_eq!(parse_timestamp("2025062812503"), None);
         assert_eq!(parse_timestamp("20251328125031"), None);
+        // Calendar rules: no 31 February, 29 February in leap years only.
+        assert_eq!(parse_timestamp("20250231000000"), None);
+        assert_eq!(parse_timestamp("21000229000000"), None);
+        assert_eq!(parse_timestamp("20240229000000").map(format_timestamp).as_deref(), Some("20240229000000"));
+        assert_eq!(format_timestamp(i64::MAX), "99991231235959");
+        assert_eq!(format_timestamp(i64::MIN), "00000101000000");
     }
 
     #[test]
@@ -209,6 +286,8 @@ mod tests {
         // 2025-06-15 05:20:11.5
         assert_eq!(format_pg_timestamp((1_749_964_811 - 946_684_800) * 1_000_000 + 500_000), "2025-06-15 05:20:11");
         assert_eq!(format_pg_timestamp(-1), "1999-12-31 23:59:59");
+        assert_eq!(format_pg_timestamp(i64::MAX), "infinity");
+        assert_eq!(format_pg_timestamp(i64::MIN), "-infinity");
     }
 
     #[test]

@@ -13,12 +13,12 @@ use colored::Colorize;
 use super::write::confirm;
 use super::{Context, Database};
 use crate::cli::{AdoptArgs, BaselineArgs};
-use crate::db::bookkeeping::{self, Record};
 use crate::db::foreign::{self, Entry, Found};
 use crate::db::history::{self, Ledger, SUPABASE_HISTORY};
-use crate::db::{query_error, Conn};
+use crate::db::ledger::{self, Record};
+use crate::db::Conn;
 use crate::error::{exit, Error, Kind, Result};
-use crate::report::{clean, AdoptOutput, AdoptedJson};
+use crate::output::{escape, AdoptOutput, AdoptedJson};
 use crate::{plan, url};
 
 /// A migration to record: ours, and when it was applied.
@@ -34,13 +34,21 @@ pub fn label(found: &Found) -> String {
 }
 
 pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
+    let out = take_over(ctx, args)?;
+    ctx.reporter.json(&out);
+    Ok(exit::OK)
+}
+
+/// What `adopt` does, its JSON document returned rather than printed:
+/// `import --adopt` reports it inside its own.
+pub fn take_over(ctx: &Context, args: &AdoptArgs) -> Result<AdoptOutput> {
     let (source, Database { url, mut conn, .. }) = ctx.read_both(&args.db, "adopt", true)?;
     let found = which(&mut conn, args.from.map(|h| h.tool()), ctx.settings.ledger())?;
     let theirs = foreign::read(&mut conn, &found)?;
     let tool = label(&found);
     if theirs.dirty {
         return Err(Error::new(
-            Kind::NoHistoryToAdopt,
+            Kind::NoHistoryToAdopt { several: Vec::new() },
             format!(
                 "{tool} is dirty at version {}: its last migration failed part-way; nothing was recorded",
                 theirs.up_to.as_deref().unwrap_or("?")
@@ -68,7 +76,7 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
         }
         let ours = m.name.split_once('_').map(|(_, n)| n).unwrap_or("");
         let note = (!e.name.is_empty() && normal(ours) != normal(&e.name))
-            .then(|| format!("named `{}` there", clean(&e.name)));
+            .then(|| format!("named `{}` there", escape(&e.name)));
         records.push(ToRecord { m, at: e.at.clone(), note });
     }
     let matched: std::collections::HashSet<&str> =
@@ -83,7 +91,7 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
     for t in &records {
         let at = t.at.as_deref().map(|a| format!("  applied {a}")).unwrap_or_default();
         let note = t.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default();
-        out.push_str(&format!("\n  {} {}{at}{note}", "record".green(), clean(&t.m.name)));
+        out.push_str(&format!("\n  {} {}{at}{note}", "record".green(), escape(&t.m.name)));
     }
     if already > 0 {
         out.push_str(&format!("\n{already} already recorded as applied here"));
@@ -97,11 +105,11 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
             "{} {} applied by {tool} have no migration with their version in {}; not recorded:",
             "!".yellow().bold(),
             unmatched.len(),
-            crate::report::display_path(&source.dir)
+            crate::output::display_path(&source.dir)
         );
         for e in &unmatched {
-            let name = if e.name.is_empty() { String::new() } else { format!("_{}", clean(&e.name)) };
-            out.push_str(&format!("\n  {}{name}", e.version));
+            let name = if e.name.is_empty() { String::new() } else { format!("_{}", escape(&e.name)) };
+            out.push_str(&format!("\n  {}{name}", escape(&e.version)));
         }
         out.push_str("\n  (import their files first: `cargo migrate import --from … DIR`)");
         r.note(out);
@@ -140,7 +148,7 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
             ),
         });
     }
-    r.json(&AdoptOutput {
+    Ok(AdoptOutput {
         ok: true,
         command: "adopt",
         database: url::mask(&url),
@@ -148,10 +156,9 @@ pub fn adopt(ctx: &Context, args: &AdoptArgs) -> Result<u8> {
         dry_run: args.dry_run,
         recorded,
         already_applied: already,
-        unmatched: unmatched.iter().map(|e| e.version.clone()).collect(),
+        unmatched: unmatched.iter().map(|e| e.version.as_str().into()).collect(),
         pending,
-    });
-    Ok(exit::OK)
+    })
 }
 
 /// The applied entries of a history, one per migration: golang-migrate's one
@@ -232,6 +239,12 @@ pub fn takeover(theirs: &foreign::Read, source: &crate::source::Source, history:
         .map(|m| m.version.clone())
         .collect();
     not_recorded.sort_unstable();
+    // Adopted already (our rows say so): an entry of theirs we do not have is
+    // one we reverted since, which `up` may run again.
+    let adopted_from = format!("adopted from {} by ", label(&theirs.found));
+    if history.applied.iter().any(|a| a.applied_by.as_deref().is_some_and(|b| b.starts_with(&adopted_from))) {
+        not_recorded.clear();
+    }
     let count = entries.len().max(theirs.up_to.is_some() as usize);
     Takeover {
         found: theirs.found.clone(),
@@ -295,9 +308,8 @@ pub fn baseline(ctx: &Context, args: &BaselineArgs) -> Result<u8> {
     if source.find(&to).is_none() {
         return Err(Error::new(
             Kind::UnknownVersion,
-            format!("no migration with version {to} in {}", crate::report::display_path(&source.dir)),
+            format!("no migration with version {to} in {}", crate::output::display_path(&source.dir)),
         )
-        .usage()
         .hint(
             "give the version of the newest migration the database already has (`cargo migrate status` lists them)",
         ));
@@ -313,7 +325,7 @@ pub fn baseline(ctx: &Context, args: &BaselineArgs) -> Result<u8> {
     let target = url::target_of(&url);
     let mut out = format!("{target}: baseline at {to}");
     for t in &records {
-        out.push_str(&format!("\n  {} {}", "record".green(), clean(&t.m.name)));
+        out.push_str(&format!("\n  {} {}", "record".green(), escape(&t.m.name)));
     }
     ctx.reporter.line(out);
     let what = format!("recording {} migration(s) up to {to} as applied on {target}, running nothing", records.len());
@@ -337,7 +349,7 @@ pub fn baseline(ctx: &Context, args: &BaselineArgs) -> Result<u8> {
 fn json(records: &[ToRecord]) -> Vec<AdoptedJson> {
     records
         .iter()
-        .map(|t| AdoptedJson { version: t.m.version.clone(), name: t.m.name.clone(), applied_at: t.at.clone() })
+        .map(|t| AdoptedJson { version: t.m.version.as_str().into(), name: t.m.name.clone(), applied_at: t.at.clone() })
         .collect()
 }
 
@@ -379,13 +391,12 @@ fn record(
         }
         confirm(r, what)?;
     }
-    let (table, setup) = bookkeeping::ensure_tables_sql(history)?;
     let batch = history::next_batch(conn, history)?;
     let by = match who {
         Who::Adopted(tool) => format!("adopted from {tool} by {}", crate::db::connect::whoami()),
         Who::Baseline => format!("baseline by {}", crate::db::connect::whoami()),
     };
-    let mut sql = format!("BEGIN;\n{setup}");
+    let mut rows = Vec::with_capacity(records.len());
     for t in &records {
         let checksum = t.m.checksum_of(&t.m.up_unchecked()?)?;
         let rec = Record {
@@ -396,19 +407,9 @@ fn record(
             batch,
             who: by.clone(),
         };
-        let at =
-            t.at.as_deref()
-                .map(crate::sql::literal)
-                .map(|a| format!("{a}::timestamptz"))
-                .unwrap_or_else(|| "pg_catalog.now()".into());
-        sql.push_str(&bookkeeping::recorded_sql((history.ledger, &table), &rec, &at));
+        rows.push((rec, t.at.clone()));
     }
-    sql.push_str(also.unwrap_or_default());
-    sql.push_str("COMMIT;");
-    if let Err(e) = conn.execute(&sql) {
-        let _ = conn.execute("ROLLBACK");
-        return Err(query_error("record the adopted migrations", e));
-    }
+    ledger::record_without_running(conn, history, &rows, also)?;
     r.line(format!(
         "{} recorded {} migration(s) as applied on {target} (batch {batch})",
         "✓".green().bold(),
@@ -433,7 +434,7 @@ fn which(conn: &mut Conn, asked: Option<foreign::Tool>, ledger: Ledger) -> Resul
     let choices = foreign::KNOWN.iter().map(|d| d.name).collect::<Vec<_>>().join("|");
     if asked == Some(foreign::Tool::Supabase) && ledger == Ledger::Supabase {
         return Err(Error::new(
-            Kind::NoHistoryToAdopt,
+            Kind::NoHistoryToAdopt { several: Vec::new() },
             format!("{SUPABASE_HISTORY} is this project's history already (a supabase/migrations folder): what the Supabase CLI applied counts as applied; nothing to adopt"),
         )
         .hint("`cargo migrate status` shows it; `cargo migrate up` runs what the CLI has not"));
@@ -442,7 +443,7 @@ fn which(conn: &mut Conn, asked: Option<foreign::Tool>, ledger: Ledger) -> Resul
     match (asked, mine.as_slice()) {
         (_, [one]) => Ok((*one).clone()),
         (Some(t), []) => Err(Error::new(
-            Kind::NoHistoryToAdopt,
+            Kind::NoHistoryToAdopt { several: Vec::new() },
             format!("this database has no history of {} (looked for {})", t.described().name, t.described().table),
         )
         .hint(if found.is_empty() {
@@ -451,7 +452,7 @@ fn which(conn: &mut Conn, asked: Option<foreign::Tool>, ledger: Ledger) -> Resul
             format!("it has: {}", names(&found))
         })),
         (None, []) => Err(Error::new(
-            Kind::NoHistoryToAdopt,
+            Kind::NoHistoryToAdopt { several: Vec::new() },
             format!(
                 "this database has no other tool's history (looked for {})",
                 foreign::KNOWN.iter().map(|d| d.table).collect::<Vec<_>>().join(", ")
@@ -459,13 +460,12 @@ fn which(conn: &mut Conn, asked: Option<foreign::Tool>, ledger: Ledger) -> Resul
         )
         .hint("a database made before its migrations: `cargo migrate baseline --to VERSION` records them as applied")),
         (_, several) => Err(Error::new(
-            Kind::NoHistoryToAdopt,
+            Kind::NoHistoryToAdopt { several: several.iter().map(|f| label(f)).collect() },
             format!(
                 "this database has several histories: {}",
                 several.iter().map(|f| label(f)).collect::<Vec<_>>().join(", ")
             ),
         )
-        .usage()
         .hint(format!("choose one with --from {choices}"))),
     }
 }
@@ -482,14 +482,14 @@ mod tests {
             .map(|v| Migration {
                 version: v.to_string(),
                 name: format!("{v}_m"),
-                dir: format!("{v}_m").into(),
-                file: true,
+                path: format!("{v}_m").into(),
+                layout: crate::source::Layout::File,
                 down_file: None,
                 checksum: None,
                 text: Default::default(),
             })
             .collect();
-        Source { dir: "migrations".into(), exists: true, migrations, problems: Vec::new() }
+        Source { dir: "migrations".into(), exists: true, migrations, problems: Vec::new(), skipped: Vec::new() }
     }
 
     fn history(versions: &[&str]) -> History {

@@ -9,11 +9,11 @@ use super::Context;
 use crate::cli::CreateArgs;
 use crate::db::history::Ledger;
 use crate::error::{exit, Error, Kind, Result};
-use crate::report::{display_path, json_path, CreateOutput};
+use crate::output::{display_path, json_path, CreateOutput};
 use crate::source::sections::Format;
 use crate::source::Source;
 use crate::supabase::table::{self, TableSpec};
-use crate::{names, version};
+use crate::{migration_name, version};
 
 const UP_TEMPLATE: &str = include_str!("../../migrations-template/up.sql");
 const DOWN_TEMPLATE: &str = include_str!("../../migrations-template/down.sql");
@@ -41,7 +41,7 @@ const DOWN_SECTION_TEMPLATE: &str = "-- Undo everything the up section does, in 
 ";
 
 pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
-    let name = names::migration_name(&args.name, args.force)?;
+    let name = migration_name::from_words(&args.name, args.force)?;
     let dir = &ctx.settings.migrations_dir;
     let table = match &args.table {
         Some(t) => Some(TableSpec {
@@ -64,8 +64,7 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
     let source = ctx.source()?;
     let layout = Layout::of(&source);
     let mut newest = source.migrations.last().map(|m| m.version.clone());
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = jiff::Timestamp::now().as_second();
     // Another `create` may race us to the same second: a version is reserved by
     // creating its staging entry exclusively; the loser moves to the next one.
     for _ in 0..60 {
@@ -105,7 +104,7 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
         ctx.reporter.json(&CreateOutput {
             ok: true,
             command: "create",
-            version,
+            version: version.into(),
             name: folder,
             path: json_path(&target),
             files: files.iter().map(|f| json_path(f)).collect(),
@@ -129,7 +128,7 @@ impl Layout {
         match source.migrations.last() {
             // A pair (`.up.sql`/`.down.sql`), a Flyway `V` file or a Prisma folder
             // has no one-file form that keeps a down: a diesel folder is written beside it.
-            Some(m) if m.file && m.is_single_file() => Layout::File(m.format()),
+            Some(m) if m.layout == crate::source::Layout::File && m.is_single_file() => Layout::File(m.format()),
             Some(_) => Layout::Folders,
             None if source.ledger() == Ledger::Supabase => Layout::File(Format::Plain),
             None => Layout::Folders,

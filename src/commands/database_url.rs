@@ -1,19 +1,19 @@
-//! `cargo migrate database-url`: the seed's `setup-database-url.js`. Shows
+//! `cargo migrate database-url`: what node-pg-migrate teams' `setup-database-url.js` did. Shows
 //! the URL in use and where each part came from; `--write-env` stores it.
 
 use std::path::Path;
 
 use super::Context;
 use crate::cli::DatabaseUrlArgs;
-use crate::error::{exit, Error, Result};
-use crate::report::{self, display_path, json_path, DatabaseUrlOutput, UrlPart};
+use crate::error::{exit, Error, Kind, Result};
+use crate::output::{self, display_path, json_path, DatabaseUrlOutput, UrlPart};
 use crate::url;
 
 pub fn run(ctx: &Context, args: &DatabaseUrlArgs) -> Result<u8> {
     let (db_url, origin) = ctx.database_url(&args.db)?;
     let r = &ctx.reporter;
     let shown = if args.show_password {
-        report::allow_secrets();
+        output::allow_secrets();
         db_url.clone()
     } else {
         url::mask(&db_url)
@@ -46,8 +46,11 @@ pub fn run(ctx: &Context, args: &DatabaseUrlArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// Set DATABASE_URL in a .env file, keeping every other line as it was.
-/// Written to a temporary file and renamed, so a failure leaves the old file.
+/// Set DATABASE_URL in a .env file, keeping every other line (and its line
+/// endings) as it was. Written to a temporary file beside it and renamed, so
+/// a failure leaves the old file; the temporary file is created exclusively
+/// with mode 0600 (the URL holds a password; a symlink planted at its name is
+/// refused, not followed) and removed on every failure.
 pub fn write_env(path: &Path, value: &str) -> Result<()> {
     let old = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -55,15 +58,47 @@ pub fn write_env(path: &Path, value: &str) -> Result<()> {
         Err(e) => return Err(Error::io(path, "read", e)),
     };
     let new = set_line(&old, "DATABASE_URL", &env_quote(value));
-    let tmp = path.with_extension("cargo-migrate.tmp");
-    std::fs::write(&tmp, new).map_err(|e| Error::io(&tmp, "write", e))?;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".cargo-migrate.tmp");
+    let tmp = path.with_file_name(name);
+    let mut file = create_exclusive(&tmp).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => {
+            Error::new(Kind::Io, format!("cannot write {}: {} is in the way", display_path(path), display_path(&tmp)))
+                .hint("a run that was killed left it, or someone put it there: look at it, remove it, and run again")
+        }
+        _ => Error::io(&tmp, "create", e),
+    })?;
+    let written = (|| {
+        use std::io::Write;
+        file.write_all(new.as_bytes()).map_err(|e| Error::io(&tmp, "write", e))?;
+        file.sync_all().map_err(|e| Error::io(&tmp, "write", e))?;
+        #[cfg(unix)]
+        if let Ok(meta) = std::fs::metadata(path) {
+            // The user's own choice of mode for an existing .env stays.
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            file.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(|e| Error::io(&tmp, "write", e))?;
+        }
+        drop(file);
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "write", e))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn create_exclusive(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    // create_new is O_CREAT|O_EXCL: an existing name, a symlink included, is
+    // an error, never opened.
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map(|m| m.permissions().mode()).unwrap_or(0o600);
-        let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode));
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "write", e))
+    options.open(path)
 }
 
 /// A value as dotenvy reads it back unchanged: single quotes take everything
@@ -89,8 +124,10 @@ fn env_quote(value: &str) -> String {
     out
 }
 
-/// Replace `KEY=…` lines (also `export KEY=…`), or append one.
+/// Replace `KEY=…` lines (also `export KEY=…`), or append one; a file
+/// written with CRLF line endings keeps them.
 fn set_line(text: &str, key: &str, value: &str) -> String {
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let line = format!("{key}={value}");
     let mut found = false;
     let mut out: Vec<String> = Vec::new();
@@ -109,8 +146,8 @@ fn set_line(text: &str, key: &str, value: &str) -> String {
     if !found {
         out.push(line);
     }
-    let mut s = out.join("\n");
-    s.push('\n');
+    let mut s = out.join(eol);
+    s.push_str(eol);
     s
 }
 
@@ -126,6 +163,10 @@ mod tests {
             "# Supabase\nSUPABASE_DB_PASSWORD=x\nDATABASE_URL=new\n\n# end\n"
         );
         assert_eq!(set_line("A=1", "DATABASE_URL", "u"), "A=1\nDATABASE_URL=u\n");
+        assert_eq!(
+            set_line("A=1\r\nDATABASE_URL=x\r\nB=2\r\n", "DATABASE_URL", "u"),
+            "A=1\r\nDATABASE_URL=u\r\nB=2\r\n"
+        );
         assert_eq!(
             set_line("export DATABASE_URL = old\nDATABASE_URL_2=k\n", "DATABASE_URL", "u"),
             "DATABASE_URL=u\nDATABASE_URL_2=k\n"

@@ -5,22 +5,22 @@ use colored::Colorize;
 use super::{migrate, print_dry_run, run_output, Context, Flags};
 use crate::cli::DownArgs;
 use crate::error::{exit, Result};
-use crate::plan::{DownTarget, Request};
+use crate::plan::{DownScope, Request};
 
 pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
     let target = match (&args.version, &args.to, args.count, args.all, args.batch) {
-        (Some(v), ..) | (None, Some(v), ..) => DownTarget::After(v.clone()),
-        (_, _, Some(n), ..) => DownTarget::Newest(n),
-        (_, _, _, true, _) => DownTarget::All,
-        (.., true) => DownTarget::LastBatch,
-        _ => DownTarget::Newest(1),
+        (Some(v), ..) | (None, Some(v), ..) => DownScope::After(v.clone()),
+        (_, _, Some(n), ..) => DownScope::Newest(n),
+        (_, _, _, true, _) => DownScope::All,
+        (.., true) => DownScope::LastBatch,
+        _ => DownScope::Newest(1),
     };
     let flags = Flags {
         single_transaction: args.single_transaction,
         yes: args.yes,
         dry_run: args.dry_run,
         backup: None,
-        lint: false,
+        lint: !args.no_lint,
         ignore_other_history: false,
     };
     let out = migrate(ctx, &args.db, &args.lock, &Request::Down(target), flags)?;

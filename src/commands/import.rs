@@ -1,19 +1,23 @@
 //! `cargo migrate import --from TOOL DIR`: another tool's migration files
 //! turned into diesel's folders (up.sql, down.sql, metadata.toml), versions
 //! kept. The source folder is only read; a version the migrations folder has
-//! already is left alone; what cannot be converted is listed with why.
+//! already is left alone; what cannot be converted is listed with why, and
+//! makes the command fail. node-pg-migrate's JavaScript and TypeScript files
+//! become SQL through the project's own node-pg-migrate (`source::javascript`).
+//! `--adopt` then records the tool's history as ours (`adopt`'s own code).
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use colored::Colorize;
 
 use super::create::write_reserved;
 use super::Context;
-use crate::cli::{ImportArgs, Tool};
+use crate::cli::{AdoptArgs, History, ImportArgs, Tool};
 use crate::db::history::Ledger;
 use crate::error::{exit, Error, Kind, Result};
-use crate::report::{clean, display_path, json_path, ImportOutput, ImportedJson, NotConvertedJson};
+use crate::output::{display_path, escape, json_path, ImportOutput, ImportedJson, NotConvertedJson};
+use crate::source::javascript::{self, Down, Outcome};
 use crate::source::layout::Layout;
 use crate::source::sections::{self, Format};
 use crate::{source, sql, version};
@@ -25,6 +29,8 @@ struct Converted {
     file: String,
     up: String,
     down: Option<String>,
+    /// Why it cannot be reverted (its down.sql says so).
+    irreversible: Option<String>,
     in_transaction: bool,
 }
 
@@ -34,7 +40,6 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
     let into = &ctx.settings.migrations_dir;
     if !from.is_dir() {
         return Err(Error::new(Kind::NotAFolder, format!("{} is not a folder", from.display()))
-            .usage()
             .hint("give the folder that holds the tool's migration files (Supabase: supabase/migrations, dbmate: db/migrations, node-pg-migrate: migrations)"));
     }
     if ctx.settings.ledger() == Ledger::Supabase {
@@ -45,7 +50,6 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
                 display_path(into)
             ),
         )
-        .usage()
         .hint(
             "import writes diesel's folders: choose where with --dir migrations (or [package.metadata.migrate] dir)",
         ));
@@ -56,14 +60,17 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
             Kind::ImportTarget,
             format!("{} is the migrations folder itself: cargo migrate already runs these files as they are", display_path(&from)),
         )
-        .usage()
         .hint("to convert them into diesel's folders anyway, move them aside first (`mv migrations old-migrations`) and import from there"));
     }
     let existing = source::load(into)?;
-    let (ready, mut not_converted) = match layout_of(args.from) {
-        Some(layout) => convert_layout(&from, layout)?,
+    let (ready, mut not_converted, node_pg_migrate) = match layout_of(args.from) {
+        Some(layout) => {
+            let (ready, not) = convert_layout(&from, layout)?;
+            (ready, not, None)
+        }
         None => convert(&from, args.from)?,
     };
+    let total = ready.len() + not_converted.len();
     let r = &ctx.reporter;
     let mut imported = Vec::new();
     let mut skipped = Vec::new();
@@ -72,15 +79,16 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
     }
     for c in ready {
         let mut json = ImportedJson {
-            version: c.version.clone(),
+            version: c.version.as_str().into(),
             name: c.folder.clone(),
             from: c.file.clone(),
             path: None,
             up_only: c.down.is_none(),
+            irreversible: c.irreversible.clone(),
             run_in_transaction: c.in_transaction,
         };
         if let Some(other) = existing.find(&c.version) {
-            json.path = Some(json_path(&other.dir));
+            json.path = Some(json_path(&other.path));
             skipped.push(json);
             continue;
         }
@@ -91,6 +99,8 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
         let mut files = vec![("up.sql", c.up)];
         if let Some(down) = c.down {
             files.push(("down.sql", down));
+        } else if let Some(why) = &c.irreversible {
+            files.push(("down.sql", source::irreversible_down(&c.folder, why)));
         }
         if !c.in_transaction {
             files.push(("metadata.toml", "run_in_transaction = false\n".to_string()));
@@ -110,9 +120,22 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
         (Tool::NodePgMigrate, _) => "node-pg-migrate",
         (_, None) => "dbmate",
     };
+    let through = node_pg_migrate.map(|v| format!(" {v}")).unwrap_or_default();
+    if total == 0 && skipped.is_empty() {
+        return Err(Error::new(
+            Kind::NothingToImport,
+            format!("{} holds no {tool} migration file: nothing was imported", display_path(&from)),
+        )
+        .hint(match args.from {
+            Tool::NodePgMigrate => "give the folder of `<timestamp>_<name>.js|.ts|.sql` files (node-pg-migrate's default is migrations/)",
+            Tool::Dbmate => "give the folder of `<version>_<name>.sql` files with `-- migrate:up` (dbmate's default is db/migrations/)",
+            Tool::Supabase => "give the folder of `<timestamp>_<name>.sql` files (supabase/migrations/)",
+            _ => "give the folder that holds that tool's migration files (docs/layouts.md names each layout)",
+        }));
+    }
     let mut out = format!(
-        "{} {} {} migration(s) from {} ({tool}) into {}, versions kept",
-        "✓".green(),
+        "{} {} {} migration(s) from {} ({tool}{through}) into {}, versions kept",
+        if not_converted.is_empty() { "✓".green() } else { "!".yellow().bold() },
         if args.dry_run { "would import" } else { "imported" },
         imported.len(),
         display_path(&from),
@@ -120,30 +143,42 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
     );
     for i in &imported {
         let mut notes = Vec::new();
-        if i.up_only {
+        if i.irreversible.is_some() {
+            notes.push("irreversible: down.sql says so");
+        } else if i.up_only {
             notes.push("no down section: no down.sql");
         }
         if !i.run_in_transaction {
             notes.push("runs outside a transaction: metadata.toml");
         }
         let notes = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join("; ")) };
-        out.push_str(&format!("\n  {}{notes}", clean(&i.name)));
+        out.push_str(&format!("\n  {}{notes}", escape(&i.name)));
     }
     if !skipped.is_empty() {
         out.push_str(&format!("\n{} already in {} (left as they are):", skipped.len(), display_path(into)));
         for s in &skipped {
-            out.push_str(&format!("\n  {}", clean(&s.from)));
+            out.push_str(&format!("\n  {}", escape(&s.from)));
         }
     }
     r.result(out);
     not_converted.sort_by(|a, b| a.file.cmp(&b.file));
     if !not_converted.is_empty() {
-        let mut out = format!("{} {} file(s) not converted:", "!".yellow().bold(), not_converted.len());
+        let mut e = Error::new(
+            Kind::NotConverted,
+            format!(
+                "{} of {total} file(s) in {} could not be converted{}",
+                not_converted.len(),
+                display_path(&from),
+                if args.adopt { "; nothing was adopted" } else { "" }
+            ),
+        )
+        .hint("write their SQL yourself in migrations/<version>_<name>/up.sql and down.sql (same version, so the old history still matches), or fix them and run import again: what it wrote is kept and skipped");
         for n in &not_converted {
-            out.push_str(&format!("\n  {}: {}", clean(&n.file), n.reason));
+            e = e.detail(format!("  {}: {}", escape(&n.file), n.reason));
         }
-        r.note(out);
+        return Err(e);
     }
+    let adopted = if args.adopt { Some(adopt(ctx, args)?) } else { None };
     r.json(&ImportOutput {
         ok: true,
         command: "import",
@@ -153,12 +188,41 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
         imported,
         skipped,
         not_converted,
+        adopted,
     });
     Ok(exit::OK)
 }
 
-/// Every file of `dir`, in name order: converted, or why not.
-fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJson>)> {
+/// `--adopt`: the tool's history recorded as ours, by `adopt` itself. Asking
+/// again would be redundant: the flag is the request, and the migrations to
+/// record were just made from the files that tool applied.
+fn adopt(ctx: &Context, args: &ImportArgs) -> Result<crate::output::AdoptOutput> {
+    let from = match args.from {
+        Tool::NodePgMigrate => History::NodePgMigrate,
+        Tool::Dbmate => History::Dbmate,
+        Tool::Supabase => History::Supabase,
+        Tool::Sqlx => History::Sqlx,
+        Tool::GolangMigrate => History::GolangMigrate,
+        Tool::Refinery => History::Refinery,
+        Tool::Flyway => History::Flyway,
+        Tool::Goose => History::Goose,
+        Tool::Prisma => History::Prisma,
+    };
+    let adopt = AdoptArgs {
+        from: Some(from),
+        yes: true,
+        dry_run: false,
+        retire: false,
+        project: args.project.clone(),
+        db: args.db.clone(),
+        lock: args.lock.clone(),
+    };
+    super::adopt::take_over(ctx, &adopt)
+}
+
+/// Every file of `dir`, in name order: converted, or why not; and the
+/// version of node-pg-migrate that converted its scripts, if any did.
+fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJson>, Option<String>)> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .map_err(|e| Error::io(dir, "read", e))?
         .filter_map(|e| e.ok())
@@ -168,6 +232,18 @@ fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJs
     names.sort();
     let mut ready: Vec<Converted> = Vec::new();
     let mut not = Vec::new();
+    let scripts: Vec<&String> = names
+        .iter()
+        .filter(|n| tool == Tool::NodePgMigrate && javascript::is_script(n) && !dir.join(n).is_dir())
+        .collect();
+    let mut from_node = Vec::new();
+    let mut node_version = None;
+    if !scripts.is_empty() {
+        let paths: Vec<PathBuf> = scripts.iter().map(|n| dir.join(n)).collect();
+        let (version, outcomes) = javascript::convert(dir, &paths)?;
+        node_version = Some(version);
+        from_node = scripts.into_iter().cloned().zip(outcomes).collect();
+    }
     let mut refuse = |file: &str, reason: String| not.push(NotConvertedJson { file: file.to_string(), reason });
     for file in names {
         let path = dir.join(&file);
@@ -176,9 +252,40 @@ fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJs
             continue;
         }
         let Some((stem, ext)) = file.rsplit_once('.') else { continue };
+        if let Some(i) = from_node.iter().position(|(f, _)| *f == file) {
+            let (_, outcome) = from_node.swap_remove(i);
+            if let Err(problem) = version::check_folder(stem) {
+                refuse(&file, format!("not `<version>_<name>.js`: {}", problem.reason()));
+                continue;
+            }
+            let version = version::version_of(stem);
+            if let Some(first) = ready.iter().find(|c| c.version == version) {
+                refuse(&file, format!("version {version} is also {}'s: versions must be unique", first.file));
+                continue;
+            }
+            match outcome {
+                Outcome::Failed(why) => refuse(&file, why),
+                Outcome::Converted { up, down } => {
+                    let (down, irreversible, down_tx) = match down {
+                        Down::Sql(d) => (Some(javascript::script(&d)), None, d.transaction),
+                        Down::Irreversible(why) => (None, Some(why), true),
+                    };
+                    ready.push(Converted {
+                        version,
+                        folder: stem.to_string(),
+                        file: file.clone(),
+                        up: javascript::script(&up),
+                        down,
+                        irreversible,
+                        in_transaction: up.transaction && down_tx,
+                    });
+                }
+            }
+            continue;
+        }
         match ext {
             "sql" => {}
-            "js" | "cjs" | "mjs" | "ts" => {
+            "js" | "cjs" | "mjs" | "ts" | "cts" | "mts" => {
                 refuse(
                     &file,
                     "a JavaScript/TypeScript migration: its `pgm` calls have no SQL to copy; write the SQL into a new \
@@ -233,10 +340,11 @@ fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJs
             file: file.clone(),
             up,
             down: s.down.as_deref().map(trim_blank_head).filter(|d| sql::has_statement(d)),
+            irreversible: None,
             in_transaction: s.up_in_transaction && s.down_in_transaction && !plain_refuses_transaction(&s),
         });
     }
-    Ok((ready, not))
+    Ok((ready, not, node_version))
 }
 
 /// The layouts `source` reads (one reader each), for the tools that have one.
@@ -267,7 +375,7 @@ fn convert_layout(dir: &Path, layout: Layout) -> Result<(Vec<Converted>, Vec<Not
         && migrations.iter().any(|m| m.version.len() < width);
     let mut ready: Vec<Converted> = Vec::new();
     for m in &migrations {
-        let file = m.dir.strip_prefix(dir).unwrap_or(&m.dir).display().to_string();
+        let file = m.path.strip_prefix(dir).unwrap_or(&m.path).display().to_string();
         let refuse = |reason: String| NotConvertedJson { file: file.clone(), reason };
         let s = match m.read_sections() {
             Ok(s) => s,
@@ -309,7 +417,15 @@ fn convert_layout(dir: &Path, layout: Layout) -> Result<(Vec<Converted>, Vec<Not
             continue;
         }
         let in_transaction = m.run_in_transaction(true)? && (m.down_file.is_none() || m.run_in_transaction(false)?);
-        ready.push(Converted { version, folder, file, up, down: down.as_deref().map(trim_blank_head), in_transaction });
+        ready.push(Converted {
+            version,
+            folder,
+            file,
+            up,
+            down: down.as_deref().map(trim_blank_head),
+            irreversible: None,
+            in_transaction,
+        });
     }
     Ok((ready, not))
 }

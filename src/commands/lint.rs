@@ -1,17 +1,18 @@
 //! `cargo migrate lint`: the pending migrations' SQL (or every migration's,
 //! `--all`) against the static rules of `lint/`, before it runs; with
 //! `--database`, the live schema against Supabase's advisor rules. What the
-//! user sees is `report::lint`'s; `--fail-on` sets when the exit code is 1.
-//! `up` runs both: `before_up` (errors stop it) and `advise` after it.
+//! user sees is `output::lint`'s; `--fail-on` sets when the exit code is 1.
+//! `up` runs both: `before_run` (errors stop it; `down` and `redo` too) and `advise` after it.
 
 use colored::Colorize;
 
 use super::{pending, Context, Database};
-use crate::cli::{FailOn, Format, LintArgs};
+use crate::cli::{FailOn, LintArgs};
 use crate::db::{advisor, Conn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::lint::{self, Finding, LintInput, Severity};
-use crate::report::{self, FindingJson, LintOutput, LintSummary, Reporter};
+use crate::output::Format;
+use crate::output::{self, Checked, FindingJson, LintOutput, LintSummary, Reporter};
 use crate::source::{Migration, Source};
 use crate::url;
 
@@ -22,16 +23,15 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
                 Kind::UnsupportedFormat,
                 "--format sarif needs findings in files; --database has none",
             )
-            .usage()
             .hint("use --format json with --database, or drop --database to check the files"));
         }
         return database(ctx, args);
     }
-    let config = crate::settings::lint_config(&ctx.settings.project)?;
+    let config = ctx.settings.lint()?;
     let (mut source, versions, checked) = if args.all {
         let source = ctx.source()?;
         let versions = source.migrations.iter().map(|m| m.version.clone()).collect();
-        (source, versions, "all")
+        (source, versions, Checked::All)
     } else {
         let (source, Database { history, .. }) = ctx.read_both(&args.db, "lint", false).map_err(|e| {
             if e.kind != Kind::Connect {
@@ -41,19 +41,19 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
             e.hint(format!("{hint}`cargo migrate lint --all` checks every migration without a database"))
         })?;
         let versions = pending(&source, &history);
-        (source, versions, "pending")
+        (source, versions, Checked::Pending)
     };
     source.check_runnable(versions.clone());
     let inputs = inputs(&source, &versions)?;
-    let findings = lint::check(&inputs, &config);
-    let summary = report::lint::summary(&findings);
+    let findings = lint::check(&inputs, config);
+    let summary = output::lint::summary(&findings);
     let failed = summary.errors > 0 || (args.fail_on == FailOn::Warn && summary.warnings > 0);
     let r = &ctx.reporter;
     if r.human() {
-        r.result(report::lint::human(&inputs, &findings, &summary, checked));
+        r.result(output::lint::human(&inputs, &findings, &summary, checked));
     }
-    r.json(&report::lint::json(&inputs, &findings, summary, checked, !failed, &source.dir));
-    r.sarif(&report::lint::sarif(&inputs, &findings, &ctx.settings.project.workspace_root));
+    r.json(&output::lint::json(&inputs, &findings, summary, checked, !failed, &source.dir));
+    r.sarif(&output::lint::sarif(&inputs, &findings, &ctx.settings.project.workspace_root));
     Ok(if failed { exit::FAILURE } else { exit::OK })
 }
 
@@ -89,7 +89,7 @@ pub fn input(m: &Migration) -> Result<LintInput> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
         Ok(crate::sql::strip_bom(&text).to_string())
     };
-    if m.file {
+    if m.layout == crate::source::Layout::File {
         // One file: each section keeps the file's line numbers (the rest blanked).
         let (up_text, down_text) = m.read_sections()?;
         return Ok(LintInput {
@@ -102,7 +102,8 @@ pub fn input(m: &Migration) -> Result<LintInput> {
         });
     }
     let down_path = m.down_path();
-    let down_text = if down_path.is_file() { Some(read(&down_path)?) } else { None };
+    // A down.sql that says irreversible has nothing to check: like an up-only file.
+    let down_text = if down_path.is_file() && m.irreversible().is_none() { Some(read(&down_path)?) } else { None };
     Ok(LintInput {
         name: m.name.clone(),
         path: m.up_path(),
@@ -116,41 +117,88 @@ pub fn input(m: &Migration) -> Result<LintInput> {
 /// Shown by `up` before anything runs: at most this many findings, then a count.
 const UP_SHOWN: usize = 10;
 
-/// `up`'s static checks of the migrations it is about to apply: warnings are
-/// printed (stderr), errors stop the run before anything is applied.
-pub fn before_up(ctx: &Context, source: &Source, versions: &[String]) -> Result<()> {
-    let config = crate::settings::lint_config(&ctx.settings.project)?;
-    let inputs = inputs(source, versions)?;
-    let findings = lint::check(&inputs, &config);
-    let line = |f: &Finding| {
+/// The static checks of what a run is about to send (`up`, `down`, `redo`):
+/// an error in the up.sql of a migration it applies, or in the down.sql of
+/// one it reverts, stops it before anything runs. Errors in a file it does
+/// not run are warnings: an old migration's down.sql that would fail stops
+/// its `down`, never the `up` of the project's future.
+pub fn before_run(ctx: &Context, source: &Source, steps: &[crate::plan::Step]) -> Result<()> {
+    use crate::plan::Step;
+    let mut applies = Vec::new();
+    let mut reverts = Vec::new();
+    for step in steps {
+        match step {
+            Step::Apply(v) | Step::Resume(v, _) => applies.push(v.clone()),
+            Step::Revert(v) => reverts.push(v.clone()),
+        }
+    }
+    gate(ctx, source, &applies, &reverts)
+}
+
+/// `verify`'s: it runs the up.sql and the down.sql of each of `versions`.
+pub fn before_verify(ctx: &Context, source: &Source, versions: &[String]) -> Result<()> {
+    gate(ctx, source, versions, versions)
+}
+
+fn gate(ctx: &Context, source: &Source, applies: &[String], reverts: &[String]) -> Result<()> {
+    let config = ctx.settings.lint()?;
+    let mut versions: Vec<String> = applies.iter().chain(reverts).cloned().collect();
+    versions.sort();
+    versions.dedup();
+    let inputs = inputs(source, &versions)?;
+    // `inputs` keeps the folder's order: the version of input i.
+    let wanted: std::collections::HashSet<&str> = versions.iter().map(String::as_str).collect();
+    let order: Vec<&str> =
+        source.migrations.iter().map(|m| m.version.as_str()).filter(|v| wanted.contains(v)).collect();
+    let findings = lint::check(&inputs, config);
+    let runs = |f: &Finding| {
+        let v = order.get(f.input).copied().unwrap_or_default();
+        match f.side {
+            lint::Side::Up => applies.iter().any(|a| a == v),
+            lint::Side::Down => reverts.iter().any(|r| r == v),
+        }
+    };
+    let line = |f: &Finding, severity: Severity| {
         format!(
             "{}[{}] {}: {}",
-            report::lint::label(f.severity),
+            output::lint::label(severity),
             f.rule.name,
-            report::lint::location(&inputs[f.input], f),
-            report::clean(&f.message)
+            output::lint::location(&inputs[f.input], f),
+            output::clean(&f.message)
         )
     };
-    let errors: Vec<&Finding> = findings.iter().filter(|f| f.severity == Severity::Error).collect();
+    let errors: Vec<&Finding> = findings.iter().filter(|f| f.severity == Severity::Error && runs(f)).collect();
     if !errors.is_empty() {
         let mut err = Error::new(
             Kind::LintFailed,
-            format!(
-                "the static checks found {} error(s) in the migrations to apply; nothing was applied",
-                errors.len()
-            ),
+            format!("the static checks found {} error(s) in the SQL this would run; nothing was run", errors.len()),
         );
         for f in &errors {
-            err = err.detail(format!("  {}\n    fix: {}", line(f), report::clean(f.fix())));
+            err = err.detail(format!("  {}\n    fix: {}", line(f, f.severity), output::clean(f.fix())));
         }
         return Err(err.hint(
             "fix them (`cargo migrate lint` explains each), silence one with a `-- migrate:ignore <rule>` comment \
              above its statement, or skip the checks with --no-lint",
         ));
     }
-    let warnings: Vec<&Finding> = findings.iter().filter(|f| f.severity == Severity::Warn).collect();
-    for f in warnings.iter().take(UP_SHOWN) {
-        ctx.reporter.note(line(f));
+    let side_runs = |f: &Finding| match f.side {
+        lint::Side::Up => !applies.is_empty(),
+        lint::Side::Down => !reverts.is_empty(),
+    };
+    let mut warnings: Vec<String> = Vec::new();
+    for f in &findings {
+        if f.severity == Severity::Error {
+            let file = if f.side == lint::Side::Down { "down.sql" } else { "up.sql" };
+            warnings.push(format!(
+                "{} (an error when its {file} runs; this command does not run it)",
+                line(f, Severity::Warn)
+            ));
+        } else if f.severity == Severity::Warn && side_runs(f) {
+            warnings.push(line(f, f.severity));
+        }
+    }
+    for w in warnings.iter().take(UP_SHOWN) {
+        ctx.reporter.note(w);
     }
     if warnings.len() > UP_SHOWN {
         ctx.reporter
@@ -162,7 +210,7 @@ pub fn before_up(ctx: &Context, source: &Source, versions: &[String]) -> Result<
 /// After a successful `up`: Supabase's advisor on the live schema (a
 /// failure to ask is a message, never a failure: the migrations are applied).
 pub fn advise(conn: &mut Conn) -> std::result::Result<Vec<advisor::Finding>, String> {
-    advisor::check(conn).map_err(|e| e.message)
+    advisor::check(conn).map_err(|e| e.message.clone())
 }
 
 /// `advise`'s answer as one summary line.
@@ -170,15 +218,15 @@ pub fn print_advice(r: &Reporter, advice: &std::result::Result<Vec<advisor::Find
     match advice {
         Ok(findings) if findings.is_empty() => {}
         Ok(findings) => {
-            let count = |s: &str| findings.iter().filter(|f| f.severity == s).count();
+            let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
             let mut rules: Vec<&str> = findings.iter().map(|f| f.rule).collect();
             rules.dedup();
             r.note(format!(
                 "{} the database advisor finds {} error(s), {} warning(s) and {} info(s) in the schema now ({}): `cargo migrate lint --database` explains them",
                 "advice:".yellow().bold(),
-                count("error"),
-                count("warn"),
-                count("info"),
+                count(Severity::Error),
+                count(Severity::Warn),
+                count(Severity::Info),
                 rules.join(", ")
             ));
         }
@@ -189,8 +237,9 @@ pub fn print_advice(r: &Reporter, advice: &std::result::Result<Vec<advisor::Find
 fn database(ctx: &Context, args: &LintArgs) -> Result<u8> {
     let (_, Database { url, mut conn, .. }) = ctx.read_both(&args.db, "lint", false)?;
     let findings = advisor::check(&mut conn)?;
-    let count = |s: &str| findings.iter().filter(|f| f.severity == s).count();
-    let summary = LintSummary { errors: count("error"), warnings: count("warn"), infos: count("info") };
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let summary =
+        LintSummary { errors: count(Severity::Error), warnings: count(Severity::Warn), infos: count(Severity::Info) };
     let failed = summary.errors > 0 || (args.fail_on == FailOn::Warn && summary.warnings > 0);
     let r = &ctx.reporter;
     let target = url::target_of(&url);
@@ -201,15 +250,11 @@ fn database(ctx: &Context, args: &LintArgs) -> Result<u8> {
         let mut last = "";
         for f in &findings {
             if f.rule != last {
-                let label = match f.severity {
-                    "error" => "error".red().bold().to_string(),
-                    "warn" => "warning".yellow().bold().to_string(),
-                    _ => "info".cyan().to_string(),
-                };
+                let label = output::lint::label(f.severity);
                 out.push_str(&format!("\n{label} {}\n  {} {}\n", f.rule, "fix:".cyan(), f.fix));
                 last = f.rule;
             }
-            out.push_str(&format!("  - {}: {}\n", report::clean(&f.object), f.message));
+            out.push_str(&format!("  - {}: {}\n", output::clean(&f.object), f.message));
         }
         out.push_str(&format!(
             "\n{} error(s), {} warning(s), {} info(s)",

@@ -1,20 +1,20 @@
 //! `cargo migrate local start | stop | status | url | reset`: the local
 //! development database used when no database is configured.
 
-use super::{Context, Flags};
+use super::{running, Context, Flags};
 use crate::cli::{DbOpts, LocalAction, LocalArgs, LockOpts};
 use crate::error::{exit, Result};
+use crate::local::{extensions as local_extensions, ExtensionState};
+use crate::output::{self, display_path, json_path, LocalExtension, LocalOther, LocalOutput};
 use crate::plan::{PartialChoice, Request};
-use crate::report::{self, display_path, json_path, LocalExtension, LocalOther, LocalOutput};
 use crate::source::seeds;
-use crate::supabase::local::{extensions as local_extensions, ExtensionState};
 use crate::url;
 
 pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
     let local = ctx.local(&args.local)?;
     let r = &ctx.reporter;
     if args.show_password {
-        report::allow_secrets();
+        output::allow_secrets();
     }
     let shown = |u: &str| if args.show_password { u.to_string() } else { url::mask(u) };
     let place = display_path(&local.dir);
@@ -32,13 +32,13 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
     };
     match args.action {
         LocalAction::Start => {
-            let u = shown(&local.ensure_running(r)?);
+            let u = shown(&running(r, local.ensure_running()?));
             r.line(format!("local database running: {u}"));
             out.running = Some(true);
             out.url = Some(u);
         }
         LocalAction::Url => {
-            let u = shown(&local.ensure_running(r)?);
+            let u = shown(&running(r, local.ensure_running()?));
             r.result(&u);
             out.url = Some(u);
         }
@@ -89,7 +89,11 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
                     .collect(),
             );
             if running {
-                let extensions = local_extensions(&local.url()?)?;
+                let mut extensions = local_extensions(&local.url()?)?;
+                // What is missing is named with the package that ships it for this server.
+                for e in extensions.iter_mut().filter(|e| e.state == ExtensionState::Missing) {
+                    e.note = Some(crate::db::execute::extension_packages(&e.name, local.major_version()));
+                }
                 let width = extensions.iter().map(|e| e.name.len()).max().unwrap_or(0);
                 r.line("extensions Supabase has (real: this PostgreSQL's own; stand-in: cargo-migrate's, same names and signatures):");
                 for e in &extensions {
@@ -101,9 +105,7 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
                             format!("stand-in, available, not created (as on Supabase): {note}")
                         }
                         (ExtensionState::Available, None, _) => "available, not created (as on Supabase)".into(),
-                        (ExtensionState::Missing, _, _) => {
-                            format!("missing: {}", crate::db::execute::extension_packages(&e.name))
-                        }
+                        (ExtensionState::Missing, Some(packages), _) => format!("missing: {packages}"),
                         (state, _, _) => format!("{}{place}", state.name()),
                     };
                     r.line(format!("  {:width$}  {what}", e.name));
@@ -113,7 +115,7 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
                         .into_iter()
                         .map(|e| LocalExtension {
                             name: e.name,
-                            state: e.state.name(),
+                            state: e.state,
                             schema: e.schema,
                             version: e.version,
                             note: e.note,
@@ -126,7 +128,7 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
             out.pg_bin = bin.map(|b| json_path(&b));
         }
         LocalAction::Reset => {
-            let real = local.reset(r)?;
+            let real = running(r, local.reset()?);
             let u = shown(&real);
             let (applied, seeded) = migrate_and_seed(ctx, args, real)?;
             r.line(format!(

@@ -15,24 +15,34 @@ pub mod repair;
 pub mod seed;
 pub mod status;
 pub mod up;
+pub mod url_check;
 pub mod verify;
 mod write;
 
 pub use write::{migrate, print_dry_run, run_output, Flags};
 
+use std::sync::OnceLock;
+
 use crate::cli::{Cli, Command, DbOpts, LocalOpts, LockOpts, ProjectOpts};
 use crate::db::{self, history, lock, Conn, History};
 use crate::error::{Error, Kind, Result};
+use crate::output::{self, Reporter};
 use crate::plan::State;
-use crate::report::{self, Reporter};
 use crate::settings::{self, Settings};
 use crate::source::{self, Source};
 use crate::supabase;
 use crate::{url, workspace};
 
+/// One run, resolved once: the settings (with the lint configuration), the
+/// output, and, when first asked, the database it talks to and the local
+/// database's paths. Later stages read these; nothing re-reads Cargo.toml,
+/// re-resolves the URL or registers its secrets twice.
 pub struct Context {
     pub settings: Settings,
     pub reporter: Reporter,
+    /// The configured database (None: the local development database).
+    configured: OnceLock<Result<Option<Configured>>>,
+    local: OnceLock<Result<crate::local::Local>>,
 }
 
 /// The database a command talks to, and where that choice came from.
@@ -60,14 +70,25 @@ impl Context {
             }
             found => found?,
         };
-        let settings = settings::resolve(&cwd, opts, project)?;
-        Ok(Context { settings, reporter })
+        let flags = settings::Flags {
+            dir: opts.dir.as_deref(),
+            env_file: opts.env_file.as_deref(),
+            package_named: opts.package.is_some() || opts.manifest_path.is_some(),
+        };
+        let settings = settings::resolve(&cwd, flags, project)?;
+        warn_lost_expansions(&settings.env, &reporter);
+        Ok(Context { settings, reporter, configured: OnceLock::new(), local: OnceLock::new() })
     }
 
     /// --database-url > DATABASE_URL > Supabase variables; None means "use
     /// the local development database". A set-but-blank DATABASE_URL is a
     /// mistake, never a reason to migrate another database.
+    /// A command has one set of database flags, so the first answer is the run's.
     pub fn configured(&self, opts: &DbOpts) -> Result<Option<Configured>> {
+        self.configured.get_or_init(|| self.resolve_configured(opts)).clone()
+    }
+
+    fn resolve_configured(&self, opts: &DbOpts) -> Result<Option<Configured>> {
         let configured = if let Some(url) = &opts.database_url {
             Some(Configured { url: url.clone(), origin: "--database-url".into(), supabase: None })
         } else if let Some((url, origin)) = self.settings.env.get_even_blank("DATABASE_URL") {
@@ -78,7 +99,11 @@ impl Context {
             }
             Some(Configured { url, origin, supabase: None })
         } else {
-            supabase::url::build(|k| self.settings.env.get(k))?.map(|built| Configured {
+            // The token must never be printed, whatever fails next.
+            if let Some((token, _)) = self.settings.env.get("SUPABASE_ACCESS_TOKEN") {
+                crate::show::add_secret(&token);
+            }
+            supabase::url::build(|k| self.settings.env.get(k), &self.pooler_places())?.map(|built| Configured {
                 url: built.url.clone(),
                 origin: "Supabase variables".into(),
                 supabase: Some(built),
@@ -86,13 +111,14 @@ impl Context {
         };
         if let Some(c) = &configured {
             for secret in url::secrets(&c.url) {
-                report::add_secret(&secret);
+                output::add_secret(&secret);
             }
+            // One check for every command, `database-url` included: a URL
+            // that `up` would refuse is not shown as fine.
+            let parsed = url_check::validate(&c.url)?;
             // An API key where the password belongs: say so before sending it anywhere.
-            if let Ok(parsed) = url::parse_any(&c.url) {
-                if let Some(pw) = &parsed.password {
-                    supabase::diagnose::check_password(pw, &c.origin)?;
-                }
+            if let Some(pw) = &parsed.password {
+                supabase::diagnose::check_password(pw, &c.origin)?;
             }
         }
         Ok(configured)
@@ -132,9 +158,9 @@ impl Context {
                            to use the local development database here, pass --local (MIGRATE_LOCAL=1)"));
                 }
                 let local = self.local(&opts.local_db)?;
-                let url = local.ensure_running(&self.reporter)?;
+                let url = running(&self.reporter, local.ensure_running()?);
                 for secret in url::secrets(&url) {
-                    report::add_secret(&secret);
+                    output::add_secret(&secret);
                 }
                 self.reporter.note(format!(
                     "using the local development database {} (nothing is configured; {} stops it)",
@@ -146,15 +172,101 @@ impl Context {
         }
     }
 
-    pub fn local(&self, opts: &LocalOpts) -> Result<supabase::local::Local> {
+    /// The local development database's paths; a command has one `--pg-bin`.
+    pub fn local(&self, opts: &LocalOpts) -> Result<&crate::local::Local> {
+        self.local.get_or_init(|| self.locate_local(opts)).as_ref().map_err(Clone::clone)
+    }
+
+    fn locate_local(&self, opts: &LocalOpts) -> Result<crate::local::Local> {
         let s = &self.settings;
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let pg_bin = opts.pg_bin.as_ref().map(|p| cwd.join(p));
-        supabase::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref())
+        let pg_bin = self.pg_bin(opts)?;
+        let roles = s.roles.file()?;
+        crate::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref(), roles)
+    }
+
+    /// A missing role's error, with the file that makes it on the local and
+    /// scratch databases.
+    pub fn with_roles_file(&self, e: Error) -> Error {
+        if !matches!(&e.kind, Kind::MigrationFailed(f) if f.missing_role.is_some()) {
+            return e;
+        }
+        let file = output::display_path(&self.settings.roles.path);
+        let hint = e.hint.clone().unwrap_or_default();
+        e.hint(format!(
+            "{hint}; for the local development database and verify's scratch databases, write it in {file}: \
+             cargo-migrate runs that file before the migrations there"
+        ))
+    }
+
+    /// --pg-bin (PG_BIN), which must be a folder of PostgreSQL programs: one
+    /// that is not would otherwise be passed over for another PostgreSQL.
+    pub fn pg_bin(&self, opts: &LocalOpts) -> Result<Option<std::path::PathBuf>> {
+        let Some(given) = &opts.pg_bin else { return Ok(None) };
+        let dir = std::env::current_dir().unwrap_or_default().join(given);
+        let programs = ["pg_dump", "initdb", "postgres", "psql"];
+        if dir.is_dir() && programs.iter().any(|p| dir.join(p).is_file()) {
+            return Ok(Some(dir));
+        }
+        let what = if dir.is_dir() { "holds no PostgreSQL program (pg_dump, initdb)" } else { "does not exist" };
+        Err(Error::new(Kind::BadPgBin, format!("--pg-bin (PG_BIN) {} {what}; nothing was done", dir.display()))
+            .hint("give the bin folder of a PostgreSQL installation (e.g. /usr/lib/postgresql/17/bin), or leave --pg-bin and PG_BIN unset to use the one found on this machine"))
     }
 
     pub fn connect(&self, url: &str, opts: &DbOpts, purpose: &str) -> Result<Conn> {
-        db::connect(url, opts.connect_timeout, purpose, &supabase::diagnose::hints())
+        supabase::diagnose::refuse_transaction_pooler(url)?;
+        let hints = supabase::diagnose::hints();
+        self.blame_lost_expansion(self.connect_once(url, opts, purpose, &hints))
+    }
+
+    /// Where the Supabase pooler lookup reads `supabase link`'s file and keeps its answers.
+    fn pooler_places(&self) -> supabase::pooler::Places {
+        let project = &self.settings.project;
+        supabase::pooler::Places {
+            project_dirs: vec![project.package_dir.clone(), project.workspace_root.clone()],
+            target_dir: project.target_dir.clone(),
+        }
+    }
+
+    /// A refused login after `.env` expansion shortened the URL or the
+    /// password: that is the cause, not percent-encoding.
+    fn blame_lost_expansion(&self, connected: Result<Conn>) -> Result<Conn> {
+        connected.map_err(|mut e| {
+            let lost = self.settings.env.lost_expansions();
+            let key = ["DATABASE_URL", "SUPABASE_DB_PASSWORD"].into_iter().find(|k| lost.iter().any(|l| l.key == *k));
+            if let (true, Some(key)) = (matches!(e.kind, Kind::Connect), key) {
+                e.hint = Some(format!(
+                    "{key} in .env lost characters to `$` expansion (see the warning above): write it in single \
+                     quotes, {key}='…', or put a backslash before each `$`"
+                ));
+            }
+            e
+        })
+    }
+
+    fn connect_once(&self, url: &str, opts: &DbOpts, purpose: &str, hints: &db::Hints) -> Result<Conn> {
+        match db::connect(url, opts.connect_timeout, purpose, hints) {
+            // Only a region said where: the region's other pooler may be the one.
+            Err(e) if matches!(e.kind, Kind::Connect) && e.message.contains(supabase::pooler::UNKNOWN_TENANT) => {
+                let built = self.configured(opts)?.and_then(|c| c.supabase);
+                let Some(alternate) = built.as_ref().and_then(|b| b.retry_after(url, &e.message)).map(str::to_string)
+                else {
+                    return Err(e);
+                };
+                self.reporter.note(format!(
+                    "note: that pooler does not know the project; using {} (set SUPABASE_POOLER_HOST to skip the first try)",
+                    url::target_of(&alternate)
+                ));
+                let conn = db::connect(&alternate, opts.connect_timeout, purpose, hints)?;
+                // The next run goes there first.
+                if let Ok(parsed) = url::parse_any(&alternate) {
+                    if let Some(project_ref) = parsed.user.as_deref().and_then(|u| u.strip_prefix("postgres.")) {
+                        self.pooler_places().remember(project_ref, &parsed.host);
+                    }
+                }
+                Ok(conn)
+            }
+            other => other,
+        }
     }
 
     /// Take the migration lock on `conn`, saying who holds it while we wait.
@@ -167,13 +279,39 @@ impl Context {
             ))
         })?;
         if let Some(waited) = waited {
-            self.reporter.note(format!("got the migration lock after {}", report::ms(waited)));
+            self.reporter.note(format!("got the migration lock after {}", output::ms(waited)));
         }
         Ok(())
     }
 
+    /// The migrations folder. One that was named and does not exist is an
+    /// error: a typo in --dir must not read as "up to date".
     pub fn source(&self) -> Result<Source> {
-        source::load(&self.settings.migrations_dir)
+        let s = &self.settings;
+        let source = source::load(&s.migrations_dir)?;
+        if !source.exists && s.dir_configured {
+            return Err(Error::new(
+                Kind::NoMigrationsFolder,
+                format!(
+                    "the migrations folder {} ({}) does not exist; nothing was done",
+                    crate::show::display_path(&s.migrations_dir),
+                    s.dir_origin
+                ),
+            )
+            .hint("check its spelling; `cargo migrate create NAME` makes a new migrations folder there"));
+        }
+        // Once per run, however often the folder is listed.
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            for s in &source.skipped {
+                self.reporter.warn(format!(
+                    "{} will not run: {}",
+                    output::display_path(&source.dir.join(&s.entry)),
+                    s.reason.why(&s.entry)
+                ));
+            }
+        });
+        Ok(source)
     }
 
     /// The migrations on disk and what the database has applied, read at the
@@ -194,6 +332,32 @@ impl Context {
             (source, database)
         });
         Ok((source?, database?))
+    }
+}
+
+/// The local database's URL, once what happened on the way is told.
+pub fn running(r: &Reporter, running: crate::local::Running) -> String {
+    for note in running.notes {
+        r.note(note);
+    }
+    running.url
+}
+
+/// `.env` values that variable expansion shortened, named by key and
+/// variable only: the value may be a password.
+fn warn_lost_expansions(env: &settings::Env, reporter: &Reporter) {
+    let file = env.file_path.as_deref().map(output::display_path).unwrap_or_default();
+    for lost in env.lost_expansions() {
+        let key = &lost.key;
+        let what = if lost.name.is_empty() {
+            "a `$` with no variable name after it was dropped".to_string()
+        } else {
+            format!("`${}` is no variable here and expanded to nothing", lost.name)
+        };
+        reporter.warn(format!(
+            "{key} in {file}: {what}, so the value is shorter than written. If the `$` is part of the value, \
+             write it in single quotes ({key}='…' keeps every character) or as \\$"
+        ));
     }
 }
 
@@ -234,13 +398,22 @@ pub fn pending(source: &Source, history: &History) -> Vec<String> {
 
 pub fn run(cli: Cli) -> u8 {
     let o = &cli.output;
-    let reporter = Reporter::new(o.format, o.color, o.quiet);
+    let format = match o.format {
+        crate::cli::Format::Human => output::Format::Human,
+        crate::cli::Format::Json => output::Format::Json,
+        crate::cli::Format::Sarif => output::Format::Sarif,
+    };
+    let color = match o.color {
+        crate::cli::ColorChoice::Auto => output::Color::Auto,
+        crate::cli::ColorChoice::Always => output::Color::Always,
+        crate::cli::ColorChoice::Never => output::Color::Never,
+    };
+    let reporter = Reporter::new(format, color, o.quiet);
     if o.format == crate::cli::Format::Sarif && !matches!(cli.command, Command::Lint(_)) {
         let e = Error::new(Kind::UnsupportedFormat, "--format sarif is for `cargo migrate lint` only")
-            .usage()
             .hint("use --format json (or human) with this command");
         reporter.error(&e);
-        return e.exit_code;
+        return e.exit_code();
     }
     let project = match &cli.command {
         Command::Up(a) => &a.project,
@@ -278,7 +451,7 @@ pub fn run(cli: Cli) -> u8 {
         Ok(code) => code,
         Err(e) => {
             reporter.error(&e);
-            e.exit_code
+            e.exit_code()
         }
     }
 }

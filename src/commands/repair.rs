@@ -4,17 +4,16 @@
 
 use super::{Context, Database};
 use crate::cli::RepairArgs;
-use crate::db::bookkeeping;
+use crate::db::ledger;
 use crate::error::{exit, Error, Kind, Result};
-use crate::report::{self, RepairOutput};
+use crate::output::{self, RepairOutput};
 use crate::{plan, url};
 
 pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     let (source, Database { url, mut conn, history, .. }) = ctx.read_both(&args.db, "repair", true)?;
     let v = plan::normalize_version(&args.version);
     let applied = history.applied.iter().find(|a| a.version == v).ok_or_else(|| {
-        Error::new(Kind::NotApplied, format!("{v} is not applied: there is no checksum to repair"))
-            .usage()
+        Error::new(Kind::NotApplied { applied_by: None }, format!("{v} is not applied: there is no checksum to repair"))
             .hint("`cargo migrate status` lists the applied versions")
     })?;
     let m = source.find(&v).ok_or_else(|| {
@@ -22,17 +21,18 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     })?;
     let now = m.checksum_of(&m.read_up()?)?;
     ctx.lock(&mut conn, &args.lock)?;
+    ledger::guard(&mut conn, &history)?;
     let r = &ctx.reporter;
     let target = url::target_of(&url);
-    r.line(format!("{target}: recording the checksum of {}", report::clean(&m.name)));
+    r.line(format!("{target}: recording the checksum of {}", output::escape(&m.name)));
     // Without our table, nothing was applied by cargo-migrate here.
-    if !history.has_companion || !bookkeeping::set_checksum(&mut conn, &v, &now)? {
+    if !history.has_companion || !ledger::set_checksum(&mut conn, &v, &now)? {
         let tool = match history.ledger {
             crate::db::history::Ledger::Supabase => "the Supabase CLI",
             crate::db::history::Ledger::Diesel => "diesel's harness, an app",
         };
         return Err(Error::new(
-            Kind::NotApplied,
+            Kind::NotApplied { applied_by: Some(tool.to_string()) },
             format!("{} was applied by another tool ({tool}): no checksum is recorded for it", m.name),
         )
         .hint("nothing to repair: only migrations applied by cargo-migrate are checked for edits"));
@@ -40,15 +40,15 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     let before = applied.checksum.clone();
     match &before {
         Some(b) if *b == now => {
-            r.line(format!("{}: the recorded checksum already matches ({now})", report::clean(&m.name)))
+            r.line(format!("{}: the recorded checksum already matches ({now})", output::escape(&m.name)))
         }
-        Some(b) => r.line(format!("{}: recorded checksum {b} → {now}", report::clean(&m.name))),
-        None => r.line(format!("{}: recorded checksum {now}", report::clean(&m.name))),
+        Some(b) => r.line(format!("{}: recorded checksum {b} → {now}", output::escape(&m.name))),
+        None => r.line(format!("{}: recorded checksum {now}", output::escape(&m.name))),
     }
     r.json(&RepairOutput {
         ok: true,
         command: "repair",
-        version: v,
+        version: v.into(),
         name: m.name.clone(),
         checksum_before: before,
         checksum: now,

@@ -1,5 +1,5 @@
-//! `cargo migrate seed`: the seed data, kept apart from migrations (the
-//! seed's "Data Migration"), loaded in one transaction: every file or none.
+//! `cargo migrate seed`: the seed data, kept apart from migrations,
+//! loaded in one transaction: every file or none.
 //! Never recorded as applied; on a database that is not on this machine it
 //! asks first (or needs --yes).
 
@@ -11,10 +11,10 @@ use colored::Colorize;
 use super::write::confirm;
 use super::{pending, Context, Database};
 use crate::cli::{DbOpts, LockOpts, SeedArgs};
-use crate::db::bookkeeping::RESET_SESSION;
-use crate::db::{execute, query_error};
+use crate::db::execute;
+use crate::db::ledger;
 use crate::error::{exit, Error, Kind, Result};
-use crate::report::{display_path, json_path, ms, SeedFileJson, SeedOutput};
+use crate::output::{display_path, json_path, ms, SeedFileJson, SeedOutput};
 use crate::source::seeds;
 use crate::sql::{self, OwnTransactions};
 use crate::url;
@@ -86,14 +86,15 @@ pub fn seed(ctx: &Context, db: &DbOpts, lock: &LockOpts, yes: bool, dry_run: boo
     if remote.is_some() && !yes {
         confirm(r, &format!("loading {} seed file(s) into {target}, which is not a local database", texts.len()))?;
     }
+    ledger::refuse_standby(&history)?;
     ctx.lock(&mut conn, lock)?;
-    conn.execute("BEGIN").map_err(|e| query_error("begin the seed transaction", e))?;
+    ledger::begin(&mut conn, "the seed transaction")?;
     let mut total = Duration::ZERO;
     for ((path, text), json) in texts.iter().zip(files.iter_mut()) {
         let took = match execute::run_seed(&mut conn, path, text) {
             Ok(t) => t,
             Err(e) => {
-                let _ = conn.execute("ROLLBACK");
+                ledger::rollback(&mut conn);
                 return Err(e.detail("  the seeds run in one transaction: none of them was loaded"));
             }
         };
@@ -102,11 +103,7 @@ pub fn seed(ctx: &Context, db: &DbOpts, lock: &LockOpts, yes: bool, dry_run: boo
         r.line(format!("  {} {path}  {}", "seeded".green(), ms(took)));
         r.notices(&conn.take_notices());
     }
-    let finish = format!("{RESET_SESSION}COMMIT;");
-    conn.execute(&finish).map_err(|e| {
-        let _ = conn.execute("ROLLBACK");
-        query_error("commit the seed data", e)
-    })?;
+    ledger::reset_and_commit(&mut conn, "the seed data")?;
     r.line(format!("{} loaded {} seed file(s) into {target} in {}", "✓".green().bold(), texts.len(), ms(total)));
     Ok(SeedOutput { ok: true, command: "seed", database: url::mask(&url), dry_run, files })
 }

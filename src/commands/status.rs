@@ -6,14 +6,21 @@ use std::fmt::Write as _;
 use colored::Colorize;
 
 use super::{pending, state, Context, Database};
-use crate::cli::{Format, StatusArgs};
+use crate::cli::StatusArgs;
 use crate::error::{exit, Result};
-use crate::plan::{self, Anomaly, Row, RowState};
-use crate::report::{
-    self, clean, display_path, json_path, AnomalyJson, OtherHistoryJson, StatusOutput, StatusRow, Summary,
+use crate::output::Format;
+use crate::output::{
+    self, display_path, escape, json_path, AnomalyJson, OtherHistoryJson, SkippedJson, StatusOutput, StatusRow,
+    StatusState, Summary,
 };
+mod anomalies;
+mod listing;
+
 use crate::source::Problem;
-use crate::{url, version};
+use crate::url;
+use crate::version::{self, Version};
+use anomalies::Anomaly;
+use listing::{Row, RowState};
 
 pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     // Facts (batch, who, the stored down.sql) are shown in both formats.
@@ -23,12 +30,17 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     let others = super::adopt::takeovers(&mut conn, &source, &history, ctx.settings.ledger())?;
     source.check_runnable(pending(&source, &history));
     let plan_state = state(&source, &history);
-    let anomalies = plan::anomalies(&plan_state, &source.problems);
-    let rows = plan::listing(&source.migrations, &history.applied, &history.partial);
+    // A migration outside a transaction that looks stopped part-way may be
+    // running right now: the lock's holder says (asked only then).
+    let running = if history.partial.is_empty() { None } else { crate::db::lock::held_by(&mut conn) };
+    let mut anomalies = anomalies::anomalies(&plan_state, &source.problems);
+    if running.is_some() {
+        anomalies.retain(|a| !matches!(a, Anomaly::PartlyApplied { .. }));
+    }
+    let rows = listing::listing(&source.migrations, &history.applied, &history.partial);
     let pending = rows.iter().filter(|r| matches!(r.state, RowState::Pending | RowState::Partly { .. })).count();
-    // Sorted, as `migrations` is. Only single files are read for this.
-    let up_only: Vec<&str> =
-        source.migrations.iter().filter(|m| m.file && m.is_up_only()).map(|m| m.version.as_str()).collect();
+    // Sorted, as `migrations` is.
+    let up_only: Vec<&str> = source.migrations.iter().filter(|m| m.is_up_only()).map(|m| m.version.as_str()).collect();
     let r = &ctx.reporter;
 
     if json {
@@ -39,10 +51,16 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
             database: url::mask(&url),
             migrations: rows
                 .iter()
-                .map(|r| StatusRow {
-                    modified: plan_state.modified.iter().any(|(v, _, _)| v == r.version),
-                    up_only: up_only.binary_search(&r.version).is_ok(),
-                    ..row_json(r)
+                .map(|r| {
+                    let row = row_json(r);
+                    let running_by = running.clone().filter(|_| matches!(r.state, RowState::Partly { .. }));
+                    StatusRow {
+                        modified: plan_state.modified.iter().any(|(v, _, _)| v == r.version),
+                        up_only: up_only.binary_search(&r.version).is_ok(),
+                        state: if running_by.is_some() { StatusState::Running } else { row.state },
+                        running_by,
+                        ..row
+                    }
                 })
                 .collect(),
             anomalies: anomalies.iter().map(anomaly_json).collect(),
@@ -55,6 +73,11 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
                     adopted: !t.blocks(),
                     not_recorded: t.not_recorded.clone(),
                 })
+                .collect(),
+            skipped: source
+                .skipped
+                .iter()
+                .map(|s| SkippedJson { entry: s.entry.clone(), reason: s.reason.name() })
                 .collect(),
             summary: Summary { applied: history.applied.len(), pending, anomalies: anomalies.len() },
         });
@@ -106,12 +129,20 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
         }
         out.push('\n');
         let modified: Vec<&str> = plan_state.modified.iter().map(|(v, _, _)| v.as_str()).collect();
-        listing(&mut out, &rows, &modified, &up_only);
+        listing(&mut out, &rows, &modified, &up_only, running.is_some());
         if rows.is_empty() {
             out.push_str("  (no migrations)\n");
         }
         let problems = if anomalies.is_empty() { String::new() } else { format!(", {} problem(s)", anomalies.len()) };
         let _ = writeln!(out, "\n{} applied, {pending} pending{problems}", history.applied.len());
+        if let Some(holder) = &running {
+            let _ = writeln!(
+                out,
+                "  {} a run is applying it right now, holding the migration lock: {holder}; \
+                 `cargo migrate status` again once it has finished",
+                "…".yellow().bold()
+            );
+        }
         for a in &anomalies {
             let _ = writeln!(out, "  {} {}\n    {} {}", "!".red().bold(), a.message(), "hint:".cyan(), a.hint());
         }
@@ -125,7 +156,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
 
 /// One line per migration, appended to `out`. Colour codes are made once and
 /// nothing is allocated per row: status lists thousands.
-fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str], up_only: &[&str]) {
+fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str], up_only: &[&str], running: bool) {
     let (applied, pending, missing, partly) = (
         format!("  {} ", "applied".green()),
         format!("  {} ", "pending".yellow()),
@@ -140,7 +171,7 @@ fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str], up_only: &[&st
             RowState::Partly { .. } => &partly,
             RowState::Pending => &pending,
         });
-        out.push_str(&clean(row.name));
+        out.push_str(&escape(row.name));
         if let Some(a) = row.applied {
             out.push_str("  ");
             out.push_str(&dim);
@@ -163,8 +194,19 @@ fn listing(out: &mut String, rows: &[Row<'_>], modified: &[&str], up_only: &[&st
         if up_only.binary_search(&row.version).is_ok() {
             out.push_str("  (up-only: cannot be reverted)");
         }
-        if let RowState::Partly { done, total } = row.state {
-            let _ = write!(out, "  (partly applied: {} of {total} ran; see below)", report::ran(done.max(0) as usize));
+        match row.state {
+            RowState::Partly { done, total } if running => {
+                let _ = write!(
+                    out,
+                    "  (running now: {} of {total} ran so far; see below)",
+                    output::ran(done.max(0) as usize)
+                );
+            }
+            RowState::Partly { done, total } => {
+                let _ =
+                    write!(out, "  (partly applied: {} of {total} ran; see below)", output::ran(done.max(0) as usize));
+            }
+            _ => {}
         }
         out.push('\n');
     }
@@ -186,9 +228,14 @@ fn row_json(row: &Row<'_>) -> StatusRow {
         _ => (None, None),
     };
     StatusRow {
-        version: row.version.to_string(),
+        version: row.version.into(),
         name: row.name.to_string(),
-        state: row.state.name(),
+        state: match row.state {
+            RowState::Applied => StatusState::Applied,
+            RowState::Pending => StatusState::Pending,
+            RowState::Missing => StatusState::Missing,
+            RowState::Partly { .. } => StatusState::PartlyApplied,
+        },
         applied_at: a.and_then(|a| a.run_on).map(version::format_pg_timestamp),
         batch: a.and_then(|a| a.batch),
         applied_by: a.and_then(|a| a.applied_by.clone()),
@@ -197,6 +244,7 @@ fn row_json(row: &Row<'_>) -> StatusRow {
         statements_total: total,
         modified: false,
         up_only: false,
+        running_by: None,
     }
 }
 
@@ -209,5 +257,5 @@ fn anomaly_json(a: &Anomaly) -> AnomalyJson {
         | Anomaly::Source(Problem::DuplicateVersion { version, .. }) => Some(version.clone()),
         Anomaly::Source(_) => None,
     };
-    AnomalyJson { kind: a.kind(), version, message: a.message(), hint: a.hint() }
+    AnomalyJson { kind: a.kind(), version: version.map(Version::from), message: a.message(), hint: a.hint() }
 }

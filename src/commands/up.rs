@@ -47,7 +47,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
             "{} applied {} migration(s) in {}; {} applied in all",
             "✓".green().bold(),
             out.done.len(),
-            crate::report::ms(total),
+            crate::output::ms(total),
             applied_before + out.done.len()
         ));
     }

@@ -1,4 +1,4 @@
-//! `cargo migrate verify`: the seed's "Test rollback functionality" as one
+//! `cargo migrate verify`: "test rollback functionality" as one
 //! command. On scratch databases (never the target), for each pending
 //! migration (or every one with `--all`): snapshot the schema, apply it,
 //! revert it, compare with the snapshot, apply it again. Each step starts
@@ -14,8 +14,8 @@ use super::Context;
 use crate::cli::VerifyArgs;
 use crate::db::{self, history, lock, schema, Conn};
 use crate::error::{exit, Error, Kind, Result};
+use crate::output::{self, VerifyOutput, VerifyResult, VerifyState};
 use crate::plan::Step;
-use crate::report::{self, VerifyOutput, VerifyResult};
 use crate::runner;
 use crate::source::Source;
 use crate::url;
@@ -82,8 +82,15 @@ fn run_steps(conn: &mut Conn, scratch: &Scratch, db: &str, steps: &[Step], sourc
         return Ok(());
     }
     let history = history::read(conn, true, source.ledger())?;
-    let options = runner::Options { single_transaction: false, who: db::connect::whoami() };
-    let reconnect = || db::connect(&scratch.url_of(db), 10, "verify", &db::Hints::default());
+    let options = runner::Options {
+        single_transaction: false,
+        who: db::connect::whoami(),
+        settle_timeout: std::time::Duration::from_secs(10),
+    };
+    let reconnect = || {
+        db::connect(&scratch.url_of(db), 10, "verify", &db::Hints::default())
+            .map(|c| Box::new(c) as Box<dyn db::Session>)
+    };
     runner::run(conn, &reconnect, steps, source, &history, &options, &mut |_| {}).map(|_| ())
 }
 
@@ -107,14 +114,17 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         return Ok(exit::OK);
     }
 
+    if !args.no_lint {
+        super::lint::before_verify(ctx, &source, &versions)?;
+    }
     // The scratch server: --scratch-url, else the local development database's
     // (where the scratch databases are prepared like Supabase, as it is).
     let (scratch_url, supabase_like) = match &args.scratch_url {
         Some(u) => (u.clone(), false),
-        None => (ctx.local(&args.db.local_db)?.ensure_running(r)?, true),
+        None => (ctx.local(&args.db.local_db)?.ensure_running().map(|run| super::running(r, run))?, true),
     };
     for secret in url::secrets(&scratch_url) {
-        report::add_secret(&secret);
+        output::add_secret(&secret);
     }
     let admin =
         db::connect(&url::with_params(&scratch_url, &[("dbname", "template1")]), 10, "verify", &db::Hints::default())?;
@@ -128,7 +138,17 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         e.hint("verify needs a server where it may create databases: give one with --scratch-url (MIGRATE_SCRATCH_URL)")
     })?;
     if supabase_like {
-        crate::supabase::local::prepare_like_supabase(&scratch.url_of(&base))?;
+        crate::local::prepare_like_supabase(&scratch.url_of(&base))?;
+    } else if let Some(file) = ctx.settings.roles.file()? {
+        // Another server: its roles are its own, so the roles file runs there
+        // too (the local database's ran when it started).
+        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, "read", e))?;
+        crate::local::run_roles(&scratch.url_of(&base), file, &text).map_err(|e| {
+            e.hint(
+                "roles belong to the whole server: if it has them already, make each statement safe to run twice \
+                    (`DO $$ BEGIN CREATE ROLE … ; EXCEPTION WHEN duplicate_object THEN NULL; END $$;`)",
+            )
+        })?;
     }
     // The state before the first migration verified.
     let before: Vec<Step> = source
@@ -217,11 +237,11 @@ fn report(ctx: &Context, results: &[(String, String, Verdict)]) -> Result<u8> {
     let mut problems = 0;
     let mut json = Vec::new();
     for (version, name, verdict) in results {
-        let name_shown = report::clean(name);
+        let name_shown = output::escape(name);
         let (state, details, error) = match verdict {
             Verdict::Reversible => {
                 r.line(format!("  {} {name_shown}", "reversible".green()));
-                ("reversible", Vec::new(), None)
+                (VerifyState::Reversible, Vec::new(), None)
             }
             Verdict::NotReversible { left, lost } => {
                 problems += 1;
@@ -229,28 +249,28 @@ fn report(ctx: &Context, results: &[(String, String, Verdict)]) -> Result<u8> {
                 let mut d: Vec<String> = left.iter().map(|x| format!("left behind: {x}")).collect();
                 d.extend(lost.iter().map(|x| format!("lost: {x}")));
                 for line in &d {
-                    r.line(format!("      {}", report::clean(line)));
+                    r.line(format!("      {}", output::clean(line)));
                 }
-                ("not_reversible", d, None)
+                (VerifyState::NotReversible, d, None)
             }
             Verdict::Failing { stage, error } => {
                 problems += 1;
                 r.line(format!("  {} {name_shown}: {stage} failed", "failing".red().bold()));
-                for line in error.to_string().lines() {
+                for line in output::human::plain(error).lines() {
                     r.line(format!("      {line}"));
                 }
-                ("failing", vec![format!("{stage} failed")], Some(error.message.clone()))
+                (VerifyState::Failing, vec![format!("{stage} failed")], Some(error.message.clone()))
             }
             Verdict::UpOnly => {
                 r.line(format!("  {} {name_shown}: applies; up-only, so there is no down to verify", "up-only".cyan()));
-                ("up_only", Vec::new(), None)
+                (VerifyState::UpOnly, Vec::new(), None)
             }
             Verdict::NotTried => {
                 r.line(format!("  {} {name_shown}: an earlier migration does not apply", "not tried".yellow()));
-                ("not_tried", Vec::new(), None)
+                (VerifyState::NotTried, Vec::new(), None)
             }
         };
-        json.push(VerifyResult { version: version.clone(), name: name.clone(), state, details, error });
+        json.push(VerifyResult { version: version.into(), name: name.clone(), state, details, error });
     }
     let ok = problems == 0;
     if ok {

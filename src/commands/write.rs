@@ -7,14 +7,14 @@ use super::{pending, state, Context, Database};
 use crate::cli::{DbOpts, LockOpts};
 use crate::db::{self, history, Conn, History};
 use crate::error::{Error, Kind, Result};
+use crate::output::{self, Reporter, RunOutput, StepJson};
 use crate::plan::{self, Request};
-use crate::report::{self, Reporter, RunOutput, StepJson};
 use crate::runner::{self, StepReport};
 use crate::source::Source;
 use crate::url;
 
 /// What a write command did (or, with `--dry-run`, would do).
-pub struct Outcome {
+pub struct Written {
     pub done: Vec<StepReport>,
     pub history: History,
     pub source: Source,
@@ -29,7 +29,7 @@ pub struct Outcome {
     pub advice: Option<std::result::Result<Vec<db::advisor::Finding>, String>>,
 }
 
-/// The seed's "Always backup first!": pg_dump into a file only the user can
+/// "Always backup first!": pg_dump into a file only the user can
 /// read, outside the migrations folder; the run stops if it fails.
 fn back_up(
     ctx: &Context,
@@ -47,34 +47,31 @@ fn back_up(
     let resolved = std::fs::canonicalize(&dir).unwrap_or(dir.clone());
     if resolved.starts_with(&migrations) {
         return Err(Error::new(
-            Kind::Backup,
-            format!("{} is inside the migrations folder; nothing was run", report::display_path(&dir)),
+            Kind::Backup { inside_migrations: true },
+            format!("{} is inside the migrations folder; nothing was run", output::display_path(&dir)),
         )
-        .usage()
         .hint("backups must not be committed with the migrations: give --backup-dir another folder"));
     }
     let server = db::backup::server_major(conn)?;
-    let mut dirs: Vec<std::path::PathBuf> = opts.local_db.pg_bin.iter().map(|p| cwd.join(p)).collect();
+    let mut dirs: Vec<std::path::PathBuf> = ctx.pg_bin(&opts.local_db)?.into_iter().collect();
     if let Ok(local) = ctx.local(&opts.local_db) {
         dirs.extend(local.bin().ok());
     }
     let pg_dump = db::backup::find_pg_dump(server, &dirs)?;
     let parsed = db::connect::parse(db_url)?;
-    let stamp = crate::version::format_timestamp(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
-    );
+    let stamp = crate::version::format_timestamp(jiff::Timestamp::now().as_second());
     let dump = db::backup::dump(&parsed, &pg_dump, &dir, &stamp)?;
     ctx.reporter.line(format!(
         "backed up to {} ({:.1} MiB, readable by you only; pg_restore reads it) with {}",
-        report::display_path(&dump.path),
+        output::display_path(&dump.path),
         dump.bytes as f64 / 1048576.0,
-        report::display_path(&dump.pg_dump)
+        output::display_path(&dump.pg_dump)
     ));
     Ok(dump.path)
 }
 
 /// `--dry-run`'s report: the SQL, in order, as it would be sent.
-pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Outcome) {
+pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Written) {
     let Some((setup, planned)) = &out.planned else { return };
     let r = &ctx.reporter;
     if r.human() {
@@ -100,9 +97,9 @@ pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Outcome) {
                 text.push_str(if t.ends_with(';') { "\n" } else { ";\n" });
             }
         }
-        r.result(report::clean(&text));
+        r.result(output::clean(&text));
     }
-    r.json(&report::DryRunOutput {
+    r.json(&output::DryRunOutput {
         ok: true,
         command,
         dry_run: true,
@@ -110,8 +107,8 @@ pub fn print_dry_run(ctx: &Context, command: &'static str, out: &Outcome) {
         setup: (!planned.is_empty()).then(|| setup.clone()),
         steps: planned
             .iter()
-            .map(|p| report::DryRunStep {
-                version: p.version.clone(),
+            .map(|p| output::DryRunStep {
+                version: p.version.as_str().into(),
                 name: p.name.clone(),
                 action: p.action,
                 sql: p.texts.clone(),
@@ -145,7 +142,7 @@ pub fn migrate(
     lock_opts: &LockOpts,
     request: &Request,
     flags: Flags,
-) -> Result<Outcome> {
+) -> Result<Written> {
     let Flags { single_transaction, yes, dry_run, backup, lint, ignore_other_history } = flags;
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
@@ -177,7 +174,7 @@ pub fn migrate(
     // outside a transaction, which then looks partly applied: only the plan
     // made under the lock may refuse for that.
     let mut steps = match plan::plan(&state(&source, &history), request) {
-        Err(e) if e.kind == Kind::PartlyApplied && !dry_run => None,
+        Err(e) if matches!(e.kind, Kind::PartlyApplied { .. }) && !dry_run => None,
         planned => Some(planned?),
     };
     let target = url::target_of(&url);
@@ -185,11 +182,11 @@ pub fn migrate(
         let steps = steps.unwrap_or_default();
         // What `up` would refuse is not what it would send.
         if lint {
-            super::lint::before_up(ctx, &source, &applies(&steps))?;
+            super::lint::before_run(ctx, &source, &steps)?;
         }
-        let options = runner::Options { single_transaction, who: db::connect::whoami() };
+        let options = runner::Options::new(single_transaction, lock_opts);
         let planned = runner::dry_run(&mut conn, &steps, &source, &history, &options)?;
-        return Ok(Outcome {
+        return Ok(Written {
             done: Vec::new(),
             history,
             source,
@@ -208,7 +205,7 @@ pub fn migrate(
         history = history::read(&mut conn, true, ctx.settings.ledger())?;
         let steps = steps.insert(plan::plan(&state(&source, &history), request)?);
         if lint {
-            super::lint::before_up(ctx, &source, &applies(steps))?;
+            super::lint::before_run(ctx, &source, steps)?;
         }
         if !steps.is_empty() {
             let (applies, reverts) = steps.iter().fold((0, 0), |(a, d), s| match s {
@@ -227,35 +224,25 @@ pub fn migrate(
             if let Some(dir) = &backup {
                 made = Some(back_up(ctx, &mut conn, &url, db_opts, dir.as_deref())?);
             }
-            let options = runner::Options { single_transaction, who: db::connect::whoami() };
-            let reconnect = || ctx.connect(&url, db_opts, "check");
-            done = runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| {
-                print_step(r, step)
-            })?;
+            let options = runner::Options::new(single_transaction, lock_opts);
+            let reconnect = || ctx.connect(&url, db_opts, "check").map(|c| Box::new(c) as Box<dyn db::Session>);
+            done =
+                runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| print_step(r, step))
+                    .map_err(|e| ctx.with_roles_file(e))?;
         }
     }
-    let advice = (lint && !done.is_empty()).then(|| super::lint::advise(&mut conn));
+    let advice =
+        (lint && !done.is_empty() && matches!(request, Request::Up { .. })).then(|| super::lint::advise(&mut conn));
     if backup.is_some() && made.is_none() {
         ctx.reporter.note("nothing to apply, so no backup was made");
     }
-    Ok(Outcome { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })
-}
-
-/// The versions a plan applies (the static checks' subject).
-fn applies(steps: &[plan::Step]) -> Vec<String> {
-    steps
-        .iter()
-        .filter_map(|s| match s {
-            plan::Step::Apply(v) | plan::Step::Resume(v, _) => Some(v.clone()),
-            plan::Step::Revert(_) => None,
-        })
-        .collect()
+    Ok(Written { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })
 }
 
 /// Ask on the terminal; anything but yes changes nothing.
 pub(super) fn confirm(r: &Reporter, what: &str) -> Result<()> {
     use std::io::Write as _;
-    eprint!("{}", report::redact(&format!("{what}: go on? [y/N] ")));
+    eprint!("{}", output::redact(&format!("{what}: go on? [y/N] ")));
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().read_line(&mut answer);
@@ -272,29 +259,29 @@ fn print_step(r: &Reporter, step: &StepReport) {
         crate::error::Action::Applied => "applied ".green(),
         crate::error::Action::Reverted => "reverted".yellow(),
     };
-    let kept = if step.from_store { "  (with the down.sql stored when it was applied)" } else { "" };
-    r.line(format!("  {verb} {}  {}{kept}", report::clean(&step.name), report::ms(step.duration)));
+    let kept = if step.from_stored_down { "  (with the down.sql stored when it was applied)" } else { "" };
+    r.line(format!("  {verb} {}  {}{kept}", output::escape(&step.name), output::ms(step.duration)));
     r.notices(&step.notices);
 }
 
 /// The `--format json` document of a write command.
-pub fn run_output(command: &'static str, out: &Outcome) -> RunOutput {
+pub fn run_output(command: &'static str, out: &Written) -> RunOutput {
     RunOutput {
         ok: true,
         command,
         database: out.database.clone(),
-        migrations_dir: report::json_path(&out.source.dir),
-        backup: out.backup.as_deref().map(report::json_path),
+        migrations_dir: output::json_path(&out.source.dir),
+        backup: out.backup.as_deref().map(output::json_path),
         migrations: out
             .done
             .iter()
             .map(|d| StepJson {
-                version: d.version.clone(),
+                version: d.version.as_str().into(),
                 name: d.name.clone(),
                 action: d.action,
                 duration_ms: d.duration.as_millis() as u64,
-                notices: d.notices.iter().map(Into::into).collect(),
-                from_stored_down: d.from_store,
+                notices: d.notices.clone(),
+                from_stored_down: d.from_stored_down,
             })
             .collect(),
     }

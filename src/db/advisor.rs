@@ -1,17 +1,18 @@
-//! `cargo migrate lint --database`: the live schema checked for what the seed
+//! `cargo migrate lint --database`: the live schema checked for what Supabase
 //! asks of every migration (row level security, indexed foreign keys, …).
 //! Each rule is one read-only catalog query written here; the names are the
 //! ones Supabase's own advisor uses, so users can look them up.
 
-use super::pq::Conn;
 use super::query_error;
+use super::session::Session;
 use crate::error::Result;
+use crate::lint::Severity;
 
 /// One finding: the rule, how bad, the object, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub rule: &'static str,
-    pub severity: &'static str,
+    pub severity: Severity,
     pub object: String,
     pub message: String,
     pub fix: &'static str,
@@ -19,7 +20,7 @@ pub struct Finding {
 
 struct Rule {
     name: &'static str,
-    severity: &'static str,
+    severity: Severity,
     /// Returns (object, message) rows.
     sql: &'static str,
     fix: &'static str,
@@ -31,7 +32,7 @@ const EXPOSED: &str = "('public')";
 const RULES: &[Rule] = &[
     Rule {
         name: "rls_disabled_in_public",
-        severity: "error",
+        severity: Severity::Error,
         sql: "SELECT c.oid::regclass::text, 'row level security is off: anon and authenticated reach every row through the API' \
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
               WHERE c.relkind IN ('r', 'p') AND n.nspname IN EXPOSED AND NOT c.relrowsecurity \
@@ -40,14 +41,14 @@ const RULES: &[Rule] = &[
     },
     Rule {
         name: "policy_exists_rls_disabled",
-        severity: "error",
+        severity: Severity::Error,
         sql: "SELECT DISTINCT c.oid::regclass::text, 'has policies, but row level security is off: they do nothing' \
               FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE NOT c.relrowsecurity",
         fix: "ALTER TABLE … ENABLE ROW LEVEL SECURITY",
     },
     Rule {
         name: "rls_enabled_no_policy",
-        severity: "info",
+        severity: Severity::Info,
         sql: "SELECT c.oid::regclass::text, 'row level security is on with no policy: only the owner and service_role see rows' \
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
               WHERE c.relkind IN ('r', 'p') AND n.nspname IN EXPOSED AND c.relrowsecurity \
@@ -57,7 +58,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         name: "unindexed_foreign_keys",
-        severity: "warn",
+        severity: Severity::Warn,
         sql: "SELECT con.conrelid::regclass::text || ' (' || con.conname || ')', \
                      'foreign key without an index on its columns: joins and deletes of the referenced row scan the table' \
               FROM pg_constraint con \
@@ -68,7 +69,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         name: "no_primary_key",
-        severity: "warn",
+        severity: Severity::Warn,
         sql: "SELECT c.oid::regclass::text, 'no primary key: rows cannot be told apart (and realtime updates lose them)' \
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
               WHERE c.relkind IN ('r', 'p') AND n.nspname IN EXPOSED \
@@ -77,7 +78,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         name: "duplicate_index",
-        severity: "warn",
+        severity: Severity::Warn,
         sql: "SELECT string_agg(i.indexrelid::regclass::text, ', ' ORDER BY i.indexrelid::regclass::text), \
                      'indexes with the same definition: each costs writes for nothing' \
               FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -88,7 +89,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         name: "function_search_path_mutable",
-        severity: "warn",
+        severity: Severity::Warn,
         sql: "SELECT p.oid::regprocedure::text, 'its search_path is not fixed: a caller can make it resolve names elsewhere' \
               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
               WHERE n.nspname IN EXPOSED AND p.prokind IN ('f', 'p') \
@@ -98,7 +99,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         name: "security_definer_view",
-        severity: "error",
+        severity: Severity::Error,
         sql: "SELECT c.oid::regclass::text, 'the view runs with its owner''s rights: row level security of the tables it reads does not apply to callers' \
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
               WHERE c.relkind = 'v' AND n.nspname IN EXPOSED \
@@ -107,14 +108,14 @@ const RULES: &[Rule] = &[
     },
     Rule {
         name: "extension_in_public",
-        severity: "warn",
+        severity: Severity::Warn,
         sql: "SELECT e.extname, 'installed in public: its objects are served by the API and clutter the schema' \
               FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = 'public' AND e.extname <> 'plpgsql'",
         fix: "CREATE EXTENSION … WITH SCHEMA extensions (ALTER EXTENSION … SET SCHEMA extensions)",
     },
     Rule {
         name: "auth_users_exposed",
-        severity: "error",
+        severity: Severity::Error,
         sql: "SELECT DISTINCT v.oid::regclass::text, 'this view in an exposed schema reads auth.users: user data reaches the API' \
               FROM pg_class v JOIN pg_namespace n ON n.oid = v.relnamespace \
               JOIN pg_rewrite r ON r.ev_class = v.oid JOIN pg_depend d ON d.objid = r.oid AND d.classid = 'pg_rewrite'::regclass \
@@ -123,7 +124,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         name: "multiple_permissive_policies",
-        severity: "warn",
+        severity: Severity::Warn,
         sql: "SELECT p.schemaname || '.' || p.tablename || ' (' || p.cmd || ' for ' || r.role || ')', \
                      'several permissive policies for one role and action: each is evaluated for every row' \
               FROM pg_policies p, unnest(p.roles) AS r(role) \
@@ -133,7 +134,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         name: "auth_rls_initplan",
-        severity: "warn",
+        severity: Severity::Warn,
         sql: "SELECT p.schemaname || '.' || p.tablename || ' (' || p.policyname || ')', \
                      'calls auth.uid() / auth.jwt() / current_setting() per row' \
               FROM pg_policies p \
@@ -144,7 +145,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         name: "rls_policy_always_true",
-        severity: "warn",
+        severity: Severity::Warn,
         sql: "SELECT p.schemaname || '.' || p.tablename || ' (' || p.policyname || ')', \
                      'lets ' || p.cmd || ' through for every row (USING/WITH CHECK true)' \
               FROM pg_policies p \
@@ -154,7 +155,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         name: "realtime_table_without_rls",
-        severity: "error",
+        severity: Severity::Error,
         sql: "SELECT pt.schemaname || '.' || pt.tablename, 'in supabase_realtime without row level security: every subscriber gets every change' \
               FROM pg_publication_tables pt JOIN pg_class c ON c.oid = (quote_ident(pt.schemaname) || '.' || quote_ident(pt.tablename))::regclass \
               WHERE pt.pubname = 'supabase_realtime' AND NOT c.relrowsecurity",
@@ -163,7 +164,7 @@ const RULES: &[Rule] = &[
 ];
 
 /// Every finding of every rule, rule by rule.
-pub fn check(conn: &mut Conn) -> Result<Vec<Finding>> {
+pub fn check(conn: &mut dyn Session) -> Result<Vec<Finding>> {
     let mut findings = Vec::new();
     for rule in RULES {
         let sql = rule.sql.replace("IN EXPOSED", &format!("IN {EXPOSED}"));

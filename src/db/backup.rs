@@ -1,5 +1,5 @@
 //! `up --backup`: a `pg_dump` of the target before anything is written (the
-//! seed's "Always backup first!"). pg_dump refuses a server newer than
+//! "Always backup first!" of the node-pg-migrate team workflow). pg_dump refuses a server newer than
 //! itself, so the one used is the closest whose major version is the
 //! server's or newer; the dump is written only by the user (0600), never
 //! into the migrations folder, and the password reaches pg_dump through its
@@ -9,8 +9,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::pq::Conn;
 use super::query_error;
+use super::session::Session;
 use crate::error::{Error, Kind, Result};
 use crate::url::DbUrl;
 
@@ -21,7 +21,7 @@ pub struct Dump {
 }
 
 /// The server's major version (15, 17, …).
-pub fn server_major(conn: &mut Conn) -> Result<u32> {
+pub fn server_major(conn: &mut dyn Session) -> Result<u32> {
     let rows = conn
         .query("SELECT pg_catalog.current_setting('server_version_num')", &[])
         .map_err(|e| query_error("read the server's version", e))?;
@@ -59,7 +59,7 @@ pub fn find_pg_dump(server: u32, dirs: &[PathBuf]) -> Result<PathBuf> {
     }
     let seen: Vec<String> = found.iter().map(|(m, p)| format!("{} ({m})", p.display())).collect();
     Err(Error::new(
-        Kind::Backup,
+        Kind::Backup { inside_migrations: false },
         format!(
             "no pg_dump for PostgreSQL {server} or newer (pg_dump refuses a server newer than itself); found: {}; nothing was run",
             if seen.is_empty() { "none".to_string() } else { seen.join(", ") }
@@ -93,8 +93,11 @@ pub fn dump(url: &DbUrl, pg_dump: &Path, dir: &Path, stamp: &str) -> Result<Dump
     let result = cmd.output();
     let failed = |why: String| {
         let _ = std::fs::remove_file(&path);
-        Error::new(Kind::Backup, format!("the backup failed, so nothing was run: {}", crate::report::clean(&why)))
-            .hint("fix what pg_dump says (or run without --backup after backing up another way)")
+        Error::new(
+            Kind::Backup { inside_migrations: false },
+            format!("the backup failed, so nothing was run: {}", crate::show::clean(&why)),
+        )
+        .hint("fix what pg_dump says (or run without --backup after backing up another way)")
     };
     match result {
         Err(e) => Err(failed(format!("could not run {}: {e}", pg_dump.display()))),

@@ -64,32 +64,16 @@ impl Hints {
     }
 }
 
-/// Parse a URL or key/value string; errors never quote the user-info.
+/// Parse a URL or key/value string; errors never quote the user-info. The
+/// commands check configured URLs before this (with what to do about them).
 pub fn parse(url: &str) -> Result<DbUrl> {
-    url::parse_any(url).map_err(|e| Error::new(Kind::BadDatabaseUrl, e.message()).hint(e.hint()))
-}
-
-/// Refuse URLs that cannot run migrations, before connecting.
-pub fn check(url: &str) -> Result<DbUrl> {
-    let parsed = parse(url)?;
-    if parsed.port == Some(6543) {
-        let fixed = url.replacen(":6543", ":5432", 1);
-        return Err(Error::new(
-            Kind::TransactionPooler,
-            format!(
-                "{} is a transaction pooler (port 6543): it cannot hold the session lock that keeps two runs apart, nor run DDL reliably",
-                parsed.target()
-            ),
-        )
-        .hint(format!("use the session pooler on port 5432: {}", url::mask(&fixed))));
-    }
-    Ok(parsed)
+    url::parse_any(url).map_err(|e| Error::new(Kind::BadDatabaseUrl, e.message()))
 }
 
 /// Open a connection. `purpose` names it in `pg_stat_activity`, so a second
 /// run can say who holds the lock.
 pub fn connect(url: &str, connect_timeout: u64, purpose: &str, hints: &Hints) -> Result<Conn> {
-    let parsed = check(url)?;
+    let parsed = parse(url)?;
     let app = format!("cargo-migrate {purpose} ({})", whoami());
     let timeout = connect_timeout.max(1).to_string();
     let full = url::with_params(
@@ -98,7 +82,7 @@ pub fn connect(url: &str, connect_timeout: u64, purpose: &str, hints: &Hints) ->
     );
     Conn::connect(&full).map_err(|msg| {
         let msg = msg.replace('\n', " ").replace('\t', "");
-        let msg = crate::report::clean(&msg);
+        let msg = crate::show::clean(&msg);
         let hint = hints.for_message(&msg).to_string();
         Error::new(Kind::Connect, format!("could not connect to {}: {msg}", parsed.target())).hint(hint)
     })
@@ -117,15 +101,6 @@ pub fn whoami() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn refuses_the_transaction_pooler() {
-        let err = check("postgres://postgres.ref:pw@aws-0-eu-west-1.pooler.supabase.com:6543/postgres").unwrap_err();
-        assert_eq!(err.kind, Kind::TransactionPooler);
-        let hint = err.hint.unwrap();
-        assert!(hint.contains(":5432/postgres"), "{hint}");
-        assert!(!hint.contains("pw@"), "{hint}");
-    }
 
     #[test]
     fn hints_follow_the_failure() {

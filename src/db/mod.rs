@@ -5,25 +5,30 @@
 
 pub mod advisor;
 pub mod backup;
-pub mod bookkeeping;
 pub mod connect;
 pub mod execute;
+#[cfg(test)]
+pub mod fake;
 pub mod foreign;
 pub mod history;
+pub mod ledger;
 pub mod lock;
 pub mod pq;
 pub mod schema;
+pub mod session;
 
 pub use connect::{connect, Hints};
 pub use history::{Applied, History, Partial};
 pub use pq::Conn;
+pub use session::Session;
 
 use crate::error::{Error, Kind};
 
 /// A failed query of ours (not a migration's), as a user-facing error.
 pub fn query_error(action: &str, err: pq::PgError) -> Error {
-    let kind = if err.connection_lost { Kind::ConnectionLost } else { Kind::Database };
-    let e = Error::new(kind, format!("could not {action}: {}", crate::report::clean(&err.message)));
+    let kind = if err.connection_lost { Kind::ConnectionLost(Box::default()) } else { Kind::Database };
+    let e =
+        Error::new(kind, format!("could not {action}: {}", crate::show::clean(&err.message))).caused_by(err.clone());
     // 42501: insufficient_privilege.
     if err.is("42501") {
         e.hint(format!(

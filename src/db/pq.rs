@@ -10,7 +10,8 @@ use std::ptr::NonNull;
 
 use pq_sys as ffi;
 
-pub use crate::report::Notice;
+pub use crate::error::Notice;
+use crate::error::Severity;
 
 /// An error as the server (or libpq) reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,17 @@ impl PgError {
     }
 }
 
+impl std::fmt::Display for PgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.sqlstate {
+            Some(code) => write!(f, "{} (SQLSTATE {code})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for PgError {}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxStatus {
     Idle,
@@ -46,8 +58,54 @@ pub enum TxStatus {
 
 pub struct Conn {
     raw: NonNull<ffi::PGconn>,
-    /// Boxed so its address stays put for libpq's notice callback.
-    notices: Box<RefCell<Vec<Notice>>>,
+    /// Where libpq's notice callback puts the server's messages.
+    notices: NoticeSink,
+    /// The server process of this session, kept while it is known: libpq
+    /// forgets it once the connection is bad, which is when it is needed
+    /// (to wait for the old session to end before deciding an outcome).
+    pid: i32,
+}
+
+/// The notices libpq hands to `receive_notice`, owned through a raw
+/// pointer: libpq keeps that pointer for the connection's life, so no Rust
+/// reference (a `Box` moving with `Conn` would be one) may be asserted
+/// over the cell while libpq can still write through it. Freed by `free`,
+/// after `PQfinish`, when libpq can no longer call back.
+struct NoticeSink(NonNull<RefCell<Vec<Notice>>>);
+
+impl NoticeSink {
+    fn new() -> NoticeSink {
+        NoticeSink(NonNull::from(Box::leak(Box::new(RefCell::new(Vec::new())))))
+    }
+
+    /// The pointer libpq is given.
+    fn as_arg(&self) -> *mut c_void {
+        self.0.as_ptr().cast()
+    }
+
+    fn take(&mut self) -> Vec<Notice> {
+        // SAFETY: the cell lives until `free`; libpq calls back only inside
+        // calls on the connection, which need `&mut Conn`, as this does.
+        std::mem::take(&mut *unsafe { self.0.as_ref() }.borrow_mut())
+    }
+
+    /// SAFETY: call once, after libpq can no longer call back with the pointer.
+    unsafe fn free(&mut self) {
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
+/// What `receive_notice` does with a notice, apart from libpq.
+///
+/// SAFETY: `arg` is null or a `NoticeSink`'s pointer that is not freed.
+unsafe fn push_notice(arg: *mut c_void, notice: Notice) {
+    if arg.is_null() {
+        return;
+    }
+    let notices = unsafe { &*(arg as *const RefCell<Vec<Notice>>) };
+    if let Ok(mut n) = notices.try_borrow_mut() {
+        n.push(notice);
+    }
 }
 
 fn field(res: *const ffi::PGresult, code: u8) -> Option<String> {
@@ -60,47 +118,108 @@ extern "C" fn receive_notice(arg: *mut c_void, res: *const ffi::PGresult) {
     if arg.is_null() || res.is_null() {
         return;
     }
-    // SAFETY: arg is the RefCell owned by the Conn that registered us; libpq
-    // calls this only during calls on that connection, made through &mut Conn.
-    let notices = unsafe { &*(arg as *const RefCell<Vec<Notice>>) };
     let notice = Notice {
-        severity: field(res, ffi::PG_DIAG_SEVERITY_NONLOCALIZED)
-            .or_else(|| field(res, ffi::PG_DIAG_SEVERITY))
-            .unwrap_or_else(|| "NOTICE".into()),
+        severity: Severity::parse(
+            &field(res, ffi::PG_DIAG_SEVERITY_NONLOCALIZED)
+                .or_else(|| field(res, ffi::PG_DIAG_SEVERITY))
+                .unwrap_or_default(),
+        ),
         message: field(res, ffi::PG_DIAG_MESSAGE_PRIMARY).unwrap_or_default(),
         detail: field(res, ffi::PG_DIAG_MESSAGE_DETAIL),
         hint: field(res, ffi::PG_DIAG_MESSAGE_HINT),
     };
-    if let Ok(mut n) = notices.try_borrow_mut() {
-        n.push(notice);
-    }
+    // SAFETY: arg is the sink of the Conn that registered us, freed only after PQfinish.
+    unsafe { push_notice(arg, notice) }
 }
 
-/// Rows of a query, in binary format (decoded by the typed accessors).
+/// Rows of a query, in binary format (decoded by the typed accessors):
+/// libpq's result, or values held in memory (a fake session's answer).
 pub struct Rows {
-    res: NonNull<ffi::PGresult>,
+    backing: Backing,
     pub len: usize,
+}
+
+enum Backing {
+    Pq(NonNull<ffi::PGresult>),
+    /// Only fakes answer this way.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Owned(Vec<Vec<Option<Vec<u8>>>>),
 }
 
 impl Drop for Rows {
     fn drop(&mut self) {
-        // SAFETY: we own the result.
-        unsafe { ffi::PQclear(self.res.as_ptr()) }
+        if let Backing::Pq(res) = self.backing {
+            // SAFETY: we own the result.
+            unsafe { ffi::PQclear(res.as_ptr()) }
+        }
+    }
+}
+
+/// A value as the server sends it in binary format (for fakes' answers).
+#[cfg(test)]
+pub trait Binary {
+    fn binary(&self) -> Vec<u8>;
+}
+
+#[cfg(test)]
+impl Binary for &str {
+    fn binary(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+}
+#[cfg(test)]
+impl Binary for String {
+    fn binary(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+}
+#[cfg(test)]
+impl Binary for bool {
+    fn binary(&self) -> Vec<u8> {
+        vec![u8::from(*self)]
+    }
+}
+#[cfg(test)]
+impl Binary for i32 {
+    fn binary(&self) -> Vec<u8> {
+        self.to_be_bytes().to_vec()
+    }
+}
+#[cfg(test)]
+impl Binary for i64 {
+    fn binary(&self) -> Vec<u8> {
+        self.to_be_bytes().to_vec()
     }
 }
 
 impl Rows {
+    /// Rows held in memory, each value binary-encoded (None for NULL).
+    #[cfg(test)]
+    pub fn owned(rows: Vec<Vec<Option<Vec<u8>>>>) -> Rows {
+        Rows { len: rows.len(), backing: Backing::Owned(rows) }
+    }
+
+    /// One row of one value.
+    #[cfg(test)]
+    pub fn one(value: impl Binary) -> Rows {
+        Rows::owned(vec![vec![Some(value.binary())]])
+    }
+
     /// The raw bytes of a value; None for NULL.
     pub fn bytes(&self, row: usize, col: usize) -> Option<&[u8]> {
+        let res = match &self.backing {
+            Backing::Owned(rows) => return rows.get(row)?.get(col)?.as_deref(),
+            Backing::Pq(res) => *res,
+        };
         let (r, c) = (row as i32, col as i32);
         // SAFETY: bounds are the caller's (queries we wrote); libpq checks them too and
         // returns NULL/0 for out-of-range cells. The bytes live as long as the result.
         unsafe {
-            if ffi::PQgetisnull(self.res.as_ptr(), r, c) != 0 {
+            if ffi::PQgetisnull(res.as_ptr(), r, c) != 0 {
                 return None;
             }
-            let p = ffi::PQgetvalue(self.res.as_ptr(), r, c);
-            let n = ffi::PQgetlength(self.res.as_ptr(), r, c);
+            let p = ffi::PQgetvalue(res.as_ptr(), r, c);
+            let n = ffi::PQgetlength(res.as_ptr(), r, c);
             if p.is_null() || n < 0 {
                 return None;
             }
@@ -130,6 +249,52 @@ impl Rows {
     }
 }
 
+/// Every result a script produced, accounted for: libpq hands them over one
+/// by one, and none is dropped unseen (the server runs what follows a COPY
+/// without waiting for its rows to be read, a COMMIT included).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Script {
+    /// Statements that completed (empty ones not counted), also those after
+    /// a COPY … TO STDOUT.
+    pub completed: usize,
+    /// The first error; after it the server runs nothing more of the text.
+    pub error: Option<PgError>,
+    /// COPY … TO STDOUT streams that were read to their end and dropped.
+    pub copies_out: usize,
+}
+
+impl Script {
+    pub fn result(self) -> Result<(), PgError> {
+        self.error.map_or(Ok(()), Err)
+    }
+}
+
+/// A text for libpq, or the error saying where its NUL is.
+fn c_text(what: &str, text: &str) -> Result<CString, PgError> {
+    CString::new(text).map_err(|_| PgError {
+        position: text.find('\0').map(|b| text[..b].chars().count() + 1),
+        ..PgError::client(format!("{what} contains a NUL character, which PostgreSQL text cannot hold"), false)
+    })
+}
+
+/// Query parameters for libpq: a NUL is an error, never silently removed
+/// (a version or a name with its NUL stripped would be another one).
+fn c_params(params: &[&str]) -> Result<Vec<CString>, PgError> {
+    params.iter().enumerate().map(|(i, p)| c_text(&format!("query parameter ${}", i + 1), p)).collect()
+}
+
+/// What a COPY … FROM STDIN in a script ends with: the server fails the COPY
+/// with this reason, and runs nothing more of the text.
+const NO_COPY_DATA: &CStr = c"cargo-migrate sends no COPY data";
+
+/// The explanation of a COPY … FROM STDIN refused that way.
+fn copy_in_error(mut e: PgError) -> PgError {
+    e.message = "COPY … FROM STDIN cannot run in a migration (there is no data stream): \
+                 load data with INSERT, or COPY from a file the server can read"
+        .into();
+    e
+}
+
 impl Conn {
     /// Connect with a libpq connection string or URL. The error is libpq's
     /// message, which never contains the password.
@@ -137,14 +302,15 @@ impl Conn {
         let c = CString::new(conninfo).map_err(|_| "the connection string contains a NUL character".to_string())?;
         // SAFETY: c is a valid C string; PQconnectdb returns NULL only when out of memory.
         let raw = NonNull::new(unsafe { ffi::PQconnectdb(c.as_ptr()) }).ok_or("libpq is out of memory")?;
-        let conn = Conn { raw, notices: Box::new(RefCell::new(Vec::new())) };
+        let mut conn = Conn { raw, notices: NoticeSink::new(), pid: 0 };
         // SAFETY: raw is a live connection object.
         if unsafe { ffi::PQstatus(raw.as_ptr()) } != ffi::ConnStatusType::CONNECTION_OK {
             return Err(conn.error_message());
         }
-        let arg = &*conn.notices as *const RefCell<Vec<Notice>> as *mut c_void;
-        // SAFETY: the box outlives the connection (both dropped together, PQfinish first).
-        unsafe { ffi::PQsetNoticeReceiver(raw.as_ptr(), Some(receive_notice), arg) };
+        // SAFETY: the sink outlives the connection: Drop frees it after PQfinish.
+        unsafe { ffi::PQsetNoticeReceiver(raw.as_ptr(), Some(receive_notice), conn.notices.as_arg()) };
+        // SAFETY: live connection.
+        conn.pid = unsafe { ffi::PQbackendPID(raw.as_ptr()) };
         Ok(conn)
     }
 
@@ -163,29 +329,8 @@ impl Conn {
         status != ffi::ConnStatusType::CONNECTION_OK
     }
 
-    /// Turn a finished result into Ok(result) or the error it carries.
-    fn check(&self, res: *mut ffi::PGresult) -> Result<NonNull<ffi::PGresult>, PgError> {
-        let Some(res) = NonNull::new(res) else {
-            return Err(PgError::client(self.error_message(), self.is_bad()));
-        };
-        // SAFETY: res is a valid result.
-        let status = unsafe { ffi::PQresultStatus(res.as_ptr()) };
-        use ffi::ExecStatusType::*;
-        if matches!(status, PGRES_COMMAND_OK | PGRES_TUPLES_OK | PGRES_EMPTY_QUERY) {
-            return Ok(res);
-        }
-        if matches!(status, PGRES_COPY_IN | PGRES_COPY_OUT) {
-            // SAFETY: we own the result; the connection is in COPY state,
-            // which we end (refusing the data) before it is used again.
-            unsafe { ffi::PQclear(res.as_ptr()) };
-            self.end_copy(status == PGRES_COPY_IN);
-            return Err(PgError::client(
-                "COPY … FROM STDIN / TO STDOUT cannot run in a migration (there is no data stream): \
-                 load data with INSERT, or COPY from a file the server can read"
-                    .into(),
-                self.is_bad(),
-            ));
-        }
+    /// The error a failed result carries (which is then cleared).
+    fn take_error(&self, res: NonNull<ffi::PGresult>) -> PgError {
         let r = res.as_ptr();
         let err = PgError {
             sqlstate: field(r, ffi::PG_DIAG_SQLSTATE),
@@ -197,112 +342,103 @@ impl Conn {
         };
         // SAFETY: we own the result.
         unsafe { ffi::PQclear(r) };
-        Err(err)
+        err
     }
 
-    /// Leave COPY state: refuse to send data, or read and drop what comes,
-    /// then consume the remaining results.
-    fn end_copy(&self, copy_in: bool) {
+    /// Read a COPY … TO STDOUT's rows to their end and drop them; the
+    /// COPY's own result follows, as does everything after it.
+    fn drain_copy_out(&mut self) {
         let conn = self.raw.as_ptr();
-        // SAFETY: live connection in COPY state; buffers returned by libpq are
-        // freed with PQfreemem; results are cleared.
+        let mut rows = 0usize;
+        // SAFETY: live connection in COPY OUT state; each buffer is freed with PQfreemem.
         unsafe {
-            if copy_in {
-                let why = c"cargo-migrate sends no COPY data";
-                ffi::PQputCopyEnd(conn, why.as_ptr());
-            } else {
-                let mut buf: *mut std::os::raw::c_char = std::ptr::null_mut();
-                while ffi::PQgetCopyData(conn, &mut buf, 0) > 0 {
-                    ffi::PQfreemem(buf as *mut c_void);
-                    buf = std::ptr::null_mut();
-                }
-            }
-            loop {
-                let r = ffi::PQgetResult(conn);
-                if r.is_null() {
-                    break;
-                }
-                ffi::PQclear(r);
+            let mut buf: *mut std::os::raw::c_char = std::ptr::null_mut();
+            while ffi::PQgetCopyData(conn, &mut buf, 0) > 0 {
+                ffi::PQfreemem(buf as *mut c_void);
+                buf = std::ptr::null_mut();
+                rows += 1;
             }
         }
+        let notice = Notice {
+            severity: crate::error::Severity::Warning,
+            message: format!("COPY … TO STDOUT sent {rows} row(s) that no one reads: cargo-migrate dropped them"),
+            detail: None,
+            hint: Some("to look at data, query it with psql; or COPY to a file the server can write".into()),
+        };
+        // SAFETY: the sink is ours and not freed.
+        unsafe { push_notice(self.notices.as_arg(), notice) };
     }
 
-    /// Run one or more statements (simple query protocol); results are discarded.
-    pub fn execute(&mut self, sql: &str) -> Result<(), PgError> {
-        let c = CString::new(sql).map_err(|_| PgError {
-            position: sql.find('\0').map(|b| sql[..b].chars().count() + 1),
-            ..PgError::client("the SQL contains a NUL character".into(), false)
-        })?;
-        // SAFETY: live connection, valid C string. PQexec returns the last result,
-        // or the first error (it stops there).
-        let res = unsafe { ffi::PQexec(self.raw.as_ptr(), c.as_ptr()) };
-        let res = self.check(res)?;
-        // SAFETY: we own it.
-        unsafe { ffi::PQclear(res.as_ptr()) };
-        if self.is_bad() {
-            return Err(PgError::client(self.error_message(), true));
-        }
-        Ok(())
-    }
-
-    /// Like `execute`, but a failure also says how many statements of the
-    /// text completed before it: the server reports each one as it finishes,
-    /// so the failing statement is known without running anything again.
-    pub fn execute_counted(&mut self, sql: &str) -> Result<(), Box<(PgError, usize)>> {
-        let c = CString::new(sql).map_err(|_| {
-            let e = PgError {
-                position: sql.find('\0').map(|b| sql[..b].chars().count() + 1),
-                ..PgError::client("the SQL contains a NUL character".into(), false)
-            };
-            Box::new((e, 0))
-        })?;
+    /// Run a script (one or more statements, simple query protocol) and
+    /// account for every result: how many statements completed, the first
+    /// error, the COPY streams met. A multi-statement text runs as one
+    /// implicit transaction unless it says BEGIN/COMMIT itself.
+    pub fn script(&mut self, sql: &str) -> Script {
+        let mut out = Script::default();
+        let c = match c_text("the SQL", sql) {
+            Ok(c) => c,
+            Err(e) => return Script { error: Some(e), ..out },
+        };
         let conn = self.raw.as_ptr();
         // SAFETY: live connection, valid C string.
         if unsafe { ffi::PQsendQuery(conn, c.as_ptr()) } == 0 {
-            return Err(Box::new((PgError::client(self.error_message(), self.is_bad()), 0)));
+            out.error = Some(PgError::client(self.error_message(), self.is_bad()));
+            return out;
         }
-        let mut done = 0;
-        let mut failed = None;
-        loop {
-            // SAFETY: live connection; each result is checked (and so cleared) once.
-            let res = unsafe { ffi::PQgetResult(conn) };
-            if res.is_null() {
-                break;
-            }
+        let mut refused_copy_in = false;
+        // SAFETY: live connection; each result is cleared exactly once below.
+        while let Some(res) = NonNull::new(unsafe { ffi::PQgetResult(conn) }) {
             // SAFETY: res is a valid result we own until cleared.
-            let empty = unsafe { ffi::PQresultStatus(res) } == ffi::ExecStatusType::PGRES_EMPTY_QUERY;
-            match self.check(res) {
-                Ok(ok) => {
+            let status = unsafe { ffi::PQresultStatus(res.as_ptr()) };
+            use ffi::ExecStatusType::*;
+            match status {
+                PGRES_COMMAND_OK | PGRES_TUPLES_OK | PGRES_EMPTY_QUERY => {
+                    out.completed += usize::from(status != PGRES_EMPTY_QUERY);
                     // SAFETY: we own it.
-                    unsafe { ffi::PQclear(ok.as_ptr()) };
-                    if !empty {
-                        done += 1;
-                    }
+                    unsafe { ffi::PQclear(res.as_ptr()) };
                 }
-                Err(e) => {
-                    failed.get_or_insert(e);
+                PGRES_COPY_OUT => {
+                    // SAFETY: we own it; the stream is read next.
+                    unsafe { ffi::PQclear(res.as_ptr()) };
+                    out.copies_out += 1;
+                    self.drain_copy_out();
+                }
+                PGRES_COPY_IN | PGRES_COPY_BOTH => {
+                    // SAFETY: we own it; the server answers the refusal with an error result.
+                    unsafe {
+                        ffi::PQclear(res.as_ptr());
+                        ffi::PQputCopyEnd(conn, NO_COPY_DATA.as_ptr());
+                    }
+                    refused_copy_in = true;
+                }
+                _ => {
+                    let e = self.take_error(res);
+                    let e = if refused_copy_in && out.error.is_none() { copy_in_error(e) } else { e };
+                    out.error.get_or_insert(e);
                     if self.is_bad() {
                         break;
                     }
                 }
             }
         }
-        if let Some(mut e) = failed {
+        match &mut out.error {
             // libpq notices the connection is gone only after the error that said so.
-            e.connection_lost |= self.is_bad();
-            return Err(Box::new((e, done)));
+            Some(e) => e.connection_lost |= self.is_bad(),
+            None if self.is_bad() => out.error = Some(PgError::client(self.error_message(), true)),
+            None => {}
         }
-        if self.is_bad() {
-            return Err(Box::new((PgError::client(self.error_message(), true), done)));
-        }
-        Ok(())
+        out
+    }
+
+    /// Run a script; its first error.
+    pub fn execute(&mut self, sql: &str) -> Result<(), PgError> {
+        self.script(sql).result()
     }
 
     /// One statement, rows in binary format. Parameters are text.
     pub fn query(&mut self, sql: &str, params: &[&str]) -> Result<Rows, PgError> {
-        let c = CString::new(sql).expect("our queries contain no NUL");
-        let values: Vec<CString> =
-            params.iter().map(|p| CString::new(p.replace('\0', "")).unwrap_or_default()).collect();
+        let c = c_text("the query", sql)?;
+        let values = c_params(params)?;
         let ptrs: Vec<*const std::os::raw::c_char> = values.iter().map(|v| v.as_ptr()).collect();
         // SAFETY: live connection; arrays of params.len() valid C strings; NULL
         // types/lengths/formats mean "infer, text"; 1 = binary results.
@@ -318,10 +454,37 @@ impl Conn {
                 1,
             )
         };
-        let res = self.check(res)?;
-        // SAFETY: valid result.
-        let len = unsafe { ffi::PQntuples(res.as_ptr()) }.max(0) as usize;
-        Ok(Rows { res, len })
+        let Some(res) = NonNull::new(res) else {
+            return Err(PgError::client(self.error_message(), self.is_bad()));
+        };
+        // SAFETY: res is a valid result.
+        let status = unsafe { ffi::PQresultStatus(res.as_ptr()) };
+        use ffi::ExecStatusType::*;
+        match status {
+            PGRES_COMMAND_OK | PGRES_TUPLES_OK | PGRES_EMPTY_QUERY => {
+                // SAFETY: valid result.
+                let len = unsafe { ffi::PQntuples(res.as_ptr()) }.max(0) as usize;
+                Ok(Rows { backing: Backing::Pq(res), len })
+            }
+            PGRES_COPY_IN | PGRES_COPY_OUT | PGRES_COPY_BOTH => {
+                // Our queries never COPY; leave the state cleanly if one did.
+                // SAFETY: we own the result; the connection is left out of COPY state.
+                unsafe {
+                    ffi::PQclear(res.as_ptr());
+                    if status == PGRES_COPY_OUT {
+                        self.drain_copy_out();
+                        self.take_notices();
+                    } else {
+                        ffi::PQputCopyEnd(self.raw.as_ptr(), NO_COPY_DATA.as_ptr());
+                    }
+                    while let Some(r) = NonNull::new(ffi::PQgetResult(self.raw.as_ptr())) {
+                        ffi::PQclear(r.as_ptr());
+                    }
+                }
+                Err(PgError::client("a query of cargo-migrate's own started a COPY".into(), self.is_bad()))
+            }
+            _ => Err(self.take_error(res)),
+        }
     }
 
     pub fn transaction_status(&self) -> TxStatus {
@@ -336,13 +499,91 @@ impl Conn {
 
     /// The server's messages since the last call.
     pub fn take_notices(&mut self) -> Vec<Notice> {
-        std::mem::take(&mut *self.notices.borrow_mut())
+        self.notices.take()
+    }
+
+    /// The server process serving this session (0 if never known).
+    pub fn backend_pid(&self) -> i32 {
+        self.pid
     }
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        // SAFETY: we own the connection; after this libpq never calls the receiver again.
-        unsafe { ffi::PQfinish(self.raw.as_ptr()) }
+        // SAFETY: we own the connection; after PQfinish libpq never calls the
+        // receiver again, so the sink can go.
+        unsafe {
+            ffi::PQfinish(self.raw.as_ptr());
+            self.notices.free();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The parts that do not call libpq (these also run under Miri:
+    //! `cargo +nightly miri test --lib db::pq`).
+    use super::*;
+
+    fn notice(message: &str) -> Notice {
+        Notice { severity: crate::error::Severity::Notice, message: message.into(), detail: None, hint: None }
+    }
+
+    #[test]
+    fn notices_written_through_the_pointer_survive_a_move_of_their_owner() {
+        struct Owner {
+            sink: NoticeSink,
+        }
+        let owner = Owner { sink: NoticeSink::new() };
+        let arg = owner.sink.as_arg();
+        // Moved (as a Conn is, out of `connect` and into the caller's frames),
+        // then written through the pointer libpq was given, then read.
+        let moved = Box::new(owner);
+        unsafe { push_notice(arg, notice("one")) };
+        let mut moved_again = *moved;
+        unsafe { push_notice(arg, notice("two")) };
+        let got: Vec<String> = moved_again.sink.take().into_iter().map(|n| n.message).collect();
+        assert_eq!(got, ["one", "two"]);
+        assert!(moved_again.sink.take().is_empty());
+        unsafe { moved_again.sink.free() };
+        unsafe { push_notice(std::ptr::null_mut(), notice("ignored")) };
+    }
+
+    #[test]
+    fn a_nul_is_an_error_with_its_position_never_stripped() {
+        let e = c_text("the SQL", "SELECT 1;\nSELECT 'a\0b'").unwrap_err();
+        assert_eq!(e.position, Some(20));
+        assert!(!e.connection_lost);
+        let e = c_params(&["20250101000000", "x\0y"]).unwrap_err();
+        assert!(e.message.contains("$2"), "{}", e.message);
+        assert_eq!(c_params(&["é", ""]).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn owned_rows_decode_as_the_server_sends_them() {
+        let rows = Rows::owned(vec![
+            vec![Some("v1".binary()), Some(7i32.binary()), Some(true.binary()), None],
+            vec![Some(b"\xff".to_vec()), Some((-2i64).binary()), Some(false.binary()), Some(Vec::new())],
+        ]);
+        assert_eq!(rows.len, 2);
+        assert_eq!(rows.text(0, 0).as_deref(), Some("v1"));
+        assert_eq!(rows.i32(0, 1), Some(7));
+        assert_eq!(rows.bool(0, 2), Some(true));
+        assert_eq!(rows.text(0, 3), None);
+        assert_eq!(rows.text(1, 0).as_deref(), Some("\u{fffd}"));
+        assert_eq!(rows.i64(1, 1), Some(-2));
+        assert_eq!(rows.bool(1, 2), Some(false));
+        assert_eq!(rows.text(1, 3).as_deref(), Some(""));
+        // Out of range is NULL, as libpq answers.
+        assert_eq!(rows.text(5, 0), None);
+        assert_eq!(rows.i32(0, 9), None);
+        assert_eq!(Rows::one(3i64).i64(0, 0), Some(3));
+    }
+
+    #[test]
+    fn a_script_result_is_its_first_error() {
+        assert_eq!(Script { completed: 3, ..Script::default() }.result(), Ok(()));
+        let e = PgError::client("x".into(), false);
+        assert_eq!(Script { error: Some(e.clone()), ..Script::default() }.result(), Err(e));
     }
 }

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use super::pq::Conn;
 use super::query_error;
+use super::session::Session;
 use crate::error::Result;
 
 /// Namespaces that are never the migrations' business.
@@ -97,7 +97,7 @@ fn snapshot_sql() -> String {
 }
 
 /// The schema as it is now.
-pub fn snapshot(conn: &mut Conn) -> Result<BTreeSet<String>> {
+pub fn snapshot(conn: &mut dyn Session) -> Result<BTreeSet<String>> {
     // With an empty search_path every name comes out schema-qualified.
     conn.execute("SET search_path = ''").map_err(|e| query_error("read the schema", e))?;
     let rows = conn.query(&snapshot_sql(), &[]).map_err(|e| query_error("read the schema", e));
@@ -107,12 +107,12 @@ pub fn snapshot(conn: &mut Conn) -> Result<BTreeSet<String>> {
 }
 
 /// Create a database as a copy of `template` (no session may use the template).
-pub fn clone_database(admin: &mut Conn, name: &str, template: &str) -> Result<()> {
+pub fn clone_database(admin: &mut dyn Session, name: &str, template: &str) -> Result<()> {
     admin
         .execute(&format!("CREATE DATABASE {} TEMPLATE {}", crate::sql::ident(name), crate::sql::ident(template)))
         .map_err(|e| query_error(&format!("create the scratch database {name}"), e))
 }
 
-pub fn drop_database(admin: &mut Conn, name: &str) {
+pub fn drop_database(admin: &mut dyn Session, name: &str) {
     let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", crate::sql::ident(name)));
 }

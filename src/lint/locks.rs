@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use squawk_syntax::ast::{self, AstNode};
 use squawk_syntax::{SyntaxKind, SyntaxNode};
 
-use super::names::{self, child, descendant, has_token, QName};
+use super::syntax::{self, child, descendant, has_token, QName};
 use super::{Hit, LintInput, Parsed};
 use crate::sql::OwnTransactions;
 
@@ -19,7 +19,7 @@ const SERIAL: &[&str] = &["serial", "bigserial", "smallserial", "serial4", "seri
 
 /// The first table a node names (its outermost path).
 pub fn table_of(node: &SyntaxNode) -> Option<QName> {
-    node.descendants().find(|n| matches!(n.kind(), SyntaxKind::PATH | SyntaxKind::PATH_REF)).map(|p| names::qname(&p))
+    node.descendants().find(|n| matches!(n.kind(), SyntaxKind::PATH | SyntaxKind::PATH_REF)).map(|p| syntax::qname(&p))
 }
 
 /// Tables created in the file, with the index of the statement that creates them.
@@ -45,13 +45,13 @@ pub fn check(parsed: &Parsed, input: &LintInput, hits: &mut Vec<Hit>) {
         .stmts
         .iter()
         .filter_map(|s| match s {
-            ast::Stmt::CreateIndex(ci) => ci.index().map(|n| names::qname(n.syntax())),
+            ast::Stmt::CreateIndex(ci) => ci.index().map(|n| syntax::qname(n.syntax())),
             _ => None,
         })
         .collect();
 
-    let own = crate::sql::own_transactions(parsed.text);
-    transactions(parsed, input, &own, hits);
+    let own = &parsed.own;
+    transactions(parsed, input, own, hits);
     // Whether a statement runs inside a transaction: the migration's own (unless the
     // file runs block by block), or a block the file opens itself.
     let whole_file_in_transaction = input.runs_in_transaction && !matches!(own, OwnTransactions::Balanced);
@@ -235,7 +235,7 @@ fn alter_action(action: &ast::AlterTableAction, table: &QName, hits: &mut Vec<Hi
     let node = action.syntax();
     match action {
         ast::AlterTableAction::AddColumn(ac) => {
-            let column = ac.column_name().map(|c| names::ident(&c.syntax().text().to_string())).unwrap_or_default();
+            let column = ac.column_name().map(|c| syntax::ident(&c.syntax().text().to_string())).unwrap_or_default();
             let kinds: Vec<SyntaxKind> = node.children().map(|c| c.kind()).collect();
             let default = child(node, SyntaxKind::DEFAULT_CONSTRAINT);
             let generated = child(node, SyntaxKind::GENERATED_CONSTRAINT);
@@ -249,12 +249,12 @@ fn alter_action(action: &ast::AlterTableAction, table: &QName, hits: &mut Vec<Hi
             let volatile = default.as_ref().and_then(|d| {
                 d.descendants()
                     .filter(|n| n.kind() == SyntaxKind::CALL_EXPR)
-                    .filter_map(|c| names::called(&c))
+                    .filter_map(|c| syntax::called(&c))
                     .find(|f| VOLATILE.contains(&f.rsplit('.').next().unwrap_or(f)))
             });
             let ty = ac.ty().map(|t| t.syntax().text().to_string().to_ascii_lowercase()).unwrap_or_default();
             let stored =
-                generated.as_ref().is_some_and(|g| names::tokens(g).any(|t| t.text().eq_ignore_ascii_case("stored")));
+                generated.as_ref().is_some_and(|g| syntax::tokens(g).any(|t| t.text().eq_ignore_ascii_case("stored")));
             let why = if let Some(f) = volatile {
                 Some(format!("its default {f}() is volatile"))
             } else if SERIAL.contains(&ty.as_str()) {
@@ -319,7 +319,8 @@ fn alter_action(action: &ast::AlterTableAction, table: &QName, hits: &mut Vec<Hi
             }
         }
         ast::AlterTableAction::AlterColumn(ac) => {
-            let column = ac.column_name_ref().map(|c| names::ident(&c.syntax().text().to_string())).unwrap_or_default();
+            let column =
+                ac.column_name_ref().map(|c| syntax::ident(&c.syntax().text().to_string())).unwrap_or_default();
             if child(node, SyntaxKind::SET_NOT_NULL).is_some() {
                 hits.push(Hit::at(
                     super::SET_NOT_NULL,
@@ -336,7 +337,8 @@ fn alter_action(action: &ast::AlterTableAction, table: &QName, hits: &mut Vec<Hi
             }
         }
         ast::AlterTableAction::RenameColumn(rc) => {
-            let column = rc.column_name_ref().map(|c| names::ident(&c.syntax().text().to_string())).unwrap_or_default();
+            let column =
+                rc.column_name_ref().map(|c| syntax::ident(&c.syntax().text().to_string())).unwrap_or_default();
             hits.push(Hit::at(
                 super::RENAME,
                 node,
@@ -351,7 +353,8 @@ fn alter_action(action: &ast::AlterTableAction, table: &QName, hits: &mut Vec<Hi
             ));
         }
         ast::AlterTableAction::DropColumn(dc) => {
-            let column = dc.column_name_ref().map(|c| names::ident(&c.syntax().text().to_string())).unwrap_or_default();
+            let column =
+                dc.column_name_ref().map(|c| syntax::ident(&c.syntax().text().to_string())).unwrap_or_default();
             hits.push(Hit::at(
                 super::DROP_COLUMN,
                 node,

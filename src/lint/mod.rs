@@ -14,16 +14,16 @@
 //! PostgreSQL's grammar (no policies, publications, function options).
 
 mod locks;
-mod names;
 mod reversible;
-mod secrets;
+pub mod secrets;
 mod supabase;
+mod syntax;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
-use squawk_syntax::ast::{self, AstNode};
+use squawk_syntax::ast;
 use squawk_syntax::{SourceFile, SyntaxKind, SyntaxNode};
 
 /// One migration as the rules see it. Made by one adapter
@@ -46,6 +46,7 @@ pub struct LintInput {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -54,14 +55,6 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warn => "warn",
-            Severity::Error => "error",
-        }
-    }
-
     fn parse(s: &str) -> Option<Severity> {
         match s {
             "info" => Some(Severity::Info),
@@ -340,7 +333,7 @@ pub(crate) struct Hit {
 
 impl Hit {
     pub fn at(rule: &'static Rule, node: &SyntaxNode, message: impl Into<String>) -> Hit {
-        let (start, end) = names::span(node);
+        let (start, end) = syntax::span(node);
         Hit { rule, side: Side::Up, start, end, message: message.into(), fix: None }
     }
 
@@ -355,8 +348,10 @@ pub(crate) struct Parsed<'a> {
     pub text: &'a str,
     pub root: SyntaxNode,
     pub stmts: Vec<ast::Stmt>,
-    /// Byte ranges of `stmts`.
+    /// Byte ranges of the statements, as `sql::split_statements` cuts them.
     ranges: Vec<(usize, usize)>,
+    /// How the file manages transactions, as the runner will see it.
+    pub own: crate::sql::OwnTransactions,
     line_starts: Vec<usize>,
     /// Rules ignored in the whole file (`all` = every rule).
     file_ignores: Vec<String>,
@@ -369,11 +364,14 @@ pub(crate) struct Parsed<'a> {
 
 impl<'a> Parsed<'a> {
     pub fn new(text: &'a str) -> Parsed<'a> {
-        let data_blanked = blank_data(text);
+        let reading = crate::sql::read(text);
+        let data_blanked = blank_data(text, &reading);
         let parse = SourceFile::parse(data_blanked.as_deref().unwrap_or(text));
         let root = parse.syntax_node();
         let stmts: Vec<ast::Stmt> = parse.tree().stmts().collect();
-        let ranges: Vec<(usize, usize)> = stmts.iter().map(|s| names::span(s.syntax())).collect();
+        // Where statements start and end is the runner's answer, not the parser's.
+        let own = reading.own_transactions();
+        let ranges = reading.spans;
         let mut line_starts = vec![0];
         line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
         let parse_error = parse.errors().first().map(|e| (usize::from(e.range().start()), e.message().to_string()));
@@ -382,6 +380,7 @@ impl<'a> Parsed<'a> {
             root,
             stmts,
             ranges,
+            own,
             line_starts,
             file_ignores: Vec::new(),
             stmt_ignores: HashMap::new(),
@@ -484,11 +483,10 @@ impl<'a> Parsed<'a> {
 /// statements are blanked before parsing, byte for byte, so that every offset
 /// (and so every line and column) stays that of the file. Secrets are looked
 /// for in the original text. None: nothing to blank.
-fn blank_data(text: &str) -> Option<String> {
+fn blank_data(text: &str, reading: &crate::sql::Reading) -> Option<String> {
     let mut bytes: Option<Vec<u8>> = None;
-    for stmt in crate::sql::split_statements(text) {
-        let skip = crate::sql::code_start(stmt.text);
-        let code = stmt.text.char_indices().nth(skip).map_or("", |(b, _)| &stmt.text[b..]);
+    for (stmt, (code, end)) in reading.statements.iter().zip(&reading.spans) {
+        let code = &text[*code..*end];
         let is_insert = code.get(..6).is_some_and(|w| w.eq_ignore_ascii_case("insert"));
         if !is_insert || stmt.text.contains("vault.") {
             continue;
@@ -501,7 +499,20 @@ fn blank_data(text: &str) -> Option<String> {
             }
         }
     }
-    // Whole statements were overwritten with ASCII: still UTF-8.
+    // The parser must end each literal where the runner does (see
+    // `sql::Reading::reread`): their insides (no rule reads them) are blanked.
+    for &(start, end) in &reading.reread {
+        let b = bytes.get_or_insert_with(|| text.as_bytes().to_vec());
+        let open = start + b[start..end].iter().position(|c| *c == b'\'').unwrap_or(0);
+        // An unclosed one is blanked to the end: no character is cut.
+        let close = if end - 1 > open && b[end - 1] == b'\'' { end - 1 } else { end };
+        for byte in &mut b[open + 1..close] {
+            if *byte != b'\n' {
+                *byte = b' ';
+            }
+        }
+    }
+    // Whole statements and characters were overwritten with ASCII: still UTF-8.
     bytes.map(|b| String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
@@ -683,14 +694,28 @@ pub(crate) mod tests {
     fn only_inserts_are_blanked_byte_for_byte() {
         let sql =
             "CREATE TABLE t (a text);\n-- one\nINSERT INTO t VALUES ('é;\n');\nSELECT vault.create_secret('x');\n";
-        let blanked = blank_data(sql).expect("an INSERT to blank");
+        let blanked = blank_data(sql, &crate::sql::read(sql)).expect("an INSERT to blank");
         assert_eq!(blanked.len(), sql.len());
         assert_eq!(blanked.lines().count(), sql.lines().count());
         assert!(
             blanked.starts_with("CREATE TABLE t (a text);") && !blanked.contains("INSERT") && !blanked.contains("one")
         );
         assert!(blanked.contains("SELECT vault.create_secret('x');"));
-        assert_eq!(blank_data("SELECT 1; INSERT INTO t SELECT vault.create_secret('x');"), None);
+        let sql = "SELECT 1; INSERT INTO t SELECT vault.create_secret('x');";
+        assert_eq!(blank_data(sql, &crate::sql::read(sql)), None);
+    }
+
+    #[test]
+    fn statements_are_the_ones_the_runner_sends() {
+        // The E'' string goes on after the newline: `DROP TABLE t` is text, never run.
+        let sql = "SET lock_timeout = '1s';\nSELECT E'a'\n'\\'; -- migrate:ignore drop_table\nDROP TABLE t; ';\nDROP TABLE u;\n";
+        let found: Vec<(&str, usize)> =
+            check(&[input(sql)], &Config::default()).iter().map(|f| (f.rule.name, f.line)).collect();
+        assert_eq!(found, [("drop_table", 5)]);
+        let off = "SET standard_conforming_strings = off;\nSET lock_timeout = '1s';\nSELECT 'a\\';\nDROP TABLE t; ';\nDROP TABLE u;\n";
+        let found: Vec<(&str, usize)> =
+            check(&[input(off)], &Config::default()).iter().map(|f| (f.rule.name, f.line)).collect();
+        assert_eq!(found, [("drop_table", 5)]);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use squawk_syntax::ast::{self, AstNode};
 use squawk_syntax::{SyntaxKind, SyntaxNode};
 
 use super::locks::table_of;
-use super::names::{self, QName};
+use super::syntax::{self, QName};
 use super::{Hit, Parsed};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +57,7 @@ impl Object {
 }
 
 fn name_in(node: &SyntaxNode, kinds: &[SyntaxKind]) -> Option<QName> {
-    node.children().find(|c| kinds.contains(&c.kind())).map(|n| names::qname(&n))
+    node.children().find(|c| kinds.contains(&c.kind())).map(|n| syntax::qname(&n))
 }
 
 fn has(node: &SyntaxNode, kind: SyntaxKind) -> bool {
@@ -74,7 +74,7 @@ fn created(stmt: &ast::Stmt) -> Vec<Object> {
     match stmt {
         ast::Stmt::CreateTable(t) => one(t.table_name().and_then(|n| table_of(n.syntax())).map(Object::Table)),
         ast::Stmt::CreateIndex(ci) => one(ci.index().map(|n| Object::Index {
-            name: names::qname(n.syntax()),
+            name: syntax::qname(n.syntax()),
             table: ci.table_relation_name().and_then(|r| table_of(r.syntax())),
             columns: ci
                 .partition_item_list()
@@ -82,20 +82,20 @@ fn created(stmt: &ast::Stmt) -> Vec<Object> {
                     l.syntax()
                         .descendants()
                         .filter(|n| n.kind() == SyntaxKind::NAME_REF)
-                        .map(|n| names::ident(&n.text().to_string()))
+                        .map(|n| syntax::ident(&n.text().to_string()))
                         .collect()
                 })
                 .unwrap_or_default(),
         })),
         ast::Stmt::CreatePolicy(p) => one((|| {
             Some(Object::Policy {
-                name: names::ident(&p.policy()?.syntax().text().to_string()),
+                name: syntax::ident(&p.policy()?.syntax().text().to_string()),
                 table: table_of(p.on_table()?.syntax())?,
             })
         })()),
         ast::Stmt::CreateTrigger(t) => one((|| {
             Some(Object::Trigger {
-                name: names::ident(&t.trigger()?.syntax().text().to_string()),
+                name: syntax::ident(&t.trigger()?.syntax().text().to_string()),
                 table: table_of(t.on_relation()?.syntax())?,
             })
         })()),
@@ -103,14 +103,14 @@ fn created(stmt: &ast::Stmt) -> Vec<Object> {
             one(name_in(node, &[SyntaxKind::FUNCTION_NAME, SyntaxKind::PROCEDURE_NAME]).map(Object::Function))
         }
         ast::Stmt::CreateView(v) => one(v.view().and_then(|v| table_of(v.syntax())).map(Object::View)),
-        ast::Stmt::CreateType(t) => one(t.type_name().map(|n| Object::Type(names::qname(n.syntax())))),
+        ast::Stmt::CreateType(t) => one(t.type_name().map(|n| Object::Type(syntax::qname(n.syntax())))),
         ast::Stmt::CreateExtension(e) => {
-            one(e.extension().map(|n| Object::Extension(names::ident(&n.syntax().text().to_string()))))
+            one(e.extension().map(|n| Object::Extension(syntax::ident(&n.syntax().text().to_string()))))
         }
         ast::Stmt::AlterPublication(p) => {
             let Some(ast::AlterPublicationAction::AddPublicationObjects(add)) = p.action() else { return Vec::new() };
             let publication =
-                p.publication_ref().map(|r| names::ident(&r.syntax().text().to_string())).unwrap_or_default();
+                p.publication_ref().map(|r| syntax::ident(&r.syntax().text().to_string())).unwrap_or_default();
             add.syntax()
                 .descendants()
                 .filter(|n| n.kind() == SyntaxKind::PUBLICATION_OBJECT_TABLE)
@@ -142,7 +142,7 @@ struct Dropped {
 fn dropped(down: &Parsed) -> Dropped {
     let mut d = Dropped::default();
     let refs = |node: &SyntaxNode, kind: SyntaxKind| -> Vec<QName> {
-        node.descendants().filter(|n| n.kind() == kind).map(|n| names::qname(&n)).collect()
+        node.descendants().filter(|n| n.kind() == kind).map(|n| syntax::qname(&n)).collect()
     };
     for stmt in &down.stmts {
         let node = stmt.syntax();
@@ -153,33 +153,33 @@ fn dropped(down: &Parsed) -> Dropped {
             }
             ast::Stmt::DropPolicy(p) => {
                 if let (Some(name), Some(table)) = (p.policy_ref(), p.on_table().and_then(|t| table_of(t.syntax()))) {
-                    d.policies.push((names::ident(&name.syntax().text().to_string()), table));
+                    d.policies.push((syntax::ident(&name.syntax().text().to_string()), table));
                 }
             }
             ast::Stmt::DropTrigger(t) => {
                 if let (Some(name), Some(table)) = (t.trigger_ref(), t.on_relation().and_then(|r| table_of(r.syntax())))
                 {
-                    d.triggers.push((names::ident(&name.syntax().text().to_string()), table));
+                    d.triggers.push((syntax::ident(&name.syntax().text().to_string()), table));
                 }
             }
             ast::Stmt::DropFunction(_) | ast::Stmt::DropProcedure(_) | ast::Stmt::DropRoutine(_) => {
                 d.functions.extend(refs(node, SyntaxKind::FUNCTION_NAME_REF))
             }
             ast::Stmt::DropView(v) => d.views.extend(v.view_refs().filter_map(|r| table_of(r.syntax()))),
-            ast::Stmt::DropType(t) => d.types.extend(t.type_name_refs().map(|r| names::qname(r.syntax()))),
+            ast::Stmt::DropType(t) => d.types.extend(t.type_name_refs().map(|r| syntax::qname(r.syntax()))),
             ast::Stmt::DropExtension(e) => {
-                d.extensions.extend(e.extension_refs().map(|r| names::ident(&r.syntax().text().to_string())))
+                d.extensions.extend(e.extension_refs().map(|r| syntax::ident(&r.syntax().text().to_string())))
             }
             ast::Stmt::DropPublication(p) => {
-                d.publications.extend(p.publication_refs().map(|r| names::ident(&r.syntax().text().to_string())))
+                d.publications.extend(p.publication_refs().map(|r| syntax::ident(&r.syntax().text().to_string())))
             }
             ast::Stmt::DropSchema(s) => {
-                d.schemas.extend(s.schema_refs().map(|r| names::ident(&r.syntax().text().to_string())))
+                d.schemas.extend(s.schema_refs().map(|r| syntax::ident(&r.syntax().text().to_string())))
             }
             ast::Stmt::AlterPublication(p) => {
                 let Some(ast::AlterPublicationAction::DropPublicationObjects(drop)) = p.action() else { continue };
                 let publication =
-                    p.publication_ref().map(|r| names::ident(&r.syntax().text().to_string())).unwrap_or_default();
+                    p.publication_ref().map(|r| syntax::ident(&r.syntax().text().to_string())).unwrap_or_default();
                 for table in drop.syntax().descendants().filter(|n| n.kind() == SyntaxKind::PUBLICATION_OBJECT_TABLE) {
                     if let Some(t) = table_of(&table) {
                         d.members.push((publication.clone(), t));
@@ -191,7 +191,7 @@ fn dropped(down: &Parsed) -> Dropped {
                 for action in at.actions() {
                     if let ast::AlterTableAction::DropColumn(c) = action {
                         if let Some(col) = c.column_name_ref() {
-                            d.columns.push((table.clone(), names::ident(&col.syntax().text().to_string())));
+                            d.columns.push((table.clone(), syntax::ident(&col.syntax().text().to_string())));
                         }
                     }
                 }

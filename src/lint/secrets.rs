@@ -1,11 +1,11 @@
-//! Secrets written into a migration (the seed: "never include sensitive
-//! data"): found in the raw text, comments included, and never printed
+//! Secrets written into a migration (migrations are committed: they must never hold
+//! sensitive data): found in the raw text, comments included, and never printed
 //! whole. Supabase's publishable keys (`sb_publishable_…`, the `anon` JWT)
 //! are meant to be public and are not reported.
 
 use squawk_syntax::SyntaxKind;
 
-use super::names;
+use super::syntax;
 use super::{Hit, Parsed, Side};
 
 struct Found {
@@ -47,6 +47,7 @@ fn find(text: &str) -> Vec<Found> {
     prefixed("AKIA", 16, "an AWS access key id", |b| b.is_ascii_uppercase() || b.is_ascii_digit());
     jwts(text, &mut found);
     passwords(text, &mut found);
+    role_passwords(text, &mut found);
     private_keys(text, &mut found);
     found.sort_by_key(|f| f.start);
     found
@@ -133,11 +134,7 @@ fn passwords(text: &str, found: &mut Vec<Found>) {
         let Some(userinfo_end) = rest[..stop].rfind('@') else { continue };
         let Some(colon) = rest[..userinfo_end].find(':') else { continue };
         let password = &rest[colon + 1..userinfo_end];
-        let placeholder = password.is_empty()
-            || password.starts_with(['$', '{', '<', '[', '%', ':'])
-            || password.chars().all(|c| c == '*' || c == 'x' || c == 'X')
-            || PLACEHOLDERS.contains(&password.to_ascii_lowercase().as_str());
-        if placeholder {
+        if is_placeholder(password) {
             continue;
         }
         let start = at + 3 + colon + 1;
@@ -148,6 +145,80 @@ fn passwords(text: &str, found: &mut Vec<Found>) {
             keep: 0,
         });
     }
+}
+
+fn is_placeholder(password: &str) -> bool {
+    password.is_empty()
+        || password.starts_with(['$', '{', '<', '[', '%', ':'])
+        || password.chars().all(|c| c == '*' || c == 'x' || c == 'X')
+        || PLACEHOLDERS.contains(&password.to_ascii_lowercase().as_str())
+}
+
+/// Byte offsets of `word` in `text`, whatever its case, not inside a longer word.
+fn words_at<'a>(text: &'a str, word: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let bytes = text.as_bytes();
+    let first = word.as_bytes()[0];
+    let n = word.len();
+    (0..bytes.len().saturating_sub(n - 1)).filter(move |&at| {
+        bytes[at].eq_ignore_ascii_case(&first)
+            && bytes[at..at + n].eq_ignore_ascii_case(word.as_bytes())
+            && (at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_'))
+            && bytes.get(at + n).is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+    })
+}
+
+/// `PASSWORD '…'` (`CREATE ROLE/USER … [ENCRYPTED] PASSWORD`, `ALTER ROLE …
+/// PASSWORD`): the literal's text. One cut short (an excerpt, a line) is
+/// masked to the end of its line.
+fn role_passwords(text: &str, found: &mut Vec<Found>) {
+    let bytes = text.as_bytes();
+    for at in words_at(text, "password") {
+        let mut open = at + "password".len();
+        // A space at least: `'password'` is a literal's text, not the keyword.
+        if !bytes.get(open).is_some_and(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        while bytes.get(open).is_some_and(|b| *b == b' ' || *b == b'\t' || *b == b'\n' || *b == b'\r') {
+            open += 1;
+        }
+        if bytes.get(open).is_some_and(|b| *b == b'e' || *b == b'E') && bytes.get(open + 1) == Some(&b'\'') {
+            open += 1;
+        }
+        if bytes.get(open) != Some(&b'\'') {
+            continue;
+        }
+        let start = open + 1;
+        let mut end = start;
+        loop {
+            match bytes.get(end) {
+                None | Some(b'\n') => break,
+                Some(b'\'') if bytes.get(end + 1) == Some(&b'\'') => end += 2,
+                Some(b'\'') => break,
+                Some(_) => end += 1,
+            }
+        }
+        let end = end.min(bytes.len());
+        if is_placeholder(&text[start..end]) {
+            continue;
+        }
+        found.push(Found { start, end, what: "a role's password".into(), keep: 0 });
+    }
+}
+
+/// `text` with the passwords it holds (role passwords in SQL, connection
+/// URLs' passwords) masked: for any text shown to the user, where a SQL line
+/// or a server message may quote them.
+pub fn mask_passwords(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut found = Vec::new();
+    if text.contains("://") {
+        passwords(text, &mut found);
+    }
+    role_passwords(text, &mut found);
+    if found.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    found.sort_by_key(|f| f.start);
+    std::borrow::Cow::Owned(masked(text, found))
 }
 
 fn private_keys(text: &str, found: &mut Vec<Found>) {
@@ -172,6 +243,11 @@ pub fn mask(text: &str) -> String {
     if found.is_empty() {
         return text.to_string();
     }
+    masked(text, found)
+}
+
+/// `text` with each of `found` (in order) cut to its prefix and `****`.
+fn masked(text: &str, found: Vec<Found>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for f in found {
@@ -200,7 +276,7 @@ pub fn check(parsed: &Parsed, side: Side, hits: &mut Vec<Hit>) {
     }
     // vault.create_secret('value', …) / vault.update_secret(id, 'value', …).
     for call in parsed.root.descendants().filter(|n| n.kind() == SyntaxKind::CALL_EXPR) {
-        let Some(name) = names::called(&call) else { continue };
+        let Some(name) = syntax::called(&call) else { continue };
         let position = match name.as_str() {
             "vault.create_secret" => 0,
             "vault.update_secret" => 1,
@@ -208,7 +284,7 @@ pub fn check(parsed: &Parsed, side: Side, hits: &mut Vec<Hit>) {
         };
         let Some(args) = call.children().find(|c| c.kind() == SyntaxKind::ARG_LIST) else { continue };
         let Some(arg) = args.children().nth(position) else { continue };
-        let literal = names::tokens(&arg).next().filter(|t| names::string_value(t).is_some());
+        let literal = syntax::tokens(&arg).next().filter(|t| syntax::string_value(t).is_some());
         if let Some(token) = literal {
             let (start, end) = (usize::from(token.text_range().start()), usize::from(token.text_range().end()));
             hits.push(Hit {
@@ -285,6 +361,43 @@ mod tests {
         ] {
             assert!(up(&sql).is_empty(), "{sql}");
         }
+    }
+
+    #[test]
+    fn role_passwords_are_secrets() {
+        for sql in [
+            "CREATE ROLE svc LOGIN PASSWORD 'R0leSecretPw' VALID UNTIL '2030-01-01';",
+            "create user app with encrypted password 'it''s-S3cret';",
+            "ALTER ROLE svc WITH PASSWORD\n  E'R0leSecretPw';",
+            "ALTER USER svc PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$a:b';",
+        ] {
+            assert_eq!(up(sql), ["hardcoded_secret"], "{sql}");
+            let masked = mask(sql);
+            assert!(
+                !masked.contains("S3cret") && !masked.contains("SecretPw") && !masked.contains("c2FsdA"),
+                "{masked}"
+            );
+            assert!(mask_passwords(sql).contains("PASSWORD") || mask_passwords(sql).contains("password"));
+        }
+        for sql in [
+            "ALTER ROLE svc PASSWORD NULL;",
+            "ALTER ROLE svc SET password_encryption = 'scram-sha-256';",
+            "UPDATE users SET password = 'x' WHERE false;",
+            "CREATE ROLE svc PASSWORD 'password';",
+            "SELECT 'password' AS password;",
+        ] {
+            assert!(up(sql).is_empty(), "{sql}: {:?}", up(sql));
+        }
+        assert_eq!(
+            mask_passwords("LINE 1: CREATE ROLE svc LOGIN PASSWORD 'R0leSecretPw' VALID UNTIL 'garbage'"),
+            "LINE 1: CREATE ROLE svc LOGIN PASSWORD '****' VALID UNTIL 'garbage'"
+        );
+        assert_eq!(mask_passwords("cut: PASSWORD 'R0leSec…\nnext"), "cut: PASSWORD '****\nnext");
+        assert_eq!(
+            mask_passwords("at postgres://admin:VeryS3cretPw@db.example.com/app"),
+            "at postgres://admin:****@db.example.com/app"
+        );
+        assert!(matches!(mask_passwords("no secret here"), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use squawk_syntax::ast::{self, AstNode};
 use squawk_syntax::{SyntaxKind, SyntaxNode};
 
 use super::locks::{created_tables, table_of};
-use super::names::{self, QName};
+use super::syntax::{self, QName};
 use super::{Config, Hit, Parsed};
 
 /// Functions that read the request's claims: in a policy, once per row unless wrapped.
@@ -37,7 +37,7 @@ pub fn check(parsed: &Parsed, config: &Config, hits: &mut Vec<Hit>) {
                 let text = f.syntax().text().to_string().to_ascii_lowercase();
                 if text.contains("search_path") {
                     if let Some(name) = f.syntax().descendants().find(|n| n.kind() == SyntaxKind::PATH_REF) {
-                        fixed_later.insert(names::qname(&name).to_string());
+                        fixed_later.insert(syntax::qname(&name).to_string());
                     }
                 }
             }
@@ -51,7 +51,7 @@ pub fn check(parsed: &Parsed, config: &Config, hits: &mut Vec<Hit>) {
         match stmt {
             ast::Stmt::CreateTable(ct) => {
                 let temp = ct.persistence().is_some_and(|p| {
-                    names::tokens(p.syntax())
+                    syntax::tokens(p.syntax())
                         .any(|t| matches!(t.kind(), SyntaxKind::TEMP_KW | SyntaxKind::TEMPORARY_KW))
                 });
                 let Some(t) = ct.table_name().and_then(|n| table_of(n.syntax())) else { continue };
@@ -74,7 +74,7 @@ pub fn check(parsed: &Parsed, config: &Config, hits: &mut Vec<Hit>) {
                 let unwrapped = node
                     .descendants()
                     .filter(|n| n.kind() == SyntaxKind::CALL_EXPR)
-                    .filter_map(|c| Some((names::called(&c)?, c)))
+                    .filter_map(|c| Some((syntax::called(&c)?, c)))
                     .find(|(f, c)| PER_ROW.contains(&f.as_str()) && !wrapped(c, node));
                 if let Some((f, call)) = unwrapped {
                     hits.push(
@@ -87,7 +87,7 @@ pub fn check(parsed: &Parsed, config: &Config, hits: &mut Vec<Hit>) {
             }
             ast::Stmt::CreateFunction(_) | ast::Stmt::CreateProcedure(_) => function(node, &fixed_later, hits),
             ast::Stmt::AlterPublication(p) => {
-                let name = p.publication_ref().map(|r| names::ident(&r.syntax().text().to_string()));
+                let name = p.publication_ref().map(|r| syntax::ident(&r.syntax().text().to_string()));
                 if name.as_deref() != Some("supabase_realtime") {
                     continue;
                 }
@@ -156,19 +156,19 @@ fn function(node: &SyntaxNode, fixed_later: &HashSet<String>, hits: &mut Vec<Hit
         o.kind() == SyntaxKind::SET_FUNC_OPTION
             && o.descendants()
                 .find(|n| n.kind() == SyntaxKind::CONFIG_PARAMETER_REF)
-                .is_some_and(|p| names::ident(&p.text().to_string()) == "search_path")
+                .is_some_and(|p| syntax::ident(&p.text().to_string()) == "search_path")
     });
     let language = options
         .iter()
         .find(|o| o.kind() == SyntaxKind::LANGUAGE_FUNC_OPTION)
-        .map(|o| names::tokens(o).last().map(|t| names::ident(t.text())).unwrap_or_default());
+        .map(|o| syntax::tokens(o).last().map(|t| syntax::ident(t.text())).unwrap_or_default());
     if search_path || matches!(language.as_deref(), Some("c" | "internal")) {
         return;
     }
     let name = node
         .children()
         .find(|c| matches!(c.kind(), SyntaxKind::FUNCTION_NAME | SyntaxKind::PROCEDURE_NAME))
-        .map(|n| names::qname(&n));
+        .map(|n| syntax::qname(&n));
     if name.as_ref().is_some_and(|n| fixed_later.contains(&n.to_string())) {
         return;
     }

@@ -10,6 +10,7 @@ mod checksums;
 pub mod flyway;
 pub mod golang_migrate;
 pub mod goose;
+pub mod javascript;
 pub mod layout;
 pub mod prisma;
 pub mod refinery;
@@ -18,25 +19,32 @@ pub mod seeds;
 pub mod sqlx;
 
 use crate::db::history::Ledger;
-use crate::error::{Error, Kind, Result};
-use crate::report::{clean, display_path};
+use crate::error::{Aftermath, Error, Kind, MigrationFailure, MigrationRef, Result};
+use crate::show::{clean, display_path, escape};
+use crate::sql::OwnTransactions;
 use crate::version;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a migration is laid out on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// diesel's folder with up.sql, down.sql and maybe metadata.toml.
+    Folder,
+    /// A single `.sql` file (Supabase, dbmate, node-pg-migrate) with its sections.
+    File,
+}
+
+#[derive(Debug, Clone)]
 pub struct Migration {
     /// diesel's version: the folder name up to the first `_`, dashes removed.
     pub version: String,
     /// The whole folder name (what diesel calls the migration's name); for a
     /// single-file migration, the file name without `.sql`.
     pub name: String,
-    /// The migration's folder, or its file when `file` is set.
-    pub dir: PathBuf,
-    /// A single `.sql` file (Supabase, dbmate, node-pg-migrate, goose, sqlx,
-    /// Flyway, Prisma's `migration.sql`) rather than diesel's folder with
-    /// up.sql and down.sql.
-    pub file: bool,
+    /// The migration's folder, or its file (see `layout`).
+    pub path: PathBuf,
+    pub layout: Layout,
     /// The down file of a pair (`.down.sql` beside `.up.sql`, Flyway's `U…`):
-    /// then `dir` is the up file, read whole.
+    /// then `path` is the up file, read whole.
     pub down_file: Option<PathBuf>,
     /// The checksum of up.sql as it is now, once `with_checksums` read it.
     pub checksum: Option<String>,
@@ -46,17 +54,12 @@ pub struct Migration {
     pub text: FileText,
 }
 
-/// The cache of `Migration::text`; it never makes two migrations differ.
+/// What was read of a migration's files, kept: a single file's sections
+/// (`Migration::text`), and whether a folder's down.sql says irreversible
+/// (probed while the checksums are read, on their threads). It never makes
+/// two migrations differ.
 #[derive(Debug, Clone, Default)]
-pub struct FileText(std::sync::OnceLock<sections::Sections>);
-
-impl PartialEq for FileText {
-    fn eq(&self, _: &FileText) -> bool {
-        true
-    }
-}
-
-impl Eq for FileText {}
+pub struct FileText(std::sync::OnceLock<sections::Sections>, std::sync::OnceLock<Option<String>>);
 
 /// What a folder holds that is not a usable migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +72,49 @@ pub enum Problem {
     BadFolderName { folder: String, reason: String },
     /// A symbolic link whose target does not exist.
     DanglingLink { entry: String },
+    /// Migrations of another tool that cargo-migrate does not run in place
+    /// (node-pg-migrate's JavaScript/TypeScript files): ignoring them would
+    /// report "up to date" over migrations that never ran.
+    ForeignMigrations { files: Vec<String> },
+}
+
+impl Problem {
+    /// What is wrong, in one sentence.
+    pub fn message(&self) -> String {
+        match self {
+            Problem::DuplicateVersion { version, folders } => {
+                format!("version {version} is used by {} folders: {}", folders.len(), folders.join(", "))
+            }
+            Problem::NotAMigration { folder } => format!("{folder} is not a migration: it has no up.sql"),
+            Problem::BadFolderName { folder, reason } => format!("{folder:?} cannot be a migration: {reason}"),
+            Problem::DanglingLink { entry } => format!("{entry} is a symbolic link to something that does not exist"),
+            Problem::ForeignMigrations { files } => format!(
+                "{} JavaScript/TypeScript migration(s) that cargo migrate does not run: {}",
+                files.len(),
+                files.join(", ")
+            ),
+        }
+    }
+
+    /// What to do about it.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Problem::DuplicateVersion { .. } => {
+                "diesel would silently keep only one: rename all but one folder with `cargo migrate create` versions"
+            }
+            Problem::NotAMigration { .. } => {
+                "add up.sql and down.sql to it, or move it out of the migrations folder (diesel refuses it too)"
+            }
+            Problem::BadFolderName { .. } => {
+                "rename it to <digits>_<name> (`cargo migrate create` makes such names), or move it out of the migrations folder"
+            }
+            Problem::DanglingLink { .. } => "restore what it points to, or remove the link",
+            Problem::ForeignMigrations { .. } => {
+                "node-pg-migrate's files: move them aside and convert them into SQL migrations here, \
+                 e.g. `mv migrations migrations-js && cargo migrate import --from node-pg-migrate migrations-js`"
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +124,82 @@ pub struct Source {
     /// Sorted by version (string order, as diesel sorts), then name.
     pub migrations: Vec<Migration>,
     pub problems: Vec<Problem>,
+    /// Entries that look meant to run but will not (a warning, not a problem).
+    pub skipped: Vec<Skipped>,
+}
+
+/// A file (or folder) in the migrations folder that no command will run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Its name in the folder, with control characters escaped.
+    pub entry: String,
+    pub reason: NotRun,
+}
+
+/// Why an entry that looks meant to run does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotRun {
+    /// A folder in `supabase/migrations`, where only files run.
+    Folder,
+    /// A `.sql` file whose name does not start with a version.
+    NoVersion,
+    /// `.SQL`, `.Sql`: not `.sql`.
+    ExtensionCase,
+    /// A JavaScript or TypeScript migration (node-pg-migrate's).
+    Script,
+    /// Versioned, but not a `.sql` file.
+    NotSql,
+}
+
+impl NotRun {
+    /// Its `--format json` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            NotRun::Folder => "folder",
+            NotRun::NoVersion => "no_version",
+            NotRun::ExtensionCase => "extension_case",
+            NotRun::Script => "script",
+            NotRun::NotSql => "not_sql",
+        }
+    }
+
+    /// Why `entry` does not run, and what to do.
+    pub fn why(self, entry: &str) -> String {
+        match self {
+            NotRun::Folder => {
+                "a folder: in supabase/migrations only `<version>_<name>.sql` files run (as with the Supabase CLI)"
+                    .into()
+            }
+            NotRun::NoVersion => "its name does not start with a version: name it `<version>_<name>.sql`".into(),
+            NotRun::ExtensionCase => {
+                let (stem, ext) = entry.rsplit_once('.').unwrap_or((entry, ""));
+                format!("`.{ext}` is not `.sql`: rename it to `{stem}.sql`")
+            }
+            NotRun::Script => {
+                "a JavaScript/TypeScript migration: `cargo migrate import --from node-pg-migrate` converts it to SQL"
+                    .into()
+            }
+            NotRun::NotSql => "only `.sql` files run".into(),
+        }
+    }
+}
+
+/// Why `entry` (a file unless `is_dir`) does not run, when it looks meant to;
+/// None for what is plainly not a migration (a README, `.keep`).
+fn not_run(entry: &str, is_dir: bool, supabase: bool) -> Option<NotRun> {
+    if is_dir {
+        return supabase.then_some(NotRun::Folder);
+    }
+    let ext = entry.rsplit_once('.').map_or("", |(_, ext)| ext);
+    let versioned = entry.starts_with(|c: char| c.is_ascii_digit());
+    match ext {
+        "sql" if !versioned => Some(NotRun::NoVersion),
+        "sql" => None,
+        _ if ext.eq_ignore_ascii_case("sql") => Some(NotRun::ExtensionCase),
+        "js" | "cjs" | "mjs" | "ts" | "cts" | "mts" if versioned => Some(NotRun::Script),
+        _ if versioned => Some(NotRun::NotSql),
+        _ => None,
+    }
 }
 
 impl Source {
@@ -94,8 +216,13 @@ impl Source {
 }
 
 pub fn load(dir: &Path) -> Result<Source> {
-    let mut source =
-        Source { dir: dir.to_path_buf(), exists: dir.is_dir(), migrations: Vec::new(), problems: Vec::new() };
+    let mut source = Source {
+        dir: dir.to_path_buf(),
+        exists: dir.is_dir(),
+        migrations: Vec::new(),
+        problems: Vec::new(),
+        skipped: Vec::new(),
+    };
     if !source.exists {
         if dir.exists() {
             return Err(Error::new(Kind::NotAFolder, format!("the migrations path {} is not a folder", dir.display()))
@@ -107,6 +234,7 @@ pub fn load(dir: &Path) -> Result<Source> {
     let supabase = source.ledger() == Ledger::Supabase;
     let prisma = !supabase && prisma::is_prisma_folder(dir);
     let mut parts = Vec::new();
+    let mut foreign = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, "read the migrations folder", e))?;
         let folder = entry.file_name().to_string_lossy().into_owned();
@@ -116,13 +244,19 @@ pub fn load(dir: &Path) -> Result<Source> {
         let path = entry.path();
         let file_type = entry.file_type().map_err(|e| Error::io(&path, "read", e))?;
         if file_type.is_symlink() && !path.exists() {
-            source.problems.push(Problem::DanglingLink { entry: clean(&folder).into_owned() });
+            source.problems.push(Problem::DanglingLink { entry: escape(&folder).into_owned() });
             continue;
         }
         let is_dir = file_type.is_dir() || (file_type.is_symlink() && path.is_dir());
+        let skip = |source: &mut Source| {
+            if let Some(reason) = not_run(&folder, is_dir, supabase) {
+                source.skipped.push(Skipped { entry: escape(&folder).into_owned(), reason });
+            }
+        };
         // Supabase's migrations are files: the CLI skips folders there (old
         // files kept aside), and so do we.
         if is_dir && supabase {
+            skip(&mut source);
             continue;
         }
         // Prisma's folders hold `migration.sql`; V/U/R files are Flyway's
@@ -159,6 +293,10 @@ pub fn load(dir: &Path) -> Result<Source> {
             _ => None,
         };
         if !is_dir && stem.is_none() {
+            skip(&mut source);
+            if folder.starts_with(|c: char| c.is_ascii_digit()) && javascript::is_script(&folder) {
+                foreign.push(clean(&folder).into_owned());
+            }
             continue;
         }
         let folder = stem.clone().unwrap_or(folder);
@@ -173,8 +311,8 @@ pub fn load(dir: &Path) -> Result<Source> {
         source.migrations.push(Migration {
             version: version::version_of(&folder),
             name: folder,
-            dir: path,
-            file: stem.is_some(),
+            path,
+            layout: if stem.is_some() { Layout::File } else { Layout::Folder },
             down_file: None,
             checksum: None,
             text: FileText::default(),
@@ -194,7 +332,12 @@ pub fn load(dir: &Path) -> Result<Source> {
         i += same.len();
     }
     numeric_order(&mut source);
+    if !foreign.is_empty() {
+        foreign.sort();
+        source.problems.push(Problem::ForeignMigrations { files: foreign });
+    }
     source.problems.sort_by_key(|p| format!("{p:?}"));
+    source.skipped.sort_by(|a, b| a.entry.cmp(&b.entry));
     Ok(source)
 }
 
@@ -206,7 +349,7 @@ fn numeric_order(source: &mut Source) {
     let numbers = source
         .migrations
         .iter()
-        .filter(|m| m.file && !m.version.starts_with('0'))
+        .filter(|m| m.layout == Layout::File && !m.version.starts_with('0'))
         .filter_map(|m| Some((m.version.parse::<u128>().ok()?, m)));
     let mut newest: Option<(u128, &Migration)> = None;
     for (n, m) in numbers {
@@ -259,7 +402,13 @@ pub fn load_as(dir: &Path, layout: layout::Layout) -> Result<(Vec<Migration>, Ve
             None => {}
         }
     }
-    let mut source = Source { dir: dir.to_path_buf(), exists: true, migrations: Vec::new(), problems: Vec::new() };
+    let mut source = Source {
+        dir: dir.to_path_buf(),
+        exists: true,
+        migrations: Vec::new(),
+        problems: Vec::new(),
+        skipped: Vec::new(),
+    };
     join_parts(&mut source, parts);
     for p in source.problems {
         if let Problem::BadFolderName { folder, reason } = p {
@@ -279,7 +428,7 @@ fn join_parts(source: &mut Source, mut parts: Vec<(String, String, layout::Role,
     for (version, name, role, path) in parts {
         let last = source.migrations.last_mut().filter(|m| m.name == name && m.down_file.is_none());
         match (role, last) {
-            (Role::Down, Some(m)) if m.file => m.down_file = Some(path),
+            (Role::Down, Some(m)) if m.layout == Layout::File => m.down_file = Some(path),
             (Role::Down, _) => source.problems.push(Problem::BadFolderName {
                 folder: clean(&path.file_name().unwrap_or_default().to_string_lossy()).into_owned(),
                 reason: "a down file without its up file".into(),
@@ -287,8 +436,8 @@ fn join_parts(source: &mut Source, mut parts: Vec<(String, String, layout::Role,
             (Role::Folder(file), _) => source.migrations.push(Migration {
                 version,
                 name,
-                dir: path.join(file),
-                file: true,
+                path: path.join(file),
+                layout: Layout::File,
                 down_file: None,
                 checksum: None,
                 text: FileText::default(),
@@ -296,8 +445,8 @@ fn join_parts(source: &mut Source, mut parts: Vec<(String, String, layout::Role,
             (Role::Up | Role::Whole, _) => source.migrations.push(Migration {
                 version,
                 name,
-                dir: path,
-                file: true,
+                path,
+                layout: Layout::File,
                 down_file: None,
                 checksum: None,
                 text: FileText::default(),
@@ -316,7 +465,7 @@ impl Source {
         versions.sort_unstable();
         let mut problems = Vec::new();
         self.migrations.retain(|m| {
-            if versions.binary_search(&m.version).is_ok() && !m.file && !m.up_path().is_file() {
+            if versions.binary_search(&m.version).is_ok() && m.layout == Layout::Folder && !m.up_path().is_file() {
                 problems.push(Problem::NotAMigration { folder: m.name.clone() });
                 return false;
             }
@@ -331,7 +480,7 @@ impl Source {
     /// `status` and `up` compare them with what was applied, and read them
     /// while the database is being asked.
     pub fn with_checksums(mut self) -> Source {
-        checksums::fill(&self.dir, &mut self.migrations);
+        checksums::fill(&mut self.migrations);
         self
     }
 }
@@ -342,20 +491,20 @@ pub const TEMPLATE_MARK: &str = "-- What this migration does:";
 
 impl Migration {
     pub fn up_path(&self) -> PathBuf {
-        if self.file {
-            self.dir.clone()
+        if self.layout == Layout::File {
+            self.path.clone()
         } else {
-            self.dir.join("up.sql")
+            self.path.join("up.sql")
         }
     }
 
     pub fn down_path(&self) -> PathBuf {
         if let Some(down) = &self.down_file {
             down.clone()
-        } else if self.file {
-            self.dir.clone()
+        } else if self.layout == Layout::File {
+            self.path.clone()
         } else {
-            self.dir.join("down.sql")
+            self.path.join("down.sql")
         }
     }
 
@@ -375,7 +524,7 @@ impl Migration {
         if let Some(s) = self.text.0.get() {
             return Ok(s);
         }
-        let split = sections::split(&read_sql(&self.dir)?);
+        let split = sections::split(&read_sql(&self.path)?);
         Ok(self.text.0.get_or_init(|| split))
     }
 
@@ -386,7 +535,7 @@ impl Migration {
         if let Some(why) = s.malformed() {
             return Err(Error::new(
                 Kind::BadMigrationsFolder,
-                format!("{}: {why}; nothing was run", display_path(&self.dir)),
+                format!("{}: {why}; nothing was run", display_path(&self.path)),
             )
             .hint(match s.format {
                 sections::Format::Dbmate => "put the up SQL under a `-- migrate:up` line at the top of the file",
@@ -399,21 +548,25 @@ impl Migration {
 
     pub fn read_up(&self) -> Result<String> {
         let path = self.up_path();
-        let sql = if self.file { self.checked_sections()?.up.clone() } else { read_sql(&path)? };
+        let sql = if self.layout == Layout::File { self.checked_sections()?.up.clone() } else { read_sql(&path)? };
         // A single file of comments only is a real migration to the Supabase
         // CLI and dbmate (a note left in the history): it applies as nothing,
         // unless it is still our template.
-        if self.file && !sql.contains(TEMPLATE_MARK) {
+        if self.layout == Layout::File && !sql.contains(TEMPLATE_MARK) {
             return Ok(sql);
         }
         if !crate::sql::has_statement(&sql) {
-            let what = if self.file { "its up migration" } else { "up.sql" };
+            let what = if self.layout == Layout::File { "its up migration" } else { "up.sql" };
+            let state = if sql.contains(TEMPLATE_MARK) {
+                "it is still the template: write the migration first"
+            } else if crate::sql::strip_bom(&sql).trim().is_empty() {
+                "it is empty"
+            } else {
+                "it holds only comments and semicolons"
+            };
             return Err(Error::new(
                 Kind::EmptyUp,
-                format!(
-                    "{} has no SQL statement: it is still the template: write the migration first",
-                    crate::report::display_path(&path)
-                ),
+                format!("{} has no SQL statement: {state}", crate::show::display_path(&path)),
             )
             .hint(format!(
                 "write the migration's SQL in {what} (diesel refuses empty migrations too), then run the command again"
@@ -434,7 +587,7 @@ impl Migration {
     /// an empty file): what a migration recorded without running (`adopt`,
     /// `baseline`) is compared with later.
     pub fn up_unchecked(&self) -> Result<String> {
-        if self.file {
+        if self.layout == Layout::File {
             Ok(self.sections()?.up.clone())
         } else {
             read_sql(&self.up_path())
@@ -444,14 +597,14 @@ impl Migration {
     /// A `<version>_<name>.sql` file with both directions in it (or up only):
     /// not a pair, a Flyway `V` file or a Prisma folder's `migration.sql`.
     pub fn is_single_file(&self) -> bool {
-        self.file
+        self.layout == Layout::File
             && self.down_file.is_none()
-            && self.dir.file_name().is_some_and(|f| f.to_string_lossy() == format!("{}.sql", self.name))
+            && self.path.file_name().is_some_and(|f| f.to_string_lossy() == format!("{}.sql", self.name))
     }
 
     /// The file's format (plain SQL for a folder migration).
     pub fn format(&self) -> sections::Format {
-        if self.file {
+        if self.layout == Layout::File {
             self.sections().map(|s| s.format).unwrap_or(sections::Format::Plain)
         } else {
             sections::Format::Plain
@@ -461,14 +614,45 @@ impl Migration {
     /// Whether the migration can be reverted from its files: a single-file
     /// migration without a down section cannot (Supabase's are all up-only).
     pub fn is_up_only(&self) -> bool {
-        self.file && self.down_file.is_none() && self.sections().is_ok_and(|s| s.down.is_none())
+        if self.layout == Layout::File {
+            self.down_file.is_none() && self.sections().is_ok_and(|s| s.down.is_none())
+        } else {
+            self.irreversible().is_some()
+        }
+    }
+
+    /// What to do instead of reverting it, when it is up-only.
+    pub fn revert_hint(&self) -> &'static str {
+        if self.layout == Layout::File {
+            up_only_hint(self.format())
+        } else {
+            IRREVERSIBLE_HINT
+        }
+    }
+
+    /// Why the migration cannot be reverted, when its down.sql says so (its
+    /// first line is `IRREVERSIBLE_MARK`, as `import` writes for a
+    /// node-pg-migrate migration without an inverse).
+    pub fn irreversible(&self) -> Option<String> {
+        if self.layout == Layout::File {
+            return None;
+        }
+        self.text.1.get_or_init(|| self.probe_irreversible()).clone()
+    }
+
+    fn probe_irreversible(&self) -> Option<String> {
+        let mut head = [0u8; 512];
+        let n = std::io::Read::read(&mut fs::File::open(self.down_path()).ok()?, &mut head).ok()?;
+        let first = String::from_utf8_lossy(&head[..n]);
+        let first = first.lines().next()?.strip_prefix(IRREVERSIBLE_MARK)?;
+        Some(first.trim_start_matches(':').trim().to_string())
     }
 
     /// `down.sql`, which must exist and hold SQL: reverting with an empty file
     /// would drop the bookkeeping row and leave the schema as it was.
     pub fn read_down(&self) -> Result<String> {
         let path = self.down_path();
-        if self.file && self.down_file.is_none() {
+        if self.layout == Layout::File && self.down_file.is_none() {
             let sections = self.sections()?;
             let Some(sql) = sections.down.clone() else {
                 return Err(Error::new(
@@ -489,6 +673,13 @@ impl Migration {
                 .hint("write the SQL that undoes the up section under the down marker, then run the command again"));
             }
             return Ok(sql);
+        }
+        if let Some(why) = self.irreversible() {
+            return Err(Error::new(
+                Kind::UpOnly,
+                format!("cannot revert {}: {} says it is irreversible ({why})", self.name, display_path(&path)),
+            )
+            .hint(IRREVERSIBLE_HINT));
         }
         let sql = match read_sql(&path) {
             Ok(sql) => sql,
@@ -515,7 +706,10 @@ impl Migration {
     /// Only a down with a statement is kept: a template or empty section would
     /// make a migration look revertible after its file is gone.
     pub fn down_to_keep(&self) -> Option<String> {
-        let down = if self.file && self.down_file.is_none() {
+        if self.irreversible().is_some() {
+            return None;
+        }
+        let down = if self.layout == Layout::File && self.down_file.is_none() {
             self.sections().ok()?.down.clone()
         } else {
             fs::read_to_string(self.down_path()).ok()
@@ -531,7 +725,7 @@ impl Migration {
             return Ok(s.up_in_transaction
                 && !crate::sql::split_statements(&s.up).iter().any(|st| crate::sql::refuses_transaction(st.text)));
         }
-        if self.file {
+        if self.layout == Layout::File {
             let s = self.sections()?;
             // A Supabase file has no way to say so: one that holds a statement
             // no transaction may hold (CREATE INDEX CONCURRENTLY) runs without.
@@ -542,7 +736,7 @@ impl Migration {
             }
             return Ok(if up { s.up_in_transaction } else { s.down_in_transaction });
         }
-        let path = self.dir.join("metadata.toml");
+        let path = self.path.join("metadata.toml");
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
@@ -555,9 +749,11 @@ impl Migration {
         if let Some(unknown) = table.keys().find(|k| k.as_str() != "run_in_transaction") {
             return Err(Error::new(
                 Kind::BadMetadata,
-                format!("{}: unknown key `{}`", path.display(), clean(unknown)),
+                format!("{}: unknown key `{}`", path.display(), escape(unknown)),
             )
-            .hint("the only key diesel and cargo-migrate know is `run_in_transaction = true|false` (check its spelling)"));
+            .hint(
+                "the only key diesel and cargo-migrate know is `run_in_transaction = true|false` (check its spelling)",
+            ));
         }
         match table.get("run_in_transaction") {
             None => Ok(true),
@@ -567,6 +763,131 @@ impl Migration {
                 format!("{}: run_in_transaction must be true or false, not {other:?}", path.display()),
             )),
         }
+    }
+}
+
+/// The first line of a down.sql that stands for "this migration cannot be
+/// reverted": `status` shows it, `down` refuses before running anything. The
+/// rest of the file makes diesel's own `migration revert` fail loudly too.
+pub const IRREVERSIBLE_MARK: &str = "-- cargo-migrate: irreversible";
+
+const IRREVERSIBLE_HINT: &str =
+    "undo it with a new migration (`cargo migrate create undo_...`) and `up`, or write its down.sql by hand";
+
+/// The down.sql of a migration that cannot be reverted, saying why.
+pub fn irreversible_down(name: &str, why: &str) -> String {
+    let why = clean(why).replace(['\n', '\r'], " ");
+    format!(
+        "{IRREVERSIBLE_MARK}: {why}\n\
+         -- `cargo migrate down` refuses to revert {name}; undo it with a new migration instead.\n\
+         DO $$ BEGIN RAISE EXCEPTION '%', {}; END $$;\n",
+        crate::sql::literal(&format!("migration {name} is irreversible: {why}"))
+    )
+}
+
+/// One direction of a migration, ready to send: its SQL as read (or the down
+/// stored when it was applied), where it came from, and how it runs.
+#[derive(Debug, Clone)]
+pub struct Script {
+    pub sql: String,
+    /// The file, as the user should see it.
+    pub path: String,
+    pub in_transaction: bool,
+    /// Reverting with the down.sql stored when it was applied, not the file's.
+    pub from_stored_down: bool,
+    /// Applying: the checksum of the up SQL as it is in the file.
+    pub checksum: Option<String>,
+}
+
+impl Migration {
+    /// Read the SQL to apply (`apply`) or revert, refusing what cannot run.
+    /// `stored_down` is the down.sql the database keeps for it: a revert
+    /// runs that one when the file's is gone or no longer what was applied.
+    pub fn script(&self, apply: bool, stored_down: Option<&str>) -> Result<Script> {
+        let mut in_transaction = self.run_in_transaction(apply)?;
+        let mut from_stored_down = false;
+        let (mut sql, file, checksum) = if apply {
+            let sql = self.read_up()?;
+            let checksum = self.checksum_of(&sql)?;
+            (sql, self.up_path(), Some(checksum))
+        } else {
+            match (self.read_down(), stored_down) {
+                (Ok(disk), Some(kept)) if version::checksum(&disk) != version::checksum(kept) => {
+                    from_stored_down = true;
+                    (kept.to_string(), self.down_path(), None)
+                }
+                (Err(_), Some(kept)) => {
+                    from_stored_down = true;
+                    (kept.to_string(), self.down_path(), None)
+                }
+                (disk, _) => (disk?, self.down_path(), None),
+            }
+        };
+        let path = if from_stored_down {
+            format!("{} (the down.sql it was applied with, stored in the database)", self.name)
+        } else {
+            display_path(&file)
+        };
+        let reading = crate::sql::read(&sql);
+        if let Some((line, what)) = reading.unclosed() {
+            return Err(Error::new(
+                Kind::UnclosedSql,
+                format!("{path}:{line}: {}, so PostgreSQL would read the rest of the file as part of it; nothing was run", what.describe()),
+            )
+            .hint("close it (a quote inside a string is written twice: 'it''s'), or use a dollar quote ($$…$$) for text full of quotes"));
+        }
+        // The server does not wait for COPY's rows to be read: the rest
+        // of the text, COMMIT and the bookkeeping included, would run
+        // while the error said the migration was rolled back.
+        if let Some(line) = reading.line_of_first(crate::sql::copies_to_stdout) {
+            let failure = MigrationFailure {
+                migration: MigrationRef { version: self.version.as_str().into(), name: self.name.clone() },
+                file: path.clone(),
+                line: Some(line),
+                column: None,
+                source_line: None,
+                sqlstate: None,
+                server_message: String::new(),
+                server_detail: None,
+                server_hint: None,
+                aftermath: Aftermath::NotRun,
+                statements_done: None,
+                notices: Vec::new(),
+                missing_role: None,
+                tracked: false,
+                in_transaction,
+            };
+            return Err(Error::new(
+                Kind::MigrationFailed(Box::new(failure)),
+                format!("{path}:{line}: COPY … TO STDOUT cannot run in a migration (there is no one to read its rows); nothing was run"),
+            )
+            .hint("remove it (to look at data, query it with psql), or COPY to a file the server can write"));
+        }
+        if let Some(line) = reading.line_of_first(crate::sql::copies_from_stdin) {
+            return Err(Error::new(
+                Kind::CopyFromStdin,
+                format!("{path}:{line}: COPY … FROM STDIN reads its rows from the client, and a migration has none to send (rows written after it are psql's input, not SQL); nothing was run"),
+            )
+            .hint("write the rows as INSERT INTO … VALUES (…), (…); or COPY … FROM '/path/on/the/server' for a file the server can read \
+                   (`\\copy` is a psql command: cargo migrate runs SQL only)"));
+        }
+        if in_transaction {
+            // A file that manages its transactions itself runs as it says, as with psql.
+            match reading.own_transactions() {
+                OwnTransactions::No => {}
+                OwnTransactions::Wrapped(inner) => sql = inner,
+                OwnTransactions::Balanced => in_transaction = false,
+                OwnTransactions::Unbalanced(line, word) => {
+                    return Err(Error::new(
+                        Kind::TransactionControl,
+                        format!("{path}:{line} says `{word}`, which closes or opens no transaction block of the file's own; nothing was run"),
+                    )
+                    .hint("a migration runs in a transaction already: remove it, or pair each BEGIN with a COMMIT; \
+                           to manage transactions freely, add metadata.toml with `run_in_transaction = false`"));
+                }
+            }
+        }
+        Ok(Script { sql, path, in_transaction, from_stored_down, checksum })
     }
 }
 
@@ -588,4 +909,50 @@ fn read_sql(path: &Path) -> Result<String> {
         rest if rest.len() == text.len() => text,
         rest => rest.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_irreversible_down_is_recognised_and_fails_under_diesel_too() {
+        let dir = std::env::temp_dir().join(format!("cm-irreversible-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = irreversible_down("1_a", "its down is false\n'quoted'");
+        assert!(text.starts_with(IRREVERSIBLE_MARK));
+        assert!(text.contains("RAISE EXCEPTION") && text.contains("''quoted''"), "{text}");
+        std::fs::write(dir.join("down.sql"), &text).unwrap();
+        let m = Migration {
+            version: "1".into(),
+            name: "1_a".into(),
+            path: dir.clone(),
+            layout: Layout::Folder,
+            down_file: None,
+            checksum: None,
+            text: FileText::default(),
+        };
+        assert_eq!(m.irreversible().as_deref(), Some("its down is false 'quoted'"));
+        assert!(m.is_up_only());
+        assert_eq!(m.read_down().unwrap_err().kind, Kind::UpOnly);
+        assert_eq!(m.down_to_keep(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn what_looks_meant_to_run_but_will_not_is_named() {
+        use super::NotRun::*;
+        assert_eq!(not_run("init.sql", false, true), Some(NoVersion));
+        assert_eq!(not_run("20240101000000_a.SQL", false, true), Some(ExtensionCase));
+        assert!(ExtensionCase.why("20240101000000_a.SQL").contains("`20240101000000_a.sql`"));
+        assert_eq!(not_run("20240101000000_a.Sql", false, false), Some(ExtensionCase));
+        assert_eq!(not_run("1700000000000_init.js", false, false), Some(Script));
+        assert_eq!(not_run("20240101000000_a.sql.bak", false, false), Some(NotSql));
+        assert_eq!(not_run("old", true, true), Some(Folder));
+        // What plainly is not a migration, and what runs, is not named.
+        for quiet in ["README.md", "schema.rb", "20240101000000_a.sql"] {
+            assert_eq!(not_run(quiet, false, true), None, "{quiet}");
+        }
+        assert_eq!(not_run("20240101000000_a", true, false), None);
+    }
 }

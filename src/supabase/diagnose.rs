@@ -1,4 +1,5 @@
-//! The seed's troubleshooting cases, recognised before or after connecting.
+//! The Supabase connection mistakes teams meet most (an API key as the
+//! password, the transaction pooler), recognised before or after connecting.
 
 use crate::error::{Error, Kind, Result};
 
@@ -26,6 +27,24 @@ pub fn check_password(password: &str, from: &str) -> Result<()> {
     }
 }
 
+/// Supabase's transaction pooler (port 6543) cannot run migrations: refuse
+/// it before connecting, naming the session pooler's URL.
+pub fn refuse_transaction_pooler(url: &str) -> Result<()> {
+    let Ok(parsed) = crate::url::parse_any(url) else { return Ok(()) };
+    if parsed.port == Some(6543) {
+        let fixed = url.replacen(":6543", ":5432", 1);
+        return Err(Error::new(
+            Kind::TransactionPooler,
+            format!(
+                "{} is a transaction pooler (port 6543): it cannot hold the session lock that keeps two runs apart, nor run DDL reliably",
+                parsed.target()
+            ),
+        )
+        .hint(format!("use the session pooler on port 5432: {}", crate::url::mask(&fixed))));
+    }
+    Ok(())
+}
+
 /// What to say when connecting fails, knowing Supabase's poolers and hosts.
 /// Handed to the core as data (`db::Hints`).
 pub fn hints() -> crate::db::Hints {
@@ -47,5 +66,21 @@ pub fn hints() -> crate::db::Hints {
             .into(),
         other: "check the database URL (--database-url, DATABASE_URL, or the Supabase variables in .env)".into(),
         ..crate::db::Hints::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_the_transaction_pooler() {
+        let err =
+            refuse_transaction_pooler("postgres://postgres.ref:pw@aws-0-eu-west-1.pooler.supabase.com:6543/postgres")
+                .unwrap_err();
+        assert_eq!(err.kind, Kind::TransactionPooler);
+        let hint = err.hint.clone().unwrap();
+        assert!(hint.contains(":5432/postgres"), "{hint}");
+        assert!(!hint.contains("pw@"), "{hint}");
     }
 }

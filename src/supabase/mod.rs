@@ -1,8 +1,8 @@
-//! Supabase on top of the core: the connection URL from the seed's `.env`
-//! variables, diagnoses of the seed's troubleshooting cases, and the local
-//! development database prepared like a Supabase one.
+//! Supabase on top of the core: the connection URL from a Supabase project's
+//! `.env` variables, diagnoses of the usual connection mistakes, and the table
+//! pattern of `create --table` (the local database is `crate::local`).
 
 pub mod diagnose;
-pub mod local;
+pub mod pooler;
 pub mod table;
 pub mod url;

@@ -1,4 +1,4 @@
-//! `create --table`: the seed's table pattern as up.sql and its exact reverse
+//! `create --table`: the usual Supabase table (uuid id, timestamps, an updated_at trigger, row level security) as up.sql and its exact reverse
 //! as down.sql. RLS is always on unless `--no-rls` says otherwise.
 
 use crate::error::{Error, Kind, Result};
@@ -30,12 +30,26 @@ pub fn policy(args: Option<&[String]>) -> Result<Policy> {
         [p] if p == "read-all" => Ok(Policy::ReadAll),
         [p] if p == "authenticated" => Ok(Policy::Authenticated),
         [p] if p == "owner" => Ok(Policy::Owner("user_id".into())),
-        [p, column] if p == "owner" => Ok(Policy::Owner(identifier(column, "owner column")?)),
+        [p, column] if p == "owner" => {
+            let column = identifier(column, "owner column")?;
+            if PATTERN_COLUMNS.contains(&column.as_str()) {
+                // Reusing it cannot work either: `id` is the row's own key and
+                // the timestamps are not user ids.
+                return Err(Error::new(
+                    Kind::BadPolicy,
+                    format!("the owner column cannot be `{column}`: the table pattern has its own `{column}` column"),
+                )
+                .hint("name the column that holds the owner's user id, e.g. --policy owner user_id"));
+            }
+            Ok(Policy::Owner(column))
+        }
         _ => Err(Error::new(Kind::BadPolicy, format!("unknown policy `{}`", args.join(" ")))
-            .usage()
             .hint("use --policy read-all, --policy authenticated or --policy owner <column>")),
     }
 }
+
+/// The columns `render` writes into every table.
+const PATTERN_COLUMNS: &[&str] = &["id", "created_at", "updated_at"];
 
 /// PostgreSQL's reserved key words (also those reserved except as a function
 /// or type name): unquoted, none of them can name a table or column.
@@ -152,13 +166,11 @@ pub fn identifier(name: &str, what: &str) -> Result<String> {
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !shape {
-        return Err(Error::new(Kind::BadIdentifier, format!("invalid {what} `{}`", crate::report::clean(name)))
-            .usage()
+        return Err(Error::new(Kind::BadIdentifier, format!("invalid {what} `{}`", crate::show::clean(name)))
             .hint("use lower snake_case, e.g. `meeting_participants`"));
     }
     if RESERVED.contains(&name) {
         return Err(Error::new(Kind::BadIdentifier, format!("the {what} `{name}` is a reserved word in PostgreSQL"))
-            .usage()
             .hint(format!("choose another name, e.g. `{name}s` or `app_{name}`")));
     }
     if name.len() > MAX_IDENT {
@@ -166,7 +178,6 @@ pub fn identifier(name: &str, what: &str) -> Result<String> {
             Kind::BadIdentifier,
             format!("the {what} `{name}` is longer than {MAX_IDENT} characters"),
         )
-        .usage()
         .hint("PostgreSQL would cut it silently: choose a shorter name"));
     }
     Ok(name.to_string())
@@ -184,7 +195,6 @@ impl TableSpec {
                 Kind::BadIdentifier,
                 format!("the table name `{}` is too long for the names made from it (`{longest}` has {} characters, the limit is {MAX_IDENT})", self.table, longest.len()),
             )
-            .usage()
             .hint(format!("shorten the table (or owner column) name by at least {spare} characters")));
         }
         Ok(())
@@ -341,6 +351,9 @@ mod tests {
         assert_eq!(policy(Some(&s(&["owner", "created_by"]))).unwrap(), Policy::Owner("created_by".into()));
         assert!(policy(Some(&s(&["everyone"]))).is_err());
         assert!(policy(Some(&s(&["owner", "Bad-Col"]))).is_err());
+        for own in PATTERN_COLUMNS {
+            assert_eq!(policy(Some(&s(&["owner", own]))).unwrap_err().kind, Kind::BadPolicy, "{own}");
+        }
         assert!(identifier(&"a".repeat(64), "table").is_err());
         assert_eq!(identifier("user", "table name").unwrap_err().kind, Kind::BadIdentifier);
         assert_eq!(policy(Some(&s(&["owner", "user"]))).unwrap_err().kind, Kind::BadIdentifier);

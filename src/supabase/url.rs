@@ -1,9 +1,10 @@
-//! The seed's "Database URL Configuration": DATABASE_URL built from
-//! `VITE_SUPABASE_URL` (or `SUPABASE_URL`) and `SUPABASE_DB_PASSWORD`, through
-//! the session pooler (DDL and session locks work there), password encoded.
+//! DATABASE_URL built from `VITE_SUPABASE_URL` (or `SUPABASE_URL`) and `SUPABASE_DB_PASSWORD`, through
+//! the session pooler (DDL and session locks work there; `pooler` finds
+//! which), password encoded.
 
 use crate::error::{Error, Kind, Result};
 use crate::supabase::diagnose;
+use crate::supabase::pooler::{self, Places};
 use crate::url::percent_encode;
 
 /// A URL and, for each part, where it came from.
@@ -12,11 +13,22 @@ pub struct Built {
     pub url: String,
     pub parts: Vec<(&'static str, String, String)>,
     pub notes: Vec<String>,
+    /// The same URL on the region's other pooler (`aws-1`), for when the one
+    /// in `url` answers that it does not know the project.
+    pub alternate: Option<String>,
+}
+
+impl Built {
+    /// What to try after `url` failed with `message`: the region's other
+    /// pooler, when this one says it does not know the project.
+    pub fn retry_after(&self, url: &str, message: &str) -> Option<&str> {
+        self.alternate.as_deref().filter(|_| self.url == url && message.contains(pooler::UNKNOWN_TENANT))
+    }
 }
 
 /// Build the URL from Supabase variables; None when none of them is set.
 /// `get` answers a variable's value and where it came from.
-pub fn build(get: impl Fn(&str) -> Option<(String, String)>) -> Result<Option<Built>> {
+pub fn build(get: impl Fn(&str) -> Option<(String, String)>, places: &Places) -> Result<Option<Built>> {
     let project = get("VITE_SUPABASE_URL").or_else(|| get("SUPABASE_URL"));
     let password = get("SUPABASE_DB_PASSWORD");
     let (project_url, project_from) = match (project, &password) {
@@ -40,25 +52,15 @@ pub fn build(get: impl Fn(&str) -> Option<(String, String)>) -> Result<Option<Bu
     };
     diagnose::check_password(&password, &password_from)?;
 
+    let found = pooler::find(&project_ref, &get, places)?;
     let mut notes = Vec::new();
-    let (user, host, port, host_from) = if let Some((pooler, from)) = get("SUPABASE_POOLER_HOST") {
-        let (host, port) = split_port(&pooler, &from)?;
-        (format!("postgres.{project_ref}"), host, port, from)
-    } else if let Some((region, from)) = get("SUPABASE_REGION") {
-        (format!("postgres.{project_ref}"), format!("aws-0-{region}.pooler.supabase.com"), 5432, from)
-    } else {
-        notes.push(
-            "no SUPABASE_REGION or SUPABASE_POOLER_HOST: using the direct host db.<ref>.supabase.co, which is IPv6-only \
-             unless your project has the IPv4 add-on; set SUPABASE_REGION (e.g. eu-west-1) to use the session pooler"
-                .to_string(),
-        );
-        (
-            "postgres".to_string(),
-            format!("db.{project_ref}.supabase.co"),
-            5432,
-            "default (direct connection)".to_string(),
-        )
-    };
+    if let Some(other) = &found.alternate {
+        notes.push(format!(
+            "using {} from SUPABASE_REGION; {other} is tried if that pooler does not know the project",
+            found.host
+        ));
+    }
+    let (user, host, port, host_from) = (found.user, found.host, found.port, found.from);
     if port == 6543 {
         return Err(Error::new(
             Kind::TransactionPooler,
@@ -66,9 +68,11 @@ pub fn build(get: impl Fn(&str) -> Option<(String, String)>) -> Result<Option<Bu
         )
         .hint("use the session pooler on port 5432 (leave the port out of SUPABASE_POOLER_HOST)"));
     }
-    let url = format!("postgres://{user}:{}@{host}:{port}/postgres?sslmode=require", percent_encode(&password));
+    let url_on =
+        |host: &str| format!("postgres://{user}:{}@{host}:{port}/postgres?sslmode=require", percent_encode(&password));
     Ok(Some(Built {
-        url,
+        url: url_on(&host),
+        alternate: found.alternate.as_deref().map(url_on),
         parts: vec![
             ("project ref", project_ref, project_from),
             ("password", format!("({} characters)", password.chars().count()), password_from),
@@ -108,19 +112,6 @@ pub fn project_ref(url: &str) -> Result<String> {
     }
 }
 
-fn split_port(host: &str, from: &str) -> Result<(String, u16)> {
-    match host.rsplit_once(':') {
-        Some((h, p)) => {
-            let port = p.parse().map_err(|_| {
-                Error::new(Kind::SupabaseConfig, format!("{from}: `{p}` is not a port"))
-                    .hint("write it as host or host:port, e.g. aws-0-eu-west-1.pooler.supabase.com")
-            })?;
-            Ok((h.to_string(), port))
-        }
-        None => Ok((host.to_string(), 5432)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,7 +119,9 @@ mod tests {
 
     fn build_from(vars: &[(&str, &str)]) -> Result<Option<Built>> {
         let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        build(|k| map.get(k).map(|v| (v.clone(), format!("{k} in .env"))))
+        let dir = std::env::temp_dir().join(format!("cargo-migrate-url-{}", std::process::id()));
+        let places = Places { project_dirs: vec![dir.clone()], target_dir: dir.join("target") };
+        build(|k| map.get(k).map(|v| (v.clone(), format!("{k} in .env"))), &places)
     }
 
     const NASTY: &str = "p@ss:w/rd#?%&+ é[]=;'\"";
@@ -150,7 +143,12 @@ mod tests {
         let parsed = crate::url::parse_any(&b.url).ok().unwrap();
         assert_eq!(parsed.password.as_deref(), Some(NASTY));
         assert_eq!(parsed.user.as_deref(), Some("postgres.abcdefghijklmnopqrst"));
-        assert!(b.notes.is_empty());
+        let supavisor = "FATAL:  Tenant or user not found";
+        let retry = b.retry_after(&b.url, supavisor).unwrap();
+        assert!(retry.contains("@aws-1-eu-west-1.pooler.supabase.com:5432/"), "{retry}");
+        assert_eq!(b.retry_after(&b.url, "password authentication failed"), None);
+        assert_eq!(b.retry_after("postgres://other", supavisor), None);
+        assert_eq!(b.retry_after(retry, supavisor), None);
     }
 
     #[test]
@@ -174,12 +172,11 @@ mod tests {
     }
 
     #[test]
-    fn without_a_region_uses_the_direct_host_and_says_so() {
-        let b = build_from(&[("VITE_SUPABASE_URL", "https://abc.supabase.co"), ("SUPABASE_DB_PASSWORD", "pw")])
-            .unwrap()
-            .unwrap();
-        assert_eq!(b.url, "postgres://postgres:pw@db.abc.supabase.co:5432/postgres?sslmode=require");
-        assert!(b.notes[0].contains("SUPABASE_REGION"));
+    fn without_anything_naming_the_pooler_it_refuses_to_guess() {
+        let err = build_from(&[("VITE_SUPABASE_URL", "https://abc.supabase.co"), ("SUPABASE_DB_PASSWORD", "pw")])
+            .unwrap_err();
+        assert_eq!(err.kind, crate::error::Kind::SupabaseConfig);
+        assert!(err.hint.as_deref().unwrap().contains("SUPABASE_REGION"));
     }
 
     #[test]
@@ -198,14 +195,18 @@ mod tests {
             let err = project_ref(bad).unwrap_err();
             assert_eq!(err.kind, crate::error::Kind::SupabaseConfig, "{bad}");
         }
-        assert!(project_ref("http://localhost:54321").unwrap_err().hint.unwrap().contains("54322"));
+        assert!(project_ref("http://localhost:54321").unwrap_err().hint.clone().unwrap().contains("54322"));
     }
 
     #[test]
     fn api_keys_are_refused_as_passwords() {
         for key in ["eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYW5vbiJ9.x", "sb_secret_abc", "sb_publishable_abc"] {
-            let err = build_from(&[("VITE_SUPABASE_URL", "https://abc.supabase.co"), ("SUPABASE_DB_PASSWORD", key)])
-                .unwrap_err();
+            let err = build_from(&[
+                ("VITE_SUPABASE_URL", "https://abc.supabase.co"),
+                ("SUPABASE_DB_PASSWORD", key),
+                ("SUPABASE_REGION", "eu-west-1"),
+            ])
+            .unwrap_err();
             assert_eq!(err.kind, crate::error::Kind::ApiKeyAsPassword, "{key}");
             assert!(!err.to_string().contains(key));
         }

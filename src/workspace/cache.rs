@@ -1,13 +1,18 @@
 //! A cache of what `cargo metadata` told us about a folder, so that `status`
-//! and a no-op `up` do not pay ~30 ms for it every time.
+//! and a no-op `up` do not pay for running cargo every time (~25 ms on an
+//! idle machine, more than the 18 ms command itself; bench/caches.py). The
+//! only cache cargo-migrate keeps.
 //!
-//! Safe because every file that could change the answer is recorded with its
-//! size and modification time, and checked (a few dozen `stat`s) before the
-//! cached answer is used: the manifests of the workspace and its members, and
-//! for every folder from the current one up to `/`, `Cargo.toml`,
-//! `.cargo/config.toml` and `.cargo/config` (present or absent), plus
-//! `$CARGO_HOME`'s config. The flags and the target-dir environment variables
-//! are part of the key. `CARGO_MIGRATE_NO_CACHE=1` turns it off.
+//! Safe because every file that could change the answer is recorded with a
+//! checksum of its content (not its size and modification time, which an edit
+//! through `cp -p` or `rsync -t` keeps), and checked before the cached answer
+//! is used: the manifests of the workspace and its members, and for every
+//! folder from the current one up to `/`, `Cargo.toml`, `.cargo/config.toml`
+//! and `.cargo/config` (present or absent), plus `$CARGO_HOME`'s config. The
+//! flags and the target-dir environment variables are part of the key.
+//! Best effort: a cache that cannot be read or written is simply not used.
+//! It lives in `$XDG_CACHE_HOME/cargo-migrate` (or `~/.cache/cargo-migrate`);
+//! `CARGO_MIGRATE_NO_CACHE=1` turns it off.
 
 use std::path::{Path, PathBuf};
 
@@ -20,7 +25,7 @@ pub fn key(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> S
     let env = |k: &str| std::env::var(k).unwrap_or_default();
     // The first part changes when what is cached does (a new setting).
     format!(
-        "v2\0{}\0{}\0{}\0{}\0{}\0{}",
+        "v5\0{}\0{}\0{}\0{}\0{}\0{}",
         cwd.display(),
         manifest_path.map(|p| p.display().to_string()).unwrap_or_default(),
         package.unwrap_or_default(),
@@ -38,8 +43,37 @@ fn cargo_home() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
 }
 
+/// `$XDG_CACHE_HOME/cargo-migrate` (or `~/.cache/cargo-migrate`); None when caching is off.
+fn dir() -> Option<PathBuf> {
+    if std::env::var_os("CARGO_MIGRATE_NO_CACHE").is_some_and(|v| !v.is_empty() && v != "0") {
+        return None;
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("cargo-migrate"))
+}
+
 fn cache_file(key: &str) -> Option<PathBuf> {
-    Some(crate::cache::dir()?.join(format!("{}.json", crate::version::checksum(key))))
+    Some(dir()?.join(format!("{}.json", crate::version::checksum(key))))
+}
+
+/// The checksum of a file's content, or None when it cannot be read (absent).
+fn stamp(path: &Path) -> Option<String> {
+    std::fs::read(path).ok().map(|bytes| crate::version::checksum(&String::from_utf8_lossy(&bytes)))
+}
+
+/// Write `text` to `file` through a temporary file and a rename, so that a
+/// reader never sees half of it.
+fn write_atomically(file: &Path, text: &str) {
+    let Some(dir) = file.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, file).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
 }
 
 /// Every file whose change could change cargo's answer for `cwd`.
@@ -67,11 +101,11 @@ pub fn load(key: &str) -> Option<Project> {
     }
     for entry in v["watched"].as_array()? {
         let path = Path::new(entry["path"].as_str()?);
-        let recorded = match (&entry["len"], &entry["mtime"]) {
-            (Value::Null, _) => None,
-            (len, mtime) => Some((len.as_u64()?, mtime.as_str()?.parse::<u128>().ok()?)),
+        let recorded = match &entry["checksum"] {
+            Value::Null => None,
+            sum => Some(sum.as_str()?.to_string()),
         };
-        if crate::cache::stamp(path) != recorded {
+        if stamp(path) != recorded {
             return None;
         }
     }
@@ -85,19 +119,28 @@ pub fn load(key: &str) -> Option<Project> {
         package_dir_setting: path("package_dir_setting"),
         workspace_dir_setting: path("workspace_dir_setting"),
         seeds_setting: path("seeds_setting"),
+        roles_setting: path("roles_setting"),
+        members: p["members"]
+            .as_array()?
+            .iter()
+            .map(|m| {
+                let path = |k: &str| m[k].as_str().map(PathBuf::from);
+                Some(super::Member {
+                    name: m["name"].as_str()?.to_string(),
+                    dir: path("dir")?,
+                    dir_setting: path("dir_setting"),
+                    seeds_setting: path("seeds_setting"),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?,
     })
 }
 
 /// Best effort: a cache that cannot be written is simply not used.
 pub fn store(key: &str, cwd: &Path, manifests: &[PathBuf], project: &Project) {
     let Some(file) = cache_file(key) else { return };
-    let watched: Vec<Value> = watched(cwd, manifests)
-        .into_iter()
-        .map(|f| match crate::cache::stamp(&f) {
-            Some((len, mtime)) => json!({ "path": f, "len": len, "mtime": mtime.to_string() }),
-            None => json!({ "path": f, "len": null, "mtime": null }),
-        })
-        .collect();
+    let watched: Vec<Value> =
+        watched(cwd, manifests).into_iter().map(|f| json!({ "path": f, "checksum": stamp(&f) })).collect();
     let value = json!({
         "key": key,
         "watched": watched,
@@ -109,7 +152,14 @@ pub fn store(key: &str, cwd: &Path, manifests: &[PathBuf], project: &Project) {
             "package_dir_setting": project.package_dir_setting,
             "workspace_dir_setting": project.workspace_dir_setting,
             "seeds_setting": project.seeds_setting,
+            "roles_setting": project.roles_setting,
+            "members": project.members.iter().map(|m| json!({
+                "name": m.name,
+                "dir": m.dir,
+                "dir_setting": m.dir_setting,
+                "seeds_setting": m.seeds_setting,
+            })).collect::<Vec<_>>(),
         },
     });
-    crate::cache::store(&file, &value.to_string());
+    write_atomically(&file, &value.to_string());
 }

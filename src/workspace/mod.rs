@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, MetadataCommand};
+use serde::Deserialize;
 
 use crate::error::{Error, Kind, Result};
 mod cache;
@@ -23,6 +24,22 @@ pub struct Project {
     /// `seeds` of `[package.metadata.migrate]` (else of the workspace's): a
     /// file or folder, resolved against the folder of the Cargo.toml saying it.
     pub seeds_setting: Option<PathBuf>,
+    /// `roles` of `[package.metadata.migrate]` (else of the workspace's): the
+    /// SQL file that creates the roles migrations use but do not create.
+    pub roles_setting: Option<PathBuf>,
+    /// Every member of the workspace (the chosen one too), for finding the
+    /// one with migrations from a sibling member or a virtual root.
+    pub members: Vec<Member>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub name: String,
+    pub dir: PathBuf,
+    /// Its `[package.metadata.migrate] dir`, resolved.
+    pub dir_setting: Option<PathBuf>,
+    /// Its `[package.metadata.migrate] seeds`, resolved.
+    pub seeds_setting: Option<PathBuf>,
 }
 
 pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>) -> Result<Project> {
@@ -37,7 +54,6 @@ pub fn discover(cwd: &Path, manifest_path: Option<&Path>, package: Option<&str>)
         let path = cwd.join(path);
         if !path.is_file() {
             return Err(Error::new(Kind::NoManifest, format!("--manifest-path {} does not exist", path.display()))
-                .usage()
                 .hint("pass the path of a Cargo.toml file"));
         }
         cmd.manifest_path(path);
@@ -65,6 +81,8 @@ pub fn standalone(cwd: &Path) -> Project {
         package_dir_setting: None,
         workspace_dir_setting: None,
         seeds_setting: None,
+        roles_setting: None,
+        members: Vec::new(),
     }
 }
 
@@ -75,7 +93,6 @@ fn metadata_error(cwd: &Path, err: cargo_metadata::Error) -> Error {
                 Kind::NotInCargoProject,
                 format!("{} is not inside a cargo project (no Cargo.toml here or above)", cwd.display()),
             )
-            .usage()
             .hint("run cargo migrate from your project's folder, or pass --manifest-path path/to/Cargo.toml")
         }
         cargo_metadata::Error::CargoMetadata { stderr } => {
@@ -100,7 +117,6 @@ fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package
                 Kind::UnknownPackage,
                 format!("no package `{name}` in the workspace at {}", root.display()),
             )
-            .usage()
             .hint(format!("members are: {}", names.join(", "))));
         }
         found.copied()
@@ -119,34 +135,65 @@ fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package
         .and_then(|p| p.manifest_path.parent())
         .map(|d| d.as_std_path().to_path_buf())
         .unwrap_or_else(|| root.clone());
-    let path_setting = |key: &str, value: &serde_json::Value, base: &Path| -> Result<Option<PathBuf>> {
-        match value.get("migrate").and_then(|m| m.get(key)) {
-            None => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(base.join(s))),
-            Some(other) => {
-                Err(Error::new(Kind::BadMetadata, format!("metadata.migrate.{key} must be a string, not {other}"))
-                    .hint(format!(
-                        "write e.g. `[package.metadata.migrate]\n{key} = \"{key_example}\"`",
-                        key_example = if key == "dir" { "migrations" } else { "seeds" }
-                    )))
-            }
-        }
+    let package_meta = match chosen {
+        Some(p) => migrate_metadata(&p.metadata, "package.metadata.migrate")?,
+        None => MigrateMetadata::default(),
     };
-    let package_setting = |key: &str| match chosen {
-        Some(p) => path_setting(key, &p.metadata, &package_dir),
-        None => Ok(None),
-    };
-    let seeds_setting = match package_setting("seeds")? {
-        Some(p) => Some(p),
-        None => path_setting("seeds", &metadata.workspace_metadata, &root)?,
-    };
+    let workspace_meta = migrate_metadata(&metadata.workspace_metadata, "workspace.metadata.migrate")?;
+    let seeds_setting =
+        package_meta.seeds.map(|s| package_dir.join(s)).or_else(|| workspace_meta.seeds.as_ref().map(|s| root.join(s)));
+    // A sibling's malformed metadata is its own problem, reported when it is chosen.
+    let members = members
+        .iter()
+        .filter_map(|p| {
+            let dir = p.manifest_path.parent()?.as_std_path().to_path_buf();
+            let meta = migrate_metadata(&p.metadata, "package.metadata.migrate").unwrap_or_default();
+            Some(Member {
+                name: p.name.to_string(),
+                dir_setting: meta.dir.map(|d| dir.join(d)),
+                seeds_setting: meta
+                    .seeds
+                    .map(|s| dir.join(s))
+                    .or_else(|| workspace_meta.seeds.as_ref().map(|s| root.join(s))),
+                dir,
+            })
+        })
+        .collect();
+    let roles_setting =
+        package_meta.roles.map(|s| package_dir.join(s)).or_else(|| workspace_meta.roles.as_ref().map(|s| root.join(s)));
     Ok(Project {
-        package_dir_setting: package_setting("dir")?,
-        workspace_dir_setting: path_setting("dir", &metadata.workspace_metadata, &root)?,
+        members,
+        roles_setting,
+        package_dir_setting: package_meta.dir.map(|d| package_dir.join(d)),
+        workspace_dir_setting: workspace_meta.dir.map(|d| root.join(d)),
         seeds_setting,
         package: chosen.map(|p| p.name.to_string()),
         package_dir,
         target_dir: metadata.target_directory.clone().into(),
         workspace_root: root,
     })
+}
+
+/// `[package.metadata.migrate]` (or the workspace's): typed, so a misspelt
+/// key or a number where a path belongs is an error, not ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MigrateMetadata {
+    dir: Option<PathBuf>,
+    seeds: Option<PathBuf>,
+    /// The roles file run before the migrations on local and scratch databases.
+    roles: Option<PathBuf>,
+    /// Read with its own types by `settings::lint_config`.
+    #[allow(dead_code)]
+    lint: Option<serde::de::IgnoredAny>,
+}
+
+fn migrate_metadata(metadata: &serde_json::Value, section: &str) -> Result<MigrateMetadata> {
+    match metadata.get("migrate") {
+        None | Some(serde_json::Value::Null) => Ok(MigrateMetadata::default()),
+        Some(value) => MigrateMetadata::deserialize(value).map_err(|e| {
+            Error::new(Kind::BadMetadata, format!("[{section}] in Cargo.toml: {e}"))
+                .hint(format!("it takes `dir = \"migrations\"`, `seeds = \"seeds\"`, `roles = \"supabase/roles.sql\"` and a `[{section}.lint]` table"))
+        }),
+    }
 }

@@ -27,11 +27,12 @@ fn adopt_records_node_pg_migrate_history_with_its_dates() {
     p.table_migration("20250101000000", "participants");
 
     // Without a terminal it needs --yes, and records nothing.
-    let r = p.cargo_migrate(&["adopt"]).fails(1);
-    assert!(r.stderr.contains("--yes"), "{}", r.stderr);
-    assert!(r.stdout.contains("record") && r.stdout.contains("1704240000000_create-meetings"), "{}", r.stdout);
+    p.cargo_migrate_json(&["adopt"]).fails_with(1, "confirmation_needed");
     assert!(db.applied().is_empty());
-    // The JavaScript-only migration has no file here: shown, not recorded.
+    // What it would record is shown first, and the JavaScript-only migration
+    // (no file here) is named.
+    let r = p.cargo_migrate(&["adopt"]).fails(1);
+    assert!(r.stdout.contains("1704240000000_create-meetings"), "{}", r.stdout);
     assert!(r.stderr.contains("1700000000000_old-js-migration"), "{}", r.stderr);
 
     let json = p.cargo_migrate(&["adopt", "--yes", "--format", "json"]).ok().json();
@@ -53,8 +54,9 @@ fn adopt_records_node_pg_migrate_history_with_its_dates() {
     assert_eq!(db.applied(), ["1704240000000", "20250101000000"]);
     assert!(db.table_exists("participants"));
     // Adopting again records nothing.
-    let r = p.cargo_migrate(&["adopt", "--yes"]).ok();
-    assert!(r.stdout.contains("nothing to record"), "{}", r.stdout);
+    let json = p.cargo_migrate_json(&["adopt", "--yes"]).ok().json();
+    assert_eq!(json["recorded"].as_array().map(Vec::len), Some(0), "{json}");
+    assert_eq!(db.applied(), ["1704240000000", "20250101000000"]);
 }
 
 #[test]
@@ -63,8 +65,8 @@ fn adopt_reads_sqlx_and_dbmate_and_refuses_when_there_is_nothing() {
     let p = Project::new(&db);
     p.table_migration("20240101000000", "a");
     p.table_migration("20240102000000", "b");
-    let r = p.cargo_migrate(&["adopt", "--yes"]).fails(1);
-    assert!(r.stderr.contains("no other tool's history") && r.stderr.contains("baseline"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["adopt", "--yes"]).fails_with(1, "no_history_to_adopt");
+    assert!(r.hint().contains("baseline"), "{}", r.stdout);
     db.query(
         "CREATE TABLE _sqlx_migrations (version bigint PRIMARY KEY, description text NOT NULL,
            installed_on timestamptz NOT NULL DEFAULT now(), success boolean NOT NULL, checksum bytea NOT NULL,
@@ -75,8 +77,9 @@ fn adopt_reads_sqlx_and_dbmate_and_refuses_when_there_is_nothing() {
          INSERT INTO schema_migrations VALUES ('20240101000000');",
     );
     // Two histories: it must be told which.
-    let r = p.cargo_migrate(&["adopt", "--yes"]).fails(2);
-    assert!(r.stderr.contains("--from"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["adopt", "--yes"]).fails_with(2, "no_history_to_adopt");
+    assert!(r.hint().contains("--from"), "{}", r.stdout);
+    assert!(db.applied().is_empty());
     let json = p.cargo_migrate(&["adopt", "--from", "sqlx", "--yes", "--format", "json"]).ok().json();
     // The failed sqlx migration is not taken as applied.
     assert_eq!(json["recorded"].as_array().unwrap().len(), 1, "{json}");
@@ -144,9 +147,32 @@ fn adopt_from_supabase_in_a_supabase_project_says_it_is_the_history() {
         "CREATE SCHEMA supabase_migrations;
          CREATE TABLE supabase_migrations.schema_migrations (version text PRIMARY KEY, statements text[], name text);",
     );
+    // What a user reads: that it is the history already, not that it has none.
     let r = p.cargo_migrate(&["adopt", "--from", "supabase", "--yes"]).fails(1);
     assert!(!r.stderr.contains("has no history"), "{}", r.stderr);
     assert!(r.stderr.contains("already"), "{}", r.stderr);
+    p.cargo_migrate_json(&["adopt", "--from", "supabase", "--yes"]).fails_with(1, "no_history_to_adopt");
+}
+
+/// Names read from another tool's history are shown with control characters
+/// escaped: a newline in one cannot forge a line of output.
+#[test]
+fn adopt_escapes_control_characters_in_foreign_history_names() {
+    let db = Db::new("adopt_escapes");
+    db.query(
+        "CREATE TABLE pgmigrations (id SERIAL PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL);
+         INSERT INTO pgmigrations (name, run_on) VALUES
+           (E'1704240000000_a\\n  record 1999_forged\\u001b[2J', '2024-01-03 00:00:00'),
+           (E'1704250000000_b\\nforged', '2024-01-04 00:00:00');",
+    );
+    let p = Project::new(&db);
+    p.write("migrations/1704240000000_a.sql", "-- Up Migration\nSELECT 1;\n-- Down Migration\nSELECT 1;\n");
+    let r = p.cargo_migrate(&["adopt", "--yes"]).ok();
+    let all = r.all();
+    assert!(!all.contains('\u{1b}') && !all.lines().any(|l| l.trim_start().starts_with("forged")), "{all}");
+    assert!(!all.lines().any(|l| l.trim_start().starts_with("record 1999_forged")), "{all}");
+    assert!(all.contains(r"\n  record 1999_forged\u{1b}[2J") && all.contains(r"_b\nforged"), "{all}");
+    assert_eq!(db.applied(), ["1704240000000"]);
 }
 
 /// Each other tool's history, written as that tool's source creates and

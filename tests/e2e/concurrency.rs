@@ -54,9 +54,9 @@ fn lock_timeout_names_the_holder_and_changes_nothing() {
     p.table_migration("20250101000000", "a");
     // Someone holds the lock in an open session.
     let holder = LockHolder::take(&db.url, "someone-else");
-    let r = p.cargo_migrate(&["up", "--lock-timeout", "1"]).fails(1);
-    assert!(r.stderr.contains("someone-else"), "names the holder: {}", r.stderr);
-    assert!(r.stderr.contains("--lock-timeout"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up", "--lock-timeout", "1"]).fails_with(1, "lock_timeout");
+    assert!(r.message().contains("someone-else"), "names the holder: {}", r.stdout);
+    assert!(r.hint().contains("--lock-timeout"), "{}", r.stdout);
     assert!(db.applied().is_empty() && !db.table_exists("a"));
     holder.release();
     p.cargo_migrate(&["up"]).ok();

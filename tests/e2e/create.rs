@@ -3,7 +3,7 @@ use crate::harness::*;
 #[test]
 fn create_writes_up_and_down_from_the_templates() {
     let p = Project::bare("app");
-    let r = p.cargo_migrate(&["create", "add_project_team_support"]).ok();
+    let r = p.cargo_migrate_json(&["create", "add_project_team_support"]).ok();
     let f = folders(&p.root.join("migrations"));
     assert_eq!(f.len(), 1);
     let (version, name) = f[0].split_once('_').unwrap();
@@ -13,7 +13,8 @@ fn create_writes_up_and_down_from_the_templates() {
     let up = std::fs::read_to_string(p.root.join("migrations").join(&f[0]).join("up.sql")).unwrap();
     assert!(up.contains("Add project team support"), "template rendered: {up}");
     assert!(p.root.join("migrations").join(&f[0]).join("down.sql").is_file());
-    assert!(r.stdout.contains(&format!("migrations/{}/up.sql", f[0])), "prints the path: {}", r.stdout);
+    let path = r.json()["path"].as_str().unwrap_or_default().to_string();
+    assert!(path.ends_with(&format!("migrations/{}", f[0])), "the path it wrote: {}", r.stdout);
 }
 
 #[test]
@@ -26,13 +27,12 @@ fn words_spaces_and_dashes_become_one_snake_case_name() {
 #[test]
 fn bad_names_are_refused_and_nothing_is_written() {
     let p = Project::bare("app");
-    let r = p.cargo_migrate(&["create", "AddThings"]).fails(2);
-    assert!(r.stderr.contains("upper case") && r.stderr.contains("add_things"), "{}", r.stderr);
-    let r = p.cargo_migrate(&["create", "drop;table"]).fails(2);
-    assert!(r.stderr.contains("`;`"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["create", "AddThings"]).fails_with(2, "invalid_name");
+    assert!(r.hint().contains("add_things"), "the name to use: {}", r.stdout);
+    p.cargo_migrate_json(&["create", "drop;table"]).fails_with(2, "invalid_name");
     for generic in ["migration", "fix_bug", "update"] {
-        let r = p.cargo_migrate(&["create", generic]).fails(2);
-        assert!(r.stderr.contains("--force"), "{}", r.stderr);
+        let r = p.cargo_migrate_json(&["create", generic]).fails_with(2, "generic_name");
+        assert!(r.hint().contains("--force"), "{}", r.stdout);
     }
     assert!(folders(&p.root.join("migrations")).is_empty());
     p.cargo_migrate(&["create", "update", "--force"]).ok();
@@ -107,4 +107,16 @@ fn create_beside_pairs_flyway_and_prisma_writes_a_diesel_folder() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn an_owner_column_the_table_pattern_already_has_is_refused() {
+    let p = Project::bare("app");
+    for column in ["id", "created_at", "updated_at"] {
+        let r = p
+            .cargo_migrate(&["create", "x", "--table", "notes", "--policy", "owner", column, "--format", "json"])
+            .fails(2);
+        assert_eq!(r.json()["error"]["kind"], "bad_policy", "{column}: {}", r.stdout);
+    }
+    assert!(folders(&p.root.join("migrations")).is_empty());
 }

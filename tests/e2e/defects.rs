@@ -7,8 +7,7 @@ fn a_template_up_sql_is_refused_not_recorded() {
     let db = Db::new("template_up");
     let p = Project::new(&db);
     p.cargo_migrate(&["create", "add_things"]).ok();
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("still the template: write the migration first"), "{}", r.stderr);
+    p.cargo_migrate_json(&["up"]).fails_with(1, "empty_up");
     assert!(db.applied().is_empty());
 }
 
@@ -34,9 +33,10 @@ fn write_env_round_trips_every_special_character() {
     let url = format!("postgres://me:{password}@127.0.0.1:1/db");
     let r = p.cargo_migrate(&["database-url", "--write-env", "--database-url", &url]).ok();
     assert!(!r.all().contains("pa$word"), "{}", r.all());
-    let shown = p.cargo_migrate(&["database-url", "--show-password"]).ok();
-    assert!(shown.stdout.contains(&format!("DATABASE_URL={url}\n")), "{}", shown.stdout);
-    assert!(shown.stdout.contains("from DATABASE_URL in"), "{}", shown.stdout);
+    let shown = p.cargo_migrate_json(&["database-url", "--show-password"]).ok().json();
+    assert_eq!(shown["url"], url.as_str(), "{shown}");
+    let origin = shown["origin"].as_str().unwrap_or_default();
+    assert!(origin.starts_with("DATABASE_URL in ") && origin.ends_with(".env"), "read back from .env: {shown}");
 }
 
 #[test]
@@ -86,12 +86,14 @@ fn a_malformed_url_never_quotes_the_password() {
         ["postgres://me:TOP/SECRET99@host/db", "postgres://me:p@ss@host:5432/db", "postgres://me:a#b?SECRET99@h/db"]
     {
         p.env = vec![("DATABASE_URL".into(), url.into())];
-        let r = p.cargo_migrate(&["status"]);
-        assert_ne!(r.code, 0, "{url}");
-        for leak in ["SECRET99", "TOP", "ss@host"] {
-            assert!(!r.all().contains(leak), "{url}: {}", r.all());
+        for r in [p.cargo_migrate(&["status"]), p.cargo_migrate_json(&["status"])] {
+            assert_ne!(r.code, 0, "{url}");
+            for leak in ["SECRET99", "TOP", "ss@host"] {
+                assert!(!r.all().contains(leak), "{url}: {}", r.all());
+            }
         }
-        assert!(r.stderr.contains("percent-encoded") || r.stderr.contains("could not connect"), "{}", r.stderr);
+        let kind = p.cargo_migrate_json(&["status"]).fails(1).kind();
+        assert!(["bad_database_url", "connect"].contains(&kind.as_str()), "{url}: {kind}");
     }
 }
 
@@ -101,8 +103,7 @@ fn an_api_key_in_a_hand_written_url_is_refused_before_connecting() {
     let key = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYW5vbiJ9.c2lnbmF0dXJl";
     // Nothing listens on port 1: were it sent, the error would be a connection error.
     p.env = vec![("DATABASE_URL".into(), format!("postgres://postgres:{key}@127.0.0.1:1/postgres"))];
-    let r = p.cargo_migrate(&["status", "--format", "json"]).fails(1);
-    assert_eq!(r.json()["error"]["kind"], "api_key_as_password", "{}", r.all());
+    let r = p.cargo_migrate_json(&["status"]).fails_with(1, "api_key_as_password");
     assert!(!r.all().contains(key), "{}", r.all());
 }
 
@@ -115,8 +116,9 @@ fn the_stop_hint_names_the_flags_that_find_the_database() {
     let hint = format!("`cargo migrate local stop --pg-bin {bin}`");
     assert!(r.stderr.contains(&hint), "{}", r.stderr);
     // Copied as printed, it stops that very database.
-    let r = p.cargo_migrate(&["local", "stop", "--pg-bin", &bin]).ok();
-    assert!(r.stdout.contains("stopped the local database"), "{}", r.stdout);
+    let r = p.cargo_migrate_json(&["local", "stop", "--pg-bin", &bin]).ok();
+    assert_eq!(r.json()["stopped"], true, "{}", r.stdout);
+    assert_eq!(p.cargo_migrate_json(&["local", "status", "--pg-bin", &bin]).ok().json()["running"], false);
 }
 
 #[test]
@@ -166,8 +168,7 @@ fn flags_a_command_does_not_use_are_refused() {
 fn a_blank_database_url_is_an_error_not_the_local_database() {
     let mut p = Project::bare("app");
     p.env = vec![("DATABASE_URL".into(), " ".into())];
-    let r = p.cargo_migrate(&["status", "--format", "json"]).fails(1);
-    assert_eq!(r.json()["error"]["kind"], "empty_database_url");
+    p.cargo_migrate_json(&["status"]).fails_with(1, "empty_database_url");
     assert!(!p.root.join("target/cargo-migrate").exists(), "no local database was started");
 }
 
@@ -177,8 +178,7 @@ fn a_failure_lists_what_the_run_did_before_it_in_json() {
     let p = Project::new(&db);
     p.table_migration("20250101000000", "first");
     p.migration("20250102000000_bad", "SELEC 1;", Some("SELECT 1;"));
-    let j = p.cargo_migrate(&["up", "--format", "json"]).fails(1).json();
-    assert_eq!(j["error"]["kind"], "migration_failed");
+    let j = p.cargo_migrate_json(&["up"]).fails_with(1, "migration_failed").json();
     assert_eq!(j["error"]["done_before"][0]["version"], "20250101000000");
     assert_eq!(j["error"]["done_before"][0]["action"], "applied");
 }
@@ -188,10 +188,9 @@ fn copy_from_stdin_in_a_migration_fails_cleanly() {
     let db = Db::new("copy_stdin");
     let p = Project::new(&db);
     p.migration("20250101000000_copy", "CREATE TABLE c (id int);\nCOPY c FROM STDIN;\n", Some("DROP TABLE c;"));
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("cannot run in a migration"), "{}", r.stderr);
-    assert!(db.applied().is_empty() && !db.table_exists("c"), "rolled back");
-    assert!(!r.stderr.contains("no transaction in progress"), "{}", r.stderr);
+    let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
+    assert_eq!(r.json()["error"]["kind"], "copy_from_stdin", "{}", r.all());
+    assert!(db.applied().is_empty() && !db.table_exists("c"), "nothing ran");
 }
 
 /// COPY … TO STDOUT is refused too; the server runs on past it (it does not
@@ -202,8 +201,8 @@ fn copy_to_stdout_in_a_migration_fails_and_leaves_nothing() {
     let db = Db::new("copy_stdout");
     let p = Project::new(&db);
     p.migration("20250101000000_copy", "CREATE TABLE c (id int);\nCOPY (SELECT 1) TO STDOUT;\n", Some("DROP TABLE c;"));
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("cannot run in a migration"), "{}", r.stderr);
-    assert!(db.applied().is_empty(), "recorded as applied: {}", r.stderr);
-    assert!(!db.table_exists("c"), "committed: {}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "migration_failed");
+    assert!(r.location().contains("20250101000000_copy/up.sql:2"), "{}", r.stdout);
+    assert!(db.applied().is_empty(), "recorded as applied: {}", r.stdout);
+    assert!(!db.table_exists("c"), "committed: {}", r.stdout);
 }

@@ -57,8 +57,8 @@ fn the_seeds_meeting_platform_applies_reverts_and_reapplies() {
         &p.root.join("migrations"),
     );
     let pg_bin = bin.to_str().unwrap();
-    let r = p.cargo_migrate(&["up", "--pg-bin", pg_bin]).ok();
-    assert!(r.stdout.contains("applied 4 migration(s)"), "{}", r.all());
+    let r = p.cargo_migrate_json(&["up", "--pg-bin", pg_bin]).ok();
+    assert_eq!(r.steps().len(), 4, "{}", r.all());
     let url = p.cargo_migrate(&["local", "url", "--show-password", "--pg-bin", pg_bin]).ok().stdout.trim().to_string();
     let psql = |sql: &str| try_psql_session(&url, &[sql]).unwrap();
 
@@ -129,13 +129,13 @@ fn backup_picks_a_pg_dump_that_fits_the_server() {
     q.env = vec![("DATABASE_URL".into(), url)];
     q.table_migration("20250101000000", "a");
     q.table_migration("20250102000000", "b");
-    let r = q.cargo_migrate(&["up", "--backup"]);
+    let r = q.cargo_migrate_json(&["up", "--backup"]);
     if r.code == 0 {
         // This machine has a pg_dump 18 of its own somewhere on PATH or in /usr/lib/postgresql.
-        assert!(r.stdout.contains("backed up to"), "{}", r.all());
+        assert!(r.json()["backup"].is_string(), "{}", r.all());
     } else {
-        assert!(r.stderr.contains("no pg_dump for PostgreSQL 18 or newer"), "{}", r.stderr);
-        assert!(r.stderr.contains("postgresql-client-18"), "{}", r.stderr);
+        let r = r.fails_with(1, "backup");
+        assert!(r.hint().contains("postgresql-client-18"), "which package: {}", r.stdout);
         assert_eq!(psql_b(&q, "SELECT to_regclass('public.b') IS NULL"), "t", "nothing ran");
     }
     p.cargo_migrate(&["local", "stop", "--pg-bin", pg18]).ok();

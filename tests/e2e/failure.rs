@@ -11,14 +11,16 @@ fn a_failing_migration_is_rolled_back_and_located_in_its_file() {
         Some("DROP TABLE broken; DROP TABLE half_done;"),
     );
     p.table_migration("20250103000000", "third");
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    let e = &r.stderr;
-    assert!(e.contains("20250102000000_broken"), "{e}");
-    assert!(e.contains("20250102000000_broken/up.sql:6:8"), "file:line:col: {e}");
-    assert!(e.contains("  name txet"), "the SQL line: {e}");
-    assert!(e.contains("type \"txet\" does not exist"), "PostgreSQL's message: {e}");
-    assert!(e.contains("rolled back"), "{e}");
-    assert!(e.contains("applied 20250101000000_create_first"), "what this run did before: {e}");
+    // (The human rendering, with the SQL line and its caret, is a snapshot.)
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "migration_failed");
+    assert!(r.location().ends_with("20250102000000_broken/up.sql:6:8"), "file:line:col: {}", r.stdout);
+    let before = &r.json()["error"]["done_before"];
+    assert_eq!(
+        (&before[0]["version"], &before[0]["action"]),
+        (&"20250101000000".into(), &"applied".into()),
+        "{before}"
+    );
+    assert_eq!(before.as_array().map(Vec::len), Some(1), "what this run did before: {before}");
     // Real state: the first stays, nothing of the broken one, the third not run.
     assert_eq!(db.applied(), ["20250101000000"]);
     assert!(db.table_exists("first"));
@@ -58,21 +60,11 @@ fn failure_outside_a_transaction_says_what_stayed() {
         Some("DROP INDEX CONCURRENTLY items_a;"),
     );
     p.write("migrations/20250102000000_index_items/metadata.toml", "run_in_transaction = false\n");
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("up.sql:2:"), "{}", r.stderr);
-    assert!(r.stderr.contains("statement 1 already ran (that stays)"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "migration_failed");
+    assert!(r.location().contains("20250102000000_index_items/up.sql:2"), "{}", r.stdout);
     assert_eq!(db.applied(), ["20250101000000"]);
-}
-
-#[test]
-fn failure_output_is_json_with_format_json() {
-    let db = Db::new("failure_json");
-    let p = Project::new(&db);
-    p.migration("20250101000000_bad", "SELEC 1;", Some("SELECT 1;"));
-    let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
-    let j = r.json();
-    assert_eq!(j["ok"], false);
-    assert_eq!(j["error"]["kind"], "migration_failed");
+    // Statement 1 ran outside a transaction: it stays.
+    assert!(db.table_exists("items_a") && !db.table_exists("items_b"));
 }
 
 #[test]
@@ -86,12 +78,18 @@ fn a_migration_that_commits_by_itself_is_refused_before_anything_runs() {
         Some("DROP TABLE b; DROP TABLE a;"),
     );
     // The static checks see it first; the runner refuses it too (without them).
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("transaction_unbalanced] migrations/20250102000000_commits/up.sql:3:1"), "{}", r.stderr);
-    assert!(r.stderr.contains("run_in_transaction = false"), "{}", r.stderr);
-    let r = p.cargo_migrate(&["up", "--no-lint"]).fails(1);
-    assert!(r.stderr.contains("20250102000000_commits/up.sql:3 says `COMMIT`"), "{}", r.stderr);
-    assert!(r.stderr.contains("run_in_transaction = false"), "{}", r.stderr);
+    p.cargo_migrate_json(&["up"]).fails_with(1, "lint_failed");
+    let lint = p.cargo_migrate_json(&["lint"]).fails(1).json();
+    let findings = lint["findings"].as_array().unwrap();
+    assert!(findings.iter().any(|f| f["rule"] == "transaction_unbalanced" && f["line"] == 3), "{lint}");
+    let r = p.cargo_migrate_json(&["up", "--no-lint"]).fails_with(1, "transaction_control");
+    assert!(r.location().ends_with("20250102000000_commits/up.sql:3"), "{}", r.stdout);
+    // The way out is named: opt the file out of the transaction.
+    assert!(
+        r.json()["error"]["hint"].as_str().unwrap_or_default().contains("run_in_transaction = false"),
+        "{}",
+        r.stdout
+    );
     assert!(db.applied().is_empty() && !db.table_exists("first") && !db.table_exists("a"), "nothing ran");
     // A PL/pgSQL block's BEGIN and a SQL-standard body are not transaction control.
     p.migration(
@@ -113,9 +111,8 @@ fn an_error_without_a_position_still_names_its_line() {
          -- an extension this server does not have\nCREATE EXTENSION nosuch_extension;\nCREATE TABLE after (id int);\n",
         Some("SELECT 1;"),
     );
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("20250101000000_remote_schema/up.sql:5:"), "{}", r.stderr);
-    assert!(r.stderr.contains("| CREATE EXTENSION nosuch_extension;"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "migration_failed");
+    assert!(r.location().contains("20250101000000_remote_schema/up.sql:5"), "{}", r.stdout);
     assert!(db.applied().is_empty() && !db.table_exists("parent"), "everything rolled back");
     // A DROP that fails on dependents carries no position either.
     p.migration(
@@ -128,8 +125,8 @@ fn an_error_without_a_position_still_names_its_line() {
         "CREATE TABLE child (p int REFERENCES parent);\nSELECT 1;\nDROP TABLE parent;\n",
         Some("DROP TABLE child;"),
     );
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("20250102000000_child/up.sql:3:"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "migration_failed");
+    assert!(r.location().contains("20250102000000_child/up.sql:3"), "{}", r.stdout);
     // Found without running anything twice: a sequence (which no rollback
     // undoes) is advanced once by the failed run, not twice.
     db.query("CREATE SEQUENCE calls");
@@ -138,8 +135,8 @@ fn an_error_without_a_position_still_names_its_line() {
         "SELECT nextval('calls');\nCREATE TABLE child (p int REFERENCES parent);\nDROP TABLE parent;\n",
         Some("DROP TABLE child;"),
     );
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("20250102000000_child/up.sql:3:"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "migration_failed");
+    assert!(r.location().contains("20250102000000_child/up.sql:3"), "{}", r.stdout);
     assert_eq!(db.query("SELECT last_value FROM calls"), "1", "the migration ran once");
 }
 
@@ -167,7 +164,7 @@ fn a_file_with_its_own_begin_and_commit_runs_as_it_says() {
         "BEGIN;\nCREATE TABLE t3 (id int);\nCREATE TABLE t4 (id nosuchtype);\nCOMMIT;\n",
         Some("SELECT 1;"),
     );
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("20250103000000_wrapped_typo/up.sql:3:"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "migration_failed");
+    assert!(r.location().contains("20250103000000_wrapped_typo/up.sql:3"), "{}", r.stdout);
     assert!(!db.table_exists("t3"), "rolled back whole");
 }

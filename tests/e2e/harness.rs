@@ -7,13 +7,22 @@
 //! loopback port. A watchdog stops it and deletes it once the test process is
 //! gone, even when tests fail or panic. CARGO_MIGRATE_TEST_ADMIN_URL points the
 //! suite at an existing server instead (a superuser URL).
+//!
+//! Snapshots (insta: tests/e2e/snapshots/e2e__<module>__<name>.snap) pin what
+//! users read; volatile parts go through `redact`. A change shows up as a
+//! failing test and a `.snap.new` file beside the `.snap`; review it with
+//! `cargo insta review`, or accept every change with
+//! `INSTA_UPDATE=always bash scripts/test.sh`. In CI (CI set) nothing is
+//! written and a mismatch fails.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -239,6 +248,8 @@ pub fn psql(url: &str, sql: &str) -> String {
 /// local development database its commands started.
 pub struct Project {
     pub root: PathBuf,
+    /// Owns `root`: removed when the project is dropped (after `Drop`).
+    _dir: tempfile::TempDir,
     /// The whole environment of a run besides the harness's allowlist (see
     /// `Project::command`): what the test sets, e.g. DATABASE_URL.
     pub env: Vec<(String, String)>,
@@ -275,6 +286,79 @@ impl Run {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
     }
+
+    /// `error.kind` of a `--format json` run (panics when there is none).
+    #[track_caller]
+    pub fn kind(&self) -> String {
+        match self.json()["error"]["kind"].as_str() {
+            Some(kind) => kind.to_string(),
+            None => panic!("no error.kind\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr),
+        }
+    }
+
+    /// `"ACTION NAME"` of each migration a `--format json` run reports, in
+    /// order (`applied 20250101000000_create_a`).
+    #[track_caller]
+    pub fn steps(&self) -> Vec<String> {
+        let j = self.json();
+        let list = j["migrations"].as_array().cloned().unwrap_or_default();
+        list.iter()
+            .map(|m| format!("{} {}", m["action"].as_str().unwrap_or("?"), m["name"].as_str().unwrap_or("?")))
+            .collect()
+    }
+
+    /// `error.hint` of a `--format json` run: what the user is told to do
+    /// (empty when there is none).
+    pub fn hint(&self) -> String {
+        self.json()["error"]["hint"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// `error.message` of a `--format json` run.
+    pub fn message(&self) -> String {
+        self.json()["error"]["message"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// The `kind` of each anomaly a `status --format json` run lists.
+    #[track_caller]
+    pub fn anomalies(&self) -> Vec<String> {
+        let j = self.json();
+        let list = j["anomalies"].as_array().cloned().unwrap_or_default();
+        list.iter().map(|a| a["kind"].as_str().unwrap_or("?").to_string()).collect()
+    }
+
+    /// Where a `--format json` failure points, `FILE:LINE[:COLUMN]`: from the
+    /// error's `file`/`line`/`column` fields when it has them, else from the
+    /// first `….sql:LINE[:COLUMN]` in its message.
+    #[track_caller]
+    pub fn location(&self) -> String {
+        let j = self.json();
+        let e = &j["error"];
+        if let (Some(file), Some(line)) = (e["file"].as_str(), e["line"].as_u64()) {
+            return match e["column"].as_u64() {
+                Some(column) => format!("{file}:{line}:{column}"),
+                None => format!("{file}:{line}"),
+            };
+        }
+        let message = e["message"].as_str().unwrap_or_default();
+        let found = message.split_whitespace().find_map(|word| {
+            let word = word.trim_end_matches([':', ',', ')']);
+            let at = word.find(".sql:")?;
+            word[at + 5..].split(':').all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(word)
+        });
+        match found {
+            Some(location) => location.to_string(),
+            None => panic!("no location in the error\nstdout:\n{}", self.stdout),
+        }
+    }
+
+    /// Exit `code` and `error.kind` = `kind`: the run must have used
+    /// `--format json` (see `Project::cargo_migrate_json`).
+    #[track_caller]
+    pub fn fails_with(self, code: i32, kind: &str) -> Run {
+        let run = self.fails(code);
+        assert_eq!(run.kind(), kind, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+        run
+    }
 }
 
 /// Variables a run inherits from the test process; everything else (DATABASE_URL,
@@ -292,11 +376,10 @@ impl Project {
 
     /// A package with no database configured.
     pub fn bare(name: &str) -> Project {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let root = std::env::temp_dir().join(format!("cargo-migrate-proj-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let dir = tempfile::Builder::new().prefix("cargo-migrate-proj-").tempdir().expect("a temp folder");
+        let root = dir.path().to_path_buf();
         std::fs::create_dir_all(root.join("src")).unwrap();
-        let p = Project { root, env: Vec::new(), pg_bins: Mutex::new(Vec::new()), ran: AtomicUsize::new(0) };
+        let p = Project { root, _dir: dir, env: Vec::new(), pg_bins: Mutex::new(Vec::new()), ran: AtomicUsize::new(0) };
         p.write("Cargo.toml", &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"));
         p.write("src/lib.rs", "");
         p
@@ -329,22 +412,42 @@ impl Project {
         self.cargo_migrate_in(&self.root, args)
     }
 
-    /// Run `cargo migrate ARGS` in `dir`, exactly as a user would.
+    /// `cargo_migrate(ARGS --format json)`: read the result with `Run::json`,
+    /// `Run::kind`, `Run::fails_with`.
+    pub fn cargo_migrate_json(&self, args: &[&str]) -> Run {
+        let mut all = args.to_vec();
+        all.extend(["--format", "json"]);
+        self.cargo_migrate(&all)
+    }
+
+    /// Run the binary under test with ARGS in `dir`, as `cargo migrate ARGS` would.
     pub fn cargo_migrate_in(&self, dir: &Path, args: &[&str]) -> Run {
-        let out = self.command(dir, args).output().expect("run cargo migrate");
+        let out = self.command(dir, args).output().expect("run cargo-migrate");
         to_run(out)
     }
 
-    /// `cargo migrate ARGS` in `dir` (stdin empty), in the harness's
-    /// environment: see `Project::environment`.
+    /// The binary under test (CARGO_BIN_EXE) with ARGS in `dir` (stdin empty),
+    /// in the harness's environment: see `Project::environment`. What cargo
+    /// adds is only its dispatch (`cargo migrate` → `cargo-migrate migrate`),
+    /// tested through `Project::through_cargo`.
     pub fn command(&self, dir: &Path, args: &[&str]) -> Command {
         self.note_pg_bins(args);
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.arg("migrate").args(args).current_dir(dir);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"));
+        cmd.args(args).current_dir(dir);
         self.environment(&mut cmd);
         cmd.stdin(Stdio::null());
         cmd
+    }
+
+    /// `cargo migrate ARGS` in the project's root through cargo itself, for
+    /// the tests of cargo's dispatch of the subcommand.
+    pub fn through_cargo(&self, args: &[&str]) -> Run {
+        self.note_pg_bins(args);
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.arg("migrate").args(args).current_dir(&self.root);
+        self.environment(&mut cmd);
+        to_run(cmd.stdin(Stdio::null()).output().expect("run cargo migrate"))
     }
 
     /// Start `cargo migrate ARGS` in the project's root with stdout and stderr
@@ -438,7 +541,6 @@ impl Drop for Project {
                 let _ = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
             }
         }
-        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 
@@ -731,4 +833,124 @@ fn timestamp_len(s: &str) -> Option<usize> {
         _ => {}
     }
     Some(len)
+}
+
+/// A TCP proxy to the test cluster. The first time the client sends bytes
+/// containing `marker`, they reach the server, but the client's side is cut
+/// at once and the server's reply is swallowed: the server commits, the client
+/// never hears of it. Later connections pass through untouched.
+pub fn cutting_proxy(marker: &'static [u8]) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cut_done = Arc::new(AtomicBool::new(false));
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let server = TcpStream::connect(("127.0.0.1", cluster_port())).unwrap();
+            let cut_done = cut_done.clone();
+            let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut s_read, mut c_write) = (server, client);
+            let cut = Arc::new(AtomicBool::new(false));
+            let cut2 = cut.clone();
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 1 << 16];
+                while let Ok(n) = c_read.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    // The cut is decided before the bytes reach the server: otherwise, on a
+                    // busy machine, its reply could be forwarded before `cut` is set.
+                    if !cut_done.load(Ordering::SeqCst) && buf[..n].windows(marker.len()).any(|w| w == marker) {
+                        cut_done.store(true, Ordering::SeqCst);
+                        cut2.store(true, Ordering::SeqCst);
+                        let _ = s_write.write_all(&buf[..n]);
+                        let _ = c_read.shutdown(Shutdown::Both);
+                        break;
+                    }
+                    let _ = s_write.write_all(&buf[..n]);
+                }
+            });
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    match s_read.read(&mut buf) {
+                        Ok(0) => break,
+                        // After the cut, keep draining so the server finishes its work,
+                        // then hang up as a dead network eventually does.
+                        Ok(_) if cut.load(Ordering::SeqCst) => {
+                            let _ = s_read.set_read_timeout(Some(Duration::from_millis(500)));
+                        }
+                        Ok(n) => {
+                            if c_write.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let _ = s_read.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
+/// A primary of its own and a streaming standby of it (pg_basebackup on
+/// loopback), both stopped and deleted on drop. Its own primary: a base
+/// backup of the shared cluster would copy every test's database.
+pub struct Replica {
+    dir: PathBuf,
+    pg: Postgres,
+    pub primary: String,
+    pub standby: String,
+}
+
+impl Replica {
+    pub fn new(name: &str) -> Replica {
+        let pg = postgres();
+        let dir = std::env::temp_dir().join(format!("cargo-migrate-replica-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        pg.hand_over(&dir).unwrap();
+        let (primary_data, standby_data) = (dir.join("primary"), dir.join("standby"));
+        pg.initdb(&primary_data, "postgres", &["-A", "trust"]).unwrap_or_else(|e| panic!("{e}"));
+        let settings = [("listen_addresses", "127.0.0.1"), ("fsync", "off")];
+        let start = |data: &Path, log: &str| {
+            let port = free_port().unwrap();
+            let log = dir.join(log);
+            let opts = StartOptions { port, socket_dir: None, settings: &settings, log: &log, timeout_secs: 60 };
+            pg.start(data, &opts).unwrap_or_else(|e| panic!("{e}"));
+            port
+        };
+        let primary_port = start(&primary_data, "primary.log");
+        let out = pg
+            .command("pg_basebackup")
+            .args(["-h", "127.0.0.1", "-p", &primary_port.to_string(), "-U", "postgres", "-R", "-X", "stream", "-D"])
+            .arg(&standby_data)
+            .output()
+            .expect("run pg_basebackup");
+        assert!(out.status.success(), "pg_basebackup: {}", String::from_utf8_lossy(&out.stderr));
+        let standby_port = start(&standby_data, "standby.log");
+        let url = |port: u16| format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable");
+        Replica { primary: url(primary_port), standby: url(standby_port), dir, pg }
+    }
+
+    /// Wait until the standby has replayed everything the primary has written.
+    pub fn catch_up(&self) {
+        let lsn = psql(&self.primary, "SELECT pg_current_wal_lsn()");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let caught = format!("SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn");
+        while psql(&self.standby, &caught) != "t" {
+            assert!(Instant::now() < deadline, "the standby did not catch up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        for data in ["standby", "primary"] {
+            let _ = self.pg.stop(&self.dir.join(data), crate::cluster::StopMode::Immediate);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

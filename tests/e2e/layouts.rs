@@ -20,8 +20,8 @@ fn supabase_folder_is_used_as_it_is_with_supabase_history() {
     );
     p.write("supabase/migrations/20240103000000_add_body.sql", "alter table notes add column body text;\n");
     p.write("supabase/seed.sql", "insert into notes (id) values (1);\n");
-    let r = p.cargo_migrate(&["up"]).ok();
-    assert!(r.stdout.contains("applied 3 migration(s)"), "{}", r.stdout);
+    let r = p.cargo_migrate_json(&["up"]).ok();
+    assert_eq!(r.steps().len(), 3, "{}", r.stdout);
     assert_eq!(
         db.query("SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'notes'::regclass AND attnum > 0"),
         "id,title,body"
@@ -35,9 +35,6 @@ fn supabase_folder_is_used_as_it_is_with_supabase_history() {
     assert!(!db.table_exists("public.__diesel_schema_migrations"), "no diesel table in a Supabase project");
 
     // status reads the same table and says the files cannot be reverted.
-    let r = p.cargo_migrate(&["status"]).ok();
-    assert!(r.stdout.contains("supabase_migrations.schema_migrations"), "{}", r.stdout);
-    assert_eq!(r.stdout.matches("up-only: cannot be reverted").count(), 3, "{}", r.stdout);
     let json = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
     let rows = json["migrations"].as_array().unwrap();
     assert!(rows.iter().all(|m| m["state"] == "applied" && m["up_only"] == true), "{json}");
@@ -49,11 +46,11 @@ fn supabase_folder_is_used_as_it_is_with_supabase_history() {
     assert!(!db.table_exists("from_cli"), "a version the CLI applied is not run again");
 
     // down refuses, naming every up-only file at once, and changes nothing.
-    let r = p.cargo_migrate(&["down", "--all", "--yes"]).fails(1);
+    let r = p.cargo_migrate_json(&["down", "--all", "--yes"]).fails_with(1, "up_only");
+    let error = r.json()["error"].to_string();
     for f in ["20240101000000_create_notes.sql", "20240102000000_add_title.sql", "20240103000000_add_body.sql"] {
-        assert!(r.stderr.contains(f), "{f}: {}", r.stderr);
+        assert!(error.contains(f), "{f}: {error}");
     }
-    assert!(r.stderr.contains("up-only"), "{}", r.stderr);
     assert_eq!(supabase_history(&db).lines().count(), 4);
 
     // verify proves what can be proved of an up-only file: that it applies.
@@ -78,8 +75,8 @@ fn create_in_a_supabase_folder_writes_one_file() {
     assert_eq!(made.len(), 1, "{}", r.stdout);
     assert!(!p.root.join("migrations").exists());
     // The new file is still the template: up refuses it, and says where.
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("still the template") && r.stderr.contains(&made[0]), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "empty_up");
+    assert!(r.message().contains(&made[0]), "{}", r.stdout);
     p.write(&format!("supabase/migrations/{}", made[0]), "create table things (id int);\n");
     p.cargo_migrate(&["up"]).ok();
     assert!(db.table_exists("things"));
@@ -119,24 +116,22 @@ fn dbmate_and_node_pg_migrate_files_run_both_ways() {
         "migrations/20240103000000_broken.sql",
         "-- migrate:up\n-- comment\n\nselect 1;\nselect nonsense_column from nowhere;\n-- migrate:down\nselect 1;\n",
     );
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("20240103000000_broken.sql:5"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "migration_failed");
+    assert!(r.location().contains("20240103000000_broken.sql:5"), "{}", r.stdout);
 }
 
 #[test]
 fn import_converts_other_tools_folders_keeping_versions() {
     let db = Db::new("import");
     let p = Project::new(&db);
-    // node-pg-migrate: SQL files convert, JavaScript ones are reported.
+    // node-pg-migrate's SQL files (its JavaScript ones: tests/e2e/import.rs).
     p.write(
         "old/1704240000000_create-users.sql",
         "-- Up Migration\nCREATE TABLE users (id int);\n-- Down Migration\nDROP TABLE users;\n",
     );
-    p.write("old/1704250000000_add-index.js", "exports.up = (pgm) => { pgm.createIndex('users', 'id') };\n");
     p.write("old/README.md", "not a migration\n");
-    let r = p.cargo_migrate(&["import", "--from", "node-pg-migrate", "old"]).ok();
-    assert!(r.stdout.contains("imported 1 migration(s)"), "{}", r.stdout);
-    assert!(r.stderr.contains("1704250000000_add-index.js") && r.stderr.contains("JavaScript"), "{}", r.stderr);
+    let json = p.cargo_migrate_json(&["import", "--from", "node-pg-migrate", "old"]).ok().json();
+    assert_eq!(json["imported"].as_array().map(Vec::len), Some(1), "{json}");
     assert_eq!(
         std::fs::read_to_string(p.root.join("migrations/1704240000000_create-users/up.sql")).unwrap(),
         "CREATE TABLE users (id int);\n"
@@ -148,30 +143,33 @@ fn import_converts_other_tools_folders_keeping_versions() {
     // dbmate: transaction:false becomes metadata.toml; a second import skips what is there.
     p.write("db/migrations/20240101000000_idx.sql", "-- migrate:up transaction:false\ncreate index concurrently users_id on users (id);\n-- migrate:down\ndrop index users_id;\n");
     p.write("db/migrations/20240102000000_plain.sql", "create table no_markers ();\n");
-    let r = p.cargo_migrate(&["import", "--from", "dbmate", "db/migrations", "--format", "json"]).ok();
+    // A file left unconverted fails the command; what converted is written.
+    let r = p.cargo_migrate(&["import", "--from", "dbmate", "db/migrations", "--format", "json"]).fails(1);
     let json = r.json();
-    assert_eq!(json["imported"][0]["run_in_transaction"], false, "{json}");
-    assert_eq!(json["not_converted"][0]["file"], "20240102000000_plain.sql", "{json}");
+    assert_eq!(json["error"]["kind"], "not_converted", "{json}");
+    assert!(json.to_string().contains("20240102000000_plain.sql"), "{json}");
     assert_eq!(
         std::fs::read_to_string(p.root.join("migrations/20240101000000_idx/metadata.toml")).unwrap(),
         "run_in_transaction = false\n"
     );
+    std::fs::remove_file(p.root.join("db/migrations/20240102000000_plain.sql")).unwrap();
     let json = p.cargo_migrate(&["import", "--from", "dbmate", "db/migrations", "--format", "json"]).ok().json();
     assert_eq!(json["imported"].as_array().unwrap().len(), 0, "{json}");
     assert_eq!(json["skipped"].as_array().unwrap().len(), 1, "{json}");
     // Supabase: up-only files; then everything applies and reverts with diesel's harness.
     p.write("supabase/migrations/20240201000000_notes.sql", "create table notes (id int);\n");
     // The project has migrations/ now, so that stays the migrations folder.
-    let r = p.cargo_migrate(&["import", "--from", "supabase", "supabase/migrations"]).ok();
-    assert!(r.stdout.contains("no down section"), "{}", r.stdout);
+    let json = p.cargo_migrate_json(&["import", "--from", "supabase", "supabase/migrations"]).ok().json();
+    assert_eq!(json["imported"].as_array().map(Vec::len), Some(1), "{json}");
     assert!(!p.root.join("migrations/20240201000000_notes/down.sql").exists());
     p.cargo_migrate(&["up"]).ok();
     assert_eq!(db.applied(), ["1704240000000", "20240101000000", "20240201000000"]);
     assert!(db.table_exists("users_id"));
     // Pointed at its own folder, or at nothing, it refuses and writes nothing.
-    let r = p.cargo_migrate(&["import", "--from", "dbmate", "migrations"]).fails(2);
-    assert!(r.stderr.contains("already runs these files"), "{}", r.stderr);
-    p.cargo_migrate(&["import", "--from", "dbmate", "nowhere"]).fails(2);
+    let before = folders(&p.root.join("migrations"));
+    p.cargo_migrate_json(&["import", "--from", "dbmate", "migrations"]).fails_with(2, "import_target");
+    p.cargo_migrate_json(&["import", "--from", "dbmate", "nowhere"]).fails_with(2, "not_a_folder");
+    assert_eq!(folders(&p.root.join("migrations")), before);
 }
 
 #[test]
@@ -181,8 +179,7 @@ fn seed_loads_supabase_seed_in_one_transaction_apart_from_migrations() {
     p.write("supabase/migrations/20240101000000_notes.sql", "create table notes (id int primary key, body text);\n");
     p.write("supabase/seed.sql", "insert into notes values (1, 'one');\ninsert into notes values (2, 'two');\n");
     p.cargo_migrate(&["up"]).ok();
-    let r = p.cargo_migrate(&["seed"]).ok();
-    assert!(r.stdout.contains("loaded 1 seed file(s)"), "{}", r.stdout);
+    p.cargo_migrate(&["seed"]).ok();
     assert_eq!(db.query("SELECT count(*) FROM notes"), "2");
     // Seeds are never recorded as migrations.
     assert_eq!(db.query("SELECT count(*) FROM supabase_migrations.schema_migrations"), "1");
@@ -194,23 +191,21 @@ fn seed_loads_supabase_seed_in_one_transaction_apart_from_migrations() {
         "supabase/seeds/02_second.sql",
         "-- the second\ninsert into notes values (2, 'two');\ninsert into notes values (2, 'again');\n",
     );
-    let r = p.cargo_migrate(&["seed"]).fails(1);
-    assert!(r.stderr.contains("02_second.sql:3"), "{}", r.stderr);
-    assert!(r.stderr.contains("none of them was loaded"), "{}", r.stderr);
-    assert_eq!(db.query("SELECT count(*) FROM notes"), "0");
+    let r = p.cargo_migrate_json(&["seed"]).fails_with(1, "migration_failed");
+    assert!(r.location().contains("02_second.sql:3"), "{}", r.stdout);
+    assert_eq!(db.query("SELECT count(*) FROM notes"), "0", "none of the seed files was loaded");
     // A database that is not on this machine needs --yes (checked before connecting).
     let mut remote = Project::new(&db);
     remote.write("supabase/seed.sql", "select 1;\n");
     remote.env = vec![("DATABASE_URL".into(), "postgres://app:secret@db.example.com:5432/app".into())];
-    let r = remote.cargo_migrate(&["seed"]).fails(1);
-    assert!(r.stderr.contains("not a local database") && r.stderr.contains("--yes"), "{}", r.stderr);
-    assert!(!r.stderr.contains("secret"));
+    let r = remote.cargo_migrate_json(&["seed"]).fails_with(1, "confirmation_needed");
+    assert!(!r.all().contains("secret"), "{}", r.all());
     // No seeds at all: says where it looked.
     std::fs::remove_file(p.root.join("supabase/config.toml")).unwrap();
     std::fs::remove_file(p.root.join("supabase/seed.sql")).unwrap();
     std::fs::remove_dir_all(p.root.join("supabase/seeds")).unwrap();
-    let r = p.cargo_migrate(&["seed"]).fails(1);
-    assert!(r.stderr.contains("no seed files") && r.stderr.contains("seed.sql"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["seed"]).fails_with(1, "no_seeds");
+    assert!(r.json()["error"].to_string().contains("seed.sql"), "where it looked: {}", r.stdout);
 }
 
 #[test]
@@ -218,10 +213,10 @@ fn local_reset_runs_migrations_then_seeds() {
     let p = Project::bare("app");
     p.write("supabase/migrations/20240101000000_notes.sql", "create table notes (id int primary key);\n");
     p.write("supabase/seed.sql", "insert into notes values (1);\n");
-    let r = p.cargo_migrate(&["local", "reset"]).ok();
-    assert!(r.stdout.contains("1 migration(s) applied, 1 seed file(s) loaded"), "{}", r.stdout);
+    p.cargo_migrate(&["local", "reset"]).ok();
     let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
     assert_eq!(psql(&url, "SELECT count(*) FROM notes"), "1");
+    assert_eq!(psql(&url, "SELECT count(*) FROM supabase_migrations.schema_migrations"), "1");
     p.cargo_migrate(&["local", "stop"]).ok();
 }
 
@@ -244,15 +239,14 @@ fn supabase_files_as_real_projects_write_them() {
         "insert into t values (1);\n\nbegin;\n  select set_config('role', 'authenticated', true);\n  select 1;\nend;\n",
     );
     db.query("DO $$ BEGIN CREATE ROLE authenticated NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;");
-    let r = p.cargo_migrate(&["up"]).ok();
-    assert!(r.stdout.contains("applied 4 migration(s)"), "{}", r.stdout);
+    let r = p.cargo_migrate_json(&["up"]).ok();
+    assert_eq!(r.steps().len(), 4, "{}", r.stdout);
     assert_eq!(db.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_id'::regclass"), "t");
     assert_eq!(db.query("SELECT count(*) FROM t"), "1");
     assert_eq!(db.query("SELECT count(*) FROM supabase_migrations.schema_migrations"), "4");
     // Our own template, left unwritten, is still refused.
     p.cargo_migrate(&["create", "forgotten"]).ok();
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("still the template"), "{}", r.stderr);
+    p.cargo_migrate_json(&["up"]).fails_with(1, "empty_up");
 }
 
 /// A Supabase file with an index built concurrently runs outside a
@@ -295,16 +289,16 @@ fn single_file_with_sql_outside_its_sections_is_refused() {
     let db = Db::new("stray_sql");
     let p = Project::new(&db);
     p.write("migrations/20240101000000_a.sql", "create table a (id int);\n-- migrate:down\ndrop table a;\n");
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("20240101000000_a.sql") && r.stderr.contains("no up section"), "{}", r.stderr);
-    assert!(db.applied().is_empty(), "recorded: {}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "bad_migrations_folder");
+    assert!(r.message().contains("20240101000000_a.sql"), "{}", r.stdout);
+    assert!(db.applied().is_empty(), "recorded: {}", r.stdout);
     p.write(
         "migrations/20240101000000_a.sql",
         "-- the type first\ncreate type s as enum ('x');\n-- migrate:up\ncreate table a (s s);\n-- migrate:down\ndrop table a;\n",
     );
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("line 2"), "{}", r.stderr);
-    assert!(db.applied().is_empty(), "recorded: {}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "bad_migrations_folder");
+    assert!(r.message().contains("20240101000000_a.sql: line 2"), "{}", r.stdout);
+    assert!(db.applied().is_empty(), "recorded: {}", r.stdout);
 }
 
 /// `create` beside dbmate files writes a dbmate file whose comments fit it:
@@ -340,8 +334,9 @@ fn editing_the_down_section_of_an_applied_file_is_not_a_modification() {
         "migrations/20240102000000_b.sql",
         "-- migrate:up\ncreate table b (id int);\n-- migrate:down\ndrop table b;\n",
     );
-    let r = p.cargo_migrate(&["status"]).ok();
-    assert!(!r.stdout.contains("modified"), "{}", r.stdout);
+    let r = p.cargo_migrate_json(&["status"]).ok();
+    assert_eq!(r.json()["migrations"][0]["modified"], false, "{}", r.stdout);
+    assert!(r.anomalies().is_empty(), "{}", r.stdout);
     p.cargo_migrate(&["up"]).ok();
     assert!(db.table_exists("b"));
     // The up section still counts.
@@ -349,8 +344,9 @@ fn editing_the_down_section_of_an_applied_file_is_not_a_modification() {
         "migrations/20240101000000_a.sql",
         "-- migrate:up\ncreate table a (id bigint);\n-- migrate:down\ndrop table a;\n",
     );
-    let r = p.cargo_migrate(&["status"]).ok();
-    assert!(r.stdout.contains("modified since it was applied"), "{}", r.stdout);
+    let r = p.cargo_migrate_json(&["status"]).ok();
+    assert_eq!(r.json()["migrations"][0]["modified"], true, "{}", r.stdout);
+    assert_eq!(r.anomalies(), ["modified"], "{}", r.stdout);
 }
 
 /// A down section written after `up` (create leaves it empty) is what
@@ -404,6 +400,7 @@ fn repair_of_a_version_the_supabase_cli_applied_names_it() {
          INSERT INTO supabase_migrations.schema_migrations VALUES ('20240101000000', NULL, 'a');",
     );
     p.cargo_migrate(&["status"]).ok();
+    // What a user reads: who applied it (not diesel's harness).
     let r = p.cargo_migrate(&["repair", "20240101000000"]).fails(1);
     assert!(r.stderr.contains("Supabase CLI") && !r.stderr.contains("diesel"), "{}", r.stderr);
 }

@@ -70,8 +70,8 @@ fn lint_checks_the_pending_files_and_all_with_all() {
     offline.table_migration("20250101000000", "items");
     let j = offline.cargo_migrate(&["lint", "--all", "--format", "json"]).ok().json();
     assert_eq!(j["migrations"], 1);
-    let r = offline.cargo_migrate(&["lint"]).fails(1);
-    assert!(r.stderr.contains("`cargo migrate lint --all` checks every migration without a database"), "{}", r.stderr);
+    let r = offline.cargo_migrate_json(&["lint"]).fails_with(1, "connect");
+    assert!(r.hint().contains("cargo migrate lint --all"), "the way without a database: {}", r.stdout);
     p.cargo_migrate(&["up", "--no-lint"]).ok();
     let clean = p.cargo_migrate(&["lint"]).ok().stdout;
     assert_eq!(clean.trim(), "✓ nothing to check: no pending migration(s) (--all checks every migration)");
@@ -104,17 +104,14 @@ fn up_stops_on_lint_errors_before_anything_runs() {
         "CREATE FUNCTION public.api_key() RETURNS text LANGUAGE sql SET search_path = ''\n  AS $$ SELECT 'sb_secret_0123456789abcdefghij'::text $$;\n",
         Some("DROP FUNCTION public.api_key();\n"),
     );
-    let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
-    let j = r.json();
-    assert_eq!(j["error"]["kind"], "lint_failed");
-    assert!(r.stderr.contains("hardcoded_secret"), "{}", r.stderr);
-    assert!(r.stderr.contains("20250102000000_definer/up.sql:2:"), "{}", r.stderr);
-    assert!(r.stderr.contains("--no-lint"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "lint_failed");
+    assert!(r.hint().contains("--no-lint"), "{}", r.stdout);
     assert!(db.applied().is_empty() && !db.table_exists("items"), "nothing was applied");
     // `lint` says the same and fails, and so does `up --dry-run` (it would not send that SQL).
-    p.cargo_migrate(&["lint"]).fails(1);
-    let r = p.cargo_migrate(&["up", "--dry-run", "--format", "json"]).fails(1);
-    assert_eq!(r.json()["error"]["kind"], "lint_failed");
+    let j = p.cargo_migrate_json(&["lint"]).fails(1).json();
+    let errors: Vec<_> = rules(&j).into_iter().filter(|(rule, ..)| rule == "hardcoded_secret").collect();
+    assert_eq!(errors, [("hardcoded_secret".into(), "20250102000000_definer/up.sql".into(), 2)], "{j}");
+    p.cargo_migrate_json(&["up", "--dry-run"]).fails_with(1, "lint_failed");
     let r = p.cargo_migrate(&["up", "--dry-run", "--no-lint"]).ok();
     assert!(r.stdout.contains("public.api_key()"), "{}", r.stdout);
 
@@ -152,14 +149,11 @@ fn concurrently_in_a_transaction_names_the_metadata_file() {
         "SET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY i ON public.t (id);\n",
         Some("DROP INDEX CONCURRENTLY i;\n"),
     );
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("concurrently_in_transaction"), "{}", r.stderr);
-    assert!(
-        r.stderr.contains("`run_in_transaction = false` into ")
-            && r.stderr.contains("migrations/20250101000000_index/metadata.toml"),
-        "{}",
-        r.stderr
-    );
+    p.cargo_migrate_json(&["up"]).fails_with(1, "lint_failed");
+    let j = p.cargo_migrate_json(&["lint"]).fails(1).json();
+    let finding = j["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "concurrently_in_transaction");
+    let fix = finding.and_then(|f| f["fix"].as_str()).unwrap_or_else(|| panic!("{j}"));
+    assert!(fix.ends_with("migrations/20250101000000_index/metadata.toml"), "names the file to write: {fix}");
     p.write("migrations/20250101000000_index/metadata.toml", "run_in_transaction = false\n");
     let j = p.cargo_migrate(&["lint", "--all", "--format", "json"]).ok().json();
     assert_eq!(j["findings"].as_array().unwrap().len(), 0, "{j}");
@@ -223,12 +217,9 @@ fn cargo_toml_configures_the_rules() {
     p.cargo_migrate(&["lint", "--all"]).fails(1);
     // A misspelt rule is an error that names the rules.
     p.write("Cargo.toml", &format!("{manifest}[package.metadata.migrate.lint]\nignore = [\"timestamp_without_tz\"]\n"));
-    let r = p.cargo_migrate(&["lint", "--all"]).fails(1);
-    assert!(
-        r.stderr.contains("`timestamp_without_tz` is no rule") && r.stderr.contains("timestamp_without_time_zone"),
-        "{}",
-        r.stderr
-    );
+    let r = p.cargo_migrate_json(&["lint", "--all"]).fails_with(1, "bad_metadata");
+    let error = r.json()["error"].to_string();
+    assert!(error.contains("timestamp_without_tz") && error.contains("timestamp_without_time_zone"), "{error}");
 }
 
 #[test]

@@ -25,9 +25,10 @@ fn the_password_never_appears_in_output() {
     // A connection error (nothing listens on port 1) with a percent-encoded password.
     let encoded = "p%40ss%3Aw%2Frd%23secret";
     p.env = vec![("DATABASE_URL".into(), format!("postgres://postgres:{encoded}@127.0.0.1:1/x"))];
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("could not connect to postgres@127.0.0.1:1/x"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "connect");
+    assert!(r.message().contains("postgres@127.0.0.1:1/x"), "{}", r.stdout);
     for leak in [encoded, "p@ss:w/rd#secret"] {
         assert!(!r.all().contains(leak), "{}", r.all());
+        assert!(!p.cargo_migrate(&["up"]).all().contains(leak));
     }
 }

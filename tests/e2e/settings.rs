@@ -23,8 +23,8 @@ fn real_environment_wins_over_env_file_and_flag_wins_over_both() {
 
     p.env = vec![("DATABASE_URL".into(), bogus.into())];
     p.write(".env", &format!("DATABASE_URL={}\n", good.url));
-    let r = p.cargo_migrate(&["status"]).fails(1);
-    assert!(r.stderr.contains("could not connect") && r.stderr.contains(":1/nowhere"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["status"]).fails_with(1, "connect");
+    assert!(r.message().contains(":1/nowhere"), "the real environment's URL: {}", r.stdout);
 
     p.cargo_migrate(&["up", "--database-url", &good.url]).ok();
     assert!(good.table_exists("a"));
@@ -38,8 +38,8 @@ fn env_file_flag() {
     p.table_migration("20250101000000", "a");
     p.cargo_migrate(&["up", "--env-file", "config/dev.env"]).ok();
     assert!(db.table_exists("a"));
-    let r = p.cargo_migrate(&["up", "--env-file", "config/missing.env"]).fails(2);
-    assert!(r.stderr.contains("config/missing.env"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up", "--env-file", "config/missing.env"]).fails_with(2, "no_env_file");
+    assert!(r.message().contains("config/missing.env"), "{}", r.stdout);
 }
 
 #[test]
@@ -47,8 +47,8 @@ fn half_set_supabase_variables_say_what_is_missing() {
     let p = Project::bare("app");
     p.table_migration("20250101000000", "a");
     p.write(".env", "VITE_SUPABASE_URL=https://abcdefghij.supabase.co\n");
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("SUPABASE_DB_PASSWORD is not set") && r.stderr.contains("DATABASE_URL"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "supabase_config");
+    assert!(r.message().contains("SUPABASE_DB_PASSWORD"), "names what is missing: {}", r.stdout);
     // `create` needs no database, so it still works.
     p.cargo_migrate(&["create", "still_works"]).ok();
 }

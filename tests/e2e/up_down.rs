@@ -11,17 +11,19 @@ fn up_applies_everything_in_order_and_then_has_nothing_to_do() {
     let db = Db::new("up_all");
     let p = Project::new(&db);
     three(&p);
-    let r = p.cargo_migrate(&["up"]).ok();
+    let r = p.cargo_migrate_json(&["up"]).ok();
     assert_eq!(db.applied(), ["20250615051828", "20250615053210", "20250619185326"]);
     for t in ["meetings", "participants", "knowledge"] {
         assert!(db.table_exists(t), "{t}");
     }
-    // Each migration printed with its duration, then a summary.
-    let i1 = r.stdout.find("20250615051828_create_meetings").unwrap();
-    let i2 = r.stdout.find("20250615053210_create_participants").unwrap();
-    assert!(i1 < i2, "{}", r.stdout);
-    assert!(r.stdout.contains(" ms"), "{}", r.stdout);
-    assert!(r.stdout.contains("applied 3 migration(s)"), "{}", r.stdout);
+    assert_eq!(
+        r.steps(),
+        [
+            "applied 20250615051828_create_meetings",
+            "applied 20250615053210_create_participants",
+            "applied 20250619185326_create_knowledge"
+        ]
+    );
     // Companion facts: one batch, checksums.
     assert_eq!(
         db.query(
@@ -30,8 +32,9 @@ fn up_applies_everything_in_order_and_then_has_nothing_to_do() {
         "3|1|t"
     );
 
-    let r = p.cargo_migrate(&["up"]).ok();
-    assert!(r.stdout.contains("nothing to apply"), "{}", r.stdout);
+    let r = p.cargo_migrate_json(&["up"]).ok();
+    assert!(r.steps().is_empty(), "{}", r.stdout);
+    assert_eq!(db.query("SELECT count(*) FROM cargo_migrate.migrations"), "3");
 }
 
 #[test]
@@ -43,8 +46,7 @@ fn up_with_count_and_to() {
     assert_eq!(db.applied(), ["20250615051828"]);
     p.cargo_migrate(&["up", "--to", "20250615053210"]).ok();
     assert_eq!(db.applied(), ["20250615051828", "20250615053210"]);
-    let r = p.cargo_migrate(&["up", "--to", "20990101000000"]).fails(2);
-    assert!(r.stderr.contains("no migration 20990101000000"), "{}", r.stderr);
+    p.cargo_migrate_json(&["up", "--to", "20990101000000"]).fails_with(2, "unknown_version");
     assert_eq!(db.applied().len(), 2);
 }
 
@@ -65,8 +67,8 @@ fn down_reverts_newest_then_count_then_all() {
     p.cargo_migrate(&["down", "--all"]).ok();
     assert!(db.applied().is_empty());
     assert_eq!(db.query("SELECT count(*) FROM cargo_migrate.migrations"), "0");
-    let r = p.cargo_migrate(&["down"]).ok();
-    assert!(r.stdout.contains("nothing to revert"));
+    let r = p.cargo_migrate_json(&["down"]).ok();
+    assert!(r.steps().is_empty(), "{}", r.stdout);
 }
 
 #[test]
@@ -92,10 +94,8 @@ fn down_to_a_version_that_is_not_applied_is_refused() {
     let p = Project::new(&db);
     three(&p);
     p.cargo_migrate(&["up", "--count", "2"]).ok();
-    let r = p.cargo_migrate(&["down", "20250619185326"]).fails(2);
-    assert!(r.stderr.contains("20250619185326 is not applied"), "{}", r.stderr);
-    let r = p.cargo_migrate(&["down", "19990101000000"]).fails(2);
-    assert!(r.stderr.contains("no applied migration 19990101000000"), "{}", r.stderr);
+    p.cargo_migrate_json(&["down", "20250619185326"]).fails_with(2, "not_applied");
+    p.cargo_migrate_json(&["down", "19990101000000"]).fails_with(2, "not_applied");
     assert_eq!(db.applied().len(), 2);
 }
 
@@ -108,18 +108,12 @@ fn missing_or_empty_down_sql_refuses_before_touching_anything() {
     p.table_migration("20250103000000", "c");
     p.cargo_migrate(&["up"]).ok();
     // Reverting c then b: b has no down.sql, so not even c is reverted.
-    let r = p.cargo_migrate(&["down", "--count", "2"]).fails(1);
-    assert!(
-        r.stderr.contains("20250102000000_create_b/down.sql") && r.stderr.contains("does not exist"),
-        "{}",
-        r.stderr
-    );
+    p.cargo_migrate_json(&["down", "--count", "2"]).fails_with(1, "missing_down");
     assert_eq!(db.applied().len(), 3);
     assert!(db.table_exists("c"));
     // An empty (comments only) down.sql is refused the same way.
     p.write("migrations/20250102000000_create_b/down.sql", "-- TODO\n");
-    let r = p.cargo_migrate(&["down", "--count", "2"]).fails(1);
-    assert!(r.stderr.contains("has no SQL"), "{}", r.stderr);
+    p.cargo_migrate_json(&["down", "--count", "2"]).fails_with(1, "empty_down");
     assert_eq!(db.applied().len(), 3);
 }
 
@@ -136,16 +130,8 @@ fn redo_reverts_and_reapplies_the_newest() {
         "migrations/20250619185326_create_knowledge/up.sql",
         "CREATE TABLE knowledge (id bigint PRIMARY KEY, body text);\n",
     );
-    let r = p.cargo_migrate(&["redo"]).ok();
-    // (Not just the words: "applied" is also in the summary.)
-    let line_of = |verb: &str| {
-        r.stdout.lines().position(|l| l.trim_start().starts_with(verb) && l.contains("20250619185326_create_knowledge"))
-    };
-    assert!(
-        matches!((line_of("reverted"), line_of("applied")), (Some(rev), Some(app)) if rev < app),
-        "reverted, then applied, the newest: {}",
-        r.stdout
-    );
+    let r = p.cargo_migrate_json(&["redo"]).ok();
+    assert_eq!(r.steps(), ["reverted 20250619185326_create_knowledge", "applied 20250619185326_create_knowledge"]);
     assert_eq!(db.query("SELECT count(*) FROM knowledge"), "0", "table was dropped and re-created");
     assert_eq!(db.query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'knowledge'"), "2");
     assert_eq!(db.query("SELECT count(*) FROM participants"), "1", "older migrations untouched");
@@ -174,8 +160,9 @@ fn run_in_transaction_false_runs_concurrent_indexes_one_by_one() {
 
     // Without metadata.toml the same file fails, and nothing of it stays.
     std::fs::remove_file(p.root.join("migrations/20250102000000_index_items/metadata.toml")).unwrap();
-    let r = p.cargo_migrate(&["up"]).fails(1);
-    assert!(r.stderr.contains("cannot run inside a transaction block"), "{}", r.stderr);
+    p.cargo_migrate_json(&["up"]).fails_with(1, "lint_failed");
+    let r = p.cargo_migrate_json(&["up", "--no-lint"]).fails_with(1, "migration_failed");
+    assert!(r.location().contains("20250102000000_index_items/up.sql:2"), "{}", r.stdout);
     assert_eq!(db.applied(), ["20250101000000"]);
 }
 
@@ -189,9 +176,8 @@ fn single_transaction_is_all_or_nothing() {
         "CREATE TABLE fine (id int);\nSELECT nosuchcol FROM fine;\n",
         Some("DROP TABLE fine;"),
     );
-    let r = p.cargo_migrate(&["up", "--single-transaction"]).fails(1);
-    assert!(r.stderr.contains("20250620000000_broken/up.sql:2:8") && r.stderr.contains("nosuchcol"), "{}", r.stderr);
-    assert!(r.stderr.contains("the whole run was rolled back"), "{}", r.stderr);
+    let r = p.cargo_migrate_json(&["up", "--single-transaction"]).fails_with(1, "migration_failed");
+    assert!(r.location().ends_with("20250620000000_broken/up.sql:2:8"), "{}", r.stdout);
     assert!(db.applied().is_empty() && !db.table_exists("meetings"), "nothing of the run stays");
 
     std::fs::remove_dir_all(p.root.join("migrations/20250620000000_broken")).unwrap();
@@ -210,7 +196,6 @@ fn single_transaction_refuses_migrations_that_opt_out_of_transactions() {
     p.table_migration("20250101000000", "items");
     p.migration("20250102000000_idx", "CREATE INDEX CONCURRENTLY i ON items (id);", Some("DROP INDEX i;"));
     p.write("migrations/20250102000000_idx/metadata.toml", "run_in_transaction = false\n");
-    let r = p.cargo_migrate(&["up", "--single-transaction"]).fails(2);
-    assert!(r.stderr.contains("20250102000000_idx runs outside a transaction"), "{}", r.stderr);
+    p.cargo_migrate_json(&["up", "--single-transaction"]).fails_with(2, "not_transactional");
     assert!(db.applied().is_empty());
 }

@@ -4,10 +4,10 @@
 -- the stand-in cannot do. `@extschema@` is the schema it is created in and
 -- `@extschema:pgcrypto@` pgcrypto's, as in an extension script.
 --
--- src/supabase/local.rs uses them two ways: on PostgreSQL 18 and later it
+-- src/local/prepare.rs uses them two ways: on PostgreSQL 18 and later it
 -- writes each as a real SQL-only extension (NAME.control, NAME--stand-in.sql)
 -- into the local database's own folder, which `extension_control_path` lists
--- after the installation's; everywhere, local.sql's pg_temp.extension() creates
+-- after the installation's; everywhere, prepare.sql's pg_temp.extension() creates
 -- the objects and registers them in pg_extension when no extension of that name
 -- is available, so that `CREATE EXTENSION IF NOT EXISTS` succeeds.
 
@@ -587,4 +587,464 @@ LANGUAGE sql AS $$ SELECT true $$;
 CREATE FUNCTION @extschema@.http_reset_curlopt() RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;
 CREATE FUNCTION @extschema@.http_list_curlopt() RETURNS TABLE (curlopt text, value text) LANGUAGE sql AS $$
   SELECT NULL::text, NULL::text WHERE false
+$$;
+
+-- stand-in: pgmq
+-- where: Supabase: available (Queues), in `pgmq`; SQL-only, so this is a working copy of its API.
+-- schema: pgmq
+-- fixed schema: yes
+-- preinstalled: no
+-- requires: 
+-- lacks: no partitioned queues (create_partitioned needs pg_partman; no convert_archive_partitioned, detach_archive); create, send, send_batch, read, read_with_poll, pop, set_vt, archive, delete, purge_queue, drop_queue, list_queues, metrics work as the real ones
+CREATE TABLE pgmq.meta (
+  queue_name varchar UNIQUE NOT NULL,
+  is_partitioned boolean NOT NULL,
+  is_unlogged boolean NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TYPE pgmq.message_record AS (
+  msg_id bigint, read_ct integer, enqueued_at timestamptz, vt timestamptz, message jsonb, headers jsonb
+);
+CREATE TYPE pgmq.queue_record AS (
+  queue_name varchar, is_partitioned boolean, is_unlogged boolean, created_at timestamptz
+);
+CREATE TYPE pgmq.metrics_result AS (
+  queue_name text, queue_length bigint, newest_msg_age_sec int, oldest_msg_age_sec int, total_messages bigint,
+  scrape_time timestamptz, queue_visible_length bigint
+);
+-- A queue's tables are pgmq.q_<name> and pgmq.a_<name> (its archive), in lower case.
+CREATE FUNCTION pgmq.format_table_name(queue_name text, prefix text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  IF queue_name ~ '\$|;|--|''' THEN
+    RAISE EXCEPTION 'queue name contains invalid characters: $, ;, --, or \''';
+  END IF;
+  RETURN lower(prefix || '_' || queue_name);
+END
+$$;
+CREATE FUNCTION pgmq.validate_queue_name(queue_name text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF length(queue_name) > 47 THEN
+    RAISE EXCEPTION 'queue name is too long, maximum length is 47 characters';
+  END IF;
+END
+$$;
+CREATE FUNCTION pgmq._create(queue_name text, unlogged boolean) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  q text := pgmq.format_table_name(queue_name, 'q');
+  a text := pgmq.format_table_name(queue_name, 'a');
+  kind text := CASE WHEN unlogged THEN 'UNLOGGED ' ELSE '' END;
+BEGIN
+  PERFORM pgmq.validate_queue_name(queue_name);
+  PERFORM pg_advisory_xact_lock(hashtext('pgmq.queue_' || queue_name));
+  EXECUTE format('CREATE %sTABLE IF NOT EXISTS pgmq.%I (msg_id bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY, '
+    'read_ct int NOT NULL DEFAULT 0, enqueued_at timestamptz NOT NULL DEFAULT now(), vt timestamptz NOT NULL, '
+    'message jsonb, headers jsonb)', kind, q);
+  EXECUTE format('CREATE TABLE IF NOT EXISTS pgmq.%I (msg_id bigint PRIMARY KEY, read_ct int NOT NULL DEFAULT 0, '
+    'enqueued_at timestamptz NOT NULL DEFAULT now(), archived_at timestamptz NOT NULL DEFAULT now(), '
+    'vt timestamptz NOT NULL, message jsonb, headers jsonb)', a);
+  EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON pgmq.%I (vt ASC)', q || '_vt_idx', q);
+  EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON pgmq.%I (archived_at)', 'archived_at_idx_' || queue_name, a);
+  INSERT INTO pgmq.meta (queue_name, is_partitioned, is_unlogged) VALUES (queue_name, false, unlogged)
+    ON CONFLICT DO NOTHING;
+END
+$$;
+CREATE FUNCTION pgmq.create_non_partitioned(queue_name text) RETURNS void LANGUAGE sql AS $$
+  SELECT pgmq._create(queue_name, false)
+$$;
+CREATE FUNCTION pgmq.create_unlogged(queue_name text) RETURNS void LANGUAGE sql AS $$
+  SELECT pgmq._create(queue_name, true)
+$$;
+CREATE FUNCTION pgmq."create"(queue_name text) RETURNS void LANGUAGE sql AS $$
+  SELECT pgmq._create(queue_name, false)
+$$;
+CREATE FUNCTION pgmq.create_partitioned(queue_name text, partition_interval text DEFAULT '10000',
+    retention_interval text DEFAULT '100000') RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'pgmq.create_partitioned needs pg_partman, which the local stand-in of pgmq does not use'
+    USING HINT = 'use pgmq.create() locally, or a PostgreSQL with the real pgmq and pg_partman';
+END
+$$;
+CREATE FUNCTION pgmq.drop_queue(queue_name text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('pgmq.queue_' || queue_name));
+  IF to_regclass('pgmq.' || quote_ident(pgmq.format_table_name(queue_name, 'q'))) IS NULL THEN
+    RAISE NOTICE 'pgmq queue `%` does not exist', queue_name;
+    RETURN false;
+  END IF;
+  EXECUTE format('DROP TABLE IF EXISTS pgmq.%I', pgmq.format_table_name(queue_name, 'q'));
+  EXECUTE format('DROP TABLE IF EXISTS pgmq.%I', pgmq.format_table_name(queue_name, 'a'));
+  DELETE FROM pgmq.meta m WHERE m.queue_name = drop_queue.queue_name;
+  RETURN true;
+END
+$$;
+CREATE FUNCTION pgmq.purge_queue(queue_name text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  n bigint;
+BEGIN
+  EXECUTE format('WITH gone AS (DELETE FROM pgmq.%I RETURNING 1) SELECT count(*) FROM gone',
+    pgmq.format_table_name(queue_name, 'q')) INTO n;
+  RETURN n;
+END
+$$;
+CREATE FUNCTION pgmq.send(queue_name text, msg jsonb, headers jsonb, delay timestamptz) RETURNS SETOF bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format('INSERT INTO pgmq.%I (vt, message, headers) VALUES ($1, $2, $3) RETURNING msg_id',
+    pgmq.format_table_name(queue_name, 'q')) USING delay, msg, headers;
+END
+$$;
+CREATE FUNCTION pgmq.send(queue_name text, msg jsonb) RETURNS SETOF bigint LANGUAGE sql AS $$
+  SELECT * FROM pgmq.send(queue_name, msg, NULL, clock_timestamp())
+$$;
+CREATE FUNCTION pgmq.send(queue_name text, msg jsonb, headers jsonb) RETURNS SETOF bigint LANGUAGE sql AS $$
+  SELECT * FROM pgmq.send(queue_name, msg, headers, clock_timestamp())
+$$;
+CREATE FUNCTION pgmq.send(queue_name text, msg jsonb, delay integer) RETURNS SETOF bigint LANGUAGE sql AS $$
+  SELECT * FROM pgmq.send(queue_name, msg, NULL, clock_timestamp() + make_interval(secs => delay))
+$$;
+CREATE FUNCTION pgmq.send(queue_name text, msg jsonb, delay timestamptz) RETURNS SETOF bigint LANGUAGE sql AS $$
+  SELECT * FROM pgmq.send(queue_name, msg, NULL, delay)
+$$;
+CREATE FUNCTION pgmq.send(queue_name text, msg jsonb, headers jsonb, delay integer) RETURNS SETOF bigint
+LANGUAGE sql AS $$
+  SELECT * FROM pgmq.send(queue_name, msg, headers, clock_timestamp() + make_interval(secs => delay))
+$$;
+CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[], headers jsonb[], delay timestamptz)
+RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format('INSERT INTO pgmq.%I (vt, message, headers) '
+    'SELECT $1, m, h FROM unnest($2) WITH ORDINALITY AS x (m, i) LEFT JOIN unnest($3) WITH ORDINALITY AS y (h, j) '
+    'ON x.i = y.j ORDER BY x.i RETURNING msg_id', pgmq.format_table_name(queue_name, 'q')) USING delay, msgs, headers;
+END
+$$;
+CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[]) RETURNS SETOF bigint LANGUAGE sql AS $$
+  SELECT * FROM pgmq.send_batch(queue_name, msgs, NULL, clock_timestamp())
+$$;
+CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[], headers jsonb[]) RETURNS SETOF bigint
+LANGUAGE sql AS $$
+  SELECT * FROM pgmq.send_batch(queue_name, msgs, headers, clock_timestamp())
+$$;
+CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[], delay integer) RETURNS SETOF bigint LANGUAGE sql AS $$
+  SELECT * FROM pgmq.send_batch(queue_name, msgs, NULL, clock_timestamp() + make_interval(secs => delay))
+$$;
+CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[], delay timestamptz) RETURNS SETOF bigint
+LANGUAGE sql AS $$
+  SELECT * FROM pgmq.send_batch(queue_name, msgs, NULL, delay)
+$$;
+CREATE FUNCTION pgmq.send_batch(queue_name text, msgs jsonb[], headers jsonb[], delay integer) RETURNS SETOF bigint
+LANGUAGE sql AS $$
+  SELECT * FROM pgmq.send_batch(queue_name, msgs, headers, clock_timestamp() + make_interval(secs => delay))
+$$;
+-- Visible messages (vt passed), oldest first, hidden again for `vt` seconds.
+CREATE FUNCTION pgmq.read(queue_name text, vt integer, qty integer, conditional jsonb DEFAULT '{}')
+RETURNS SETOF pgmq.message_record LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format('WITH cte AS (SELECT msg_id FROM pgmq.%1$I WHERE vt <= clock_timestamp() '
+    'AND ($3 = ''{}''::jsonb OR message @> $3) ORDER BY msg_id LIMIT $1 FOR UPDATE SKIP LOCKED) '
+    'UPDATE pgmq.%1$I m SET vt = clock_timestamp() + $2, read_ct = read_ct + 1 FROM cte WHERE m.msg_id = cte.msg_id '
+    'RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message, m.headers',
+    pgmq.format_table_name(queue_name, 'q')) USING qty, make_interval(secs => vt), conditional;
+END
+$$;
+CREATE FUNCTION pgmq.read_with_poll(queue_name text, vt integer, qty integer, max_poll_seconds integer DEFAULT 5,
+    poll_interval_ms integer DEFAULT 100, conditional jsonb DEFAULT '{}')
+RETURNS SETOF pgmq.message_record LANGUAGE plpgsql AS $$
+DECLARE
+  stop_at timestamptz := clock_timestamp() + make_interval(secs => max_poll_seconds);
+  found boolean;
+  r pgmq.message_record;
+BEGIN
+  LOOP
+    found := false;
+    FOR r IN SELECT * FROM pgmq.read(queue_name, vt, qty, conditional) LOOP
+      found := true;
+      RETURN NEXT r;
+    END LOOP;
+    EXIT WHEN found OR clock_timestamp() >= stop_at;
+    PERFORM pg_sleep(poll_interval_ms / 1000.0);
+  END LOOP;
+END
+$$;
+CREATE FUNCTION pgmq.pop(queue_name text) RETURNS SETOF pgmq.message_record LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format('WITH cte AS (SELECT msg_id FROM pgmq.%1$I WHERE vt <= clock_timestamp() '
+    'ORDER BY msg_id LIMIT 1 FOR UPDATE SKIP LOCKED) DELETE FROM pgmq.%1$I m USING cte WHERE m.msg_id = cte.msg_id '
+    'RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message, m.headers', pgmq.format_table_name(queue_name, 'q'));
+END
+$$;
+CREATE FUNCTION pgmq.set_vt(queue_name text, msg_id bigint, vt integer) RETURNS SETOF pgmq.message_record
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format('UPDATE pgmq.%I SET vt = clock_timestamp() + $2 WHERE msg_id = $1 '
+    'RETURNING msg_id, read_ct, enqueued_at, vt, message, headers', pgmq.format_table_name(queue_name, 'q'))
+    USING msg_id, make_interval(secs => vt);
+END
+$$;
+CREATE FUNCTION pgmq.archive(queue_name text, msg_ids bigint[]) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format('WITH gone AS (DELETE FROM pgmq.%I WHERE msg_id = ANY($1) '
+    'RETURNING msg_id, vt, read_ct, enqueued_at, message, headers) '
+    'INSERT INTO pgmq.%I (msg_id, vt, read_ct, enqueued_at, message, headers) SELECT * FROM gone RETURNING msg_id',
+    pgmq.format_table_name(queue_name, 'q'), pgmq.format_table_name(queue_name, 'a')) USING msg_ids;
+END
+$$;
+CREATE FUNCTION pgmq.archive(queue_name text, msg_id bigint) RETURNS boolean LANGUAGE sql AS $$
+  SELECT EXISTS (SELECT FROM pgmq.archive(queue_name, ARRAY[msg_id]))
+$$;
+CREATE FUNCTION pgmq.delete(queue_name text, msg_ids bigint[]) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format('DELETE FROM pgmq.%I WHERE msg_id = ANY($1) RETURNING msg_id',
+    pgmq.format_table_name(queue_name, 'q')) USING msg_ids;
+END
+$$;
+CREATE FUNCTION pgmq.delete(queue_name text, msg_id bigint) RETURNS boolean LANGUAGE sql AS $$
+  SELECT EXISTS (SELECT FROM pgmq.delete(queue_name, ARRAY[msg_id]))
+$$;
+CREATE FUNCTION pgmq.list_queues() RETURNS SETOF pgmq.queue_record LANGUAGE sql AS $$
+  SELECT queue_name, is_partitioned, is_unlogged, created_at FROM pgmq.meta
+$$;
+CREATE FUNCTION pgmq.metrics(queue_name text) RETURNS pgmq.metrics_result LANGUAGE plpgsql AS $$
+DECLARE
+  q text := pgmq.format_table_name(queue_name, 'q');
+  result pgmq.metrics_result;
+BEGIN
+  EXECUTE format('SELECT $1, count(*), extract(epoch FROM now() - max(enqueued_at))::int, '
+    'extract(epoch FROM now() - min(enqueued_at))::int, '
+    '(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM pgmq.%I), now(), '
+    'count(*) FILTER (WHERE vt <= now()) FROM pgmq.%I', q || '_msg_id_seq', q) INTO result USING queue_name;
+  RETURN result;
+END
+$$;
+CREATE FUNCTION pgmq.metrics_all() RETURNS SETOF pgmq.metrics_result LANGUAGE sql AS $$
+  SELECT (pgmq.metrics(m.queue_name)).* FROM pgmq.meta m
+$$;
+
+-- stand-in: pg_jsonschema
+-- where: Supabase: available, usually enabled in `extensions`.
+-- schema: extensions
+-- fixed schema: no
+-- preinstalled: no
+-- requires: 
+-- lacks: a subset of JSON Schema: type, enum, const, required, properties, additionalProperties (false or a schema), items, minItems/maxItems, minLength/maxLength, minimum/maximum, pattern, allOf/anyOf/oneOf/not; no $ref, formats or other keywords (they are ignored, as by a permissive validator)
+CREATE FUNCTION @extschema@._local_jsonschema_valid(schema jsonb, instance jsonb) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  t text := jsonb_typeof(instance);
+  want jsonb;
+  k text;
+  v jsonb;
+BEGIN
+  IF jsonb_typeof(schema) = 'boolean' THEN
+    RETURN schema::text::boolean;
+  END IF;
+  IF schema ? 'type' THEN
+    want := CASE jsonb_typeof(schema -> 'type') WHEN 'array' THEN schema -> 'type' ELSE jsonb_build_array(schema -> 'type') END;
+    IF NOT (want ? t OR (t = 'number' AND want ? 'integer' AND instance::text::numeric = trunc(instance::text::numeric))) THEN
+      RETURN false;
+    END IF;
+    IF t = 'number' AND want ? 'integer' AND NOT want ? 'number' AND instance::text::numeric <> trunc(instance::text::numeric) THEN
+      RETURN false;
+    END IF;
+  END IF;
+  IF schema ? 'enum' AND NOT EXISTS (SELECT FROM jsonb_array_elements(schema -> 'enum') e WHERE e = instance) THEN
+    RETURN false;
+  END IF;
+  IF schema ? 'const' AND schema -> 'const' <> instance THEN
+    RETURN false;
+  END IF;
+  IF t = 'object' THEN
+    IF schema ? 'required' AND EXISTS (SELECT FROM jsonb_array_elements_text(schema -> 'required') r WHERE NOT instance ? r) THEN
+      RETURN false;
+    END IF;
+    FOR k, v IN SELECT * FROM jsonb_each(instance) LOOP
+      IF schema -> 'properties' ? k THEN
+        IF NOT @extschema@._local_jsonschema_valid(schema -> 'properties' -> k, v) THEN RETURN false; END IF;
+      ELSIF schema ? 'additionalProperties' THEN
+        IF NOT @extschema@._local_jsonschema_valid(schema -> 'additionalProperties', v) THEN RETURN false; END IF;
+      END IF;
+    END LOOP;
+  END IF;
+  IF t = 'array' THEN
+    IF (schema ? 'minItems' AND jsonb_array_length(instance) < (schema ->> 'minItems')::int)
+       OR (schema ? 'maxItems' AND jsonb_array_length(instance) > (schema ->> 'maxItems')::int)
+       OR (jsonb_typeof(schema -> 'items') IN ('object', 'boolean') AND EXISTS (
+             SELECT FROM jsonb_array_elements(instance) e WHERE NOT @extschema@._local_jsonschema_valid(schema -> 'items', e))) THEN
+      RETURN false;
+    END IF;
+  END IF;
+  IF t = 'string' THEN
+    IF (schema ? 'minLength' AND length(instance #>> '{}') < (schema ->> 'minLength')::int)
+       OR (schema ? 'maxLength' AND length(instance #>> '{}') > (schema ->> 'maxLength')::int)
+       OR (schema ? 'pattern' AND NOT (instance #>> '{}') ~ (schema ->> 'pattern')) THEN
+      RETURN false;
+    END IF;
+  END IF;
+  IF t = 'number' THEN
+    IF (schema ? 'minimum' AND instance::text::numeric < (schema ->> 'minimum')::numeric)
+       OR (schema ? 'maximum' AND instance::text::numeric > (schema ->> 'maximum')::numeric) THEN
+      RETURN false;
+    END IF;
+  END IF;
+  IF schema ? 'allOf' AND EXISTS (SELECT FROM jsonb_array_elements(schema -> 'allOf') s WHERE NOT @extschema@._local_jsonschema_valid(s, instance)) THEN
+    RETURN false;
+  END IF;
+  IF schema ? 'anyOf' AND NOT EXISTS (SELECT FROM jsonb_array_elements(schema -> 'anyOf') s WHERE @extschema@._local_jsonschema_valid(s, instance)) THEN
+    RETURN false;
+  END IF;
+  IF schema ? 'oneOf' AND (SELECT count(*) FROM jsonb_array_elements(schema -> 'oneOf') s WHERE @extschema@._local_jsonschema_valid(s, instance)) <> 1 THEN
+    RETURN false;
+  END IF;
+  IF schema ? 'not' AND @extschema@._local_jsonschema_valid(schema -> 'not', instance) THEN
+    RETURN false;
+  END IF;
+  RETURN true;
+END
+$$;
+CREATE FUNCTION @extschema@.json_matches_schema(schema json, instance json) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT @extschema@._local_jsonschema_valid(schema::jsonb, instance::jsonb)
+$$;
+CREATE FUNCTION @extschema@.jsonb_matches_schema(schema json, instance jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT @extschema@._local_jsonschema_valid(schema::jsonb, instance)
+$$;
+CREATE FUNCTION @extschema@.jsonschema_is_valid(schema json) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT jsonb_typeof(schema::jsonb) IN ('object', 'boolean')
+$$;
+CREATE FUNCTION @extschema@.jsonschema_validation_errors(schema json, instance json) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT CASE WHEN @extschema@._local_jsonschema_valid(schema::jsonb, instance::jsonb) THEN ARRAY[]::text[]
+              ELSE ARRAY[instance::text || ' does not match the schema (local stand-in: no details)'] END
+$$;
+
+-- stand-in: index_advisor
+-- where: Supabase: available, in `extensions` (needs hypopg).
+-- schema: extensions
+-- fixed schema: no
+-- preinstalled: no
+-- requires: 
+-- lacks: no hypothetical indexes (the real one tries them through hypopg): the costs are the query's plan as it is, and no index is ever suggested
+CREATE FUNCTION @extschema@.index_advisor(query text)
+RETURNS TABLE (startup_cost_before jsonb, startup_cost_after jsonb, total_cost_before jsonb, total_cost_after jsonb,
+               index_statements text[], errors text[])
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  plan jsonb;
+BEGIN
+  EXECUTE 'EXPLAIN (FORMAT JSON) ' || query INTO plan;
+  RETURN QUERY SELECT plan -> 0 -> 'Plan' -> 'Startup Cost', plan -> 0 -> 'Plan' -> 'Startup Cost',
+    plan -> 0 -> 'Plan' -> 'Total Cost', plan -> 0 -> 'Plan' -> 'Total Cost', ARRAY[]::text[], ARRAY[]::text[];
+EXCEPTION WHEN OTHERS THEN
+  RETURN QUERY SELECT NULL::jsonb, NULL::jsonb, NULL::jsonb, NULL::jsonb, ARRAY[]::text[], ARRAY[SQLERRM];
+END
+$$;
+
+-- stand-in: pg_hashids
+-- where: Supabase: available, in `extensions`.
+-- schema: extensions
+-- fixed schema: no
+-- preinstalled: no
+-- requires: 
+-- lacks: not the Hashids algorithm: ids round-trip (id_decode(id_encode(n)) = n, with the same salt and alphabet, padded to min_length) but the strings differ from the real extension's, so never store them
+CREATE FUNCTION @extschema@._local_hashids_alphabet(salt text, alphabet text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+  -- The alphabet in an order that depends on the salt.
+  SELECT string_agg(c, '' ORDER BY md5(coalesce(salt, '') || c), c)
+    FROM regexp_split_to_table(coalesce(nullif(alphabet, ''), 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ1234567890'), '') c
+$$;
+CREATE FUNCTION @extschema@.id_encode(numbers bigint[], salt text, min_length integer, alphabet text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  a text := @extschema@._local_hashids_alphabet(salt, alphabet);
+  sep text := substr(a, 1, 1);
+  digits text := substr(a, 2);
+  base int := length(a) - 1;
+  out text := '';
+  part text;
+  n bigint;
+BEGIN
+  FOREACH n IN ARRAY numbers LOOP
+    IF n < 0 THEN RETURN NULL; END IF;
+    part := '';
+    LOOP
+      part := substr(digits, (n % base)::int + 1, 1) || part;
+      n := n / base;
+      EXIT WHEN n = 0;
+    END LOOP;
+    out := out || CASE WHEN out = '' THEN '' ELSE sep END || part;
+  END LOOP;
+  -- Padding: separators in front, which decode ignores.
+  RETURN repeat(sep, greatest(coalesce(min_length, 0) - length(out), 0)) || out;
+END
+$$;
+CREATE FUNCTION @extschema@.id_decode(hashid text, salt text, min_length integer, alphabet text) RETURNS bigint[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  a text := @extschema@._local_hashids_alphabet(salt, alphabet);
+  digits text := substr(a, 2);
+  base int := length(a) - 1;
+  numbers bigint[] := ARRAY[]::bigint[];
+  part text;
+  n bigint;
+  i int;
+BEGIN
+  FOR part IN SELECT unnest(string_to_array(ltrim(hashid, substr(a, 1, 1)), substr(a, 1, 1))) LOOP
+    n := 0;
+    FOR i IN 1 .. length(part) LOOP
+      IF strpos(digits, substr(part, i, 1)) = 0 THEN RETURN ARRAY[]::bigint[]; END IF;
+      n := n * base + strpos(digits, substr(part, i, 1)) - 1;
+    END LOOP;
+    numbers := numbers || n;
+  END LOOP;
+  RETURN numbers;
+END
+$$;
+CREATE FUNCTION @extschema@.id_encode(number bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT @extschema@.id_encode(ARRAY[number], '', 0, '')
+$$;
+CREATE FUNCTION @extschema@.id_encode(number bigint, salt text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT @extschema@.id_encode(ARRAY[number], salt, 0, '')
+$$;
+CREATE FUNCTION @extschema@.id_encode(number bigint, salt text, min_length integer) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT @extschema@.id_encode(ARRAY[number], salt, min_length, '')
+$$;
+CREATE FUNCTION @extschema@.id_encode(number bigint, salt text, min_length integer, alphabet text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT @extschema@.id_encode(ARRAY[number], salt, min_length, alphabet)
+$$;
+CREATE FUNCTION @extschema@.id_encode(numbers bigint[]) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT @extschema@.id_encode(numbers, '', 0, '')
+$$;
+CREATE FUNCTION @extschema@.id_encode(numbers bigint[], salt text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT @extschema@.id_encode(numbers, salt, 0, '')
+$$;
+CREATE FUNCTION @extschema@.id_encode(numbers bigint[], salt text, min_length integer) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT @extschema@.id_encode(numbers, salt, min_length, '')
+$$;
+CREATE FUNCTION @extschema@.id_decode(hashid text) RETURNS bigint[] LANGUAGE sql IMMUTABLE AS $$
+  SELECT @extschema@.id_decode(hashid, '', 0, '')
+$$;
+CREATE FUNCTION @extschema@.id_decode(hashid text, salt text) RETURNS bigint[] LANGUAGE sql IMMUTABLE AS $$
+  SELECT @extschema@.id_decode(hashid, salt, 0, '')
+$$;
+CREATE FUNCTION @extschema@.id_decode(hashid text, salt text, min_length integer) RETURNS bigint[]
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT @extschema@.id_decode(hashid, salt, min_length, '')
+$$;
+CREATE FUNCTION @extschema@.id_decode_once(hashid text) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+  SELECT (@extschema@.id_decode(hashid, '', 0, ''))[1]
+$$;
+CREATE FUNCTION @extschema@.id_decode_once(hashid text, salt text) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+  SELECT (@extschema@.id_decode(hashid, salt, 0, ''))[1]
+$$;
+CREATE FUNCTION @extschema@.id_decode_once(hashid text, salt text, min_length integer) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT (@extschema@.id_decode(hashid, salt, min_length, ''))[1]
+$$;
+CREATE FUNCTION @extschema@.id_decode_once(hashid text, salt text, min_length integer, alphabet text) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT (@extschema@.id_decode(hashid, salt, min_length, alphabet))[1]
 $$;

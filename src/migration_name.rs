@@ -1,8 +1,8 @@
-//! Pure rules for migration names and versions.
+//! The name of a new migration: words to `snake_case`, and the names that say nothing refused.
 
 use crate::error::{Error, Kind, Result};
 
-/// Names the seed calls bad: they say nothing about what the migration does.
+/// Names that are bad by the team rules: they say nothing about what the migration does.
 const GENERIC_NAMES: &[&str] = &[
     "migration",
     "migrations",
@@ -38,12 +38,12 @@ const MAX_NAME_LEN: usize = 100;
 ///
 /// Words are joined with `_`; spaces and dashes become `_`. Anything outside
 /// `[a-z0-9_]` is refused (with the lower snake_case suggestion when there is one).
-pub fn migration_name(words: &[String], force: bool) -> Result<String> {
+pub fn from_words(words: &[String], force: bool) -> Result<String> {
     let raw = words.join(" ");
     let name: String = raw.trim().chars().map(|c| if c == ' ' || c == '-' { '_' } else { c }).collect();
     let suggestion = suggest(&raw);
     let refuse = |reason: String| {
-        let mut err = Error::new(Kind::InvalidName, format!("invalid migration name `{raw}`: {reason}")).usage();
+        let mut err = Error::new(Kind::InvalidName, format!("invalid migration name `{raw}`: {reason}"));
         err = match &suggestion {
             Some(s) if s != &name => err.hint(format!("use lower snake_case, e.g. `cargo migrate create {s}`")),
             _ => {
@@ -73,11 +73,11 @@ pub fn migration_name(words: &[String], force: bool) -> Result<String> {
         return Err(refuse(format!("it is longer than {MAX_NAME_LEN} characters")));
     }
     if !force && GENERIC_NAMES.contains(&name.as_str()) {
-        return Err(Error::new(Kind::GenericName, format!("`{name}` does not say what the migration does"))
-            .usage()
-            .hint(format!(
+        return Err(Error::new(Kind::GenericName, format!("`{name}` does not say what the migration does")).hint(
+            format!(
             "name the change, e.g. `add_participant_constraints` or `create_meetings`; pass --force to keep `{name}`"
-        )));
+        ),
+        ));
     }
     Ok(name)
 }
@@ -109,14 +109,14 @@ mod tests {
     use super::*;
 
     fn name(s: &str) -> Result<String> {
-        migration_name(&[s.to_string()], false)
+        from_words(&[s.to_string()], false)
     }
 
     #[test]
     fn spaces_and_dashes_become_underscores() {
         assert_eq!(name("add project-team support").unwrap(), "add_project_team_support");
         let words = vec!["add".to_string(), "vector".to_string(), "search".to_string()];
-        assert_eq!(migration_name(&words, false).unwrap(), "add_vector_search");
+        assert_eq!(from_words(&words, false).unwrap(), "add_vector_search");
     }
 
     #[test]
@@ -124,10 +124,10 @@ mod tests {
         let err = name("AddProjects").unwrap_err();
         assert_eq!(err.kind, crate::error::Kind::InvalidName);
         assert!(err.message.contains("upper case"), "{err}");
-        assert!(err.hint.unwrap().contains("add_projects"));
+        assert!(err.hint.clone().unwrap().contains("add_projects"));
         let err = name("add.column!").unwrap_err();
         assert!(err.message.contains("`.`"), "{err}");
-        assert!(err.hint.unwrap().contains("add_column"));
+        assert!(err.hint.clone().unwrap().contains("add_column"));
         assert!(name("1_table").is_err());
         assert!(name("").is_err());
         assert!(name("add__x").is_err());
@@ -140,8 +140,8 @@ mod tests {
         for bad in ["migration", "fix_bug", "update"] {
             let err = name(bad).unwrap_err();
             assert_eq!(err.kind, crate::error::Kind::GenericName, "{bad}");
-            assert!(err.hint.unwrap().contains("--force"));
-            assert_eq!(migration_name(&[bad.to_string()], true).unwrap(), bad);
+            assert!(err.hint.clone().unwrap().contains("--force"));
+            assert_eq!(from_words(&[bad.to_string()], true).unwrap(), bad);
         }
         assert!(name("update_meeting_titles").is_ok());
     }

@@ -1,19 +1,31 @@
 //! The local development database: a PostgreSQL cluster cargo-migrate makes
-//! and starts itself under the workspace's target directory, prepared like a
-//! Supabase database (`local.sql`), used whenever no database is configured.
+//! and starts itself under the workspace's target directory, used whenever no
+//! database is configured. `cluster` runs the server's own programs; `prepare`
+//! makes a database look like a Supabase project's (roles, schemas, extensions).
+
+// Shared with the tests' harness (`#[path]`), which uses parts the binary does not.
+#[allow(dead_code)]
+pub mod cluster;
+mod prepare;
+
+pub use prepare::{extensions, prepare_like_supabase, run_roles, ExtensionState};
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cluster::{self, Postgres, StartOptions, StopMode};
+use self::cluster::{Postgres, StartOptions, StopMode};
+use self::prepare::{write_stand_in_extensions, CONTRIB};
 use crate::error::{Error, Kind, Result};
-use crate::report::{display_path, Reporter};
+use crate::show::display_path;
 
-const PREPARE_SQL: &str = include_str!("local.sql");
-const STAND_INS_SQL: &str = include_str!("stand_ins.sql");
-/// How a stand-in's comment starts (`local status` tells them apart by it).
-const STAND_IN_PREFIX: &str = "cargo-migrate local stand-in: ";
+/// The local database, running.
+#[derive(Debug)]
+pub struct Running {
+    pub url: String,
+    /// What happened on the way (started, prepared without contrib …), for the user.
+    pub notes: Vec<String>,
+}
 
 pub struct Local {
     /// Holds `data/`, `sock/`, `log`, `port`, and `bin`: the PostgreSQL that made it.
@@ -22,6 +34,8 @@ pub struct Local {
     flag_bin: Option<PathBuf>,
     /// The workspace it belongs to (written into `dir` when it is made).
     workspace: PathBuf,
+    /// The roles file to run before the migrations (see `settings::Roles`).
+    roles: Option<PathBuf>,
 }
 
 /// Another local database beside this one (a target directory several
@@ -36,7 +50,12 @@ pub struct Neighbour {
 impl Local {
     /// Where the cluster lives; looks nothing up and starts nothing, so that a
     /// command on a running local database pays no more than a port probe.
-    pub fn locate(target_dir: &Path, workspace_root: &Path, pg_bin: Option<&Path>) -> Result<Local> {
+    pub fn locate(
+        target_dir: &Path,
+        workspace_root: &Path,
+        pg_bin: Option<&Path>,
+        roles: Option<&Path>,
+    ) -> Result<Local> {
         // A cluster per explicit --pg-bin: data directories are not portable across versions.
         let mut name = match pg_bin {
             Some(bin) => format!("local-{}", &crate::version::checksum(&bin.display().to_string())[..8]),
@@ -54,7 +73,12 @@ impl Local {
             // home folder; keep the cluster in the temp folder instead.
             dir = std::env::temp_dir().join(format!("cargo-migrate-{ws}-{name}"));
         }
-        Ok(Local { dir, flag_bin: pg_bin.map(Path::to_path_buf), workspace: workspace_root.to_path_buf() })
+        Ok(Local {
+            dir,
+            flag_bin: pg_bin.map(Path::to_path_buf),
+            workspace: workspace_root.to_path_buf(),
+            roles: roles.map(Path::to_path_buf),
+        })
     }
 
     /// The workspace that made this database, as it recorded it.
@@ -70,7 +94,7 @@ impl Local {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|d| *d != self.dir && d.join("workspace").is_file())
             .map(|dir| {
-                let other = Local { dir: dir.clone(), flag_bin: None, workspace: PathBuf::new() };
+                let other = Local { dir: dir.clone(), flag_bin: None, workspace: PathBuf::new(), roles: None };
                 Neighbour { workspace: other.owner(), running: other.is_running(), dir }
             })
             .collect();
@@ -139,15 +163,18 @@ impl Local {
             })
     }
 
-    /// Start it (creating and preparing it first if needed); the URL.
-    pub fn ensure_running(&self, reporter: &Reporter) -> Result<String> {
+    /// Start it (creating and preparing it first if needed): its URL, and
+    /// what the user should be told about it.
+    pub fn ensure_running(&self) -> Result<Running> {
+        let mut notes = Vec::new();
         if self.is_running() && self.dir.join("password").is_file() {
             let url = self.url()?;
             if !self.dir.join("prepared").is_file() {
                 // An earlier preparation failed (it rolled back): try again.
-                self.prepare(&url, reporter)?;
+                notes.extend(self.prepare(&url)?);
             }
-            return Ok(url);
+            self.apply_roles(&url, &mut notes)?;
+            return Ok(Running { url, notes });
         }
         // A cluster made before the password existed trusted every local user:
         // make it anew (it is a development database; `local reset` does the same).
@@ -159,10 +186,34 @@ impl Local {
         self.start()?;
         let url = self.url()?;
         if fresh || !self.dir.join("prepared").is_file() {
-            self.prepare(&url, reporter)?;
+            notes.extend(self.prepare(&url)?);
         }
-        reporter.note(format!("started the local development database in {}", display_path(&self.dir)));
-        Ok(url)
+        self.apply_roles(&url, &mut notes)?;
+        notes.push(format!("started the local development database in {}", display_path(&self.dir)));
+        Ok(Running { url, notes })
+    }
+
+    /// Run the roles file when it changed since it last ran here: roles
+    /// belong to the whole cluster, so one run serves every database in it,
+    /// verify's scratch databases too.
+    fn apply_roles(&self, url: &str, notes: &mut Vec<String>) -> Result<()> {
+        let Some(file) = &self.roles else { return Ok(()) };
+        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, "read", e))?;
+        let sum = crate::version::checksum(&text);
+        let marker = self.dir.join("roles-ran");
+        if std::fs::read_to_string(&marker).is_ok_and(|s| s.trim() == sum) {
+            return Ok(());
+        }
+        run_roles(url, file, &text).map_err(|e| {
+            e.hint(format!(
+                "fix it and run the command again; it runs again whenever it changes, so make each statement safe to \
+                 run twice (`DO $$ BEGIN CREATE ROLE … ; EXCEPTION WHEN duplicate_object THEN NULL; END $$;`), or \
+                 start over with {}",
+                self.command_hint("reset")
+            ))
+        })?;
+        notes.push(format!("ran {} on the local development database", display_path(file)));
+        std::fs::write(&marker, sum).map_err(|e| Error::io(&marker, "write", e))
     }
 
     fn init(&self) -> Result<()> {
@@ -217,7 +268,7 @@ impl Local {
     }
 
     /// The cluster's PostgreSQL major version (its data folder says).
-    fn major_version(&self) -> Option<u32> {
+    pub fn major_version(&self) -> Option<u32> {
         std::fs::read_to_string(self.data().join("PG_VERSION")).ok()?.trim().parse().ok()
     }
 
@@ -243,7 +294,8 @@ impl Local {
         Ok(port)
     }
 
-    fn prepare(&self, url: &str, reporter: &Reporter) -> Result<()> {
+    /// Prepare it like Supabase; a note when this PostgreSQL lacks contrib modules.
+    fn prepare(&self, url: &str) -> Result<Option<String>> {
         let extensions =
             prepare_like_supabase(url).map_err(|e| e.hint(format!("{} recreates it", self.command_hint("reset"))))?;
         // Supabase's own extensions are stand-ins on any PostgreSQL but Supabase's
@@ -253,8 +305,8 @@ impl Local {
             .filter(|e| e.state == ExtensionState::StandIn && CONTRIB.contains(&e.name.as_str()))
             .map(|e| e.name.as_str())
             .collect();
-        if !contrib.is_empty() {
-            reporter.note(format!(
+        let note = (!contrib.is_empty()).then(|| {
+            format!(
                 "note: this PostgreSQL ({}) lacks the contrib module(s) {}: the local database has stand-ins with the \
                  same functions (crypt() there is not bcrypt), see {}; a PostgreSQL with contrib (Debian/Ubuntu: the \
                  postgresql-<major> package) has the real ones (--pg-bin, then {})",
@@ -262,9 +314,10 @@ impl Local {
                 contrib.join(", "),
                 self.command_hint("status"),
                 self.command_hint("reset")
-            ));
-        }
-        std::fs::write(self.dir.join("prepared"), "").map_err(|e| Error::io(&self.dir, "write", e))
+            )
+        });
+        std::fs::write(self.dir.join("prepared"), "").map_err(|e| Error::io(&self.dir, "write", e))?;
+        Ok(note)
     }
 
     pub fn stop(&self) -> Result<bool> {
@@ -276,11 +329,11 @@ impl Local {
             .map_err(|why| Error::new(Kind::LocalDatabase, format!("could not stop the local database: {why}")))
     }
 
-    /// Drop everything and start over: the seed's `db:reset`.
-    pub fn reset(&self, reporter: &Reporter) -> Result<String> {
+    /// Drop everything and start over (node-pg-migrate teams' `db:reset`).
+    pub fn reset(&self) -> Result<Running> {
         self.stop()?;
         std::fs::remove_dir_all(&self.dir).or_else(ignore_missing).map_err(|e| Error::io(&self.dir, "remove", e))?;
-        self.ensure_running(reporter)
+        self.ensure_running()
     }
 }
 
@@ -316,194 +369,6 @@ fn ignore_missing(e: std::io::Error) -> std::io::Result<()> {
     }
 }
 
-/// The extensions a Supabase project has or commonly enables (and `vector`),
-/// in the order `local status` lists them.
-pub const SUPABASE_EXTENSIONS: &[&str] = &[
-    "pgcrypto",
-    "uuid-ossp",
-    "pg_stat_statements",
-    "pgjwt",
-    "pg_graphql",
-    "pgsodium",
-    "supabase_vault",
-    "pg_net",
-    "pg_cron",
-    "http",
-    "vector",
-];
-
-/// Of those, the ones PostgreSQL itself ships (contrib).
-const CONTRIB: &[&str] = &["pgcrypto", "uuid-ossp", "pg_stat_statements"];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExtensionState {
-    /// The installation's own extension, created.
-    Real,
-    /// cargo-migrate's stand-in (`local.sql`), registered under the real name.
-    StandIn,
-    /// Available, not created (Supabase does not preinstall it): the
-    /// installation's, or a stand-in when the note says what it lacks.
-    Available,
-    /// Neither the installation nor cargo-migrate has it.
-    Missing,
-}
-
-impl ExtensionState {
-    /// The name `local status` shows, and its JSON `state`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ExtensionState::Real => "real",
-            ExtensionState::StandIn => "stand-in",
-            ExtensionState::Available => "available",
-            ExtensionState::Missing => "missing",
-        }
-    }
-}
-
-/// One extension as the local database has it.
-#[derive(Debug, Clone)]
-pub struct Extension {
-    pub name: String,
-    pub state: ExtensionState,
-    pub schema: Option<String>,
-    pub version: Option<String>,
-    /// For a stand-in: what it cannot do.
-    pub note: Option<String>,
-}
-
-/// Make the database at `url` look like a Supabase project's (roles, `auth`,
-/// `storage`, `vault`, `realtime`, the extensions, Supabase's grants).
-/// Returns the state of each of `SUPABASE_EXTENSIONS` there.
-pub fn prepare_like_supabase(url: &str) -> Result<Vec<Extension>> {
-    let mut conn = crate::db::connect(url, 10, "prepare", &crate::db::Hints::default())?;
-    conn.execute(&prepare_sql()).map_err(|e| {
-        Error::new(Kind::LocalDatabase, format!("could not prepare the database like Supabase: {}", e.message))
-    })?;
-    extensions_of(&mut conn)
-}
-
-/// The state of each of `SUPABASE_EXTENSIONS` on the (local) database at `url`.
-pub fn extensions(url: &str) -> Result<Vec<Extension>> {
-    let mut conn = crate::db::connect(url, 10, "list extensions", &crate::db::Hints::default())?;
-    extensions_of(&mut conn)
-}
-
-fn extensions_of(conn: &mut crate::db::pq::Conn) -> Result<Vec<Extension>> {
-    let rows = conn
-        .query(
-            "SELECT n.name, e.extnamespace::regnamespace::text, e.extversion, \
-                    coalesce(pg_catalog.obj_description(e.oid, 'pg_extension'), \
-                             (SELECT a.comment FROM pg_catalog.pg_available_extensions a WHERE a.name = n.name)), \
-                    e.oid IS NOT NULL, \
-                    EXISTS (SELECT FROM pg_catalog.pg_available_extensions a WHERE a.name = n.name) \
-               FROM unnest(string_to_array($1, ',')) WITH ORDINALITY AS n (name, i) \
-               LEFT JOIN pg_catalog.pg_extension e ON e.extname = n.name \
-              ORDER BY n.i",
-            &[&SUPABASE_EXTENSIONS.join(",")],
-        )
-        .map_err(|e| crate::db::query_error("list the extensions", e))?;
-    Ok((0..rows.len)
-        .map(|i| {
-            let comment = rows.text(i, 3).unwrap_or_default();
-            let note = comment.strip_prefix(STAND_IN_PREFIX).map(str::to_string);
-            let state = match (rows.bool(i, 4) == Some(true), &note, rows.bool(i, 5) == Some(true)) {
-                (true, Some(_), _) => ExtensionState::StandIn,
-                (true, None, _) => ExtensionState::Real,
-                (false, _, true) => ExtensionState::Available,
-                (false, _, false) => ExtensionState::Missing,
-            };
-            Extension {
-                name: rows.text(i, 0).unwrap_or_default(),
-                state,
-                schema: rows.text(i, 1),
-                version: rows.text(i, 2).filter(|_| state == ExtensionState::Real),
-                note,
-            }
-        })
-        .collect())
-}
-
-/// One section of stand_ins.sql: an extension's objects, with the real one's
-/// names and signatures, and what it cannot do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StandIn {
-    pub name: &'static str,
-    /// Where Supabase has it (`@extschema@` in the body).
-    pub schema: &'static str,
-    /// The real one can live in that schema only.
-    pub fixed_schema: bool,
-    /// Supabase creates it in every project (others are only available).
-    pub preinstalled: bool,
-    pub requires: Option<&'static str>,
-    pub lacks: &'static str,
-    pub body: &'static str,
-}
-
-/// The sections of stand_ins.sql, in order.
-pub fn stand_ins() -> Vec<StandIn> {
-    STAND_INS_SQL
-        .split("\n-- stand-in: ")
-        .skip(1)
-        .map(|section| {
-            let (name, mut rest) = section.split_once('\n').unwrap_or((section, ""));
-            let mut field = |key: &str| -> &'static str {
-                let line = rest.split_once('\n').map_or(rest, |(l, _)| l);
-                let value = line
-                    .strip_prefix(&format!("-- {key}:"))
-                    .unwrap_or_else(|| panic!("stand_ins.sql, stand-in {name}: `-- {key}:` expected, found {line:?}"));
-                rest = rest.split_once('\n').map_or("", |(_, r)| r);
-                value.trim()
-            };
-            field("where");
-            let schema = field("schema");
-            let fixed_schema = field("fixed schema") == "yes";
-            let preinstalled = field("preinstalled") == "yes";
-            let requires = Some(field("requires")).filter(|r| !r.is_empty());
-            let lacks = field("lacks");
-            StandIn { name: name.trim(), schema, fixed_schema, preinstalled, requires, lacks, body: rest }
-        })
-        .collect()
-}
-
-/// local.sql with the stand-ins' pg_temp.extension() calls in place.
-fn prepare_sql() -> String {
-    let calls: String = stand_ins()
-        .iter()
-        .map(|s| {
-            format!(
-                "SELECT pg_temp.extension('{}', '{}', {}, $lacks${}$lacks$, $standin$\n{}$standin$);\n",
-                s.name, s.schema, s.preinstalled, s.lacks, s.body
-            )
-        })
-        .collect();
-    PREPARE_SQL.replacen("-- @STAND_INS@\n", &calls, 1)
-}
-
-/// Each stand-in as an SQL-only extension in `dir` (for `extension_control_path`).
-fn write_stand_in_extensions(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
-    for s in stand_ins() {
-        let mut control = format!(
-            "# {STAND_IN_PREFIX}written by cargo-migrate for its local database\n\
-             comment = '{}'\ndefault_version = 'stand-in'\nrelocatable = false\nsuperuser = true\n",
-            format!("{STAND_IN_PREFIX}{}", s.lacks).replace('\'', "''")
-        );
-        if s.fixed_schema {
-            control.push_str(&format!("schema = '{}'\n", s.schema));
-        }
-        if let Some(r) = s.requires {
-            control.push_str(&format!("requires = '{r}'\n"));
-        }
-        for (file, text) in
-            [(format!("{}.control", s.name), control), (format!("{}--stand-in.sql", s.name), s.body.into())]
-        {
-            let path = dir.join(file);
-            std::fs::write(&path, text).map_err(|e| Error::io(&path, "write", e))?;
-        }
-    }
-    Ok(())
-}
-
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| Error::io(path, "protect", e))
@@ -513,39 +378,4 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 fn reachable_by_others(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.ancestors().filter_map(|a| std::fs::metadata(a).ok()).all(|m| m.permissions().mode() & 0o001 != 0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_stand_in_is_read_whole() {
-        let all = stand_ins();
-        let names: Vec<&str> = all.iter().map(|s| s.name).collect();
-        assert_eq!(
-            names,
-            [
-                "pgcrypto",
-                "uuid-ossp",
-                "pg_stat_statements",
-                "pgjwt",
-                "pg_graphql",
-                "pgsodium",
-                "supabase_vault",
-                "pg_net",
-                "pg_cron",
-                "http"
-            ]
-        );
-        for s in &all {
-            assert!(SUPABASE_EXTENSIONS.contains(&s.name), "{} is listed by `local status`", s.name);
-            assert!(s.body.trim_start().starts_with("CREATE"), "{}: {:?}", s.name, &s.body[..40]);
-            assert!(!s.body.contains("-- stand-in:") && !s.lacks.is_empty(), "{}", s.name);
-        }
-        let uuid = all.iter().find(|s| s.name == "uuid-ossp").unwrap();
-        assert_eq!((uuid.schema, uuid.fixed_schema, uuid.requires), ("extensions", false, Some("pgcrypto")));
-        let sql = prepare_sql();
-        assert!(!sql.contains("\n-- @STAND_INS@\n") && sql.matches("SELECT pg_temp.extension(").count() == all.len());
-    }
 }

@@ -4,9 +4,9 @@
 //! root), creating a data directory, starting and stopping the server.
 //!
 //! Used by the local development database and by the end-to-end test harness,
-//! which compiles this file on its own (`#[path = "../../src/cluster.rs"]`), so
-//! it depends on `std` only and reports errors as plain `String`s; callers add
-//! their own hints.
+//! which compiles this file on its own (`#[path = "../../src/local/cluster.rs"]`), so
+//! it depends on `std` and `libc` only and reports errors as plain `String`s;
+//! callers add their own hints.
 
 use std::ffi::OsStr;
 use std::os::unix::process::CommandExt;
@@ -81,18 +81,8 @@ pub fn find_bin_in(
 
 /// Is this process running as root (effective uid 0)?
 pub fn is_root() -> bool {
-    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
-        // Uid: real effective saved filesystem
-        if let Some(line) = status.lines().find(|l| l.starts_with("Uid:")) {
-            return line.split_whitespace().nth(2) == Some("0");
-        }
-    }
-    Command::new("id")
-        .arg("-u")
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "0")
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }
 
 /// A user's numeric ids.

@@ -12,6 +12,7 @@
 --   roles, schemas, preinstalled extensions, grants:
 --             supabase/postgres 7db7e1a9e34b9ffb9b0e3372ccf08eb4fa772f4b (migrations/db)
 --   pg_net    supabase/pg_net 0.19 signatures; http: pgsql-http 1.6 signatures
+--   pgmq      pgmq/pgmq c8575e31880ac0817b2c81d671e683bb1b54d882 (pgmq-extension/sql/pgmq.sql, 1.5.1)
 -- Left out: auth's oauth_*, webauthn_* and custom_oauth_providers tables;
 -- storage's iceberg/analytics/vector tables and its listing functions
 -- (search, search_v2, list_*): the services' internals, not what migrations use.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use colored::Colorize;
 
 use crate::lint::{self, Finding, LintInput, Severity};
-use crate::report::{self, LintSummary};
+use crate::output::{self, Checked, LintSummary};
 
 /// The file a finding is in.
 pub fn file_of(input: &LintInput, f: &Finding) -> PathBuf {
@@ -40,17 +40,17 @@ pub fn label(severity: Severity) -> String {
 
 /// `file:line:col`, relative to where the user stands.
 pub fn location(input: &LintInput, f: &Finding) -> String {
-    format!("{}:{}:{}", report::display_path(&file_of(input, f)), f.line, f.column)
+    format!("{}:{}:{}", output::display_path(&file_of(input, f)), f.line, f.column)
 }
 
 /// Grouped by migration, each finding with its statement, why and fix; one summary line.
-pub fn human(inputs: &[LintInput], findings: &[Finding], s: &LintSummary, checked: &str) -> String {
-    let what = if checked == "all" { "migration(s)" } else { "pending migration(s)" };
+pub fn human(inputs: &[LintInput], findings: &[Finding], s: &LintSummary, checked: Checked) -> String {
+    let what = if checked == Checked::All { "migration(s)" } else { "pending migration(s)" };
     if inputs.is_empty() {
         return format!(
             "{} nothing to check: no {what}{}",
             "✓".green(),
-            if checked == "all" { "" } else { " (--all checks every migration)" }
+            if checked == Checked::All { "" } else { " (--all checks every migration)" }
         );
     }
     if findings.is_empty() {
@@ -61,7 +61,7 @@ pub fn human(inputs: &[LintInput], findings: &[Finding], s: &LintSummary, checke
     for f in findings {
         let input = &inputs[f.input];
         if f.input != last {
-            out.push_str(&format!("{}\n", report::clean(&input.name).bold()));
+            out.push_str(&format!("{}\n", output::clean(&input.name).bold()));
             last = f.input;
         }
         out.push_str(&format!(
@@ -69,13 +69,13 @@ pub fn human(inputs: &[LintInput], findings: &[Finding], s: &LintSummary, checke
             label(f.severity),
             f.rule.name,
             location(input, f),
-            report::clean(&f.message),
+            output::clean(&f.message),
             "|".cyan(),
-            report::clean(&f.statement),
+            output::clean(&f.statement),
             "why:".cyan(),
             f.rule.why,
             "fix:".cyan(),
-            report::clean(f.fix()),
+            output::clean(f.fix()),
         ));
     }
     out.push_str(&format!(
@@ -93,23 +93,23 @@ pub fn json(
     inputs: &[LintInput],
     findings: &[Finding],
     summary: LintSummary,
-    checked: &'static str,
+    checked: Checked,
     ok: bool,
     dir: &Path,
-) -> report::StaticLintOutput {
-    report::StaticLintOutput {
+) -> output::StaticLintOutput {
+    output::StaticLintOutput {
         ok,
         command: "lint",
         checked,
-        migrations_dir: report::json_path(dir),
+        migrations_dir: output::json_path(dir),
         migrations: inputs.len(),
         findings: findings
             .iter()
-            .map(|f| report::StaticFindingJson {
+            .map(|f| output::StaticFindingJson {
                 rule: f.rule.name,
-                severity: f.severity.name(),
+                severity: f.severity,
                 migration: inputs[f.input].name.clone(),
-                file: report::json_path(&file_of(&inputs[f.input], f)),
+                file: output::json_path(&file_of(&inputs[f.input], f)),
                 line: f.line,
                 column: f.column,
                 end_line: f.end_line,
@@ -125,22 +125,22 @@ pub fn json(
 }
 
 /// SARIF 2.1.0: every rule, and each finding at its place relative to `root` (`%SRCROOT%`).
-pub fn sarif(inputs: &[LintInput], findings: &[Finding], root: &Path) -> report::Sarif {
-    let text = |t: &str| report::SarifText { text: t.to_string() };
+pub fn sarif(inputs: &[LintInput], findings: &[Finding], root: &Path) -> output::Sarif {
+    let text = |t: &str| output::SarifText { text: t.to_string() };
     let level = |s: Severity| match s {
-        Severity::Error => "error",
-        Severity::Warn => "warning",
-        Severity::Info => "note",
+        Severity::Error => output::SarifLevel::Error,
+        Severity::Warn => output::SarifLevel::Warning,
+        Severity::Info => output::SarifLevel::Note,
     };
     let rules = lint::RULES
         .iter()
-        .map(|r| report::SarifRule {
+        .map(|r| output::SarifRule {
             id: r.name,
             name: r.name,
             short_description: text(r.summary),
             full_description: text(&format!("{}: {}", r.summary, r.why)),
             help: text(&format!("Why: {}. Fix: {}. Silence: -- migrate:ignore {}", r.why, r.fix, r.name)),
-            default_configuration: report::SarifConfiguration { level: level(r.severity) },
+            default_configuration: output::SarifConfiguration { level: level(r.severity) },
         })
         .collect();
     let uri = |path: &Path| {
@@ -149,18 +149,18 @@ pub fn sarif(inputs: &[LintInput], findings: &[Finding], root: &Path) -> report:
     };
     let results = findings
         .iter()
-        .map(|f| report::SarifResult {
+        .map(|f| output::SarifResult {
             rule_id: f.rule.name,
             rule_index: lint::RULES.iter().position(|r| r.name == f.rule.name).unwrap_or(0),
             level: level(f.severity),
             message: text(&format!("{}. Why: {}. Fix: {}", f.message, f.rule.why, f.fix())),
-            locations: vec![report::SarifLocation {
-                physical_location: report::SarifPhysicalLocation {
-                    artifact_location: report::SarifArtifactLocation {
+            locations: vec![output::SarifLocation {
+                physical_location: output::SarifPhysicalLocation {
+                    artifact_location: output::SarifArtifactLocation {
                         uri: uri(&file_of(&inputs[f.input], f)),
                         uri_base_id: "%SRCROOT%",
                     },
-                    region: report::SarifRegion {
+                    region: output::SarifRegion {
                         start_line: f.line,
                         start_column: f.column,
                         end_line: f.end_line,
@@ -172,17 +172,17 @@ pub fn sarif(inputs: &[LintInput], findings: &[Finding], root: &Path) -> report:
         })
         .collect();
     let mut base = BTreeMap::new();
-    let mut root_uri = format!("file://{}", report::json_path(root));
+    let mut root_uri = format!("file://{}", output::json_path(root));
     if !root_uri.ends_with('/') {
         root_uri.push('/');
     }
-    base.insert("%SRCROOT%", report::SarifUri { uri: root_uri });
-    report::Sarif {
+    base.insert("%SRCROOT%", output::SarifUri { uri: root_uri });
+    output::Sarif {
         schema: "https://json.schemastore.org/sarif-2.1.0.json",
         version: "2.1.0",
-        runs: vec![report::SarifRun {
-            tool: report::SarifTool {
-                driver: report::SarifDriver { name: "cargo-migrate", version: env!("CARGO_PKG_VERSION"), rules },
+        runs: vec![output::SarifRun {
+            tool: output::SarifTool {
+                driver: output::SarifDriver { name: "cargo-migrate", version: env!("CARGO_PKG_VERSION"), rules },
             },
             original_uri_base_ids: base,
             results,

@@ -1,33 +1,22 @@
-//! Connection strings, handled without connecting: parsing `postgres://` URLs
-//! and libpq key/value strings into [`DbUrl`], masking the password for
-//! display, and listing every form the password can be printed in, so the
-//! free-text safety net can catch what structural masking cannot see. Only
-//! `std`, so the module can be tested on its own:
-//! `rustc --edition 2021 --test src/url.rs`.
-//!
-//! The grammar is libpq's (diesel hands the string to libpq), not RFC 3986's:
-//! the user-info ends at the first `@` that comes before any `/`, so `:`, `?`
-//! and `#` in a password work unencoded, and there is no `#fragment`. When the
-//! writer meant something else (an unencoded `@` or `/` in the password) an
-//! `@` turns up after the user-info. That stray `@` is how a garbled password
-//! is told from a typo, and it is why no error here quotes any text: the text
-//! we could not place may be half a password.
+//! The connection-string grammar: `postgres://` URLs and libpq key/value
+//! strings read into [`DbUrl`] without connecting, and parameters added to
+//! them. The grammar is libpq's (diesel hands the string to libpq), not RFC
+//! 3986's: the user-info ends at the first `@` that comes before any `/`, so
+//! `:`, `?` and `#` in a password work unencoded, and there is no
+//! `#fragment`. When the writer meant something else (an unencoded `@` or `/`
+//! in the password) an `@` turns up after the user-info. That stray `@` is how
+//! a garbled password is told from a typo, and it is why no error here quotes
+//! any text: the text we could not place may be half a password.
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
-/// What a password is replaced by.
-const MASK: &str = "****";
+use super::MASK;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 const ENCODE_RULE: &str = "special characters in the password must be percent-encoded \
      (@ → %40, : → %3A, / → %2F, # → %23, ? → %3F, % → %25, space → %20)";
-
-/// DATABASE_URL wins over the Supabase variables, so building the URL from the
-/// plain password only happens when DATABASE_URL is left unset.
-const BUILD_HINT: &str = "`cargo migrate database-url` builds a correctly encoded URL from SUPABASE_DB_PASSWORD: \
-     leave DATABASE_URL unset, put the plain password in SUPABASE_DB_PASSWORD and the project URL in \
-     VITE_SUPABASE_URL (`--write-env` stores the result)";
 
 /// Query parameters whose values may hold an `@` of their own (user names like
 /// `me@corp`, file paths, abstract sockets `@name`). An `@` anywhere else after
@@ -80,12 +69,6 @@ pub enum UrlError {
 }
 
 impl UrlError {
-    #[cfg(test)]
-    /// The error kind the crate's `Error` uses for all of these.
-    pub fn kind(&self) -> &'static str {
-        "bad_database_url"
-    }
-
     pub fn message(&self) -> String {
         match self {
             UrlError::Empty => "the database URL is empty".into(),
@@ -128,25 +111,6 @@ impl UrlError {
                                       `key=value`, and a value with spaces, quotes or backslashes is single-quoted \
                                       with \\' and \\\\ inside"
                 .into(),
-        }
-    }
-
-    pub fn hint(&self) -> String {
-        match self {
-            UrlError::Empty => format!("set DATABASE_URL=postgres://user:password@host:5432/dbname, or: {BUILD_HINT}"),
-            UrlError::Whitespace => "remove the spaces or newline around the URL (check the quotes in .env)".into(),
-            UrlError::WrongScheme { .. } | UrlError::NotAUrl => {
-                "use a postgres://user:password@host:5432/dbname URL".into()
-            }
-            UrlError::SpecialCharacter | UrlError::BadPercentEncoding => BUILD_HINT.into(),
-            UrlError::BadHost | UrlError::BadPort => format!(
-                "write postgres://user:password@host:5432/dbname, with any @ : / # ? % in the password \
-                 percent-encoded; {BUILD_HINT}"
-            ),
-            UrlError::BadParam => "write parameters as ?key=value&key=value, percent-encoding the values".into(),
-            UrlError::BadKeyValue => {
-                "e.g. host=localhost port=5432 user=me password='a b\\'c' dbname=app, or use a postgres:// URL".into()
-            }
         }
     }
 }
@@ -263,12 +227,6 @@ impl DbUrl {
     }
 }
 
-/// `user@host:port/db` for any connection string (masked as a whole when it
-/// cannot be parsed): what a command says it is about to write to.
-pub fn target_of(s: &str) -> String {
-    parse_any(s).map(|u| u.target()).unwrap_or_else(|_| mask(s))
-}
-
 /// Parse either form libpq accepts: a `postgres://` URL or a key/value string.
 pub fn parse_any(s: &str) -> Result<DbUrl, UrlError> {
     match shape(s) {
@@ -279,132 +237,20 @@ pub fn parse_any(s: &str) -> Result<DbUrl, UrlError> {
     }
 }
 
-/// The string with only its password replaced by `****`: the user-info
-/// password and `password=` parameters of a URL, the `password` value of a
-/// key/value string whatever its quoting. Scheme, user, host, port and
-/// database stay as written. A URL whose user-info cannot be placed is masked
-/// from the first `:` after `://` to the last `@`; a broken key/value string
-/// from its `password` value to the end; anything unrecognisable entirely.
-pub fn mask(s: &str) -> String {
-    match password_spans(s) {
-        Spans::Whole => MASK.to_string(),
-        Spans::Found(found) => {
-            let mut ranges: Vec<Range<usize>> = found.into_iter().map(|f| f.range).collect();
-            ranges.sort_by_key(|r| r.start);
-            let mut out = String::with_capacity(s.len());
-            let mut at = 0;
-            for r in ranges {
-                // Overlapping spans (a conservative guess and a parameter
-                // inside it) are masked once.
-                if r.end <= at {
-                    continue;
-                }
-                let start = r.start.max(at);
-                out.push_str(&s[at..start]);
-                out.push_str(MASK);
-                at = r.end;
-            }
-            out.push_str(&s[at..]);
-            out
-        }
-    }
-}
-
-/// The password in every form it can be printed in: as written (which may
-/// encode differently from us, e.g. `%2b`), decoded, and re-encoded by
-/// [`percent_encode`]; from the user-info, `password=` parameters and
-/// key/value settings, or from the conservative guess when the string cannot
-/// be parsed. Empty when there is no password. Filter with
-/// [`worth_redacting`] before handing them to a free-text filter.
-pub fn secrets(s: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut add = |v: String| {
-        if !v.is_empty() && !out.contains(&v) {
-            out.push(v);
-        }
-    };
-    match password_spans(s) {
-        Spans::Whole => add(s.trim().to_string()),
-        Spans::Found(found) => {
-            for f in found {
-                let raw = &s[f.inner];
-                let decoded = if f.percent { percent_decode(raw) } else { unescape(raw) };
-                add(raw.to_string());
-                add(percent_encode(&decoded));
-                add(decoded);
-            }
-        }
-    }
-    out
-}
-
-/// Whether a secret is distinctive enough to be replaced wherever it appears
-/// in output. The free-text net replaces every occurrence, so a password that
-/// is also an ordinary word garbles everything: Supabase's local password is
-/// `postgres`, and registering it would turn the scheme, user and database of
-/// `postgres://postgres:…@…/postgres` into `****` too. So: at least 8
-/// characters, and either 16 or more or at least two character classes of
-/// lowercase, uppercase, digit and other. A capital first letter does not
-/// count as a class, so `Password` and `Postgres` stay ordinary words;
-/// all-digit strings (migration versions, timestamps) stay out below 16. The
-/// structural [`mask`] still hides such passwords where they sit in a URL;
-/// this only limits the blind search.
-pub fn worth_redacting(secret: &str) -> bool {
-    let n = secret.chars().count();
-    if n < 8 {
-        return false;
-    }
-    if n >= 16 {
-        return true;
-    }
-    let (mut lower, mut upper, mut digit, mut other) = (false, false, false, false);
-    for (i, c) in secret.chars().enumerate() {
-        if c.is_lowercase() {
-            lower = true;
-        } else if c.is_uppercase() {
-            upper |= i > 0;
-        } else if c.is_ascii_digit() {
-            digit = true;
-        } else {
-            other = true;
-        }
-    }
-    [lower, upper, digit, other].iter().filter(|&&c| c).count() >= 2
-}
+/// Everything but RFC 3986's unreserved characters, so an encoded value is
+/// safe in any part of a URL.
+const ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// Decode `%XX` escapes as bytes, then read the bytes as UTF-8 (lossily). A
 /// `%` without two hex digits stays as it is: this is for showing and
 /// redacting; parsing refuses such escapes, as libpq does.
 pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if let (Some(h), Some(l)) = (hex_at(b, i + 1), hex_at(b, i + 2)) {
-                out.push(h * 16 + l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
-/// Percent-encode everything but RFC 3986's unreserved characters, so the
-/// result is safe in any part of a URL.
+/// Percent-encode everything but RFC 3986's unreserved characters.
 pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, ENCODE).to_string()
 }
 
 /// Add parameters (`connect_timeout`, `application_name`) to a connection
@@ -466,7 +312,7 @@ pub fn with_params(url: &str, params: &[(&str, &str)]) -> String {
 /// URL by its `scheme://` prefix, the rest key/value. Unlike libpq we take a
 /// `scheme:` start (`localhost:5432`, `postgres:/x`) for a broken URL rather
 /// than a key/value string, so it is refused and masked whole.
-enum Shape {
+pub(super) enum Shape {
     Empty,
     Url(UrlShape),
     KeyValue,
@@ -474,17 +320,17 @@ enum Shape {
 }
 
 /// Byte positions in the original string, so masking can splice into it.
-struct UrlShape {
-    scheme: Range<usize>,
+pub(super) struct UrlShape {
+    pub(super) scheme: Range<usize>,
     /// Just after `://`.
-    body: usize,
+    pub(super) body: usize,
     /// Before any trailing whitespace.
-    end: usize,
+    pub(super) end: usize,
     /// Whitespace before or after.
-    padded: bool,
+    pub(super) padded: bool,
 }
 
-fn shape(s: &str) -> Shape {
+pub(super) fn shape(s: &str) -> Shape {
     let start = s.len() - s.trim_start().len();
     let end = s.trim_end().len();
     if start >= end {
@@ -520,41 +366,41 @@ fn shape(s: &str) -> Shape {
     }
 }
 
-struct Creds {
-    user: Range<usize>,
-    password: Option<Range<usize>>,
+pub(super) struct Creds {
+    pub(super) user: Range<usize>,
+    pub(super) password: Option<Range<usize>>,
     /// The `@` that ends the user-info.
-    at: usize,
+    pub(super) at: usize,
 }
 
-struct HostSpec {
-    host: Range<usize>,
-    port: Option<Range<usize>>,
-    bad: bool,
+pub(super) struct HostSpec {
+    pub(super) host: Range<usize>,
+    pub(super) port: Option<Range<usize>>,
+    pub(super) bad: bool,
 }
 
-struct Param {
-    key: Range<usize>,
-    value: Option<Range<usize>>,
-    extra_eq: bool,
+pub(super) struct Param {
+    pub(super) key: Range<usize>,
+    pub(super) value: Option<Range<usize>>,
+    pub(super) extra_eq: bool,
 }
 
 /// Where the parts of a URL are. Scanning never fails, so masking and
 /// [`with_params`] can use the structure of a URL that does not validate.
-struct UrlScan {
-    creds: Option<Creds>,
-    hosts: Vec<HostSpec>,
-    dbname: Option<Range<usize>>,
+pub(super) struct UrlScan {
+    pub(super) creds: Option<Creds>,
+    pub(super) hosts: Vec<HostSpec>,
+    pub(super) dbname: Option<Range<usize>>,
     /// The `?` that starts the query.
-    query: Option<usize>,
-    params: Vec<Param>,
+    pub(super) query: Option<usize>,
+    pub(super) params: Vec<Param>,
     /// An `@` after the user-info, outside values that may hold one: the
     /// user-info is not where the writer meant it to be.
-    stray_at: bool,
+    pub(super) stray_at: bool,
 }
 
 /// Split `s[body..end]` as libpq's `conninfo_uri_parse_options` does.
-fn scan_url(s: &str, body: usize, end: usize) -> UrlScan {
+pub(super) fn scan_url(s: &str, body: usize, end: usize) -> UrlScan {
     let b = s.as_bytes();
     let is = |p: usize, set: &[u8]| p < end && set.contains(&b[p]);
     let mut scan =
@@ -800,30 +646,30 @@ fn hex_at(b: &[u8], i: usize) -> Option<u8> {
     b.get(i).and_then(|&c| (c as char).to_digit(16)).map(|d| d as u8)
 }
 
-struct KvPair {
-    key: Range<usize>,
+pub(super) struct KvPair {
+    pub(super) key: Range<usize>,
     /// The value as written, quotes included: what masking replaces.
-    token: Range<usize>,
+    pub(super) token: Range<usize>,
     /// The value without its quotes, escapes still in.
-    inner: Range<usize>,
-    value: String,
+    pub(super) inner: Range<usize>,
+    pub(super) value: String,
 }
 
-struct KvScan {
-    pairs: Vec<KvPair>,
+pub(super) struct KvScan {
+    pub(super) pairs: Vec<KvPair>,
     /// Stopped early: a keyword without `=`, or an unterminated quote.
-    failed: bool,
+    pub(super) failed: bool,
 }
 
 /// C's `isspace`, which libpq uses to separate settings.
-fn is_space(b: u8) -> bool {
+pub(super) fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
 /// Split a key/value string as libpq's `conninfo_parse` does: spaces are
 /// allowed around `=`, a value is bare (to the next space) or single-quoted,
 /// and a backslash escapes the next character in both.
-fn scan_kv(s: &str) -> KvScan {
+pub(super) fn scan_kv(s: &str) -> KvScan {
     let b = s.as_bytes();
     let mut pairs = Vec::new();
     let mut i = 0;
@@ -890,7 +736,7 @@ fn scan_kv(s: &str) -> KvScan {
 }
 
 /// Undo key/value escapes: `\x` is `x`.
-fn unescape(s: &str) -> String {
+pub(super) fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
     while let Some(c) = chars.next() {
@@ -903,107 +749,6 @@ fn unescape(s: &str) -> String {
         }
     }
     out
-}
-
-/// A password's place in the string.
-struct Found {
-    /// What masking replaces (quotes included).
-    range: Range<usize>,
-    /// The password as written (quotes excluded).
-    inner: Range<usize>,
-    /// Percent-encoded (URL) rather than backslash-escaped (key/value).
-    percent: bool,
-}
-
-enum Spans {
-    Found(Vec<Found>),
-    /// Not recognisably a connection string: all of it may be secret.
-    Whole,
-}
-
-fn password_spans(s: &str) -> Spans {
-    let mut found = match shape(s) {
-        Shape::Empty => Vec::new(),
-        Shape::NotAUrl => return Spans::Whole,
-        Shape::Url(u) => url_spans(s, &u),
-        Shape::KeyValue => kv_spans(s),
-    };
-    found.retain(|f| !f.range.is_empty());
-    Spans::Found(found)
-}
-
-fn url_spans(s: &str, u: &UrlShape) -> Vec<Found> {
-    let scan = scan_url(s, u.body, u.end);
-    let url_found = |r: Range<usize>| Found { range: r.clone(), inner: r, percent: true };
-    let mut found = Vec::new();
-    if !scan.stray_at {
-        // The user-info is where libpq will read it, whatever else is wrong.
-        if let Some(pw) = scan.creds.and_then(|c| c.password) {
-            found.push(url_found(pw));
-        }
-        for p in &scan.params {
-            if let (Some(v), "password") = (&p.value, percent_decode(&s[p.key.clone()]).as_str()) {
-                found.push(url_found(v.clone()));
-            }
-        }
-        return found;
-    }
-    // The password swallowed a delimiter, so the `@` that ends it is the last
-    // one, and it starts after the first `:` (user names rarely have one).
-    let rest = &s[u.body..u.end];
-    if let Some(at) = rest.rfind('@') {
-        if let Some(colon) = rest[..at].find(':') {
-            found.push(url_found(u.body + colon + 1..u.body + at));
-        }
-    }
-    // And any `password=` parameter, without trusting where the query starts.
-    let b = s.as_bytes();
-    for (i, _) in s[u.body..u.end].match_indices("password=") {
-        let i = u.body + i;
-        if matches!(b[i - 1], b'?' | b'&') {
-            let start = i + "password=".len();
-            let end = s[start..u.end].find('&').map_or(u.end, |e| start + e);
-            found.push(url_found(start..end));
-        }
-    }
-    found
-}
-
-fn kv_spans(s: &str) -> Vec<Found> {
-    let scan = scan_kv(s);
-    if !scan.failed {
-        return scan
-            .pairs
-            .into_iter()
-            .filter(|p| &s[p.key.clone()] == "password")
-            .map(|p| Found { range: p.token, inner: p.inner, percent: false })
-            .collect();
-    }
-    // libpq would refuse this string, and where the value ends is a guess: an
-    // unquoted value with a space in it looks like a value and then junk. So
-    // from the first `password` value to the end.
-    let b = s.as_bytes();
-    let end = s.trim_end().len();
-    for (i, _) in s.match_indices("password") {
-        if i > 0 && !is_space(b[i - 1]) && b[i - 1] != b'\'' {
-            continue;
-        }
-        let mut j = i + "password".len();
-        while j < b.len() && is_space(b[j]) {
-            j += 1;
-        }
-        if j >= b.len() || b[j] != b'=' {
-            continue;
-        }
-        j += 1;
-        while j < end && is_space(b[j]) {
-            j += 1;
-        }
-        if j < end {
-            return vec![Found { range: j..end, inner: j..end, percent: false }];
-        }
-    }
-    Vec::new()
 }
 
 #[cfg(test)]
@@ -1171,132 +916,7 @@ mod tests {
         }
         let e = err("postgres://u:p@ss@h/db");
         assert!(e.message().contains("must be percent-encoded") && e.message().contains("%40"), "{}", e.message());
-        assert!(e.hint().contains("cargo migrate database-url") && e.hint().contains("SUPABASE_DB_PASSWORD"));
-        assert_eq!(e.kind(), "bad_database_url");
         assert_eq!(e.to_string(), e.message());
-    }
-
-    #[test]
-    fn errors_never_quote_the_password() {
-        // `|`-separated; no password here contains one.
-        let passwords: Vec<&str> = "Xq7:Zk9|Xq7@Zk9|Xq7/Zk9|Xq7#Zk9|Xq7?Zk9|Xq7 Zk9|Xq7%Zk9|Xq7%zzZk9|Xq7@:/#? Zk9|\
-             12/Xq7Zk9|Xq7/Zk9@|@Xq7Zk9|/Xq7Zk9|Xq7//Zk9|[Xq7Zk9|Xq7]Zk9|Xq7,Zk9|Xq7&Zk9=|Xq7:99/Zk9|Xq7'Zk9|\
-             Xq7\\Zk9|Xq7%00Zk9|Xq7\nZk9|Xq7 /@ Zk9"
-            .split('|')
-            .collect();
-        let templates = [
-            "postgres://u:{}@host/db",
-            "postgres://u:{}@host:5432/db?sslmode=require",
-            "postgresql://u:{}@[::1]:5433/db",
-            "postgres://u:{}@h1:5432,h2:5433/db",
-            "postgres://u:{}@host:abc/db",
-            "postgres://u:{}@host/db?x",
-            "postgres://u:{}",
-            "postgres://u:{}@",
-            "mysql://u:{}@h/db",
-            " postgres://u:{}@host/db",
-            "postgres://{}@host/db",
-            "postgres://host/db?password={}&port=x",
-            "host=h password={} port=abc",
-            "host=h password='{}' port=x",
-            "password={}",
-            "password = {} host",
-        ];
-        let mut refused = 0;
-        for t in templates {
-            for &pw in &passwords {
-                let s = t.replace("{}", pw);
-                if let Err(e) = parse_any(&s) {
-                    refused += 1;
-                    for text in [e.message(), e.hint()] {
-                        assert!(!text.contains("Xq7") && !text.contains("Zk9"), "{s:?}: {text}");
-                    }
-                }
-                if let Err(e) = DbUrl::parse(&s) {
-                    assert!(!e.message().contains("Xq7") && !e.message().contains("Zk9"), "{s:?}");
-                }
-                // `{}` as the user name is not a password, and `postgres://u:{}`
-                // has no `@`: nothing says it is one. An `&` in a `password=`
-                // query value ends it for libpq as for us; what follows reads
-                // as a parameter of its own, and nothing marks it as secret.
-                let amp_in_query = t.contains("?password=") && pw.contains('&');
-                if !t.starts_with("postgres://{}") && t != "postgres://u:{}" && !amp_in_query {
-                    let m = mask(&s);
-                    assert!(!m.contains("Xq7") && !m.contains("Zk9"), "{s:?} masked to {m:?}");
-                    let found = secrets(&s);
-                    assert!(found.iter().any(|f| f.contains("Xq7")), "{s:?}: {found:?}");
-                }
-            }
-        }
-        assert!(refused > 100, "{refused}");
-    }
-
-    #[test]
-    fn masks_only_the_password() {
-        let cases = [
-            ("postgres://me:secret@h:5432/db", "postgres://me:****@h:5432/db"),
-            (
-                "postgres://postgres:postgres@127.0.0.1:54322/postgres",
-                "postgres://postgres:****@127.0.0.1:54322/postgres",
-            ),
-            ("postgresql://me@h/db", "postgresql://me@h/db"),
-            ("postgres://h/db?sslmode=require", "postgres://h/db?sslmode=require"),
-            ("postgres://u:@h/db", "postgres://u:@h/db"),
-            ("postgres://h/db?user=me&password=secret&x=1", "postgres://h/db?user=me&password=****&x=1"),
-            ("postgres://h/db?xpassword=abc&password=def", "postgres://h/db?xpassword=abc&password=****"),
-            ("postgres://h/db?pass%77ord=abc", "postgres://h/db?pass%77ord=****"),
-            ("postgres://u:a@h/db?password=b", "postgres://u:****@h/db?password=****"),
-            ("postgres://u:a?b#c@h/db?sslmode=require", "postgres://u:****@h/db?sslmode=require"),
-            ("postgres://u:p%40ss@[::1]:5433/db", "postgres://u:****@[::1]:5433/db"),
-            ("host=h password=secret user=me", "host=h password=**** user=me"),
-            ("host=h password = secret user=me", "host=h password = **** user=me"),
-            (r"password='with spaces \' and quote' user=me", "password=**** user=me"),
-            ("xpassword=abc password=def", "xpassword=abc password=****"),
-            ("host=h user=me", "host=h user=me"),
-            // Unparseable: from the first `:` after `://` to the last `@`.
-            ("postgres://me:p@ss@h/db", "postgres://me:****@h/db"),
-            ("postgres://me:p/ss@h/db", "postgres://me:****@h/db"),
-            ("postgres://me:p@s/s#x@h:5432/db?password=y", "postgres://me:****@h:5432/db?password=****"),
-            ("mysql://me:pw@h/db", "mysql://me:****@h/db"),
-            ("postgres://u:100%sure@h/db", "postgres://u:****@h/db"),
-            ("host=h password=pass word", "host=h password=****"),
-            ("host=h password='unterminated user=me", "host=h password=****"),
-            ("hunter2hunter2", "****"),
-            ("", ""),
-        ];
-        for (input, want) in cases {
-            assert_eq!(mask(input), want, "{input}");
-        }
-    }
-
-    #[test]
-    fn lists_every_printable_form_of_the_password() {
-        let s = secrets("postgres://u:p%2bss%3Aw@h/db");
-        for want in ["p%2bss%3Aw", "p+ss:w", "p%2Bss%3Aw"] {
-            assert!(s.iter().any(|x| x == want), "{want}: {s:?}");
-        }
-        let s = secrets("postgres://h/db?password=a%20b");
-        assert!(s.contains(&"a%20b".to_string()) && s.contains(&"a b".to_string()), "{s:?}");
-        let s = secrets(r"host=h password='a b\'c'");
-        assert_eq!(s, vec![r"a b\'c".to_string(), percent_encode("a b'c"), "a b'c".to_string()]);
-        assert!(secrets("postgres://u:p@ss@h/db").contains(&"p@ss".to_string()));
-        assert!(secrets("postgres://u@h/db").is_empty());
-        assert!(secrets("host=h").is_empty());
-        assert!(secrets("").is_empty());
-        assert_eq!(secrets("postgres://u:plain@h/db"), vec!["plain".to_string()]);
-    }
-
-    #[test]
-    fn redacts_only_distinctive_secrets() {
-        for word in ["postgres", "password", "secret", "admin", "Password", "Postgres", "PASSWORD", "12345678", "abc1"]
-        {
-            assert!(!worth_redacting(word), "{word}");
-        }
-        for secret in
-            ["Sup3r-S3cret_pw", "p@ss:w/rd#?%&+ é", "hunter2hunter2", "correcthorsebatterystaple", "PostgreSQL"]
-        {
-            assert!(worth_redacting(secret), "{secret}");
-        }
     }
 
     #[test]
@@ -1310,16 +930,6 @@ mod tests {
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
         assert_eq!(percent_decode("%41%c3%A9"), "Aé");
         assert_eq!(percent_decode("%FF"), "\u{FFFD}");
-    }
-
-    #[test]
-    fn names_the_target_without_the_password() {
-        assert_eq!(parsed("postgres://me:pw@h:6543/app").target(), "me@h:6543/app");
-        assert_eq!(parsed("postgres://").target(), "(default user)@localhost:5432/(default database)");
-        assert_eq!(parsed("postgres://[::1]:5433/db").target(), "(default user)@[::1]:5433/db");
-        assert_eq!(parsed("host=/tmp user=u password=pw").target(), "u@/tmp:5432/(default database)");
-        let debug = format!("{:?}", parsed("postgres://u:Xq7Zk9@h/db?password=Zk9Xq7"));
-        assert!(!debug.contains("Xq7") && debug.contains("****"), "{debug}");
     }
 
     #[test]
@@ -1354,102 +964,13 @@ mod tests {
         assert_eq!(with_params("host=h", &[("a", "1"), ("a", "2")]), "host=h a='1'");
     }
 
-    /// A tiny xorshift PRNG: deterministic, and no dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-            items[(self.next() % items.len() as u64) as usize]
-        }
-    }
-
     #[test]
-    fn never_panics_and_never_shows_a_parsed_password() {
-        // `|`-separated: one piece a line would fill a screen.
-        let pieces: Vec<&str> = "postgres://|postgresql://|mysql://|postgres:|host=|password=|password = |user=|'|\\|\
-             @|:|/|?|#|&|=|%|%4|%41|%00|%zz|[|]|,| |\t|\n|é|€|u|pw|h|5432|99999|db|x|127.0.0.1|::1|S3cretPass|port="
-            .split('|')
-            .collect();
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-        let mut parsed_with_password = 0;
-        for _ in 0..20_000 {
-            let n = rng.next() % 14;
-            let s: String = (0..n).map(|_| rng.pick(&pieces)).collect();
-            let m = mask(&s);
-            let found = secrets(&s);
-            let _ = with_params(&s, &[("connect_timeout", "5"), ("application_name", "a b")]);
-            let _ = DbUrl::parse(&s);
-            for f in &found {
-                let _ = worth_redacting(f);
-            }
-            if let Ok(u) = parse_any(&s) {
-                let _ = (u.target(), u.is_local(), format!("{u:?}"));
-                let Some(pw) = u.password else { continue };
-                parsed_with_password += 1;
-                // Whatever else the string holds, the password's own places
-                // are masked: cut them out, and what remains is all that may
-                // still show.
-                let Spans::Found(spans) = password_spans(&s) else { panic!("{s:?}") };
-                let mut rest = s.clone();
-                let mut spans: Vec<_> = spans.into_iter().map(|f| f.range).collect();
-                spans.sort_by_key(|r| std::cmp::Reverse(r.start));
-                for r in spans {
-                    rest.replace_range(r, "\u{1}");
-                }
-                if !rest.contains(&pw) && !pw.contains('*') {
-                    assert!(!m.contains(&pw), "{s:?} masked to {m:?} shows {pw:?}");
-                }
-                assert!(found.contains(&pw), "{s:?}: {found:?} lacks {pw:?}");
-            }
-        }
-        assert!(parsed_with_password > 100, "{parsed_with_password}");
-    }
-
-    #[test]
-    fn garbled_passwords_never_show() {
-        // Passwords of special characters around a marker that appears
-        // nowhere else, in URLs and key/value strings, parseable or not. `=`
-        // is left out: with it, a password like `1/d?user=Z` makes a valid URL
-        // meaning host `user`, port 1, database `d` and a user `Z@host`, which
-        // no parser can tell from what the writer meant.
-        let chars =
-            ["Z", "Z", "@", ":", "/", "#", "?", "%", "%4", "%41", " ", "&", "'", "\"", "\\", "+", "é", "[", "]", ","];
-        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
-        for _ in 0..20_000 {
-            let n = 1 + rng.next() % 10;
-            let mut pw: String = (0..n).map(|_| rng.pick(&chars)).collect();
-            if !pw.contains('Z') {
-                pw.push('Z');
-            }
-            let tail =
-                rng.pick(&["", "/db", ":5432/db", ":5432/db?sslmode=require", "?sslmode=require", ",h2:5433/db"]);
-            let host = rng.pick(&["host", "127.0.0.1", "[::1]", ""]);
-            let url = format!("postgres://user:{pw}@{host}{tail}");
-            let quoted = format!("host=h password='{}' user=u", pw.replace('\\', "\\\\").replace('\'', "\\'"));
-            let bare = format!("host=h password={pw} user=u");
-            for s in [&url, &quoted, &bare] {
-                let m = mask(s);
-                assert!(!m.contains('Z'), "{s:?} masked to {m:?}");
-                if let Err(e) = parse_any(s) {
-                    assert!(!e.message().contains('Z') && !e.hint().contains('Z'), "{s:?}");
-                }
-                assert!(secrets(s).iter().any(|x| x.contains('Z')), "{s:?}");
-            }
-            if let Ok(u) = parse_any(&url) {
-                assert_eq!(
-                    u.password.as_deref(),
-                    Some(percent_decode(&pw).as_str()).filter(|p| !p.is_empty()),
-                    "{url:?}"
-                );
-            }
-            assert_eq!(parse_any(&quoted).map(|u| u.password), Ok(Some(pw.clone())), "{quoted:?}");
-        }
+    fn names_the_target_without_the_password() {
+        assert_eq!(parsed("postgres://me:pw@h:6543/app").target(), "me@h:6543/app");
+        assert_eq!(parsed("postgres://").target(), "(default user)@localhost:5432/(default database)");
+        assert_eq!(parsed("postgres://[::1]:5433/db").target(), "(default user)@[::1]:5433/db");
+        assert_eq!(parsed("host=/tmp user=u password=pw").target(), "u@/tmp:5432/(default database)");
+        let debug = format!("{:?}", parsed("postgres://u:Xq7Zk9@h/db?password=Zk9Xq7"));
+        assert!(!debug.contains("Xq7") && debug.contains("****"), "{debug}");
     }
 }
