@@ -12,6 +12,7 @@ pub mod fake;
 pub mod history;
 pub mod ledger;
 pub mod lock;
+mod lock_sql;
 pub mod pq;
 pub mod schema;
 pub mod session;
