@@ -13,6 +13,7 @@ pub mod foreign;
 pub mod history;
 pub mod ledger;
 pub mod lock;
+mod lock_sql;
 pub mod pq;
 pub mod schema;
 pub mod session;

@@ -32,12 +32,13 @@ pub trait Session {
 
     /// Take the migration lock without waiting: false while another session holds it.
     fn try_lock(&mut self) -> Result<bool, PgError> {
-        super::lock::try_lock_sql(self)
+        let rows = self.query(&super::lock_sql::try_lock_sql(), &[])?;
+        Ok(rows.bool(0, 0).unwrap_or(false))
     }
 
     /// Whether this session still holds the migration lock.
     fn holds_lock(&mut self) -> bool {
-        super::lock::held_sql(self)
+        self.query(&super::lock_sql::check_held_sql(), &[]).is_ok()
     }
 }
 
