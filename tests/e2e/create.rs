@@ -1,4 +1,9 @@
+use std::time::Duration;
+
+use insta::assert_snapshot;
+
 use crate::harness::*;
+use crate::support::ALICE;
 
 #[test]
 fn create_writes_up_and_down_from_the_templates() {
@@ -119,4 +124,179 @@ fn an_owner_column_the_table_pattern_already_has_is_refused() {
         assert_eq!(r.json()["error"]["kind"], "bad_policy", "{column}: {}", r.stdout);
     }
     assert!(folders(&p.root.join("migrations")).is_empty());
+}
+
+#[test]
+fn a_non_utf8_folder_never_panics() {
+    use std::os::unix::ffi::OsStrExt;
+    let p = Project::bare("app");
+    let dir = p.root.join(std::ffi::OsStr::from_bytes(b"migr\xffations"));
+    let r = p.cargo_migrate(&["create", "add_x", "--format", "json", "--dir", dir.to_str().unwrap_or("")]);
+    // clap refuses a non-UTF-8 value given as a string; pass it through the environment instead.
+    assert_ne!(r.code, 101, "{}", r.all());
+    let mut cmd = p.command(&p.root, &["create", "add_x", "--format", "json"]);
+    cmd.env("MIGRATE_DIR", dir.as_os_str());
+    let r = to_run(cmd.output().unwrap());
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.json()["path"].as_str().unwrap().contains('\u{fffd}'), "{}", r.stdout);
+}
+
+#[test]
+fn simultaneous_creates_get_distinct_versions() {
+    let p = Project::bare("app");
+    let names = ["alpha", "beta", "gamma", "delta"];
+    let running: Vec<Running> = names.iter().map(|n| p.spawn(&["create", n])).collect();
+    for r in running {
+        r.finish(Duration::from_secs(120)).ok();
+    }
+    let f = folders(&p.root.join("migrations"));
+    assert_eq!(f.len(), 4, "{f:?}");
+    let mut versions: Vec<&str> = f.iter().map(|n| n.split('_').next().unwrap()).collect();
+    versions.sort();
+    versions.dedup();
+    assert_eq!(versions.len(), 4, "{f:?}");
+    for n in names {
+        assert!(f.iter().any(|x| x.ends_with(&format!("_{n}"))), "{n}: {f:?}");
+        let dir = f.iter().find(|x| x.ends_with(&format!("_{n}"))).unwrap();
+        assert!(p.root.join("migrations").join(dir).join("up.sql").is_file());
+    }
+}
+
+#[test]
+fn create_table_refuses_reserved_words_and_long_names() {
+    let p = Project::bare("app");
+    p.cargo_migrate_json(&["create", "x", "--table", "user"]).fails_with(2, "bad_identifier");
+    p.cargo_migrate_json(&["create", "x", "--table", "notes", "--policy", "owner", "user"])
+        .fails_with(2, "bad_identifier");
+    let long = "t".repeat(60);
+    p.cargo_migrate_json(&["create", "x", "--table", &long, "--policy", "owner", "owner_id"])
+        .fails_with(2, "bad_identifier");
+    assert!(folders(&p.root.join("migrations")).is_empty());
+}
+
+#[test]
+fn create_in_a_supabase_folder_writes_one_file() {
+    let db = Db::new("supabase_create");
+    let p = Project::new(&db);
+    p.write("supabase/migrations/20240101000000_first.sql", "create table first_t ();\n");
+    let r = p.cargo_migrate(&["create", "add_things"]).ok();
+    let made: Vec<String> = std::fs::read_dir(p.root.join("supabase/migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with("_add_things.sql"))
+        .collect();
+    assert_eq!(made.len(), 1, "{}", r.stdout);
+    assert!(!p.root.join("migrations").exists());
+    // The new file is still the template: up refuses it, and says where.
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "empty_up");
+    assert!(r.message().contains(&made[0]), "{}", r.stdout);
+    p.write(&format!("supabase/migrations/{}", made[0]), "create table things (id int);\n");
+    p.cargo_migrate(&["up"]).ok();
+    assert!(db.table_exists("things"));
+}
+
+/// `create` beside dbmate files writes a dbmate file whose comments fit it:
+/// not the Supabase head that calls the file up-only.
+#[test]
+fn create_beside_dbmate_files_writes_a_file_with_both_sections() {
+    let p = Project::bare("dbmate_create");
+    p.write("migrations/20240101000000_a.sql", "-- migrate:up\ncreate table a ();\n-- migrate:down\ndrop table a;\n");
+    p.cargo_migrate(&["create", "add_b"]).ok();
+    let made: Vec<String> = std::fs::read_dir(p.root.join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with("_add_b.sql"))
+        .collect();
+    let text = std::fs::read_to_string(p.root.join("migrations").join(&made[0])).unwrap();
+    assert!(text.starts_with("-- migrate:up\n") && text.contains("\n-- migrate:down\n"), "{text}");
+    assert!(!text.contains("up-only") && !text.contains("up.sql"), "{text}");
+}
+
+#[test]
+fn create_human_and_json() {
+    let p = Project::bare("app");
+    let human = p.cargo_migrate(&["create", "add_meetings"]).ok();
+    let json = p.cargo_migrate(&["create", "add_rooms", "--format", "json"]).ok();
+    let created = folders(&p.root.join("migrations"));
+    let versions: Vec<&str> = created.iter().map(|f| f.split('_').next().unwrap()).collect();
+    assert_eq!(versions.len(), 2, "{created:?}");
+    let clock = [(versions[0], "[VERSION1]"), (versions[1], "[VERSION2]")];
+    assert_snapshot!("create_human", p.redact(&human.all(), &clock));
+    assert_snapshot!("create_json", format!("{}\n--- stderr\n{}", p.redact_json(&json.json(), &clock), json.stderr));
+}
+
+/// The schema without our bookkeeping, as pg_dump prints it.
+fn schema(url: &str) -> String {
+    let out = std::process::Command::new(cluster().bin.join("pg_dump"))
+        .args([
+            "--schema-only",
+            "--no-owner",
+            "-N",
+            "cargo_migrate",
+            "-T",
+            "public.__diesel_schema_migrations",
+            "-d",
+            url,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with("--") && !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn create_table_writes_the_seed_pattern_and_its_exact_reverse() {
+    let p = Project::bare("app");
+    p.cargo_migrate(&["create", "add_meetings", "--table", "meetings", "--policy", "owner", "owner_id", "--realtime"])
+        .ok();
+    p.cargo_migrate(&["create", "add_rooms", "--table", "rooms", "--policy", "read-all"]).ok();
+    let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
+    let before = schema(&url);
+    p.cargo_migrate(&["up"]).ok();
+    let after_up = schema(&url);
+    assert!(after_up.contains("ALTER PUBLICATION supabase_realtime ADD TABLE ONLY public.meetings"), "{after_up}");
+    assert!(after_up.contains("ALTER TABLE public.meetings ENABLE ROW LEVEL SECURITY"), "{after_up}");
+    assert!(after_up.contains("ALTER TABLE public.rooms ENABLE ROW LEVEL SECURITY"), "{after_up}");
+    assert!(after_up.contains("CREATE TRIGGER meetings_set_updated_at"), "{after_up}");
+    assert_eq!(psql(&url, "SELECT count(*) FROM pg_policies WHERE tablename IN ('meetings', 'rooms')"), "2");
+    // The updated_at trigger and the owner default work.
+    let claims = format!("{{\"sub\":\"{ALICE}\",\"role\":\"authenticated\"}}");
+    psql(&url, &format!("INSERT INTO auth.users (id) VALUES ('{ALICE}')"));
+    let owner = try_psql_session(
+        &url,
+        &[
+            &format!("SET request.jwt.claims = '{claims}'"),
+            "SET ROLE authenticated",
+            "INSERT INTO meetings DEFAULT VALUES",
+            "UPDATE meetings SET created_at = created_at - interval '1 day'",
+            "SELECT owner_id::text || '|' || (updated_at > created_at) FROM meetings",
+        ],
+    )
+    .unwrap();
+    assert_eq!(owner, format!("{ALICE}|true"));
+    psql(&url, "DELETE FROM meetings");
+
+    p.cargo_migrate(&["down", "--all"]).ok();
+    assert_eq!(schema(&url), before, "down.sql is the exact reverse");
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(schema(&url), after_up, "up again gives the same schema");
+}
+
+#[test]
+fn create_table_refuses_bad_input_and_writes_nothing() {
+    let p = Project::bare("app");
+    p.cargo_migrate_json(&["create", "add_x", "--table", "Bad-Name"]).fails_with(2, "bad_identifier");
+    p.cargo_migrate_json(&["create", "add_x", "--table", "x", "--policy", "everyone"]).fails_with(2, "bad_policy");
+    p.cargo_migrate(&["create", "add_x", "--table", "x", "--policy", "read-all", "--no-rls"]).fails(2);
+    p.cargo_migrate(&["create", "add_x", "--realtime"]).fails(2);
+    assert!(folders(&p.root.join("migrations")).is_empty());
+    // --no-rls must be explicit, and then RLS is off.
+    p.cargo_migrate(&["create", "add_public_stats", "--table", "public_stats", "--no-rls"]).ok();
+    let f = folders(&p.root.join("migrations"));
+    let up = std::fs::read_to_string(p.root.join("migrations").join(&f[0]).join("up.sql")).unwrap();
+    assert!(!up.contains("ENABLE ROW LEVEL SECURITY"), "{up}");
 }

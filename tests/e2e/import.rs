@@ -619,3 +619,74 @@ fn import_pads_versions_and_names_what_it_cannot_convert() {
     assert_eq!(json["imported"][0]["name"], "0001_a", "{json}");
     assert_eq!(json["imported"][1]["name"], "00010001_fix", "dotted V1.1 sorts after V1: {json}");
 }
+
+#[test]
+fn import_converts_other_tools_folders_keeping_versions() {
+    let db = Db::new("import");
+    let p = Project::new(&db);
+    // node-pg-migrate's SQL files (its JavaScript ones: tests/e2e/import.rs).
+    p.write(
+        "old/1704240000000_create-users.sql",
+        "-- Up Migration\nCREATE TABLE users (id int);\n-- Down Migration\nDROP TABLE users;\n",
+    );
+    p.write("old/README.md", "not a migration\n");
+    let json = p.cargo_migrate_json(&["import", "--from", "node-pg-migrate", "old"]).ok().json();
+    assert_eq!(json["imported"].as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(
+        std::fs::read_to_string(p.root.join("migrations/1704240000000_create-users/up.sql")).unwrap(),
+        "CREATE TABLE users (id int);\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.root.join("migrations/1704240000000_create-users/down.sql")).unwrap(),
+        "DROP TABLE users;\n"
+    );
+    // dbmate: transaction:false becomes metadata.toml; a second import skips what is there.
+    p.write("db/migrations/20240101000000_idx.sql", "-- migrate:up transaction:false\ncreate index concurrently users_id on users (id);\n-- migrate:down\ndrop index users_id;\n");
+    p.write("db/migrations/20240102000000_plain.sql", "create table no_markers ();\n");
+    // A file left unconverted fails the command; what converted is written.
+    let r = p.cargo_migrate(&["import", "--from", "dbmate", "db/migrations", "--format", "json"]).fails(1);
+    let json = r.json();
+    assert_eq!(json["error"]["kind"], "not_converted", "{json}");
+    assert!(json.to_string().contains("20240102000000_plain.sql"), "{json}");
+    assert_eq!(
+        std::fs::read_to_string(p.root.join("migrations/20240101000000_idx/metadata.toml")).unwrap(),
+        "run_in_transaction = false\n"
+    );
+    std::fs::remove_file(p.root.join("db/migrations/20240102000000_plain.sql")).unwrap();
+    let json = p.cargo_migrate(&["import", "--from", "dbmate", "db/migrations", "--format", "json"]).ok().json();
+    assert_eq!(json["imported"].as_array().unwrap().len(), 0, "{json}");
+    assert_eq!(json["skipped"].as_array().unwrap().len(), 1, "{json}");
+    // Supabase: up-only files; then everything applies and reverts with diesel's harness.
+    p.write("supabase/migrations/20240201000000_notes.sql", "create table notes (id int);\n");
+    // The project has migrations/ now, so that stays the migrations folder.
+    let json = p.cargo_migrate_json(&["import", "--from", "supabase", "supabase/migrations"]).ok().json();
+    assert_eq!(json["imported"].as_array().map(Vec::len), Some(1), "{json}");
+    assert!(!p.root.join("migrations/20240201000000_notes/down.sql").exists());
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.applied(), ["1704240000000", "20240101000000", "20240201000000"]);
+    assert!(db.table_exists("users_id"));
+    // Pointed at its own folder, or at nothing, it refuses and writes nothing.
+    let before = folders(&p.root.join("migrations"));
+    p.cargo_migrate_json(&["import", "--from", "dbmate", "migrations"]).fails_with(2, "import_target");
+    p.cargo_migrate_json(&["import", "--from", "dbmate", "nowhere"]).fails_with(2, "not_a_folder");
+    assert_eq!(folders(&p.root.join("migrations")), before);
+}
+
+/// A Supabase file with an index built concurrently runs outside a
+/// transaction as it is; imported, it must keep running so (metadata.toml).
+#[test]
+fn import_of_a_supabase_file_that_refuses_a_transaction_keeps_it_outside_one() {
+    let db = Db::new("import_concurrently");
+    let p = Project::new(&db);
+    p.migration("20240101000000_users", "create table users (id int);\n", Some("drop table users;\n"));
+    p.write("supabase/migrations/20240201000000_idx.sql", "create index concurrently users_id on users (id);\n");
+    let json =
+        p.cargo_migrate(&["import", "--from", "supabase", "supabase/migrations", "--format", "json"]).ok().json();
+    assert_eq!(json["imported"][0]["run_in_transaction"], false, "{json}");
+    assert_eq!(
+        std::fs::read_to_string(p.root.join("migrations/20240201000000_idx/metadata.toml")).unwrap(),
+        "run_in_transaction = false\n"
+    );
+    p.cargo_migrate(&["up"]).ok();
+    assert!(db.table_exists("users_id"));
+}

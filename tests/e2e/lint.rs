@@ -343,3 +343,48 @@ fn single_file_layouts_are_linted_at_their_own_lines() {
     let found = rules(&j);
     assert!(found.iter().any(|f| f.0 == "down_does_not_undo" && f.2 == 2), "{found:?}");
 }
+
+#[test]
+fn lint_database_reports_what_supabase_advisor_would() {
+    let p = Project::bare("app");
+    p.migration(
+        "20250101000000_careless",
+        "CREATE TABLE open_table (id int PRIMARY KEY);\n\
+         CREATE TABLE parent (id int PRIMARY KEY);\nALTER TABLE parent ENABLE ROW LEVEL SECURITY;\n\
+         CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent);\nALTER TABLE child ENABLE ROW LEVEL SECURITY;\n\
+         CREATE POLICY mine ON child FOR SELECT TO authenticated USING (parent_id::text = auth.uid()::text);\n\
+         CREATE POLICY anyone_writes ON parent FOR UPDATE TO authenticated USING (true);\n\
+         ALTER PUBLICATION supabase_realtime ADD TABLE open_table;\n\
+         CREATE FUNCTION public.loose() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n\
+         CREATE VIEW public.everything AS SELECT * FROM open_table;\n",
+        Some("SELECT 1;"),
+    );
+    p.cargo_migrate(&["up"]).ok();
+    let r = p.cargo_migrate(&["lint", "--database", "--format", "json"]).fails(1);
+    let j = r.json();
+    let rules: Vec<(String, String)> = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap().to_string(), f["object"].as_str().unwrap().to_string()))
+        .collect();
+    for (rule, object) in [
+        ("rls_disabled_in_public", "open_table"),
+        ("unindexed_foreign_keys", "child"),
+        ("auth_rls_initplan", "child"),
+        ("rls_policy_always_true", "parent"),
+        ("realtime_table_without_rls", "open_table"),
+        ("function_search_path_mutable", "loose"),
+        ("security_definer_view", "everything"),
+    ] {
+        assert!(rules.iter().any(|(r, o)| r == rule && o.contains(object)), "{rule} on {object} in {rules:?}");
+    }
+    let human = p.cargo_migrate(&["lint", "--database"]).fails(1);
+    assert!(human.stdout.contains("error rls_disabled_in_public") && human.stdout.contains("fix:"), "{}", human.stdout);
+    // The tool's own table pattern passes its own checks.
+    let q = Project::bare("app2");
+    q.cargo_migrate(&["create", "add_notes", "--table", "notes", "--policy", "owner", "user_id", "--realtime"]).ok();
+    q.cargo_migrate(&["up"]).ok();
+    let r = q.cargo_migrate(&["lint", "--database", "--fail-on", "warn", "--format", "json"]).ok();
+    assert_eq!(r.json()["summary"]["warnings"], 0, "{}", r.stdout);
+}

@@ -4,35 +4,27 @@
 #[path = "../../src/local/cluster.rs"]
 #[allow(dead_code)]
 mod cluster;
+mod fixtures;
 mod harness;
 
 mod adopt;
+mod baseline;
 mod cli;
 mod concurrency;
 mod create;
 mod database_url;
-mod defects;
 mod diesel_compat;
-mod discovery;
 mod down;
 mod example;
-mod failure;
-mod fixtures;
-mod hardening;
 mod import;
-mod layouts;
 mod lint;
 mod local;
-mod local_surface;
-mod outcome;
-mod safety;
-mod secrets;
+mod redo;
+mod repair;
 mod seed;
-mod settings;
-mod snapshots;
 mod status;
-mod supabase;
 mod supabase_project;
+mod support;
 mod up;
-mod up_down;
 mod verify;
+mod workspace;

@@ -30,3 +30,39 @@ fn the_results_after_a_copy_to_stdout_are_all_accounted_for() {
     assert!(r.stderr.contains("WARNING") || r.stdout.contains("WARNING"), "{}", r.all());
     assert_eq!(db.query("SELECT count(*) FROM notes"), "2");
 }
+
+#[test]
+fn seed_loads_supabase_seed_in_one_transaction_apart_from_migrations() {
+    let db = Db::new("seed");
+    let p = Project::new(&db);
+    p.write("supabase/migrations/20240101000000_notes.sql", "create table notes (id int primary key, body text);\n");
+    p.write("supabase/seed.sql", "insert into notes values (1, 'one');\ninsert into notes values (2, 'two');\n");
+    p.cargo_migrate(&["up"]).ok();
+    p.cargo_migrate(&["seed"]).ok();
+    assert_eq!(db.query("SELECT count(*) FROM notes"), "2");
+    // Seeds are never recorded as migrations.
+    assert_eq!(db.query("SELECT count(*) FROM supabase_migrations.schema_migrations"), "1");
+    // A failing seed names its line and leaves nothing of any seed file.
+    db.query("TRUNCATE notes");
+    p.write("supabase/config.toml", "[db.seed]\nenabled = true\nsql_paths = ['./seeds/*.sql']\n");
+    p.write("supabase/seeds/01_first.sql", "insert into notes values (1, 'one');\n");
+    p.write(
+        "supabase/seeds/02_second.sql",
+        "-- the second\ninsert into notes values (2, 'two');\ninsert into notes values (2, 'again');\n",
+    );
+    let r = p.cargo_migrate_json(&["seed"]).fails_with(1, "migration_failed");
+    assert!(r.location().contains("02_second.sql:3"), "{}", r.stdout);
+    assert_eq!(db.query("SELECT count(*) FROM notes"), "0", "none of the seed files was loaded");
+    // A database that is not on this machine needs --yes (checked before connecting).
+    let mut remote = Project::new(&db);
+    remote.write("supabase/seed.sql", "select 1;\n");
+    remote.env = vec![("DATABASE_URL".into(), "postgres://app:secret@db.example.com:5432/app".into())];
+    let r = remote.cargo_migrate_json(&["seed"]).fails_with(1, "confirmation_needed");
+    assert!(!r.all().contains("secret"), "{}", r.all());
+    // No seeds at all: says where it looked.
+    std::fs::remove_file(p.root.join("supabase/config.toml")).unwrap();
+    std::fs::remove_file(p.root.join("supabase/seed.sql")).unwrap();
+    std::fs::remove_dir_all(p.root.join("supabase/seeds")).unwrap();
+    let r = p.cargo_migrate_json(&["seed"]).fails_with(1, "no_seeds");
+    assert!(r.json()["error"].to_string().contains("seed.sql"), "where it looked: {}", r.stdout);
+}

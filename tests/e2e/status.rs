@@ -1,3 +1,6 @@
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
 use crate::harness::*;
 
 #[test]
@@ -52,24 +55,6 @@ fn applied_but_missing_on_disk_is_reported_with_what_to_do() {
     // down refuses to revert it, and changes nothing.
     p.cargo_migrate_json(&["down"]).fails_with(1, "missing_on_disk");
     assert_eq!(db.applied().len(), 2);
-}
-
-#[test]
-fn a_migration_merged_late_is_refused_by_up_until_allowed() {
-    let db = Db::new("status_ooo");
-    let p = Project::new(&db);
-    p.table_migration("20250101000000", "a");
-    p.table_migration("20250103000000", "c");
-    p.cargo_migrate(&["up"]).ok();
-    // A teammate's older migration arrives with `git pull`.
-    p.table_migration("20250102000000", "b");
-    assert_eq!(p.cargo_migrate_json(&["status"]).ok().anomalies(), ["out_of_order"]);
-    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "out_of_order");
-    assert!(r.hint().contains("--allow-out-of-order"), "{}", r.stdout);
-    assert!(!db.table_exists("b"));
-    p.cargo_migrate(&["up", "--allow-out-of-order"]).ok();
-    assert!(db.table_exists("b"));
-    p.cargo_migrate(&["status", "--exit-code"]).ok();
 }
 
 #[test]
@@ -322,4 +307,143 @@ fn from_a_sibling_member_or_the_virtual_root_the_member_with_migrations_is_used_
     let json =
         p.cargo_migrate_in(&p.root.join("crates/web"), &["status", "-p", "worker", "--format", "json"]).ok().json();
     assert!(json["migrations_dir"].as_str().unwrap().ends_with("crates/worker/migrations"), "{json}");
+}
+
+#[test]
+fn status_prints_the_folder_and_where_it_came_from() {
+    let db = Db::new("status_folder");
+    let p = Project::new(&db);
+    p.write("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.migrate]\ndir = \"db/migrations\"\n");
+    // A configured folder must exist (tests/e2e/up.rs).
+    std::fs::create_dir_all(p.root.join("db/migrations")).unwrap();
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(r.stdout.contains("db/migrations") && r.stdout.contains("[package.metadata.migrate]"), "{}", r.stdout);
+    let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert!(j["migrations_dir"].as_str().unwrap().ends_with("db/migrations"));
+}
+
+#[test]
+fn status_works_for_a_read_only_role() {
+    let db = Db::new("status_readonly_role");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.table_migration("20250102000000", "b");
+    p.table_migration("20250103000000", "c");
+    p.cargo_migrate(&["up", "--count", "2"]).ok();
+    let role = format!("hardening_reader_{}", run_id());
+    db.try_create_role(&role).unwrap();
+    db.query(&format!("GRANT SELECT ON public.__diesel_schema_migrations TO {role}"));
+    let mut reader = Project::new(&db);
+    reader.env = vec![("DATABASE_URL".into(), db.url.replacen("postgres@", &format!("{role}@"), 1))];
+    reader.table_migration("20250101000000", "a");
+    reader.table_migration("20250102000000", "b");
+    reader.table_migration("20250103000000", "c");
+    let r = reader.cargo_migrate(&["status", "--format", "json"]).ok();
+    let j = r.json();
+    assert_eq!(j["summary"]["applied"], 2, "{}", r.stdout);
+    assert_eq!(j["summary"]["pending"], 1, "{}", r.stdout);
+    assert_eq!(db.applied().len(), 2);
+    drop(reader);
+    db.query(&format!("DROP OWNED BY {role}; DROP ROLE {role}"));
+}
+
+#[test]
+fn bad_folder_names_are_reported_and_block_up() {
+    let db = Db::new("bad_names");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "fine");
+    let long = "1".repeat(60);
+    let names = ["-_x".to_string(), format!("{long}_long"), "20250101000002_bad\nname".to_string()];
+    for n in &names {
+        p.write(&format!("migrations/{n}/up.sql"), "CREATE TABLE nope (id int);\n");
+    }
+    p.write("migrations/20250101000001_\x1b[31mred/up.sql", "CREATE TABLE red (id int);\n");
+    let j = p.cargo_migrate_json(&["status"]).ok();
+    assert_eq!(j.anomalies(), ["bad_folder_name"; 4], "{}", j.stdout);
+    // What a terminal shows: the folder named, escaped, never a raw ESC.
+    let r = p.cargo_migrate(&["status"]).ok();
+    assert!(r.stdout.contains("[31mred\" cannot be a migration"), "the escaped folder is named: {}", r.stdout);
+    assert!(!r.stdout.contains('\x1b'), "a raw ESC reached the terminal: {:?}", r.stdout);
+    assert!(!r.stderr.contains('\x1b'), "a raw ESC reached the terminal: {:?}", r.stderr);
+    let r = p.cargo_migrate(&["up"]).fails(1);
+    assert!(!r.stderr.contains('\x1b'), "{:?}", r.stderr);
+    p.cargo_migrate_json(&["up"]).fails_with(1, "bad_migrations_folder");
+    assert!(db.applied().is_empty());
+    assert!(!db.table_exists("fine") && !db.table_exists("nope") && !db.table_exists("red"));
+}
+
+#[test]
+fn a_dangling_symlink_is_reported_by_status() {
+    let db = Db::new("dangling");
+    let p = Project::new(&db);
+    p.table_migration("20250101000001", "a");
+    std::os::unix::fs::symlink("/nonexistent", p.root.join("migrations/20250101000000_link")).unwrap();
+    let r = p.cargo_migrate_json(&["status"]).ok();
+    assert_eq!(r.anomalies(), ["dangling_link"], "{}", r.stdout);
+    p.cargo_migrate_json(&["up"]).fails_with(1, "bad_migrations_folder");
+    assert!(db.applied().is_empty() && !db.table_exists("a"));
+}
+
+#[test]
+fn status_into_a_closed_pipe_does_not_panic() {
+    let db = Db::new("epipe");
+    let p = Project::new(&db);
+    for i in 0..3000 {
+        p.table_migration(&format!("20250101{:02}{:02}{:02}", i / 3600, i / 60 % 60, i % 60), &format!("t{i}"));
+    }
+    let mut child = p.command(&p.root, &["status"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(!line.is_empty());
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Nothing was written to the database either.
+    assert!(!db.table_exists("public.__diesel_schema_migrations"));
+}
+
+/// Writing a dbmate file's down section after it was applied (its template
+/// has none) does not make it "modified": only the up section ran.
+#[test]
+fn editing_the_down_section_of_an_applied_file_is_not_a_modification() {
+    let db = Db::new("down_edit");
+    let p = Project::new(&db);
+    p.write("migrations/20240101000000_a.sql", "-- migrate:up\ncreate table a (id int);\n-- migrate:down\n");
+    p.cargo_migrate(&["up"]).ok();
+    p.write(
+        "migrations/20240101000000_a.sql",
+        "-- migrate:up\ncreate table a (id int);\n-- migrate:down\ndrop table a;\n",
+    );
+    p.write(
+        "migrations/20240102000000_b.sql",
+        "-- migrate:up\ncreate table b (id int);\n-- migrate:down\ndrop table b;\n",
+    );
+    let r = p.cargo_migrate_json(&["status"]).ok();
+    assert_eq!(r.json()["migrations"][0]["modified"], false, "{}", r.stdout);
+    assert!(r.anomalies().is_empty(), "{}", r.stdout);
+    p.cargo_migrate(&["up"]).ok();
+    assert!(db.table_exists("b"));
+    // The up section still counts.
+    p.write(
+        "migrations/20240101000000_a.sql",
+        "-- migrate:up\ncreate table a (id bigint);\n-- migrate:down\ndrop table a;\n",
+    );
+    let r = p.cargo_migrate_json(&["status"]).ok();
+    assert_eq!(r.json()["migrations"][0]["modified"], true, "{}", r.stdout);
+    assert_eq!(r.anomalies(), ["modified"], "{}", r.stdout);
+}
+
+/// A folder inside `supabase/migrations` (old files kept aside) is not a
+/// migration to the Supabase CLI, which skips it; it blocked every run.
+#[test]
+fn a_folder_inside_supabase_migrations_is_left_alone() {
+    let db = Db::new("supabase_subfolder");
+    let p = Project::new(&db);
+    p.write("supabase/migrations/20240101000000_notes.sql", "create table notes (id int);\n");
+    p.write("supabase/migrations/archive/20230101000000_old.sql", "create table old_t (id int);\n");
+    p.cargo_migrate(&["up"]).ok();
+    assert!(db.table_exists("notes") && !db.table_exists("old_t"));
 }

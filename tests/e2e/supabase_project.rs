@@ -4,8 +4,8 @@
 //! database: every migration and the seed apply, and `status` agrees with
 //! `supabase_migrations.schema_migrations`.
 
-use crate::example::{copy_dir, pgvector_bin};
 use crate::harness::*;
+use crate::support::{copy_dir, pgvector_bin};
 
 fn applies_unchanged(pg_bin: Option<&str>) {
     let p = Project::bare("supabase_app");
