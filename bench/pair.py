@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""This build against another binary (the previous release), paired, on fresh databases.
+
+Run by hand, never from the test suite:
+
+    cargo build --release
+    python3 bench/pair.py --old path/to/previous/cargo-migrate --n 1000 --rounds 3
+
+For each round and each binary (in turn, A B A B ...): a fresh database, `up` of N
+migrations (the same ones as run.py), `status` (median of 5), `down --all`. Prints the
+median of each figure and the median of the ratios new/old taken pair by pair.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import REPO, Server, down_sql, pg_bin, run_timed, up_sql, version, write  # noqa: E402
+
+
+def project(root, n):
+    write(root / "Cargo.toml", '[package]\nname = "bench"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n')
+    write(root / "src/lib.rs", "")
+    for i in range(n):
+        write(root / f"migrations/{version(i)}_create_t{i}/up.sql", up_sql(i))
+        write(root / f"migrations/{version(i)}_create_t{i}/down.sql", down_sql(i))
+
+
+def one(binary, server, root, name, env):
+    env = dict(env, DATABASE_URL=server.fresh_db(name))
+    cmd = lambda *a: [binary, "migrate", *a]  # noqa: E731
+    apply = run_timed(cmd("up", "-q", "--no-lint"), cwd=root, env=env)[0]
+    status = statistics.median(run_timed(cmd("status", "-q"), cwd=root, env=env)[0] for _ in range(5))
+    revert = run_timed(cmd("down", "--all", "-q"), cwd=root, env=env)[0]
+    return apply, status, revert
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--new", default=str(REPO / "target" / "release" / "cargo-migrate"))
+    ap.add_argument("--old", required=True)
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    server = Server(pg_bin())
+    try:
+        with tempfile.TemporaryDirectory(prefix="cargo-migrate-bench-pair-") as tmp:
+            root = Path(tmp) / "p"
+            project(root, args.n)
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CARGO_MIGRATE", "MIGRATE"))}
+            env.update(XDG_CACHE_HOME=str(Path(tmp) / "cache"))
+            new, old = [], []
+            for r in range(args.rounds):
+                new.append(one(args.new, server, root, f"pair_new_{r}", env))
+                old.append(one(args.old, server, root, f"pair_old_{r}", env))
+            for i, what in enumerate(["apply all", "status", "revert all"]):
+                n = statistics.median(x[i] for x in new)
+                o = statistics.median(x[i] for x in old)
+                ratio = statistics.median(a[i] / b[i] for a, b in zip(new, old))
+                print(f"N={args.n} {what}: new {n * 1000:.0f} ms, old {o * 1000:.0f} ms, ratio {ratio:.2f}", flush=True)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
