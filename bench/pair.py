@@ -19,15 +19,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import REPO, Server, down_sql, pg_bin, run_timed, up_sql, version, write  # noqa: E402
-
-
-def project(root, n):
-    write(root / "Cargo.toml", '[package]\nname = "bench"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n')
-    write(root / "src/lib.rs", "")
-    for i in range(n):
-        write(root / f"migrations/{version(i)}_create_t{i}/up.sql", up_sql(i))
-        write(root / f"migrations/{version(i)}_create_t{i}/down.sql", down_sql(i))
+from caches import project  # noqa: E402
+from run import REPO, Server, pg_bin, run_timed  # noqa: E402
 
 
 def one(binary, server, root, name, env):

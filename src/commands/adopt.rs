@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 
 use colored::Colorize;
 
-use super::write::confirm;
+use super::confirm::confirm;
 use super::{Context, Database};
 use crate::cli::{AdoptArgs, BaselineArgs};
 use crate::db::foreign::{self, Entry, Found};

@@ -4,6 +4,7 @@
 //! `write.rs` is the locked plan → run sequence of `up`, `down` and `redo`.
 
 pub mod adopt;
+mod confirm;
 pub mod create;
 pub mod database_url;
 pub mod down;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use colored::Colorize;
 
-use super::write::confirm;
+use super::confirm::confirm;
 use super::{pending, Context, Database};
 use crate::cli::{DbOpts, LockOpts, SeedArgs};
 use crate::db::execute;

@@ -1,6 +1,7 @@
 //! The write path `up`, `down` and `redo` share: plan, guard, lock, back up,
 //! run (or show what would run), and the output of a run.
 
+use super::confirm::confirm;
 use std::io::IsTerminal;
 
 use super::{pending, state, Context, Database};
@@ -237,20 +238,6 @@ pub fn migrate(
         ctx.reporter.note("nothing to apply, so no backup was made");
     }
     Ok(Written { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })
-}
-
-/// Ask on the terminal; anything but yes changes nothing.
-pub(super) fn confirm(r: &Reporter, what: &str) -> Result<()> {
-    use std::io::Write as _;
-    eprint!("{}", output::redact(&format!("{what}: go on? [y/N] ")));
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    let _ = std::io::stdin().read_line(&mut answer);
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
-        return Ok(());
-    }
-    r.note("not confirmed");
-    Err(Error::new(Kind::ConfirmationNeeded, "not confirmed; nothing was run"))
 }
 
 fn print_step(r: &Reporter, step: &StepReport) {

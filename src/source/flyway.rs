@@ -11,7 +11,7 @@
 //! digits (a timestamp) is kept as it is. adopt maps the histories' versions
 //! the same way.
 
-use super::layout::{Named, Role};
+use super::naming::{Named, Role};
 
 /// The diesel version of Flyway's / refinery's version (`1`, `2.1`, `2_1`),
 /// or None when it is not digits and dots.

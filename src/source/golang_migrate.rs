@@ -2,7 +2,7 @@
 //! (`migrate create -ext sql -seq` pads versions to six digits, timestamps
 //! otherwise). Each file is plain SQL; golang-migrate has no in-file options.
 
-use super::layout::{versioned, Named, Role};
+use super::naming::{versioned, Named, Role};
 
 pub fn name(file: &str, is_dir: bool) -> Option<Named> {
     if is_dir {

@@ -4,7 +4,7 @@
 //! `internal/sqlparser/parser.go`). The sections reader knows the markers;
 //! the name is the single-file one.
 
-use super::layout::{versioned, Named, Role};
+use super::naming::{versioned, Named, Role};
 
 pub fn name(file: &str, is_dir: bool) -> Option<Named> {
     if is_dir {

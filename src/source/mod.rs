@@ -12,6 +12,7 @@ pub mod golang_migrate;
 pub mod goose;
 pub mod javascript;
 pub mod layout;
+mod naming;
 pub mod prisma;
 pub mod refinery;
 pub mod sections;

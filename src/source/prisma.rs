@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::layout::{versioned, Named, Role};
+use super::naming::{versioned, Named, Role};
 
 /// The one file of a Prisma migration folder.
 pub const FILE: &str = "migration.sql";

@@ -2,7 +2,7 @@
 //! unversioned: applied like the others, not an undo), up-only. Versions map
 //! as Flyway's do (`flyway.rs`).
 
-use super::layout::{Named, Role};
+use super::naming::{Named, Role};
 
 pub fn name(file: &str, is_dir: bool) -> Option<Named> {
     super::flyway::named(file, is_dir, Role::Up)

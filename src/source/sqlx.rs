@@ -3,7 +3,7 @@
 //! `-- no-transaction` runs outside a transaction (sqlx-core
 //! `migrate/source.rs`; the sections reader keeps that flag).
 
-use super::layout::{versioned, Named, Role};
+use super::naming::{versioned, Named, Role};
 
 pub fn name(file: &str, is_dir: bool) -> Option<Named> {
     if is_dir {
