@@ -297,6 +297,10 @@ pub struct MigrationFailure {
     pub notices: Vec<Notice>,
     /// It failed because it uses this role, which does not exist on the server.
     pub missing_role: Option<String>,
+    /// A plain CREATE EXTENSION of this extension failed because it exists
+    /// already as the local development database's stand-in.
+    #[serde(skip)]
+    pub stand_in: Option<String>,
     /// `status` shows it as partly applied (a progress row was kept).
     #[serde(skip)]
     pub tracked: bool,
@@ -530,6 +534,7 @@ mod tests {
             statements_done: None,
             notices: Vec::new(),
             missing_role: None,
+            stand_in: None,
             tracked: true,
             in_transaction: true,
         }

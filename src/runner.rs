@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::db::execute::{self, Outcome, Prepared, Recording};
-use crate::db::ledger::{self, Record};
+use crate::db::ledger::{self, Exposure, Record};
 use crate::db::pq::Notice;
 use crate::db::{history, lock, query_error, History, Session};
 use crate::error::{Action, ConnectionLoss, DatabaseHas, DoneStep, Error, Kind, Result};
@@ -45,16 +45,14 @@ pub struct Options {
     /// After the connection dropped mid-step, how long to wait for the old
     /// session to end before deciding what happened.
     pub settle_timeout: Duration,
+    /// The API's roles, kept out of the bookkeeping tables (handed in from above).
+    pub exposure: Exposure,
 }
 
 impl Options {
     /// A run that waits for an interrupted session as long as it waits for the lock.
-    pub fn new(single_transaction: bool, lock: &crate::cli::LockOpts) -> Options {
-        Options {
-            single_transaction,
-            who: crate::db::connect::whoami(),
-            settle_timeout: Duration::from_secs(lock.lock_timeout),
-        }
+    pub fn new(single_transaction: bool, lock_timeout: Duration, exposure: Exposure) -> Options {
+        Options { single_transaction, who: crate::db::connect::whoami(), settle_timeout: lock_timeout, exposure }
     }
 }
 
@@ -213,7 +211,7 @@ pub fn dry_run(
     options: &Options,
 ) -> Result<(String, Vec<Planned>)> {
     let prepared = read_steps(conn, steps, source, history, options)?;
-    let (diesel_table, setup) = ledger::ensure_tables_sql(history)?;
+    let (diesel_table, setup) = ledger::ensure_tables_sql(history, options.exposure)?;
     let recording = Recording {
         ledger: (history.ledger, &diesel_table),
         supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
@@ -255,8 +253,8 @@ pub fn run(
     // Privileges first (no trigger fires for a REVOKE), so that even a
     // refused run takes back what GRANT ALL handed out; then nothing runs
     // while a hook of someone else's hangs on the tables.
-    ledger::guard(conn, history)?;
-    let diesel_table = ledger::ensure_tables(conn, history)?;
+    ledger::guard(conn, history, options.exposure)?;
+    let diesel_table = ledger::ensure_tables(conn, history, options.exposure)?;
     let recording = Recording {
         ledger: (history.ledger, &diesel_table),
         supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
@@ -339,7 +337,7 @@ pub fn run(
         done.iter().for_each(on_step);
     }
     // A migration of this run may have granted `public` to the API roles.
-    ledger::protect(conn, history.ledger)?;
+    ledger::protect(conn, history.ledger, options.exposure)?;
     Ok(done)
 }
 
@@ -568,7 +566,12 @@ mod tests {
         let checks = Rc::new(Cell::new(0));
         let c = checks.clone();
         let reconnect = move || Ok(server(1, true, c.clone()));
-        let options = Options { single_transaction: false, who: "me".into(), settle_timeout: Duration::from_secs(60) };
+        let options = Options {
+            single_transaction: false,
+            who: "me".into(),
+            settle_timeout: Duration::from_secs(60),
+            exposure: Exposure { roles: &["anon"], schemas: &["public"] },
+        };
         let mut seen = Vec::new();
         let e = run(&mut conn, &reconnect, &steps, &source, &history, &options, &mut |s| seen.push(s.version.clone()))
             .err()

@@ -86,12 +86,15 @@ fn run_steps(conn: &mut Conn, scratch: &Scratch, db: &str, steps: &[Step], sourc
         single_transaction: false,
         who: db::connect::whoami(),
         settle_timeout: std::time::Duration::from_secs(10),
+        exposure: crate::supabase::EXPOSURE,
     };
     let reconnect = || {
         db::connect(&scratch.url_of(db), 10, "verify", &db::Hints::default())
             .map(|c| Box::new(c) as Box<dyn db::Session>)
     };
-    runner::run(conn, &reconnect, steps, source, &history, &options, &mut |_| {}).map(|_| ())
+    runner::run(conn, &reconnect, steps, source, &history, &options, &mut |_| {})
+        .map(|_| ())
+        .map_err(crate::local::explain_stand_in)
 }
 
 pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {

@@ -185,7 +185,7 @@ pub fn migrate(
         if lint {
             super::lint::before_run(ctx, &source, &steps)?;
         }
-        let options = runner::Options::new(single_transaction, lock_opts);
+        let options = ctx.run_options(single_transaction, lock_opts);
         let planned = runner::dry_run(&mut conn, &steps, &source, &history, &options)?;
         return Ok(Written {
             done: Vec::new(),
@@ -225,15 +225,15 @@ pub fn migrate(
             if let Some(dir) = &backup {
                 made = Some(back_up(ctx, &mut conn, &url, db_opts, dir.as_deref())?);
             }
-            let options = runner::Options::new(single_transaction, lock_opts);
+            let options = ctx.run_options(single_transaction, lock_opts);
             let reconnect = || ctx.connect(&url, db_opts, "check").map(|c| Box::new(c) as Box<dyn db::Session>);
             done =
                 runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| print_step(r, step))
-                    .map_err(|e| ctx.with_roles_file(e))?;
+                    .map_err(|e| ctx.with_local_hints(e))?;
         }
     }
     let advice =
-        (lint && !done.is_empty() && matches!(request, Request::Up { .. })).then(|| super::lint::advise(&mut conn));
+        (lint && !done.is_empty() && matches!(request, Request::Up { .. })).then(|| super::lint::advise(ctx, &mut conn));
     if backup.is_some() && made.is_none() {
         ctx.reporter.note("nothing to apply, so no backup was made");
     }
