@@ -368,6 +368,48 @@ const RELAXED_AFTER_LOSS: &str = "  this run committed its migrations without wa
      makes all before it durable): if the server crashed, the newest of them may be lost, each one whole, as if it \
      had not run; `cargo migrate status` shows what the database has";
 
+/// Steps run one at a time inside a transaction the caller holds (`verify`
+/// between savepoints): no BEGIN, COMMIT or lock check of their own, the
+/// bookkeeping rows written as a run writes them.
+pub struct InTransaction {
+    ledger: history::Ledger,
+    diesel_table: String,
+    supabase_history: bool,
+    who: String,
+}
+
+impl InTransaction {
+    /// Makes sure of the bookkeeping tables (committed at once: call it outside the caller's transaction).
+    pub fn new(conn: &mut dyn Session, history: &History) -> Result<InTransaction> {
+        Ok(InTransaction {
+            ledger: history.ledger,
+            diesel_table: ledger::ensure_tables(conn, history)?,
+            supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
+            who: crate::db::connect::whoami(),
+        })
+    }
+
+    /// The steps' files read and checked, as `run` reads them (the files' own down.sql).
+    pub fn prepare(&self, steps: &[Step], source: &Source, history: &History) -> Result<Vec<Prepared>> {
+        prepare(steps, source, history, &[], 1, &self.who)
+    }
+
+    /// Run one prepared step; on failure the caller's transaction is aborted (roll back to a savepoint).
+    pub fn run(&self, conn: &mut dyn Session, p: &Prepared) -> Result<Duration> {
+        let recording = Recording {
+            ledger: (self.ledger, &self.diesel_table),
+            supabase_history: self.supabase_history,
+            own_transaction: false,
+            who: &self.who,
+            durable: true,
+        };
+        match execute::run(conn, p, &recording) {
+            Ok(ran) => Ok(ran.duration),
+            Err(failed) => Err(with_notices(failed.error, &failed.notices)),
+        }
+    }
+}
+
 /// The session that was running the step when its connection dropped.
 #[derive(Debug, Clone, Copy)]
 struct OldSession {

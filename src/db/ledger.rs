@@ -22,6 +22,17 @@ pub fn rollback(conn: &mut dyn Session) {
     let _ = conn.execute("ROLLBACK");
 }
 
+/// A point inside the transaction to roll back to (`verify`'s down, undone).
+pub fn savepoint(conn: &mut dyn Session, name: &str) -> Result<()> {
+    conn.execute(&format!("SAVEPOINT {}", crate::sql::ident(name))).map_err(|e| query_error("set a savepoint", e))
+}
+
+/// Back to `savepoint(name)`, keeping the transaction (and the savepoint) open.
+pub fn rollback_to(conn: &mut dyn Session, name: &str) -> Result<()> {
+    conn.execute(&format!("ROLLBACK TO SAVEPOINT {}", crate::sql::ident(name)))
+        .map_err(|e| query_error("roll back to the savepoint", e))
+}
+
 /// End it, keeping everything. The raw error: a lost connection leaves the
 /// outcome to be asked of the server.
 pub fn commit(conn: &mut dyn Session) -> std::result::Result<(), super::session::PgError> {
