@@ -208,6 +208,9 @@ pub struct UpArgs {
     /// All migrations in one transaction: all or nothing, and faster for many small ones
     #[arg(long)]
     pub single_transaction: bool,
+    /// Wait for the disk at every migration's commit, not only at the run's last (slower; see docs/safety.md)
+    #[arg(long, conflicts_with = "single_transaction", env = "MIGRATE_DURABLE_EACH", value_parser = BoolishValueParser::new())]
+    pub durable_each: bool,
     /// Continue a migration that stopped part-way with its next statement
     #[arg(long, conflicts_with = "restart")]
     pub resume: bool,
@@ -258,6 +261,9 @@ pub struct DownArgs {
     /// All reverts in one transaction: all or nothing
     #[arg(long)]
     pub single_transaction: bool,
+    /// Wait for the disk at every revert's commit, not only at the run's last (slower; see docs/safety.md)
+    #[arg(long, conflicts_with = "single_transaction", env = "MIGRATE_DURABLE_EACH", value_parser = BoolishValueParser::new())]
+    pub durable_each: bool,
     /// Do not ask before reverting on a database that is not local (needed when not on a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,

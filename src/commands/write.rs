@@ -132,6 +132,8 @@ pub struct Flags {
     pub lint: bool,
     /// `up --ignore-other-history`: run though another tool's history was never adopted.
     pub ignore_other_history: bool,
+    /// `--durable-each`: every migration's commit waits for the disk, not only the run's last.
+    pub durable_each: bool,
 }
 
 /// The write path every changing command shares: read the folder and the
@@ -144,7 +146,7 @@ pub fn migrate(
     request: &Request,
     flags: Flags,
 ) -> Result<Written> {
-    let Flags { single_transaction, yes, dry_run, backup, lint, ignore_other_history } = flags;
+    let Flags { single_transaction, yes, dry_run, backup, lint, ignore_other_history, durable_each } = flags;
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
     let reverts = !matches!(request, Request::Up { .. }) && !dry_run;
@@ -185,7 +187,7 @@ pub fn migrate(
         if lint {
             super::lint::before_run(ctx, &source, &steps)?;
         }
-        let options = ctx.run_options(single_transaction, lock_opts);
+        let options = runner::Options { durable_each, ..ctx.run_options(single_transaction, lock_opts) };
         let planned = runner::dry_run(&mut conn, &steps, &source, &history, &options)?;
         return Ok(Written {
             done: Vec::new(),
@@ -225,15 +227,15 @@ pub fn migrate(
             if let Some(dir) = &backup {
                 made = Some(back_up(ctx, &mut conn, &url, db_opts, dir.as_deref())?);
             }
-            let options = ctx.run_options(single_transaction, lock_opts);
+            let options = runner::Options { durable_each, ..ctx.run_options(single_transaction, lock_opts) };
             let reconnect = || ctx.connect(&url, db_opts, "check").map(|c| Box::new(c) as Box<dyn db::Session>);
             done =
                 runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| print_step(r, step))
                     .map_err(|e| ctx.with_local_hints(e))?;
         }
     }
-    let advice =
-        (lint && !done.is_empty() && matches!(request, Request::Up { .. })).then(|| super::lint::advise(ctx, &mut conn));
+    let advice = (lint && !done.is_empty() && matches!(request, Request::Up { .. }))
+        .then(|| super::lint::advise(ctx, &mut conn));
     if backup.is_some() && made.is_none() {
         ctx.reporter.note("nothing to apply, so no backup was made");
     }

@@ -22,6 +22,17 @@ pub fn rollback(conn: &mut dyn Session) {
     let _ = conn.execute("ROLLBACK");
 }
 
+/// A point inside the transaction to roll back to (`verify`'s down, undone).
+pub fn savepoint(conn: &mut dyn Session, name: &str) -> Result<()> {
+    conn.execute(&format!("SAVEPOINT {}", crate::sql::ident(name))).map_err(|e| query_error("set a savepoint", e))
+}
+
+/// Back to `savepoint(name)`, keeping the transaction (and the savepoint) open.
+pub fn rollback_to(conn: &mut dyn Session, name: &str) -> Result<()> {
+    conn.execute(&format!("ROLLBACK TO SAVEPOINT {}", crate::sql::ident(name)))
+        .map_err(|e| query_error("roll back to the savepoint", e))
+}
+
 /// End it, keeping everything. The raw error: a lost connection leaves the
 /// outcome to be asked of the server.
 pub fn commit(conn: &mut dyn Session) -> std::result::Result<(), super::session::PgError> {
@@ -288,6 +299,18 @@ pub fn refuse_foreign_hooks(conn: &mut dyn Session) -> Result<()> {
 /// `SET ROLE`, `SET session_replication_role = replica` (as pg_dump output
 /// does), changed search_path or made temporary tables. `DISCARD ALL` would
 /// also release the migration lock, so the parts that matter are listed.
+/// A step's commit that does not wait for the WAL to reach the disk; it
+/// stays atomic, and the next durable commit of the run makes it durable.
+pub const RELAXED_COMMIT: &str = "SET LOCAL synchronous_commit = off;\n";
+
+/// Make every earlier commit of this session durable: a transaction with an
+/// id commits with a WAL record, flushed (with all before it) when
+/// synchronous_commit is on, as it is by default. For a run that stops after
+/// relaxed commits. Best effort: the connection may be gone.
+pub fn flush(conn: &mut dyn Session) {
+    let _ = conn.execute("BEGIN;\nSELECT pg_catalog.txid_current();\nCOMMIT;");
+}
+
 pub const RESET_SESSION: &str = "RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;\nDISCARD TEMP;\n";
 
 /// The facts we keep about an applied migration.
