@@ -22,6 +22,8 @@ pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
         backup: None,
         lint: !args.no_lint,
         ignore_other_history: false,
+        schema: args.schema.clone(),
+        from_schema: false,
     };
     let out = migrate(ctx, &args.db, &args.lock, &Request::Down(target), flags)?;
     if out.planned.is_some() {

@@ -3,6 +3,7 @@
 //! pattern of `create --table` (the local database is `crate::local`).
 
 pub mod diagnose;
+pub mod managed;
 pub mod pooler;
 pub mod table;
 pub mod url;
