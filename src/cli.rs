@@ -187,9 +187,12 @@ pub struct SquashArgs {
     /// The newest migration folded into the baseline
     #[arg(long, value_name = "VERSION")]
     pub to: String,
-    /// Move the squashed migrations into this folder instead of deleting them (default: target/cargo-migrate/squashed/<VERSION>)
-    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
-    pub keep: Option<PathBuf>,
+    /// Move the squashed migrations aside (to --keep-dir, default target/cargo-migrate/squashed/<VERSION>) instead of deleting them
+    #[arg(long)]
+    pub keep: bool,
+    /// Where --keep moves them (outside the migrations folder)
+    #[arg(long, value_name = "DIR")]
+    pub keep_dir: Option<PathBuf>,
     /// Show what would change; write nothing
     #[arg(long)]
     pub dry_run: bool,

@@ -172,6 +172,10 @@ pub fn migrate(
         ctx.lock(&mut conn, lock_opts)?;
         history = super::dump::load_schema_file(ctx, &mut conn, &history)?;
     }
+    // A database that applied every migration a baseline replaces records the baseline.
+    if matches!(request, Request::Up { .. }) && !dry_run {
+        history = super::squash::reconcile(ctx, &mut conn, &source, history, lock_opts)?;
+    }
     source.check_runnable(pending(&source, &history));
     plan::check_source(&source.problems)?;
     // Without the lock, another run may be half-way through a migration

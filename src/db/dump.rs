@@ -183,12 +183,16 @@ pub fn history_rows(history: &History) -> Vec<String> {
     out
 }
 
-/// Run pg_dump `--schema-only` on `url` without the schemas `left_out`; its text.
-pub fn pg_dump_schema(url: &DbUrl, pg_dump: &Path, left_out: &[String]) -> Result<String> {
+/// Run pg_dump `--schema-only` on `url` without the schemas `left_out`
+/// (and the tables `tables_out`); its text.
+pub fn pg_dump_schema(url: &DbUrl, pg_dump: &Path, left_out: &[String], tables_out: &[String]) -> Result<String> {
     let mut cmd = Command::new(pg_dump);
     cmd.args(["--schema-only", "--no-owner", "--no-password", "--format=plain", "--encoding=UTF8"]);
     for s in left_out {
         cmd.arg(format!("--exclude-schema={s}"));
+    }
+    for t in tables_out {
+        cmd.arg(format!("--exclude-table={t}"));
     }
     cmd.arg("--dbname").arg(super::backup::conninfo(url)).stdout(Stdio::piped()).stderr(Stdio::piped());
     if let Some(pw) = &url.password {
@@ -208,12 +212,37 @@ pub fn pg_dump_schema(url: &DbUrl, pg_dump: &Path, left_out: &[String]) -> Resul
 /// Everything a schema file is made of. pg_dump runs while this connection
 /// reads the rest, so the whole takes about as long as pg_dump alone.
 pub fn read(conn: &mut dyn Session, url: &DbUrl, pg_dump: &Path, history: &History, managed: &Managed) -> Result<Pieces> {
+    read_pieces(conn, url, pg_dump, managed, (&[], &[])).map(|p| Pieces { history: history_rows(history), ..p })
+}
+
+/// The schema without the bookkeeping (our schema, diesel's and Supabase's
+/// history tables) and without history rows: a baseline migration's.
+pub fn read_without_history(
+    conn: &mut dyn Session,
+    url: &DbUrl,
+    pg_dump: &Path,
+    history: &History,
+    managed: &Managed,
+) -> Result<Pieces> {
+    let schemas = ["cargo_migrate".to_string(), "supabase_migrations".to_string()];
+    let table = history.table.clone().unwrap_or_else(|| format!("public.{DIESEL_TABLE}"));
+    read_pieces(conn, url, pg_dump, managed, (&schemas, &[table]))
+}
+
+fn read_pieces(
+    conn: &mut dyn Session,
+    url: &DbUrl,
+    pg_dump: &Path,
+    managed: &Managed,
+    (schemas_out, tables_out): (&[String], &[String]),
+) -> Result<Pieces> {
     let left_out = managed_here(conn, managed)?;
+    let all_out: Vec<String> = left_out.iter().chain(schemas_out).cloned().collect();
     std::thread::scope(|scope| {
-        let dumping = scope.spawn(|| pg_dump_schema(url, pg_dump, &left_out));
+        let dumping = scope.spawn(|| pg_dump_schema(url, pg_dump, &all_out, tables_out));
         let extras = extras(conn, &left_out);
         let raw = dumping.join().unwrap_or_else(|_| Err(Error::new(Kind::Internal, "pg_dump's reader failed")));
-        Ok(Pieces { raw: raw?, extras: extras?, history: history_rows(history), left_out: left_out.clone() })
+        Ok(Pieces { raw: raw?, extras: extras?, history: Vec::new(), left_out: left_out.clone() })
     })
 }
 
