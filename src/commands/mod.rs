@@ -8,12 +8,16 @@ mod confirm;
 pub mod create;
 pub mod database_url;
 pub mod down;
+pub mod dump;
 pub mod import;
+mod keep_schema;
 pub mod lint;
 pub mod local;
 pub mod redo;
 pub mod repair;
+mod scratch;
 pub mod seed;
+pub mod squash;
 pub mod status;
 pub mod up;
 pub mod url_check;
@@ -445,6 +449,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Baseline(a) => &a.project,
         Command::DatabaseUrl(a) => &a.project,
         Command::Local(a) => &a.project,
+        Command::Dump(a) => &a.project,
+        Command::Squash(a) => &a.project,
     };
     let result = Context::load(project, reporter).and_then(|ctx| match &cli.command {
         Command::Up(args) => up::run(&ctx, args),
@@ -461,6 +467,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Baseline(args) => adopt::baseline(&ctx, args),
         Command::DatabaseUrl(args) => database_url::run(&ctx, args),
         Command::Local(args) => local::run(&ctx, args),
+        Command::Dump(args) => dump::run(&ctx, args),
+        Command::Squash(args) => squash::run(&ctx, args),
     });
     match result {
         Ok(code) => code,

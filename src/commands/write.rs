@@ -53,12 +53,7 @@ fn back_up(
         )
         .hint("backups must not be committed with the migrations: give --backup-dir another folder"));
     }
-    let server = db::backup::server_major(conn)?;
-    let mut dirs: Vec<std::path::PathBuf> = ctx.pg_bin(&opts.local_db)?.into_iter().collect();
-    if let Ok(local) = ctx.local(&opts.local_db) {
-        dirs.extend(local.bin().ok());
-    }
-    let pg_dump = db::backup::find_pg_dump(server, &dirs)?;
+    let pg_dump = super::dump::pg_dump_for(ctx, conn, &opts.local_db)?;
     let parsed = db::connect::parse(db_url)?;
     let stamp = crate::version::format_timestamp(jiff::Timestamp::now().as_second());
     let dump = db::backup::dump(&parsed, &pg_dump, &dir, &stamp)?;
@@ -134,6 +129,10 @@ pub struct Flags {
     pub ignore_other_history: bool,
     /// `--durable-each`: every migration's commit waits for the disk, not only the run's last.
     pub durable_each: bool,
+    /// Whether to rewrite the schema file after a change.
+    pub schema: crate::cli::SchemaOpts,
+    /// `up --from-schema`: on an empty database, load the schema file first.
+    pub from_schema: bool,
 }
 
 /// The write path every changing command shares: read the folder and the
@@ -146,7 +145,17 @@ pub fn migrate(
     request: &Request,
     flags: Flags,
 ) -> Result<Written> {
-    let Flags { single_transaction, yes, dry_run, backup, lint, ignore_other_history, durable_each } = flags;
+    let Flags {
+        single_transaction,
+        yes,
+        dry_run,
+        backup,
+        lint,
+        ignore_other_history,
+        durable_each,
+        schema,
+        from_schema,
+    } = flags;
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
     let reverts = !matches!(request, Request::Up { .. }) && !dry_run;
@@ -170,6 +179,14 @@ pub fn migrate(
     // Never a re-run: what another tool applied is adopted before `up` runs anything.
     if matches!(request, Request::Up { .. }) && !ignore_other_history {
         super::adopt::refuse_unadopted(&super::adopt::takeovers(&mut conn, &source, &history, ctx.settings.ledger())?)?;
+    }
+    if from_schema {
+        ctx.lock(&mut conn, lock_opts)?;
+        history = super::dump::load_schema_file(ctx, &mut conn, &history)?;
+    }
+    // A database that applied every migration a baseline replaces records the baseline.
+    if matches!(request, Request::Up { .. }) && !dry_run {
+        history = super::squash::reconcile(ctx, &mut conn, &source, history, lock_opts)?;
     }
     source.check_runnable(pending(&source, &history));
     plan::check_source(&source.problems)?;
@@ -238,6 +255,9 @@ pub fn migrate(
         .then(|| super::lint::advise(ctx, &mut conn));
     if backup.is_some() && made.is_none() {
         ctx.reporter.note("nothing to apply, so no backup was made");
+    }
+    if !done.is_empty() {
+        super::keep_schema::after_change(ctx, db_opts, &mut conn, &url, &schema);
     }
     Ok(Written { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })
 }

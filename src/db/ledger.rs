@@ -448,6 +448,53 @@ pub fn recorded_sql(ledger: (Ledger, &str), r: &Record, at: &str) -> String {
     sql
 }
 
+/// `squash`: a database that applied every squashed migration records the
+/// baseline instead: the other squashed versions' rows go (diesel's, ours,
+/// Supabase's), and the baseline's version keeps its row with the
+/// baseline's name and checksum (an `embed_migrations!` app sees that
+/// version applied, as before).
+pub fn squashed_sql(ledger: (Ledger, &str), supabase: bool, baseline: (&str, &str, &str), others: &[String]) -> String {
+    let (ledger, diesel_table) = ledger;
+    let (version, name, checksum) = baseline;
+    let list: Vec<String> = others.iter().map(|v| literal(v)).collect();
+    let list = list.join(", ");
+    let mut sql = String::new();
+    if !others.is_empty() {
+        sql.push_str(&format!("DELETE FROM {COMPANION} WHERE version IN ({list});\n"));
+        if ledger == Ledger::Diesel {
+            sql.push_str(&format!("DELETE FROM {diesel_table} WHERE version IN ({list});\n"));
+        }
+        if supabase || ledger == Ledger::Supabase {
+            sql.push_str(&format!("DELETE FROM {SUPABASE_HISTORY} WHERE version IN ({list});\n"));
+        }
+    }
+    sql.push_str(&format!(
+        "UPDATE {COMPANION} SET name = {}, checksum = {}, down_sql = NULL WHERE version = {};\n",
+        literal(name),
+        literal(checksum),
+        literal(version)
+    ));
+    if supabase || ledger == Ledger::Supabase {
+        let short = name.split_once('_').map(|(_, n)| n).unwrap_or("");
+        sql.push_str(&format!(
+            "UPDATE {SUPABASE_HISTORY} SET name = {} WHERE version = {};\n",
+            literal(short),
+            literal(version)
+        ));
+    }
+    sql
+}
+
+/// Run `squashed_sql` in one transaction, after the usual guards.
+pub fn record_squash(conn: &mut dyn Session, history: &History, exposure: Exposure, sql: &str) -> Result<()> {
+    guard(conn, history, exposure)?;
+    let (_, setup) = ensure_tables_sql(history, exposure)?;
+    conn.execute(&format!("BEGIN;\n{setup}{sql}COMMIT;")).map_err(|e| {
+        rollback(conn);
+        query_error("record the baseline", e)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

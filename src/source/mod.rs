@@ -6,6 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub mod baseline;
 mod checksums;
 pub mod flyway;
 pub mod golang_migrate;

@@ -9,6 +9,7 @@ pub const EXPOSURE: crate::db::ledger::Exposure =
     crate::db::ledger::Exposure { roles: &["anon", "authenticated"], schemas: &["public"] };
 
 pub mod diagnose;
+pub mod managed;
 pub mod pooler;
 pub mod table;
 pub mod url;
