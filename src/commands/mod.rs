@@ -11,6 +11,7 @@ pub mod down;
 pub mod import;
 pub mod lint;
 pub mod local;
+pub mod print_schema;
 pub mod redo;
 pub mod repair;
 pub mod seed;
@@ -431,6 +432,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Baseline(a) => &a.project,
         Command::DatabaseUrl(a) => &a.project,
         Command::Local(a) => &a.project,
+        Command::PrintSchema(a) => &a.project,
     };
     let result = Context::load(project, reporter).and_then(|ctx| match &cli.command {
         Command::Up(args) => up::run(&ctx, args),
@@ -447,6 +449,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Baseline(args) => adopt::baseline(&ctx, args),
         Command::DatabaseUrl(args) => database_url::run(&ctx, args),
         Command::Local(args) => local::run(&ctx, args),
+        Command::PrintSchema(args) => print_schema::run(&ctx, args),
     });
     match result {
         Ok(code) => code,

@@ -237,6 +237,7 @@ pub fn migrate(
     if backup.is_some() && made.is_none() {
         ctx.reporter.note("nothing to apply, so no backup was made");
     }
+    super::print_schema::after_change(ctx, &mut conn)?;
     Ok(Written { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })
 }
 

@@ -28,6 +28,7 @@ fn documents() -> Vec<(&'static str, Schema)> {
         ("import", schema_for!(ImportOutput)),
         ("database_url", schema_for!(DatabaseUrlOutput)),
         ("local", schema_for!(LocalOutput)),
+        ("print_schema", schema_for!(PrintSchemaOutput)),
         ("sarif", schema_for!(Sarif)),
     ]
 }
