@@ -83,7 +83,7 @@ const FOREIGN_KEYS: &str = "SELECT ns.nspname::text, t.relname::text, \
         fns.nspname::text, ft.relname::text, \
         pg_catalog.array_to_json(pg_catalog.array_agg(fa.attname::text ORDER BY k.pos))::text \
     FROM pg_catalog.pg_constraint con \
-    LEFT JOIN LATERAL pg_catalog.unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(attnum, fattnum, pos) ON true \
+    LEFT JOIN LATERAL ROWS FROM (pg_catalog.unnest(con.conkey), pg_catalog.unnest(con.confkey)) WITH ORDINALITY AS k(attnum, fattnum, pos) ON true \
     JOIN pg_catalog.pg_class t ON t.oid = con.conrelid \
     JOIN pg_catalog.pg_namespace ns ON ns.oid = t.relnamespace \
     LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
