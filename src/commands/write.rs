@@ -145,6 +145,8 @@ pub fn migrate(
     flags: Flags,
 ) -> Result<Written> {
     let Flags { single_transaction, yes, dry_run, backup, lint, ignore_other_history } = flags;
+    // diesel.toml's [print_schema] is read before anything runs: a mistake there stops nothing half-way.
+    ctx.settings.print_schema()?;
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
     let reverts = !matches!(request, Request::Up { .. }) && !dry_run;
