@@ -155,8 +155,10 @@ fn compiles_with_diesel(p: &Project, schema: &str) {
         })
         .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
         .collect();
+    // Newest first: a target dir may hold builds of other feature sets too.
     rlibs.sort();
-    let (_, diesel) = rlibs.pop().expect("diesel's rlib beside the test binary (a dev-dependency)");
+    rlibs.reverse();
+    assert!(!rlibs.is_empty(), "diesel's rlib beside the test binary (a dev-dependency)");
     let app = p.root.join("app_check");
     std::fs::create_dir_all(&app).unwrap();
     std::fs::write(app.join("schema.rs"), schema).unwrap();
@@ -169,15 +171,22 @@ fn compiles_with_diesel(p: &Project, schema: &str) {
     )
     .unwrap();
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let out = std::process::Command::new(rustc)
-        .args(["--edition", "2021", "--crate-type", "bin", "--emit", "metadata", "-o"])
-        .arg(app.join("app.rmeta"))
-        .arg("-L")
-        .arg(format!("dependency={}", deps.display()))
-        .arg("--extern")
-        .arg(format!("diesel={}", diesel.display()))
-        .arg(app.join("main.rs"))
-        .output()
-        .expect("run rustc");
-    assert!(out.status.success(), "the app does not compile against schema.rs:\n{}", String::from_utf8_lossy(&out.stderr));
+    let mut first_error = None;
+    for (_, diesel) in &rlibs {
+        let out = std::process::Command::new(&rustc)
+            .args(["--edition", "2021", "--crate-type", "bin", "--emit", "metadata", "-o"])
+            .arg(app.join("app.rmeta"))
+            .arg("-L")
+            .arg(format!("dependency={}", deps.display()))
+            .arg("--extern")
+            .arg(format!("diesel={}", diesel.display()))
+            .arg(app.join("main.rs"))
+            .output()
+            .expect("run rustc");
+        if out.status.success() {
+            return;
+        }
+        first_error.get_or_insert_with(|| String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    panic!("the app does not compile against schema.rs:\n{}", first_error.unwrap_or_default());
 }
