@@ -13,6 +13,7 @@ pub mod import;
 mod keep_schema;
 pub mod lint;
 pub mod local;
+pub mod print_schema;
 pub mod redo;
 pub mod repair;
 mod scratch;
@@ -451,6 +452,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Local(a) => &a.project,
         Command::Dump(a) => &a.project,
         Command::Squash(a) => &a.project,
+        Command::PrintSchema(a) => &a.project,
     };
     let result = Context::load(project, reporter).and_then(|ctx| match &cli.command {
         Command::Up(args) => up::run(&ctx, args),
@@ -469,6 +471,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Local(args) => local::run(&ctx, args),
         Command::Dump(args) => dump::run(&ctx, args),
         Command::Squash(args) => squash::run(&ctx, args),
+        Command::PrintSchema(args) => print_schema::run(&ctx, args),
     });
     match result {
         Ok(code) => code,

@@ -156,6 +156,8 @@ pub fn migrate(
         schema,
         from_schema,
     } = flags;
+    // diesel.toml's [print_schema] is read before anything runs: a mistake there stops nothing half-way.
+    ctx.settings.print_schema()?;
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
     let reverts = !matches!(request, Request::Up { .. }) && !dry_run;
@@ -259,6 +261,7 @@ pub fn migrate(
     if !done.is_empty() {
         super::keep_schema::after_change(ctx, db_opts, &mut conn, &url, &schema);
     }
+    super::print_schema::after_change(ctx, &mut conn)?;
     Ok(Written { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })
 }
 

@@ -19,6 +19,7 @@ mod example;
 mod import;
 mod lint;
 mod local;
+mod print_schema;
 mod redo;
 mod repair;
 mod seed;
