@@ -87,6 +87,7 @@ fn run_steps(conn: &mut Conn, scratch: &Scratch, db: &str, steps: &[Step], sourc
         who: db::connect::whoami(),
         settle_timeout: std::time::Duration::from_secs(10),
         durable_each: false,
+        watch: None,
     };
     let reconnect = || {
         db::connect(&scratch.url_of(db), 10, "verify", &db::Hints::default())
