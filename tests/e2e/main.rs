@@ -28,5 +28,6 @@ mod supabase_project;
 mod support;
 mod up;
 mod up_crash;
+mod up_progress;
 mod verify;
 mod workspace;
