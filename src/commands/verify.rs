@@ -12,7 +12,7 @@ use colored::Colorize;
 
 use super::Context;
 use crate::cli::VerifyArgs;
-use crate::db::{self, history, lock, schema, Conn};
+use crate::db::{self, catalog, history, lock, schema, Conn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::output::{self, VerifyOutput, VerifyResult, VerifyState};
 use crate::plan::Step;
@@ -195,7 +195,7 @@ fn verify_one(scratch: &mut Scratch, from: &str, v: &str, source: &Source) -> Re
     let mut conn = scratch.connect(&work)?;
     let apply = [Step::Apply(v.to_string())];
     let revert = [Step::Revert(v.to_string())];
-    let start = schema::snapshot(&mut conn)?;
+    let start = catalog::read(&mut conn, &catalog::Options::default())?.lines();
     if let Err(error) = run_steps(&mut conn, scratch, &work, &apply, source) {
         return Ok((Verdict::Failing { stage: "up", error }, None));
     }
@@ -207,7 +207,7 @@ fn verify_one(scratch: &mut Scratch, from: &str, v: &str, source: &Source) -> Re
         // Rolled back: the database still holds what up did.
         return Ok((Verdict::Failing { stage: "down", error }, Some(work)));
     }
-    let end = schema::snapshot(&mut conn)?;
+    let end = catalog::read(&mut conn, &catalog::Options::default())?.lines();
     let (left, lost) = difference(&start, &end);
     let again = run_steps(&mut conn, scratch, &work, &apply, source);
     drop(conn);
