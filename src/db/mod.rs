@@ -5,6 +5,7 @@
 
 pub mod advisor;
 pub mod backup;
+pub mod catalog;
 pub mod connect;
 pub mod execute;
 #[cfg(test)]
@@ -15,7 +16,6 @@ pub mod ledger;
 pub mod lock;
 mod lock_sql;
 pub mod pq;
-pub mod catalog;
 pub mod schema;
 pub mod session;
 

@@ -59,7 +59,8 @@ fn acl(column: &str, kind: char, owner: &str) -> String {
         "(SELECT pg_catalog.string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' \
             ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END \
             || chr(31) || a.privilege_type || chr(31) || a.is_grantable::text, chr(30)) \
-          FROM pg_catalog.aclexplode(coalesce({column}, pg_catalog.acldefault('{kind}', {owner}))) a)"
+          FROM pg_catalog.aclexplode(CASE WHEN {column} IS NULL THEN pg_catalog.acldefault('{kind}', {owner}) \
+            WHEN pg_catalog.cardinality({column}) > 0 THEN {column} END) a)"
     )
 }
 
@@ -84,7 +85,8 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
-        let rows: Rows = self.conn.query(sql, &[&self.managed]).map_err(|e| query_error("read the schema", e))?;
+        let params: &[&str] = if sql.contains("$1") { &[&self.managed] } else { &[] };
+        let rows: Rows = self.conn.query(sql, params).map_err(|e| query_error("read the schema", e))?;
         let width = sql_width(sql);
         Ok((0..rows.len).map(|r| (0..width).map(|c| rows.text(r, c)).collect()).collect())
     }
@@ -126,7 +128,8 @@ fn grants(row: &[Option<String>], i: usize) -> Acl {
 
 /// A text[] literal of names.
 fn array_literal(names: &[String]) -> String {
-    let quoted: Vec<String> = names.iter().map(|n| format!("\"{}\"", n.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    let quoted: Vec<String> =
+        names.iter().map(|n| format!("\"{}\"", n.replace('\\', "\\\\").replace('"', "\\\""))).collect();
     format!("{{{}}}", quoted.join(","))
 }
 
@@ -150,10 +153,8 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
                 pg_catalog.obj_description(e.oid, 'pg_extension') \
            FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace",
     )? {
-        cat.extensions.insert(
-            text(&row, 0),
-            Extension { schema: text(&row, 1), version: text(&row, 2), comment: opt(&row, 3) },
-        );
+        cat.extensions
+            .insert(text(&row, 0), Extension { schema: text(&row, 1), version: text(&row, 2), comment: opt(&row, 3) });
     }
 
     for row in r.rows(&format!(
@@ -287,7 +288,7 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
             (SELECT pg_catalog.string_agg(CASE WHEN g.grantee = 0 THEN 'PUBLIC' \
                 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END \
                 || chr(31) || g.privilege_type || chr(31) || g.is_grantable::text, chr(30)) \
-               FROM pg_catalog.aclexplode(coalesce(a.attacl, '{{}}'::pg_catalog.aclitem[])) g) \
+               FROM pg_catalog.aclexplode(CASE WHEN pg_catalog.cardinality(a.attacl) > 0 THEN a.attacl END) g) \
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid \
            JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
            LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum \
@@ -416,15 +417,17 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
             AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid)",
         rel_ok("r")
     ))? {
-        cat.indexes.insert(
-            text(&row, 0),
-            Index { table: text(&row, 1), definition: text(&row, 2), comment: opt(&row, 3) },
-        );
+        cat.indexes
+            .insert(text(&row, 0), Index { table: text(&row, 1), definition: text(&row, 2), comment: opt(&row, 3) });
     }
 
     // On a managed schema's table, the project's triggers and policies count.
     let project_table = |r: &str| {
-        format!("({} OR ({} AND {r}.relname NOT IN ('schema_migrations')))", rel_ok(r), managed_ns(&format!("{r}.relnamespace")))
+        format!(
+            "({} OR ({} AND {r}.relname NOT IN ('schema_migrations')))",
+            rel_ok(r),
+            managed_ns(&format!("{r}.relnamespace"))
+        )
     };
     for row in r.rows(&format!(
         "/*5*/SELECT t.tgrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(t.tgname), \
@@ -525,7 +528,7 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
             CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, \
             a.privilege_type, a.is_grantable::text \
            FROM pg_catalog.pg_default_acl d LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace \
-           CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a \
+           CROSS JOIN LATERAL pg_catalog.aclexplode(CASE WHEN pg_catalog.cardinality(d.defaclacl) > 0 THEN d.defaclacl END) a \
           WHERE d.defaclnamespace = 0 OR {}",
         owner("d.defaclrole"),
         user_ns("d.defaclnamespace")
@@ -558,12 +561,15 @@ fn dependencies(r: &mut Reader) -> Result<BTreeSet<(String, String)>> {
         "SELECT 'pg_catalog.pg_class'::pg_catalog.regclass AS classid, c.oid AS objid, \
             CASE c.relkind WHEN 'r' THEN 'table ' WHEN 'p' THEN 'table ' WHEN 'v' THEN 'view ' WHEN 'm' THEN 'view ' \
               WHEN 'S' THEN 'sequence ' WHEN 'i' THEN 'index ' WHEN 'I' THEN 'index ' WHEN 'c' THEN 'type ' END \
-              || CASE WHEN c.relkind = 'c' THEN c.reltype::pg_catalog.regtype::text ELSE c.oid::pg_catalog.regclass::text END AS key \
+              || CASE WHEN c.relkind = 'c' THEN c.reltype::pg_catalog.regtype::text ELSE c.oid::pg_catalog.regclass::text END AS key0, \
+            (SELECT 'constraint ' || pg_catalog.quote_ident(k.conname) || ' on ' || k.conrelid::pg_catalog.regclass::text \
+               FROM pg_catalog.pg_constraint k WHERE c.relkind IN ('i', 'I') AND k.conindid = c.oid \
+                AND k.contype IN ('p', 'u', 'x') LIMIT 1) AS conkey \
            FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I', 'c') AND {}",
         user_ns("c.relnamespace")
     );
     let objects = format!(
-        "WITH rels AS ({rels}), objs AS ( \
+        "WITH rels0 AS ({rels}), rels AS (SELECT classid, objid, coalesce(conkey, key0) AS key FROM rels0), objs AS ( \
            SELECT * FROM rels \
            UNION ALL SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass, w.oid, r.key FROM pg_catalog.pg_rewrite w \
              JOIN rels r ON r.objid = w.ev_class \
