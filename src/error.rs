@@ -77,6 +77,10 @@ pub enum Kind {
     NoNodePgMigrate,
     /// node stopped, or node-pg-migrate could not be used.
     NodeFailed,
+    /// `diff` found no declarative schema files (or `schema_dir` names nothing).
+    NoSchemaFiles,
+    /// `diff --rename` is not `OLD:NEW`, or names nothing the diff drops and adds.
+    BadRename,
     // The migrations folder.
     /// The migrations path (or `import`'s folder) is not a folder.
     NotAFolder,
@@ -162,6 +166,13 @@ pub enum Kind {
     ConfirmationNeeded,
     /// A trigger, rule or policy the tool did not make is on a bookkeeping table.
     ForeignHook,
+    /// `diff` would write statements that lose data; `--allow-drop` lets it.
+    DestructiveChange {
+        /// The objects whose data would be lost.
+        objects: Vec<String>,
+    },
+    /// A declarative schema file failed to load on the scratch database.
+    SchemaFileFailed,
     // Running.
     /// Another run holds the migration lock for longer than `--lock-timeout`.
     LockTimeout {
@@ -224,6 +235,7 @@ impl Kind {
             | Kind::BadIdentifier
             | Kind::BadPolicy
             | Kind::UnknownVersion
+            | Kind::BadRename
             | Kind::NotApplied { applied_by: None } => exit::USAGE,
             Kind::NoHistoryToAdopt { several } if !several.is_empty() => exit::USAGE,
             Kind::Backup { inside_migrations: true } => exit::USAGE,

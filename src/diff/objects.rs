@@ -635,8 +635,9 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
     let in_schema = |d: &crate::db::catalog::DefaultPrivilege| {
         d.schema.as_ref().map(|s| format!(" IN SCHEMA {s}")).unwrap_or_default()
     };
+    // Revoked among the drops (before a schema they name goes).
     for d in from.default_privileges.difference(&to.default_privileges) {
-        b.create(
+        b.drop(
             "defaults",
             rank::DEFAULTS,
             format!(
@@ -647,6 +648,7 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
                 d.objects,
                 d.grant.grantee
             ),
+            false,
         );
     }
     for d in to.default_privileges.difference(&from.default_privileges) {

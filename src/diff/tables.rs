@@ -106,7 +106,7 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
         b.drop(&format!("table {name}"), rank::TABLE, format!("DROP TABLE {name};"), true);
         b.hazard(HazardKind::DropsTable, name, format!("{name} is dropped with its rows"));
         let shape = |t: &Table| t.columns.iter().map(|c| (c.name.clone(), c.data_type.clone())).collect::<Vec<_>>();
-        if let Some(new) = added.iter().find(|n| shape(&to.tables[**n]) == shape(t)) {
+        if let Some(new) = added.iter().find(|n| shape(&to.tables[**n]) == shape(t) && schema(n) == schema(name)) {
             b.hazard(
                 HazardKind::LikelyRename,
                 name,
@@ -256,12 +256,6 @@ fn alter(name: &str, old: &Table, new: &Table, b: &mut Builder) {
             );
         }
     }
-    for c in &added {
-        b.create(&key, rank::TABLE, format!("ALTER TABLE {name} ADD COLUMN {};", column_sql(c)));
-        if let Some(s) = &c.storage {
-            b.create(&key, rank::TABLE, format!("ALTER TABLE {name} ALTER COLUMN {} SET STORAGE {s};", c.name));
-        }
-    }
     for n in &new.columns {
         let Some(o) = old.columns.iter().find(|o| o.name == n.name) else { continue };
         if o.local || n.local {
@@ -275,7 +269,12 @@ fn alter(name: &str, old: &Table, new: &Table, b: &mut Builder) {
             b.create(&key, rank::TABLE, sql);
         }
     }
+    // After the changed columns: a generated column may read them.
     for c in &added {
+        b.create(&key, rank::TABLE, format!("ALTER TABLE {name} ADD COLUMN {};", column_sql(c)));
+        if let Some(s) = &c.storage {
+            b.create(&key, rank::TABLE, format!("ALTER TABLE {name} ALTER COLUMN {} SET STORAGE {s};", c.name));
+        }
         if let Some(sql) = comment_on(&format!("COLUMN {name}.{}", c.name), &None, &c.comment) {
             b.create(&key, rank::TABLE, sql);
         }
