@@ -204,3 +204,40 @@ fn diff_database_lists_the_drift_and_writes_it() {
     let v = p.cargo_migrate_json(&[&["verify", "--all", "--no-lint"], &scratch[..]].concat()).ok().json();
     assert_eq!(v["migrations"][1]["state"], "reversible", "{v}");
 }
+
+/// A Supabase project on the local database: Supabase's own schemas are left
+/// out, but the trigger the project puts on auth.users and its policy on
+/// storage.objects are the project's, and the migration is one file in
+/// supabase/migrations.
+#[test]
+fn diff_in_a_supabase_project_keeps_the_projects_objects_in_managed_schemas() {
+    let p = Project::bare("app");
+    p.write("supabase/migrations/20250101000000_init.sql", "CREATE TABLE public.profiles (id uuid PRIMARY KEY);\n");
+    p.write(
+        "supabase/schemas/10_profiles.sql",
+        "CREATE TABLE public.profiles (id uuid PRIMARY KEY, name text);\n\
+         ALTER TABLE public.profiles ENABLE ROW LEVEL SECURITY;\n\
+         CREATE POLICY \"own profile\" ON public.profiles FOR SELECT TO authenticated USING ((SELECT auth.uid()) = id);\n\
+         ALTER PUBLICATION supabase_realtime ADD TABLE public.profiles;\n",
+    );
+    p.write(
+        "supabase/schemas/20_auth.sql",
+        "CREATE FUNCTION public.handle_new_user() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' \
+         AS $$ BEGIN INSERT INTO public.profiles (id) VALUES (NEW.id); RETURN NEW; END $$;\n\
+         CREATE TRIGGER on_auth_user_created AFTER INSERT ON auth.users FOR EACH ROW EXECUTE FUNCTION public.handle_new_user();\n\
+         CREATE POLICY \"avatars are public\" ON storage.objects FOR SELECT USING (bucket_id = 'avatars');\n",
+    );
+    let j = p.cargo_migrate_json(&["diff", "profiles"]).ok().json();
+    let up = j["up"].as_str().unwrap();
+    assert!(up.contains("CREATE TRIGGER on_auth_user_created AFTER INSERT ON auth.users"), "{up}");
+    assert!(up.contains("CREATE POLICY \"avatars are public\" ON storage.objects"), "{up}");
+    assert!(up.contains("ALTER PUBLICATION supabase_realtime ADD TABLE public.profiles;"), "{up}");
+    assert!(!up.contains("CREATE TABLE auth."), "{up}");
+    let file = j["written"]["path"].as_str().unwrap();
+    assert!(file.ends_with("_profiles.sql") && file.contains("supabase/migrations"), "{file}");
+    p.cargo_migrate(&["up"]).ok();
+    let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
+    assert_eq!(psql(&url, "SELECT count(*) FROM pg_trigger WHERE tgname = 'on_auth_user_created'"), "1");
+    let j = p.cargo_migrate_json(&["diff", "--dry-run"]).ok().json();
+    assert_eq!(j["changes"], false, "{j}");
+}
