@@ -102,6 +102,31 @@ pub struct LockOpts {
     pub lock_timeout: u64,
 }
 
+/// Many databases at once: the same command on every target, each exactly as a single run.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Fleet", group(clap::ArgGroup::new("fleet").args(["targets", "group"])))]
+pub struct FleetOpts {
+    /// Run on every database of FILE: one URL or name=URL a line (# comments; ${VAR} is expanded)
+    #[arg(long, value_name = "FILE", conflicts_with = "database_url")]
+    pub targets: Option<PathBuf>,
+    /// Run on every database of this group of [package.metadata.migrate.targets]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["database_url", "targets"])]
+    pub group: Option<String>,
+    /// Targets run at once (default: from the targets, this machine's cores and the server's free connections)
+    #[arg(long, value_name = "N", requires = "fleet", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Start no new target once one has failed (those started finish)
+    #[arg(long, requires = "fleet")]
+    pub fail_fast: bool,
+}
+
+impl FleetOpts {
+    /// Whether a fleet was asked for.
+    pub fn given(&self) -> bool {
+        self.targets.is_some() || self.group.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
@@ -232,6 +257,8 @@ pub struct UpArgs {
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
+    pub fleet: FleetOpts,
+    #[command(flatten)]
     pub db: DbOpts,
     #[command(flatten)]
     pub lock: LockOpts,
@@ -269,6 +296,8 @@ pub struct DownArgs {
     pub no_lint: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
+    #[command(flatten)]
+    pub fleet: FleetOpts,
     #[command(flatten)]
     pub db: DbOpts,
     #[command(flatten)]
@@ -330,6 +359,8 @@ pub struct VerifyArgs {
     pub no_lint: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
+    #[command(flatten)]
+    pub fleet: FleetOpts,
     #[command(flatten)]
     pub db: DbOpts,
 }
@@ -497,6 +528,8 @@ pub struct StatusArgs {
     pub exit_code: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
+    #[command(flatten)]
+    pub fleet: FleetOpts,
     #[command(flatten)]
     pub db: DbOpts,
 }

@@ -77,6 +77,10 @@ pub enum Kind {
     NoNodePgMigrate,
     /// node stopped, or node-pg-migrate could not be used.
     NodeFailed,
+    /// `--targets FILE` or `--group NAME` is unreadable, empty or malformed.
+    BadTargets,
+    /// `check` found no base to compare the branch with, or git failed.
+    Git,
     // The migrations folder.
     /// The migrations path (or `import`'s folder) is not a folder.
     NotAFolder,
@@ -189,6 +193,10 @@ pub enum Kind {
         /// How long its end was waited for.
         waited_s: u64,
     },
+    /// Some targets of a fleet run failed (the others completed).
+    FleetFailed { failed: usize, targets: usize },
+    /// `check` found problems as severe as `--fail-on`.
+    CheckFailed { errors: usize, warnings: usize },
     // The local development database.
     /// No PostgreSQL server binaries to start one.
     NoPostgres,
@@ -224,6 +232,7 @@ impl Kind {
             | Kind::BadIdentifier
             | Kind::BadPolicy
             | Kind::UnknownVersion
+            | Kind::BadTargets
             | Kind::NotApplied { applied_by: None } => exit::USAGE,
             Kind::NoHistoryToAdopt { several } if !several.is_empty() => exit::USAGE,
             Kind::Backup { inside_migrations: true } => exit::USAGE,

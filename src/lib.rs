@@ -23,6 +23,7 @@ mod show;
 mod source;
 mod sql;
 mod supabase;
+mod targets;
 mod url;
 mod version;
 mod workspace;

@@ -8,6 +8,7 @@ mod confirm;
 pub mod create;
 pub mod database_url;
 pub mod down;
+mod fleet;
 pub mod import;
 pub mod lint;
 pub mod local;
@@ -20,7 +21,7 @@ pub mod url_check;
 pub mod verify;
 mod write;
 
-pub use write::{migrate, print_dry_run, run_output, Flags};
+pub use write::{migrate, print_dry_run, run_output, Flags, Written};
 
 use std::sync::OnceLock;
 
@@ -79,6 +80,17 @@ impl Context {
         let settings = settings::resolve(&cwd, flags, project)?;
         warn_lost_expansions(&settings.env, &reporter);
         Ok(Context { settings, reporter, configured: OnceLock::new(), local: OnceLock::new() })
+    }
+
+    /// The same run for one target of a fleet: the settings as resolved,
+    /// nothing printed (the fleet reports), the database given by the target.
+    pub fn for_target(&self) -> Context {
+        Context {
+            settings: self.settings.clone(),
+            reporter: self.reporter.muted(),
+            configured: OnceLock::new(),
+            local: OnceLock::new(),
+        }
     }
 
     /// --database-url > DATABASE_URL > Supabase variables; None means "use

@@ -14,6 +14,7 @@ use super::Context;
 use crate::cli::VerifyArgs;
 use crate::db::{self, history, lock, schema, Conn};
 use crate::error::{exit, Error, Kind, Result};
+use crate::output::fleet::FleetState;
 use crate::output::{self, VerifyOutput, VerifyResult, VerifyState};
 use crate::plan::Step;
 use crate::runner;
@@ -21,7 +22,7 @@ use crate::source::Source;
 use crate::url;
 
 /// What verify found for one migration.
-enum Verdict {
+pub enum Verdict {
     Reversible,
     /// A single file without a down section: it applied; nothing to revert.
     UpOnly,
@@ -37,6 +38,23 @@ enum Verdict {
     },
     /// An earlier migration failed to apply, so this one could not be tried.
     NotTried,
+}
+
+impl Verdict {
+    /// Not reversible, failing, or not tried.
+    pub fn is_problem(&self) -> bool {
+        !matches!(self, Verdict::Reversible | Verdict::UpOnly)
+    }
+
+    pub fn word(&self) -> &'static str {
+        match self {
+            Verdict::Reversible => "reversible",
+            Verdict::UpOnly => "up-only",
+            Verdict::NotReversible { .. } => "not reversible",
+            Verdict::Failing { .. } => "failing",
+            Verdict::NotTried => "not tried",
+        }
+    }
 }
 
 /// The scratch databases made, dropped when verify ends however it ends.
@@ -95,9 +113,33 @@ fn run_steps(conn: &mut Conn, scratch: &Scratch, db: &str, steps: &[Step], sourc
 }
 
 pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
+    if args.fleet.given() {
+        // One scratch server for the fleet, made ready once.
+        let scratch = scratch_server(ctx, args)?;
+        return super::fleet::run(ctx, &args.fleet, &args.db, "verify", false, &|tctx, db| {
+            let (source, db) = tctx.read_both(db, "verify", false)?;
+            let pending = super::pending(&source, &db.history);
+            let applied = Some(db.history.applied.len());
+            let results =
+                if pending.is_empty() { Vec::new() } else { verify(tctx, source, &pending, &scratch, !args.no_lint)? };
+            let problems = results.iter().filter(|(_, _, v)| v.is_problem()).count();
+            if problems > 0 {
+                let e = Error::new(
+                    Kind::NotReversible,
+                    format!("{problems} of {} pending migration(s) have a problem", results.len()),
+                );
+                return Err(results
+                    .iter()
+                    .filter(|(_, _, v)| v.is_problem())
+                    .fold(e, |e, (_, name, v)| e.detail(format!("  {name}: {}", v.word()))));
+            }
+            let state = if results.is_empty() { FleetState::UpToDate } else { FleetState::Verified };
+            Ok(super::fleet::Done { state, steps: Vec::new(), applied, pending: Some(pending.len()), problems })
+        });
+    }
     let r = &ctx.reporter;
     // What to verify: the target's pending migrations (it is only read), or all.
-    let (mut source, versions) = if args.all {
+    let (source, versions) = if args.all {
         let source = ctx.source()?;
         let all = source.migrations.iter().map(|m| m.version.clone()).collect();
         (source, all)
@@ -106,38 +148,76 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         let pending = super::pending(&source, &db.history);
         (source, pending)
     };
-    source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
-    crate::plan::check_source(&source.problems)?;
     if versions.is_empty() {
+        let mut source = source;
+        source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+        crate::plan::check_source(&source.problems)?;
         r.line(format!("{} nothing to verify: no migration is pending (`--all` verifies every one)", "✓".green()));
         r.json(&VerifyOutput { ok: true, command: "verify", migrations: Vec::new() });
         return Ok(exit::OK);
     }
+    let scratch = scratch_server(ctx, args)?;
+    let results = verify(ctx, source, &versions, &scratch, !args.no_lint)?;
+    report(ctx, &results)
+}
 
-    if !args.no_lint {
-        super::lint::before_verify(ctx, &source, &versions)?;
-    }
-    // The scratch server: --scratch-url, else the local development database's
-    // (where the scratch databases are prepared like Supabase, as it is).
-    let (scratch_url, supabase_like) = match &args.scratch_url {
-        Some(u) => (u.clone(), false),
-        None => (ctx.local(&args.db.local_db)?.ensure_running().map(|run| super::running(r, run))?, true),
+/// Where verify makes its scratch databases: --scratch-url, else the local
+/// development database's server (where they are prepared like Supabase, as it is).
+pub struct ScratchServer {
+    url: String,
+    supabase_like: bool,
+}
+
+fn scratch_server(ctx: &Context, args: &VerifyArgs) -> Result<ScratchServer> {
+    scratch_server_at(ctx, args.scratch_url.as_deref(), &args.db.local_db)
+}
+
+pub fn scratch_server_at(
+    ctx: &Context,
+    scratch_url: Option<&str>,
+    local: &crate::cli::LocalOpts,
+) -> Result<ScratchServer> {
+    let (url, supabase_like) = match scratch_url {
+        Some(u) => (u.to_string(), false),
+        None => (ctx.local(local)?.ensure_running().map(|run| super::running(&ctx.reporter, run))?, true),
     };
-    for secret in url::secrets(&scratch_url) {
+    for secret in url::secrets(&url) {
         output::add_secret(&secret);
     }
+    Ok(ScratchServer { url, supabase_like })
+}
+
+/// Each migration's verdict, in order, on scratch databases of `server`.
+pub fn verify(
+    ctx: &Context,
+    mut source: Source,
+    versions: &[String],
+    server: &ScratchServer,
+    lint: bool,
+) -> Result<Vec<(String, String, Verdict)>> {
+    source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+    crate::plan::check_source(&source.problems)?;
+    if lint {
+        super::lint::before_verify(ctx, &source, versions)?;
+    }
     let admin =
-        db::connect(&url::with_params(&scratch_url, &[("dbname", "template1")]), 10, "verify", &db::Hints::default())?;
+        db::connect(&url::with_params(&server.url, &[("dbname", "template1")]), 10, "verify", &db::Hints::default())?;
+    // Unique in this process too: a fleet verifies several targets at once.
+    static SCRATCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let mut scratch = Scratch {
         admin,
-        url: scratch_url,
+        url: server.url.clone(),
         made: Vec::new(),
-        tag: format!("cargo_migrate_verify_{}", std::process::id()),
+        tag: format!(
+            "cargo_migrate_verify_{}_{}",
+            std::process::id(),
+            SCRATCHES.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ),
     };
     let base = scratch.copy("template0").map_err(|e| {
         e.hint("verify needs a server where it may create databases: give one with --scratch-url (MIGRATE_SCRATCH_URL)")
     })?;
-    if supabase_like {
+    if server.supabase_like {
         crate::local::prepare_like_supabase(&scratch.url_of(&base))?;
     } else if let Some(file) = ctx.settings.roles.file()? {
         // Another server: its roles are its own, so the roles file runs there
@@ -172,7 +252,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     let mut current = base;
     let mut results: Vec<(String, String, Verdict)> = Vec::new();
     let mut broken = false;
-    for v in &versions {
+    for v in versions {
         let name = source.find(v).map(|m| m.name.clone()).unwrap_or_else(|| v.clone());
         if broken {
             results.push((v.clone(), name, Verdict::NotTried));
@@ -185,7 +265,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         }
         results.push((v.clone(), name, verdict));
     }
-    report(ctx, &results)
+    Ok(results)
 }
 
 /// Verify migration `v` starting from a copy of `from`; returns the verdict

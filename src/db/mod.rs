@@ -16,6 +16,7 @@ pub mod lock;
 mod lock_sql;
 pub mod pq;
 pub mod schema;
+pub mod server;
 pub mod session;
 
 pub use connect::{connect, Hints};

@@ -9,6 +9,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
+pub mod fleet;
 pub mod human;
 pub mod json;
 pub mod lint;
@@ -46,6 +47,8 @@ pub struct Reporter {
     pub format: Format,
     pub quiet: bool,
     color: anstream::ColorChoice,
+    /// Prints nothing: one target of a fleet, whose outcome the fleet reports.
+    muted: bool,
 }
 
 impl Reporter {
@@ -67,7 +70,12 @@ impl Reporter {
         };
         colored::control::set_override(any);
         let color = if any { color } else { anstream::ColorChoice::Never };
-        Reporter { format, quiet, color }
+        Reporter { format, quiet, color, muted: false }
+    }
+
+    /// The same, printing nothing.
+    pub fn muted(self) -> Self {
+        Reporter { muted: true, ..self }
     }
 
     pub fn human(&self) -> bool {
@@ -75,6 +83,9 @@ impl Reporter {
     }
 
     fn stdout(&self, text: &str) {
+        if self.muted {
+            return;
+        }
         let text = redact(text);
         if self.color == anstream::ColorChoice::Never {
             // No codes were made: nothing to strip.
@@ -89,6 +100,9 @@ impl Reporter {
     }
 
     fn stderr(&self, text: &str) {
+        if self.muted {
+            return;
+        }
         let text = redact(text);
         if self.color == anstream::ColorChoice::Never {
             let _ = writeln!(std::io::stderr().lock(), "{text}");

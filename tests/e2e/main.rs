@@ -16,6 +16,7 @@ mod database_url;
 mod diesel_compat;
 mod down;
 mod example;
+mod fleet;
 mod import;
 mod lint;
 mod local;
