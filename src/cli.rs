@@ -172,6 +172,41 @@ pub enum Command {
     DatabaseUrl(DatabaseUrlArgs),
     /// Manage the local development database used when none is configured
     Local(LocalArgs),
+    /// The pull-request check of the migrations a branch adds: lint, verify, the SQL `up` would send; SARIF and a Markdown summary
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Compare with this branch, tag or commit (default: the merge base with origin/HEAD, else main, else master)
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Write the lint's findings as SARIF 2.1.0 to FILE (GitHub code scanning)
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// Append the Markdown summary to FILE (default: $GITHUB_STEP_SUMMARY when set)
+    #[arg(long, value_name = "FILE", env = "GITHUB_STEP_SUMMARY")]
+    pub summary: Option<PathBuf>,
+    /// Exit 1 when a problem is this severe or worse
+    #[arg(long, value_enum, default_value_t = CheckFailOn::Error)]
+    pub fail_on: CheckFailOn,
+    /// A server where check may create and drop scratch databases (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
+    pub scratch_url: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub local: LocalOpts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFailOn {
+    /// Lint errors, migrations that do not verify, edited or deleted merged migrations
+    Error,
+    /// Lint warnings too
+    Warning,
+    /// Always exit 0 (report only)
+    Never,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 //! `write.rs` is the locked plan → run sequence of `up`, `down` and `redo`.
 
 pub mod adopt;
+pub mod check;
 mod confirm;
 pub mod create;
 pub mod database_url;
@@ -443,6 +444,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Baseline(a) => &a.project,
         Command::DatabaseUrl(a) => &a.project,
         Command::Local(a) => &a.project,
+        Command::Check(a) => &a.project,
     };
     let result = Context::load(project, reporter).and_then(|ctx| match &cli.command {
         Command::Up(args) => up::run(&ctx, args),
@@ -459,6 +461,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Baseline(args) => adopt::baseline(&ctx, args),
         Command::DatabaseUrl(args) => database_url::run(&ctx, args),
         Command::Local(args) => local::run(&ctx, args),
+        Command::Check(args) => check::run(&ctx, args),
     });
     match result {
         Ok(code) => code,

@@ -57,6 +57,34 @@ impl Verdict {
     }
 }
 
+/// A verdict as the JSON documents say it: its state and why.
+pub fn described(v: &Verdict) -> (VerifyState, Vec<String>) {
+    match v {
+        Verdict::Reversible => (VerifyState::Reversible, Vec::new()),
+        Verdict::UpOnly => (VerifyState::UpOnly, Vec::new()),
+        Verdict::NotReversible { left, lost } => {
+            let mut d: Vec<String> = left.iter().map(|x| format!("left behind: {x}")).collect();
+            d.extend(lost.iter().map(|x| format!("lost: {x}")));
+            (VerifyState::NotReversible, d)
+        }
+        Verdict::Failing { stage, error } => (
+            VerifyState::Failing,
+            vec![format!("{stage} failed: {}", error.message.lines().next().unwrap_or_default())],
+        ),
+        Verdict::NotTried => (VerifyState::NotTried, vec!["an earlier migration does not apply".into()]),
+    }
+}
+
+pub fn state_word(s: VerifyState) -> &'static str {
+    match s {
+        VerifyState::Reversible => "reversible",
+        VerifyState::NotReversible => "not reversible",
+        VerifyState::Failing => "failing",
+        VerifyState::NotTried => "not tried",
+        VerifyState::UpOnly => "up-only",
+    }
+}
+
 /// The scratch databases made, dropped when verify ends however it ends.
 struct Scratch {
     admin: Conn,
@@ -200,6 +228,29 @@ pub fn verify(
     if lint {
         super::lint::before_verify(ctx, &source, versions)?;
     }
+    let (mut scratch, base) = at_start(ctx, &source, &versions[0], server)?;
+    let mut current = base;
+    let mut results: Vec<(String, String, Verdict)> = Vec::new();
+    let mut broken = false;
+    for v in versions {
+        let name = source.find(v).map(|m| m.name.clone()).unwrap_or_else(|| v.clone());
+        if broken {
+            results.push((v.clone(), name, Verdict::NotTried));
+            continue;
+        }
+        let (verdict, after) = verify_one(&mut scratch, &current, v, &source)?;
+        broken = after.is_none();
+        if let Some(after) = after {
+            current = after;
+        }
+        results.push((v.clone(), name, verdict));
+    }
+    Ok(results)
+}
+
+/// A scratch database (and its server's scratch set) holding what the
+/// migrations before `first` make, ready like the local database.
+fn at_start(ctx: &Context, source: &Source, first: &str, server: &ScratchServer) -> Result<(Scratch, String)> {
     let admin =
         db::connect(&url::with_params(&server.url, &[("dbname", "template1")]), 10, "verify", &db::Hints::default())?;
     // Unique in this process too: a fleet verifies several targets at once.
@@ -234,7 +285,7 @@ pub fn verify(
     let before: Vec<Step> = source
         .migrations
         .iter()
-        .take_while(|m| m.version < versions[0])
+        .take_while(|m| m.version.as_str() < first)
         .map(|m| Step::Apply(m.version.clone()))
         .collect();
     {
@@ -242,30 +293,35 @@ pub fn verify(
         run_steps(&mut conn, &scratch, &base, &before, &source).map_err(|e| {
             Error::new(
                 Kind::NotReversible,
-                format!("the migrations before {} do not apply on a scratch database", versions[0]),
+                format!("the migrations before {} do not apply on a scratch database", first),
             )
             .detail(format!("  {}", e.message))
             .hint("fix that first: `cargo migrate verify --all` says which")
         })?;
     }
 
-    let mut current = base;
-    let mut results: Vec<(String, String, Verdict)> = Vec::new();
-    let mut broken = false;
-    for v in versions {
-        let name = source.find(v).map(|m| m.name.clone()).unwrap_or_else(|| v.clone());
-        if broken {
-            results.push((v.clone(), name, Verdict::NotTried));
-            continue;
-        }
-        let (verdict, after) = verify_one(&mut scratch, &current, v, &source)?;
-        broken = after.is_none();
-        if let Some(after) = after {
-            current = after;
-        }
-        results.push((v.clone(), name, verdict));
-    }
-    Ok(results)
+    Ok((scratch, base))
+}
+
+/// What `up` would send to apply `versions` on a database holding every
+/// migration before the first of them (made on a scratch database, dropped after).
+pub fn dry_run(
+    ctx: &Context,
+    source: &Source,
+    versions: &[String],
+    server: &ScratchServer,
+) -> Result<(String, Vec<runner::Planned>)> {
+    let Some(first) = versions.first() else { return Ok((String::new(), Vec::new())) };
+    let (scratch, base) = at_start(ctx, source, first, server)?;
+    let mut conn = scratch.connect(&base)?;
+    let history = history::read(&mut conn, true, source.ledger())?;
+    let steps: Vec<Step> = versions.iter().map(|v| Step::Apply(v.clone())).collect();
+    let options = runner::Options {
+        single_transaction: false,
+        who: db::connect::whoami(),
+        settle_timeout: std::time::Duration::from_secs(10),
+    };
+    runner::dry_run(&mut conn, &steps, source, &history, &options)
 }
 
 /// Verify migration `v` starting from a copy of `from`; returns the verdict
@@ -323,11 +379,10 @@ fn report(ctx: &Context, results: &[(String, String, Verdict)]) -> Result<u8> {
                 r.line(format!("  {} {name_shown}", "reversible".green()));
                 (VerifyState::Reversible, Vec::new(), None)
             }
-            Verdict::NotReversible { left, lost } => {
+            Verdict::NotReversible { .. } => {
                 problems += 1;
                 r.line(format!("  {} {name_shown}: down.sql does not undo up.sql", "not reversible".red().bold()));
-                let mut d: Vec<String> = left.iter().map(|x| format!("left behind: {x}")).collect();
-                d.extend(lost.iter().map(|x| format!("lost: {x}")));
+                let (_, d) = described(verdict);
                 for line in &d {
                     r.line(format!("      {}", output::clean(line)));
                 }

@@ -9,6 +9,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
+pub mod check;
 pub mod fleet;
 pub mod human;
 pub mod json;
