@@ -9,6 +9,7 @@ mod harness;
 
 mod adopt;
 mod baseline;
+mod check;
 mod cli;
 mod concurrency;
 mod create;
