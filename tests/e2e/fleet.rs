@@ -228,3 +228,122 @@ fn free_port_for_test() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
+
+fn shipped(file: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci").join(file)).unwrap()
+}
+
+/// docs/ci/fleet-matrix.yml: each `cargo migrate` step of the workflow, run
+/// for each group of its matrix as the runner's shell would, against that
+/// group's databases named in Cargo.toml.
+#[test]
+fn the_shipped_actions_matrix_runs_each_group() {
+    let w: serde_yaml_ng::Value = serde_yaml_ng::from_str(&shipped("fleet-matrix.yml")).unwrap();
+    let job = &w["jobs"]["migrate"];
+    assert_eq!(job["strategy"]["fail-fast"], false);
+    let groups: Vec<&str> =
+        job["strategy"]["matrix"]["group"].as_sequence().unwrap().iter().map(|g| g.as_str().unwrap()).collect();
+    let runs: Vec<&str> = job["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .filter(|r| r.starts_with("cargo migrate"))
+        .collect();
+    assert!(runs.len() >= 2, "{runs:?}");
+    let template = Db::new("fleet_matrix_tpl");
+    let mut p = Project::bare("app");
+    p.table_migration(M1, "first");
+    let mut fleet = Fleet { names: Vec::new() };
+    let id = run_id();
+    let mut metadata = String::from("\n[package.metadata.migrate.targets]\n");
+    let mut dbs = Vec::new();
+    for g in &groups {
+        let names = fleet.copies(template.name(), &format!("fm{id}_{g}"), 2);
+        let entries: Vec<String> = names
+            .iter()
+            .map(|d| format!("\"{d}=postgres://postgres:${{FLEET_PASSWORD}}@127.0.0.1:{}/{d}\"", cluster_port()))
+            .collect();
+        metadata.push_str(&format!("{g} = [{}]\n", entries.join(", ")));
+        dbs.push(names);
+    }
+    let manifest = std::fs::read_to_string(p.root.join("Cargo.toml")).unwrap();
+    p.write("Cargo.toml", &(manifest + &metadata));
+    // The job's environment, the secrets given by the test.
+    for (k, v) in job["env"].as_mapping().unwrap() {
+        let (k, v) = (k.as_str().unwrap(), v.as_str().unwrap());
+        let v = if v.contains("${{ secrets.") { "not-needed-with-trust" } else { v };
+        p.env.push((k.into(), v.into()));
+    }
+    for (g, names) in groups.iter().zip(&dbs) {
+        for run in &runs {
+            let line = run.replace("${{ matrix.group }}", g);
+            let mut sh = std::process::Command::new("sh");
+            sh.args(["-c", &line]).current_dir(&p.root);
+            p.environment(&mut sh);
+            let r = to_run(sh.output().unwrap());
+            assert_eq!(r.code, 0, "{line}\n{}", r.all());
+            assert!(!r.all().contains("not-needed-with-trust"), "{}", r.all());
+        }
+        assert!(names.iter().all(|d| versions(d) == [M1]), "{g}");
+    }
+}
+
+/// docs/ci/fleet-job.yaml: an Indexed Job whose completions are its
+/// ConfigMap's targets files; each index's container command, run as the
+/// kubelet would (index substituted, the mounts at temporary folders), on
+/// targets files of the same names that point at the test server.
+#[test]
+fn the_shipped_kubernetes_indexed_job_runs_each_index() {
+    use serde::Deserialize;
+    let text = shipped("fleet-job.yaml");
+    let docs: Vec<serde_yaml_ng::Value> =
+        serde_yaml_ng::Deserializer::from_str(&text).map(|d| serde_yaml_ng::Value::deserialize(d).unwrap()).collect();
+    let config = docs.iter().find(|d| d["kind"] == "ConfigMap").expect("a ConfigMap");
+    let job = docs.iter().find(|d| d["kind"] == "Job").expect("a Job");
+    assert_eq!(job["apiVersion"], "batch/v1");
+    assert_eq!(job["spec"]["completionMode"], "Indexed");
+    let files = config["data"].as_mapping().unwrap();
+    let completions = job["spec"]["completions"].as_u64().unwrap() as usize;
+    assert_eq!(completions, files.len(), "one targets file per index");
+    let pod = &job["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let command: Vec<&str> = container["command"].as_sequence().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(command, ["cargo-migrate"]);
+    let args: Vec<&str> = container["args"].as_sequence().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let mount = container["volumeMounts"][0]["mountPath"].as_str().unwrap();
+    assert_eq!(pod["volumes"][0]["configMap"]["name"], config["metadata"]["name"]);
+
+    let template = Db::new("fleet_job_tpl");
+    let mut p = Project::bare("app");
+    p.table_migration(M1, "first");
+    p.env.push(("FLEET_PASSWORD".into(), "pw".into()));
+    // The ConfigMap's own files are valid targets files (their servers do not exist here).
+    p.write("configmap/0.txt", files.values().next().unwrap().as_str().unwrap());
+    let j = p.cargo_migrate_json(&["status", "--targets", "configmap/0.txt", "--connect-timeout", "1"]).fails(1).json();
+    assert!(j["targets"].as_array().unwrap().iter().all(|t| t["state"] == "unreachable"), "{j}");
+
+    let mut fleet = Fleet { names: Vec::new() };
+    let id = run_id();
+    let mut groups = Vec::new();
+    for (i, name) in files.keys().enumerate() {
+        let dbs = fleet.copies(template.name(), &format!("fj{id}_{i}"), 2);
+        let lines: String = dbs.iter().map(|d| format!("{}\n", url_of(d))).collect();
+        p.write(&format!("targets/{}", name.as_str().unwrap()), &lines);
+        groups.push(dbs);
+    }
+    for (index, dbs) in groups.iter().enumerate() {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                a.replace("$(JOB_COMPLETION_INDEX)", &index.to_string())
+                    .replace("/app/migrations", p.root.join("migrations").to_str().unwrap())
+                    .replace(mount, p.root.join("targets").to_str().unwrap())
+            })
+            .collect();
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = p.cargo_migrate(&refs);
+        assert_eq!(r.code, 0, "index {index}: {refs:?}\n{}", r.all());
+        assert!(dbs.iter().all(|d| versions(d) == [M1]), "index {index}");
+    }
+}
