@@ -29,6 +29,8 @@ fn documents() -> Vec<(&'static str, Schema)> {
         ("database_url", schema_for!(DatabaseUrlOutput)),
         ("local", schema_for!(LocalOutput)),
         ("sarif", schema_for!(Sarif)),
+        ("fleet", schema_for!(fleet::FleetOutput<'static>)),
+        ("check", schema_for!(check::CheckOutput<'static>)),
     ]
 }
 
