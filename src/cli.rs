@@ -223,6 +223,16 @@ pub struct UpArgs {
     /// Where --backup writes (default: target/cargo-migrate/backups)
     #[arg(long, value_name = "DIR", requires = "backup")]
     pub backup_dir: Option<PathBuf>,
+    /// Apply the pending migrations to a scratch copy of the target, never the target: per migration its
+    /// duration, locks, rewrites, rows, and whether an app's reads and writes waited
+    #[arg(long, conflicts_with_all = ["dry_run", "backup", "single_transaction"])]
+    pub rehearse: bool,
+    /// --rehearse: make the copy from this dump (custom format, as --backup writes it) with pg_restore
+    #[arg(long, value_name = "FILE", requires = "rehearse", conflicts_with = "from_target")]
+    pub from_backup: Option<PathBuf>,
+    /// --rehearse: make the copy with pg_dump | pg_restore (default: CREATE DATABASE … TEMPLATE when nobody is connected)
+    #[arg(long, requires = "rehearse")]
+    pub from_target: bool,
     /// Skip the static checks before (errors stop the run) and the database advisor after
     #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
     pub no_lint: bool,

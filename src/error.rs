@@ -189,6 +189,8 @@ pub enum Kind {
         /// How long its end was waited for.
         waited_s: u64,
     },
+    /// `up --rehearse` could not make, reach or measure its scratch copy (the target is untouched).
+    Rehearsal,
     // The local development database.
     /// No PostgreSQL server binaries to start one.
     NoPostgres,

@@ -17,6 +17,7 @@ mod local;
 mod migration_name;
 mod output;
 mod plan;
+mod rehearsal;
 mod runner;
 mod settings;
 mod show;

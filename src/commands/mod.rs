@@ -12,6 +12,7 @@ pub mod import;
 pub mod lint;
 pub mod local;
 pub mod redo;
+mod rehearse;
 pub mod repair;
 pub mod seed;
 pub mod status;

@@ -8,6 +8,9 @@ use crate::error::{exit, Result};
 use crate::plan::{PartialChoice, Request};
 
 pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
+    if args.rehearse {
+        return super::rehearse::run(ctx, args);
+    }
     let partial = match (args.resume, args.restart) {
         (true, _) => PartialChoice::Resume,
         (_, true) => PartialChoice::Restart,

@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod lock;
 mod lock_sql;
 pub mod pq;
+pub mod rehearse;
 pub mod schema;
 pub mod session;
 

@@ -29,6 +29,7 @@ fn documents() -> Vec<(&'static str, Schema)> {
         ("database_url", schema_for!(DatabaseUrlOutput)),
         ("local", schema_for!(LocalOutput)),
         ("sarif", schema_for!(Sarif)),
+        ("rehearse", schema_for!(RehearsalOutput)),
     ]
 }
 

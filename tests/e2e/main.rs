@@ -20,6 +20,7 @@ mod import;
 mod lint;
 mod local;
 mod redo;
+mod rehearse;
 mod repair;
 mod seed;
 mod status;
