@@ -41,6 +41,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     let pending = rows.iter().filter(|r| matches!(r.state, RowState::Pending | RowState::Partly { .. })).count();
     // Sorted, as `migrations` is.
     let up_only: Vec<&str> = source.migrations.iter().filter(|m| m.is_up_only()).map(|m| m.version.as_str()).collect();
+    let backfills = crate::db::backfill::unfinished(&mut conn);
     let r = &ctx.reporter;
 
     if json {
@@ -80,6 +81,16 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
                 .map(|s| SkippedJson { entry: s.entry.clone(), reason: s.reason.name() })
                 .collect(),
             summary: Summary { applied: history.applied.len(), pending, anomalies: anomalies.len() },
+            backfills: backfills
+                .iter()
+                .map(|(version, relation, key_after, key_max, batches)| crate::output::BackfillJson {
+                    version: version.as_str().into(),
+                    relation: relation.clone(),
+                    key_after: *key_after,
+                    key_max: *key_max,
+                    batches: *batches,
+                })
+                .collect(),
         });
     } else {
         // Built whole and written once: thousands of migrations, one write.
@@ -123,6 +134,16 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
                     t.entries
                 );
             }
+        }
+        for (version, relation, after, max, batches) in &backfills {
+            let share = if *max > 0 { (*after).max(0) as f64 / *max as f64 * 100.0 } else { 100.0 };
+            let _ = writeln!(
+                out,
+                "{}   {version} on {}: {batches} batch(es) done, every key up to {after} of {max} ({share:.0} %); \
+                 `cargo migrate up --resume` goes on from there",
+                "Backfill".bold(),
+                crate::output::escape(relation)
+            );
         }
         if history.has_companion && !history.companion_readable {
             out.push_str("  (this role may not read cargo_migrate.*: batch, duration and progress are not shown)\n");

@@ -4,6 +4,7 @@
 //! back to `file:line:col`). Nothing outside `db/` writes SQL for the server.
 
 pub mod advisor;
+pub mod backfill;
 pub mod backup;
 pub mod connect;
 pub mod execute;

@@ -8,6 +8,7 @@ mod fixtures;
 mod harness;
 
 mod adopt;
+mod backfill;
 mod baseline;
 mod cli;
 mod concurrency;
