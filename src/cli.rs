@@ -147,6 +147,21 @@ pub enum Command {
     DatabaseUrl(DatabaseUrlArgs),
     /// Manage the local development database used when none is configured
     Local(LocalArgs),
+    /// Contract an expand/contract migration: drop the old column, the sync trigger and the old version's schema
+    Complete(CompleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// The applied expand migration (written by `create --rename-column` or `--change-type`)
+    #[arg(value_name = "VERSION")]
+    pub version: String,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
 }
 
 #[derive(Debug, Args)]
@@ -531,6 +546,12 @@ pub struct CreateArgs {
     /// With --table: leave row level security off (the API then serves every row)
     #[arg(long, requires = "table")]
     pub no_rls: bool,
+    /// Expand/contract a rename, SPEC = table.old:new (`cargo migrate complete VERSION` contracts)
+    #[arg(long, value_name = "SPEC", conflicts_with_all = ["table", "change_type"])]
+    pub rename_column: Option<String>,
+    /// Expand/contract a type change, SPEC = table.column:TYPE[:USING expr]
+    #[arg(long, value_name = "SPEC", conflicts_with = "table")]
+    pub change_type: Option<String>,
     #[command(flatten)]
     pub project: ProjectOpts,
 }

@@ -191,6 +191,8 @@ pub enum Kind {
     },
     /// `up --rehearse` could not make, reach or measure its scratch copy (the target is untouched).
     Rehearsal,
+    /// `complete VERSION`: the migration is no applied expand (no complete.sql, or not applied).
+    NothingToComplete,
     // The local development database.
     /// No PostgreSQL server binaries to start one.
     NoPostgres,

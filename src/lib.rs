@@ -12,6 +12,7 @@ mod commands;
 mod db;
 mod envfile;
 mod error;
+mod expand;
 mod lint;
 mod local;
 mod migration_name;

@@ -4,6 +4,7 @@
 //! `write.rs` is the locked plan → run sequence of `up`, `down` and `redo`.
 
 pub mod adopt;
+mod complete;
 mod confirm;
 pub mod create;
 pub mod database_url;
@@ -432,6 +433,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Baseline(a) => &a.project,
         Command::DatabaseUrl(a) => &a.project,
         Command::Local(a) => &a.project,
+        Command::Complete(a) => &a.project,
     };
     let result = Context::load(project, reporter).and_then(|ctx| match &cli.command {
         Command::Up(args) => up::run(&ctx, args),
@@ -448,6 +450,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Baseline(args) => adopt::baseline(&ctx, args),
         Command::DatabaseUrl(args) => database_url::run(&ctx, args),
         Command::Local(args) => local::run(&ctx, args),
+        Command::Complete(args) => complete::run(&ctx, args),
     });
     match result {
         Ok(code) => code,

@@ -1,4 +1,5 @@
-//! `up --rehearse --format json`: what each pending migration did on the scratch copy.
+//! `up --rehearse --format json`: what each pending migration did on the scratch copy;
+//! `complete --format json`: the contract of an expand/contract migration.
 
 use serde::Serialize;
 
@@ -81,4 +82,15 @@ pub struct RehearsedProbes {
     pub tries: usize,
     pub waited: usize,
     pub blocked_ms: u64,
+}
+
+/// `complete VERSION`.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct CompleteOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub version: Version,
+    pub name: String,
+    pub duration_ms: u64,
 }

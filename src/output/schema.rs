@@ -30,6 +30,7 @@ fn documents() -> Vec<(&'static str, Schema)> {
         ("local", schema_for!(LocalOutput)),
         ("sarif", schema_for!(Sarif)),
         ("rehearse", schema_for!(RehearsalOutput)),
+        ("complete", schema_for!(CompleteOutput)),
     ]
 }
 

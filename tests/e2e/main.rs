@@ -11,6 +11,7 @@ mod adopt;
 mod backfill;
 mod baseline;
 mod cli;
+mod complete;
 mod concurrency;
 mod create;
 mod database_url;
