@@ -98,9 +98,8 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
     let mut history = history::read(&mut conn, true, source.ledger())?;
     let steps = plan::plan(&state(&source, &history), &request)?;
     let options = runner::Options {
-        single_transaction: false,
-        who: db::connect::whoami(),
         settle_timeout: Duration::from_secs(10),
+        ..ctx.run_options(false, &args.lock)
     };
     let reconnect = || {
         db::connect(&scratch_url, 10, "rehearse", &db::Hints::default()).map(|c| Box::new(c) as Box<dyn db::Session>)
@@ -119,7 +118,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
             }
             Err(mut e) => {
                 e.details.push("  (on the scratch copy, which is dropped: the target was not touched)".into());
-                return Err(ctx.with_roles_file(e));
+                return Err(ctx.with_local_hints(e));
             }
         };
         rehearse::flush_stats(&mut conn, server);

@@ -183,7 +183,7 @@ fn with_password(cmd: &mut Command, url: &DbUrl) {
 }
 
 /// A key/value connection string without the password.
-fn conninfo(url: &DbUrl) -> String {
+pub(crate) fn conninfo(url: &DbUrl) -> String {
     let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
     let mut parts = Vec::new();
     if !url.host.is_empty() {
