@@ -131,6 +131,8 @@ pub enum Command {
     Repair(RepairArgs),
     /// Prove each pending migration reversible on a scratch database: up, down, same schema, up again
     Verify(VerifyArgs),
+    /// Write the migration that takes the migrations' schema to the declared one (supabase/schemas/*.sql), or list a live database's drift with --database
+    Diff(DiffArgs),
     /// Check pending migrations' SQL before it runs (locks, RLS, secrets, down.sql), or the live schema with --database
     Lint(LintArgs),
     /// Write a new migration: a folder with up.sql and down.sql (one .sql file in a Supabase folder)
@@ -494,6 +496,37 @@ pub struct VerifyArgs {
     /// Skip the static checks of the files to verify (errors stop it)
     #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
     pub no_lint: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The new migration's name (not needed with --dry-run or a --database check)
+    pub name: Option<String>,
+    /// Print the SQL instead of writing a migration
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write statements that lose data (dropped tables or columns, narrowing types)
+    #[arg(long)]
+    pub allow_drop: bool,
+    /// OLD:NEW — a table (`public.a:public.b`) or column (`public.t.a:public.t.b`) that was renamed, not dropped and added
+    #[arg(long, value_name = "OLD:NEW")]
+    pub rename: Vec<String>,
+    /// Compare the live database (DATABASE_URL, --database-url) with what its applied migrations make: the drift, as SQL
+    #[arg(long)]
+    pub database: bool,
+    /// With --database: exit with 3 when the live schema differs
+    #[arg(long, requires = "database")]
+    pub exit_code: bool,
+    /// With --database: write the live changes as a new migration named NAME
+    #[arg(long, value_name = "NAME", requires = "database")]
+    pub write: Option<String>,
+    /// A server where diff may create and drop scratch databases (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
+    pub scratch_url: Option<String>,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]

@@ -97,10 +97,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
     lock::acquire(&mut conn, Duration::from_secs(10), |_| {})?;
     let mut history = history::read(&mut conn, true, source.ledger())?;
     let steps = plan::plan(&state(&source, &history), &request)?;
-    let options = runner::Options {
-        settle_timeout: Duration::from_secs(10),
-        ..ctx.run_options(false, &args.lock)
-    };
+    let options = runner::Options { settle_timeout: Duration::from_secs(10), ..ctx.run_options(false, &args.lock) };
     let reconnect = || {
         db::connect(&scratch_url, 10, "rehearse", &db::Hints::default()).map(|c| Box::new(c) as Box<dyn db::Session>)
     };

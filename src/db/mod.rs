@@ -6,6 +6,7 @@
 pub mod advisor;
 pub mod backfill;
 pub mod backup;
+pub mod catalog;
 pub mod connect;
 pub mod dump;
 pub mod dump_text;

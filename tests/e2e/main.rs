@@ -16,6 +16,7 @@ mod concurrency;
 mod create;
 mod database_url;
 mod diesel_compat;
+mod diff;
 mod down;
 mod example;
 mod import;
