@@ -182,6 +182,21 @@ pub enum Command {
     PrintSchema(PrintSchemaArgs),
     /// The pull-request check of the migrations a branch adds: lint, verify, the SQL `up` would send; SARIF and a Markdown summary
     Check(CheckArgs),
+    /// Contract an expand/contract migration: drop the old column, the sync trigger and the old version's schema
+    Complete(CompleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// The applied expand migration (written by `create --rename-column` or `--change-type`)
+    #[arg(value_name = "VERSION")]
+    pub version: String,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
 }
 
 /// diesel_cli's `print-schema` flags; they override diesel.toml's `[print_schema]`.
@@ -414,6 +429,16 @@ pub struct UpArgs {
     /// Where --backup writes (default: target/cargo-migrate/backups)
     #[arg(long, value_name = "DIR", requires = "backup")]
     pub backup_dir: Option<PathBuf>,
+    /// Apply the pending migrations to a scratch copy of the target, never the target: per migration its
+    /// duration, locks, rewrites, rows, and whether an app's reads and writes waited
+    #[arg(long, conflicts_with_all = ["dry_run", "backup", "single_transaction"])]
+    pub rehearse: bool,
+    /// --rehearse: make the copy from this dump (custom format, as --backup writes it) with pg_restore
+    #[arg(long, value_name = "FILE", requires = "rehearse", conflicts_with = "from_target")]
+    pub from_backup: Option<PathBuf>,
+    /// --rehearse: make the copy with pg_dump | pg_restore (default: CREATE DATABASE … TEMPLATE when nobody is connected)
+    #[arg(long, requires = "rehearse")]
+    pub from_target: bool,
     /// Skip the static checks before (errors stop the run) and the database advisor after
     #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
     pub no_lint: bool,
@@ -763,6 +788,12 @@ pub struct CreateArgs {
     /// With --table: leave row level security off (the API then serves every row)
     #[arg(long, requires = "table")]
     pub no_rls: bool,
+    /// Expand/contract a rename, SPEC = table.old:new (`cargo migrate complete VERSION` contracts)
+    #[arg(long, value_name = "SPEC", conflicts_with_all = ["table", "change_type"])]
+    pub rename_column: Option<String>,
+    /// Expand/contract a type change, SPEC = table.column:TYPE[:USING expr]
+    #[arg(long, value_name = "SPEC", conflicts_with = "table")]
+    pub change_type: Option<String>,
     #[command(flatten)]
     pub project: ProjectOpts,
 }

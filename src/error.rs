@@ -232,6 +232,10 @@ pub enum Kind {
     FleetFailed { failed: usize, targets: usize },
     /// `check` found problems as severe as `--fail-on`.
     CheckFailed { errors: usize, warnings: usize },
+    /// `up --rehearse` could not make, reach or measure its scratch copy (the target is untouched).
+    Rehearsal,
+    /// `complete VERSION`: the migration is no applied expand (no complete.sql, or not applied).
+    NothingToComplete,
     // The local development database.
     /// No PostgreSQL server binaries to start one.
     NoPostgres,

@@ -55,6 +55,15 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
     if let Some(spec) = &table {
         spec.check()?;
     }
+    let expand = crate::expand::parse(args.rename_column.as_deref(), args.change_type.as_deref()).map_err(|why| {
+        Error::new(
+            Kind::BadIdentifier,
+            format!("{}: {why}", if args.rename_column.is_some() { "--rename-column" } else { "--change-type" }),
+        )
+        .hint(
+            "--rename-column users.email:contact_email, --change-type orders.total:numeric(12,2):USING total::numeric",
+        )
+    })?;
     let (up, down) = match &table {
         // The header of the usual template, then the table pattern.
         Some(spec) => table::render(spec, "-- {{title}}\n"),
@@ -62,10 +71,39 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
     };
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the migrations folder", e))?;
     let source = ctx.source()?;
+    let newest = source.migrations.last().map(|m| m.version.clone());
+    let expand = expand.map(|(schema, table, change)| crate::expand::Spec {
+        schema,
+        table,
+        change,
+        app: ctx.settings.project.package.clone().unwrap_or_else(|| "app".into()).replace('-', "_"),
+        previous: newest.clone().unwrap_or_else(|| "base".into()),
+    });
+    if expand.is_some() && Layout::of(&source) != Layout::Folders {
+        return Err(Error::new(
+            Kind::BadIdentifier,
+            "expand/contract migrations are written in diesel's folder layout only",
+        )
+        .hint("use --dir with a diesel migrations folder"));
+    }
+    let command = match (&args.rename_column, &args.change_type) {
+        (Some(r), _) => format!("--rename-column {r}"),
+        (_, Some(c)) => format!("--change-type {c}"),
+        _ => String::new(),
+    };
+    let expand = expand.map(|e| e.files(&command));
     let render = |version: &str, layout: Layout| -> Content {
         let vars = |t: &str| render(t, version, &name);
         match layout {
-            Layout::Folders => Content::Folder(vec![("up.sql", vars(&up)), ("down.sql", vars(&down))]),
+            Layout::Folders => match &expand {
+                Some(f) => Content::Folder(vec![
+                    ("up.sql", vars(&f.up)),
+                    ("down.sql", vars(&f.down)),
+                    ("metadata.toml", f.metadata.clone()),
+                    ("complete.sql", vars(&f.complete)),
+                ]),
+                None => Content::Folder(vec![("up.sql", vars(&up)), ("down.sql", vars(&down))]),
+            },
             Layout::File(format) => {
                 let ours = table.is_none() && ctx.settings.templates_dir.is_none();
                 let (up, down) = match (ours, format) {

@@ -99,6 +99,7 @@ pub fn input(m: &Migration) -> Result<LintInput> {
             down_path: down_text.as_ref().map(|_| m.down_path()),
             down_text,
             runs_in_transaction: m.run_in_transaction(true)?,
+            backfill: None,
         });
     }
     let down_path = m.down_path();
@@ -111,6 +112,7 @@ pub fn input(m: &Migration) -> Result<LintInput> {
         down_path: down_text.as_ref().map(|_| down_path),
         down_text,
         runs_in_transaction: m.run_in_transaction(true)?,
+        backfill: m.backfill()?.map(|b| b.table),
     })
 }
 

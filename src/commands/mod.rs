@@ -5,6 +5,7 @@
 
 pub mod adopt;
 pub mod check;
+mod complete;
 mod confirm;
 pub mod create;
 pub mod database_url;
@@ -18,6 +19,7 @@ pub mod lint;
 pub mod local;
 pub mod print_schema;
 pub mod redo;
+mod rehearse;
 pub mod repair;
 mod scratch;
 pub mod seed;
@@ -469,6 +471,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Squash(a) => &a.project,
         Command::PrintSchema(a) => &a.project,
         Command::Check(a) => &a.project,
+        Command::Complete(a) => &a.project,
     };
     let result = Context::load(project, reporter).and_then(|ctx| match &cli.command {
         Command::Up(args) => up::run(&ctx, args),
@@ -490,6 +493,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Squash(args) => squash::run(&ctx, args),
         Command::PrintSchema(args) => print_schema::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
+        Command::Complete(args) => complete::run(&ctx, args),
     });
     match result {
         Ok(code) => code,

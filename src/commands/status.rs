@@ -32,6 +32,8 @@ struct Survey {
     plan_state: crate::plan::State,
     running: Option<String>,
     anomalies: Vec<Anomaly>,
+    /// Batched backfills not finished yet: (version, relation, key reached, last key, batches).
+    backfills: Vec<(String, String, i64, i64, i64)>,
 }
 
 fn survey(ctx: &Context, db: &crate::cli::DbOpts) -> Result<Survey> {
@@ -49,7 +51,8 @@ fn survey(ctx: &Context, db: &crate::cli::DbOpts) -> Result<Survey> {
     if running.is_some() {
         anomalies.retain(|a| !matches!(a, Anomaly::PartlyApplied { .. }));
     }
-    Ok(Survey { source, url, url_origin, history, others, plan_state, running, anomalies })
+    let backfills = crate::db::backfill::unfinished(&mut conn);
+    Ok(Survey { source, url, url_origin, history, others, plan_state, running, anomalies, backfills })
 }
 
 /// A fleet's row: counts only, and `pending` when `--exit-code` would say so.
@@ -76,7 +79,8 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
         return super::fleet::run(ctx, &args.fleet, &args.db, "status", args.exit_code, &fleet_row);
     }
     let json = ctx.reporter.format == Format::Json;
-    let Survey { source, url, url_origin, history, others, plan_state, running, anomalies } = survey(ctx, &args.db)?;
+    let Survey { source, url, url_origin, history, others, plan_state, running, anomalies, backfills } =
+        survey(ctx, &args.db)?;
     let rows = listing::listing(&source.migrations, &history.applied, &history.partial);
     let pending = rows.iter().filter(|r| matches!(r.state, RowState::Pending | RowState::Partly { .. })).count();
     // Sorted, as `migrations` is.
@@ -120,6 +124,16 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
                 .map(|s| SkippedJson { entry: s.entry.clone(), reason: s.reason.name() })
                 .collect(),
             summary: Summary { applied: history.applied.len(), pending, anomalies: anomalies.len() },
+            backfills: backfills
+                .iter()
+                .map(|(version, relation, key_after, key_max, batches)| crate::output::BackfillJson {
+                    version: version.as_str().into(),
+                    relation: relation.clone(),
+                    key_after: *key_after,
+                    key_max: *key_max,
+                    batches: *batches,
+                })
+                .collect(),
         });
     } else {
         // Built whole and written once: thousands of migrations, one write.
@@ -163,6 +177,16 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
                     t.entries
                 );
             }
+        }
+        for (version, relation, after, max, batches) in &backfills {
+            let share = if *max > 0 { (*after).max(0) as f64 / *max as f64 * 100.0 } else { 100.0 };
+            let _ = writeln!(
+                out,
+                "{}   {version} on {}: {batches} batch(es) done, every key up to {after} of {max} ({share:.0} %); \
+                 `cargo migrate up --resume` goes on from there",
+                "Backfill".bold(),
+                crate::output::escape(relation)
+            );
         }
         if history.has_companion && !history.companion_readable {
             out.push_str("  (this role may not read cargo_migrate.*: batch, duration and progress are not shown)\n");

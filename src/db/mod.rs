@@ -4,6 +4,7 @@
 //! back to `file:line:col`). Nothing outside `db/` writes SQL for the server.
 
 pub mod advisor;
+pub mod backfill;
 pub mod backup;
 pub mod catalog;
 pub mod connect;
@@ -19,6 +20,7 @@ pub mod lock;
 mod lock_sql;
 pub mod pq;
 pub mod print_schema;
+pub mod rehearse;
 pub mod schema;
 pub mod server;
 pub mod session;

@@ -68,6 +68,20 @@ pub struct StatusOutput {
     /// Other tools' histories on the database (pgmigrations, schema_migrations, …).
     pub other_histories: Vec<OtherHistoryJson>,
     pub summary: Summary,
+    /// Batched backfills that stopped part-way (`up --resume` goes on after `key_after`).
+    pub backfills: Vec<BackfillJson>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct BackfillJson {
+    pub version: Version,
+    pub relation: String,
+    /// Every key up to this one is done.
+    pub key_after: i64,
+    /// The largest key when it started.
+    pub key_max: i64,
+    pub batches: i64,
 }
 
 #[derive(Serialize)]

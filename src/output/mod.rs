@@ -15,12 +15,14 @@ pub mod human;
 pub mod json;
 pub mod lint;
 pub mod progress;
+pub mod rehearse;
 #[cfg(test)]
 mod schema;
 pub mod style;
 
 pub use crate::show::{add_secret, allow_secrets, clean, display_path, escape, json_path, ran, redact};
 pub use json::*;
+pub use rehearse::*;
 pub use style::ms;
 
 use crate::error::{Error, Severity};

@@ -35,6 +35,8 @@ fn documents() -> Vec<(&'static str, Schema)> {
         ("sarif", schema_for!(Sarif)),
         ("fleet", schema_for!(fleet::FleetOutput<'static>)),
         ("check", schema_for!(check::CheckOutput<'static>)),
+        ("rehearse", schema_for!(RehearsalOutput)),
+        ("complete", schema_for!(CompleteOutput)),
     ]
 }
 
