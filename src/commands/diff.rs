@@ -42,10 +42,19 @@ impl Scratch {
 }
 
 impl Drop for Scratch {
+    /// All at once: dropping a database waits on the disk, not on the others.
     fn drop(&mut self) {
-        for name in self.made.iter().rev() {
-            schema::drop_database(&mut self.admin, name);
-        }
+        let admin = url::with_params(&self.url, &[("dbname", "template1")]);
+        std::thread::scope(|s| {
+            for name in &self.made {
+                let admin = admin.clone();
+                s.spawn(move || {
+                    if let Ok(mut conn) = connect(&admin) {
+                        schema::drop_database(&mut conn, name);
+                    }
+                });
+            }
+        });
     }
 }
 
@@ -210,8 +219,7 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> Result<u8> {
             (from.0, from.1, "drift")
         }
     };
-    drop(scratch);
-
+    // The scratch databases go once the report is out.
     let up = diff::plan(&from, &to, &renames);
     let reversed: Vec<Rename> = renames.iter().map(|r| Rename { from: r.to.clone(), to: r.from.clone() }).collect();
     let down = diff::plan(&to, &from, &reversed);
