@@ -606,3 +606,61 @@ pub struct DiffOutput {
     /// The lint findings on the migration written (`rule: location: message`).
     pub lint: Vec<String>,
 }
+
+/// `dump` (and `dump --check` when the file is current).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct DumpOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    /// The schema file written or compared; `null` when printed (`dump -`).
+    pub file: Option<String>,
+    /// Whether the file's content changed.
+    pub changed: bool,
+    pub bytes: u64,
+    /// How many applied migrations the file records.
+    pub migrations: usize,
+    /// Supabase's schemas left out (but for what the migrations added to them).
+    pub left_out: Vec<String>,
+}
+
+/// `squash`.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct SquashOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub dry_run: bool,
+    /// The baseline migration: its version (the newest squashed) and where it is.
+    pub baseline: Version,
+    pub path: String,
+    /// The versions folded into it.
+    pub squashed: Vec<Version>,
+    /// Where the squashed files were moved (`--keep`), or `null` when deleted.
+    pub kept_in: Option<String>,
+    /// `--record`: the database now records the baseline as applied.
+    pub recorded: bool,
+}
+
+/// `print-schema`.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct PrintSchemaOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    /// One per diesel.toml configuration (`--write`: those with a `file`), by key.
+    pub schemas: Vec<PrintedSchema>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct PrintedSchema {
+    /// `default`, or the NAME of `[print_schema.NAME]`.
+    pub key: String,
+    /// The configuration's `file`, if it names one.
+    pub file: Option<String>,
+    /// `--write`: the text was written to `file`.
+    pub written: bool,
+    /// The schema.rs text, as diesel_cli prints it.
+    pub text: String,
+}
