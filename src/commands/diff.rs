@@ -9,45 +9,17 @@
 use colored::Colorize;
 
 use super::create::{self, Content, Layout};
+use super::scratch::Scratch;
 use super::Context;
 use crate::cli::DiffArgs;
-use crate::db::{self, catalog, catalog::Catalog, history, lock, schema, Conn};
+use crate::db::{self, catalog, catalog::Catalog, history, lock, Conn};
 use crate::diff::{self, Hazard, Plan, Rename};
 use crate::error::{exit, Error, Kind, Result};
+use crate::migration_name;
 use crate::output::{self, display_path, json_path, CreateOutput, DiffOutput};
 use crate::plan::Step;
 use crate::runner;
 use crate::source::{schema_files, Source};
-use crate::{migration_name, url};
-
-/// The scratch databases made, dropped when diff ends however it ends.
-struct Scratch {
-    admin: Conn,
-    url: String,
-    made: Vec<String>,
-    tag: String,
-}
-
-impl Scratch {
-    fn url_of(&self, db: &str) -> String {
-        url::with_params(&self.url, &[("dbname", db)])
-    }
-
-    fn copy(&mut self, template: &str) -> Result<String> {
-        let name = format!("{}_{}", self.tag, self.made.len());
-        schema::clone_database(&mut self.admin, &name, template)?;
-        self.made.push(name.clone());
-        Ok(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        for name in self.made.iter().rev() {
-            schema::drop_database(&mut self.admin, name);
-        }
-    }
-}
 
 fn connect(url: &str) -> Result<Conn> {
     db::connect(url, 10, "diff", &db::Hints::default())
@@ -62,7 +34,14 @@ fn migrate(url: &str, versions: &[String], source: &Source) -> Result<()> {
     lock::acquire(&mut conn, std::time::Duration::from_secs(10), |_| {})?;
     let steps: Vec<Step> = versions.iter().map(|v| Step::Apply(v.clone())).collect();
     let history = history::read(&mut conn, true, source.ledger())?;
-    let options = runner::Options::new(false, std::time::Duration::from_secs(10), crate::supabase::EXPOSURE);
+    let options = runner::Options {
+        single_transaction: false,
+        who: db::connect::whoami(),
+        settle_timeout: std::time::Duration::from_secs(10),
+        exposure: crate::supabase::EXPOSURE,
+        durable_each: false,
+        watch: None,
+    };
     let reconnect = || connect(url).map(|c| Box::new(c) as Box<dyn db::Session>);
     runner::run(&mut conn, &reconnect, &steps, source, &history, &options, &mut |_| {}).map(|_| ())
 }
@@ -127,42 +106,22 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> Result<u8> {
         Some(found.files)
     };
 
-    let (scratch_url, supabase_like) = match &args.scratch_url {
-        Some(u) => (u.clone(), false),
-        None => (ctx.local(&args.db.local_db)?.ensure_running().map(|run| super::running(&ctx.reporter, run))?, true),
-    };
-    for secret in url::secrets(&scratch_url) {
-        output::add_secret(&secret);
-    }
+    let mut scratch = Scratch::open(ctx, args.scratch_url.as_deref(), &args.db.local_db, "diff")?;
     let options = catalog::Options {
-        managed: if supabase_like {
-            crate::supabase::MANAGED_SCHEMAS.iter().map(|s| s.to_string()).collect()
-        } else {
-            Vec::new()
+        managed: match scratch.supabase_like {
+            true => crate::supabase::MANAGED_SCHEMAS.iter().map(|s| s.to_string()).collect(),
+            false => Vec::new(),
         },
     };
-    let admin = connect(&url::with_params(&scratch_url, &[("dbname", "template1")]))?;
-    let mut scratch = Scratch {
-        admin,
-        url: scratch_url,
-        made: Vec::new(),
-        tag: format!("cargo_migrate_diff_{}", std::process::id()),
-    };
-    let base = scratch.copy("template0").map_err(|e| {
-        e.hint("diff needs a server where it may create databases: give one with --scratch-url (MIGRATE_SCRATCH_URL)")
-    })?;
-    if supabase_like {
-        crate::local::prepare_like_supabase(&scratch.url_of(&base))?;
-    } else if let Some(file) = ctx.settings.roles.file()? {
-        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, "read", e))?;
-        crate::local::run_roles(&scratch.url_of(&base), file, &text)?;
-    }
+    let base = scratch.base(ctx)?;
 
     let all: Vec<String> = source.migrations.iter().map(|m| m.version.clone()).collect();
     let (from, to, mode) = match &files {
         Some(files) => {
             let migrated = scratch.copy(&base)?;
             let declared = scratch.copy(&base)?;
+            scratch.relax_durability(&migrated)?;
+            scratch.relax_durability(&declared)?;
             let (a, b) = (scratch.url_of(&migrated), scratch.url_of(&declared));
             let (from, to) = std::thread::scope(|s| {
                 let left = s.spawn(|| {
@@ -195,6 +154,7 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> Result<u8> {
             }
             let on_disk: Vec<String> = all.iter().filter(|v| applied.contains(v)).cloned().collect();
             let expected = scratch.copy(&base)?;
+            scratch.relax_durability(&expected)?;
             let e = scratch.url_of(&expected);
             let from = std::thread::scope(|s| {
                 let left = s.spawn(|| migrate(&e, &on_disk, &source).and_then(|()| read_catalog(&e, &options)));
@@ -206,8 +166,7 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> Result<u8> {
             (from.0, from.1, "drift")
         }
     };
-    drop(scratch);
-
+    // The scratch databases go once the report is out.
     let up = diff::plan(&from, &to, &renames);
     let reversed: Vec<Rename> = renames.iter().map(|r| Rename { from: r.to.clone(), to: r.from.clone() }).collect();
     let down = diff::plan(&to, &from, &reversed);

@@ -13,7 +13,7 @@ use colored::Colorize;
 use super::scratch::Scratch;
 use super::Context;
 use crate::cli::VerifyArgs;
-use crate::db::{catalog, history, ledger, Conn};
+use crate::db::{history, ledger, schema, Conn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::output::fleet::FleetState;
 use crate::output::{self, VerifyOutput, VerifyResult, VerifyState};
@@ -252,7 +252,7 @@ impl Trial {
         let mut conn = scratch.connect(&db)?;
         let history = history::read(&mut conn, true, source.ledger())?;
         let steps = runner::InTransaction::new(&mut conn, &history, crate::supabase::EXPOSURE)?;
-        let before = catalog::read(&mut conn, &catalog::Options::default())?.lines();
+        let before = schema::snapshot(&mut conn)?;
         Ok(Some(Trial { db, conn, steps, history, before }))
     }
 
@@ -279,7 +279,7 @@ impl Trial {
             ledger::rollback(conn);
             return Ok(Verdict::Failing { stage: "up", error });
         }
-        let after = catalog::read(conn, &catalog::Options::default())?.lines();
+        let after = schema::snapshot(conn)?;
         let verdict = if up_only {
             Verdict::UpOnly
         } else {
@@ -289,7 +289,7 @@ impl Trial {
                 // Back to the savepoint: the database holds what up did.
                 Err(error) => Verdict::Failing { stage: "down", error },
                 Ok(_) => {
-                    let end = catalog::read(conn, &catalog::Options::default())?.lines();
+                    let end = schema::snapshot(conn)?;
                     let (left, lost) = difference(&self.before, &end);
                     if !left.is_empty() || !lost.is_empty() {
                         Verdict::NotReversible { left, lost }
@@ -319,7 +319,7 @@ fn verify_one(scratch: &mut Scratch, from: &str, v: &str, source: &Source) -> Re
     let mut conn = scratch.connect(&work)?;
     let apply = [Step::Apply(v.to_string())];
     let revert = [Step::Revert(v.to_string())];
-    let start = catalog::read(&mut conn, &catalog::Options::default())?.lines();
+    let start = schema::snapshot(&mut conn)?;
     if let Err(error) = scratch.run_steps(&mut conn, &work, &apply, source) {
         return Ok((Verdict::Failing { stage: "up", error }, None));
     }
@@ -331,7 +331,7 @@ fn verify_one(scratch: &mut Scratch, from: &str, v: &str, source: &Source) -> Re
         // Rolled back: the database still holds what up did.
         return Ok((Verdict::Failing { stage: "down", error }, Some(work)));
     }
-    let end = catalog::read(&mut conn, &catalog::Options::default())?.lines();
+    let end = schema::snapshot(&mut conn)?;
     let (left, lost) = difference(&start, &end);
     let again = scratch.run_steps(&mut conn, &work, &apply, source);
     drop(conn);

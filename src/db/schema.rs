@@ -1,9 +1,15 @@
-//! Scratch databases: `verify` and `diff` copy and drop them (the schema
-//! itself is read by `catalog`).
+//! Scratch databases (made, copied, dropped) and the schema snapshot
+//! `verify` compares (read by `catalog`).
 
 use super::query_error;
 use super::session::Session;
 use crate::error::Result;
+
+/// The schema as comparable lines, one per object and property (`verify`
+/// compares two): the one catalog reader's model, flattened.
+pub fn snapshot(conn: &mut dyn Session) -> Result<std::collections::BTreeSet<String>> {
+    Ok(super::catalog::read(conn, &super::catalog::Options::default())?.lines())
+}
 
 /// Create a database as a copy of `template` (no session may use the template).
 pub fn clone_database(admin: &mut dyn Session, name: &str, template: &str) -> Result<()> {
