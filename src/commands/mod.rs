@@ -4,6 +4,7 @@
 //! `write.rs` is the locked plan → run sequence of `up`, `down` and `redo`.
 
 pub mod adopt;
+pub mod completions;
 mod confirm;
 pub mod create;
 pub mod database_url;
@@ -11,6 +12,7 @@ pub mod down;
 pub mod import;
 pub mod lint;
 pub mod local;
+pub mod man;
 pub mod redo;
 pub mod repair;
 pub mod seed;
@@ -416,6 +418,18 @@ pub fn run(cli: Cli) -> u8 {
         reporter.error(&e);
         return e.exit_code();
     }
+    // Neither needs a project: they describe the command line itself.
+    let done = match &cli.command {
+        Command::Completions(args) => Some(completions::run(args)),
+        Command::Man(args) => Some(man::run(args)),
+        _ => None,
+    };
+    if let Some(result) = done {
+        return result.unwrap_or_else(|e| {
+            reporter.error(&e);
+            e.exit_code()
+        });
+    }
     let project = match &cli.command {
         Command::Up(a) => &a.project,
         Command::Down(a) => &a.project,
@@ -431,6 +445,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Baseline(a) => &a.project,
         Command::DatabaseUrl(a) => &a.project,
         Command::Local(a) => &a.project,
+        Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
     };
     let result = Context::load(project, reporter).and_then(|ctx| match &cli.command {
         Command::Up(args) => up::run(&ctx, args),
@@ -447,6 +462,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Baseline(args) => adopt::baseline(&ctx, args),
         Command::DatabaseUrl(args) => database_url::run(&ctx, args),
         Command::Local(args) => local::run(&ctx, args),
+        Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
     });
     match result {
         Ok(code) => code,

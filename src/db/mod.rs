@@ -5,6 +5,8 @@
 
 pub mod advisor;
 pub mod backup;
+#[cfg(feature = "diesel")]
+pub mod capture;
 pub mod connect;
 pub mod execute;
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod harness;
 mod adopt;
 mod baseline;
 mod cli;
+mod completions;
 mod concurrency;
 mod create;
 mod database_url;
