@@ -282,7 +282,8 @@ impl std::error::Error for Error {
     }
 }
 
-/// What a run is asked to do.
+/// What a run is asked to do (one migration: diesel's harness only).
+#[cfg_attr(not(feature = "diesel"), allow(dead_code))]
 enum Want {
     Pending,
     Apply(String),
