@@ -198,7 +198,8 @@ impl Migrations {
     }
 
     fn source(&self) -> Source {
-        source::compiled("embedded migrations", self.list.iter().map(Migration::compiled).collect())
+        // With the checksums, as `up` reads them: an applied migration that changed is refused.
+        source::compiled("embedded migrations", self.list.iter().map(Migration::compiled).collect()).with_checksums()
     }
 }
 

@@ -16,6 +16,7 @@ mod create;
 mod database_url;
 mod diesel_compat;
 mod down;
+mod embedded;
 mod example;
 mod import;
 mod lint;
