@@ -40,7 +40,7 @@ impl Capture {
             }
         });
         let url = format!(
-            "postgres://capture@127.0.0.1:{port}/capture?sslmode=disable&gssencmode=disable&channel_binding=disable"
+            "postgres://capture@127.0.0.1:{port}/capture?sslmode=disable&gssencmode=disable&channel_binding=disable&target_session_attrs=any"
         );
         let conn = PgConnection::establish(&url).map_err(|e| failed(e.to_string()))?;
         sent.lock().map(|mut s| s.clear()).ok();
@@ -153,4 +153,28 @@ fn read_i32(stream: &mut TcpStream) -> std::io::Result<i32> {
     let mut b = [0u8; 4];
     stream.read_exact(&mut b)?;
     Ok(i32::from_be_bytes(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::migration::MigrationSource;
+
+    use super::*;
+
+    #[test]
+    fn a_diesel_migration_yields_its_text_and_runs_nowhere() {
+        const MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+            diesel_migrations::embed_migrations!("examples/embedded/migrations");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/embedded/migrations");
+        let all = MigrationSource::<Pg>::migrations(&MIGRATIONS).unwrap();
+        let mut capture = Capture::start().unwrap();
+        for m in &all {
+            let folder = dir.join(m.name().to_string());
+            let up = capture.up(m.as_ref()).unwrap();
+            assert_eq!(up, std::fs::read_to_string(folder.join("up.sql")).unwrap());
+            let down = capture.down(m.as_ref()).unwrap();
+            assert_eq!(down, std::fs::read_to_string(folder.join("down.sql")).unwrap());
+        }
+        assert_eq!(all.len(), 3);
+    }
 }

@@ -29,7 +29,8 @@ type DieselResult<T> = diesel::migration::Result<T>;
 /// use cargo_migrate::embed::Harness;
 /// use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 ///
-/// const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// // The folder, relative to the crate's Cargo.toml.
+/// const MIGRATIONS: EmbeddedMigrations = embed_migrations!("examples/embedded/migrations");
 ///
 /// let url = std::env::var("DATABASE_URL")?;
 /// let mut harness = Harness::connect(&url)?;

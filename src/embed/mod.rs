@@ -18,13 +18,13 @@
 //! ```no_run
 //! use cargo_migrate::embed::{Migration, Migrations};
 //!
-//! const MIGRATIONS: Migrations = Migrations::new(&[
-//!     Migration::new(
-//!         "20250101000000_create_users",
-//!         "CREATE TABLE users (id bigint PRIMARY KEY);",
-//!         Some("DROP TABLE users;"),
-//!     ),
-//! ]);
+//! // A list of its own: a constant may hold it (not a function's argument).
+//! const LIST: &[Migration] = &[Migration::new(
+//!     "20250101000000_create_users",
+//!     "CREATE TABLE users (id bigint PRIMARY KEY);",
+//!     Some("DROP TABLE users;"),
+//! )];
+//! const MIGRATIONS: Migrations = Migrations::new(LIST);
 //!
 //! let url = std::env::var("DATABASE_URL").expect("DATABASE_URL");
 //! let report = MIGRATIONS.migrate(&url)?;
@@ -130,13 +130,15 @@ impl Migration {
 /// folder name. For one that runs outside a transaction, add
 /// `.outside_transaction()`.
 ///
-/// ```ignore
-/// use cargo_migrate::embed::Migrations;
+/// ```
+/// use cargo_migrate::embed::{Migration, Migrations};
 ///
-/// const MIGRATIONS: Migrations = Migrations::new(&[
-///     cargo_migrate::migration!("migrations", "20250101000000_create_users"),
-///     cargo_migrate::migration!("migrations", "20250102000000_index_users").outside_transaction(),
-/// ]);
+/// const LIST: &[Migration] = &[
+///     cargo_migrate::migration!("examples/embedded/migrations", "20250101000000_create_accounts"),
+///     cargo_migrate::migration!("examples/embedded/migrations", "20250103000000_index_posts").outside_transaction(),
+/// ];
+/// const MIGRATIONS: Migrations = Migrations::new(LIST);
+/// assert_eq!(MIGRATIONS.iter().count(), 2);
 /// ```
 #[macro_export]
 macro_rules! migration {
@@ -157,7 +159,9 @@ pub struct Migrations {
 }
 
 impl Migrations {
-    /// Migrations known at compile time.
+    /// Migrations known at compile time. The list is a constant of its own
+    /// (`const LIST: &[Migration] = &[…];`): as a function's argument, a
+    /// temporary list would not live long enough.
     pub const fn new(list: &'static [Migration]) -> Migrations {
         Migrations { list: Cow::Borrowed(list) }
     }
@@ -237,9 +241,11 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Applied {
+    /// Its version (`20250101000000`).
     pub version: String,
-    /// The folder's name.
+    /// The folder's name (`20250101000000_create_users`).
     pub name: String,
+    /// How long its SQL and bookkeeping took.
     pub duration: Duration,
 }
 
@@ -355,5 +361,52 @@ fn steps_for(source: &Source, history: &history::History, want: &Want) -> crate:
         Want::Apply(v) => Ok(vec![Step::Apply(v.clone())]),
         Want::Revert(v) if history.is_applied(v) => Ok(vec![Step::Revert(v.clone())]),
         Want::Revert(_) => Ok(Vec::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_migrations_read_as_a_folder_would() {
+        const LIST: &[Migration] = &[
+            Migration::new("20250102000000_b", "CREATE INDEX CONCURRENTLY i ON t (id);", None).outside_transaction(),
+            Migration::new("20250101000000_a", "CREATE TABLE t (id int);", Some("DROP TABLE t;")),
+        ];
+        let source = Migrations::new(LIST).source();
+        assert!(source.problems.is_empty(), "{:?}", source.problems);
+        let names: Vec<&str> = source.migrations.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["20250101000000_a", "20250102000000_b"], "in version order");
+        let (a, b) = (&source.migrations[0], &source.migrations[1]);
+        assert!(a.checksum.is_some(), "checksummed as `up` reads a folder");
+        assert!(a.script(true, None).unwrap().in_transaction);
+        assert!(!b.script(true, None).unwrap().in_transaction, "metadata.toml's run_in_transaction = false");
+        assert_eq!(a.down_to_keep().as_deref(), Some("DROP TABLE t;"));
+        assert_eq!(b.read_down().unwrap_err().kind, crate::error::Kind::MissingDown);
+    }
+
+    #[test]
+    fn what_a_folder_would_refuse_is_refused() {
+        let source = Migrations::from_vec(vec![
+            Migration::owned("20250101000000_a", "SELECT 1;", None),
+            Migration::owned("20250101000000_b", "SELECT 2;", None),
+            Migration::owned("no version", "SELECT 3;", None),
+        ])
+        .source();
+        let e = plan::check_source(&source.problems).unwrap_err();
+        assert_eq!(e.kind, crate::error::Kind::BadMigrationsFolder, "{e:?}");
+        assert_eq!(source.problems.len(), 2, "{:?}", source.problems);
+        let unclosed = Migrations::from_vec(vec![Migration::owned("20250101000000_a", "SELECT 'x;", None)]).source();
+        assert_eq!(unclosed.migrations[0].script(true, None).unwrap_err().kind, crate::error::Kind::UnclosedSql);
+    }
+
+    #[test]
+    fn an_error_is_named_as_the_json_names_it() {
+        let e = Error(crate::error::Error::new(crate::error::Kind::LockLost, "lost").hint("do this"));
+        assert_eq!(e.kind(), "lock_lost");
+        assert_eq!(e.to_string(), "lost\nhint: do this");
+        fn send_sync<T: Send + Sync + 'static>(_: &T) {}
+        send_sync(&e);
     }
 }
