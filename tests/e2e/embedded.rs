@@ -81,7 +81,7 @@ fn eight_replicas_of_the_example_app_apply_each_migration_once() {
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "a replica failed: {stderr}");
-        waited += stderr.contains("waiting").then_some(1).unwrap_or(0);
+        waited += usize::from(stderr.contains("waiting"));
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             applied.push(line.strip_prefix("applied ").expect("only `applied VERSION` lines").to_string());
         }
