@@ -10,6 +10,8 @@
 //! as diesel_migrations' `MigrationHarness`), and [`run`], the command line.
 //! Everything else is the binary's and may change in any release.
 
+#![warn(missing_docs)]
+
 mod cli;
 mod commands;
 mod db;
