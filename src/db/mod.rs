@@ -8,6 +8,8 @@ pub mod backup;
 #[cfg(feature = "diesel")]
 pub mod capture;
 pub mod connect;
+pub mod dump;
+pub mod dump_text;
 pub mod execute;
 #[cfg(test)]
 pub mod fake;

@@ -322,11 +322,8 @@ fn run(conn: &mut Conn, url: &str, source: &Source, options: &Options, want: Wan
     let result = (|| {
         let history = history::read(conn, true, ledger)?;
         let steps = steps_for(source, &history, &want)?;
-        let run_options = runner::Options {
-            single_transaction: false,
-            who: db::connect::whoami(),
-            settle_timeout: options.lock_timeout,
-        };
+        // As the command runs: the API roles kept out of the bookkeeping, only the run's last commit durable.
+        let run_options = runner::Options::new(false, options.lock_timeout, crate::supabase::EXPOSURE);
         let reconnect = || connect(url, options).map(|c| Box::new(c) as Box<dyn Session>).map_err(|e| e.0);
         let done = runner::run(conn, &reconnect, &steps, source, &history, &run_options, &mut |_| {})?;
         Ok(Report {
