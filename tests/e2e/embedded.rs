@@ -17,21 +17,33 @@ fn target_dir() -> PathBuf {
 }
 
 /// The example app, built in cargo-migrate's target folder, where diesel
-/// (a dev-dependency) is built already: offline and with its Cargo.lock as
-/// committed, as CI runs it after the main build.
-fn build_example() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/embedded/Cargo.toml");
+/// (a dev-dependency) is built already, offline, as CI runs it after the main
+/// build. It is built from a copy that has cargo-migrate's own Cargo.lock, so
+/// that every crate is the version built already whatever main added since
+/// the example's Cargo.lock was written (the copy's path dependency is this
+/// checkout, so cargo-migrate itself is the same package too).
+fn build_example() -> (tempfile::TempDir, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = root.join("examples/embedded");
+    let copy = tempfile::Builder::new().prefix("cargo-migrate-embedded-").tempdir().unwrap();
+    let manifest = std::fs::read_to_string(example.join("Cargo.toml")).unwrap();
+    let manifest = manifest.replace("path = \"../..\"", &format!("path = {:?}", root.display().to_string()));
+    assert!(manifest.contains(&root.display().to_string()), "the path dependency moved: {manifest}");
+    std::fs::write(copy.path().join("Cargo.toml"), manifest).unwrap();
+    std::fs::copy(root.join("Cargo.lock"), copy.path().join("Cargo.lock")).unwrap();
+    copy_dir(&example.join("src"), &copy.path().join("src"));
+    copy_dir(&example.join("migrations"), &copy.path().join("migrations"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let target = target_dir();
     let out = Command::new(cargo)
-        .args(["build", "--offline", "--locked", "--quiet", "--manifest-path"])
-        .arg(&manifest)
+        .args(["build", "--offline", "--quiet"])
+        .current_dir(copy.path())
         .env("CARGO_TARGET_DIR", &target)
         .stdin(Stdio::null())
         .output()
         .expect("run cargo build");
     assert!(out.status.success(), "building examples/embedded failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    target.join("debug").join("embedded")
+    (copy, target.join("debug").join("embedded"))
 }
 
 /// A project whose migrations folder is the example's, for `cargo migrate status`.
@@ -61,7 +73,7 @@ fn assert_migrated_as_by_the_command(db: &Db, p: &Project) {
 
 #[test]
 fn eight_replicas_of_the_example_app_apply_each_migration_once() {
-    let app = build_example();
+    let (_copy, app) = build_example();
     let db = Db::new("embedded_replicas");
     let replicas: Vec<_> = (0..8)
         .map(|_| {
