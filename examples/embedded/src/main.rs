@@ -5,6 +5,7 @@
 //! is applied once, with the history `cargo migrate status` reads.
 //!
 //! DATABASE_URL=postgres://… cargo run   (exits 0 once the database is migrated)
+//! DATABASE_URL=postgres://… cargo run -- revert-last   (diesel's revert_last_migration)
 
 use std::process::ExitCode;
 
@@ -25,6 +26,18 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code());
         }
     };
+    if std::env::args().nth(1).as_deref() == Some("revert-last") {
+        return match harness.revert_last_migration(MIGRATIONS) {
+            Ok(version) => {
+                println!("reverted {version}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match harness.run_pending_migrations(MIGRATIONS) {
         Ok(applied) => {
             // One line per migration this process applied; the others were
