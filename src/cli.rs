@@ -102,6 +102,31 @@ pub struct LockOpts {
     pub lock_timeout: u64,
 }
 
+/// Many databases at once: the same command on every target, each exactly as a single run.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Fleet", group(clap::ArgGroup::new("fleet").args(["targets", "group"])))]
+pub struct FleetOpts {
+    /// Run on every database of FILE: one URL or name=URL a line (# comments; ${VAR} is expanded)
+    #[arg(long, value_name = "FILE", conflicts_with = "database_url")]
+    pub targets: Option<PathBuf>,
+    /// Run on every database of this group of [package.metadata.migrate.targets]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["database_url", "targets"])]
+    pub group: Option<String>,
+    /// Targets run at once (default: from the targets, this machine's cores and the server's free connections)
+    #[arg(long, value_name = "N", requires = "fleet", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Start no new target once one has failed (those started finish)
+    #[arg(long, requires = "fleet")]
+    pub fail_fast: bool,
+}
+
+impl FleetOpts {
+    /// Whether a fleet was asked for.
+    pub fn given(&self) -> bool {
+        self.targets.is_some() || self.group.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
@@ -131,6 +156,8 @@ pub enum Command {
     Repair(RepairArgs),
     /// Prove each pending migration reversible on a scratch database: up, down, same schema, up again
     Verify(VerifyArgs),
+    /// Write the migration that takes the migrations' schema to the declared one (supabase/schemas/*.sql), or list a live database's drift with --database
+    Diff(DiffArgs),
     /// Check pending migrations' SQL before it runs (locks, RLS, secrets, down.sql), or the live schema with --database
     Lint(LintArgs),
     /// Write a new migration: a folder with up.sql and down.sql (one .sql file in a Supabase folder)
@@ -151,10 +178,74 @@ pub enum Command {
     Dump(DumpArgs),
     /// Fold every migration up to VERSION into one baseline migration made from a dump
     Squash(SquashArgs),
+    /// Print diesel's schema.rs for the database, as `diesel print-schema` does (diesel.toml's [print_schema])
+    PrintSchema(PrintSchemaArgs),
+    /// The pull-request check of the migrations a branch adds: lint, verify, the SQL `up` would send; SARIF and a Markdown summary
+    Check(CheckArgs),
     /// Print the shell completion script for `cargo migrate …` (docs/completions.md says where it goes)
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to stdout, or write one page per command with --out-dir
     Man(ManArgs),
+}
+
+/// diesel_cli's `print-schema` flags; they override diesel.toml's `[print_schema]`.
+#[derive(Debug, Args)]
+pub struct PrintSchemaArgs {
+    /// Table names (regular expressions) for --only-tables or --except-tables
+    #[arg(value_name = "TABLE")]
+    pub tables: Vec<String>,
+    /// Only the tables the TABLE patterns match
+    #[arg(short = 'o', long, conflicts_with = "except_tables")]
+    pub only_tables: bool,
+    /// Every table but those the TABLE patterns match
+    #[arg(short = 'e', long)]
+    pub except_tables: bool,
+    /// The schema to print (default: public); its tables go in `pub mod SCHEMA`
+    #[arg(short = 's', long)]
+    pub schema: Option<String>,
+    /// Doc comments for tables and columns (the database's comments, else generated ones)
+    #[arg(long)]
+    pub with_docs: bool,
+    /// Which doc comments
+    #[arg(long, value_name = "MODE", value_parser = ["database-comments-fallback-to-auto-generated-doc-comment", "only-database-comments", "no-doc-comments"])]
+    pub with_docs_config: Option<String>,
+    /// How tables are grouped in allow_tables_to_appear_in_same_query!
+    #[arg(long, value_name = "MODE", value_parser = ["fk_related_tables", "all_tables", "none"])]
+    pub allow_tables_to_appear_in_same_query_config: Option<String>,
+    /// Column order
+    #[arg(long, value_name = "ORDER", value_parser = ["ordinal_position", "name"])]
+    pub column_sorting: Option<String>,
+    /// A unified diff applied to the printed schema
+    #[arg(long, value_name = "FILE")]
+    pub patch_file: Option<PathBuf>,
+    /// A `use` for every table! block (repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub import_types: Vec<String>,
+    /// Do not define the SQL types diesel lacks (enums, vector, …) in `pub mod sql_types`
+    #[arg(long)]
+    pub no_generate_missing_sql_type_definitions: bool,
+    /// Regular expressions: types not to define (repeatable)
+    #[arg(long, value_name = "REGEX")]
+    pub except_custom_type_definitions: Vec<String>,
+    /// Derives of every defined SQL type (repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub custom_type_derives: Vec<String>,
+    /// Regular expressions: domains given a type of their own instead of their base type's (repeatable)
+    #[arg(long, value_name = "REGEX")]
+    pub pg_domains_as_custom_types: Vec<String>,
+    /// With [print_schema.NAME] sections: the ones the flags apply to (default: `default`)
+    #[arg(long, value_name = "NAME")]
+    pub schema_key: Vec<String>,
+    /// diesel's configuration file (default: diesel.toml beside Cargo.toml)
+    #[arg(long, value_name = "FILE", env = "DIESEL_CONFIG_FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Write each configuration's `file` (as `up` does) instead of printing
+    #[arg(long)]
+    pub write: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
 }
 
 /// Keeping the schema file (the `schema` setting) after a change.
@@ -212,6 +303,39 @@ pub struct SquashArgs {
     pub db: DbOpts,
     #[command(flatten)]
     pub lock: LockOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Compare with this branch, tag or commit (default: the merge base with origin/HEAD, else main, else master)
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Write the lint's findings as SARIF 2.1.0 to FILE (GitHub code scanning)
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// Append the Markdown summary to FILE (default: $GITHUB_STEP_SUMMARY when set)
+    #[arg(long, value_name = "FILE", env = "GITHUB_STEP_SUMMARY")]
+    pub summary: Option<PathBuf>,
+    /// Exit 1 when a problem is this severe or worse
+    #[arg(long, value_enum, default_value_t = CheckFailOn::Error)]
+    pub fail_on: CheckFailOn,
+    /// A server where check may create and drop scratch databases (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
+    pub scratch_url: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub local: LocalOpts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFailOn {
+    /// Lint errors, migrations that do not verify, edited or deleted merged migrations
+    Error,
+    /// Lint warnings too
+    Warning,
+    /// Always exit 0 (report only)
+    Never,
 }
 
 #[derive(Debug, Args)]
@@ -331,6 +455,8 @@ pub struct UpArgs {
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
+    pub fleet: FleetOpts,
+    #[command(flatten)]
     pub db: DbOpts,
     #[command(flatten)]
     pub lock: LockOpts,
@@ -373,6 +499,8 @@ pub struct DownArgs {
     pub schema: SchemaOpts,
     #[command(flatten)]
     pub project: ProjectOpts,
+    #[command(flatten)]
+    pub fleet: FleetOpts,
     #[command(flatten)]
     pub db: DbOpts,
     #[command(flatten)]
@@ -434,6 +562,39 @@ pub struct VerifyArgs {
     /// Skip the static checks of the files to verify (errors stop it)
     #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
     pub no_lint: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub fleet: FleetOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The new migration's name (not needed with --dry-run or a --database check)
+    pub name: Option<String>,
+    /// Print the SQL instead of writing a migration
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write statements that lose data (dropped tables or columns, narrowing types)
+    #[arg(long)]
+    pub allow_drop: bool,
+    /// OLD:NEW — a table (`public.a:public.b`) or column (`public.t.a:public.t.b`) that was renamed, not dropped and added
+    #[arg(long, value_name = "OLD:NEW")]
+    pub rename: Vec<String>,
+    /// Compare the live database (DATABASE_URL, --database-url) with what its applied migrations make: the drift, as SQL
+    #[arg(long)]
+    pub database: bool,
+    /// With --database: exit with 3 when the live schema differs
+    #[arg(long, requires = "database")]
+    pub exit_code: bool,
+    /// With --database: write the live changes as a new migration named NAME
+    #[arg(long, value_name = "NAME", requires = "database")]
+    pub write: Option<String>,
+    /// A server where diff may create and drop scratch databases (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
+    pub scratch_url: Option<String>,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -603,6 +764,8 @@ pub struct StatusArgs {
     pub exit_code: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
+    #[command(flatten)]
+    pub fleet: FleetOpts,
     #[command(flatten)]
     pub db: DbOpts,
 }

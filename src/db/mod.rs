@@ -7,6 +7,7 @@ pub mod advisor;
 pub mod backup;
 #[cfg(feature = "diesel")]
 pub mod capture;
+pub mod catalog;
 pub mod connect;
 pub mod dump;
 pub mod dump_text;
@@ -19,7 +20,9 @@ pub mod ledger;
 pub mod lock;
 mod lock_sql;
 pub mod pq;
+pub mod print_schema;
 pub mod schema;
+pub mod server;
 pub mod session;
 
 pub use connect::{connect, Hints};

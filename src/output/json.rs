@@ -619,3 +619,48 @@ pub struct SquashOutput {
     /// `--record`: the database now records the baseline as applied.
     pub recorded: bool,
 }
+
+/// `print-schema`.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct PrintSchemaOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    /// One per diesel.toml configuration (`--write`: those with a `file`), by key.
+    pub schemas: Vec<PrintedSchema>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct PrintedSchema {
+    /// `default`, or the NAME of `[print_schema.NAME]`.
+    pub key: String,
+    /// The configuration's `file`, if it names one.
+    pub file: Option<String>,
+    /// `--write`: the text was written to `file`.
+    pub written: bool,
+    /// The schema.rs text, as diesel_cli prints it.
+    pub text: String,
+}
+
+/// `diff`: the migration planned from the migrations to the declared schema
+/// (or, with `--database`, from the migrations to the live database).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct DiffOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    /// `schema` (declarative files) or `drift` (`--database`).
+    pub mode: &'static str,
+    /// Whether the two schemas differ.
+    pub changes: bool,
+    /// The SQL that takes the migrated schema to the other one.
+    pub up: String,
+    /// The SQL that takes it back.
+    pub down: String,
+    pub hazards: Vec<crate::diff::Hazard>,
+    /// The migration written, or `null` (`--dry-run`, nothing to change, drift without `--write`).
+    pub written: Option<CreateOutput>,
+    /// The lint findings on the migration written (`rule: location: message`).
+    pub lint: Vec<String>,
+}
