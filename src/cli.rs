@@ -184,6 +184,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Contract an expand/contract migration: drop the old column, the sync trigger and the old version's schema
     Complete(CompleteArgs),
+    /// Print the shell completion script for `cargo migrate …` (docs/completions.md says where it goes)
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to stdout, or write one page per command with --out-dir
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -347,6 +351,29 @@ pub enum CheckFailOn {
     Warning,
     /// Always exit 0 (report only)
     Never,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write cargo-migrate.1 and a page per command (cargo-migrate-up.1, …) into this folder instead
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,7 @@ use crate::version::Version;
 
 /// Exit codes are part of the interface (documented in README.md).
 pub mod exit {
+    /// Done as asked.
     pub const OK: u8 = 0;
     /// Something failed: nothing was done, or the report says what was.
     pub const FAILURE: u8 = 1;

@@ -4,14 +4,20 @@
 //! `plan` → `runner` → `output`, `db` the seam under them; `commands` glues
 //! them per subcommand (only they use `cli` and `output`), and `supabase`
 //! sits on top of the core. `show` (what may be shown of a text) is a leaf.
-//! The library is an implementation detail of the binary: `run` is its only
-//! entry point.
+//!
+//! The library's public surface is small: [`embed`], to run migrations
+//! compiled into an app through the same engine (with the `diesel` feature,
+//! as diesel_migrations' `MigrationHarness`), and [`run`], the command line.
+//! Everything else is the binary's and may change in any release.
+
+#![warn(missing_docs)]
 
 mod cli;
 mod commands;
 mod db;
 mod diesel_schema;
 mod diff;
+pub mod embed;
 mod envfile;
 mod error;
 mod expand;

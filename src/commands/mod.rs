@@ -6,6 +6,7 @@
 pub mod adopt;
 pub mod check;
 mod complete;
+pub mod completions;
 mod confirm;
 pub mod create;
 pub mod database_url;
@@ -17,6 +18,7 @@ pub mod import;
 mod keep_schema;
 pub mod lint;
 pub mod local;
+pub mod man;
 pub mod print_schema;
 pub mod redo;
 mod rehearse;
@@ -451,6 +453,18 @@ pub fn run(cli: Cli) -> u8 {
         reporter.error(&e);
         return e.exit_code();
     }
+    // Neither needs a project: they describe the command line itself.
+    let done = match &cli.command {
+        Command::Completions(args) => Some(completions::run(args)),
+        Command::Man(args) => Some(man::run(args)),
+        _ => None,
+    };
+    if let Some(result) = done {
+        return result.unwrap_or_else(|e| {
+            reporter.error(&e);
+            e.exit_code()
+        });
+    }
     let project = match &cli.command {
         Command::Up(a) => &a.project,
         Command::Down(a) => &a.project,
@@ -472,6 +486,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::PrintSchema(a) => &a.project,
         Command::Check(a) => &a.project,
         Command::Complete(a) => &a.project,
+        Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
     };
     let result = Context::load(project, reporter).and_then(|ctx| match &cli.command {
         Command::Up(args) => up::run(&ctx, args),
@@ -494,6 +509,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::PrintSchema(args) => print_schema::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
         Command::Complete(args) => complete::run(&ctx, args),
+        Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
     });
     match result {
         Ok(code) => code,

@@ -63,6 +63,12 @@ pub fn acquire(conn: &mut dyn Session, timeout: Duration, waiting: impl FnOnce(&
     ))
 }
 
+/// Give the lock back: an app's connection outlives its migrations, and
+/// the next replica must not wait for the app to stop.
+pub fn release(conn: &mut dyn Session) -> Result<()> {
+    conn.query(&super::lock_sql::unlock_sql(), &[]).map(drop).map_err(|e| query_error("release the migration lock", e))
+}
+
 /// Who holds the lock: the pid of the session running the migrations.
 pub fn holder(conn: &mut dyn Session) -> String {
     held_by(conn).unwrap_or_else(|| "another session".into())

@@ -39,3 +39,8 @@ pub fn check_held_sql() -> String {
 pub fn try_lock_sql() -> String {
     format!("SELECT pg_catalog.pg_try_advisory_lock({}, {})", KEYS.0, KEYS.1)
 }
+
+/// Gives the lock back (a long-lived session, an app's, keeps running after its migrations).
+pub fn unlock_sql() -> String {
+    format!("SELECT pg_catalog.pg_advisory_unlock({}, {})", KEYS.0, KEYS.1)
+}

@@ -6,6 +6,8 @@
 pub mod advisor;
 pub mod backfill;
 pub mod backup;
+#[cfg(feature = "diesel")]
+pub mod capture;
 pub mod catalog;
 pub mod connect;
 pub mod dump;

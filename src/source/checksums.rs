@@ -4,13 +4,13 @@
 //! and a safety check must not be fooled; reading 5,000 small files costs
 //! about 8 ms of a 43 ms `status` (bench/caches.py, bench/RESULTS.md).
 
-use super::{read_sql, Migration};
+use super::Migration;
 use crate::version;
 
 /// Fill `checksum` of each migration by reading its file (on two threads);
 /// None where it cannot be read.
 pub fn fill(migrations: &mut [Migration]) {
-    let one = |m: &Migration| read_sql(&m.up_path()).ok().map(|sql| version::checksum(&up_of(m, sql)));
+    let one = |m: &Migration| m.read_sql(&m.up_path()).ok().map(|sql| version::checksum(&up_of(m, sql)));
     let half = migrations.len() / 2;
     let found: Vec<Option<String>> = std::thread::scope(|scope| {
         let second = scope.spawn(|| migrations[half..].iter().map(one).collect::<Vec<_>>());

@@ -62,7 +62,34 @@ pub struct Migration {
 /// (probed while the checksums are read, on their threads). It never makes
 /// two migrations differ.
 #[derive(Debug, Clone, Default)]
-pub struct FileText(std::sync::OnceLock<sections::Sections>, std::sync::OnceLock<Option<String>>);
+pub struct FileText(
+    std::sync::OnceLock<sections::Sections>,
+    std::sync::OnceLock<Option<String>>,
+    /// The files themselves, when they were compiled into an app (`embed`).
+    Option<std::sync::Arc<Compiled>>,
+);
+
+/// A folder migration's files as compiled into an app: what is read instead
+/// of the disk, so that embedded migrations go through the same checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compiled {
+    pub up: String,
+    pub down: Option<String>,
+    /// `metadata.toml`'s text, if it has one.
+    pub metadata: Option<String>,
+}
+
+impl Compiled {
+    fn file(&self, path: &Path) -> std::io::Result<String> {
+        let missing = || std::io::Error::new(std::io::ErrorKind::NotFound, "not compiled in");
+        match path.file_name().and_then(|f| f.to_str()) {
+            Some("up.sql") => Ok(self.up.clone()),
+            Some("down.sql") => self.down.clone().ok_or_else(missing),
+            Some("metadata.toml") => self.metadata.clone().ok_or_else(missing),
+            _ => Err(missing()),
+        }
+    }
+}
 
 /// What a folder holds that is not a usable migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,6 +243,42 @@ impl Source {
         let i = self.migrations.partition_point(|m| m.version.as_str() < version);
         self.migrations.get(i).filter(|m| m.version == version)
     }
+}
+
+/// Migrations compiled into an app, as a source the engine runs as it runs a
+/// folder: `name` is the folder's name (`<version>_<name>`). A name diesel
+/// would misread, or two with one version, are the source's problems.
+pub fn compiled(label: &str, migrations: Vec<(String, Compiled)>) -> Source {
+    let dir = PathBuf::from(label);
+    let mut source =
+        Source { dir: dir.clone(), exists: true, migrations: Vec::new(), problems: Vec::new(), skipped: Vec::new() };
+    for (name, files) in migrations {
+        if let Err(problem) = version::check_folder(&name) {
+            source
+                .problems
+                .push(Problem::BadFolderName { folder: clean(&name).into_owned(), reason: problem.reason() });
+            continue;
+        }
+        source.migrations.push(Migration {
+            version: version::version_of(&name),
+            path: dir.join(&name),
+            name,
+            layout: Layout::Folder,
+            down_file: None,
+            checksum: None,
+            text: FileText(Default::default(), Default::default(), Some(std::sync::Arc::new(files))),
+        });
+    }
+    source.migrations.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.name.cmp(&b.name)));
+    for pair in source.migrations.windows(2) {
+        if pair[0].version == pair[1].version {
+            source.problems.push(Problem::DuplicateVersion {
+                version: pair[0].version.clone(),
+                folders: vec![pair[0].name.clone(), pair[1].name.clone()],
+            });
+        }
+    }
+    source
 }
 
 pub fn load(dir: &Path) -> Result<Source> {
@@ -468,7 +531,11 @@ impl Source {
         versions.sort_unstable();
         let mut problems = Vec::new();
         self.migrations.retain(|m| {
-            if versions.binary_search(&m.version).is_ok() && m.layout == Layout::Folder && !m.up_path().is_file() {
+            if versions.binary_search(&m.version).is_ok()
+                && m.layout == Layout::Folder
+                && m.text.2.is_none()
+                && !m.up_path().is_file()
+            {
                 problems.push(Problem::NotAMigration { folder: m.name.clone() });
                 return false;
             }
@@ -516,7 +583,7 @@ impl Migration {
         let s = self.sections()?;
         // A pair's down is its own file.
         let down = match &self.down_file {
-            Some(path) => Some(read_sql(path)?),
+            Some(path) => Some(self.read_sql(path)?),
             None => s.down.clone(),
         };
         Ok((s.up.clone(), down))
@@ -527,7 +594,7 @@ impl Migration {
         if let Some(s) = self.text.0.get() {
             return Ok(s);
         }
-        let split = sections::split(&read_sql(&self.path)?);
+        let split = sections::split(&self.read_sql(&self.path)?);
         Ok(self.text.0.get_or_init(|| split))
     }
 
@@ -551,7 +618,7 @@ impl Migration {
 
     pub fn read_up(&self) -> Result<String> {
         let path = self.up_path();
-        let sql = if self.layout == Layout::File { self.checked_sections()?.up.clone() } else { read_sql(&path)? };
+        let sql = if self.layout == Layout::File { self.checked_sections()?.up.clone() } else { self.read_sql(&path)? };
         // A single file of comments only is a real migration to the Supabase
         // CLI and dbmate (a note left in the history): it applies as nothing,
         // unless it is still our template.
@@ -593,7 +660,7 @@ impl Migration {
         if self.layout == Layout::File {
             Ok(self.sections()?.up.clone())
         } else {
-            read_sql(&self.up_path())
+            self.read_sql(&self.up_path())
         }
     }
 
@@ -644,6 +711,11 @@ impl Migration {
     }
 
     fn probe_irreversible(&self) -> Option<String> {
+        if let Some(compiled) = &self.text.2 {
+            let down = compiled.down.as_deref()?;
+            let first = down.lines().next()?.strip_prefix(IRREVERSIBLE_MARK)?;
+            return Some(first.trim_start_matches(':').trim().to_string());
+        }
         let mut head = [0u8; 512];
         let n = std::io::Read::read(&mut fs::File::open(self.down_path()).ok()?, &mut head).ok()?;
         let first = String::from_utf8_lossy(&head[..n]);
@@ -684,9 +756,9 @@ impl Migration {
             )
             .hint(IRREVERSIBLE_HINT));
         }
-        let sql = match read_sql(&path) {
+        let sql = match self.read_sql(&path) {
             Ok(sql) => sql,
-            Err(_) if !path.exists() => {
+            Err(_) if !self.has_file(&path) => {
                 return Err(Error::new(
                     Kind::MissingDown,
                     format!("cannot revert {}: {} does not exist", self.name, path.display()),
@@ -715,7 +787,7 @@ impl Migration {
         let down = if self.layout == Layout::File && self.down_file.is_none() {
             self.sections().ok()?.down.clone()
         } else {
-            fs::read_to_string(self.down_path()).ok()
+            self.file_text(&self.down_path()).ok()
         };
         down.filter(|d| crate::sql::has_statement(d))
     }
@@ -724,7 +796,7 @@ impl Migration {
     /// dbmate file says `transaction:false` on its marker.
     pub fn run_in_transaction(&self, up: bool) -> Result<bool> {
         if let (Some(down), false) = (&self.down_file, up) {
-            let s = sections::split(&read_sql(down)?);
+            let s = sections::split(&self.read_sql(down)?);
             return Ok(s.up_in_transaction
                 && !crate::sql::split_statements(&s.up).iter().any(|st| crate::sql::refuses_transaction(st.text)));
         }
@@ -740,7 +812,7 @@ impl Migration {
             return Ok(if up { s.up_in_transaction } else { s.down_in_transaction });
         }
         let path = self.path.join("metadata.toml");
-        let text = match fs::read_to_string(&path) {
+        let text = match self.file_text(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
             Err(e) => return Err(Error::io(&path, "read", e)),
@@ -970,10 +1042,38 @@ pub fn up_only_hint(format: sections::Format) -> &'static str {
     }
 }
 
+impl Migration {
+    /// One of the migration's files as text: from disk, or as compiled in.
+    fn file_text(&self, path: &Path) -> std::io::Result<String> {
+        match &self.text.2 {
+            Some(compiled) => compiled.file(path),
+            None => fs::read_to_string(path),
+        }
+    }
+
+    fn has_file(&self, path: &Path) -> bool {
+        match &self.text.2 {
+            Some(compiled) => compiled.file(path).is_ok(),
+            None => path.exists(),
+        }
+    }
+
+    /// A SQL file of the migration, without a UTF-8 byte order mark.
+    fn read_sql(&self, path: &Path) -> Result<String> {
+        match &self.text.2 {
+            Some(compiled) => strip_bom(compiled.file(path).map_err(|e| Error::io(path, "read", e))?),
+            None => read_sql(path),
+        }
+    }
+}
+
 /// A SQL file as text, without a UTF-8 byte order mark (an invisible
 /// character PostgreSQL would report as a syntax error).
 fn read_sql(path: &Path) -> Result<String> {
-    let text = fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
+    strip_bom(fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?)
+}
+
+fn strip_bom(text: String) -> Result<String> {
     Ok(match crate::sql::strip_bom(&text) {
         rest if rest.len() == text.len() => text,
         rest => rest.to_string(),

@@ -100,6 +100,8 @@ const COMMANDS: &[&str] = &[
     "seed",
     "database-url",
     "local",
+    "completions",
+    "man",
 ];
 
 #[test]

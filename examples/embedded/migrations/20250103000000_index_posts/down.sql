@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY posts_account_idx;

@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY posts_account_idx ON posts (account_id);
