@@ -5,7 +5,7 @@ use super::confirm::confirm;
 use std::io::IsTerminal;
 
 use super::{pending, state, Context, Database};
-use crate::cli::{DbOpts, LockOpts};
+use crate::cli::{DbOpts, LocalOpts, LockOpts};
 use crate::db::{self, history, Conn, History};
 use crate::error::{Error, Kind, Result};
 use crate::output::{self, Reporter, RunOutput, StepJson};
@@ -36,7 +36,7 @@ fn back_up(
     ctx: &Context,
     conn: &mut Conn,
     db_url: &str,
-    opts: &DbOpts,
+    local_db: &LocalOpts,
     dir: Option<&std::path::Path>,
 ) -> Result<std::path::PathBuf> {
     let cwd = std::env::current_dir().unwrap_or_default();
@@ -54,8 +54,8 @@ fn back_up(
         .hint("backups must not be committed with the migrations: give --backup-dir another folder"));
     }
     let server = db::backup::server_major(conn)?;
-    let mut dirs: Vec<std::path::PathBuf> = ctx.pg_bin(&opts.local_db)?.into_iter().collect();
-    if let Ok(local) = ctx.local(&opts.local_db) {
+    let mut dirs: Vec<std::path::PathBuf> = ctx.pg_bin(local_db)?.into_iter().collect();
+    if let Ok(local) = ctx.local(local_db) {
         dirs.extend(local.bin().ok());
     }
     let pg_dump = db::backup::find_pg_dump(server, &dirs)?;
@@ -148,14 +148,15 @@ pub fn migrate(
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
     let reverts = !matches!(request, Request::Up { .. }) && !dry_run;
-    let remote = ctx.remote_target(db_opts)?;
+    let db = ctx.target(db_opts)?;
+    let remote = db.remote.as_deref();
     let ask = reverts && !yes && remote.is_some();
     if ask && !std::io::stdin().is_terminal() {
         return Err(Error::new(
             Kind::ConfirmationNeeded,
             format!(
                 "this would revert migrations on {}, which is not a local database, and there is no terminal to ask; nothing was run",
-                remote.as_deref().unwrap_or_default()
+                remote.unwrap_or_default()
             ),
         )
         .hint("run it on a terminal to confirm, or pass --yes (-y) when a script means it"));
@@ -223,17 +224,17 @@ pub fn migrate(
                 confirm(r, &format!("{what} on {target}, which is not a local database"))?;
             }
             if let Some(dir) = &backup {
-                made = Some(back_up(ctx, &mut conn, &url, db_opts, dir.as_deref())?);
+                made = Some(back_up(ctx, &mut conn, &url, &db_opts.local_db, dir.as_deref())?);
             }
             let options = ctx.run_options(single_transaction, lock_opts);
-            let reconnect = || ctx.connect(&url, db_opts, "check").map(|c| Box::new(c) as Box<dyn db::Session>);
+            let reconnect = || ctx.open(&db, "check").map(|c| Box::new(c) as Box<dyn db::Session>);
             done =
                 runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| print_step(r, step))
                     .map_err(|e| ctx.with_local_hints(e))?;
         }
     }
-    let advice =
-        (lint && !done.is_empty() && matches!(request, Request::Up { .. })).then(|| super::lint::advise(ctx, &mut conn));
+    let advice = (lint && !done.is_empty() && matches!(request, Request::Up { .. }))
+        .then(|| super::lint::advise(ctx, &mut conn));
     if backup.is_some() && made.is_none() {
         ctx.reporter.note("nothing to apply, so no backup was made");
     }

@@ -167,7 +167,11 @@ const RULES: &[Rule] = &[
 pub fn check(conn: &mut dyn Session, exposure: Exposure) -> Result<Vec<Finding>> {
     let list = |names: &[&str]| {
         let quoted: Vec<String> = names.iter().map(|n| literal(n)).collect();
-        if quoted.is_empty() { "NULL".to_string() } else { quoted.join(", ") }
+        if quoted.is_empty() {
+            "NULL".to_string()
+        } else {
+            quoted.join(", ")
+        }
     };
     let schemas = format!("IN ({})", list(exposure.schemas));
     let roles = literal(&match exposure.roles {
