@@ -481,7 +481,7 @@ impl Source {
     /// `status` and `up` compare them with what was applied, and read them
     /// while the database is being asked.
     pub fn with_checksums(mut self) -> Source {
-        checksums::fill(&mut self.migrations);
+        checksums::fill(&self.dir, &mut self.migrations);
         self
     }
 }
