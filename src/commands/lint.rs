@@ -106,7 +106,15 @@ pub fn input(m: &Migration, with_up: bool) -> Result<LintInput> {
     }
     let down_path = m.down_path();
     // A down.sql that says irreversible has nothing to check: like an up-only file.
-    let down_text = if down_path.is_file() && m.irreversible().is_none() { Some(read(&down_path)?) } else { None };
+    let down_text = match m.irreversible() {
+        Some(_) => None,
+        None => match std::fs::read_to_string(&down_path) {
+            // Asked only then: the common case costs one open, not a stat too.
+            Err(_) if !down_path.is_file() => None,
+            Err(e) => return Err(Error::io(&down_path, "read", e)),
+            Ok(text) => Some(crate::sql::strip_bom(&text).to_string()),
+        },
+    };
     Ok(LintInput {
         name: m.name.clone(),
         path: m.up_path(),

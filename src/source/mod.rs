@@ -60,7 +60,12 @@ pub struct Migration {
 /// (probed while the checksums are read, on their threads). It never makes
 /// two migrations differ.
 #[derive(Debug, Clone, Default)]
-pub struct FileText(std::sync::OnceLock<sections::Sections>, std::sync::OnceLock<Option<String>>);
+pub struct FileText(
+    std::sync::OnceLock<sections::Sections>,
+    std::sync::OnceLock<Option<String>>,
+    /// A folder's metadata.toml: whether it runs in a transaction.
+    std::sync::OnceLock<Result<bool>>,
+);
 
 /// What a folder holds that is not a usable migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -737,6 +742,11 @@ impl Migration {
             }
             return Ok(if up { s.up_in_transaction } else { s.down_in_transaction });
         }
+        self.text.2.get_or_init(|| self.read_metadata()).clone()
+    }
+
+    /// A folder's `metadata.toml`, read once: the lint and the runner both ask.
+    fn read_metadata(&self) -> Result<bool> {
         let path = self.path.join("metadata.toml");
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
