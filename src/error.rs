@@ -77,6 +77,24 @@ pub enum Kind {
     NoNodePgMigrate,
     /// node stopped, or node-pg-migrate could not be used.
     NodeFailed,
+    /// diesel.toml's `patch_file` cannot be read as a unified diff or does not apply.
+    PatchFailed,
+    /// `print-schema` met a table without a primary key, which diesel cannot describe.
+    NoPrimaryKey {
+        /// The table, as diesel names it (`schema.table` outside `public`).
+        table: String,
+    },
+    /// A print-schema flag is wrong: a regular expression that does not
+    /// compile, a `--schema-key` diesel.toml does not have.
+    BadPrintSchemaFlag,
+    /// `diff` found no declarative schema files (or `schema_dir` names nothing).
+    NoSchemaFiles,
+    /// `diff --rename` is not `OLD:NEW`, or names nothing the diff drops and adds.
+    BadRename,
+    /// `--targets FILE` or `--group NAME` is unreadable, empty or malformed.
+    BadTargets,
+    /// `check` found no base to compare the branch with, or git failed.
+    Git,
     // The migrations folder.
     /// The migrations path (or `import`'s folder) is not a folder.
     NotAFolder,
@@ -127,6 +145,9 @@ pub enum Kind {
     PartlyApplied { version: Version, statements_done: i32, statements_total: i32 },
     /// An applied migration's up.sql changed since it ran.
     Modified { migrations: Vec<ModifiedMigration> },
+    /// `squash --to` on a database that applied only some of the migrations folded
+    /// into the baseline (`applied`), not the others (`missing`).
+    SquashPartlyApplied { applied: Vec<Version>, missing: Vec<Version> },
     // The connection.
     /// The database URL cannot be understood.
     BadDatabaseUrl,
@@ -162,6 +183,24 @@ pub enum Kind {
     ConfirmationNeeded,
     /// A trigger, rule or policy the tool did not make is on a bookkeeping table.
     ForeignHook,
+    /// pg_dump failed, or a schema file could not be loaded.
+    Dump,
+    /// `dump --check`: the committed schema file is not what the migrations make.
+    SchemaDrift {
+        /// The schema file compared.
+        file: String,
+        /// A unified diff: `-` the file's lines, `+` what the migrations make.
+        diff: String,
+    },
+    /// `--from-schema` cannot load: no schema file `dump` wrote, or the database is not empty.
+    FromSchema,
+    /// `diff` would write statements that lose data; `--allow-drop` lets it.
+    DestructiveChange {
+        /// The objects whose data would be lost.
+        objects: Vec<String>,
+    },
+    /// A declarative schema file failed to load on the scratch database.
+    SchemaFileFailed,
     // Running.
     /// Another run holds the migration lock for longer than `--lock-timeout`.
     LockTimeout {
@@ -189,6 +228,10 @@ pub enum Kind {
         /// How long its end was waited for.
         waited_s: u64,
     },
+    /// Some targets of a fleet run failed (the others completed).
+    FleetFailed { failed: usize, targets: usize },
+    /// `check` found problems as severe as `--fail-on`.
+    CheckFailed { errors: usize, warnings: usize },
     // The local development database.
     /// No PostgreSQL server binaries to start one.
     NoPostgres,
@@ -224,6 +267,9 @@ impl Kind {
             | Kind::BadIdentifier
             | Kind::BadPolicy
             | Kind::UnknownVersion
+            | Kind::BadPrintSchemaFlag
+            | Kind::BadRename
+            | Kind::BadTargets
             | Kind::NotApplied { applied_by: None } => exit::USAGE,
             Kind::NoHistoryToAdopt { several } if !several.is_empty() => exit::USAGE,
             Kind::Backup { inside_migrations: true } => exit::USAGE,

@@ -61,7 +61,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
 /// small files are read on every core. Of those in `down_only` (a run
 /// reverts them and applies nothing of them) only the down side is read.
 fn inputs(source: &Source, versions: &[String], down_only: &std::collections::HashSet<&str>) -> Result<Vec<LintInput>> {
-    let input = |m: &Migration| input(m, !down_only.contains(m.version.as_str()));
+    let input = |m: &Migration| input_of(m, !down_only.contains(m.version.as_str()));
     let wanted: std::collections::HashSet<&str> = versions.iter().map(String::as_str).collect();
     let chosen: Vec<&Migration> = source.migrations.iter().filter(|m| wanted.contains(m.version.as_str())).collect();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
@@ -85,9 +85,13 @@ fn inputs(source: &Source, versions: &[String], down_only: &std::collections::Ha
 }
 
 /// The one adapter from a migration on disk to what the rules read (other
-/// layouts adapt here too). Without `with_up`, a folder's up.sql is not read
-/// (its up side is empty).
-pub fn input(m: &Migration, with_up: bool) -> Result<LintInput> {
+/// layouts adapt here too).
+pub fn input(m: &Migration) -> Result<LintInput> {
+    input_of(m, true)
+}
+
+/// `input`; without `with_up`, a folder's up.sql is not read (its up side is empty).
+fn input_of(m: &Migration, with_up: bool) -> Result<LintInput> {
     let read = |path: &std::path::Path| -> Result<String> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
         Ok(crate::sql::strip_bom(&text).to_string())
@@ -293,4 +297,14 @@ fn database(ctx: &Context, args: &LintArgs) -> Result<u8> {
         summary,
     });
     Ok(if failed { exit::FAILURE } else { exit::OK })
+}
+
+/// The findings on one migration as lines (`diff` prints them for the one it wrote).
+pub fn findings_of(ctx: &Context, m: &Migration) -> Result<Vec<String>> {
+    let inputs = vec![input(m)?];
+    let findings = lint::check(&inputs, ctx.settings.lint()?);
+    Ok(findings
+        .iter()
+        .map(|f| format!("[{}] {}: {}", f.rule.name, output::lint::location(&inputs[0], f), output::clean(&f.message)))
+        .collect())
 }

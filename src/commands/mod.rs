@@ -4,23 +4,31 @@
 //! `write.rs` is the locked plan → run sequence of `up`, `down` and `redo`.
 
 pub mod adopt;
+pub mod check;
 mod confirm;
 pub mod create;
 pub mod database_url;
+pub mod diff;
 pub mod down;
+pub mod dump;
+mod fleet;
 pub mod import;
+mod keep_schema;
 pub mod lint;
 pub mod local;
+pub mod print_schema;
 pub mod redo;
 pub mod repair;
+mod scratch;
 pub mod seed;
+pub mod squash;
 pub mod status;
 pub mod up;
 pub mod url_check;
 pub mod verify;
 mod write;
 
-pub use write::{migrate, print_dry_run, run_output, Flags};
+pub use write::{migrate, print_dry_run, run_output, Flags, Written};
 
 use std::sync::{Mutex, OnceLock};
 
@@ -119,6 +127,19 @@ impl Context {
         let notes = std::mem::take(&mut *self.notes.lock().unwrap_or_else(|p| p.into_inner()));
         for note in notes {
             self.reporter.note(note);
+        }
+    }
+
+    /// The same run for one target of a fleet: the settings as resolved,
+    /// nothing printed (the fleet reports), the database given by the target.
+    pub fn for_target(&self) -> Context {
+        Context {
+            settings: self.settings.clone(),
+            reporter: self.reporter.muted(),
+            notes: Mutex::new(Vec::new()),
+            configured: OnceLock::new(),
+            target: OnceLock::new(),
+            local: OnceLock::new(),
         }
     }
 
@@ -265,6 +286,12 @@ impl Context {
         let what = if dir.is_dir() { "holds no PostgreSQL program (pg_dump, initdb)" } else { "does not exist" };
         Err(Error::new(Kind::BadPgBin, format!("--pg-bin (PG_BIN) {} {what}; nothing was done", dir.display()))
             .hint("give the bin folder of a PostgreSQL installation (e.g. /usr/lib/postgresql/17/bin), or leave --pg-bin and PG_BIN unset to use the one found on this machine"))
+    }
+
+    /// Open a connection to `url` with this run's database flags (see `open`).
+    pub fn connect(&self, url: &str, opts: &DbOpts, purpose: &str) -> Result<Conn> {
+        supabase::diagnose::refuse_transaction_pooler(url)?;
+        self.open(&Target { url: url.to_string(), ..self.target(opts)? }, purpose)
     }
 
     /// Open a connection to the target (its URL was checked when it was
@@ -499,6 +526,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Redo(a) => &a.project,
         Command::Repair(a) => &a.project,
         Command::Verify(a) => &a.project,
+        Command::Diff(a) => &a.project,
         Command::Lint(a) => &a.project,
         Command::Status(a) => &a.project,
         Command::Create(a) => &a.project,
@@ -508,6 +536,10 @@ pub fn run(cli: Cli) -> u8 {
         Command::Baseline(a) => &a.project,
         Command::DatabaseUrl(a) => &a.project,
         Command::Local(a) => &a.project,
+        Command::Dump(a) => &a.project,
+        Command::Squash(a) => &a.project,
+        Command::PrintSchema(a) => &a.project,
+        Command::Check(a) => &a.project,
     };
     let result = Context::load(project, reporter).and_then(|ctx| {
         let result = dispatch(&ctx, &cli.command);
@@ -530,6 +562,7 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<u8> {
         Command::Redo(args) => redo::run(ctx, args),
         Command::Repair(args) => repair::run(ctx, args),
         Command::Verify(args) => verify::run(ctx, args),
+        Command::Diff(args) => diff::run(ctx, args),
         Command::Lint(args) => lint::run(ctx, args),
         Command::Status(args) => status::run(ctx, args),
         Command::Create(args) => create::run(ctx, args),
@@ -539,5 +572,9 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<u8> {
         Command::Baseline(args) => adopt::baseline(ctx, args),
         Command::DatabaseUrl(args) => database_url::run(ctx, args),
         Command::Local(args) => local::run(ctx, args),
+        Command::Dump(args) => dump::run(ctx, args),
+        Command::Squash(args) => squash::run(ctx, args),
+        Command::PrintSchema(args) => print_schema::run(ctx, args),
+        Command::Check(args) => check::run(ctx, args),
     }
 }

@@ -22,6 +22,17 @@ pub fn rollback(conn: &mut dyn Session) {
     let _ = conn.execute("ROLLBACK");
 }
 
+/// A point inside the transaction to roll back to (`verify`'s down, undone).
+pub fn savepoint(conn: &mut dyn Session, name: &str) -> Result<()> {
+    conn.execute(&format!("SAVEPOINT {}", crate::sql::ident(name))).map_err(|e| query_error("set a savepoint", e))
+}
+
+/// Back to `savepoint(name)`, keeping the transaction (and the savepoint) open.
+pub fn rollback_to(conn: &mut dyn Session, name: &str) -> Result<()> {
+    conn.execute(&format!("ROLLBACK TO SAVEPOINT {}", crate::sql::ident(name)))
+        .map_err(|e| query_error("roll back to the savepoint", e))
+}
+
 /// End it, keeping everything. The raw error: a lost connection leaves the
 /// outcome to be asked of the server.
 pub fn commit(conn: &mut dyn Session) -> std::result::Result<(), super::session::PgError> {
@@ -288,6 +299,18 @@ pub fn refuse_foreign_hooks(conn: &mut dyn Session) -> Result<()> {
 /// `SET ROLE`, `SET session_replication_role = replica` (as pg_dump output
 /// does), changed search_path or made temporary tables. `DISCARD ALL` would
 /// also release the migration lock, so the parts that matter are listed.
+/// A step's commit that does not wait for the WAL to reach the disk; it
+/// stays atomic, and the next durable commit of the run makes it durable.
+pub const RELAXED_COMMIT: &str = "SET LOCAL synchronous_commit = off;\n";
+
+/// Make every earlier commit of this session durable: a transaction with an
+/// id commits with a WAL record, flushed (with all before it) when
+/// synchronous_commit is on, as it is by default. For a run that stops after
+/// relaxed commits. Best effort: the connection may be gone.
+pub fn flush(conn: &mut dyn Session) {
+    let _ = conn.execute("BEGIN;\nSELECT pg_catalog.txid_current();\nCOMMIT;");
+}
+
 pub const RESET_SESSION: &str = "RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;\nDISCARD TEMP;\n";
 
 /// The facts we keep about an applied migration.
@@ -423,6 +446,53 @@ pub fn recorded_sql(ledger: (Ledger, &str), r: &Record, at: &str) -> String {
         }
     }
     sql
+}
+
+/// `squash`: a database that applied every squashed migration records the
+/// baseline instead: the other squashed versions' rows go (diesel's, ours,
+/// Supabase's), and the baseline's version keeps its row with the
+/// baseline's name and checksum (an `embed_migrations!` app sees that
+/// version applied, as before).
+pub fn squashed_sql(ledger: (Ledger, &str), supabase: bool, baseline: (&str, &str, &str), others: &[String]) -> String {
+    let (ledger, diesel_table) = ledger;
+    let (version, name, checksum) = baseline;
+    let list: Vec<String> = others.iter().map(|v| literal(v)).collect();
+    let list = list.join(", ");
+    let mut sql = String::new();
+    if !others.is_empty() {
+        sql.push_str(&format!("DELETE FROM {COMPANION} WHERE version IN ({list});\n"));
+        if ledger == Ledger::Diesel {
+            sql.push_str(&format!("DELETE FROM {diesel_table} WHERE version IN ({list});\n"));
+        }
+        if supabase || ledger == Ledger::Supabase {
+            sql.push_str(&format!("DELETE FROM {SUPABASE_HISTORY} WHERE version IN ({list});\n"));
+        }
+    }
+    sql.push_str(&format!(
+        "UPDATE {COMPANION} SET name = {}, checksum = {}, down_sql = NULL WHERE version = {};\n",
+        literal(name),
+        literal(checksum),
+        literal(version)
+    ));
+    if supabase || ledger == Ledger::Supabase {
+        let short = name.split_once('_').map(|(_, n)| n).unwrap_or("");
+        sql.push_str(&format!(
+            "UPDATE {SUPABASE_HISTORY} SET name = {} WHERE version = {};\n",
+            literal(short),
+            literal(version)
+        ));
+    }
+    sql
+}
+
+/// Run `squashed_sql` in one transaction, after the usual guards.
+pub fn record_squash(conn: &mut dyn Session, history: &History, exposure: Exposure, sql: &str) -> Result<()> {
+    guard(conn, history, exposure)?;
+    let (_, setup) = ensure_tables_sql(history, exposure)?;
+    conn.execute(&format!("BEGIN;\n{setup}{sql}COMMIT;")).map_err(|e| {
+        rollback(conn);
+        query_error("record the baseline", e)
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,10 @@
 
 pub mod advisor;
 pub mod backup;
+pub mod catalog;
 pub mod connect;
+pub mod dump;
+pub mod dump_text;
 pub mod execute;
 pub mod extensions;
 #[cfg(test)]
@@ -18,7 +21,9 @@ pub mod ledger;
 pub mod lock;
 mod lock_sql;
 pub mod pq;
+pub mod print_schema;
 pub mod schema;
+pub mod server;
 pub mod session;
 
 pub use connect::{connect, Hints};

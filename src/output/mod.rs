@@ -9,9 +9,12 @@ use std::io::Write;
 
 use serde::Serialize;
 
+pub mod check;
+pub mod fleet;
 pub mod human;
 pub mod json;
 pub mod lint;
+pub mod progress;
 #[cfg(test)]
 mod schema;
 pub mod style;
@@ -46,6 +49,8 @@ pub struct Reporter {
     pub format: Format,
     pub quiet: bool,
     color: anstream::ColorChoice,
+    /// Prints nothing: one target of a fleet, whose outcome the fleet reports.
+    muted: bool,
 }
 
 impl Reporter {
@@ -67,7 +72,12 @@ impl Reporter {
         };
         colored::control::set_override(any);
         let color = if any { color } else { anstream::ColorChoice::Never };
-        Reporter { format, quiet, color }
+        Reporter { format, quiet, color, muted: false }
+    }
+
+    /// The same, printing nothing.
+    pub fn muted(self) -> Self {
+        Reporter { muted: true, ..self }
     }
 
     pub fn human(&self) -> bool {
@@ -75,7 +85,13 @@ impl Reporter {
     }
 
     fn stdout(&self, text: &str) {
+        if self.muted {
+            return;
+        }
         let text = redact(text);
+        if progress::println(&text) {
+            return;
+        }
         if self.color == anstream::ColorChoice::Never {
             // No codes were made: nothing to strip.
             let mut out = std::io::stdout().lock();
@@ -89,7 +105,13 @@ impl Reporter {
     }
 
     fn stderr(&self, text: &str) {
+        if self.muted {
+            return;
+        }
         let text = redact(text);
+        if progress::println(&text) {
+            return;
+        }
         if self.color == anstream::ColorChoice::Never {
             let _ = writeln!(std::io::stderr().lock(), "{text}");
         } else {

@@ -6,6 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub mod baseline;
 mod checksums;
 pub mod flyway;
 pub mod golang_migrate;
@@ -15,6 +16,7 @@ pub mod layout;
 mod naming;
 pub mod prisma;
 pub mod refinery;
+pub mod schema_files;
 pub mod sections;
 pub mod seeds;
 pub mod sqlx;
