@@ -8,11 +8,14 @@ Run by hand, never from the test suite:
 
 For each round and each binary (in turn, A B A B ...): a fresh database, `up` of N
 migrations (the same ones as run.py), `status` (median of 5), `down --all`. Prints the
-median of each figure and the median of the ratios new/old taken pair by pair.
+median of each figure and the median of the ratios new/old taken pair by pair, in wall
+time and in CPU time (user + system of the process and its children: on a loaded machine
+wall time mostly measures the load).
 """
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -23,12 +26,21 @@ from caches import project  # noqa: E402
 from run import REPO, Server, pg_bin, run_timed  # noqa: E402
 
 
+def timed(cmd, root, env):
+    """(wall seconds, CPU seconds) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = run_timed(cmd, cwd=root, env=env)[0]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def one(binary, server, root, name, env):
     env = dict(env, DATABASE_URL=server.fresh_db(name))
     cmd = lambda *a: [binary, "migrate", *a]  # noqa: E731
-    apply = run_timed(cmd("up", "-q", "--no-lint"), cwd=root, env=env)[0]
-    status = statistics.median(run_timed(cmd("status", "-q"), cwd=root, env=env)[0] for _ in range(5))
-    revert = run_timed(cmd("down", "--all", "-q"), cwd=root, env=env)[0]
+    apply = timed(cmd("up", "-q", "--no-lint"), root, env)
+    statuses = [timed(cmd("status", "-q"), root, env) for _ in range(5)]
+    status = tuple(statistics.median(s[k] for s in statuses) for k in (0, 1))
+    revert = timed(cmd("down", "--all", "-q"), root, env)
     return apply, status, revert
 
 
@@ -51,10 +63,13 @@ def main():
                 new.append(one(args.new, server, root, f"pair_new_{r}", env))
                 old.append(one(args.old, server, root, f"pair_old_{r}", env))
             for i, what in enumerate(["apply all", "status", "revert all"]):
-                n = statistics.median(x[i] for x in new)
-                o = statistics.median(x[i] for x in old)
-                ratio = statistics.median(a[i] / b[i] for a, b in zip(new, old))
-                print(f"N={args.n} {what}: new {n * 1000:.0f} ms, old {o * 1000:.0f} ms, ratio {ratio:.2f}", flush=True)
+                line = f"N={args.n} {what}:"
+                for k, clock in enumerate(["wall", "cpu"]):
+                    n = statistics.median(x[i][k] for x in new)
+                    o = statistics.median(x[i][k] for x in old)
+                    ratio = statistics.median(a[i][k] / b[i][k] for a, b in zip(new, old))
+                    line += f" {clock} new {n * 1000:.0f} ms, old {o * 1000:.0f} ms, ratio {ratio:.2f};"
+                print(line.rstrip(";"), flush=True)
     finally:
         server.stop()
 

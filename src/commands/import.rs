@@ -17,7 +17,7 @@ use crate::cli::{AdoptArgs, History, ImportArgs, Tool};
 use crate::db::history::Ledger;
 use crate::error::{exit, Error, Kind, Result};
 use crate::output::{display_path, escape, json_path, ImportOutput, ImportedJson, NotConvertedJson};
-use crate::source::javascript::{self, Down, Outcome};
+use crate::source::javascript::{self, Conversion, Down};
 use crate::source::layout::Layout;
 use crate::source::sections::{self, Format};
 use crate::{source, sql, version};
@@ -264,8 +264,8 @@ fn convert(dir: &Path, tool: Tool) -> Result<(Vec<Converted>, Vec<NotConvertedJs
                 continue;
             }
             match outcome {
-                Outcome::Failed(why) => refuse(&file, why),
-                Outcome::Converted { up, down } => {
+                Conversion::Failed(why) => refuse(&file, why),
+                Conversion::Converted { up, down } => {
                     let (down, irreversible, down_tx) = match down {
                         Down::Sql(d) => (Some(javascript::script(&d)), None, d.transaction),
                         Down::Irreversible(why) => (None, Some(why), true),

@@ -44,7 +44,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
         (source, versions, Checked::Pending)
     };
     source.check_runnable(versions.clone());
-    let inputs = inputs(&source, &versions)?;
+    let inputs = inputs(&source, &versions, &Default::default())?;
     let findings = lint::check(&inputs, config);
     let summary = output::lint::summary(&findings);
     let failed = summary.errors > 0 || (args.fail_on == FailOn::Warn && summary.warnings > 0);
@@ -58,8 +58,10 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
 }
 
 /// The inputs of the migrations among `versions`, in order; thousands of
-/// small files are read on every core.
-fn inputs(source: &Source, versions: &[String]) -> Result<Vec<LintInput>> {
+/// small files are read on every core. Of those in `down_only` (a run
+/// reverts them and applies nothing of them) only the down side is read.
+fn inputs(source: &Source, versions: &[String], down_only: &std::collections::HashSet<&str>) -> Result<Vec<LintInput>> {
+    let input = |m: &Migration| input_of(m, !down_only.contains(m.version.as_str()));
     let wanted: std::collections::HashSet<&str> = versions.iter().map(String::as_str).collect();
     let chosen: Vec<&Migration> = source.migrations.iter().filter(|m| wanted.contains(m.version.as_str())).collect();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
@@ -85,6 +87,11 @@ fn inputs(source: &Source, versions: &[String]) -> Result<Vec<LintInput>> {
 /// The one adapter from a migration on disk to what the rules read (other
 /// layouts adapt here too).
 pub fn input(m: &Migration) -> Result<LintInput> {
+    input_of(m, true)
+}
+
+/// `input`; without `with_up`, a folder's up.sql is not read (its up side is empty).
+fn input_of(m: &Migration, with_up: bool) -> Result<LintInput> {
     let read = |path: &std::path::Path| -> Result<String> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
         Ok(crate::sql::strip_bom(&text).to_string())
@@ -104,11 +111,19 @@ pub fn input(m: &Migration) -> Result<LintInput> {
     }
     let down_path = m.down_path();
     // A down.sql that says irreversible has nothing to check: like an up-only file.
-    let down_text = if down_path.is_file() && m.irreversible().is_none() { Some(read(&down_path)?) } else { None };
+    let down_text = match m.irreversible() {
+        Some(_) => None,
+        None => match std::fs::read_to_string(&down_path) {
+            // Asked only then: the common case costs one open, not a stat too.
+            Err(_) if !down_path.is_file() => None,
+            Err(e) => return Err(Error::io(&down_path, "read", e)),
+            Ok(text) => Some(crate::sql::strip_bom(&text).to_string()),
+        },
+    };
     Ok(LintInput {
         name: m.name.clone(),
         path: m.up_path(),
-        up_text: read(&m.up_path())?,
+        up_text: if with_up { read(&m.up_path())? } else { String::new() },
         down_path: down_text.as_ref().map(|_| down_path),
         down_text,
         runs_in_transaction: m.run_in_transaction(true)?,
@@ -147,7 +162,10 @@ fn gate(ctx: &Context, source: &Source, applies: &[String], reverts: &[String]) 
     let mut versions: Vec<String> = applies.iter().chain(reverts).cloned().collect();
     versions.sort();
     versions.dedup();
-    let inputs = inputs(source, &versions)?;
+    // What is only reverted is checked on its down side alone: its up.sql
+    // does not run, and its findings would only be told as warnings.
+    let down_only = reverts.iter().filter(|v| !applies.contains(v)).map(String::as_str).collect();
+    let inputs = inputs(source, &versions, &down_only)?;
     // `inputs` keeps the folder's order: the version of input i.
     let wanted: std::collections::HashSet<&str> = versions.iter().map(String::as_str).collect();
     let order: Vec<&str> =

@@ -34,7 +34,7 @@ mod write;
 
 pub use write::{migrate, print_dry_run, run_output, Flags, Written};
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use crate::cli::{Cli, Command, DbOpts, LocalOpts, LockOpts, ProjectOpts};
 use crate::db::{self, history, lock, Conn, History};
@@ -49,12 +49,17 @@ use crate::{url, workspace};
 /// One run, resolved once: the settings (with the lint configuration), the
 /// output, and, when first asked, the database it talks to and the local
 /// database's paths. Later stages read these; nothing re-reads Cargo.toml,
-/// re-resolves the URL or registers its secrets twice.
+/// re-resolves the URL or registers its secrets twice. What the stages find
+/// worth saying on the way is collected here as data and told by this
+/// layer (`tell_notes`), at the end of each stage: the stages print nothing.
 pub struct Context {
     pub settings: Settings,
     pub reporter: Reporter,
+    notes: Mutex<Vec<String>>,
     /// The configured database (None: the local development database).
     configured: OnceLock<Result<Option<Configured>>>,
+    /// The database this run talks to, configured or local (started).
+    target: OnceLock<Result<Target>>,
     local: OnceLock<Result<crate::local::Local>>,
 }
 
@@ -65,6 +70,22 @@ pub struct Configured {
     pub origin: String,
     /// How a URL built from Supabase variables was put together.
     pub supabase: Option<supabase::url::Built>,
+}
+
+/// The database this run talks to, resolved once: the configured one, else
+/// the local development database (started if needed). Every later stage
+/// reads this value; nothing resolves the URL again.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub url: String,
+    /// Where the URL came from (`--database-url`, `DATABASE_URL in .env`, …).
+    pub origin: String,
+    /// `user@host:port/db` when it is not on this machine.
+    pub remote: Option<String>,
+    /// Seconds to wait for the server to accept a connection.
+    pub connect_timeout: u64,
+    /// How a URL built from Supabase variables was put together.
+    supabase: Option<supabase::url::Built>,
 }
 
 impl Context {
@@ -90,7 +111,27 @@ impl Context {
         };
         let settings = settings::resolve(&cwd, flags, project)?;
         warn_lost_expansions(&settings.env, &reporter);
-        Ok(Context { settings, reporter, configured: OnceLock::new(), local: OnceLock::new() })
+        Ok(Context {
+            settings,
+            reporter,
+            notes: Mutex::new(Vec::new()),
+            configured: OnceLock::new(),
+            target: OnceLock::new(),
+            local: OnceLock::new(),
+        })
+    }
+
+    /// Keep a note for the user (stderr, hidden by --quiet); `tell_notes` says it.
+    fn note(&self, text: impl Into<String>) {
+        self.notes.lock().unwrap_or_else(|p| p.into_inner()).push(text.into());
+    }
+
+    /// Say the notes kept so far, in the order they were made.
+    pub fn tell_notes(&self) {
+        let notes = std::mem::take(&mut *self.notes.lock().unwrap_or_else(|p| p.into_inner()));
+        for note in notes {
+            self.reporter.note(note);
+        }
     }
 
     /// The same run for one target of a fleet: the settings as resolved,
@@ -99,7 +140,9 @@ impl Context {
         Context {
             settings: self.settings.clone(),
             reporter: self.reporter.muted(),
+            notes: Mutex::new(Vec::new()),
             configured: OnceLock::new(),
+            target: OnceLock::new(),
             local: OnceLock::new(),
         }
     }
@@ -152,48 +195,60 @@ impl Context {
     /// machine (writes that are hard to undo ask first there); None for a
     /// local one or the local development database. Known before connecting.
     pub fn remote_target(&self, opts: &DbOpts) -> Result<Option<String>> {
-        Ok(match self.configured(opts)? {
-            Some(c) => url::parse_any(&c.url).ok().filter(|u| !u.is_local()).map(|u| u.target()),
-            None => None,
-        })
+        Ok(self.configured(opts)?.and_then(|c| remote(&c.url)))
     }
 
-    /// The database URL and where it came from: the configured one, else the
-    /// local development database (started if needed).
-    pub fn database_url(&self, opts: &DbOpts) -> Result<(String, String)> {
-        match self.configured(opts)? {
-            Some(c) => {
-                if let Some(built) = &c.supabase {
-                    for note in &built.notes {
-                        self.reporter.note(format!("note: {note}"));
-                    }
+    /// The database this run talks to: the configured one, else the local
+    /// development database (started if needed). Resolved once.
+    pub fn target(&self, opts: &DbOpts) -> Result<Target> {
+        let target = self.target.get_or_init(|| self.resolve_target(opts)).clone();
+        self.tell_notes();
+        target
+    }
+
+    fn resolve_target(&self, opts: &DbOpts) -> Result<Target> {
+        let (url, origin, supabase) = match self.configured(opts)? {
+            Some(Configured { url, origin, supabase }) => {
+                for note in supabase.iter().flat_map(|built| &built.notes) {
+                    self.note(format!("note: {note}"));
                 }
-                Ok((c.url, c.origin))
+                (url, origin, supabase)
             }
-            None => {
-                let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
-                if opts.no_local || (in_ci && !opts.local) {
-                    let why = if opts.no_local { "--no-local is given" } else { "CI is set" };
-                    return Err(Error::new(
-                        Kind::Connect,
-                        format!("no database is configured, and {why}: cargo-migrate does not fall back to the local development database"),
-                    )
-                    .hint("set DATABASE_URL (or --database-url, or VITE_SUPABASE_URL + SUPABASE_DB_PASSWORD); \
-                           to use the local development database here, pass --local (MIGRATE_LOCAL=1)"));
-                }
-                let local = self.local(&opts.local_db)?;
-                let url = running(&self.reporter, local.ensure_running()?);
-                for secret in url::secrets(&url) {
-                    output::add_secret(&secret);
-                }
-                self.reporter.note(format!(
-                    "using the local development database {} (nothing is configured; {} stops it)",
-                    url::mask(&url),
-                    local.command_hint("stop")
-                ));
-                Ok((url, "the local development database (nothing configured)".into()))
-            }
+            None => (self.start_local(opts)?, "the local development database (nothing configured)".into(), None),
+        };
+        Ok(Target { remote: remote(&url), url, origin, connect_timeout: opts.connect_timeout, supabase })
+    }
+
+    /// Nothing is configured: the local development database, started, unless
+    /// that fallback is off (--no-local, or CI without --local).
+    fn start_local(&self, opts: &DbOpts) -> Result<String> {
+        let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+        if opts.no_local || (in_ci && !opts.local) {
+            let why = if opts.no_local { "--no-local is given" } else { "CI is set" };
+            return Err(Error::new(
+                Kind::Connect,
+                format!("no database is configured, and {why}: cargo-migrate does not fall back to the local development database"),
+            )
+            .hint("set DATABASE_URL (or --database-url, or VITE_SUPABASE_URL + SUPABASE_DB_PASSWORD); \
+                   to use the local development database here, pass --local (MIGRATE_LOCAL=1)"));
         }
+        let local = self.local(&opts.local_db)?;
+        let running = local.ensure_running()?;
+        for secret in url::secrets(&running.url) {
+            output::add_secret(&secret);
+        }
+        running.notes.into_iter().for_each(|note| self.note(note));
+        self.note(format!(
+            "using the local development database {} (nothing is configured; {} stops it)",
+            url::mask(&running.url),
+            local.command_hint("stop")
+        ));
+        Ok(running.url)
+    }
+
+    /// The database URL and where it came from (see `target`).
+    pub fn database_url(&self, opts: &DbOpts) -> Result<(String, String)> {
+        self.target(opts).map(|t| (t.url, t.origin))
     }
 
     /// The local development database's paths; a command has one `--pg-bin`.
@@ -207,7 +262,6 @@ impl Context {
         let roles = s.roles.file()?;
         crate::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref(), roles)
     }
-
     /// A migration's failure on the local database explained by it: a
     /// missing role, with the file that makes it on the local and scratch
     /// databases; a stand-in extension created without IF NOT EXISTS.
@@ -238,10 +292,21 @@ impl Context {
             .hint("give the bin folder of a PostgreSQL installation (e.g. /usr/lib/postgresql/17/bin), or leave --pg-bin and PG_BIN unset to use the one found on this machine"))
     }
 
+    /// Open a connection to `url` with this run's database flags (see `open`).
     pub fn connect(&self, url: &str, opts: &DbOpts, purpose: &str) -> Result<Conn> {
         supabase::diagnose::refuse_transaction_pooler(url)?;
+        self.open(&Target { url: url.to_string(), ..self.target(opts)? }, purpose)
+    }
+
+    /// Open a connection to the target (its URL was checked when it was
+    /// resolved: the transaction pooler is refused there): Supabase's hints
+    /// for what fails, the region's other pooler tried when the first does
+    /// not know the project.
+    pub fn open(&self, target: &Target, purpose: &str) -> Result<Conn> {
         let hints = supabase::diagnose::hints();
-        self.blame_lost_expansion(self.connect_once(url, opts, purpose, &hints))
+        let conn = self.blame_lost_expansion(self.connect_once(target, purpose, &hints));
+        self.tell_notes();
+        conn
     }
 
     /// Where the Supabase pooler lookup reads `supabase link`'s file and keeps its answers.
@@ -269,20 +334,21 @@ impl Context {
         })
     }
 
-    fn connect_once(&self, url: &str, opts: &DbOpts, purpose: &str, hints: &db::Hints) -> Result<Conn> {
-        match db::connect(url, opts.connect_timeout, purpose, hints) {
+    fn connect_once(&self, target: &Target, purpose: &str, hints: &db::Hints) -> Result<Conn> {
+        let timeout = target.connect_timeout;
+        match db::connect(&target.url, timeout, purpose, hints) {
             // Only a region said where: the region's other pooler may be the one.
             Err(e) if matches!(e.kind, Kind::Connect) && e.message.contains(supabase::pooler::UNKNOWN_TENANT) => {
-                let built = self.configured(opts)?.and_then(|c| c.supabase);
-                let Some(alternate) = built.as_ref().and_then(|b| b.retry_after(url, &e.message)).map(str::to_string)
+                let built = target.supabase.as_ref();
+                let Some(alternate) = built.and_then(|b| b.retry_after(&target.url, &e.message)).map(str::to_string)
                 else {
                     return Err(e);
                 };
-                self.reporter.note(format!(
+                self.note(format!(
                     "note: that pooler does not know the project; using {} (set SUPABASE_POOLER_HOST to skip the first try)",
                     url::target_of(&alternate)
                 ));
-                let conn = db::connect(&alternate, opts.connect_timeout, purpose, hints)?;
+                let conn = db::connect(&alternate, timeout, purpose, hints)?;
                 // The next run goes there first.
                 if let Ok(parsed) = url::parse_any(&alternate) {
                     if let Some(project_ref) = parsed.user.as_deref().and_then(|u| u.strip_prefix("postgres.")) {
@@ -359,10 +425,10 @@ impl Context {
         let (source, database) = std::thread::scope(|scope| {
             let listing = scope.spawn(|| self.source().map(Source::with_checksums));
             let database = (|| {
-                let (url, origin) = self.database_url(opts)?;
-                let mut conn = self.connect(&url, opts, purpose)?;
+                let target = self.target(opts)?;
+                let mut conn = self.open(&target, purpose)?;
                 let history = history::read(&mut conn, facts, self.settings.ledger())?;
-                Ok(Database { url, origin, conn, history })
+                Ok(Database { url: target.url, origin: target.origin, conn, history })
             })();
             let source = listing.join().unwrap_or_else(|_| {
                 Err(Error::new(Kind::Internal, "reading the migrations folder failed unexpectedly"))
@@ -405,6 +471,11 @@ pub struct Database {
     pub origin: String,
     pub conn: Conn,
     pub history: History,
+}
+
+/// `user@host:port/db` of a database that is not on this machine.
+fn remote(db_url: &str) -> Option<String> {
+    url::parse_any(db_url).ok().filter(|u| !u.is_local()).map(|u| u.target())
 }
 
 pub fn state(source: &Source, history: &History) -> State {
@@ -488,28 +559,10 @@ pub fn run(cli: Cli) -> u8 {
         Command::Complete(a) => &a.project,
         Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
     };
-    let result = Context::load(project, reporter).and_then(|ctx| match &cli.command {
-        Command::Up(args) => up::run(&ctx, args),
-        Command::Down(args) => down::run(&ctx, args),
-        Command::Redo(args) => redo::run(&ctx, args),
-        Command::Repair(args) => repair::run(&ctx, args),
-        Command::Verify(args) => verify::run(&ctx, args),
-        Command::Diff(args) => diff::run(&ctx, args),
-        Command::Lint(args) => lint::run(&ctx, args),
-        Command::Status(args) => status::run(&ctx, args),
-        Command::Create(args) => create::run(&ctx, args),
-        Command::Import(args) => import::run(&ctx, args),
-        Command::Adopt(args) => adopt::adopt(&ctx, args),
-        Command::Seed(args) => seed::run(&ctx, args),
-        Command::Baseline(args) => adopt::baseline(&ctx, args),
-        Command::DatabaseUrl(args) => database_url::run(&ctx, args),
-        Command::Local(args) => local::run(&ctx, args),
-        Command::Dump(args) => dump::run(&ctx, args),
-        Command::Squash(args) => squash::run(&ctx, args),
-        Command::PrintSchema(args) => print_schema::run(&ctx, args),
-        Command::Check(args) => check::run(&ctx, args),
-        Command::Complete(args) => complete::run(&ctx, args),
-        Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
+    let result = Context::load(project, reporter).and_then(|ctx| {
+        let result = dispatch(&ctx, &cli.command);
+        ctx.tell_notes();
+        result
     });
     match result {
         Ok(code) => code,
@@ -517,5 +570,31 @@ pub fn run(cli: Cli) -> u8 {
             reporter.error(&e);
             e.exit_code()
         }
+    }
+}
+
+fn dispatch(ctx: &Context, command: &Command) -> Result<u8> {
+    match command {
+        Command::Up(args) => up::run(ctx, args),
+        Command::Down(args) => down::run(ctx, args),
+        Command::Redo(args) => redo::run(ctx, args),
+        Command::Repair(args) => repair::run(ctx, args),
+        Command::Verify(args) => verify::run(ctx, args),
+        Command::Diff(args) => diff::run(ctx, args),
+        Command::Lint(args) => lint::run(ctx, args),
+        Command::Status(args) => status::run(ctx, args),
+        Command::Create(args) => create::run(ctx, args),
+        Command::Import(args) => import::run(ctx, args),
+        Command::Adopt(args) => adopt::adopt(ctx, args),
+        Command::Seed(args) => seed::run(ctx, args),
+        Command::Baseline(args) => adopt::baseline(ctx, args),
+        Command::DatabaseUrl(args) => database_url::run(ctx, args),
+        Command::Local(args) => local::run(ctx, args),
+        Command::Dump(args) => dump::run(ctx, args),
+        Command::Squash(args) => squash::run(ctx, args),
+        Command::PrintSchema(args) => print_schema::run(ctx, args),
+        Command::Check(args) => check::run(ctx, args),
+        Command::Complete(args) => complete::run(ctx, args),
+        Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
     }
 }

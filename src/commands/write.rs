@@ -5,7 +5,7 @@ use super::confirm::confirm;
 use std::io::IsTerminal;
 
 use super::{pending, state, Context, Database};
-use crate::cli::{DbOpts, LockOpts};
+use crate::cli::{DbOpts, LocalOpts, LockOpts};
 use crate::db::{self, history, Conn, History};
 use crate::error::{Error, Kind, Result};
 use crate::output::{self, Reporter, RunOutput, StepJson};
@@ -36,7 +36,7 @@ fn back_up(
     ctx: &Context,
     conn: &mut Conn,
     db_url: &str,
-    opts: &DbOpts,
+    local_db: &LocalOpts,
     dir: Option<&std::path::Path>,
 ) -> Result<std::path::PathBuf> {
     let cwd = std::env::current_dir().unwrap_or_default();
@@ -53,7 +53,7 @@ fn back_up(
         )
         .hint("backups must not be committed with the migrations: give --backup-dir another folder"));
     }
-    let pg_dump = super::dump::pg_dump_for(ctx, conn, &opts.local_db)?;
+    let pg_dump = super::dump::pg_dump_for(ctx, conn, local_db)?;
     let parsed = db::connect::parse(db_url)?;
     let stamp = crate::version::format_timestamp(jiff::Timestamp::now().as_second());
     let dump = db::backup::dump(&parsed, &pg_dump, &dir, &stamp)?;
@@ -161,14 +161,15 @@ pub fn migrate(
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
     let reverts = !matches!(request, Request::Up { .. }) && !dry_run;
-    let remote = ctx.remote_target(db_opts)?;
+    let db = ctx.target(db_opts)?;
+    let remote = db.remote.as_deref();
     let ask = reverts && !yes && remote.is_some();
     if ask && !std::io::stdin().is_terminal() {
         return Err(Error::new(
             Kind::ConfirmationNeeded,
             format!(
                 "this would revert migrations on {}, which is not a local database, and there is no terminal to ask; nothing was run",
-                remote.as_deref().unwrap_or_default()
+                remote.unwrap_or_default()
             ),
         )
         .hint("run it on a terminal to confirm, or pass --yes (-y) when a script means it"));
@@ -244,13 +245,13 @@ pub fn migrate(
                 confirm(r, &format!("{what} on {target}, which is not a local database"))?;
             }
             if let Some(dir) = &backup {
-                made = Some(back_up(ctx, &mut conn, &url, db_opts, dir.as_deref())?);
+                made = Some(back_up(ctx, &mut conn, &url, &db_opts.local_db, dir.as_deref())?);
             }
             // On a terminal, the progress line; gone (dropped) before anything else is printed.
             let progress = output::progress::Progress::start(r, steps.len());
             let watch = progress.clone().map(|p| p as std::sync::Arc<dyn runner::Watch>);
             let options = runner::Options { durable_each, watch, ..ctx.run_options(single_transaction, lock_opts) };
-            let reconnect = || ctx.connect(&url, db_opts, "check").map(|c| Box::new(c) as Box<dyn db::Session>);
+            let reconnect = || ctx.open(&db, "check").map(|c| Box::new(c) as Box<dyn db::Session>);
             let done_or_error =
                 runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| print_step(r, step))
                     .map_err(|e| ctx.with_local_hints(e));

@@ -1,7 +1,9 @@
-//! Every statement cargo-migrate sends lives under this folder: opening a
-//! connection, the migration lock, reading the history, the bookkeeping
-//! writes, and executing a prepared migration (with PostgreSQL's error mapped
-//! back to `file:line:col`). Nothing outside `db/` writes SQL for the server.
+//! Every statement cargo-migrate writes for a server lives under this folder:
+//! opening a connection, the migration lock, reading the history, the
+//! bookkeeping writes, catalog reads, and executing a prepared migration
+//! (with PostgreSQL's error mapped back to `file:line:col`). Outside it only
+//! SQL files are sent as they are: the migrations and seeds, the roles file,
+//! and the local development database's preparation (`local/*.sql`).
 
 pub mod advisor;
 pub mod backfill;
@@ -13,6 +15,7 @@ pub mod connect;
 pub mod dump;
 pub mod dump_text;
 pub mod execute;
+pub mod extensions;
 #[cfg(test)]
 pub mod fake;
 pub mod foreign;

@@ -117,34 +117,21 @@ pub fn extensions(url: &str) -> Result<Vec<Extension>> {
 }
 
 fn extensions_of(conn: &mut crate::db::pq::Conn) -> Result<Vec<Extension>> {
-    let rows = conn
-        .query(
-            "SELECT n.name, e.extnamespace::regnamespace::text, e.extversion, \
-                    coalesce(pg_catalog.obj_description(e.oid, 'pg_extension'), \
-                             (SELECT a.comment FROM pg_catalog.pg_available_extensions a WHERE a.name = n.name)), \
-                    e.oid IS NOT NULL, \
-                    EXISTS (SELECT FROM pg_catalog.pg_available_extensions a WHERE a.name = n.name) \
-               FROM unnest(string_to_array($1, ',')) WITH ORDINALITY AS n (name, i) \
-               LEFT JOIN pg_catalog.pg_extension e ON e.extname = n.name \
-              ORDER BY n.i",
-            &[&SUPABASE_EXTENSIONS.join(",")],
-        )
-        .map_err(|e| crate::db::query_error("list the extensions", e))?;
-    Ok((0..rows.len)
-        .map(|i| {
-            let comment = rows.text(i, 3).unwrap_or_default();
-            let note = comment.strip_prefix(STAND_IN_PREFIX).map(str::to_string);
-            let state = match (rows.bool(i, 4) == Some(true), &note, rows.bool(i, 5) == Some(true)) {
+    Ok(crate::db::extensions::states(conn, SUPABASE_EXTENSIONS)?
+        .into_iter()
+        .map(|e| {
+            let note = e.comment.strip_prefix(STAND_IN_PREFIX).map(str::to_string);
+            let state = match (e.installed, &note, e.available) {
                 (true, Some(_), _) => ExtensionState::StandIn,
                 (true, None, _) => ExtensionState::Real,
                 (false, _, true) => ExtensionState::Available,
                 (false, _, false) => ExtensionState::Missing,
             };
             Extension {
-                name: rows.text(i, 0).unwrap_or_default(),
+                name: e.name,
                 state,
-                schema: rows.text(i, 1),
-                version: rows.text(i, 2).filter(|_| state == ExtensionState::Real),
+                schema: e.schema,
+                version: e.version.filter(|_| state == ExtensionState::Real),
                 note,
             }
         })

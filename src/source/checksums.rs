@@ -1,26 +1,175 @@
-//! The checksum of every up.sql, for comparing with what was applied. Every
-//! file is read and hashed on every run: a cache keyed on size and
-//! modification time would miss an edit that keeps both (`cp -p`, `rsync -t`),
-//! and a safety check must not be fooled; reading 5,000 small files costs
-//! about 8 ms of a 43 ms `status` (bench/caches.py, bench/RESULTS.md).
+//! The checksum of every up.sql (compared with what was applied) and whether
+//! each down.sql says irreversible, read on two threads while the database
+//! is being asked.
+//!
+//! Both are kept in a cache, by each file's identity and change stamp:
+//! device, inode, size, modification time and status-change time (ctime),
+//! in nanoseconds. The kernel sets ctime on every write, chmod and rename,
+//! and no program can set it back (`cp -p`, `rsync -t` and `touch -d` set
+//! the modification time only), so an edit that keeps the size and the
+//! modification time is read again. A file changed less than `RACY` ago is
+//! never taken from the cache nor put in it: a second write in the same tick
+//! of a coarse file-system clock would keep every part of the stamp (git's
+//! "racily clean" rule). Best effort: without a cache folder
+//! (`CARGO_MIGRATE_NO_CACHE=1`) every file is read.
 
-use super::Migration;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use super::{Layout, Migration};
 use crate::version;
 
-/// Fill `checksum` of each migration by reading its file (on two threads);
-/// None where it cannot be read.
-pub fn fill(migrations: &mut [Migration]) {
-    let one = |m: &Migration| m.read_sql(&m.up_path()).ok().map(|sql| version::checksum(&up_of(m, sql)));
+/// How recent a change must be for its stamp not to be trusted.
+const RACY: Duration = Duration::from_secs(2);
+
+/// Fill `checksum` (None where up.sql cannot be read) and, for a folder,
+/// whether its down.sql says irreversible.
+pub fn fill(dir: &Path, migrations: &mut [Migration]) {
+    let file = crate::workspace::cache::dir()
+        .map(|d| d.join(format!("sources-1-{}.tsv", version::checksum(&dir.display().to_string()))));
+    fill_with(file.as_deref(), RACY, migrations);
+}
+
+/// `fill` with the cache in `file` (None: no cache); returns how many
+/// migrations were read rather than taken from the cache.
+fn fill_with(file: Option<&Path>, racy: Duration, migrations: &mut [Migration]) -> usize {
+    let text = file.and_then(|f| std::fs::read_to_string(f).ok()).unwrap_or_default();
+    let cached = parse(&text);
+    let now = SystemTime::now();
+    let one = |m: &Migration| -> Entry {
+        let up = stamp(&m.up_path(), now, racy);
+        let down = if m.layout == Layout::Folder { stamp(&m.down_path(), now, racy) } else { Stamp::Absent };
+        let trusted = matches!(up, Stamp::At(_)) && down != Stamp::Racy;
+        if let Some(hit) = cached.get(m.name.as_str()).filter(|c| trusted && c.up == up && c.down == down) {
+            if let Some(mark) = &hit.mark {
+                let _ = m.text.1.set(mark.clone());
+            }
+            return Entry { read: false, ..hit.clone() };
+        }
+        let checksum = m.read_sql(&m.up_path()).ok().map(|sql| version::checksum(&up_of(m, sql)));
+        // The mark is probed now only where it can be kept; otherwise when asked.
+        let mark = (file.is_some() && m.layout == Layout::Folder).then(|| m.irreversible());
+        Entry { up, down, checksum, mark, read: true }
+    };
     let half = migrations.len() / 2;
-    let found: Vec<Option<String>> = std::thread::scope(|scope| {
+    let found: Vec<Entry> = std::thread::scope(|scope| {
         let second = scope.spawn(|| migrations[half..].iter().map(one).collect::<Vec<_>>());
         let mut found: Vec<_> = migrations[..half].iter().map(one).collect();
         found.extend(second.join().unwrap_or_default());
         found
     });
-    for (m, sum) in migrations.iter_mut().zip(found) {
-        m.checksum = sum;
+    let read = found.iter().filter(|e| e.read).count();
+    let changed = read > 0 || cached.len() != migrations.len();
+    let mut lines = String::new();
+    for (m, entry) in migrations.iter_mut().zip(found) {
+        if changed {
+            if let Some(line) = entry.line(&m.name) {
+                lines.push_str(&line);
+            }
+        }
+        m.checksum = entry.checksum;
     }
+    if let Some(file) = file.filter(|_| changed) {
+        crate::workspace::cache::write_atomically(file, &lines);
+    }
+    read
+}
+
+/// What a file's stamp says of it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+enum Stamp {
+    /// (device, inode, size, mtime ns, ctime ns) of a file changed at least
+    /// `RACY` ago.
+    At(String),
+    /// No such file.
+    Absent,
+    /// Changed too recently, or unknown (off Unix): never trusted.
+    #[default]
+    Racy,
+}
+
+fn stamp(path: &Path, now: SystemTime, racy: Duration) -> Stamp {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Stamp::Absent,
+        Err(_) => Stamp::Racy,
+        Ok(meta) => trusted_stamp(&meta, now, racy).map_or(Stamp::Racy, Stamp::At),
+    }
+}
+
+fn trusted_stamp(meta: &std::fs::Metadata, now: SystemTime, racy: Duration) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let ctime = SystemTime::UNIX_EPOCH
+            .checked_add(Duration::new(u64::try_from(meta.ctime()).ok()?, u32::try_from(meta.ctime_nsec()).ok()?))?;
+        if now.duration_since(ctime).map_or(true, |age| age < racy) {
+            return None;
+        }
+        Some(format!(
+            "{}:{}:{}:{}.{}:{}.{}",
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec()
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (meta, now, racy);
+        None
+    }
+}
+
+/// One migration's files as found or as cached.
+#[derive(Debug, Clone, Default)]
+struct Entry {
+    up: Stamp,
+    down: Stamp,
+    checksum: Option<String>,
+    /// For a folder: its down.sql's irreversible reason (Some(None): not irreversible).
+    mark: Option<Option<String>>,
+    read: bool,
+}
+
+impl Entry {
+    /// `name \t up stamp \t checksum \t down stamp \t mark`: only what was
+    /// read from files whose stamps can be trusted.
+    fn line(&self, name: &str) -> Option<String> {
+        let (Stamp::At(up), Some(checksum)) = (&self.up, &self.checksum) else { return None };
+        let down = match &self.down {
+            Stamp::At(s) => s.as_str(),
+            Stamp::Absent => "-",
+            Stamp::Racy => return None,
+        };
+        let mark = match &self.mark {
+            None => "?".to_string(),
+            Some(None) => "-".to_string(),
+            Some(Some(why)) => format!("!{}", why.replace(['\t', '\n', '\r'], " ")),
+        };
+        Some(format!("{name}\t{up}\t{checksum}\t{down}\t{mark}\n"))
+    }
+}
+
+/// The cache's lines by migration name; anything unreadable is skipped.
+fn parse(text: &str) -> HashMap<&str, Entry> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.splitn(5, '\t');
+            let (name, up, checksum, down, mark) = (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
+            let mark = match mark {
+                "?" => None,
+                "-" => Some(None),
+                why => Some(Some(why.strip_prefix('!')?.to_string())),
+            };
+            let down = if down == "-" { Stamp::Absent } else { Stamp::At(down.into()) };
+            let entry = Entry { up: Stamp::At(up.into()), down, checksum: Some(checksum.into()), mark, read: false };
+            Some((name, entry))
+        })
+        .collect()
 }
 
 /// What the checksum is of: up.sql, or a single file's up section (as
@@ -30,5 +179,84 @@ fn up_of(m: &Migration, text: String) -> String {
         super::sections::split(&text).up
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileText;
+
+    fn folder(dir: &Path) -> Migration {
+        Migration {
+            version: "1".into(),
+            name: "1_a".into(),
+            path: dir.to_path_buf(),
+            layout: Layout::Folder,
+            down_file: None,
+            checksum: None,
+            text: FileText::default(),
+        }
+    }
+
+    /// Fill a fresh reading of the folder (as each run does); how many were read.
+    fn run(dir: &Path, cache: &Path, racy: Duration) -> (usize, Option<String>, Option<String>) {
+        let mut ms = [folder(dir)];
+        let read = fill_with(Some(cache), racy, &mut ms);
+        (read, ms[0].checksum.clone(), ms[0].irreversible())
+    }
+
+    #[test]
+    fn a_same_size_edit_that_keeps_the_modification_time_is_read_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, cache) = (tmp.path().join("1_a"), tmp.path().join("cache.tsv"));
+        std::fs::create_dir(&dir).unwrap();
+        let up = dir.join("up.sql");
+        std::fs::write(&up, "SELECT 1;\n").unwrap();
+        std::fs::write(dir.join("down.sql"), "SELECT 0;\n").unwrap();
+        let mtime = std::fs::metadata(&up).unwrap().modified().unwrap();
+
+        let (read, first, mark) = run(&dir, &cache, Duration::ZERO);
+        assert_eq!((read, first.as_deref(), mark), (1, Some(version::checksum("SELECT 1;\n").as_str()), None));
+        // Unchanged: from the cache.
+        assert_eq!(run(&dir, &cache, Duration::ZERO), (0, first.clone(), None));
+
+        // `cp -p` / `rsync -t`: the same size, the old modification time. (A
+        // pause first: within one tick of the file system's clock even ctime
+        // would not move, which is what `RACY` guards against outside tests.)
+        std::thread::sleep(Duration::from_millis(30));
+        std::fs::write(&up, "SELECT 2;\n").unwrap();
+        std::fs::File::options().write(true).open(&up).unwrap().set_modified(mtime).unwrap();
+        assert_eq!(std::fs::metadata(&up).unwrap().modified().unwrap(), mtime);
+        let (read, second, _) = run(&dir, &cache, Duration::ZERO);
+        assert_eq!(read, 1);
+        assert_eq!(second.as_deref(), Some(version::checksum("SELECT 2;\n").as_str()));
+
+        // down.sql becomes irreversible the same way: its mark is read again too.
+        let down = dir.join("down.sql");
+        let down_mtime = std::fs::metadata(&down).unwrap().modified().unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+        std::fs::write(&down, format!("{}: x\n", crate::source::IRREVERSIBLE_MARK)).unwrap();
+        std::fs::File::options().write(true).open(&down).unwrap().set_modified(down_mtime).unwrap();
+        let (read, _, mark) = run(&dir, &cache, Duration::ZERO);
+        assert_eq!((read, mark.as_deref()), (1, Some("x")));
+        assert_eq!(run(&dir, &cache, Duration::ZERO).2.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn a_file_changed_just_now_is_never_taken_from_the_cache() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, cache) = (tmp.path().join("1_a"), tmp.path().join("cache.tsv"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("up.sql"), "SELECT 1;\n").unwrap();
+        let hour = Duration::from_secs(3600);
+        assert_eq!(run(&dir, &cache, hour).0, 1);
+        assert_eq!(run(&dir, &cache, hour).0, 1);
+        // Nothing was kept: the cache holds no line for it.
+        assert!(std::fs::read_to_string(&cache).unwrap_or_default().is_empty());
+        // Without a cache, every file is read, and the mark is left for when it is asked.
+        let mut ms = [folder(&dir)];
+        assert_eq!(fill_with(None, Duration::ZERO, &mut ms), 1);
+        assert!(ms[0].checksum.is_some());
     }
 }

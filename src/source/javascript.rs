@@ -24,7 +24,7 @@ pub fn is_script(file_name: &str) -> bool {
 
 /// One file, as node-pg-migrate would run it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Conversion {
     Converted {
         up: Direction,
         down: Down,
@@ -83,7 +83,7 @@ pub fn find_package(dir: &Path) -> Option<PathBuf> {
 /// Run `files` (absolute paths, in node-pg-migrate's order: type shorthands
 /// a file exports apply to the files after it) through the project's
 /// node-pg-migrate. Returns its version and each file's outcome, in order.
-pub fn convert(dir: &Path, files: &[PathBuf]) -> Result<(String, Vec<Outcome>)> {
+pub fn convert(dir: &Path, files: &[PathBuf]) -> Result<(String, Vec<Conversion>)> {
     let Some(package) = find_package(dir) else {
         return Err(Error::new(
             Kind::NoNodePgMigrate,
@@ -121,9 +121,9 @@ pub fn convert(dir: &Path, files: &[PathBuf]) -> Result<(String, Vec<Outcome>)> 
         .files
         .into_iter()
         .map(|f| match (f.error, f.up) {
-            (Some(e), _) => Outcome::Failed(reason(&e, &f.file)),
-            (None, None) => Outcome::Failed("node-pg-migrate gave no SQL for its up".into()),
-            (None, Some(up)) => Outcome::Converted {
+            (Some(e), _) => Conversion::Failed(reason(&e, &f.file)),
+            (None, None) => Conversion::Failed("node-pg-migrate gave no SQL for its up".into()),
+            (None, Some(up)) => Conversion::Converted {
                 up,
                 down: match (f.down, f.irreversible) {
                     (Some(down), _) => Down::Sql(down),

@@ -67,6 +67,8 @@ pub struct FileText(
     std::sync::OnceLock<Option<String>>,
     /// The files themselves, when they were compiled into an app (`embed`).
     Option<std::sync::Arc<Compiled>>,
+    /// A folder's metadata.toml: whether it runs in a transaction.
+    std::sync::OnceLock<Result<bool>>,
 );
 
 /// A folder migration's files as compiled into an app: what is read instead
@@ -266,7 +268,12 @@ pub fn compiled(label: &str, migrations: Vec<(String, Compiled)>) -> Source {
             layout: Layout::Folder,
             down_file: None,
             checksum: None,
-            text: FileText(Default::default(), Default::default(), Some(std::sync::Arc::new(files))),
+            text: FileText(
+                Default::default(),
+                Default::default(),
+                Some(std::sync::Arc::new(files)),
+                Default::default(),
+            ),
         });
     }
     source.migrations.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.name.cmp(&b.name)));
@@ -550,7 +557,7 @@ impl Source {
     /// `status` and `up` compare them with what was applied, and read them
     /// while the database is being asked.
     pub fn with_checksums(mut self) -> Source {
-        checksums::fill(&mut self.migrations);
+        checksums::fill(&self.dir, &mut self.migrations);
         self
     }
 }
@@ -811,6 +818,11 @@ impl Migration {
             }
             return Ok(if up { s.up_in_transaction } else { s.down_in_transaction });
         }
+        self.text.3.get_or_init(|| self.read_metadata()).clone()
+    }
+
+    /// A folder's `metadata.toml`, read once: the lint and the runner both ask.
+    fn read_metadata(&self) -> Result<bool> {
         let path = self.path.join("metadata.toml");
         let text = match self.file_text(&path) {
             Ok(t) => t,

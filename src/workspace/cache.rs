@@ -1,7 +1,7 @@
 //! A cache of what `cargo metadata` told us about a folder, so that `status`
 //! and a no-op `up` do not pay for running cargo every time (~25 ms on an
 //! idle machine, more than the 18 ms command itself; bench/caches.py). The
-//! only cache cargo-migrate keeps.
+//! cache folder and its atomic writes serve `source::checksums` too.
 //!
 //! Safe because every file that could change the answer is recorded with a
 //! checksum of its content (not its size and modification time, which an edit
@@ -44,7 +44,7 @@ fn cargo_home() -> Option<PathBuf> {
 }
 
 /// `$XDG_CACHE_HOME/cargo-migrate` (or `~/.cache/cargo-migrate`); None when caching is off.
-fn dir() -> Option<PathBuf> {
+pub(crate) fn dir() -> Option<PathBuf> {
     if std::env::var_os("CARGO_MIGRATE_NO_CACHE").is_some_and(|v| !v.is_empty() && v != "0") {
         return None;
     }
@@ -65,7 +65,7 @@ fn stamp(path: &Path) -> Option<String> {
 
 /// Write `text` to `file` through a temporary file and a rename, so that a
 /// reader never sees half of it.
-fn write_atomically(file: &Path, text: &str) {
+pub(crate) fn write_atomically(file: &Path, text: &str) {
     let Some(dir) = file.parent() else { return };
     if std::fs::create_dir_all(dir).is_err() {
         return;

@@ -7,7 +7,7 @@ use cargo_metadata::{Metadata, MetadataCommand};
 use serde::Deserialize;
 
 use crate::error::{Error, Kind, Result};
-mod cache;
+pub(crate) mod cache;
 
 #[derive(Debug, Clone)]
 pub struct Project {

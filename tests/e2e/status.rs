@@ -176,8 +176,16 @@ fn an_edit_that_keeps_size_and_mtime_is_seen_as_modified() {
     let p = Project::new(&db);
     p.migration("20250101000000_a", "CREATE TABLE aaaa (id int);\n", Some("DROP TABLE aaaa;\n"));
     p.cargo_migrate(&["up"]).ok();
+    // Files changed in the last two seconds are never cached: wait, so that
+    // this status puts the file in the cache and the next one must see past it.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
     let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
     assert_eq!(j["migrations"][0]["modified"], false, "{j}");
+    let cached = std::fs::read_dir(p.root.join("target/cache/cargo-migrate")).unwrap().flatten().any(|f| {
+        f.file_name().to_string_lossy().starts_with("sources-")
+            && std::fs::read_to_string(f.path()).unwrap_or_default().starts_with("20250101000000_a\t")
+    });
+    assert!(cached, "the checksum is in the cache");
     edit_keeping_size_and_mtime(&p.root.join("migrations/20250101000000_a/up.sql"), "CREATE TABLE bbbb (id int);\n");
     let j = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
     assert_eq!(j["migrations"][0]["modified"], true, "{j}");
