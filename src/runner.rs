@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::db::execute::{self, Outcome, Prepared, Recording};
-use crate::db::ledger::{self, Record};
+use crate::db::ledger::{self, Exposure, Record};
 use crate::db::pq::Notice;
 use crate::db::{history, lock, query_error, History, Session};
 use crate::error::{Action, ConnectionLoss, DatabaseHas, DoneStep, Error, Kind, Result};
@@ -45,6 +45,8 @@ pub struct Options {
     /// After the connection dropped mid-step, how long to wait for the old
     /// session to end before deciding what happened.
     pub settle_timeout: Duration,
+    /// The API's roles, kept out of the bookkeeping tables (handed in from above).
+    pub exposure: Exposure,
     /// `--durable-each`: every step's commit waits for the disk, not only the
     /// run's last (which makes all before it durable: the WAL is flushed in order).
     pub durable_each: bool,
@@ -63,11 +65,12 @@ pub trait Watch {
 
 impl Options {
     /// A run that waits for an interrupted session as long as it waits for the lock.
-    pub fn new(single_transaction: bool, lock: &crate::cli::LockOpts) -> Options {
+    pub fn new(single_transaction: bool, lock_timeout: Duration, exposure: Exposure) -> Options {
         Options {
             single_transaction,
             who: crate::db::connect::whoami(),
-            settle_timeout: Duration::from_secs(lock.lock_timeout),
+            settle_timeout: lock_timeout,
+            exposure,
             durable_each: false,
             watch: None,
         }
@@ -229,7 +232,7 @@ pub fn dry_run(
     options: &Options,
 ) -> Result<(String, Vec<Planned>)> {
     let prepared = read_steps(conn, steps, source, history, options)?;
-    let (diesel_table, setup) = ledger::ensure_tables_sql(history)?;
+    let (diesel_table, setup) = ledger::ensure_tables_sql(history, options.exposure)?;
     let mut recording = Recording {
         ledger: (history.ledger, &diesel_table),
         supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
@@ -274,8 +277,8 @@ pub fn run(
     // Privileges first (no trigger fires for a REVOKE), so that even a
     // refused run takes back what GRANT ALL handed out; then nothing runs
     // while a hook of someone else's hangs on the tables.
-    ledger::guard(conn, history)?;
-    let diesel_table = ledger::ensure_tables(conn, history)?;
+    ledger::guard(conn, history, options.exposure)?;
+    let diesel_table = ledger::ensure_tables(conn, history, options.exposure)?;
     let mut recording = Recording {
         ledger: (history.ledger, &diesel_table),
         supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
@@ -379,7 +382,7 @@ pub fn run(
         done.iter().for_each(on_step);
     }
     // A migration of this run may have granted `public` to the API roles.
-    ledger::protect(conn, history.ledger)?;
+    ledger::protect(conn, history.ledger, options.exposure)?;
     Ok(done)
 }
 
@@ -390,7 +393,8 @@ fn durable(options: &Options, i: usize, n: usize) -> bool {
 }
 
 /// When the connection dropped after relaxed commits: the server may have crashed.
-const RELAXED_AFTER_LOSS: &str = "  this run committed its migrations without waiting for the disk (only its last commit waits, and \
+const RELAXED_AFTER_LOSS: &str =
+    "  this run committed its migrations without waiting for the disk (only its last commit waits, and \
      makes all before it durable): if the server crashed, the newest of them may be lost, each one whole, as if it \
      had not run; `cargo migrate status` shows what the database has";
 
@@ -406,10 +410,10 @@ pub struct InTransaction {
 
 impl InTransaction {
     /// Makes sure of the bookkeeping tables (committed at once: call it outside the caller's transaction).
-    pub fn new(conn: &mut dyn Session, history: &History) -> Result<InTransaction> {
+    pub fn new(conn: &mut dyn Session, history: &History, exposure: Exposure) -> Result<InTransaction> {
         Ok(InTransaction {
             ledger: history.ledger,
-            diesel_table: ledger::ensure_tables(conn, history)?,
+            diesel_table: ledger::ensure_tables(conn, history, exposure)?,
             supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
             who: crate::db::connect::whoami(),
         })
@@ -625,6 +629,7 @@ mod tests {
             single_transaction: false,
             who: "me".into(),
             settle_timeout: Duration::ZERO,
+            exposure: Exposure { roles: &["anon"], schemas: &["public"] },
             durable_each,
             watch: None,
         };
@@ -681,6 +686,7 @@ mod tests {
             single_transaction: false,
             who: "me".into(),
             settle_timeout: Duration::from_secs(60),
+            exposure: Exposure { roles: &["anon"], schemas: &["public"] },
             durable_each: false,
             watch: None,
         };

@@ -28,6 +28,8 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
         lint: !args.no_lint,
         ignore_other_history: args.ignore_other_history,
         durable_each: args.durable_each,
+        schema: args.schema.clone(),
+        from_schema: args.from_schema,
     };
     let out = migrate(ctx, &args.db, &args.lock, &request, flags)?;
     if out.planned.is_some() {

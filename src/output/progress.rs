@@ -56,16 +56,17 @@ impl Progress {
         }
         let running = Arc::new(Mutex::new(Running { since: Instant::now(), name: String::new(), statements: None }));
         let shown = running.clone();
-        let style = ProgressStyle::with_template("  {pos}/{len} {step}")
-            .ok()?
-            .with_key("step", move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+        let style = ProgressStyle::with_template("  {pos}/{len} {step}").ok()?.with_key(
+            "step",
+            move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
                 if let Ok(s) = shown.lock() {
                     let _ = write!(w, "{}  {:.1}s", s.name, s.since.elapsed().as_secs_f64());
                     if let Some((done, of)) = s.statements {
                         let _ = write!(w, "  (statement {done}/{of})");
                     }
                 }
-            });
+            },
+        );
         let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr()).with_style(style);
         *ACTIVE.lock().ok()? = Some(bar.clone());
         Some(Arc::new(Progress { bar, running }))

@@ -23,11 +23,15 @@ fn documents() -> Vec<(&'static str, Schema)> {
         ("verify", schema_for!(VerifyOutput)),
         ("repair", schema_for!(RepairOutput)),
         ("create", schema_for!(CreateOutput)),
+        ("diff", schema_for!(DiffOutput)),
         ("seed", schema_for!(SeedOutput)),
         ("adopt", schema_for!(AdoptOutput)),
         ("import", schema_for!(ImportOutput)),
         ("database_url", schema_for!(DatabaseUrlOutput)),
         ("local", schema_for!(LocalOutput)),
+        ("dump", schema_for!(DumpOutput)),
+        ("squash", schema_for!(SquashOutput)),
+        ("print_schema", schema_for!(PrintSchemaOutput)),
         ("sarif", schema_for!(Sarif)),
     ]
 }

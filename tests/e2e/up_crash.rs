@@ -86,9 +86,8 @@ fn a_crash_mid_run_loses_whole_migrations_only_and_up_completes_after_it() {
     }
     let running = p.spawn(&["up", "--no-lint", "--format", "json"]);
     let deadline = Instant::now() + Duration::from_secs(120);
-    let applied = || {
-        try_psql(&url, "SELECT count(*) FROM public.__diesel_schema_migrations").ok().and_then(|n| n.parse().ok())
-    };
+    let applied =
+        || try_psql(&url, "SELECT count(*) FROM public.__diesel_schema_migrations").ok().and_then(|n| n.parse().ok());
     while applied().unwrap_or(0) < N / 4 {
         assert!(Instant::now() < deadline, "the run did not get a quarter through in time");
         std::thread::sleep(Duration::from_millis(20));
@@ -104,7 +103,8 @@ fn a_crash_mid_run_loses_whole_migrations_only_and_up_completes_after_it() {
     let st = p.cargo_migrate_json(&["status"]).ok().json();
     let rows = st["migrations"].as_array().unwrap();
     assert_eq!(rows.len(), N);
-    let tables = psql(&url, "SELECT string_agg(relname, ' ') FROM pg_class WHERE relkind = 'r' AND relname ~ '^t[0-9]+$'");
+    let tables =
+        psql(&url, "SELECT string_agg(relname, ' ') FROM pg_class WHERE relkind = 'r' AND relname ~ '^t[0-9]+$'");
     let tables: std::collections::BTreeSet<&str> = tables.split_whitespace().collect();
     let mut applied_now = 0;
     for (i, row) in rows.iter().enumerate() {

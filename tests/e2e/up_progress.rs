@@ -44,12 +44,16 @@ fn up_on_a_terminal_shows_its_progress_and_json_does_not() {
     assert!(screen.contains("\r\u{1b}[2K"), "{screen:?}");
     // The lines a run prints are all there, in order, and the summary last.
     let text = plain(&screen);
-    let at: Vec<usize> = ["20250101000000_create_a", "20250102000000_slow", "20250103000000_outside", "20250104000000_create_d"]
-        .iter()
-        .map(|name| text.find(&format!("applied  {name}")).unwrap_or_else(|| panic!("{name}: {text}")))
-        .collect();
+    let at: Vec<usize> =
+        ["20250101000000_create_a", "20250102000000_slow", "20250103000000_outside", "20250104000000_create_d"]
+            .iter()
+            .map(|name| text.find(&format!("applied  {name}")).unwrap_or_else(|| panic!("{name}: {text}")))
+            .collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
-    assert!(text.trim_end().ends_with("applied 4 migration(s) in") || text.contains("✓ applied 4 migration(s)"), "{text}");
+    assert!(
+        text.trim_end().ends_with("applied 4 migration(s) in") || text.contains("✓ applied 4 migration(s)"),
+        "{text}"
+    );
     assert_eq!(db.applied().len(), 4);
 
     // --format json on a terminal: the document alone, no progress.
