@@ -9,7 +9,8 @@ Run by hand, never from the test suite:
 For each round, on fresh databases, in turn: `up` of N migrations (the same ones as
 run.py) on a pseudo-terminal (util-linux `script`) as it shows by default, with the
 progress line, and with `MIGRATE_NO_PROGRESS=1` (the same lines, no progress line).
-Prints the median of each and the median of the ratios taken pair by pair.
+Prints the median of each (wall time, and the CPU time of cargo-migrate itself, which the
+machine's load disturbs less) and the median of the ratios taken pair by pair.
 """
 
 import argparse
@@ -25,8 +26,12 @@ from run import REPO, Server, pg_bin, run_timed  # noqa: E402
 
 
 def on_a_terminal(binary, root, env):
-    inner = f"'{binary}' migrate up --no-lint"
-    return run_timed(["script", "-q", "-e", "-c", inner, "/dev/null"], cwd=root, env=env)[0]
+    """(wall seconds, CPU seconds of cargo-migrate itself: user + system, from GNU time)."""
+    with tempfile.NamedTemporaryFile(prefix="bench-cpu-") as cpu:
+        inner = f"/usr/bin/time -f '%U %S' -o {cpu.name} '{binary}' migrate up --no-lint"
+        wall = run_timed(["script", "-q", "-e", "-c", inner, "/dev/null"], cwd=root, env=env)[0]
+        user, system = Path(cpu.name).read_text().split()[-2:]
+    return wall, float(user) + float(system)
 
 
 def main():
@@ -47,10 +52,13 @@ def main():
                 shown.append(on_a_terminal(args.bin, root, dict(env, DATABASE_URL=server.fresh_db(f"progress_on_{r}"))))
                 quiet = dict(env, DATABASE_URL=server.fresh_db(f"progress_off_{r}"), MIGRATE_NO_PROGRESS="1")
                 hidden.append(on_a_terminal(args.bin, root, quiet))
-            ratio = statistics.median(a / b for a, b in zip(shown, hidden))
-            print(f"N={args.n} up on a terminal: with progress {statistics.median(shown) * 1000:.0f} ms, "
-                  f"without {statistics.median(hidden) * 1000:.0f} ms, ratio {ratio:.3f} "
-                  f"(runs: {[round(x, 2) for x in shown]} vs {[round(x, 2) for x in hidden]})", flush=True)
+            for i, what in enumerate(["wall", "CPU of cargo-migrate"]):
+                ratio = statistics.median(a[i] / b[i] for a, b in zip(shown, hidden))
+                on = statistics.median(x[i] for x in shown) * 1000
+                off = statistics.median(x[i] for x in hidden) * 1000
+                print(f"N={args.n} up on a terminal, {what}: with progress {on:.0f} ms, without {off:.0f} ms, "
+                      f"ratio {ratio:.3f} (runs: {[round(x[i], 2) for x in shown]} vs {[round(x[i], 2) for x in hidden]})",
+                      flush=True)
     finally:
         server.stop()
 
