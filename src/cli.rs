@@ -147,8 +147,69 @@ pub enum Command {
     DatabaseUrl(DatabaseUrlArgs),
     /// Manage the local development database used when none is configured
     Local(LocalArgs),
+    /// Write the schema as SQL (pg_dump --schema-only, normalised, with the applied migrations): schema.sql
+    Dump(DumpArgs),
+    /// Fold every migration up to VERSION into one baseline migration made from a dump
+    Squash(SquashArgs),
     /// Print diesel's schema.rs for the database, as `diesel print-schema` does (diesel.toml's [print_schema])
     PrintSchema(PrintSchemaArgs),
+}
+
+/// Keeping the schema file (the `schema` setting) after a change.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Schema file")]
+pub struct SchemaOpts {
+    /// Rewrite the schema file (the `schema` setting) after the change even on a database that is not local
+    #[arg(long, conflicts_with = "no_write_schema")]
+    pub write_schema: bool,
+    /// Do not rewrite the schema file after the change
+    #[arg(long)]
+    pub no_write_schema: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Where to write (default: the `schema` setting, else schema.sql beside the migrations folder); `-` prints it
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Do not write: exit 1 with the diff when FILE is not what the migrations make on a scratch database
+    #[arg(long)]
+    pub check: bool,
+    /// With --check: a server where scratch databases may be made (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL", requires = "check")]
+    pub scratch_url: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct SquashArgs {
+    /// The newest migration folded into the baseline
+    #[arg(long, value_name = "VERSION")]
+    pub to: String,
+    /// Move the squashed migrations aside (to --keep-dir, default target/cargo-migrate/squashed/<VERSION>) instead of deleting them
+    #[arg(long)]
+    pub keep: bool,
+    /// Where --keep moves them (outside the migrations folder)
+    #[arg(long, value_name = "DIR")]
+    pub keep_dir: Option<PathBuf>,
+    /// Show what would change; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A server where scratch databases may be made (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
+    pub scratch_url: Option<String>,
+    /// Record the baseline on this database too (it must have applied every squashed migration)
+    #[arg(long)]
+    pub record: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
 }
 
 /// diesel_cli's `print-schema` flags; they override diesel.toml's `[print_schema]`.
@@ -233,6 +294,9 @@ pub struct LocalArgs {
     /// `local url`: print the password instead of ****
     #[arg(long)]
     pub show_password: bool,
+    /// `local reset`: then load the schema file and apply only the migrations newer than it
+    #[arg(long)]
+    pub from_schema: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -270,6 +334,9 @@ pub struct UpArgs {
     /// All migrations in one transaction: all or nothing, and faster for many small ones
     #[arg(long)]
     pub single_transaction: bool,
+    /// Wait for the disk at every migration's commit, not only at the run's last (slower; see docs/safety.md)
+    #[arg(long, conflicts_with = "single_transaction", env = "MIGRATE_DURABLE_EACH", value_parser = BoolishValueParser::new())]
+    pub durable_each: bool,
     /// Continue a migration that stopped part-way with its next statement
     #[arg(long, conflicts_with = "restart")]
     pub resume: bool,
@@ -291,6 +358,11 @@ pub struct UpArgs {
     /// Run even though another tool's history (pgmigrations, schema_migrations, …) was never adopted
     #[arg(long)]
     pub ignore_other_history: bool,
+    /// On an empty database: load the schema file first, then apply only the migrations newer than it
+    #[arg(long, conflicts_with = "dry_run")]
+    pub from_schema: bool,
+    #[command(flatten)]
+    pub schema: SchemaOpts,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -320,6 +392,9 @@ pub struct DownArgs {
     /// All reverts in one transaction: all or nothing
     #[arg(long)]
     pub single_transaction: bool,
+    /// Wait for the disk at every revert's commit, not only at the run's last (slower; see docs/safety.md)
+    #[arg(long, conflicts_with = "single_transaction", env = "MIGRATE_DURABLE_EACH", value_parser = BoolishValueParser::new())]
+    pub durable_each: bool,
     /// Do not ask before reverting on a database that is not local (needed when not on a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -329,6 +404,8 @@ pub struct DownArgs {
     /// Skip the static checks of the down.sql to run (errors in it stop the run)
     #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
     pub no_lint: bool,
+    #[command(flatten)]
+    pub schema: SchemaOpts,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -348,6 +425,8 @@ pub struct RedoArgs {
     /// Skip the static checks of the down.sql and up.sql to run (errors in it stop the run)
     #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
     pub no_lint: bool,
+    #[command(flatten)]
+    pub schema: SchemaOpts,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]

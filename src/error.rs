@@ -137,6 +137,9 @@ pub enum Kind {
     PartlyApplied { version: Version, statements_done: i32, statements_total: i32 },
     /// An applied migration's up.sql changed since it ran.
     Modified { migrations: Vec<ModifiedMigration> },
+    /// `squash --to` on a database that applied only some of the migrations folded
+    /// into the baseline (`applied`), not the others (`missing`).
+    SquashPartlyApplied { applied: Vec<Version>, missing: Vec<Version> },
     // The connection.
     /// The database URL cannot be understood.
     BadDatabaseUrl,
@@ -172,6 +175,17 @@ pub enum Kind {
     ConfirmationNeeded,
     /// A trigger, rule or policy the tool did not make is on a bookkeeping table.
     ForeignHook,
+    /// pg_dump failed, or a schema file could not be loaded.
+    Dump,
+    /// `dump --check`: the committed schema file is not what the migrations make.
+    SchemaDrift {
+        /// The schema file compared.
+        file: String,
+        /// A unified diff: `-` the file's lines, `+` what the migrations make.
+        diff: String,
+    },
+    /// `--from-schema` cannot load: no schema file `dump` wrote, or the database is not empty.
+    FromSchema,
     // Running.
     /// Another run holds the migration lock for longer than `--lock-timeout`.
     LockTimeout {
@@ -308,6 +322,10 @@ pub struct MigrationFailure {
     pub notices: Vec<Notice>,
     /// It failed because it uses this role, which does not exist on the server.
     pub missing_role: Option<String>,
+    /// A plain CREATE EXTENSION of this extension failed because it exists
+    /// already as the local development database's stand-in.
+    #[serde(skip)]
+    pub stand_in: Option<String>,
     /// `status` shows it as partly applied (a progress row was kept).
     #[serde(skip)]
     pub tracked: bool,
@@ -541,6 +559,7 @@ mod tests {
             statements_done: None,
             notices: Vec::new(),
             missing_role: None,
+            stand_in: None,
             tracked: true,
             in_transaction: true,
         }

@@ -180,6 +180,16 @@ impl Settings {
         self.print_schema.as_ref().map(Option::as_ref).map_err(Clone::clone)
     }
 
+    /// The schema file `dump` writes when given none: the `schema` setting,
+    /// else `schema.sql` beside the migrations folder (the package's folder
+    /// for `migrations/`, `supabase/` for `supabase/migrations/`).
+    pub fn schema_file(&self) -> PathBuf {
+        self.project
+            .schema_setting
+            .clone()
+            .unwrap_or_else(|| self.migrations_dir.parent().unwrap_or(&self.project.package_dir).join("schema.sql"))
+    }
+
     /// Which table is the history: Supabase's for a `supabase/migrations` folder.
     pub fn ledger(&self) -> Ledger {
         Ledger::for_dir(&self.migrations_dir)

@@ -32,7 +32,9 @@ pub fn run(ctx: &Context, args: &PrintSchemaArgs) -> Result<u8> {
             write(ctx, config.file.as_deref().unwrap_or(Path::new("")), &text)?;
         } else if ctx.reporter.human() {
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| Error::io(Path::new("stdout"), "write", e))?;
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| Error::io(Path::new("stdout"), "write", e))?;
         }
         printed.push(PrintedSchema {
             key: key.clone(),
@@ -56,7 +58,9 @@ pub fn after_change(ctx: &Context, conn: &mut Conn) -> Result<()> {
         if let Some(file) = &config.file {
             let text = print(ctx, conn, config).map_err(|e| {
                 let hint = e.hint.clone().unwrap_or_default();
-                e.hint(format!("{hint}; the migrations ran: `cargo migrate print-schema --write` writes the file once fixed"))
+                e.hint(format!(
+                    "{hint}; the migrations ran: `cargo migrate print-schema --write` writes the file once fixed"
+                ))
             })?;
             write(ctx, file, &text)?;
         }

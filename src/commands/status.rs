@@ -27,6 +27,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     let json = ctx.reporter.format == Format::Json;
     let (mut source, db) = ctx.read_both(&args.db, "status", true)?;
     let Database { url, origin: url_origin, history, mut conn } = db;
+    let history = super::squash::as_recorded(&source, history, &ctx.reporter);
     let others = super::adopt::takeovers(&mut conn, &source, &history, ctx.settings.ledger())?;
     source.check_runnable(pending(&source, &history));
     let plan_state = state(&source, &history);

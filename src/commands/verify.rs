@@ -10,15 +10,15 @@ use std::collections::BTreeSet;
 
 use colored::Colorize;
 
+use super::scratch::Scratch;
 use super::Context;
 use crate::cli::VerifyArgs;
-use crate::db::{self, history, lock, schema, Conn};
+use crate::db::{history, ledger, schema, Conn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::output::{self, VerifyOutput, VerifyResult, VerifyState};
 use crate::plan::Step;
 use crate::runner;
 use crate::source::Source;
-use crate::url;
 
 /// What verify found for one migration.
 enum Verdict {
@@ -37,61 +37,6 @@ enum Verdict {
     },
     /// An earlier migration failed to apply, so this one could not be tried.
     NotTried,
-}
-
-/// The scratch databases made, dropped when verify ends however it ends.
-struct Scratch {
-    admin: Conn,
-    url: String,
-    made: Vec<String>,
-    tag: String,
-}
-
-impl Scratch {
-    fn url_of(&self, db: &str) -> String {
-        url::with_params(&self.url, &[("dbname", db)])
-    }
-
-    /// A new database, copied from `template`.
-    fn copy(&mut self, template: &str) -> Result<String> {
-        let name = format!("{}_{}", self.tag, self.made.len());
-        schema::clone_database(&mut self.admin, &name, template)?;
-        self.made.push(name.clone());
-        Ok(name)
-    }
-
-    fn connect(&self, db: &str) -> Result<Conn> {
-        let mut conn = db::connect(&self.url_of(db), 10, "verify", &db::Hints::default())?;
-        // The runner checks it holds the migration lock; nobody else uses a scratch database.
-        lock::acquire(&mut conn, std::time::Duration::from_secs(10), |_| {})?;
-        Ok(conn)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        for name in self.made.iter().rev() {
-            schema::drop_database(&mut self.admin, name);
-        }
-    }
-}
-
-/// Run `steps` on `conn` as `up`/`down` would, quietly.
-fn run_steps(conn: &mut Conn, scratch: &Scratch, db: &str, steps: &[Step], source: &Source) -> Result<()> {
-    if steps.is_empty() {
-        return Ok(());
-    }
-    let history = history::read(conn, true, source.ledger())?;
-    let options = runner::Options {
-        single_transaction: false,
-        who: db::connect::whoami(),
-        settle_timeout: std::time::Duration::from_secs(10),
-    };
-    let reconnect = || {
-        db::connect(&scratch.url_of(db), 10, "verify", &db::Hints::default())
-            .map(|c| Box::new(c) as Box<dyn db::Session>)
-    };
-    runner::run(conn, &reconnect, steps, source, &history, &options, &mut |_| {}).map(|_| ())
 }
 
 pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
@@ -119,37 +64,8 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     }
     // The scratch server: --scratch-url, else the local development database's
     // (where the scratch databases are prepared like Supabase, as it is).
-    let (scratch_url, supabase_like) = match &args.scratch_url {
-        Some(u) => (u.clone(), false),
-        None => (ctx.local(&args.db.local_db)?.ensure_running().map(|run| super::running(r, run))?, true),
-    };
-    for secret in url::secrets(&scratch_url) {
-        output::add_secret(&secret);
-    }
-    let admin =
-        db::connect(&url::with_params(&scratch_url, &[("dbname", "template1")]), 10, "verify", &db::Hints::default())?;
-    let mut scratch = Scratch {
-        admin,
-        url: scratch_url,
-        made: Vec::new(),
-        tag: format!("cargo_migrate_verify_{}", std::process::id()),
-    };
-    let base = scratch.copy("template0").map_err(|e| {
-        e.hint("verify needs a server where it may create databases: give one with --scratch-url (MIGRATE_SCRATCH_URL)")
-    })?;
-    if supabase_like {
-        crate::local::prepare_like_supabase(&scratch.url_of(&base))?;
-    } else if let Some(file) = ctx.settings.roles.file()? {
-        // Another server: its roles are its own, so the roles file runs there
-        // too (the local database's ran when it started).
-        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, "read", e))?;
-        crate::local::run_roles(&scratch.url_of(&base), file, &text).map_err(|e| {
-            e.hint(
-                "roles belong to the whole server: if it has them already, make each statement safe to run twice \
-                    (`DO $$ BEGIN CREATE ROLE … ; EXCEPTION WHEN duplicate_object THEN NULL; END $$;`)",
-            )
-        })?;
-    }
+    let mut scratch = Scratch::open(ctx, args.scratch_url.as_deref(), &args.db.local_db, "verify")?;
+    let base = scratch.base(ctx)?;
     // The state before the first migration verified.
     let before: Vec<Step> = source
         .migrations
@@ -159,7 +75,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         .collect();
     {
         let mut conn = scratch.connect(&base)?;
-        run_steps(&mut conn, &scratch, &base, &before, &source).map_err(|e| {
+        scratch.run_steps(&mut conn, &base, &before, &source).map_err(|e| {
             Error::new(
                 Kind::NotReversible,
                 format!("the migrations before {} do not apply on a scratch database", versions[0]),
@@ -169,24 +85,110 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         })?;
     }
 
-    let mut current = base;
     let mut results: Vec<(String, String, Verdict)> = Vec::new();
-    let mut broken = false;
+    let mut trial = Trial::open(&mut scratch, base, &source)?;
     for v in &versions {
         let name = source.find(v).map(|m| m.name.clone()).unwrap_or_else(|| v.clone());
-        if broken {
-            results.push((v.clone(), name, Verdict::NotTried));
-            continue;
-        }
-        let (verdict, after) = verify_one(&mut scratch, &current, v, &source)?;
-        broken = after.is_none();
-        if let Some(after) = after {
-            current = after;
+        let verdict = match trial.as_mut() {
+            None => Verdict::NotTried,
+            Some(t) if t.in_transaction(v, &source)? => t.verify_in_place(v, &source)?,
+            Some(_) => {
+                // Outside a transaction it cannot be undone by a savepoint: the old way, on copies.
+                let Some(t) = trial.take() else { unreachable!() };
+                let from = t.close();
+                let (verdict, after) = verify_one(&mut scratch, &from, v, &source)?;
+                trial = after.map(|db| Trial::open(&mut scratch, db, &source)).transpose()?.flatten();
+                verdict
+            }
+        };
+        if matches!(verdict, Verdict::Failing { stage: "up", .. }) {
+            trial = None;
         }
         results.push((v.clone(), name, verdict));
     }
+    drop(trial);
     report(ctx, &results)
 }
+
+/// One scratch database verified in place: each migration in one transaction
+/// (up, snapshot, a savepoint, down, snapshot, compare, up again, back to the
+/// savepoint, commit), so the next one starts from the state after it without
+/// a database copy.
+struct Trial {
+    db: String,
+    conn: Conn,
+    steps: runner::InTransaction,
+    history: history::History,
+    /// The schema as it is before the next migration.
+    before: BTreeSet<String>,
+}
+
+impl Trial {
+    /// Some(trial) on database `db`; the snapshot of its schema taken now.
+    fn open(scratch: &mut Scratch, db: String, source: &Source) -> Result<Option<Trial>> {
+        scratch.relax_durability(&db)?;
+        let mut conn = scratch.connect(&db)?;
+        let history = history::read(&mut conn, true, source.ledger())?;
+        let steps = runner::InTransaction::new(&mut conn, &history, crate::supabase::EXPOSURE)?;
+        let before = schema::snapshot(&mut conn)?;
+        Ok(Some(Trial { db, conn, steps, history, before }))
+    }
+
+    /// The database, its session ended (a copy may be made of it).
+    fn close(self) -> String {
+        self.db
+    }
+
+    fn in_transaction(&self, v: &str, source: &Source) -> Result<bool> {
+        match source.find(v) {
+            Some(m) => {
+                Ok(m.script(true, None)?.in_transaction && m.script(false, None).map_or(true, |s| s.in_transaction))
+            }
+            None => Ok(true),
+        }
+    }
+
+    fn verify_in_place(&mut self, v: &str, source: &Source) -> Result<Verdict> {
+        let up_only = source.find(v).is_some_and(|m| m.is_up_only());
+        let up = self.steps.prepare(&[Step::Apply(v.to_string())], source, &self.history)?.remove(0);
+        let conn = &mut self.conn;
+        ledger::begin(conn, "the trial")?;
+        if let Err(error) = self.steps.run(conn, &up) {
+            ledger::rollback(conn);
+            return Ok(Verdict::Failing { stage: "up", error });
+        }
+        let after = schema::snapshot(conn)?;
+        let verdict = if up_only {
+            Verdict::UpOnly
+        } else {
+            let down = self.steps.prepare(&[Step::Revert(v.to_string())], source, &self.history)?.remove(0);
+            ledger::savepoint(conn, SAVEPOINT)?;
+            let verdict = match self.steps.run(conn, &down) {
+                // Back to the savepoint: the database holds what up did.
+                Err(error) => Verdict::Failing { stage: "down", error },
+                Ok(_) => {
+                    let end = schema::snapshot(conn)?;
+                    let (left, lost) = difference(&self.before, &end);
+                    if !left.is_empty() || !lost.is_empty() {
+                        Verdict::NotReversible { left, lost }
+                    } else if let Err(error) = self.steps.run(conn, &up) {
+                        Verdict::Failing { stage: "up after down", error }
+                    } else {
+                        Verdict::Reversible
+                    }
+                }
+            };
+            ledger::rollback_to(conn, SAVEPOINT)?;
+            verdict
+        };
+        ledger::reset_and_commit(conn, "the trial")?;
+        self.before = after;
+        Ok(verdict)
+    }
+}
+
+/// Where a trial's transaction goes back to after the down (and the up after it).
+const SAVEPOINT: &str = "cargo_migrate_verify_down";
 
 /// Verify migration `v` starting from a copy of `from`; returns the verdict
 /// and the database holding the state after `v` (None when `v` does not apply).
@@ -196,20 +198,20 @@ fn verify_one(scratch: &mut Scratch, from: &str, v: &str, source: &Source) -> Re
     let apply = [Step::Apply(v.to_string())];
     let revert = [Step::Revert(v.to_string())];
     let start = schema::snapshot(&mut conn)?;
-    if let Err(error) = run_steps(&mut conn, scratch, &work, &apply, source) {
+    if let Err(error) = scratch.run_steps(&mut conn, &work, &apply, source) {
         return Ok((Verdict::Failing { stage: "up", error }, None));
     }
     // Up-only by design (Supabase's files): that it applies is all there is to prove.
     if source.find(v).is_some_and(|m| m.is_up_only()) {
         return Ok((Verdict::UpOnly, Some(work)));
     }
-    if let Err(error) = run_steps(&mut conn, scratch, &work, &revert, source) {
+    if let Err(error) = scratch.run_steps(&mut conn, &work, &revert, source) {
         // Rolled back: the database still holds what up did.
         return Ok((Verdict::Failing { stage: "down", error }, Some(work)));
     }
     let end = schema::snapshot(&mut conn)?;
     let (left, lost) = difference(&start, &end);
-    let again = run_steps(&mut conn, scratch, &work, &apply, source);
+    let again = scratch.run_steps(&mut conn, &work, &apply, source);
     drop(conn);
     match (left.is_empty() && lost.is_empty(), again) {
         (true, Ok(())) => Ok((Verdict::Reversible, Some(work))),
@@ -217,7 +219,7 @@ fn verify_one(scratch: &mut Scratch, from: &str, v: &str, source: &Source) -> Re
             // The state after `v`, made cleanly for the next migration.
             let after = scratch.copy(from)?;
             let mut conn = scratch.connect(&after)?;
-            run_steps(&mut conn, scratch, &after, &apply, source)?;
+            scratch.run_steps(&mut conn, &after, &apply, source)?;
             let verdict = match (reversible, again) {
                 (true, Err(error)) => Verdict::Failing { stage: "up after down", error },
                 _ => Verdict::NotReversible { left, lost },

@@ -6,6 +6,8 @@
 pub mod advisor;
 pub mod backup;
 pub mod connect;
+pub mod dump;
+pub mod dump_text;
 pub mod execute;
 #[cfg(test)]
 pub mod fake;

@@ -94,8 +94,7 @@ impl Configs {
     /// (diesel.toml's folder). With named sections, the keys at the top make
     /// the `default` one (empty when there are none).
     pub fn from_table(table: toml::Table, base: &Path) -> Result<Configs, String> {
-        let (top, named): (toml::Table, toml::Table) =
-            table.into_iter().partition(|(k, _)| KEYS.contains(&k.as_str()));
+        let (top, named): (toml::Table, toml::Table) = table.into_iter().partition(|(k, _)| KEYS.contains(&k.as_str()));
         let mut all = BTreeMap::new();
         for (key, value) in named {
             if !value.is_table() {
@@ -107,8 +106,7 @@ impl Configs {
             let config = PrintSchema::deserialize(value).map_err(|e| format!("[print_schema.{key}]: {e}"))?;
             all.insert(key, config);
         }
-        let default =
-            PrintSchema::deserialize(toml::Value::Table(top)).map_err(|e| format!("[print_schema]: {e}"))?;
+        let default = PrintSchema::deserialize(toml::Value::Table(top)).map_err(|e| format!("[print_schema]: {e}"))?;
         all.entry("default".to_string()).or_insert(default);
         for config in all.values_mut() {
             config.relative_to(base);
@@ -289,8 +287,8 @@ mod tests {
 
     #[test]
     fn named_sections_add_configs_and_keep_an_empty_default() {
-        let c = configs("[a]\nschema = \"a\"\n[b]\nfile = \"/abs.rs\"\nwith_docs = \"only-database-comments\"\n")
-            .unwrap();
+        let c =
+            configs("[a]\nschema = \"a\"\n[b]\nfile = \"/abs.rs\"\nwith_docs = \"only-database-comments\"\n").unwrap();
         assert_eq!(c.all.keys().collect::<Vec<_>>(), ["a", "b", "default"]);
         assert_eq!(c.all["b"].file.as_deref(), Some(Path::new("/abs.rs")));
         assert_eq!(c.all["b"].with_docs, Docs::CommentsOnly);

@@ -125,23 +125,78 @@ pub struct Schema {
 /// The SQL types diesel provides for PostgreSQL, by Rust name (with the
 /// hidden aliases a generated name can collide with).
 const DIESEL_TYPES: &[&str] = &[
-    "Cidr", "Citext", "Inet", "Jsonb", "MacAddr", "MacAddr8", "Money", "Oid", "Range", "Timestamptz", "Uuid", "Json",
-    "PgLsn", "Record", "Interval", "Int4range", "Int8range", "Daterange", "Numrange", "Tsrange", "Tstzrange",
-    "Int4multirange", "Int8multirange", "Datemultirange", "Nummultirange", "Tsmultirange", "Tstzmultirange",
-    "SmallSerial", "BigSerial", "Serial", "Bytea", "Bpchar", "Macaddr", "Macaddr8", "Bool", "Integer", "SmallInt",
-    "BigInt", "Binary", "Text", "Double", "Float", "Numeric", "Timestamp", "Date", "Time", "Float4", "Smallint",
-    "Int2", "Int4", "Int8", "Bigint", "Float8", "Decimal", "VarChar", "Varchar", "Char", "Tinytext", "Mediumtext",
-    "Longtext", "Tinyblob", "Blob", "Mediumblob", "Longblob", "Varbinary", "Bit",
+    "Cidr",
+    "Citext",
+    "Inet",
+    "Jsonb",
+    "MacAddr",
+    "MacAddr8",
+    "Money",
+    "Oid",
+    "Range",
+    "Timestamptz",
+    "Uuid",
+    "Json",
+    "PgLsn",
+    "Record",
+    "Interval",
+    "Int4range",
+    "Int8range",
+    "Daterange",
+    "Numrange",
+    "Tsrange",
+    "Tstzrange",
+    "Int4multirange",
+    "Int8multirange",
+    "Datemultirange",
+    "Nummultirange",
+    "Tsmultirange",
+    "Tstzmultirange",
+    "SmallSerial",
+    "BigSerial",
+    "Serial",
+    "Bytea",
+    "Bpchar",
+    "Macaddr",
+    "Macaddr8",
+    "Bool",
+    "Integer",
+    "SmallInt",
+    "BigInt",
+    "Binary",
+    "Text",
+    "Double",
+    "Float",
+    "Numeric",
+    "Timestamp",
+    "Date",
+    "Time",
+    "Float4",
+    "Smallint",
+    "Int2",
+    "Int4",
+    "Int8",
+    "Bigint",
+    "Float8",
+    "Decimal",
+    "VarChar",
+    "Varchar",
+    "Char",
+    "Tinytext",
+    "Mediumtext",
+    "Longtext",
+    "Tinyblob",
+    "Blob",
+    "Mediumblob",
+    "Longblob",
+    "Varbinary",
+    "Bit",
 ];
 
 pub fn infer(catalog: &Catalog, config: &PrintSchema) -> Result<Schema> {
     let schema = config.schema.as_deref();
-    let mut names: Vec<TableName> = catalog
-        .tables
-        .iter()
-        .filter(|t| config.filter.keeps(t))
-        .map(|t| TableName::new(t, schema))
-        .collect();
+    let mut names: Vec<TableName> =
+        catalog.tables.iter().filter(|t| config.filter.keeps(t)).map(|t| TableName::new(t, schema)).collect();
     names.sort_unstable_by(|a, b| a.sql_name.cmp(&b.sql_name));
 
     let mut keys: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -202,10 +257,7 @@ fn column(
     config: &PrintSchema,
     warnings: &mut Vec<String>,
 ) -> Column {
-    let domain = c
-        .domain_name
-        .as_ref()
-        .filter(|d| config.pg_domains_as_custom_types.iter().any(|p| p.is_match(d)));
+    let domain = c.domain_name.as_ref().filter(|d| config.pg_domains_as_custom_types.iter().any(|p| p.is_match(d)));
     let (ty, ty_schema) = match domain {
         Some(d) => (d.as_str(), c.domain_schema.as_deref()),
         None => (c.type_name.as_str(), c.type_schema.as_deref()),
@@ -247,7 +299,13 @@ fn foreign_keys(catalog: &Catalog, tables: &[TableName], keys: &HashMap<&str, Ve
             let child = TableName::new(&f.table, Some(&f.schema));
             let parent = TableName::new(&f.parent_table, Some(&f.parent_schema));
             let columns_rust = f.columns.iter().map(|c| rust_name(c, Some(&child.rust_name))).collect();
-            ForeignKey { child, parent, columns: f.columns.clone(), columns_rust, parent_columns: f.parent_columns.clone() }
+            ForeignKey {
+                child,
+                parent,
+                columns: f.columns.clone(),
+                columns_rust,
+                parent_columns: f.parent_columns.clone(),
+            }
         })
         .collect();
     all.sort();
@@ -267,7 +325,8 @@ fn foreign_keys(catalog: &Catalog, tables: &[TableName], keys: &HashMap<&str, Ve
         {
             continue;
         }
-        let parent_key = keys.get(fk.parent.sql_name.as_str()).filter(|k| !k.is_empty()).ok_or_else(|| no_key(&fk.parent))?;
+        let parent_key =
+            keys.get(fk.parent.sql_name.as_str()).filter(|k| !k.is_empty()).ok_or_else(|| no_key(&fk.parent))?;
         if parent_key.len() != 1 || Some(&parent_key[0]) != fk.parent_columns.first().map(String::as_str).as_ref() {
             continue;
         }
@@ -309,10 +368,16 @@ mod tests {
     fn catalog() -> Catalog {
         Catalog {
             tables: vec!["users".into(), "posts".into(), "tags".into(), "post_tags".into()],
-            primary_keys: [("users", "id"), ("posts", "id"), ("tags", "id"), ("post_tags", "post_id"), ("post_tags", "tag_id")]
-                .iter()
-                .map(|(t, c)| (t.to_string(), c.to_string()))
-                .collect(),
+            primary_keys: [
+                ("users", "id"),
+                ("posts", "id"),
+                ("tags", "id"),
+                ("post_tags", "post_id"),
+                ("post_tags", "tag_id"),
+            ]
+            .iter()
+            .map(|(t, c)| (t.to_string(), c.to_string()))
+            .collect(),
             columns: vec![
                 col("users", "id", "int4", false),
                 col("users", "type", "_mood", true),

@@ -585,6 +585,41 @@ pub struct LocalExtension {
     pub note: Option<String>,
 }
 
+/// `dump` (and `dump --check` when the file is current).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct DumpOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    /// The schema file written or compared; `null` when printed (`dump -`).
+    pub file: Option<String>,
+    /// Whether the file's content changed.
+    pub changed: bool,
+    pub bytes: u64,
+    /// How many applied migrations the file records.
+    pub migrations: usize,
+    /// Supabase's schemas left out (but for what the migrations added to them).
+    pub left_out: Vec<String>,
+}
+
+/// `squash`.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct SquashOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub dry_run: bool,
+    /// The baseline migration: its version (the newest squashed) and where it is.
+    pub baseline: Version,
+    pub path: String,
+    /// The versions folded into it.
+    pub squashed: Vec<Version>,
+    /// Where the squashed files were moved (`--keep`), or `null` when deleted.
+    pub kept_in: Option<String>,
+    /// `--record`: the database now records the baseline as applied.
+    pub recorded: bool,
+}
+
 /// `print-schema`.
 #[derive(Serialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]

@@ -28,6 +28,8 @@ fn documents() -> Vec<(&'static str, Schema)> {
         ("import", schema_for!(ImportOutput)),
         ("database_url", schema_for!(DatabaseUrlOutput)),
         ("local", schema_for!(LocalOutput)),
+        ("dump", schema_for!(DumpOutput)),
+        ("squash", schema_for!(SquashOutput)),
         ("print_schema", schema_for!(PrintSchemaOutput)),
         ("sarif", schema_for!(Sarif)),
     ]

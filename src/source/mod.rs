@@ -6,6 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub mod baseline;
 mod checksums;
 pub mod flyway;
 pub mod golang_migrate;
@@ -855,6 +856,7 @@ impl Migration {
                 statements_done: None,
                 notices: Vec::new(),
                 missing_role: None,
+                stand_in: None,
                 tracked: false,
                 in_transaction,
             };

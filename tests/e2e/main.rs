@@ -27,5 +27,6 @@ mod status;
 mod supabase_project;
 mod support;
 mod up;
+mod up_crash;
 mod verify;
 mod workspace;

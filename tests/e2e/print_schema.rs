@@ -79,7 +79,10 @@ fn has_table(schema: &str, table: &str) -> bool {
 fn up_down_and_redo_rewrite_schema_rs_and_an_app_compiles_against_it() {
     let db = Db::new("print_schema_up");
     let p = Project::new(&db);
-    p.write("diesel.toml", "[print_schema]\nfile = \"src/schema.rs\"\n\n[migrations_directory]\ndir = \"migrations\"\n");
+    p.write(
+        "diesel.toml",
+        "[print_schema]\nfile = \"src/schema.rs\"\n\n[migrations_directory]\ndir = \"migrations\"\n",
+    );
     p.migration("20250101000000_create_users", USERS, Some("DROP TABLE users;\nDROP TYPE mood;\n"));
     p.migration("20250102000000_create_posts", POSTS, Some("DROP TABLE posts;\n"));
     let file = p.root.join("src/schema.rs");
