@@ -152,7 +152,7 @@ pub enum Command {
     /// Fold every migration up to VERSION into one baseline migration made from a dump
     Squash(SquashArgs),
     /// Print diesel's schema.rs for the database, as `diesel print-schema` does (diesel.toml's [print_schema])
-    PrintSchema(PrintSchemaArgs),
+    PrintSchema(Box<PrintSchemaArgs>),
 }
 
 /// Keeping the schema file (the `schema` setting) after a change.
