@@ -193,3 +193,28 @@ fn compiles_with_diesel(p: &Project, schema: &str) {
     }
     panic!("the app does not compile against schema.rs:\n{}", first_error.unwrap_or_default());
 }
+
+#[test]
+fn every_print_schema_section_with_a_file_is_written_after_up() {
+    let db = Db::new("print_schema_sections");
+    let p = Project::new(&db);
+    p.write(
+        "diesel.toml",
+        "[print_schema.app]\nschema = \"app\"\nfile = \"src/app_schema.rs\"\n\n\
+         [print_schema.main]\nfile = \"src/schema.rs\"\nfilter = { only_tables = [\"^users$\"] }\n",
+    );
+    p.migration(
+        "20250101000000_create_users",
+        &format!("{USERS}CREATE SCHEMA app;\nCREATE TABLE app.notes (id serial PRIMARY KEY, body text);\n"),
+        Some("DROP SCHEMA app CASCADE;\nDROP TABLE users;\nDROP TYPE mood;\n"),
+    );
+    p.cargo_migrate(&["up"]).ok();
+    let app = std::fs::read_to_string(p.root.join("src/app_schema.rs")).unwrap();
+    let main = std::fs::read_to_string(p.root.join("src/schema.rs")).unwrap();
+    assert!(has_table(&app, "app.notes") && !has_table(&app, "users"), "{app}");
+    assert!(has_table(&main, "users") && !has_table(&main, "app.notes"), "{main}");
+    // print-schema prints every configuration in the order of its key (app, default, main), as diesel_cli.
+    let all = printed(&p);
+    let (a, m) = (all.find(&app).unwrap(), all.rfind(&main).unwrap());
+    assert!(a == 0 && m > a + app.len() && all.ends_with(&main), "{all}");
+}
