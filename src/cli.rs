@@ -131,6 +131,8 @@ pub enum Command {
     Repair(RepairArgs),
     /// Prove each pending migration reversible on a scratch database: up, down, same schema, up again
     Verify(VerifyArgs),
+    /// Write the migration that takes the migrations' schema to the declared one (supabase/schemas/*.sql), or list a live database's drift with --database
+    Diff(DiffArgs),
     /// Check pending migrations' SQL before it runs (locks, RLS, secrets, down.sql), or the live schema with --database
     Lint(LintArgs),
     /// Write a new migration: a folder with up.sql and down.sql (one .sql file in a Supabase folder)
@@ -153,63 +155,6 @@ pub enum Command {
     Squash(SquashArgs),
     /// Print diesel's schema.rs for the database, as `diesel print-schema` does (diesel.toml's [print_schema])
     PrintSchema(Box<PrintSchemaArgs>),
-}
-
-/// Keeping the schema file (the `schema` setting) after a change.
-#[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "Schema file")]
-pub struct SchemaOpts {
-    /// Rewrite the schema file (the `schema` setting) after the change even on a database that is not local
-    #[arg(long, conflicts_with = "no_write_schema")]
-    pub write_schema: bool,
-    /// Do not rewrite the schema file after the change
-    #[arg(long)]
-    pub no_write_schema: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct DumpArgs {
-    /// Where to write (default: the `schema` setting, else schema.sql beside the migrations folder); `-` prints it
-    #[arg(value_name = "FILE")]
-    pub file: Option<PathBuf>,
-    /// Do not write: exit 1 with the diff when FILE is not what the migrations make on a scratch database
-    #[arg(long)]
-    pub check: bool,
-    /// With --check: a server where scratch databases may be made (default: the local development database's)
-    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL", requires = "check")]
-    pub scratch_url: Option<String>,
-    #[command(flatten)]
-    pub project: ProjectOpts,
-    #[command(flatten)]
-    pub db: DbOpts,
-}
-
-#[derive(Debug, Args)]
-pub struct SquashArgs {
-    /// The newest migration folded into the baseline
-    #[arg(long, value_name = "VERSION")]
-    pub to: String,
-    /// Move the squashed migrations aside (to --keep-dir, default target/cargo-migrate/squashed/<VERSION>) instead of deleting them
-    #[arg(long)]
-    pub keep: bool,
-    /// Where --keep moves them (outside the migrations folder)
-    #[arg(long, value_name = "DIR")]
-    pub keep_dir: Option<PathBuf>,
-    /// Show what would change; write nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// A server where scratch databases may be made (default: the local development database's)
-    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
-    pub scratch_url: Option<String>,
-    /// Record the baseline on this database too (it must have applied every squashed migration)
-    #[arg(long)]
-    pub record: bool,
-    #[command(flatten)]
-    pub project: ProjectOpts,
-    #[command(flatten)]
-    pub db: DbOpts,
-    #[command(flatten)]
-    pub lock: LockOpts,
 }
 
 /// diesel_cli's `print-schema` flags; they override diesel.toml's `[print_schema]`.
@@ -270,6 +215,63 @@ pub struct PrintSchemaArgs {
     pub project: ProjectOpts,
     #[command(flatten)]
     pub db: DbOpts,
+}
+
+/// Keeping the schema file (the `schema` setting) after a change.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Schema file")]
+pub struct SchemaOpts {
+    /// Rewrite the schema file (the `schema` setting) after the change even on a database that is not local
+    #[arg(long, conflicts_with = "no_write_schema")]
+    pub write_schema: bool,
+    /// Do not rewrite the schema file after the change
+    #[arg(long)]
+    pub no_write_schema: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Where to write (default: the `schema` setting, else schema.sql beside the migrations folder); `-` prints it
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Do not write: exit 1 with the diff when FILE is not what the migrations make on a scratch database
+    #[arg(long)]
+    pub check: bool,
+    /// With --check: a server where scratch databases may be made (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL", requires = "check")]
+    pub scratch_url: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct SquashArgs {
+    /// The newest migration folded into the baseline
+    #[arg(long, value_name = "VERSION")]
+    pub to: String,
+    /// Move the squashed migrations aside (to --keep-dir, default target/cargo-migrate/squashed/<VERSION>) instead of deleting them
+    #[arg(long)]
+    pub keep: bool,
+    /// Where --keep moves them (outside the migrations folder)
+    #[arg(long, value_name = "DIR")]
+    pub keep_dir: Option<PathBuf>,
+    /// Show what would change; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A server where scratch databases may be made (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
+    pub scratch_url: Option<String>,
+    /// Record the baseline on this database too (it must have applied every squashed migration)
+    #[arg(long)]
+    pub record: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
 }
 
 #[derive(Debug, Args)]
@@ -469,6 +471,37 @@ pub struct VerifyArgs {
     /// Skip the static checks of the files to verify (errors stop it)
     #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
     pub no_lint: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The new migration's name (not needed with --dry-run or a --database check)
+    pub name: Option<String>,
+    /// Print the SQL instead of writing a migration
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write statements that lose data (dropped tables or columns, narrowing types)
+    #[arg(long)]
+    pub allow_drop: bool,
+    /// OLD:NEW — a table (`public.a:public.b`) or column (`public.t.a:public.t.b`) that was renamed, not dropped and added
+    #[arg(long, value_name = "OLD:NEW")]
+    pub rename: Vec<String>,
+    /// Compare the live database (DATABASE_URL, --database-url) with what its applied migrations make: the drift, as SQL
+    #[arg(long)]
+    pub database: bool,
+    /// With --database: exit with 3 when the live schema differs
+    #[arg(long, requires = "database")]
+    pub exit_code: bool,
+    /// With --database: write the live changes as a new migration named NAME
+    #[arg(long, value_name = "NAME", requires = "database")]
+    pub write: Option<String>,
+    /// A server where diff may create and drop scratch databases (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
+    pub scratch_url: Option<String>,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]

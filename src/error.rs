@@ -87,6 +87,10 @@ pub enum Kind {
     /// A print-schema flag is wrong: a regular expression that does not
     /// compile, a `--schema-key` diesel.toml does not have.
     BadPrintSchemaFlag,
+    /// `diff` found no declarative schema files (or `schema_dir` names nothing).
+    NoSchemaFiles,
+    /// `diff --rename` is not `OLD:NEW`, or names nothing the diff drops and adds.
+    BadRename,
     // The migrations folder.
     /// The migrations path (or `import`'s folder) is not a folder.
     NotAFolder,
@@ -186,6 +190,13 @@ pub enum Kind {
     },
     /// `--from-schema` cannot load: no schema file `dump` wrote, or the database is not empty.
     FromSchema,
+    /// `diff` would write statements that lose data; `--allow-drop` lets it.
+    DestructiveChange {
+        /// The objects whose data would be lost.
+        objects: Vec<String>,
+    },
+    /// A declarative schema file failed to load on the scratch database.
+    SchemaFileFailed,
     // Running.
     /// Another run holds the migration lock for longer than `--lock-timeout`.
     LockTimeout {
@@ -249,6 +260,7 @@ impl Kind {
             | Kind::BadPolicy
             | Kind::UnknownVersion
             | Kind::BadPrintSchemaFlag
+            | Kind::BadRename
             | Kind::NotApplied { applied_by: None } => exit::USAGE,
             Kind::NoHistoryToAdopt { several } if !several.is_empty() => exit::USAGE,
             Kind::Backup { inside_migrations: true } => exit::USAGE,

@@ -11,6 +11,7 @@ mod cli;
 mod commands;
 mod db;
 mod diesel_schema;
+mod diff;
 mod envfile;
 mod error;
 mod lint;

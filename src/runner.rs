@@ -50,6 +50,17 @@ pub struct Options {
     /// `--durable-each`: every step's commit waits for the disk, not only the
     /// run's last (which makes all before it durable: the WAL is flushed in order).
     pub durable_each: bool,
+    /// Told as the run goes (the progress display on a terminal), if anything watches.
+    pub watch: Option<std::sync::Arc<dyn Watch>>,
+}
+
+/// What a progress display is told while a run goes: each step as it starts,
+/// and for one outside a transaction each statement done.
+pub trait Watch {
+    /// Step `index` (from 0) of `total` starts; `statements`: its count when it runs statement by statement.
+    fn started(&self, index: usize, total: usize, name: &str, statements: Option<usize>);
+    /// `done` statements of the running step have run.
+    fn statement(&self, done: usize);
 }
 
 impl Options {
@@ -61,6 +72,7 @@ impl Options {
             settle_timeout: lock_timeout,
             exposure,
             durable_each: false,
+            watch: None,
         }
     }
 }
@@ -227,6 +239,7 @@ pub fn dry_run(
         own_transaction: !options.single_transaction,
         who: &options.who,
         durable: true,
+        on_statement: None,
     };
     let mut planned: Vec<Planned> = Vec::with_capacity(prepared.len());
     for (i, p) in prepared.iter().enumerate() {
@@ -272,7 +285,16 @@ pub fn run(
         own_transaction: !options.single_transaction,
         who: &options.who,
         durable: true,
+        on_statement: None,
     };
+    let tell = |done: usize| {
+        if let Some(w) = &options.watch {
+            w.statement(done);
+        }
+    };
+    if options.watch.is_some() {
+        recording.on_statement = Some(&tell);
+    }
     if options.single_transaction {
         ledger::begin(conn, "the transaction")?;
     }
@@ -281,6 +303,10 @@ pub fn run(
     let old = OldSession { pid: conn.backend_pid(), bound: options.settle_timeout };
     for (i, p) in prepared.iter().enumerate() {
         recording.durable = durable(options, i, prepared.len());
+        if let Some(w) = &options.watch {
+            let statements = (!p.in_transaction).then(|| crate::sql::split_statements(&p.sql).len());
+            w.started(i, prepared.len(), &p.folder, statements);
+        }
         match execute::run(conn, p, &recording) {
             Ok(ran) => {
                 let report = StepReport {
@@ -406,6 +432,7 @@ impl InTransaction {
             own_transaction: false,
             who: &self.who,
             durable: true,
+            on_statement: None,
         };
         match execute::run(conn, p, &recording) {
             Ok(ran) => Ok(ran.duration),
@@ -604,6 +631,7 @@ mod tests {
             settle_timeout: Duration::ZERO,
             exposure: Exposure { roles: &["anon"], schemas: &["public"] },
             durable_each,
+            watch: None,
         };
         assert_eq!((0..3).map(|i| durable(&options(false), i, 3)).collect::<Vec<_>>(), [false, false, true]);
         assert!((0..3).all(|i| durable(&options(true), i, 3)));
@@ -660,6 +688,7 @@ mod tests {
             settle_timeout: Duration::from_secs(60),
             exposure: Exposure { roles: &["anon"], schemas: &["public"] },
             durable_each: false,
+            watch: None,
         };
         let mut seen = Vec::new();
         let e = run(&mut conn, &reconnect, &steps, &source, &history, &options, &mut |s| seen.push(s.version.clone()))

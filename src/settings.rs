@@ -175,11 +175,6 @@ impl Settings {
         self.lint.as_ref().map_err(Clone::clone)
     }
 
-    /// diesel.toml's print-schema configurations, and where that file is.
-    pub fn print_schema(&self) -> Result<Option<&(PathBuf, crate::diesel_schema::Configs)>> {
-        self.print_schema.as_ref().map(Option::as_ref).map_err(Clone::clone)
-    }
-
     /// The schema file `dump` writes when given none: the `schema` setting,
     /// else `schema.sql` beside the migrations folder (the package's folder
     /// for `migrations/`, `supabase/` for `supabase/migrations/`).
@@ -188,6 +183,11 @@ impl Settings {
             .schema_setting
             .clone()
             .unwrap_or_else(|| self.migrations_dir.parent().unwrap_or(&self.project.package_dir).join("schema.sql"))
+    }
+
+    /// diesel.toml's print-schema configurations, and where that file is.
+    pub fn print_schema(&self) -> Result<Option<&(PathBuf, crate::diesel_schema::Configs)>> {
+        self.print_schema.as_ref().map(Option::as_ref).map_err(Clone::clone)
     }
 
     /// Which table is the history: Supabase's for a `supabase/migrations` folder.

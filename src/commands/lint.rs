@@ -280,3 +280,13 @@ fn database(ctx: &Context, args: &LintArgs) -> Result<u8> {
     });
     Ok(if failed { exit::FAILURE } else { exit::OK })
 }
+
+/// The findings on one migration as lines (`diff` prints them for the one it wrote).
+pub fn findings_of(ctx: &Context, m: &Migration) -> Result<Vec<String>> {
+    let inputs = vec![input(m)?];
+    let findings = lint::check(&inputs, ctx.settings.lint()?);
+    Ok(findings
+        .iter()
+        .map(|f| format!("[{}] {}: {}", f.rule.name, output::lint::location(&inputs[0], f), output::clean(&f.message)))
+        .collect())
+}

@@ -7,6 +7,7 @@ pub mod adopt;
 mod confirm;
 pub mod create;
 pub mod database_url;
+pub mod diff;
 pub mod down;
 pub mod dump;
 pub mod import;
@@ -441,6 +442,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Redo(a) => &a.project,
         Command::Repair(a) => &a.project,
         Command::Verify(a) => &a.project,
+        Command::Diff(a) => &a.project,
         Command::Lint(a) => &a.project,
         Command::Status(a) => &a.project,
         Command::Create(a) => &a.project,
@@ -460,6 +462,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Redo(args) => redo::run(&ctx, args),
         Command::Repair(args) => repair::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
+        Command::Diff(args) => diff::run(&ctx, args),
         Command::Lint(args) => lint::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::Create(args) => create::run(&ctx, args),

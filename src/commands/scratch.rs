@@ -102,6 +102,7 @@ impl Scratch {
             settle_timeout: std::time::Duration::from_secs(10),
             exposure: crate::supabase::EXPOSURE,
             durable_each: false,
+            watch: None,
         };
         let reconnect = || {
             db::connect(&self.url_of(db), 10, "scratch", &db::Hints::default())

@@ -13,7 +13,7 @@ use colored::Colorize;
 use super::scratch::Scratch;
 use super::Context;
 use crate::cli::VerifyArgs;
-use crate::db::{history, ledger, schema, Conn};
+use crate::db::{catalog, history, ledger, Conn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::output::{self, VerifyOutput, VerifyResult, VerifyState};
 use crate::plan::Step;
@@ -130,7 +130,7 @@ impl Trial {
         let mut conn = scratch.connect(&db)?;
         let history = history::read(&mut conn, true, source.ledger())?;
         let steps = runner::InTransaction::new(&mut conn, &history, crate::supabase::EXPOSURE)?;
-        let before = schema::snapshot(&mut conn)?;
+        let before = catalog::read(&mut conn, &catalog::Options::default())?.lines();
         Ok(Some(Trial { db, conn, steps, history, before }))
     }
 
@@ -157,7 +157,7 @@ impl Trial {
             ledger::rollback(conn);
             return Ok(Verdict::Failing { stage: "up", error });
         }
-        let after = schema::snapshot(conn)?;
+        let after = catalog::read(conn, &catalog::Options::default())?.lines();
         let verdict = if up_only {
             Verdict::UpOnly
         } else {
@@ -167,7 +167,7 @@ impl Trial {
                 // Back to the savepoint: the database holds what up did.
                 Err(error) => Verdict::Failing { stage: "down", error },
                 Ok(_) => {
-                    let end = schema::snapshot(conn)?;
+                    let end = catalog::read(conn, &catalog::Options::default())?.lines();
                     let (left, lost) = difference(&self.before, &end);
                     if !left.is_empty() || !lost.is_empty() {
                         Verdict::NotReversible { left, lost }
@@ -197,7 +197,7 @@ fn verify_one(scratch: &mut Scratch, from: &str, v: &str, source: &Source) -> Re
     let mut conn = scratch.connect(&work)?;
     let apply = [Step::Apply(v.to_string())];
     let revert = [Step::Revert(v.to_string())];
-    let start = schema::snapshot(&mut conn)?;
+    let start = catalog::read(&mut conn, &catalog::Options::default())?.lines();
     if let Err(error) = scratch.run_steps(&mut conn, &work, &apply, source) {
         return Ok((Verdict::Failing { stage: "up", error }, None));
     }
@@ -209,7 +209,7 @@ fn verify_one(scratch: &mut Scratch, from: &str, v: &str, source: &Source) -> Re
         // Rolled back: the database still holds what up did.
         return Ok((Verdict::Failing { stage: "down", error }, Some(work)));
     }
-    let end = schema::snapshot(&mut conn)?;
+    let end = catalog::read(&mut conn, &catalog::Options::default())?.lines();
     let (left, lost) = difference(&start, &end);
     let again = scratch.run_steps(&mut conn, &work, &apply, source);
     drop(conn);

@@ -246,11 +246,16 @@ pub fn migrate(
             if let Some(dir) = &backup {
                 made = Some(back_up(ctx, &mut conn, &url, db_opts, dir.as_deref())?);
             }
-            let options = runner::Options { durable_each, ..ctx.run_options(single_transaction, lock_opts) };
+            // On a terminal, the progress line; gone (dropped) before anything else is printed.
+            let progress = output::progress::Progress::start(r, steps.len());
+            let watch = progress.clone().map(|p| p as std::sync::Arc<dyn runner::Watch>);
+            let options = runner::Options { durable_each, watch, ..ctx.run_options(single_transaction, lock_opts) };
             let reconnect = || ctx.connect(&url, db_opts, "check").map(|c| Box::new(c) as Box<dyn db::Session>);
-            done =
+            let done_or_error =
                 runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| print_step(r, step))
-                    .map_err(|e| ctx.with_local_hints(e))?;
+                    .map_err(|e| ctx.with_local_hints(e));
+            drop(progress);
+            done = done_or_error?;
         }
     }
     let advice = (lint && !done.is_empty() && matches!(request, Request::Up { .. }))

@@ -58,6 +58,8 @@ pub struct Recording<'a> {
     /// but its last: the WAL is flushed in order, so the last durable commit
     /// makes the earlier ones durable (`--durable-each` keeps it on for all).
     pub durable: bool,
+    /// Outside a transaction: told the number of statements done after each one (the progress display).
+    pub on_statement: Option<&'a dyn Fn(usize)>,
 }
 
 pub struct Ran {
@@ -252,6 +254,9 @@ fn run_statements(conn: &mut dyn Session, p: &Prepared, t: &Recording<'_>) -> Re
         // The progress row goes with the statement in one implicit transaction
         // where the statement allows it: one round trip, and exactly in step.
         let step = statement_texts(p, stmt.text, i, blocks[i]).iter().try_for_each(|text| conn.execute(text));
+        if let (Ok(()), Some(tell)) = (&step, t.on_statement) {
+            tell(i + 1);
+        }
         if let Err(e) = step {
             let mut done = i;
             if !e.connection_lost && conn.transaction_status() != TxStatus::Idle {
@@ -635,6 +640,7 @@ mod tests {
             own_transaction,
             who: "me@here pid 1",
             durable: true,
+            on_statement: None,
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod advisor;
 pub mod backup;
+pub mod catalog;
 pub mod connect;
 pub mod dump;
 pub mod dump_text;

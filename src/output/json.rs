@@ -642,3 +642,25 @@ pub struct PrintedSchema {
     /// The schema.rs text, as diesel_cli prints it.
     pub text: String,
 }
+
+/// `diff`: the migration planned from the migrations to the declared schema
+/// (or, with `--database`, from the migrations to the live database).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct DiffOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    /// `schema` (declarative files) or `drift` (`--database`).
+    pub mode: &'static str,
+    /// Whether the two schemas differ.
+    pub changes: bool,
+    /// The SQL that takes the migrated schema to the other one.
+    pub up: String,
+    /// The SQL that takes it back.
+    pub down: String,
+    pub hazards: Vec<crate::diff::Hazard>,
+    /// The migration written, or `null` (`--dry-run`, nothing to change, drift without `--write`).
+    pub written: Option<CreateOutput>,
+    /// The lint findings on the migration written (`rule: location: message`).
+    pub lint: Vec<String>,
+}

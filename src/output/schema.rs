@@ -23,6 +23,7 @@ fn documents() -> Vec<(&'static str, Schema)> {
         ("verify", schema_for!(VerifyOutput)),
         ("repair", schema_for!(RepairOutput)),
         ("create", schema_for!(CreateOutput)),
+        ("diff", schema_for!(DiffOutput)),
         ("seed", schema_for!(SeedOutput)),
         ("adopt", schema_for!(AdoptOutput)),
         ("import", schema_for!(ImportOutput)),

@@ -16,6 +16,7 @@ pub mod layout;
 mod naming;
 pub mod prisma;
 pub mod refinery;
+pub mod schema_files;
 pub mod sections;
 pub mod seeds;
 pub mod sqlx;
