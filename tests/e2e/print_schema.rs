@@ -22,6 +22,12 @@ fn with_database(url: &str, name: &str) -> String {
 #[test]
 fn every_fixture_case_prints_what_diesel_cli_printed() {
     let Some(bin) = pgvector_bin() else { return };
+    // diesel_cli's output went through rustfmt (1.9, the stable style): ours must too.
+    let rustfmt = std::process::Command::new("rustfmt").arg("--version").output();
+    assert!(
+        rustfmt.is_ok_and(|o| o.status.success()),
+        "rustfmt is not on PATH: `rustup component add rustfmt` (print-schema formats with it, as diesel_cli does)"
+    );
     let pg_bin = bin.to_str().unwrap();
     let p = Project::bare("app");
     let url = p.cargo_migrate(&["local", "url", "--show-password", "--pg-bin", pg_bin]).ok().stdout.trim().to_string();
