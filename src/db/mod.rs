@@ -20,6 +20,7 @@ mod lock_sql;
 pub mod pq;
 pub mod print_schema;
 pub mod schema;
+pub mod server;
 pub mod session;
 
 pub use connect::{connect, Hints};

@@ -9,6 +9,7 @@ mod harness;
 
 mod adopt;
 mod baseline;
+mod check;
 mod cli;
 mod concurrency;
 mod create;
@@ -17,6 +18,7 @@ mod diesel_compat;
 mod diff;
 mod down;
 mod example;
+mod fleet;
 mod import;
 mod lint;
 mod local;
