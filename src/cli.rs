@@ -179,7 +179,7 @@ pub enum Command {
     /// Fold every migration up to VERSION into one baseline migration made from a dump
     Squash(SquashArgs),
     /// Print diesel's schema.rs for the database, as `diesel print-schema` does (diesel.toml's [print_schema])
-    PrintSchema(PrintSchemaArgs),
+    PrintSchema(Box<PrintSchemaArgs>),
     /// The pull-request check of the migrations a branch adds: lint, verify, the SQL `up` would send; SARIF and a Markdown summary
     Check(CheckArgs),
     /// Contract an expand/contract migration: drop the old column, the sync trigger and the old version's schema

@@ -22,6 +22,12 @@ fn with_database(url: &str, name: &str) -> String {
 #[test]
 fn every_fixture_case_prints_what_diesel_cli_printed() {
     let Some(bin) = pgvector_bin() else { return };
+    // diesel_cli's output went through rustfmt (1.9, the stable style): ours must too.
+    let rustfmt = std::process::Command::new("rustfmt").arg("--version").output();
+    assert!(
+        rustfmt.is_ok_and(|o| o.status.success()),
+        "rustfmt is not on PATH: `rustup component add rustfmt` (print-schema formats with it, as diesel_cli does)"
+    );
     let pg_bin = bin.to_str().unwrap();
     let p = Project::bare("app");
     let url = p.cargo_migrate(&["local", "url", "--show-password", "--pg-bin", pg_bin]).ok().stdout.trim().to_string();
@@ -192,4 +198,29 @@ fn compiles_with_diesel(p: &Project, schema: &str) {
         first_error.get_or_insert_with(|| String::from_utf8_lossy(&out.stderr).into_owned());
     }
     panic!("the app does not compile against schema.rs:\n{}", first_error.unwrap_or_default());
+}
+
+#[test]
+fn every_print_schema_section_with_a_file_is_written_after_up() {
+    let db = Db::new("print_schema_sections");
+    let p = Project::new(&db);
+    p.write(
+        "diesel.toml",
+        "[print_schema.app]\nschema = \"app\"\nfile = \"src/app_schema.rs\"\n\n\
+         [print_schema.main]\nfile = \"src/schema.rs\"\nfilter = { only_tables = [\"^users$\"] }\n",
+    );
+    p.migration(
+        "20250101000000_create_users",
+        &format!("{USERS}CREATE SCHEMA app;\nCREATE TABLE app.notes (id serial PRIMARY KEY, body text);\n"),
+        Some("DROP SCHEMA app CASCADE;\nDROP TABLE users;\nDROP TYPE mood;\n"),
+    );
+    p.cargo_migrate(&["up"]).ok();
+    let app = std::fs::read_to_string(p.root.join("src/app_schema.rs")).unwrap();
+    let main = std::fs::read_to_string(p.root.join("src/schema.rs")).unwrap();
+    assert!(has_table(&app, "app.notes") && !has_table(&app, "users"), "{app}");
+    assert!(has_table(&main, "users") && !has_table(&main, "app.notes"), "{main}");
+    // print-schema prints every configuration in the order of its key (app, default, main), as diesel_cli.
+    let all = printed(&p);
+    let (a, m) = (all.find(&app).unwrap(), all.rfind(&main).unwrap());
+    assert!(a == 0 && m > a + app.len() && all.ends_with(&main), "{all}");
 }
