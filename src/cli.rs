@@ -156,6 +156,8 @@ pub enum Command {
     Repair(RepairArgs),
     /// Prove each pending migration reversible on a scratch database: up, down, same schema, up again
     Verify(VerifyArgs),
+    /// Write the migration that takes the migrations' schema to the declared one (supabase/schemas/*.sql), or list a live database's drift with --database
+    Diff(DiffArgs),
     /// Check pending migrations' SQL before it runs (locks, RLS, secrets, down.sql), or the live schema with --database
     Lint(LintArgs),
     /// Write a new migration: a folder with up.sql and down.sql (one .sql file in a Supabase folder)
@@ -172,6 +174,12 @@ pub enum Command {
     DatabaseUrl(DatabaseUrlArgs),
     /// Manage the local development database used when none is configured
     Local(LocalArgs),
+    /// Write the schema as SQL (pg_dump --schema-only, normalised, with the applied migrations): schema.sql
+    Dump(DumpArgs),
+    /// Fold every migration up to VERSION into one baseline migration made from a dump
+    Squash(SquashArgs),
+    /// Print diesel's schema.rs for the database, as `diesel print-schema` does (diesel.toml's [print_schema])
+    PrintSchema(PrintSchemaArgs),
     /// The pull-request check of the migrations a branch adds: lint, verify, the SQL `up` would send; SARIF and a Markdown summary
     Check(CheckArgs),
 }
@@ -209,6 +217,123 @@ pub enum CheckFailOn {
     Never,
 }
 
+/// diesel_cli's `print-schema` flags; they override diesel.toml's `[print_schema]`.
+#[derive(Debug, Args)]
+pub struct PrintSchemaArgs {
+    /// Table names (regular expressions) for --only-tables or --except-tables
+    #[arg(value_name = "TABLE")]
+    pub tables: Vec<String>,
+    /// Only the tables the TABLE patterns match
+    #[arg(short = 'o', long, conflicts_with = "except_tables")]
+    pub only_tables: bool,
+    /// Every table but those the TABLE patterns match
+    #[arg(short = 'e', long)]
+    pub except_tables: bool,
+    /// The schema to print (default: public); its tables go in `pub mod SCHEMA`
+    #[arg(short = 's', long)]
+    pub schema: Option<String>,
+    /// Doc comments for tables and columns (the database's comments, else generated ones)
+    #[arg(long)]
+    pub with_docs: bool,
+    /// Which doc comments
+    #[arg(long, value_name = "MODE", value_parser = ["database-comments-fallback-to-auto-generated-doc-comment", "only-database-comments", "no-doc-comments"])]
+    pub with_docs_config: Option<String>,
+    /// How tables are grouped in allow_tables_to_appear_in_same_query!
+    #[arg(long, value_name = "MODE", value_parser = ["fk_related_tables", "all_tables", "none"])]
+    pub allow_tables_to_appear_in_same_query_config: Option<String>,
+    /// Column order
+    #[arg(long, value_name = "ORDER", value_parser = ["ordinal_position", "name"])]
+    pub column_sorting: Option<String>,
+    /// A unified diff applied to the printed schema
+    #[arg(long, value_name = "FILE")]
+    pub patch_file: Option<PathBuf>,
+    /// A `use` for every table! block (repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub import_types: Vec<String>,
+    /// Do not define the SQL types diesel lacks (enums, vector, …) in `pub mod sql_types`
+    #[arg(long)]
+    pub no_generate_missing_sql_type_definitions: bool,
+    /// Regular expressions: types not to define (repeatable)
+    #[arg(long, value_name = "REGEX")]
+    pub except_custom_type_definitions: Vec<String>,
+    /// Derives of every defined SQL type (repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub custom_type_derives: Vec<String>,
+    /// Regular expressions: domains given a type of their own instead of their base type's (repeatable)
+    #[arg(long, value_name = "REGEX")]
+    pub pg_domains_as_custom_types: Vec<String>,
+    /// With [print_schema.NAME] sections: the ones the flags apply to (default: `default`)
+    #[arg(long, value_name = "NAME")]
+    pub schema_key: Vec<String>,
+    /// diesel's configuration file (default: diesel.toml beside Cargo.toml)
+    #[arg(long, value_name = "FILE", env = "DIESEL_CONFIG_FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Write each configuration's `file` (as `up` does) instead of printing
+    #[arg(long)]
+    pub write: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+}
+
+/// Keeping the schema file (the `schema` setting) after a change.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Schema file")]
+pub struct SchemaOpts {
+    /// Rewrite the schema file (the `schema` setting) after the change even on a database that is not local
+    #[arg(long, conflicts_with = "no_write_schema")]
+    pub write_schema: bool,
+    /// Do not rewrite the schema file after the change
+    #[arg(long)]
+    pub no_write_schema: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Where to write (default: the `schema` setting, else schema.sql beside the migrations folder); `-` prints it
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Do not write: exit 1 with the diff when FILE is not what the migrations make on a scratch database
+    #[arg(long)]
+    pub check: bool,
+    /// With --check: a server where scratch databases may be made (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL", requires = "check")]
+    pub scratch_url: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct SquashArgs {
+    /// The newest migration folded into the baseline
+    #[arg(long, value_name = "VERSION")]
+    pub to: String,
+    /// Move the squashed migrations aside (to --keep-dir, default target/cargo-migrate/squashed/<VERSION>) instead of deleting them
+    #[arg(long)]
+    pub keep: bool,
+    /// Where --keep moves them (outside the migrations folder)
+    #[arg(long, value_name = "DIR")]
+    pub keep_dir: Option<PathBuf>,
+    /// Show what would change; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A server where scratch databases may be made (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
+    pub scratch_url: Option<String>,
+    /// Record the baseline on this database too (it must have applied every squashed migration)
+    #[arg(long)]
+    pub record: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
+}
+
 #[derive(Debug, Args)]
 pub struct DatabaseUrlArgs {
     /// Print the password instead of ****
@@ -231,6 +356,9 @@ pub struct LocalArgs {
     /// `local url`: print the password instead of ****
     #[arg(long)]
     pub show_password: bool,
+    /// `local reset`: then load the schema file and apply only the migrations newer than it
+    #[arg(long)]
+    pub from_schema: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -268,6 +396,9 @@ pub struct UpArgs {
     /// All migrations in one transaction: all or nothing, and faster for many small ones
     #[arg(long)]
     pub single_transaction: bool,
+    /// Wait for the disk at every migration's commit, not only at the run's last (slower; see docs/safety.md)
+    #[arg(long, conflicts_with = "single_transaction", env = "MIGRATE_DURABLE_EACH", value_parser = BoolishValueParser::new())]
+    pub durable_each: bool,
     /// Continue a migration that stopped part-way with its next statement
     #[arg(long, conflicts_with = "restart")]
     pub resume: bool,
@@ -289,6 +420,11 @@ pub struct UpArgs {
     /// Run even though another tool's history (pgmigrations, schema_migrations, …) was never adopted
     #[arg(long)]
     pub ignore_other_history: bool,
+    /// On an empty database: load the schema file first, then apply only the migrations newer than it
+    #[arg(long, conflicts_with = "dry_run")]
+    pub from_schema: bool,
+    #[command(flatten)]
+    pub schema: SchemaOpts,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -320,6 +456,9 @@ pub struct DownArgs {
     /// All reverts in one transaction: all or nothing
     #[arg(long)]
     pub single_transaction: bool,
+    /// Wait for the disk at every revert's commit, not only at the run's last (slower; see docs/safety.md)
+    #[arg(long, conflicts_with = "single_transaction", env = "MIGRATE_DURABLE_EACH", value_parser = BoolishValueParser::new())]
+    pub durable_each: bool,
     /// Do not ask before reverting on a database that is not local (needed when not on a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -329,6 +468,8 @@ pub struct DownArgs {
     /// Skip the static checks of the down.sql to run (errors in it stop the run)
     #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
     pub no_lint: bool,
+    #[command(flatten)]
+    pub schema: SchemaOpts,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -350,6 +491,8 @@ pub struct RedoArgs {
     /// Skip the static checks of the down.sql and up.sql to run (errors in it stop the run)
     #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
     pub no_lint: bool,
+    #[command(flatten)]
+    pub schema: SchemaOpts,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -396,6 +539,37 @@ pub struct VerifyArgs {
     pub project: ProjectOpts,
     #[command(flatten)]
     pub fleet: FleetOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The new migration's name (not needed with --dry-run or a --database check)
+    pub name: Option<String>,
+    /// Print the SQL instead of writing a migration
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write statements that lose data (dropped tables or columns, narrowing types)
+    #[arg(long)]
+    pub allow_drop: bool,
+    /// OLD:NEW — a table (`public.a:public.b`) or column (`public.t.a:public.t.b`) that was renamed, not dropped and added
+    #[arg(long, value_name = "OLD:NEW")]
+    pub rename: Vec<String>,
+    /// Compare the live database (DATABASE_URL, --database-url) with what its applied migrations make: the drift, as SQL
+    #[arg(long)]
+    pub database: bool,
+    /// With --database: exit with 3 when the live schema differs
+    #[arg(long, requires = "database")]
+    pub exit_code: bool,
+    /// With --database: write the live changes as a new migration named NAME
+    #[arg(long, value_name = "NAME", requires = "database")]
+    pub write: Option<String>,
+    /// A server where diff may create and drop scratch databases (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
+    pub scratch_url: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectOpts,
     #[command(flatten)]
     pub db: DbOpts,
 }

@@ -81,6 +81,20 @@ pub enum Kind {
     BadTargets,
     /// `check` found no base to compare the branch with, or git failed.
     Git,
+    /// diesel.toml's `patch_file` cannot be read as a unified diff or does not apply.
+    PatchFailed,
+    /// `print-schema` met a table without a primary key, which diesel cannot describe.
+    NoPrimaryKey {
+        /// The table, as diesel names it (`schema.table` outside `public`).
+        table: String,
+    },
+    /// A print-schema flag is wrong: a regular expression that does not
+    /// compile, a `--schema-key` diesel.toml does not have.
+    BadPrintSchemaFlag,
+    /// `diff` found no declarative schema files (or `schema_dir` names nothing).
+    NoSchemaFiles,
+    /// `diff --rename` is not `OLD:NEW`, or names nothing the diff drops and adds.
+    BadRename,
     // The migrations folder.
     /// The migrations path (or `import`'s folder) is not a folder.
     NotAFolder,
@@ -131,6 +145,9 @@ pub enum Kind {
     PartlyApplied { version: Version, statements_done: i32, statements_total: i32 },
     /// An applied migration's up.sql changed since it ran.
     Modified { migrations: Vec<ModifiedMigration> },
+    /// `squash --to` on a database that applied only some of the migrations folded
+    /// into the baseline (`applied`), not the others (`missing`).
+    SquashPartlyApplied { applied: Vec<Version>, missing: Vec<Version> },
     // The connection.
     /// The database URL cannot be understood.
     BadDatabaseUrl,
@@ -166,6 +183,24 @@ pub enum Kind {
     ConfirmationNeeded,
     /// A trigger, rule or policy the tool did not make is on a bookkeeping table.
     ForeignHook,
+    /// pg_dump failed, or a schema file could not be loaded.
+    Dump,
+    /// `dump --check`: the committed schema file is not what the migrations make.
+    SchemaDrift {
+        /// The schema file compared.
+        file: String,
+        /// A unified diff: `-` the file's lines, `+` what the migrations make.
+        diff: String,
+    },
+    /// `--from-schema` cannot load: no schema file `dump` wrote, or the database is not empty.
+    FromSchema,
+    /// `diff` would write statements that lose data; `--allow-drop` lets it.
+    DestructiveChange {
+        /// The objects whose data would be lost.
+        objects: Vec<String>,
+    },
+    /// A declarative schema file failed to load on the scratch database.
+    SchemaFileFailed,
     // Running.
     /// Another run holds the migration lock for longer than `--lock-timeout`.
     LockTimeout {
@@ -233,6 +268,8 @@ impl Kind {
             | Kind::BadPolicy
             | Kind::UnknownVersion
             | Kind::BadTargets
+            | Kind::BadPrintSchemaFlag
+            | Kind::BadRename
             | Kind::NotApplied { applied_by: None } => exit::USAGE,
             Kind::NoHistoryToAdopt { several } if !several.is_empty() => exit::USAGE,
             Kind::Backup { inside_migrations: true } => exit::USAGE,
@@ -306,6 +343,10 @@ pub struct MigrationFailure {
     pub notices: Vec<Notice>,
     /// It failed because it uses this role, which does not exist on the server.
     pub missing_role: Option<String>,
+    /// A plain CREATE EXTENSION of this extension failed because it exists
+    /// already as the local development database's stand-in.
+    #[serde(skip)]
+    pub stand_in: Option<String>,
     /// `status` shows it as partly applied (a progress row was kept).
     #[serde(skip)]
     pub tracked: bool,
@@ -539,6 +580,7 @@ mod tests {
             statements_done: None,
             notices: Vec::new(),
             missing_role: None,
+            stand_in: None,
             tracked: true,
             in_transaction: true,
         }

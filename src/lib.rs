@@ -10,6 +10,8 @@
 mod cli;
 mod commands;
 mod db;
+mod diesel_schema;
+mod diff;
 mod envfile;
 mod error;
 mod git;

@@ -209,8 +209,8 @@ fn gate(ctx: &Context, source: &Source, applies: &[String], reverts: &[String]) 
 
 /// After a successful `up`: Supabase's advisor on the live schema (a
 /// failure to ask is a message, never a failure: the migrations are applied).
-pub fn advise(conn: &mut Conn) -> std::result::Result<Vec<advisor::Finding>, String> {
-    advisor::check(conn).map_err(|e| e.message.clone())
+pub fn advise(ctx: &Context, conn: &mut Conn) -> std::result::Result<Vec<advisor::Finding>, String> {
+    advisor::check(conn, ctx.exposure()).map_err(|e| e.message.clone())
 }
 
 /// `advise`'s answer as one summary line.
@@ -236,7 +236,7 @@ pub fn print_advice(r: &Reporter, advice: &std::result::Result<Vec<advisor::Find
 
 fn database(ctx: &Context, args: &LintArgs) -> Result<u8> {
     let (_, Database { url, mut conn, .. }) = ctx.read_both(&args.db, "lint", false)?;
-    let findings = advisor::check(&mut conn)?;
+    let findings = advisor::check(&mut conn, ctx.exposure())?;
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let summary =
         LintSummary { errors: count(Severity::Error), warnings: count(Severity::Warn), infos: count(Severity::Info) };
@@ -279,4 +279,14 @@ fn database(ctx: &Context, args: &LintArgs) -> Result<u8> {
         summary,
     });
     Ok(if failed { exit::FAILURE } else { exit::OK })
+}
+
+/// The findings on one migration as lines (`diff` prints them for the one it wrote).
+pub fn findings_of(ctx: &Context, m: &Migration) -> Result<Vec<String>> {
+    let inputs = vec![input(m)?];
+    let findings = lint::check(&inputs, ctx.settings.lint()?);
+    Ok(findings
+        .iter()
+        .map(|f| format!("[{}] {}: {}", f.rule.name, output::lint::location(&inputs[0], f), output::clean(&f.message)))
+        .collect())
 }

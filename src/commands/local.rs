@@ -165,6 +165,9 @@ fn migrate_and_seed(ctx: &Context, args: &LocalArgs, url: String) -> Result<(usi
         backup: None,
         lint: true,
         ignore_other_history: false,
+        durable_each: false,
+        schema: Default::default(),
+        from_schema: args.from_schema,
     };
     let applied = super::migrate(ctx, &db, &lock, &up, flags)?.done.len();
     let s = &ctx.settings;

@@ -9,7 +9,7 @@ use crate::error::{exit, Result};
 use crate::plan::Request;
 
 pub fn run(ctx: &Context, args: &RedoArgs) -> Result<u8> {
-    let flags = Flags { yes: args.yes, lint: !args.no_lint, ..Flags::default() };
+    let flags = Flags { yes: args.yes, lint: !args.no_lint, schema: args.schema.clone(), ..Flags::default() };
     let out = migrate(ctx, &args.db, &args.lock, &Request::Redo { count: args.count }, flags)?;
     let r = &ctx.reporter;
     if out.done.is_empty() {

@@ -38,6 +38,7 @@ fn survey(ctx: &Context, db: &crate::cli::DbOpts) -> Result<Survey> {
     // Facts (batch, who, the stored down.sql) are shown in both formats.
     let (mut source, db) = ctx.read_both(db, "status", true)?;
     let Database { url, origin: url_origin, history, mut conn } = db;
+    let history = super::squash::as_recorded(&source, history, &ctx.reporter);
     let others = super::adopt::takeovers(&mut conn, &source, &history, ctx.settings.ledger())?;
     source.check_runnable(pending(&source, &history));
     let plan_state = state(&source, &history);

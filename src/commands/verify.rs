@@ -10,16 +10,16 @@ use std::collections::BTreeSet;
 
 use colored::Colorize;
 
+use super::scratch::Scratch;
 use super::Context;
 use crate::cli::VerifyArgs;
-use crate::db::{self, history, lock, schema, Conn};
+use crate::db::{catalog, history, ledger, Conn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::output::fleet::FleetState;
 use crate::output::{self, VerifyOutput, VerifyResult, VerifyState};
 use crate::plan::Step;
 use crate::runner;
 use crate::source::Source;
-use crate::url;
 
 /// What verify found for one migration.
 pub enum Verdict {
@@ -38,6 +38,140 @@ pub enum Verdict {
     },
     /// An earlier migration failed to apply, so this one could not be tried.
     NotTried,
+}
+
+pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
+    if args.fleet.given() {
+        if args.scratch_url.is_none() {
+            // Started once here, not by every target at once.
+            ctx.local(&args.db.local_db)?.ensure_running().map(|run| super::running(&ctx.reporter, run))?;
+        }
+        return super::fleet::run(ctx, &args.fleet, &args.db, "verify", false, &|tctx, db| {
+            let (source, db) = tctx.read_both(db, "verify", false)?;
+            let pending = super::pending(&source, &db.history);
+            let applied = Some(db.history.applied.len());
+            let results = if pending.is_empty() {
+                Vec::new()
+            } else {
+                verify(tctx, source, &pending, args.scratch_url.as_deref(), &args.db.local_db, !args.no_lint)?
+            };
+            let problems = results.iter().filter(|(_, _, v)| v.is_problem()).count();
+            if problems > 0 {
+                let e = Error::new(
+                    Kind::NotReversible,
+                    format!("{problems} of {} pending migration(s) have a problem", results.len()),
+                );
+                return Err(results
+                    .iter()
+                    .filter(|(_, _, v)| v.is_problem())
+                    .fold(e, |e, (_, name, v)| e.detail(format!("  {name}: {}", v.word()))));
+            }
+            let state = if results.is_empty() { FleetState::UpToDate } else { FleetState::Verified };
+            Ok(super::fleet::Done { state, steps: Vec::new(), applied, pending: Some(pending.len()), problems })
+        });
+    }
+    let r = &ctx.reporter;
+    // What to verify: the target's pending migrations (it is only read), or all.
+    let (mut source, versions) = if args.all {
+        let source = ctx.source()?;
+        let all = source.migrations.iter().map(|m| m.version.clone()).collect();
+        (source, all)
+    } else {
+        let (source, db) = ctx.read_both(&args.db, "verify", false)?;
+        let pending = super::pending(&source, &db.history);
+        (source, pending)
+    };
+    if versions.is_empty() {
+        source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+        crate::plan::check_source(&source.problems)?;
+        r.line(format!("{} nothing to verify: no migration is pending (`--all` verifies every one)", "✓".green()));
+        r.json(&VerifyOutput { ok: true, command: "verify", migrations: Vec::new() });
+        return Ok(exit::OK);
+    }
+    let results = verify(ctx, source, &versions, args.scratch_url.as_deref(), &args.db.local_db, !args.no_lint)?;
+    report(ctx, &results)
+}
+
+/// A scratch database holding what the migrations before `first` make.
+fn at_start(ctx: &Context, source: &Source, first: &str, scratch: &mut Scratch) -> Result<String> {
+    let base = scratch.base(ctx)?;
+    // The state before the first migration verified.
+    let before: Vec<Step> = source
+        .migrations
+        .iter()
+        .take_while(|m| m.version.as_str() < first)
+        .map(|m| Step::Apply(m.version.clone()))
+        .collect();
+    let mut conn = scratch.connect(&base)?;
+    scratch.run_steps(&mut conn, &base, &before, source).map_err(|e| {
+        Error::new(Kind::NotReversible, format!("the migrations before {first} do not apply on a scratch database"))
+            .detail(format!("  {}", e.message))
+            .hint("fix that first: `cargo migrate verify --all` says which")
+    })?;
+    Ok(base)
+}
+
+/// Each of `versions`' verdict, in order, on scratch databases of
+/// `scratch_url` (else the local development database's server).
+pub fn verify(
+    ctx: &Context,
+    mut source: Source,
+    versions: &[String],
+    scratch_url: Option<&str>,
+    local: &crate::cli::LocalOpts,
+    lint: bool,
+) -> Result<Vec<(String, String, Verdict)>> {
+    source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+    crate::plan::check_source(&source.problems)?;
+    if lint {
+        super::lint::before_verify(ctx, &source, versions)?;
+    }
+    // The scratch server: --scratch-url, else the local development database's
+    // (where the scratch databases are prepared like Supabase, as it is).
+    let mut scratch = Scratch::open(ctx, scratch_url, local, "verify")?;
+    let base = at_start(ctx, &source, &versions[0], &mut scratch)?;
+    let mut results: Vec<(String, String, Verdict)> = Vec::new();
+    let mut trial = Trial::open(&mut scratch, base, &source)?;
+    for v in versions {
+        let name = source.find(v).map(|m| m.name.clone()).unwrap_or_else(|| v.clone());
+        let verdict = match trial.as_mut() {
+            None => Verdict::NotTried,
+            Some(t) if t.in_transaction(v, &source)? => t.verify_in_place(v, &source)?,
+            Some(_) => {
+                // Outside a transaction it cannot be undone by a savepoint: the old way, on copies.
+                let Some(t) = trial.take() else { unreachable!() };
+                let from = t.close();
+                let (verdict, after) = verify_one(&mut scratch, &from, v, &source)?;
+                trial = after.map(|db| Trial::open(&mut scratch, db, &source)).transpose()?.flatten();
+                verdict
+            }
+        };
+        if matches!(verdict, Verdict::Failing { stage: "up", .. }) {
+            trial = None;
+        }
+        results.push((v.clone(), name, verdict));
+    }
+    drop(trial);
+    Ok(results)
+}
+
+/// What `up` would send to apply `versions` on a database holding every
+/// migration before the first of them (a scratch database, dropped after).
+pub fn dry_run(
+    ctx: &Context,
+    source: &Source,
+    versions: &[String],
+    scratch_url: Option<&str>,
+    local: &crate::cli::LocalOpts,
+) -> Result<(String, Vec<runner::Planned>)> {
+    let Some(first) = versions.first() else { return Ok((String::new(), Vec::new())) };
+    let mut scratch = Scratch::open(ctx, scratch_url, local, "check")?;
+    let base = at_start(ctx, source, first, &mut scratch)?;
+    let mut conn = scratch.connect(&base)?;
+    let history = history::read(&mut conn, true, source.ledger())?;
+    let steps: Vec<Step> = versions.iter().map(|v| Step::Apply(v.clone())).collect();
+    let options = runner::Options::new(false, std::time::Duration::from_secs(10), crate::supabase::EXPOSURE);
+    runner::dry_run(&mut conn, &steps, source, &history, &options)
 }
 
 impl Verdict {
@@ -85,244 +219,85 @@ pub fn state_word(s: VerifyState) -> &'static str {
     }
 }
 
-/// The scratch databases made, dropped when verify ends however it ends.
-struct Scratch {
-    admin: Conn,
-    url: String,
-    made: Vec<String>,
-    tag: String,
+/// One scratch database verified in place: each migration in one transaction
+/// (up, snapshot, a savepoint, down, snapshot, compare, up again, back to the
+/// savepoint, commit), so the next one starts from the state after it without
+/// a database copy.
+struct Trial {
+    db: String,
+    conn: Conn,
+    steps: runner::InTransaction,
+    history: history::History,
+    /// The schema as it is before the next migration.
+    before: BTreeSet<String>,
 }
 
-impl Scratch {
-    fn url_of(&self, db: &str) -> String {
-        url::with_params(&self.url, &[("dbname", db)])
+impl Trial {
+    /// Some(trial) on database `db`; the snapshot of its schema taken now.
+    fn open(scratch: &mut Scratch, db: String, source: &Source) -> Result<Option<Trial>> {
+        scratch.relax_durability(&db)?;
+        let mut conn = scratch.connect(&db)?;
+        let history = history::read(&mut conn, true, source.ledger())?;
+        let steps = runner::InTransaction::new(&mut conn, &history, crate::supabase::EXPOSURE)?;
+        let before = catalog::read(&mut conn, &catalog::Options::default())?.lines();
+        Ok(Some(Trial { db, conn, steps, history, before }))
     }
 
-    /// A new database, copied from `template`.
-    fn copy(&mut self, template: &str) -> Result<String> {
-        let name = format!("{}_{}", self.tag, self.made.len());
-        schema::clone_database(&mut self.admin, &name, template)?;
-        self.made.push(name.clone());
-        Ok(name)
+    /// The database, its session ended (a copy may be made of it).
+    fn close(self) -> String {
+        self.db
     }
 
-    fn connect(&self, db: &str) -> Result<Conn> {
-        let mut conn = db::connect(&self.url_of(db), 10, "verify", &db::Hints::default())?;
-        // The runner checks it holds the migration lock; nobody else uses a scratch database.
-        lock::acquire(&mut conn, std::time::Duration::from_secs(10), |_| {})?;
-        Ok(conn)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        for name in self.made.iter().rev() {
-            schema::drop_database(&mut self.admin, name);
-        }
-    }
-}
-
-/// Run `steps` on `conn` as `up`/`down` would, quietly.
-fn run_steps(conn: &mut Conn, scratch: &Scratch, db: &str, steps: &[Step], source: &Source) -> Result<()> {
-    if steps.is_empty() {
-        return Ok(());
-    }
-    let history = history::read(conn, true, source.ledger())?;
-    let options = runner::Options {
-        single_transaction: false,
-        who: db::connect::whoami(),
-        settle_timeout: std::time::Duration::from_secs(10),
-    };
-    let reconnect = || {
-        db::connect(&scratch.url_of(db), 10, "verify", &db::Hints::default())
-            .map(|c| Box::new(c) as Box<dyn db::Session>)
-    };
-    runner::run(conn, &reconnect, steps, source, &history, &options, &mut |_| {}).map(|_| ())
-}
-
-pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
-    if args.fleet.given() {
-        // One scratch server for the fleet, made ready once.
-        let scratch = scratch_server(ctx, args)?;
-        return super::fleet::run(ctx, &args.fleet, &args.db, "verify", false, &|tctx, db| {
-            let (source, db) = tctx.read_both(db, "verify", false)?;
-            let pending = super::pending(&source, &db.history);
-            let applied = Some(db.history.applied.len());
-            let results =
-                if pending.is_empty() { Vec::new() } else { verify(tctx, source, &pending, &scratch, !args.no_lint)? };
-            let problems = results.iter().filter(|(_, _, v)| v.is_problem()).count();
-            if problems > 0 {
-                let e = Error::new(
-                    Kind::NotReversible,
-                    format!("{problems} of {} pending migration(s) have a problem", results.len()),
-                );
-                return Err(results
-                    .iter()
-                    .filter(|(_, _, v)| v.is_problem())
-                    .fold(e, |e, (_, name, v)| e.detail(format!("  {name}: {}", v.word()))));
+    fn in_transaction(&self, v: &str, source: &Source) -> Result<bool> {
+        match source.find(v) {
+            Some(m) => {
+                Ok(m.script(true, None)?.in_transaction && m.script(false, None).map_or(true, |s| s.in_transaction))
             }
-            let state = if results.is_empty() { FleetState::UpToDate } else { FleetState::Verified };
-            Ok(super::fleet::Done { state, steps: Vec::new(), applied, pending: Some(pending.len()), problems })
-        });
-    }
-    let r = &ctx.reporter;
-    // What to verify: the target's pending migrations (it is only read), or all.
-    let (source, versions) = if args.all {
-        let source = ctx.source()?;
-        let all = source.migrations.iter().map(|m| m.version.clone()).collect();
-        (source, all)
-    } else {
-        let (source, db) = ctx.read_both(&args.db, "verify", false)?;
-        let pending = super::pending(&source, &db.history);
-        (source, pending)
-    };
-    if versions.is_empty() {
-        let mut source = source;
-        source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
-        crate::plan::check_source(&source.problems)?;
-        r.line(format!("{} nothing to verify: no migration is pending (`--all` verifies every one)", "✓".green()));
-        r.json(&VerifyOutput { ok: true, command: "verify", migrations: Vec::new() });
-        return Ok(exit::OK);
-    }
-    let scratch = scratch_server(ctx, args)?;
-    let results = verify(ctx, source, &versions, &scratch, !args.no_lint)?;
-    report(ctx, &results)
-}
-
-/// Where verify makes its scratch databases: --scratch-url, else the local
-/// development database's server (where they are prepared like Supabase, as it is).
-pub struct ScratchServer {
-    url: String,
-    supabase_like: bool,
-}
-
-fn scratch_server(ctx: &Context, args: &VerifyArgs) -> Result<ScratchServer> {
-    scratch_server_at(ctx, args.scratch_url.as_deref(), &args.db.local_db)
-}
-
-pub fn scratch_server_at(
-    ctx: &Context,
-    scratch_url: Option<&str>,
-    local: &crate::cli::LocalOpts,
-) -> Result<ScratchServer> {
-    let (url, supabase_like) = match scratch_url {
-        Some(u) => (u.to_string(), false),
-        None => (ctx.local(local)?.ensure_running().map(|run| super::running(&ctx.reporter, run))?, true),
-    };
-    for secret in url::secrets(&url) {
-        output::add_secret(&secret);
-    }
-    Ok(ScratchServer { url, supabase_like })
-}
-
-/// Each migration's verdict, in order, on scratch databases of `server`.
-pub fn verify(
-    ctx: &Context,
-    mut source: Source,
-    versions: &[String],
-    server: &ScratchServer,
-    lint: bool,
-) -> Result<Vec<(String, String, Verdict)>> {
-    source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
-    crate::plan::check_source(&source.problems)?;
-    if lint {
-        super::lint::before_verify(ctx, &source, versions)?;
-    }
-    let (mut scratch, base) = at_start(ctx, &source, &versions[0], server)?;
-    let mut current = base;
-    let mut results: Vec<(String, String, Verdict)> = Vec::new();
-    let mut broken = false;
-    for v in versions {
-        let name = source.find(v).map(|m| m.name.clone()).unwrap_or_else(|| v.clone());
-        if broken {
-            results.push((v.clone(), name, Verdict::NotTried));
-            continue;
+            None => Ok(true),
         }
-        let (verdict, after) = verify_one(&mut scratch, &current, v, &source)?;
-        broken = after.is_none();
-        if let Some(after) = after {
-            current = after;
+    }
+
+    fn verify_in_place(&mut self, v: &str, source: &Source) -> Result<Verdict> {
+        let up_only = source.find(v).is_some_and(|m| m.is_up_only());
+        let up = self.steps.prepare(&[Step::Apply(v.to_string())], source, &self.history)?.remove(0);
+        let conn = &mut self.conn;
+        ledger::begin(conn, "the trial")?;
+        if let Err(error) = self.steps.run(conn, &up) {
+            ledger::rollback(conn);
+            return Ok(Verdict::Failing { stage: "up", error });
         }
-        results.push((v.clone(), name, verdict));
+        let after = catalog::read(conn, &catalog::Options::default())?.lines();
+        let verdict = if up_only {
+            Verdict::UpOnly
+        } else {
+            let down = self.steps.prepare(&[Step::Revert(v.to_string())], source, &self.history)?.remove(0);
+            ledger::savepoint(conn, SAVEPOINT)?;
+            let verdict = match self.steps.run(conn, &down) {
+                // Back to the savepoint: the database holds what up did.
+                Err(error) => Verdict::Failing { stage: "down", error },
+                Ok(_) => {
+                    let end = catalog::read(conn, &catalog::Options::default())?.lines();
+                    let (left, lost) = difference(&self.before, &end);
+                    if !left.is_empty() || !lost.is_empty() {
+                        Verdict::NotReversible { left, lost }
+                    } else if let Err(error) = self.steps.run(conn, &up) {
+                        Verdict::Failing { stage: "up after down", error }
+                    } else {
+                        Verdict::Reversible
+                    }
+                }
+            };
+            ledger::rollback_to(conn, SAVEPOINT)?;
+            verdict
+        };
+        ledger::reset_and_commit(conn, "the trial")?;
+        self.before = after;
+        Ok(verdict)
     }
-    Ok(results)
 }
 
-/// A scratch database (and its server's scratch set) holding what the
-/// migrations before `first` make, ready like the local database.
-fn at_start(ctx: &Context, source: &Source, first: &str, server: &ScratchServer) -> Result<(Scratch, String)> {
-    let admin =
-        db::connect(&url::with_params(&server.url, &[("dbname", "template1")]), 10, "verify", &db::Hints::default())?;
-    // Unique in this process too: a fleet verifies several targets at once.
-    static SCRATCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let mut scratch = Scratch {
-        admin,
-        url: server.url.clone(),
-        made: Vec::new(),
-        tag: format!(
-            "cargo_migrate_verify_{}_{}",
-            std::process::id(),
-            SCRATCHES.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        ),
-    };
-    let base = scratch.copy("template0").map_err(|e| {
-        e.hint("verify needs a server where it may create databases: give one with --scratch-url (MIGRATE_SCRATCH_URL)")
-    })?;
-    if server.supabase_like {
-        crate::local::prepare_like_supabase(&scratch.url_of(&base))?;
-    } else if let Some(file) = ctx.settings.roles.file()? {
-        // Another server: its roles are its own, so the roles file runs there
-        // too (the local database's ran when it started).
-        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, "read", e))?;
-        crate::local::run_roles(&scratch.url_of(&base), file, &text).map_err(|e| {
-            e.hint(
-                "roles belong to the whole server: if it has them already, make each statement safe to run twice \
-                    (`DO $$ BEGIN CREATE ROLE … ; EXCEPTION WHEN duplicate_object THEN NULL; END $$;`)",
-            )
-        })?;
-    }
-    // The state before the first migration verified.
-    let before: Vec<Step> = source
-        .migrations
-        .iter()
-        .take_while(|m| m.version.as_str() < first)
-        .map(|m| Step::Apply(m.version.clone()))
-        .collect();
-    {
-        let mut conn = scratch.connect(&base)?;
-        run_steps(&mut conn, &scratch, &base, &before, &source).map_err(|e| {
-            Error::new(
-                Kind::NotReversible,
-                format!("the migrations before {} do not apply on a scratch database", first),
-            )
-            .detail(format!("  {}", e.message))
-            .hint("fix that first: `cargo migrate verify --all` says which")
-        })?;
-    }
-
-    Ok((scratch, base))
-}
-
-/// What `up` would send to apply `versions` on a database holding every
-/// migration before the first of them (made on a scratch database, dropped after).
-pub fn dry_run(
-    ctx: &Context,
-    source: &Source,
-    versions: &[String],
-    server: &ScratchServer,
-) -> Result<(String, Vec<runner::Planned>)> {
-    let Some(first) = versions.first() else { return Ok((String::new(), Vec::new())) };
-    let (scratch, base) = at_start(ctx, source, first, server)?;
-    let mut conn = scratch.connect(&base)?;
-    let history = history::read(&mut conn, true, source.ledger())?;
-    let steps: Vec<Step> = versions.iter().map(|v| Step::Apply(v.clone())).collect();
-    let options = runner::Options {
-        single_transaction: false,
-        who: db::connect::whoami(),
-        settle_timeout: std::time::Duration::from_secs(10),
-    };
-    runner::dry_run(&mut conn, &steps, source, &history, &options)
-}
+/// Where a trial's transaction goes back to after the down (and the up after it).
+const SAVEPOINT: &str = "cargo_migrate_verify_down";
 
 /// Verify migration `v` starting from a copy of `from`; returns the verdict
 /// and the database holding the state after `v` (None when `v` does not apply).
@@ -331,21 +306,21 @@ fn verify_one(scratch: &mut Scratch, from: &str, v: &str, source: &Source) -> Re
     let mut conn = scratch.connect(&work)?;
     let apply = [Step::Apply(v.to_string())];
     let revert = [Step::Revert(v.to_string())];
-    let start = schema::snapshot(&mut conn)?;
-    if let Err(error) = run_steps(&mut conn, scratch, &work, &apply, source) {
+    let start = catalog::read(&mut conn, &catalog::Options::default())?.lines();
+    if let Err(error) = scratch.run_steps(&mut conn, &work, &apply, source) {
         return Ok((Verdict::Failing { stage: "up", error }, None));
     }
     // Up-only by design (Supabase's files): that it applies is all there is to prove.
     if source.find(v).is_some_and(|m| m.is_up_only()) {
         return Ok((Verdict::UpOnly, Some(work)));
     }
-    if let Err(error) = run_steps(&mut conn, scratch, &work, &revert, source) {
+    if let Err(error) = scratch.run_steps(&mut conn, &work, &revert, source) {
         // Rolled back: the database still holds what up did.
         return Ok((Verdict::Failing { stage: "down", error }, Some(work)));
     }
-    let end = schema::snapshot(&mut conn)?;
+    let end = catalog::read(&mut conn, &catalog::Options::default())?.lines();
     let (left, lost) = difference(&start, &end);
-    let again = run_steps(&mut conn, scratch, &work, &apply, source);
+    let again = scratch.run_steps(&mut conn, &work, &apply, source);
     drop(conn);
     match (left.is_empty() && lost.is_empty(), again) {
         (true, Ok(())) => Ok((Verdict::Reversible, Some(work))),
@@ -353,7 +328,7 @@ fn verify_one(scratch: &mut Scratch, from: &str, v: &str, source: &Source) -> Re
             // The state after `v`, made cleanly for the next migration.
             let after = scratch.copy(from)?;
             let mut conn = scratch.connect(&after)?;
-            run_steps(&mut conn, scratch, &after, &apply, source)?;
+            scratch.run_steps(&mut conn, &after, &apply, source)?;
             let verdict = match (reversible, again) {
                 (true, Err(error)) => Verdict::Failing { stage: "up after down", error },
                 _ => Verdict::NotReversible { left, lost },
@@ -379,10 +354,11 @@ fn report(ctx: &Context, results: &[(String, String, Verdict)]) -> Result<u8> {
                 r.line(format!("  {} {name_shown}", "reversible".green()));
                 (VerifyState::Reversible, Vec::new(), None)
             }
-            Verdict::NotReversible { .. } => {
+            Verdict::NotReversible { left, lost } => {
                 problems += 1;
                 r.line(format!("  {} {name_shown}: down.sql does not undo up.sql", "not reversible".red().bold()));
-                let (_, d) = described(verdict);
+                let mut d: Vec<String> = left.iter().map(|x| format!("left behind: {x}")).collect();
+                d.extend(lost.iter().map(|x| format!("lost: {x}")));
                 for line in &d {
                     r.line(format!("      {}", output::clean(line)));
                 }

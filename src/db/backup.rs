@@ -110,7 +110,7 @@ pub fn dump(url: &DbUrl, pg_dump: &Path, dir: &Path, stamp: &str) -> Result<Dump
 }
 
 /// A key/value connection string without the password.
-fn conninfo(url: &DbUrl) -> String {
+pub(crate) fn conninfo(url: &DbUrl) -> String {
     let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
     let mut parts = Vec::new();
     if !url.host.is_empty() {

@@ -5,7 +5,10 @@
 
 pub mod advisor;
 pub mod backup;
+pub mod catalog;
 pub mod connect;
+pub mod dump;
+pub mod dump_text;
 pub mod execute;
 #[cfg(test)]
 pub mod fake;
@@ -15,6 +18,7 @@ pub mod ledger;
 pub mod lock;
 mod lock_sql;
 pub mod pq;
+pub mod print_schema;
 pub mod schema;
 pub mod server;
 pub mod session;

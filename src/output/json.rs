@@ -584,3 +584,83 @@ pub struct LocalExtension {
     pub version: Option<String>,
     pub note: Option<String>,
 }
+
+/// `dump` (and `dump --check` when the file is current).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct DumpOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    /// The schema file written or compared; `null` when printed (`dump -`).
+    pub file: Option<String>,
+    /// Whether the file's content changed.
+    pub changed: bool,
+    pub bytes: u64,
+    /// How many applied migrations the file records.
+    pub migrations: usize,
+    /// Supabase's schemas left out (but for what the migrations added to them).
+    pub left_out: Vec<String>,
+}
+
+/// `squash`.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct SquashOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    pub dry_run: bool,
+    /// The baseline migration: its version (the newest squashed) and where it is.
+    pub baseline: Version,
+    pub path: String,
+    /// The versions folded into it.
+    pub squashed: Vec<Version>,
+    /// Where the squashed files were moved (`--keep`), or `null` when deleted.
+    pub kept_in: Option<String>,
+    /// `--record`: the database now records the baseline as applied.
+    pub recorded: bool,
+}
+
+/// `print-schema`.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct PrintSchemaOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    /// One per diesel.toml configuration (`--write`: those with a `file`), by key.
+    pub schemas: Vec<PrintedSchema>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct PrintedSchema {
+    /// `default`, or the NAME of `[print_schema.NAME]`.
+    pub key: String,
+    /// The configuration's `file`, if it names one.
+    pub file: Option<String>,
+    /// `--write`: the text was written to `file`.
+    pub written: bool,
+    /// The schema.rs text, as diesel_cli prints it.
+    pub text: String,
+}
+
+/// `diff`: the migration planned from the migrations to the declared schema
+/// (or, with `--database`, from the migrations to the live database).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct DiffOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    /// `schema` (declarative files) or `drift` (`--database`).
+    pub mode: &'static str,
+    /// Whether the two schemas differ.
+    pub changes: bool,
+    /// The SQL that takes the migrated schema to the other one.
+    pub up: String,
+    /// The SQL that takes it back.
+    pub down: String,
+    pub hazards: Vec<crate::diff::Hazard>,
+    /// The migration written, or `null` (`--dry-run`, nothing to change, drift without `--write`).
+    pub written: Option<CreateOutput>,
+    /// The lint findings on the migration written (`rule: location: message`).
+    pub lint: Vec<String>,
+}

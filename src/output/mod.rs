@@ -14,6 +14,7 @@ pub mod fleet;
 pub mod human;
 pub mod json;
 pub mod lint;
+pub mod progress;
 #[cfg(test)]
 mod schema;
 pub mod style;
@@ -79,6 +80,11 @@ impl Reporter {
         Reporter { muted: true, ..self }
     }
 
+    /// Prints nothing (a fleet's target): no progress line either.
+    pub fn is_muted(&self) -> bool {
+        self.muted
+    }
+
     pub fn human(&self) -> bool {
         self.format == Format::Human
     }
@@ -88,6 +94,9 @@ impl Reporter {
             return;
         }
         let text = redact(text);
+        if progress::println(&text) {
+            return;
+        }
         if self.color == anstream::ColorChoice::Never {
             // No codes were made: nothing to strip.
             let mut out = std::io::stdout().lock();
@@ -105,6 +114,9 @@ impl Reporter {
             return;
         }
         let text = redact(text);
+        if progress::println(&text) {
+            return;
+        }
         if self.color == anstream::ColorChoice::Never {
             let _ = writeln!(std::io::stderr().lock(), "{text}");
         } else {

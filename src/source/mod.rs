@@ -6,6 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub mod baseline;
 mod checksums;
 pub mod flyway;
 pub mod golang_migrate;
@@ -15,6 +16,7 @@ pub mod layout;
 mod naming;
 pub mod prisma;
 pub mod refinery;
+pub mod schema_files;
 pub mod sections;
 pub mod seeds;
 pub mod sqlx;
@@ -855,6 +857,7 @@ impl Migration {
                 statements_done: None,
                 notices: Vec::new(),
                 missing_role: None,
+                stand_in: None,
                 tracked: false,
                 in_transaction,
             };
