@@ -100,6 +100,7 @@ const COMMANDS: &[&str] = &[
     "seed",
     "database-url",
     "local",
+    "check",
 ];
 
 #[test]
