@@ -70,9 +70,9 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8> {
     let (verdicts, planned) = if added.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        let server = verify::scratch_server_at(ctx, args.scratch_url.as_deref(), &args.local)?;
         let from: Vec<String> =
             source.migrations.iter().filter(|m| m.version >= added[0]).map(|m| m.version.clone()).collect();
+        let server = verify::scratch_server_at(ctx, args.scratch_url.as_deref(), &args.local)?;
         let verdicts = verify::verify(ctx, source.clone(), &from, &server, false)?;
         let (_, planned) = verify::dry_run(ctx, &source, &from, &server)?;
         (verdicts, planned)

@@ -82,6 +82,11 @@ impl Reporter {
         Reporter { muted: true, ..self }
     }
 
+    /// Prints nothing (a fleet's target): no progress line either.
+    pub fn is_muted(&self) -> bool {
+        self.muted
+    }
+
     pub fn human(&self) -> bool {
         self.format == Format::Human
     }

@@ -48,6 +48,7 @@ impl Progress {
     pub fn start(r: &Reporter, total: usize) -> Option<Arc<Progress>> {
         let wanted = r.human()
             && !r.quiet
+            && !r.is_muted()
             && std::env::var_os("MIGRATE_NO_PROGRESS").is_none()
             && std::io::stdout().is_terminal()
             && std::io::stderr().is_terminal();

@@ -102,6 +102,7 @@ const COMMANDS: &[&str] = &[
     "local",
     "completions",
     "man",
+    "check",
 ];
 
 #[test]
