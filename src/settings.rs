@@ -176,9 +176,10 @@ impl Settings {
     /// else `schema.sql` beside the migrations folder (the package's folder
     /// for `migrations/`, `supabase/` for `supabase/migrations/`).
     pub fn schema_file(&self) -> PathBuf {
-        self.project.schema_setting.clone().unwrap_or_else(|| {
-            self.migrations_dir.parent().unwrap_or(&self.project.package_dir).join("schema.sql")
-        })
+        self.project
+            .schema_setting
+            .clone()
+            .unwrap_or_else(|| self.migrations_dir.parent().unwrap_or(&self.project.package_dir).join("schema.sql"))
     }
 
     /// Which table is the history: Supabase's for a `supabase/migrations` folder.

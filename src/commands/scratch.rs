@@ -32,8 +32,7 @@ impl Scratch {
         for secret in url::secrets(&url) {
             output::add_secret(&secret);
         }
-        let admin =
-            db::connect(&url::with_params(&url, &[("dbname", "template1")]), 10, tag, &db::Hints::default())?;
+        let admin = db::connect(&url::with_params(&url, &[("dbname", "template1")]), 10, tag, &db::Hints::default())?;
         Ok(Scratch {
             admin,
             url,
@@ -47,7 +46,9 @@ impl Scratch {
     /// the local server, else with the project's roles file run first.
     pub fn base(&mut self, ctx: &Context) -> Result<String> {
         let base = self.copy("template0").map_err(|e| {
-            e.hint("this needs a server where it may create databases: give one with --scratch-url (MIGRATE_SCRATCH_URL)")
+            e.hint(
+                "this needs a server where it may create databases: give one with --scratch-url (MIGRATE_SCRATCH_URL)",
+            )
         })?;
         if self.supabase_like {
             crate::local::prepare_like_supabase(&self.url_of(&base))?;

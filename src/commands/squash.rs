@@ -129,7 +129,13 @@ fn view(mut history: History, fixes: &[Fix]) -> History {
 
 /// Before `up` plans: record the baselines whose migrations the database
 /// applied (under the migration lock); refuse one it applied only part of.
-pub fn reconcile(ctx: &Context, conn: &mut Conn, source: &Source, history: History, lock: &crate::cli::LockOpts) -> Result<History> {
+pub fn reconcile(
+    ctx: &Context,
+    conn: &mut Conn,
+    source: &Source,
+    history: History,
+    lock: &crate::cli::LockOpts,
+) -> Result<History> {
     let found = baselines(source);
     if found.is_empty() || fixes(&found, &history)?.is_empty() {
         return Ok(history);
@@ -196,9 +202,14 @@ fn keep_dir(ctx: &Context, args: &SquashArgs) -> Result<Option<PathBuf>> {
     if parent.starts_with(&migrations) || dir.starts_with(&migrations) {
         return Err(Error::new(
             Kind::ImportTarget,
-            format!("--keep-dir {} is inside the migrations folder, where they would run again; nothing was done", output::display_path(&dir)),
+            format!(
+                "--keep-dir {} is inside the migrations folder, where they would run again; nothing was done",
+                output::display_path(&dir)
+            ),
         )
-        .hint("give --keep-dir a folder outside the migrations folder (or none: target/cargo-migrate/squashed/<VERSION>)"));
+        .hint(
+            "give --keep-dir a folder outside the migrations folder (or none: target/cargo-migrate/squashed/<VERSION>)",
+        ));
     }
     Ok(Some(dir))
 }
@@ -219,8 +230,11 @@ pub fn run(ctx: &Context, args: &SquashArgs) -> Result<u8> {
     let r = &ctx.reporter;
     let mut source = ctx.source()?.with_checksums();
     let Some(last) = source.find(&args.to).cloned() else {
-        return Err(Error::new(Kind::UnknownVersion, format!("no migration has the version {}; nothing was done", args.to))
-            .hint("give the version of a migration in the folder (`cargo migrate status` lists them)"));
+        return Err(Error::new(
+            Kind::UnknownVersion,
+            format!("no migration has the version {}; nothing was done", args.to),
+        )
+        .hint("give the version of a migration in the folder (`cargo migrate status` lists them)"));
     };
     let squashed: Vec<_> = source.migrations.iter().filter(|m| m.version <= args.to).cloned().collect();
     let mut replaces: Vec<String> = Vec::new();

@@ -10,9 +10,9 @@ use std::collections::BTreeSet;
 
 use colored::Colorize;
 
+use super::scratch::Scratch;
 use super::Context;
 use crate::cli::VerifyArgs;
-use super::scratch::Scratch;
 use crate::db::schema;
 use crate::error::{exit, Error, Kind, Result};
 use crate::output::{self, VerifyOutput, VerifyResult, VerifyState};

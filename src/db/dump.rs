@@ -89,7 +89,8 @@ fn literal(s: &str) -> String {
 
 /// `{a,b}`: a text[] parameter.
 fn array_param(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    let quoted: Vec<String> =
+        items.iter().map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))).collect();
     format!("{{{}}}", quoted.join(","))
 }
 
@@ -211,7 +212,13 @@ pub fn pg_dump_schema(url: &DbUrl, pg_dump: &Path, left_out: &[String], tables_o
 
 /// Everything a schema file is made of. pg_dump runs while this connection
 /// reads the rest, so the whole takes about as long as pg_dump alone.
-pub fn read(conn: &mut dyn Session, url: &DbUrl, pg_dump: &Path, history: &History, managed: &Managed) -> Result<Pieces> {
+pub fn read(
+    conn: &mut dyn Session,
+    url: &DbUrl,
+    pg_dump: &Path,
+    history: &History,
+    managed: &Managed,
+) -> Result<Pieces> {
     read_pieces(conn, url, pg_dump, managed, (&[], &[])).map(|p| Pieces { history: history_rows(history), ..p })
 }
 
@@ -305,7 +312,10 @@ mod tests {
     #[test]
     fn the_history_rows_hold_nothing_that_differs_between_copies() {
         let h = History {
-            applied: vec![applied("20250101000000", "20250101000000_users"), applied("20250102000000", "20250102000000_notes")],
+            applied: vec![
+                applied("20250101000000", "20250101000000_users"),
+                applied("20250102000000", "20250102000000_notes"),
+            ],
             table: Some("public.__diesel_schema_migrations".into()),
             has_companion: true,
             ..History::default()
@@ -316,7 +326,11 @@ mod tests {
             rows[0],
             "INSERT INTO public.__diesel_schema_migrations (version) VALUES\n    ('20250101000000'),\n    ('20250102000000');"
         );
-        assert!(rows[1].contains("('20250102000000', '20250102000000_notes', 'abc', 0, 0, 'schema file')"), "{}", rows[1]);
+        assert!(
+            rows[1].contains("('20250102000000', '20250102000000_notes', 'abc', 0, 0, 'schema file')"),
+            "{}",
+            rows[1]
+        );
         for varying in ["'me'", ", 12,", ", 3,"] {
             assert!(!rows.join("\n").contains(varying), "{varying}");
         }
@@ -331,7 +345,12 @@ mod tests {
             ..History::default()
         };
         let rows = history_rows(&h);
-        assert_eq!(rows, vec![format!("INSERT INTO {SUPABASE_HISTORY} (version, name) VALUES\n    ('20250101000000', 'create_users');")]);
+        assert_eq!(
+            rows,
+            vec![format!(
+                "INSERT INTO {SUPABASE_HISTORY} (version, name) VALUES\n    ('20250101000000', 'create_users');"
+            )]
+        );
     }
 
     #[test]
