@@ -99,6 +99,8 @@ const COMMANDS: &[&str] = &[
     "seed",
     "database-url",
     "local",
+    "dump",
+    "squash",
 ];
 
 #[test]
