@@ -151,6 +151,68 @@ pub enum Command {
     Dump(DumpArgs),
     /// Fold every migration up to VERSION into one baseline migration made from a dump
     Squash(SquashArgs),
+    /// Print diesel's schema.rs for the database, as `diesel print-schema` does (diesel.toml's [print_schema])
+    PrintSchema(PrintSchemaArgs),
+}
+
+/// diesel_cli's `print-schema` flags; they override diesel.toml's `[print_schema]`.
+#[derive(Debug, Args)]
+pub struct PrintSchemaArgs {
+    /// Table names (regular expressions) for --only-tables or --except-tables
+    #[arg(value_name = "TABLE")]
+    pub tables: Vec<String>,
+    /// Only the tables the TABLE patterns match
+    #[arg(short = 'o', long, conflicts_with = "except_tables")]
+    pub only_tables: bool,
+    /// Every table but those the TABLE patterns match
+    #[arg(short = 'e', long)]
+    pub except_tables: bool,
+    /// The schema to print (default: public); its tables go in `pub mod SCHEMA`
+    #[arg(short = 's', long)]
+    pub schema: Option<String>,
+    /// Doc comments for tables and columns (the database's comments, else generated ones)
+    #[arg(long)]
+    pub with_docs: bool,
+    /// Which doc comments
+    #[arg(long, value_name = "MODE", value_parser = ["database-comments-fallback-to-auto-generated-doc-comment", "only-database-comments", "no-doc-comments"])]
+    pub with_docs_config: Option<String>,
+    /// How tables are grouped in allow_tables_to_appear_in_same_query!
+    #[arg(long, value_name = "MODE", value_parser = ["fk_related_tables", "all_tables", "none"])]
+    pub allow_tables_to_appear_in_same_query_config: Option<String>,
+    /// Column order
+    #[arg(long, value_name = "ORDER", value_parser = ["ordinal_position", "name"])]
+    pub column_sorting: Option<String>,
+    /// A unified diff applied to the printed schema
+    #[arg(long, value_name = "FILE")]
+    pub patch_file: Option<PathBuf>,
+    /// A `use` for every table! block (repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub import_types: Vec<String>,
+    /// Do not define the SQL types diesel lacks (enums, vector, …) in `pub mod sql_types`
+    #[arg(long)]
+    pub no_generate_missing_sql_type_definitions: bool,
+    /// Regular expressions: types not to define (repeatable)
+    #[arg(long, value_name = "REGEX")]
+    pub except_custom_type_definitions: Vec<String>,
+    /// Derives of every defined SQL type (repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub custom_type_derives: Vec<String>,
+    /// Regular expressions: domains given a type of their own instead of their base type's (repeatable)
+    #[arg(long, value_name = "REGEX")]
+    pub pg_domains_as_custom_types: Vec<String>,
+    /// With [print_schema.NAME] sections: the ones the flags apply to (default: `default`)
+    #[arg(long, value_name = "NAME")]
+    pub schema_key: Vec<String>,
+    /// diesel's configuration file (default: diesel.toml beside Cargo.toml)
+    #[arg(long, value_name = "FILE", env = "DIESEL_CONFIG_FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Write each configuration's `file` (as `up` does) instead of printing
+    #[arg(long)]
+    pub write: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
 }
 
 /// Keeping the schema file (the `schema` setting) after a change.
@@ -272,6 +334,9 @@ pub struct UpArgs {
     /// All migrations in one transaction: all or nothing, and faster for many small ones
     #[arg(long)]
     pub single_transaction: bool,
+    /// Wait for the disk at every migration's commit, not only at the run's last (slower; see docs/safety.md)
+    #[arg(long, conflicts_with = "single_transaction", env = "MIGRATE_DURABLE_EACH", value_parser = BoolishValueParser::new())]
+    pub durable_each: bool,
     /// Continue a migration that stopped part-way with its next statement
     #[arg(long, conflicts_with = "restart")]
     pub resume: bool,
@@ -327,6 +392,9 @@ pub struct DownArgs {
     /// All reverts in one transaction: all or nothing
     #[arg(long)]
     pub single_transaction: bool,
+    /// Wait for the disk at every revert's commit, not only at the run's last (slower; see docs/safety.md)
+    #[arg(long, conflicts_with = "single_transaction", env = "MIGRATE_DURABLE_EACH", value_parser = BoolishValueParser::new())]
+    pub durable_each: bool,
     /// Do not ask before reverting on a database that is not local (needed when not on a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,

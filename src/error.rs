@@ -77,6 +77,16 @@ pub enum Kind {
     NoNodePgMigrate,
     /// node stopped, or node-pg-migrate could not be used.
     NodeFailed,
+    /// diesel.toml's `patch_file` cannot be read as a unified diff or does not apply.
+    PatchFailed,
+    /// `print-schema` met a table without a primary key, which diesel cannot describe.
+    NoPrimaryKey {
+        /// The table, as diesel names it (`schema.table` outside `public`).
+        table: String,
+    },
+    /// A print-schema flag is wrong: a regular expression that does not
+    /// compile, a `--schema-key` diesel.toml does not have.
+    BadPrintSchemaFlag,
     // The migrations folder.
     /// The migrations path (or `import`'s folder) is not a folder.
     NotAFolder,
@@ -238,6 +248,7 @@ impl Kind {
             | Kind::BadIdentifier
             | Kind::BadPolicy
             | Kind::UnknownVersion
+            | Kind::BadPrintSchemaFlag
             | Kind::NotApplied { applied_by: None } => exit::USAGE,
             Kind::NoHistoryToAdopt { several } if !several.is_empty() => exit::USAGE,
             Kind::Backup { inside_migrations: true } => exit::USAGE,
@@ -311,6 +322,10 @@ pub struct MigrationFailure {
     pub notices: Vec<Notice>,
     /// It failed because it uses this role, which does not exist on the server.
     pub missing_role: Option<String>,
+    /// A plain CREATE EXTENSION of this extension failed because it exists
+    /// already as the local development database's stand-in.
+    #[serde(skip)]
+    pub stand_in: Option<String>,
     /// `status` shows it as partly applied (a progress row was kept).
     #[serde(skip)]
     pub tracked: bool,
@@ -544,6 +559,7 @@ mod tests {
             statements_done: None,
             notices: Vec::new(),
             missing_role: None,
+            stand_in: None,
             tracked: true,
             in_transaction: true,
         }

@@ -10,6 +10,7 @@
 mod cli;
 mod commands;
 mod db;
+mod diesel_schema;
 mod envfile;
 mod error;
 mod lint;

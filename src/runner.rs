@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::db::execute::{self, Outcome, Prepared, Recording};
-use crate::db::ledger::{self, Record};
+use crate::db::ledger::{self, Exposure, Record};
 use crate::db::pq::Notice;
 use crate::db::{history, lock, query_error, History, Session};
 use crate::error::{Action, ConnectionLoss, DatabaseHas, DoneStep, Error, Kind, Result};
@@ -45,15 +45,34 @@ pub struct Options {
     /// After the connection dropped mid-step, how long to wait for the old
     /// session to end before deciding what happened.
     pub settle_timeout: Duration,
+    /// The API's roles, kept out of the bookkeeping tables (handed in from above).
+    pub exposure: Exposure,
+    /// `--durable-each`: every step's commit waits for the disk, not only the
+    /// run's last (which makes all before it durable: the WAL is flushed in order).
+    pub durable_each: bool,
+    /// Told as the run goes (the progress display on a terminal), if anything watches.
+    pub watch: Option<std::sync::Arc<dyn Watch>>,
+}
+
+/// What a progress display is told while a run goes: each step as it starts,
+/// and for one outside a transaction each statement done.
+pub trait Watch {
+    /// Step `index` (from 0) of `total` starts; `statements`: its count when it runs statement by statement.
+    fn started(&self, index: usize, total: usize, name: &str, statements: Option<usize>);
+    /// `done` statements of the running step have run.
+    fn statement(&self, done: usize);
 }
 
 impl Options {
     /// A run that waits for an interrupted session as long as it waits for the lock.
-    pub fn new(single_transaction: bool, lock: &crate::cli::LockOpts) -> Options {
+    pub fn new(single_transaction: bool, lock_timeout: Duration, exposure: Exposure) -> Options {
         Options {
             single_transaction,
             who: crate::db::connect::whoami(),
-            settle_timeout: Duration::from_secs(lock.lock_timeout),
+            settle_timeout: lock_timeout,
+            exposure,
+            durable_each: false,
+            watch: None,
         }
     }
 }
@@ -213,22 +232,25 @@ pub fn dry_run(
     options: &Options,
 ) -> Result<(String, Vec<Planned>)> {
     let prepared = read_steps(conn, steps, source, history, options)?;
-    let (diesel_table, setup) = ledger::ensure_tables_sql(history)?;
-    let recording = Recording {
+    let (diesel_table, setup) = ledger::ensure_tables_sql(history, options.exposure)?;
+    let mut recording = Recording {
         ledger: (history.ledger, &diesel_table),
         supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
         own_transaction: !options.single_transaction,
         who: &options.who,
+        durable: true,
+        on_statement: None,
     };
-    let mut planned: Vec<Planned> = prepared
-        .iter()
-        .map(|p| Planned {
+    let mut planned: Vec<Planned> = Vec::with_capacity(prepared.len());
+    for (i, p) in prepared.iter().enumerate() {
+        recording.durable = durable(options, i, prepared.len());
+        planned.push(Planned {
             version: p.version.clone(),
             name: p.folder.clone(),
             action: if p.applies() { Action::Applied } else { Action::Reverted },
             texts: execute::texts(p, &recording),
-        })
-        .collect();
+        });
+    }
     if options.single_transaction {
         if let Some(first) = planned.first_mut() {
             first.texts.insert(0, "BEGIN;".into());
@@ -255,21 +277,36 @@ pub fn run(
     // Privileges first (no trigger fires for a REVOKE), so that even a
     // refused run takes back what GRANT ALL handed out; then nothing runs
     // while a hook of someone else's hangs on the tables.
-    ledger::guard(conn, history)?;
-    let diesel_table = ledger::ensure_tables(conn, history)?;
-    let recording = Recording {
+    ledger::guard(conn, history, options.exposure)?;
+    let diesel_table = ledger::ensure_tables(conn, history, options.exposure)?;
+    let mut recording = Recording {
         ledger: (history.ledger, &diesel_table),
         supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
         own_transaction: !options.single_transaction,
         who: &options.who,
+        durable: true,
+        on_statement: None,
     };
+    let tell = |done: usize| {
+        if let Some(w) = &options.watch {
+            w.statement(done);
+        }
+    };
+    if options.watch.is_some() {
+        recording.on_statement = Some(&tell);
+    }
     if options.single_transaction {
         ledger::begin(conn, "the transaction")?;
     }
     let mut done: Vec<StepReport> = Vec::with_capacity(prepared.len());
     // Known now: once the connection is broken, libpq no longer tells.
     let old = OldSession { pid: conn.backend_pid(), bound: options.settle_timeout };
-    for p in &prepared {
+    for (i, p) in prepared.iter().enumerate() {
+        recording.durable = durable(options, i, prepared.len());
+        if let Some(w) = &options.watch {
+            let statements = (!p.in_transaction).then(|| crate::sql::split_statements(&p.sql).len());
+            w.started(i, prepared.len(), &p.folder, statements);
+        }
         match execute::run(conn, p, &recording) {
             Ok(ran) => {
                 let report = StepReport {
@@ -304,6 +341,12 @@ pub fn run(
                         on_step(&report);
                         done.push(report);
                     }
+                    if !options.durable_each && !done.is_empty() {
+                        e.details.push(RELAXED_AFTER_LOSS.into());
+                    }
+                } else if !options.durable_each && !done.is_empty() {
+                    // What this run committed without waiting for the disk is made durable before it says so.
+                    ledger::flush(conn);
                 }
                 e.details.push(done_so_far(&done));
                 e.done_before = Some(done.iter().map(StepReport::done).collect());
@@ -339,8 +382,63 @@ pub fn run(
         done.iter().for_each(on_step);
     }
     // A migration of this run may have granted `public` to the API roles.
-    ledger::protect(conn, history.ledger)?;
+    ledger::protect(conn, history.ledger, options.exposure)?;
     Ok(done)
+}
+
+/// Whether step `i` of `n` commits durably: the last one always (the run
+/// reports success only once all of it is on disk), every one with `--durable-each`.
+fn durable(options: &Options, i: usize, n: usize) -> bool {
+    options.durable_each || i + 1 == n
+}
+
+/// When the connection dropped after relaxed commits: the server may have crashed.
+const RELAXED_AFTER_LOSS: &str =
+    "  this run committed its migrations without waiting for the disk (only its last commit waits, and \
+     makes all before it durable): if the server crashed, the newest of them may be lost, each one whole, as if it \
+     had not run; `cargo migrate status` shows what the database has";
+
+/// Steps run one at a time inside a transaction the caller holds (`verify`
+/// between savepoints): no BEGIN, COMMIT or lock check of their own, the
+/// bookkeeping rows written as a run writes them.
+pub struct InTransaction {
+    ledger: history::Ledger,
+    diesel_table: String,
+    supabase_history: bool,
+    who: String,
+}
+
+impl InTransaction {
+    /// Makes sure of the bookkeeping tables (committed at once: call it outside the caller's transaction).
+    pub fn new(conn: &mut dyn Session, history: &History, exposure: Exposure) -> Result<InTransaction> {
+        Ok(InTransaction {
+            ledger: history.ledger,
+            diesel_table: ledger::ensure_tables(conn, history, exposure)?,
+            supabase_history: history.supabase_history || history.ledger == history::Ledger::Supabase,
+            who: crate::db::connect::whoami(),
+        })
+    }
+
+    /// The steps' files read and checked, as `run` reads them (the files' own down.sql).
+    pub fn prepare(&self, steps: &[Step], source: &Source, history: &History) -> Result<Vec<Prepared>> {
+        prepare(steps, source, history, &[], 1, &self.who)
+    }
+
+    /// Run one prepared step; on failure the caller's transaction is aborted (roll back to a savepoint).
+    pub fn run(&self, conn: &mut dyn Session, p: &Prepared) -> Result<Duration> {
+        let recording = Recording {
+            ledger: (self.ledger, &self.diesel_table),
+            supabase_history: self.supabase_history,
+            own_transaction: false,
+            who: &self.who,
+            durable: true,
+            on_statement: None,
+        };
+        match execute::run(conn, p, &recording) {
+            Ok(ran) => Ok(ran.duration),
+            Err(failed) => Err(with_notices(failed.error, &failed.notices)),
+        }
+    }
 }
 
 /// The session that was running the step when its connection dropped.
@@ -373,6 +471,8 @@ fn settle(
         if !lock::wait_for_session_end(&mut *c, old.pid, old.bound)? {
             return Ok(None);
         }
+        // The relaxed commits before the step, on disk before the history is read.
+        ledger::flush(&mut *c);
         history::is_recorded(&mut *c, diesel_table, &p.version).map(Some)
     });
     let took_effect = match recorded {
@@ -523,6 +623,20 @@ mod tests {
         assert!(e.hint.as_deref().unwrap_or_default().contains("status"), "{:?}", e.hint);
     }
 
+    #[test]
+    fn only_the_last_step_of_a_run_waits_for_the_disk() {
+        let options = |durable_each| Options {
+            single_transaction: false,
+            who: "me".into(),
+            settle_timeout: Duration::ZERO,
+            exposure: Exposure { roles: &["anon"], schemas: &["public"] },
+            durable_each,
+            watch: None,
+        };
+        assert_eq!((0..3).map(|i| durable(&options(false), i, 3)).collect::<Vec<_>>(), [false, false, true]);
+        assert!((0..3).all(|i| durable(&options(true), i, 3)));
+    }
+
     /// A folder of migrations in the temporary directory, removed on drop.
     struct Folder(std::path::PathBuf);
 
@@ -568,7 +682,14 @@ mod tests {
         let checks = Rc::new(Cell::new(0));
         let c = checks.clone();
         let reconnect = move || Ok(server(1, true, c.clone()));
-        let options = Options { single_transaction: false, who: "me".into(), settle_timeout: Duration::from_secs(60) };
+        let options = Options {
+            single_transaction: false,
+            who: "me".into(),
+            settle_timeout: Duration::from_secs(60),
+            exposure: Exposure { roles: &["anon"], schemas: &["public"] },
+            durable_each: false,
+            watch: None,
+        };
         let mut seen = Vec::new();
         let e = run(&mut conn, &reconnect, &steps, &source, &history, &options, &mut |s| seen.push(s.version.clone()))
             .err()

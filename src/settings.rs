@@ -113,6 +113,9 @@ pub struct Settings {
     /// `[package.metadata.migrate.lint]`, read with the rest; an error in it
     /// stops only what lints.
     lint: Result<crate::lint::Config>,
+    /// diesel.toml's `[print_schema]` configurations and the file they come
+    /// from (None: no diesel.toml); an error in it stops only what prints a schema.
+    print_schema: Result<Option<(PathBuf, crate::diesel_schema::Configs)>>,
 }
 
 /// What the command line says about the project (the rest comes from files).
@@ -182,6 +185,11 @@ impl Settings {
             .unwrap_or_else(|| self.migrations_dir.parent().unwrap_or(&self.project.package_dir).join("schema.sql"))
     }
 
+    /// diesel.toml's print-schema configurations, and where that file is.
+    pub fn print_schema(&self) -> Result<Option<&(PathBuf, crate::diesel_schema::Configs)>> {
+        self.print_schema.as_ref().map(Option::as_ref).map_err(Clone::clone)
+    }
+
     /// Which table is the history: Supabase's for a `supabase/migrations` folder.
     pub fn ledger(&self) -> Ledger {
         Ledger::for_dir(&self.migrations_dir)
@@ -220,7 +228,8 @@ pub fn resolve(cwd: &Path, flags: Flags<'_>, project: Project) -> Result<Setting
         .map(|d| d.join("migrations-template"))
         .find(|d| d.is_dir());
     let roles = roles(&project, &migrations_dir);
-    Ok(Settings { migrations_dir, dir_origin, dir_configured, templates_dir, roles, env, project, lint })
+    let print_schema = diesel_toml_path(&env, &project).map(|p| print_schema_configs(&p).map(|c| (p, c))).transpose();
+    Ok(Settings { migrations_dir, dir_origin, dir_configured, templates_dir, roles, env, project, lint, print_schema })
 }
 
 /// The folder the settings name, or the nearest one found; None when there
@@ -331,6 +340,38 @@ fn diesel_toml_dir(base: &Path) -> Result<Option<PathBuf>> {
             .hint("diesel's migrations folder is set as `[migrations_directory]` with `dir = \"migrations\"`")
     })?;
     Ok(config.migrations_directory.map(|m| base.join(m.dir)))
+}
+
+/// diesel_cli's configuration file: `DIESEL_CONFIG_FILE`, else the
+/// package's diesel.toml, else the workspace's.
+fn diesel_toml_path(env: &Env, project: &Project) -> Option<PathBuf> {
+    if let Some((file, _)) = env.get("DIESEL_CONFIG_FILE") {
+        return Some(PathBuf::from(file));
+    }
+    [&project.package_dir, &project.workspace_root].into_iter().map(|d| d.join("diesel.toml")).find(|p| p.is_file())
+}
+
+/// The `[print_schema]` configurations of a diesel.toml (none configured:
+/// diesel's defaults, under the key `default`); paths in it are relative to
+/// its folder. A file that does not exist has only the defaults, as for diesel_cli.
+pub fn print_schema_configs(path: &Path) -> Result<crate::diesel_schema::Configs> {
+    let bad = |what: String| {
+        Error::new(Kind::BadMetadata, format!("{}: {what}", path.display()))
+            .hint("see diesel's print-schema settings: https://diesel.rs/guides/configuring-diesel-cli")
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io(path, "read", e)),
+    };
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| bad(e.message().trim().to_string()))?;
+    let section = match table.remove("print_schema") {
+        Some(toml::Value::Table(t)) => t,
+        Some(_) => return Err(bad("[print_schema] must be a table".into())),
+        None => toml::Table::new(),
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    crate::diesel_schema::Configs::from_table(section, base).map_err(bad)
 }
 
 /// `[package.metadata.migrate.lint]` of the package's Cargo.toml, else

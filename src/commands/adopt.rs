@@ -409,7 +409,7 @@ fn record(
         };
         rows.push((rec, t.at.clone()));
     }
-    ledger::record_without_running(conn, history, &rows, also)?;
+    ledger::record_without_running(conn, history, &rows, also, ctx.exposure())?;
     r.line(format!(
         "{} recorded {} migration(s) as applied on {target} (batch {batch})",
         "✓".green().bold(),

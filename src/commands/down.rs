@@ -22,6 +22,7 @@ pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
         backup: None,
         lint: !args.no_lint,
         ignore_other_history: false,
+        durable_each: args.durable_each,
         schema: args.schema.clone(),
         from_schema: false,
     };

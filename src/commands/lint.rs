@@ -209,8 +209,8 @@ fn gate(ctx: &Context, source: &Source, applies: &[String], reverts: &[String]) 
 
 /// After a successful `up`: Supabase's advisor on the live schema (a
 /// failure to ask is a message, never a failure: the migrations are applied).
-pub fn advise(conn: &mut Conn) -> std::result::Result<Vec<advisor::Finding>, String> {
-    advisor::check(conn).map_err(|e| e.message.clone())
+pub fn advise(ctx: &Context, conn: &mut Conn) -> std::result::Result<Vec<advisor::Finding>, String> {
+    advisor::check(conn, ctx.exposure()).map_err(|e| e.message.clone())
 }
 
 /// `advise`'s answer as one summary line.
@@ -236,7 +236,7 @@ pub fn print_advice(r: &Reporter, advice: &std::result::Result<Vec<advisor::Find
 
 fn database(ctx: &Context, args: &LintArgs) -> Result<u8> {
     let (_, Database { url, mut conn, .. }) = ctx.read_both(&args.db, "lint", false)?;
-    let findings = advisor::check(&mut conn)?;
+    let findings = advisor::check(&mut conn, ctx.exposure())?;
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let summary =
         LintSummary { errors: count(Severity::Error), warnings: count(Severity::Warn), infos: count(Severity::Info) };

@@ -165,6 +165,7 @@ fn migrate_and_seed(ctx: &Context, args: &LocalArgs, url: String) -> Result<(usi
         backup: None,
         lint: true,
         ignore_other_history: false,
+        durable_each: false,
         schema: Default::default(),
         from_schema: args.from_schema,
     };

@@ -13,6 +13,7 @@ pub mod import;
 mod keep_schema;
 pub mod lint;
 pub mod local;
+pub mod print_schema;
 pub mod redo;
 pub mod repair;
 mod scratch;
@@ -189,9 +190,11 @@ impl Context {
         crate::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref(), roles)
     }
 
-    /// A missing role's error, with the file that makes it on the local and
-    /// scratch databases.
-    pub fn with_roles_file(&self, e: Error) -> Error {
+    /// A migration's failure on the local database explained by it: a
+    /// missing role, with the file that makes it on the local and scratch
+    /// databases; a stand-in extension created without IF NOT EXISTS.
+    pub fn with_local_hints(&self, e: Error) -> Error {
+        let e = crate::local::explain_stand_in(e);
         if !matches!(&e.kind, Kind::MigrationFailed(f) if f.missing_role.is_some()) {
             return e;
         }
@@ -272,6 +275,18 @@ impl Context {
             }
             other => other,
         }
+    }
+
+    /// What an API in front of the database serves, and to whom (Supabase's):
+    /// the core closes the bookkeeping tables to those roles.
+    pub fn exposure(&self) -> db::ledger::Exposure {
+        supabase::EXPOSURE
+    }
+
+    /// How the runner runs this command's steps.
+    pub fn run_options(&self, single_transaction: bool, lock: &LockOpts) -> crate::runner::Options {
+        let lock_timeout = std::time::Duration::from_secs(lock.lock_timeout);
+        crate::runner::Options::new(single_transaction, lock_timeout, self.exposure())
     }
 
     /// Take the migration lock on `conn`, saying who holds it while we wait.
@@ -437,6 +452,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Local(a) => &a.project,
         Command::Dump(a) => &a.project,
         Command::Squash(a) => &a.project,
+        Command::PrintSchema(a) => &a.project,
     };
     let result = Context::load(project, reporter).and_then(|ctx| match &cli.command {
         Command::Up(args) => up::run(&ctx, args),
@@ -455,6 +471,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Local(args) => local::run(&ctx, args),
         Command::Dump(args) => dump::run(&ctx, args),
         Command::Squash(args) => squash::run(&ctx, args),
+        Command::PrintSchema(args) => print_schema::run(&ctx, args),
     });
     match result {
         Ok(code) => code,

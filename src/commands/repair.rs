@@ -21,7 +21,7 @@ pub fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     })?;
     let now = m.checksum_of(&m.read_up()?)?;
     ctx.lock(&mut conn, &args.lock)?;
-    ledger::guard(&mut conn, &history)?;
+    ledger::guard(&mut conn, &history, ctx.exposure())?;
     let r = &ctx.reporter;
     let target = url::target_of(&url);
     r.line(format!("{target}: recording the checksum of {}", output::escape(&m.name)));

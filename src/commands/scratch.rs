@@ -66,6 +66,11 @@ impl Scratch {
         Ok(base)
     }
 
+    /// Commits on `db` need not wait for the disk: nothing made there is kept.
+    pub fn relax_durability(&mut self, db: &str) -> Result<()> {
+        schema::relax_durability(&mut self.admin, db)
+    }
+
     pub fn url_of(&self, db: &str) -> String {
         url::with_params(&self.url, &[("dbname", db)])
     }
@@ -95,6 +100,9 @@ impl Scratch {
             single_transaction: false,
             who: db::connect::whoami(),
             settle_timeout: std::time::Duration::from_secs(10),
+            exposure: crate::supabase::EXPOSURE,
+            durable_each: false,
+            watch: None,
         };
         let reconnect = || {
             db::connect(&self.url_of(db), 10, "scratch", &db::Hints::default())

@@ -27,6 +27,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
         backup: args.backup.then(|| args.backup_dir.clone()),
         lint: !args.no_lint,
         ignore_other_history: args.ignore_other_history,
+        durable_each: args.durable_each,
         schema: args.schema.clone(),
         from_schema: args.from_schema,
     };

@@ -13,10 +13,11 @@ use colored::Colorize;
 use super::scratch::Scratch;
 use super::Context;
 use crate::cli::VerifyArgs;
-use crate::db::schema;
+use crate::db::{history, ledger, schema, Conn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::output::{self, VerifyOutput, VerifyResult, VerifyState};
 use crate::plan::Step;
+use crate::runner;
 use crate::source::Source;
 
 /// What verify found for one migration.
@@ -84,24 +85,110 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         })?;
     }
 
-    let mut current = base;
     let mut results: Vec<(String, String, Verdict)> = Vec::new();
-    let mut broken = false;
+    let mut trial = Trial::open(&mut scratch, base, &source)?;
     for v in &versions {
         let name = source.find(v).map(|m| m.name.clone()).unwrap_or_else(|| v.clone());
-        if broken {
-            results.push((v.clone(), name, Verdict::NotTried));
-            continue;
-        }
-        let (verdict, after) = verify_one(&mut scratch, &current, v, &source)?;
-        broken = after.is_none();
-        if let Some(after) = after {
-            current = after;
+        let verdict = match trial.as_mut() {
+            None => Verdict::NotTried,
+            Some(t) if t.in_transaction(v, &source)? => t.verify_in_place(v, &source)?,
+            Some(_) => {
+                // Outside a transaction it cannot be undone by a savepoint: the old way, on copies.
+                let Some(t) = trial.take() else { unreachable!() };
+                let from = t.close();
+                let (verdict, after) = verify_one(&mut scratch, &from, v, &source)?;
+                trial = after.map(|db| Trial::open(&mut scratch, db, &source)).transpose()?.flatten();
+                verdict
+            }
+        };
+        if matches!(verdict, Verdict::Failing { stage: "up", .. }) {
+            trial = None;
         }
         results.push((v.clone(), name, verdict));
     }
+    drop(trial);
     report(ctx, &results)
 }
+
+/// One scratch database verified in place: each migration in one transaction
+/// (up, snapshot, a savepoint, down, snapshot, compare, up again, back to the
+/// savepoint, commit), so the next one starts from the state after it without
+/// a database copy.
+struct Trial {
+    db: String,
+    conn: Conn,
+    steps: runner::InTransaction,
+    history: history::History,
+    /// The schema as it is before the next migration.
+    before: BTreeSet<String>,
+}
+
+impl Trial {
+    /// Some(trial) on database `db`; the snapshot of its schema taken now.
+    fn open(scratch: &mut Scratch, db: String, source: &Source) -> Result<Option<Trial>> {
+        scratch.relax_durability(&db)?;
+        let mut conn = scratch.connect(&db)?;
+        let history = history::read(&mut conn, true, source.ledger())?;
+        let steps = runner::InTransaction::new(&mut conn, &history, crate::supabase::EXPOSURE)?;
+        let before = schema::snapshot(&mut conn)?;
+        Ok(Some(Trial { db, conn, steps, history, before }))
+    }
+
+    /// The database, its session ended (a copy may be made of it).
+    fn close(self) -> String {
+        self.db
+    }
+
+    fn in_transaction(&self, v: &str, source: &Source) -> Result<bool> {
+        match source.find(v) {
+            Some(m) => {
+                Ok(m.script(true, None)?.in_transaction && m.script(false, None).map_or(true, |s| s.in_transaction))
+            }
+            None => Ok(true),
+        }
+    }
+
+    fn verify_in_place(&mut self, v: &str, source: &Source) -> Result<Verdict> {
+        let up_only = source.find(v).is_some_and(|m| m.is_up_only());
+        let up = self.steps.prepare(&[Step::Apply(v.to_string())], source, &self.history)?.remove(0);
+        let conn = &mut self.conn;
+        ledger::begin(conn, "the trial")?;
+        if let Err(error) = self.steps.run(conn, &up) {
+            ledger::rollback(conn);
+            return Ok(Verdict::Failing { stage: "up", error });
+        }
+        let after = schema::snapshot(conn)?;
+        let verdict = if up_only {
+            Verdict::UpOnly
+        } else {
+            let down = self.steps.prepare(&[Step::Revert(v.to_string())], source, &self.history)?.remove(0);
+            ledger::savepoint(conn, SAVEPOINT)?;
+            let verdict = match self.steps.run(conn, &down) {
+                // Back to the savepoint: the database holds what up did.
+                Err(error) => Verdict::Failing { stage: "down", error },
+                Ok(_) => {
+                    let end = schema::snapshot(conn)?;
+                    let (left, lost) = difference(&self.before, &end);
+                    if !left.is_empty() || !lost.is_empty() {
+                        Verdict::NotReversible { left, lost }
+                    } else if let Err(error) = self.steps.run(conn, &up) {
+                        Verdict::Failing { stage: "up after down", error }
+                    } else {
+                        Verdict::Reversible
+                    }
+                }
+            };
+            ledger::rollback_to(conn, SAVEPOINT)?;
+            verdict
+        };
+        ledger::reset_and_commit(conn, "the trial")?;
+        self.before = after;
+        Ok(verdict)
+    }
+}
+
+/// Where a trial's transaction goes back to after the down (and the up after it).
+const SAVEPOINT: &str = "cargo_migrate_verify_down";
 
 /// Verify migration `v` starting from a copy of `from`; returns the verdict
 /// and the database holding the state after `v` (None when `v` does not apply).

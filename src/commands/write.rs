@@ -127,6 +127,8 @@ pub struct Flags {
     pub lint: bool,
     /// `up --ignore-other-history`: run though another tool's history was never adopted.
     pub ignore_other_history: bool,
+    /// `--durable-each`: every migration's commit waits for the disk, not only the run's last.
+    pub durable_each: bool,
     /// Whether to rewrite the schema file after a change.
     pub schema: crate::cli::SchemaOpts,
     /// `up --from-schema`: on an empty database, load the schema file first.
@@ -143,7 +145,19 @@ pub fn migrate(
     request: &Request,
     flags: Flags,
 ) -> Result<Written> {
-    let Flags { single_transaction, yes, dry_run, backup, lint, ignore_other_history, schema, from_schema } = flags;
+    let Flags {
+        single_transaction,
+        yes,
+        dry_run,
+        backup,
+        lint,
+        ignore_other_history,
+        durable_each,
+        schema,
+        from_schema,
+    } = flags;
+    // diesel.toml's [print_schema] is read before anything runs: a mistake there stops nothing half-way.
+    ctx.settings.print_schema()?;
     // Reverting on a database that is not on this machine is asked about on a
     // terminal; in a script, it needs --yes, and that is known before connecting.
     let reverts = !matches!(request, Request::Up { .. }) && !dry_run;
@@ -192,7 +206,7 @@ pub fn migrate(
         if lint {
             super::lint::before_run(ctx, &source, &steps)?;
         }
-        let options = runner::Options::new(single_transaction, lock_opts);
+        let options = runner::Options { durable_each, ..ctx.run_options(single_transaction, lock_opts) };
         let planned = runner::dry_run(&mut conn, &steps, &source, &history, &options)?;
         return Ok(Written {
             done: Vec::new(),
@@ -232,21 +246,27 @@ pub fn migrate(
             if let Some(dir) = &backup {
                 made = Some(back_up(ctx, &mut conn, &url, db_opts, dir.as_deref())?);
             }
-            let options = runner::Options::new(single_transaction, lock_opts);
+            // On a terminal, the progress line; gone (dropped) before anything else is printed.
+            let progress = output::progress::Progress::start(r, steps.len());
+            let watch = progress.clone().map(|p| p as std::sync::Arc<dyn runner::Watch>);
+            let options = runner::Options { durable_each, watch, ..ctx.run_options(single_transaction, lock_opts) };
             let reconnect = || ctx.connect(&url, db_opts, "check").map(|c| Box::new(c) as Box<dyn db::Session>);
-            done =
+            let done_or_error =
                 runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| print_step(r, step))
-                    .map_err(|e| ctx.with_roles_file(e))?;
+                    .map_err(|e| ctx.with_local_hints(e));
+            drop(progress);
+            done = done_or_error?;
         }
     }
-    let advice =
-        (lint && !done.is_empty() && matches!(request, Request::Up { .. })).then(|| super::lint::advise(&mut conn));
+    let advice = (lint && !done.is_empty() && matches!(request, Request::Up { .. }))
+        .then(|| super::lint::advise(ctx, &mut conn));
     if backup.is_some() && made.is_none() {
         ctx.reporter.note("nothing to apply, so no backup was made");
     }
     if !done.is_empty() {
         super::keep_schema::after_change(ctx, db_opts, &mut conn, &url, &schema);
     }
+    super::print_schema::after_change(ctx, &mut conn)?;
     Ok(Written { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })
 }
 

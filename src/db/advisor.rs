@@ -1,12 +1,15 @@
 //! `cargo migrate lint --database`: the live schema checked for what Supabase
 //! asks of every migration (row level security, indexed foreign keys, …).
 //! Each rule is one read-only catalog query written here; the names are the
-//! ones Supabase's own advisor uses, so users can look them up.
+//! ones Supabase's own advisor uses, so users can look them up. Which schemas
+//! an API serves, and to which roles, is handed in (`Exposure`).
 
+use super::ledger::Exposure;
 use super::query_error;
 use super::session::Session;
 use crate::error::Result;
 use crate::lint::Severity;
+use crate::sql::literal;
 
 /// One finding: the rule, how bad, the object, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,14 +29,11 @@ struct Rule {
     fix: &'static str,
 }
 
-/// Schemas the Supabase API serves: `public` (the default exposed schema).
-const EXPOSED: &str = "('public')";
-
 const RULES: &[Rule] = &[
     Rule {
         name: "rls_disabled_in_public",
         severity: Severity::Error,
-        sql: "SELECT c.oid::regclass::text, 'row level security is off: anon and authenticated reach every row through the API' \
+        sql: "SELECT c.oid::regclass::text, 'row level security is off: ' || API_ROLES || ' reach every row through the API' \
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
               WHERE c.relkind IN ('r', 'p') AND n.nspname IN EXPOSED AND NOT c.relrowsecurity \
                 AND c.relname <> '__diesel_schema_migrations'",
@@ -164,10 +164,24 @@ const RULES: &[Rule] = &[
 ];
 
 /// Every finding of every rule, rule by rule.
-pub fn check(conn: &mut dyn Session) -> Result<Vec<Finding>> {
+pub fn check(conn: &mut dyn Session, exposure: Exposure) -> Result<Vec<Finding>> {
+    let list = |names: &[&str]| {
+        let quoted: Vec<String> = names.iter().map(|n| literal(n)).collect();
+        if quoted.is_empty() {
+            "NULL".to_string()
+        } else {
+            quoted.join(", ")
+        }
+    };
+    let schemas = format!("IN ({})", list(exposure.schemas));
+    let roles = literal(&match exposure.roles {
+        [] => "the API's roles".to_string(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    });
     let mut findings = Vec::new();
     for rule in RULES {
-        let sql = rule.sql.replace("IN EXPOSED", &format!("IN {EXPOSED}"));
+        let sql = rule.sql.replace("IN EXPOSED", &schemas).replace("API_ROLES", &roles);
         let rows = conn.query(&sql, &[]).map_err(|e| query_error(&format!("check {}", rule.name), e))?;
         for i in 0..rows.len {
             findings.push(Finding {

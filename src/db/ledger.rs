@@ -22,6 +22,17 @@ pub fn rollback(conn: &mut dyn Session) {
     let _ = conn.execute("ROLLBACK");
 }
 
+/// A point inside the transaction to roll back to (`verify`'s down, undone).
+pub fn savepoint(conn: &mut dyn Session, name: &str) -> Result<()> {
+    conn.execute(&format!("SAVEPOINT {}", crate::sql::ident(name))).map_err(|e| query_error("set a savepoint", e))
+}
+
+/// Back to `savepoint(name)`, keeping the transaction (and the savepoint) open.
+pub fn rollback_to(conn: &mut dyn Session, name: &str) -> Result<()> {
+    conn.execute(&format!("ROLLBACK TO SAVEPOINT {}", crate::sql::ident(name)))
+        .map_err(|e| query_error("roll back to the savepoint", e))
+}
+
 /// End it, keeping everything. The raw error: a lost connection leaves the
 /// outcome to be asked of the server.
 pub fn commit(conn: &mut dyn Session) -> std::result::Result<(), super::session::PgError> {
@@ -37,11 +48,20 @@ pub fn reset_and_commit(conn: &mut dyn Session, what: &str) -> Result<()> {
     })
 }
 
+/// The roles and schemas an API in front of the database serves (Supabase's
+/// `anon`/`authenticated` and `public`). The layer above hands them in: the
+/// bookkeeping tables are closed to these roles, the advisor checks these schemas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exposure {
+    pub roles: &'static [&'static str],
+    pub schemas: &'static [&'static str],
+}
+
 /// Before anything writes: not a standby, privileges taken back, hooks of
 /// someone else's refused.
-pub fn guard(conn: &mut dyn Session, history: &History) -> Result<()> {
+pub fn guard(conn: &mut dyn Session, history: &History, exposure: Exposure) -> Result<()> {
     refuse_standby(history)?;
-    protect(conn, history.ledger)?;
+    protect(conn, history.ledger, exposure)?;
     refuse_foreign_hooks(conn)
 }
 
@@ -67,9 +87,10 @@ pub fn record_without_running(
     history: &History,
     records: &[(Record, Option<String>)],
     also: Option<&str>,
+    exposure: Exposure,
 ) -> Result<()> {
-    guard(conn, history)?;
-    let (table, setup) = ensure_tables_sql(history)?;
+    guard(conn, history, exposure)?;
+    let (table, setup) = ensure_tables_sql(history, exposure)?;
     let mut sql = format!("BEGIN;\n{setup}");
     for (rec, at) in records {
         let at =
@@ -86,15 +107,15 @@ pub fn record_without_running(
 }
 
 /// Create what is missing; returns the ledger's table, schema-qualified.
-pub fn ensure_tables(conn: &mut dyn Session, history: &History) -> Result<String> {
-    let (table, sql) = ensure_tables_sql(history)?;
+pub fn ensure_tables(conn: &mut dyn Session, history: &History, exposure: Exposure) -> Result<String> {
+    let (table, sql) = ensure_tables_sql(history, exposure)?;
     conn.execute(&sql).map_err(|e| query_error("create the bookkeeping tables", e))?;
     conn.take_notices();
     Ok(table)
 }
 
 /// The ledger's table (schema-qualified) and the SQL that makes sure of it and of ours.
-pub fn ensure_tables_sql(history: &History) -> Result<(String, String)> {
+pub fn ensure_tables_sql(history: &History, exposure: Exposure) -> Result<(String, String)> {
     let table = match (&history.table, &history.current_schema) {
         (None, _) if history.ledger == Ledger::Supabase => SUPABASE_HISTORY.to_string(),
         (Some(t), _) => t.clone(),
@@ -150,7 +171,7 @@ pub fn ensure_tables_sql(history: &History) -> Result<(String, String)> {
              REVOKE ALL ON {PARTIAL} FROM PUBLIC;\n"
         ));
     }
-    sql.push_str(&protect_sql(history.ledger));
+    sql.push_str(&protect_sql(history.ledger, exposure));
     Ok((table, sql))
 }
 
@@ -170,12 +191,21 @@ const OUR_POLICY: &str = "cargo_migrate_not_api_roles";
 /// or default privileges (Supabase's, for every table in `public`) handed
 /// out: TRIGGER lets a role hang its function on our INSERT, which the owner
 /// then runs; TRUNCATE ignores row level security. A role granted SELECT on
-/// purpose (a reporting role) keeps it, except Supabase's API roles and
-/// PUBLIC, which keep nothing. Then, for diesel's table in `public` (served
-/// by Supabase's REST API), row level security with one policy that admits
-/// every role but the API roles. Run before and after every run that
+/// purpose (a reporting role) keeps it, except the API's roles and PUBLIC,
+/// which keep nothing. Then, for diesel's table in `public` (which an API
+/// such as Supabase's serves), row level security with one policy that
+/// admits every role but the API's. Run before and after every run that
 /// writes; a table we do not own is left as it is.
-pub fn protect_sql(ledger: Ledger) -> String {
+pub fn protect_sql(ledger: Ledger, exposure: Exposure) -> String {
+    // `'anon', 'authenticated'`, as literals; inside the policy's own
+    // format() string each quote is doubled once more.
+    let roles: Vec<String> = exposure.roles.iter().map(|r| literal(r)).collect();
+    let api_roles = if roles.is_empty() { "NULL".to_string() } else { roles.join(", ") };
+    let admitted = if roles.is_empty() {
+        "true".to_string()
+    } else {
+        format!("current_user NOT IN ({})", api_roles.replace('\'', "''"))
+    };
     let mut sql = format!(
         "DO $cargo_migrate$ DECLARE t regclass; g record; BEGIN \
            FOR t IN SELECT c.oid::regclass FROM pg_catalog.pg_class c WHERE c.oid IN ({TABLES}) \
@@ -187,7 +217,7 @@ pub fn protect_sql(ledger: Ledger) -> String {
                                   WHERE att.attrelid = c.oid AND att.attacl IS NOT NULL) a \
                        WHERE c.oid = t AND a.grantee <> c.relowner \
                          AND NOT (a.privilege_type = 'SELECT' AND a.grantee <> 0 AND a.grantee NOT IN \
-                               (SELECT oid FROM pg_catalog.pg_roles WHERE rolname IN ('anon', 'authenticated'))) LOOP \
+                               (SELECT oid FROM pg_catalog.pg_roles WHERE rolname IN ({api_roles}))) LOOP \
                EXECUTE pg_catalog.format('REVOKE %s ON %s FROM %s CASCADE', g.privilege_type, t, \
                  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END); \
              END LOOP; \
@@ -203,8 +233,7 @@ pub fn protect_sql(ledger: Ledger) -> String {
                  END IF; \
                  IF NOT EXISTS (SELECT FROM pg_catalog.pg_policy WHERE polrelid = t AND polname = '{OUR_POLICY}') THEN \
                    EXECUTE pg_catalog.format('CREATE POLICY {OUR_POLICY} ON %s \
-                     USING (current_user NOT IN (''anon'', ''authenticated'')) \
-                     WITH CHECK (current_user NOT IN (''anon'', ''authenticated''))', t); \
+                     USING ({admitted}) WITH CHECK ({admitted})', t); \
                  END IF; \
                END IF; \
              END $cargo_migrate$;\n"
@@ -213,8 +242,8 @@ pub fn protect_sql(ledger: Ledger) -> String {
     sql
 }
 
-pub fn protect(conn: &mut dyn Session, ledger: Ledger) -> Result<()> {
-    conn.execute(&protect_sql(ledger)).map_err(|e| query_error("protect the bookkeeping tables", e))
+pub fn protect(conn: &mut dyn Session, ledger: Ledger, exposure: Exposure) -> Result<()> {
+    conn.execute(&protect_sql(ledger, exposure)).map_err(|e| query_error("protect the bookkeeping tables", e))
 }
 
 /// A trigger, rule or policy on a bookkeeping table that the tool did not
@@ -270,6 +299,18 @@ pub fn refuse_foreign_hooks(conn: &mut dyn Session) -> Result<()> {
 /// `SET ROLE`, `SET session_replication_role = replica` (as pg_dump output
 /// does), changed search_path or made temporary tables. `DISCARD ALL` would
 /// also release the migration lock, so the parts that matter are listed.
+/// A step's commit that does not wait for the WAL to reach the disk; it
+/// stays atomic, and the next durable commit of the run makes it durable.
+pub const RELAXED_COMMIT: &str = "SET LOCAL synchronous_commit = off;\n";
+
+/// Make every earlier commit of this session durable: a transaction with an
+/// id commits with a WAL record, flushed (with all before it) when
+/// synchronous_commit is on, as it is by default. For a run that stops after
+/// relaxed commits. Best effort: the connection may be gone.
+pub fn flush(conn: &mut dyn Session) {
+    let _ = conn.execute("BEGIN;\nSELECT pg_catalog.txid_current();\nCOMMIT;");
+}
+
 pub const RESET_SESSION: &str = "RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;\nDISCARD TEMP;\n";
 
 /// The facts we keep about an applied migration.
@@ -445,11 +486,30 @@ pub fn squashed_sql(ledger: (Ledger, &str), supabase: bool, baseline: (&str, &st
 }
 
 /// Run `squashed_sql` in one transaction, after the usual guards.
-pub fn record_squash(conn: &mut dyn Session, history: &History, sql: &str) -> Result<()> {
-    guard(conn, history)?;
-    let (_, setup) = ensure_tables_sql(history)?;
+pub fn record_squash(conn: &mut dyn Session, history: &History, exposure: Exposure, sql: &str) -> Result<()> {
+    guard(conn, history, exposure)?;
+    let (_, setup) = ensure_tables_sql(history, exposure)?;
     conn.execute(&format!("BEGIN;\n{setup}{sql}COMMIT;")).map_err(|e| {
         rollback(conn);
         query_error("record the baseline", e)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_roles_are_what_the_caller_hands_in() {
+        let api = Exposure { roles: &["anon", "authenticated"], schemas: &["public"] };
+        let sql = protect_sql(Ledger::Diesel, api);
+        assert!(sql.contains("rolname IN (E'anon', E'authenticated')"), "{sql}");
+        assert!(sql.contains("USING (current_user NOT IN (E''anon'', E''authenticated''))"), "{sql}");
+        // Without an API in front, only PUBLIC and the write privileges go; the policy admits every role.
+        let none = protect_sql(Ledger::Diesel, Exposure { roles: &[], schemas: &[] });
+        assert!(none.contains("rolname IN (NULL)") && none.contains("USING (true) WITH CHECK (true)"), "{none}");
+        assert!(!none.contains("anon"), "{none}");
+        // Supabase's history is not in `public`: no policy there.
+        assert!(!protect_sql(Ledger::Supabase, api).contains("CREATE POLICY"));
+    }
 }

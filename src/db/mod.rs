@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod lock;
 mod lock_sql;
 pub mod pq;
+pub mod print_schema;
 pub mod schema;
 pub mod session;
 

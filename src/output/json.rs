@@ -619,3 +619,26 @@ pub struct SquashOutput {
     /// `--record`: the database now records the baseline as applied.
     pub recorded: bool,
 }
+
+/// `print-schema`.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct PrintSchemaOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    /// One per diesel.toml configuration (`--write`: those with a `file`), by key.
+    pub schemas: Vec<PrintedSchema>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct PrintedSchema {
+    /// `default`, or the NAME of `[print_schema.NAME]`.
+    pub key: String,
+    /// The configuration's `file`, if it names one.
+    pub file: Option<String>,
+    /// `--write`: the text was written to `file`.
+    pub written: bool,
+    /// The schema.rs text, as diesel_cli prints it.
+    pub text: String,
+}

@@ -12,6 +12,7 @@ use serde::Serialize;
 pub mod human;
 pub mod json;
 pub mod lint;
+pub mod progress;
 #[cfg(test)]
 mod schema;
 pub mod style;
@@ -76,6 +77,9 @@ impl Reporter {
 
     fn stdout(&self, text: &str) {
         let text = redact(text);
+        if progress::println(&text) {
+            return;
+        }
         if self.color == anstream::ColorChoice::Never {
             // No codes were made: nothing to strip.
             let mut out = std::io::stdout().lock();
@@ -90,6 +94,9 @@ impl Reporter {
 
     fn stderr(&self, text: &str) {
         let text = redact(text);
+        if progress::println(&text) {
+            return;
+        }
         if self.color == anstream::ColorChoice::Never {
             let _ = writeln!(std::io::stderr().lock(), "{text}");
         } else {

@@ -30,6 +30,7 @@ fn documents() -> Vec<(&'static str, Schema)> {
         ("local", schema_for!(LocalOutput)),
         ("dump", schema_for!(DumpOutput)),
         ("squash", schema_for!(SquashOutput)),
+        ("print_schema", schema_for!(PrintSchemaOutput)),
         ("sarif", schema_for!(Sarif)),
     ]
 }

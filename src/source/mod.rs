@@ -856,6 +856,7 @@ impl Migration {
                 statements_done: None,
                 notices: Vec::new(),
                 missing_role: None,
+                stand_in: None,
                 tracked: false,
                 in_transaction,
             };

@@ -2,6 +2,12 @@
 //! `.env` variables, diagnoses of the usual connection mistakes, and the table
 //! pattern of `create --table` (the local database is `crate::local`).
 
+/// Supabase's API (PostgREST, GraphQL, Realtime) serves the `public` schema
+/// to the `anon` and `authenticated` roles: the bookkeeping tables are closed
+/// to them, and the advisor checks what that API serves.
+pub const EXPOSURE: crate::db::ledger::Exposure =
+    crate::db::ledger::Exposure { roles: &["anon", "authenticated"], schemas: &["public"] };
+
 pub mod diagnose;
 pub mod managed;
 pub mod pooler;

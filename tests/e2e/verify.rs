@@ -72,3 +72,42 @@ fn verify_proves_each_pending_migration_reversible_on_scratch_databases() {
     let states: Vec<&str> = j["migrations"].as_array().unwrap().iter().map(|m| m["state"].as_str().unwrap()).collect();
     assert_eq!(states[4..], ["failing", "not_tried"], "{j}");
 }
+
+/// Verified in place, each migration in one transaction between savepoints;
+/// one that runs outside a transaction goes the old way (a database copy), and
+/// the trial goes on after it from the state it left. A down that fails, or an
+/// up that cannot run again after its down, does not stop the next ones.
+#[test]
+fn verify_all_goes_on_after_a_migration_outside_a_transaction_and_a_failing_down() {
+    let db = Db::new("verify_in_place");
+    let p = Project::new(&db);
+    let role = format!("verify_role_{}", run_id());
+    p.table_migration("20250101000000", "first");
+    p.migration(
+        "20250102000000_concurrently",
+        "CREATE INDEX CONCURRENTLY first_id_idx ON first (id);\n",
+        Some("DROP INDEX CONCURRENTLY first_id_idx;\n"),
+    );
+    p.write("migrations/20250102000000_concurrently/metadata.toml", "run_in_transaction = false\n");
+    p.migration(
+        "20250103000000_bad_down",
+        "CREATE TABLE second (id int REFERENCES first (id));\n",
+        Some("DROP TABLE nosuchtable;\n"),
+    );
+    // A role is the cluster's, not the schema's: the snapshots agree, but up cannot run twice.
+    p.migration("20250104000000_role", &format!("CREATE ROLE {role};\n"), Some("SELECT 1;\n"));
+    p.migration(
+        "20250105000000_uses_both",
+        "ALTER TABLE second ADD COLUMN note text;\n",
+        Some("ALTER TABLE second DROP COLUMN note;\n"),
+    );
+    let j = p.cargo_migrate_json(&["verify", "--all", "--no-lint", "--scratch-url", &db.url]).fails(1).json();
+    let _ = try_psql(&db.url, &format!("DROP ROLE IF EXISTS {role}"));
+    let states: Vec<&str> = j["migrations"].as_array().unwrap().iter().map(|m| m["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["reversible", "reversible", "failing", "failing", "reversible"], "{j}");
+    assert_eq!(j["migrations"][2]["details"][0], "down failed", "{j}");
+    assert_eq!(j["migrations"][3]["details"][0], "up after down failed", "{j}");
+    // The scratch databases are gone, and the target was not touched.
+    assert_eq!(db.query("SELECT count(*) FROM pg_database WHERE datname LIKE 'cargo_migrate_verify_%'"), "0");
+    assert!(db.applied().is_empty() && !db.table_exists("public.first"));
+}
