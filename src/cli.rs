@@ -102,6 +102,31 @@ pub struct LockOpts {
     pub lock_timeout: u64,
 }
 
+/// Many databases at once: the same command on every target, each exactly as a single run.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Fleet", group(clap::ArgGroup::new("fleet").args(["targets", "group"])))]
+pub struct FleetOpts {
+    /// Run on every database of FILE: one URL or name=URL a line (# comments; ${VAR} is expanded)
+    #[arg(long, value_name = "FILE", conflicts_with = "database_url")]
+    pub targets: Option<PathBuf>,
+    /// Run on every database of this group of [package.metadata.migrate.targets]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["database_url", "targets"])]
+    pub group: Option<String>,
+    /// Targets run at once (default: from the targets, this machine's cores and the server's free connections)
+    #[arg(long, value_name = "N", requires = "fleet", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Start no new target once one has failed (those started finish)
+    #[arg(long, requires = "fleet")]
+    pub fail_fast: bool,
+}
+
+impl FleetOpts {
+    /// Whether a fleet was asked for.
+    pub fn given(&self) -> bool {
+        self.targets.is_some() || self.group.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
@@ -131,6 +156,8 @@ pub enum Command {
     Repair(RepairArgs),
     /// Prove each pending migration reversible on a scratch database: up, down, same schema, up again
     Verify(VerifyArgs),
+    /// Write the migration that takes the migrations' schema to the declared one (supabase/schemas/*.sql), or list a live database's drift with --database
+    Diff(DiffArgs),
     /// Check pending migrations' SQL before it runs (locks, RLS, secrets, down.sql), or the live schema with --database
     Lint(LintArgs),
     /// Write a new migration: a folder with up.sql and down.sql (one .sql file in a Supabase folder)
@@ -153,6 +180,23 @@ pub enum Command {
     Squash(SquashArgs),
     /// Print diesel's schema.rs for the database, as `diesel print-schema` does (diesel.toml's [print_schema])
     PrintSchema(PrintSchemaArgs),
+    /// The pull-request check of the migrations a branch adds: lint, verify, the SQL `up` would send; SARIF and a Markdown summary
+    Check(CheckArgs),
+    /// Contract an expand/contract migration: drop the old column, the sync trigger and the old version's schema
+    Complete(CompleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// The applied expand migration (written by `create --rename-column` or `--change-type`)
+    #[arg(value_name = "VERSION")]
+    pub version: String,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+    #[command(flatten)]
+    pub lock: LockOpts,
 }
 
 /// diesel_cli's `print-schema` flags; they override diesel.toml's `[print_schema]`.
@@ -273,6 +317,39 @@ pub struct SquashArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Compare with this branch, tag or commit (default: the merge base with origin/HEAD, else main, else master)
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Write the lint's findings as SARIF 2.1.0 to FILE (GitHub code scanning)
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// Append the Markdown summary to FILE (default: $GITHUB_STEP_SUMMARY when set)
+    #[arg(long, value_name = "FILE", env = "GITHUB_STEP_SUMMARY")]
+    pub summary: Option<PathBuf>,
+    /// Exit 1 when a problem is this severe or worse
+    #[arg(long, value_enum, default_value_t = CheckFailOn::Error)]
+    pub fail_on: CheckFailOn,
+    /// A server where check may create and drop scratch databases (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
+    pub scratch_url: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub local: LocalOpts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFailOn {
+    /// Lint errors, migrations that do not verify, edited or deleted merged migrations
+    Error,
+    /// Lint warnings too
+    Warning,
+    /// Always exit 0 (report only)
+    Never,
+}
+
+#[derive(Debug, Args)]
 pub struct DatabaseUrlArgs {
     /// Print the password instead of ****
     #[arg(long)]
@@ -352,6 +429,16 @@ pub struct UpArgs {
     /// Where --backup writes (default: target/cargo-migrate/backups)
     #[arg(long, value_name = "DIR", requires = "backup")]
     pub backup_dir: Option<PathBuf>,
+    /// Apply the pending migrations to a scratch copy of the target, never the target: per migration its
+    /// duration, locks, rewrites, rows, and whether an app's reads and writes waited
+    #[arg(long, conflicts_with_all = ["dry_run", "backup", "single_transaction"])]
+    pub rehearse: bool,
+    /// --rehearse: make the copy from this dump (custom format, as --backup writes it) with pg_restore
+    #[arg(long, value_name = "FILE", requires = "rehearse", conflicts_with = "from_target")]
+    pub from_backup: Option<PathBuf>,
+    /// --rehearse: make the copy with pg_dump | pg_restore (default: CREATE DATABASE … TEMPLATE when nobody is connected)
+    #[arg(long, requires = "rehearse")]
+    pub from_target: bool,
     /// Skip the static checks before (errors stop the run) and the database advisor after
     #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
     pub no_lint: bool,
@@ -365,6 +452,8 @@ pub struct UpArgs {
     pub schema: SchemaOpts,
     #[command(flatten)]
     pub project: ProjectOpts,
+    #[command(flatten)]
+    pub fleet: FleetOpts,
     #[command(flatten)]
     pub db: DbOpts,
     #[command(flatten)]
@@ -408,6 +497,8 @@ pub struct DownArgs {
     pub schema: SchemaOpts,
     #[command(flatten)]
     pub project: ProjectOpts,
+    #[command(flatten)]
+    pub fleet: FleetOpts,
     #[command(flatten)]
     pub db: DbOpts,
     #[command(flatten)]
@@ -469,6 +560,39 @@ pub struct VerifyArgs {
     /// Skip the static checks of the files to verify (errors stop it)
     #[arg(long, env = "MIGRATE_NO_LINT", value_parser = BoolishValueParser::new())]
     pub no_lint: bool,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub fleet: FleetOpts,
+    #[command(flatten)]
+    pub db: DbOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The new migration's name (not needed with --dry-run or a --database check)
+    pub name: Option<String>,
+    /// Print the SQL instead of writing a migration
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write statements that lose data (dropped tables or columns, narrowing types)
+    #[arg(long)]
+    pub allow_drop: bool,
+    /// OLD:NEW — a table (`public.a:public.b`) or column (`public.t.a:public.t.b`) that was renamed, not dropped and added
+    #[arg(long, value_name = "OLD:NEW")]
+    pub rename: Vec<String>,
+    /// Compare the live database (DATABASE_URL, --database-url) with what its applied migrations make: the drift, as SQL
+    #[arg(long)]
+    pub database: bool,
+    /// With --database: exit with 3 when the live schema differs
+    #[arg(long, requires = "database")]
+    pub exit_code: bool,
+    /// With --database: write the live changes as a new migration named NAME
+    #[arg(long, value_name = "NAME", requires = "database")]
+    pub write: Option<String>,
+    /// A server where diff may create and drop scratch databases (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
+    pub scratch_url: Option<String>,
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
@@ -639,6 +763,8 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
+    pub fleet: FleetOpts,
+    #[command(flatten)]
     pub db: DbOpts,
 }
 
@@ -662,6 +788,12 @@ pub struct CreateArgs {
     /// With --table: leave row level security off (the API then serves every row)
     #[arg(long, requires = "table")]
     pub no_rls: bool,
+    /// Expand/contract a rename, SPEC = table.old:new (`cargo migrate complete VERSION` contracts)
+    #[arg(long, value_name = "SPEC", conflicts_with_all = ["table", "change_type"])]
+    pub rename_column: Option<String>,
+    /// Expand/contract a type change, SPEC = table.column:TYPE[:USING expr]
+    #[arg(long, value_name = "SPEC", conflicts_with = "table")]
+    pub change_type: Option<String>,
     #[command(flatten)]
     pub project: ProjectOpts,
 }

@@ -87,6 +87,14 @@ pub enum Kind {
     /// A print-schema flag is wrong: a regular expression that does not
     /// compile, a `--schema-key` diesel.toml does not have.
     BadPrintSchemaFlag,
+    /// `diff` found no declarative schema files (or `schema_dir` names nothing).
+    NoSchemaFiles,
+    /// `diff --rename` is not `OLD:NEW`, or names nothing the diff drops and adds.
+    BadRename,
+    /// `--targets FILE` or `--group NAME` is unreadable, empty or malformed.
+    BadTargets,
+    /// `check` found no base to compare the branch with, or git failed.
+    Git,
     // The migrations folder.
     /// The migrations path (or `import`'s folder) is not a folder.
     NotAFolder,
@@ -186,6 +194,13 @@ pub enum Kind {
     },
     /// `--from-schema` cannot load: no schema file `dump` wrote, or the database is not empty.
     FromSchema,
+    /// `diff` would write statements that lose data; `--allow-drop` lets it.
+    DestructiveChange {
+        /// The objects whose data would be lost.
+        objects: Vec<String>,
+    },
+    /// A declarative schema file failed to load on the scratch database.
+    SchemaFileFailed,
     // Running.
     /// Another run holds the migration lock for longer than `--lock-timeout`.
     LockTimeout {
@@ -213,6 +228,14 @@ pub enum Kind {
         /// How long its end was waited for.
         waited_s: u64,
     },
+    /// Some targets of a fleet run failed (the others completed).
+    FleetFailed { failed: usize, targets: usize },
+    /// `check` found problems as severe as `--fail-on`.
+    CheckFailed { errors: usize, warnings: usize },
+    /// `up --rehearse` could not make, reach or measure its scratch copy (the target is untouched).
+    Rehearsal,
+    /// `complete VERSION`: the migration is no applied expand (no complete.sql, or not applied).
+    NothingToComplete,
     // The local development database.
     /// No PostgreSQL server binaries to start one.
     NoPostgres,
@@ -249,6 +272,8 @@ impl Kind {
             | Kind::BadPolicy
             | Kind::UnknownVersion
             | Kind::BadPrintSchemaFlag
+            | Kind::BadRename
+            | Kind::BadTargets
             | Kind::NotApplied { applied_by: None } => exit::USAGE,
             Kind::NoHistoryToAdopt { several } if !several.is_empty() => exit::USAGE,
             Kind::Backup { inside_migrations: true } => exit::USAGE,

@@ -125,6 +125,7 @@ pub fn prepare(
                     skip: 0,
                     stopped_before: false,
                     from_stored_down: true,
+                    backfill: None,
                 });
             };
             let script = m.script(apply, stored_down.map(String::as_str))?;
@@ -137,6 +138,17 @@ pub fn prepare(
                 who: who.to_string(),
             });
             let stopped_before = history.partial.iter().any(|s| &s.version == v);
+            // A backfill batches only when applied; `up --resume` goes on where it stopped.
+            let backfill = match (apply, m.backfill()?) {
+                (true, Some(spec)) => Some(crate::db::backfill::Batched {
+                    table: spec.table,
+                    key: spec.key,
+                    batch_size: spec.batch_size,
+                    pause: Duration::from_millis(spec.pause_ms),
+                    resume: matches!(step, Step::Resume(..)),
+                }),
+                _ => None,
+            };
             Ok(Prepared {
                 version: v.clone(),
                 folder: m.name.clone(),
@@ -147,6 +159,7 @@ pub fn prepare(
                 skip,
                 stopped_before,
                 from_stored_down: script.from_stored_down,
+                backfill,
             })
         })
         .collect()
@@ -577,6 +590,7 @@ mod tests {
             skip: 0,
             stopped_before: false,
             from_stored_down: false,
+            backfill: None,
         }
     }
 

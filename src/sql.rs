@@ -268,6 +268,68 @@ pub fn code_start(statement: &str) -> usize {
     }
 }
 
+/// An `UPDATE` or `DELETE` as a batched backfill narrows it to a key range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dml {
+    /// Lowercase: `update` or `delete`.
+    pub verb: String,
+    /// The table it writes, as written (`DELETE FROM t`, `UPDATE ONLY s.t AS x`).
+    pub table: String,
+    /// Byte offset just past its top-level `WHERE`, if it has one.
+    pub after_where: Option<usize>,
+    /// Byte offset where its code ends (before a `;` and trailing comments).
+    pub end: usize,
+    pub returning: bool,
+}
+
+/// The statement read as `UPDATE`/`DELETE` (not `WITH …`), or None.
+pub fn dml(statement: &str) -> Option<Dml> {
+    let toks: Vec<Token> = tokens(statement, 0, statement.len()).filter(|t| t.kind != Kind::Semi).collect();
+    let word = |t: &Token| (t.kind == Kind::Word).then(|| statement[t.start..t.end].to_ascii_lowercase());
+    let verb = word(toks.first()?)?;
+    if verb != "update" && verb != "delete" {
+        return None;
+    }
+    let mut i = 1;
+    if verb == "delete" && toks.get(i).and_then(word).as_deref() == Some("from") {
+        i += 1;
+    }
+    if toks.get(i).and_then(word).as_deref() == Some("only") {
+        i += 1;
+    }
+    // A name, maybe qualified: word (. word)*
+    let start = toks.get(i)?.start;
+    let mut end = toks.get(i)?.end;
+    while toks.get(i + 1).is_some_and(|t| &statement[t.start..t.end] == ".") && toks.get(i + 2).is_some() {
+        i += 2;
+        end = toks[i].end;
+    }
+    let mut depth = 0usize;
+    let (mut after_where, mut returning) = (None, false);
+    for t in &toks[i..] {
+        match t.kind {
+            Kind::Open => depth += 1,
+            Kind::Close => depth = depth.saturating_sub(1),
+            Kind::Word if depth == 0 => match statement[t.start..t.end].to_ascii_lowercase().as_str() {
+                "where" if after_where.is_none() => after_where = Some(t.end),
+                "returning" => returning = true,
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    let code_end = toks.last().map(|t| t.end).unwrap_or(statement.len());
+    Some(Dml { verb, table: statement[start..end].to_string(), after_where, end: code_end, returning })
+}
+
+/// The statement narrowed by `range` (a predicate): `… WHERE (range) AND (its own condition)`.
+pub fn narrowed(statement: &str, d: &Dml, range: &str) -> String {
+    match d.after_where {
+        Some(at) => format!("{} ({range}) AND ({}\n)", &statement[..at], &statement[at..d.end]),
+        None => format!("{}\nWHERE {range}", &statement[..d.end]),
+    }
+}
+
 /// A quoted identifier.
 pub fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -1240,5 +1302,23 @@ mod tests {
             let _ = transaction_control(&sql);
             let _ = locate(&sql, rng.below(sql.chars().count() + 2));
         }
+    }
+
+    #[test]
+    fn an_update_or_delete_is_narrowed_to_a_key_range() {
+        let u = "UPDATE ONLY public.big AS b SET n = (SELECT 1 WHERE true) WHERE n IS NULL -- left\n;";
+        let d = dml(u).unwrap();
+        assert_eq!((d.verb.as_str(), d.table.as_str(), d.returning), ("update", "public.big", false));
+        assert_eq!(
+            narrowed(u, &d, "id > 0"),
+            "UPDATE ONLY public.big AS b SET n = (SELECT 1 WHERE true) WHERE (id > 0) AND ( n IS NULL\n)"
+        );
+        let del = "DELETE FROM t";
+        let d = dml(del).unwrap();
+        assert_eq!((d.table.as_str(), d.after_where), ("t", None));
+        assert_eq!(narrowed(del, &d, "id > 0"), "DELETE FROM t\nWHERE id > 0");
+        assert!(dml("UPDATE t SET a = 1 RETURNING a").unwrap().returning);
+        assert_eq!(dml("WITH x AS (SELECT 1) UPDATE t SET a = 1"), None);
+        assert_eq!(dml("SELECT 1"), None);
     }
 }

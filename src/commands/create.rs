@@ -55,6 +55,15 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
     if let Some(spec) = &table {
         spec.check()?;
     }
+    let expand = crate::expand::parse(args.rename_column.as_deref(), args.change_type.as_deref()).map_err(|why| {
+        Error::new(
+            Kind::BadIdentifier,
+            format!("{}: {why}", if args.rename_column.is_some() { "--rename-column" } else { "--change-type" }),
+        )
+        .hint(
+            "--rename-column users.email:contact_email, --change-type orders.total:numeric(12,2):USING total::numeric",
+        )
+    })?;
     let (up, down) = match &table {
         // The header of the usual template, then the table pattern.
         Some(spec) => table::render(spec, "-- {{title}}\n"),
@@ -62,7 +71,93 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
     };
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the migrations folder", e))?;
     let source = ctx.source()?;
-    let layout = Layout::of(&source);
+    let newest = source.migrations.last().map(|m| m.version.clone());
+    let expand = expand.map(|(schema, table, change)| crate::expand::Spec {
+        schema,
+        table,
+        change,
+        app: ctx.settings.project.package.clone().unwrap_or_else(|| "app".into()).replace('-', "_"),
+        previous: newest.clone().unwrap_or_else(|| "base".into()),
+    });
+    if expand.is_some() && Layout::of(&source) != Layout::Folders {
+        return Err(Error::new(
+            Kind::BadIdentifier,
+            "expand/contract migrations are written in diesel's folder layout only",
+        )
+        .hint("use --dir with a diesel migrations folder"));
+    }
+    let command = match (&args.rename_column, &args.change_type) {
+        (Some(r), _) => format!("--rename-column {r}"),
+        (_, Some(c)) => format!("--change-type {c}"),
+        _ => String::new(),
+    };
+    let expand = expand.map(|e| e.files(&command));
+    let render = |version: &str, layout: Layout| -> Content {
+        let vars = |t: &str| render(t, version, &name);
+        match layout {
+            Layout::Folders => match &expand {
+                Some(f) => Content::Folder(vec![
+                    ("up.sql", vars(&f.up)),
+                    ("down.sql", vars(&f.down)),
+                    ("metadata.toml", f.metadata.clone()),
+                    ("complete.sql", vars(&f.complete)),
+                ]),
+                None => Content::Folder(vec![("up.sql", vars(&up)), ("down.sql", vars(&down))]),
+            },
+            Layout::File(format) => {
+                let ours = table.is_none() && ctx.settings.templates_dir.is_none();
+                let (up, down) = match (ours, format) {
+                    (true, Format::Plain) => (FILE_TEMPLATE, down.as_str()),
+                    (true, _) => (SECTION_TEMPLATE, DOWN_SECTION_TEMPLATE),
+                    (false, _) => (up.as_str(), down.as_str()),
+                };
+                Content::File(sections(format, &vars(up), &vars(down)))
+            }
+        }
+    };
+    let (version, folder, target, files) = write_new(ctx, &source, &name, &render)?;
+    for file in &files {
+        ctx.reporter.line(format!("created {}", display_path(file)));
+    }
+    ctx.reporter.json(&CreateOutput {
+        ok: true,
+        command: "create",
+        version: version.into(),
+        name: folder,
+        path: json_path(&target),
+        files: files.iter().map(|f| json_path(f)).collect(),
+    });
+    Ok(exit::OK)
+}
+
+/// A new migration's files, as its layout wants them.
+pub(super) enum Content {
+    Folder(Vec<(&'static str, String)>),
+    File(String),
+}
+
+/// One file holding both sections in the folder's format (the down section
+/// is left out of a plain, up-only file).
+pub(super) fn sections(format: Format, up: &str, down: &str) -> String {
+    match format {
+        Format::Plain => up.to_string(),
+        Format::Dbmate => format!("-- migrate:up\n{up}\n-- migrate:down\n{down}"),
+        Format::NodePgMigrate => format!("-- Up Migration\n{up}\n-- Down Migration\n{down}"),
+        Format::Goose => format!("-- +goose Up\n{up}\n-- +goose Down\n{down}"),
+    }
+}
+
+/// Write a new migration named `name` in the project's layout, at the next
+/// free version: `(version, folder name, path, files)`.
+pub(super) fn write_new(
+    ctx: &Context,
+    source: &Source,
+    name: &str,
+    render: &dyn Fn(&str, Layout) -> Content,
+) -> Result<(String, String, PathBuf, Vec<PathBuf>)> {
+    let dir = &ctx.settings.migrations_dir;
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the migrations folder", e))?;
+    let layout = Layout::of(source);
     let mut newest = source.migrations.last().map(|m| m.version.clone());
     let now = jiff::Timestamp::now().as_second();
     // Another `create` may race us to the same second: a version is reserved by
@@ -71,45 +166,19 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
         let version = version::next_version(now, newest.as_deref());
         newest = Some(version.clone());
         let folder = format!("{version}_{name}");
-        let vars = |t: &str| render(t, &version, &name);
-        let written = match layout {
-            Layout::Folders => {
-                write_reserved(dir, &version, &folder, &[("up.sql", vars(&up)), ("down.sql", vars(&down))])?
-                    .map(|target| (target.clone(), vec![target.join("up.sql"), target.join("down.sql")]))
+        let written = match render(&version, layout) {
+            Content::Folder(files) => {
+                let names: Vec<&str> = files.iter().map(|(f, _)| *f).collect();
+                write_reserved(dir, &version, &folder, &files)?
+                    .map(|target| (target.clone(), names.iter().map(|f| target.join(f)).collect()))
             }
-            Layout::File(format) => {
-                let ours = table.is_none() && ctx.settings.templates_dir.is_none();
-                let (up, down) = match (ours, format) {
-                    (true, Format::Plain) => (FILE_TEMPLATE, down.as_str()),
-                    (true, _) => (SECTION_TEMPLATE, DOWN_SECTION_TEMPLATE),
-                    (false, _) => (up.as_str(), down.as_str()),
-                };
-                let text = match format {
-                    Format::Plain => vars(up),
-                    Format::Dbmate => format!("-- migrate:up\n{}\n-- migrate:down\n{}", vars(up), vars(down)),
-                    Format::NodePgMigrate => {
-                        format!("-- Up Migration\n{}\n-- Down Migration\n{}", vars(up), vars(down))
-                    }
-                    Format::Goose => format!("-- +goose Up\n{}\n-- +goose Down\n{}", vars(up), vars(down)),
-                };
+            Content::File(text) => {
                 write_reserved_file(dir, &version, &format!("{folder}.sql"), &text)?.map(|t| (t.clone(), vec![t]))
             }
         };
-        let Some((target, files)) = written else {
-            continue;
-        };
-        for file in &files {
-            ctx.reporter.line(format!("created {}", display_path(file)));
+        if let Some((target, files)) = written {
+            return Ok((version, folder, target, files));
         }
-        ctx.reporter.json(&CreateOutput {
-            ok: true,
-            command: "create",
-            version: version.into(),
-            name: folder,
-            path: json_path(&target),
-            files: files.iter().map(|f| json_path(f)).collect(),
-        });
-        return Ok(exit::OK);
     }
     Err(Error::new(Kind::VersionTaken, "could not find a free version for the new migration")
         .hint("another process is creating migrations in the same folder; try again"))
@@ -118,7 +187,7 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
 /// How new migrations are written: diesel's folders, or single files like
 /// the folder's newest (a Supabase folder, a dbmate or node-pg-migrate one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layout {
+pub(super) enum Layout {
     Folders,
     File(Format),
 }

@@ -99,6 +99,7 @@ pub fn input(m: &Migration) -> Result<LintInput> {
             down_path: down_text.as_ref().map(|_| m.down_path()),
             down_text,
             runs_in_transaction: m.run_in_transaction(true)?,
+            backfill: None,
         });
     }
     let down_path = m.down_path();
@@ -111,6 +112,7 @@ pub fn input(m: &Migration) -> Result<LintInput> {
         down_path: down_text.as_ref().map(|_| down_path),
         down_text,
         runs_in_transaction: m.run_in_transaction(true)?,
+        backfill: m.backfill()?.map(|b| b.table),
     })
 }
 
@@ -279,4 +281,14 @@ fn database(ctx: &Context, args: &LintArgs) -> Result<u8> {
         summary,
     });
     Ok(if failed { exit::FAILURE } else { exit::OK })
+}
+
+/// The findings on one migration as lines (`diff` prints them for the one it wrote).
+pub fn findings_of(ctx: &Context, m: &Migration) -> Result<Vec<String>> {
+    let inputs = vec![input(m)?];
+    let findings = lint::check(&inputs, ctx.settings.lint()?);
+    Ok(findings
+        .iter()
+        .map(|f| format!("[{}] {}: {}", f.rule.name, output::lint::location(&inputs[0], f), output::clean(&f.message)))
+        .collect())
 }

@@ -4,17 +4,22 @@
 //! `write.rs` is the locked plan → run sequence of `up`, `down` and `redo`.
 
 pub mod adopt;
+pub mod check;
+mod complete;
 mod confirm;
 pub mod create;
 pub mod database_url;
+pub mod diff;
 pub mod down;
 pub mod dump;
+mod fleet;
 pub mod import;
 mod keep_schema;
 pub mod lint;
 pub mod local;
 pub mod print_schema;
 pub mod redo;
+mod rehearse;
 pub mod repair;
 mod scratch;
 pub mod seed;
@@ -25,7 +30,7 @@ pub mod url_check;
 pub mod verify;
 mod write;
 
-pub use write::{migrate, print_dry_run, run_output, Flags};
+pub use write::{migrate, print_dry_run, run_output, Flags, Written};
 
 use std::sync::OnceLock;
 
@@ -84,6 +89,17 @@ impl Context {
         let settings = settings::resolve(&cwd, flags, project)?;
         warn_lost_expansions(&settings.env, &reporter);
         Ok(Context { settings, reporter, configured: OnceLock::new(), local: OnceLock::new() })
+    }
+
+    /// The same run for one target of a fleet: the settings as resolved,
+    /// nothing printed (the fleet reports), the database given by the target.
+    pub fn for_target(&self) -> Context {
+        Context {
+            settings: self.settings.clone(),
+            reporter: self.reporter.muted(),
+            configured: OnceLock::new(),
+            local: OnceLock::new(),
+        }
     }
 
     /// --database-url > DATABASE_URL > Supabase variables; None means "use
@@ -441,6 +457,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Redo(a) => &a.project,
         Command::Repair(a) => &a.project,
         Command::Verify(a) => &a.project,
+        Command::Diff(a) => &a.project,
         Command::Lint(a) => &a.project,
         Command::Status(a) => &a.project,
         Command::Create(a) => &a.project,
@@ -453,6 +470,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Dump(a) => &a.project,
         Command::Squash(a) => &a.project,
         Command::PrintSchema(a) => &a.project,
+        Command::Check(a) => &a.project,
+        Command::Complete(a) => &a.project,
     };
     let result = Context::load(project, reporter).and_then(|ctx| match &cli.command {
         Command::Up(args) => up::run(&ctx, args),
@@ -460,6 +479,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Redo(args) => redo::run(&ctx, args),
         Command::Repair(args) => repair::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
+        Command::Diff(args) => diff::run(&ctx, args),
         Command::Lint(args) => lint::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::Create(args) => create::run(&ctx, args),
@@ -472,6 +492,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Dump(args) => dump::run(&ctx, args),
         Command::Squash(args) => squash::run(&ctx, args),
         Command::PrintSchema(args) => print_schema::run(&ctx, args),
+        Command::Check(args) => check::run(&ctx, args),
+        Command::Complete(args) => complete::run(&ctx, args),
     });
     match result {
         Ok(code) => code,

@@ -22,10 +22,23 @@ use crate::version::{self, Version};
 use anomalies::Anomaly;
 use listing::{Row, RowState};
 
-pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
+/// What status reads and finds of one database.
+struct Survey {
+    source: crate::source::Source,
+    url: String,
+    url_origin: String,
+    history: crate::db::History,
+    others: Vec<super::adopt::Takeover>,
+    plan_state: crate::plan::State,
+    running: Option<String>,
+    anomalies: Vec<Anomaly>,
+    /// Batched backfills not finished yet: (version, relation, key reached, last key, batches).
+    backfills: Vec<(String, String, i64, i64, i64)>,
+}
+
+fn survey(ctx: &Context, db: &crate::cli::DbOpts) -> Result<Survey> {
     // Facts (batch, who, the stored down.sql) are shown in both formats.
-    let json = ctx.reporter.format == Format::Json;
-    let (mut source, db) = ctx.read_both(&args.db, "status", true)?;
+    let (mut source, db) = ctx.read_both(db, "status", true)?;
     let Database { url, origin: url_origin, history, mut conn } = db;
     let history = super::squash::as_recorded(&source, history, &ctx.reporter);
     let others = super::adopt::takeovers(&mut conn, &source, &history, ctx.settings.ledger())?;
@@ -38,6 +51,36 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     if running.is_some() {
         anomalies.retain(|a| !matches!(a, Anomaly::PartlyApplied { .. }));
     }
+    let backfills = crate::db::backfill::unfinished(&mut conn);
+    Ok(Survey { source, url, url_origin, history, others, plan_state, running, anomalies, backfills })
+}
+
+/// A fleet's row: counts only, and `pending` when `--exit-code` would say so.
+fn fleet_row(ctx: &Context, db: &crate::cli::DbOpts) -> Result<super::fleet::Done> {
+    let s = survey(ctx, db)?;
+    let rows = listing::listing(&s.source.migrations, &s.history.applied, &s.history.partial);
+    let pending = rows.iter().filter(|r| matches!(r.state, RowState::Pending | RowState::Partly { .. })).count();
+    let odd = !s.anomalies.is_empty() || s.others.iter().any(|t| t.blocks());
+    Ok(super::fleet::Done {
+        state: if pending > 0 || odd {
+            output::fleet::FleetState::Pending
+        } else {
+            output::fleet::FleetState::UpToDate
+        },
+        steps: Vec::new(),
+        applied: Some(s.history.applied.len()),
+        pending: Some(pending),
+        problems: s.anomalies.len() + s.others.iter().filter(|t| t.blocks()).count(),
+    })
+}
+
+pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
+    if args.fleet.given() {
+        return super::fleet::run(ctx, &args.fleet, &args.db, "status", args.exit_code, &fleet_row);
+    }
+    let json = ctx.reporter.format == Format::Json;
+    let Survey { source, url, url_origin, history, others, plan_state, running, anomalies, backfills } =
+        survey(ctx, &args.db)?;
     let rows = listing::listing(&source.migrations, &history.applied, &history.partial);
     let pending = rows.iter().filter(|r| matches!(r.state, RowState::Pending | RowState::Partly { .. })).count();
     // Sorted, as `migrations` is.
@@ -81,6 +124,16 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
                 .map(|s| SkippedJson { entry: s.entry.clone(), reason: s.reason.name() })
                 .collect(),
             summary: Summary { applied: history.applied.len(), pending, anomalies: anomalies.len() },
+            backfills: backfills
+                .iter()
+                .map(|(version, relation, key_after, key_max, batches)| crate::output::BackfillJson {
+                    version: version.as_str().into(),
+                    relation: relation.clone(),
+                    key_after: *key_after,
+                    key_max: *key_max,
+                    batches: *batches,
+                })
+                .collect(),
         });
     } else {
         // Built whole and written once: thousands of migrations, one write.
@@ -124,6 +177,16 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
                     t.entries
                 );
             }
+        }
+        for (version, relation, after, max, batches) in &backfills {
+            let share = if *max > 0 { (*after).max(0) as f64 / *max as f64 * 100.0 } else { 100.0 };
+            let _ = writeln!(
+                out,
+                "{}   {version} on {}: {batches} batch(es) done, every key up to {after} of {max} ({share:.0} %); \
+                 `cargo migrate up --resume` goes on from there",
+                "Backfill".bold(),
+                crate::output::escape(relation)
+            );
         }
         if history.has_companion && !history.companion_readable {
             out.push_str("  (this role may not read cargo_migrate.*: batch, duration and progress are not shown)\n");

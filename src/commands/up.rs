@@ -8,6 +8,9 @@ use crate::error::{exit, Result};
 use crate::plan::{PartialChoice, Request};
 
 pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
+    if args.rehearse {
+        return super::rehearse::run(ctx, args);
+    }
     let partial = match (args.resume, args.restart) {
         (true, _) => PartialChoice::Resume,
         (_, true) => PartialChoice::Restart,
@@ -20,6 +23,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
         allow_modified: args.allow_modified,
         partial,
     };
+    show_backfill_progress(ctx.reporter);
     let flags = Flags {
         single_transaction: args.single_transaction,
         yes: true,
@@ -31,6 +35,11 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
         schema: args.schema.clone(),
         from_schema: args.from_schema,
     };
+    if args.fleet.given() {
+        return super::fleet::run(ctx, &args.fleet, &args.db, "up", false, &|tctx, db| {
+            super::fleet::written(migrate(tctx, db, &args.lock, &request, flags.clone())?)
+        });
+    }
     let out = migrate(ctx, &args.db, &args.lock, &request, flags)?;
     if out.planned.is_some() {
         print_dry_run(ctx, "up", &out);
@@ -59,4 +68,26 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
     }
     r.json(&run_output("up", &out));
     Ok(exit::OK)
+}
+
+/// A batched backfill's progress, about once a second (and its last batch).
+fn show_backfill_progress(r: crate::output::Reporter) {
+    let last = std::sync::Mutex::new(None::<std::time::Instant>);
+    crate::db::backfill::on_progress(move |p| {
+        let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+        let done = p.after >= p.max;
+        if !done && last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+        let share = if p.max > 0 { (p.after.max(0) as f64 / p.max as f64 * 100.0).min(100.0) } else { 100.0 };
+        r.note(format!(
+            "  backfill {}: {} batch(es), key {} of {} ({share:.0} %), {}",
+            p.version,
+            p.batches,
+            p.after,
+            p.max,
+            crate::output::ms(p.elapsed)
+        ));
+    });
 }

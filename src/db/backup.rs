@@ -36,15 +36,15 @@ fn major_of(pg_dump: &Path) -> Option<u32> {
     version.split(['.', 'b', 'r']).next()?.parse().ok()
 }
 
-/// Every pg_dump this machine has: the given folders first, then PATH, then
-/// each /usr/lib/postgresql/<version>/bin.
-fn candidates(dirs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut all: Vec<PathBuf> = dirs.iter().map(|d| d.join("pg_dump")).collect();
+/// Every `program` (pg_dump, pg_restore) this machine has: the given folders
+/// first, then PATH, then each /usr/lib/postgresql/<version>/bin.
+fn candidates(dirs: &[PathBuf], program: &str) -> Vec<PathBuf> {
+    let mut all: Vec<PathBuf> = dirs.iter().map(|d| d.join(program)).collect();
     if let Some(path) = std::env::var_os("PATH") {
-        all.extend(std::env::split_paths(&path).map(|d| d.join("pg_dump")));
+        all.extend(std::env::split_paths(&path).map(|d| d.join(program)));
     }
     if let Ok(rd) = std::fs::read_dir("/usr/lib/postgresql") {
-        all.extend(rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin/pg_dump")));
+        all.extend(rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin").join(program)));
     }
     all.retain(|p| p.is_file());
     all.dedup();
@@ -53,7 +53,13 @@ fn candidates(dirs: &[PathBuf]) -> Vec<PathBuf> {
 
 /// The closest pg_dump that can dump a server of major version `server`.
 pub fn find_pg_dump(server: u32, dirs: &[PathBuf]) -> Result<PathBuf> {
-    let found: Vec<(u32, PathBuf)> = candidates(dirs).into_iter().filter_map(|p| Some((major_of(&p)?, p))).collect();
+    find_program("pg_dump", server, dirs)
+}
+
+/// The closest `program` (pg_dump, pg_restore) of major version `server` or newer.
+pub fn find_program(program: &str, server: u32, dirs: &[PathBuf]) -> Result<PathBuf> {
+    let found: Vec<(u32, PathBuf)> =
+        candidates(dirs, program).into_iter().filter_map(|p| Some((major_of(&p)?, p))).collect();
     if let Some((_, best)) = found.iter().filter(|(m, _)| *m >= server).min_by_key(|(m, _)| *m) {
         return Ok(best.clone());
     }
@@ -61,7 +67,7 @@ pub fn find_pg_dump(server: u32, dirs: &[PathBuf]) -> Result<PathBuf> {
     Err(Error::new(
         Kind::Backup { inside_migrations: false },
         format!(
-            "no pg_dump for PostgreSQL {server} or newer (pg_dump refuses a server newer than itself); found: {}; nothing was run",
+            "no {program} for PostgreSQL {server} or newer (pg_dump refuses a server newer than itself); found: {}; nothing was run",
             if seen.is_empty() { "none".to_string() } else { seen.join(", ") }
         ),
     )
@@ -106,6 +112,73 @@ pub fn dump(url: &DbUrl, pg_dump: &Path, dir: &Path, stamp: &str) -> Result<Dump
             let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             Ok(Dump { path, bytes, pg_dump: pg_dump.to_path_buf() })
         }
+    }
+}
+
+/// What pg_restore said when it went on past errors (it exits 1 then).
+pub struct Restored {
+    pub warnings: Option<String>,
+}
+
+/// Restore the custom-format dump `file` into the (empty) database at `into`.
+pub fn restore(into: &DbUrl, pg_restore: &Path, file: &Path) -> Result<Restored> {
+    let mut cmd = Command::new(pg_restore);
+    cmd.args(["--no-password", "--exit-on-error", "--dbname"]).arg(conninfo(into)).arg(file);
+    with_password(&mut cmd, into);
+    let out = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).output();
+    restored(pg_restore, out)
+}
+
+/// `pg_dump | pg_restore`: copy the database at `from` into the (empty) one at `into`.
+pub fn copy(from: &DbUrl, pg_dump: &Path, into: &DbUrl, pg_restore: &Path) -> Result<Restored> {
+    let mut dump = Command::new(pg_dump);
+    dump.args(["--format=custom", "--no-password", "--dbname"]).arg(conninfo(from));
+    with_password(&mut dump, from);
+    let mut dumping = dump
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| copy_failed(format!("could not run {}: {e}", pg_dump.display())))?;
+    let pipe = dumping.stdout.take().map(Stdio::from).unwrap_or_else(Stdio::null);
+    let mut load = Command::new(pg_restore);
+    load.args(["--no-password", "--exit-on-error", "--dbname"]).arg(conninfo(into));
+    with_password(&mut load, into);
+    let loaded = load.stdin(pipe).stdout(Stdio::null()).stderr(Stdio::piped()).output();
+    let dumped = dumping.wait_with_output();
+    match dumped {
+        Err(e) => return Err(copy_failed(format!("pg_dump: {e}"))),
+        Ok(out) if !out.status.success() => {
+            return Err(copy_failed(format!("pg_dump: {}", String::from_utf8_lossy(&out.stderr).trim())))
+        }
+        Ok(_) => {}
+    }
+    restored(pg_restore, loaded)
+}
+
+fn restored(pg_restore: &Path, out: std::io::Result<std::process::Output>) -> Result<Restored> {
+    match out {
+        Err(e) => Err(copy_failed(format!("could not run {}: {e}", pg_restore.display()))),
+        Ok(out) if !out.status.success() => {
+            Err(copy_failed(format!("pg_restore: {}", String::from_utf8_lossy(&out.stderr).trim())))
+        }
+        Ok(out) => {
+            let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            Ok(Restored { warnings: (!said.is_empty()).then(|| crate::show::clean(&said).into_owned()) })
+        }
+    }
+}
+
+fn copy_failed(why: String) -> Error {
+    Error::new(
+        Kind::Rehearsal,
+        format!("the scratch copy could not be made, so nothing was rehearsed: {}", crate::show::clean(&why)),
+    )
+    .hint("fix what it says; the target was not changed (the scratch database is dropped)")
+}
+
+fn with_password(cmd: &mut Command, url: &DbUrl) {
+    if let Some(pw) = &url.password {
+        cmd.env("PGPASSWORD", pw);
     }
 }
 

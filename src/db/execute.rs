@@ -38,6 +38,8 @@ pub struct Prepared {
     pub stopped_before: bool,
     /// Reverting with the down.sql stored in the database, not the file's.
     pub from_stored_down: bool,
+    /// Applying outside a transaction: its UPDATE/DELETE on this table runs in key-range batches.
+    pub backfill: Option<super::backfill::Batched>,
 }
 
 impl Prepared {
@@ -226,6 +228,7 @@ pub fn run_seed(conn: &mut dyn Session, path: &str, sql_text: &str) -> Result<Du
         skip: 0,
         stopped_before: false,
         from_stored_down: false,
+        backfill: None,
     };
     let start = Instant::now();
     let ran = conn.script(sql_text);
@@ -253,7 +256,24 @@ fn run_statements(conn: &mut dyn Session, p: &Prepared, t: &Recording<'_>) -> Re
     for (i, stmt) in statements.iter().enumerate().skip(p.skip) {
         // The progress row goes with the statement in one implicit transaction
         // where the statement allows it: one round trip, and exactly in step.
-        let step = statement_texts(p, stmt.text, i, blocks[i]).iter().try_for_each(|text| conn.execute(text));
+        let step = match p.backfill.as_ref().filter(|b| tracked && super::backfill::batches(b, stmt.text)) {
+            Some(b) => {
+                let b = super::backfill::Batched { resume: b.resume && i == p.skip, ..b.clone() };
+                match super::backfill::run(conn, &p.version, stmt.text, &b) {
+                    Ok(()) => conn.execute(&ledger::partial_progress_sql(&p.version, i + 1)),
+                    Err(super::backfill::Stop::Sql(e)) => Err(e),
+                    Err(super::backfill::Stop::Refused(why)) => {
+                        let e = Error::new(Kind::BadMetadata, format!("{}: [backfill] cannot batch statement {}: {why}", p.path, i + 1))
+                            .hint("batch one plain UPDATE/DELETE of the [backfill] table, or remove [backfill] from metadata.toml");
+                        if i == 0 {
+                            let _ = conn.execute(&ledger::partial_clear_sql(&p.version));
+                        }
+                        return Err((e, if i == 0 { Outcome::RolledBack } else { Outcome::Partly(i) }));
+                    }
+                }
+            }
+            None => statement_texts(p, stmt.text, i, blocks[i]).iter().try_for_each(|text| conn.execute(text)),
+        };
         if let (Ok(()), Some(tell)) = (&step, t.on_statement) {
             tell(i + 1);
         }
@@ -292,6 +312,9 @@ fn run_statements(conn: &mut dyn Session, p: &Prepared, t: &Recording<'_>) -> Re
         .detail(format!("  before that BEGIN, {} ran and stays{}", show::ran(done as usize), if tracked { " (`cargo migrate status` shows it as partly applied)" } else { "" }))
         .hint(format!("end the transaction in {} (COMMIT), or remove its BEGIN", p.path));
         return Err((err, Outcome::Partly(done as usize)));
+    }
+    if p.backfill.is_some() && tracked {
+        let _ = conn.execute(&super::backfill::clear_sql(&p.version));
     }
     let ms = start.elapsed().as_millis().to_string();
     conn.execute(&bookkeeping_text(p, t, &ms)).map_err(|e| {
@@ -663,6 +686,7 @@ mod tests {
             skip: 0,
             stopped_before: false,
             from_stored_down: false,
+            backfill: None,
         }
     }
 

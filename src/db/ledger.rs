@@ -179,7 +179,7 @@ pub fn ensure_tables_sql(history: &History, exposure: Exposure) -> Result<(Strin
 /// ours, Supabase's history, and diesel's where the search path finds it.
 const TABLES: &str =
     "SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-     WHERE (n.nspname = 'cargo_migrate' AND c.relname IN ('migrations', 'partial')) \
+     WHERE (n.nspname = 'cargo_migrate' AND c.relname IN ('migrations', 'partial', 'backfill')) \
         OR (n.nspname = 'supabase_migrations' AND c.relname = 'schema_migrations') \
         OR c.oid = pg_catalog.to_regclass('__diesel_schema_migrations')";
 

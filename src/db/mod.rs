@@ -4,7 +4,9 @@
 //! back to `file:line:col`). Nothing outside `db/` writes SQL for the server.
 
 pub mod advisor;
+pub mod backfill;
 pub mod backup;
+pub mod catalog;
 pub mod connect;
 pub mod dump;
 pub mod dump_text;
@@ -18,7 +20,9 @@ pub mod lock;
 mod lock_sql;
 pub mod pq;
 pub mod print_schema;
+pub mod rehearse;
 pub mod schema;
+pub mod server;
 pub mod session;
 
 pub use connect::{connect, Hints};

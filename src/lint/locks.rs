@@ -38,7 +38,35 @@ pub fn created_tables(parsed: &Parsed) -> HashMap<QName, usize> {
     created
 }
 
+/// Where each lock finding is explained with what to do instead (a heading per rule).
+pub const DOC: &str = "docs/large-tables.md";
+
+/// The rules of this family whose help links to their section of [`DOC`].
+const DOCUMENTED: &[&super::Rule] = &[
+    super::CREATE_INDEX,
+    super::DROP_INDEX,
+    super::ADD_COLUMN_NOT_NULL,
+    super::ADD_COLUMN_REWRITE,
+    super::SET_NOT_NULL,
+    super::ALTER_COLUMN_TYPE,
+    super::NOT_VALID,
+    super::UNIQUE_INDEX,
+    super::RENAME,
+    super::LOCK_TIMEOUT,
+];
+
 pub fn check(parsed: &Parsed, input: &LintInput, hits: &mut Vec<Hit>) {
+    let first = hits.len();
+    check_locks(parsed, input, hits);
+    for h in &mut hits[first..] {
+        if DOCUMENTED.iter().any(|r| r.name == h.rule.name) {
+            let fix = h.fix.take().unwrap_or_else(|| h.rule.fix.to_string());
+            h.fix = Some(format!("{fix} ({DOC}#{})", h.rule.name));
+        }
+    }
+}
+
+fn check_locks(parsed: &Parsed, input: &LintInput, hits: &mut Vec<Hit>) {
     let created = created_tables(parsed);
     let is_new = |t: &QName, i: usize| created.get(t).is_some_and(|&c| c < i);
     let created_indexes: Vec<QName> = parsed

@@ -13,6 +13,7 @@
 //! seconds for squawk (figures in bench/RESULTS.md). `sqlparser` is not
 //! PostgreSQL's grammar (no policies, publications, function options).
 
+mod backfill;
 mod config;
 mod locks;
 mod reversible;
@@ -48,6 +49,8 @@ pub struct LintInput {
     pub down_text: Option<String>,
     /// Runs inside a transaction (diesel's `run_in_transaction`, default true).
     pub runs_in_transaction: bool,
+    /// The table its `[backfill]` batches, if it declares one.
+    pub backfill: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -330,6 +333,7 @@ fn check_one(index: usize, input: &LintInput, config: &Config) -> Vec<Finding> {
     let down = input.down_text.as_deref().map(Parsed::new);
     let mut hits = Vec::new();
     locks::check(&up, input, &mut hits);
+    backfill::check(&up, input, &mut hits);
     supabase::check(&up, config, &mut hits);
     secrets::check(&up, Side::Up, &mut hits);
     if let Some(down) = &down {
@@ -409,6 +413,7 @@ pub(crate) mod tests {
             down_path: None,
             down_text: None,
             runs_in_transaction: true,
+            backfill: None,
         }
     }
 

@@ -56,6 +56,10 @@ rules! {
         "UNIQUE or PRIMARY KEY added to an existing table without USING INDEX",
         why: "builds the index while blocking every write to the table",
         fix: "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … UNIQUE USING INDEX …";
+    UNBATCHED = "unbatched_update", Warn,
+        "UPDATE or DELETE of an existing table without a narrow WHERE",
+        why: "one transaction writes every matching row: the app's writes to those rows wait until it commits, and a failure near the end undoes all of it",
+        fix: "declare a [backfill] in metadata.toml (table, key, batch_size; run_in_transaction = false): it runs in key-range batches, each its own transaction, resumable";
     RENAME = "rename", Warn,
         "a table or column renamed",
         why: "the running application still uses the old name and fails until it is deployed again",

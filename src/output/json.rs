@@ -68,6 +68,20 @@ pub struct StatusOutput {
     /// Other tools' histories on the database (pgmigrations, schema_migrations, …).
     pub other_histories: Vec<OtherHistoryJson>,
     pub summary: Summary,
+    /// Batched backfills that stopped part-way (`up --resume` goes on after `key_after`).
+    pub backfills: Vec<BackfillJson>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct BackfillJson {
+    pub version: Version,
+    pub relation: String,
+    /// Every key up to this one is done.
+    pub key_after: i64,
+    /// The largest key when it started.
+    pub key_max: i64,
+    pub batches: i64,
 }
 
 #[derive(Serialize)]
@@ -641,4 +655,26 @@ pub struct PrintedSchema {
     pub written: bool,
     /// The schema.rs text, as diesel_cli prints it.
     pub text: String,
+}
+
+/// `diff`: the migration planned from the migrations to the declared schema
+/// (or, with `--database`, from the migrations to the live database).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct DiffOutput {
+    pub ok: bool,
+    pub command: &'static str,
+    /// `schema` (declarative files) or `drift` (`--database`).
+    pub mode: &'static str,
+    /// Whether the two schemas differ.
+    pub changes: bool,
+    /// The SQL that takes the migrated schema to the other one.
+    pub up: String,
+    /// The SQL that takes it back.
+    pub down: String,
+    pub hazards: Vec<crate::diff::Hazard>,
+    /// The migration written, or `null` (`--dry-run`, nothing to change, drift without `--write`).
+    pub written: Option<CreateOutput>,
+    /// The lint findings on the migration written (`rule: location: message`).
+    pub lint: Vec<String>,
 }

@@ -23,6 +23,7 @@ fn documents() -> Vec<(&'static str, Schema)> {
         ("verify", schema_for!(VerifyOutput)),
         ("repair", schema_for!(RepairOutput)),
         ("create", schema_for!(CreateOutput)),
+        ("diff", schema_for!(DiffOutput)),
         ("seed", schema_for!(SeedOutput)),
         ("adopt", schema_for!(AdoptOutput)),
         ("import", schema_for!(ImportOutput)),
@@ -32,6 +33,10 @@ fn documents() -> Vec<(&'static str, Schema)> {
         ("squash", schema_for!(SquashOutput)),
         ("print_schema", schema_for!(PrintSchemaOutput)),
         ("sarif", schema_for!(Sarif)),
+        ("fleet", schema_for!(fleet::FleetOutput<'static>)),
+        ("check", schema_for!(check::CheckOutput<'static>)),
+        ("rehearse", schema_for!(RehearsalOutput)),
+        ("complete", schema_for!(CompleteOutput)),
     ]
 }
 

@@ -16,6 +16,7 @@ pub mod layout;
 mod naming;
 pub mod prisma;
 pub mod refinery;
+pub mod schema_files;
 pub mod sections;
 pub mod seeds;
 pub mod sqlx;
@@ -748,13 +749,13 @@ impl Migration {
             Error::new(Kind::BadMetadata, format!("{} is not valid TOML: {}", path.display(), e.message()))
                 .hint("it may only hold `run_in_transaction = true|false`")
         })?;
-        if let Some(unknown) = table.keys().find(|k| k.as_str() != "run_in_transaction") {
+        if let Some(unknown) = table.keys().find(|k| !matches!(k.as_str(), "run_in_transaction" | "backfill")) {
             return Err(Error::new(
                 Kind::BadMetadata,
                 format!("{}: unknown key `{}`", path.display(), escape(unknown)),
             )
             .hint(
-                "the only key diesel and cargo-migrate know is `run_in_transaction = true|false` (check its spelling)",
+                "the keys diesel and cargo-migrate know are `run_in_transaction = true|false` and `[backfill]` (check its spelling)",
             ));
         }
         match table.get("run_in_transaction") {
@@ -765,6 +766,71 @@ impl Migration {
                 format!("{}: run_in_transaction must be true or false, not {other:?}", path.display()),
             )),
         }
+    }
+}
+
+/// `[backfill]` in a migration's metadata.toml: its UPDATE/DELETE on `table`
+/// runs in batches of `batch_size` keys, each its own transaction
+/// (docs/large-tables.md).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillSpec {
+    pub table: String,
+    /// An integer column, indexed (the primary key, usually).
+    #[serde(default = "default_key")]
+    pub key: String,
+    #[serde(default = "default_batch_size")]
+    pub batch_size: u64,
+    /// A pause between two batches, so replicas and autovacuum keep up.
+    #[serde(default)]
+    pub pause_ms: u64,
+}
+
+fn default_key() -> String {
+    "id".into()
+}
+
+fn default_batch_size() -> u64 {
+    10_000
+}
+
+impl Migration {
+    /// The backfill metadata.toml declares, if any. It needs
+    /// `run_in_transaction = false`: each batch commits by itself.
+    pub fn backfill(&self) -> Result<Option<BackfillSpec>> {
+        if self.layout == Layout::File {
+            return Ok(None);
+        }
+        let path = self.path.join("metadata.toml");
+        let Ok(text) = fs::read_to_string(&path) else { return Ok(None) };
+        let mut table: toml::Table = match text.parse() {
+            Ok(t) => t,
+            // `run_in_transaction` reports it.
+            Err(_) => return Ok(None),
+        };
+        let Some(value) = table.remove("backfill") else { return Ok(None) };
+        let spec: BackfillSpec = value.try_into().map_err(|e: toml::de::Error| {
+            Error::new(Kind::BadMetadata, format!("{}: [backfill] {}", path.display(), e.message().trim())).hint(
+                "[backfill] takes table = \"name\", key = \"id\" (an integer column), batch_size = 10000, pause_ms = 0",
+            )
+        })?;
+        if spec.batch_size == 0 {
+            return Err(Error::new(
+                Kind::BadMetadata,
+                format!("{}: [backfill] batch_size must be at least 1", path.display()),
+            ));
+        }
+        if self.run_in_transaction(true)? {
+            return Err(Error::new(
+                Kind::BadMetadata,
+                format!(
+                    "{}: a [backfill] commits each batch by itself, so the migration cannot run in one transaction",
+                    path.display()
+                ),
+            )
+            .hint("add `run_in_transaction = false` to the same metadata.toml"));
+        }
+        Ok(Some(spec))
     }
 }
 

@@ -52,7 +52,7 @@ pub fn find(project: &Project, migrations_dir: &Path) -> Result<Seeds> {
 }
 
 /// A file, or the `.sql` files of a folder in name order.
-fn sql_files(path: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn sql_files(path: &Path) -> Result<Vec<PathBuf>> {
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
@@ -88,7 +88,7 @@ fn config_seed_paths(config: &Path) -> Result<Option<Vec<String>>> {
 
 /// A path of config.toml, relative to the supabase folder; `*` and `?` in its
 /// last part match file names (`./seeds/*.sql`), in name order.
-fn expand(base: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
+pub(crate) fn expand(base: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
     let full = base.join(pattern);
     let name = full.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if !name.contains(['*', '?']) {

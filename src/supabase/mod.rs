@@ -13,3 +13,24 @@ pub mod managed;
 pub mod pooler;
 pub mod table;
 pub mod url;
+
+/// The schemas Supabase itself manages: `diff` leaves their objects out
+/// (except the policies and triggers a project puts on their tables).
+pub const MANAGED_SCHEMAS: &[&str] = &[
+    "auth",
+    "storage",
+    "realtime",
+    "_realtime",
+    "extensions",
+    "graphql",
+    "graphql_public",
+    "pgsodium",
+    "pgsodium_masks",
+    "vault",
+    "supabase_functions",
+    "net",
+    "cron",
+    "pgbouncer",
+    "_analytics",
+    "pgmq",
+];

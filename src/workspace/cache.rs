@@ -121,6 +121,7 @@ pub fn load(key: &str) -> Option<Project> {
         seeds_setting: path("seeds_setting"),
         roles_setting: path("roles_setting"),
         schema_setting: path("schema_setting"),
+        schema_dir_setting: path("schema_dir_setting"),
         members: p["members"]
             .as_array()?
             .iter()
@@ -155,6 +156,7 @@ pub fn store(key: &str, cwd: &Path, manifests: &[PathBuf], project: &Project) {
             "seeds_setting": project.seeds_setting,
             "roles_setting": project.roles_setting,
             "schema_setting": project.schema_setting,
+            "schema_dir_setting": project.schema_dir_setting,
             "members": project.members.iter().map(|m| json!({
                 "name": m.name,
                 "dir": m.dir,

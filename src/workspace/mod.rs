@@ -30,6 +30,9 @@ pub struct Project {
     /// `schema` of `[package.metadata.migrate]` (else of the workspace's): the
     /// schema file `up`, `down` and `redo` keep current.
     pub schema_setting: Option<PathBuf>,
+    /// `schema_dir` of `[package.metadata.migrate]` (else of the workspace's):
+    /// the declarative schema files `diff` compares the migrations with.
+    pub schema_dir_setting: Option<PathBuf>,
     /// Every member of the workspace (the chosen one too), for finding the
     /// one with migrations from a sibling member or a virtual root.
     pub members: Vec<Member>,
@@ -86,6 +89,7 @@ pub fn standalone(cwd: &Path) -> Project {
         seeds_setting: None,
         roles_setting: None,
         schema_setting: None,
+        schema_dir_setting: None,
         members: Vec::new(),
     }
 }
@@ -169,10 +173,15 @@ fn select(metadata: &Metadata, cwd: &Path, manifest_path: Option<&Path>, package
         .schema
         .map(|s| package_dir.join(s))
         .or_else(|| workspace_meta.schema.as_ref().map(|s| root.join(s)));
+    let schema_dir_setting = package_meta
+        .schema_dir
+        .map(|s| package_dir.join(s))
+        .or_else(|| workspace_meta.schema_dir.as_ref().map(|s| root.join(s)));
     Ok(Project {
         members,
         roles_setting,
         schema_setting,
+        schema_dir_setting,
         package_dir_setting: package_meta.dir.map(|d| package_dir.join(d)),
         workspace_dir_setting: workspace_meta.dir.map(|d| root.join(d)),
         seeds_setting,
@@ -194,9 +203,14 @@ struct MigrateMetadata {
     roles: Option<PathBuf>,
     /// The schema file kept after every change (`cargo migrate dump`).
     schema: Option<PathBuf>,
+    /// The declarative schema files' folder (`diff`).
+    schema_dir: Option<PathBuf>,
     /// Read with its own types by `settings::lint_config`.
     #[allow(dead_code)]
     lint: Option<serde::de::IgnoredAny>,
+    /// The fleet's target groups, read when `--group` names one.
+    #[allow(dead_code)]
+    targets: Option<serde::de::IgnoredAny>,
 }
 
 fn migrate_metadata(metadata: &serde_json::Value, section: &str) -> Result<MigrateMetadata> {
@@ -204,7 +218,7 @@ fn migrate_metadata(metadata: &serde_json::Value, section: &str) -> Result<Migra
         None | Some(serde_json::Value::Null) => Ok(MigrateMetadata::default()),
         Some(value) => MigrateMetadata::deserialize(value).map_err(|e| {
             Error::new(Kind::BadMetadata, format!("[{section}] in Cargo.toml: {e}"))
-                .hint(format!("it takes `dir = \"migrations\"`, `seeds = \"seeds\"`, `roles = \"supabase/roles.sql\"`, `schema = \"schema.sql\"` and a `[{section}.lint]` table"))
+                .hint(format!("it takes `dir = \"migrations\"`, `seeds = \"seeds\"`, `roles = \"supabase/roles.sql\"`, `schema = \"schema.sql\"`, `schema_dir = \"schemas\"` and a `[{section}.lint]` table"))
         }),
     }
 }

@@ -91,6 +91,7 @@ const COMMANDS: &[&str] = &[
     "status",
     "repair",
     "verify",
+    "diff",
     "lint",
     "create",
     "import",

@@ -293,6 +293,8 @@ fn the_seeds_example_migrations_have_only_real_findings() {
         [
             "20250615051828:47 function_search_path_mutable",
             "20250615051828:75 auth_rls_initplan",
+            // A table-wide UPDATE in one transaction: [backfill] would batch it.
+            "20250615053210:7 unbatched_update",
             "20250615053210:8 missing_lock_timeout",
             "20250615053210:9 constraint_without_not_valid",
             "20250615053210:10 unique_without_using_index",

@@ -1,0 +1,631 @@
+//! Reading a [`Catalog`] from `pg_catalog`: one query per object class, every
+//! value as text, names quoted and qualified by PostgreSQL itself (the
+//! session's `search_path` is emptied while it reads).
+
+use std::collections::BTreeSet;
+
+use super::*;
+use crate::db::query_error;
+use crate::db::session::{Rows, Session};
+use crate::error::Result;
+
+/// What to leave out besides PostgreSQL's own schemas and our bookkeeping.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Schemas another party manages (Supabase's `auth`, `storage`, …): their
+    /// objects are left out, except the policies and triggers a project puts
+    /// on their tables (whose functions are not in a managed schema).
+    pub managed: Vec<String>,
+}
+
+/// Separators inside aggregated values (no name or expression holds them).
+const RS: char = '\u{1e}';
+const US: char = '\u{1f}';
+
+const BOOKKEEPING: &str = "'pg_catalog', 'information_schema', 'cargo_migrate', 'supabase_migrations'";
+
+/// `nsp` (a namespace oid expression) is the migrations' business.
+fn user_ns(nsp: &str) -> String {
+    format!(
+        "{nsp} IN (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname NOT IN ({BOOKKEEPING}) \
+           AND n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%')"
+    )
+}
+
+/// `nsp` is a managed schema.
+fn managed_ns(nsp: &str) -> String {
+    format!("{nsp} IN (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY($1::text[]))")
+}
+
+fn not_member(class: &str, oid: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = '{class}'::pg_catalog.regclass \
+           AND d.objid = {oid} AND d.deptype = 'e')"
+    )
+}
+
+/// A relation `c` that is ours to read.
+fn rel_ok(c: &str) -> String {
+    format!(
+        "{} AND {c}.relname <> '__diesel_schema_migrations' AND {}",
+        user_ns(&format!("{c}.relnamespace")),
+        not_member("pg_class", &format!("{c}.oid"))
+    )
+}
+
+/// The grants of an ACL column, the owner's defaults where it is NULL.
+fn acl(column: &str, kind: char, owner: &str) -> String {
+    format!(
+        "(SELECT pg_catalog.string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' \
+            ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END \
+            || chr(31) || a.privilege_type || chr(31) || a.is_grantable::text, chr(30)) \
+          FROM pg_catalog.aclexplode(CASE WHEN {column} IS NULL THEN pg_catalog.acldefault('{kind}', {owner}) \
+            WHEN pg_catalog.cardinality({column}) > 0 THEN {column} END) a)"
+    )
+}
+
+fn owner(column: &str) -> String {
+    format!("pg_catalog.quote_ident(pg_catalog.pg_get_userbyid({column}))")
+}
+
+/// Read the catalog of the database `conn` is connected to.
+pub fn read(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
+    let fail = |e| query_error("read the schema", e);
+    // With an empty search_path every name comes out schema-qualified.
+    conn.execute("SET search_path = ''").map_err(fail)?;
+    let catalog = read_all(conn, options);
+    conn.execute("RESET search_path").map_err(fail)?;
+    catalog
+}
+
+struct Reader<'a> {
+    conn: &'a mut dyn Session,
+    managed: String,
+}
+
+impl Reader<'_> {
+    fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let params: &[&str] = if sql.contains("$1") { &[&self.managed] } else { &[] };
+        let rows: Rows = self.conn.query(sql, params).map_err(|e| query_error("read the schema", e))?;
+        let width = sql_width(sql);
+        Ok((0..rows.len).map(|r| (0..width).map(|c| rows.text(r, c)).collect()).collect())
+    }
+}
+
+/// The number of columns a query selects: its `/*N*/` marker.
+fn sql_width(sql: &str) -> usize {
+    sql.strip_prefix("/*").and_then(|s| s.split("*/").next()).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+fn text(row: &[Option<String>], i: usize) -> String {
+    row[i].clone().unwrap_or_default()
+}
+fn opt(row: &[Option<String>], i: usize) -> Option<String> {
+    row[i].clone().filter(|s| !s.is_empty())
+}
+fn flag(row: &[Option<String>], i: usize) -> bool {
+    matches!(row[i].as_deref(), Some("true") | Some("t"))
+}
+fn list(row: &[Option<String>], i: usize) -> Vec<String> {
+    row[i].as_deref().filter(|s| !s.is_empty()).map(|s| s.split(RS).map(str::to_owned).collect()).unwrap_or_default()
+}
+fn number(row: &[Option<String>], i: usize) -> i64 {
+    row[i].as_deref().and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+fn grants(row: &[Option<String>], i: usize) -> Acl {
+    list(row, i)
+        .iter()
+        .filter_map(|g| {
+            let mut p = g.split(US);
+            Some(Grant {
+                grantee: p.next()?.to_owned(),
+                privilege: p.next()?.to_owned(),
+                grantable: p.next()? == "true",
+            })
+        })
+        .collect()
+}
+
+/// A text[] literal of names.
+fn array_literal(names: &[String]) -> String {
+    let quoted: Vec<String> =
+        names.iter().map(|n| format!("\"{}\"", n.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    format!("{{{}}}", quoted.join(","))
+}
+
+fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
+    let mut r = Reader { conn, managed: array_literal(&options.managed) };
+    let mut cat = Catalog::default();
+
+    for row in r.rows(&format!(
+        "/*4*/SELECT pg_catalog.quote_ident(n.nspname), {}, pg_catalog.obj_description(n.oid, 'pg_namespace'), {} \
+           FROM pg_catalog.pg_namespace n WHERE {} AND {}",
+        owner("n.nspowner"),
+        acl("n.nspacl", 'n', "n.nspowner"),
+        user_ns("n.oid"),
+        not_member("pg_namespace", "n.oid")
+    ))? {
+        cat.schemas.insert(text(&row, 0), Schema { owner: text(&row, 1), comment: opt(&row, 2), acl: grants(&row, 3) });
+    }
+
+    for row in r.rows(
+        "/*4*/SELECT pg_catalog.quote_ident(e.extname), pg_catalog.quote_ident(n.nspname), e.extversion, \
+                pg_catalog.obj_description(e.oid, 'pg_extension') \
+           FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace",
+    )? {
+        cat.extensions
+            .insert(text(&row, 0), Extension { schema: text(&row, 1), version: text(&row, 2), comment: opt(&row, 3) });
+    }
+
+    for row in r.rows(&format!(
+        "/*10*/SELECT t.oid::pg_catalog.regtype::text, t.typtype::text, \
+            (SELECT pg_catalog.string_agg(e.enumlabel, chr(30) ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e \
+              WHERE e.enumtypid = t.oid), \
+            (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || chr(31) \
+                    || pg_catalog.format_type(a.atttypid, a.atttypmod), chr(30) ORDER BY a.attnum) \
+               FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), \
+            pg_catalog.format_type(t.typbasetype, t.typtypmod), t.typnotnull::text, t.typdefault, \
+            (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c.conname) || chr(31) \
+                    || pg_catalog.pg_get_constraintdef(c.oid), chr(30)) \
+               FROM pg_catalog.pg_constraint c WHERE c.contypid = t.oid), \
+            {}, pg_catalog.obj_description(t.oid, 'pg_type') \
+           FROM pg_catalog.pg_type t \
+          WHERE {} AND t.typtype IN ('e', 'c', 'd') AND {} \
+            AND (t.typtype <> 'c' OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')",
+        owner("t.typowner"),
+        user_ns("t.typnamespace"),
+        not_member("pg_type", "t.oid")
+    ))? {
+        let kind = match text(&row, 1).as_str() {
+            "e" => TypeKind::Enum(list(&row, 2)),
+            "c" => TypeKind::Composite(
+                list(&row, 3)
+                    .iter()
+                    .map(|a| {
+                        let (n, t) = a.split_once(US).unwrap_or((a, ""));
+                        (n.to_owned(), t.to_owned())
+                    })
+                    .collect(),
+            ),
+            _ => TypeKind::Domain {
+                base: text(&row, 4),
+                not_null: flag(&row, 5),
+                default: opt(&row, 6),
+                checks: list(&row, 7)
+                    .iter()
+                    .map(|a| {
+                        let (n, t) = a.split_once(US).unwrap_or((a, ""));
+                        (n.to_owned(), t.to_owned())
+                    })
+                    .collect(),
+            },
+        };
+        cat.types.insert(text(&row, 0), Type { kind, owner: text(&row, 8), comment: opt(&row, 9) });
+    }
+
+    for row in r.rows(&format!(
+        "/*12*/SELECT c.oid::pg_catalog.regclass::text, pg_catalog.format_type(s.seqtypid, NULL), \
+            s.seqstart::text, s.seqincrement::text, s.seqmin::text, s.seqmax::text, s.seqcache::text, s.seqcycle::text, \
+            (SELECT d.refobjid::pg_catalog.regclass::text || chr(31) || pg_catalog.quote_ident(a.attname) \
+               FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attribute a \
+                 ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
+              WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid \
+                AND d.deptype = 'a' AND d.refobjsubid > 0 LIMIT 1), \
+            {}, pg_catalog.obj_description(c.oid, 'pg_class'), {} \
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid \
+          WHERE c.relkind = 'S' AND {} AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d \
+                WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'i')",
+        owner("c.relowner"),
+        acl("c.relacl", 's', "c.relowner"),
+        rel_ok("c")
+    ))? {
+        let owned_by = opt(&row, 8).map(|o| {
+            let (t, c) = o.split_once(US).unwrap_or((&o, ""));
+            (t.to_owned(), c.to_owned())
+        });
+        cat.sequences.insert(
+            text(&row, 0),
+            Sequence {
+                data_type: text(&row, 1),
+                start: number(&row, 2),
+                increment: number(&row, 3),
+                min: number(&row, 4),
+                max: number(&row, 5),
+                cache: number(&row, 6),
+                cycle: flag(&row, 7),
+                owned_by,
+                owner: text(&row, 9),
+                comment: opt(&row, 10),
+                acl: grants(&row, 11),
+            },
+        );
+    }
+
+    for row in r.rows(&format!(
+        "/*12*/SELECT c.oid::pg_catalog.regclass::text, c.relpersistence::text, \
+            CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END, \
+            CASE WHEN c.relispartition THEN (SELECT i.inhparent::pg_catalog.regclass::text FROM pg_catalog.pg_inherits i \
+              WHERE i.inhrelid = c.oid) END, \
+            CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END, \
+            CASE WHEN NOT c.relispartition THEN (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.regclass::text, \
+              chr(30) ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) END, \
+            c.relrowsecurity::text, c.relforcerowsecurity::text, pg_catalog.array_to_string(c.reloptions, chr(30)), \
+            {}, pg_catalog.obj_description(c.oid, 'pg_class'), {} \
+           FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p') AND {}",
+        owner("c.relowner"),
+        acl("c.relacl", 'r', "c.relowner"),
+        rel_ok("c")
+    ))? {
+        let partition_of = opt(&row, 3).map(|p| (p, text(&row, 4)));
+        cat.tables.insert(
+            text(&row, 0),
+            Table {
+                persistence: text(&row, 1).chars().next().unwrap_or('p'),
+                partition_by: opt(&row, 2),
+                partition_of,
+                inherits: list(&row, 5),
+                columns: Vec::new(),
+                rls: flag(&row, 6),
+                force_rls: flag(&row, 7),
+                options: list(&row, 8),
+                owner: text(&row, 9),
+                comment: opt(&row, 10),
+                acl: grants(&row, 11),
+            },
+        );
+    }
+
+    for row in r.rows(&format!(
+        "/*12*/SELECT c.oid::pg_catalog.regclass::text, pg_catalog.quote_ident(a.attname), \
+            pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull::text, \
+            CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END, \
+            NULLIF(a.attidentity::text, ''), \
+            CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END, \
+            CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::pg_catalog.regcollation::text END, \
+            CASE WHEN a.attstorage <> t.typstorage THEN CASE a.attstorage WHEN 'p' THEN 'plain' \
+              WHEN 'e' THEN 'external' WHEN 'm' THEN 'main' ELSE 'extended' END END, \
+            a.attislocal::text, pg_catalog.col_description(c.oid, a.attnum), \
+            (SELECT pg_catalog.string_agg(CASE WHEN g.grantee = 0 THEN 'PUBLIC' \
+                ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END \
+                || chr(31) || g.privilege_type || chr(31) || g.is_grantable::text, chr(30)) \
+               FROM pg_catalog.aclexplode(CASE WHEN pg_catalog.cardinality(a.attacl) > 0 THEN a.attacl END) g) \
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid \
+           JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+           LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum \
+          WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND {} \
+          ORDER BY c.oid, a.attnum",
+        rel_ok("c")
+    ))? {
+        let Some(table) = cat.tables.get_mut(&text(&row, 0)) else { continue };
+        table.columns.push(Column {
+            name: text(&row, 1),
+            data_type: text(&row, 2),
+            not_null: flag(&row, 3),
+            default: opt(&row, 4),
+            identity: opt(&row, 5).and_then(|s| s.chars().next()),
+            generated: opt(&row, 6),
+            collation: opt(&row, 7),
+            storage: opt(&row, 8),
+            local: flag(&row, 9),
+            comment: opt(&row, 10),
+            acl: grants(&row, 11),
+        });
+    }
+
+    for row in r.rows(&format!(
+        "/*7*/SELECT c.oid::pg_catalog.regclass::text, (c.relkind = 'm')::text, pg_catalog.pg_get_viewdef(c.oid), \
+            pg_catalog.array_to_string(c.reloptions, chr(30)), \
+            (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || chr(31) \
+                    || pg_catalog.format_type(a.atttypid, a.atttypmod), chr(30) ORDER BY a.attnum) \
+               FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), \
+            {}, pg_catalog.obj_description(c.oid, 'pg_class') \
+           FROM pg_catalog.pg_class c WHERE c.relkind IN ('v', 'm') AND {}",
+        owner("c.relowner"),
+        rel_ok("c")
+    ))? {
+        let columns = list(&row, 4)
+            .iter()
+            .map(|a| {
+                let (n, t) = a.split_once(US).unwrap_or((a, ""));
+                (n.to_owned(), t.to_owned())
+            })
+            .collect();
+        cat.views.insert(
+            text(&row, 0),
+            View {
+                materialized: flag(&row, 1),
+                definition: text(&row, 2),
+                options: list(&row, 3),
+                columns,
+                owner: text(&row, 5),
+                comment: opt(&row, 6),
+                acl: Acl::new(),
+            },
+        );
+    }
+    // Views' grants apart: acldefault's kind is the same as tables'.
+    for row in r.rows(&format!(
+        "/*2*/SELECT c.oid::pg_catalog.regclass::text, {} FROM pg_catalog.pg_class c \
+          WHERE c.relkind IN ('v', 'm') AND {}",
+        acl("c.relacl", 'r', "c.relowner"),
+        rel_ok("c")
+    ))? {
+        if let Some(v) = cat.views.get_mut(&text(&row, 0)) {
+            v.acl = grants(&row, 1);
+        }
+    }
+
+    for row in r.rows(&format!(
+        "/*7*/SELECT p.oid::pg_catalog.regprocedure::text, (p.prokind = 'p')::text, pg_catalog.pg_get_functiondef(p.oid), \
+            pg_catalog.pg_get_function_arguments(p.oid), pg_catalog.pg_get_function_result(p.oid), \
+            {}, pg_catalog.obj_description(p.oid, 'pg_proc') \
+           FROM pg_catalog.pg_proc p WHERE p.prokind IN ('f', 'p', 'w') AND {} AND {}",
+        owner("p.proowner"),
+        user_ns("p.pronamespace"),
+        not_member("pg_proc", "p.oid")
+    ))? {
+        cat.functions.insert(
+            text(&row, 0),
+            Function {
+                procedure: flag(&row, 1),
+                definition: text(&row, 2),
+                arguments: text(&row, 3),
+                result: opt(&row, 4),
+                owner: text(&row, 5),
+                comment: opt(&row, 6),
+                acl: Acl::new(),
+            },
+        );
+    }
+    for row in r.rows(&format!(
+        "/*2*/SELECT p.oid::pg_catalog.regprocedure::text, {} FROM pg_catalog.pg_proc p \
+          WHERE p.prokind IN ('f', 'p', 'w') AND {}",
+        acl("p.proacl", 'f', "p.proowner"),
+        user_ns("p.pronamespace")
+    ))? {
+        if let Some(f) = cat.functions.get_mut(&text(&row, 0)) {
+            f.acl = grants(&row, 1);
+        }
+    }
+
+    for row in r.rows(&format!(
+        "/*5*/SELECT c.conrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(c.conname), c.contype::text, \
+            pg_catalog.pg_get_constraintdef(c.oid), pg_catalog.obj_description(c.oid, 'pg_constraint') \
+           FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_class r ON r.oid = c.conrelid \
+          WHERE c.contype IN ('p', 'u', 'f', 'c', 'x') AND c.conparentid = 0 AND c.conislocal AND {}",
+        rel_ok("r")
+    ))? {
+        let (table, name) = (text(&row, 0), text(&row, 1));
+        cat.constraints.insert(
+            format!("{name} on {table}"),
+            Constraint {
+                table,
+                name,
+                kind: text(&row, 2).chars().next().unwrap_or('c'),
+                definition: text(&row, 3),
+                comment: opt(&row, 4),
+            },
+        );
+    }
+
+    for row in r.rows(&format!(
+        "/*4*/SELECT i.indexrelid::pg_catalog.regclass::text, i.indrelid::pg_catalog.regclass::text, \
+            pg_catalog.pg_get_indexdef(i.indexrelid), pg_catalog.obj_description(i.indexrelid, 'pg_class') \
+           FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class r ON r.oid = i.indrelid \
+          WHERE {} AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid \
+                AND c.contype IN ('p', 'u', 'x') AND c.conrelid = i.indrelid) \
+            AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid)",
+        rel_ok("r")
+    ))? {
+        cat.indexes
+            .insert(text(&row, 0), Index { table: text(&row, 1), definition: text(&row, 2), comment: opt(&row, 3) });
+    }
+
+    // On a managed schema's table, the project's triggers and policies count.
+    let project_table = |r: &str| {
+        format!(
+            "({} OR ({} AND {r}.relname NOT IN ('schema_migrations')))",
+            rel_ok(r),
+            managed_ns(&format!("{r}.relnamespace"))
+        )
+    };
+    for row in r.rows(&format!(
+        "/*5*/SELECT t.tgrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(t.tgname), \
+            pg_catalog.pg_get_triggerdef(t.oid), t.tgenabled::text, pg_catalog.obj_description(t.oid, 'pg_trigger') \
+           FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class r ON r.oid = t.tgrelid \
+           JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid \
+          WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {} \
+            AND NOT {}",
+        project_table("r"),
+        managed_ns("f.pronamespace")
+    ))? {
+        let (table, name) = (text(&row, 0), text(&row, 1));
+        cat.triggers.insert(
+            format!("{name} on {table}"),
+            Trigger {
+                table,
+                name,
+                definition: text(&row, 2),
+                enabled: text(&row, 3).chars().next().unwrap_or('O'),
+                comment: opt(&row, 4),
+            },
+        );
+    }
+
+    for row in r.rows(&format!(
+        "/*8*/SELECT p.polrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(p.polname), p.polpermissive::text, \
+            CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' \
+              WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, \
+            (SELECT pg_catalog.string_agg(x.name, chr(30) ORDER BY x.name) FROM (SELECT CASE WHEN o = 0 THEN 'public' \
+               ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o)) END AS name \
+               FROM pg_catalog.unnest(p.polroles) o) x), \
+            pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), \
+            pg_catalog.obj_description(p.oid, 'pg_policy') \
+           FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class r ON r.oid = p.polrelid WHERE {}",
+        project_table("r")
+    ))? {
+        let (table, name) = (text(&row, 0), text(&row, 1));
+        cat.policies.insert(
+            format!("{name} on {table}"),
+            Policy {
+                table,
+                name,
+                permissive: flag(&row, 2),
+                command: text(&row, 3),
+                roles: list(&row, 4),
+                using: opt(&row, 5),
+                with_check: opt(&row, 6),
+                comment: opt(&row, 7),
+            },
+        );
+    }
+
+    for row in r.rows(&format!(
+        "/*5*/SELECT pg_catalog.quote_ident(p.pubname), p.puballtables::text, \
+            pg_catalog.concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END, \
+              CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END), \
+            (SELECT pg_catalog.string_agg(m.prrelid::pg_catalog.regclass::text, chr(30)) \
+               FROM pg_catalog.pg_publication_rel m JOIN pg_catalog.pg_class r ON r.oid = m.prrelid \
+              WHERE m.prpubid = p.oid AND {}), {} \
+           FROM pg_catalog.pg_publication p",
+        rel_ok("r"),
+        owner("p.pubowner")
+    ))? {
+        cat.publications.insert(
+            text(&row, 0),
+            Publication {
+                all_tables: flag(&row, 1),
+                actions: text(&row, 2),
+                tables: list(&row, 3).into_iter().collect(),
+                owner: text(&row, 4),
+            },
+        );
+    }
+
+    for row in r.rows(&format!(
+        "/*6*/SELECT pg_catalog.quote_ident(e.evtname), e.evtevent, e.evtfoid::pg_catalog.regprocedure::text, \
+            pg_catalog.array_to_string(e.evttags, chr(30)), e.evtenabled::text, {} \
+           FROM pg_catalog.pg_event_trigger e WHERE {}",
+        owner("e.evtowner"),
+        not_member("pg_event_trigger", "e.oid")
+    ))? {
+        cat.event_triggers.insert(
+            text(&row, 0),
+            EventTrigger {
+                event: text(&row, 1),
+                function: text(&row, 2),
+                tags: list(&row, 3),
+                enabled: text(&row, 4).chars().next().unwrap_or('O'),
+                owner: text(&row, 5),
+            },
+        );
+    }
+
+    for row in r.rows(&format!(
+        "/*6*/SELECT {}, CASE WHEN d.defaclnamespace = 0 THEN NULL ELSE pg_catalog.quote_ident(n.nspname) END, \
+            CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS' \
+              WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END, \
+            CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, \
+            a.privilege_type, a.is_grantable::text \
+           FROM pg_catalog.pg_default_acl d LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace \
+           CROSS JOIN LATERAL pg_catalog.aclexplode(CASE WHEN pg_catalog.cardinality(d.defaclacl) > 0 THEN d.defaclacl END) a \
+          WHERE d.defaclnamespace = 0 OR {}",
+        owner("d.defaclrole"),
+        user_ns("d.defaclnamespace")
+    ))? {
+        cat.default_privileges.insert(DefaultPrivilege {
+            role: text(&row, 0),
+            schema: opt(&row, 1),
+            objects: text(&row, 2),
+            grant: Grant { grantee: text(&row, 3), privilege: text(&row, 4), grantable: flag(&row, 5) },
+        });
+    }
+
+    cat.depends = dependencies(&mut r)?;
+    // What pg_depend does not say: a partition and a child need their parents.
+    let mut implied = BTreeSet::new();
+    for (name, t) in &cat.tables {
+        for parent in t.partition_of.iter().map(|(p, _)| p).chain(&t.inherits) {
+            implied.insert((key("table", name), key("table", parent)));
+        }
+    }
+    cat.depends.extend(implied);
+    Ok(cat)
+}
+
+/// `pg_depend` between the objects the catalog holds, as `(dependent,
+/// referenced)` keys. A column default or a view's rule counts as its
+/// relation; an array type as its element type.
+fn dependencies(r: &mut Reader) -> Result<BTreeSet<(String, String)>> {
+    let rels = format!(
+        "SELECT 'pg_catalog.pg_class'::pg_catalog.regclass AS classid, c.oid AS objid, \
+            CASE c.relkind WHEN 'r' THEN 'table ' WHEN 'p' THEN 'table ' WHEN 'v' THEN 'view ' WHEN 'm' THEN 'view ' \
+              WHEN 'S' THEN 'sequence ' WHEN 'i' THEN 'index ' WHEN 'I' THEN 'index ' WHEN 'c' THEN 'type ' END \
+              || CASE WHEN c.relkind = 'c' THEN c.reltype::pg_catalog.regtype::text ELSE c.oid::pg_catalog.regclass::text END AS key0, \
+            (SELECT 'constraint ' || pg_catalog.quote_ident(k.conname) || ' on ' || k.conrelid::pg_catalog.regclass::text \
+               FROM pg_catalog.pg_constraint k WHERE c.relkind IN ('i', 'I') AND k.conindid = c.oid \
+                AND k.contype IN ('p', 'u', 'x') LIMIT 1) AS conkey \
+           FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I', 'c') AND {}",
+        user_ns("c.relnamespace")
+    );
+    let objects = format!(
+        "WITH rels0 AS ({rels}), rels AS (SELECT classid, objid, coalesce(conkey, key0) AS key FROM rels0), objs AS ( \
+           SELECT * FROM rels \
+           UNION ALL SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass, w.oid, r.key FROM pg_catalog.pg_rewrite w \
+             JOIN rels r ON r.objid = w.ev_class \
+           UNION ALL SELECT 'pg_catalog.pg_attrdef'::pg_catalog.regclass, a.oid, r.key FROM pg_catalog.pg_attrdef a \
+             JOIN rels r ON r.objid = a.adrelid \
+           UNION ALL SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, 'function ' || p.oid::pg_catalog.regprocedure::text \
+             FROM pg_catalog.pg_proc p WHERE {} \
+           UNION ALL SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid, \
+               CASE WHEN b.typrelid <> 0 THEN (SELECT r.key FROM rels r WHERE r.objid = b.typrelid) \
+                    ELSE 'type ' || b.oid::pg_catalog.regtype::text END \
+             FROM pg_catalog.pg_type t JOIN pg_catalog.pg_type b \
+               ON b.oid = CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN t.typelem ELSE t.oid END \
+            WHERE {} AND b.typtype IN ('e', 'c', 'd') \
+           UNION ALL SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, c.oid, \
+               'constraint ' || pg_catalog.quote_ident(c.conname) || ' on ' || c.conrelid::pg_catalog.regclass::text \
+             FROM pg_catalog.pg_constraint c WHERE c.conrelid <> 0 AND {} \
+           UNION ALL SELECT 'pg_catalog.pg_trigger'::pg_catalog.regclass, t.oid, \
+               'trigger ' || pg_catalog.quote_ident(t.tgname) || ' on ' || t.tgrelid::pg_catalog.regclass::text \
+             FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal \
+           UNION ALL SELECT 'pg_catalog.pg_policy'::pg_catalog.regclass, p.oid, \
+               'policy ' || pg_catalog.quote_ident(p.polname) || ' on ' || p.polrelid::pg_catalog.regclass::text \
+             FROM pg_catalog.pg_policy p \
+           UNION ALL SELECT 'pg_catalog.pg_extension'::pg_catalog.regclass, e.oid, 'extension ' || pg_catalog.quote_ident(e.extname) \
+             FROM pg_catalog.pg_extension e) \
+         SELECT DISTINCT a.key, b.key FROM pg_catalog.pg_depend d \
+           JOIN objs a ON a.classid = d.classid AND a.objid = d.objid \
+           JOIN objs b ON b.classid = d.refclassid AND b.objid = d.refobjid \
+          WHERE d.deptype IN ('n', 'a') AND a.key IS NOT NULL AND b.key IS NOT NULL AND a.key <> b.key",
+        user_ns("p.pronamespace"),
+        user_ns("t.typnamespace"),
+        user_ns("c.connamespace"),
+    );
+    let rows = r.rows(&format!("/*2*/{objects}"))?;
+    Ok(rows.iter().map(|row| (text(row, 0), text(row, 1))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn managed_schemas_become_an_array_literal() {
+        assert_eq!(array_literal(&["auth".into(), "a\"b".into()]), "{\"auth\",\"a\\\"b\"}");
+        assert_eq!(array_literal(&[]), "{}");
+    }
+
+    #[test]
+    fn width_comes_from_the_marker() {
+        assert_eq!(sql_width("/*12*/SELECT"), 12);
+    }
+
+    #[test]
+    fn grants_are_parsed() {
+        let row = vec![Some(format!("anon{US}SELECT{US}false{RS}PUBLIC{US}USAGE{US}true"))];
+        let g = grants(&row, 0);
+        assert!(g.contains(&Grant { grantee: "anon".into(), privilege: "SELECT".into(), grantable: false }));
+        assert!(g.contains(&Grant { grantee: "PUBLIC".into(), privilege: "USAGE".into(), grantable: true }));
+    }
+}
