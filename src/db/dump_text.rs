@@ -160,14 +160,39 @@ impl LeftOut<'_> {
     }
 }
 
+/// `ALTER DEFAULT PRIVILEGES … GRANT x ON TABLES TO r;` → the same `REVOKE ALL … FROM r;`.
+fn undo_default_grant(line: &str) -> Option<String> {
+    let (head, rest) = line.strip_prefix("ALTER DEFAULT PRIVILEGES ")?.split_once(" GRANT ")?;
+    let (_, rest) = rest.split_once(" ON ")?;
+    let (kind, grantee) = rest.split_once(" TO ")?;
+    let grantee = grantee.trim_end_matches(';').trim_end_matches(" WITH GRANT OPTION");
+    Some(format!("ALTER DEFAULT PRIVILEGES {head} REVOKE ALL ON {} FROM {grantee};", kind.trim()))
+}
+
 /// pg_dump's text, normalised: our preamble, then its entries without what
-/// `left_out` names.
+/// `left_out` names. pg_dump writes each object's privileges as GRANTs over
+/// its owner's, and the schema's default privileges last; a database that
+/// has those defaults already (Supabase's, for `anon` in `public`) would add
+/// them to every table made from the file. So they are taken back first,
+/// and the file's end gives them back.
 pub fn normalise(raw: &str, left_out: LeftOut<'_>) -> String {
+    let kept: Vec<Entry> = entries(raw).into_iter().filter(|e| !left_out.drops(e)).collect();
     let mut out = format!("{HEADER}\n{PREAMBLE}\n");
-    for e in entries(raw) {
-        if left_out.drops(&e) {
-            continue;
+    let undo: Vec<String> = kept
+        .iter()
+        .filter(|e| e.kind == "DEFAULT ACL")
+        .flat_map(|e| e.text.lines().filter_map(undo_default_grant).collect::<Vec<_>>())
+        .collect();
+    if !undo.is_empty() {
+        out.push_str("-- Objects made below get only the privileges written for them: the default privileges\n");
+        out.push_str("-- the database may have are taken back here, and given back at the end.\n");
+        for line in undo {
+            out.push_str(&line);
+            out.push('\n');
         }
+        out.push('\n');
+    }
+    for e in kept {
         out.push_str(&e.text);
         out.push('\n');
     }
@@ -302,6 +327,21 @@ COMMENT ON EXTENSION pgcrypto IS 'cryptographic functions';\n";
         assert!(a.contains("GRANT ALL ON SCHEMA public TO anon;"), "{a}");
         // The migrations may have created it: kept, and loading it again is harmless.
         assert!(a.contains("CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA extensions;"), "{a}");
+    }
+
+    #[test]
+    fn default_privileges_are_taken_back_before_the_objects_and_given_back_after() {
+        let raw =
+            "--\n-- Name: notes; Type: TABLE; Schema: public; Owner: x\n--\n\nCREATE TABLE public.notes (id int);\n\n\
+--\n-- Name: DEFAULT PRIVILEGES FOR TABLES; Type: DEFAULT ACL; Schema: public; Owner: postgres\n--\n\n\
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON TABLES  TO anon;\n\
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT SELECT ON TABLES  TO reader WITH GRANT OPTION;\n";
+        let a = normalise(raw, &[]);
+        let revoke = a.find("IN SCHEMA public REVOKE ALL ON TABLES FROM anon;").expect(&a);
+        assert!(a.contains("IN SCHEMA public REVOKE ALL ON TABLES FROM reader;"), "{a}");
+        let table = a.find("CREATE TABLE public.notes").unwrap();
+        let grant = a.find("GRANT ALL ON TABLES  TO anon;").unwrap();
+        assert!(revoke < table && table < grant, "{a}");
     }
 
     #[test]

@@ -103,6 +103,8 @@ const COMMANDS: &[&str] = &[
     "completions",
     "man",
     "check",
+    "dump",
+    "squash",
 ];
 
 #[test]
