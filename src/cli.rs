@@ -102,6 +102,31 @@ pub struct LockOpts {
     pub lock_timeout: u64,
 }
 
+/// Many databases at once: the same command on every target, each exactly as a single run.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Fleet", group(clap::ArgGroup::new("fleet").args(["targets", "group"])))]
+pub struct FleetOpts {
+    /// Run on every database of FILE: one URL or name=URL a line (# comments; ${VAR} is expanded)
+    #[arg(long, value_name = "FILE", conflicts_with = "database_url")]
+    pub targets: Option<PathBuf>,
+    /// Run on every database of this group of [package.metadata.migrate.targets]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["database_url", "targets"])]
+    pub group: Option<String>,
+    /// Targets run at once (default: from the targets, this machine's cores and the server's free connections)
+    #[arg(long, value_name = "N", requires = "fleet", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Start no new target once one has failed (those started finish)
+    #[arg(long, requires = "fleet")]
+    pub fail_fast: bool,
+}
+
+impl FleetOpts {
+    /// Whether a fleet was asked for.
+    pub fn given(&self) -> bool {
+        self.targets.is_some() || self.group.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
@@ -155,6 +180,8 @@ pub enum Command {
     Squash(SquashArgs),
     /// Print diesel's schema.rs for the database, as `diesel print-schema` does (diesel.toml's [print_schema])
     PrintSchema(PrintSchemaArgs),
+    /// The pull-request check of the migrations a branch adds: lint, verify, the SQL `up` would send; SARIF and a Markdown summary
+    Check(CheckArgs),
     /// Contract an expand/contract migration: drop the old column, the sync trigger and the old version's schema
     Complete(CompleteArgs),
 }
@@ -290,6 +317,39 @@ pub struct SquashArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Compare with this branch, tag or commit (default: the merge base with origin/HEAD, else main, else master)
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Write the lint's findings as SARIF 2.1.0 to FILE (GitHub code scanning)
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// Append the Markdown summary to FILE (default: $GITHUB_STEP_SUMMARY when set)
+    #[arg(long, value_name = "FILE", env = "GITHUB_STEP_SUMMARY")]
+    pub summary: Option<PathBuf>,
+    /// Exit 1 when a problem is this severe or worse
+    #[arg(long, value_enum, default_value_t = CheckFailOn::Error)]
+    pub fail_on: CheckFailOn,
+    /// A server where check may create and drop scratch databases (default: the local development database's)
+    #[arg(long, value_name = "URL", env = "MIGRATE_SCRATCH_URL")]
+    pub scratch_url: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectOpts,
+    #[command(flatten)]
+    pub local: LocalOpts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFailOn {
+    /// Lint errors, migrations that do not verify, edited or deleted merged migrations
+    Error,
+    /// Lint warnings too
+    Warning,
+    /// Always exit 0 (report only)
+    Never,
+}
+
+#[derive(Debug, Args)]
 pub struct DatabaseUrlArgs {
     /// Print the password instead of ****
     #[arg(long)]
@@ -393,6 +453,8 @@ pub struct UpArgs {
     #[command(flatten)]
     pub project: ProjectOpts,
     #[command(flatten)]
+    pub fleet: FleetOpts,
+    #[command(flatten)]
     pub db: DbOpts,
     #[command(flatten)]
     pub lock: LockOpts,
@@ -435,6 +497,8 @@ pub struct DownArgs {
     pub schema: SchemaOpts,
     #[command(flatten)]
     pub project: ProjectOpts,
+    #[command(flatten)]
+    pub fleet: FleetOpts,
     #[command(flatten)]
     pub db: DbOpts,
     #[command(flatten)]
@@ -498,6 +562,8 @@ pub struct VerifyArgs {
     pub no_lint: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
+    #[command(flatten)]
+    pub fleet: FleetOpts,
     #[command(flatten)]
     pub db: DbOpts,
 }
@@ -696,6 +762,8 @@ pub struct StatusArgs {
     pub exit_code: bool,
     #[command(flatten)]
     pub project: ProjectOpts,
+    #[command(flatten)]
+    pub fleet: FleetOpts,
     #[command(flatten)]
     pub db: DbOpts,
 }

@@ -91,6 +91,10 @@ pub enum Kind {
     NoSchemaFiles,
     /// `diff --rename` is not `OLD:NEW`, or names nothing the diff drops and adds.
     BadRename,
+    /// `--targets FILE` or `--group NAME` is unreadable, empty or malformed.
+    BadTargets,
+    /// `check` found no base to compare the branch with, or git failed.
+    Git,
     // The migrations folder.
     /// The migrations path (or `import`'s folder) is not a folder.
     NotAFolder,
@@ -224,6 +228,10 @@ pub enum Kind {
         /// How long its end was waited for.
         waited_s: u64,
     },
+    /// Some targets of a fleet run failed (the others completed).
+    FleetFailed { failed: usize, targets: usize },
+    /// `check` found problems as severe as `--fail-on`.
+    CheckFailed { errors: usize, warnings: usize },
     /// `up --rehearse` could not make, reach or measure its scratch copy (the target is untouched).
     Rehearsal,
     /// `complete VERSION`: the migration is no applied expand (no complete.sql, or not applied).
@@ -265,6 +273,7 @@ impl Kind {
             | Kind::UnknownVersion
             | Kind::BadPrintSchemaFlag
             | Kind::BadRename
+            | Kind::BadTargets
             | Kind::NotApplied { applied_by: None } => exit::USAGE,
             Kind::NoHistoryToAdopt { several } if !several.is_empty() => exit::USAGE,
             Kind::Backup { inside_migrations: true } => exit::USAGE,

@@ -4,7 +4,7 @@ use colored::Colorize;
 
 use super::{migrate, print_dry_run, run_output, Context, Flags};
 use crate::cli::DownArgs;
-use crate::error::{exit, Result};
+use crate::error::{exit, Error, Kind, Result};
 use crate::plan::{DownScope, Request};
 
 pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
@@ -26,7 +26,21 @@ pub fn run(ctx: &Context, args: &DownArgs) -> Result<u8> {
         schema: args.schema.clone(),
         from_schema: false,
     };
-    let out = migrate(ctx, &args.db, &args.lock, &Request::Down(target), flags)?;
+    let request = Request::Down(target);
+    if args.fleet.given() {
+        // Many databases cannot be asked about one at a time.
+        if !args.yes && !args.dry_run {
+            return Err(Error::new(
+                Kind::ConfirmationNeeded,
+                "`down` on a fleet reverts migrations on every target without asking each; nothing was run",
+            )
+            .hint("pass --yes (-y) when you mean it, or --dry-run to see what each target would revert"));
+        }
+        return super::fleet::run(ctx, &args.fleet, &args.db, "down", false, &|tctx, db| {
+            super::fleet::written(migrate(tctx, db, &args.lock, &request, flags.clone())?)
+        });
+    }
+    let out = migrate(ctx, &args.db, &args.lock, &request, flags)?;
     if out.planned.is_some() {
         print_dry_run(ctx, "down", &out);
         return Ok(exit::OK);

@@ -4,6 +4,7 @@
 //! `write.rs` is the locked plan → run sequence of `up`, `down` and `redo`.
 
 pub mod adopt;
+pub mod check;
 mod complete;
 mod confirm;
 pub mod create;
@@ -11,6 +12,7 @@ pub mod database_url;
 pub mod diff;
 pub mod down;
 pub mod dump;
+mod fleet;
 pub mod import;
 mod keep_schema;
 pub mod lint;
@@ -28,7 +30,7 @@ pub mod url_check;
 pub mod verify;
 mod write;
 
-pub use write::{migrate, print_dry_run, run_output, Flags};
+pub use write::{migrate, print_dry_run, run_output, Flags, Written};
 
 use std::sync::OnceLock;
 
@@ -87,6 +89,17 @@ impl Context {
         let settings = settings::resolve(&cwd, flags, project)?;
         warn_lost_expansions(&settings.env, &reporter);
         Ok(Context { settings, reporter, configured: OnceLock::new(), local: OnceLock::new() })
+    }
+
+    /// The same run for one target of a fleet: the settings as resolved,
+    /// nothing printed (the fleet reports), the database given by the target.
+    pub fn for_target(&self) -> Context {
+        Context {
+            settings: self.settings.clone(),
+            reporter: self.reporter.muted(),
+            configured: OnceLock::new(),
+            local: OnceLock::new(),
+        }
     }
 
     /// --database-url > DATABASE_URL > Supabase variables; None means "use
@@ -457,6 +470,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Dump(a) => &a.project,
         Command::Squash(a) => &a.project,
         Command::PrintSchema(a) => &a.project,
+        Command::Check(a) => &a.project,
         Command::Complete(a) => &a.project,
     };
     let result = Context::load(project, reporter).and_then(|ctx| match &cli.command {
@@ -478,6 +492,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Dump(args) => dump::run(&ctx, args),
         Command::Squash(args) => squash::run(&ctx, args),
         Command::PrintSchema(args) => print_schema::run(&ctx, args),
+        Command::Check(args) => check::run(&ctx, args),
         Command::Complete(args) => complete::run(&ctx, args),
     });
     match result {

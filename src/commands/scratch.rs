@@ -22,9 +22,15 @@ pub struct Scratch {
     pub supabase_like: bool,
 }
 
-impl Scratch {
-    /// Connect to the scratch server: `scratch_url`, else the local development database's.
-    pub fn open(ctx: &Context, scratch_url: Option<&str>, local: &LocalOpts, tag: &str) -> Result<Scratch> {
+/// The server scratch databases are made on: `--scratch-url`, else the
+/// local development database's (where they are prepared like Supabase).
+pub struct Server {
+    url: String,
+    supabase_like: bool,
+}
+
+impl Server {
+    pub fn open(ctx: &Context, scratch_url: Option<&str>, local: &LocalOpts) -> Result<Server> {
         let (url, supabase_like) = match scratch_url {
             Some(u) => (u.to_string(), false),
             None => (ctx.local(local)?.ensure_running().map(|run| super::running(&ctx.reporter, run))?, true),
@@ -32,13 +38,32 @@ impl Scratch {
         for secret in url::secrets(&url) {
             output::add_secret(&secret);
         }
-        let admin = db::connect(&url::with_params(&url, &[("dbname", "template1")]), 10, tag, &db::Hints::default())?;
+        Ok(Server { url, supabase_like })
+    }
+}
+
+impl Scratch {
+    /// Connect to the scratch server: `scratch_url`, else the local development database's.
+    pub fn open(ctx: &Context, scratch_url: Option<&str>, local: &LocalOpts, tag: &str) -> Result<Scratch> {
+        Scratch::on(&Server::open(ctx, scratch_url, local)?, tag)
+    }
+
+    /// A new set of scratch databases on `server` (several may be open at
+    /// once in one process: a fleet verifies several targets together).
+    pub fn on(server: &Server, tag: &str) -> Result<Scratch> {
+        static SETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let admin =
+            db::connect(&url::with_params(&server.url, &[("dbname", "template1")]), 10, tag, &db::Hints::default())?;
         Ok(Scratch {
             admin,
-            url,
+            url: server.url.clone(),
             made: Vec::new(),
-            tag: format!("cargo_migrate_{tag}_{}", std::process::id()),
-            supabase_like,
+            tag: format!(
+                "cargo_migrate_{tag}_{}_{}",
+                std::process::id(),
+                SETS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            ),
+            supabase_like: server.supabase_like,
         })
     }
 

@@ -22,10 +22,23 @@ use crate::version::{self, Version};
 use anomalies::Anomaly;
 use listing::{Row, RowState};
 
-pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
+/// What status reads and finds of one database.
+struct Survey {
+    source: crate::source::Source,
+    url: String,
+    url_origin: String,
+    history: crate::db::History,
+    others: Vec<super::adopt::Takeover>,
+    plan_state: crate::plan::State,
+    running: Option<String>,
+    anomalies: Vec<Anomaly>,
+    /// Batched backfills that stopped part-way.
+    backfills: Vec<(String, String, i64, i64, i64)>,
+}
+
+fn survey(ctx: &Context, db: &crate::cli::DbOpts) -> Result<Survey> {
     // Facts (batch, who, the stored down.sql) are shown in both formats.
-    let json = ctx.reporter.format == Format::Json;
-    let (mut source, db) = ctx.read_both(&args.db, "status", true)?;
+    let (mut source, db) = ctx.read_both(db, "status", true)?;
     let Database { url, origin: url_origin, history, mut conn } = db;
     let history = super::squash::as_recorded(&source, history, &ctx.reporter);
     let others = super::adopt::takeovers(&mut conn, &source, &history, ctx.settings.ledger())?;
@@ -38,11 +51,40 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     if running.is_some() {
         anomalies.retain(|a| !matches!(a, Anomaly::PartlyApplied { .. }));
     }
+    let backfills = crate::db::backfill::unfinished(&mut conn);
+    Ok(Survey { source, url, url_origin, history, others, plan_state, running, anomalies, backfills })
+}
+
+/// A fleet's row: counts only, and `pending` when `--exit-code` would say so.
+fn fleet_row(ctx: &Context, db: &crate::cli::DbOpts) -> Result<super::fleet::Done> {
+    let s = survey(ctx, db)?;
+    let rows = listing::listing(&s.source.migrations, &s.history.applied, &s.history.partial);
+    let pending = rows.iter().filter(|r| matches!(r.state, RowState::Pending | RowState::Partly { .. })).count();
+    let odd = !s.anomalies.is_empty() || s.others.iter().any(|t| t.blocks());
+    Ok(super::fleet::Done {
+        state: if pending > 0 || odd {
+            output::fleet::FleetState::Pending
+        } else {
+            output::fleet::FleetState::UpToDate
+        },
+        steps: Vec::new(),
+        applied: Some(s.history.applied.len()),
+        pending: Some(pending),
+        problems: s.anomalies.len() + s.others.iter().filter(|t| t.blocks()).count(),
+    })
+}
+
+pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
+    if args.fleet.given() {
+        return super::fleet::run(ctx, &args.fleet, &args.db, "status", args.exit_code, &fleet_row);
+    }
+    let json = ctx.reporter.format == Format::Json;
+    let Survey { source, url, url_origin, history, others, plan_state, running, anomalies, backfills } =
+        survey(ctx, &args.db)?;
     let rows = listing::listing(&source.migrations, &history.applied, &history.partial);
     let pending = rows.iter().filter(|r| matches!(r.state, RowState::Pending | RowState::Partly { .. })).count();
     // Sorted, as `migrations` is.
     let up_only: Vec<&str> = source.migrations.iter().filter(|m| m.is_up_only()).map(|m| m.version.as_str()).collect();
-    let backfills = crate::db::backfill::unfinished(&mut conn);
     let r = &ctx.reporter;
 
     if json {

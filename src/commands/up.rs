@@ -35,6 +35,11 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
         schema: args.schema.clone(),
         from_schema: args.from_schema,
     };
+    if args.fleet.given() {
+        return super::fleet::run(ctx, &args.fleet, &args.db, "up", false, &|tctx, db| {
+            super::fleet::written(migrate(tctx, db, &args.lock, &request, flags.clone())?)
+        });
+    }
     let out = migrate(ctx, &args.db, &args.lock, &request, flags)?;
     if out.planned.is_some() {
         print_dry_run(ctx, "up", &out);

@@ -15,13 +15,14 @@ use super::Context;
 use crate::cli::VerifyArgs;
 use crate::db::{catalog, history, ledger, Conn};
 use crate::error::{exit, Error, Kind, Result};
+use crate::output::fleet::FleetState;
 use crate::output::{self, VerifyOutput, VerifyResult, VerifyState};
 use crate::plan::Step;
 use crate::runner;
 use crate::source::Source;
 
 /// What verify found for one migration.
-enum Verdict {
+pub enum Verdict {
     Reversible,
     /// A single file without a down section: it applied; nothing to revert.
     UpOnly,
@@ -39,10 +40,79 @@ enum Verdict {
     NotTried,
 }
 
+impl Verdict {
+    /// Not reversible, failing, or not tried.
+    pub fn is_problem(&self) -> bool {
+        !matches!(self, Verdict::Reversible | Verdict::UpOnly)
+    }
+
+    pub fn word(&self) -> &'static str {
+        match self {
+            Verdict::Reversible => "reversible",
+            Verdict::UpOnly => "up-only",
+            Verdict::NotReversible { .. } => "not reversible",
+            Verdict::Failing { .. } => "failing",
+            Verdict::NotTried => "not tried",
+        }
+    }
+}
+
+/// A verdict as the JSON documents say it: its state and why.
+pub fn described(v: &Verdict) -> (VerifyState, Vec<String>) {
+    match v {
+        Verdict::Reversible => (VerifyState::Reversible, Vec::new()),
+        Verdict::UpOnly => (VerifyState::UpOnly, Vec::new()),
+        Verdict::NotReversible { left, lost } => {
+            let mut d: Vec<String> = left.iter().map(|x| format!("left behind: {x}")).collect();
+            d.extend(lost.iter().map(|x| format!("lost: {x}")));
+            (VerifyState::NotReversible, d)
+        }
+        Verdict::Failing { stage, error } => (
+            VerifyState::Failing,
+            vec![format!("{stage} failed: {}", error.message.lines().next().unwrap_or_default())],
+        ),
+        Verdict::NotTried => (VerifyState::NotTried, vec!["an earlier migration does not apply".into()]),
+    }
+}
+
+pub fn state_word(s: VerifyState) -> &'static str {
+    match s {
+        VerifyState::Reversible => "reversible",
+        VerifyState::NotReversible => "not reversible",
+        VerifyState::Failing => "failing",
+        VerifyState::NotTried => "not tried",
+        VerifyState::UpOnly => "up-only",
+    }
+}
+
 pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
+    if args.fleet.given() {
+        // One scratch server for the fleet, made ready once.
+        let scratch = scratch_server(ctx, args)?;
+        return super::fleet::run(ctx, &args.fleet, &args.db, "verify", false, &|tctx, db| {
+            let (source, db) = tctx.read_both(db, "verify", false)?;
+            let pending = super::pending(&source, &db.history);
+            let applied = Some(db.history.applied.len());
+            let results =
+                if pending.is_empty() { Vec::new() } else { verify(tctx, source, &pending, &scratch, !args.no_lint)? };
+            let problems = results.iter().filter(|(_, _, v)| v.is_problem()).count();
+            if problems > 0 {
+                let e = Error::new(
+                    Kind::NotReversible,
+                    format!("{problems} of {} pending migration(s) have a problem", results.len()),
+                );
+                return Err(results
+                    .iter()
+                    .filter(|(_, _, v)| v.is_problem())
+                    .fold(e, |e, (_, name, v)| e.detail(format!("  {name}: {}", v.word()))));
+            }
+            let state = if results.is_empty() { FleetState::UpToDate } else { FleetState::Verified };
+            Ok(super::fleet::Done { state, steps: Vec::new(), applied, pending: Some(pending.len()), problems })
+        });
+    }
     let r = &ctx.reporter;
     // What to verify: the target's pending migrations (it is only read), or all.
-    let (mut source, versions) = if args.all {
+    let (source, versions) = if args.all {
         let source = ctx.source()?;
         let all = source.migrations.iter().map(|m| m.version.clone()).collect();
         (source, all)
@@ -51,43 +121,51 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         let pending = super::pending(&source, &db.history);
         (source, pending)
     };
-    source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
-    crate::plan::check_source(&source.problems)?;
     if versions.is_empty() {
+        let mut source = source;
+        source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+        crate::plan::check_source(&source.problems)?;
         r.line(format!("{} nothing to verify: no migration is pending (`--all` verifies every one)", "✓".green()));
         r.json(&VerifyOutput { ok: true, command: "verify", migrations: Vec::new() });
         return Ok(exit::OK);
     }
+    let scratch = scratch_server(ctx, args)?;
+    let results = verify(ctx, source, &versions, &scratch, !args.no_lint)?;
+    report(ctx, &results)
+}
 
-    if !args.no_lint {
-        super::lint::before_verify(ctx, &source, &versions)?;
-    }
-    // The scratch server: --scratch-url, else the local development database's
-    // (where the scratch databases are prepared like Supabase, as it is).
-    let mut scratch = Scratch::open(ctx, args.scratch_url.as_deref(), &args.db.local_db, "verify")?;
-    let base = scratch.base(ctx)?;
-    // The state before the first migration verified.
-    let before: Vec<Step> = source
-        .migrations
-        .iter()
-        .take_while(|m| m.version < versions[0])
-        .map(|m| Step::Apply(m.version.clone()))
-        .collect();
-    {
-        let mut conn = scratch.connect(&base)?;
-        scratch.run_steps(&mut conn, &base, &before, &source).map_err(|e| {
-            Error::new(
-                Kind::NotReversible,
-                format!("the migrations before {} do not apply on a scratch database", versions[0]),
-            )
-            .detail(format!("  {}", e.message))
-            .hint("fix that first: `cargo migrate verify --all` says which")
-        })?;
-    }
+/// Where verify makes its scratch databases.
+pub use super::scratch::Server as ScratchServer;
 
+fn scratch_server(ctx: &Context, args: &VerifyArgs) -> Result<ScratchServer> {
+    scratch_server_at(ctx, args.scratch_url.as_deref(), &args.db.local_db)
+}
+
+pub fn scratch_server_at(
+    ctx: &Context,
+    scratch_url: Option<&str>,
+    local: &crate::cli::LocalOpts,
+) -> Result<ScratchServer> {
+    ScratchServer::open(ctx, scratch_url, local)
+}
+
+/// Each migration's verdict, in order, on scratch databases of `server`.
+pub fn verify(
+    ctx: &Context,
+    mut source: Source,
+    versions: &[String],
+    server: &ScratchServer,
+    lint: bool,
+) -> Result<Vec<(String, String, Verdict)>> {
+    source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+    crate::plan::check_source(&source.problems)?;
+    if lint {
+        super::lint::before_verify(ctx, &source, versions)?;
+    }
+    let (mut scratch, base) = at_start(ctx, &source, &versions[0], server)?;
     let mut results: Vec<(String, String, Verdict)> = Vec::new();
     let mut trial = Trial::open(&mut scratch, base, &source)?;
-    for v in &versions {
+    for v in versions {
         let name = source.find(v).map(|m| m.name.clone()).unwrap_or_else(|| v.clone());
         let verdict = match trial.as_mut() {
             None => Verdict::NotTried,
@@ -107,7 +185,51 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         results.push((v.clone(), name, verdict));
     }
     drop(trial);
-    report(ctx, &results)
+    Ok(results)
+}
+
+/// A scratch database (and its server's scratch set) holding what the
+/// migrations before `first` make, ready like the local database.
+fn at_start(ctx: &Context, source: &Source, first: &str, server: &ScratchServer) -> Result<(Scratch, String)> {
+    let mut scratch = Scratch::on(server, "verify")?;
+    let base = scratch.base(ctx)?;
+    // The state before the first migration verified.
+    let before: Vec<Step> = source
+        .migrations
+        .iter()
+        .take_while(|m| m.version.as_str() < first)
+        .map(|m| Step::Apply(m.version.clone()))
+        .collect();
+    {
+        let mut conn = scratch.connect(&base)?;
+        scratch.run_steps(&mut conn, &base, &before, source).map_err(|e| {
+            Error::new(
+                Kind::NotReversible,
+                format!("the migrations before {} do not apply on a scratch database", first),
+            )
+            .detail(format!("  {}", e.message))
+            .hint("fix that first: `cargo migrate verify --all` says which")
+        })?;
+    }
+
+    Ok((scratch, base))
+}
+
+/// What `up` would send to apply `versions` on a database holding every
+/// migration before the first of them (made on a scratch database, dropped after).
+pub fn dry_run(
+    ctx: &Context,
+    source: &Source,
+    versions: &[String],
+    server: &ScratchServer,
+) -> Result<(String, Vec<runner::Planned>)> {
+    let Some(first) = versions.first() else { return Ok((String::new(), Vec::new())) };
+    let (scratch, base) = at_start(ctx, source, first, server)?;
+    let mut conn = scratch.connect(&base)?;
+    let history = history::read(&mut conn, true, source.ledger())?;
+    let steps: Vec<Step> = versions.iter().map(|v| Step::Apply(v.clone())).collect();
+    let options = runner::Options::new(false, std::time::Duration::from_secs(10), crate::supabase::EXPOSURE);
+    runner::dry_run(&mut conn, &steps, source, &history, &options)
 }
 
 /// One scratch database verified in place: each migration in one transaction
@@ -245,11 +367,10 @@ fn report(ctx: &Context, results: &[(String, String, Verdict)]) -> Result<u8> {
                 r.line(format!("  {} {name_shown}", "reversible".green()));
                 (VerifyState::Reversible, Vec::new(), None)
             }
-            Verdict::NotReversible { left, lost } => {
+            Verdict::NotReversible { .. } => {
                 problems += 1;
                 r.line(format!("  {} {name_shown}: down.sql does not undo up.sql", "not reversible".red().bold()));
-                let mut d: Vec<String> = left.iter().map(|x| format!("left behind: {x}")).collect();
-                d.extend(lost.iter().map(|x| format!("lost: {x}")));
+                let (_, d) = described(verdict);
                 for line in &d {
                     r.line(format!("      {}", output::clean(line)));
                 }

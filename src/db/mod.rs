@@ -22,6 +22,7 @@ pub mod pq;
 pub mod print_schema;
 pub mod rehearse;
 pub mod schema;
+pub mod server;
 pub mod session;
 
 pub use connect::{connect, Hints};

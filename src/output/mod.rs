@@ -9,6 +9,8 @@ use std::io::Write;
 
 use serde::Serialize;
 
+pub mod check;
+pub mod fleet;
 pub mod human;
 pub mod json;
 pub mod lint;
@@ -49,6 +51,8 @@ pub struct Reporter {
     pub format: Format,
     pub quiet: bool,
     color: anstream::ColorChoice,
+    /// Prints nothing: one target of a fleet, whose outcome the fleet reports.
+    muted: bool,
 }
 
 impl Reporter {
@@ -70,7 +74,12 @@ impl Reporter {
         };
         colored::control::set_override(any);
         let color = if any { color } else { anstream::ColorChoice::Never };
-        Reporter { format, quiet, color }
+        Reporter { format, quiet, color, muted: false }
+    }
+
+    /// The same, printing nothing.
+    pub fn muted(self) -> Self {
+        Reporter { muted: true, ..self }
     }
 
     pub fn human(&self) -> bool {
@@ -78,6 +87,9 @@ impl Reporter {
     }
 
     fn stdout(&self, text: &str) {
+        if self.muted {
+            return;
+        }
         let text = redact(text);
         if progress::println(&text) {
             return;
@@ -95,6 +107,9 @@ impl Reporter {
     }
 
     fn stderr(&self, text: &str) {
+        if self.muted {
+            return;
+        }
         let text = redact(text);
         if progress::println(&text) {
             return;

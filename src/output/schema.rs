@@ -33,6 +33,8 @@ fn documents() -> Vec<(&'static str, Schema)> {
         ("squash", schema_for!(SquashOutput)),
         ("print_schema", schema_for!(PrintSchemaOutput)),
         ("sarif", schema_for!(Sarif)),
+        ("fleet", schema_for!(fleet::FleetOutput<'static>)),
+        ("check", schema_for!(check::CheckOutput<'static>)),
         ("rehearse", schema_for!(RehearsalOutput)),
         ("complete", schema_for!(CompleteOutput)),
     ]

@@ -208,6 +208,9 @@ struct MigrateMetadata {
     /// Read with its own types by `settings::lint_config`.
     #[allow(dead_code)]
     lint: Option<serde::de::IgnoredAny>,
+    /// The fleet's target groups, read when `--group` names one.
+    #[allow(dead_code)]
+    targets: Option<serde::de::IgnoredAny>,
 }
 
 fn migrate_metadata(metadata: &serde_json::Value, section: &str) -> Result<MigrateMetadata> {
