@@ -28,7 +28,8 @@ def main():
         server.fresh_db("base")
         server.psql(f"CREATE TABLE big (id int NOT NULL, n int NOT NULL, m int NOT NULL); "
                     f"INSERT INTO big SELECT g, (g::bigint * 7919) % 1000003, (g::bigint * 104729) % 999983 "
-                    f"FROM generate_series(1, {args.rows}) g; VACUUM ANALYZE big", db="base")
+                    f"FROM generate_series(1, {args.rows}) g", db="base")
+        server.psql("VACUUM ANALYZE big", db="base")
         for db in ("real", "rehearsed"):
             server.psql(f'CREATE DATABASE "{db}" TEMPLATE base')
         root = Path(tempfile.mkdtemp(prefix="cargo-migrate-bench-rehearse-"))
