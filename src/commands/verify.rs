@@ -202,7 +202,7 @@ fn at_start(ctx: &Context, source: &Source, first: &str, server: &ScratchServer)
         .collect();
     {
         let mut conn = scratch.connect(&base)?;
-        scratch.run_steps(&mut conn, &base, &before, &source).map_err(|e| {
+        scratch.run_steps(&mut conn, &base, &before, source).map_err(|e| {
             Error::new(
                 Kind::NotReversible,
                 format!("the migrations before {} do not apply on a scratch database", first),
