@@ -75,6 +75,9 @@ fn assert_migrated_as_by_the_command(db: &Db, p: &Project) {
 fn eight_replicas_of_the_example_app_apply_each_migration_once() {
     let (_copy, app) = build_example();
     let db = Db::new("embedded_replicas");
+    // Held until all 8 are connected and waiting for it, so that they
+    // contend however slowly the machine starts them.
+    let holder = LockHolder::take(&db.url, "test_holds_the_lock");
     let replicas: Vec<_> = (0..8)
         .map(|_| {
             Command::new(&app)
@@ -87,6 +90,14 @@ fn eight_replicas_of_the_example_app_apply_each_migration_once() {
                 .expect("start the example app")
         })
         .collect();
+    let connected = "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'cargo-migrate embedded%' \
+                     AND datname = current_database()";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while db.query(connected) != "8" {
+        assert!(std::time::Instant::now() < deadline, "the 8 replicas did not all connect");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    holder.release();
     let mut applied = Vec::new();
     let mut waited = 0;
     for child in replicas {
@@ -100,8 +111,9 @@ fn eight_replicas_of_the_example_app_apply_each_migration_once() {
     }
     applied.sort();
     assert_eq!(applied, VERSIONS, "each migration applied by exactly one replica");
-    // The first migration sleeps 0.5 s: the others found the lock taken.
-    assert!(waited >= 1, "no replica waited for the lock");
+    // All were connected while the test held the lock; one may have reached
+    // it only after the release and taken it at once.
+    assert!(waited >= 7, "only {waited} replica(s) waited for the lock");
     let p = project_with_the_examples_migrations(&db);
     assert_migrated_as_by_the_command(&db, &p);
     // Started again, the app finds nothing to do.
