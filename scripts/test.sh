@@ -67,6 +67,6 @@ cargo test --locked "$@"
 # The library's `diesel` feature (src/embed/harness.rs, src/db/capture.rs), which the
 # binary never enables: its unit tests and the embedding API's doc examples.
 if [ "$#" = 0 ]; then
-  cargo test --locked --features diesel --lib embed:: db::capture
+  cargo test --locked --features diesel --lib -- embed:: db::capture
   cargo test --locked --features diesel --doc
 fi
