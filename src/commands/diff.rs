@@ -18,7 +18,6 @@ use crate::error::{exit, Error, Kind, Result};
 use crate::migration_name;
 use crate::output::{self, display_path, json_path, CreateOutput, DiffOutput};
 use crate::plan::Step;
-use crate::runner;
 use crate::source::{schema_files, Source};
 
 fn connect(url: &str) -> Result<Conn> {
@@ -33,17 +32,7 @@ fn migrate(url: &str, versions: &[String], source: &Source) -> Result<()> {
     }
     lock::acquire(&mut conn, std::time::Duration::from_secs(10), |_| {})?;
     let steps: Vec<Step> = versions.iter().map(|v| Step::Apply(v.clone())).collect();
-    let history = history::read(&mut conn, true, source.ledger())?;
-    let options = runner::Options {
-        single_transaction: false,
-        who: db::connect::whoami(),
-        settle_timeout: std::time::Duration::from_secs(10),
-        exposure: crate::supabase::EXPOSURE,
-        durable_each: false,
-        watch: None,
-    };
-    let reconnect = || connect(url).map(|c| Box::new(c) as Box<dyn db::Session>);
-    runner::run(&mut conn, &reconnect, &steps, source, &history, &options, &mut |_| {}).map(|_| ())
+    super::scratch::run_quietly(&mut conn, url, &steps, source)
 }
 
 /// Run the declarative files, in order, on the database at `url`.

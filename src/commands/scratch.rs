@@ -117,24 +117,21 @@ impl Scratch {
 
     /// Run `steps` on `conn` (database `db`) as `up`/`down` would, quietly.
     pub fn run_steps(&self, conn: &mut Conn, db: &str, steps: &[Step], source: &Source) -> Result<()> {
-        if steps.is_empty() {
-            return Ok(());
-        }
-        let history = history::read(conn, true, source.ledger())?;
-        let options = runner::Options {
-            single_transaction: false,
-            who: db::connect::whoami(),
-            settle_timeout: std::time::Duration::from_secs(10),
-            exposure: crate::supabase::EXPOSURE,
-            durable_each: false,
-            watch: None,
-        };
-        let reconnect = || {
-            db::connect(&self.url_of(db), 10, "scratch", &db::Hints::default())
-                .map(|c| Box::new(c) as Box<dyn db::Session>)
-        };
-        runner::run(conn, &reconnect, steps, source, &history, &options, &mut |_| {}).map(|_| ())
+        run_quietly(conn, &self.url_of(db), steps, source)
     }
+}
+
+/// Run `steps` on `conn` (connected to `url`, holding the migration lock) as
+/// `up`/`down` would, printing nothing: for databases nobody else uses.
+pub fn run_quietly(conn: &mut Conn, url: &str, steps: &[Step], source: &Source) -> Result<()> {
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let history = history::read(conn, true, source.ledger())?;
+    let options = runner::Options::new(false, std::time::Duration::from_secs(10), crate::supabase::EXPOSURE);
+    let reconnect =
+        || db::connect(url, 10, "scratch", &db::Hints::default()).map(|c| Box::new(c) as Box<dyn db::Session>);
+    runner::run(conn, &reconnect, steps, source, &history, &options, &mut |_| {}).map(|_| ())
 }
 
 impl Drop for Scratch {
