@@ -17,7 +17,7 @@ use crate::cli::UpArgs;
 use crate::db::{self, backup, history, lock, rehearse, Conn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::output::{self, RehearsalOutput, RehearsedLock, RehearsedMigration, RehearsedProbes, RehearsedRows};
-use crate::plan::{self, PartialChoice, Request};
+use crate::plan::{self, PartialChoice};
 use crate::rehearsal::{self, ProbeKind};
 use crate::runner;
 use crate::url;
@@ -43,13 +43,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
     source.check_runnable(pending(&source, &target.history));
     plan::check_source(&source.problems)?;
     let partial = if args.resume { PartialChoice::Resume } else { PartialChoice::Refuse };
-    let request = Request::Up {
-        count: args.count,
-        to: args.to.clone(),
-        allow_out_of_order: args.allow_out_of_order,
-        allow_modified: args.allow_modified,
-        partial,
-    };
+    let request = super::up::request(args, partial);
     let steps = plan::plan(&state(&source, &target.history), &request)?;
     let database = url::mask(&target.url);
     let nothing = |copied_from: &str| RehearsalOutput {

@@ -151,7 +151,7 @@ fn record(ctx: &Context, conn: &mut Conn, history: &History, fixes: &[Fix]) -> R
     if fixes.is_empty() {
         return Ok(());
     }
-    let table = ledger::ensure_tables_sql(history, crate::supabase::EXPOSURE)?.0;
+    let table = ledger::ensure_tables_sql(history, ctx.exposure())?.0;
     let mut sql = String::new();
     for f in fixes {
         let b = &f.baseline;
@@ -167,7 +167,7 @@ fn record(ctx: &Context, conn: &mut Conn, history: &History, fixes: &[Fix]) -> R
             f.others.len() + 1
         ));
     }
-    ledger::record_squash(conn, history, crate::supabase::EXPOSURE, &sql)
+    ledger::record_squash(conn, history, ctx.exposure(), &sql)
 }
 
 /// The baseline's SQL: the scratch database's schema without the bookkeeping.

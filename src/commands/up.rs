@@ -16,13 +16,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
         (_, true) => PartialChoice::Restart,
         _ => PartialChoice::Refuse,
     };
-    let request = Request::Up {
-        count: args.count,
-        to: args.to.clone(),
-        allow_out_of_order: args.allow_out_of_order,
-        allow_modified: args.allow_modified,
-        partial,
-    };
+    let request = request(args, partial);
     show_backfill_progress(ctx.reporter);
     let flags = Flags {
         single_transaction: args.single_transaction,
@@ -71,6 +65,17 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
 }
 
 /// A batched backfill's progress, about once a second (and its last batch).
+/// The plan `up`'s flags ask for (also what `up --rehearse` rehearses).
+pub fn request(args: &UpArgs, partial: PartialChoice) -> Request {
+    Request::Up {
+        count: args.count,
+        to: args.to.clone(),
+        allow_out_of_order: args.allow_out_of_order,
+        allow_modified: args.allow_modified,
+        partial,
+    }
+}
+
 fn show_backfill_progress(r: crate::output::Reporter) {
     let last = std::sync::Mutex::new(None::<std::time::Instant>);
     crate::db::backfill::on_progress(move |p| {
