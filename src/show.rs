@@ -71,9 +71,11 @@ pub fn escape(name: &str) -> Cow<'_, str> {
 
 /// A path as the user should see it: relative to where they stand when inside it.
 pub fn display_path(path: &Path) -> String {
-    let shown = match std::env::current_dir() {
-        Ok(cwd) => path.strip_prefix(&cwd).unwrap_or(path).display().to_string(),
-        Err(_) => path.display().to_string(),
+    // Asked once a run: every migration's script names its file.
+    static CWD: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let shown = match CWD.get_or_init(|| std::env::current_dir().ok()) {
+        Some(cwd) => path.strip_prefix(cwd).unwrap_or(path).display().to_string(),
+        None => path.display().to_string(),
     };
     clean(&shown).into_owned()
 }

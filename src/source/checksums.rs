@@ -43,7 +43,7 @@ fn fill_with(file: Option<&Path>, racy: Duration, migrations: &mut [Migration]) 
         let trusted = matches!(up, Stamp::At(_)) && down != Stamp::Racy;
         if let Some(hit) = cached.get(m.name.as_str()).filter(|c| trusted && c.up == up && c.down == down) {
             if let Some(mark) = &hit.mark {
-                let _ = m.text.1.set(mark.clone());
+                m.text.know_irreversible(mark.clone());
             }
             return Entry { read: false, ..hit.clone() };
         }

@@ -57,19 +57,38 @@ pub struct Migration {
     pub text: FileText,
 }
 
-/// What was read of a migration's files, kept: a single file's sections
-/// (`Migration::text`), and whether a folder's down.sql says irreversible
-/// (probed while the checksums are read, on their threads). It never makes
-/// two migrations differ.
+/// What was read of a migration's files, kept: every command asks several
+/// things of one file (the lint, the checksum, the runner, the stored down),
+/// and all of them see the same text, read once. It never makes two
+/// migrations differ.
 #[derive(Debug, Clone, Default)]
-pub struct FileText(
-    std::sync::OnceLock<sections::Sections>,
-    std::sync::OnceLock<Option<String>>,
+pub struct FileText {
+    /// A single file's sections.
+    sections: std::sync::OnceLock<sections::Sections>,
+    /// Whether a folder's down.sql says irreversible (probed while the
+    /// checksums are read, on their threads, or taken from their cache).
+    irreversible: std::sync::OnceLock<Option<String>>,
     /// The files themselves, when they were compiled into an app (`embed`).
-    Option<std::sync::Arc<Compiled>>,
-    /// A folder's metadata.toml: whether it runs in a transaction.
-    std::sync::OnceLock<Result<bool>>,
-);
+    compiled: Option<std::sync::Arc<Compiled>>,
+    /// A folder's metadata.toml (None: it has none).
+    metadata: std::sync::OnceLock<Result<Option<String>>>,
+    /// A folder's up.sql, and its down.sql or a pair's down file, without
+    /// a byte order mark.
+    up: std::sync::OnceLock<Result<String>>,
+    down: std::sync::OnceLock<Result<String>>,
+}
+
+impl FileText {
+    /// The texts of a migration compiled into an app.
+    pub fn compiled(files: std::sync::Arc<Compiled>) -> FileText {
+        FileText { compiled: Some(files), ..FileText::default() }
+    }
+
+    /// Its down.sql's irreversible mark as a cache found it.
+    pub(crate) fn know_irreversible(&self, mark: Option<String>) {
+        let _ = self.irreversible.set(mark);
+    }
+}
 
 /// A folder migration's files as compiled into an app: what is read instead
 /// of the disk, so that embedded migrations go through the same checks.
@@ -268,12 +287,7 @@ pub fn compiled(label: &str, migrations: Vec<(String, Compiled)>) -> Source {
             layout: Layout::Folder,
             down_file: None,
             checksum: None,
-            text: FileText(
-                Default::default(),
-                Default::default(),
-                Some(std::sync::Arc::new(files)),
-                Default::default(),
-            ),
+            text: FileText::compiled(std::sync::Arc::new(files)),
         });
     }
     source.migrations.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.name.cmp(&b.name)));
@@ -540,7 +554,7 @@ impl Source {
         self.migrations.retain(|m| {
             if versions.binary_search(&m.version).is_ok()
                 && m.layout == Layout::Folder
-                && m.text.2.is_none()
+                && m.text.compiled.is_none()
                 && !m.up_path().is_file()
             {
                 problems.push(Problem::NotAMigration { folder: m.name.clone() });
@@ -598,11 +612,11 @@ impl Migration {
 
     /// A single-file migration's sections (the file is read once).
     fn sections(&self) -> Result<&sections::Sections> {
-        if let Some(s) = self.text.0.get() {
+        if let Some(s) = self.text.sections.get() {
             return Ok(s);
         }
         let split = sections::split(&self.read_sql(&self.path)?);
-        Ok(self.text.0.get_or_init(|| split))
+        Ok(self.text.sections.get_or_init(|| split))
     }
 
     /// The sections of a file its tool would run: one without an up marker,
@@ -714,11 +728,11 @@ impl Migration {
         if self.layout == Layout::File {
             return None;
         }
-        self.text.1.get_or_init(|| self.probe_irreversible()).clone()
+        self.text.irreversible.get_or_init(|| self.probe_irreversible()).clone()
     }
 
     fn probe_irreversible(&self) -> Option<String> {
-        if let Some(compiled) = &self.text.2 {
+        if let Some(compiled) = &self.text.compiled {
             let down = compiled.down.as_deref()?;
             let first = down.lines().next()?.strip_prefix(IRREVERSIBLE_MARK)?;
             return Some(first.trim_start_matches(':').trim().to_string());
@@ -794,7 +808,7 @@ impl Migration {
         let down = if self.layout == Layout::File && self.down_file.is_none() {
             self.sections().ok()?.down.clone()
         } else {
-            self.file_text(&self.down_path()).ok()
+            self.read_sql(&self.down_path()).ok()
         };
         down.filter(|d| crate::sql::has_statement(d))
     }
@@ -818,17 +832,29 @@ impl Migration {
             }
             return Ok(if up { s.up_in_transaction } else { s.down_in_transaction });
         }
-        self.text.3.get_or_init(|| self.read_metadata()).clone()
+        self.in_transaction_by_metadata()
     }
 
-    /// A folder's `metadata.toml`, read once: the lint and the runner both ask.
-    fn read_metadata(&self) -> Result<bool> {
+    /// A folder's `metadata.toml`, read once: the lint and the runner both
+    /// ask for its `run_in_transaction` and its `[backfill]`.
+    fn metadata(&self) -> Result<Option<&str>> {
+        let text = self.text.metadata.get_or_init(|| {
+            let path = self.path.join("metadata.toml");
+            match self.file_text(&path) {
+                Ok(t) => Ok(Some(t)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(Error::io(&path, "read", e)),
+            }
+        });
+        match text {
+            Ok(t) => Ok(t.as_deref()),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    fn in_transaction_by_metadata(&self) -> Result<bool> {
         let path = self.path.join("metadata.toml");
-        let text = match self.file_text(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
-            Err(e) => return Err(Error::io(&path, "read", e)),
-        };
+        let Some(text) = self.metadata()? else { return Ok(true) };
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             Error::new(Kind::BadMetadata, format!("{} is not valid TOML: {}", path.display(), e.message()))
                 .hint("it may only hold `run_in_transaction = true|false`")
@@ -886,7 +912,7 @@ impl Migration {
             return Ok(None);
         }
         let path = self.path.join("metadata.toml");
-        let Ok(text) = fs::read_to_string(&path) else { return Ok(None) };
+        let Ok(Some(text)) = self.metadata() else { return Ok(None) };
         let mut table: toml::Table = match text.parse() {
             Ok(t) => t,
             // `run_in_transaction` reports it.
@@ -1057,14 +1083,14 @@ pub fn up_only_hint(format: sections::Format) -> &'static str {
 impl Migration {
     /// One of the migration's files as text: from disk, or as compiled in.
     fn file_text(&self, path: &Path) -> std::io::Result<String> {
-        match &self.text.2 {
+        match &self.text.compiled {
             Some(compiled) => compiled.file(path),
             None => fs::read_to_string(path),
         }
     }
 
     fn has_file(&self, path: &Path) -> bool {
-        match &self.text.2 {
+        match &self.text.compiled {
             Some(compiled) => compiled.file(path).is_ok(),
             None => path.exists(),
         }
@@ -1072,10 +1098,17 @@ impl Migration {
 
     /// A SQL file of the migration, without a UTF-8 byte order mark.
     fn read_sql(&self, path: &Path) -> Result<String> {
-        match &self.text.2 {
-            Some(compiled) => strip_bom(compiled.file(path).map_err(|e| Error::io(path, "read", e))?),
-            None => read_sql(path),
+        if let Some(compiled) = &self.text.compiled {
+            return strip_bom(compiled.file(path).map_err(|e| Error::io(path, "read", e))?);
         }
+        let slot = if self.layout == Layout::Folder && path == self.up_path() {
+            &self.text.up
+        } else if (self.layout == Layout::Folder || self.down_file.is_some()) && path == self.down_path() {
+            &self.text.down
+        } else {
+            return read_sql(path);
+        };
+        slot.get_or_init(|| read_sql(path)).clone()
     }
 }
 
