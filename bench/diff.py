@@ -100,7 +100,7 @@ def main():
     write(root / "migrations/20250101000000_tables/up.sql", "".join(table_sql(i, False) for i in range(args.tables)))
     write(root / "migrations/20250101000000_tables/down.sql", "-- not needed here\nSELECT 1;\n")
     schema = root / "supabase/schemas/tables.sql"
-    schema.write_text("".join(table_sql(i, True) for i in range(args.tables)))
+    write(schema, "".join(table_sql(i, True) for i in range(args.tables)))
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PG_BIN")}
     cm = [args.bin, "migrate"]
     diff = cm + ["diff", "--dry-run", "--format", "json"]

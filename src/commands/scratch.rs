@@ -238,6 +238,17 @@ impl Side {
 
 const KEPT: &str = "cargo_migrate_diff_";
 
+/// A scratch database of diff (`cargo_migrate_diff_<pid>_<set>_<n>`) whose
+/// process is gone (the local server runs on this machine).
+fn orphaned(name: &str) -> bool {
+    let parts: Vec<&str> = name.strip_prefix(KEPT).unwrap_or_default().split('_').collect();
+    let numbers = parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let Some(pid) = parts.first().filter(|_| numbers) else { return false };
+    // Where /proc lists the processes (Linux); elsewhere they stay.
+    let proc = std::path::Path::new("/proc");
+    proc.join("self").exists() && !proc.join(pid).exists()
+}
+
 impl Scratch {
     /// Keep what is built between runs, on the local development database
     /// only (a server given with --scratch-url is left as it was found).
@@ -258,7 +269,10 @@ impl Scratch {
         if let Some(file) = ctx.settings.roles.file()? {
             base.add(&std::fs::read(file).map_err(|e| Error::io(file, "read", e))?);
         }
-        let found = schema::databases_named(&mut self.admin, &prefix)?;
+        let mut found = schema::databases_named(&mut self.admin, &prefix)?;
+        // The scratch databases of a diff that was killed before it could drop them.
+        let orphans = schema::databases_named(&mut self.admin, KEPT)?.into_iter().filter(|n| orphaned(n));
+        found.extend(orphans);
         self.kept = Some(Kept { prefix, base, found, used: Vec::new() });
         Ok(())
     }

@@ -327,6 +327,11 @@ fn diff_keeps_what_it_built_and_sees_every_change() {
     let j = p.cargo_migrate_json(&["diff", "--database", "--exit-code"]).ok().json();
     assert_eq!(j["changes"], false, "{j}");
     assert_eq!(kept_of(&kept_databases(&url).0, "m"), kept_of(&fourth, "m"));
+    // What a killed diff left (its process gone) goes with the next diff.
+    psql(&url, "CREATE DATABASE cargo_migrate_diff_999999999_0_1");
+    assert_eq!(kept_databases(&url).1, ["cargo_migrate_diff_999999999_0_1"]);
+    p.cargo_migrate_json(&["diff", "--dry-run"]).ok();
+    assert_eq!(kept_databases(&url).1, Vec::<String>::new());
     // `local reset` starts over: nothing kept.
     p.cargo_migrate(&["local", "reset"]).ok();
     let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
