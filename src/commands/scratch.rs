@@ -376,3 +376,38 @@ impl Scratch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_tells_parts_apart_and_grows_with_each() {
+        let key = |parts: &[&str]| {
+            let mut k = Key::new("seed");
+            for p in parts {
+                k.add(p.as_bytes());
+            }
+            k.hex()
+        };
+        assert_eq!(key(&["ab", "c"]), key(&["ab", "c"]));
+        assert_ne!(key(&["ab", "c"]), key(&["a", "bc"]));
+        assert_ne!(key(&["ab"]), key(&["ab", ""]));
+        assert_eq!(key(&[]).len(), 32);
+        // A database name of the longest project prefix still fits PostgreSQL's 63 bytes.
+        assert!(format!("{KEPT}abcdef_m_{}", key(&[])).len() <= 63);
+    }
+
+    #[test]
+    fn only_a_dead_diffs_scratch_database_is_orphaned() {
+        if !std::path::Path::new("/proc/self").exists() {
+            return;
+        }
+        assert!(orphaned("cargo_migrate_diff_999999999_0_1"));
+        assert!(!orphaned(&format!("cargo_migrate_diff_{}_0_1", std::process::id())));
+        // Kept databases (even a project hash of digits) and other commands' are not.
+        assert!(!orphaned(&format!("cargo_migrate_diff_123456_m_{}", "0".repeat(32))));
+        assert!(!orphaned("cargo_migrate_verify_999999999_0_1"));
+        assert!(!orphaned("cargo_migrate_diff_999999999_0"));
+    }
+}
