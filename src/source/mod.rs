@@ -798,6 +798,18 @@ impl Migration {
         Ok(sql)
     }
 
+    /// A folder's down.sql as it is (None: it has none), without the checks
+    /// `read_down` makes: what the lint reads.
+    pub fn down_if_any(&self) -> Result<Option<String>> {
+        let path = self.down_path();
+        match self.read_sql(&path) {
+            Ok(text) => Ok(Some(text)),
+            // Asked only then: the common case costs one open, not a stat too.
+            Err(_) if !self.has_file(&path) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The down SQL to keep with an applied migration, if there is any.
     /// Only a down with a statement is kept: a template or empty section would
     /// make a migration look revertible after its file is gone.
@@ -1032,6 +1044,8 @@ impl Migration {
                 statements_done: None,
                 notices: Vec::new(),
                 missing_role: None,
+                missing_extension: None,
+                server_major: None,
                 stand_in: None,
                 tracked: false,
                 in_transaction,
