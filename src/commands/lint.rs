@@ -30,7 +30,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
     let config = ctx.settings.lint()?;
     let (mut source, versions, checked) = if args.all {
         let source = ctx.source()?;
-        let versions = source.migrations.iter().map(|m| m.version.clone()).collect();
+        let versions = source.migrations.iter().map(|m| m.version.to_string()).collect();
         (source, versions, Checked::All)
     } else {
         let (source, Database { history, .. }) = ctx.read_both(&args.db, "lint", false).map_err(|e| {

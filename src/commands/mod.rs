@@ -472,7 +472,7 @@ fn remote(db_url: &str) -> Option<String> {
 }
 
 pub fn state(source: &Source, history: &History) -> State {
-    let mut on_disk: Vec<String> = source.migrations.iter().map(|m| m.version.clone()).collect();
+    let mut on_disk: Vec<String> = source.migrations.iter().map(|m| m.version.to_string()).collect();
     on_disk.dedup();
     let partial = history.partial.iter().map(|p| (p.version.clone(), p.statements_done, p.statements_total)).collect();
     let batch = history.applied.iter().map(|a| a.batch).collect();
@@ -495,7 +495,7 @@ fn modified(source: &Source, history: &History) -> Vec<(String, String, String)>
 
 /// Versions on disk that the database has not applied.
 pub fn pending(source: &Source, history: &History) -> Vec<String> {
-    source.migrations.iter().filter(|m| !history.is_applied(&m.version)).map(|m| m.version.clone()).collect()
+    source.migrations.iter().filter(|m| !history.is_applied(&m.version)).map(|m| m.version.to_string()).collect()
 }
 
 pub fn run(cli: Cli) -> u8 {
