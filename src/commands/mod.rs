@@ -568,6 +568,7 @@ pub fn run(cli: Cli) -> u8 {
 
 fn dispatch(ctx: &Context, command: &Command) -> Result<u8> {
     match command {
+        Command::Up(args) if args.rehearse => rehearse::run(ctx, args),
         Command::Up(args) => up::run(ctx, args),
         Command::Down(args) => down::run(ctx, args),
         Command::Redo(args) => redo::run(ctx, args),
