@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{rank, split_last, Builder, HazardKind};
-use crate::db::catalog::{Acl, Catalog, Grant, TypeKind};
+use crate::db::catalog::{Acl, Catalog, DefaultPrivilege, Grant, TypeKind};
 use crate::sql::literal;
 
 /// The most common owner of `cat`'s objects: who runs the migrations, whose
@@ -635,8 +635,9 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
     let in_schema = |d: &crate::db::catalog::DefaultPrivilege| {
         d.schema.as_ref().map(|s| format!(" IN SCHEMA {s}")).unwrap_or_default()
     };
+    let (old, new) = (effective_defaults(from, to), effective_defaults(to, from));
     // Revoked among the drops (before a schema they name goes).
-    for d in from.default_privileges.difference(&to.default_privileges) {
+    for d in old.difference(&new) {
         b.drop(
             "defaults",
             rank::DEFAULTS,
@@ -651,7 +652,7 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
             false,
         );
     }
-    for d in to.default_privileges.difference(&from.default_privileges) {
+    for d in new.difference(&old) {
         let option = if d.grant.grantable { " WITH GRANT OPTION" } else { "" };
         b.create(
             "defaults",
@@ -666,6 +667,34 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
             ),
         );
     }
+}
+
+/// `cat`'s default privileges as the planner compares them. A role's global
+/// entry (no `IN SCHEMA`) replaces PostgreSQL's built-in defaults, so where
+/// `other` has one and `cat` has none, `cat` has the built-in ones: `EXECUTE`
+/// to `PUBLIC` on functions, `USAGE` on types (`REVOKE … FROM PUBLIC` is the
+/// change). The owner's own privileges are left alone, as on objects.
+fn effective_defaults(cat: &Catalog, other: &Catalog) -> BTreeSet<DefaultPrivilege> {
+    let global = |c: &Catalog| -> BTreeSet<(String, String)> {
+        c.default_privileges.iter().filter(|d| d.schema.is_none()).map(|d| (d.role.clone(), d.objects.clone())).collect()
+    };
+    let mine = global(cat);
+    let mut out: BTreeSet<DefaultPrivilege> =
+        cat.default_privileges.iter().filter(|d| d.schema.is_some() || d.grant.grantee != d.role).cloned().collect();
+    for (role, objects) in global(other).difference(&mine) {
+        let builtin = match objects.as_str() {
+            "FUNCTIONS" => "EXECUTE",
+            "TYPES" => "USAGE",
+            _ => continue,
+        };
+        out.insert(DefaultPrivilege {
+            role: role.clone(),
+            schema: None,
+            objects: objects.clone(),
+            grant: Grant { grantee: "PUBLIC".into(), privilege: builtin.into(), grantable: false },
+        });
+    }
+    out
 }
 
 fn type_create(name: &str, kind: &TypeKind) -> Vec<String> {

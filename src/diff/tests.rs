@@ -270,3 +270,41 @@ fn qualified_names_split_outside_quotes() {
     assert_eq!(split_last("public.\"a.b\""), Some(("public", "\"a.b\"")));
     assert_eq!(split_last("public.t.c"), Some(("public.t", "c")));
 }
+
+fn default_privilege(role: &str, schema: Option<&str>, objects: &str, grantee: &str, privilege: &str) -> DefaultPrivilege {
+    DefaultPrivilege {
+        role: role.into(),
+        schema: schema.map(Into::into),
+        objects: objects.into(),
+        grant: Grant { grantee: grantee.into(), privilege: privilege.into(), grantable: false },
+    }
+}
+
+/// `ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC` leaves a
+/// global entry holding only the owner's own privilege (basejump's first
+/// migration): the change is the revoke from PUBLIC, not a grant to the owner.
+#[test]
+fn a_global_default_entry_is_compared_with_postgresqls_built_in_defaults() {
+    let from = Catalog::default();
+    let mut to = Catalog::default();
+    to.default_privileges.insert(default_privilege("postgres", None, "FUNCTIONS", "postgres", "EXECUTE"));
+    to.default_privileges.insert(default_privilege("postgres", Some("public"), "FUNCTIONS", "anon", "EXECUTE"));
+    assert_eq!(
+        sql(&plan(&from, &to, &[])),
+        [
+            "ALTER DEFAULT PRIVILEGES FOR ROLE postgres REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO anon;",
+        ]
+    );
+    assert_eq!(
+        sql(&plan(&to, &from, &[])),
+        [
+            "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public REVOKE EXECUTE ON FUNCTIONS FROM anon;",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE postgres GRANT EXECUTE ON FUNCTIONS TO PUBLIC;",
+        ]
+    );
+    // A global entry on tables holds the owner's privileges only: nothing to say.
+    let mut tables = Catalog::default();
+    tables.default_privileges.insert(default_privilege("postgres", None, "TABLES", "postgres", "SELECT"));
+    assert!(plan(&from, &tables, &[]).is_empty());
+}
