@@ -160,6 +160,29 @@ impl LeftOut<'_> {
     }
 }
 
+/// Every schema's default privileges of the roles the loading user may act
+/// for, taken back (but those of `{skipped}`, the schemas the file leaves out).
+const TAKE_BACK: &str = "\
+DO $$
+DECLARE d record;
+BEGIN
+  FOR d IN SELECT pg_catalog.pg_get_userbyid(a.defaclrole) AS role, n.nspname AS schema,
+                  CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'
+                                       WHEN 'f' THEN 'FUNCTIONS' ELSE 'TYPES' END AS objects,
+                  CASE WHEN x.grantee = 0 THEN 'PUBLIC'
+                       ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x.grantee)) END AS grantee
+             FROM pg_catalog.pg_default_acl a
+             JOIN pg_catalog.pg_namespace n ON n.oid = a.defaclnamespace
+            CROSS JOIN LATERAL pg_catalog.aclexplode(a.defaclacl) x
+            WHERE pg_catalog.pg_has_role(a.defaclrole, 'MEMBER') AND a.defaclobjtype IN ('r', 'S', 'f', 'T')
+              AND n.nspname <> ALL (ARRAY[{skipped}]::text[])
+  LOOP
+    EXECUTE pg_catalog.format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I REVOKE ALL ON %s FROM %s',
+                              d.role, d.schema, d.objects, d.grantee);
+  END LOOP;
+END $$;
+";
+
 /// `ALTER DEFAULT PRIVILEGES … GRANT x ON TABLES TO r;` → the same `REVOKE ALL … FROM r;`.
 fn undo_default_grant(line: &str) -> Option<String> {
     let (head, rest) = line.strip_prefix("ALTER DEFAULT PRIVILEGES ")?.split_once(" GRANT ")?;
@@ -183,13 +206,17 @@ pub fn normalise(raw: &str, left_out: LeftOut<'_>) -> String {
         .filter(|e| e.kind == "DEFAULT ACL")
         .flat_map(|e| e.text.lines().filter_map(undo_default_grant).collect::<Vec<_>>())
         .collect();
-    if !undo.is_empty() {
+    if !undo.is_empty() || !left_out.schemas.is_empty() {
         out.push_str("-- Objects made below get only the privileges written for them: the default privileges\n");
         out.push_str("-- the database may have are taken back here, and given back at the end.\n");
         for line in undo {
             out.push_str(&line);
             out.push('\n');
         }
+        // Those the loading database has and this one had not (Supabase's for anon in
+        // public, which a migration revoked): every schema's, but for the schemas left out.
+        let skipped: Vec<String> = left_out.schemas.iter().map(|s| crate::sql::literal(s)).collect();
+        out.push_str(&TAKE_BACK.replace("{skipped}", &skipped.join(", ")));
         out.push('\n');
     }
     for e in kept {
@@ -342,6 +369,11 @@ ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT SELECT ON TABL
         let table = a.find("CREATE TABLE public.notes").unwrap();
         let grant = a.find("GRANT ALL ON TABLES  TO anon;").unwrap();
         assert!(revoke < table && table < grant, "{a}");
+        // Also those the loading database has and the dumped one had not, but in the schemas left out.
+        let b = super::normalise(raw, LeftOut { schemas: &["storage".into()], ..Default::default() });
+        let all = b.find("REVOKE ALL ON %s FROM %s").expect(&b);
+        assert!(all < b.find("CREATE TABLE public.notes").unwrap(), "{b}");
+        assert!(b.contains("n.nspname <> ALL (ARRAY[E'storage']::text[])"), "{b}");
     }
 
     #[test]

@@ -39,21 +39,20 @@ pub(super) fn comment_on(target: &str, old: &Option<String>, new: &Option<String
 }
 
 /// The grants a new object gets by itself from its owner's default privileges
-/// (PostgreSQL's own: `EXECUTE` to `PUBLIC` on functions, `USAGE` on types).
-pub(super) fn expected_acl(cat: &Catalog, owner: &str, schema: &str, objects: &str) -> Acl {
-    let of = |global: bool| {
-        cat.default_privileges
-            .iter()
-            .filter(move |d| {
-                d.role == owner
-                    && d.objects == objects
-                    && d.schema.is_none() == global
-                    && (global || d.schema.as_deref() == Some(schema))
-            })
-            .map(|d| d.grant.clone())
+/// (PostgreSQL's own: `EXECUTE` to `PUBLIC` on functions, `USAGE` on types),
+/// as they are when the migration creates it: the default privileges `to`
+/// drops are revoked before (among the drops), those it adds are granted after.
+pub(super) fn expected_acl(from: &Catalog, to: &Catalog, owner: &str, schema: &str, objects: &str) -> Acl {
+    let (old, new) = (effective_defaults(from, to), effective_defaults(to, from));
+    let mut acl: Acl = old
+        .intersection(&new)
+        .filter(|d| d.role == owner && d.objects == objects && d.schema.as_deref().is_none_or(|s| s == schema))
+        .map(|d| d.grant.clone())
+        .collect();
+    let global = |c: &Catalog| {
+        c.default_privileges.iter().any(|d| d.role == owner && d.objects == objects && d.schema.is_none())
     };
-    let mut acl: Acl = of(true).collect();
-    if acl.is_empty() {
+    if !global(from) && !global(to) {
         let builtin = match objects {
             "FUNCTIONS" => Some("EXECUTE"),
             "TYPES" => Some("USAGE"),
@@ -61,7 +60,6 @@ pub(super) fn expected_acl(cat: &Catalog, owner: &str, schema: &str, objects: &s
         };
         acl.extend(builtin.map(|p| Grant { grantee: "PUBLIC".into(), privilege: p.into(), grantable: false }));
     }
-    acl.extend(of(false));
     acl
 }
 
@@ -321,7 +319,7 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
                 if let Some(sql) = comment_on(&format!("{class} {name}"), &None, &v.comment) {
                     b.create(&key, rank::VIEW, sql);
                 }
-                let base = expected_acl(from, &v.owner, super::schema_of(name).unwrap_or(""), "TABLES");
+                let base = expected_acl(from, to, &v.owner, super::schema_of(name).unwrap_or(""), "TABLES");
                 for sql in acl_changes(&format!("TABLE {name}"), None, &base, &v.acl, Some(&v.owner)) {
                     b.create(&key, rank::VIEW, sql);
                 }
@@ -380,7 +378,7 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
                 if let Some(sql) = comment_on(&format!("{class} {name}"), &None, &f.comment) {
                     b.create(&key, rank::FUNCTION, sql);
                 }
-                let base = expected_acl(from, &f.owner, super::schema_of(name).unwrap_or(""), "FUNCTIONS");
+                let base = expected_acl(from, to, &f.owner, super::schema_of(name).unwrap_or(""), "FUNCTIONS");
                 for sql in acl_changes(&format!("{class} {name}"), None, &base, &f.acl, Some(&f.owner)) {
                     b.create(&key, rank::FUNCTION, sql);
                 }
@@ -893,7 +891,7 @@ fn sequences(from: &Catalog, to: &Catalog, owner: &str, b: &mut Builder) {
         match old {
             None => {
                 b.create(&key, rank::SEQUENCE, format!("CREATE SEQUENCE {name} {};", spec(s)));
-                let base = expected_acl(from, &s.owner, super::schema_of(name).unwrap_or(""), "SEQUENCES");
+                let base = expected_acl(from, to, &s.owner, super::schema_of(name).unwrap_or(""), "SEQUENCES");
                 for sql in acl_changes(&format!("SEQUENCE {name}"), None, &base, &s.acl, Some(&s.owner)) {
                     b.create(&key, rank::SEQUENCE, sql);
                 }

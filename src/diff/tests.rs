@@ -308,3 +308,33 @@ fn a_global_default_entry_is_compared_with_postgresqls_built_in_defaults() {
     tables.default_privileges.insert(default_privilege("postgres", None, "TABLES", "postgres", "SELECT"));
     assert!(plan(&from, &tables, &[]).is_empty());
 }
+
+/// A default privilege the declared schema drops is revoked before the
+/// migration creates anything, so a new function gets none of it: what it
+/// should have (basejump's functions for `authenticated`) is granted.
+#[test]
+fn a_new_objects_grants_count_with_the_default_privileges_in_force_when_it_is_made() {
+    let mut from = Catalog::default();
+    from.default_privileges.insert(default_privilege("postgres", Some("public"), "FUNCTIONS", "authenticated", "EXECUTE"));
+    let mut to = Catalog::default();
+    let grant = |grantee: &str| Grant { grantee: grantee.into(), privilege: "EXECUTE".into(), grantable: false };
+    to.functions.insert(
+        "public.f()".into(),
+        Function {
+            procedure: false,
+            definition: "CREATE OR REPLACE FUNCTION public.f()\n RETURNS int\n LANGUAGE sql\nAS $function$ SELECT 1 $function$\n"
+                .into(),
+            arguments: String::new(),
+            result: Some("integer".into()),
+            owner: "postgres".into(),
+            comment: None,
+            acl: [grant("postgres"), grant("authenticated")].into(),
+        },
+    );
+    let up = sql(&plan(&from, &to, &[]));
+    let revoke = up.iter().position(|s| s.contains("REVOKE EXECUTE ON FUNCTIONS FROM authenticated")).expect("revoked");
+    let create = up.iter().position(|s| s.starts_with("CREATE OR REPLACE FUNCTION public.f()")).expect("created");
+    assert!(revoke < create, "{up:?}");
+    assert!(up.contains(&"GRANT EXECUTE ON FUNCTION public.f() TO authenticated;".to_string()), "{up:?}");
+    assert!(up.contains(&"REVOKE EXECUTE ON FUNCTION public.f() FROM PUBLIC;".to_string()), "{up:?}");
+}
