@@ -85,6 +85,7 @@ fn header_of(line: &str) -> Option<(String, String, String)> {
 fn entries(raw: &str) -> Vec<Entry> {
     let mut out: Vec<Entry> = Vec::new();
     let lines: Vec<&str> = raw.lines().collect();
+    let mut quote: Option<String> = None;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
@@ -92,6 +93,7 @@ fn entries(raw: &str) -> Vec<Entry> {
         if line == "--" && i + 2 < lines.len() && lines[i + 2] == "--" {
             if let Some((name, kind, schema)) = header_of(lines[i + 1]) {
                 out.push(Entry { name, kind, schema, text: format!("--\n{}\n--\n", strip_owner(lines[i + 1])) });
+                quote = None;
                 i += 3;
                 continue;
             }
@@ -103,13 +105,38 @@ fn entries(raw: &str) -> Vec<Entry> {
         }
         if let Some(last) = out.last_mut() {
             if !is_noise(line) {
-                last.text.push_str(line.trim_end());
+                // Trailing spaces go, but inside a dollar-quoted body (a function's), which keeps its text.
+                let inside = quote.is_some();
+                dollar_quotes(line, &mut quote);
+                last.text.push_str(if inside || quote.is_some() { line } else { line.trim_end() });
                 last.text.push('\n');
             }
         }
         i += 1;
     }
     out
+}
+
+/// Follow `$tag$` quotes through `line`: `open` is the tag of the body the
+/// line ends inside, if any.
+fn dollar_quotes(line: &str, open: &mut Option<String>) {
+    let mut rest = line;
+    while let Some(start) = rest.find('$') {
+        let after = &rest[start + 1..];
+        let Some(len) = after.find('$') else { return };
+        let tag = &after[..len];
+        if !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || tag.starts_with(|c: char| c.is_ascii_digit()) {
+            rest = after;
+            continue;
+        }
+        let token = &rest[start..start + len + 2];
+        match open {
+            Some(t) if t == token => *open = None,
+            Some(_) => {}
+            None => *open = Some(token.to_string()),
+        }
+        rest = &rest[start + len + 2..];
+    }
 }
 
 /// The header's `; Owner: …` differs between servers (and `--no-owner` still writes it).
@@ -219,11 +246,22 @@ pub fn normalise(raw: &str, left_out: LeftOut<'_>) -> String {
         out.push_str(&TAKE_BACK.replace("{skipped}", &skipped.join(", ")));
         out.push('\n');
     }
+    // Blank lines are collapsed between entries only: inside one they may be a
+    // function's body, which must load as it was written.
+    let mut out = tidy(&out);
     for e in kept {
-        out.push_str(&e.text);
+        let mut lines = e.text.lines();
+        let head: Vec<&str> = lines.by_ref().take(3).collect();
+        let body: Vec<&str> = lines.collect();
+        let first = body.iter().position(|l| !l.trim().is_empty()).unwrap_or(body.len());
+        let last = body.iter().rposition(|l| !l.trim().is_empty()).map_or(first, |i| i + 1);
         out.push('\n');
+        for line in head.iter().chain(&[""]).chain(&body[first..last]) {
+            out.push_str(line);
+            out.push('\n');
+        }
     }
-    tidy(&out)
+    out
 }
 
 /// The whole file: the normalised dump, then what the migrations added to
@@ -389,6 +427,17 @@ CREATE FUNCTION public.f() RETURNS void\n    LANGUAGE plpgsql\n    SET search_pa
         let a = normalise(raw, &[]);
         assert!(a.contains("    SET search_path TO ''"), "{a}");
         assert!(a.contains("SET LOCAL work_mem = '1MB';"), "{a}");
+    }
+
+    #[test]
+    fn a_function_body_keeps_its_blank_lines_and_trailing_spaces() {
+        let raw = "--\n-- Name: f(); Type: FUNCTION; Schema: public; Owner: x\n--\n\n\n\
+CREATE FUNCTION public.f() RETURNS int\n    LANGUAGE plpgsql\n    AS $$\nBEGIN  \n\n\n    RETURN 1;\nEND $$;\n\n\n\n\
+--\n-- Name: g(); Type: FUNCTION; Schema: public; Owner: x\n--\n\nCREATE FUNCTION public.g() RETURNS int\n    LANGUAGE sql\n    AS $$ SELECT 2 $$;\n";
+        let a = normalise(raw, &[]);
+        assert!(a.contains("AS $$\nBEGIN  \n\n\n    RETURN 1;\nEND $$;\n\n--\n-- Name: g()"), "{a}");
+        assert!(a.contains("Schema: public\n--\n\nCREATE FUNCTION public.f()"), "{a}");
+        assert!(a.ends_with("$$ SELECT 2 $$;\n"), "{a}");
     }
 
     #[test]
