@@ -59,3 +59,55 @@ pub fn relax_durability(admin: &mut dyn Session, name: &str) -> Result<()> {
 pub fn drop_database(admin: &mut dyn Session, name: &str) {
     let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", crate::sql::ident(name)));
 }
+
+/// What makes a server the same server: its cluster's identifier and its
+/// version (a cluster made again, or upgraded, is another one).
+pub fn server_identity(admin: &mut dyn Session) -> Result<String> {
+    let rows = admin
+        .query(
+            "SELECT (SELECT system_identifier FROM pg_catalog.pg_control_system())::text || '/' \
+                 || pg_catalog.current_setting('server_version_num')",
+            &[],
+        )
+        .map_err(|e| query_error("identify the scratch server", e))?;
+    Ok(rows.text(0, 0).unwrap_or_default())
+}
+
+/// The databases whose names start with `prefix`.
+pub fn databases_named(admin: &mut dyn Session, prefix: &str) -> Result<Vec<String>> {
+    let rows = admin
+        .query("SELECT datname::text FROM pg_catalog.pg_database WHERE pg_catalog.starts_with(datname, $1)", &[prefix])
+        .map_err(|e| query_error("list the kept scratch databases", e))?;
+    Ok((0..rows.len).filter_map(|r| rows.text(r, 0)).collect())
+}
+
+/// Rename a database nobody is connected to; false when it cannot be
+/// (gone, in use, or the new name taken by another run).
+pub fn rename_database(admin: &mut dyn Session, from: &str, to: &str) -> bool {
+    admin.execute(&format!("ALTER DATABASE {} RENAME TO {}", crate::sql::ident(from), crate::sql::ident(to))).is_ok()
+}
+
+/// A kept database: read-only for whoever connects to it (diff only reads
+/// it), and saying what it is.
+pub fn keep_database(admin: &mut dyn Session, name: &str, what: &str) -> Result<()> {
+    let db = crate::sql::ident(name);
+    admin
+        .execute(&format!(
+            "ALTER DATABASE {db} SET default_transaction_read_only = on; COMMENT ON DATABASE {db} IS {}",
+            crate::sql::literal(what)
+        ))
+        .map_err(|e| query_error(&format!("keep the scratch database {name}"), e))
+}
+
+/// A kept database taken back to be changed (migrations added to it).
+pub fn unkeep_database(admin: &mut dyn Session, name: &str) -> Result<()> {
+    admin
+        .execute(&format!("ALTER DATABASE {} RESET default_transaction_read_only", crate::sql::ident(name)))
+        .map_err(|e| query_error(&format!("reuse the scratch database {name}"), e))
+}
+
+/// Drop a database unless someone uses it (another run reading it): it is
+/// dropped another time.
+pub fn drop_unused_database(admin: &mut dyn Session, name: &str) {
+    let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {}", crate::sql::ident(name)));
+}
