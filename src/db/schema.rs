@@ -8,8 +8,16 @@ use crate::error::Result;
 /// The schema as comparable lines, one per object and property (`verify`
 /// compares two): the one catalog reader's model, flattened.
 pub fn snapshot(conn: &mut dyn Session) -> Result<std::collections::BTreeSet<String>> {
-    Ok(super::catalog::read(conn, &super::catalog::Options::default())?.lines())
+    Ok(super::catalog::read_objects(conn, &super::catalog::Options::default(), None)?.lines())
 }
+
+/// The schema read once, then again only where a transaction changed it
+/// ([`Tracked::changed`]): its lines are always what [`snapshot`] would give.
+pub fn tracked(conn: &mut dyn Session) -> Result<Tracked> {
+    Tracked::read(conn, super::catalog::Options::default())
+}
+
+pub use super::catalog::Tracked;
 
 /// Create a database as a copy of `template` (no session may use the template).
 /// Its settings (`ALTER DATABASE … SET`, such as the Supabase-like
