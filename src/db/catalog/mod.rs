@@ -13,7 +13,7 @@ mod read;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use read::{read, Options};
+pub use read::{read, read_managed_additions, Options};
 
 /// One privilege granted: `grantee` is a role name or `PUBLIC`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
