@@ -235,18 +235,6 @@ pub fn pg_dump_schema(url: &DbUrl, pg_dump: &Path, left_out: &[String], tables_o
     }
 }
 
-/// Everything a schema file is made of. pg_dump runs while this connection
-/// reads the rest, so the whole takes about as long as pg_dump alone.
-pub fn read(
-    conn: &mut dyn Session,
-    url: &DbUrl,
-    pg_dump: &Path,
-    history: &History,
-    managed: &Managed,
-) -> Result<Pieces> {
-    read_pieces(conn, url, pg_dump, managed, (&[], &[])).map(|p| Pieces { history: history_rows(history), ..p })
-}
-
 /// The schema without the bookkeeping (our schema, diesel's and Supabase's
 /// history tables) and without history rows: a baseline migration's.
 pub fn read_without_history(
@@ -258,24 +246,46 @@ pub fn read_without_history(
 ) -> Result<Pieces> {
     let schemas = ["cargo_migrate".to_string(), "supabase_migrations".to_string()];
     let table = history.table.clone().unwrap_or_else(|| format!("public.{DIESEL_TABLE}"));
-    read_pieces(conn, url, pg_dump, managed, (&schemas, &[table]))
+    let started = start_without(conn, url, pg_dump, managed, (&schemas, &[table]))?;
+    started.finish(conn, &History::default())
 }
 
-fn read_pieces(
+/// pg_dump running beside the connection; [`Started::finish`] reads the
+/// rest on the connection (which may do other work meanwhile) and waits.
+pub struct Started {
+    dumping: std::thread::JoinHandle<Result<String>>,
+    left_out: Vec<String>,
+}
+
+/// Start pg_dump of the database at `url` without the managed schemas it
+/// has: everything a schema file is made of comes from it and `finish`, so
+/// the whole takes about as long as pg_dump alone.
+pub fn start(conn: &mut dyn Session, url: &DbUrl, pg_dump: &Path, managed: &Managed) -> Result<Started> {
+    start_without(conn, url, pg_dump, managed, (&[], &[]))
+}
+
+fn start_without(
     conn: &mut dyn Session,
     url: &DbUrl,
     pg_dump: &Path,
     managed: &Managed,
     (schemas_out, tables_out): (&[String], &[String]),
-) -> Result<Pieces> {
+) -> Result<Started> {
     let left_out = managed_here(conn, managed)?;
     let all_out: Vec<String> = left_out.iter().chain(schemas_out).cloned().collect();
-    std::thread::scope(|scope| {
-        let dumping = scope.spawn(|| pg_dump_schema(url, pg_dump, &all_out, tables_out));
-        let extras = extras(conn, &left_out);
-        let raw = dumping.join().unwrap_or_else(|_| Err(Error::new(Kind::Internal, "pg_dump's reader failed")));
-        Ok(Pieces { raw: raw?, extras: extras?, history: Vec::new(), left_out: left_out.clone() })
-    })
+    let (url, pg_dump, tables_out) = (url.clone(), pg_dump.to_path_buf(), tables_out.to_vec());
+    let dumping = std::thread::spawn(move || pg_dump_schema(&url, &pg_dump, &all_out, &tables_out));
+    Ok(Started { dumping, left_out })
+}
+
+impl Started {
+    /// What the migrations added to the managed schemas, read on `conn`,
+    /// the rows of `history`, and pg_dump's text once it is done.
+    pub fn finish(self, conn: &mut dyn Session, history: &History) -> Result<Pieces> {
+        let extras = extras(conn, &self.left_out);
+        let raw = self.dumping.join().unwrap_or_else(|_| Err(Error::new(Kind::Internal, "pg_dump's reader failed")));
+        Ok(Pieces { raw: raw?, extras: extras?, history: history_rows(history), left_out: self.left_out })
+    }
 }
 
 /// Load a schema file into an empty database: one transaction, all or nothing.

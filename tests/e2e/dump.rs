@@ -120,6 +120,13 @@ fn the_schema_file_is_kept_after_up_down_and_redo_on_the_local_database() {
     let file = p.root.join("db/schema.sql");
     let read = || std::fs::read_to_string(&file).unwrap();
     assert!(read().contains("CREATE TABLE public.second ("), "{}", read());
+    // What `up` wrote (its pg_dump running beside the advisor) is what the migrations make.
+    p.cargo_migrate(&["dump", "--check"]).ok();
+    // An `up` that applies nothing leaves the file alone.
+    std::fs::write(&file, format!("{}-- edited by hand\n", read())).unwrap();
+    p.cargo_migrate(&["up"]).ok();
+    assert!(read().ends_with("-- edited by hand\n"), "{}", read());
+    p.cargo_migrate(&["dump"]).ok();
     p.cargo_migrate(&["down"]).ok();
     assert!(!read().contains("public.second") && read().contains("CREATE TABLE public.first ("), "{}", read());
     p.cargo_migrate(&["redo"]).ok();
