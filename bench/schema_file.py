@@ -149,8 +149,16 @@ def bench_up(bin_, n, runs):
                 run_timed(cm(["down", "--all", "--yes"], root, bin_), cwd=root, env=env_for(root))
                 t = timed(cm(["up", "--quiet", *extra], root, bin_), root)
                 (kept if name == "kept" else plain).append(t)
+        # What the kept file costs at least: pg_dump alone, run as `dump` runs it.
+        import json
+        url = run_timed(cm(["local", "url", "--show-password"], root, bin_), cwd=root, env=env_for(root))[2].strip().splitlines()[-1]
+        out = run_timed(cm(["dump", "--format", "json"], root, bin_), cwd=root, env=env_for(root))[2]
+        left_out = json.loads(out[out.index("{"):])["left_out"]
+        pg_dump = os.environ.get("BENCH_PG_DUMP") or str(Path(local_bin(root, bin_)) / "pg_dump")
+        alone = [timed([pg_dump, "--schema-only", "--no-owner", *(f"--exclude-schema={s}" for s in left_out),
+                        "-f", root / "plain.sql", "-d", url], root) for _ in range(runs)]
         run_timed(cm(["local", "stop"], root, bin_), cwd=root, env=env_for(root))
-        return med(plain), med(kept)
+        return med(plain), med(kept), med(alone)
 
 
 def bench_load(bin_, n, runs):
@@ -192,10 +200,12 @@ def main():
               f"{ours.wall / theirs.wall:.2f}x wall, "
               f"{(ours.client + ours.server) / (theirs.client + theirs.server):.2f}x CPU")
     if "up" in args.only:
-        plain, kept = bench_up(args.bin, args.n, args.runs)
+        plain, kept, alone = bench_up(args.bin, args.n, args.runs)
         print(f"up, N = {args.n}: without the schema file {show(plain)}, with it {show(kept)}, "
               f"+{(kept.wall / plain.wall - 1) * 100:.1f} % wall, "
-              f"+{((kept.client + kept.server) / (plain.client + plain.server) - 1) * 100:.1f} % CPU")
+              f"+{((kept.client + kept.server) / (plain.client + plain.server) - 1) * 100:.1f} % CPU; "
+              f"pg_dump alone (without the left-out schemas) {show(alone)} = "
+              f"{alone.wall / plain.wall * 100:.0f} % of up's wall")
     if "load" in args.only:
         replay, load = bench_load(args.bin, args.replay, args.runs)
         print(f"local reset, {args.replay} migrations: replay {show(replay)}, --from-schema (file of {args.replay - 10}, "
