@@ -1,9 +1,10 @@
 //! `cargo migrate dump`: the schema as SQL. pg_dump `--schema-only` (the one
 //! `--backup` would use) without the schemas Supabase manages, while this
-//! connection reads what the migrations added to those schemas (policies and
-//! triggers calling the project's functions from the catalog reader, bucket
-//! rows, cron jobs) and the history; `dump_text` puts the pieces together. Also loading such a file
-//! (`--from-schema`) and making a Supabase-like scratch copy's text for `squash`.
+//! connection reads what the migrations added to those schemas (from the
+//! catalog reader: policies, triggers calling the project's functions; then
+//! bucket rows, cron jobs) and the history; `dump_text` puts the pieces
+//! together. Also loading such a file (`--from-schema`) and making a
+//! Supabase-like scratch copy's text for `squash`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
