@@ -92,10 +92,28 @@ def reaped_cpu(pid):
     return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 
 
+def settled(pid):
+    """Wait until the postmaster has no backend but its own workers left to reap: a client's
+    backend ends a little after the client, and its CPU counts only once reaped."""
+    import time
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for _ in range(50):
+        try:
+            kids = children.read_text().split()
+        except OSError:
+            return
+        busy = [k for k in kids if "postgres: postgres " in Path(f"/proc/{k}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")] if kids else []
+        if not busy:
+            return
+        time.sleep(0.02)
+
+
 def timed(cmd, root):
     pid = postmaster_pid(root)
+    settled(pid)
     before, server_before = resource.getrusage(resource.RUSAGE_CHILDREN), reaped_cpu(pid)
     wall = run_timed(cmd, cwd=root, env=env_for(root))[0]
+    settled(pid)
     after, server_after = resource.getrusage(resource.RUSAGE_CHILDREN), reaped_cpu(pid)
     client = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     # `local reset` starts another postmaster: its server time is not known.
