@@ -674,7 +674,11 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
 /// change). The owner's own privileges are left alone, as on objects.
 fn effective_defaults(cat: &Catalog, other: &Catalog) -> BTreeSet<DefaultPrivilege> {
     let global = |c: &Catalog| -> BTreeSet<(String, String)> {
-        c.default_privileges.iter().filter(|d| d.schema.is_none()).map(|d| (d.role.clone(), d.objects.clone())).collect()
+        c.default_privileges
+            .iter()
+            .filter(|d| d.schema.is_none())
+            .map(|d| (d.role.clone(), d.objects.clone()))
+            .collect()
     };
     let mine = global(cat);
     let mut out: BTreeSet<DefaultPrivilege> =
