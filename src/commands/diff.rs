@@ -69,7 +69,7 @@ fn renames(args: &DiffArgs) -> Result<Vec<Rename>> {
 pub fn run(ctx: &Context, args: &DiffArgs) -> Result<u8> {
     let renames = renames(args)?;
     let mut source = ctx.source()?;
-    source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+    source.check_runnable(source.migrations.iter().map(|m| m.version.to_string()).collect());
     crate::plan::check_source(&source.problems)?;
     // Say what is wrong with the name before building anything.
     let name = match (args.database, &args.write, &args.name, args.dry_run) {
@@ -106,7 +106,7 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> Result<u8> {
     let migrated_hint =
         |e: Error| e.hint("diff builds the migrations' schema on a scratch database: the migrations must apply there");
 
-    let all: Vec<String> = source.migrations.iter().map(|m| m.version.clone()).collect();
+    let all: Vec<String> = source.migrations.iter().map(|m| m.version.to_string()).collect();
     let (from, to, mode) = match &files {
         Some(files) => {
             let keys = migration_keys(scratch.key("m"), &all, &source)?;

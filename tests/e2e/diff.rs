@@ -242,6 +242,19 @@ fn diff_in_a_supabase_project_keeps_the_projects_objects_in_managed_schemas() {
     assert_eq!(j["changes"], false, "{j}");
 }
 
+/// On Supabase `extensions` is on the database's `search_path`, so migrations
+/// call `gen_random_bytes()` unqualified. The scratch databases are copies,
+/// which must keep that setting: before, both sides failed to build.
+#[test]
+fn diff_keeps_the_databases_search_path_on_its_scratch_copies() {
+    let p = Project::bare("app");
+    let table = "CREATE TABLE public.invites (token text DEFAULT encode(gen_random_bytes(8), 'hex'));\n";
+    p.write("supabase/migrations/20250101000000_init.sql", table);
+    p.write("supabase/schemas/10_invites.sql", table);
+    let j = p.cargo_migrate_json(&["diff", "--dry-run"]).ok().json();
+    assert_eq!(j["changes"], false, "{j}");
+}
+
 /// The databases diff keeps on the local server, by name with their oid
 /// (a database renamed keeps its oid; one made again gets a new one), and
 /// every other database besides the server's own and the project's.
