@@ -334,7 +334,7 @@ impl Scratch {
                 self.base_read = true;
                 return Ok(Side::Ready(base));
             }
-            let db = if last_side && self.kept.is_none() && !self.base_read { base } else { self.copy(&base)? };
+            let db = if last_side && self.kept.is_none() && !self.base_read { base } else { self.work_copy(&base)? };
             self.relax_durability(&db)?;
             return Ok(Side::Build { db, from: 0, keep: None });
         };
@@ -355,9 +355,17 @@ impl Scratch {
                 return Ok(Side::Build { db, from: i + 1, keep: Some(keep) });
             }
         }
-        let db = self.copy(&base)?;
-        self.relax_durability(&db)?;
+        let db = self.work_copy(&base)?;
         Ok(Side::Build { db, from: 0, keep: Some(keep) })
+    }
+
+    /// A copy of the base to build a side on: writable (a copy takes the
+    /// settings of its template, and a kept base is read-only), quick to commit.
+    fn work_copy(&mut self, base: &str) -> Result<String> {
+        let db = self.copy(base)?;
+        schema::unkeep_database(&mut self.admin, &db)?;
+        self.relax_durability(&db)?;
+        Ok(db)
     }
 
     /// A side built (nobody connected to it any more): kept, if it is to be.
