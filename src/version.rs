@@ -296,7 +296,9 @@ mod tests {
     fn a_version_is_shown_as_its_string_with_widths() {
         let v = Version::from("7");
         assert_eq!(format!("{v:0>3}|{v}|{v:<2}|"), "007|7|7 |");
-        assert!(v < "8".to_string() && v == "7" && "7" == v);
+        assert!(v < "8".to_string());
+        assert!(v == "7");
+        assert!("7" == v);
     }
 
     #[test]
