@@ -296,7 +296,8 @@ mod tests {
     fn a_version_is_shown_as_its_string_with_widths() {
         let v = Version::from("7");
         assert_eq!(format!("{v:0>3}|{v}|{v:<2}|"), "007|7|7 |");
-        assert!(v < "8".to_string());
+        let eight = String::from("8");
+        assert!(v < eight);
         assert!(v == "7");
         assert!("7" == v);
     }
