@@ -145,7 +145,7 @@ pub fn migrated_scratch(ctx: &Context, scratch: &mut Scratch, source: &Source, t
         .migrations
         .iter()
         .filter(|m| to.is_none_or(|to| m.version.as_str() <= to))
-        .map(|m| Step::Apply(m.version.clone()))
+        .map(|m| Step::Apply(m.version.to_string()))
         .collect();
     let mut conn = scratch.connect(&base)?;
     scratch.run_steps(&mut conn, &base, &steps, source).map_err(|e| {
@@ -169,7 +169,7 @@ fn check(ctx: &Context, args: &DumpArgs) -> Result<u8> {
         Err(e) => return Err(Error::io(&path, "read", e)),
     };
     let mut source = ctx.source()?;
-    source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+    source.check_runnable(source.migrations.iter().map(|m| m.version.to_string()).collect());
     crate::plan::check_source(&source.problems)?;
     let mut scratch = Scratch::open(ctx, args.scratch_url.as_deref(), &args.db.local_db, "dump")?;
     let db = migrated_scratch(ctx, &mut scratch, &source, None)?;
