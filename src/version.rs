@@ -79,6 +79,43 @@ impl PartialEq<String> for Version {
     }
 }
 
+impl PartialEq<Version> for String {
+    fn eq(&self, other: &Version) -> bool {
+        *self == other.0
+    }
+}
+
+impl PartialEq<Version> for str {
+    fn eq(&self, other: &Version) -> bool {
+        self == other.0
+    }
+}
+
+impl PartialEq<Version> for &str {
+    fn eq(&self, other: &Version) -> bool {
+        *self == other.0
+    }
+}
+
+/// Versions compare with the strings the database returns, as strings (diesel's order).
+impl PartialOrd<String> for Version {
+    fn partial_cmp(&self, other: &String) -> Option<std::cmp::Ordering> {
+        Some(self.0.as_str().cmp(other.as_str()))
+    }
+}
+
+impl PartialOrd<str> for Version {
+    fn partial_cmp(&self, other: &str) -> Option<std::cmp::Ordering> {
+        Some(self.0.as_str().cmp(other))
+    }
+}
+
+impl PartialOrd<&str> for Version {
+    fn partial_cmp(&self, other: &&str) -> Option<std::cmp::Ordering> {
+        Some(self.0.as_str().cmp(*other))
+    }
+}
+
 /// diesel's rule: the version is the folder name up to the first `_`, dashes removed.
 pub fn version_of(folder: &str) -> String {
     let head = folder.split('_').next().unwrap_or("");

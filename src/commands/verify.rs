@@ -114,7 +114,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     // What to verify: the target's pending migrations (it is only read), or all.
     let (source, versions) = if args.all {
         let source = ctx.source()?;
-        let all = source.migrations.iter().map(|m| m.version.clone()).collect();
+        let all = source.migrations.iter().map(|m| m.version.to_string()).collect();
         (source, all)
     } else {
         let (source, db) = ctx.read_both(&args.db, "verify", false)?;
@@ -123,7 +123,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     };
     if versions.is_empty() {
         let mut source = source;
-        source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+        source.check_runnable(source.migrations.iter().map(|m| m.version.to_string()).collect());
         crate::plan::check_source(&source.problems)?;
         r.line(format!("{} nothing to verify: no migration is pending (`--all` verifies every one)", "✓".green()));
         r.json(&VerifyOutput { ok: true, command: "verify", migrations: Vec::new() });
@@ -157,7 +157,7 @@ pub fn verify(
     server: &ScratchServer,
     lint: bool,
 ) -> Result<Vec<(String, String, Verdict)>> {
-    source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+    source.check_runnable(source.migrations.iter().map(|m| m.version.to_string()).collect());
     crate::plan::check_source(&source.problems)?;
     if lint {
         super::lint::before_verify(ctx, &source, versions)?;
@@ -198,7 +198,7 @@ fn at_start(ctx: &Context, source: &Source, first: &str, server: &ScratchServer)
         .migrations
         .iter()
         .take_while(|m| m.version.as_str() < first)
-        .map(|m| Step::Apply(m.version.clone()))
+        .map(|m| Step::Apply(m.version.to_string()))
         .collect();
     {
         let mut conn = scratch.connect(&base)?;

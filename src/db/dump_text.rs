@@ -85,6 +85,7 @@ fn header_of(line: &str) -> Option<(String, String, String)> {
 fn entries(raw: &str) -> Vec<Entry> {
     let mut out: Vec<Entry> = Vec::new();
     let lines: Vec<&str> = raw.lines().collect();
+    let mut quote: Option<String> = None;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
@@ -92,6 +93,7 @@ fn entries(raw: &str) -> Vec<Entry> {
         if line == "--" && i + 2 < lines.len() && lines[i + 2] == "--" {
             if let Some((name, kind, schema)) = header_of(lines[i + 1]) {
                 out.push(Entry { name, kind, schema, text: format!("--\n{}\n--\n", strip_owner(lines[i + 1])) });
+                quote = None;
                 i += 3;
                 continue;
             }
@@ -103,13 +105,39 @@ fn entries(raw: &str) -> Vec<Entry> {
         }
         if let Some(last) = out.last_mut() {
             if !is_noise(line) {
-                last.text.push_str(line.trim_end());
+                // Trailing spaces go, but inside a dollar-quoted body (a function's), which keeps its text.
+                let inside = quote.is_some();
+                dollar_quotes(line, &mut quote);
+                last.text.push_str(if inside || quote.is_some() { line } else { line.trim_end() });
                 last.text.push('\n');
             }
         }
         i += 1;
     }
     out
+}
+
+/// Follow `$tag$` quotes through `line`: `open` is the tag of the body the
+/// line ends inside, if any.
+fn dollar_quotes(line: &str, open: &mut Option<String>) {
+    let mut rest = line;
+    while let Some(start) = rest.find('$') {
+        let after = &rest[start + 1..];
+        let Some(len) = after.find('$') else { return };
+        let tag = &after[..len];
+        if !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || tag.starts_with(|c: char| c.is_ascii_digit())
+        {
+            rest = after;
+            continue;
+        }
+        let token = &rest[start..start + len + 2];
+        match open {
+            Some(t) if t == token => *open = None,
+            Some(_) => {}
+            None => *open = Some(token.to_string()),
+        }
+        rest = &rest[start + len + 2..];
+    }
 }
 
 /// The header's `; Owner: …` differs between servers (and `--no-owner` still writes it).
@@ -160,6 +188,29 @@ impl LeftOut<'_> {
     }
 }
 
+/// Every schema's default privileges of the roles the loading user may act
+/// for, taken back (but those of `{skipped}`, the schemas the file leaves out).
+const TAKE_BACK: &str = "\
+DO $$
+DECLARE d record;
+BEGIN
+  FOR d IN SELECT pg_catalog.pg_get_userbyid(a.defaclrole) AS role, n.nspname AS schema,
+                  CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'
+                                       WHEN 'f' THEN 'FUNCTIONS' ELSE 'TYPES' END AS objects,
+                  CASE WHEN x.grantee = 0 THEN 'PUBLIC'
+                       ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x.grantee)) END AS grantee
+             FROM pg_catalog.pg_default_acl a
+             JOIN pg_catalog.pg_namespace n ON n.oid = a.defaclnamespace
+            CROSS JOIN LATERAL pg_catalog.aclexplode(a.defaclacl) x
+            WHERE pg_catalog.pg_has_role(a.defaclrole, 'MEMBER') AND a.defaclobjtype IN ('r', 'S', 'f', 'T')
+              AND n.nspname <> ALL (ARRAY[{skipped}]::text[])
+  LOOP
+    EXECUTE pg_catalog.format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I REVOKE ALL ON %s FROM %s',
+                              d.role, d.schema, d.objects, d.grantee);
+  END LOOP;
+END $$;
+";
+
 /// `ALTER DEFAULT PRIVILEGES … GRANT x ON TABLES TO r;` → the same `REVOKE ALL … FROM r;`.
 fn undo_default_grant(line: &str) -> Option<String> {
     let (head, rest) = line.strip_prefix("ALTER DEFAULT PRIVILEGES ")?.split_once(" GRANT ")?;
@@ -183,20 +234,35 @@ pub fn normalise(raw: &str, left_out: LeftOut<'_>) -> String {
         .filter(|e| e.kind == "DEFAULT ACL")
         .flat_map(|e| e.text.lines().filter_map(undo_default_grant).collect::<Vec<_>>())
         .collect();
-    if !undo.is_empty() {
+    if !undo.is_empty() || !left_out.schemas.is_empty() {
         out.push_str("-- Objects made below get only the privileges written for them: the default privileges\n");
         out.push_str("-- the database may have are taken back here, and given back at the end.\n");
         for line in undo {
             out.push_str(&line);
             out.push('\n');
         }
+        // Those the loading database has and this one had not (Supabase's for anon in
+        // public, which a migration revoked): every schema's, but for the schemas left out.
+        let skipped: Vec<String> = left_out.schemas.iter().map(|s| crate::sql::literal(s)).collect();
+        out.push_str(&TAKE_BACK.replace("{skipped}", &skipped.join(", ")));
         out.push('\n');
     }
+    // Blank lines are collapsed between entries only: inside one they may be a
+    // function's body, which must load as it was written.
+    let mut out = tidy(&out);
     for e in kept {
-        out.push_str(&e.text);
+        let mut lines = e.text.lines();
+        let head: Vec<&str> = lines.by_ref().take(3).collect();
+        let body: Vec<&str> = lines.collect();
+        let first = body.iter().position(|l| !l.trim().is_empty()).unwrap_or(body.len());
+        let last = body.iter().rposition(|l| !l.trim().is_empty()).map_or(first, |i| i + 1);
         out.push('\n');
+        for line in head.iter().chain(&[""]).chain(&body[first..last]) {
+            out.push_str(line);
+            out.push('\n');
+        }
     }
-    tidy(&out)
+    out
 }
 
 /// The whole file: the normalised dump, then what the migrations added to
@@ -342,6 +408,11 @@ ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT SELECT ON TABL
         let table = a.find("CREATE TABLE public.notes").unwrap();
         let grant = a.find("GRANT ALL ON TABLES  TO anon;").unwrap();
         assert!(revoke < table && table < grant, "{a}");
+        // Also those the loading database has and the dumped one had not, but in the schemas left out.
+        let b = super::normalise(raw, LeftOut { schemas: &["storage".into()], ..Default::default() });
+        let all = b.find("REVOKE ALL ON %s FROM %s").expect(&b);
+        assert!(all < b.find("CREATE TABLE public.notes").unwrap(), "{b}");
+        assert!(b.contains("n.nspname <> ALL (ARRAY[E'storage']::text[])"), "{b}");
     }
 
     #[test]
@@ -357,6 +428,17 @@ CREATE FUNCTION public.f() RETURNS void\n    LANGUAGE plpgsql\n    SET search_pa
         let a = normalise(raw, &[]);
         assert!(a.contains("    SET search_path TO ''"), "{a}");
         assert!(a.contains("SET LOCAL work_mem = '1MB';"), "{a}");
+    }
+
+    #[test]
+    fn a_function_body_keeps_its_blank_lines_and_trailing_spaces() {
+        let raw = "--\n-- Name: f(); Type: FUNCTION; Schema: public; Owner: x\n--\n\n\n\
+CREATE FUNCTION public.f() RETURNS int\n    LANGUAGE plpgsql\n    AS $$\nBEGIN  \n\n\n    RETURN 1;\nEND $$;\n\n\n\n\
+--\n-- Name: g(); Type: FUNCTION; Schema: public; Owner: x\n--\n\nCREATE FUNCTION public.g() RETURNS int\n    LANGUAGE sql\n    AS $$ SELECT 2 $$;\n";
+        let a = normalise(raw, &[]);
+        assert!(a.contains("AS $$\nBEGIN  \n\n\n    RETURN 1;\nEND $$;\n\n--\n-- Name: g()"), "{a}");
+        assert!(a.contains("Schema: public\n--\n\nCREATE FUNCTION public.f()"), "{a}");
+        assert!(a.ends_with("$$ SELECT 2 $$;\n"), "{a}");
     }
 
     #[test]

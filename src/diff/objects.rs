@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{rank, split_last, Builder, HazardKind};
-use crate::db::catalog::{Acl, Catalog, Grant, TypeKind};
+use crate::db::catalog::{Acl, Catalog, DefaultPrivilege, Grant, TypeKind};
 use crate::sql::literal;
 
 /// The most common owner of `cat`'s objects: who runs the migrations, whose
@@ -39,21 +39,20 @@ pub(super) fn comment_on(target: &str, old: &Option<String>, new: &Option<String
 }
 
 /// The grants a new object gets by itself from its owner's default privileges
-/// (PostgreSQL's own: `EXECUTE` to `PUBLIC` on functions, `USAGE` on types).
-pub(super) fn expected_acl(cat: &Catalog, owner: &str, schema: &str, objects: &str) -> Acl {
-    let of = |global: bool| {
-        cat.default_privileges
-            .iter()
-            .filter(move |d| {
-                d.role == owner
-                    && d.objects == objects
-                    && d.schema.is_none() == global
-                    && (global || d.schema.as_deref() == Some(schema))
-            })
-            .map(|d| d.grant.clone())
+/// (PostgreSQL's own: `EXECUTE` to `PUBLIC` on functions, `USAGE` on types),
+/// as they are when the migration creates it: the default privileges `to`
+/// drops are revoked before (among the drops), those it adds are granted after.
+pub(super) fn expected_acl(from: &Catalog, to: &Catalog, owner: &str, schema: &str, objects: &str) -> Acl {
+    let (old, new) = (effective_defaults(from, to), effective_defaults(to, from));
+    let mut acl: Acl = old
+        .intersection(&new)
+        .filter(|d| d.role == owner && d.objects == objects && d.schema.as_deref().is_none_or(|s| s == schema))
+        .map(|d| d.grant.clone())
+        .collect();
+    let global = |c: &Catalog| {
+        c.default_privileges.iter().any(|d| d.role == owner && d.objects == objects && d.schema.is_none())
     };
-    let mut acl: Acl = of(true).collect();
-    if acl.is_empty() {
+    if !global(from) && !global(to) {
         let builtin = match objects {
             "FUNCTIONS" => Some("EXECUTE"),
             "TYPES" => Some("USAGE"),
@@ -61,7 +60,6 @@ pub(super) fn expected_acl(cat: &Catalog, owner: &str, schema: &str, objects: &s
         };
         acl.extend(builtin.map(|p| Grant { grantee: "PUBLIC".into(), privilege: p.into(), grantable: false }));
     }
-    acl.extend(of(false));
     acl
 }
 
@@ -321,7 +319,7 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
                 if let Some(sql) = comment_on(&format!("{class} {name}"), &None, &v.comment) {
                     b.create(&key, rank::VIEW, sql);
                 }
-                let base = expected_acl(from, &v.owner, super::schema_of(name).unwrap_or(""), "TABLES");
+                let base = expected_acl(from, to, &v.owner, super::schema_of(name).unwrap_or(""), "TABLES");
                 for sql in acl_changes(&format!("TABLE {name}"), None, &base, &v.acl, Some(&v.owner)) {
                     b.create(&key, rank::VIEW, sql);
                 }
@@ -380,7 +378,7 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
                 if let Some(sql) = comment_on(&format!("{class} {name}"), &None, &f.comment) {
                     b.create(&key, rank::FUNCTION, sql);
                 }
-                let base = expected_acl(from, &f.owner, super::schema_of(name).unwrap_or(""), "FUNCTIONS");
+                let base = expected_acl(from, to, &f.owner, super::schema_of(name).unwrap_or(""), "FUNCTIONS");
                 for sql in acl_changes(&format!("{class} {name}"), None, &base, &f.acl, Some(&f.owner)) {
                     b.create(&key, rank::FUNCTION, sql);
                 }
@@ -635,8 +633,9 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
     let in_schema = |d: &crate::db::catalog::DefaultPrivilege| {
         d.schema.as_ref().map(|s| format!(" IN SCHEMA {s}")).unwrap_or_default()
     };
+    let (old, new) = (effective_defaults(from, to), effective_defaults(to, from));
     // Revoked among the drops (before a schema they name goes).
-    for d in from.default_privileges.difference(&to.default_privileges) {
+    for d in old.difference(&new) {
         b.drop(
             "defaults",
             rank::DEFAULTS,
@@ -651,7 +650,7 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
             false,
         );
     }
-    for d in to.default_privileges.difference(&from.default_privileges) {
+    for d in new.difference(&old) {
         let option = if d.grant.grantable { " WITH GRANT OPTION" } else { "" };
         b.create(
             "defaults",
@@ -666,6 +665,38 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
             ),
         );
     }
+}
+
+/// `cat`'s default privileges as the planner compares them. A role's global
+/// entry (no `IN SCHEMA`) replaces PostgreSQL's built-in defaults, so where
+/// `other` has one and `cat` has none, `cat` has the built-in ones: `EXECUTE`
+/// to `PUBLIC` on functions, `USAGE` on types (`REVOKE … FROM PUBLIC` is the
+/// change). The owner's own privileges are left alone, as on objects.
+fn effective_defaults(cat: &Catalog, other: &Catalog) -> BTreeSet<DefaultPrivilege> {
+    let global = |c: &Catalog| -> BTreeSet<(String, String)> {
+        c.default_privileges
+            .iter()
+            .filter(|d| d.schema.is_none())
+            .map(|d| (d.role.clone(), d.objects.clone()))
+            .collect()
+    };
+    let mine = global(cat);
+    let mut out: BTreeSet<DefaultPrivilege> =
+        cat.default_privileges.iter().filter(|d| d.schema.is_some() || d.grant.grantee != d.role).cloned().collect();
+    for (role, objects) in global(other).difference(&mine) {
+        let builtin = match objects.as_str() {
+            "FUNCTIONS" => "EXECUTE",
+            "TYPES" => "USAGE",
+            _ => continue,
+        };
+        out.insert(DefaultPrivilege {
+            role: role.clone(),
+            schema: None,
+            objects: objects.clone(),
+            grant: Grant { grantee: "PUBLIC".into(), privilege: builtin.into(), grantable: false },
+        });
+    }
+    out
 }
 
 fn type_create(name: &str, kind: &TypeKind) -> Vec<String> {
@@ -864,7 +895,7 @@ fn sequences(from: &Catalog, to: &Catalog, owner: &str, b: &mut Builder) {
         match old {
             None => {
                 b.create(&key, rank::SEQUENCE, format!("CREATE SEQUENCE {name} {};", spec(s)));
-                let base = expected_acl(from, &s.owner, super::schema_of(name).unwrap_or(""), "SEQUENCES");
+                let base = expected_acl(from, to, &s.owner, super::schema_of(name).unwrap_or(""), "SEQUENCES");
                 for sql in acl_changes(&format!("SEQUENCE {name}"), None, &base, &s.acl, Some(&s.owner)) {
                     b.create(&key, rank::SEQUENCE, sql);
                 }

@@ -93,9 +93,9 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
                     name,
                     format!("{name} is dropped and created again (its partitioning changed): its rows are lost"),
                 );
-                create(from, name, t, &default_owner, b);
+                create(from, to, name, t, &default_owner, b);
             }
-            None => create(from, name, t, &default_owner, b),
+            None => create(from, to, name, t, &default_owner, b),
         }
     }
     let added: Vec<&String> = to.tables.keys().filter(|n| !from.tables.contains_key(*n)).collect();
@@ -138,7 +138,7 @@ fn column_sql(c: &Column) -> String {
     s
 }
 
-fn create(from: &Catalog, name: &str, t: &Table, default_owner: &str, b: &mut Builder) {
+fn create(from: &Catalog, to: &Catalog, name: &str, t: &Table, default_owner: &str, b: &mut Builder) {
     let key = format!("table {name}");
     let unlogged = if t.persistence == 'u' { "UNLOGGED " } else { "" };
     let mut sql = match &t.partition_of {
@@ -176,7 +176,7 @@ fn create(from: &Catalog, name: &str, t: &Table, default_owner: &str, b: &mut Bu
     if let Some(sql) = comment_on(&format!("TABLE {name}"), &None, &t.comment) {
         b.create(&key, rank::TABLE, sql);
     }
-    let base = super::objects::expected_acl(from, &t.owner, schema(name), "TABLES");
+    let base = super::objects::expected_acl(from, to, &t.owner, schema(name), "TABLES");
     for sql in acl_changes(&format!("TABLE {name}"), None, &base, &t.acl, Some(&t.owner)) {
         b.create(&key, rank::TABLE, sql);
     }

@@ -270,3 +270,83 @@ fn qualified_names_split_outside_quotes() {
     assert_eq!(split_last("public.\"a.b\""), Some(("public", "\"a.b\"")));
     assert_eq!(split_last("public.t.c"), Some(("public.t", "c")));
 }
+
+fn default_privilege(
+    role: &str,
+    schema: Option<&str>,
+    objects: &str,
+    grantee: &str,
+    privilege: &str,
+) -> DefaultPrivilege {
+    DefaultPrivilege {
+        role: role.into(),
+        schema: schema.map(Into::into),
+        objects: objects.into(),
+        grant: Grant { grantee: grantee.into(), privilege: privilege.into(), grantable: false },
+    }
+}
+
+/// `ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC` leaves a
+/// global entry holding only the owner's own privilege (basejump's first
+/// migration): the change is the revoke from PUBLIC, not a grant to the owner.
+#[test]
+fn a_global_default_entry_is_compared_with_postgresqls_built_in_defaults() {
+    let from = Catalog::default();
+    let mut to = Catalog::default();
+    to.default_privileges.insert(default_privilege("postgres", None, "FUNCTIONS", "postgres", "EXECUTE"));
+    to.default_privileges.insert(default_privilege("postgres", Some("public"), "FUNCTIONS", "anon", "EXECUTE"));
+    assert_eq!(
+        sql(&plan(&from, &to, &[])),
+        [
+            "ALTER DEFAULT PRIVILEGES FOR ROLE postgres REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO anon;",
+        ]
+    );
+    assert_eq!(
+        sql(&plan(&to, &from, &[])),
+        [
+            "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public REVOKE EXECUTE ON FUNCTIONS FROM anon;",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE postgres GRANT EXECUTE ON FUNCTIONS TO PUBLIC;",
+        ]
+    );
+    // A global entry on tables holds the owner's privileges only: nothing to say.
+    let mut tables = Catalog::default();
+    tables.default_privileges.insert(default_privilege("postgres", None, "TABLES", "postgres", "SELECT"));
+    assert!(plan(&from, &tables, &[]).is_empty());
+}
+
+/// A default privilege the declared schema drops is revoked before the
+/// migration creates anything, so a new function gets none of it: what it
+/// should have (basejump's functions for `authenticated`) is granted.
+#[test]
+fn a_new_objects_grants_count_with_the_default_privileges_in_force_when_it_is_made() {
+    let mut from = Catalog::default();
+    from.default_privileges.insert(default_privilege(
+        "postgres",
+        Some("public"),
+        "FUNCTIONS",
+        "authenticated",
+        "EXECUTE",
+    ));
+    let mut to = Catalog::default();
+    let grant = |grantee: &str| Grant { grantee: grantee.into(), privilege: "EXECUTE".into(), grantable: false };
+    to.functions.insert(
+        "public.f()".into(),
+        Function {
+            procedure: false,
+            definition: "CREATE OR REPLACE FUNCTION public.f()\n RETURNS int\n LANGUAGE sql\nAS $function$ SELECT 1 $function$\n"
+                .into(),
+            arguments: String::new(),
+            result: Some("integer".into()),
+            owner: "postgres".into(),
+            comment: None,
+            acl: [grant("postgres"), grant("authenticated")].into(),
+        },
+    );
+    let up = sql(&plan(&from, &to, &[]));
+    let revoke = up.iter().position(|s| s.contains("REVOKE EXECUTE ON FUNCTIONS FROM authenticated")).expect("revoked");
+    let create = up.iter().position(|s| s.starts_with("CREATE OR REPLACE FUNCTION public.f()")).expect("created");
+    assert!(revoke < create, "{up:?}");
+    assert!(up.contains(&"GRANT EXECUTE ON FUNCTION public.f() TO authenticated;".to_string()), "{up:?}");
+    assert!(up.contains(&"REVOKE EXECUTE ON FUNCTION public.f() FROM PUBLIC;".to_string()), "{up:?}");
+}

@@ -15,7 +15,7 @@ mod track;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use read::{read, read_objects, Options};
+pub use read::{read, read_managed_additions, read_objects, Options};
 pub use track::Tracked;
 
 /// Some objects, by oid: relations (tables, views, sequences), functions

@@ -512,76 +512,10 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
     }
 
     // On a managed schema's table, the project's triggers and policies count.
-    let project_table = |r: &str| {
-        format!(
-            "({} OR ({} AND {r}.relname NOT IN ('schema_migrations')))",
-            rel_ok(r),
-            managed_ns(&format!("{r}.relnamespace"))
-        )
-    };
-    for row in r
-        .rels("r")
-        .map(|only| {
-            r.rows(&format!(
-                "/*5*/SELECT t.tgrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(t.tgname), \
-            pg_catalog.pg_get_triggerdef(t.oid), t.tgenabled::text, pg_catalog.obj_description(t.oid, 'pg_trigger') \
-           FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class r ON r.oid = t.tgrelid \
-           JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid \
-          WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {} \
-            AND NOT {}{only}",
-                project_table("r"),
-                managed_ns("f.pronamespace")
-            ))
-        })
-        .transpose()?
-        .unwrap_or_default()
-    {
-        let (table, name) = (text(&row, 0), text(&row, 1));
-        cat.triggers.insert(
-            format!("{name} on {table}"),
-            Trigger {
-                table,
-                name,
-                definition: text(&row, 2),
-                enabled: text(&row, 3).chars().next().unwrap_or('O'),
-                comment: opt(&row, 4),
-            },
-        );
-    }
-
-    for row in r
-        .rels("r")
-        .map(|only| {
-            r.rows(&format!(
-        "/*8*/SELECT p.polrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(p.polname), p.polpermissive::text, \
-            CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' \
-              WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, \
-            (SELECT pg_catalog.string_agg(x.name, chr(30) ORDER BY x.name) FROM (SELECT CASE WHEN o = 0 THEN 'public' \
-               ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o)) END AS name \
-               FROM pg_catalog.unnest(p.polroles) o) x), \
-            pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), \
-            pg_catalog.obj_description(p.oid, 'pg_policy') \
-           FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class r ON r.oid = p.polrelid WHERE {}{only}",
-        project_table("r")
-    ))
-        })
-        .transpose()?
-        .unwrap_or_default()
-    {
-        let (table, name) = (text(&row, 0), text(&row, 1));
-        cat.policies.insert(
-            format!("{name} on {table}"),
-            Policy {
-                table,
-                name,
-                permissive: flag(&row, 2),
-                command: text(&row, 3),
-                roles: list(&row, 4),
-                using: opt(&row, 5),
-                with_check: opt(&row, 6),
-                comment: opt(&row, 7),
-            },
-        );
+    let project_table = |r: &str| format!("({} OR {})", rel_ok(r), managed_table(r));
+    if let Some(only) = r.rels("r") {
+        triggers(r, &mut cat, &format!("{}{only}", project_table("r")))?;
+        policies(r, &mut cat, &format!("{}{only}", project_table("r")))?;
     }
 
     for row in r.rows(&format!(
@@ -646,6 +580,85 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
     }
 
     Ok(cat)
+}
+
+/// A table `r` of a managed schema (its own bookkeeping table aside).
+fn managed_table(r: &str) -> String {
+    format!("({} AND {r}.relname NOT IN ('schema_migrations'))", managed_ns(&format!("{r}.relnamespace")))
+}
+
+/// The triggers on the tables `r` for which `tables` holds, but those calling a managed schema's function.
+fn triggers(r: &mut Reader, cat: &mut Catalog, tables: &str) -> Result<()> {
+    for row in r.rows(&format!(
+        "/*5*/SELECT t.tgrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(t.tgname), \
+            pg_catalog.pg_get_triggerdef(t.oid), t.tgenabled::text, pg_catalog.obj_description(t.oid, 'pg_trigger') \
+           FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class r ON r.oid = t.tgrelid \
+           JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid \
+          WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {} \
+            AND NOT {}",
+        tables,
+        managed_ns("f.pronamespace")
+    ))? {
+        let (table, name) = (text(&row, 0), text(&row, 1));
+        cat.triggers.insert(
+            format!("{name} on {table}"),
+            Trigger {
+                table,
+                name,
+                definition: text(&row, 2),
+                enabled: text(&row, 3).chars().next().unwrap_or('O'),
+                comment: opt(&row, 4),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// The policies on the tables `r` for which `tables` holds.
+fn policies(r: &mut Reader, cat: &mut Catalog, tables: &str) -> Result<()> {
+    for row in r.rows(&format!(
+        "/*8*/SELECT p.polrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(p.polname), p.polpermissive::text, \
+            CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' \
+              WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, \
+            (SELECT pg_catalog.string_agg(x.name, chr(30) ORDER BY x.name) FROM (SELECT CASE WHEN o = 0 THEN 'public' \
+               ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o)) END AS name \
+               FROM pg_catalog.unnest(p.polroles) o) x), \
+            pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), \
+            pg_catalog.obj_description(p.oid, 'pg_policy') \
+           FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class r ON r.oid = p.polrelid WHERE {}",
+        tables
+    ))? {
+        let (table, name) = (text(&row, 0), text(&row, 1));
+        cat.policies.insert(
+            format!("{name} on {table}"),
+            Policy {
+                table,
+                name,
+                permissive: flag(&row, 2),
+                command: text(&row, 3),
+                roles: list(&row, 4),
+                using: opt(&row, 5),
+                with_check: opt(&row, 6),
+                comment: opt(&row, 7),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Only what a project put on the managed schemas' tables: its policies and
+/// its triggers (those calling a function outside them). `dump` leaves those
+/// schemas to pg_dump's `--exclude-schema` and takes these from here.
+pub fn read_managed_additions(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
+    let fail = |e| query_error("read the schema", e);
+    conn.execute("SET search_path = ''").map_err(fail)?;
+    let mut cat = Catalog::default();
+    let read = {
+        let mut r = Reader { conn: &mut *conn, managed: array_literal(&options.managed), only: None };
+        triggers(&mut r, &mut cat, &managed_table("r")).and_then(|()| policies(&mut r, &mut cat, &managed_table("r")))
+    };
+    conn.execute("RESET search_path").map_err(fail)?;
+    read.map(|()| cat)
 }
 
 /// `pg_depend` between the objects the catalog holds, as `(dependent,
