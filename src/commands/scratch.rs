@@ -61,8 +61,7 @@ impl Scratch {
     /// once in one process: a fleet verifies several targets together).
     pub fn on(server: &Server, tag: &str) -> Result<Scratch> {
         static SETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let admin =
-            db::connect(&url::with_params(&server.url, &[("dbname", "template1")]), 10, tag, &db::Hints::default())?;
+        let admin = db::connect::admin(&server.url, 10, tag)?;
         Ok(Scratch {
             admin,
             url: server.url.clone(),
@@ -157,8 +156,7 @@ impl Drop for Scratch {
             let first = names.next();
             for name in names {
                 s.spawn(move || {
-                    let admin_url = url::with_params(url, &[("dbname", "template1")]);
-                    if let Ok(mut other) = db::connect(&admin_url, 10, "scratch", &db::Hints::default()) {
+                    if let Ok(mut other) = db::connect::admin(url, 10, "scratch") {
                         schema::drop_database(&mut other, name);
                     }
                 });

@@ -39,7 +39,8 @@ pub fn clone_database(admin: &mut dyn Session, name: &str, template: &str) -> Re
 }
 
 /// One `ALTER DATABASE $2 SET …` (or `ALTER ROLE … IN DATABASE $2 SET …`) per
-/// setting of database $1. A list setting is written as it is stored (its
+/// setting of database $1, but the read-only mark of a kept database (a copy
+/// of it is made to be written). A list setting is written as it is stored (its
 /// items quoted as they need), any other as a literal.
 const COPY_SETTINGS: &str = "\
 SELECT format('ALTER %s SET %s = %s',
@@ -54,7 +55,8 @@ FROM pg_db_role_setting s
 JOIN pg_database d ON d.oid = s.setdatabase
 LEFT JOIN pg_roles r ON r.oid = s.setrole
 CROSS JOIN LATERAL unnest(s.setconfig) AS c
-WHERE d.datname = $1";
+WHERE d.datname = $1
+  AND split_part(c, '=', 1) <> 'default_transaction_read_only'";
 
 /// A throwaway database's commits need not wait for the disk (its sessions
 /// start with synchronous_commit off, and a session reset keeps it so).
