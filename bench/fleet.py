@@ -9,11 +9,15 @@ per commit (a migration is at least one fsync'd commit). Run by hand:
     python3 bench/fleet.py --dbs 200 --k 10 --jobs 1 4 16 --binary target/debug/cargo-migrate
 
 Prints one line per --jobs: wall time, migrations/s across the fleet, targets/s,
-pgbench's commits/s at that many clients, and the ratio.
+pgbench's commits/s at that many clients, the ratio, and the CPU seconds of the tool
+(user+sys of its process tree) and of the server (postmaster and backends), with the
+load average at the end of the run: the machine may be shared.
 """
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -22,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import REPO, Server, pg_bin, version, write  # noqa: E402
+from verify import server_cpu  # noqa: E402
 
 
 def databases(server, names, template):
@@ -66,14 +71,18 @@ def main():
         (root / "targets.txt").write_text("".join(f"{n}={server.url(n)}\n" for n in names))
         print(f"PostgreSQL {server.version()}, max_connections {server.psql('SHOW max_connections')}, "
               f"{args.dbs} databases x {args.k} migrations, {Path(args.binary).name} ({Path(args.binary).parent.name})")
-        print("| --jobs | wall (s) | migrations/s | targets/s | pgbench commits/s, same clients | fleet / pgbench |")
-        print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("| --jobs | wall (s) | migrations/s | targets/s | pgbench commits/s, same clients | fleet / pgbench "
+              "| CPU tool (s) | CPU server (s) | load |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for jobs in args.jobs:
             databases(server, names, "fleet_tpl")
+            usage0, server0 = resource.getrusage(resource.RUSAGE_CHILDREN), server_cpu(server)
             start = time.perf_counter()
             p = subprocess.run([args.binary, "up", "--targets", root / "targets.txt", "--jobs", str(jobs), "--format", "json",
                                 "--dir", root / "migrations"], capture_output=True, text=True, cwd=root)
             elapsed = time.perf_counter() - start
+            usage1, server1 = resource.getrusage(resource.RUSAGE_CHILDREN), server_cpu(server)
+            tool = usage1.ru_utime - usage0.ru_utime + usage1.ru_stime - usage0.ru_stime
             if p.returncode != 0:
                 sys.exit(f"up failed ({p.returncode}):\n{p.stdout[:3000]}\n{p.stderr[:3000]}")
             doc = json.loads(p.stdout)
@@ -81,7 +90,8 @@ def main():
             assert migrations == args.dbs * args.k, doc["summary"]
             tps = pgbench(server, jobs, args.pgbench_seconds)
             rate = migrations / elapsed
-            print(f"| {jobs} | {elapsed:.2f} | {rate:.0f} | {args.dbs / elapsed:.1f} | {tps:.0f} | {rate / tps:.2f} |")
+            print(f"| {jobs} | {elapsed:.2f} | {rate:.0f} | {args.dbs / elapsed:.1f} | {tps:.0f} | {rate / tps:.2f} "
+                  f"| {tool:.2f} | {server1 - server0:.2f} | {os.getloadavg()[0]:.1f} |", flush=True)
         # The default: what the tool picks from the cores and max_connections.
         databases(server, names, "fleet_tpl")
         start = time.perf_counter()

@@ -2,7 +2,7 @@
 //! branch changes since it forked from its base (git), in one command: the
 //! static lint, `verify` of the new ones on scratch databases, the SQL `up`
 //! would send for them (planned on a scratch database at the base's state),
-//! and (once the command exists) `dump --check`. It writes SARIF (`--sarif`),
+//! and, when the project keeps a schema file, `dump --check`. It writes SARIF (`--sarif`),
 //! a Markdown summary for the reviewer (`$GITHUB_STEP_SUMMARY` or
 //! `--summary`), and exits by `--fail-on`.
 
@@ -17,7 +17,9 @@ use crate::cli::{CheckArgs, CheckFailOn};
 use crate::error::{exit, Error, Kind, Result};
 use crate::git::{self, Status};
 use crate::lint::{self, Severity};
-use crate::output::check::{self as doc, ChangeStatus, CheckFinding, CheckOutput, CheckSummary, CheckedMigration};
+use crate::output::check::{
+    self as doc, ChangeStatus, CheckDump, CheckFinding, CheckOutput, CheckSummary, CheckedMigration, DumpState,
+};
 use crate::output::{self, ErrorJson};
 use crate::source::{Migration, Source};
 
@@ -143,10 +145,14 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8> {
             sql,
         });
     }
+    let dump = dump_check(ctx, args, &top);
+    let dump_errors = dump.as_ref().is_some_and(|d| d.state != DumpState::Current) as usize;
     let problem = |v: &&Verdict| v.is_problem();
     let verify_errors =
         verdicts.iter().filter(|(v, _, _)| added.contains(v)).map(|(_, _, x)| x).filter(problem).count();
-    let errors = migrations.iter().flat_map(|m| &m.findings).filter(|f| f.severity == "error").count() + verify_errors;
+    let errors = migrations.iter().flat_map(|m| &m.findings).filter(|f| f.severity == "error").count()
+        + verify_errors
+        + dump_errors;
     let warnings = migrations.iter().flat_map(|m| &m.findings).filter(|f| f.severity == "warning").count();
     let failed = match args.fail_on {
         CheckFailOn::Error => errors > 0,
@@ -170,7 +176,7 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8> {
         base_commit: commit,
         summary: CheckSummary { migrations: migrations.len(), errors, warnings },
         migrations,
-        dump: dump_check(ctx),
+        dump,
         error: error.as_ref().map(|e| ErrorJson {
             kind: &e.kind,
             message: &e.message,
@@ -248,12 +254,39 @@ fn statements(sql: &str) -> Vec<String> {
         .collect()
 }
 
-// HOOK(dump): when `cargo migrate dump` lands (the schema-files issue), run
-// its `--check` here (the checked-in schema file against the migrations
-// applied on a scratch database) and return its verdict for the summary;
-// count a stale file as an error in `run`.
-fn dump_check(_ctx: &Context) -> Option<String> {
-    None
+/// `dump --check` of the schema file, when the project keeps one: the
+/// `schema` setting names it, or the default file is one `dump` wrote. Run
+/// as the command itself runs (muted: its verdict goes into the summary).
+fn dump_check(ctx: &Context, args: &CheckArgs, top: &Path) -> Option<CheckDump> {
+    let path = ctx.settings.schema_file();
+    let keeps = ctx.settings.project.schema_setting.is_some()
+        || std::fs::read_to_string(&path).is_ok_and(|t| crate::db::dump_text::is_schema_file(&t));
+    if !keeps {
+        return None;
+    }
+    let dump_args = crate::cli::DumpArgs {
+        file: Some(path.clone()),
+        check: true,
+        scratch_url: args.scratch_url.clone(),
+        project: args.project.clone(),
+        db: crate::cli::DbOpts {
+            database_url: None,
+            connect_timeout: 10,
+            no_local: false,
+            local: false,
+            local_db: args.local.clone(),
+        },
+    };
+    let shown = std::fs::canonicalize(&path).unwrap_or(path);
+    let file = output::json_path(shown.strip_prefix(top).unwrap_or(&shown));
+    let (state, diff, error) = match super::dump::run(&ctx.for_target(), &dump_args) {
+        Ok(_) => (DumpState::Current, None, None),
+        Err(e) => match &e.kind {
+            Kind::SchemaDrift { diff, .. } => (DumpState::Stale, Some(diff.clone()), None),
+            _ => (DumpState::Failed, None, Some(e.message.clone())),
+        },
+    };
+    Some(CheckDump { file, state, diff, error })
 }
 
 fn fail_on_word(f: CheckFailOn) -> &'static str {
@@ -292,6 +325,24 @@ fn human(ctx: &Context, d: &CheckOutput<'_>) {
             r.line(format!("      {label}[{}]{at}: {}", f.rule, output::clean(&f.message)));
         }
         for line in &m.verify_details {
+            r.line(format!("      {}", output::clean(line)));
+        }
+    }
+    if let Some(dump) = &d.dump {
+        let file = output::escape(&dump.file);
+        match dump.state {
+            DumpState::Current => {
+                r.line(format!("  {} schema file {file}: what the migrations make", "current ".green()))
+            }
+            DumpState::Stale => r.line(format!(
+                "  {} schema file {file}: not what the migrations make (run `cargo migrate dump` and commit it)",
+                "stale   ".red().bold()
+            )),
+            DumpState::Failed => {
+                r.line(format!("  {} schema file {file}: could not be checked", "failed  ".red().bold()))
+            }
+        }
+        for line in dump.diff.iter().chain(&dump.error).flat_map(|t| t.lines()) {
             r.line(format!("      {}", output::clean(line)));
         }
     }

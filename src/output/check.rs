@@ -32,11 +32,37 @@ pub struct CheckOutput<'a> {
     /// The merge base's commit.
     pub base_commit: String,
     pub migrations: Vec<CheckedMigration>,
-    /// `dump --check`'s verdict once that command exists; `null` until then.
-    pub dump: Option<String>,
+    /// `dump --check` of the project's schema file; `null` when it keeps none
+    /// (no `schema` setting, no file `dump` wrote).
+    pub dump: Option<CheckDump>,
     pub summary: CheckSummary,
     /// `check_failed` when the problems reach `--fail-on`; `null` otherwise.
     pub error: Option<ErrorJson<'a>>,
+}
+
+/// The schema file against what the migrations make on a scratch database.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+pub struct CheckDump {
+    /// The schema file, relative to the repository.
+    pub file: String,
+    pub state: DumpState,
+    /// When stale: a unified diff, `-` the file's lines, `+` what the migrations make.
+    pub diff: Option<String>,
+    /// When failed: why `dump --check` could not tell.
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DumpState {
+    /// The file is what the migrations make.
+    Current,
+    /// It is not (or it is missing): an error of the check.
+    Stale,
+    /// `dump --check` failed (the migrations do not apply, no pg_dump…): an error of the check.
+    Failed,
 }
 
 #[derive(Serialize)]
@@ -159,7 +185,18 @@ pub fn markdown(doc: &CheckOutput<'_>) -> String {
         }
     }
     if let Some(dump) = &doc.dump {
-        let _ = writeln!(out, "\nSchema file: {}", cell(dump));
+        let verdict = match dump.state {
+            DumpState::Current => "✅ what the migrations make",
+            DumpState::Stale => "❌ not what the migrations make: run `cargo migrate dump` and commit it",
+            DumpState::Failed => "❌ could not be checked",
+        };
+        let _ = writeln!(out, "\n### Schema file `{}`\n\n{verdict}", cell(&dump.file));
+        if let Some(e) = &dump.error {
+            let _ = writeln!(out, "\n{}", cell(e));
+        }
+        if let Some(diff) = &dump.diff {
+            let _ = writeln!(out, "\n```diff\n{}\n```", diff.trim_end().replace("```", "` ` `"));
+        }
     }
     out
 }
@@ -196,7 +233,12 @@ mod tests {
                 verify_details: vec!["left behind: table public.notes".into()],
                 sql: vec!["BEGIN;".into(), "CREATE TABLE notes (id int);".into()],
             }],
-            dump: None,
+            dump: Some(CheckDump {
+                file: "schema.sql".into(),
+                state: DumpState::Stale,
+                diff: Some("-CREATE TABLE a ();\n+CREATE TABLE b ();".into()),
+                error: None,
+            }),
             summary: CheckSummary { migrations: 1, errors: 1, warnings: 1 },
             error: None,
         };
@@ -209,5 +251,7 @@ mod tests {
         assert!(md.contains("- **warning** `rls_disabled_in_public` line 1: no 'RLS'"), "{md}");
         assert!(md.contains("- left behind: table public.notes"), "{md}");
         assert!(md.contains("```sql\nBEGIN;\nCREATE TABLE notes (id int);\n```"), "{md}");
+        assert!(md.contains("### Schema file `schema.sql`\n\n❌ not what the migrations make"), "{md}");
+        assert!(md.contains("```diff\n-CREATE TABLE a ();\n+CREATE TABLE b ();\n```"), "{md}");
     }
 }

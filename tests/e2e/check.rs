@@ -141,3 +141,47 @@ fn the_workflow_step_checks_what_the_branch_adds() {
     // A base that does not exist.
     assert_eq!(p.cargo_migrate_json(&["check", "--base", "nope"]).fails(1).kind(), "git");
 }
+
+/// A project that keeps a schema file: the check runs `dump --check`, and a
+/// branch that adds a migration without the file it makes fails.
+#[test]
+fn check_fails_while_the_committed_schema_file_is_stale() {
+    let p = Project::bare("app");
+    p.write(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.migrate]\nschema = \"db/schema.sql\"\n",
+    );
+    p.write(".gitignore", "target/\n");
+    p.table_migration("20250101000000", "first");
+    // `up` keeps the schema file.
+    p.cargo_migrate(&["up"]).ok();
+    assert!(std::fs::read_to_string(p.root.join("db/schema.sql")).unwrap().contains("CREATE TABLE public.first ("));
+    git(&p.root, &["init", "-q"]);
+    git(&p.root, &["add", "-A"]);
+    git(&p.root, &["commit", "-qm", "base"]);
+    git(&p.root, &["checkout", "-qb", "feature"]);
+    p.table_migration("20250102000000", "second");
+    git(&p.root, &["add", "-A"]);
+    git(&p.root, &["commit", "-qm", "a migration, not the schema file it makes"]);
+
+    let r = p.cargo_migrate_json(&["check", "--base", "main"]).fails(1);
+    let j = r.json();
+    assert_eq!(j["error"]["kind"], "check_failed", "{j}");
+    assert_eq!(j["dump"]["file"], "db/schema.sql", "{j}");
+    assert_eq!(j["dump"]["state"], "stale", "{j}");
+    assert!(j["dump"]["diff"].as_str().unwrap().contains("+CREATE TABLE public.second ("), "{j}");
+    assert_eq!(j["migrations"][0]["verify"], "reversible", "only the file is wrong: {j}");
+    assert_eq!(j["summary"]["errors"], 1, "{j}");
+    let summary = p.root.join("target/summary.md");
+    p.cargo_migrate(&["check", "--base", "main", "--summary", summary.to_str().unwrap()]).fails(1);
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("### Schema file `db/schema.sql`"), "{md}");
+    assert!(md.contains("+CREATE TABLE public.second ("), "{md}");
+
+    // The file brought up to date and committed: the check passes.
+    p.cargo_migrate(&["up"]).ok();
+    git(&p.root, &["commit", "-qam", "the schema file"]);
+    let j = p.cargo_migrate_json(&["check", "--base", "main"]).ok().json();
+    assert_eq!(j["dump"]["state"], "current", "{j}");
+    assert_eq!(j["summary"]["errors"], 0, "{j}");
+}

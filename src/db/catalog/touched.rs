@@ -1,8 +1,8 @@
 //! Which objects the current transaction changed, found without reading the
 //! whole catalog: the catalog rows it wrote (their `xmin` is one of its own
 //! transaction ids, so `age(xmin) <= 0`) and the objects it locked (every
-//! `DROP` and `ALTER TABLE` locks what it removes or alters, even when the
-//! row is gone). Each is mapped to the relation, function or type it is
+//! `DROP`, `ALTER TABLE` and `COMMENT` locks what it removes or alters, even
+//! when the row is gone; a `GRANT` locks nothing, but rewrites the row). Each is mapped to the relation, function or type it is
 //! part of, as [`Catalog`](super::Catalog) groups them.
 //!
 //! Schemas, extensions, publications, event triggers and default privileges
@@ -92,10 +92,10 @@ pub fn changed(conn: &mut dyn Session) -> Result<Only> {
         written("pg_proc", "pg_proc", "oid"),
         written("pg_type", "pg_type", "oid"),
         written("pg_enum", "pg_type", "enumtypid"),
-        written("pg_description", "classoid", "objoid"),
-        // Extension membership and OWNED BY (the rows that remain).
-        written("pg_depend", "classid", "objid"),
-        // What it dropped or altered, the rows gone.
+        // What it dropped or altered (the rows gone), commented on (a comment
+        // locks its object), made an extension's member or not: the locks.
+        // Not pg_depend's nor pg_description's rows, the two largest
+        // catalogs: what they gain comes with a lock or a row above.
         "SELECT CASE l.locktype WHEN 'relation' THEN 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid \
                   ELSE l.classid END, \
                 CASE l.locktype WHEN 'relation' THEN l.relation ELSE l.objid END \

@@ -88,9 +88,10 @@ impl Tracked {
         if !moved.is_empty() {
             let more = touched::dependents(conn, &moved)?.without(&only);
             if !more.is_empty() {
+                let extra = read_objects(conn, &self.options, Some(&more))?;
+                now.extend(touched::names(conn, Some(&more))?);
+                part.replace(&self.names_of(&more, &now), extra);
                 only.extend(more);
-                now = touched::names(conn, Some(&only))?;
-                part = read_objects(conn, &self.options, Some(&only))?;
             }
         }
         let names = self.names_of(&only, &now);
@@ -119,9 +120,9 @@ impl Tracked {
         self.names.extend(change.now);
     }
 
-    /// Among `only`: the renamed, every type (an enum's labels are written
-    /// out in its users' defaults), and the tables and views whose columns
-    /// changed name.
+    /// Among `only`: the renamed, the types that changed (an enum's labels
+    /// are written out in its users' defaults), and the tables and views
+    /// whose columns changed name.
     fn moved(&self, only: &Only, now: &BTreeMap<Oid, String>, part: &Catalog) -> Only {
         let renamed = |kind: char, oid: &u32| matches!((self.names.get(&(kind, *oid)), now.get(&(kind, *oid))), (Some(a), Some(b)) if a != b);
         let columns_changed = |oid: &u32| {
@@ -132,10 +133,14 @@ impl Tracked {
             let columns = |c: &Catalog, n: &str| -> Option<Vec<String>> { table(c, n).or_else(|| view(c, n)) };
             columns(&self.catalog, old) != columns(part, new)
         };
+        let type_changed = |oid: &u32| {
+            let (Some(old), Some(new)) = (self.names.get(&('t', *oid)), now.get(&('t', *oid))) else { return false };
+            self.catalog.types.get(old) != part.types.get(new)
+        };
         Only {
             relations: only.relations.iter().filter(|o| renamed('r', o) || columns_changed(o)).copied().collect(),
             functions: only.functions.iter().filter(|o| renamed('p', o)).copied().collect(),
-            types: only.types.iter().filter(|o| self.names.contains_key(&('t', **o))).copied().collect(),
+            types: only.types.iter().filter(|o| renamed('t', o) || type_changed(o)).copied().collect(),
         }
     }
 
