@@ -629,6 +629,8 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
         b.drop(&format!("event {name}"), rank::EVENT_TRIGGER, format!("DROP EVENT TRIGGER {name};"), false);
     }
 
+    foreign(from, to, &owner, b);
+
     // Default privileges, last: they concern objects created later.
     let in_schema = |d: &crate::db::catalog::DefaultPrivilege| {
         d.schema.as_ref().map(|s| format!(" IN SCHEMA {s}")).unwrap_or_default()
@@ -664,6 +666,59 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
                 d.grant.grantee
             ),
         );
+    }
+}
+
+/// Foreign-data wrappers, servers and foreign tables: made again when their
+/// statement changed (a foreign table holds no rows), else their owner and grants.
+fn foreign(from: &Catalog, to: &Catalog, owner: &str, b: &mut Builder) {
+    let rank_of = |class: &str| match class {
+        "FOREIGN DATA WRAPPER" => rank::FOREIGN_WRAPPER,
+        "SERVER" => rank::FOREIGN_SERVER,
+        _ => rank::FOREIGN_TABLE,
+    };
+    // GRANT names a server `FOREIGN SERVER`, a foreign table `TABLE`.
+    let grant_target = |f: &crate::db::catalog::Foreign| match f.class.as_str() {
+        "SERVER" => format!("FOREIGN SERVER {}", f.name),
+        "FOREIGN TABLE" => format!("TABLE {}", f.name),
+        _ => format!("{} {}", f.class, f.name),
+    };
+    let drop = |f: &crate::db::catalog::Foreign, b: &mut Builder| {
+        b.drop(&format!("foreign {} {}", f.class, f.name), rank_of(&f.class), format!("DROP {} {};", f.class, f.name), false)
+    };
+    for (key, f) in &to.foreign {
+        let node = format!("foreign {key}");
+        let rank = rank_of(&f.class);
+        let old = from.foreign.get(key).filter(|o| o.definition == f.definition);
+        if let Some(o) = from.foreign.get(key).filter(|_| old.is_none()) {
+            drop(o, b);
+        }
+        let base = match old {
+            Some(o) => {
+                if o.owner != f.owner {
+                    b.create(&node, rank, owner_to(&f.class, &f.name, &f.owner));
+                }
+                o.acl.clone()
+            }
+            None => {
+                b.create(&node, rank, format!("{};", f.definition));
+                if f.owner != owner && !f.owner.is_empty() {
+                    b.create(&node, rank, owner_to(&f.class, &f.name, &f.owner));
+                }
+                match f.class.as_str() {
+                    "FOREIGN TABLE" => expected_acl(from, to, &f.owner, super::schema_of(&f.name).unwrap_or(""), "TABLES"),
+                    _ => Acl::new(),
+                }
+            }
+        };
+        for sql in acl_changes(&grant_target(f), None, &base, &f.acl, Some(&f.owner)) {
+            b.create(&node, rank, sql);
+        }
+    }
+    for (key, f) in &from.foreign {
+        if !to.foreign.contains_key(key) {
+            drop(f, b);
+        }
     }
 }
 

@@ -254,3 +254,40 @@ fn diff_keeps_the_databases_search_path_on_its_scratch_copies() {
     let j = p.cargo_migrate_json(&["diff", "--dry-run"]).ok().json();
     assert_eq!(j["changes"], false, "{j}");
 }
+
+/// Foreign-data wrappers, servers and foreign tables (quivr's Stripe tables):
+/// made by the written migration, with their options and grants, and taken
+/// back by its down. Before, diff did not see them at all.
+#[test]
+fn diff_makes_foreign_wrappers_servers_and_tables() {
+    let db = Db::new("diff_foreign");
+    let p = Project::new(&db);
+    p.migration("20250101000000_start", "CREATE TABLE local_rows (id int);\n", Some("DROP TABLE local_rows;\n"));
+    p.write(
+        "supabase/schemas/10_remote.sql",
+        "CREATE TABLE local_rows (id int);\n\
+         CREATE FOREIGN DATA WRAPPER remote_fdw;\n\
+         CREATE SERVER remote_server FOREIGN DATA WRAPPER remote_fdw OPTIONS (host 'example.org');\n\
+         CREATE FOREIGN TABLE remote_customers (id text NOT NULL, email text OPTIONS (column_name 'mail'))\n\
+             SERVER remote_server OPTIONS (object 'customers');\n\
+         GRANT SELECT ON remote_customers TO PUBLIC;\n",
+    );
+    let scratch = ["--scratch-url", db.url.as_str()];
+    let j = p.cargo_migrate_json(&[&["diff", "remote"], &scratch[..]].concat()).ok().json();
+    assert_eq!(j["changes"], true, "{j}");
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(
+        db.query("SELECT array_to_string(srvoptions, ',') FROM pg_foreign_server WHERE srvname = 'remote_server'"),
+        "host=example.org"
+    );
+    assert_eq!(
+        db.query("SELECT array_to_string(ftoptions, ',') FROM pg_foreign_table WHERE ftrelid = 'remote_customers'::regclass"),
+        "object=customers"
+    );
+    assert_eq!(db.query("SELECT array_to_string(attfdwoptions, ',') FROM pg_attribute WHERE attname = 'email'"), "column_name=mail");
+    assert_eq!(db.query("SELECT has_table_privilege('public', 'remote_customers', 'SELECT')"), "t");
+    let j = p.cargo_migrate_json(&[&["diff", "--dry-run"], &scratch[..]].concat()).ok().json();
+    assert_eq!(j["changes"], false, "{j}");
+    p.cargo_migrate(&["down"]).ok();
+    assert_eq!(db.query("SELECT count(*) FROM pg_foreign_data_wrapper WHERE fdwname = 'remote_fdw'"), "0");
+}

@@ -50,6 +50,8 @@ pub struct Catalog {
     pub publications: BTreeMap<String, Publication>,
     pub event_triggers: BTreeMap<String, EventTrigger>,
     pub default_privileges: BTreeSet<DefaultPrivilege>,
+    /// Foreign-data wrappers, servers and foreign tables, keyed by `class name`.
+    pub foreign: BTreeMap<String, Foreign>,
     /// `(dependent, referenced)` object keys (see [`key`]), from `pg_depend`.
     pub depends: BTreeSet<(String, String)>,
 }
@@ -244,6 +246,19 @@ pub struct EventTrigger {
     pub owner: String,
 }
 
+/// A foreign-data wrapper, foreign server or foreign table: the statement
+/// that makes it (written by the reader from the catalog), its owner and grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Foreign {
+    /// `FOREIGN DATA WRAPPER`, `SERVER` or `FOREIGN TABLE`.
+    pub class: String,
+    pub name: String,
+    /// `CREATE … OPTIONS (…)`, without the semicolon.
+    pub definition: String,
+    pub owner: String,
+    pub acl: Acl,
+}
+
 /// One entry of `ALTER DEFAULT PRIVILEGES`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DefaultPrivilege {
@@ -425,6 +440,10 @@ impl Catalog {
             for t in &p.tables {
                 add(format!("publication {name} member {t}"));
             }
+        }
+        for (key, f) in &self.foreign {
+            add(format!("{key}: {} owner {}", f.definition, f.owner));
+            acl(&mut add, key, &f.acl);
         }
         for (name, e) in &self.event_triggers {
             add(format!(
