@@ -974,6 +974,9 @@ fn sequences(from: &Catalog, to: &Catalog, owner: &str, b: &mut Builder) {
         if was != s.owned_by {
             let by = s.owned_by.as_ref().map(|(t, c)| format!("{t}.{c}")).unwrap_or_else(|| "NONE".into());
             b.create(&format!("owned {name}"), rank::OWNED, format!("ALTER SEQUENCE {name} OWNED BY {by};"));
+            if let Some((t, _)) = &s.owned_by {
+                b.edges.insert((format!("owned {name}"), format!("table {t}")));
+            }
         }
     }
     for (name, s) in from.sequences.iter().filter(|(n, _)| !to.sequences.contains_key(*n)) {

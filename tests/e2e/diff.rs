@@ -291,3 +291,26 @@ fn diff_makes_foreign_wrappers_servers_and_tables() {
     p.cargo_migrate(&["down"]).ok();
     assert_eq!(db.query("SELECT count(*) FROM pg_foreign_data_wrapper WHERE fdwname = 'remote_fdw'"), "0");
 }
+
+/// A `bigserial` table (its sequence owned by its column) and an SQL function
+/// reading it (nextjs-openai-doc-search): the table comes first. The
+/// ownership made a cycle in the order, and the function went before it.
+#[test]
+fn diff_creates_a_serial_table_before_the_sql_function_reading_it() {
+    let db = Db::new("diff_serial_order");
+    let p = Project::new(&db);
+    p.migration("20250101000000_start", "CREATE TABLE other (id int);\n", Some("DROP TABLE other;\n"));
+    p.write(
+        "supabase/schemas/10_pages.sql",
+        "CREATE TABLE other (id int);\n\
+         CREATE TABLE pages (id bigserial PRIMARY KEY, path text);\n\
+         CREATE FUNCTION page_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM pages $$;\n",
+    );
+    let scratch = ["--scratch-url", db.url.as_str()];
+    p.cargo_migrate_json(&[&["diff", "pages"], &scratch[..]].concat()).ok();
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.query("SELECT page_count()"), "0");
+    assert_eq!(db.query("SELECT pg_get_serial_sequence('pages', 'id')"), "public.pages_id_seq");
+    p.cargo_migrate(&["down"]).ok();
+    assert_eq!(db.query("SELECT to_regclass('pages') IS NULL AND to_regclass('pages_id_seq') IS NULL"), "t");
+}

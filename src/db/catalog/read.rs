@@ -613,6 +613,10 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
 /// `pg_depend` between the objects the catalog holds, as `(dependent,
 /// referenced)` keys. A column default or a view's rule counts as its
 /// relation; an array type as its element type.
+/// A sequence's `OWNED BY` (an automatic dependency on its column) is left
+/// out: the sequence comes before the table whose default uses it, and
+/// `OWNED BY` is a statement of its own after both (the edge made a cycle,
+/// which let SQL functions reading the table go first).
 fn dependencies(r: &mut Reader) -> Result<BTreeSet<(String, String)>> {
     let rels = format!(
         "SELECT 'pg_catalog.pg_class'::pg_catalog.regclass AS classid, c.oid AS objid, \
@@ -654,7 +658,8 @@ fn dependencies(r: &mut Reader) -> Result<BTreeSet<(String, String)>> {
          SELECT DISTINCT a.key, b.key FROM pg_catalog.pg_depend d \
            JOIN objs a ON a.classid = d.classid AND a.objid = d.objid \
            JOIN objs b ON b.classid = d.refclassid AND b.objid = d.refobjid \
-          WHERE d.deptype IN ('n', 'a') AND a.key IS NOT NULL AND b.key IS NOT NULL AND a.key <> b.key",
+          WHERE d.deptype IN ('n', 'a') AND a.key IS NOT NULL AND b.key IS NOT NULL AND a.key <> b.key \
+            AND NOT (d.deptype = 'a' AND d.refobjsubid > 0 AND a.key LIKE 'sequence %')",
         user_ns("p.pronamespace"),
         user_ns("t.typnamespace"),
         user_ns("c.connamespace"),
