@@ -162,7 +162,15 @@ EDITS = {
 }
 
 
-def copy_migrations(mirror, commit, folder, dest, layout, edits=()):
+# The last migration taken, and why.
+UNTIL = {
+    # From here on lemmy's migrations refuse any runner but lemmy_server's (an advisory lock it
+    # holds), and its views and triggers live in a schema the server rebuilds outside migrations.
+    "lemmy": "2025-08-01-000017",
+}
+
+
+def copy_migrations(mirror, commit, folder, dest, layout, edits=(), until=None):
     git = ["git", "--git-dir", str(mirror)]
     rev = commit or "HEAD"
     names = subprocess.run(git + ["ls-tree", "-r", "--name-only", rev, "--", folder], capture_output=True, text=True,
@@ -170,9 +178,11 @@ def copy_migrations(mirror, commit, folder, dest, layout, edits=()):
     versions = set()
     for name in names:
         rel = name[len(folder) + 1:]
+        if until and rel >= until:
+            continue
         if layout == "supabase" and ("/" in rel or not re.match(r"^\d+_.*\.sql$", rel)):
             continue
-        if layout == "diesel" and not re.match(r"^[^/]+/(up|down)\.sql$", rel):
+        if layout == "diesel" and not re.match(r"^[^/]+/(up\.sql|down\.sql|metadata\.toml)$", rel):
             continue
         out = dest / rel
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -258,7 +268,7 @@ def empty_diff(p):
 def roundtrip(b, pkg, url, reference, label):
     """Check that `pkg`'s migrations (one written by diff) make the declared catalog and A's dump."""
     problems = []
-    p = b.cm(pkg, "up", url=url)
+    p = b.cm(pkg, "up", "--no-lint", url=url)
     if p.returncode != 0:
         return [f"{label}: the written migration does not apply ({error_of(p)})"]
     again = empty_diff(b.cm(pkg, "diff", "--dry-run"))
@@ -331,7 +341,7 @@ def project(b, name, mirror, commit, folder, layout, tools):
         package(d, f"{pkg}-{variant}", mig, layout, schemas)
         (d / schemas).mkdir(exist_ok=True)
         dirs[variant] = d
-    versions = copy_migrations(mirror, commit, folder, dirs["full"] / mig, layout, EDITS.get(name, ()))
+    versions = copy_migrations(mirror, commit, folder, dirs["full"] / mig, layout, EDITS.get(name, ()), UNTIL.get(name))
     if not versions:
         raise Failed("no migrations found")
     shutil.copytree(dirs["full"] / mig, dirs["prev"] / mig, dirs_exist_ok=True)
@@ -344,7 +354,7 @@ def project(b, name, mirror, commit, folder, layout, tools):
 
     a = b.fresh(f"{pkg}_a")
     t = time.time()
-    b.cm(f"{pkg}-full", "up", url=a, check=True)
+    b.cm(f"{pkg}-full", "up", "--no-lint", url=a, check=True)
     row["up_s"] = round(time.time() - t, 1)
     row["objects"] = count_objects(b, f"{pkg}_a")
     reference = b.dump(f"{pkg}-full", a)

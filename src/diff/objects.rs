@@ -631,6 +631,20 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
 
     foreign(from, to, &owner, b);
 
+    // Extended statistics: made again when their definition changed (they
+    // hold only what ANALYZE gathers); after the tables and columns they name.
+    for (name, def) in &to.statistics {
+        if from.statistics.get(name) != Some(def) {
+            if from.statistics.contains_key(name) {
+                b.drop(&format!("statistics {name}"), rank::INDEX, format!("DROP STATISTICS IF EXISTS {name};"), false);
+            }
+            b.create(&format!("statistics {name}"), rank::INDEX, format!("{def};"));
+        }
+    }
+    for name in from.statistics.keys().filter(|n| !to.statistics.contains_key(*n)) {
+        b.drop(&format!("statistics {name}"), rank::INDEX, format!("DROP STATISTICS IF EXISTS {name};"), false);
+    }
+
     // Default privileges, last: they concern objects created later.
     let in_schema = |d: &crate::db::catalog::DefaultPrivilege| {
         d.schema.as_ref().map(|s| format!(" IN SCHEMA {s}")).unwrap_or_default()

@@ -314,3 +314,30 @@ fn diff_creates_a_serial_table_before_the_sql_function_reading_it() {
     p.cargo_migrate(&["down"]).ok();
     assert_eq!(db.query("SELECT to_regclass('pages') IS NULL AND to_regclass('pages_id_seq') IS NULL"), "t");
 }
+
+/// Extended statistics (lemmy's `CREATE STATISTICS … ON a, b FROM t`): made,
+/// changed by making them again, and dropped by the down.
+#[test]
+fn diff_makes_extended_statistics() {
+    let db = Db::new("diff_statistics");
+    let p = Project::new(&db);
+    p.migration(
+        "20250101000000_start",
+        "CREATE TABLE likes (person int, post int, liked bool);\n\
+         CREATE STATISTICS likes_old (ndistinct) ON person, post FROM likes;\n",
+        Some("DROP TABLE likes;\n"),
+    );
+    p.write(
+        "supabase/schemas/10_likes.sql",
+        "CREATE TABLE likes (person int, post int, liked bool);\n\
+         CREATE STATISTICS likes_stat (dependencies) ON person, liked FROM likes;\n",
+    );
+    let scratch = ["--scratch-url", db.url.as_str()];
+    p.cargo_migrate_json(&[&["diff", "stats"], &scratch[..]].concat()).ok();
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.query("SELECT string_agg(stxname, ',') FROM pg_statistic_ext"), "likes_stat");
+    let j = p.cargo_migrate_json(&[&["diff", "--dry-run"], &scratch[..]].concat()).ok().json();
+    assert_eq!(j["changes"], false, "{j}");
+    p.cargo_migrate(&["down"]).ok();
+    assert_eq!(db.query("SELECT string_agg(stxname, ',') FROM pg_statistic_ext"), "likes_old");
+}

@@ -52,6 +52,8 @@ pub struct Catalog {
     pub default_privileges: BTreeSet<DefaultPrivilege>,
     /// Foreign-data wrappers, servers and foreign tables, keyed by `class name`.
     pub foreign: BTreeMap<String, Foreign>,
+    /// Extended statistics (`CREATE STATISTICS`): qualified name → `pg_get_statisticsobjdef`.
+    pub statistics: BTreeMap<String, String>,
     /// `(dependent, referenced)` object keys (see [`key`]), from `pg_depend`.
     pub depends: BTreeSet<(String, String)>,
 }
@@ -440,6 +442,9 @@ impl Catalog {
             for t in &p.tables {
                 add(format!("publication {name} member {t}"));
             }
+        }
+        for (name, def) in &self.statistics {
+            add(format!("statistics {name}: {def}"));
         }
         for (key, f) in &self.foreign {
             add(format!("{key}: {} owner {}", f.definition, f.owner));

@@ -598,6 +598,16 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
         );
     }
 
+    for row in r.rows(&format!(
+        "/*2*/SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(s.stxname), \
+            pg_catalog.pg_get_statisticsobjdef(s.oid) \
+           FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace WHERE {} AND {}",
+        user_ns("s.stxnamespace"),
+        not_member("pg_statistic_ext", "s.oid")
+    ))? {
+        cat.statistics.insert(text(&row, 0), text(&row, 1));
+    }
+
     cat.depends = dependencies(&mut r)?;
     // What pg_depend does not say: a partition and a child need their parents.
     let mut implied = BTreeSet::new();
