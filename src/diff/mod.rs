@@ -150,16 +150,18 @@ pub(crate) mod rank {
     pub const TABLE: u8 = 6;
     pub const FOREIGN_TABLE: u8 = 7;
     pub const OWNED: u8 = 8;
-    pub const FUNCTION: u8 = 9;
-    pub const VIEW: u8 = 10;
-    pub const CONSTRAINT: u8 = 11;
-    pub const FOREIGN_KEY: u8 = 12;
-    pub const INDEX: u8 = 13;
-    pub const TRIGGER: u8 = 14;
-    pub const POLICY: u8 = 15;
-    pub const PUBLICATION: u8 = 16;
-    pub const EVENT_TRIGGER: u8 = 17;
-    pub const DEFAULTS: u8 = 18;
+    /// Primary keys and unique constraints, before functions: an SQL body may group by a key.
+    pub const KEY: u8 = 9;
+    pub const FUNCTION: u8 = 10;
+    pub const VIEW: u8 = 11;
+    pub const CONSTRAINT: u8 = 12;
+    pub const FOREIGN_KEY: u8 = 13;
+    pub const INDEX: u8 = 14;
+    pub const TRIGGER: u8 = 15;
+    pub const POLICY: u8 = 16;
+    pub const PUBLICATION: u8 = 17;
+    pub const EVENT_TRIGGER: u8 = 18;
+    pub const DEFAULTS: u8 = 19;
 }
 
 /// The statements that take `from` to `to`.

@@ -233,6 +233,16 @@ pub(super) fn replaced(from: &Catalog, to: &Catalog) -> BTreeSet<String> {
 }
 
 /// Whether table `t` of `from` is gone (or dropped to be created again) in this plan.
+/// Keys before functions (an SQL body selecting columns it groups by a key
+/// needs the key), checks after them (a check may call one), foreign keys last.
+fn constraint_rank(kind: char) -> u8 {
+    match kind {
+        'f' => rank::FOREIGN_KEY,
+        'p' | 'u' => rank::KEY,
+        _ => rank::CONSTRAINT,
+    }
+}
+
 fn table_goes(table: &str, to: &Catalog, replaced: &BTreeSet<String>) -> bool {
     !to.tables.contains_key(table) && !to.views.contains_key(table) || replaced.contains(&format!("table {table}"))
 }
@@ -410,7 +420,7 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
     // Constraints.
     for (key_name, c) in &to.constraints {
         let key = format!("constraint {key_name}");
-        let r = if c.kind == 'f' { rank::FOREIGN_KEY } else { rank::CONSTRAINT };
+        let r = constraint_rank(c.kind);
         let add = format!("ALTER TABLE {} ADD CONSTRAINT {} {};", c.table, c.name, c.definition);
         match from.constraints.get(key_name) {
             None => b.create(&key, r, add),
@@ -436,7 +446,7 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
     }
     for (key_name, c) in from.constraints.iter().filter(|(n, _)| !to.constraints.contains_key(*n)) {
         if !table_goes(&c.table, to, replaced) {
-            let r = if c.kind == 'f' { rank::FOREIGN_KEY } else { rank::CONSTRAINT };
+            let r = constraint_rank(c.kind);
             b.drop(
                 &format!("constraint {key_name}"),
                 r,

@@ -341,3 +341,24 @@ fn diff_makes_extended_statistics() {
     p.cargo_migrate(&["down"]).ok();
     assert_eq!(db.query("SELECT string_agg(stxname, ',') FROM pg_statistic_ext"), "likes_old");
 }
+
+/// An SQL function grouping by a table's primary key and selecting its other
+/// columns (crates.io's compute_reverse_dependencies) is valid only once the
+/// key exists: keys are made before functions.
+#[test]
+fn diff_makes_a_primary_key_before_the_sql_function_grouping_by_it() {
+    let db = Db::new("diff_key_order");
+    let p = Project::new(&db);
+    p.migration("20250101000000_start", "CREATE TABLE other (id int);\n", Some("DROP TABLE other;\n"));
+    p.write(
+        "supabase/schemas/10_crates.sql",
+        "CREATE TABLE other (id int);\n\
+         CREATE TABLE crates (id int PRIMARY KEY, name text);\n\
+         CREATE FUNCTION crate_names() RETURNS TABLE (id int, name text) LANGUAGE sql \
+             AS $$ SELECT id, name FROM crates GROUP BY id $$;\n",
+    );
+    let scratch = ["--scratch-url", db.url.as_str()];
+    p.cargo_migrate_json(&[&["diff", "crates"], &scratch[..]].concat()).ok();
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.query("SELECT count(*) FROM crate_names()"), "0");
+}
