@@ -8,6 +8,12 @@ Run by hand, never from the test suite:
 
 Three figures, each the median of --runs rounds (the two sides of a pair alternate):
 
+Each figure is given as wall time and as CPU time: the client's (this
+command and what it starts, pg_dump included: getrusage of the children)
+and the server's (the local database's backends, which the postmaster reaps:
+its children's user+sys in /proc). On a shared machine the CPU figures move
+far less than the wall ones.
+
 1. `dump` against pg_dump itself at --tables tables (the same pg_dump binary
    cargo-migrate chooses, `--schema-only --no-owner`, written to a file).
    `dump` runs pg_dump while its own connection reads the rest, then normalises.
@@ -21,6 +27,7 @@ Three figures, each the median of --runs rounds (the two sides of a pair alterna
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -46,16 +53,80 @@ def env_for(root):
     return env
 
 
+BIN = None
+
+
 def cm(args, root, bin_):
     return [bin_, "migrate", *args]
 
 
+class Sample:
+    """Wall, client CPU and server CPU seconds of one command."""
+
+    def __init__(self, wall, client, server):
+        self.wall, self.client, self.server = wall, client, server
+
+
+LOCAL_DIRS = {}
+
+
+def postmaster_pid(root):
+    """The local database's postmaster (its folder is where `local status` says: as root, in the temp folder)."""
+    if root not in LOCAL_DIRS:
+        import json
+        out = run_timed(cm(["local", "status", "--format", "json"], root, BIN), cwd=root, env=env_for(root))[2]
+        LOCAL_DIRS[root] = Path(json.loads(out[out.index("{"):])["dir"])
+    try:
+        pid_file = LOCAL_DIRS[root] / "data" / "postmaster.pid"
+        return int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def reaped_cpu(pid):
+    """User+sys seconds of the children `pid` has reaped (a postmaster: its ended backends)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return None
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+def settled(pid):
+    """Wait until the postmaster has no backend but its own workers left to reap: a client's
+    backend ends a little after the client, and its CPU counts only once reaped."""
+    import time
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for _ in range(50):
+        try:
+            kids = children.read_text().split()
+        except OSError:
+            return
+        busy = [k for k in kids if "postgres: postgres " in Path(f"/proc/{k}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")] if kids else []
+        if not busy:
+            return
+        time.sleep(0.02)
+
+
 def timed(cmd, root):
-    return run_timed(cmd, cwd=root, env=env_for(root))[0]
+    pid = postmaster_pid(root)
+    settled(pid)
+    before, server_before = resource.getrusage(resource.RUSAGE_CHILDREN), reaped_cpu(pid)
+    wall = run_timed(cmd, cwd=root, env=env_for(root))[0]
+    settled(pid)
+    after, server_after = resource.getrusage(resource.RUSAGE_CHILDREN), reaped_cpu(pid)
+    client = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # `local reset` starts another postmaster: its server time is not known.
+    same = pid is not None and pid == postmaster_pid(root) and None not in (server_before, server_after)
+    return Sample(wall, client, server_after - server_before if same else float("nan"))
 
 
 def med(xs):
-    return statistics.median(xs)
+    return Sample(*(statistics.median(getattr(x, f) for x in xs) for f in ("wall", "client", "server")))
+
+
+def show(s):
+    return f"{s.wall:.3f} s (CPU {s.client:.3f} client + {s.server:.3f} server)"
 
 
 def bench_dump(bin_, tables, runs):
@@ -96,8 +167,16 @@ def bench_up(bin_, n, runs):
                 run_timed(cm(["down", "--all", "--yes"], root, bin_), cwd=root, env=env_for(root))
                 t = timed(cm(["up", "--quiet", *extra], root, bin_), root)
                 (kept if name == "kept" else plain).append(t)
+        # What the kept file costs at least: pg_dump alone, run as `dump` runs it.
+        import json
+        url = run_timed(cm(["local", "url", "--show-password"], root, bin_), cwd=root, env=env_for(root))[2].strip().splitlines()[-1]
+        out = run_timed(cm(["dump", "--format", "json"], root, bin_), cwd=root, env=env_for(root))[2]
+        left_out = json.loads(out[out.index("{"):])["left_out"]
+        pg_dump = os.environ.get("BENCH_PG_DUMP") or str(Path(local_bin(root, bin_)) / "pg_dump")
+        alone = [timed([pg_dump, "--schema-only", "--no-owner", *(f"--exclude-schema={s}" for s in left_out),
+                        "-f", root / "plain.sql", "-d", url], root) for _ in range(runs)]
         run_timed(cm(["local", "stop"], root, bin_), cwd=root, env=env_for(root))
-        return med(plain), med(kept)
+        return med(plain), med(kept), med(alone)
 
 
 def bench_load(bin_, n, runs):
@@ -128,16 +207,28 @@ def main():
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--replay", type=int, default=300)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--only", default="dump,up,load", help="which figures, of dump,up,load")
     args = ap.parse_args()
-    theirs, ours, lines, _ = bench_dump(args.bin, args.tables, args.runs)
-    print(f"dump, {args.tables} tables ({lines} lines): pg_dump {theirs:.3f} s, cargo migrate dump {ours:.3f} s, "
-          f"{ours / theirs:.2f}x")
-    plain, kept = bench_up(args.bin, args.n, args.runs)
-    print(f"up, N = {args.n}: without the schema file {plain:.3f} s, with it {kept:.3f} s, "
-          f"+{(kept / plain - 1) * 100:.1f} %")
-    replay, load = bench_load(args.bin, args.replay, args.runs)
-    print(f"local reset, {args.replay} migrations: replay {replay:.3f} s, --from-schema (file of {args.replay - 10}, "
-          f"then 10) {load:.3f} s, {load / replay:.2f}x")
+    global BIN
+    BIN = args.bin
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if "dump" in args.only:
+        theirs, ours, lines, _ = bench_dump(args.bin, args.tables, args.runs)
+        print(f"dump, {args.tables} tables ({lines} lines): pg_dump {show(theirs)}, cargo migrate dump {show(ours)}, "
+              f"{ours.wall / theirs.wall:.2f}x wall, "
+              f"{(ours.client + ours.server) / (theirs.client + theirs.server):.2f}x CPU")
+    if "up" in args.only:
+        plain, kept, alone = bench_up(args.bin, args.n, args.runs)
+        print(f"up, N = {args.n}: without the schema file {show(plain)}, with it {show(kept)}, "
+              f"+{(kept.wall / plain.wall - 1) * 100:.1f} % wall, "
+              f"+{((kept.client + kept.server) / (plain.client + plain.server) - 1) * 100:.1f} % CPU; "
+              f"pg_dump alone (without the left-out schemas) {show(alone)} = "
+              f"{alone.wall / plain.wall * 100:.0f} % of up's wall")
+    if "load" in args.only:
+        replay, load = bench_load(args.bin, args.replay, args.runs)
+        print(f"local reset, {args.replay} migrations: replay {show(replay)}, --from-schema (file of {args.replay - 10}, "
+              f"then 10) {show(load)}, {load.wall / replay.wall:.2f}x")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

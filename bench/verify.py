@@ -8,12 +8,16 @@ Run by hand, never from the test suite:
 
 For each N (the same migrations as run.py) and each binary in turn: `up` of all N on a fresh
 database, then `verify --all --no-lint --scratch-url` on the same server (its scratch
-databases are made there). Prints the milliseconds per migration of each and their ratio.
+databases are made there). Prints the milliseconds per migration of each and their ratio,
+wall and CPU: the tool's own (user+sys of the process tree) and the server's (user+sys of the
+postmaster and every backend, the exited ones counted through the postmaster's children
+totals), since verify's time is mostly spent in the server reading its catalog.
 `--old-max N` skips the old binary above N (about 107 ms a migration: minutes at N = 1000).
 """
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -24,12 +28,44 @@ from caches import project  # noqa: E402
 from run import REPO, Server, pg_bin, run_timed  # noqa: E402
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(server):
+    """Seconds of CPU the server has used so far (live processes and reaped ones)."""
+    pid = int((server.data / "postmaster.pid").read_text().split()[0])
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ppid, utime, stime, cutime, cstime = int(fields[1]), *map(int, fields[11:15])
+        if int(entry.name) == pid:
+            total += utime + stime + cutime + cstime
+        elif ppid == pid:
+            total += utime + stime
+    return total / TICK
+
+
+def timed(server, cmd, **kw):
+    """(wall, the tool's CPU, the server's CPU) of one command, in seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server0 = server_cpu(server)
+    wall = run_timed(cmd, **kw)[0]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    tool = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, tool, server_cpu(server) - server0
+
+
 def one(binary, server, root, name, env):
     env = dict(env, DATABASE_URL=server.fresh_db(name))
     cmd = lambda *a: [binary, "migrate", *a]  # noqa: E731
-    apply = run_timed(cmd("up", "-q", "--no-lint"), cwd=root, env=env)[0]
-    verify = run_timed(cmd("verify", "--all", "-q", "--no-lint", "--scratch-url", server.url("postgres")),
-                       cwd=root, env=env)[0]
+    apply = timed(server, cmd("up", "-q", "--no-lint"), cwd=root, env=env)
+    verify = timed(server, cmd("verify", "--all", "-q", "--no-lint", "--scratch-url", server.url("postgres")),
+                   cwd=root, env=env)
     return apply, verify
 
 
@@ -52,10 +88,12 @@ def main():
                 bins = [("new", args.new)] + ([("old", args.old)] if args.old and n <= args.old_max else [])
                 for label, binary in bins:
                     runs = [one(binary, server, root, f"verify_{label}_{n}_{r}", env) for r in range(args.rounds)]
-                    apply = statistics.median(a for a, _ in runs) / n * 1000
-                    verify = statistics.median(v for _, v in runs) / n * 1000
-                    print(f"N={n} {label}: apply {apply:.2f} ms/migration, verify --all {verify:.2f} ms/migration, "
-                          f"verify/apply {verify / apply:.2f}", flush=True)
+                    ms = lambda step, i: statistics.median(r[step][i] for r in runs) / n * 1000  # noqa: E731
+                    (aw, at, as_), (vw, vt, vs) = [[ms(step, i) for i in range(3)] for step in range(2)]
+                    print(f"N={n} {label} (load {os.getloadavg()[0]:.1f}), ms/migration: "
+                          f"apply wall {aw:.2f} cpu tool {at:.2f} server {as_:.2f}; "
+                          f"verify --all wall {vw:.2f} cpu tool {vt:.2f} server {vs:.2f}; "
+                          f"verify/apply wall {vw / aw:.2f} cpu {(vt + vs) / max(at + as_, 1e-9):.2f}", flush=True)
     finally:
         server.stop()
 

@@ -348,6 +348,11 @@ pub struct MigrationFailure {
     pub notices: Vec<Notice>,
     /// It failed because it uses this role, which does not exist on the server.
     pub missing_role: Option<String>,
+    /// It failed because it creates this extension, which the server does not have.
+    pub missing_extension: Option<String>,
+    /// The server's major version, when a hint needs it (the packages of an extension).
+    #[serde(skip)]
+    pub server_major: Option<u32>,
     /// A plain CREATE EXTENSION of this extension failed because it exists
     /// already as the local development database's stand-in.
     #[serde(skip)]
@@ -585,6 +590,8 @@ mod tests {
             statements_done: None,
             notices: Vec::new(),
             missing_role: None,
+            missing_extension: None,
+            server_major: None,
             stand_in: None,
             tracked: true,
             in_transaction: true,

@@ -31,9 +31,10 @@ impl std::borrow::Borrow<str> for Version {
     }
 }
 
+/// As the string it is, widths and fills included (`{:0>4}`).
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
@@ -76,6 +77,43 @@ impl PartialEq<&str> for Version {
 impl PartialEq<String> for Version {
     fn eq(&self, other: &String) -> bool {
         &self.0 == other
+    }
+}
+
+impl PartialEq<Version> for String {
+    fn eq(&self, other: &Version) -> bool {
+        *self == other.0
+    }
+}
+
+impl PartialEq<Version> for str {
+    fn eq(&self, other: &Version) -> bool {
+        self == other.0
+    }
+}
+
+impl PartialEq<Version> for &str {
+    fn eq(&self, other: &Version) -> bool {
+        *self == other.0
+    }
+}
+
+/// Versions compare with the strings the database returns, as strings (diesel's order).
+impl PartialOrd<String> for Version {
+    fn partial_cmp(&self, other: &String) -> Option<std::cmp::Ordering> {
+        Some(self.0.as_str().cmp(other.as_str()))
+    }
+}
+
+impl PartialOrd<str> for Version {
+    fn partial_cmp(&self, other: &str) -> Option<std::cmp::Ordering> {
+        Some(self.0.as_str().cmp(other))
+    }
+}
+
+impl PartialOrd<&str> for Version {
+    fn partial_cmp(&self, other: &&str) -> Option<std::cmp::Ordering> {
+        Some(self.0.as_str().cmp(*other))
     }
 }
 
@@ -253,6 +291,16 @@ pub fn checksum(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_is_shown_as_its_string_with_widths() {
+        let v = Version::from("7");
+        assert_eq!(format!("{v:0>3}|{v}|{v:<2}|"), "007|7|7 |");
+        let eight = String::from("8");
+        assert!(v < eight);
+        assert!(v == "7");
+        assert!("7" == v);
+    }
 
     #[test]
     fn versions_follow_diesel() {

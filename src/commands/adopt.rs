@@ -170,7 +170,7 @@ pub(crate) fn entries_on_disk(theirs: &foreign::Read, source: &crate::source::So
         .migrations
         .iter()
         .filter(|m| numeric(&m.version).zip(limit).is_some_and(|(v, l)| v <= l))
-        .map(|m| Entry { version: m.version.clone(), name: String::new(), at: None })
+        .map(|m| Entry { version: m.version.to_string(), name: String::new(), at: None })
         .collect()
 }
 
@@ -236,7 +236,7 @@ pub fn takeover(theirs: &foreign::Read, source: &crate::source::Source, history:
         .iter()
         .filter_map(|e| on_disk.find(source, &e.version))
         .filter(|m| !history.is_applied(&m.version))
-        .map(|m| m.version.clone())
+        .map(|m| m.version.to_string())
         .collect();
     not_recorded.sort_unstable();
     // Adopted already (our rows say so): an entry of theirs we do not have is
@@ -400,7 +400,7 @@ fn record(
     for t in &records {
         let checksum = t.m.checksum_of(&t.m.up_unchecked()?)?;
         let rec = Record {
-            version: t.m.version.clone(),
+            version: t.m.version.to_string(),
             name: t.m.name.clone(),
             checksum,
             down_sql: t.m.down_to_keep(),
@@ -480,7 +480,7 @@ mod tests {
         let migrations = versions
             .iter()
             .map(|v| Migration {
-                version: v.to_string(),
+                version: (*v).into(),
                 name: format!("{v}_m"),
                 path: format!("{v}_m").into(),
                 layout: crate::source::Layout::File,

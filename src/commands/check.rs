@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8> {
             .iter()
             .filter(|t| t.status == ChangeStatus::Added)
             .filter_map(|t| t.migration)
-            .map(|m| m.version.clone())
+            .map(|m| m.version.to_string())
             .collect()
     };
     source.check_runnable(added.clone());
@@ -71,7 +71,7 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8> {
         (Vec::new(), Vec::new())
     } else {
         let from: Vec<String> =
-            source.migrations.iter().filter(|m| m.version >= added[0]).map(|m| m.version.clone()).collect();
+            source.migrations.iter().filter(|m| m.version >= added[0]).map(|m| m.version.to_string()).collect();
         let server = verify::scratch_server_at(ctx, args.scratch_url.as_deref(), &args.local)?;
         let verdicts = verify::verify(ctx, source.clone(), &from, &server, false)?;
         let (_, planned) = verify::dry_run(ctx, &source, &from, &server)?;
@@ -132,7 +132,7 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8> {
         let changes = input.map(|i| statements(&inputs[i].up_text)).unwrap_or_default();
         let path = t.migration.map(|m| m.up_path()).unwrap_or_else(|| dir.join(&t.entry));
         migrations.push(CheckedMigration {
-            version: version.map(Into::into),
+            version,
             name: t.entry.clone(),
             status: t.status,
             path: output::json_path(path.strip_prefix(&top).unwrap_or(&path)),

@@ -77,7 +77,7 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<u8> {
         table,
         change,
         app: ctx.settings.project.package.clone().unwrap_or_else(|| "app".into()).replace('-', "_"),
-        previous: newest.clone().unwrap_or_else(|| "base".into()),
+        previous: newest.as_deref().unwrap_or("base").to_string(),
     });
     if expand.is_some() && Layout::of(&source) != Layout::Folders {
         return Err(Error::new(
@@ -164,7 +164,7 @@ pub(super) fn write_new(
     // creating its staging entry exclusively; the loser moves to the next one.
     for _ in 0..60 {
         let version = version::next_version(now, newest.as_deref());
-        newest = Some(version.clone());
+        newest = Some(version.clone().into());
         let folder = format!("{version}_{name}");
         let written = match render(&version, layout) {
             Content::Folder(files) => {

@@ -9,7 +9,7 @@
 use colored::Colorize;
 
 use super::create::{self, Content, Layout};
-use super::scratch::Scratch;
+use super::scratch::{Key, Scratch, Side};
 use super::Context;
 use crate::cli::DiffArgs;
 use crate::db::{self, catalog, catalog::Catalog, history, lock, Conn};
@@ -69,7 +69,7 @@ fn renames(args: &DiffArgs) -> Result<Vec<Rename>> {
 pub fn run(ctx: &Context, args: &DiffArgs) -> Result<u8> {
     let renames = renames(args)?;
     let mut source = ctx.source()?;
-    source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+    source.check_runnable(source.migrations.iter().map(|m| m.version.to_string()).collect());
     crate::plan::check_source(&source.problems)?;
     // Say what is wrong with the name before building anything.
     let name = match (args.database, &args.write, &args.name, args.dry_run) {
@@ -96,37 +96,43 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> Result<u8> {
     };
 
     let mut scratch = Scratch::open(ctx, args.scratch_url.as_deref(), &args.db.local_db, "diff")?;
+    scratch.keep(ctx)?;
     let options = catalog::Options {
         managed: match scratch.supabase_like {
             true => crate::supabase::MANAGED_SCHEMAS.iter().map(|s| s.to_string()).collect(),
             false => Vec::new(),
         },
     };
-    let base = scratch.base(ctx)?;
+    let migrated_hint =
+        |e: Error| e.hint("diff builds the migrations' schema on a scratch database: the migrations must apply there");
 
-    let all: Vec<String> = source.migrations.iter().map(|m| m.version.clone()).collect();
+    let all: Vec<String> = source.migrations.iter().map(|m| m.version.to_string()).collect();
     let (from, to, mode) = match &files {
         Some(files) => {
-            let migrated = scratch.copy(&base)?;
-            let declared = scratch.copy(&base)?;
-            scratch.relax_durability(&migrated)?;
-            scratch.relax_durability(&declared)?;
-            let (a, b) = (scratch.url_of(&migrated), scratch.url_of(&declared));
+            let keys = migration_keys(scratch.key("m"), &all, &source)?;
+            let migrated = scratch.side(ctx, "m", &keys, false)?;
+            let declared = scratch.side(ctx, "s", &[file_key(scratch.key("s"), files)?], true)?;
+            let (a, b) = (scratch.url_of(migrated.db()), scratch.url_of(declared.db()));
             let (from, to) = std::thread::scope(|s| {
                 let left = s.spawn(|| {
-                    migrate(&a, &all, &source).map_err(|e| {
-                        e.hint(
-                            "diff builds the migrations' schema on a scratch database: the migrations must apply there",
-                        )
-                    })?;
+                    if let Side::Build { from, .. } = &migrated {
+                        migrate(&a, &all[*from..], &source).map_err(migrated_hint)?;
+                    }
                     read_catalog(&a, &options)
                 });
-                let right = load_files(&b, files).and_then(|()| read_catalog(&b, &options));
+                let right = match &declared {
+                    Side::Build { .. } => load_files(&b, files),
+                    Side::Ready(_) => Ok(()),
+                }
+                .and_then(|()| read_catalog(&b, &options));
                 let left =
                     left.join().unwrap_or_else(|_| Err(Error::new(Kind::Internal, "the migrating thread failed")));
                 (left, right)
             });
-            (from?, to?, "schema")
+            let (from, to) = (from?, to?);
+            scratch.built(&migrated);
+            scratch.built(&declared);
+            (from, to, "schema")
         }
         None => {
             let (live_url, _) = ctx.database_url(&args.db)?;
@@ -142,16 +148,22 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> Result<u8> {
                 ));
             }
             let on_disk: Vec<String> = all.iter().filter(|v| applied.contains(v)).cloned().collect();
-            let expected = scratch.copy(&base)?;
-            scratch.relax_durability(&expected)?;
-            let e = scratch.url_of(&expected);
+            let keys = migration_keys(scratch.key("m"), &on_disk, &source)?;
+            let expected = scratch.side(ctx, "m", &keys, true)?;
+            let e = scratch.url_of(expected.db());
             let from = std::thread::scope(|s| {
-                let left = s.spawn(|| migrate(&e, &on_disk, &source).and_then(|()| read_catalog(&e, &options)));
+                let left = s.spawn(|| {
+                    if let Side::Build { from, .. } = &expected {
+                        migrate(&e, &on_disk[*from..], &source)?;
+                    }
+                    read_catalog(&e, &options)
+                });
                 let right = catalog::read(&mut live, &options);
                 let left =
                     left.join().unwrap_or_else(|_| Err(Error::new(Kind::Internal, "the migrating thread failed")));
                 left.and_then(|l| right.map(|r| (l, r)))
             })?;
+            scratch.built(&expected);
             (from.0, from.1, "drift")
         }
     };
@@ -159,7 +171,35 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> Result<u8> {
     let up = diff::plan(&from, &to, &renames);
     let reversed: Vec<Rename> = renames.iter().map(|r| Rename { from: r.to.clone(), to: r.from.clone() }).collect();
     let down = diff::plan(&to, &from, &reversed);
-    report(ctx, args, mode, name, &source, &up, &down)
+    let done = report(ctx, args, mode, name, &source, &up, &down);
+    scratch.drop_stale();
+    done
+}
+
+/// The keys of the migrations' side after each of `versions` ran: what a
+/// kept database of it is named by (each migration's name and SQL, how it
+/// runs, and the table that records it).
+fn migration_keys(mut key: Key, versions: &[String], source: &Source) -> Result<Vec<String>> {
+    key.add(format!("{:?}", source.ledger()).as_bytes());
+    let mut keys = Vec::with_capacity(versions.len());
+    for version in versions {
+        let m = source.find(version).ok_or_else(|| Error::new(Kind::Internal, format!("no migration {version}")))?;
+        let script = m.script(true, None)?;
+        key.add(m.name.as_bytes());
+        key.add(&[u8::from(script.in_transaction)]);
+        key.add(script.sql.as_bytes());
+        keys.push(key.hex());
+    }
+    Ok(keys)
+}
+
+/// The key of the declared side: every schema file's name and bytes, in order.
+fn file_key(mut key: Key, files: &[std::path::PathBuf]) -> Result<String> {
+    for file in files {
+        key.add(file.display().to_string().as_bytes());
+        key.add(&std::fs::read(file).map_err(|e| Error::io(file, "read", e))?);
+    }
+    Ok(key.hex())
 }
 
 fn report(

@@ -29,15 +29,33 @@ pub fn pg_dump_for(ctx: &Context, conn: &mut Conn, local: &LocalOpts) -> Result<
 
 /// The schema file's text for the database at `url` (`conn` is connected to it).
 pub fn schema_text(ctx: &Context, conn: &mut Conn, url: &str, history: &History, local: &LocalOpts) -> Result<Text> {
+    start_schema_text(ctx, conn, url, local)?.finish(conn, history)
+}
+
+/// pg_dump started on the database at `url`: the connection is free for
+/// other reads until [`Dumping::finish`] puts the file's text together.
+pub fn start_schema_text(ctx: &Context, conn: &mut Conn, url: &str, local: &LocalOpts) -> Result<Dumping> {
     let pg_dump = pg_dump_for(ctx, conn, local)?;
     let parsed = db::connect::parse(url)?;
     let managed = crate::supabase::managed::managed();
-    let pieces = db::dump::read(conn, &parsed, &pg_dump, history, &managed)?;
-    // Supabase's publications are left out only where Supabase made them.
-    let publications = if pieces.left_out.is_empty() { Vec::new() } else { managed.publications };
-    let left_out = dump_text::LeftOut { publications: &publications, schemas: &pieces.left_out };
-    let normalised = dump_text::normalise(&pieces.raw, left_out);
-    Ok(Text { sql: dump_text::assemble(&normalised, &pieces.extras, &pieces.history), left_out: pieces.left_out })
+    let started = db::dump::start(conn, &parsed, &pg_dump, &managed)?;
+    Ok(Dumping { started, publications: managed.publications })
+}
+
+pub struct Dumping {
+    started: db::dump::Started,
+    publications: Vec<String>,
+}
+
+impl Dumping {
+    pub fn finish(self, conn: &mut Conn, history: &History) -> Result<Text> {
+        let pieces = self.started.finish(conn, history)?;
+        // Supabase's publications are left out only where Supabase made them.
+        let publications = if pieces.left_out.is_empty() { Vec::new() } else { self.publications };
+        let left_out = dump_text::LeftOut { publications: &publications, schemas: &pieces.left_out };
+        let normalised = dump_text::normalise(&pieces.raw, left_out);
+        Ok(Text { sql: dump_text::assemble(&normalised, &pieces.extras, &pieces.history), left_out: pieces.left_out })
+    }
 }
 
 pub struct Text {
@@ -127,7 +145,7 @@ pub fn migrated_scratch(ctx: &Context, scratch: &mut Scratch, source: &Source, t
         .migrations
         .iter()
         .filter(|m| to.is_none_or(|to| m.version.as_str() <= to))
-        .map(|m| Step::Apply(m.version.clone()))
+        .map(|m| Step::Apply(m.version.to_string()))
         .collect();
     let mut conn = scratch.connect(&base)?;
     scratch.run_steps(&mut conn, &base, &steps, source).map_err(|e| {
@@ -151,7 +169,7 @@ fn check(ctx: &Context, args: &DumpArgs) -> Result<u8> {
         Err(e) => return Err(Error::io(&path, "read", e)),
     };
     let mut source = ctx.source()?;
-    source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+    source.check_runnable(source.migrations.iter().map(|m| m.version.to_string()).collect());
     crate::plan::check_source(&source.problems)?;
     let mut scratch = Scratch::open(ctx, args.scratch_url.as_deref(), &args.db.local_db, "dump")?;
     let db = migrated_scratch(ctx, &mut scratch, &source, None)?;

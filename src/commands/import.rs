@@ -410,7 +410,7 @@ fn convert_layout(dir: &Path, layout: Layout) -> Result<(Vec<Converted>, Vec<Not
             let rest = m.name.strip_prefix(m.version.as_str()).unwrap_or(&m.name);
             (v.clone(), format!("{v}{rest}"))
         } else {
-            (m.version.clone(), m.name.clone())
+            (m.version.to_string(), m.name.clone())
         };
         if let Some(first) = ready.iter().find(|c| c.version == version) {
             not.push(refuse(format!("version {version} is also {}'s: versions must be unique", first.file)));

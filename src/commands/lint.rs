@@ -30,7 +30,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> Result<u8> {
     let config = ctx.settings.lint()?;
     let (mut source, versions, checked) = if args.all {
         let source = ctx.source()?;
-        let versions = source.migrations.iter().map(|m| m.version.clone()).collect();
+        let versions = source.migrations.iter().map(|m| m.version.to_string()).collect();
         (source, versions, Checked::All)
     } else {
         let (source, Database { history, .. }) = ctx.read_both(&args.db, "lint", false).map_err(|e| {
@@ -92,10 +92,6 @@ pub fn input(m: &Migration) -> Result<LintInput> {
 
 /// `input`; without `with_up`, a folder's up.sql is not read (its up side is empty).
 fn input_of(m: &Migration, with_up: bool) -> Result<LintInput> {
-    let read = |path: &std::path::Path| -> Result<String> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
-        Ok(crate::sql::strip_bom(&text).to_string())
-    };
     if m.layout == crate::source::Layout::File {
         // One file: each section keeps the file's line numbers (the rest blanked).
         let (up_text, down_text) = m.read_sections()?;
@@ -111,19 +107,15 @@ fn input_of(m: &Migration, with_up: bool) -> Result<LintInput> {
     }
     let down_path = m.down_path();
     // A down.sql that says irreversible has nothing to check: like an up-only file.
+    // The texts are the migration's own, read once: what is linted is what runs.
     let down_text = match m.irreversible() {
         Some(_) => None,
-        None => match std::fs::read_to_string(&down_path) {
-            // Asked only then: the common case costs one open, not a stat too.
-            Err(_) if !down_path.is_file() => None,
-            Err(e) => return Err(Error::io(&down_path, "read", e)),
-            Ok(text) => Some(crate::sql::strip_bom(&text).to_string()),
-        },
+        None => m.down_if_any()?,
     };
     Ok(LintInput {
         name: m.name.clone(),
         path: m.up_path(),
-        up_text: if with_up { read(&m.up_path())? } else { String::new() },
+        up_text: if with_up { m.up_unchecked()? } else { String::new() },
         down_path: down_text.as_ref().map(|_| down_path),
         down_text,
         runs_in_transaction: m.run_in_transaction(true)?,

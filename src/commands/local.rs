@@ -92,7 +92,7 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<u8> {
                 let mut extensions = local_extensions(&local.url()?)?;
                 // What is missing is named with the package that ships it for this server.
                 for e in extensions.iter_mut().filter(|e| e.state == ExtensionState::Missing) {
-                    e.note = Some(crate::db::execute::extension_packages(&e.name, local.major_version()));
+                    e.note = Some(super::explain::extension_packages(&e.name, local.major_version()));
                 }
                 let width = extensions.iter().map(|e| e.name.len()).max().unwrap_or(0);
                 r.line("extensions Supabase has (real: this PostgreSQL's own; stand-in: cargo-migrate's, same names and signatures):");

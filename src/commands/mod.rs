@@ -13,6 +13,7 @@ pub mod database_url;
 pub mod diff;
 pub mod down;
 pub mod dump;
+mod explain;
 mod fleet;
 pub mod import;
 mod keep_schema;
@@ -262,20 +263,12 @@ impl Context {
         let roles = s.roles.file()?;
         crate::local::Local::locate(&s.project.target_dir, &s.project.workspace_root, pg_bin.as_deref(), roles)
     }
-    /// A migration's failure on the local database explained by it: a
-    /// missing role, with the file that makes it on the local and scratch
-    /// databases; a stand-in extension created without IF NOT EXISTS.
+    /// A failure with the hint its data calls for (`explain`): a missing
+    /// extension or role (with the file that makes roles on the local and
+    /// scratch databases), a stand-in extension created without IF NOT
+    /// EXISTS, a denied privilege.
     pub fn with_local_hints(&self, e: Error) -> Error {
-        let e = crate::local::explain_stand_in(e);
-        if !matches!(&e.kind, Kind::MigrationFailed(f) if f.missing_role.is_some()) {
-            return e;
-        }
-        let file = output::display_path(&self.settings.roles.path);
-        let hint = e.hint.clone().unwrap_or_default();
-        e.hint(format!(
-            "{hint}; for the local development database and verify's scratch databases, write it in {file}: \
-             cargo-migrate runs that file before the migrations there"
-        ))
+        explain::error(e, &output::display_path(&self.settings.roles.path))
     }
 
     /// --pg-bin (PG_BIN), which must be a folder of PostgreSQL programs: one
@@ -479,7 +472,7 @@ fn remote(db_url: &str) -> Option<String> {
 }
 
 pub fn state(source: &Source, history: &History) -> State {
-    let mut on_disk: Vec<String> = source.migrations.iter().map(|m| m.version.clone()).collect();
+    let mut on_disk: Vec<String> = source.migrations.iter().map(|m| m.version.to_string()).collect();
     on_disk.dedup();
     let partial = history.partial.iter().map(|p| (p.version.clone(), p.statements_done, p.statements_total)).collect();
     let batch = history.applied.iter().map(|a| a.batch).collect();
@@ -502,7 +495,7 @@ fn modified(source: &Source, history: &History) -> Vec<(String, String, String)>
 
 /// Versions on disk that the database has not applied.
 pub fn pending(source: &Source, history: &History) -> Vec<String> {
-    source.migrations.iter().filter(|m| !history.is_applied(&m.version)).map(|m| m.version.clone()).collect()
+    source.migrations.iter().filter(|m| !history.is_applied(&m.version)).map(|m| m.version.to_string()).collect()
 }
 
 pub fn run(cli: Cli) -> u8 {
@@ -560,7 +553,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
     };
     let result = Context::load(project, reporter).and_then(|ctx| {
-        let result = dispatch(&ctx, &cli.command);
+        let result = dispatch(&ctx, &cli.command).map_err(|e| ctx.with_local_hints(e));
         ctx.tell_notes();
         result
     });
@@ -575,6 +568,7 @@ pub fn run(cli: Cli) -> u8 {
 
 fn dispatch(ctx: &Context, command: &Command) -> Result<u8> {
     match command {
+        Command::Up(args) if args.rehearse => rehearse::run(ctx, args),
         Command::Up(args) => up::run(ctx, args),
         Command::Down(args) => down::run(ctx, args),
         Command::Redo(args) => redo::run(ctx, args),

@@ -47,7 +47,7 @@ pub fn baselines(source: &Source) -> Vec<Baseline> {
         .filter_map(|m| {
             let replaces = m.baseline_of()?;
             Some(Baseline {
-                version: m.version.clone(),
+                version: m.version.to_string(),
                 name: m.name.clone(),
                 checksum: m.checksum.clone().unwrap_or_default(),
                 replaces,
@@ -241,12 +241,12 @@ pub fn run(ctx: &Context, args: &SquashArgs) -> Result<u8> {
     for m in &squashed {
         match m.baseline_of() {
             Some(inner) => replaces.extend(inner),
-            None => replaces.push(m.version.clone()),
+            None => replaces.push(m.version.to_string()),
         }
     }
     replaces.sort();
     replaces.dedup();
-    source.check_runnable(squashed.iter().map(|m| m.version.clone()).collect());
+    source.check_runnable(squashed.iter().map(|m| m.version.to_string()).collect());
     crate::plan::check_source(&source.problems)?;
     let keep = keep_dir(ctx, args)?;
     // The target, when asked to record there: refused before any file changes.
@@ -256,7 +256,7 @@ pub fn run(ctx: &Context, args: &SquashArgs) -> Result<u8> {
         let mut conn = ctx.connect(&url, &args.db, "squash")?;
         let history = history::read(&mut conn, true, ctx.settings.ledger())?;
         let future = Baseline {
-            version: last.version.clone(),
+            version: last.version.to_string(),
             name: String::new(),
             checksum: String::new(),
             replaces: replaces.clone(),

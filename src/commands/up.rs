@@ -7,10 +7,8 @@ use crate::cli::UpArgs;
 use crate::error::{exit, Result};
 use crate::plan::{PartialChoice, Request};
 
+/// `up` (a rehearsal, `--rehearse`, is `rehearse::run`'s: see `dispatch`).
 pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
-    if args.rehearse {
-        return super::rehearse::run(ctx, args);
-    }
     let partial = match (args.resume, args.restart) {
         (true, _) => PartialChoice::Resume,
         (_, true) => PartialChoice::Restart,
@@ -64,7 +62,6 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// A batched backfill's progress, about once a second (and its last batch).
 /// The plan `up`'s flags ask for (also what `up --rehearse` rehearses).
 pub fn request(args: &UpArgs, partial: PartialChoice) -> Request {
     Request::Up {
@@ -76,6 +73,7 @@ pub fn request(args: &UpArgs, partial: PartialChoice) -> Request {
     }
 }
 
+/// A batched backfill's progress, about once a second (and its last batch).
 fn show_backfill_progress(r: crate::output::Reporter) {
     let last = std::sync::Mutex::new(None::<std::time::Instant>);
     crate::db::backfill::on_progress(move |p| {

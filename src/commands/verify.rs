@@ -114,7 +114,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     // What to verify: the target's pending migrations (it is only read), or all.
     let (source, versions) = if args.all {
         let source = ctx.source()?;
-        let all = source.migrations.iter().map(|m| m.version.clone()).collect();
+        let all = source.migrations.iter().map(|m| m.version.to_string()).collect();
         (source, all)
     } else {
         let (source, db) = ctx.read_both(&args.db, "verify", false)?;
@@ -123,7 +123,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     };
     if versions.is_empty() {
         let mut source = source;
-        source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+        source.check_runnable(source.migrations.iter().map(|m| m.version.to_string()).collect());
         crate::plan::check_source(&source.problems)?;
         r.line(format!("{} nothing to verify: no migration is pending (`--all` verifies every one)", "✓".green()));
         r.json(&VerifyOutput { ok: true, command: "verify", migrations: Vec::new() });
@@ -157,7 +157,7 @@ pub fn verify(
     server: &ScratchServer,
     lint: bool,
 ) -> Result<Vec<(String, String, Verdict)>> {
-    source.check_runnable(source.migrations.iter().map(|m| m.version.clone()).collect());
+    source.check_runnable(source.migrations.iter().map(|m| m.version.to_string()).collect());
     crate::plan::check_source(&source.problems)?;
     if lint {
         super::lint::before_verify(ctx, &source, versions)?;
@@ -198,7 +198,7 @@ fn at_start(ctx: &Context, source: &Source, first: &str, server: &ScratchServer)
         .migrations
         .iter()
         .take_while(|m| m.version.as_str() < first)
-        .map(|m| Step::Apply(m.version.clone()))
+        .map(|m| Step::Apply(m.version.to_string()))
         .collect();
     {
         let mut conn = scratch.connect(&base)?;
@@ -233,16 +233,18 @@ pub fn dry_run(
 }
 
 /// One scratch database verified in place: each migration in one transaction
-/// (up, snapshot, a savepoint, down, snapshot, compare, up again, back to the
-/// savepoint, commit), so the next one starts from the state after it without
-/// a database copy.
+/// (up, a savepoint, down, compare, up again, back to the savepoint,
+/// commit), so the next one starts from the state after it without a
+/// database copy. The schema is read whole once; after that only what the
+/// migration's transaction changed is read (so `--all` is not quadratic in
+/// the schema's size), before it is committed.
 struct Trial {
     db: String,
     conn: Conn,
     steps: runner::InTransaction,
     history: history::History,
     /// The schema as it is before the next migration.
-    before: BTreeSet<String>,
+    before: schema::Tracked,
 }
 
 impl Trial {
@@ -252,7 +254,7 @@ impl Trial {
         let mut conn = scratch.connect(&db)?;
         let history = history::read(&mut conn, true, source.ledger())?;
         let steps = runner::InTransaction::new(&mut conn, &history, crate::supabase::EXPOSURE)?;
-        let before = schema::snapshot(&mut conn)?;
+        let before = schema::tracked(&mut conn)?;
         Ok(Some(Trial { db, conn, steps, history, before }))
     }
 
@@ -279,32 +281,41 @@ impl Trial {
             ledger::rollback(conn);
             return Ok(Verdict::Failing { stage: "up", error });
         }
-        let after = schema::snapshot(conn)?;
-        let verdict = if up_only {
-            Verdict::UpOnly
+        let (verdict, after) = if up_only {
+            (Verdict::UpOnly, self.before.changed(conn)?)
         } else {
             let down = self.steps.prepare(&[Step::Revert(v.to_string())], source, &self.history)?.remove(0);
             ledger::savepoint(conn, SAVEPOINT)?;
-            let verdict = match self.steps.run(conn, &down) {
+            let (verdict, end) = match self.steps.run(conn, &down) {
                 // Back to the savepoint: the database holds what up did.
-                Err(error) => Verdict::Failing { stage: "down", error },
+                Err(error) => (Verdict::Failing { stage: "down", error }, None),
                 Ok(_) => {
-                    let end = schema::snapshot(conn)?;
-                    let (left, lost) = difference(&self.before, &end);
-                    if !left.is_empty() || !lost.is_empty() {
+                    // What up and down changed, as down left it.
+                    let end = self.before.changed(conn)?;
+                    let (left, lost) = self.before.difference(&end);
+                    let verdict = if !left.is_empty() || !lost.is_empty() {
                         Verdict::NotReversible { left, lost }
                     } else if let Err(error) = self.steps.run(conn, &up) {
                         Verdict::Failing { stage: "up after down", error }
                     } else {
                         Verdict::Reversible
-                    }
+                    };
+                    (verdict, Some(end))
                 }
             };
             ledger::rollback_to(conn, SAVEPOINT)?;
-            verdict
+            // Up's objects are among those up and down changed; without a
+            // down that ran, what up changed is all there is.
+            let after = match end {
+                Some(end) => self.before.read_again(conn, end.objects().clone())?,
+                None => self.before.changed(conn)?,
+            };
+            (verdict, after)
         };
         ledger::reset_and_commit(conn, "the trial")?;
-        self.before = after;
+        self.before.apply(after);
+        #[cfg(debug_assertions)]
+        self.before.check(conn)?;
         Ok(verdict)
     }
 }

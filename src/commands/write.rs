@@ -259,13 +259,16 @@ pub fn migrate(
             done = done_or_error?;
         }
     }
+    // pg_dump of the schema file runs while the advisor reads on this connection.
+    let keeping =
+        if done.is_empty() { None } else { super::keep_schema::start(ctx, db_opts, &mut conn, &url, &schema) };
     let advice = (lint && !done.is_empty() && matches!(request, Request::Up { .. }))
         .then(|| super::lint::advise(ctx, &mut conn));
     if backup.is_some() && made.is_none() {
         ctx.reporter.note("nothing to apply, so no backup was made");
     }
-    if !done.is_empty() {
-        super::keep_schema::after_change(ctx, db_opts, &mut conn, &url, &schema);
+    if let Some(keeping) = keeping {
+        keeping.finish(ctx, &mut conn);
     }
     super::print_schema::after_change(ctx, &mut conn)?;
     Ok(Written { done, history, source, database: url::mask(&url), target, planned: None, backup: made, advice })

@@ -37,18 +37,48 @@ fn major_of(pg_dump: &Path) -> Option<u32> {
 }
 
 /// Every `program` (pg_dump, pg_restore) this machine has: the given folders
-/// first, then PATH, then each /usr/lib/postgresql/<version>/bin.
+/// first, then PATH, then each /usr/lib/postgresql/<version>/bin. A file
+/// reached twice (`/bin` is a link to `/usr/bin` on most systems) is listed
+/// once, under the first name it was reached by: Debian's `/usr/bin/pg_dump`
+/// is a link to a wrapper that reads its own name, so the name is run, not
+/// the file it resolves to.
 fn candidates(dirs: &[PathBuf], program: &str) -> Vec<PathBuf> {
     let mut all: Vec<PathBuf> = dirs.iter().map(|d| d.join(program)).collect();
     if let Some(path) = std::env::var_os("PATH") {
         all.extend(std::env::split_paths(&path).map(|d| d.join(program)));
     }
     if let Ok(rd) = std::fs::read_dir("/usr/lib/postgresql") {
-        all.extend(rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin").join(program)));
+        let mut versions: Vec<PathBuf> =
+            rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin").join(program)).collect();
+        versions.sort();
+        all.extend(versions);
     }
-    all.retain(|p| p.is_file());
-    all.dedup();
+    let mut seen = std::collections::HashSet::new();
+    all.retain(|p| p.is_file() && seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     all
+}
+
+/// The first of `candidates` with the smallest major version that is
+/// `server` or newer, asking `major` (a process start each, 40 ms for
+/// Debian's wrapper) only until one is exactly `server`: none after it can
+/// be closer. Otherwise every one asked, with its version, for the error.
+fn closest<P: Clone>(
+    candidates: Vec<P>,
+    server: u32,
+    mut major: impl FnMut(&P) -> Option<u32>,
+) -> std::result::Result<P, Vec<(u32, P)>> {
+    let mut found: Vec<(u32, P)> = Vec::new();
+    for p in candidates {
+        let Some(m) = major(&p) else { continue };
+        if m == server {
+            return Ok(p);
+        }
+        found.push((m, p));
+    }
+    match found.iter().filter(|(m, _)| *m >= server).min_by_key(|(m, _)| *m) {
+        Some((_, best)) => Ok(best.clone()),
+        None => Err(found),
+    }
 }
 
 /// The closest pg_dump that can dump a server of major version `server`.
@@ -58,11 +88,10 @@ pub fn find_pg_dump(server: u32, dirs: &[PathBuf]) -> Result<PathBuf> {
 
 /// The closest `program` (pg_dump, pg_restore) of major version `server` or newer.
 pub fn find_program(program: &str, server: u32, dirs: &[PathBuf]) -> Result<PathBuf> {
-    let found: Vec<(u32, PathBuf)> =
-        candidates(dirs, program).into_iter().filter_map(|p| Some((major_of(&p)?, p))).collect();
-    if let Some((_, best)) = found.iter().filter(|(m, _)| *m >= server).min_by_key(|(m, _)| *m) {
-        return Ok(best.clone());
-    }
+    let found = match closest(candidates(dirs, program), server, |p| major_of(p)) {
+        Ok(best) => return Ok(best),
+        Err(found) => found,
+    };
     let seen: Vec<String> = found.iter().map(|(m, p)| format!("{} ({m})", p.display())).collect();
     Err(Error::new(
         Kind::Backup { inside_migrations: false },
@@ -216,5 +245,48 @@ mod tests {
         let c = conninfo(&url);
         assert_eq!(c, "host='db.example.com' port=6000 user='me' dbname='app' sslmode='require'");
         assert!(!c.contains("s3cret"));
+    }
+
+    #[test]
+    fn the_closest_program_is_the_first_of_the_smallest_major_not_older_than_the_server() {
+        let majors = [("a", Some(17)), ("b", None), ("c", Some(14)), ("d", Some(16)), ("e", Some(16))];
+        let mut asked = Vec::new();
+        let best = closest(majors.iter().map(|(n, _)| *n).collect(), 15, |n| {
+            asked.push(*n);
+            majors.iter().find(|(m, _)| m == n).and_then(|(_, v)| *v)
+        });
+        assert_eq!(best, Ok("d"));
+        assert_eq!(asked, ["a", "b", "c", "d", "e"], "without an exact match every one is asked");
+    }
+
+    #[test]
+    fn an_exact_match_stops_the_asking() {
+        let majors = [("a", Some(17)), ("b", Some(15)), ("c", Some(15))];
+        let mut asked = Vec::new();
+        let best = closest(majors.iter().map(|(n, _)| *n).collect(), 15, |n| {
+            asked.push(*n);
+            majors.iter().find(|(m, _)| m == n).and_then(|(_, v)| *v)
+        });
+        assert_eq!(best, Ok("b"));
+        assert_eq!(asked, ["a", "b"]);
+    }
+
+    #[test]
+    fn none_new_enough_lists_what_was_found() {
+        let best = closest(vec!["a", "b"], 17, |n| Some(if *n == "a" { 14 } else { 16 }));
+        assert_eq!(best, Err(vec![(14, "a"), (16, "b")]));
+    }
+
+    #[test]
+    fn a_program_reached_by_two_names_is_listed_once_under_the_first() {
+        let tmp = std::env::temp_dir().join(format!("cargo-migrate-candidates-{}", std::process::id()));
+        let (real, link) = (tmp.join("real"), tmp.join("link"));
+        std::fs::create_dir_all(&real).unwrap();
+        std::fs::write(real.join("pg_fake_tool"), "").unwrap();
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let found = candidates(&[link.clone(), real.clone()], "pg_fake_tool");
+        std::fs::remove_dir_all(&tmp).unwrap();
+        assert_eq!(found, vec![link.join("pg_fake_tool")]);
     }
 }

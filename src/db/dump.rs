@@ -1,13 +1,15 @@
 //! `cargo migrate dump`: the schema as SQL. pg_dump `--schema-only` (the one
 //! `--backup` would use) without the schemas Supabase manages, while this
-//! connection reads what the migrations added to those schemas (policies,
-//! triggers calling the project's functions, bucket rows, cron jobs) and the
-//! history; `dump_text` puts the pieces together. Also loading such a file
-//! (`--from-schema`) and making a Supabase-like scratch copy's text for `squash`.
+//! connection reads what the migrations added to those schemas (from the
+//! catalog reader: policies, triggers calling the project's functions; then
+//! bucket rows, cron jobs) and the history; `dump_text` puts the pieces
+//! together. Also loading such a file (`--from-schema`) and making a
+//! Supabase-like scratch copy's text for `squash`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use super::catalog::Catalog;
 use super::history::{History, Ledger, COMPANION, DIESEL_TABLE, SUPABASE_HISTORY};
 use super::query_error;
 use super::session::Session;
@@ -39,26 +41,6 @@ pub struct Pieces {
 /// schema keeps it.
 const SUPABASE_LIKE: &str = "SELECT EXISTS (SELECT FROM pg_catalog.pg_roles \
     WHERE rolname IN ('supabase_admin', 'supabase_auth_admin', 'supabase_storage_admin'))";
-
-/// Policies on the managed schemas' tables (Supabase ships none there: every one is the project's).
-const POLICIES: &str = "\
-SELECT pg_catalog.format('CREATE POLICY %I ON %I.%I AS %s FOR %s TO %s%s%s;', p.policyname, p.schemaname, \
-         p.tablename, p.permissive, p.cmd, \
-         (SELECT pg_catalog.string_agg(CASE WHEN r = 'public' THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r) END, ', ') \
-            FROM pg_catalog.unnest(p.roles) r), \
-         coalesce(' USING (' || p.qual || ')', ''), coalesce(' WITH CHECK (' || p.with_check || ')', '')) \
-  FROM pg_catalog.pg_policies p WHERE p.schemaname = ANY ($1::text[]) \
- ORDER BY p.schemaname, p.tablename, p.policyname";
-
-/// Triggers on the managed schemas' tables that call a function of the
-/// project's (`on auth.users … EXECUTE FUNCTION public.handle_new_user()`);
-/// Supabase's own call its own schemas' functions.
-const TRIGGERS: &str = "\
-SELECT pg_catalog.pg_get_triggerdef(t.oid) || ';' FROM pg_catalog.pg_trigger t \
-  JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-  JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace \
- WHERE NOT t.tgisinternal AND n.nspname = ANY ($1::text[]) AND NOT fn.nspname = ANY ($1::text[]) \
- ORDER BY n.nspname, c.relname, t.tgname";
 
 /// The buckets, without the columns that differ per copy (times, owner):
 /// the columns are the row's, so any version of Storage's table loads it.
@@ -113,17 +95,18 @@ pub fn managed_here(conn: &mut dyn Session, managed: &Managed) -> Result<Vec<Str
     )
 }
 
-/// What the migrations added to the managed schemas `schemas`.
+/// What the migrations added to the managed schemas `schemas`: the
+/// catalog's policies and triggers on their tables, then the bucket rows and
+/// cron jobs (data that Supabase's schemas hold for the project).
 pub fn extras(conn: &mut dyn Session, schemas: &[String]) -> Result<Vec<String>> {
     if schemas.is_empty() {
         return Ok(Vec::new());
     }
+    let added = super::catalog::read_managed_additions(conn, &super::catalog::Options { managed: schemas.to_vec() })?;
+    let mut out = additions_sql(&added);
     // With an empty search_path every name in an expression comes out qualified.
     conn.execute("SET search_path = ''").map_err(|e| query_error("read the schema", e))?;
     let read = (|| {
-        let param = array_param(schemas);
-        let mut out = column(conn, POLICIES, &[&param], "read the policies")?;
-        out.extend(column(conn, TRIGGERS, &[&param], "read the triggers")?);
         let has = conn.query(HAS_TABLES, &[]).map_err(|e| query_error("read the schema", e))?;
         if has.bool(0, 0).unwrap_or(false) && schemas.iter().any(|s| s == "storage") {
             out.extend(column(conn, BUCKETS, &[], "read the storage buckets")?);
@@ -135,6 +118,49 @@ pub fn extras(conn: &mut dyn Session, schemas: &[String]) -> Result<Vec<String>>
     })();
     conn.execute("RESET search_path").map_err(|e| query_error("read the schema", e))?;
     read
+}
+
+/// The policies of `added`, then its triggers, each by table and name, as
+/// the statements that make them again, with their comments and a trigger's
+/// state when it is not simply enabled (as pg_dump writes them).
+fn additions_sql(added: &Catalog) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut policies: Vec<_> = added.policies.values().collect();
+    policies.sort_by(|a, b| (&a.table, &a.name).cmp(&(&b.table, &b.name)));
+    for p in policies {
+        let roles: Vec<&str> = p.roles.iter().map(|r| if r == "public" { "PUBLIC" } else { r.as_str() }).collect();
+        out.push(format!(
+            "CREATE POLICY {} ON {} AS {} FOR {} TO {}{}{};",
+            p.name,
+            p.table,
+            if p.permissive { "PERMISSIVE" } else { "RESTRICTIVE" },
+            p.command,
+            roles.join(", "),
+            p.using.as_ref().map(|u| format!(" USING ({u})")).unwrap_or_default(),
+            p.with_check.as_ref().map(|c| format!(" WITH CHECK ({c})")).unwrap_or_default(),
+        ));
+        if let Some(c) = &p.comment {
+            out.push(format!("COMMENT ON POLICY {} ON {} IS {};", p.name, p.table, literal(c)));
+        }
+    }
+    let mut triggers: Vec<_> = added.triggers.values().collect();
+    triggers.sort_by(|a, b| (&a.table, &a.name).cmp(&(&b.table, &b.name)));
+    for t in triggers {
+        out.push(format!("{};", t.definition));
+        let state = match t.enabled {
+            'D' => Some("DISABLE TRIGGER"),
+            'R' => Some("ENABLE REPLICA TRIGGER"),
+            'A' => Some("ENABLE ALWAYS TRIGGER"),
+            _ => None,
+        };
+        if let Some(state) = state {
+            out.push(format!("ALTER TABLE {} {state} {};", t.table, t.name));
+        }
+        if let Some(c) = &t.comment {
+            out.push(format!("COMMENT ON TRIGGER {} ON {} IS {};", t.name, t.table, literal(c)));
+        }
+    }
+    out
 }
 
 /// The rows that say what `history` has applied, for the tables it has:
@@ -210,18 +236,6 @@ pub fn pg_dump_schema(url: &DbUrl, pg_dump: &Path, left_out: &[String], tables_o
     }
 }
 
-/// Everything a schema file is made of. pg_dump runs while this connection
-/// reads the rest, so the whole takes about as long as pg_dump alone.
-pub fn read(
-    conn: &mut dyn Session,
-    url: &DbUrl,
-    pg_dump: &Path,
-    history: &History,
-    managed: &Managed,
-) -> Result<Pieces> {
-    read_pieces(conn, url, pg_dump, managed, (&[], &[])).map(|p| Pieces { history: history_rows(history), ..p })
-}
-
 /// The schema without the bookkeeping (our schema, diesel's and Supabase's
 /// history tables) and without history rows: a baseline migration's.
 pub fn read_without_history(
@@ -233,24 +247,46 @@ pub fn read_without_history(
 ) -> Result<Pieces> {
     let schemas = ["cargo_migrate".to_string(), "supabase_migrations".to_string()];
     let table = history.table.clone().unwrap_or_else(|| format!("public.{DIESEL_TABLE}"));
-    read_pieces(conn, url, pg_dump, managed, (&schemas, &[table]))
+    let started = start_without(conn, url, pg_dump, managed, (&schemas, &[table]))?;
+    started.finish(conn, &History::default())
 }
 
-fn read_pieces(
+/// pg_dump running beside the connection; [`Started::finish`] reads the
+/// rest on the connection (which may do other work meanwhile) and waits.
+pub struct Started {
+    dumping: std::thread::JoinHandle<Result<String>>,
+    left_out: Vec<String>,
+}
+
+/// Start pg_dump of the database at `url` without the managed schemas it
+/// has: everything a schema file is made of comes from it and `finish`, so
+/// the whole takes about as long as pg_dump alone.
+pub fn start(conn: &mut dyn Session, url: &DbUrl, pg_dump: &Path, managed: &Managed) -> Result<Started> {
+    start_without(conn, url, pg_dump, managed, (&[], &[]))
+}
+
+fn start_without(
     conn: &mut dyn Session,
     url: &DbUrl,
     pg_dump: &Path,
     managed: &Managed,
     (schemas_out, tables_out): (&[String], &[String]),
-) -> Result<Pieces> {
+) -> Result<Started> {
     let left_out = managed_here(conn, managed)?;
     let all_out: Vec<String> = left_out.iter().chain(schemas_out).cloned().collect();
-    std::thread::scope(|scope| {
-        let dumping = scope.spawn(|| pg_dump_schema(url, pg_dump, &all_out, tables_out));
-        let extras = extras(conn, &left_out);
-        let raw = dumping.join().unwrap_or_else(|_| Err(Error::new(Kind::Internal, "pg_dump's reader failed")));
-        Ok(Pieces { raw: raw?, extras: extras?, history: Vec::new(), left_out: left_out.clone() })
-    })
+    let (url, pg_dump, tables_out) = (url.clone(), pg_dump.to_path_buf(), tables_out.to_vec());
+    let dumping = std::thread::spawn(move || pg_dump_schema(&url, &pg_dump, &all_out, &tables_out));
+    Ok(Started { dumping, left_out })
+}
+
+impl Started {
+    /// What the migrations added to the managed schemas, read on `conn`,
+    /// the rows of `history`, and pg_dump's text once it is done.
+    pub fn finish(self, conn: &mut dyn Session, history: &History) -> Result<Pieces> {
+        let extras = extras(conn, &self.left_out);
+        let raw = self.dumping.join().unwrap_or_else(|_| Err(Error::new(Kind::Internal, "pg_dump's reader failed")));
+        Ok(Pieces { raw: raw?, extras: extras?, history: history_rows(history), left_out: self.left_out })
+    }
 }
 
 /// Load a schema file into an empty database: one transaction, all or nothing.
@@ -350,6 +386,49 @@ mod tests {
             vec![format!(
                 "INSERT INTO {SUPABASE_HISTORY} (version, name) VALUES\n    ('20250101000000', 'create_users');"
             )]
+        );
+    }
+
+    #[test]
+    fn what_a_project_added_to_managed_tables_is_written_by_table_and_name_with_comments_and_state() {
+        use crate::db::catalog::{Policy, Trigger};
+        let mut added = Catalog::default();
+        let policy = |table: &str, name: &str, roles: &[&str], comment: Option<&str>| Policy {
+            table: table.into(),
+            name: name.into(),
+            permissive: name != "\"Deny\"",
+            command: "SELECT".into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            using: Some("(bucket_id = 'avatars'::text)".into()),
+            with_check: None,
+            comment: comment.map(String::from),
+        };
+        for p in [
+            policy("storage.objects", "read_own", &["authenticated"], Some("owners' files")),
+            policy("storage.buckets", "\"Deny\"", &["anon", "public"], None),
+        ] {
+            added.policies.insert(format!("{} on {}", p.name, p.table), p);
+        }
+        let trigger = Trigger {
+            table: "auth.users".into(),
+            name: "on_signup".into(),
+            definition:
+                "CREATE TRIGGER on_signup AFTER INSERT ON auth.users FOR EACH ROW EXECUTE FUNCTION public.welcome()"
+                    .into(),
+            enabled: 'D',
+            comment: Some("it's new".into()),
+        };
+        added.triggers.insert("on_signup on auth.users".into(), trigger);
+        assert_eq!(
+            additions_sql(&added),
+            vec![
+                "CREATE POLICY \"Deny\" ON storage.buckets AS RESTRICTIVE FOR SELECT TO anon, PUBLIC USING ((bucket_id = 'avatars'::text));",
+                "CREATE POLICY read_own ON storage.objects AS PERMISSIVE FOR SELECT TO authenticated USING ((bucket_id = 'avatars'::text));",
+                "COMMENT ON POLICY read_own ON storage.objects IS 'owners'' files';",
+                "CREATE TRIGGER on_signup AFTER INSERT ON auth.users FOR EACH ROW EXECUTE FUNCTION public.welcome();",
+                "ALTER TABLE auth.users DISABLE TRIGGER on_signup;",
+                "COMMENT ON TRIGGER on_signup ON auth.users IS 'it''s new';",
+            ]
         );
     }
 

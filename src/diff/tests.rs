@@ -271,7 +271,13 @@ fn qualified_names_split_outside_quotes() {
     assert_eq!(split_last("public.t.c"), Some(("public.t", "c")));
 }
 
-fn default_privilege(role: &str, schema: Option<&str>, objects: &str, grantee: &str, privilege: &str) -> DefaultPrivilege {
+fn default_privilege(
+    role: &str,
+    schema: Option<&str>,
+    objects: &str,
+    grantee: &str,
+    privilege: &str,
+) -> DefaultPrivilege {
     DefaultPrivilege {
         role: role.into(),
         schema: schema.map(Into::into),
@@ -315,7 +321,13 @@ fn a_global_default_entry_is_compared_with_postgresqls_built_in_defaults() {
 #[test]
 fn a_new_objects_grants_count_with_the_default_privileges_in_force_when_it_is_made() {
     let mut from = Catalog::default();
-    from.default_privileges.insert(default_privilege("postgres", Some("public"), "FUNCTIONS", "authenticated", "EXECUTE"));
+    from.default_privileges.insert(default_privilege(
+        "postgres",
+        Some("public"),
+        "FUNCTIONS",
+        "authenticated",
+        "EXECUTE",
+    ));
     let mut to = Catalog::default();
     let grant = |grantee: &str| Grant { grantee: grantee.into(), privilege: "EXECUTE".into(), grantable: false };
     to.functions.insert(

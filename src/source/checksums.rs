@@ -28,18 +28,19 @@ const RACY: Duration = Duration::from_secs(2);
 pub fn fill(dir: &Path, migrations: &mut [Migration]) {
     let file = crate::workspace::cache::dir()
         .map(|d| d.join(format!("sources-1-{}.tsv", version::checksum(&dir.display().to_string()))));
-    fill_with(file.as_deref(), RACY, migrations);
+    fill_with(dir, file.as_deref(), RACY, migrations);
 }
 
 /// `fill` with the cache in `file` (None: no cache); returns how many
 /// migrations were read rather than taken from the cache.
-fn fill_with(file: Option<&Path>, racy: Duration, migrations: &mut [Migration]) -> usize {
+fn fill_with(dir: &Path, file: Option<&Path>, racy: Duration, migrations: &mut [Migration]) -> usize {
     let text = file.and_then(|f| std::fs::read_to_string(f).ok()).unwrap_or_default();
     let cached = parse(&text);
     let now = SystemTime::now();
+    let root = Root::open(dir);
     let one = |m: &Migration| -> Entry {
-        let up = stamp(&m.up_path(), now, racy);
-        let down = if m.layout == Layout::Folder { stamp(&m.down_path(), now, racy) } else { Stamp::Absent };
+        let up = root.stamp(&m.up_path(), now, racy);
+        let down = if m.layout == Layout::Folder { root.stamp(&m.down_path(), now, racy) } else { Stamp::Absent };
         let trusted = matches!(up, Stamp::At(_)) && down != Stamp::Racy;
         if let Some(hit) = cached.get(m.name.as_str()).filter(|c| trusted && c.up == up && c.down == down) {
             if let Some(mark) = &hit.mark {
@@ -77,11 +78,10 @@ fn fill_with(file: Option<&Path>, racy: Duration, migrations: &mut [Migration]) 
 }
 
 /// What a file's stamp says of it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Stamp {
-    /// (device, inode, size, mtime ns, ctime ns) of a file changed at least
-    /// `RACY` ago.
-    At(String),
+    /// A file changed at least `RACY` ago.
+    At(Key),
     /// No such file.
     Absent,
     /// Changed too recently, or unknown (off Unix): never trusted.
@@ -89,38 +89,116 @@ enum Stamp {
     Racy,
 }
 
-fn stamp(path: &Path, now: SystemTime, racy: Duration) -> Stamp {
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Stamp::Absent,
-        Err(_) => Stamp::Racy,
-        Ok(meta) => trusted_stamp(&meta, now, racy).map_or(Stamp::Racy, Stamp::At),
+/// A file's identity and change stamp: device, inode, size, modification
+/// and status-change times (seconds, nanoseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Key {
+    /// `dev:ino:size:mtime.ns:ctime.ns`, as the cache file keeps it.
+    fn text(&self) -> String {
+        let Key { dev, ino, size, mtime, ctime } = self;
+        format!("{dev}:{ino}:{size}:{}.{}:{}.{}", mtime.0, mtime.1, ctime.0, ctime.1)
+    }
+
+    fn parse(text: &str) -> Option<Key> {
+        let mut f = text.split(':');
+        let mut next = || f.next();
+        let int = |s: Option<&str>| s?.parse::<u64>().ok();
+        let time = |s: Option<&str>| {
+            let (secs, ns) = s?.split_once('.')?;
+            Some((secs.parse().ok()?, ns.parse().ok()?))
+        };
+        let key = Key {
+            dev: int(next())?,
+            ino: int(next())?,
+            size: int(next())?,
+            mtime: time(next())?,
+            ctime: time(next())?,
+        };
+        next().is_none().then_some(key)
+    }
+
+    /// The key of a file whose last change is at least `racy` old.
+    fn trusted(self, now: SystemTime, racy: Duration) -> Option<Key> {
+        let ctime = SystemTime::UNIX_EPOCH
+            .checked_add(Duration::new(u64::try_from(self.ctime.0).ok()?, u32::try_from(self.ctime.1).ok()?))?;
+        now.duration_since(ctime).is_ok_and(|age| age >= racy).then_some(self)
     }
 }
 
-fn trusted_stamp(meta: &std::fs::Metadata, now: SystemTime, racy: Duration) -> Option<String> {
+/// The migrations folder, opened once: each file is looked up from it, two
+/// path components away, rather than from `/` (the walk of the whole path
+/// was most of a stamp's cost).
+struct Root<'a> {
+    dir: &'a Path,
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let ctime = SystemTime::UNIX_EPOCH
-            .checked_add(Duration::new(u64::try_from(meta.ctime()).ok()?, u32::try_from(meta.ctime_nsec()).ok()?))?;
-        if now.duration_since(ctime).map_or(true, |age| age < racy) {
-            return None;
+    fd: Option<std::fs::File>,
+}
+
+impl<'a> Root<'a> {
+    fn open(dir: &'a Path) -> Root<'a> {
+        Root {
+            dir,
+            #[cfg(unix)]
+            fd: std::fs::File::open(dir).ok(),
         }
-        Some(format!(
-            "{}:{}:{}:{}.{}:{}.{}",
-            meta.dev(),
-            meta.ino(),
-            meta.size(),
-            meta.mtime(),
-            meta.mtime_nsec(),
-            meta.ctime(),
-            meta.ctime_nsec()
-        ))
     }
+
+    fn stamp(&self, path: &Path, now: SystemTime, racy: Duration) -> Stamp {
+        let key = match self.key(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Stamp::Absent,
+            Err(_) => return Stamp::Racy,
+            Ok(key) => key,
+        };
+        key.and_then(|k| k.trusted(now, racy)).map_or(Stamp::Racy, Stamp::At)
+    }
+
+    /// The file's key (None: no key on this system).
+    #[cfg(unix)]
+    fn key(&self, path: &Path) -> std::io::Result<Option<Key>> {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::io::AsRawFd;
+        let relative =
+            path.strip_prefix(self.dir).ok().and_then(|r| std::ffi::CString::new(r.as_os_str().as_bytes()).ok());
+        let (Some(fd), Some(relative)) = (&self.fd, relative) else {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(path)?;
+            return Ok(Some(Key {
+                dev: m.dev(),
+                ino: m.ino(),
+                size: m.size(),
+                mtime: (m.mtime(), m.mtime_nsec()),
+                ctime: (m.ctime(), m.ctime_nsec()),
+            }));
+        };
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: `relative` is a NUL-terminated path, `fd` an open directory
+        // kept alive by `self`, and `st` is written in full when it returns 0.
+        if unsafe { libc::fstatat(fd.as_raw_fd(), relative.as_ptr(), st.as_mut_ptr(), 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: fstatat returned 0.
+        let st = unsafe { st.assume_init() };
+        #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+        Ok(Some(Key {
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            size: u64::try_from(st.st_size).unwrap_or(0),
+            mtime: (st.st_mtime as i64, st.st_mtime_nsec as i64),
+            ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
+        }))
+    }
+
     #[cfg(not(unix))]
-    {
-        let _ = (meta, now, racy);
-        None
+    fn key(&self, path: &Path) -> std::io::Result<Option<Key>> {
+        std::fs::metadata(path).map(|_| None)
     }
 }
 
@@ -141,10 +219,11 @@ impl Entry {
     fn line(&self, name: &str) -> Option<String> {
         let (Stamp::At(up), Some(checksum)) = (&self.up, &self.checksum) else { return None };
         let down = match &self.down {
-            Stamp::At(s) => s.as_str(),
-            Stamp::Absent => "-",
+            Stamp::At(key) => key.text(),
+            Stamp::Absent => "-".to_string(),
             Stamp::Racy => return None,
         };
+        let up = up.text();
         let mark = match &self.mark {
             None => "?".to_string(),
             Some(None) => "-".to_string(),
@@ -165,8 +244,9 @@ fn parse(text: &str) -> HashMap<&str, Entry> {
                 "-" => Some(None),
                 why => Some(Some(why.strip_prefix('!')?.to_string())),
             };
-            let down = if down == "-" { Stamp::Absent } else { Stamp::At(down.into()) };
-            let entry = Entry { up: Stamp::At(up.into()), down, checksum: Some(checksum.into()), mark, read: false };
+            let down = if down == "-" { Stamp::Absent } else { Stamp::At(Key::parse(down)?) };
+            let entry =
+                Entry { up: Stamp::At(Key::parse(up)?), down, checksum: Some(checksum.into()), mark, read: false };
             Some((name, entry))
         })
         .collect()
@@ -202,7 +282,7 @@ mod tests {
     /// Fill a fresh reading of the folder (as each run does); how many were read.
     fn run(dir: &Path, cache: &Path, racy: Duration) -> (usize, Option<String>, Option<String>) {
         let mut ms = [folder(dir)];
-        let read = fill_with(Some(cache), racy, &mut ms);
+        let read = fill_with(dir.parent().unwrap(), Some(cache), racy, &mut ms);
         (read, ms[0].checksum.clone(), ms[0].irreversible())
     }
 
@@ -244,6 +324,29 @@ mod tests {
     }
 
     #[test]
+    fn a_key_reads_back_what_it_wrote_and_nothing_else() {
+        let key = Key { dev: 64768, ino: 326462, size: 17, mtime: (1764650341, 123456789), ctime: (1764650342, 5) };
+        assert_eq!(key.text(), "64768:326462:17:1764650341.123456789:1764650342.5");
+        assert_eq!(Key::parse(&key.text()), Some(key));
+        for bad in ["", "1:2:3:4.5", "1:2:3:4.5:6.7:8", "1:2:x:4.5:6.7", "1:2:3:4:6.7"] {
+            assert_eq!(Key::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_outside_the_folder_is_stamped_by_its_whole_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("up.sql"), "SELECT 1;\n").unwrap();
+        let root = Root::open(tmp.path());
+        let now = SystemTime::now() + Duration::from_secs(60);
+        let inside = root.stamp(&tmp.path().join("none.sql"), now, Duration::ZERO);
+        let outside = root.stamp(&other.path().join("up.sql"), now, Duration::ZERO);
+        assert_eq!(inside, Stamp::Absent);
+        assert!(matches!(outside, Stamp::At(k) if k.size == 10), "{outside:?}");
+    }
+
+    #[test]
     fn a_file_changed_just_now_is_never_taken_from_the_cache() {
         let tmp = tempfile::tempdir().unwrap();
         let (dir, cache) = (tmp.path().join("1_a"), tmp.path().join("cache.tsv"));
@@ -256,7 +359,7 @@ mod tests {
         assert!(std::fs::read_to_string(&cache).unwrap_or_default().is_empty());
         // Without a cache, every file is read, and the mark is left for when it is asked.
         let mut ms = [folder(&dir)];
-        assert_eq!(fill_with(None, Duration::ZERO, &mut ms), 1);
+        assert_eq!(fill_with(tmp.path(), None, Duration::ZERO, &mut ms), 1);
         assert!(ms[0].checksum.is_some());
     }
 }

@@ -39,7 +39,7 @@ pub enum Layout {
 #[derive(Debug, Clone)]
 pub struct Migration {
     /// diesel's version: the folder name up to the first `_`, dashes removed.
-    pub version: String,
+    pub version: crate::version::Version,
     /// The whole folder name (what diesel calls the migration's name); for a
     /// single-file migration, the file name without `.sql`.
     pub name: String,
@@ -281,7 +281,7 @@ pub fn compiled(label: &str, migrations: Vec<(String, Compiled)>) -> Source {
             continue;
         }
         source.migrations.push(Migration {
-            version: version::version_of(&name),
+            version: version::version_of(&name).into(),
             path: dir.join(&name),
             name,
             layout: Layout::Folder,
@@ -294,7 +294,7 @@ pub fn compiled(label: &str, migrations: Vec<(String, Compiled)>) -> Source {
     for pair in source.migrations.windows(2) {
         if pair[0].version == pair[1].version {
             source.problems.push(Problem::DuplicateVersion {
-                version: pair[0].version.clone(),
+                version: pair[0].version.to_string(),
                 folders: vec![pair[0].name.clone(), pair[1].name.clone()],
             });
         }
@@ -396,7 +396,7 @@ pub fn load(dir: &Path) -> Result<Source> {
         // Whether it holds up.sql is checked only for the migrations a command
         // will run (`check_runnable`): a stat per folder is too slow at thousands.
         source.migrations.push(Migration {
-            version: version::version_of(&folder),
+            version: version::version_of(&folder).into(),
             name: folder,
             path,
             layout: if stem.is_some() { Layout::File } else { Layout::Folder },
@@ -414,7 +414,7 @@ pub fn load(dir: &Path) -> Result<Source> {
         let same: Vec<String> =
             source.migrations[i..].iter().take_while(|m| &m.version == v).map(|m| m.name.clone()).collect();
         if same.len() > 1 {
-            source.problems.push(Problem::DuplicateVersion { version: v.clone(), folders: same.clone() });
+            source.problems.push(Problem::DuplicateVersion { version: v.to_string(), folders: same.clone() });
         }
         i += same.len();
     }
@@ -521,7 +521,7 @@ fn join_parts(source: &mut Source, mut parts: Vec<(String, String, layout::Role,
                 reason: "a down file without its up file".into(),
             }),
             (Role::Folder(file), _) => source.migrations.push(Migration {
-                version,
+                version: version.into(),
                 name,
                 path: path.join(file),
                 layout: Layout::File,
@@ -530,7 +530,7 @@ fn join_parts(source: &mut Source, mut parts: Vec<(String, String, layout::Role,
                 text: FileText::default(),
             }),
             (Role::Up | Role::Whole, _) => source.migrations.push(Migration {
-                version,
+                version: version.into(),
                 name,
                 path,
                 layout: Layout::File,
@@ -552,7 +552,7 @@ impl Source {
         versions.sort_unstable();
         let mut problems = Vec::new();
         self.migrations.retain(|m| {
-            if versions.binary_search(&m.version).is_ok()
+            if versions.binary_search_by(|v| v.as_str().cmp(&m.version)).is_ok()
                 && m.layout == Layout::Folder
                 && m.text.compiled.is_none()
                 && !m.up_path().is_file()
@@ -798,6 +798,18 @@ impl Migration {
         Ok(sql)
     }
 
+    /// A folder's down.sql as it is (None: it has none), without the checks
+    /// `read_down` makes: what the lint reads.
+    pub fn down_if_any(&self) -> Result<Option<String>> {
+        let path = self.down_path();
+        match self.read_sql(&path) {
+            Ok(text) => Ok(Some(text)),
+            // Asked only then: the common case costs one open, not a stat too.
+            Err(_) if !self.has_file(&path) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The down SQL to keep with an applied migration, if there is any.
     /// Only a down with a statement is kept: a template or empty section would
     /// make a migration look revertible after its file is gone.
@@ -1032,6 +1044,8 @@ impl Migration {
                 statements_done: None,
                 notices: Vec::new(),
                 missing_role: None,
+                missing_extension: None,
+                server_major: None,
                 stand_in: None,
                 tracked: false,
                 in_transaction,

@@ -281,10 +281,15 @@ fn diff_makes_foreign_wrappers_servers_and_tables() {
         "host=example.org"
     );
     assert_eq!(
-        db.query("SELECT array_to_string(ftoptions, ',') FROM pg_foreign_table WHERE ftrelid = 'remote_customers'::regclass"),
+        db.query(
+            "SELECT array_to_string(ftoptions, ',') FROM pg_foreign_table WHERE ftrelid = 'remote_customers'::regclass"
+        ),
         "object=customers"
     );
-    assert_eq!(db.query("SELECT array_to_string(attfdwoptions, ',') FROM pg_attribute WHERE attname = 'email'"), "column_name=mail");
+    assert_eq!(
+        db.query("SELECT array_to_string(attfdwoptions, ',') FROM pg_attribute WHERE attname = 'email'"),
+        "column_name=mail"
+    );
     assert_eq!(db.query("SELECT has_table_privilege('public', 'remote_customers', 'SELECT')"), "t");
     let j = p.cargo_migrate_json(&[&["diff", "--dry-run"], &scratch[..]].concat()).ok().json();
     assert_eq!(j["changes"], false, "{j}");
@@ -361,4 +366,113 @@ fn diff_makes_a_primary_key_before_the_sql_function_grouping_by_it() {
     p.cargo_migrate_json(&[&["diff", "crates"], &scratch[..]].concat()).ok();
     p.cargo_migrate(&["up"]).ok();
     assert_eq!(db.query("SELECT count(*) FROM crate_names()"), "0");
+}
+
+/// The databases diff keeps on the local server, by name with their oid
+/// (a database renamed keeps its oid; one made again gets a new one), and
+/// every other database besides the server's own and the project's.
+fn kept_databases(url: &str) -> (Vec<(String, String)>, Vec<String>) {
+    let rows = psql(
+        url,
+        "SELECT string_agg(datname || ' ' || oid, ',' ORDER BY datname) FROM pg_database \
+         WHERE datname NOT IN ('postgres', 'template0', 'template1')",
+    );
+    let (mut kept, mut other) = (Vec::new(), Vec::new());
+    for row in rows.split(',').filter(|r| !r.is_empty()) {
+        let (name, oid) = row.split_once(' ').unwrap();
+        let kind = name.strip_prefix("cargo_migrate_diff_").and_then(|s| s.get(7..8)).unwrap_or("");
+        match kind {
+            "b" | "m" | "s" => kept.push((kind.to_string(), format!("{name} {oid}"))),
+            _ => other.push(name.to_string()),
+        }
+    }
+    (kept, other)
+}
+
+fn kept_of<'a>(kept: &'a [(String, String)], kind: &str) -> Vec<&'a str> {
+    kept.iter().filter(|(k, _)| k == kind).map(|(_, n)| n.as_str()).collect()
+}
+
+/// On the local database diff keeps the migrations' side, the declared
+/// side and their empty base between runs: a second run reads them as they
+/// are; a changed schema file or migration is another key, so it is seen
+/// (and the database of the old one dropped); a new migration is added to
+/// the kept side of the ones before it; `local reset` drops them all.
+#[test]
+fn diff_keeps_what_it_built_and_sees_every_change() {
+    let p = Project::bare("keeps");
+    p.migration("20250101000000_notes", "CREATE TABLE notes (id int PRIMARY KEY, body text);\n", None);
+    p.write("supabase/schemas/notes.sql", "CREATE TABLE notes (id int PRIMARY KEY, body text, starred boolean);\n");
+    let up = |p: &Project| {
+        let j = p.cargo_migrate_json(&["diff", "--dry-run"]).ok().json();
+        j["up"].as_str().unwrap().to_string()
+    };
+    assert!(up(&p).contains("ADD COLUMN starred boolean"));
+    let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
+    let (first, other) = kept_databases(&url);
+    assert_eq!(other, Vec::<String>::new(), "scratch databases left: {other:?}");
+    assert_eq!((kept_of(&first, "b").len(), kept_of(&first, "m").len(), kept_of(&first, "s").len()), (1, 1, 1));
+    // Read-only to whoever connects.
+    let m = kept_of(&first, "m")[0].split(' ').next().unwrap().to_string();
+    let kept_url = format!("{}/{m}", url.rsplit_once('/').unwrap().0);
+    assert_eq!(psql(&kept_url, "SHOW default_transaction_read_only"), "on");
+    // Nothing changed: the same databases (the same oids) read again.
+    assert!(up(&p).contains("ADD COLUMN starred boolean"));
+    assert_eq!(kept_databases(&url), (first.clone(), Vec::new()));
+    // A schema file changed: seen, the declared side made again, the rest kept.
+    p.write("supabase/schemas/notes.sql", "CREATE TABLE notes (id int PRIMARY KEY, body text, pinned boolean);\n");
+    let sql = up(&p);
+    assert!(sql.contains("ADD COLUMN pinned boolean") && !sql.contains("starred"), "{sql}");
+    let (second, other) = kept_databases(&url);
+    assert_eq!(other, Vec::<String>::new());
+    assert_eq!(kept_of(&second, "m"), kept_of(&first, "m"));
+    assert_eq!(kept_of(&second, "b"), kept_of(&first, "b"));
+    assert_eq!(kept_of(&second, "s").len(), 1);
+    assert_ne!(kept_of(&second, "s"), kept_of(&first, "s"));
+    // A migration changed (same length, same folder): seen.
+    p.migration("20250101000000_notes", "CREATE TABLE notes (id int PRIMARY KEY, bodx text);\n", None);
+    let sql = up(&p);
+    assert!(sql.contains("RENAME") || sql.contains("DROP COLUMN bodx"), "{sql}");
+    let (third, other) = kept_databases(&url);
+    assert_eq!(other, Vec::<String>::new());
+    assert_eq!(kept_of(&third, "m").len(), 1);
+    assert_ne!(kept_of(&third, "m"), kept_of(&second, "m"));
+    assert_eq!(kept_of(&third, "s"), kept_of(&second, "s"));
+    // A new migration: added to the kept database of the ones before it
+    // (renamed, so its oid stays), and what it does is seen.
+    p.migration("20250102000000_pin", "ALTER TABLE notes ADD COLUMN pinned boolean;\n", None);
+    let sql = up(&p);
+    assert!(!sql.contains("pinned"), "{sql}");
+    let (fourth, _) = kept_databases(&url);
+    let oid = |k: &[(String, String)]| kept_of(k, "m")[0].split(' ').nth(1).unwrap().to_string();
+    let name = |k: &[(String, String)]| kept_of(k, "m")[0].split(' ').next().unwrap().to_string();
+    assert_eq!(oid(&fourth), oid(&third));
+    assert_ne!(name(&fourth), name(&third));
+    // diff --database (drift) uses the same kept side when the live database has them all.
+    p.cargo_migrate(&["up"]).ok();
+    let j = p.cargo_migrate_json(&["diff", "--database", "--exit-code"]).ok().json();
+    assert_eq!(j["changes"], false, "{j}");
+    assert_eq!(kept_of(&kept_databases(&url).0, "m"), kept_of(&fourth, "m"));
+    // What a killed diff left (its process gone) goes with the next diff.
+    psql(&url, "CREATE DATABASE cargo_migrate_diff_999999999_0_1");
+    assert_eq!(kept_databases(&url).1, ["cargo_migrate_diff_999999999_0_1"]);
+    p.cargo_migrate_json(&["diff", "--dry-run"]).ok();
+    assert_eq!(kept_databases(&url).1, Vec::<String>::new());
+    // `local reset` starts over: nothing kept.
+    p.cargo_migrate(&["local", "reset"]).ok();
+    let url = p.cargo_migrate(&["local", "url", "--show-password"]).ok().stdout.trim().to_string();
+    assert_eq!(kept_databases(&url).0, Vec::new());
+}
+
+/// A server given with --scratch-url is left as it was found: nothing kept.
+#[test]
+fn diff_on_a_scratch_server_keeps_nothing() {
+    let db = Db::new("diff_keeps_nothing");
+    let p = diff_project(&db);
+    p.write("supabase/schemas/10_all.sql", MIGRATED);
+    let j = p.cargo_migrate_json(&["diff", "--dry-run", "--scratch-url", &db.url]).ok().json();
+    assert_eq!(j["changes"], false, "{j}");
+    let kept =
+        psql(&db.url, "SELECT count(*) FROM pg_database WHERE datname ~ '^cargo_migrate_diff_[0-9a-f]{6}_[bms]_'");
+    assert_eq!(kept, "0");
 }

@@ -120,6 +120,13 @@ fn the_schema_file_is_kept_after_up_down_and_redo_on_the_local_database() {
     let file = p.root.join("db/schema.sql");
     let read = || std::fs::read_to_string(&file).unwrap();
     assert!(read().contains("CREATE TABLE public.second ("), "{}", read());
+    // What `up` wrote (its pg_dump running beside the advisor) is what the migrations make.
+    p.cargo_migrate(&["dump", "--check"]).ok();
+    // An `up` that applies nothing leaves the file alone.
+    std::fs::write(&file, format!("{}-- edited by hand\n", read())).unwrap();
+    p.cargo_migrate(&["up"]).ok();
+    assert!(read().ends_with("-- edited by hand\n"), "{}", read());
+    p.cargo_migrate(&["dump"]).ok();
     p.cargo_migrate(&["down"]).ok();
     assert!(!read().contains("public.second") && read().contains("CREATE TABLE public.first ("), "{}", read());
     p.cargo_migrate(&["redo"]).ok();
@@ -164,4 +171,43 @@ fn loading_the_schema_file_then_the_newer_migrations_equals_replaying_every_one(
     let r = p.cargo_migrate_json(&["up", "--from-schema"]).fails(1);
     assert_eq!(r.kind(), "from_schema", "{}", r.stdout);
     assert_eq!(catalog(&url), replayed);
+}
+
+#[test]
+fn what_the_migrations_add_to_supabase_tables_keeps_its_comments_roles_and_state_through_the_file() {
+    let p = Project::bare("app");
+    p.migration(
+        "20250101000000_audit",
+        r#"
+CREATE FUNCTION public.audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER audit_users AFTER UPDATE ON auth.users FOR EACH ROW EXECUTE FUNCTION public.audit();
+ALTER TABLE auth.users DISABLE TRIGGER audit_users;
+COMMENT ON TRIGGER audit_users ON auth.users IS 'who changed what';
+CREATE POLICY "uploads" ON storage.objects FOR INSERT TO authenticated, anon WITH CHECK (bucket_id = 'uploads');
+COMMENT ON POLICY "uploads" ON storage.objects IS 'anyone''s uploads';
+"#,
+        Some("DROP TRIGGER audit_users ON auth.users;\nDROP POLICY uploads ON storage.objects;\nDROP FUNCTION public.audit();\n"),
+    );
+    p.cargo_migrate(&["up"]).ok();
+    p.cargo_migrate(&["dump"]).ok();
+    let text = std::fs::read_to_string(p.root.join("schema.sql")).unwrap();
+    for kept in [
+        "CREATE POLICY uploads ON storage.objects AS PERMISSIVE FOR INSERT TO anon, authenticated WITH CHECK ((bucket_id = 'uploads'::text));",
+        "COMMENT ON POLICY uploads ON storage.objects IS 'anyone''s uploads';",
+        "ALTER TABLE auth.users DISABLE TRIGGER audit_users;",
+        "COMMENT ON TRIGGER audit_users ON auth.users IS 'who changed what';",
+    ] {
+        assert!(text.contains(kept), "{kept} is missing from:\n{text}");
+    }
+    let facts = "SELECT (SELECT tgenabled::text || ' ' || obj_description(oid, 'pg_trigger') FROM pg_trigger \
+                   WHERE tgname = 'audit_users') || ' / ' || (SELECT array_to_string(roles, ',') || ' ' \
+                   || obj_description((SELECT oid FROM pg_policy WHERE polname = 'uploads'), 'pg_policy') \
+                   FROM pg_policies WHERE policyname = 'uploads')";
+    let made = psql(&local_url(&p), facts);
+    assert_eq!(made.trim(), "D who changed what / anon,authenticated anyone's uploads");
+    // Loaded into a fresh database, the file makes the same, and dumps to the same bytes.
+    p.cargo_migrate(&["local", "reset", "--from-schema"]).ok();
+    assert_eq!(psql(&local_url(&p), facts), made);
+    p.cargo_migrate(&["dump", "--check"]).ok();
+    assert_eq!(p.cargo_migrate(&["dump", "-"]).ok().stdout.trim_end(), text.trim_end());
 }

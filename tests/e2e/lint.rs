@@ -287,7 +287,7 @@ fn the_seeds_example_migrations_have_only_real_findings() {
     }
     let j = p.cargo_migrate(&["lint", "--all", "--format", "json"]).ok().json();
     let found: Vec<String> = rules(&j).into_iter().map(|(r, f, l)| format!("{}:{l} {r}", &f[..14])).collect();
-    // Each is real: see README.md (Static checks) for why each stays in the seed's example.
+    // Each is real: docs/example.md says why each stays in the example project.
     assert_eq!(
         found,
         [

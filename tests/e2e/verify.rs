@@ -1,9 +1,14 @@
 use crate::harness::*;
 
+/// Tests whose scratch databases are on the harness's server: one at a time,
+/// so a test that counts what is left there counts only its own.
+static SCRATCH_ON_HARNESS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// `verify --scratch-url` on another server runs the roles file there before
 /// the migrations, as the local database does.
 #[test]
 fn verify_on_another_server_runs_the_roles_file_first() {
+    let _one = SCRATCH_ON_HARNESS.lock().unwrap_or_else(|e| e.into_inner());
     let db = Db::new("verify_roles");
     let p = Project::new(&db);
     let role = format!("verify_owners_{}", run_id());
@@ -79,6 +84,7 @@ fn verify_proves_each_pending_migration_reversible_on_scratch_databases() {
 /// up that cannot run again after its down, does not stop the next ones.
 #[test]
 fn verify_all_goes_on_after_a_migration_outside_a_transaction_and_a_failing_down() {
+    let _one = SCRATCH_ON_HARNESS.lock().unwrap_or_else(|e| e.into_inner());
     let db = Db::new("verify_in_place");
     let p = Project::new(&db);
     let role = format!("verify_role_{}", run_id());
@@ -110,4 +116,110 @@ fn verify_all_goes_on_after_a_migration_outside_a_transaction_and_a_failing_down
     // The scratch databases are gone, and the target was not touched.
     assert_eq!(db.query("SELECT count(*) FROM pg_database WHERE datname LIKE 'cargo_migrate_verify_%'"), "0");
     assert!(db.applied().is_empty() && !db.table_exists("public.first"));
+}
+
+/// `verify --all` reads the schema whole once, then only what each
+/// migration's transaction changed: every class of object a down can forget
+/// (or a rename can change the text of) is still caught. The test binary is a
+/// debug build, which also compares the tracked schema with a whole read
+/// after every migration and fails the run (`internal`) when they differ.
+#[test]
+fn verify_all_catches_each_class_a_down_forgets_while_reading_only_what_changed() {
+    let _one = SCRATCH_ON_HARNESS.lock().unwrap_or_else(|e| e.into_inner());
+    let db = Db::new("verify_classes");
+    let p = Project::new(&db);
+    // (name, up, down, a line of the details; None: reversible)
+    let cases: &[(&str, &str, &str, Option<&str>)] = &[
+        (
+            "base",
+            "CREATE TYPE mood AS ENUM ('calm', 'busy');\n\
+             CREATE DOMAIN pos AS int CONSTRAINT pos_check CHECK (VALUE > 0);\n\
+             CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\n\
+             CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';\n\
+             CREATE TABLE base (id int PRIMARY KEY, body text, n int, k int DEFAULT f(), m mood, p pos);\n\
+             CREATE TABLE other (id int);\n\
+             CREATE VIEW base_v AS SELECT id, body FROM base;\n\
+             CREATE SEQUENCE s;\n\
+             CREATE SCHEMA extra;\nCREATE TABLE extra.t (id int);\n",
+            "DROP SCHEMA extra CASCADE;\nDROP SEQUENCE s;\nDROP VIEW base_v;\nDROP TABLE other;\nDROP TABLE base;\n\
+             DROP FUNCTION trg();\nDROP FUNCTION f();\nDROP DOMAIN pos;\nDROP TYPE mood;\n",
+            None,
+        ),
+        ("index", "CREATE INDEX base_body ON base (body);\n", "SELECT 1;\n", Some("left behind: index CREATE INDEX base_body")),
+        ("policy", "CREATE POLICY p1 ON base USING (true);\n", "SELECT 1;\n", Some("left behind: policy p1 on public.base")),
+        ("grant", "GRANT SELECT ON base TO PUBLIC;\n", "SELECT 1;\n", Some("left behind: grant SELECT on table public.base to PUBLIC")),
+        (
+            "column_grant",
+            "GRANT UPDATE (body) ON base TO PUBLIC;\n",
+            "SELECT 1;\n",
+            Some("left behind: grant UPDATE on column public.base.body to PUBLIC"),
+        ),
+        ("default", "ALTER TABLE base ALTER COLUMN n SET DEFAULT 7;\n", "SELECT 1;\n", Some("left behind: column public.base.n integer default 7")),
+        ("function", "CREATE FUNCTION g() RETURNS int LANGUAGE sql AS 'SELECT 1';\n", "SELECT 1;\n", Some("left behind: function public.g()")),
+        (
+            "function_body",
+            "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 2';\n",
+            "SELECT 1;\n",
+            Some("lost: function public.f()"),
+        ),
+        ("comment", "COMMENT ON TABLE base IS 'the base';\n", "SELECT 1;\n", Some("left behind: comment on table public.base: the base")),
+        (
+            "trigger",
+            "CREATE TRIGGER base_trg BEFORE INSERT ON base FOR EACH ROW EXECUTE FUNCTION trg();\n",
+            "SELECT 1;\n",
+            Some("left behind: trigger CREATE TRIGGER base_trg"),
+        ),
+        ("check", "ALTER TABLE base ADD CONSTRAINT n_pos CHECK (n > 0);\n", "SELECT 1;\n", Some("left behind: constraint n_pos on public.base")),
+        ("domain_check", "ALTER DOMAIN pos DROP CONSTRAINT pos_check;\n", "SELECT 1;\n", Some("lost: type public.pos domain over integer constraint")),
+        ("enum_value", "ALTER TYPE mood ADD VALUE 'idle';\n", "SELECT 1;\n", Some("left behind: type public.mood enum (calm, busy, idle)")),
+        ("owned_by", "ALTER SEQUENCE s OWNED BY base.n;\n", "SELECT 1;\n", Some("left behind: sequence public.s owned by public.base.n")),
+        ("rename_table", "ALTER TABLE other RENAME TO other2;\n", "SELECT 1;\n", Some("lost: table public.other owner")),
+        (
+            "rename_column_back",
+            "ALTER TABLE base RENAME COLUMN body TO text_body;\n",
+            "ALTER TABLE base RENAME COLUMN text_body TO body;\n",
+            None,
+        ),
+        ("rename_schema", "ALTER SCHEMA extra RENAME TO extra2;\n", "SELECT 1;\n", Some("lost: table extra.t owner")),
+        (
+            "default_privileges",
+            "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC;\n",
+            "SELECT 1;\n",
+            Some("left behind: default privilege for"),
+        ),
+        ("drop_index", "DROP INDEX base_body;\n", "SELECT 1;\n", Some("lost: index CREATE INDEX base_body")),
+        (
+            "reversible_table",
+            "CREATE TABLE z (id int REFERENCES base (id));\nCREATE INDEX z_id ON z (id);\nGRANT SELECT ON z TO PUBLIC;\n\
+             COMMENT ON COLUMN z.id IS 'the id';\n",
+            "DROP TABLE z;\n",
+            None,
+        ),
+        (
+            "view",
+            "CREATE OR REPLACE VIEW base_v AS SELECT id, text_body AS body, 1 AS one FROM base;\n",
+            "SELECT 1;\n",
+            Some("left behind: view public.base_v owner"),
+        ),
+        ("rename_type_back", "ALTER TYPE mood RENAME TO feeling;\n", "ALTER TYPE feeling RENAME TO mood;\n", None),
+        // A function renamed: the column default that calls it reads otherwise.
+        ("rename_function", "ALTER FUNCTION f() RENAME TO f2;\n", "SELECT 1;\n", Some("left behind: column public.base.k integer default public.f2()")),
+        ("drop_policy", "DROP POLICY p1 ON base;\n", "SELECT 1;\n", Some("lost: policy p1 on public.base")),
+    ];
+    for (i, (name, up, down, _)) in cases.iter().enumerate() {
+        p.migration(&format!("2025010100{i:04}_{name}"), up, Some(down));
+    }
+    let j = p.cargo_migrate_json(&["verify", "--all", "--no-lint", "--scratch-url", &db.url]).fails(1).json();
+    let migrations = j["migrations"].as_array().unwrap_or_else(|| panic!("{j}"));
+    assert_eq!(migrations.len(), cases.len(), "{j}");
+    for ((name, _, _, needle), m) in cases.iter().zip(migrations) {
+        let details: Vec<&str> = m["details"].as_array().unwrap().iter().filter_map(|d| d.as_str()).collect();
+        match needle {
+            None => assert_eq!(m["state"], "reversible", "{name}: {m}"),
+            Some(needle) => {
+                assert_eq!(m["state"], "not_reversible", "{name}: {m}");
+                assert!(details.iter().any(|d| d.starts_with(needle)), "{name}: no detail starts with {needle:?}: {m}");
+            }
+        }
+    }
 }

@@ -10,10 +10,53 @@
 //! triggers a project puts on their tables.
 
 mod read;
+mod touched;
+mod track;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use read::{read, Options};
+pub use read::{read, read_managed_additions, read_objects, Options};
+pub use track::Tracked;
+
+/// Some objects, by oid: relations (tables, views, sequences), functions
+/// and types. Read with [`read_objects`], a table comes with what hangs on
+/// it (columns, constraints, indexes, triggers, policies).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Only {
+    pub relations: BTreeSet<u32>,
+    pub functions: BTreeSet<u32>,
+    pub types: BTreeSet<u32>,
+}
+
+impl Only {
+    pub fn is_empty(&self) -> bool {
+        self.relations.is_empty() && self.functions.is_empty() && self.types.is_empty()
+    }
+
+    pub fn extend(&mut self, other: Only) {
+        self.relations.extend(other.relations);
+        self.functions.extend(other.functions);
+        self.types.extend(other.types);
+    }
+
+    /// What `other` holds that this does not.
+    pub fn without(&self, other: &Only) -> Only {
+        Only {
+            relations: self.relations.difference(&other.relations).copied().collect(),
+            functions: self.functions.difference(&other.functions).copied().collect(),
+            types: self.types.difference(&other.types).copied().collect(),
+        }
+    }
+}
+
+/// Some objects by the names a [`Catalog`] keys them by: relations
+/// (a table with what hangs on it), functions, types.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Names {
+    pub relations: BTreeSet<String>,
+    pub functions: BTreeSet<String>,
+    pub types: BTreeSet<String>,
+}
 
 /// One privilege granted: `grantee` is a role name or `PUBLIC`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -273,6 +316,67 @@ pub struct DefaultPrivilege {
 }
 
 impl Catalog {
+    /// The part of the catalog `names` covers: those relations (a table with
+    /// its constraints, indexes, triggers and policies), functions and
+    /// types, and every schema, extension, publication, event trigger,
+    /// default privilege, foreign object and extended statistics (what [`read_objects`] reads of `only` those).
+    pub fn part(&self, names: &Names) -> Catalog {
+        fn pick<T: Clone>(map: &BTreeMap<String, T>, keep: impl Fn(&String, &T) -> bool) -> BTreeMap<String, T> {
+            map.iter().filter(|(k, v)| keep(k, v)).map(|(k, v)| (k.clone(), v.clone())).collect()
+        }
+        let rel = |k: &String| names.relations.contains(k);
+        Catalog {
+            schemas: self.schemas.clone(),
+            extensions: self.extensions.clone(),
+            types: pick(&self.types, |k, _| names.types.contains(k)),
+            sequences: pick(&self.sequences, |k, _| rel(k)),
+            tables: pick(&self.tables, |k, _| rel(k)),
+            views: pick(&self.views, |k, _| rel(k)),
+            functions: pick(&self.functions, |k, _| names.functions.contains(k)),
+            constraints: pick(&self.constraints, |_, c| rel(&c.table)),
+            indexes: pick(&self.indexes, |_, i| rel(&i.table)),
+            triggers: pick(&self.triggers, |_, t| rel(&t.table)),
+            policies: pick(&self.policies, |_, p| rel(&p.table)),
+            publications: self.publications.clone(),
+            event_triggers: self.event_triggers.clone(),
+            default_privileges: self.default_privileges.clone(),
+            foreign: self.foreign.clone(),
+            statistics: self.statistics.clone(),
+            depends: BTreeSet::new(),
+        }
+    }
+
+    /// Put `part` (a read of the objects `names` covers) in the place of
+    /// what the catalog held of them.
+    pub fn replace(&mut self, names: &Names, part: Catalog) {
+        let rel = |k: &String| names.relations.contains(k);
+        self.types.retain(|k, _| !names.types.contains(k));
+        self.sequences.retain(|k, _| !rel(k));
+        self.tables.retain(|k, _| !rel(k));
+        self.views.retain(|k, _| !rel(k));
+        self.functions.retain(|k, _| !names.functions.contains(k));
+        self.constraints.retain(|_, c| !rel(&c.table));
+        self.indexes.retain(|_, i| !rel(&i.table));
+        self.triggers.retain(|_, t| !rel(&t.table));
+        self.policies.retain(|_, p| !rel(&p.table));
+        self.schemas = part.schemas;
+        self.extensions = part.extensions;
+        self.publications = part.publications;
+        self.event_triggers = part.event_triggers;
+        self.default_privileges = part.default_privileges;
+        self.foreign = part.foreign;
+        self.statistics = part.statistics;
+        self.types.extend(part.types);
+        self.sequences.extend(part.sequences);
+        self.tables.extend(part.tables);
+        self.views.extend(part.views);
+        self.functions.extend(part.functions);
+        self.constraints.extend(part.constraints);
+        self.indexes.extend(part.indexes);
+        self.triggers.extend(part.triggers);
+        self.policies.extend(part.policies);
+    }
+
     /// The catalog as comparable lines, one per object and property: two
     /// catalogs are equal exactly when their lines are. `verify` reports
     /// the lines one side has and the other lacks.
@@ -487,4 +591,39 @@ fn enabled_word(enabled: char) -> &'static str {
 /// A definition on one line (verify prints each line of a difference).
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(name: &str) -> (String, Table) {
+        (name.to_string(), Table { owner: "postgres".into(), persistence: 'p', ..Table::default() })
+    }
+
+    #[test]
+    fn a_part_replaced_leaves_the_rest_as_it_was() {
+        let index = |t: &str| Index { table: t.into(), definition: format!("CREATE INDEX ON {t}"), comment: None };
+        let mut cat = Catalog {
+            tables: [table("public.a"), table("public.b")].into_iter().collect(),
+            indexes: [("public.a_i".into(), index("public.a")), ("public.b_i".into(), index("public.b"))]
+                .into_iter()
+                .collect(),
+            ..Catalog::default()
+        };
+        // `a` renamed to `c` (its index with it), `b` untouched.
+        let names = Names { relations: ["public.a".into(), "public.c".into()].into(), ..Names::default() };
+        let part = cat.part(&names);
+        assert_eq!(part.tables.keys().collect::<Vec<_>>(), ["public.a"]);
+        assert_eq!(part.indexes.keys().collect::<Vec<_>>(), ["public.a_i"]);
+        let renamed = Catalog {
+            tables: [table("public.c")].into_iter().collect(),
+            indexes: [("public.a_i".into(), index("public.c"))].into_iter().collect(),
+            ..Catalog::default()
+        };
+        cat.replace(&names, renamed);
+        assert_eq!(cat.tables.keys().collect::<Vec<_>>(), ["public.b", "public.c"]);
+        assert_eq!(cat.indexes["public.a_i"].table, "public.c");
+        assert_eq!(cat.indexes["public.b_i"].table, "public.b");
+    }
 }

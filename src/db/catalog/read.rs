@@ -78,20 +78,62 @@ fn owner(column: &str) -> String {
 
 /// Read the catalog of the database `conn` is connected to.
 pub fn read(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
+    unqualified(conn, |conn| {
+        let mut r = Reader { conn, managed: array_literal(&options.managed), only: None };
+        let mut cat = read_all(&mut r)?;
+        cat.depends = dependencies(&mut r)?;
+        // What pg_depend does not say: a partition and a child need their parents.
+        let mut implied = BTreeSet::new();
+        for (name, t) in &cat.tables {
+            for parent in t.partition_of.iter().map(|(p, _)| p).chain(&t.inherits) {
+                implied.insert((key("table", name), key("table", parent)));
+            }
+        }
+        cat.depends.extend(implied);
+        Ok(cat)
+    })
+}
+
+/// The objects of the catalog without `depends` (what [`Catalog::lines`]
+/// shows), all of them or `only` those: the relations, functions and types
+/// named by oid with what hangs on them (a table's columns, constraints,
+/// indexes, triggers and policies), and every schema, extension,
+/// publication, event trigger and default privilege (few, read whole).
+pub fn read_objects(conn: &mut dyn Session, options: &Options, only: Option<&Only>) -> Result<Catalog> {
+    unqualified(conn, |conn| read_all(&mut Reader { conn, managed: array_literal(&options.managed), only }))
+}
+
+/// `f` with an empty search_path, so that every name comes out schema-qualified.
+pub(super) fn unqualified<T>(conn: &mut dyn Session, f: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
     let fail = |e| query_error("read the schema", e);
-    // With an empty search_path every name comes out schema-qualified.
     conn.execute("SET search_path = ''").map_err(fail)?;
-    let catalog = read_all(conn, options);
+    let out = f(conn);
     conn.execute("RESET search_path").map_err(fail)?;
-    catalog
+    out
 }
 
 struct Reader<'a> {
     conn: &'a mut dyn Session,
     managed: String,
+    only: Option<&'a Only>,
 }
 
 impl Reader<'_> {
+    /// `AND column IN (the oids of that class)` when reading only some, and
+    /// whether there is anything to read of the class at all.
+    fn only(&self, class: fn(&Only) -> &BTreeSet<u32>, column: &str) -> Option<String> {
+        match self.only {
+            None => Some(String::new()),
+            Some(o) if class(o).is_empty() => None,
+            Some(o) => Some(format!(" AND {column} = ANY('{}'::pg_catalog.oid[])", oid_array(class(o)))),
+        }
+    }
+
+    /// [`Reader::only`] for the relations, `alias` the relation's `pg_class` row.
+    fn rels(&self, alias: &str) -> Option<String> {
+        self.only(|o| &o.relations, &format!("{alias}.oid"))
+    }
+
     fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
         let params: &[&str] = if sql.contains("$1") { &[&self.managed] } else { &[] };
         let rows: Rows = self.conn.query(sql, params).map_err(|e| query_error("read the schema", e))?;
@@ -141,8 +183,13 @@ fn array_literal(names: &[String]) -> String {
     format!("{{{}}}", quoted.join(","))
 }
 
-fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
-    let mut r = Reader { conn, managed: array_literal(&options.managed) };
+/// An oid[] literal.
+fn oid_array(oids: &BTreeSet<u32>) -> String {
+    let list: Vec<String> = oids.iter().map(u32::to_string).collect();
+    format!("{{{}}}", list.join(","))
+}
+
+fn read_all(r: &mut Reader) -> Result<Catalog> {
     let mut cat = Catalog::default();
 
     for row in r.rows(&format!(
@@ -165,7 +212,8 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
             .insert(text(&row, 0), Extension { schema: text(&row, 1), version: text(&row, 2), comment: opt(&row, 3) });
     }
 
-    for row in r.rows(&format!(
+    let types = r.only(|o| &o.types, "t.oid");
+    for row in types.map(|only| r.rows(&format!(
         "/*10*/SELECT t.oid::pg_catalog.regtype::text, t.typtype::text, \
             (SELECT pg_catalog.string_agg(e.enumlabel, chr(30) ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e \
               WHERE e.enumtypid = t.oid), \
@@ -179,11 +227,11 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
             {}, pg_catalog.obj_description(t.oid, 'pg_type') \
            FROM pg_catalog.pg_type t \
           WHERE {} AND t.typtype IN ('e', 'c', 'd') AND {} \
-            AND (t.typtype <> 'c' OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')",
+            AND (t.typtype <> 'c' OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c'){only}",
         owner("t.typowner"),
         user_ns("t.typnamespace"),
         not_member("pg_type", "t.oid")
-    ))? {
+    ))).transpose()?.unwrap_or_default() {
         let kind = match text(&row, 1).as_str() {
             "e" => TypeKind::Enum(list(&row, 2)),
             "c" => TypeKind::Composite(
@@ -211,7 +259,7 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
         cat.types.insert(text(&row, 0), Type { kind, owner: text(&row, 8), comment: opt(&row, 9) });
     }
 
-    for row in r.rows(&format!(
+    for row in r.rels("c").map(|only| r.rows(&format!(
         "/*12*/SELECT c.oid::pg_catalog.regclass::text, pg_catalog.format_type(s.seqtypid, NULL), \
             s.seqstart::text, s.seqincrement::text, s.seqmin::text, s.seqmax::text, s.seqcache::text, s.seqcycle::text, \
             (SELECT d.refobjid::pg_catalog.regclass::text || chr(31) || pg_catalog.quote_ident(a.attname) \
@@ -222,11 +270,11 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
             {}, pg_catalog.obj_description(c.oid, 'pg_class'), {} \
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid \
           WHERE c.relkind = 'S' AND {} AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d \
-                WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'i')",
+                WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'i'){only}",
         owner("c.relowner"),
         acl("c.relacl", 's', "c.relowner"),
         rel_ok("c")
-    ))? {
+    ))).transpose()?.unwrap_or_default() {
         let owned_by = opt(&row, 8).map(|o| {
             let (t, c) = o.split_once(US).unwrap_or((&o, ""));
             (t.to_owned(), c.to_owned())
@@ -249,7 +297,7 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
         );
     }
 
-    for row in r.rows(&format!(
+    for row in r.rels("c").map(|only| r.rows(&format!(
         "/*12*/SELECT c.oid::pg_catalog.regclass::text, c.relpersistence::text, \
             CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END, \
             CASE WHEN c.relispartition THEN (SELECT i.inhparent::pg_catalog.regclass::text FROM pg_catalog.pg_inherits i \
@@ -259,11 +307,11 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
               chr(30) ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) END, \
             c.relrowsecurity::text, c.relforcerowsecurity::text, pg_catalog.array_to_string(c.reloptions, chr(30)), \
             {}, pg_catalog.obj_description(c.oid, 'pg_class'), {} \
-           FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p') AND {}",
+           FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p') AND {}{only}",
         owner("c.relowner"),
         acl("c.relacl", 'r', "c.relowner"),
         rel_ok("c")
-    ))? {
+    ))).transpose()?.unwrap_or_default() {
         let partition_of = opt(&row, 3).map(|p| (p, text(&row, 4)));
         cat.tables.insert(
             text(&row, 0),
@@ -283,8 +331,11 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
         );
     }
 
-    for row in r.rows(&format!(
-        "/*12*/SELECT c.oid::pg_catalog.regclass::text, pg_catalog.quote_ident(a.attname), \
+    for row in r
+        .rels("c")
+        .map(|only| {
+            r.rows(&format!(
+                "/*12*/SELECT c.oid::pg_catalog.regclass::text, pg_catalog.quote_ident(a.attname), \
             pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull::text, \
             CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END, \
             NULLIF(a.attidentity::text, ''), \
@@ -300,10 +351,14 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid \
            JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
            LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum \
-          WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND {} \
+          WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND {}{only} \
           ORDER BY c.oid, a.attnum",
-        rel_ok("c")
-    ))? {
+                rel_ok("c")
+            ))
+        })
+        .transpose()?
+        .unwrap_or_default()
+    {
         let Some(table) = cat.tables.get_mut(&text(&row, 0)) else { continue };
         table.columns.push(Column {
             name: text(&row, 1),
@@ -320,17 +375,24 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
         });
     }
 
-    for row in r.rows(&format!(
+    for row in r
+        .rels("c")
+        .map(|only| {
+            r.rows(&format!(
         "/*7*/SELECT c.oid::pg_catalog.regclass::text, (c.relkind = 'm')::text, pg_catalog.pg_get_viewdef(c.oid), \
             pg_catalog.array_to_string(c.reloptions, chr(30)), \
             (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || chr(31) \
                     || pg_catalog.format_type(a.atttypid, a.atttypmod), chr(30) ORDER BY a.attnum) \
                FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), \
             {}, pg_catalog.obj_description(c.oid, 'pg_class') \
-           FROM pg_catalog.pg_class c WHERE c.relkind IN ('v', 'm') AND {}",
+           FROM pg_catalog.pg_class c WHERE c.relkind IN ('v', 'm') AND {}{only}",
         owner("c.relowner"),
         rel_ok("c")
-    ))? {
+    ))
+        })
+        .transpose()?
+        .unwrap_or_default()
+    {
         let columns = list(&row, 4)
             .iter()
             .map(|a| {
@@ -352,26 +414,34 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
         );
     }
     // Views' grants apart: acldefault's kind is the same as tables'.
-    for row in r.rows(&format!(
-        "/*2*/SELECT c.oid::pg_catalog.regclass::text, {} FROM pg_catalog.pg_class c \
-          WHERE c.relkind IN ('v', 'm') AND {}",
-        acl("c.relacl", 'r', "c.relowner"),
-        rel_ok("c")
-    ))? {
+    for row in r
+        .rels("c")
+        .map(|only| {
+            r.rows(&format!(
+                "/*2*/SELECT c.oid::pg_catalog.regclass::text, {} FROM pg_catalog.pg_class c \
+          WHERE c.relkind IN ('v', 'm') AND {}{only}",
+                acl("c.relacl", 'r', "c.relowner"),
+                rel_ok("c")
+            ))
+        })
+        .transpose()?
+        .unwrap_or_default()
+    {
         if let Some(v) = cat.views.get_mut(&text(&row, 0)) {
             v.acl = grants(&row, 1);
         }
     }
 
-    for row in r.rows(&format!(
+    let functions = r.only(|o| &o.functions, "p.oid");
+    for row in functions.clone().map(|only| r.rows(&format!(
         "/*7*/SELECT p.oid::pg_catalog.regprocedure::text, (p.prokind = 'p')::text, pg_catalog.pg_get_functiondef(p.oid), \
             pg_catalog.pg_get_function_arguments(p.oid), pg_catalog.pg_get_function_result(p.oid), \
             {}, pg_catalog.obj_description(p.oid, 'pg_proc') \
-           FROM pg_catalog.pg_proc p WHERE p.prokind IN ('f', 'p', 'w') AND {} AND {}",
+           FROM pg_catalog.pg_proc p WHERE p.prokind IN ('f', 'p', 'w') AND {} AND {}{only}",
         owner("p.proowner"),
         user_ns("p.pronamespace"),
         not_member("pg_proc", "p.oid")
-    ))? {
+    ))).transpose()?.unwrap_or_default() {
         cat.functions.insert(
             text(&row, 0),
             Function {
@@ -385,24 +455,37 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
             },
         );
     }
-    for row in r.rows(&format!(
-        "/*2*/SELECT p.oid::pg_catalog.regprocedure::text, {} FROM pg_catalog.pg_proc p \
-          WHERE p.prokind IN ('f', 'p', 'w') AND {}",
-        acl("p.proacl", 'f', "p.proowner"),
-        user_ns("p.pronamespace")
-    ))? {
+    for row in functions
+        .map(|only| {
+            r.rows(&format!(
+                "/*2*/SELECT p.oid::pg_catalog.regprocedure::text, {} FROM pg_catalog.pg_proc p \
+          WHERE p.prokind IN ('f', 'p', 'w') AND {}{only}",
+                acl("p.proacl", 'f', "p.proowner"),
+                user_ns("p.pronamespace")
+            ))
+        })
+        .transpose()?
+        .unwrap_or_default()
+    {
         if let Some(f) = cat.functions.get_mut(&text(&row, 0)) {
             f.acl = grants(&row, 1);
         }
     }
 
-    for row in r.rows(&format!(
+    for row in r
+        .rels("r")
+        .map(|only| {
+            r.rows(&format!(
         "/*5*/SELECT c.conrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(c.conname), c.contype::text, \
             pg_catalog.pg_get_constraintdef(c.oid), pg_catalog.obj_description(c.oid, 'pg_constraint') \
            FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_class r ON r.oid = c.conrelid \
-          WHERE c.contype IN ('p', 'u', 'f', 'c', 'x') AND c.conparentid = 0 AND c.conislocal AND {}",
+          WHERE c.contype IN ('p', 'u', 'f', 'c', 'x') AND c.conparentid = 0 AND c.conislocal AND {}{only}",
         rel_ok("r")
-    ))? {
+    ))
+        })
+        .transpose()?
+        .unwrap_or_default()
+    {
         let (table, name) = (text(&row, 0), text(&row, 1));
         cat.constraints.insert(
             format!("{name} on {table}"),
@@ -416,76 +499,31 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
         );
     }
 
-    for row in r.rows(&format!(
-        "/*4*/SELECT i.indexrelid::pg_catalog.regclass::text, i.indrelid::pg_catalog.regclass::text, \
+    for row in r
+        .rels("r")
+        .map(|only| {
+            r.rows(&format!(
+                "/*4*/SELECT i.indexrelid::pg_catalog.regclass::text, i.indrelid::pg_catalog.regclass::text, \
             pg_catalog.pg_get_indexdef(i.indexrelid), pg_catalog.obj_description(i.indexrelid, 'pg_class') \
            FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class r ON r.oid = i.indrelid \
           WHERE {} AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid \
                 AND c.contype IN ('p', 'u', 'x') AND c.conrelid = i.indrelid) \
-            AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid)",
-        rel_ok("r")
-    ))? {
+            AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid){only}",
+                rel_ok("r")
+            ))
+        })
+        .transpose()?
+        .unwrap_or_default()
+    {
         cat.indexes
             .insert(text(&row, 0), Index { table: text(&row, 1), definition: text(&row, 2), comment: opt(&row, 3) });
     }
 
     // On a managed schema's table, the project's triggers and policies count.
-    let project_table = |r: &str| {
-        format!(
-            "({} OR ({} AND {r}.relname NOT IN ('schema_migrations')))",
-            rel_ok(r),
-            managed_ns(&format!("{r}.relnamespace"))
-        )
-    };
-    for row in r.rows(&format!(
-        "/*5*/SELECT t.tgrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(t.tgname), \
-            pg_catalog.pg_get_triggerdef(t.oid), t.tgenabled::text, pg_catalog.obj_description(t.oid, 'pg_trigger') \
-           FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class r ON r.oid = t.tgrelid \
-           JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid \
-          WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {} \
-            AND NOT {}",
-        project_table("r"),
-        managed_ns("f.pronamespace")
-    ))? {
-        let (table, name) = (text(&row, 0), text(&row, 1));
-        cat.triggers.insert(
-            format!("{name} on {table}"),
-            Trigger {
-                table,
-                name,
-                definition: text(&row, 2),
-                enabled: text(&row, 3).chars().next().unwrap_or('O'),
-                comment: opt(&row, 4),
-            },
-        );
-    }
-
-    for row in r.rows(&format!(
-        "/*8*/SELECT p.polrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(p.polname), p.polpermissive::text, \
-            CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' \
-              WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, \
-            (SELECT pg_catalog.string_agg(x.name, chr(30) ORDER BY x.name) FROM (SELECT CASE WHEN o = 0 THEN 'public' \
-               ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o)) END AS name \
-               FROM pg_catalog.unnest(p.polroles) o) x), \
-            pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), \
-            pg_catalog.obj_description(p.oid, 'pg_policy') \
-           FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class r ON r.oid = p.polrelid WHERE {}",
-        project_table("r")
-    ))? {
-        let (table, name) = (text(&row, 0), text(&row, 1));
-        cat.policies.insert(
-            format!("{name} on {table}"),
-            Policy {
-                table,
-                name,
-                permissive: flag(&row, 2),
-                command: text(&row, 3),
-                roles: list(&row, 4),
-                using: opt(&row, 5),
-                with_check: opt(&row, 6),
-                comment: opt(&row, 7),
-            },
-        );
+    let project_table = |r: &str| format!("({} OR {})", rel_ok(r), managed_table(r));
+    if let Some(only) = r.rels("r") {
+        triggers(r, &mut cat, &format!("{}{only}", project_table("r")))?;
+        policies(r, &mut cat, &format!("{}{only}", project_table("r")))?;
     }
 
     for row in r.rows(&format!(
@@ -608,16 +646,86 @@ fn read_all(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
         cat.statistics.insert(text(&row, 0), text(&row, 1));
     }
 
-    cat.depends = dependencies(&mut r)?;
-    // What pg_depend does not say: a partition and a child need their parents.
-    let mut implied = BTreeSet::new();
-    for (name, t) in &cat.tables {
-        for parent in t.partition_of.iter().map(|(p, _)| p).chain(&t.inherits) {
-            implied.insert((key("table", name), key("table", parent)));
-        }
-    }
-    cat.depends.extend(implied);
     Ok(cat)
+}
+
+/// A table `r` of a managed schema (its own bookkeeping table aside).
+fn managed_table(r: &str) -> String {
+    format!("({} AND {r}.relname NOT IN ('schema_migrations'))", managed_ns(&format!("{r}.relnamespace")))
+}
+
+/// The triggers on the tables `r` for which `tables` holds, but those calling a managed schema's function.
+fn triggers(r: &mut Reader, cat: &mut Catalog, tables: &str) -> Result<()> {
+    for row in r.rows(&format!(
+        "/*5*/SELECT t.tgrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(t.tgname), \
+            pg_catalog.pg_get_triggerdef(t.oid), t.tgenabled::text, pg_catalog.obj_description(t.oid, 'pg_trigger') \
+           FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class r ON r.oid = t.tgrelid \
+           JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid \
+          WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {} \
+            AND NOT {}",
+        tables,
+        managed_ns("f.pronamespace")
+    ))? {
+        let (table, name) = (text(&row, 0), text(&row, 1));
+        cat.triggers.insert(
+            format!("{name} on {table}"),
+            Trigger {
+                table,
+                name,
+                definition: text(&row, 2),
+                enabled: text(&row, 3).chars().next().unwrap_or('O'),
+                comment: opt(&row, 4),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// The policies on the tables `r` for which `tables` holds.
+fn policies(r: &mut Reader, cat: &mut Catalog, tables: &str) -> Result<()> {
+    for row in r.rows(&format!(
+        "/*8*/SELECT p.polrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(p.polname), p.polpermissive::text, \
+            CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' \
+              WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, \
+            (SELECT pg_catalog.string_agg(x.name, chr(30) ORDER BY x.name) FROM (SELECT CASE WHEN o = 0 THEN 'public' \
+               ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o)) END AS name \
+               FROM pg_catalog.unnest(p.polroles) o) x), \
+            pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), \
+            pg_catalog.obj_description(p.oid, 'pg_policy') \
+           FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class r ON r.oid = p.polrelid WHERE {}",
+        tables
+    ))? {
+        let (table, name) = (text(&row, 0), text(&row, 1));
+        cat.policies.insert(
+            format!("{name} on {table}"),
+            Policy {
+                table,
+                name,
+                permissive: flag(&row, 2),
+                command: text(&row, 3),
+                roles: list(&row, 4),
+                using: opt(&row, 5),
+                with_check: opt(&row, 6),
+                comment: opt(&row, 7),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Only what a project put on the managed schemas' tables: its policies and
+/// its triggers (those calling a function outside them). `dump` leaves those
+/// schemas to pg_dump's `--exclude-schema` and takes these from here.
+pub fn read_managed_additions(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
+    let fail = |e| query_error("read the schema", e);
+    conn.execute("SET search_path = ''").map_err(fail)?;
+    let mut cat = Catalog::default();
+    let read = {
+        let mut r = Reader { conn: &mut *conn, managed: array_literal(&options.managed), only: None };
+        triggers(&mut r, &mut cat, &managed_table("r")).and_then(|()| policies(&mut r, &mut cat, &managed_table("r")))
+    };
+    conn.execute("RESET search_path").map_err(fail)?;
+    read.map(|()| cat)
 }
 
 /// `pg_depend` between the objects the catalog holds, as `(dependent,

@@ -1,0 +1,202 @@
+//! Which objects the current transaction changed, found without reading the
+//! whole catalog: the catalog rows it wrote (their `xmin` is one of its own
+//! transaction ids, so `age(xmin) <= 0`) and the objects it locked (every
+//! `DROP` and `ALTER TABLE` locks what it removes or alters, even when the
+//! row is gone). Each is mapped to the relation, function or type it is
+//! part of, as [`Catalog`](super::Catalog) groups them.
+//!
+//! Schemas, extensions, publications, event triggers and default privileges
+//! are not looked for: they are few, and read whole each time.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Only;
+use crate::db::query_error;
+use crate::db::session::Session;
+use crate::error::Result;
+
+/// What is known of an oid: its class (`r` relation, `p` function, `t`
+/// type, `n` schema) and the oid.
+pub type Oid = (char, u32);
+
+/// Rows of one catalog this transaction wrote, as `(class, object)`.
+fn written(catalog: &str, class: &str, object: &str) -> String {
+    format!(
+        "SELECT {class}, {object} FROM pg_catalog.{catalog} WHERE pg_catalog.age(xmin) <= 0",
+        class = if class.starts_with("pg_") {
+            format!("'pg_catalog.{class}'::pg_catalog.regclass::pg_catalog.oid")
+        } else {
+            class.into()
+        }
+    )
+}
+
+/// `owned` holds `(cls, id)` pairs (a catalog and an oid in it): the
+/// relations, functions and types they belong to, as rows `(kind, oid)`;
+/// kind `T` (with oid 0) when a domain constraint went and with it the
+/// knowledge of its domain: every type is then to be read.
+fn owners(owned: &str) -> String {
+    format!(
+        "WITH o(cls, id) AS ({owned}), \
+         rel AS ( \
+           SELECT CASE WHEN c.relkind = 'c' THEN 't' ELSE 'r' END AS kind, \
+                  CASE WHEN c.relkind IN ('i', 'I') THEN (SELECT i.indrelid FROM pg_catalog.pg_index i \
+                         WHERE i.indexrelid = c.oid) \
+                       WHEN c.relkind = 'c' THEN c.reltype ELSE c.oid END AS id \
+             FROM o JOIN pg_catalog.pg_class c ON c.oid = o.id \
+            WHERE o.cls = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.relkind <> 't' \
+           UNION ALL SELECT 'r', o.id FROM o WHERE o.cls = 'pg_catalog.pg_class'::pg_catalog.regclass \
+             AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = o.id)), \
+         typ AS ( \
+           SELECT b.oid, b.typrelid FROM o JOIN pg_catalog.pg_type t ON t.oid = o.id \
+             JOIN pg_catalog.pg_type b ON b.oid = CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN t.typelem ELSE t.oid END \
+            WHERE o.cls = 'pg_catalog.pg_type'::pg_catalog.regclass) \
+         SELECT kind, id FROM rel WHERE id IS NOT NULL \
+         UNION SELECT 't', o.id FROM o WHERE o.cls = 'pg_catalog.pg_type'::pg_catalog.regclass \
+         UNION SELECT CASE WHEN typ.typrelid = 0 OR (SELECT c.relkind FROM pg_catalog.pg_class c \
+                         WHERE c.oid = typ.typrelid) = 'c' THEN 't' ELSE 'r' END, \
+                      CASE WHEN typ.typrelid = 0 OR (SELECT c.relkind FROM pg_catalog.pg_class c \
+                         WHERE c.oid = typ.typrelid) = 'c' THEN typ.oid ELSE typ.typrelid END FROM typ \
+         UNION SELECT 'p', o.id FROM o WHERE o.cls = 'pg_catalog.pg_proc'::pg_catalog.regclass \
+         UNION SELECT CASE WHEN k.conrelid <> 0 THEN 'r' ELSE 't' END, \
+                      CASE WHEN k.conrelid <> 0 THEN k.conrelid ELSE k.contypid END \
+             FROM o JOIN pg_catalog.pg_constraint k ON k.oid = o.id \
+            WHERE o.cls = 'pg_catalog.pg_constraint'::pg_catalog.regclass \
+         UNION SELECT 'T', 0::pg_catalog.oid FROM o WHERE o.cls = 'pg_catalog.pg_constraint'::pg_catalog.regclass \
+             AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.oid = o.id) \
+         UNION SELECT 'r', a.adrelid FROM o JOIN pg_catalog.pg_attrdef a ON a.oid = o.id \
+            WHERE o.cls = 'pg_catalog.pg_attrdef'::pg_catalog.regclass \
+         UNION SELECT 'r', t.tgrelid FROM o JOIN pg_catalog.pg_trigger t ON t.oid = o.id \
+            WHERE o.cls = 'pg_catalog.pg_trigger'::pg_catalog.regclass \
+         UNION SELECT 'r', p.polrelid FROM o JOIN pg_catalog.pg_policy p ON p.oid = o.id \
+            WHERE o.cls = 'pg_catalog.pg_policy'::pg_catalog.regclass \
+         UNION SELECT 'r', w.ev_class FROM o JOIN pg_catalog.pg_rewrite w ON w.oid = o.id \
+            WHERE o.cls = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+    )
+}
+
+/// The objects the current transaction changed (so far).
+pub fn changed(conn: &mut dyn Session) -> Result<Only> {
+    let mine = [
+        written("pg_class", "pg_class", "oid"),
+        // A column's type, default, grants; a dropped column.
+        written("pg_attribute", "pg_class", "attrelid"),
+        written("pg_attrdef", "pg_class", "adrelid"),
+        written("pg_constraint", "pg_constraint", "oid"),
+        written("pg_index", "pg_class", "indrelid"),
+        written("pg_trigger", "pg_class", "tgrelid"),
+        written("pg_policy", "pg_class", "polrelid"),
+        written("pg_rewrite", "pg_class", "ev_class"),
+        written("pg_sequence", "pg_class", "seqrelid"),
+        written("pg_inherits", "pg_class", "inhrelid"),
+        written("pg_proc", "pg_proc", "oid"),
+        written("pg_type", "pg_type", "oid"),
+        written("pg_enum", "pg_type", "enumtypid"),
+        written("pg_description", "classoid", "objoid"),
+        // Extension membership and OWNED BY (the rows that remain).
+        written("pg_depend", "classid", "objid"),
+        // What it dropped or altered, the rows gone.
+        "SELECT CASE l.locktype WHEN 'relation' THEN 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid \
+                  ELSE l.classid END, \
+                CASE l.locktype WHEN 'relation' THEN l.relation ELSE l.objid END \
+           FROM pg_catalog.pg_locks l WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype IN ('relation', 'object') \
+            AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())"
+            .to_string(),
+    ];
+    // Oids below 16384 are PostgreSQL's own.
+    let owned = format!("SELECT cls, id FROM ({}) x(cls, id) WHERE id >= 16384", mine.join(" UNION "));
+    let mut found = select(conn, &owners(&owned))?;
+    if found.types.remove(&0) {
+        // A domain's constraint went: read every type.
+        found.types.extend(select(conn, "SELECT 't', t.oid FROM pg_catalog.pg_type t WHERE t.typtype = 'd'")?.types);
+    }
+    Ok(found)
+}
+
+/// The objects whose definitions name one of `these` (a view of a table, a
+/// foreign key to it, a default calling a function, a column of a type):
+/// their text changes when one of `these` is renamed.
+pub fn dependents(conn: &mut dyn Session, these: &Only) -> Result<Only> {
+    let refs = |cls: &str, oids: &BTreeSet<u32>| {
+        format!(
+            "(d.refclassid = 'pg_catalog.{cls}'::pg_catalog.regclass AND d.refobjid = ANY('{}'::pg_catalog.oid[]))",
+            list(oids)
+        )
+    };
+    let owned = format!(
+        "SELECT d.classid, d.objid FROM pg_catalog.pg_depend d WHERE d.deptype IN ('n', 'a') AND ({} OR {} OR {})",
+        refs("pg_class", &these.relations),
+        refs("pg_proc", &these.functions),
+        refs("pg_type", &these.types)
+    );
+    select(conn, &owners(&owned))
+}
+
+/// Every relation, function and type in the schemas `oids`.
+pub fn in_schemas(conn: &mut dyn Session, oids: &BTreeSet<u32>) -> Result<Only> {
+    let l = list(oids);
+    select(
+        conn,
+        &format!(
+            "SELECT CASE WHEN c.relkind = 'c' THEN 't' ELSE 'r' END, CASE WHEN c.relkind = 'c' THEN c.reltype ELSE c.oid END \
+               FROM pg_catalog.pg_class c WHERE c.relnamespace = ANY('{l}'::pg_catalog.oid[]) AND c.relkind NOT IN ('i', 'I', 't') \
+             UNION SELECT 'p', p.oid FROM pg_catalog.pg_proc p WHERE p.pronamespace = ANY('{l}'::pg_catalog.oid[]) \
+             UNION SELECT 't', t.oid FROM pg_catalog.pg_type t WHERE t.typnamespace = ANY('{l}'::pg_catalog.oid[]) \
+               AND t.typtype IN ('e', 'd')"
+        ),
+    )
+}
+
+/// What each of `these` (and every schema) is called now, as the catalog
+/// keys it; the ones gone are not there. `None`: every relation, function
+/// and type from 16384 up.
+pub fn names(conn: &mut dyn Session, these: Option<&Only>) -> Result<BTreeMap<Oid, String>> {
+    let only = |set: fn(&Only) -> &BTreeSet<u32>, column: &str| match these {
+        None => format!("{column} >= 16384"),
+        Some(o) => format!("{column} = ANY('{}'::pg_catalog.oid[])", list(set(o))),
+    };
+    let sql = format!(
+        "SELECT 'r', c.oid::text, c.oid::pg_catalog.regclass::text FROM pg_catalog.pg_class c \
+           WHERE {} AND c.relkind NOT IN ('i', 'I', 't', 'c') \
+         UNION ALL SELECT 'p', p.oid::text, p.oid::pg_catalog.regprocedure::text FROM pg_catalog.pg_proc p WHERE {} \
+         UNION ALL SELECT 't', t.oid::text, t.oid::pg_catalog.regtype::text FROM pg_catalog.pg_type t WHERE {} \
+         UNION ALL SELECT 'n', n.oid::text, pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_namespace n",
+        only(|o| &o.relations, "c.oid"),
+        only(|o| &o.functions, "p.oid"),
+        only(|o| &o.types, "t.oid"),
+    );
+    let rows =
+        super::read::unqualified(conn, |conn| conn.query(&sql, &[]).map_err(|e| query_error("read the schema", e)))?;
+    let mut out = BTreeMap::new();
+    for r in 0..rows.len {
+        let (Some(kind), Some(oid), Some(name)) = (rows.text(r, 0), rows.text(r, 1), rows.text(r, 2)) else { continue };
+        let (Some(kind), Ok(oid)) = (kind.chars().next(), oid.parse()) else { continue };
+        out.insert((kind, oid), name);
+    }
+    Ok(out)
+}
+
+/// Rows `(kind, oid)` as an [`Only`].
+fn select(conn: &mut dyn Session, sql: &str) -> Result<Only> {
+    let sql = format!("SELECT kind::text, id::text FROM ({sql}) q(kind, id)");
+    let rows = conn.query(&sql, &[]).map_err(|e| query_error("find what the migration changed", e))?;
+    let mut out = Only::default();
+    for r in 0..rows.len {
+        let (Some(kind), Some(Ok(oid))) = (rows.text(r, 0), rows.text(r, 1).map(|s| s.parse::<u32>())) else {
+            continue;
+        };
+        match kind.as_str() {
+            "r" => out.relations.insert(oid),
+            "p" => out.functions.insert(oid),
+            "t" | "T" => out.types.insert(oid),
+            _ => false,
+        };
+    }
+    Ok(out)
+}
+
+/// An oid[] literal's text.
+fn list(oids: &BTreeSet<u32>) -> String {
+    let l: Vec<String> = oids.iter().map(u32::to_string).collect();
+    format!("{{{}}}", l.join(","))
+}
