@@ -27,13 +27,9 @@ pub fn pg_dump_for(ctx: &Context, conn: &mut Conn, local: &LocalOpts) -> Result<
     db::backup::find_pg_dump(server, &dirs)
 }
 
-/// The schema file's text for the database at `url` (`conn` is connected to it).
-pub fn schema_text(ctx: &Context, conn: &mut Conn, url: &str, history: &History, local: &LocalOpts) -> Result<Text> {
-    start_schema_text(ctx, conn, url, local)?.finish(conn, history)
-}
-
-/// pg_dump started on the database at `url`: the connection is free for
-/// other reads until [`Dumping::finish`] puts the file's text together.
+/// The schema file's text for the database at `url` (`conn` is connected to
+/// it), begun: pg_dump runs, and the connection is free for other reads
+/// (the history) until [`Dumping::finish`] puts the text together.
 pub fn start_schema_text(ctx: &Context, conn: &mut Conn, url: &str, local: &LocalOpts) -> Result<Dumping> {
     let pg_dump = pg_dump_for(ctx, conn, local)?;
     let parsed = db::connect::parse(url)?;
@@ -96,8 +92,10 @@ pub fn run(ctx: &Context, args: &DumpArgs) -> Result<u8> {
     let r = &ctx.reporter;
     let (url, _) = ctx.database_url(&args.db)?;
     let mut conn = ctx.connect(&url, &args.db, "dump")?;
+    // pg_dump runs while the history is read.
+    let dumping = start_schema_text(ctx, &mut conn, &url, &args.db.local_db)?;
     let history = history::read(&mut conn, true, ctx.settings.ledger())?;
-    let text = schema_text(ctx, &mut conn, &url, &history, &args.db.local_db)?;
+    let text = dumping.finish(&mut conn, &history)?;
     let dest = destination(ctx, args.file.as_deref());
     let changed = match &dest {
         None => {
@@ -175,8 +173,9 @@ fn check(ctx: &Context, args: &DumpArgs) -> Result<u8> {
     let db = migrated_scratch(ctx, &mut scratch, &source, None)?;
     let url = scratch.url_of(&db);
     let mut conn = db::connect(&url, 10, "dump", &db::Hints::default())?;
+    let dumping = start_schema_text(ctx, &mut conn, &url, &args.db.local_db)?;
     let history = history::read(&mut conn, true, source.ledger())?;
-    let text = schema_text(ctx, &mut conn, &url, &history, &args.db.local_db)?;
+    let text = dumping.finish(&mut conn, &history)?;
     let shown = output::display_path(&path);
     let diff = dump_text::diff(&committed, &text.sql, &shown);
     if diff.is_empty() {

@@ -137,10 +137,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
 
 /// A session on the target's server that is not on the target (which must have no session to be a template).
 fn connect_admin(target_url: &str) -> Result<Conn> {
-    let try_db = |name: &str| {
-        db::connect(&url::with_params(target_url, &[("dbname", name)]), 10, "rehearse", &db::Hints::default())
-    };
-    try_db("postgres").or_else(|_| try_db("template1")).map_err(|e| {
+    db::connect::admin(target_url, 10, "rehearse").map_err(|e| {
         e.hint("--rehearse makes its scratch copy on the target's server: it needs to reach its `postgres` database")
     })
 }

@@ -61,8 +61,7 @@ impl Scratch {
     /// once in one process: a fleet verifies several targets together).
     pub fn on(server: &Server, tag: &str) -> Result<Scratch> {
         static SETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let admin =
-            db::connect(&url::with_params(&server.url, &[("dbname", "template1")]), 10, tag, &db::Hints::default())?;
+        let admin = db::connect::admin(&server.url, 10, tag)?;
         Ok(Scratch {
             admin,
             url: server.url.clone(),
@@ -157,8 +156,7 @@ impl Drop for Scratch {
             let first = names.next();
             for name in names {
                 s.spawn(move || {
-                    let admin_url = url::with_params(url, &[("dbname", "template1")]);
-                    if let Ok(mut other) = db::connect(&admin_url, 10, "scratch", &db::Hints::default()) {
+                    if let Ok(mut other) = db::connect::admin(url, 10, "scratch") {
                         schema::drop_database(&mut other, name);
                     }
                 });
@@ -334,7 +332,7 @@ impl Scratch {
                 self.base_read = true;
                 return Ok(Side::Ready(base));
             }
-            let db = if last_side && self.kept.is_none() && !self.base_read { base } else { self.copy(&base)? };
+            let db = if last_side && self.kept.is_none() && !self.base_read { base } else { self.work_copy(&base)? };
             self.relax_durability(&db)?;
             return Ok(Side::Build { db, from: 0, keep: None });
         };
@@ -355,9 +353,17 @@ impl Scratch {
                 return Ok(Side::Build { db, from: i + 1, keep: Some(keep) });
             }
         }
-        let db = self.copy(&base)?;
-        self.relax_durability(&db)?;
+        let db = self.work_copy(&base)?;
         Ok(Side::Build { db, from: 0, keep: Some(keep) })
+    }
+
+    /// A copy of the base to build a side on: writable (a copy takes the
+    /// settings of its template, and a kept base is read-only), quick to commit.
+    fn work_copy(&mut self, base: &str) -> Result<String> {
+        let db = self.copy(base)?;
+        schema::unkeep_database(&mut self.admin, &db)?;
+        self.relax_durability(&db)?;
+        Ok(db)
     }
 
     /// A side built (nobody connected to it any more): kept, if it is to be.
@@ -374,5 +380,40 @@ impl Scratch {
         for name in kept.found.iter().filter(|n| !kept.used.contains(n)) {
             schema::drop_unused_database(&mut self.admin, name);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_tells_parts_apart_and_grows_with_each() {
+        let key = |parts: &[&str]| {
+            let mut k = Key::new("seed");
+            for p in parts {
+                k.add(p.as_bytes());
+            }
+            k.hex()
+        };
+        assert_eq!(key(&["ab", "c"]), key(&["ab", "c"]));
+        assert_ne!(key(&["ab", "c"]), key(&["a", "bc"]));
+        assert_ne!(key(&["ab"]), key(&["ab", ""]));
+        assert_eq!(key(&[]).len(), 32);
+        // A database name of the longest project prefix still fits PostgreSQL's 63 bytes.
+        assert!(format!("{KEPT}abcdef_m_{}", key(&[])).len() <= 63);
+    }
+
+    #[test]
+    fn only_a_dead_diffs_scratch_database_is_orphaned() {
+        if !std::path::Path::new("/proc/self").exists() {
+            return;
+        }
+        assert!(orphaned("cargo_migrate_diff_999999999_0_1"));
+        assert!(!orphaned(&format!("cargo_migrate_diff_{}_0_1", std::process::id())));
+        // Kept databases (even a project hash of digits) and other commands' are not.
+        assert!(!orphaned(&format!("cargo_migrate_diff_123456_m_{}", "0".repeat(32))));
+        assert!(!orphaned("cargo_migrate_verify_999999999_0_1"));
+        assert!(!orphaned("cargo_migrate_diff_999999999_0"));
     }
 }

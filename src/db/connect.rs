@@ -72,6 +72,15 @@ pub fn parse(url: &str) -> Result<DbUrl> {
 
 /// Open a connection. `purpose` names it in `pg_stat_activity`, so a second
 /// run can say who holds the lock.
+/// A session on `url`'s server for making and dropping databases: on its
+/// `postgres` database, else `template1`. Never template1 first: while a
+/// session is on it, every `CREATE DATABASE` of the server that copies it
+/// (everybody's, by default) fails.
+pub fn admin(url: &str, connect_timeout: u64, purpose: &str) -> Result<Conn> {
+    let on = |db: &str| connect(&url::with_params(url, &[("dbname", db)]), connect_timeout, purpose, &Hints::default());
+    on("postgres").or_else(|_| on("template1"))
+}
+
 pub fn connect(url: &str, connect_timeout: u64, purpose: &str, hints: &Hints) -> Result<Conn> {
     let parsed = parse(url)?;
     let app = format!("cargo-migrate {purpose} ({})", whoami());
