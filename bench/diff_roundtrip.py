@@ -46,6 +46,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 # name, mirror, commit (None: HEAD), migrations folder in the repository, layout
+# (quivr's CREATE EXTENSION wrappers, Supabase's foreign data wrappers, which the local
+# database has no stand-in for, is left out, and its wrapper made without a handler: see EDITS)
 PROJECTS = [
     ("quivr", "QuivrHQ+quivr", "b3e8c3d711e4a3f57a24abb17c8d9a5f9a9b256f", "backend/supabase/migrations", "supabase"),
     ("chatbot-ui", "mckaywrigley+chatbot-ui", None, "supabase/migrations", "supabase"),
@@ -151,7 +153,24 @@ def package(dir, name, migrations, layout, schema_dir=None):
     (dir / migrations).mkdir(parents=True, exist_ok=True)
 
 
-def copy_migrations(mirror, commit, folder, dest, layout):
+# What is changed in a project's migrations to run on the local database, and why.
+EDITS = {
+    # Supabase's `wrappers` (Stripe's foreign data wrapper) is not on the local database: the
+    # wrapper is made without its handler, so the server and foreign tables can still be made.
+    "quivr": [(re.compile(r'^create extension if not exists "?wrappers"?.*$', re.I | re.M), ""),
+              (re.compile(r"HANDLER stripe_fdw_handler"), "")],
+}
+
+
+# The last migration taken, and why.
+UNTIL = {
+    # From here on lemmy's migrations refuse any runner but lemmy_server's (an advisory lock it
+    # holds), and its views and triggers live in a schema the server rebuilds outside migrations.
+    "lemmy": "2025-08-01-000017",
+}
+
+
+def copy_migrations(mirror, commit, folder, dest, layout, edits=(), until=None):
     git = ["git", "--git-dir", str(mirror)]
     rev = commit or "HEAD"
     names = subprocess.run(git + ["ls-tree", "-r", "--name-only", rev, "--", folder], capture_output=True, text=True,
@@ -159,22 +178,58 @@ def copy_migrations(mirror, commit, folder, dest, layout):
     versions = set()
     for name in names:
         rel = name[len(folder) + 1:]
+        if until and rel >= until:
+            continue
         if layout == "supabase" and ("/" in rel or not re.match(r"^\d+_.*\.sql$", rel)):
             continue
-        if layout == "diesel" and not re.match(r"^[^/]+/(up|down)\.sql$", rel):
+        if layout == "diesel" and not re.match(r"^[^/]+/(up\.sql|down\.sql|metadata\.toml)$", rel):
             continue
         out = dest / rel
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(subprocess.run(git + ["show", f"{rev}:{name}"], capture_output=True, check=True).stdout)
+        text = subprocess.run(git + ["show", f"{rev}:{name}"], capture_output=True, check=True).stdout
+        for pattern, replacement in edits:
+            text = pattern.sub(replacement, text.decode()).encode()
+        out.write_bytes(text)
         versions.add(rel.split("/")[0])
     return sorted(versions)
 
 
+BOOKKEEPING = re.compile(r"(Name|Schema): (cargo_migrate|supabase_migrations)\b|__diesel_schema_migrations")
+SECRET = re.compile(r"((api_key|password|secret)\S*\s+)'[^']*'", re.I)
+
+
+def objects_of(dump):
+    """A dump's objects: (type, name) → its statement lines, without the migration
+    history's tables (only cargo-migrate's side has them) and storage.buckets' rows
+    (data, which no schema diff carries). The lines of an entry are sorted: pg_dump's
+    order of grants may differ between two databases of one schema."""
+    out, key = {}, None
+    for line in dump:
+        if line.startswith("-- Name: "):
+            name, kind = line[len("-- Name: "):].split("; Type: ", 1)
+            kind, schema = kind.split("; Schema: ", 1)
+            schema = schema.split(";")[0]
+            key = None if BOOKKEEPING.search(line) else (kind, name if schema == "-" else f"{schema}.{name}")
+            continue
+        if line.startswith("-- What the migrations added"):
+            key = "extras"
+            continue
+        if key is None or not line.strip() or line.startswith("--") or line.startswith("INSERT INTO storage.buckets"):
+            continue
+        line = SECRET.sub(r"\1'…'", line)
+        if key == "extras":
+            out[("", line[:90])] = [line]
+        else:
+            out.setdefault(key, []).append(line)
+    return {k: sorted(v) for k, v in out.items()}
+
+
 def unified(a, b, left, right):
-    """The lines one dump has and the other lacks (as a multiset: pg_dump's order of
-    equal objects, such as grants, may differ between two databases of one schema)."""
-    ca, cb = Counter(x for x in a if x.strip()), Counter(x for x in b if x.strip())
-    return [f"-{x}" for x in (ca - cb).elements()] + [f"+{x}" for x in (cb - ca).elements()]
+    """The objects `b` lacks or has otherwise than `a` (and has but `a` has not)."""
+    oa, ob = objects_of(a), objects_of(b)
+    lost = [f"{k[0]} {k[1]}".strip() for k in oa if oa[k] != ob.get(k)]
+    extra = [f"+{k[0]} {k[1]}".strip() for k in ob if k not in oa]
+    return lost + extra
 
 
 OBJECTS = """
@@ -213,7 +268,7 @@ def empty_diff(p):
 def roundtrip(b, pkg, url, reference, label):
     """Check that `pkg`'s migrations (one written by diff) make the declared catalog and A's dump."""
     problems = []
-    p = b.cm(pkg, "up", url=url)
+    p = b.cm(pkg, "up", "--no-lint", url=url)
     if p.returncode != 0:
         return [f"{label}: the written migration does not apply ({error_of(p)})"]
     again = empty_diff(b.cm(pkg, "diff", "--dry-run"))
@@ -221,7 +276,7 @@ def roundtrip(b, pkg, url, reference, label):
         problems.append(f"{label}: diff after it is not empty: {again}")
     lost = unified(reference, b.dump(pkg, url), "A", label)
     if lost:
-        problems.append(f"{label}: dump differs from A's in {len(lost)} lines: " + " | ".join(x[:140] for x in lost[:8]))
+        problems.append(f"{label}: {len(lost)} objects differ from A's: " + ", ".join(x[:100] for x in lost[:12]))
     return problems
 
 
@@ -242,7 +297,7 @@ def other_tool(b, name, sql_of, reference, pkg):
         return f"its SQL fails: {p.stderr.strip().splitlines()[-1][:200] if p.stderr.strip() else '?'}"
     got = b.dump(f"{pkg}-empty", target)
     lost = unified(reference, got, "A", name)
-    return f"{len(lost)} lines: " + " | ".join(x[:140] for x in lost[:8]) if lost else "nothing"
+    return f"{len(lost)}: " + ", ".join(x[:100] for x in lost[:12]) if lost else "nothing"
 
 
 def pg(url):
@@ -286,7 +341,7 @@ def project(b, name, mirror, commit, folder, layout, tools):
         package(d, f"{pkg}-{variant}", mig, layout, schemas)
         (d / schemas).mkdir(exist_ok=True)
         dirs[variant] = d
-    versions = copy_migrations(mirror, commit, folder, dirs["full"] / mig, layout)
+    versions = copy_migrations(mirror, commit, folder, dirs["full"] / mig, layout, EDITS.get(name, ()), UNTIL.get(name))
     if not versions:
         raise Failed("no migrations found")
     shutil.copytree(dirs["full"] / mig, dirs["prev"] / mig, dirs_exist_ok=True)
@@ -299,7 +354,7 @@ def project(b, name, mirror, commit, folder, layout, tools):
 
     a = b.fresh(f"{pkg}_a")
     t = time.time()
-    b.cm(f"{pkg}-full", "up", url=a, check=True)
+    b.cm(f"{pkg}-full", "up", "--no-lint", url=a, check=True)
     row["up_s"] = round(time.time() - t, 1)
     row["objects"] = count_objects(b, f"{pkg}_a")
     reference = b.dump(f"{pkg}-full", a)

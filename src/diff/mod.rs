@@ -143,20 +143,25 @@ impl Builder {
 pub(crate) mod rank {
     pub const SCHEMA: u8 = 0;
     pub const EXTENSION: u8 = 1;
-    pub const TYPE: u8 = 2;
-    pub const SEQUENCE: u8 = 3;
-    pub const TABLE: u8 = 4;
-    pub const OWNED: u8 = 5;
-    pub const FUNCTION: u8 = 6;
-    pub const VIEW: u8 = 7;
-    pub const CONSTRAINT: u8 = 8;
-    pub const FOREIGN_KEY: u8 = 9;
-    pub const INDEX: u8 = 10;
-    pub const TRIGGER: u8 = 11;
-    pub const POLICY: u8 = 12;
-    pub const PUBLICATION: u8 = 13;
-    pub const EVENT_TRIGGER: u8 = 14;
-    pub const DEFAULTS: u8 = 15;
+    pub const FOREIGN_WRAPPER: u8 = 2;
+    pub const FOREIGN_SERVER: u8 = 3;
+    pub const TYPE: u8 = 4;
+    pub const SEQUENCE: u8 = 5;
+    pub const TABLE: u8 = 6;
+    pub const FOREIGN_TABLE: u8 = 7;
+    pub const OWNED: u8 = 8;
+    /// Primary keys and unique constraints, before functions: an SQL body may group by a key.
+    pub const KEY: u8 = 9;
+    pub const FUNCTION: u8 = 10;
+    pub const VIEW: u8 = 11;
+    pub const CONSTRAINT: u8 = 12;
+    pub const FOREIGN_KEY: u8 = 13;
+    pub const INDEX: u8 = 14;
+    pub const TRIGGER: u8 = 15;
+    pub const POLICY: u8 = 16;
+    pub const PUBLICATION: u8 = 17;
+    pub const EVENT_TRIGGER: u8 = 18;
+    pub const DEFAULTS: u8 = 19;
 }
 
 /// The statements that take `from` to `to`.

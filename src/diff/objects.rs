@@ -233,6 +233,16 @@ pub(super) fn replaced(from: &Catalog, to: &Catalog) -> BTreeSet<String> {
 }
 
 /// Whether table `t` of `from` is gone (or dropped to be created again) in this plan.
+/// Keys before functions (an SQL body selecting columns it groups by a key
+/// needs the key), checks after them (a check may call one), foreign keys last.
+fn constraint_rank(kind: char) -> u8 {
+    match kind {
+        'f' => rank::FOREIGN_KEY,
+        'p' | 'u' => rank::KEY,
+        _ => rank::CONSTRAINT,
+    }
+}
+
 fn table_goes(table: &str, to: &Catalog, replaced: &BTreeSet<String>) -> bool {
     !to.tables.contains_key(table) && !to.views.contains_key(table) || replaced.contains(&format!("table {table}"))
 }
@@ -410,7 +420,7 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
     // Constraints.
     for (key_name, c) in &to.constraints {
         let key = format!("constraint {key_name}");
-        let r = if c.kind == 'f' { rank::FOREIGN_KEY } else { rank::CONSTRAINT };
+        let r = constraint_rank(c.kind);
         let add = format!("ALTER TABLE {} ADD CONSTRAINT {} {};", c.table, c.name, c.definition);
         match from.constraints.get(key_name) {
             None => b.create(&key, r, add),
@@ -436,7 +446,7 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
     }
     for (key_name, c) in from.constraints.iter().filter(|(n, _)| !to.constraints.contains_key(*n)) {
         if !table_goes(&c.table, to, replaced) {
-            let r = if c.kind == 'f' { rank::FOREIGN_KEY } else { rank::CONSTRAINT };
+            let r = constraint_rank(c.kind);
             b.drop(
                 &format!("constraint {key_name}"),
                 r,
@@ -629,6 +639,22 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
         b.drop(&format!("event {name}"), rank::EVENT_TRIGGER, format!("DROP EVENT TRIGGER {name};"), false);
     }
 
+    foreign(from, to, &owner, b);
+
+    // Extended statistics: made again when their definition changed (they
+    // hold only what ANALYZE gathers); after the tables and columns they name.
+    for (name, def) in &to.statistics {
+        if from.statistics.get(name) != Some(def) {
+            if from.statistics.contains_key(name) {
+                b.drop(&format!("statistics {name}"), rank::INDEX, format!("DROP STATISTICS IF EXISTS {name};"), false);
+            }
+            b.create(&format!("statistics {name}"), rank::INDEX, format!("{def};"));
+        }
+    }
+    for name in from.statistics.keys().filter(|n| !to.statistics.contains_key(*n)) {
+        b.drop(&format!("statistics {name}"), rank::INDEX, format!("DROP STATISTICS IF EXISTS {name};"), false);
+    }
+
     // Default privileges, last: they concern objects created later.
     let in_schema = |d: &crate::db::catalog::DefaultPrivilege| {
         d.schema.as_ref().map(|s| format!(" IN SCHEMA {s}")).unwrap_or_default()
@@ -664,6 +690,66 @@ pub(super) fn plan(from: &Catalog, to: &Catalog, replaced: &BTreeSet<String>, b:
                 d.grant.grantee
             ),
         );
+    }
+}
+
+/// Foreign-data wrappers, servers and foreign tables: made again when their
+/// statement changed (a foreign table holds no rows), else their owner and grants.
+fn foreign(from: &Catalog, to: &Catalog, owner: &str, b: &mut Builder) {
+    let rank_of = |class: &str| match class {
+        "FOREIGN DATA WRAPPER" => rank::FOREIGN_WRAPPER,
+        "SERVER" => rank::FOREIGN_SERVER,
+        _ => rank::FOREIGN_TABLE,
+    };
+    // GRANT names a server `FOREIGN SERVER`, a foreign table `TABLE`.
+    let grant_target = |f: &crate::db::catalog::Foreign| match f.class.as_str() {
+        "SERVER" => format!("FOREIGN SERVER {}", f.name),
+        "FOREIGN TABLE" => format!("TABLE {}", f.name),
+        _ => format!("{} {}", f.class, f.name),
+    };
+    let drop = |f: &crate::db::catalog::Foreign, b: &mut Builder| {
+        b.drop(
+            &format!("foreign {} {}", f.class, f.name),
+            rank_of(&f.class),
+            format!("DROP {} {};", f.class, f.name),
+            false,
+        )
+    };
+    for (key, f) in &to.foreign {
+        let node = format!("foreign {key}");
+        let rank = rank_of(&f.class);
+        let old = from.foreign.get(key).filter(|o| o.definition == f.definition);
+        if let Some(o) = from.foreign.get(key).filter(|_| old.is_none()) {
+            drop(o, b);
+        }
+        let base = match old {
+            Some(o) => {
+                if o.owner != f.owner {
+                    b.create(&node, rank, owner_to(&f.class, &f.name, &f.owner));
+                }
+                o.acl.clone()
+            }
+            None => {
+                b.create(&node, rank, format!("{};", f.definition));
+                if f.owner != owner && !f.owner.is_empty() {
+                    b.create(&node, rank, owner_to(&f.class, &f.name, &f.owner));
+                }
+                match f.class.as_str() {
+                    "FOREIGN TABLE" => {
+                        expected_acl(from, to, &f.owner, super::schema_of(&f.name).unwrap_or(""), "TABLES")
+                    }
+                    _ => Acl::new(),
+                }
+            }
+        };
+        for sql in acl_changes(&grant_target(f), None, &base, &f.acl, Some(&f.owner)) {
+            b.create(&node, rank, sql);
+        }
+    }
+    for (key, f) in &from.foreign {
+        if !to.foreign.contains_key(key) {
+            drop(f, b);
+        }
     }
 }
 
@@ -923,6 +1009,9 @@ fn sequences(from: &Catalog, to: &Catalog, owner: &str, b: &mut Builder) {
         if was != s.owned_by {
             let by = s.owned_by.as_ref().map(|(t, c)| format!("{t}.{c}")).unwrap_or_else(|| "NONE".into());
             b.create(&format!("owned {name}"), rank::OWNED, format!("ALTER SEQUENCE {name} OWNED BY {by};"));
+            if let Some((t, _)) = &s.owned_by {
+                b.edges.insert((format!("owned {name}"), format!("table {t}")));
+            }
         }
     }
     for (name, s) in from.sequences.iter().filter(|(n, _)| !to.sequences.contains_key(*n)) {

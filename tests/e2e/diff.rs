@@ -255,6 +255,119 @@ fn diff_keeps_the_databases_search_path_on_its_scratch_copies() {
     assert_eq!(j["changes"], false, "{j}");
 }
 
+/// Foreign-data wrappers, servers and foreign tables (quivr's Stripe tables):
+/// made by the written migration, with their options and grants, and taken
+/// back by its down. Before, diff did not see them at all.
+#[test]
+fn diff_makes_foreign_wrappers_servers_and_tables() {
+    let db = Db::new("diff_foreign");
+    let p = Project::new(&db);
+    p.migration("20250101000000_start", "CREATE TABLE local_rows (id int);\n", Some("DROP TABLE local_rows;\n"));
+    p.write(
+        "supabase/schemas/10_remote.sql",
+        "CREATE TABLE local_rows (id int);\n\
+         CREATE FOREIGN DATA WRAPPER remote_fdw;\n\
+         CREATE SERVER remote_server FOREIGN DATA WRAPPER remote_fdw OPTIONS (host 'example.org');\n\
+         CREATE FOREIGN TABLE remote_customers (id text NOT NULL, email text OPTIONS (column_name 'mail'))\n\
+             SERVER remote_server OPTIONS (object 'customers');\n\
+         GRANT SELECT ON remote_customers TO PUBLIC;\n",
+    );
+    let scratch = ["--scratch-url", db.url.as_str()];
+    let j = p.cargo_migrate_json(&[&["diff", "remote"], &scratch[..]].concat()).ok().json();
+    assert_eq!(j["changes"], true, "{j}");
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(
+        db.query("SELECT array_to_string(srvoptions, ',') FROM pg_foreign_server WHERE srvname = 'remote_server'"),
+        "host=example.org"
+    );
+    assert_eq!(
+        db.query(
+            "SELECT array_to_string(ftoptions, ',') FROM pg_foreign_table WHERE ftrelid = 'remote_customers'::regclass"
+        ),
+        "object=customers"
+    );
+    assert_eq!(
+        db.query("SELECT array_to_string(attfdwoptions, ',') FROM pg_attribute WHERE attname = 'email'"),
+        "column_name=mail"
+    );
+    assert_eq!(db.query("SELECT has_table_privilege('public', 'remote_customers', 'SELECT')"), "t");
+    let j = p.cargo_migrate_json(&[&["diff", "--dry-run"], &scratch[..]].concat()).ok().json();
+    assert_eq!(j["changes"], false, "{j}");
+    p.cargo_migrate(&["down"]).ok();
+    assert_eq!(db.query("SELECT count(*) FROM pg_foreign_data_wrapper WHERE fdwname = 'remote_fdw'"), "0");
+}
+
+/// A `bigserial` table (its sequence owned by its column) and an SQL function
+/// reading it (nextjs-openai-doc-search): the table comes first. The
+/// ownership made a cycle in the order, and the function went before it.
+#[test]
+fn diff_creates_a_serial_table_before_the_sql_function_reading_it() {
+    let db = Db::new("diff_serial_order");
+    let p = Project::new(&db);
+    p.migration("20250101000000_start", "CREATE TABLE other (id int);\n", Some("DROP TABLE other;\n"));
+    p.write(
+        "supabase/schemas/10_pages.sql",
+        "CREATE TABLE other (id int);\n\
+         CREATE TABLE pages (id bigserial PRIMARY KEY, path text);\n\
+         CREATE FUNCTION page_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM pages $$;\n",
+    );
+    let scratch = ["--scratch-url", db.url.as_str()];
+    p.cargo_migrate_json(&[&["diff", "pages"], &scratch[..]].concat()).ok();
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.query("SELECT page_count()"), "0");
+    assert_eq!(db.query("SELECT pg_get_serial_sequence('pages', 'id')"), "public.pages_id_seq");
+    p.cargo_migrate(&["down"]).ok();
+    assert_eq!(db.query("SELECT to_regclass('pages') IS NULL AND to_regclass('pages_id_seq') IS NULL"), "t");
+}
+
+/// Extended statistics (lemmy's `CREATE STATISTICS … ON a, b FROM t`): made,
+/// changed by making them again, and dropped by the down.
+#[test]
+fn diff_makes_extended_statistics() {
+    let db = Db::new("diff_statistics");
+    let p = Project::new(&db);
+    p.migration(
+        "20250101000000_start",
+        "CREATE TABLE likes (person int, post int, liked bool);\n\
+         CREATE STATISTICS likes_old (ndistinct) ON person, post FROM likes;\n",
+        Some("DROP TABLE likes;\n"),
+    );
+    p.write(
+        "supabase/schemas/10_likes.sql",
+        "CREATE TABLE likes (person int, post int, liked bool);\n\
+         CREATE STATISTICS likes_stat (dependencies) ON person, liked FROM likes;\n",
+    );
+    let scratch = ["--scratch-url", db.url.as_str()];
+    p.cargo_migrate_json(&[&["diff", "stats"], &scratch[..]].concat()).ok();
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.query("SELECT string_agg(stxname, ',') FROM pg_statistic_ext"), "likes_stat");
+    let j = p.cargo_migrate_json(&[&["diff", "--dry-run"], &scratch[..]].concat()).ok().json();
+    assert_eq!(j["changes"], false, "{j}");
+    p.cargo_migrate(&["down"]).ok();
+    assert_eq!(db.query("SELECT string_agg(stxname, ',') FROM pg_statistic_ext"), "likes_old");
+}
+
+/// An SQL function grouping by a table's primary key and selecting its other
+/// columns (crates.io's compute_reverse_dependencies) is valid only once the
+/// key exists: keys are made before functions.
+#[test]
+fn diff_makes_a_primary_key_before_the_sql_function_grouping_by_it() {
+    let db = Db::new("diff_key_order");
+    let p = Project::new(&db);
+    p.migration("20250101000000_start", "CREATE TABLE other (id int);\n", Some("DROP TABLE other;\n"));
+    p.write(
+        "supabase/schemas/10_crates.sql",
+        "CREATE TABLE other (id int);\n\
+         CREATE TABLE crates (id int PRIMARY KEY, name text);\n\
+         CREATE FUNCTION crate_names() RETURNS TABLE (id int, name text) LANGUAGE sql \
+             AS $$ SELECT id, name FROM crates GROUP BY id $$;\n",
+    );
+    let scratch = ["--scratch-url", db.url.as_str()];
+    p.cargo_migrate_json(&[&["diff", "crates"], &scratch[..]].concat()).ok();
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.query("SELECT count(*) FROM crate_names()"), "0");
+}
+
 /// The databases diff keeps on the local server, by name with their oid
 /// (a database renamed keeps its oid; one made again gets a new one), and
 /// every other database besides the server's own and the project's.

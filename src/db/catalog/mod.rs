@@ -93,6 +93,10 @@ pub struct Catalog {
     pub publications: BTreeMap<String, Publication>,
     pub event_triggers: BTreeMap<String, EventTrigger>,
     pub default_privileges: BTreeSet<DefaultPrivilege>,
+    /// Foreign-data wrappers, servers and foreign tables, keyed by `class name`.
+    pub foreign: BTreeMap<String, Foreign>,
+    /// Extended statistics (`CREATE STATISTICS`): qualified name → `pg_get_statisticsobjdef`.
+    pub statistics: BTreeMap<String, String>,
     /// `(dependent, referenced)` object keys (see [`key`]), from `pg_depend`.
     pub depends: BTreeSet<(String, String)>,
 }
@@ -287,6 +291,19 @@ pub struct EventTrigger {
     pub owner: String,
 }
 
+/// A foreign-data wrapper, foreign server or foreign table: the statement
+/// that makes it (written by the reader from the catalog), its owner and grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Foreign {
+    /// `FOREIGN DATA WRAPPER`, `SERVER` or `FOREIGN TABLE`.
+    pub class: String,
+    pub name: String,
+    /// `CREATE … OPTIONS (…)`, without the semicolon.
+    pub definition: String,
+    pub owner: String,
+    pub acl: Acl,
+}
+
 /// One entry of `ALTER DEFAULT PRIVILEGES`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DefaultPrivilege {
@@ -301,8 +318,8 @@ pub struct DefaultPrivilege {
 impl Catalog {
     /// The part of the catalog `names` covers: those relations (a table with
     /// its constraints, indexes, triggers and policies), functions and
-    /// types, and every schema, extension, publication, event trigger and
-    /// default privilege (what [`read_objects`] reads of `only` those).
+    /// types, and every schema, extension, publication, event trigger,
+    /// default privilege, foreign object and extended statistics (what [`read_objects`] reads of `only` those).
     pub fn part(&self, names: &Names) -> Catalog {
         fn pick<T: Clone>(map: &BTreeMap<String, T>, keep: impl Fn(&String, &T) -> bool) -> BTreeMap<String, T> {
             map.iter().filter(|(k, v)| keep(k, v)).map(|(k, v)| (k.clone(), v.clone())).collect()
@@ -323,6 +340,8 @@ impl Catalog {
             publications: self.publications.clone(),
             event_triggers: self.event_triggers.clone(),
             default_privileges: self.default_privileges.clone(),
+            foreign: self.foreign.clone(),
+            statistics: self.statistics.clone(),
             depends: BTreeSet::new(),
         }
     }
@@ -345,6 +364,8 @@ impl Catalog {
         self.publications = part.publications;
         self.event_triggers = part.event_triggers;
         self.default_privileges = part.default_privileges;
+        self.foreign = part.foreign;
+        self.statistics = part.statistics;
         self.types.extend(part.types);
         self.sequences.extend(part.sequences);
         self.tables.extend(part.tables);
@@ -525,6 +546,13 @@ impl Catalog {
             for t in &p.tables {
                 add(format!("publication {name} member {t}"));
             }
+        }
+        for (name, def) in &self.statistics {
+            add(format!("statistics {name}: {def}"));
+        }
+        for (key, f) in &self.foreign {
+            add(format!("{key}: {} owner {}", f.definition, f.owner));
+            acl(&mut add, key, &f.acl);
         }
         for (name, e) in &self.event_triggers {
             add(format!(

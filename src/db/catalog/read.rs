@@ -53,6 +53,14 @@ fn rel_ok(c: &str) -> String {
     )
 }
 
+/// ` OPTIONS (name 'value', …)` of an options column, or nothing.
+fn fdw_options(column: &str) -> String {
+    format!(
+        "COALESCE(' OPTIONS (' || (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(o.option_name) || ' ' \
+            || pg_catalog.quote_literal(o.option_value), ', ') FROM pg_catalog.pg_options_to_table({column}) o) || ')', '')"
+    )
+}
+
 /// The grants of an ACL column, the owner's defaults where it is NULL.
 fn acl(column: &str, kind: char, owner: &str) -> String {
     format!(
@@ -579,6 +587,65 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
         });
     }
 
+    // Foreign-data wrappers, servers and foreign tables, each as the statement that makes it.
+    for row in r.rows(&format!(
+        "/*5*/SELECT 'FOREIGN DATA WRAPPER', pg_catalog.quote_ident(w.fdwname), \
+            'CREATE FOREIGN DATA WRAPPER ' || pg_catalog.quote_ident(w.fdwname) \
+              || CASE WHEN w.fdwhandler <> 0 THEN ' HANDLER ' || w.fdwhandler::pg_catalog.regproc::text ELSE '' END \
+              || CASE WHEN w.fdwvalidator <> 0 THEN ' VALIDATOR ' || w.fdwvalidator::pg_catalog.regproc::text ELSE '' END \
+              || {}, {}, {} \
+           FROM pg_catalog.pg_foreign_data_wrapper w WHERE {} \
+         UNION ALL \
+         SELECT 'SERVER', pg_catalog.quote_ident(s.srvname), \
+            'CREATE SERVER ' || pg_catalog.quote_ident(s.srvname) \
+              || COALESCE(' TYPE ' || pg_catalog.quote_literal(s.srvtype), '') \
+              || COALESCE(' VERSION ' || pg_catalog.quote_literal(s.srvversion), '') \
+              || ' FOREIGN DATA WRAPPER ' || pg_catalog.quote_ident(w.fdwname) || {}, {}, {} \
+           FROM pg_catalog.pg_foreign_server s JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw WHERE {} \
+         UNION ALL \
+         SELECT 'FOREIGN TABLE', c.oid::pg_catalog.regclass::text, \
+            'CREATE FOREIGN TABLE ' || c.oid::pg_catalog.regclass::text || ' (' \
+              || COALESCE((SELECT pg_catalog.string_agg(E'\\n    ' || pg_catalog.quote_ident(a.attname) || ' ' \
+                     || pg_catalog.format_type(a.atttypid, a.atttypmod) || {} \
+                     || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END \
+                     || COALESCE(' DEFAULT ' || pg_catalog.pg_get_expr(d.adbin, d.adrelid), ''), ',' ORDER BY a.attnum) \
+                   FROM pg_catalog.pg_attribute a \
+                   LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') \
+              || E'\\n) SERVER ' || pg_catalog.quote_ident(s.srvname) || {}, {}, {} \
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_foreign_table f ON f.ftrelid = c.oid \
+           JOIN pg_catalog.pg_foreign_server s ON s.oid = f.ftserver WHERE c.relkind = 'f' AND {}",
+        fdw_options("w.fdwoptions"),
+        owner("w.fdwowner"),
+        acl("w.fdwacl", 'F', "w.fdwowner"),
+        not_member("pg_foreign_data_wrapper", "w.oid"),
+        fdw_options("s.srvoptions"),
+        owner("s.srvowner"),
+        acl("s.srvacl", 'S', "s.srvowner"),
+        not_member("pg_foreign_server", "s.oid"),
+        fdw_options("a.attfdwoptions"),
+        fdw_options("f.ftoptions"),
+        owner("c.relowner"),
+        acl("c.relacl", 'r', "c.relowner"),
+        rel_ok("c")
+    ))? {
+        let (class, name) = (text(&row, 0), text(&row, 1));
+        cat.foreign.insert(
+            format!("{class} {name}"),
+            Foreign { class, name, definition: text(&row, 2), owner: text(&row, 3), acl: grants(&row, 4) },
+        );
+    }
+
+    for row in r.rows(&format!(
+        "/*2*/SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(s.stxname), \
+            pg_catalog.pg_get_statisticsobjdef(s.oid) \
+           FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace WHERE {} AND {}",
+        user_ns("s.stxnamespace"),
+        not_member("pg_statistic_ext", "s.oid")
+    ))? {
+        cat.statistics.insert(text(&row, 0), text(&row, 1));
+    }
+
     Ok(cat)
 }
 
@@ -664,6 +731,10 @@ pub fn read_managed_additions(conn: &mut dyn Session, options: &Options) -> Resu
 /// `pg_depend` between the objects the catalog holds, as `(dependent,
 /// referenced)` keys. A column default or a view's rule counts as its
 /// relation; an array type as its element type.
+/// A sequence's `OWNED BY` (an automatic dependency on its column) is left
+/// out: the sequence comes before the table whose default uses it, and
+/// `OWNED BY` is a statement of its own after both (the edge made a cycle,
+/// which let SQL functions reading the table go first).
 fn dependencies(r: &mut Reader) -> Result<BTreeSet<(String, String)>> {
     let rels = format!(
         "SELECT 'pg_catalog.pg_class'::pg_catalog.regclass AS classid, c.oid AS objid, \
@@ -705,7 +776,8 @@ fn dependencies(r: &mut Reader) -> Result<BTreeSet<(String, String)>> {
          SELECT DISTINCT a.key, b.key FROM pg_catalog.pg_depend d \
            JOIN objs a ON a.classid = d.classid AND a.objid = d.objid \
            JOIN objs b ON b.classid = d.refclassid AND b.objid = d.refobjid \
-          WHERE d.deptype IN ('n', 'a') AND a.key IS NOT NULL AND b.key IS NOT NULL AND a.key <> b.key",
+          WHERE d.deptype IN ('n', 'a') AND a.key IS NOT NULL AND b.key IS NOT NULL AND a.key <> b.key \
+            AND NOT (d.deptype = 'a' AND d.refobjsubid > 0 AND a.key LIKE 'sequence %')",
         user_ns("p.pronamespace"),
         user_ns("t.typnamespace"),
         user_ns("c.connamespace"),
