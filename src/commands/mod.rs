@@ -267,7 +267,7 @@ impl Context {
     /// extension or role (with the file that makes roles on the local and
     /// scratch databases), a stand-in extension created without IF NOT
     /// EXISTS, a denied privilege.
-    pub fn with_local_hints(&self, e: Error) -> Error {
+    pub fn explained(&self, e: Error) -> Error {
         explain::error(e, &output::display_path(&self.settings.roles.path))
     }
 
@@ -553,7 +553,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
     };
     let result = Context::load(project, reporter).and_then(|ctx| {
-        let result = dispatch(&ctx, &cli.command).map_err(|e| ctx.with_local_hints(e));
+        let result = dispatch(&ctx, &cli.command).map_err(|e| ctx.explained(e));
         ctx.tell_notes();
         result
     });

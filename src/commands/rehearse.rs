@@ -109,7 +109,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> Result<u8> {
             }
             Err(mut e) => {
                 e.details.push("  (on the scratch copy, which is dropped: the target was not touched)".into());
-                return Err(ctx.with_local_hints(e));
+                return Err(ctx.explained(e));
             }
         };
         rehearse::flush_stats(&mut conn, server);

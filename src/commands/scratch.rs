@@ -357,11 +357,10 @@ impl Scratch {
         Ok(Side::Build { db, from: 0, keep: Some(keep) })
     }
 
-    /// A copy of the base to build a side on: writable (a copy takes the
-    /// settings of its template, and a kept base is read-only), quick to commit.
+    /// A copy of the base to build a side on, quick to commit (writable:
+    /// `clone_database` leaves a kept base's read-only mark behind).
     fn work_copy(&mut self, base: &str) -> Result<String> {
         let db = self.copy(base)?;
-        schema::unkeep_database(&mut self.admin, &db)?;
         self.relax_durability(&db)?;
         Ok(db)
     }

@@ -254,7 +254,7 @@ pub fn migrate(
             let reconnect = || ctx.open(&db, "check").map(|c| Box::new(c) as Box<dyn db::Session>);
             let done_or_error =
                 runner::run(&mut conn, &reconnect, steps, &source, &history, &options, &mut |step| print_step(r, step))
-                    .map_err(|e| ctx.with_local_hints(e));
+                    .map_err(|e| ctx.explained(e));
             drop(progress);
             done = done_or_error?;
         }
