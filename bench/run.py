@@ -205,6 +205,16 @@ def tools(server, root, n, with_peers):
         noop=lambda url: ([psql, "-X", "-qAt", "-d", url, "-c", "select version from __diesel_schema_migrations"], None),
         revert=lambda url: ([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", root / "floor_down.sql"], None),
     ))
+    # What no client can beat on this server: the floor's statements with no
+    # WAL flush at any commit. The fleet issue's 0.5x target assumes the floor
+    # is mostly fsync'd commits; this row says how much of it is.
+    unflushed = dict(os.environ, PGOPTIONS="-c synchronous_commit=off")
+    found.append(Tool(
+        "psql, no commit flushed (limit)", server.version(),
+        apply=lambda url: ([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", root / "floor_up.sql"], unflushed),
+        status=None, noop=None,
+        revert=lambda url: ([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", root / "floor_down.sql"], unflushed),
+    ))
     cm_version = subprocess.run([release / "cargo-migrate", "--version"], capture_output=True, text=True).stdout.strip()
     # Apply and revert call the binary itself, so that peak RSS is ours and not
     # cargo's (its dispatch adds ~15 ms to runs of seconds); status and the

@@ -252,6 +252,8 @@ impl Trial {
     fn open(scratch: &mut Scratch, db: String, source: &Source) -> Result<Option<Trial>> {
         scratch.relax_durability(&db)?;
         let mut conn = scratch.connect(&db)?;
+        // The trial reads the same catalog queries twice a migration: plan them once.
+        conn.keep_prepared();
         let history = history::read(&mut conn, true, source.ledger())?;
         let steps = runner::InTransaction::new(&mut conn, &history, crate::supabase::EXPOSURE)?;
         let before = schema::tracked(&mut conn)?;

@@ -64,6 +64,14 @@ pub struct Conn {
     /// forgets it once the connection is bad, which is when it is needed
     /// (to wait for the old session to end before deciding an outcome).
     pid: i32,
+    /// Statements prepared on this session, by their text, when it keeps
+    /// them ([`Conn::keep_prepared`]); None when it does not.
+    prepared: Option<std::collections::HashMap<String, CString>>,
+    /// How many statements this session has prepared (each name is new).
+    statements: usize,
+    /// A script ran since the prepared statements were last known to be
+    /// there: it may have run `DEALLOCATE ALL` or `DISCARD ALL`.
+    unsure: bool,
 }
 
 /// The notices libpq hands to `receive_notice`, owned through a raw
@@ -283,6 +291,9 @@ fn c_params(params: &[&str]) -> Result<Vec<CString>, PgError> {
     params.iter().enumerate().map(|(i, p)| c_text(&format!("query parameter ${}", i + 1), p)).collect()
 }
 
+/// The type `text[]`.
+const TEXT_ARRAY: u32 = 1009;
+
 /// What a COPY … FROM STDIN in a script ends with: the server fails the COPY
 /// with this reason, and runs nothing more of the text.
 const NO_COPY_DATA: &CStr = c"cargo-migrate sends no COPY data";
@@ -302,7 +313,7 @@ impl Conn {
         let c = CString::new(conninfo).map_err(|_| "the connection string contains a NUL character".to_string())?;
         // SAFETY: c is a valid C string; PQconnectdb returns NULL only when out of memory.
         let raw = NonNull::new(unsafe { ffi::PQconnectdb(c.as_ptr()) }).ok_or("libpq is out of memory")?;
-        let mut conn = Conn { raw, notices: NoticeSink::new(), pid: 0 };
+        let mut conn = Conn { raw, notices: NoticeSink::new(), pid: 0, prepared: None, statements: 0, unsure: false };
         // SAFETY: raw is a live connection object.
         if unsafe { ffi::PQstatus(raw.as_ptr()) } != ffi::ConnStatusType::CONNECTION_OK {
             return Err(conn.error_message());
@@ -374,6 +385,7 @@ impl Conn {
     /// error, the COPY streams met. A multi-statement text runs as one
     /// implicit transaction unless it says BEGIN/COMMIT itself.
     pub fn script(&mut self, sql: &str) -> Script {
+        self.unsure = self.prepared.is_some();
         let mut out = Script::default();
         let c = match c_text("the SQL", sql) {
             Ok(c) => c,
@@ -437,23 +449,112 @@ impl Conn {
 
     /// One statement, rows in binary format. Parameters are text.
     pub fn query(&mut self, sql: &str, params: &[&str]) -> Result<Rows, PgError> {
-        let c = c_text("the query", sql)?;
+        self.query_typed(sql, params, &[])
+    }
+
+    /// From now on, [`Conn::query_again`] prepares each text once on this
+    /// session and then only executes it. For a direct session that reads
+    /// the same catalog queries many times (verify's trial): planning them
+    /// is most of their cost. Not for a pooler in transaction mode, which
+    /// may hand each transaction another server session.
+    pub fn keep_prepared(&mut self) {
+        self.prepared.get_or_insert_with(Default::default);
+    }
+
+    /// A statement that runs again with other parameters, of the types
+    /// `types` (oids; one per parameter): prepared once when the session
+    /// keeps prepared statements, else as [`Conn::query`].
+    pub fn query_again(&mut self, sql: &str, params: &[&str], types: &[u32]) -> Result<Rows, PgError> {
+        let Some(prepared) = &self.prepared else {
+            return self.query_typed(sql, params, types);
+        };
+        if std::mem::take(&mut self.unsure) && !prepared.is_empty() {
+            // Asked, not tried: inside a transaction, executing a statement
+            // that is gone would fail the transaction.
+            let names: Vec<&str> = prepared.values().filter_map(|n| n.to_str().ok()).collect();
+            let names = format!("{{{}}}", names.join(","));
+            let there = self
+                .query_typed(
+                    "SELECT pg_catalog.count(*)::pg_catalog.text FROM pg_catalog.pg_prepared_statements WHERE name = ANY($1)",
+                    &[&names],
+                    &[TEXT_ARRAY],
+                )?
+                .text(0, 0);
+            if there.and_then(|n| n.parse::<usize>().ok()) != self.prepared.as_ref().map(|p| p.len()) {
+                self.prepared = Some(Default::default());
+            }
+        }
+        self.execute_prepared(sql, params, types)
+    }
+
+    fn execute_prepared(&mut self, sql: &str, params: &[&str], types: &[u32]) -> Result<Rows, PgError> {
+        let known = self.prepared.as_ref().and_then(|p| p.get(sql)).cloned();
+        let name = match known {
+            Some(name) => name,
+            None => {
+                self.statements += 1;
+                let name = CString::new(format!("cargo_migrate_{}", self.statements)).expect("no NUL in a number");
+                let c = c_text("the query", sql)?;
+                // SAFETY: live connection; valid C strings; `types` holds as
+                // many oids as it says (or is empty: NULL, inferred).
+                let res = unsafe {
+                    ffi::PQprepare(
+                        self.raw.as_ptr(),
+                        name.as_ptr(),
+                        c.as_ptr(),
+                        types.len() as i32,
+                        if types.is_empty() { std::ptr::null() } else { types.as_ptr() },
+                    )
+                };
+                self.result(res)?;
+                if let Some(p) = self.prepared.as_mut() {
+                    p.insert(sql.to_string(), name.clone());
+                }
+                name
+            }
+        };
         let values = c_params(params)?;
         let ptrs: Vec<*const std::os::raw::c_char> = values.iter().map(|v| v.as_ptr()).collect();
-        // SAFETY: live connection; arrays of params.len() valid C strings; NULL
-        // types/lengths/formats mean "infer, text"; 1 = binary results.
+        // SAFETY: live connection; a prepared statement's name; arrays of
+        // params.len() valid C strings; NULL lengths/formats mean text; 1 = binary results.
         let res = unsafe {
-            ffi::PQexecParams(
+            ffi::PQexecPrepared(
                 self.raw.as_ptr(),
-                c.as_ptr(),
+                name.as_ptr(),
                 ptrs.len() as i32,
-                std::ptr::null(),
                 if ptrs.is_empty() { std::ptr::null() } else { ptrs.as_ptr() },
                 std::ptr::null(),
                 std::ptr::null(),
                 1,
             )
         };
+        self.result(res)
+    }
+
+    fn query_typed(&mut self, sql: &str, params: &[&str], types: &[u32]) -> Result<Rows, PgError> {
+        let c = c_text("the query", sql)?;
+        let values = c_params(params)?;
+        let ptrs: Vec<*const std::os::raw::c_char> = values.iter().map(|v| v.as_ptr()).collect();
+        // SAFETY: live connection; arrays of params.len() valid C strings;
+        // `types` empty (NULL: inferred) or one oid per parameter; NULL
+        // lengths/formats mean text; 1 = binary results.
+        let res = unsafe {
+            ffi::PQexecParams(
+                self.raw.as_ptr(),
+                c.as_ptr(),
+                ptrs.len() as i32,
+                if types.is_empty() { std::ptr::null() } else { types.as_ptr() },
+                if ptrs.is_empty() { std::ptr::null() } else { ptrs.as_ptr() },
+                std::ptr::null(),
+                std::ptr::null(),
+                1,
+            )
+        };
+        self.result(res)
+    }
+
+    /// The rows of one statement's result, or its error.
+    fn result(&mut self, res: *mut ffi::PGresult) -> Result<Rows, PgError> {
         let Some(res) = NonNull::new(res) else {
             return Err(PgError::client(self.error_message(), self.is_bad()));
         };

@@ -20,6 +20,13 @@ pub trait Session {
     /// One statement with text parameters; rows in binary format.
     fn query(&mut self, sql: &str, params: &[&str]) -> Result<Rows, PgError>;
 
+    /// A statement run again and again with other parameters, each of the
+    /// type `types` gives (oids): a session may plan it once.
+    fn query_again(&mut self, sql: &str, params: &[&str], types: &[u32]) -> Result<Rows, PgError> {
+        let _ = types;
+        self.query(sql, params)
+    }
+
     /// Whether a transaction block is open (or failed) after the last call.
     fn transaction_status(&self) -> TxStatus;
 
@@ -49,6 +56,10 @@ impl Session for Conn {
 
     fn query(&mut self, sql: &str, params: &[&str]) -> Result<Rows, PgError> {
         Conn::query(self, sql, params)
+    }
+
+    fn query_again(&mut self, sql: &str, params: &[&str], types: &[u32]) -> Result<Rows, PgError> {
+        Conn::query_again(self, sql, params, types)
     }
 
     fn transaction_status(&self) -> TxStatus {

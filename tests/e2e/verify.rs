@@ -205,6 +205,10 @@ fn verify_all_catches_each_class_a_down_forgets_while_reading_only_what_changed(
         // A function renamed: the column default that calls it reads otherwise.
         ("rename_function", "ALTER FUNCTION f() RENAME TO f2;\n", "SELECT 1;\n", Some("left behind: column public.base.k integer default public.f2()")),
         ("drop_policy", "DROP POLICY p1 ON base;\n", "SELECT 1;\n", Some("lost: policy p1 on public.base")),
+        // The trial keeps its catalog queries prepared: a migration that
+        // drops every prepared statement of its session must not break it.
+        ("deallocate", "DEALLOCATE ALL;\nCREATE TABLE dz (id int);\n", "DEALLOCATE ALL;\nDROP TABLE dz;\n", None),
+        ("after_deallocate", "CREATE INDEX base_n ON base (n);\n", "SELECT 1;\n", Some("left behind: index CREATE INDEX base_n")),
     ];
     for (i, (name, up, down, _)) in cases.iter().enumerate() {
         p.migration(&format!("2025010100{i:04}_{name}"), up, Some(down));

@@ -106,10 +106,31 @@ pub fn read_objects(conn: &mut dyn Session, options: &Options, only: Option<&Onl
 /// `f` with an empty search_path, so that every name comes out schema-qualified.
 pub(super) fn unqualified<T>(conn: &mut dyn Session, f: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
     let fail = |e| query_error("read the schema", e);
-    conn.execute("SET search_path = ''").map_err(fail)?;
+    // Queries, not scripts: a script would make a session that keeps
+    // prepared statements ask whether they are still there.
+    conn.query("SET search_path = ''", &[]).map_err(fail)?;
     let out = f(conn);
-    conn.execute("RESET search_path").map_err(fail)?;
+    conn.query("RESET search_path", &[]).map_err(fail)?;
     out
+}
+
+/// A class of objects [`Only`] holds, as the number of the reader's
+/// parameter that carries its oids ($1 is the managed schemas).
+#[derive(Clone, Copy)]
+enum Class {
+    Relations = 2,
+    Functions = 3,
+    Types = 4,
+}
+
+impl Class {
+    fn of(self, o: &Only) -> &BTreeSet<u32> {
+        match self {
+            Class::Relations => &o.relations,
+            Class::Functions => &o.functions,
+            Class::Types => &o.types,
+        }
+    }
 }
 
 struct Reader<'a> {
@@ -119,24 +140,32 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// `AND column IN (the oids of that class)` when reading only some, and
-    /// whether there is anything to read of the class at all.
-    fn only(&self, class: fn(&Only) -> &BTreeSet<u32>, column: &str) -> Option<String> {
+    /// `AND column = ANY(the oids of that class)` when reading only some,
+    /// and whether there is anything to read of the class at all. The oids
+    /// are a parameter: the query's text is the same whatever is read, and
+    /// planned once on a session that keeps prepared statements.
+    fn only(&self, class: Class, column: &str) -> Option<String> {
         match self.only {
             None => Some(String::new()),
-            Some(o) if class(o).is_empty() => None,
-            Some(o) => Some(format!(" AND {column} = ANY('{}'::pg_catalog.oid[])", oid_array(class(o)))),
+            Some(o) if class.of(o).is_empty() => None,
+            Some(_) => Some(format!(" AND {column} = ANY(${})", class as usize)),
         }
     }
 
     /// [`Reader::only`] for the relations, `alias` the relation's `pg_class` row.
     fn rels(&self, alias: &str) -> Option<String> {
-        self.only(|o| &o.relations, &format!("{alias}.oid"))
+        self.only(Class::Relations, &format!("{alias}.oid"))
     }
 
     fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
-        let params: &[&str] = if sql.contains("$1") { &[&self.managed] } else { &[] };
-        let rows: Rows = self.conn.query(sql, params).map_err(|e| query_error("read the schema", e))?;
+        // $1 the managed schemas, $2–$4 the relations, functions and types to read.
+        let oids = |class: Class| self.only.map_or_else(|| "{}".to_string(), |o| oid_array(class.of(o)));
+        let (rels, funcs, types) = (oids(Class::Relations), oids(Class::Functions), oids(Class::Types));
+        let params = [self.managed.as_str(), &rels, &funcs, &types];
+        let rows: Rows = self
+            .conn
+            .query_again(sql, &params, &[TEXT_ARRAY, OID_ARRAY, OID_ARRAY, OID_ARRAY])
+            .map_err(|e| query_error("read the schema", e))?;
         let width = sql_width(sql);
         Ok((0..rows.len).map(|r| (0..width).map(|c| rows.text(r, c)).collect()).collect())
     }
@@ -183,6 +212,10 @@ fn array_literal(names: &[String]) -> String {
     format!("{{{}}}", quoted.join(","))
 }
 
+/// The types of the reader's parameters: `text[]` and `oid[]`.
+const TEXT_ARRAY: u32 = 1009;
+pub(super) const OID_ARRAY: u32 = 1028;
+
 /// An oid[] literal.
 fn oid_array(oids: &BTreeSet<u32>) -> String {
     let list: Vec<String> = oids.iter().map(u32::to_string).collect();
@@ -212,7 +245,7 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
             .insert(text(&row, 0), Extension { schema: text(&row, 1), version: text(&row, 2), comment: opt(&row, 3) });
     }
 
-    let types = r.only(|o| &o.types, "t.oid");
+    let types = r.only(Class::Types, "t.oid");
     for row in types.map(|only| r.rows(&format!(
         "/*10*/SELECT t.oid::pg_catalog.regtype::text, t.typtype::text, \
             (SELECT pg_catalog.string_agg(e.enumlabel, chr(30) ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e \
@@ -432,7 +465,7 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
         }
     }
 
-    let functions = r.only(|o| &o.functions, "p.oid");
+    let functions = r.only(Class::Functions, "p.oid");
     for row in functions.clone().map(|only| r.rows(&format!(
         "/*7*/SELECT p.oid::pg_catalog.regprocedure::text, (p.prokind = 'p')::text, pg_catalog.pg_get_functiondef(p.oid), \
             pg_catalog.pg_get_function_arguments(p.oid), pg_catalog.pg_get_function_result(p.oid), \

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::read::OID_ARRAY;
 use super::Only;
 use crate::db::query_error;
 use crate::db::session::Session;
@@ -105,10 +106,12 @@ pub fn changed(conn: &mut dyn Session) -> Result<Only> {
     ];
     // Oids below 16384 are PostgreSQL's own.
     let owned = format!("SELECT cls, id FROM ({}) x(cls, id) WHERE id >= 16384", mine.join(" UNION "));
-    let mut found = select(conn, &owners(&owned))?;
+    let mut found = select(conn, &owners(&owned), &[])?;
     if found.types.remove(&0) {
         // A domain's constraint went: read every type.
-        found.types.extend(select(conn, "SELECT 't', t.oid FROM pg_catalog.pg_type t WHERE t.typtype = 'd'")?.types);
+        found
+            .types
+            .extend(select(conn, "SELECT 't', t.oid FROM pg_catalog.pg_type t WHERE t.typtype = 'd'", &[])?.types);
     }
     Ok(found)
 }
@@ -117,33 +120,28 @@ pub fn changed(conn: &mut dyn Session) -> Result<Only> {
 /// foreign key to it, a default calling a function, a column of a type):
 /// their text changes when one of `these` is renamed.
 pub fn dependents(conn: &mut dyn Session, these: &Only) -> Result<Only> {
-    let refs = |cls: &str, oids: &BTreeSet<u32>| {
-        format!(
-            "(d.refclassid = 'pg_catalog.{cls}'::pg_catalog.regclass AND d.refobjid = ANY('{}'::pg_catalog.oid[]))",
-            list(oids)
-        )
+    let refs = |cls: &str, param: usize| {
+        format!("(d.refclassid = 'pg_catalog.{cls}'::pg_catalog.regclass AND d.refobjid = ANY(${param}))")
     };
     let owned = format!(
         "SELECT d.classid, d.objid FROM pg_catalog.pg_depend d WHERE d.deptype IN ('n', 'a') AND ({} OR {} OR {})",
-        refs("pg_class", &these.relations),
-        refs("pg_proc", &these.functions),
-        refs("pg_type", &these.types)
+        refs("pg_class", 1),
+        refs("pg_proc", 2),
+        refs("pg_type", 3)
     );
-    select(conn, &owners(&owned))
+    select(conn, &owners(&owned), &[&list(&these.relations), &list(&these.functions), &list(&these.types)])
 }
 
 /// Every relation, function and type in the schemas `oids`.
 pub fn in_schemas(conn: &mut dyn Session, oids: &BTreeSet<u32>) -> Result<Only> {
-    let l = list(oids);
     select(
         conn,
-        &format!(
-            "SELECT CASE WHEN c.relkind = 'c' THEN 't' ELSE 'r' END, CASE WHEN c.relkind = 'c' THEN c.reltype ELSE c.oid END \
-               FROM pg_catalog.pg_class c WHERE c.relnamespace = ANY('{l}'::pg_catalog.oid[]) AND c.relkind NOT IN ('i', 'I', 't') \
-             UNION SELECT 'p', p.oid FROM pg_catalog.pg_proc p WHERE p.pronamespace = ANY('{l}'::pg_catalog.oid[]) \
-             UNION SELECT 't', t.oid FROM pg_catalog.pg_type t WHERE t.typnamespace = ANY('{l}'::pg_catalog.oid[]) \
-               AND t.typtype IN ('e', 'd')"
-        ),
+        "SELECT CASE WHEN c.relkind = 'c' THEN 't' ELSE 'r' END, CASE WHEN c.relkind = 'c' THEN c.reltype ELSE c.oid END \
+           FROM pg_catalog.pg_class c WHERE c.relnamespace = ANY($1) AND c.relkind NOT IN ('i', 'I', 't') \
+         UNION SELECT 'p', p.oid FROM pg_catalog.pg_proc p WHERE p.pronamespace = ANY($1) \
+         UNION SELECT 't', t.oid FROM pg_catalog.pg_type t WHERE t.typnamespace = ANY($1) \
+           AND t.typtype IN ('e', 'd')",
+        &[&list(oids)],
     )
 }
 
@@ -151,22 +149,27 @@ pub fn in_schemas(conn: &mut dyn Session, oids: &BTreeSet<u32>) -> Result<Only> 
 /// keys it; the ones gone are not there. `None`: every relation, function
 /// and type from 16384 up.
 pub fn names(conn: &mut dyn Session, these: Option<&Only>) -> Result<BTreeMap<Oid, String>> {
-    let only = |set: fn(&Only) -> &BTreeSet<u32>, column: &str| match these {
+    // The oids are parameters $1–$3: one text, planned once where the session keeps it.
+    let only = |param: usize, column: &str| match these {
         None => format!("{column} >= 16384"),
-        Some(o) => format!("{column} = ANY('{}'::pg_catalog.oid[])", list(set(o))),
+        Some(_) => format!("{column} = ANY(${param})"),
     };
+    let lists = these.map(|o| [list(&o.relations), list(&o.functions), list(&o.types)]);
+    let params: Vec<&str> = lists.iter().flatten().map(String::as_str).collect();
     let sql = format!(
         "SELECT 'r', c.oid::text, c.oid::pg_catalog.regclass::text FROM pg_catalog.pg_class c \
            WHERE {} AND c.relkind NOT IN ('i', 'I', 't', 'c') \
          UNION ALL SELECT 'p', p.oid::text, p.oid::pg_catalog.regprocedure::text FROM pg_catalog.pg_proc p WHERE {} \
          UNION ALL SELECT 't', t.oid::text, t.oid::pg_catalog.regtype::text FROM pg_catalog.pg_type t WHERE {} \
          UNION ALL SELECT 'n', n.oid::text, pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_namespace n",
-        only(|o| &o.relations, "c.oid"),
-        only(|o| &o.functions, "p.oid"),
-        only(|o| &o.types, "t.oid"),
+        only(1, "c.oid"),
+        only(2, "p.oid"),
+        only(3, "t.oid"),
     );
-    let rows =
-        super::read::unqualified(conn, |conn| conn.query(&sql, &[]).map_err(|e| query_error("read the schema", e)))?;
+    let types = [OID_ARRAY; 3];
+    let rows = super::read::unqualified(conn, |conn| {
+        conn.query_again(&sql, &params, &types[..params.len()]).map_err(|e| query_error("read the schema", e))
+    })?;
     let mut out = BTreeMap::new();
     for r in 0..rows.len {
         let (Some(kind), Some(oid), Some(name)) = (rows.text(r, 0), rows.text(r, 1), rows.text(r, 2)) else { continue };
@@ -177,9 +180,11 @@ pub fn names(conn: &mut dyn Session, these: Option<&Only>) -> Result<BTreeMap<Oi
 }
 
 /// Rows `(kind, oid)` as an [`Only`].
-fn select(conn: &mut dyn Session, sql: &str) -> Result<Only> {
+/// `params` are oid[] values, `sql` the same text whatever they are.
+fn select(conn: &mut dyn Session, sql: &str, params: &[&str]) -> Result<Only> {
     let sql = format!("SELECT kind::text, id::text FROM ({sql}) q(kind, id)");
-    let rows = conn.query(&sql, &[]).map_err(|e| query_error("find what the migration changed", e))?;
+    let types = vec![OID_ARRAY; params.len()];
+    let rows = conn.query_again(&sql, params, &types).map_err(|e| query_error("find what the migration changed", e))?;
     let mut out = Only::default();
     for r in 0..rows.len {
         let (Some(kind), Some(Ok(oid))) = (rows.text(r, 0), rows.text(r, 1).map(|s| s.parse::<u32>())) else {
