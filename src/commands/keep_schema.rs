@@ -11,8 +11,8 @@
 use std::path::PathBuf;
 
 use super::dump::Dumping;
-use super::Context;
-use crate::cli::{DbOpts, SchemaOpts};
+use super::{Context, Target};
+use crate::cli::SchemaOpts;
 use crate::db::{history, Conn};
 use crate::error::Error;
 use crate::output;
@@ -24,20 +24,19 @@ pub struct Keeping {
 }
 
 /// Start rewriting the kept files, when there are any to rewrite here.
-pub fn start(ctx: &Context, db_opts: &DbOpts, conn: &mut Conn, url: &str, opts: &SchemaOpts) -> Option<Keeping> {
+pub fn start(ctx: &Context, db: &Target, conn: &mut Conn, opts: &SchemaOpts) -> Option<Keeping> {
     let path = ctx.settings.project.schema_setting.clone()?;
     if opts.no_write_schema {
         return None;
     }
-    let remote = ctx.remote_target(db_opts).ok()?;
-    if remote.is_some() && !opts.write_schema {
+    if db.remote.is_some() && !opts.write_schema {
         ctx.reporter.note(format!(
             "note: {} was not rewritten: the database is not local (--write-schema rewrites it from this one)",
             output::display_path(&path)
         ));
         return None;
     }
-    let dumping = super::dump::start_schema_text(ctx, conn, url, &db_opts.local_db);
+    let dumping = super::dump::start_schema_text(ctx, conn, &db.url, &db.programs);
     Some(Keeping { path, dumping })
 }
 

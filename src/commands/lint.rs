@@ -162,7 +162,7 @@ fn gate(ctx: &Context, source: &Source, applies: &[String], reverts: &[String]) 
     let wanted: std::collections::HashSet<&str> = versions.iter().map(String::as_str).collect();
     let order: Vec<&str> =
         source.migrations.iter().map(|m| m.version.as_str()).filter(|v| wanted.contains(v)).collect();
-    let findings = lint::check(&inputs, config);
+    let findings = check_unless_known_clean(&inputs, config);
     let runs = |f: &Finding| {
         let v = order.get(f.input).copied().unwrap_or_default();
         match f.side {
@@ -217,6 +217,39 @@ fn gate(ctx: &Context, source: &Source, applies: &[String], reverts: &[String]) 
             .note(format!("… and {} more warning(s): `cargo migrate lint` lists them", warnings.len() - UP_SHOWN));
     }
     Ok(())
+}
+
+/// The findings in `inputs`, checking only those not already known to have
+/// none that the gate acts on (this build, this configuration, this text): a `down --all` of
+/// hundreds of migrations does not parse every down.sql again each time.
+fn check_unless_known_clean(inputs: &[LintInput], config: &lint::Config) -> Vec<Finding> {
+    use crate::workspace::cache::clean_lint;
+    let known = clean_lint::load();
+    if known.is_empty() && crate::workspace::cache::dir().is_none() {
+        return lint::check(inputs, config);
+    }
+    let rules = clean_lint::rules();
+    let clean: std::collections::HashSet<&str> = known.iter().map(String::as_str).collect();
+    let keys: Vec<String> = inputs.iter().map(|i| lint::fingerprint(i, config, &rules)).collect();
+    let (todo, todo_keys): (Vec<usize>, Vec<&String>) =
+        keys.iter().enumerate().filter(|(_, k)| !clean.contains(k.as_str())).unzip();
+    if todo.is_empty() {
+        return Vec::new();
+    }
+    let unknown: Vec<LintInput> = todo.iter().map(|&i| inputs[i].clone()).collect();
+    let mut findings = lint::check(&unknown, config);
+    // The gate acts on errors and warnings only: an input with nothing more
+    // than notes counts as clean.
+    let found: std::collections::HashSet<usize> =
+        findings.iter().filter(|f| f.severity > Severity::Info).map(|f| f.input).collect();
+    let now_clean: Vec<String> =
+        todo_keys.iter().enumerate().filter(|(j, _)| !found.contains(j)).map(|(_, k)| (*k).clone()).collect();
+    for f in &mut findings {
+        f.input = todo[f.input];
+    }
+    drop(clean);
+    clean_lint::store(known, now_clean);
+    findings
 }
 
 /// After a successful `up`: Supabase's advisor on the live schema (a

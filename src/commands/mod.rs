@@ -87,6 +87,9 @@ pub struct Target {
     pub connect_timeout: u64,
     /// How a URL built from Supabase variables was put together.
     supabase: Option<supabase::url::Built>,
+    /// Where this run finds PostgreSQL's programs (pg_dump for backups and
+    /// the schema file): `--pg-bin`, else the local database's.
+    pub programs: LocalOpts,
 }
 
 impl Context {
@@ -217,7 +220,14 @@ impl Context {
             }
             None => (self.start_local(opts)?, "the local development database (nothing configured)".into(), None),
         };
-        Ok(Target { remote: remote(&url), url, origin, connect_timeout: opts.connect_timeout, supabase })
+        Ok(Target {
+            remote: remote(&url),
+            url,
+            origin,
+            connect_timeout: opts.connect_timeout,
+            supabase,
+            programs: opts.local_db.clone(),
+        })
     }
 
     /// Nothing is configured: the local development database, started, unless
@@ -415,13 +425,17 @@ impl Context {
     /// same time: listing thousands of folders and the trips to the server do
     /// not wait for each other. Only reads.
     pub fn read_both(&self, opts: &DbOpts, purpose: &str, facts: bool) -> Result<(Source, Database)> {
+        self.read_both_at(&self.target(opts)?, purpose, facts)
+    }
+
+    /// [`Context::read_both`] of a target already resolved.
+    pub fn read_both_at(&self, target: &Target, purpose: &str, facts: bool) -> Result<(Source, Database)> {
         let (source, database) = std::thread::scope(|scope| {
             let listing = scope.spawn(|| self.source().map(Source::with_checksums));
             let database = (|| {
-                let target = self.target(opts)?;
-                let mut conn = self.open(&target, purpose)?;
+                let mut conn = self.open(target, purpose)?;
                 let history = history::read(&mut conn, facts, self.settings.ledger())?;
-                Ok(Database { url: target.url, origin: target.origin, conn, history })
+                Ok(Database { url: target.url.clone(), origin: target.origin.clone(), conn, history })
             })();
             let source = listing.join().unwrap_or_else(|_| {
                 Err(Error::new(Kind::Internal, "reading the migrations folder failed unexpectedly"))

@@ -4,8 +4,8 @@
 use super::confirm::confirm;
 use std::io::IsTerminal;
 
-use super::{pending, state, Context, Database};
-use crate::cli::{DbOpts, LocalOpts, LockOpts};
+use super::{pending, state, Context, Database, Target};
+use crate::cli::{DbOpts, LockOpts};
 use crate::db::{self, history, Conn, History};
 use crate::error::{Error, Kind, Result};
 use crate::output::{self, Reporter, RunOutput, StepJson};
@@ -32,13 +32,7 @@ pub struct Written {
 
 /// "Always backup first!": pg_dump into a file only the user can
 /// read, outside the migrations folder; the run stops if it fails.
-fn back_up(
-    ctx: &Context,
-    conn: &mut Conn,
-    db_url: &str,
-    local_db: &LocalOpts,
-    dir: Option<&std::path::Path>,
-) -> Result<std::path::PathBuf> {
+fn back_up(ctx: &Context, conn: &mut Conn, db: &Target, dir: Option<&std::path::Path>) -> Result<std::path::PathBuf> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let dir = match dir {
         Some(d) => cwd.join(d),
@@ -53,8 +47,8 @@ fn back_up(
         )
         .hint("backups must not be committed with the migrations: give --backup-dir another folder"));
     }
-    let pg_dump = super::dump::pg_dump_for(ctx, conn, local_db)?;
-    let parsed = db::connect::parse(db_url)?;
+    let pg_dump = super::dump::pg_dump_for(ctx, conn, &db.programs)?;
+    let parsed = db::connect::parse(&db.url)?;
     let stamp = crate::version::format_timestamp(jiff::Timestamp::now().as_second());
     let dump = db::backup::dump(&parsed, &pg_dump, &dir, &stamp)?;
     ctx.reporter.line(format!(
@@ -178,7 +172,7 @@ pub fn migrate(
     // common case) needs no lock. Anything to do is planned again under it.
     // With the facts: checksums (was an applied file modified?), batches, and
     // which down.sql the database keeps.
-    let (mut source, Database { url, mut conn, mut history, .. }) = ctx.read_both(db_opts, "run", true)?;
+    let (mut source, Database { url, mut conn, mut history, .. }) = ctx.read_both_at(&db, "run", true)?;
     // Never a re-run: what another tool applied is adopted before `up` runs anything.
     if matches!(request, Request::Up { .. }) && !ignore_other_history {
         super::adopt::refuse_unadopted(&super::adopt::takeovers(&mut conn, &source, &history, ctx.settings.ledger())?)?;
@@ -245,7 +239,7 @@ pub fn migrate(
                 confirm(r, &format!("{what} on {target}, which is not a local database"))?;
             }
             if let Some(dir) = &backup {
-                made = Some(back_up(ctx, &mut conn, &url, &db_opts.local_db, dir.as_deref())?);
+                made = Some(back_up(ctx, &mut conn, &db, dir.as_deref())?);
             }
             // On a terminal, the progress line; gone (dropped) before anything else is printed.
             let progress = output::progress::Progress::start(r, steps.len());
@@ -260,8 +254,7 @@ pub fn migrate(
         }
     }
     // pg_dump of the schema file runs while the advisor reads on this connection.
-    let keeping =
-        if done.is_empty() { None } else { super::keep_schema::start(ctx, db_opts, &mut conn, &url, &schema) };
+    let keeping = if done.is_empty() { None } else { super::keep_schema::start(ctx, &db, &mut conn, &schema) };
     let advice = (lint && !done.is_empty() && matches!(request, Request::Up { .. }))
         .then(|| super::lint::advise(ctx, &mut conn));
     if backup.is_some() && made.is_none() {

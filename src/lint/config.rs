@@ -19,6 +19,17 @@ pub struct Config {
     pub exposed_schemas: Vec<String>,
 }
 
+impl Config {
+    /// Everything of the configuration that can change what the rules find, as text.
+    pub fn key(&self) -> String {
+        let mut off = self.off.clone();
+        off.sort_unstable();
+        let mut severity: Vec<String> = self.severity.iter().map(|(rule, s)| format!("{rule}={s:?}")).collect();
+        severity.sort_unstable();
+        format!("{}\u{1f}{}\u{1f}{}", off.join(","), severity.join(","), self.exposed_schemas.join(","))
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config { off: Vec::new(), severity: HashMap::new(), exposed_schemas: vec!["public".into()] }

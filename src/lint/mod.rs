@@ -132,6 +132,23 @@ pub fn check(inputs: &[LintInput], config: &Config) -> Vec<Finding> {
     })
 }
 
+/// What decides an input's findings, as one checksum: the same checksum,
+/// the same findings, when `rules` names the same build of the rules.
+/// Its name and paths are left out: they change where findings are shown,
+/// not whether there are any.
+pub fn fingerprint(input: &LintInput, config: &Config, rules: &str) -> String {
+    let text = format!(
+        "{rules}\u{1e}{}\u{1e}{}\u{1e}{}\u{1e}{}\u{1e}{}\u{1e}{}",
+        config.key(),
+        input.runs_in_transaction,
+        input.backfill.as_deref().unwrap_or("\u{0}"),
+        input.down_text.is_some(),
+        input.up_text,
+        input.down_text.as_deref().unwrap_or_default(),
+    );
+    crate::version::checksum(&text)
+}
+
 /// A raw finding from a rule, before ignores and severities.
 pub(crate) struct Hit {
     pub rule: &'static Rule,

@@ -54,6 +54,50 @@ pub(crate) fn dir() -> Option<PathBuf> {
     Some(base.join("cargo-migrate"))
 }
 
+/// The inputs the static checks found nothing in, by [`crate::lint::fingerprint`]:
+/// a command that runs them (`up`, `down`, `verify`) checks only the others.
+/// Kept across projects (an input is its text); the newest `CLEAN_KEPT` stay.
+pub mod clean_lint {
+    use std::collections::HashSet;
+
+    const CLEAN_KEPT: usize = 50_000;
+
+    fn file() -> Option<std::path::PathBuf> {
+        Some(super::dir()?.join("lint-clean-1.txt"))
+    }
+
+    /// The build of the rules: this program's file, as its size and time.
+    pub fn rules() -> String {
+        let exe = std::env::current_exe().and_then(std::fs::metadata);
+        let modified = exe.as_ref().ok().and_then(|m| m.modified().ok());
+        let since = modified.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default();
+        format!("{} {} {}", env!("CARGO_PKG_VERSION"), exe.map(|m| m.len()).unwrap_or(0), since.as_nanos())
+    }
+
+    /// The fingerprints known clean (empty when there is no cache).
+    pub fn load() -> Vec<String> {
+        file()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .map(|t| t.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
+    /// `known` (as loaded) with `new` added, written back.
+    pub fn store(mut known: Vec<String>, new: Vec<String>) {
+        let Some(file) = file() else { return };
+        if new.is_empty() {
+            return;
+        }
+        let have: HashSet<&String> = known.iter().collect();
+        let new: Vec<String> = new.into_iter().filter(|k| !have.contains(k)).collect();
+        known.extend(new);
+        let skip = known.len().saturating_sub(CLEAN_KEPT);
+        let mut text = known[skip..].join("\n");
+        text.push('\n');
+        super::write_atomically(&file, &text);
+    }
+}
+
 fn cache_file(key: &str) -> Option<PathBuf> {
     Some(dir()?.join(format!("{}.json", crate::version::checksum(key))))
 }

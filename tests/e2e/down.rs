@@ -80,6 +80,40 @@ fn a_lint_error_in_down_sql_stops_down_redo_and_verify_not_up() {
     assert!(db.table_exists("items"));
 }
 
+/// `down` checks only the down.sql files it has not found clean before (the
+/// cache under XDG_CACHE_HOME): an edit, or a rule turned back on, is
+/// checked again.
+#[test]
+fn a_down_sql_found_clean_is_checked_again_when_it_or_the_rules_change() {
+    let db = Db::new("down_lint_cache");
+    let p = Project::new(&db);
+    let up = "CREATE TABLE items (id int);\nCREATE INDEX items_id ON items (id);\n";
+    p.migration("20250101000000_items", up, Some("DROP TABLE items;\n"));
+    p.cargo_migrate(&["up"]).ok();
+    let r = p.cargo_migrate(&["down"]).ok();
+    let cache = p.root.join("target/cache/cargo-migrate/lint-clean-1.txt");
+    let known = std::fs::read_to_string(&cache).unwrap_or_default();
+    assert!(!known.trim().is_empty(), "the clean down.sql is remembered: {}", r.all());
+    p.cargo_migrate(&["up"]).ok();
+    // Edited: checked again, and its error found.
+    p.migration("20250101000000_items", up, Some("DROP INDEX CONCURRENTLY items_id; DROP TABLE items;\n"));
+    let r = p.cargo_migrate(&["down", "--format", "json"]).fails(1);
+    assert_eq!(r.json()["error"]["kind"], "lint_failed", "{}", r.all());
+    assert_eq!(db.applied(), ["20250101000000"]);
+    // Turned off, the rule finds nothing, and that answer is remembered for
+    // that setting only.
+    let manifest = std::fs::read_to_string(p.root.join("Cargo.toml")).unwrap();
+    p.write(
+        "Cargo.toml",
+        &format!("{manifest}[package.metadata.migrate.lint]\nignore = [\"concurrently_in_transaction\"]\n"),
+    );
+    p.cargo_migrate(&["down", "--dry-run"]).ok();
+    p.write("Cargo.toml", &manifest);
+    let r = p.cargo_migrate(&["down", "--dry-run", "--format", "json"]).fails(1);
+    assert_eq!(r.json()["error"]["kind"], "lint_failed", "{}", r.all());
+    assert_eq!(db.applied(), ["20250101000000"]);
+}
+
 /// A down section written after `up` (create leaves it empty) is what
 /// `down` runs: the empty one kept from when it was applied reverts nothing.
 #[test]
