@@ -434,6 +434,31 @@ pub(crate) mod tests {
         }
     }
 
+    #[test]
+    fn a_fingerprint_changes_with_what_decides_the_findings_and_only_with_that() {
+        let config = Config::default();
+        let base = fingerprint(&input("CREATE TABLE a (id int);"), &config, "build 1");
+        let renamed =
+            LintInput { name: "other".into(), path: "elsewhere/up.sql".into(), ..input("CREATE TABLE a (id int);") };
+        assert_eq!(fingerprint(&renamed, &config, "build 1"), base);
+        let other_text = fingerprint(&input("CREATE TABLE b (id int);"), &config, "build 1");
+        let other_build = fingerprint(&input("CREATE TABLE a (id int);"), &config, "build 2");
+        let off = Config { off: vec!["rls_disabled_in_public"], ..Config::default() };
+        let other_config = fingerprint(&input("CREATE TABLE a (id int);"), &off, "build 1");
+        let outside = LintInput { runs_in_transaction: false, ..input("CREATE TABLE a (id int);") };
+        let with_down = LintInput { down_text: Some(String::new()), ..input("CREATE TABLE a (id int);") };
+        let all = [
+            &base,
+            &other_text,
+            &other_build,
+            &other_config,
+            &fingerprint(&outside, &config, "build 1"),
+            &fingerprint(&with_down, &config, "build 1"),
+        ];
+        let distinct: std::collections::HashSet<_> = all.iter().collect();
+        assert_eq!(distinct.len(), all.len(), "{all:?}");
+    }
+
     /// The rule names found in `up` (with `down` when given), in order.
     pub fn rules_of(up: &str, down: Option<&str>, in_transaction: bool) -> Vec<&'static str> {
         let input = LintInput {
