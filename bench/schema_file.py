@@ -49,11 +49,13 @@ def project(root, n, schema_setting):
 def env_for(root):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CARGO_MIGRATE", "MIGRATE_"))}
     env["XDG_CACHE_HOME"] = str(root / "target" / "cache")
-    env["MIGRATE_NO_LINT"] = "1"
+    if not LINT:
+        env["MIGRATE_NO_LINT"] = "1"
     return env
 
 
 BIN = None
+LINT = False
 
 
 def cm(args, root, bin_):
@@ -219,9 +221,13 @@ def main():
     ap.add_argument("--replay", type=int, default=300)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--only", default="dump,up,load", help="which figures, of dump,up,load")
+    ap.add_argument("--lint", action="store_true",
+                    help="run with the static checks and the advisor on, as `up` runs by default "
+                         "(pg_dump then overlaps the advisor's reads)")
     args = ap.parse_args()
-    global BIN
+    global BIN, LINT
     BIN = args.bin
+    LINT = args.lint
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if "dump" in args.only:
         theirs, ours, lines, _ = bench_dump(args.bin, args.tables, args.runs)
