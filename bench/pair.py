@@ -17,6 +17,7 @@ import argparse
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,10 +35,17 @@ def timed(cmd, root, env):
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def knows_no_lint(binary):
+    """0.1.0 has no lint (nor its flag): it runs as `up --no-lint` does."""
+    out = subprocess.run([binary, "migrate", "up", "--help"], capture_output=True, text=True).stdout
+    return "--no-lint" in out
+
+
 def one(binary, server, root, name, env):
     env = dict(env, DATABASE_URL=server.fresh_db(name))
     cmd = lambda *a: [binary, "migrate", *a]  # noqa: E731
-    apply = timed(cmd("up", "-q", "--no-lint"), root, env)
+    no_lint = ["--no-lint"] if knows_no_lint(binary) else []
+    apply = timed(cmd("up", "-q", *no_lint), root, env)
     statuses = [timed(cmd("status", "-q"), root, env) for _ in range(5)]
     status = tuple(statistics.median(s[k] for s in statuses) for k in (0, 1))
     revert = timed(cmd("down", "--all", "-q"), root, env)

@@ -79,6 +79,8 @@ pub struct History {
     pub supabase_history: bool,
     /// The server is a standby (in recovery): it can be read, never written.
     pub standby: bool,
+    /// `cargo_migrate.backfill` exists: a batched backfill was run here.
+    pub has_backfill_table: bool,
 }
 
 impl History {
@@ -109,7 +111,9 @@ SELECT (SELECT pg_catalog.quote_ident(n.nspname::text) FROM pg_catalog.pg_class 
                   WHERE n.nspname = 'cargo_migrate' AND c.relname = 'migrations'), false), \
        EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
                 WHERE n.nspname = 'supabase_migrations' AND c.relname = 'schema_migrations'), \
-       pg_catalog.pg_is_in_recovery()";
+       pg_catalog.pg_is_in_recovery(), \
+       EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                WHERE n.nspname = 'cargo_migrate' AND c.relname = 'backfill')";
 
 /// What the database has applied. With `facts`, also what our companion
 /// table knows of each (name, batch, duration, who); without, only version and
@@ -130,6 +134,7 @@ pub fn read(conn: &mut dyn Session, facts: bool, ledger: Ledger) -> Result<Histo
         companion_readable: probe.bool(0, 4).unwrap_or(false),
         supabase_history,
         standby: probe.bool(0, 6).unwrap_or(false),
+        has_backfill_table: probe.bool(0, 7).unwrap_or(false),
         ..History::default()
     };
     drop(probe);
