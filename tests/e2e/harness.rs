@@ -33,6 +33,9 @@ pub struct Cluster {
     pub bin: PathBuf,
     /// postgres://postgres@127.0.0.1:PORT (no database part)
     pub base_url: String,
+    /// The server's log, each line prefixed with ` db=NAME `, when the
+    /// harness started the server (None on CARGO_MIGRATE_TEST_ADMIN_URL's).
+    pub log: Option<PathBuf>,
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -72,7 +75,7 @@ fn start_cluster() -> Cluster {
     if let Ok(url) = std::env::var("CARGO_MIGRATE_TEST_ADMIN_URL") {
         let base_url = url.trim_end_matches('/').to_string();
         create_scram_group(&pg, &base_url);
-        return Cluster { bin: pg.bin, base_url };
+        return Cluster { bin: pg.bin, base_url, log: None };
     }
     let base = std::env::temp_dir().join(format!("cargo-migrate-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
@@ -88,6 +91,8 @@ fn start_cluster() -> Cluster {
         ("synchronous_commit", "off"),
         ("full_page_writes", "off"),
         ("max_connections", "300"),
+        // Which database a line is about: a test reads its own database's errors.
+        ("log_line_prefix", "%m [%p] db=%d "),
     ];
     let log = base.join("log");
     let opts = StartOptions { port, socket_dir: Some(&base), settings: &settings, log: &log, timeout_secs: 60 };
@@ -112,7 +117,7 @@ fn start_cluster() -> Cluster {
         .expect("start the watchdog");
     let base_url = format!("postgres://postgres@127.0.0.1:{port}");
     create_scram_group(&pg, &base_url);
-    Cluster { bin: pg.bin, base_url }
+    Cluster { bin: pg.bin, base_url, log: Some(log) }
 }
 
 /// The role group whose members must log in with a password (a cluster-wide

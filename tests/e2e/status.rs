@@ -35,6 +35,28 @@ fn status_on_an_empty_database_creates_nothing() {
     assert_eq!(db.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'cargo_migrate'"), "0");
 }
 
+/// `status` and a no-op `up` send no statement that fails: an ERROR in the
+/// server's log on every run would bury the ones a DBA must see.
+#[test]
+fn status_and_a_no_op_up_leave_no_error_in_the_servers_log() {
+    let db = Db::new("status_no_error");
+    let p = Project::new(&db);
+    p.table_migration("20250101000000", "a");
+    p.cargo_migrate(&["up"]).ok();
+    let Some(log) = &cluster().log else {
+        eprintln!("not checked: the server (CARGO_MIGRATE_TEST_ADMIN_URL) is not the harness's, nor its log");
+        return;
+    };
+    p.cargo_migrate(&["status"]).ok();
+    p.cargo_migrate(&["status", "--format", "json"]).ok();
+    p.cargo_migrate(&["up"]).ok();
+    // A backend writes its error to the log before the client hears of it.
+    let mine = format!(" db={} ", db.name());
+    let text = std::fs::read_to_string(log).unwrap();
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains(&mine) && l.contains("ERROR:")).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
 #[test]
 fn applied_but_missing_on_disk_is_reported_with_what_to_do() {
     let db = Db::new("status_missing");
