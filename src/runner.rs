@@ -255,14 +255,27 @@ pub fn dry_run(
         on_statement: None,
     };
     let mut planned: Vec<Planned> = Vec::with_capacity(prepared.len());
-    for (i, p) in prepared.iter().enumerate() {
-        recording.durable = durable(options, i, prepared.len());
-        planned.push(Planned {
-            version: p.version.clone(),
-            name: p.folder.clone(),
-            action: if p.applies() { Action::Applied } else { Action::Reverted },
-            texts: execute::texts(p, &recording),
-        });
+    let mut i = 0;
+    while i < prepared.len() {
+        // Batched as `run` batches them: each text exactly as it goes in the batch's one round trip.
+        let k = batch_len(&prepared[i..], &recording);
+        let batch = &prepared[i..i + k];
+        let texts: Vec<Vec<String>> = if k > 1 {
+            let durable: Vec<bool> = (i..i + k).map(|j| durable(options, j, prepared.len())).collect();
+            execute::batch_texts(batch, &recording, &durable).into_iter().map(|t| vec![t]).collect()
+        } else {
+            recording.durable = durable(options, i, prepared.len());
+            vec![execute::texts(&batch[0], &recording)]
+        };
+        for (p, texts) in batch.iter().zip(texts) {
+            planned.push(Planned {
+                version: p.version.clone(),
+                name: p.folder.clone(),
+                action: if p.applies() { Action::Applied } else { Action::Reverted },
+                texts,
+            });
+        }
+        i += k;
     }
     if options.single_transaction {
         if let Some(first) = planned.first_mut() {
@@ -314,58 +327,91 @@ pub fn run(
     let mut done: Vec<StepReport> = Vec::with_capacity(prepared.len());
     // Known now: once the connection is broken, libpq no longer tells.
     let old = OldSession { pid: conn.backend_pid(), bound: options.settle_timeout };
-    for (i, p) in prepared.iter().enumerate() {
-        recording.durable = durable(options, i, prepared.len());
-        if let Some(w) = &options.watch {
-            let statements = (!p.in_transaction).then(|| crate::sql::split_statements(&p.sql).len());
-            w.started(i, prepared.len(), &p.folder, statements);
+    // Steps up to here that a refused batch left to run one by one.
+    let mut alone_until = 0;
+    let mut i = 0;
+    while i < prepared.len() {
+        let k = if i < alone_until { 1 } else { batch_len(&prepared[i..], &recording) };
+        let (ran, failed) = if k > 1 {
+            let batch = &prepared[i..i + k];
+            let durable: Vec<bool> = (i..i + k).map(|j| durable(options, j, prepared.len())).collect();
+            if let Some(w) = &options.watch {
+                // `n/N` counts to the batch's last; the name says which run together.
+                let name = format!("{} … {} ({k} together)", batch[0].folder, batch[k - 1].folder);
+                w.started(i + k - 1, prepared.len(), &name, None);
+            }
+            let b = execute::run_batch(conn, batch, &recording, &durable);
+            if b.refused_whole {
+                alone_until = i + k;
+                continue;
+            }
+            (b.ran, b.failed)
+        } else {
+            let p = &prepared[i];
+            recording.durable = durable(options, i, prepared.len());
+            if let Some(w) = &options.watch {
+                let statements = (!p.in_transaction).then(|| crate::sql::split_statements(&p.sql).len());
+                w.started(i, prepared.len(), &p.folder, statements);
+            }
+            match execute::run(conn, p, &recording) {
+                Ok(ran) => (vec![ran], None),
+                Err(failed) => (Vec::new(), Some(failed)),
+            }
+        };
+        let batch_end = i + k;
+        for ran in ran {
+            let p = &prepared[i];
+            let report = StepReport {
+                version: p.version.clone(),
+                name: p.folder.clone(),
+                action: if p.applies() { Action::Applied } else { Action::Reverted },
+                duration: ran.duration,
+                notices: ran.notices,
+                from_stored_down: p.from_stored_down,
+            };
+            if !options.single_transaction {
+                on_step(&report);
+            }
+            done.push(report);
+            i += 1;
         }
-        match execute::run(conn, p, &recording) {
-            Ok(ran) => {
-                let report = StepReport {
-                    version: p.version.clone(),
-                    name: p.folder.clone(),
-                    action: if p.applies() { Action::Applied } else { Action::Reverted },
-                    duration: ran.duration,
-                    notices: ran.notices,
-                    from_stored_down: p.from_stored_down,
-                };
-                if !options.single_transaction {
-                    on_step(&report);
+        let Some(failed) = failed else { continue };
+        let p = &prepared[i];
+        if options.single_transaction {
+            if failed.outcome != Outcome::Unknown {
+                ledger::rollback(conn);
+            }
+            let mut e = failed.error;
+            e.details.push(format!(
+                "  --single-transaction: the whole run was rolled back; none of its {} step(s) is applied",
+                prepared.len()
+            ));
+            e.done_before = Some(Vec::new());
+            return Err(with_notices(e, &failed.notices));
+        }
+        let mut e = with_notices(failed.error, &failed.notices);
+        if failed.outcome == Outcome::Unknown {
+            // Each step of the text that was cut off may have committed: asked in order.
+            let first = p.folder.clone();
+            for p in &prepared[i..batch_end.max(i + 1)] {
+                // The message names the step asked about, once the first of them is found committed.
+                if p.folder != first {
+                    e.message = e.message.replacen(&first, &p.folder, 1);
                 }
+                let Some(report) = settle(&mut e, reconnect, &diesel_table, p, old) else { break };
+                on_step(&report);
                 done.push(report);
             }
-            Err(failed) => {
-                if options.single_transaction {
-                    if failed.outcome != Outcome::Unknown {
-                        ledger::rollback(conn);
-                    }
-                    let mut e = failed.error;
-                    e.details.push(format!(
-                        "  --single-transaction: the whole run was rolled back; none of its {} step(s) is applied",
-                        prepared.len()
-                    ));
-                    e.done_before = Some(Vec::new());
-                    return Err(with_notices(e, &failed.notices));
-                }
-                let mut e = with_notices(failed.error, &failed.notices);
-                if failed.outcome == Outcome::Unknown {
-                    if let Some(report) = settle(&mut e, reconnect, &diesel_table, p, old) {
-                        on_step(&report);
-                        done.push(report);
-                    }
-                    if !options.durable_each && !done.is_empty() {
-                        e.details.push(RELAXED_AFTER_LOSS.into());
-                    }
-                } else if !options.durable_each && !done.is_empty() {
-                    // What this run committed without waiting for the disk is made durable before it says so.
-                    ledger::flush(conn);
-                }
-                e.details.push(done_so_far(&done));
-                e.done_before = Some(done.iter().map(StepReport::done).collect());
-                return Err(e);
+            if !options.durable_each && !done.is_empty() {
+                e.details.push(RELAXED_AFTER_LOSS.into());
             }
+        } else if !options.durable_each && !done.is_empty() {
+            // What this run committed without waiting for the disk is made durable before it says so.
+            ledger::flush(conn);
         }
+        e.details.push(done_so_far(&done));
+        e.done_before = Some(done.iter().map(StepReport::done).collect());
+        return Err(e);
     }
     if options.single_transaction {
         // One check for the whole run: per step it would scan a lock table
@@ -397,6 +443,26 @@ pub fn run(
     // A migration of this run may have granted `public` to the API roles.
     ledger::protect(conn, history.ledger, options.exposure)?;
     Ok(done)
+}
+
+/// At most this many steps share one round trip.
+const BATCH_STEPS: usize = 16;
+/// And at most about this much SQL: a long file is likely a long migration, sent alone.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// How many of `steps`, from the first, go in one text: transactional ones
+/// in transactions of their own, within the bounds (1: the first alone).
+fn batch_len(steps: &[Prepared], recording: &Recording<'_>) -> usize {
+    let mut bytes = 0;
+    steps
+        .iter()
+        .take(BATCH_STEPS)
+        .take_while(|p| {
+            bytes += p.sql.len();
+            execute::batchable(p, recording) && bytes <= BATCH_BYTES
+        })
+        .count()
+        .max(1)
 }
 
 /// Whether step `i` of `n` commits durably: the last one always (the run
@@ -574,8 +640,8 @@ mod tests {
     use std::rc::Rc;
 
     use super::*;
-    use crate::db::fake::{lost_connection, Answer, Fake};
-    use crate::db::pq::{Rows, Script, TxStatus};
+    use crate::db::fake::{lost_connection, server_error, Answer, Fake};
+    use crate::db::pq::{Mark, Rows, Script, TxStatus};
 
     const TABLE: &str = "public.__diesel_schema_migrations";
 
@@ -680,16 +746,17 @@ mod tests {
         let source = crate::source::load(&folder.0).unwrap();
         let history = History { current_schema: Some("public".into()), ..History::default() };
         let steps = [Step::Apply("20250101000000".into()), Step::Apply("20250102000000".into())];
+        // Both migrations go in one text; the connection drops after the first one's mark.
+        let mark = Mark { completed: 14, notices: 0, value: Some("1500".into()) };
         let dropped = Answer {
-            script: Script { completed: 1, error: Some(lost_connection()), copies_out: 0 },
+            script: Script { completed: 16, error: Some(lost_connection()), marks: vec![mark], ..Script::default() },
             then: Some(TxStatus::Unknown),
             notices: Vec::new(),
         };
         let ok = Answer { script: Script { completed: 1, ..Script::default() }, ..Answer::default() };
-        // protect, the tables, the first migration, then the second one drops.
+        // protect, the tables, then the text of both migrations drops.
         let mut conn = Fake::default()
             .answering("pg_trigger", |_| Ok(Rows::owned(Vec::new())))
-            .then(ok.clone())
             .then(ok.clone())
             .then(ok)
             .then(dropped);
@@ -713,9 +780,45 @@ mod tests {
         assert_eq!(done, ["20250101000000", "20250102000000"]);
         assert_eq!(seen, done);
         assert_eq!(checks.get(), 2);
+        // Only the second, whose mark never came, was asked of the server.
+        assert_eq!(conn.sent_containing("CREATE TABLE t20250102000000"), 1);
         // The hooks were looked for before any migration's text was sent.
         let hooks = conn.sent.iter().position(|s| s.contains("pg_trigger")).unwrap();
         let first = conn.sent.iter().position(|s| s.contains("CREATE TABLE t20250101000000")).unwrap();
         assert!(conn.sent[..hooks].iter().any(|s| s.contains("REVOKE")) && hooks < first, "{:#?}", conn.sent);
+    }
+
+    #[test]
+    fn a_batch_the_server_refuses_whole_runs_again_one_step_at_a_time() {
+        let folder = Folder::new("refused", &["20250101000000", "20250102000000"]);
+        let source = crate::source::load(&folder.0).unwrap();
+        let history = History { current_schema: Some("public".into()), ..History::default() };
+        let steps = [Step::Apply("20250101000000".into()), Step::Apply("20250102000000".into())];
+        let refused = Answer {
+            script: Script {
+                completed: 0,
+                error: Some(server_error("42601", "syntax error", Some(9))),
+                ..Script::default()
+            },
+            then: Some(TxStatus::Idle),
+            notices: Vec::new(),
+        };
+        let ok = Answer { script: Script { completed: 1, ..Script::default() }, ..Answer::default() };
+        let mut conn = Fake::default()
+            .answering("pg_trigger", |_| Ok(Rows::owned(Vec::new())))
+            .answering("pg_policy", |_| Ok(Rows::owned(Vec::new())))
+            .then(ok.clone())
+            .then(ok)
+            .then(refused);
+        let options = Options::new(false, Duration::from_secs(1), Exposure { roles: &["anon"], schemas: &["public"] });
+        let reconnect = || Err(lost());
+        let done = run(&mut conn, &reconnect, &steps, &source, &history, &options, &mut |_| {}).unwrap();
+        assert_eq!(done.len(), 2);
+        let texts: Vec<&String> = conn.sent.iter().filter(|s| s.contains("CREATE TABLE t2025")).collect();
+        assert_eq!(texts.len(), 3, "{texts:#?}");
+        assert!(texts[0].contains("CREATE TABLE t20250101000000") && texts[0].contains("CREATE TABLE t20250102000000"));
+        assert!(
+            !texts[1].contains("CREATE TABLE t20250102000000") && !texts[2].contains("CREATE TABLE t20250101000000")
+        );
     }
 }

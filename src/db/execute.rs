@@ -49,6 +49,7 @@ impl Prepared {
 }
 
 /// How a step is recorded: where the bookkeeping goes, and whether the caller holds a transaction open.
+#[derive(Clone, Copy)]
 pub struct Recording<'a> {
     pub ledger: (super::history::Ledger, &'a str),
     pub supabase_history: bool,
@@ -138,11 +139,115 @@ pub fn texts(p: &Prepared, t: &Recording<'_>) -> Vec<String> {
 }
 
 fn transactional_text(p: &Prepared, t: &Recording<'_>) -> String {
+    transactional_text_timed(p, t, BATCH_MS)
+}
+
+/// `transactional_text` with the SQL that gives its duration in milliseconds.
+fn transactional_text_timed(p: &Prepared, t: &Recording<'_>, duration_ms: &str) -> String {
     let (begin, commit) = if t.own_transaction { (BEGIN, "COMMIT;") } else { ("", "") };
     // The SQL comes right after BEGIN, so PostgreSQL's error position maps
     // straight back into the file; what follows it is ours.
     let check = if t.own_transaction { lock::check_sql() } else { String::new() };
-    format!("{begin}{}\n;\n{RESET_SESSION}{}{check}{}{commit}", p.sql, relaxed(t), bookkeeping(p, t, BATCH_MS))
+    format!("{begin}{}\n;\n{RESET_SESSION}{}{check}{}{commit}", p.sql, relaxed(t), bookkeeping(p, t, duration_ms))
+}
+
+/// Whether a step may share its round trip with the steps around it: a
+/// migration in a transaction of its own (`run_batch`).
+pub fn batchable(p: &Prepared, t: &Recording<'_>) -> bool {
+    p.in_transaction && t.own_transaction && p.backfill.is_none()
+}
+
+/// Each step's part of a batch's text, in order (`--dry-run` prints them):
+/// its text as alone, with a duration that leaves out the steps before it,
+/// then its mark.
+pub fn batch_texts(steps: &[Prepared], t: &Recording<'_>, durable: &[bool]) -> Vec<String> {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(j, p)| {
+            let before: Vec<&str> = steps[..j].iter().map(|s| s.version.as_str()).collect();
+            let t = Recording { durable: durable.get(j).copied().unwrap_or(true), ..*t };
+            format!("{}\n{}", transactional_text_timed(p, &t, &ledger::batch_ms_after(&before)), ledger::MARK_SQL)
+        })
+        .collect()
+}
+
+/// What a batch of steps came to: those that committed, in order, and the
+/// failure of the one after them.
+pub struct BatchRan {
+    pub ran: Vec<Ran>,
+    pub failed: Option<Box<Failed>>,
+    /// The server refused the text whole before running any of it (a syntax
+    /// error in one of the steps): nothing ran; run them one by one to say which.
+    pub refused_whole: bool,
+}
+
+/// Several transactional steps in one round trip. Each is exactly the text
+/// it is sent alone (`BEGIN`, its SQL, the bookkeeping, `COMMIT`), followed
+/// by a mark that says it committed, how long the batch has run and which
+/// notices came before it. The server stops at the first error: the steps
+/// before it stay committed, each whole, and the failing one is rolled back.
+/// `durable[j]`: whether step j's commit waits for the disk.
+pub fn run_batch(conn: &mut dyn Session, steps: &[Prepared], t: &Recording<'_>, durable: &[bool]) -> BatchRan {
+    let mut text = String::new();
+    // Where each step's text starts, in characters (PostgreSQL's positions).
+    let mut starts = Vec::with_capacity(steps.len());
+    let mut chars = 0;
+    for member in batch_texts(steps, t, durable) {
+        starts.push(chars);
+        chars += member.chars().count();
+        text.push_str(&member);
+    }
+    // Notices from before the batch go with its first step, as they would alone.
+    let mut earlier = Some(conn.take_notices());
+    let ran = conn.script(&text);
+    let mut notices = conn.take_notices().into_iter();
+    let committed = ran.marks.len().min(steps.len());
+    let mut out = Vec::with_capacity(committed);
+    let (mut micros, mut taken) = (0_i64, 0_usize);
+    for m in &ran.marks[..committed] {
+        let at = m.value.as_deref().and_then(|v| v.parse::<i64>().ok()).unwrap_or(micros);
+        let duration = Duration::from_micros(u64::try_from(at - micros).unwrap_or(0));
+        micros = at;
+        let mut mine = earlier.take().unwrap_or_default();
+        mine.extend(notices.by_ref().take(m.notices.saturating_sub(taken)));
+        taken = taken.max(m.notices);
+        out.push(Ran { duration, notices: mine });
+    }
+    let Some(e) = ran.error else {
+        if committed == steps.len() {
+            return BatchRan { ran: out, failed: None, refused_whole: false };
+        }
+        // Every statement completed and a mark is missing: not a text we sent.
+        let error = Error::new(Kind::Internal, "a batch of migrations ended without saying that each committed");
+        let failed = Failed { error, outcome: Outcome::Unknown, notices: Vec::new() };
+        return BatchRan { ran: out, failed: Some(Box::new(failed)), refused_whole: false };
+    };
+    if !e.connection_lost && ran.completed == 0 {
+        return BatchRan { ran: Vec::new(), failed: None, refused_whole: true };
+    }
+    let p = &steps[committed];
+    let lost = e.connection_lost;
+    if !lost && conn.transaction_status() != TxStatus::Idle {
+        let _ = conn.execute("ROLLBACK");
+    }
+    let outcome = if lost { Outcome::Unknown } else { Outcome::RolledBack };
+    // The failing step's statements that completed, its BEGIN first.
+    let base = ran.marks[..committed].last().map_or(0, |m| m.completed + 1);
+    let done = ran.completed.saturating_sub(base);
+    let failing = if e.position.is_none() && !lost {
+        done.checked_sub(1).filter(|i| *i < sql::split_statements(&p.sql).len())
+    } else {
+        None
+    };
+    let prefix = starts[committed] + BEGIN.chars().count();
+    let mut error = failure(conn, p, e, (prefix, p.sql.chars().count()), 0, failing, outcome);
+    if !lost && !lock::held(conn) {
+        error = lock::lost(Some(&p.folder));
+    }
+    let mut rest = earlier.unwrap_or_default();
+    rest.extend(notices);
+    BatchRan { ran: out, failed: Some(Box::new(Failed { error, outcome, notices: rest })), refused_whole: false }
 }
 
 /// After the session reset (RESET ALL would undo it): this step's commit
@@ -537,6 +642,7 @@ fn created_extension(statement: &str) -> Option<String> {
 mod tests {
     use super::super::fake::{lost_connection, server_error, Answer, Fake};
     use super::super::history::Ledger;
+    use super::super::pq::{Mark, MARK};
     use super::super::session::Script;
     use super::*;
 
@@ -609,13 +715,99 @@ mod tests {
         assert!(!texts(&p, &Recording { durable: false, ..target(false) })[0].contains("synchronous_commit"));
     }
 
+    fn notice(message: &str) -> Notice {
+        Notice { severity: crate::error::Severity::Notice, message: message.into(), detail: None, hint: None }
+    }
+
+    fn two() -> [Prepared; 2] {
+        [
+            migration("20250101000000_a", "CREATE TABLE a (id int);\n", true),
+            migration("20250102000000_b", "CREATE TABLE b (id int);\nCREATE TABLE c (id nope);\n", true),
+        ]
+    }
+
+    #[test]
+    fn a_batch_is_one_text_of_whole_steps_and_its_marks_say_what_each_took_and_heard() {
+        let steps = two();
+        let marks = vec![
+            Mark { completed: 14, notices: 1, value: Some("1500".into()) },
+            Mark { completed: 30, notices: 2, value: Some("4000".into()) },
+        ];
+        let mut fake = Fake::default().then(Answer {
+            script: Script { completed: 31, marks, ..Script::default() },
+            then: None,
+            notices: vec![notice("one"), notice("two")],
+        });
+        let b = run_batch(&mut fake, &steps, &target(true), &[false, true]);
+        assert!(b.failed.is_none() && !b.refused_whole);
+        let took: Vec<u128> = b.ran.iter().map(|r| r.duration.as_micros()).collect();
+        assert_eq!(took, [1500, 2500]);
+        let heard: Vec<Vec<&str>> =
+            b.ran.iter().map(|r| r.notices.iter().map(|n| n.message.as_str()).collect()).collect();
+        assert_eq!(heard, [vec!["one"], vec!["two"]]);
+        assert_eq!(fake.sent.len(), 1, "{:?}", fake.sent);
+        let text = &fake.sent[0];
+        // Each step whole, in order: the first commits without waiting for the disk, the last waits.
+        let (first, second) = text.split_at(text.find("BEGIN;\nCREATE TABLE b").unwrap());
+        assert!(first.starts_with("BEGIN;\nCREATE TABLE a (id int);\n") && first.contains(RELAXED_COMMIT), "{first}");
+        assert!(!second.contains("synchronous_commit") && second.contains("VALUES (E'20250102000000')"), "{second}");
+        assert_eq!(text.matches(ledger::MARK_SQL).count(), 2);
+        // The second's duration: the text's time so far less the first's.
+        assert!(second.contains("WHERE version IN (E'20250101000000')"), "{second}");
+        assert!(ledger::MARK_SQL.contains(MARK));
+    }
+
+    #[test]
+    fn a_failure_in_a_batch_is_the_step_after_the_last_mark_and_points_into_its_file() {
+        let steps = two();
+        let mut lead = transactional_text_timed(&steps[0], &Recording { durable: false, ..target(true) }, BATCH_MS);
+        lead.push('\n');
+        lead.push_str(ledger::MARK_SQL);
+        let at = lead.chars().count() + BEGIN.len() + steps[1].sql.find("nope").unwrap() + 1;
+        let error = server_error("42704", "type \"nope\" does not exist", Some(at));
+        let marks = vec![Mark { completed: 14, notices: 0, value: Some("1500".into()) }];
+        let mut fake = Fake::default()
+            .then(failing(Script { completed: 17, error: Some(error), marks, ..Script::default() }, TxStatus::Failed));
+        let b = run_batch(&mut fake, &steps, &target(true), &[false, true]);
+        assert_eq!(b.ran.len(), 1);
+        let failed = b.failed.unwrap();
+        assert_eq!(failed.outcome, Outcome::RolledBack);
+        let Kind::MigrationFailed(f) = &failed.error.kind else { panic!("{:?}", failed.error.kind) };
+        assert_eq!((f.migration.name.as_str(), f.line, f.column), ("20250102000000_b", Some(2), Some(20)));
+        assert_eq!(fake.sent_containing("ROLLBACK"), 1);
+    }
+
+    #[test]
+    fn a_failure_without_a_position_in_a_batch_is_placed_by_what_completed_after_the_last_mark() {
+        let steps = two();
+        let error = server_error("2BP01", "cannot drop", None);
+        let marks = vec![Mark { completed: 14, notices: 0, value: Some("1500".into()) }];
+        // After the first's mark (statement 15): BEGIN and the second's first statement completed.
+        let mut fake = Fake::default()
+            .then(failing(Script { completed: 17, error: Some(error), marks, ..Script::default() }, TxStatus::Failed));
+        let failed = run_batch(&mut fake, &steps, &target(true), &[false, true]).failed.unwrap();
+        let Kind::MigrationFailed(f) = &failed.error.kind else { panic!("{:?}", failed.error.kind) };
+        assert_eq!((f.migration.name.as_str(), f.line, f.column), ("20250102000000_b", Some(2), None));
+    }
+
+    #[test]
+    fn a_batch_the_server_refuses_whole_ran_nothing() {
+        let steps = two();
+        let error = server_error("42601", "syntax error at or near \"nope\"", Some(900));
+        let mut fake = Fake::default()
+            .then(failing(Script { completed: 0, error: Some(error), ..Script::default() }, TxStatus::Idle));
+        let b = run_batch(&mut fake, &steps, &target(true), &[false, true]);
+        assert!(b.refused_whole && b.ran.is_empty() && b.failed.is_none());
+        assert_eq!(fake.sent_containing("ROLLBACK"), 0);
+    }
+
     #[test]
     fn a_failure_with_a_position_points_into_the_file_and_is_rolled_back() {
         let sql = "CREATE TABLE a (id int);\nCREATE TABLE b (id nope);\n";
         let at = BEGIN.len() + sql.find("nope").unwrap() + 1;
         let error = server_error("42704", "type \"nope\" does not exist", Some(at));
-        let mut fake =
-            Fake::default().then(failing(Script { completed: 2, error: Some(error), copies_out: 0 }, TxStatus::Failed));
+        let mut fake = Fake::default()
+            .then(failing(Script { completed: 2, error: Some(error), ..Script::default() }, TxStatus::Failed));
         let p = migration("20250101000000_a", sql, true);
         let failed = run(&mut fake, &p, &target(true)).err().unwrap();
         assert_eq!(failed.outcome, Outcome::RolledBack);
@@ -630,7 +822,7 @@ mod tests {
         // BEGIN and the first statement completed.
         let error = server_error("0A000", "extension \"nope\" is not available", None);
         let mut fake = Fake::default()
-            .then(failing(Script { completed: 2, error: Some(error), copies_out: 0 }, TxStatus::Failed))
+            .then(failing(Script { completed: 2, error: Some(error), ..Script::default() }, TxStatus::Failed))
             .answering("pg_available_extensions", |_| Ok(super::super::pq::Rows::one(false)));
         let p = migration("20250101000000_a", sql, true);
         let failed = run(&mut fake, &p, &target(true)).err().unwrap();
@@ -646,8 +838,8 @@ mod tests {
         // Our check after the SQL divides by zero: a position past the file.
         let at = BEGIN.len() + sql.len() + 40;
         let error = server_error("22012", "division by zero", Some(at));
-        let mut fake =
-            Fake::default().then(failing(Script { completed: 5, error: Some(error), copies_out: 0 }, TxStatus::Failed));
+        let mut fake = Fake::default()
+            .then(failing(Script { completed: 5, error: Some(error), ..Script::default() }, TxStatus::Failed));
         fake.lock = false;
         let failed = run(&mut fake, &migration("20250102000000_sly", sql, true), &target(true)).err().unwrap();
         assert_eq!(failed.error.kind, Kind::LockLost);
@@ -656,8 +848,10 @@ mod tests {
 
     #[test]
     fn a_lost_connection_leaves_the_outcome_to_the_server() {
-        let mut fake = Fake::default()
-            .then(failing(Script { completed: 1, error: Some(lost_connection()), copies_out: 0 }, TxStatus::Unknown));
+        let mut fake = Fake::default().then(failing(
+            Script { completed: 1, error: Some(lost_connection()), ..Script::default() },
+            TxStatus::Unknown,
+        ));
         let failed = run(&mut fake, &migration("20250101000000_a", "SELECT 1;\n", true), &target(true)).err().unwrap();
         assert_eq!(failed.outcome, Outcome::Unknown);
         assert!(matches!(failed.error.kind, Kind::ConnectionLost(_)));
@@ -676,7 +870,7 @@ mod tests {
             .then(ok())
             .then(ok())
             .then(ok())
-            .then(failing(Script { completed: 0, error: Some(error), copies_out: 0 }, TxStatus::Idle));
+            .then(failing(Script { completed: 0, error: Some(error), ..Script::default() }, TxStatus::Idle));
         let p = migration("20250101000000_idx", sql, false);
         let failed = run(&mut fake, &p, &target(true)).err().unwrap();
         assert_eq!(failed.outcome, Outcome::Partly(1));
@@ -695,7 +889,7 @@ mod tests {
             hint: None,
         };
         let mut fake = Fake::default().then(Answer {
-            script: Script { completed: 9, copies_out: 1, error: None },
+            script: Script { completed: 9, copies_out: 1, ..Script::default() },
             then: None,
             notices: vec![warning],
         });

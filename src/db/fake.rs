@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 
+use super::pq::{Mark, MARK};
 use super::session::{Notice, PgError, Rows, Script, Session, TxStatus};
 
 /// How the fake answers one script.
@@ -88,6 +89,18 @@ pub fn lost_connection() -> PgError {
     }
 }
 
+/// A script that runs to its end: every statement completes, each mark answers 0.
+pub fn completes(sql: &str) -> Script {
+    let statements = crate::sql::split_statements(sql);
+    let marks = statements
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.text.contains(MARK))
+        .map(|(completed, _)| Mark { completed, notices: 0, value: Some("0".into()) })
+        .collect();
+    Script { completed: statements.len(), marks, ..Script::default() }
+}
+
 impl Session for Fake {
     fn script(&mut self, sql: &str) -> Script {
         self.sent.push(sql.to_string());
@@ -96,10 +109,7 @@ impl Session for Fake {
             self.tx = TxStatus::Idle;
             return Script { completed: 1, ..Script::default() };
         }
-        let answer = self.answers.pop_front().unwrap_or_else(|| Answer {
-            script: Script { completed: crate::sql::split_statements(sql).len(), ..Script::default() },
-            ..Answer::default()
-        });
+        let answer = self.answers.pop_front().unwrap_or_else(|| Answer { script: completes(sql), ..Answer::default() });
         if let Some(tx) = answer.then {
             self.tx = tx;
         }

@@ -329,6 +329,27 @@ pub struct Record {
 pub const BATCH_MS: &str =
     "(extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.statement_timestamp()) * 1000)::bigint";
 
+/// The end of one migration in a batch sent as one text: microseconds since
+/// the text began (a [`super::session::MARK`] result).
+pub const MARK_SQL: &str =
+    "SELECT (extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.statement_timestamp()) \
+                            * 1000000)::bigint AS cargo_migrate_mark;\n";
+
+/// [`BATCH_MS`] for a migration that follows `before` in the same text:
+/// what the text has taken so far, less what they took (their rows are
+/// committed by then, and their durations add up to the time they took).
+pub fn batch_ms_after(before: &[&str]) -> String {
+    if before.is_empty() {
+        return BATCH_MS.to_string();
+    }
+    let list: Vec<String> = before.iter().map(|v| literal(v)).collect();
+    format!(
+        "({BATCH_MS} - (SELECT coalesce(pg_catalog.sum(duration_ms), 0) FROM {COMPANION} \
+         WHERE version IN ({})))::bigint",
+        list.join(", ")
+    )
+}
+
 /// The rows that mark `version` applied: ours, Supabase's (with `statements`
 /// when its table exists or is the ledger), diesel's (unless Supabase's is
 /// the ledger); and, when it stopped part-way before, the end of its progress

@@ -91,6 +91,11 @@ impl NoticeSink {
         self.0.as_ptr().cast()
     }
 
+    fn len(&self) -> usize {
+        // SAFETY: as for `take`.
+        unsafe { self.0.as_ref() }.borrow().len()
+    }
+
     fn take(&mut self) -> Vec<Notice> {
         // SAFETY: the cell lives until `free`; libpq calls back only inside
         // calls on the connection, which need `&mut Conn`, as this does.
@@ -269,12 +274,51 @@ pub struct Script {
     pub error: Option<PgError>,
     /// COPY … TO STDOUT streams that were read to their end and dropped.
     pub copies_out: usize,
+    /// The results of `SELECT … AS cargo_migrate_mark` (see [`MARK`]), in order.
+    pub marks: Vec<Mark>,
+}
+
+/// The column name of a one-value result the caller wants back from a
+/// script (`SELECT x AS cargo_migrate_mark`): its value, and how many
+/// statements and notices came before it (the runner marks the end of each
+/// migration of a batch with one).
+pub const MARK: &str = "cargo_migrate_mark";
+
+/// One [`MARK`] result of a script.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mark {
+    /// Statements completed before it.
+    pub completed: usize,
+    /// Notices received before it (and not yet taken).
+    pub notices: usize,
+    pub value: Option<String>,
 }
 
 impl Script {
     pub fn result(self) -> Result<(), PgError> {
         self.error.map_or(Ok(()), Err)
     }
+}
+
+/// The value of a one-row, one-column result named [`MARK`]; None when it is
+/// another result (Some(None): the value is NULL).
+///
+/// SAFETY: `res` is a valid result.
+unsafe fn mark(res: *const ffi::PGresult) -> Option<Option<String>> {
+    let named = unsafe {
+        ffi::PQnfields(res) == 1 && ffi::PQntuples(res) == 1 && {
+            let name = ffi::PQfname(res, 0);
+            !name.is_null() && CStr::from_ptr(name).to_bytes() == MARK.as_bytes()
+        }
+    };
+    if !named {
+        return None;
+    }
+    // SAFETY: row 0, column 0 exist; libpq owns the NUL-terminated value.
+    Some(unsafe {
+        (ffi::PQgetisnull(res, 0, 0) == 0)
+            .then(|| CStr::from_ptr(ffi::PQgetvalue(res, 0, 0)).to_string_lossy().into_owned())
+    })
 }
 
 /// A text for libpq, or the error saying where its NUL is.
@@ -405,6 +449,12 @@ impl Conn {
             use ffi::ExecStatusType::*;
             match status {
                 PGRES_COMMAND_OK | PGRES_TUPLES_OK | PGRES_EMPTY_QUERY => {
+                    if status == PGRES_TUPLES_OK {
+                        // SAFETY: res is valid until cleared below.
+                        if let Some(value) = unsafe { mark(res.as_ptr()) } {
+                            out.marks.push(Mark { completed: out.completed, notices: self.notices.len(), value });
+                        }
+                    }
                     out.completed += usize::from(status != PGRES_EMPTY_QUERY);
                     // SAFETY: we own it.
                     unsafe { ffi::PQclear(res.as_ptr()) };

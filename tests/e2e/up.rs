@@ -590,6 +590,61 @@ fn notices_and_warnings_are_shown_under_their_migration() {
 }
 
 #[test]
+fn migrations_sent_together_each_keep_their_own_outcome_time_and_notices() {
+    // Four transactional migrations in a row go to the server in one text.
+    let db = Db::new("batched");
+    let p = Project::new(&db);
+    p.migration(
+        "20250101000000_slow",
+        "CREATE TABLE slow (id int);\nSELECT pg_sleep(0.3);\nDO $$ BEGIN RAISE NOTICE 'from slow'; END $$;\n",
+        Some("DROP TABLE slow;\n"),
+    );
+    p.migration(
+        "20250102000000_quick",
+        "CREATE TABLE quick (id int);\nDO $$ BEGIN RAISE NOTICE 'from quick'; END $$;\n",
+        Some("DROP TABLE quick;\n"),
+    );
+    p.migration(
+        "20250103000000_bad",
+        "CREATE TABLE bad (id int);\nINSERT INTO nowhere VALUES (1);\n",
+        Some("DROP TABLE bad;\n"),
+    );
+    p.table_migration("20250104000000", "after");
+    let r = p.cargo_migrate_json(&["up"]).fails_with(1, "migration_failed");
+    let j = r.json();
+    assert_eq!(j["error"]["migration"]["version"], "20250103000000", "{}", r.stdout);
+    assert_eq!((j["error"]["line"].as_u64(), j["error"]["column"].as_u64()), (Some(2), Some(13)), "{}", r.stdout);
+    let done: Vec<&str> =
+        j["error"]["done_before"].as_array().unwrap().iter().map(|d| d["version"].as_str().unwrap()).collect();
+    assert_eq!(done, ["20250101000000", "20250102000000"]);
+    // The database agrees: the two before it committed, it rolled back whole, the one after never ran.
+    assert_eq!(db.applied(), ["20250101000000", "20250102000000"]);
+    assert!(db.table_exists("quick") && !db.table_exists("bad") && !db.table_exists("after"));
+    // Each one's own time, not the text's so far.
+    let ms = |v: &str| -> i64 {
+        db.query(&format!("SELECT duration_ms FROM cargo_migrate.migrations WHERE version = '{v}'")).parse().unwrap()
+    };
+    assert!(
+        ms("20250101000000") >= 300 && ms("20250102000000") < 300,
+        "{} {}",
+        ms("20250101000000"),
+        ms("20250102000000")
+    );
+    // Fixed, the rest runs; each notice is told under its own migration.
+    p.write("migrations/20250103000000_bad/up.sql", "CREATE TABLE bad (id int);\n");
+    p.cargo_migrate(&["up"]).ok();
+    assert_eq!(db.applied().len(), 4);
+    p.cargo_migrate(&["down", "--all"]).ok();
+    let out = p.cargo_migrate(&["up"]).ok().stdout;
+    let at: Vec<usize> =
+        ["20250101000000_slow", "from slow", "20250102000000_quick", "from quick", "20250103000000_bad"]
+            .iter()
+            .map(|s| out.find(s).unwrap_or_else(|| panic!("{s}: {out}")))
+            .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{out}");
+}
+
+#[test]
 fn a_failure_lists_what_the_run_did_before_it_in_json() {
     let db = Db::new("done_before");
     let p = Project::new(&db);
@@ -1173,7 +1228,9 @@ fn a_commit_whose_reply_was_lost_is_reported_as_applied() {
     p.env = vec![("DATABASE_URL".into(), url)];
     p.table_migration("20250101000000", "first");
     p.migration("20250102000000_cut", "-- cut-the-wire-here\nCREATE TABLE cut (id int);\n", Some("DROP TABLE cut;"));
+    // Outside a transaction, so sent after the text of the first two (which share one round trip).
     p.table_migration("20250103000000", "third");
+    p.write("migrations/20250103000000_create_third/metadata.toml", "run_in_transaction = false\n");
     let r = p.cargo_migrate_json(&["up"]).fails_with(1, "connection_lost");
     let j = r.json();
     let done: Vec<&str> =

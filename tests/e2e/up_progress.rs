@@ -38,7 +38,8 @@ fn up_on_a_terminal_shows_its_progress_and_json_does_not() {
     let r = on_a_terminal(&p, "up --no-lint").ok();
     let screen = r.stdout;
     // The progress line, drawn while the slow ones ran, and cleared in place (\r, erase line).
-    assert!(screen.contains("2/4 20250102000000_slow"), "{screen:?}");
+    // The first two run in one round trip: the line names both, and counts to the second.
+    assert!(screen.contains("2/4 20250101000000_create_a … 20250102000000_slow (2 together)"), "{screen:?}");
     assert!(screen.contains("3/4 20250103000000_outside"), "{screen:?}");
     assert!(screen.contains("(statement 1/3)") || screen.contains("(statement 2/3)"), "{screen:?}");
     assert!(screen.contains("\r\u{1b}[2K"), "{screen:?}");
