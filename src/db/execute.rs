@@ -4,7 +4,7 @@
 //!
 //! A transactional migration costs one round trip: `BEGIN`, its SQL, the
 //! session reset, the lock check, the bookkeeping rows, `COMMIT`, sent
-//! together. A migration outside a transaction runs statement by statement,
+//! together; several in a row share one (`run_batch`). A migration outside a transaction runs statement by statement,
 //! recording how far it got, so an interruption is never invisible.
 
 use std::time::{Duration, Instant};

@@ -430,7 +430,7 @@ pub struct DryRunStep {
     pub version: Version,
     pub name: String,
     pub action: Action,
-    /// Each text as one round trip to the server.
+    /// Each text as sent: one round trip each, but transactional migrations in a row go together (up to 16).
     pub sql: Vec<String>,
 }
 
