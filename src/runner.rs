@@ -261,8 +261,10 @@ pub fn dry_run(
         let k = batch_len(&prepared[i..], &recording);
         let batch = &prepared[i..i + k];
         let texts: Vec<Vec<String>> = if k > 1 {
-            let durable: Vec<bool> = (i..i + k).map(|j| durable(options, j, prepared.len())).collect();
-            execute::batch_texts(batch, &recording, &durable).into_iter().map(|t| vec![t]).collect()
+            execute::batch_texts(batch, &recording, &durables(options, i..i + k, prepared.len()))
+                .into_iter()
+                .map(|t| vec![t])
+                .collect()
         } else {
             recording.durable = durable(options, i, prepared.len());
             vec![execute::texts(&batch[0], &recording)]
@@ -334,7 +336,7 @@ pub fn run(
         let k = if i < alone_until { 1 } else { batch_len(&prepared[i..], &recording) };
         let (ran, failed) = if k > 1 {
             let batch = &prepared[i..i + k];
-            let durable: Vec<bool> = (i..i + k).map(|j| durable(options, j, prepared.len())).collect();
+            let durable = durables(options, i..i + k, prepared.len());
             if let Some(w) = &options.watch {
                 // `n/N` counts to the batch's last; the name says which run together.
                 let name = format!("{} … {} ({k} together)", batch[0].folder, batch[k - 1].folder);
@@ -392,11 +394,12 @@ pub fn run(
         let mut e = with_notices(failed.error, &failed.notices);
         if failed.outcome == Outcome::Unknown {
             // Each step of the text that was cut off may have committed: asked in order.
-            let first = p.folder.clone();
+            let mut named = p.folder.as_str();
             for p in &prepared[i..batch_end.max(i + 1)] {
-                // The message names the step asked about, once the first of them is found committed.
-                if p.folder != first {
-                    e.message = e.message.replacen(&first, &p.folder, 1);
+                // The message names the step asked about, once the one before it is found committed.
+                if p.folder != named {
+                    e.message = e.message.replacen(named, &p.folder, 1);
+                    named = &p.folder;
                 }
                 let Some(report) = settle(&mut e, reconnect, &diesel_table, p, old) else { break };
                 on_step(&report);
@@ -469,6 +472,11 @@ fn batch_len(steps: &[Prepared], recording: &Recording<'_>) -> usize {
 /// reports success only once all of it is on disk), every one with `--durable-each`.
 fn durable(options: &Options, i: usize, n: usize) -> bool {
     options.durable_each || i + 1 == n
+}
+
+/// `durable` for steps `range` of `n` (a batch).
+fn durables(options: &Options, range: std::ops::Range<usize>, n: usize) -> Vec<bool> {
+    range.map(|i| durable(options, i, n)).collect()
 }
 
 /// When the connection dropped after relaxed commits: the server may have crashed.
@@ -820,5 +828,36 @@ mod tests {
         assert!(
             !texts[1].contains("CREATE TABLE t20250102000000") && !texts[2].contains("CREATE TABLE t20250101000000")
         );
+    }
+
+    #[test]
+    fn a_text_cut_off_before_any_mark_is_asked_step_by_step_and_the_error_names_the_last_asked() {
+        let versions = ["20250101000000", "20250102000000", "20250103000000"];
+        let folder = Folder::new("cut", &versions);
+        let source = crate::source::load(&folder.0).unwrap();
+        let history = History { current_schema: Some("public".into()), ..History::default() };
+        let steps: Vec<Step> = versions.iter().map(|v| Step::Apply((*v).into())).collect();
+        let dropped = Answer {
+            script: Script { completed: 3, error: Some(lost_connection()), ..Script::default() },
+            then: Some(TxStatus::Unknown),
+            notices: Vec::new(),
+        };
+        let ok = Answer { script: Script { completed: 1, ..Script::default() }, ..Answer::default() };
+        let mut conn = Fake::default()
+            .answering("pg_trigger", |_| Ok(Rows::owned(Vec::new())))
+            .then(ok.clone())
+            .then(ok)
+            .then(dropped);
+        let checks = Rc::new(Cell::new(0));
+        let c = checks.clone();
+        // The server says each one committed.
+        let reconnect = move || Ok(server(1, true, c.clone()));
+        let options = Options::new(false, Duration::from_secs(60), Exposure { roles: &["anon"], schemas: &["public"] });
+        let e = run(&mut conn, &reconnect, &steps, &source, &history, &options, &mut |_| {}).err().unwrap();
+        let done: Vec<&str> = e.done_before.iter().flatten().map(|d| d.version.as_str()).collect();
+        assert_eq!(done, versions);
+        let Kind::ConnectionLost(loss) = &e.kind else { panic!("{:?}", e.kind) };
+        assert_eq!(loss.migration.as_ref().map(|m| m.name.as_str()), Some("20250103000000_t20250103000000"));
+        assert!(e.message.contains("20250103000000_t20250103000000 ran"), "{}", e.message);
     }
 }
