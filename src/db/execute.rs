@@ -226,7 +226,11 @@ pub fn run_batch(conn: &mut dyn Session, steps: &[Prepared], t: &Recording<'_>, 
     if !e.connection_lost && ran.completed == 0 {
         return BatchRan { ran: Vec::new(), failed: None, refused_whole: true };
     }
-    let p = &steps[committed];
+    // Every step's mark came before the connection dropped: all committed;
+    // whatever is sent next meets the broken connection and says so.
+    let Some(p) = steps.get(committed) else {
+        return BatchRan { ran: out, failed: None, refused_whole: false };
+    };
     let lost = e.connection_lost;
     if !lost && conn.transaction_status() != TxStatus::Idle {
         let _ = conn.execute("ROLLBACK");
@@ -788,6 +792,20 @@ mod tests {
         let failed = run_batch(&mut fake, &steps, &target(true), &[false, true]).failed.unwrap();
         let Kind::MigrationFailed(f) = &failed.error.kind else { panic!("{:?}", failed.error.kind) };
         assert_eq!((f.migration.name.as_str(), f.line, f.column), ("20250102000000_b", Some(2), None));
+    }
+
+    #[test]
+    fn a_connection_lost_after_every_mark_leaves_every_step_committed() {
+        let steps = two();
+        let marks = vec![
+            Mark { completed: 14, notices: 0, value: Some("1500".into()) },
+            Mark { completed: 30, notices: 0, value: Some("4000".into()) },
+        ];
+        let script = Script { completed: 31, error: Some(lost_connection()), marks, ..Script::default() };
+        let mut fake = Fake::default().then(failing(script, TxStatus::Unknown));
+        let b = run_batch(&mut fake, &steps, &target(true), &[false, true]);
+        assert_eq!(b.ran.len(), 2);
+        assert!(b.failed.is_none() && !b.refused_whole);
     }
 
     #[test]
