@@ -681,6 +681,13 @@ mod tests {
         Box::new(fake)
     }
 
+    /// A session that answers the run's set-up (the hooks looked for, the
+    /// tables made sure of), then the first text of migrations with `answer`.
+    fn set_up_then(answer: Answer) -> Fake {
+        let ok = Answer { script: Script { completed: 1, ..Script::default() }, ..Answer::default() };
+        Fake::default().answering("pg_trigger", |_| Ok(Rows::owned(Vec::new()))).then(ok.clone()).then(ok).then(answer)
+    }
+
     fn lost() -> Error {
         Error::new(Kind::ConnectionLost(Box::default()), "the connection was lost")
     }
@@ -761,13 +768,7 @@ mod tests {
             then: Some(TxStatus::Unknown),
             notices: Vec::new(),
         };
-        let ok = Answer { script: Script { completed: 1, ..Script::default() }, ..Answer::default() };
-        // protect, the tables, then the text of both migrations drops.
-        let mut conn = Fake::default()
-            .answering("pg_trigger", |_| Ok(Rows::owned(Vec::new())))
-            .then(ok.clone())
-            .then(ok)
-            .then(dropped);
+        let mut conn = set_up_then(dropped);
         let checks = Rc::new(Cell::new(0));
         let c = checks.clone();
         let reconnect = move || Ok(server(1, true, c.clone()));
@@ -811,13 +812,7 @@ mod tests {
             then: Some(TxStatus::Idle),
             notices: Vec::new(),
         };
-        let ok = Answer { script: Script { completed: 1, ..Script::default() }, ..Answer::default() };
-        let mut conn = Fake::default()
-            .answering("pg_trigger", |_| Ok(Rows::owned(Vec::new())))
-            .answering("pg_policy", |_| Ok(Rows::owned(Vec::new())))
-            .then(ok.clone())
-            .then(ok)
-            .then(refused);
+        let mut conn = set_up_then(refused);
         let options = Options::new(false, Duration::from_secs(1), Exposure { roles: &["anon"], schemas: &["public"] });
         let reconnect = || Err(lost());
         let done = run(&mut conn, &reconnect, &steps, &source, &history, &options, &mut |_| {}).unwrap();
@@ -842,12 +837,7 @@ mod tests {
             then: Some(TxStatus::Unknown),
             notices: Vec::new(),
         };
-        let ok = Answer { script: Script { completed: 1, ..Script::default() }, ..Answer::default() };
-        let mut conn = Fake::default()
-            .answering("pg_trigger", |_| Ok(Rows::owned(Vec::new())))
-            .then(ok.clone())
-            .then(ok)
-            .then(dropped);
+        let mut conn = set_up_then(dropped);
         let checks = Rc::new(Cell::new(0));
         let c = checks.clone();
         // The server says each one committed.
