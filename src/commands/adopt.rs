@@ -264,7 +264,11 @@ pub fn takeovers(
     ledger: Ledger,
 ) -> Result<Vec<Takeover>> {
     let mut out = Vec::new();
-    for found in foreign::detect(conn)? {
+    let found = match &history.maybe_histories {
+        Some(maybe) => foreign::detect_among(conn, maybe)?,
+        None => foreign::detect(conn)?,
+    };
+    for found in found {
         if found.tool == foreign::Tool::Supabase && ledger == Ledger::Supabase {
             continue;
         }

@@ -4,6 +4,7 @@
 //! serves it), and migrations outside a transaction that stopped part-way
 //! (`cargo_migrate.partial`). Only reads; every name is schema-qualified.
 
+use super::foreign;
 use super::query_error;
 use super::session::Session;
 use crate::error::Result;
@@ -81,6 +82,10 @@ pub struct History {
     pub standby: bool,
     /// `cargo_migrate.backfill` exists: a batched backfill was run here.
     pub has_backfill_table: bool,
+    /// Tables that may be other tools' histories ([`foreign::MAYBE_HISTORIES`]),
+    /// as the probe found them; None where this was not read from a database
+    /// (then [`foreign::detect`] looks for itself).
+    pub maybe_histories: Option<Vec<u32>>,
 }
 
 impl History {
@@ -99,8 +104,12 @@ impl History {
 /// about 2 ms of planning, these about 0.3. `to_regclass('schema.t')` fails
 /// outright on a schema we have no USAGE on, so a schema's tables are looked
 /// up only where we have it; where a schema is there without it (NULL and
-/// false are told apart), [`PROBE_SCANNING`] says what is there.
-const PROBE: &str = "\
+/// false are told apart), [`PROBE_SCANNING`] says what is there. Its last
+/// column is [`foreign::MAYBE_HISTORIES`]: asked here, the catalog scan of
+/// other tools' histories costs a new session no query of its own.
+static PROBE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "\
 SELECT (SELECT pg_catalog.quote_ident(s) FROM pg_catalog.unnest(pg_catalog.current_schemas(true)) s \
          WHERE pg_catalog.to_regclass(pg_catalog.quote_ident(s) || '.__diesel_schema_migrations') \
                = pg_catalog.to_regclass('__diesel_schema_migrations') LIMIT 1), \
@@ -112,9 +121,13 @@ SELECT (SELECT pg_catalog.quote_ident(s) FROM pg_catalog.unnest(pg_catalog.curre
        CASE WHEN u.ours THEN pg_catalog.to_regclass('cargo_migrate.backfill') IS NOT NULL END, \
        u.supabase, \
        CASE WHEN u.supabase THEN pg_catalog.to_regclass('supabase_migrations.schema_migrations') IS NOT NULL END, \
-       pg_catalog.pg_is_in_recovery() \
+       pg_catalog.pg_is_in_recovery(), \
+       {}::text \
   FROM (SELECT pg_catalog.has_schema_privilege(pg_catalog.to_regnamespace('cargo_migrate'), 'USAGE') AS ours, \
-               pg_catalog.has_schema_privilege(pg_catalog.to_regnamespace('supabase_migrations'), 'USAGE') AS supabase) u";
+               pg_catalog.has_schema_privilege(pg_catalog.to_regnamespace('supabase_migrations'), 'USAGE') AS supabase) u",
+        foreign::MAYBE_HISTORIES
+    )
+});
 
 /// What [`PROBE`] cannot look up by name: whether the tables are there in a
 /// schema we have no USAGE on (from the catalog, which anyone may read).
@@ -164,7 +177,7 @@ fn found(
 /// time, which is all planning needs, and much cheaper at thousands of rows.
 pub fn read(conn: &mut dyn Session, facts: bool, ledger: Ledger) -> Result<History> {
     let err = |e| query_error("read the migration history", e);
-    let probe = conn.query(PROBE, &[]).map_err(err)?;
+    let probe = conn.query(&PROBE, &[]).map_err(err)?;
     let quick = found(
         probe.bool(0, 2),
         [probe.bool(0, 3), probe.bool(0, 4), probe.bool(0, 5), probe.bool(0, 6)],
@@ -172,6 +185,7 @@ pub fn read(conn: &mut dyn Session, facts: bool, ledger: Ledger) -> Result<Histo
         probe.bool(0, 8),
     );
     let (diesel_schema, current_schema, standby) = (probe.text(0, 0), probe.text(0, 1), probe.bool(0, 9));
+    let maybe_histories = probe.text(0, 10).map(|t| foreign::oids(&t));
     // NULL without USAGE on our schema: then it cannot be read.
     let companion_readable = probe.bool(0, 5).unwrap_or(false);
     drop(probe);
@@ -198,6 +212,7 @@ pub fn read(conn: &mut dyn Session, facts: bool, ledger: Ledger) -> Result<Histo
         supabase_history,
         standby: standby.unwrap_or(false),
         has_backfill_table: found.backfill,
+        maybe_histories,
         ..History::default()
     };
     if let Some(table) = &h.table {
