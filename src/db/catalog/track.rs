@@ -15,6 +15,33 @@ use super::{read_objects, Catalog, Names, Only, Options};
 use crate::db::session::Session;
 use crate::error::Result;
 
+/// `f` with every prepared statement run on a generic plan, made once:
+/// the same reads run twice a migration with other oids, and by default
+/// the server plans a statement with parameters afresh at each execution
+/// (a custom plan) as long as that looks cheaper, which for these catalog
+/// queries it always does. Set as a query, not a script (which would make
+/// a session that keeps prepared statements ask whether they are still
+/// there); the setting is put back as it was, and a rollback puts it back
+/// too.
+fn generic_plans<T>(conn: &mut dyn Session, f: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
+    let fail = |e| crate::db::query_error("read the schema", e);
+    let was = conn
+        .query(
+            "SELECT pg_catalog.current_setting('plan_cache_mode'), \
+                    pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false)",
+            &[],
+        )
+        .map_err(fail)?
+        .text(0, 0)
+        .unwrap_or_else(|| "auto".to_string());
+    let out = f(conn);
+    let back = conn.query("SELECT pg_catalog.set_config('plan_cache_mode', $1, false)", &[&was]);
+    // A read that failed keeps its own error (the transaction's rollback resets the setting).
+    let value = out?;
+    back.map_err(fail)?;
+    Ok(value)
+}
+
 pub struct Tracked {
     options: Options,
     catalog: Catalog,
@@ -66,13 +93,19 @@ impl Tracked {
 
     /// What the current transaction has changed so far, read now.
     pub fn changed(&self, conn: &mut dyn Session) -> Result<Change> {
-        let only = touched::changed(conn)?;
-        self.read_again(conn, only)
+        generic_plans(conn, |conn| {
+            let only = touched::changed(conn)?;
+            self.read_objects_now(conn, only)
+        })
     }
 
     /// The objects `only`, and those whose text a rename among them
     /// changes, as they are now.
-    pub fn read_again(&self, conn: &mut dyn Session, mut only: Only) -> Result<Change> {
+    pub fn read_again(&self, conn: &mut dyn Session, only: Only) -> Result<Change> {
+        generic_plans(conn, |conn| self.read_objects_now(conn, only))
+    }
+
+    fn read_objects_now(&self, conn: &mut dyn Session, mut only: Only) -> Result<Change> {
         let mut now = touched::names(conn, Some(&only))?;
         let schemas: BTreeSet<u32> = now
             .iter()
@@ -158,5 +191,49 @@ impl Tracked {
             functions: both('p', &only.functions),
             types: both('t', &only.types),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::fake::{server_error, Fake};
+    use crate::db::pq::Rows;
+
+    fn fake() -> Fake {
+        Fake::default()
+            .answering("current_setting('plan_cache_mode')", |_| {
+                Ok(Rows::owned(vec![vec![Some(b"force_custom_plan".to_vec()), None]]))
+            })
+            .answering("set_config('plan_cache_mode', $1", |p| {
+                assert_eq!(p, ["force_custom_plan"], "put back as it was");
+                Ok(Rows::owned(vec![vec![None]]))
+            })
+    }
+
+    #[test]
+    fn the_plan_setting_is_put_back_as_it_was() {
+        let mut conn = fake();
+        let out =
+            generic_plans(&mut conn, |conn| conn.query("SELECT 1", &[]).map_err(|e| crate::db::query_error("x", e)));
+        assert!(out.is_err(), "the fake has no answer to SELECT 1");
+        assert_eq!(conn.sent_containing("set_config('plan_cache_mode', $1"), 1, "{:?}", conn.sent);
+        assert_eq!(generic_plans(&mut fake(), |_| Ok(7)).ok(), Some(7));
+    }
+
+    #[test]
+    fn a_failed_read_keeps_its_own_error() {
+        let mut conn = Fake::default()
+            .answering("current_setting('plan_cache_mode')", |_| {
+                Ok(Rows::owned(vec![vec![Some(b"auto".to_vec()), None]]))
+            })
+            .answering("set_config('plan_cache_mode', $1", |_| {
+                Err(server_error("25P02", "current transaction is aborted", None))
+            });
+        let e = generic_plans(&mut conn, |_| -> Result<()> {
+            Err(crate::error::Error::new(crate::error::Kind::Internal, "the read failed"))
+        })
+        .unwrap_err();
+        assert_eq!(e.kind, crate::error::Kind::Internal);
     }
 }
