@@ -444,9 +444,20 @@ pub fn run(
         done.iter().for_each(on_step);
     }
     // A migration of this run may have granted `public` to the API roles.
-    ledger::protect(conn, history.ledger, options.exposure)?;
+    if let Err(mut e) = ledger::protect(conn, history.ledger, options.exposure) {
+        // Every step is committed: the error says so, and how to finish.
+        e.details.push(done_so_far(&done));
+        e.details.push(UNPROTECTED.into());
+        e.done_before = Some(done.iter().map(StepReport::done).collect());
+        return Err(e);
+    }
     Ok(done)
 }
+
+/// After a run whose steps all committed, the bookkeeping tables' grants
+/// could not be checked.
+const UNPROTECTED: &str = "  the bookkeeping tables' grants were not checked after it: run the command again \
+     (it checks them before anything else, and has nothing left to apply)";
 
 /// At most this many steps share one round trip.
 const BATCH_STEPS: usize = 16;
@@ -716,6 +727,41 @@ mod tests {
         assert!(settle(&mut e, &reconnect, TABLE, &prepared("20250101000000_a"), old).is_none());
         assert!(matches!(e.kind, Kind::OutcomeUnknown { pid: Some(4242), .. }), "{:?}", e.kind);
         assert!(e.hint.as_deref().unwrap_or_default().contains("status"), "{:?}", e.hint);
+    }
+
+    #[test]
+    fn a_connection_lost_after_the_last_step_says_every_step_is_applied() {
+        let folder = Folder::new("protect", &["20250101000000", "20250102000000"]);
+        let source = crate::source::load(&folder.0).unwrap();
+        let history = History { current_schema: Some("public".into()), ..History::default() };
+        let steps = [Step::Apply("20250101000000".into()), Step::Apply("20250102000000".into())];
+        let ok = Answer { script: Script { completed: 1, ..Script::default() }, ..Answer::default() };
+        // Set-up, both migrations in one text, then the grants' check after the run is cut off.
+        let cut = Answer {
+            script: Script { completed: 0, error: Some(lost_connection()), ..Script::default() },
+            then: Some(TxStatus::Unknown),
+            notices: Vec::new(),
+        };
+        let mut conn = Fake::default()
+            .answering("pg_trigger", |_| Ok(Rows::owned(Vec::new())))
+            .then(ok.clone())
+            .then(ok)
+            .then_completes()
+            .then(cut);
+        let reconnect = || -> Result<Box<dyn Session>> { panic!("nothing to settle") };
+        let options = Options {
+            single_transaction: false,
+            who: "me".into(),
+            settle_timeout: Duration::from_secs(60),
+            exposure: Exposure { roles: &["anon"], schemas: &["public"] },
+            durable_each: false,
+            watch: None,
+        };
+        let e = run(&mut conn, &reconnect, &steps, &source, &history, &options, &mut |_| {}).err().unwrap();
+        assert!(matches!(e.kind, Kind::ConnectionLost(_)), "{:?}", e.kind);
+        let done: Vec<&str> = e.done_before.iter().flatten().map(|d| d.version.as_str()).collect();
+        assert_eq!(done, ["20250101000000", "20250102000000"], "{:#?}", conn.sent);
+        assert!(conn.sent.last().is_some_and(|s| s.contains("REVOKE")), "{:#?}", conn.sent);
     }
 
     #[test]

@@ -23,8 +23,9 @@ type Query = Box<dyn FnMut(&[&str]) -> Result<Rows, PgError>>;
 pub struct Fake {
     /// Every script and query, in the order sent.
     pub sent: Vec<String>,
-    /// Answers to the next scripts; when none is left, every statement completes.
-    pub answers: VecDeque<Answer>,
+    /// Answers to the next scripts (None: every statement completes, as
+    /// when none is left).
+    answers: VecDeque<Option<Answer>>,
     /// Answers to queries, the first whose piece the SQL contains.
     queries: Vec<(&'static str, Query)>,
     pub tx: TxStatus,
@@ -50,7 +51,13 @@ impl Default for Fake {
 impl Fake {
     /// The next script is answered so.
     pub fn then(mut self, answer: Answer) -> Fake {
-        self.answers.push_back(answer);
+        self.answers.push_back(Some(answer));
+        self
+    }
+
+    /// The next script runs to its end, whatever it is.
+    pub fn then_completes(mut self) -> Fake {
+        self.answers.push_back(None);
         self
     }
 
@@ -109,7 +116,11 @@ impl Session for Fake {
             self.tx = TxStatus::Idle;
             return Script { completed: 1, ..Script::default() };
         }
-        let answer = self.answers.pop_front().unwrap_or_else(|| Answer { script: completes(sql), ..Answer::default() });
+        let answer = self
+            .answers
+            .pop_front()
+            .flatten()
+            .unwrap_or_else(|| Answer { script: completes(sql), ..Answer::default() });
         if let Some(tx) = answer.then {
             self.tx = tx;
         }
