@@ -86,8 +86,13 @@ def main():
                 root = Path(tmp) / f"p{n}"
                 project(root, n)
                 bins = [("new", args.new)] + ([("old", args.old)] if args.old and n <= args.old_max else [])
+                # Interleaved, each round in the other order: the machine's drift falls on both.
+                by_label = {label: [] for label, _ in bins}
+                for r in range(args.rounds):
+                    for label, binary in (bins if r % 2 == 0 else bins[::-1]):
+                        by_label[label].append(one(binary, server, root, f"verify_{label}_{n}_{r}", env))
                 for label, binary in bins:
-                    runs = [one(binary, server, root, f"verify_{label}_{n}_{r}", env) for r in range(args.rounds)]
+                    runs = by_label[label]
                     ms = lambda step, i: statistics.median(r[step][i] for r in runs) / n * 1000  # noqa: E731
                     (aw, at, as_), (vw, vt, vs) = [[ms(step, i) for i in range(3)] for step in range(2)]
                     print(f"N={n} {label} (load {os.getloadavg()[0]:.1f}), ms/migration: "

@@ -749,14 +749,7 @@ mod tests {
             .then_completes()
             .then(cut);
         let reconnect = || -> Result<Box<dyn Session>> { panic!("nothing to settle") };
-        let options = Options {
-            single_transaction: false,
-            who: "me".into(),
-            settle_timeout: Duration::from_secs(60),
-            exposure: Exposure { roles: &["anon"], schemas: &["public"] },
-            durable_each: false,
-            watch: None,
-        };
+        let options = options(false);
         let e = run(&mut conn, &reconnect, &steps, &source, &history, &options, &mut |_| {}).err().unwrap();
         assert!(matches!(e.kind, Kind::ConnectionLost(_)), "{:?}", e.kind);
         let done: Vec<&str> = e.done_before.iter().flatten().map(|d| d.version.as_str()).collect();
@@ -764,16 +757,20 @@ mod tests {
         assert!(conn.sent.last().is_some_and(|s| s.contains("REVOKE")), "{:#?}", conn.sent);
     }
 
-    #[test]
-    fn only_the_last_step_of_a_run_waits_for_the_disk() {
-        let options = |durable_each| Options {
+    /// A run's options as the tests use them: API roles, a minute to settle.
+    fn options(durable_each: bool) -> Options {
+        Options {
             single_transaction: false,
             who: "me".into(),
-            settle_timeout: Duration::ZERO,
+            settle_timeout: Duration::from_secs(60),
             exposure: Exposure { roles: &["anon"], schemas: &["public"] },
             durable_each,
             watch: None,
-        };
+        }
+    }
+
+    #[test]
+    fn only_the_last_step_of_a_run_waits_for_the_disk() {
         assert_eq!((0..3).map(|i| durable(&options(false), i, 3)).collect::<Vec<_>>(), [false, false, true]);
         assert!((0..3).all(|i| durable(&options(true), i, 3)));
     }
@@ -818,14 +815,7 @@ mod tests {
         let checks = Rc::new(Cell::new(0));
         let c = checks.clone();
         let reconnect = move || Ok(server(1, true, c.clone()));
-        let options = Options {
-            single_transaction: false,
-            who: "me".into(),
-            settle_timeout: Duration::from_secs(60),
-            exposure: Exposure { roles: &["anon"], schemas: &["public"] },
-            durable_each: false,
-            watch: None,
-        };
+        let options = options(false);
         let mut seen = Vec::new();
         let e = run(&mut conn, &reconnect, &steps, &source, &history, &options, &mut |s| seen.push(s.version.clone()))
             .err()
