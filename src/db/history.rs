@@ -106,7 +106,9 @@ impl History {
 /// up only where we have it; where a schema is there without it (NULL and
 /// false are told apart), [`PROBE_SCANNING`] says what is there. Its last
 /// column is [`foreign::MAYBE_HISTORIES`]: asked here, the catalog scan of
-/// other tools' histories costs a new session no query of its own.
+/// other tools' histories costs a new session no query of its own. The one
+/// after it says whether `cargo_migrate.partial` has ever held a row (an
+/// empty table has no page): when not, it is not read.
 static PROBE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "\
@@ -122,7 +124,8 @@ SELECT (SELECT pg_catalog.quote_ident(s) FROM pg_catalog.unnest(pg_catalog.curre
        u.supabase, \
        CASE WHEN u.supabase THEN pg_catalog.to_regclass('supabase_migrations.schema_migrations') IS NOT NULL END, \
        pg_catalog.pg_is_in_recovery(), \
-       {}::text \
+       {}::text, \
+       CASE WHEN u.ours THEN pg_catalog.pg_relation_size(pg_catalog.to_regclass('cargo_migrate.partial')) > 0 END \
   FROM (SELECT pg_catalog.has_schema_privilege(pg_catalog.to_regnamespace('cargo_migrate'), 'USAGE') AS ours, \
                pg_catalog.has_schema_privilege(pg_catalog.to_regnamespace('supabase_migrations'), 'USAGE') AS supabase) u",
         foreign::MAYBE_HISTORIES
@@ -186,6 +189,8 @@ pub fn read(conn: &mut dyn Session, facts: bool, ledger: Ledger) -> Result<Histo
     );
     let (diesel_schema, current_schema, standby) = (probe.text(0, 0), probe.text(0, 1), probe.bool(0, 9));
     let maybe_histories = probe.text(0, 10).map(|t| foreign::oids(&t));
+    // False only where the table is there and has no page; None: not known, so read.
+    let partial_rows = probe.bool(0, 11);
     // NULL without USAGE on our schema: then it cannot be read.
     let companion_readable = probe.bool(0, 5).unwrap_or(false);
     drop(probe);
@@ -250,7 +255,7 @@ pub fn read(conn: &mut dyn Session, facts: bool, ledger: Ledger) -> Result<Histo
             h.applied.sort_unstable_by(|a, b| a.version.cmp(&b.version));
         }
     }
-    if h.has_partial_table && h.companion_readable {
+    if h.has_partial_table && h.companion_readable && partial_rows != Some(false) {
         let rows = conn
             .query(&format!("SELECT version::text, statements_done, statements_total FROM {PARTIAL}"), &[])
             .map_err(err)?;
