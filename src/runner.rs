@@ -445,7 +445,7 @@ pub fn run(
     }
     // A migration of this run may have granted `public` to the API roles.
     if let Err(mut e) = ledger::protect(conn, history.ledger, options.exposure) {
-        // Every step is committed: the error says so, and how to finish.
+        // Every step is committed: the error says so, and what is left undone.
         e.details.push(done_so_far(&done));
         e.details.push(UNPROTECTED.into());
         e.done_before = Some(done.iter().map(StepReport::done).collect());
@@ -455,9 +455,9 @@ pub fn run(
 }
 
 /// After a run whose steps all committed, the bookkeeping tables' grants
-/// could not be checked.
-const UNPROTECTED: &str = "  the bookkeeping tables' grants were not checked after it: run the command again \
-     (it checks them before anything else, and has nothing left to apply)";
+/// could not be checked. (Not "run it again": for `down` that would revert more.)
+const UNPROTECTED: &str = "  the bookkeeping tables' grants were not checked after it (a migration may have granted \
+     them to the API's roles): the next `up`, `down` or `redo` checks them before anything else";
 
 /// At most this many steps share one round trip.
 const BATCH_STEPS: usize = 16;
