@@ -300,7 +300,7 @@ pub fn detect(conn: &mut Conn) -> Result<Vec<Found>> {
     let rows = conn
         .query(&format!("SELECT {MAYBE_HISTORIES}::text"), &[])
         .map_err(|e| query_error("look for other tools' histories", e))?;
-    let maybe = oids(&rows.text(0, 0).unwrap_or_default());
+    let maybe = super::oids::parse(&rows.text(0, 0).unwrap_or_default());
     drop(rows);
     detect_among(conn, &maybe)
 }
@@ -311,8 +311,9 @@ pub fn detect_among(conn: &mut Conn, maybe: &[u32]) -> Result<Vec<Found>> {
     if maybe.is_empty() {
         return Ok(Vec::new());
     }
-    let list = format!("{{{}}}", maybe.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
-    let rows = conn.query(CANDIDATES, &[&list]).map_err(|e| query_error("look for other tools' histories", e))?;
+    let rows = conn
+        .query(CANDIDATES, &[&super::oids::array(maybe)])
+        .map_err(|e| query_error("look for other tools' histories", e))?;
     let mut found = Vec::new();
     for i in 0..rows.len {
         let (Some(schema), Some(table), Some(columns)) = (rows.text(i, 0), rows.text(i, 1), rows.text(i, 2)) else {
@@ -323,11 +324,6 @@ pub fn detect_among(conn: &mut Conn, maybe: &[u32]) -> Result<Vec<Found>> {
         }
     }
     Ok(found)
-}
-
-/// The oids of an `oid[]` in PostgreSQL's text form (`{1,2}`). Pure.
-pub fn oids(text: &str) -> Vec<u32> {
-    text.trim_matches(|c| c == '{' || c == '}').split(',').filter_map(|o| o.trim().parse().ok()).collect()
 }
 
 /// Whose history a table is, from its schema, name and `col:type` list. Pure.
@@ -417,13 +413,6 @@ mod tests {
         for d in KNOWN {
             assert!(MAYBE_HISTORIES.contains(&format!("'{}'", d.table)), "{} is not looked for", d.table);
         }
-    }
-
-    #[test]
-    fn oid_arrays_are_read_from_their_text() {
-        assert_eq!(oids("{}"), Vec::<u32>::new());
-        assert_eq!(oids("{16385}"), vec![16385]);
-        assert_eq!(oids("{16385,4294967295}"), vec![16385, u32::MAX]);
     }
 
     #[test]

@@ -104,11 +104,11 @@ impl History {
 /// about 2 ms of planning, these about 0.3. `to_regclass('schema.t')` fails
 /// outright on a schema we have no USAGE on, so a schema's tables are looked
 /// up only where we have it; where a schema is there without it (NULL and
-/// false are told apart), [`PROBE_SCANNING`] says what is there. Its last
-/// column is [`foreign::MAYBE_HISTORIES`]: asked here, the catalog scan of
-/// other tools' histories costs a new session no query of its own. The one
-/// after it says whether `cargo_migrate.partial` has ever held a row (an
-/// empty table has no page): when not, it is not read.
+/// false are told apart), [`PROBE_SCANNING`] says what is there. Column 10
+/// is [`foreign::MAYBE_HISTORIES`]: asked here, the catalog scan of other
+/// tools' histories costs a new session no query of its own. Column 11 says
+/// whether `cargo_migrate.partial` has ever held a row (an empty table has
+/// no page): when not, it is not read.
 static PROBE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "\
@@ -188,7 +188,7 @@ pub fn read(conn: &mut dyn Session, facts: bool, ledger: Ledger) -> Result<Histo
         probe.bool(0, 8),
     );
     let (diesel_schema, current_schema, standby) = (probe.text(0, 0), probe.text(0, 1), probe.bool(0, 9));
-    let maybe_histories = probe.text(0, 10).map(|t| foreign::oids(&t));
+    let maybe_histories = probe.text(0, 10).map(|t| super::oids::parse(&t));
     // False only where the table is there and has no page; None: not known, so read.
     let partial_rows = probe.bool(0, 11);
     // NULL without USAGE on our schema: then it cannot be read.

@@ -23,6 +23,7 @@ pub mod history;
 pub mod ledger;
 pub mod lock;
 mod lock_sql;
+pub mod oids;
 pub mod pq;
 pub mod print_schema;
 pub mod rehearse;

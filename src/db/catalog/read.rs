@@ -162,7 +162,7 @@ impl Reader<'_> {
 
     fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
         // $1 the managed schemas, $2–$4 the relations, functions and types to read.
-        let oids = |class: Class| self.only.map_or_else(|| "{}".to_string(), |o| oid_array(class.of(o)));
+        let oids = |class: Class| self.only.map_or_else(|| "{}".to_string(), |o| crate::db::oids::array(class.of(o)));
         let (rels, funcs, types) = (oids(Class::Relations), oids(Class::Functions), oids(Class::Types));
         let params = [self.managed.as_str(), &rels, &funcs, &types];
         let rows: Rows = self
@@ -218,12 +218,6 @@ fn array_literal(names: &[String]) -> String {
 /// The types of the reader's parameters: `text[]` and `oid[]`.
 const TEXT_ARRAY: u32 = 1009;
 pub(super) const OID_ARRAY: u32 = 1028;
-
-/// An oid[] literal.
-fn oid_array(oids: &BTreeSet<u32>) -> String {
-    let list: Vec<String> = oids.iter().map(u32::to_string).collect();
-    format!("{{{}}}", list.join(","))
-}
 
 fn read_all(r: &mut Reader) -> Result<Catalog> {
     let mut cat = Catalog::default();

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::read::OID_ARRAY;
 use super::Only;
+use crate::db::oids::array;
 use crate::db::query_error;
 use crate::db::session::Session;
 use crate::error::Result;
@@ -129,7 +130,7 @@ pub fn dependents(conn: &mut dyn Session, these: &Only) -> Result<Only> {
         refs("pg_proc", 2),
         refs("pg_type", 3)
     );
-    select(conn, &owners(&owned), &[&list(&these.relations), &list(&these.functions), &list(&these.types)])
+    select(conn, &owners(&owned), &[&array(&these.relations), &array(&these.functions), &array(&these.types)])
 }
 
 /// Every relation, function and type in the schemas `oids`.
@@ -141,7 +142,7 @@ pub fn in_schemas(conn: &mut dyn Session, oids: &BTreeSet<u32>) -> Result<Only> 
          UNION SELECT 'p', p.oid FROM pg_catalog.pg_proc p WHERE p.pronamespace = ANY($1) \
          UNION SELECT 't', t.oid FROM pg_catalog.pg_type t WHERE t.typnamespace = ANY($1) \
            AND t.typtype IN ('e', 'd')",
-        &[&list(oids)],
+        &[&array(oids)],
     )
 }
 
@@ -154,7 +155,7 @@ pub fn names(conn: &mut dyn Session, these: Option<&Only>) -> Result<BTreeMap<Oi
         None => format!("{column} >= 16384"),
         Some(_) => format!("{column} = ANY(${param})"),
     };
-    let lists = these.map(|o| [list(&o.relations), list(&o.functions), list(&o.types)]);
+    let lists = these.map(|o| [array(&o.relations), array(&o.functions), array(&o.types)]);
     let params: Vec<&str> = lists.iter().flatten().map(String::as_str).collect();
     let sql = format!(
         "SELECT 'r', c.oid::text, c.oid::pg_catalog.regclass::text FROM pg_catalog.pg_class c \
@@ -198,10 +199,4 @@ fn select(conn: &mut dyn Session, sql: &str, params: &[&str]) -> Result<Only> {
         };
     }
     Ok(out)
-}
-
-/// An oid[] literal's text.
-fn list(oids: &BTreeSet<u32>) -> String {
-    let l: Vec<String> = oids.iter().map(u32::to_string).collect();
-    format!("{{{}}}", l.join(","))
 }
