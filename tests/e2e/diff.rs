@@ -123,6 +123,12 @@ fn diff_writes_the_migration_to_the_declared_schema_and_back() {
     assert_eq!(db.query("SELECT to_regclass('old_stuff') IS NULL"), "t");
     assert_eq!(db.query("SELECT count(*) FROM pg_publication_tables WHERE pubname = 'book_feed'"), "1");
     assert_eq!(db.query("SELECT relpersistence FROM pg_class WHERE relname = 'scratchpad'"), "u");
+    // Comments are read from the catalog on both sides: the changed one and the new column's.
+    assert_eq!(db.query("SELECT obj_description('authors'::regclass, 'pg_class')"), "who writes books");
+    assert_eq!(
+        db.query("SELECT col_description('books'::regclass, (SELECT attnum FROM pg_attribute WHERE attrelid = 'books'::regclass AND attname = 'title'))"),
+        "as printed"
+    );
     // Now the migrations make the declared schema: nothing to change, nothing written.
     let j = p.cargo_migrate_json(&[&["diff", "again"], &scratch[..]].concat()).ok().json();
     assert_eq!(j["changes"], false, "{j}");

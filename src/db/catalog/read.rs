@@ -76,6 +76,19 @@ fn owner(column: &str) -> String {
     format!("pg_catalog.quote_ident(pg_catalog.pg_get_userbyid({column}))")
 }
 
+/// The comment on object `oid` of catalog `catalog` (`objsubid` 0 for the
+/// object itself, a column's number for a column), as `obj_description` and
+/// `col_description` give it. Written out rather than called: those are SQL
+/// functions, whose body the server plans again at every execution of the
+/// statement that calls them (before PostgreSQL 18), which cost verify's
+/// reads more than the rest of their planning.
+fn comment(oid: &str, catalog: &str, objsubid: &str) -> String {
+    format!(
+        "(SELECT dc.description FROM pg_catalog.pg_description dc WHERE dc.objoid = {oid} \
+           AND dc.classoid = 'pg_catalog.{catalog}'::pg_catalog.regclass AND dc.objsubid = {objsubid})"
+    )
+}
+
 /// Read the catalog of the database `conn` is connected to.
 pub fn read(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
     unqualified(conn, |conn| {
@@ -223,21 +236,22 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
     let mut cat = Catalog::default();
 
     for row in r.rows(&format!(
-        "/*4*/SELECT pg_catalog.quote_ident(n.nspname), {}, pg_catalog.obj_description(n.oid, 'pg_namespace'), {} \
+        "/*4*/SELECT pg_catalog.quote_ident(n.nspname), {}, {comment}, {} \
            FROM pg_catalog.pg_namespace n WHERE {} AND {}",
         owner("n.nspowner"),
         acl("n.nspacl", 'n', "n.nspowner"),
         user_ns("n.oid"),
-        not_member("pg_namespace", "n.oid")
+        not_member("pg_namespace", "n.oid"),
+        comment = comment("n.oid", "pg_namespace", "0")
     ))? {
         cat.schemas.insert(text(&row, 0), Schema { owner: text(&row, 1), comment: opt(&row, 2), acl: grants(&row, 3) });
     }
 
-    for row in r.rows(
-        "/*4*/SELECT pg_catalog.quote_ident(e.extname), pg_catalog.quote_ident(n.nspname), e.extversion, \
-                pg_catalog.obj_description(e.oid, 'pg_extension') \
+    for row in r.rows(&format!(
+        "/*4*/SELECT pg_catalog.quote_ident(e.extname), pg_catalog.quote_ident(n.nspname), e.extversion, {} \
            FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace",
-    )? {
+        comment("e.oid", "pg_extension", "0")
+    ))? {
         cat.extensions
             .insert(text(&row, 0), Extension { schema: text(&row, 1), version: text(&row, 2), comment: opt(&row, 3) });
     }
@@ -254,13 +268,14 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
             (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c.conname) || chr(31) \
                     || pg_catalog.pg_get_constraintdef(c.oid), chr(30)) \
                FROM pg_catalog.pg_constraint c WHERE c.contypid = t.oid), \
-            {}, pg_catalog.obj_description(t.oid, 'pg_type') \
+            {}, {comment} \
            FROM pg_catalog.pg_type t \
           WHERE {} AND t.typtype IN ('e', 'c', 'd') AND {} \
             AND (t.typtype <> 'c' OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c'){only}",
         owner("t.typowner"),
         user_ns("t.typnamespace"),
-        not_member("pg_type", "t.oid")
+        not_member("pg_type", "t.oid"),
+        comment = comment("t.oid", "pg_type", "0")
     ))).transpose()?.unwrap_or_default() {
         let kind = match text(&row, 1).as_str() {
             "e" => TypeKind::Enum(list(&row, 2)),
@@ -297,13 +312,14 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
                  ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
               WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid \
                 AND d.deptype = 'a' AND d.refobjsubid > 0 LIMIT 1), \
-            {}, pg_catalog.obj_description(c.oid, 'pg_class'), {} \
+            {}, {comment}, {} \
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid \
           WHERE c.relkind = 'S' AND {} AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d \
                 WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'i'){only}",
         owner("c.relowner"),
         acl("c.relacl", 's', "c.relowner"),
-        rel_ok("c")
+        rel_ok("c"),
+        comment = comment("c.oid", "pg_class", "0")
     ))).transpose()?.unwrap_or_default() {
         let owned_by = opt(&row, 8).map(|o| {
             let (t, c) = o.split_once(US).unwrap_or((&o, ""));
@@ -336,11 +352,12 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
             CASE WHEN NOT c.relispartition THEN (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.regclass::text, \
               chr(30) ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) END, \
             c.relrowsecurity::text, c.relforcerowsecurity::text, pg_catalog.array_to_string(c.reloptions, chr(30)), \
-            {}, pg_catalog.obj_description(c.oid, 'pg_class'), {} \
+            {}, {comment}, {} \
            FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p') AND {}{only}",
         owner("c.relowner"),
         acl("c.relacl", 'r', "c.relowner"),
-        rel_ok("c")
+        rel_ok("c"),
+        comment = comment("c.oid", "pg_class", "0")
     ))).transpose()?.unwrap_or_default() {
         let partition_of = opt(&row, 3).map(|p| (p, text(&row, 4)));
         cat.tables.insert(
@@ -373,7 +390,7 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
             CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::pg_catalog.regcollation::text END, \
             CASE WHEN a.attstorage <> t.typstorage THEN CASE a.attstorage WHEN 'p' THEN 'plain' \
               WHEN 'e' THEN 'external' WHEN 'm' THEN 'main' ELSE 'extended' END END, \
-            a.attislocal::text, pg_catalog.col_description(c.oid, a.attnum), \
+            a.attislocal::text, {comment}, \
             (SELECT pg_catalog.string_agg(CASE WHEN g.grantee = 0 THEN 'PUBLIC' \
                 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END \
                 || chr(31) || g.privilege_type || chr(31) || g.is_grantable::text, chr(30)) \
@@ -383,7 +400,8 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
            LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum \
           WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND {}{only} \
           ORDER BY c.oid, a.attnum",
-                rel_ok("c")
+                rel_ok("c"),
+                comment = comment("c.oid", "pg_class", "a.attnum")
             ))
         })
         .transpose()?
@@ -414,10 +432,11 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
             (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || chr(31) \
                     || pg_catalog.format_type(a.atttypid, a.atttypmod), chr(30) ORDER BY a.attnum) \
                FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), \
-            {}, pg_catalog.obj_description(c.oid, 'pg_class') \
+            {}, {comment} \
            FROM pg_catalog.pg_class c WHERE c.relkind IN ('v', 'm') AND {}{only}",
         owner("c.relowner"),
-        rel_ok("c")
+        rel_ok("c"),
+        comment = comment("c.oid", "pg_class", "0")
     ))
         })
         .transpose()?
@@ -466,11 +485,12 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
     for row in functions.clone().map(|only| r.rows(&format!(
         "/*7*/SELECT p.oid::pg_catalog.regprocedure::text, (p.prokind = 'p')::text, pg_catalog.pg_get_functiondef(p.oid), \
             pg_catalog.pg_get_function_arguments(p.oid), pg_catalog.pg_get_function_result(p.oid), \
-            {}, pg_catalog.obj_description(p.oid, 'pg_proc') \
+            {}, {comment} \
            FROM pg_catalog.pg_proc p WHERE p.prokind IN ('f', 'p', 'w') AND {} AND {}{only}",
         owner("p.proowner"),
         user_ns("p.pronamespace"),
-        not_member("pg_proc", "p.oid")
+        not_member("pg_proc", "p.oid"),
+        comment = comment("p.oid", "pg_proc", "0")
     ))).transpose()?.unwrap_or_default() {
         cat.functions.insert(
             text(&row, 0),
@@ -507,10 +527,11 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
         .map(|only| {
             r.rows(&format!(
         "/*5*/SELECT c.conrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(c.conname), c.contype::text, \
-            pg_catalog.pg_get_constraintdef(c.oid), pg_catalog.obj_description(c.oid, 'pg_constraint') \
+            pg_catalog.pg_get_constraintdef(c.oid), {comment} \
            FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_class r ON r.oid = c.conrelid \
           WHERE c.contype IN ('p', 'u', 'f', 'c', 'x') AND c.conparentid = 0 AND c.conislocal AND {}{only}",
-        rel_ok("r")
+        rel_ok("r"),
+        comment = comment("c.oid", "pg_constraint", "0")
     ))
         })
         .transpose()?
@@ -534,12 +555,13 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
         .map(|only| {
             r.rows(&format!(
                 "/*4*/SELECT i.indexrelid::pg_catalog.regclass::text, i.indrelid::pg_catalog.regclass::text, \
-            pg_catalog.pg_get_indexdef(i.indexrelid), pg_catalog.obj_description(i.indexrelid, 'pg_class') \
+            pg_catalog.pg_get_indexdef(i.indexrelid), {comment} \
            FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class r ON r.oid = i.indrelid \
           WHERE {} AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid \
                 AND c.contype IN ('p', 'u', 'x') AND c.conrelid = i.indrelid) \
             AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid){only}",
-                rel_ok("r")
+                rel_ok("r"),
+                comment = comment("i.indexrelid", "pg_class", "0")
             ))
         })
         .transpose()?
@@ -688,13 +710,14 @@ fn managed_table(r: &str) -> String {
 fn triggers(r: &mut Reader, cat: &mut Catalog, tables: &str) -> Result<()> {
     for row in r.rows(&format!(
         "/*5*/SELECT t.tgrelid::pg_catalog.regclass::text, pg_catalog.quote_ident(t.tgname), \
-            pg_catalog.pg_get_triggerdef(t.oid), t.tgenabled::text, pg_catalog.obj_description(t.oid, 'pg_trigger') \
+            pg_catalog.pg_get_triggerdef(t.oid), t.tgenabled::text, {comment} \
            FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class r ON r.oid = t.tgrelid \
            JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid \
           WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {} \
             AND NOT {}",
         tables,
-        managed_ns("f.pronamespace")
+        managed_ns("f.pronamespace"),
+        comment = comment("t.oid", "pg_trigger", "0")
     ))? {
         let (table, name) = (text(&row, 0), text(&row, 1));
         cat.triggers.insert(
@@ -721,9 +744,10 @@ fn policies(r: &mut Reader, cat: &mut Catalog, tables: &str) -> Result<()> {
                ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o)) END AS name \
                FROM pg_catalog.unnest(p.polroles) o) x), \
             pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), \
-            pg_catalog.obj_description(p.oid, 'pg_policy') \
+            {comment} \
            FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class r ON r.oid = p.polrelid WHERE {}",
-        tables
+        tables,
+        comment = comment("p.oid", "pg_policy", "0")
     ))? {
         let (table, name) = (text(&row, 0), text(&row, 1));
         cat.policies.insert(
