@@ -160,13 +160,27 @@ impl<'a> Root<'a> {
         key.and_then(|k| k.trusted(now, racy)).map_or(Stamp::Racy, Stamp::At)
     }
 
+    /// `path` below the folder, as bytes: the paths here are the folder's
+    /// own joined with names, so a byte prefix is enough (`Path::strip_prefix`
+    /// compares component by component, most of a stamp's own time); any
+    /// other path is stamped whole.
+    #[cfg(unix)]
+    fn relative<'p>(&self, path: &'p Path) -> Option<&'p [u8]> {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = self.dir.as_os_str().as_bytes();
+        let rest = path.as_os_str().as_bytes().strip_prefix(dir)?;
+        if dir.ends_with(b"/") {
+            Some(rest)
+        } else {
+            rest.strip_prefix(b"/")
+        }
+    }
+
     /// The file's key (None: no key on this system).
     #[cfg(unix)]
     fn key(&self, path: &Path) -> std::io::Result<Option<Key>> {
-        use std::os::unix::ffi::OsStrExt;
         use std::os::unix::io::AsRawFd;
-        let relative =
-            path.strip_prefix(self.dir).ok().and_then(|r| std::ffi::CString::new(r.as_os_str().as_bytes()).ok());
+        let relative = self.relative(path).and_then(|r| std::ffi::CString::new(r).ok());
         let (Some(fd), Some(relative)) = (&self.fd, relative) else {
             use std::os::unix::fs::MetadataExt;
             let m = std::fs::metadata(path)?;
@@ -344,6 +358,18 @@ mod tests {
         let outside = root.stamp(&other.path().join("up.sql"), now, Duration::ZERO);
         assert_eq!(inside, Stamp::Absent);
         assert!(matches!(outside, Stamp::At(k) if k.size == 10), "{outside:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_below_the_folder_is_looked_up_from_it_and_no_other() {
+        let (dir, slash) = (Path::new("/p/migrations"), Path::new("/p/migrations/"));
+        let up = Path::new("/p/migrations/1_a/up.sql");
+        assert_eq!(Root { dir, fd: None }.relative(up), Some(&b"1_a/up.sql"[..]));
+        assert_eq!(Root { dir: slash, fd: None }.relative(up), Some(&b"1_a/up.sql"[..]));
+        // A sibling whose name starts with the folder's is not below it.
+        assert_eq!(Root { dir, fd: None }.relative(Path::new("/p/migrations2/1_a/up.sql")), None);
+        assert_eq!(Root { dir, fd: None }.relative(Path::new("/q/1_a/up.sql")), None);
     }
 
     #[test]
