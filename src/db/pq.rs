@@ -511,6 +511,22 @@ impl Conn {
         self.prepared.get_or_insert_with(Default::default);
     }
 
+    /// Drop every statement this session keeps prepared, so that each is
+    /// planned again, for the catalog as it is now, at its next use. A
+    /// generic plan keeps the choices made for the tables' sizes when it was
+    /// made (a catalog table that was small is scanned whole, not looked up
+    /// by index), and nothing makes it again while the tables grow. Outside
+    /// a transaction: DEALLOCATE ALL drops the session's every prepared
+    /// statement, so it is for a session that keeps only its own (verify's).
+    pub fn prepare_afresh(&mut self) -> Result<(), PgError> {
+        if self.prepared.as_ref().is_some_and(|p| !p.is_empty()) {
+            self.query_typed("DEALLOCATE ALL", &[], &[])?;
+            self.prepared = Some(Default::default());
+            self.unsure = false;
+        }
+        Ok(())
+    }
+
     /// A statement that runs again with other parameters, of the types
     /// `types` (oids; one per parameter): prepared once when the session
     /// keeps prepared statements, else as [`Conn::query`].

@@ -118,6 +118,32 @@ fn verify_all_goes_on_after_a_migration_outside_a_transaction_and_a_failing_down
     assert!(db.applied().is_empty() && !db.table_exists("public.first"));
 }
 
+/// The trial plans its catalog reads again once the catalog has doubled
+/// since they were planned (a plan made for a small catalog scans it whole):
+/// the reads after that still see what each down forgets, and the debug
+/// build's whole read after every migration agrees with the tracked one.
+#[test]
+fn verify_all_reads_rightly_after_planning_its_reads_again() {
+    let _one = SCRATCH_ON_HARNESS.lock().unwrap_or_else(|e| e.into_inner());
+    let db = Db::new("verify_replan");
+    let p = Project::new(&db);
+    let each = |what: &str| format!("DO $$ BEGIN FOR i IN 1..60 LOOP EXECUTE format({what}, i); END LOOP; END $$;\n");
+    p.migration(
+        "20250101000000_many",
+        &each("'CREATE TABLE many_%s (id int PRIMARY KEY)'"),
+        Some(&each("'DROP TABLE many_%s'")),
+    );
+    p.migration("20250102000000_index", "CREATE INDEX many_1_id ON many_1 (id);\n", Some("SELECT 1;\n"));
+    p.migration(
+        "20250103000000_column",
+        "ALTER TABLE many_2 ADD COLUMN note text;\n",
+        Some("ALTER TABLE many_2 DROP COLUMN note;\n"),
+    );
+    let j = p.cargo_migrate_json(&["verify", "--all", "--no-lint", "--scratch-url", &db.url]).fails(1).json();
+    let states: Vec<&str> = j["migrations"].as_array().unwrap().iter().map(|m| m["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["reversible", "not_reversible", "reversible"], "{j}");
+}
+
 /// `verify --all` reads the schema whole once, then only what each
 /// migration's transaction changed: every class of object a down can forget
 /// (or a rename can change the text of) is still caught. The test binary is a

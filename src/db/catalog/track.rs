@@ -74,6 +74,12 @@ impl Tracked {
         Ok(Tracked { options, catalog, names })
     }
 
+    /// How many relations, functions, types and schemas it knows: how large
+    /// the catalog is.
+    pub fn known(&self) -> usize {
+        self.names.len()
+    }
+
     /// Debug builds (the tests' binary) prove the tracking: the tracked
     /// catalog must be what a whole read gives, at every step.
     #[cfg(debug_assertions)]
