@@ -15,7 +15,8 @@ use super::{read_objects, Catalog, Names, Only, Options};
 use crate::db::session::Session;
 use crate::error::Result;
 
-/// `f` with every prepared statement run on a generic plan, made once:
+/// `f` with every prepared statement run on a generic plan, made once (and
+/// again when verify drops them as the catalog grows, `Conn::prepare_afresh`):
 /// the same reads run twice a migration with other oids, and by default
 /// the server plans a statement with parameters afresh at each execution
 /// (a custom plan) as long as that looks cheaper, which for these catalog
