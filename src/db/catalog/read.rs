@@ -113,7 +113,12 @@ pub fn read(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
 /// indexes, triggers and policies), and every schema, extension,
 /// publication, event trigger and default privilege (few, read whole).
 pub fn read_objects(conn: &mut dyn Session, options: &Options, only: Option<&Only>) -> Result<Catalog> {
-    unqualified(conn, |conn| read_all(&mut Reader { conn, managed: array_literal(&options.managed), only }))
+    unqualified(conn, |conn| read_objects_as_is(conn, options, only))
+}
+
+/// [`read_objects`] on a session whose `search_path` the caller has emptied.
+pub(super) fn read_objects_as_is(conn: &mut dyn Session, options: &Options, only: Option<&Only>) -> Result<Catalog> {
+    read_all(&mut Reader { conn, managed: array_literal(&options.managed), only })
 }
 
 /// `f` with an empty search_path, so that every name comes out schema-qualified.

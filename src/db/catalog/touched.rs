@@ -96,12 +96,17 @@ pub fn changed(conn: &mut dyn Session) -> Result<Only> {
         written("pg_enum", "pg_type", "enumtypid"),
         // What it dropped or altered (the rows gone), commented on (a comment
         // locks its object), made an extension's member or not: the locks.
+        // Not a relation's weakest three, which reading and writing its rows
+        // take (the history's tables, a migration's INSERT): no DDL changes
+        // a relation under them, and one that makes a view or a foreign key
+        // writes rows of its own.
         // Not pg_depend's nor pg_description's rows, the two largest
         // catalogs: what they gain comes with a lock or a row above.
         "SELECT CASE l.locktype WHEN 'relation' THEN 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid \
                   ELSE l.classid END, \
                 CASE l.locktype WHEN 'relation' THEN l.relation ELSE l.objid END \
            FROM pg_catalog.pg_locks l WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype IN ('relation', 'object') \
+            AND NOT (l.locktype = 'relation' AND l.mode IN ('AccessShareLock', 'RowShareLock', 'RowExclusiveLock')) \
             AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())"
             .to_string(),
     ];
@@ -110,9 +115,10 @@ pub fn changed(conn: &mut dyn Session) -> Result<Only> {
     let mut found = select(conn, &owners(&owned), &[])?;
     if found.types.remove(&0) {
         // A domain's constraint went: read every type.
-        found
-            .types
-            .extend(select(conn, "SELECT 't', t.oid FROM pg_catalog.pg_type t WHERE t.typtype = 'd'", &[])?.types);
+        found.types.extend(
+            select(conn, "SELECT 't', t.oid FROM pg_catalog.pg_type t WHERE t.typtype = 'd' AND t.oid >= 16384", &[])?
+                .types,
+        );
     }
     Ok(found)
 }
@@ -149,6 +155,7 @@ pub fn in_schemas(conn: &mut dyn Session, oids: &BTreeSet<u32>) -> Result<Only> 
 /// What each of `these` (and every schema) is called now, as the catalog
 /// keys it; the ones gone are not there. `None`: every relation, function
 /// and type from 16384 up.
+/// The session's `search_path` must be empty (the names come out qualified).
 pub fn names(conn: &mut dyn Session, these: Option<&Only>) -> Result<BTreeMap<Oid, String>> {
     // The oids are parameters $1–$3: one text, planned once where the session keeps it.
     let only = |param: usize, column: &str| match these {
@@ -168,9 +175,8 @@ pub fn names(conn: &mut dyn Session, these: Option<&Only>) -> Result<BTreeMap<Oi
         only(3, "t.oid"),
     );
     let types = [OID_ARRAY; 3];
-    let rows = super::read::unqualified(conn, |conn| {
-        conn.query_again(&sql, &params, &types[..params.len()]).map_err(|e| query_error("read the schema", e))
-    })?;
+    let rows =
+        conn.query_again(&sql, &params, &types[..params.len()]).map_err(|e| query_error("read the schema", e))?;
     let mut out = BTreeMap::new();
     for r in 0..rows.len {
         let (Some(kind), Some(oid), Some(name)) = (rows.text(r, 0), rows.text(r, 1), rows.text(r, 2)) else { continue };

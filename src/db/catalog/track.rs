@@ -10,37 +10,58 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::read::read_objects_as_is;
 use super::touched::{self, Oid};
-use super::{read_objects, Catalog, Names, Only, Options};
+use super::{Catalog, Names, Only, Options};
 use crate::db::session::Session;
 use crate::error::Result;
 
-/// `f` with every prepared statement run on a generic plan, made once (and
-/// again when verify drops them as the catalog grows, `Conn::prepare_afresh`):
-/// the same reads run twice a migration with other oids, and by default
-/// the server plans a statement with parameters afresh at each execution
-/// (a custom plan) as long as that looks cheaper, which for these catalog
-/// queries it always does. Set as a query, not a script (which would make
-/// a session that keeps prepared statements ask whether they are still
-/// there); the setting is put back as it was, and a rollback puts it back
-/// too.
-fn generic_plans<T>(conn: &mut dyn Session, f: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
+/// `f` with the session set for reading the catalog, in one round trip
+/// each way (verify reads twice a migration):
+/// - an empty `search_path`, so that every name comes out schema-qualified;
+/// - every prepared statement on a generic plan, made once (and again when
+///   verify drops them as the catalog grows, `Conn::prepare_afresh`): the
+///   same reads run twice a migration with other oids, and by default the
+///   server plans a statement with parameters afresh at each execution (a
+///   custom plan) as long as that looks cheaper, which for these catalog
+///   queries it always does.
+///
+/// Both are put back as they were, and a rollback puts them back too. Queries, not
+/// scripts (which would make a session that keeps prepared statements ask
+/// whether they are still there).
+fn reading<T>(conn: &mut dyn Session, f: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
     let fail = |e| crate::db::query_error("read the schema", e);
     let was = conn
         .query(
-            "SELECT pg_catalog.current_setting('plan_cache_mode'), \
-                    pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false)",
+            "SELECT pg_catalog.current_setting('plan_cache_mode'), pg_catalog.current_setting('search_path'), \
+                    pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false), \
+                    pg_catalog.set_config('search_path', '', false)",
             &[],
         )
-        .map_err(fail)?
-        .text(0, 0)
-        .unwrap_or_else(|| "auto".to_string());
+        .map_err(fail)?;
+    let plans = was.text(0, 0).unwrap_or_else(|| "auto".to_string());
+    let path = was.text(0, 1).unwrap_or_default();
+    drop(was);
     let out = f(conn);
-    let back = conn.query("SELECT pg_catalog.set_config('plan_cache_mode', $1, false)", &[&was]);
-    // A read that failed keeps its own error (the transaction's rollback resets the setting).
+    let back = conn.query(
+        "SELECT pg_catalog.set_config('plan_cache_mode', $1, false), pg_catalog.set_config('search_path', $2, false)",
+        &[&plans, &path],
+    );
+    // A read that failed keeps its own error (the transaction's rollback resets the settings).
     let value = out?;
     back.map_err(fail)?;
     Ok(value)
+}
+
+/// Of `only`, the objects `now` names (those that exist).
+fn present(only: &Only, now: &BTreeMap<Oid, String>) -> Only {
+    let there =
+        |kind: char, oids: &BTreeSet<u32>| oids.iter().filter(|o| now.contains_key(&(kind, **o))).copied().collect();
+    Only {
+        relations: there('r', &only.relations),
+        functions: there('p', &only.functions),
+        types: there('t', &only.types),
+    }
 }
 
 pub struct Tracked {
@@ -70,8 +91,8 @@ impl Change {
 impl Tracked {
     /// The whole catalog, read now.
     pub fn read(conn: &mut dyn Session, options: Options) -> Result<Tracked> {
-        let catalog = read_objects(conn, &options, None)?;
-        let names = touched::names(conn, None)?;
+        let (catalog, names) =
+            reading(conn, |conn| Ok((read_objects_as_is(conn, &options, None)?, touched::names(conn, None)?)))?;
         Ok(Tracked { options, catalog, names })
     }
 
@@ -85,7 +106,7 @@ impl Tracked {
     /// catalog must be what a whole read gives, at every step.
     #[cfg(debug_assertions)]
     pub fn check(&self, conn: &mut dyn Session) -> Result<()> {
-        let whole = read_objects(conn, &self.options, None)?.lines();
+        let whole = super::read_objects(conn, &self.options, None)?.lines();
         let mine = self.catalog.lines();
         if whole == mine {
             return Ok(());
@@ -100,7 +121,7 @@ impl Tracked {
 
     /// What the current transaction has changed so far, read now.
     pub fn changed(&self, conn: &mut dyn Session) -> Result<Change> {
-        generic_plans(conn, |conn| {
+        reading(conn, |conn| {
             let only = touched::changed(conn)?;
             self.read_objects_now(conn, only)
         })
@@ -109,7 +130,7 @@ impl Tracked {
     /// The objects `only`, and those whose text a rename among them
     /// changes, as they are now.
     pub fn read_again(&self, conn: &mut dyn Session, only: Only) -> Result<Change> {
-        generic_plans(conn, |conn| self.read_objects_now(conn, only))
+        reading(conn, |conn| self.read_objects_now(conn, only))
     }
 
     fn read_objects_now(&self, conn: &mut dyn Session, mut only: Only) -> Result<Change> {
@@ -123,12 +144,16 @@ impl Tracked {
             only.extend(touched::in_schemas(conn, &schemas)?);
             now = touched::names(conn, Some(&only))?;
         }
-        let mut part = read_objects(conn, &self.options, Some(&only))?;
+        // An object gone now has no row for any query to find: read only
+        // those still there (after a down that undid its up, often none, and
+        // the classes without any are not asked for). `only` keeps the gone
+        // ones: their names before are part of what is compared.
+        let mut part = read_objects_as_is(conn, &self.options, Some(&present(&only, &now)))?;
         let moved = self.moved(&only, &now, &part);
         if !moved.is_empty() {
             let more = touched::dependents(conn, &moved)?.without(&only);
             if !more.is_empty() {
-                let extra = read_objects(conn, &self.options, Some(&more))?;
+                let extra = read_objects_as_is(conn, &self.options, Some(&more))?;
                 now.extend(touched::names(conn, Some(&more))?);
                 part.replace(&self.names_of(&more, &now), extra);
                 only.extend(more);
@@ -210,37 +235,60 @@ mod tests {
     fn fake() -> Fake {
         Fake::default()
             .answering("current_setting('plan_cache_mode')", |_| {
-                Ok(Rows::owned(vec![vec![Some(b"force_custom_plan".to_vec()), None]]))
+                Ok(Rows::owned(vec![vec![
+                    Some(b"force_custom_plan".to_vec()),
+                    Some(b"app, public".to_vec()),
+                    None,
+                    None,
+                ]]))
             })
             .answering("set_config('plan_cache_mode', $1", |p| {
-                assert_eq!(p, ["force_custom_plan"], "put back as it was");
-                Ok(Rows::owned(vec![vec![None]]))
+                assert_eq!(p, ["force_custom_plan", "app, public"], "put back as they were");
+                Ok(Rows::owned(vec![vec![None, None]]))
             })
     }
 
     #[test]
-    fn the_plan_setting_is_put_back_as_it_was() {
+    fn the_settings_are_put_back_as_they_were() {
         let mut conn = fake();
-        let out =
-            generic_plans(&mut conn, |conn| conn.query("SELECT 1", &[]).map_err(|e| crate::db::query_error("x", e)));
+        let out = reading(&mut conn, |conn| conn.query("SELECT 1", &[]).map_err(|e| crate::db::query_error("x", e)));
         assert!(out.is_err(), "the fake has no answer to SELECT 1");
         assert_eq!(conn.sent_containing("set_config('plan_cache_mode', $1"), 1, "{:?}", conn.sent);
-        assert_eq!(generic_plans(&mut fake(), |_| Ok(7)).ok(), Some(7));
+        assert_eq!(reading(&mut fake(), |_| Ok(7)).ok(), Some(7));
+        let mut conn = fake();
+        reading(&mut conn, |_| Ok(())).unwrap();
+        assert_eq!(conn.sent.len(), 2, "one round trip each way: {:?}", conn.sent);
     }
 
     #[test]
     fn a_failed_read_keeps_its_own_error() {
         let mut conn = Fake::default()
             .answering("current_setting('plan_cache_mode')", |_| {
-                Ok(Rows::owned(vec![vec![Some(b"auto".to_vec()), None]]))
+                Ok(Rows::owned(vec![vec![Some(b"auto".to_vec()), Some(b"public".to_vec()), None, None]]))
             })
             .answering("set_config('plan_cache_mode', $1", |_| {
                 Err(server_error("25P02", "current transaction is aborted", None))
             });
-        let e = generic_plans(&mut conn, |_| -> Result<()> {
+        let e = reading(&mut conn, |_| -> Result<()> {
             Err(crate::error::Error::new(crate::error::Kind::Internal, "the read failed"))
         })
         .unwrap_err();
         assert_eq!(e.kind, crate::error::Kind::Internal);
+    }
+
+    #[test]
+    fn only_what_is_there_is_read() {
+        let only = Only {
+            relations: [10, 11].into_iter().collect(),
+            functions: [20].into_iter().collect(),
+            types: [30, 31].into_iter().collect(),
+        };
+        // 11 and 30 are gone; the kind counts (20 is not a relation).
+        let now: BTreeMap<Oid, String> =
+            [(('r', 10), "a".to_string()), (('r', 20), "b".into()), (('t', 31), "c".into())].into_iter().collect();
+        let p = present(&only, &now);
+        assert_eq!(p.relations, [10].into_iter().collect());
+        assert!(p.functions.is_empty());
+        assert_eq!(p.types, [31].into_iter().collect());
     }
 }
