@@ -322,6 +322,32 @@ unsafe fn mark(res: *const ffi::PGresult) -> Option<Option<String>> {
 }
 
 /// A text for libpq, or the error saying where its NUL is.
+/// Whether a script may drop this session's prepared statements: it says
+/// `DEALLOCATE`, or `DISCARD` other than `DISCARD TEMP`, `PLANS` or
+/// `SEQUENCES` (which the runner's own session reset sends after every
+/// migration), anywhere, comments and strings included (a function the script
+/// makes may run it). Asking the server costs two round trips a migration in
+/// `verify`; a statement gone anyway (a function from an earlier migration
+/// running `DEALLOCATE ALL`) fails the read with the server's error.
+fn may_forget_prepared(sql: &str) -> bool {
+    let b = sql.as_bytes();
+    let at = |i: usize, word: &str| b.get(i..i + word.len()).is_some_and(|w| w.eq_ignore_ascii_case(word.as_bytes()));
+    (0..b.len()).any(|i| {
+        if at(i, "deallocate") {
+            return true;
+        }
+        if !at(i, "discard") {
+            return false;
+        }
+        let mut j = i + "discard".len();
+        while b.get(j).is_some_and(|c| c.is_ascii_whitespace()) {
+            j += 1;
+        }
+        let harmless = ["temporary", "temp", "plans", "sequences"].iter().any(|w| at(j, w));
+        !harmless
+    })
+}
+
 fn c_text(what: &str, text: &str) -> Result<CString, PgError> {
     CString::new(text).map_err(|_| PgError {
         position: text.find('\0').map(|b| text[..b].chars().count() + 1),
@@ -429,7 +455,7 @@ impl Conn {
     /// error, the COPY streams met. A multi-statement text runs as one
     /// implicit transaction unless it says BEGIN/COMMIT itself.
     pub fn script(&mut self, sql: &str) -> Script {
-        self.unsure = self.prepared.is_some();
+        self.unsure |= self.prepared.is_some() && may_forget_prepared(sql);
         let mut out = Script::default();
         let c = match c_text("the SQL", sql) {
             Ok(c) => c,
@@ -691,6 +717,28 @@ mod tests {
     //! The parts that do not call libpq (these also run under Miri:
     //! `cargo +nightly miri test --lib db::pq`).
     use super::*;
+
+    #[test]
+    fn what_may_drop_the_prepared_statements() {
+        for sql in [
+            "DEALLOCATE ALL;",
+            "create table t (); deallocate prepare s1;",
+            "DISCARD ALL;",
+            "discard\n  all",
+            "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$BEGIN EXECUTE 'DISCARD ALL'; END$$;",
+            "ALTER TABLE t ADD COLUMN discarded_at timestamptz;",
+        ] {
+            assert!(may_forget_prepared(sql), "{sql}");
+        }
+        for sql in [
+            "CREATE TABLE t (id int);",
+            "RESET ALL;\nDISCARD TEMP;\n",
+            "DISCARD TEMPORARY; DISCARD PLANS; DISCARD SEQUENCES;",
+            "",
+        ] {
+            assert!(!may_forget_prepared(sql), "{sql}");
+        }
+    }
 
     fn notice(message: &str) -> Notice {
         Notice { severity: crate::error::Severity::Notice, message: message.into(), detail: None, hint: None }
