@@ -321,12 +321,11 @@ unsafe fn mark(res: *const ffi::PGresult) -> Option<Option<String>> {
     })
 }
 
-/// A text for libpq, or the error saying where its NUL is.
 /// Whether a script may drop this session's prepared statements: it says
-/// `DEALLOCATE`, or `DISCARD` other than `DISCARD TEMP`, `PLANS` or
-/// `SEQUENCES` (which the runner's own session reset sends after every
-/// migration), anywhere, comments and strings included (a function the script
-/// makes may run it). Asking the server costs two round trips a migration in
+/// `DEALLOCATE`, or `DISCARD` other than `DISCARD TEMP` (which the runner's
+/// own session reset sends after every migration), `PLANS` or `SEQUENCES`,
+/// anywhere, comments and strings included (a function the script makes may
+/// run it). Asking the server costs two round trips a migration in
 /// `verify`; a statement gone anyway (a function from an earlier migration
 /// running `DEALLOCATE ALL`) fails the read with the server's error.
 fn may_forget_prepared(sql: &str) -> bool {
@@ -348,6 +347,7 @@ fn may_forget_prepared(sql: &str) -> bool {
     })
 }
 
+/// A text for libpq, or the error saying where its NUL is.
 fn c_text(what: &str, text: &str) -> Result<CString, PgError> {
     CString::new(text).map_err(|_| PgError {
         position: text.find('\0').map(|b| text[..b].chars().count() + 1),

@@ -26,9 +26,9 @@ use crate::error::Result;
 ///   custom plan) as long as that looks cheaper, which for these catalog
 ///   queries it always does.
 ///
-/// Both are put back as they were, and a rollback puts them back too. Queries, not
-/// scripts (which would make a session that keeps prepared statements ask
-/// whether they are still there).
+/// Both are put back as they were, and a rollback puts them back too.
+/// Queries, not scripts (which would make a session that keeps prepared
+/// statements ask whether they are still there).
 fn reading<T>(conn: &mut dyn Session, f: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
     let fail = |e| crate::db::query_error("read the schema", e);
     let was = conn
