@@ -41,11 +41,24 @@ impl Only {
 
     /// What `other` holds that this does not.
     pub fn without(&self, other: &Only) -> Only {
-        Only {
-            relations: self.relations.difference(&other.relations).copied().collect(),
-            functions: self.functions.difference(&other.functions).copied().collect(),
-            types: self.types.difference(&other.types).copied().collect(),
+        self.filtered(|kind, oid| !other.holds(kind, oid))
+    }
+
+    /// Whether it holds `oid` of kind `kind` (`r` a relation, `p` a
+    /// function, `t` a type, as [`touched::Oid`] names them).
+    pub fn holds(&self, kind: char, oid: u32) -> bool {
+        match kind {
+            'r' => self.relations.contains(&oid),
+            'p' => self.functions.contains(&oid),
+            't' => self.types.contains(&oid),
+            _ => false,
         }
+    }
+
+    /// Its objects for which `keep(kind, oid)` holds.
+    pub fn filtered(&self, keep: impl Fn(char, u32) -> bool) -> Only {
+        let of = |kind: char, oids: &BTreeSet<u32>| oids.iter().copied().filter(|o| keep(kind, *o)).collect();
+        Only { relations: of('r', &self.relations), functions: of('p', &self.functions), types: of('t', &self.types) }
     }
 }
 

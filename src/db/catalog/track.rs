@@ -55,13 +55,7 @@ fn reading<T>(conn: &mut dyn Session, f: impl FnOnce(&mut dyn Session) -> Result
 
 /// Of `only`, the objects `now` names (those that exist).
 fn present(only: &Only, now: &BTreeMap<Oid, String>) -> Only {
-    let there =
-        |kind: char, oids: &BTreeSet<u32>| oids.iter().filter(|o| now.contains_key(&(kind, **o))).copied().collect();
-    Only {
-        relations: there('r', &only.relations),
-        functions: there('p', &only.functions),
-        types: there('t', &only.types),
-    }
+    only.filtered(|kind, oid| now.contains_key(&(kind, oid)))
 }
 
 pub struct Tracked {
@@ -175,13 +169,8 @@ impl Tracked {
     /// Take `change` in: the tracked catalog is then the database's as it is.
     pub fn apply(&mut self, change: Change) {
         self.catalog.replace(&change.names, change.part);
-        let gone = |kind: char, oid: u32| match kind {
-            'r' => change.only.relations.contains(&oid),
-            'p' => change.only.functions.contains(&oid),
-            't' => change.only.types.contains(&oid),
-            _ => true,
-        };
-        self.names.retain(|(kind, oid), _| !gone(*kind, *oid));
+        // The schemas' names (`n`) are read whole each time: always replaced.
+        self.names.retain(|(kind, oid), _| matches!(kind, 'r' | 'p' | 't') && !change.only.holds(*kind, *oid));
         self.names.extend(change.now);
     }
 
