@@ -253,3 +253,40 @@ fn verify_all_catches_each_class_a_down_forgets_while_reading_only_what_changed(
         }
     }
 }
+
+/// Up runs again after its down only when the compare of the schema may not
+/// have seen all they did: rows of a table the database had, an object the
+/// catalog leaves out (an aggregate, a collation, an operator). A migration
+/// whose every change compared equal is not run again: a statement only its
+/// session remembers (`PREPARE`) does not make it fail a second time.
+#[test]
+fn verify_all_runs_up_again_only_where_the_compare_cannot_see_all_it_did() {
+    let _one = SCRATCH_ON_HARNESS.lock().unwrap_or_else(|e| e.into_inner());
+    let db = Db::new("verify_up_again");
+    let p = Project::new(&db);
+    // (name, up, down, reversible)
+    let cases: &[(&str, &str, &str, bool)] = &[
+        ("kinds", "CREATE TABLE kinds (id int PRIMARY KEY);\n", "DROP TABLE kinds;\n", true),
+        ("seed_row", "INSERT INTO kinds VALUES (1);\n", "SELECT 1;\n", false),
+        ("seed_row_undone", "INSERT INTO kinds VALUES (2);\n", "DELETE FROM kinds WHERE id = 2;\n", true),
+        ("aggregate", "CREATE AGGREGATE agg_sum(int) (sfunc = int4pl, stype = int);\n", "SELECT 1;\n", false),
+        ("collation", "CREATE COLLATION plain (locale = 'C');\n", "SELECT 1;\n", false),
+        ("operator", "CREATE OPERATOR === (leftarg = int, rightarg = int, function = int4eq);\n", "SELECT 1;\n", false),
+        ("session_only", "PREPARE verify_once AS SELECT 1;\nCREATE TABLE once (id int);\n", "DROP TABLE once;\n", true),
+    ];
+    for (i, (name, up, down, _)) in cases.iter().enumerate() {
+        p.migration(&format!("2025010100{i:04}_{name}"), up, Some(down));
+    }
+    let j = p.cargo_migrate_json(&["verify", "--all", "--no-lint", "--scratch-url", &db.url]).fails(1).json();
+    let migrations = j["migrations"].as_array().unwrap_or_else(|| panic!("{j}"));
+    assert_eq!(migrations.len(), cases.len(), "{j}");
+    for ((name, _, _, reversible), m) in cases.iter().zip(migrations) {
+        if *reversible {
+            assert_eq!(m["state"], "reversible", "{name}: {m}");
+        } else {
+            assert_eq!(m["state"], "failing", "{name}: {m}");
+            assert_eq!(m["details"][0], "up after down failed", "{name}: {m}");
+        }
+    }
+    assert!(db.applied().is_empty(), "the target was only read");
+}

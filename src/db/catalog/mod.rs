@@ -16,6 +16,7 @@ mod track;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use read::{read, read_managed_additions, read_objects, Options};
+pub use touched::Unseen;
 pub use track::Tracked;
 
 /// Some objects, by oid: relations (tables, views, sequences), functions
@@ -329,6 +330,22 @@ pub struct DefaultPrivilege {
 }
 
 impl Catalog {
+    /// Whether it holds the relation (`r`: a table, view, sequence or foreign
+    /// table), function (`p`) or type (`t`) called `name`.
+    pub fn holds(&self, kind: char, name: &str) -> bool {
+        match kind {
+            'r' => {
+                self.tables.contains_key(name)
+                    || self.views.contains_key(name)
+                    || self.sequences.contains_key(name)
+                    || self.foreign.contains_key(&format!("FOREIGN TABLE {name}"))
+            }
+            'p' => self.functions.contains_key(name),
+            't' => self.types.contains_key(name),
+            _ => false,
+        }
+    }
+
     /// The part of the catalog `names` covers: those relations (a table with
     /// its constraints, indexes, triggers and policies), functions and
     /// types, and every schema, extension, publication, event trigger,

@@ -123,6 +123,90 @@ pub fn changed(conn: &mut dyn Session) -> Result<Only> {
     Ok(found)
 }
 
+/// The catalogs a compare of two [`Catalog`](super::Catalog)s reads, and
+/// those whose rows cannot make a migration's up fail when it runs again
+/// (dependencies, comments, statistics, security labels, an extension's
+/// initial privileges). Any other (roles, operators, casts, large objects,
+/// user mappings, a publication's schemas, …) holds what a compare does not see.
+const COMPARED: &str = "'pg_class', 'pg_attribute', 'pg_attrdef', 'pg_constraint', 'pg_index', 'pg_trigger', \
+    'pg_policy', 'pg_rewrite', 'pg_sequence', 'pg_inherits', 'pg_partitioned_table', 'pg_proc', 'pg_type', \
+    'pg_enum', 'pg_namespace', 'pg_extension', 'pg_publication', 'pg_publication_rel', 'pg_event_trigger', \
+    'pg_default_acl', 'pg_foreign_data_wrapper', 'pg_foreign_server', 'pg_foreign_table', 'pg_statistic_ext', \
+    'pg_depend', 'pg_shdepend', 'pg_description', 'pg_shdescription', 'pg_statistic', 'pg_statistic_ext_data', \
+    'pg_seclabel', 'pg_shseclabel', 'pg_init_privs'";
+
+/// The catalogs outside [`COMPARED`], found once (they are the server's):
+/// a write to one of them is a change a compare does not see.
+pub struct Unseen {
+    /// Their oids, an `oid[]` literal.
+    catalogs: String,
+    /// Their counts of rows written at [`Unseen::mark`], where not 0.
+    marked: BTreeMap<String, i64>,
+}
+
+/// The counts of rows written to the catalogs `$1`, where not 0: those of
+/// the current transaction and of the earlier ones not yet flushed to the
+/// server's statistics (which happens between transactions only).
+const WRITES: &str = "SELECT c.c::pg_catalog.regclass::text, (pg_catalog.pg_stat_get_xact_tuples_inserted(c.c) \
+        + pg_catalog.pg_stat_get_xact_tuples_updated(c.c) + pg_catalog.pg_stat_get_xact_tuples_deleted(c.c))::text \
+      FROM pg_catalog.unnest($1::pg_catalog.oid[]) c(c) \
+     WHERE pg_catalog.pg_stat_get_xact_tuples_inserted(c.c) + pg_catalog.pg_stat_get_xact_tuples_updated(c.c) \
+        + pg_catalog.pg_stat_get_xact_tuples_deleted(c.c) > 0";
+
+impl Unseen {
+    pub fn find(conn: &mut dyn Session) -> Result<Unseen> {
+        let sql = format!(
+            "SELECT c.oid::text FROM pg_catalog.pg_class c WHERE c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace \
+               AND c.relkind = 'r' AND c.relname::text NOT IN ({COMPARED})"
+        );
+        let rows = conn.query(&sql, &[]).map_err(|e| query_error("list the catalogs", e))?;
+        let oids: BTreeSet<u32> = (0..rows.len).filter_map(|r| rows.text(r, 0)?.parse().ok()).collect();
+        Ok(Unseen { catalogs: array(&oids), marked: BTreeMap::new() })
+    }
+
+    /// Note the counts, inside a transaction that has written nothing yet.
+    pub fn mark(&mut self, conn: &mut dyn Session) -> Result<()> {
+        let rows = conn
+            .query_again(WRITES, &[&self.catalogs], &[OID_ARRAY])
+            .map_err(|e| query_error("count the catalogs' writes", e))?;
+        self.marked = counts(&rows).collect();
+        Ok(())
+    }
+
+    /// What the transaction wrote since [`Unseen::mark`] that a compare of
+    /// the catalog does not see: each of those catalogs it wrote rows of,
+    /// each table of the database's own whose rows it wrote (the history's
+    /// aside), qualified; `track_counts` when the server keeps no counts to
+    /// tell by. Empty: the catalog's objects are all it changed.
+    pub fn written(&self, conn: &mut dyn Session) -> Result<Vec<String>> {
+        let sql = format!(
+            "SELECT 'track_counts', NULL WHERE NOT pg_catalog.current_setting('track_counts')::boolean \
+             UNION ALL {WRITES} \
+             UNION ALL SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), NULL \
+               FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation \
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+              WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation' AND l.mode = 'RowExclusiveLock' \
+                AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()) \
+                AND c.oid >= 16384 AND c.relkind NOT IN ('i', 'I', 't') \
+                AND NOT (n.nspname IN ('cargo_migrate', 'supabase_migrations') OR c.relname = '__diesel_schema_migrations')"
+        );
+        let rows = conn
+            .query_again(&sql, &[&self.catalogs], &[OID_ARRAY])
+            .map_err(|e| query_error("find what the migration wrote", e))?;
+        let mut out: Vec<String> =
+            (0..rows.len).filter(|r| rows.text(*r, 1).is_none()).filter_map(|r| rows.text(r, 0)).collect();
+        out.extend(
+            counts(&rows).filter(|(name, n)| *n > self.marked.get(name).copied().unwrap_or(0)).map(|(name, _)| name),
+        );
+        Ok(out)
+    }
+}
+
+/// Rows `(name, count)` where the count is there.
+fn counts(rows: &crate::db::pq::Rows) -> impl Iterator<Item = (String, i64)> + '_ {
+    (0..rows.len).filter_map(|r| Some((rows.text(r, 0)?, rows.text(r, 1)?.parse().ok()?)))
+}
+
 /// The objects whose definitions name one of `these` (a view of a table, a
 /// foreign key to it, a default calling a function, a column of a type):
 /// their text changes when one of `these` is renamed.

@@ -166,6 +166,22 @@ impl Tracked {
         (after.difference(&before).cloned().collect(), before.difference(&after).cloned().collect())
     }
 
+    /// Whether the catalog saw all of what `change` touched: each object, as
+    /// it was here and as it is now, is one a catalog holds. Not one of a
+    /// schema the catalog leaves out (a temporary one, our bookkeeping), an
+    /// extension's member, an aggregate, a range or base type: a change to
+    /// one of those compares equal unseen.
+    pub fn sees_all_of(&self, change: &Change) -> bool {
+        let kinds = [('r', &change.only.relations), ('p', &change.only.functions), ('t', &change.only.types)];
+        kinds.iter().all(|(kind, oids)| {
+            oids.iter().all(|oid| {
+                let was = self.names.get(&(*kind, *oid)).is_none_or(|n| self.catalog.holds(*kind, n));
+                let is = change.now.get(&(*kind, *oid)).is_none_or(|n| change.part.holds(*kind, n));
+                was && is
+            })
+        })
+    }
+
     /// Take `change` in: the tracked catalog is then the database's as it is.
     pub fn apply(&mut self, change: Change) {
         self.catalog.replace(&change.names, change.part);
@@ -263,6 +279,38 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(e.kind, crate::error::Kind::Internal);
+    }
+
+    #[test]
+    fn the_catalog_sees_only_the_objects_it_holds() {
+        let mut catalog = Catalog::default();
+        catalog.tables.insert("public.t".into(), Default::default());
+        let names: BTreeMap<Oid, String> = [
+            (('r', 1), "public.t".to_string()),
+            // An aggregate an earlier migration made: known by name, not held.
+            (('p', 2), "public.agg(integer)".into()),
+        ]
+        .into_iter()
+        .collect();
+        let tracked = Tracked { options: Options::default(), catalog, names };
+        let change = |only: Only, now: &[(Oid, &str)], part: Catalog| Change {
+            only,
+            names: Names::default(),
+            part,
+            now: now.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        };
+        let rels = |o: &[u32]| Only { relations: o.iter().copied().collect(), ..Default::default() };
+        let mut t_now = Catalog::default();
+        t_now.tables.insert("public.t".into(), Default::default());
+        // The table, as it was and as it is: seen.
+        assert!(tracked.sees_all_of(&change(rels(&[1]), &[(('r', 1), "public.t")], t_now.clone())));
+        // Made and dropped in the transaction (known neither before nor now): seen.
+        assert!(tracked.sees_all_of(&change(rels(&[9]), &[], Catalog::default())));
+        // Made and left, but not one the catalog holds (a temporary table).
+        assert!(!tracked.sees_all_of(&change(rels(&[9]), &[(('r', 9), "pg_temp_3.x")], Catalog::default())));
+        // The aggregate dropped: it was there, and the catalog never held it.
+        let agg = Only { functions: [2].into_iter().collect(), ..Default::default() };
+        assert!(!tracked.sees_all_of(&change(agg, &[], Catalog::default())));
     }
 
     #[test]
