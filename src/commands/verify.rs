@@ -250,8 +250,8 @@ struct Trial {
     before: schema::Tracked,
     /// How many objects the catalog had when the kept statements were planned.
     planned_for: usize,
-    /// The catalogs a compare does not read, and their counts of writes.
-    unseen: schema::Unseen,
+    /// The server's catalogs, and their counts of writes at the trial's start.
+    writes: schema::Writes,
 }
 
 impl Trial {
@@ -265,8 +265,8 @@ impl Trial {
         let steps = runner::InTransaction::new(&mut conn, &history, crate::supabase::EXPOSURE)?;
         let before = schema::tracked(&mut conn)?;
         let planned_for = before.known();
-        let unseen = schema::Unseen::find(&mut conn)?;
-        Ok(Some(Trial { db, conn, steps, history, before, planned_for, unseen }))
+        let writes = schema::Writes::find(&mut conn)?;
+        Ok(Some(Trial { db, conn, steps, history, before, planned_for, writes }))
     }
 
     /// The database, its session ended (a copy may be made of it).
@@ -288,44 +288,51 @@ impl Trial {
         let up = self.steps.prepare(&[Step::Apply(v.to_string())], source, &self.history)?.remove(0);
         let conn = &mut self.conn;
         ledger::begin(conn, "the trial")?;
-        self.unseen.mark(conn)?;
+        self.writes.mark(conn)?;
         if let Err(error) = self.steps.run(conn, &up) {
             ledger::rollback(conn);
             return Ok(Verdict::Failing { stage: "up", error });
         }
         let (verdict, after) = if up_only {
-            (Verdict::UpOnly, self.before.changed(conn)?)
+            let written = self.writes.since_mark(conn)?;
+            (Verdict::UpOnly, self.before.changed(conn, &written)?)
         } else {
             let down = self.steps.prepare(&[Step::Revert(v.to_string())], source, &self.history)?.remove(0);
             ledger::savepoint(conn, SAVEPOINT)?;
-            let (verdict, end) = match self.steps.run(conn, &down) {
+            // What up and down wrote besides their objects; None once up has run again.
+            let (verdict, end, written) = match self.steps.run(conn, &down) {
                 // Back to the savepoint: the database holds what up did.
-                Err(error) => (Verdict::Failing { stage: "down", error }, None),
+                Err(error) => (Verdict::Failing { stage: "down", error }, None, None),
                 Ok(_) => {
                     // What up and down changed, as down left it.
-                    let end = self.before.changed(conn)?;
+                    let written = self.writes.since_mark(conn)?;
+                    let end = self.before.changed(conn, &written)?;
                     let (left, lost) = self.before.difference(&end);
-                    let verdict = if !left.is_empty() || !lost.is_empty() {
-                        Verdict::NotReversible { left, lost }
-                    } else if self.before.sees_all_of(&end) && self.unseen.written(conn)?.is_empty() {
+                    let (verdict, written) = if !left.is_empty() || !lost.is_empty() {
+                        (Verdict::NotReversible { left, lost }, Some(written))
+                    } else if self.before.sees_all_of(&end) && written.unseen().is_empty() {
                         // All that up and down did is in what compared
                         // equal: up starts again from where it started, and
                         // runs as it ran. Otherwise it is run again to see.
-                        Verdict::Reversible
+                        (Verdict::Reversible, Some(written))
                     } else if let Err(error) = self.steps.run(conn, &up) {
-                        Verdict::Failing { stage: "up after down", error }
+                        (Verdict::Failing { stage: "up after down", error }, None)
                     } else {
-                        Verdict::Reversible
+                        (Verdict::Reversible, None)
                     };
-                    (verdict, Some(end))
+                    (verdict, Some(end), written)
                 }
             };
             ledger::rollback_to(conn, SAVEPOINT)?;
+            let written = match written {
+                Some(written) => written,
+                None => self.writes.since_mark(conn)?,
+            };
             // Up's objects are among those up and down changed; without a
             // down that ran, what up changed is all there is.
             let after = match end {
-                Some(end) => self.before.read_again(conn, end.objects().clone())?,
-                None => self.before.changed(conn)?,
+                Some(end) => self.before.read_again(conn, end.objects().clone(), &written)?,
+                None => self.before.changed(conn, &written)?,
             };
             (verdict, after)
         };

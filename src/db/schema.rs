@@ -17,7 +17,7 @@ pub fn tracked(conn: &mut dyn Session) -> Result<Tracked> {
     Tracked::read(conn, super::catalog::Options::default())
 }
 
-pub use super::catalog::{Tracked, Unseen};
+pub use super::catalog::{Tracked, Writes};
 
 /// Create a database as a copy of `template` (no session may use the template).
 /// Its settings (`ALTER DATABASE … SET`, such as the Supabase-like

@@ -16,7 +16,7 @@ mod track;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use read::{read, read_managed_additions, read_objects, Options};
-pub use touched::Unseen;
+pub use touched::Writes;
 pub use track::Tracked;
 
 /// Some objects, by oid: relations (tables, views, sequences), functions
@@ -60,6 +60,51 @@ impl Only {
     pub fn filtered(&self, keep: impl Fn(char, u32) -> bool) -> Only {
         let of = |kind: char, oids: &BTreeSet<u32>| oids.iter().copied().filter(|o| keep(kind, *o)).collect();
         Only { relations: of('r', &self.relations), functions: of('p', &self.functions), types: of('t', &self.types) }
+    }
+}
+
+/// The parts of a [`Catalog`] read whole even when only some objects are
+/// (they are few): its schemas, extensions, publications, event triggers,
+/// default privileges, foreign objects and extended statistics, as a set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sections(u8);
+
+impl Sections {
+    pub const NONE: Sections = Sections(0);
+    pub const SCHEMAS: Sections = Sections(1);
+    pub const EXTENSIONS: Sections = Sections(2);
+    pub const PUBLICATIONS: Sections = Sections(4);
+    pub const EVENT_TRIGGERS: Sections = Sections(8);
+    pub const DEFAULT_PRIVILEGES: Sections = Sections(16);
+    pub const FOREIGN: Sections = Sections(32);
+    pub const STATISTICS: Sections = Sections(64);
+    pub const ALL: Sections = Sections(127);
+
+    /// Whether it has all of `other`.
+    pub fn has(self, other: Sections) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Those of ALL it does not have.
+    pub fn others(self) -> Sections {
+        Sections(Sections::ALL.0 & !self.0)
+    }
+}
+
+impl std::ops::BitOr for Sections {
+    type Output = Sections;
+    fn bitor(self, other: Sections) -> Sections {
+        Sections(self.0 | other.0)
+    }
+}
+
+impl std::ops::BitOrAssign for Sections {
+    fn bitor_assign(&mut self, other: Sections) {
+        self.0 |= other.0;
     }
 }
 
@@ -405,6 +450,31 @@ impl Catalog {
         self.indexes.extend(part.indexes);
         self.triggers.extend(part.triggers);
         self.policies.extend(part.policies);
+    }
+
+    /// Its sections `which` as `from` has them.
+    pub fn set_sections(&mut self, from: &Catalog, which: Sections) {
+        if which.has(Sections::SCHEMAS) {
+            self.schemas = from.schemas.clone();
+        }
+        if which.has(Sections::EXTENSIONS) {
+            self.extensions = from.extensions.clone();
+        }
+        if which.has(Sections::PUBLICATIONS) {
+            self.publications = from.publications.clone();
+        }
+        if which.has(Sections::EVENT_TRIGGERS) {
+            self.event_triggers = from.event_triggers.clone();
+        }
+        if which.has(Sections::DEFAULT_PRIVILEGES) {
+            self.default_privileges = from.default_privileges.clone();
+        }
+        if which.has(Sections::FOREIGN) {
+            self.foreign = from.foreign.clone();
+        }
+        if which.has(Sections::STATISTICS) {
+            self.statistics = from.statistics.clone();
+        }
     }
 
     /// The catalog as comparable lines, one per object and property: two

@@ -92,7 +92,7 @@ fn comment(oid: &str, catalog: &str, objsubid: &str) -> String {
 /// Read the catalog of the database `conn` is connected to.
 pub fn read(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
     unqualified(conn, |conn| {
-        let mut r = Reader { conn, managed: array_literal(&options.managed), only: None };
+        let mut r = Reader { conn, managed: array_literal(&options.managed), only: None, sections: Sections::ALL };
         let mut cat = read_all(&mut r)?;
         cat.depends = dependencies(&mut r)?;
         // What pg_depend does not say: a partition and a child need their parents.
@@ -113,12 +113,18 @@ pub fn read(conn: &mut dyn Session, options: &Options) -> Result<Catalog> {
 /// indexes, triggers and policies), and every schema, extension,
 /// publication, event trigger and default privilege (few, read whole).
 pub fn read_objects(conn: &mut dyn Session, options: &Options, only: Option<&Only>) -> Result<Catalog> {
-    unqualified(conn, |conn| read_objects_as_is(conn, options, only))
+    unqualified(conn, |conn| read_objects_as_is(conn, options, only, Sections::ALL))
 }
 
-/// [`read_objects`] on a session whose `search_path` the caller has emptied.
-pub(super) fn read_objects_as_is(conn: &mut dyn Session, options: &Options, only: Option<&Only>) -> Result<Catalog> {
-    read_all(&mut Reader { conn, managed: array_literal(&options.managed), only })
+/// [`read_objects`] on a session whose `search_path` the caller has emptied,
+/// of the whole sections only `sections` (the others left empty).
+pub(super) fn read_objects_as_is(
+    conn: &mut dyn Session,
+    options: &Options,
+    only: Option<&Only>,
+    sections: Sections,
+) -> Result<Catalog> {
+    read_all(&mut Reader { conn, managed: array_literal(&options.managed), only, sections })
 }
 
 /// `f` with an empty search_path, so that every name comes out schema-qualified.
@@ -155,6 +161,8 @@ struct Reader<'a> {
     conn: &'a mut dyn Session,
     managed: String,
     only: Option<&'a Only>,
+    /// The whole sections to read.
+    sections: Sections,
 }
 
 impl Reader<'_> {
@@ -176,6 +184,15 @@ impl Reader<'_> {
     /// [`Reader::only`] for the relations, `alias` the relation's `pg_class` row.
     fn rels(&self, alias: &str) -> Option<String> {
         self.only(Class::Relations, &format!("{alias}.oid"))
+    }
+
+    /// The rows of a whole section's query, none when it is not to be read.
+    fn whole(&mut self, section: Sections, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        if self.sections.has(section) {
+            self.rows(sql)
+        } else {
+            Ok(Vec::new())
+        }
     }
 
     fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
@@ -240,23 +257,29 @@ pub(super) const OID_ARRAY: u32 = 1028;
 fn read_all(r: &mut Reader) -> Result<Catalog> {
     let mut cat = Catalog::default();
 
-    for row in r.rows(&format!(
-        "/*4*/SELECT pg_catalog.quote_ident(n.nspname), {}, {comment}, {} \
+    for row in r.whole(
+        Sections::SCHEMAS,
+        &format!(
+            "/*4*/SELECT pg_catalog.quote_ident(n.nspname), {}, {comment}, {} \
            FROM pg_catalog.pg_namespace n WHERE {} AND {}",
-        owner("n.nspowner"),
-        acl("n.nspacl", 'n', "n.nspowner"),
-        user_ns("n.oid"),
-        not_member("pg_namespace", "n.oid"),
-        comment = comment("n.oid", "pg_namespace", "0")
-    ))? {
+            owner("n.nspowner"),
+            acl("n.nspacl", 'n', "n.nspowner"),
+            user_ns("n.oid"),
+            not_member("pg_namespace", "n.oid"),
+            comment = comment("n.oid", "pg_namespace", "0")
+        ),
+    )? {
         cat.schemas.insert(text(&row, 0), Schema { owner: text(&row, 1), comment: opt(&row, 2), acl: grants(&row, 3) });
     }
 
-    for row in r.rows(&format!(
-        "/*4*/SELECT pg_catalog.quote_ident(e.extname), pg_catalog.quote_ident(n.nspname), e.extversion, {} \
+    for row in r.whole(
+        Sections::EXTENSIONS,
+        &format!(
+            "/*4*/SELECT pg_catalog.quote_ident(e.extname), pg_catalog.quote_ident(n.nspname), e.extversion, {} \
            FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace",
-        comment("e.oid", "pg_extension", "0")
-    ))? {
+            comment("e.oid", "pg_extension", "0")
+        ),
+    )? {
         cat.extensions
             .insert(text(&row, 0), Extension { schema: text(&row, 1), version: text(&row, 2), comment: opt(&row, 3) });
     }
@@ -583,7 +606,7 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
         policies(r, &mut cat, &format!("{}{only}", project_table("r")))?;
     }
 
-    for row in r.rows(&format!(
+    for row in r.whole(Sections::PUBLICATIONS, &format!(
         "/*5*/SELECT pg_catalog.quote_ident(p.pubname), p.puballtables::text, \
             pg_catalog.concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END, \
               CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END), \
@@ -605,13 +628,16 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
         );
     }
 
-    for row in r.rows(&format!(
-        "/*6*/SELECT pg_catalog.quote_ident(e.evtname), e.evtevent, e.evtfoid::pg_catalog.regprocedure::text, \
+    for row in r.whole(
+        Sections::EVENT_TRIGGERS,
+        &format!(
+            "/*6*/SELECT pg_catalog.quote_ident(e.evtname), e.evtevent, e.evtfoid::pg_catalog.regprocedure::text, \
             pg_catalog.array_to_string(e.evttags, chr(30)), e.evtenabled::text, {} \
            FROM pg_catalog.pg_event_trigger e WHERE {}",
-        owner("e.evtowner"),
-        not_member("pg_event_trigger", "e.oid")
-    ))? {
+            owner("e.evtowner"),
+            not_member("pg_event_trigger", "e.oid")
+        ),
+    )? {
         cat.event_triggers.insert(
             text(&row, 0),
             EventTrigger {
@@ -624,7 +650,7 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
         );
     }
 
-    for row in r.rows(&format!(
+    for row in r.whole(Sections::DEFAULT_PRIVILEGES, &format!(
         "/*6*/SELECT {}, CASE WHEN d.defaclnamespace = 0 THEN NULL ELSE pg_catalog.quote_ident(n.nspname) END, \
             CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS' \
               WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END, \
@@ -645,7 +671,7 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
     }
 
     // Foreign-data wrappers, servers and foreign tables, each as the statement that makes it.
-    for row in r.rows(&format!(
+    for row in r.whole(Sections::FOREIGN, &format!(
         "/*5*/SELECT 'FOREIGN DATA WRAPPER', pg_catalog.quote_ident(w.fdwname), \
             'CREATE FOREIGN DATA WRAPPER ' || pg_catalog.quote_ident(w.fdwname) \
               || CASE WHEN w.fdwhandler <> 0 THEN ' HANDLER ' || w.fdwhandler::pg_catalog.regproc::text ELSE '' END \
@@ -693,13 +719,16 @@ fn read_all(r: &mut Reader) -> Result<Catalog> {
         );
     }
 
-    for row in r.rows(&format!(
-        "/*2*/SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(s.stxname), \
+    for row in r.whole(
+        Sections::STATISTICS,
+        &format!(
+            "/*2*/SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(s.stxname), \
             pg_catalog.pg_get_statisticsobjdef(s.oid) \
            FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace WHERE {} AND {}",
-        user_ns("s.stxnamespace"),
-        not_member("pg_statistic_ext", "s.oid")
-    ))? {
+            user_ns("s.stxnamespace"),
+            not_member("pg_statistic_ext", "s.oid")
+        ),
+    )? {
         cat.statistics.insert(text(&row, 0), text(&row, 1));
     }
 
@@ -780,7 +809,8 @@ pub fn read_managed_additions(conn: &mut dyn Session, options: &Options) -> Resu
     conn.execute("SET search_path = ''").map_err(fail)?;
     let mut cat = Catalog::default();
     let read = {
-        let mut r = Reader { conn: &mut *conn, managed: array_literal(&options.managed), only: None };
+        let mut r =
+            Reader { conn: &mut *conn, managed: array_literal(&options.managed), only: None, sections: Sections::ALL };
         triggers(&mut r, &mut cat, &managed_table("r")).and_then(|()| policies(&mut r, &mut cat, &managed_table("r")))
     };
     conn.execute("RESET search_path").map_err(fail)?;

@@ -128,61 +128,123 @@ pub fn changed(conn: &mut dyn Session) -> Result<Only> {
 /// (dependencies, comments, statistics, security labels, an extension's
 /// initial privileges). Any other (roles, operators, casts, large objects,
 /// user mappings, a publication's schemas, …) holds what a compare does not see.
-const COMPARED: &str = "'pg_class', 'pg_attribute', 'pg_attrdef', 'pg_constraint', 'pg_index', 'pg_trigger', \
-    'pg_policy', 'pg_rewrite', 'pg_sequence', 'pg_inherits', 'pg_partitioned_table', 'pg_proc', 'pg_type', \
-    'pg_enum', 'pg_namespace', 'pg_extension', 'pg_publication', 'pg_publication_rel', 'pg_event_trigger', \
-    'pg_default_acl', 'pg_foreign_data_wrapper', 'pg_foreign_server', 'pg_foreign_table', 'pg_statistic_ext', \
-    'pg_depend', 'pg_shdepend', 'pg_description', 'pg_shdescription', 'pg_statistic', 'pg_statistic_ext_data', \
-    'pg_seclabel', 'pg_shseclabel', 'pg_init_privs'";
+const COMPARED: &[&str] = &[
+    "pg_class",
+    "pg_attribute",
+    "pg_attrdef",
+    "pg_constraint",
+    "pg_index",
+    "pg_trigger",
+    "pg_policy",
+    "pg_rewrite",
+    "pg_sequence",
+    "pg_inherits",
+    "pg_partitioned_table",
+    "pg_proc",
+    "pg_type",
+    "pg_enum",
+    "pg_namespace",
+    "pg_extension",
+    "pg_publication",
+    "pg_publication_rel",
+    "pg_event_trigger",
+    "pg_default_acl",
+    "pg_foreign_data_wrapper",
+    "pg_foreign_server",
+    "pg_foreign_table",
+    "pg_statistic_ext",
+    "pg_depend",
+    "pg_shdepend",
+    "pg_description",
+    "pg_shdescription",
+    "pg_statistic",
+    "pg_statistic_ext_data",
+    "pg_seclabel",
+    "pg_shseclabel",
+    "pg_init_privs",
+];
 
-/// The catalogs outside [`COMPARED`], found once (they are the server's):
-/// a write to one of them is a change a compare does not see.
-pub struct Unseen {
+/// The server's catalogs, found once, and how many rows of each had been
+/// written at [`Writes::mark`]: what a transaction writes besides the
+/// objects [`changed`] finds (which catalogs, which tables' rows).
+pub struct Writes {
     /// Their oids, an `oid[]` literal.
     catalogs: String,
-    /// Their counts of rows written at [`Unseen::mark`], where not 0.
+    /// Their counts of rows written at the mark, where not 0.
     marked: BTreeMap<String, i64>,
 }
 
-/// The counts of rows written to the catalogs `$1`, where not 0: those of
-/// the current transaction and of the earlier ones not yet flushed to the
-/// server's statistics (which happens between transactions only).
-const WRITES: &str = "SELECT c.c::pg_catalog.regclass::text, (pg_catalog.pg_stat_get_xact_tuples_inserted(c.c) \
+/// The counts of rows written to the catalogs `$1`, where not 0, as rows
+/// `('c', catalog, count)`: those of the current transaction and of the
+/// earlier ones not yet flushed to the server's statistics (which happens
+/// between transactions only).
+const COUNTS: &str = "SELECT 'c', c.c::pg_catalog.regclass::text, (pg_catalog.pg_stat_get_xact_tuples_inserted(c.c) \
         + pg_catalog.pg_stat_get_xact_tuples_updated(c.c) + pg_catalog.pg_stat_get_xact_tuples_deleted(c.c))::text \
       FROM pg_catalog.unnest($1::pg_catalog.oid[]) c(c) \
      WHERE pg_catalog.pg_stat_get_xact_tuples_inserted(c.c) + pg_catalog.pg_stat_get_xact_tuples_updated(c.c) \
         + pg_catalog.pg_stat_get_xact_tuples_deleted(c.c) > 0";
 
-impl Unseen {
-    pub fn find(conn: &mut dyn Session) -> Result<Unseen> {
-        let sql = format!(
-            "SELECT c.oid::text FROM pg_catalog.pg_class c WHERE c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace \
-               AND c.relkind = 'r' AND c.relname::text NOT IN ({COMPARED})"
-        );
-        let rows = conn.query(&sql, &[]).map_err(|e| query_error("list the catalogs", e))?;
+/// What a transaction wrote since [`Writes::mark`], besides its objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// The catalogs it wrote rows of (`pg_extension` too when it added an
+    /// object to an extension or took one out, which writes only `pg_depend`).
+    pub catalogs: BTreeSet<String>,
+    /// The tables of the database's own whose rows it wrote (the history's
+    /// aside), qualified.
+    pub tables: BTreeSet<String>,
+    /// False when the server keeps no counts (`track_counts` off): then
+    /// any catalog may have been written.
+    pub counted: bool,
+}
+
+impl Written {
+    /// Whether it may have written any of `catalogs`.
+    pub fn any(&self, catalogs: &[&str]) -> bool {
+        !self.counted || catalogs.iter().any(|c| self.catalogs.contains(*c))
+    }
+
+    /// What of it a compare of the catalog does not see: the catalogs
+    /// outside [`COMPARED`], the tables; `track_counts` when nothing can be
+    /// ruled out. Empty: the catalog's objects are all it changed.
+    pub fn unseen(&self) -> Vec<String> {
+        let uncounted = (!self.counted).then(|| "track_counts".to_string());
+        let catalogs = self.catalogs.iter().filter(|c| !COMPARED.contains(&c.as_str())).cloned();
+        uncounted.into_iter().chain(catalogs).chain(self.tables.iter().cloned()).collect()
+    }
+}
+
+impl Writes {
+    pub fn find(conn: &mut dyn Session) -> Result<Writes> {
+        let rows = conn
+            .query(
+                "SELECT c.oid::text FROM pg_catalog.pg_class c \
+                  WHERE c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace AND c.relkind = 'r'",
+                &[],
+            )
+            .map_err(|e| query_error("list the catalogs", e))?;
         let oids: BTreeSet<u32> = (0..rows.len).filter_map(|r| rows.text(r, 0)?.parse().ok()).collect();
-        Ok(Unseen { catalogs: array(&oids), marked: BTreeMap::new() })
+        Ok(Writes { catalogs: array(&oids), marked: BTreeMap::new() })
     }
 
     /// Note the counts, inside a transaction that has written nothing yet.
     pub fn mark(&mut self, conn: &mut dyn Session) -> Result<()> {
         let rows = conn
-            .query_again(WRITES, &[&self.catalogs], &[OID_ARRAY])
+            .query_again(COUNTS, &[&self.catalogs], &[OID_ARRAY])
             .map_err(|e| query_error("count the catalogs' writes", e))?;
         self.marked = counts(&rows).collect();
         Ok(())
     }
 
-    /// What the transaction wrote since [`Unseen::mark`] that a compare of
-    /// the catalog does not see: each of those catalogs it wrote rows of,
-    /// each table of the database's own whose rows it wrote (the history's
-    /// aside), qualified; `track_counts` when the server keeps no counts to
-    /// tell by. Empty: the catalog's objects are all it changed.
-    pub fn written(&self, conn: &mut dyn Session) -> Result<Vec<String>> {
+    /// What the transaction wrote since the mark.
+    pub fn since_mark(&self, conn: &mut dyn Session) -> Result<Written> {
         let sql = format!(
-            "SELECT 'track_counts', NULL WHERE NOT pg_catalog.current_setting('track_counts')::boolean \
-             UNION ALL {WRITES} \
-             UNION ALL SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), NULL \
+            "SELECT 'x', NULL, NULL WHERE NOT pg_catalog.current_setting('track_counts')::boolean \
+             UNION ALL {COUNTS} \
+             UNION ALL SELECT 'c', 'pg_extension', NULL FROM pg_catalog.pg_locks l \
+              WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'object' \
+                AND l.classid = 'pg_catalog.pg_extension'::pg_catalog.regclass \
+             UNION ALL SELECT 't', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), NULL \
                FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation \
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
               WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation' AND l.mode = 'RowExclusiveLock' \
@@ -193,18 +255,28 @@ impl Unseen {
         let rows = conn
             .query_again(&sql, &[&self.catalogs], &[OID_ARRAY])
             .map_err(|e| query_error("find what the migration wrote", e))?;
-        let mut out: Vec<String> =
-            (0..rows.len).filter(|r| rows.text(*r, 1).is_none()).filter_map(|r| rows.text(r, 0)).collect();
-        out.extend(
-            counts(&rows).filter(|(name, n)| *n > self.marked.get(name).copied().unwrap_or(0)).map(|(name, _)| name),
-        );
+        let mut out = Written { counted: true, ..Written::default() };
+        for r in 0..rows.len {
+            let (Some(tag), name) = (rows.text(r, 0), rows.text(r, 1)) else { continue };
+            let count: Option<i64> = rows.text(r, 2).and_then(|n| n.parse().ok());
+            match (tag.as_str(), name) {
+                ("x", _) => out.counted = false,
+                ("t", Some(name)) => {
+                    out.tables.insert(name);
+                }
+                ("c", Some(name)) if count.is_none_or(|n| n > self.marked.get(&name).copied().unwrap_or(0)) => {
+                    out.catalogs.insert(name);
+                }
+                _ => {}
+            }
+        }
         Ok(out)
     }
 }
 
-/// Rows `(name, count)` where the count is there.
+/// Rows `('c', name, count)` as `(name, count)`.
 fn counts(rows: &crate::db::pq::Rows) -> impl Iterator<Item = (String, i64)> + '_ {
-    (0..rows.len).filter_map(|r| Some((rows.text(r, 0)?, rows.text(r, 1)?.parse().ok()?)))
+    (0..rows.len).filter_map(|r| Some((rows.text(r, 1)?, rows.text(r, 2)?.parse().ok()?)))
 }
 
 /// The objects whose definitions name one of `these` (a view of a table, a
@@ -289,4 +361,51 @@ fn select(conn: &mut dyn Session, sql: &str, params: &[&str]) -> Result<Only> {
         };
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::fake::Fake;
+    use crate::db::pq::Rows;
+
+    fn rows(r: &[(&str, &str, Option<&str>)]) -> Rows {
+        Rows::owned(
+            r.iter()
+                .map(|(tag, name, n)| {
+                    vec![Some(tag.as_bytes().to_vec()), Some(name.as_bytes().to_vec()), n.map(|n| n.as_bytes().to_vec())]
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn only_the_writes_since_the_mark_count() {
+        let mut conn = Fake::default()
+            .answering("track_counts", |_| {
+                Ok(rows(&[
+                    ("c", "pg_aggregate", Some("3")),
+                    ("c", "pg_operator", Some("1")),
+                    ("c", "pg_class", Some("9")),
+                    ("t", "public.kinds", None),
+                ]))
+            })
+            .answering("SELECT 'c', c.c", |_| Ok(rows(&[("c", "pg_aggregate", Some("3")), ("c", "pg_class", Some("4"))])));
+        let mut writes = Writes { catalogs: "{1,2}".into(), marked: BTreeMap::new() };
+        writes.mark(&mut conn).unwrap();
+        let w = writes.since_mark(&mut conn).unwrap();
+        // The aggregate's 3 were an earlier transaction's, not yet flushed.
+        assert_eq!(w.catalogs, ["pg_class", "pg_operator"].map(String::from).into_iter().collect());
+        assert!(w.counted && w.any(&["pg_class"]) && !w.any(&["pg_aggregate"]));
+        assert_eq!(w.unseen(), ["pg_operator", "public.kinds"]);
+    }
+
+    #[test]
+    fn without_counts_anything_may_have_been_written() {
+        let w = Written { counted: false, ..Written::default() };
+        assert!(w.any(&["pg_namespace"]));
+        assert_eq!(w.unseen(), ["track_counts"]);
+        let w = Written { counted: true, catalogs: ["pg_class".to_string()].into_iter().collect(), ..Written::default() };
+        assert!(w.unseen().is_empty(), "pg_class is compared");
+    }
 }

@@ -11,8 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::read::read_objects_as_is;
+use super::touched::Written;
 use super::touched::{self, Oid};
-use super::{Catalog, Names, Only, Options};
+use super::{Catalog, Names, Only, Options, Sections};
 use crate::db::session::Session;
 use crate::error::Result;
 
@@ -85,8 +86,9 @@ impl Change {
 impl Tracked {
     /// The whole catalog, read now.
     pub fn read(conn: &mut dyn Session, options: Options) -> Result<Tracked> {
-        let (catalog, names) =
-            reading(conn, |conn| Ok((read_objects_as_is(conn, &options, None)?, touched::names(conn, None)?)))?;
+        let (catalog, names) = reading(conn, |conn| {
+            Ok((read_objects_as_is(conn, &options, None, Sections::ALL)?, touched::names(conn, None)?))
+        })?;
         Ok(Tracked { options, catalog, names })
     }
 
@@ -113,21 +115,22 @@ impl Tracked {
         Err(mine.difference(&whole).fold(e, |e, l| e.detail(format!("  stale: {l}"))))
     }
 
-    /// What the current transaction has changed so far, read now.
-    pub fn changed(&self, conn: &mut dyn Session) -> Result<Change> {
+    /// What the current transaction has changed so far, read now;
+    /// `written`: what it wrote besides its objects.
+    pub fn changed(&self, conn: &mut dyn Session, written: &Written) -> Result<Change> {
         reading(conn, |conn| {
             let only = touched::changed(conn)?;
-            self.read_objects_now(conn, only)
+            self.read_objects_now(conn, only, written)
         })
     }
 
     /// The objects `only`, and those whose text a rename among them
     /// changes, as they are now.
-    pub fn read_again(&self, conn: &mut dyn Session, only: Only) -> Result<Change> {
-        reading(conn, |conn| self.read_objects_now(conn, only))
+    pub fn read_again(&self, conn: &mut dyn Session, only: Only, written: &Written) -> Result<Change> {
+        reading(conn, |conn| self.read_objects_now(conn, only, written))
     }
 
-    fn read_objects_now(&self, conn: &mut dyn Session, mut only: Only) -> Result<Change> {
+    fn read_objects_now(&self, conn: &mut dyn Session, mut only: Only, written: &Written) -> Result<Change> {
         let mut now = touched::names(conn, Some(&only))?;
         let schemas: BTreeSet<u32> = now
             .iter()
@@ -142,19 +145,65 @@ impl Tracked {
         // those still there (after a down that undid its up, often none, and
         // the classes without any are not asked for). `only` keeps the gone
         // ones: their names before are part of what is compared.
-        let mut part = read_objects_as_is(conn, &self.options, Some(&present(&only, &now)))?;
+        let mut part = read_objects_as_is(conn, &self.options, Some(&present(&only, &now)), Sections::NONE)?;
         let moved = self.moved(&only, &now, &part);
         if !moved.is_empty() {
             let more = touched::dependents(conn, &moved)?.without(&only);
             if !more.is_empty() {
-                let extra = read_objects_as_is(conn, &self.options, Some(&more))?;
+                let extra = read_objects_as_is(conn, &self.options, Some(&more), Sections::NONE)?;
                 now.extend(touched::names(conn, Some(&more))?);
                 part.replace(&self.names_of(&more, &now), extra);
                 only.extend(more);
             }
         }
+        // The whole sections: read again those that what the transaction
+        // wrote, renamed or reshaped may have changed; the others are as they were.
+        let stale = self.stale(written, &only, &moved);
+        part.set_sections(&self.catalog, stale.others());
+        if !stale.is_empty() {
+            let whole = read_objects_as_is(conn, &self.options, Some(&Only::default()), stale)?;
+            part.set_sections(&whole, stale);
+        }
         let names = self.names_of(&only, &now);
         Ok(Change { only, names, part, now })
+    }
+
+    /// The whole sections that what a transaction wrote (`written`), or
+    /// renamed or reshaped among the objects `only` (`moved`), may have
+    /// changed: those whose catalogs it wrote, or that name what it renamed.
+    fn stale(&self, written: &Written, only: &Only, moved: &Only) -> Sections {
+        // Each names roles and schemas, and leaves out what extensions own.
+        if written.any(&["pg_authid", "pg_namespace", "pg_extension"]) {
+            return Sections::ALL;
+        }
+        let mut stale = Sections::NONE;
+        if written.any(&["pg_description"]) {
+            stale |= Sections::SCHEMAS | Sections::EXTENSIONS;
+        }
+        if written.any(&["pg_publication", "pg_publication_rel"]) || !moved.relations.is_empty() {
+            stale |= Sections::PUBLICATIONS;
+        }
+        if written.any(&["pg_event_trigger"]) || !moved.functions.is_empty() {
+            stale |= Sections::EVENT_TRIGGERS;
+        }
+        if written.any(&["pg_default_acl"]) {
+            stale |= Sections::DEFAULT_PRIVILEGES;
+        }
+        let foreign = |oid: &u32| {
+            self.names
+                .get(&('r', *oid))
+                .is_some_and(|n| self.catalog.foreign.contains_key(&format!("FOREIGN TABLE {n}")))
+        };
+        if written.any(&["pg_foreign_data_wrapper", "pg_foreign_server", "pg_foreign_table"])
+            || only.relations.iter().any(foreign)
+            || !moved.is_empty()
+        {
+            stale |= Sections::FOREIGN;
+        }
+        if written.any(&["pg_statistic_ext"]) || !moved.is_empty() {
+            stale |= Sections::STATISTICS;
+        }
+        stale
     }
 
     /// The lines of the tracked catalog that `change` lacks (lost) and the
