@@ -251,7 +251,7 @@ fn array_literal(names: &[String]) -> String {
 }
 
 /// The types of the reader's parameters: `text[]` and `oid[]`.
-const TEXT_ARRAY: u32 = 1009;
+pub(super) const TEXT_ARRAY: u32 = 1009;
 pub(super) const OID_ARRAY: u32 = 1028;
 
 fn read_all(r: &mut Reader) -> Result<Catalog> {

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::read::OID_ARRAY;
+use super::read::{OID_ARRAY, TEXT_ARRAY};
 use super::Only;
 use crate::db::oids::array;
 use crate::db::query_error;
@@ -21,10 +21,13 @@ use crate::error::Result;
 /// type, `n` schema) and the oid.
 pub type Oid = (char, u32);
 
-/// Rows of one catalog this transaction wrote, as `(class, object)`.
+/// Rows of one catalog this transaction wrote, as `(class, object)`. The
+/// catalog is scanned only when it is among the catalogs `$1` (text[]) the
+/// transaction wrote rows of: a one-time filter of the plan.
 fn written(catalog: &str, class: &str, object: &str) -> String {
     format!(
-        "SELECT {class}, {object} FROM pg_catalog.{catalog} WHERE pg_catalog.age(xmin) <= 0",
+        "SELECT {class}, {object} FROM pg_catalog.{catalog} \
+          WHERE '{catalog}' = ANY($1::pg_catalog.text[]) AND pg_catalog.age(xmin) <= 0",
         class = if class.starts_with("pg_") {
             format!("'pg_catalog.{class}'::pg_catalog.regclass::pg_catalog.oid")
         } else {
@@ -32,6 +35,27 @@ fn written(catalog: &str, class: &str, object: &str) -> String {
         }
     )
 }
+
+/// The catalogs [`changed`] looks for rows of, each with the catalog its
+/// rows point into (`class`) and the column that holds the oid there.
+/// Not pg_depend's nor pg_description's rows, the two largest catalogs:
+/// what they gain comes with a lock or a row of these.
+const SCANNED: &[(&str, &str, &str)] = &[
+    ("pg_class", "pg_class", "oid"),
+    // A column's type, default, grants; a dropped column.
+    ("pg_attribute", "pg_class", "attrelid"),
+    ("pg_attrdef", "pg_class", "adrelid"),
+    ("pg_constraint", "pg_constraint", "oid"),
+    ("pg_index", "pg_class", "indrelid"),
+    ("pg_trigger", "pg_class", "tgrelid"),
+    ("pg_policy", "pg_class", "polrelid"),
+    ("pg_rewrite", "pg_class", "ev_class"),
+    ("pg_sequence", "pg_class", "seqrelid"),
+    ("pg_inherits", "pg_class", "inhrelid"),
+    ("pg_proc", "pg_proc", "oid"),
+    ("pg_type", "pg_type", "oid"),
+    ("pg_enum", "pg_type", "enumtypid"),
+];
 
 /// `owned` holds `(cls, id)` pairs (a catalog and an oid in it): the
 /// relations, functions and types they belong to, as rows `(kind, oid)`;
@@ -77,48 +101,31 @@ fn owners(owned: &str) -> String {
     )
 }
 
-/// The objects the current transaction changed (so far).
-pub fn changed(conn: &mut dyn Session) -> Result<Only> {
-    let mine = [
-        written("pg_class", "pg_class", "oid"),
-        // A column's type, default, grants; a dropped column.
-        written("pg_attribute", "pg_class", "attrelid"),
-        written("pg_attrdef", "pg_class", "adrelid"),
-        written("pg_constraint", "pg_constraint", "oid"),
-        written("pg_index", "pg_class", "indrelid"),
-        written("pg_trigger", "pg_class", "tgrelid"),
-        written("pg_policy", "pg_class", "polrelid"),
-        written("pg_rewrite", "pg_class", "ev_class"),
-        written("pg_sequence", "pg_class", "seqrelid"),
-        written("pg_inherits", "pg_class", "inhrelid"),
-        written("pg_proc", "pg_proc", "oid"),
-        written("pg_type", "pg_type", "oid"),
-        written("pg_enum", "pg_type", "enumtypid"),
-        // What it dropped or altered (the rows gone), commented on (a comment
-        // locks its object), made an extension's member or not: the locks.
-        // Not a relation's weakest three, which reading and writing its rows
-        // take (the history's tables, a migration's INSERT): no DDL changes
-        // a relation under them, and one that makes a view or a foreign key
-        // writes rows of its own.
-        // Not pg_depend's nor pg_description's rows, the two largest
-        // catalogs: what they gain comes with a lock or a row above.
-        "SELECT CASE l.locktype WHEN 'relation' THEN 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid \
+/// The objects the current transaction changed (so far); `writes`: the
+/// catalogs it wrote rows of.
+pub fn changed(conn: &mut dyn Session, writes: &Written) -> Result<Only> {
+    // What it dropped or altered (the rows gone), commented on (a comment
+    // locks its object), made an extension's member or not: the locks.
+    // Not a relation's weakest three, which reading and writing its rows
+    // take (the history's tables, a migration's INSERT): no DDL changes
+    // a relation under them, and one that makes a view or a foreign key
+    // writes rows of its own.
+    let locks = "SELECT CASE l.locktype WHEN 'relation' THEN 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid \
                   ELSE l.classid END, \
                 CASE l.locktype WHEN 'relation' THEN l.relation ELSE l.objid END \
            FROM pg_catalog.pg_locks l WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype IN ('relation', 'object') \
             AND NOT (l.locktype = 'relation' AND l.mode IN ('AccessShareLock', 'RowShareLock', 'RowExclusiveLock')) \
-            AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())"
-            .to_string(),
-    ];
+            AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())";
+    let rows = SCANNED.iter().map(|(catalog, class, object)| written(catalog, class, object));
+    let mine: Vec<String> = rows.chain([locks.to_string()]).collect();
     // Oids below 16384 are PostgreSQL's own.
     let owned = format!("SELECT cls, id FROM ({}) x(cls, id) WHERE id >= 16384", mine.join(" UNION "));
-    let mut found = select(conn, &owners(&owned), &[])?;
+    let catalogs: Vec<&str> = SCANNED.iter().map(|(c, _, _)| *c).filter(|c| writes.any(&[c])).collect();
+    let mut found = select(conn, &owners(&owned), &[&format!("{{{}}}", catalogs.join(","))], &[TEXT_ARRAY])?;
     if found.types.remove(&0) {
         // A domain's constraint went: read every type.
-        found.types.extend(
-            select(conn, "SELECT 't', t.oid FROM pg_catalog.pg_type t WHERE t.typtype = 'd' AND t.oid >= 16384", &[])?
-                .types,
-        );
+        let sql = "SELECT 't', t.oid FROM pg_catalog.pg_type t WHERE t.typtype = 'd' AND t.oid >= 16384";
+        found.types.extend(select(conn, sql, &[], &[])?.types);
     }
     Ok(found)
 }
@@ -292,7 +299,8 @@ pub fn dependents(conn: &mut dyn Session, these: &Only) -> Result<Only> {
         refs("pg_proc", 2),
         refs("pg_type", 3)
     );
-    select(conn, &owners(&owned), &[&array(&these.relations), &array(&these.functions), &array(&these.types)])
+    let params = [array(&these.relations), array(&these.functions), array(&these.types)];
+    select(conn, &owners(&owned), &[&params[0], &params[1], &params[2]], &[OID_ARRAY; 3])
 }
 
 /// Every relation, function and type in the schemas `oids`.
@@ -305,6 +313,7 @@ pub fn in_schemas(conn: &mut dyn Session, oids: &BTreeSet<u32>) -> Result<Only> 
          UNION SELECT 't', t.oid FROM pg_catalog.pg_type t WHERE t.typnamespace = ANY($1) \
            AND t.typtype IN ('e', 'd')",
         &[&array(oids)],
+        &[OID_ARRAY],
     )
 }
 
@@ -343,11 +352,10 @@ pub fn names(conn: &mut dyn Session, these: Option<&Only>) -> Result<BTreeMap<Oi
 }
 
 /// Rows `(kind, oid)` as an [`Only`].
-/// `params` are oid[] values, `sql` the same text whatever they are.
-fn select(conn: &mut dyn Session, sql: &str, params: &[&str]) -> Result<Only> {
+/// `params` are values of `types`, `sql` the same text whatever they are.
+fn select(conn: &mut dyn Session, sql: &str, params: &[&str], types: &[u32]) -> Result<Only> {
     let sql = format!("SELECT kind::text, id::text FROM ({sql}) q(kind, id)");
-    let types = vec![OID_ARRAY; params.len()];
-    let rows = conn.query_again(&sql, params, &types).map_err(|e| query_error("find what the migration changed", e))?;
+    let rows = conn.query_again(&sql, params, types).map_err(|e| query_error("find what the migration changed", e))?;
     let mut out = Only::default();
     for r in 0..rows.len {
         let (Some(kind), Some(Ok(oid))) = (rows.text(r, 0), rows.text(r, 1).map(|s| s.parse::<u32>())) else {
@@ -373,7 +381,11 @@ mod tests {
         Rows::owned(
             r.iter()
                 .map(|(tag, name, n)| {
-                    vec![Some(tag.as_bytes().to_vec()), Some(name.as_bytes().to_vec()), n.map(|n| n.as_bytes().to_vec())]
+                    vec![
+                        Some(tag.as_bytes().to_vec()),
+                        Some(name.as_bytes().to_vec()),
+                        n.map(|n| n.as_bytes().to_vec()),
+                    ]
                 })
                 .collect(),
         )
@@ -390,7 +402,9 @@ mod tests {
                     ("t", "public.kinds", None),
                 ]))
             })
-            .answering("SELECT 'c', c.c", |_| Ok(rows(&[("c", "pg_aggregate", Some("3")), ("c", "pg_class", Some("4"))])));
+            .answering("SELECT 'c', c.c", |_| {
+                Ok(rows(&[("c", "pg_aggregate", Some("3")), ("c", "pg_class", Some("4"))]))
+            });
         let mut writes = Writes { catalogs: "{1,2}".into(), marked: BTreeMap::new() };
         writes.mark(&mut conn).unwrap();
         let w = writes.since_mark(&mut conn).unwrap();
@@ -405,7 +419,8 @@ mod tests {
         let w = Written { counted: false, ..Written::default() };
         assert!(w.any(&["pg_namespace"]));
         assert_eq!(w.unseen(), ["track_counts"]);
-        let w = Written { counted: true, catalogs: ["pg_class".to_string()].into_iter().collect(), ..Written::default() };
+        let w =
+            Written { counted: true, catalogs: ["pg_class".to_string()].into_iter().collect(), ..Written::default() };
         assert!(w.unseen().is_empty(), "pg_class is compared");
     }
 }

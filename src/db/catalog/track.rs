@@ -119,7 +119,7 @@ impl Tracked {
     /// `written`: what it wrote besides its objects.
     pub fn changed(&self, conn: &mut dyn Session, written: &Written) -> Result<Change> {
         reading(conn, |conn| {
-            let only = touched::changed(conn)?;
+            let only = touched::changed(conn, written)?;
             self.read_objects_now(conn, only, written)
         })
     }
