@@ -122,10 +122,15 @@ impl Scratch {
     }
 
     pub fn connect(&self, db: &str) -> Result<Conn> {
-        let mut conn = db::connect(&self.url_of(db), 10, "scratch", &db::Hints::default())?;
+        let mut conn = self.connect_to_read(db)?;
         // The runner checks it holds the migration lock; nobody else uses a scratch database.
         lock::acquire(&mut conn, std::time::Duration::from_secs(10), |_| {})?;
         Ok(conn)
+    }
+
+    /// A session of `db` that only reads (it takes no migration lock).
+    pub fn connect_to_read(&self, db: &str) -> Result<Conn> {
+        db::connect(&self.url_of(db), 10, "scratch", &db::Hints::default())
     }
 
     /// Run `steps` on `conn` (database `db`) as `up`/`down` would, quietly.

@@ -244,6 +244,8 @@ pub fn dry_run(
 struct Trial {
     db: String,
     conn: Conn,
+    /// A second session of the database, which sees what the trial committed.
+    committed: Conn,
     steps: runner::InTransaction,
     history: history::History,
     /// The schema as it is before the next migration.
@@ -266,7 +268,12 @@ impl Trial {
         let before = schema::tracked(&mut conn)?;
         let planned_for = before.known();
         let writes = schema::Writes::find(&mut conn)?;
-        Ok(Some(Trial { db, conn, steps, history, before, planned_for, writes }))
+        let mut committed = scratch.connect_to_read(&db)?;
+        committed.keep_prepared();
+        // What the trial locks, this session does not wait for: it gives up
+        // at once, and the trial reads it itself (Trial::verify_in_place).
+        committed.execute("SET lock_timeout = '10ms'").map_err(|e| crate::db::query_error("set lock_timeout", e))?;
+        Ok(Some(Trial { db, conn, committed, steps, history, before, planned_for, writes }))
     }
 
     /// The database, its session ended (a copy may be made of it).
@@ -284,6 +291,19 @@ impl Trial {
     }
 
     fn verify_in_place(&mut self, v: &str, source: &Source) -> Result<Verdict> {
+        if let Some(verdict) = self.try_in_place(v, source)? {
+            return Ok(verdict);
+        }
+        // The schema as it was could not be read beside the trial (the
+        // trial locks what it needed): read it here, and try again.
+        self.before.refresh(&mut self.conn)?;
+        self.try_in_place(v, source)?
+            .ok_or_else(|| Error::new(Kind::Internal, "verify could not read the schema beside its trial"))
+    }
+
+    /// The verdict; None (the transaction rolled back) when what the schema
+    /// was could not be read beside the trial.
+    fn try_in_place(&mut self, v: &str, source: &Source) -> Result<Option<Verdict>> {
         let up_only = source.find(v).is_some_and(|m| m.is_up_only());
         let up = self.steps.prepare(&[Step::Apply(v.to_string())], source, &self.history)?.remove(0);
         let conn = &mut self.conn;
@@ -291,11 +311,11 @@ impl Trial {
         self.writes.mark(conn)?;
         if let Err(error) = self.steps.run(conn, &up) {
             ledger::rollback(conn);
-            return Ok(Verdict::Failing { stage: "up", error });
+            return Ok(Some(Verdict::Failing { stage: "up", error }));
         }
         let (verdict, after) = if up_only {
             let written = self.writes.since_mark(conn)?;
-            (Verdict::UpOnly, self.before.changed(conn, &written)?)
+            (Verdict::UpOnly, self.before.after(conn, &mut self.committed, None, &written)?)
         } else {
             let down = self.steps.prepare(&[Step::Revert(v.to_string())], source, &self.history)?.remove(0);
             ledger::savepoint(conn, SAVEPOINT)?;
@@ -306,7 +326,10 @@ impl Trial {
                 Ok(_) => {
                     // What up and down changed, as down left it.
                     let written = self.writes.since_mark(conn)?;
-                    let end = self.before.changed(conn, &written)?;
+                    let Some(end) = self.before.changed(conn, &mut self.committed, &written)? else {
+                        ledger::rollback(conn);
+                        return Ok(None);
+                    };
                     let (left, lost) = self.before.difference(&end);
                     let (verdict, written) = if !left.is_empty() || !lost.is_empty() {
                         (Verdict::NotReversible { left, lost }, Some(written))
@@ -330,23 +353,26 @@ impl Trial {
             };
             // Up's objects are among those up and down changed; without a
             // down that ran, what up changed is all there is.
-            let after = match end {
-                Some(end) => self.before.read_again(conn, end.objects().clone(), &written)?,
-                None => self.before.changed(conn, &written)?,
-            };
+            let only = end.map(|end| end.objects().clone());
+            let after = self.before.after(conn, &mut self.committed, only, &written)?;
             (verdict, after)
         };
+        let Some(after) = after else {
+            ledger::rollback(conn);
+            return Ok(None);
+        };
         ledger::reset_and_commit(conn, "the trial")?;
-        self.before.apply(after);
+        self.before.take_in(after);
         // Plans made for a catalog half the size scan what has grown (at
         // N = 1000 the reads took 4 times as long by the end): planned again.
         if self.before.known() > 2 * self.planned_for.max(PLANNED_FOR_AT_LEAST) {
             conn.prepare_afresh().map_err(|e| crate::db::query_error("plan the schema reads again", e))?;
+            self.committed.prepare_afresh().map_err(|e| crate::db::query_error("plan the schema reads again", e))?;
             self.planned_for = self.before.known();
         }
         #[cfg(debug_assertions)]
         self.before.check(conn)?;
-        Ok(verdict)
+        Ok(Some(verdict))
     }
 }
 

@@ -235,6 +235,14 @@ fn verify_all_catches_each_class_a_down_forgets_while_reading_only_what_changed(
         // drops every prepared statement of its session must not break it.
         ("deallocate", "DEALLOCATE ALL;\nCREATE TABLE dz (id int);\n", "DEALLOCATE ALL;\nDROP TABLE dz;\n", None),
         ("after_deallocate", "CREATE INDEX base_n ON base (n);\n", "SELECT 1;\n", Some("left behind: index CREATE INDEX base_n")),
+        // Objects a migration only made are read when a later one touches
+        // them (from a second session, as they were committed).
+        ("made", "CREATE TABLE made (id int);\n", "DROP TABLE made;\n", None),
+        ("made_index", "CREATE INDEX made_id ON made (id);\n", "SELECT 1;\n", Some("left behind: index CREATE INDEX made_id")),
+        ("made_view", "CREATE VIEW made_v AS SELECT id FROM made;\n", "DROP VIEW made_v;\n", None),
+        ("made_column_back", "ALTER TABLE made ADD COLUMN x int;\n", "ALTER TABLE made DROP COLUMN x;\n", None),
+        // The view (not read since it was made) names the renamed table.
+        ("rename_made", "ALTER TABLE made RENAME TO made2;\n", "SELECT 1;\n", Some("left behind: view public.made_v")),
         // The parts read whole (publications, statistics, foreign objects,
         // schemas, event triggers) are read again only when what the
         // transaction wrote or renamed may have changed them: the debug

@@ -206,6 +206,11 @@ pub struct Written {
 }
 
 impl Written {
+    /// Nothing written (what a session that only reads has done).
+    pub fn nothing() -> Written {
+        Written { counted: true, ..Written::default() }
+    }
+
     /// Whether it may have written any of `catalogs`.
     pub fn any(&self, catalogs: &[&str]) -> bool {
         !self.counted || catalogs.iter().any(|c| self.catalogs.contains(*c))

@@ -54,6 +54,16 @@ fn reading<T>(conn: &mut dyn Session, f: impl FnOnce(&mut dyn Session) -> Result
     Ok(value)
 }
 
+/// Whether `e` is a statement's giving up on a lock (`lock_timeout`).
+fn waited(e: &crate::error::Error) -> bool {
+    let pg = std::error::Error::source(e).and_then(|s| s.downcast_ref::<crate::db::pq::PgError>());
+    pg.is_some_and(|pg| pg.sqlstate.as_deref() == Some("55P03"))
+}
+
+fn internal(what: &str) -> crate::error::Error {
+    crate::error::Error::new(crate::error::Kind::Internal, format!("verify's tracked schema: {what}"))
+}
+
 /// Of `only`, the objects `now` names (those that exist).
 fn present(only: &Only, now: &BTreeMap<Oid, String>) -> Only {
     only.filtered(|kind, oid| now.contains_key(&(kind, oid)))
@@ -64,6 +74,17 @@ pub struct Tracked {
     catalog: Catalog,
     /// What each relation, function, type and schema is called.
     names: BTreeMap<Oid, String>,
+    /// Objects made by a committed transaction and not read yet: neither in
+    /// `catalog` nor in `names` (see [`Tracked::after`]).
+    pending: Only,
+}
+
+/// What a transaction's objects are, to take in once it is committed.
+pub enum After {
+    /// Read.
+    Read(Box<Change>),
+    /// Left to be read when needed: all of them new, and nothing read whole changed.
+    Pending(Only),
 }
 
 /// What a transaction changed: those objects as they are now.
@@ -89,20 +110,32 @@ impl Tracked {
         let (catalog, names) = reading(conn, |conn| {
             Ok((read_objects_as_is(conn, &options, None, Sections::ALL)?, touched::names(conn, None)?))
         })?;
-        Ok(Tracked { options, catalog, names })
+        Ok(Tracked { options, catalog, names, pending: Only::default() })
     }
 
     /// How many relations, functions, types and schemas it knows: how large
     /// the catalog is.
     pub fn known(&self) -> usize {
-        self.names.len()
+        let pending = &self.pending;
+        self.names.len() + pending.relations.len() + pending.functions.len() + pending.types.len()
     }
 
     /// Debug builds (the tests' binary) prove the tracking: the tracked
     /// catalog must be what a whole read gives, at every step.
+    /// The objects pending are left out of the whole read: not read yet,
+    /// they are not in the tracked catalog.
     #[cfg(debug_assertions)]
     pub fn check(&self, conn: &mut dyn Session) -> Result<()> {
-        let whole = super::read_objects(conn, &self.options, None)?.lines();
+        let mut whole = super::read_objects(conn, &self.options, None)?;
+        if !self.pending.is_empty() {
+            let now = reading(conn, |conn| touched::names(conn, Some(&self.pending)))?;
+            let of = |kind: char| now.iter().filter(|((k, _), _)| *k == kind).map(|(_, n)| n.clone()).collect();
+            let pending = Names { relations: of('r'), functions: of('p'), types: of('t') };
+            let sections = whole.clone();
+            whole.replace(&pending, Catalog::default());
+            whole.set_sections(&sections, Sections::ALL);
+        }
+        let whole = whole.lines();
         let mine = self.catalog.lines();
         if whole == mine {
             return Ok(());
@@ -116,21 +149,108 @@ impl Tracked {
     }
 
     /// What the current transaction has changed so far, read now;
-    /// `written`: what it wrote besides its objects.
-    pub fn changed(&self, conn: &mut dyn Session, written: &Written) -> Result<Change> {
+    /// `written`: what it wrote besides its objects. `committed`: a session
+    /// of the same database that sees only what is committed, from which
+    /// the pending objects are read when the transaction touched them. None
+    /// when that read had to wait for a lock the transaction holds: roll it
+    /// back, [`Tracked::refresh`], and run it again.
+    pub fn changed(
+        &mut self,
+        conn: &mut dyn Session,
+        committed: &mut dyn Session,
+        written: &Written,
+    ) -> Result<Option<Change>> {
         reading(conn, |conn| {
             let only = touched::changed(conn, written)?;
-            self.read_objects_now(conn, only, written)
+            self.read_now(conn, committed, only, written)
         })
     }
 
-    /// The objects `only`, and those whose text a rename among them
-    /// changes, as they are now.
-    pub fn read_again(&self, conn: &mut dyn Session, only: Only, written: &Written) -> Result<Change> {
-        reading(conn, |conn| self.read_objects_now(conn, only, written))
+    /// What the objects `only` (None: those the transaction changed), and
+    /// those whose text a rename among them changes, are now, to be taken
+    /// in once the transaction is committed ([`Tracked::take_in`]). When
+    /// all of them are new and nothing read whole can have changed, they
+    /// are not read now: nothing tracked names them, and a later read that
+    /// touches them reads them first as they were committed. (`verify
+    /// --all`'s migrations mostly make objects the next one does not touch.)
+    /// None as for [`Tracked::changed`].
+    pub fn after(
+        &mut self,
+        conn: &mut dyn Session,
+        committed: &mut dyn Session,
+        only: Option<Only>,
+        written: &Written,
+    ) -> Result<Option<After>> {
+        reading(conn, |conn| {
+            let only = match only {
+                Some(only) => only,
+                None => touched::changed(conn, written)?,
+            };
+            // A pending one among them was changed: what names it (and was
+            // read) may have changed with it, so it is read now.
+            let known =
+                only.filtered(|kind, oid| self.names.contains_key(&(kind, oid)) || self.pending.holds(kind, oid));
+            if known.is_empty() && self.stale(written, &only, &Only::default()).is_empty() {
+                return Ok(Some(After::Pending(only)));
+            }
+            Ok(self.read_now(conn, committed, only, written)?.map(|change| After::Read(Box::new(change))))
+        })
     }
 
-    fn read_objects_now(&self, conn: &mut dyn Session, mut only: Only, written: &Written) -> Result<Change> {
+    /// Take in what [`Tracked::after`] gave, its transaction committed.
+    pub fn take_in(&mut self, after: After) {
+        match after {
+            After::Read(change) => self.apply(*change),
+            After::Pending(only) => self.pending.extend(only),
+        }
+    }
+
+    /// Read the pending objects on `conn`, outside a transaction.
+    pub fn refresh(&mut self, conn: &mut dyn Session) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        // Read as if none were pending; kept pending if the read fails.
+        let read = reading(conn, |conn| self.read_objects_now(conn, pending.clone(), &Written::nothing()));
+        match read {
+            Ok(read) => self.apply(read.ok_or_else(|| internal("pending objects left after reading them"))?),
+            Err(e) => {
+                self.pending = pending;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Tracked::read_objects_now`], the pending objects read first (on
+    /// `committed`) when it needs them; None when that read waited for a lock.
+    fn read_now(
+        &mut self,
+        conn: &mut dyn Session,
+        committed: &mut dyn Session,
+        only: Only,
+        written: &Written,
+    ) -> Result<Option<Change>> {
+        if let Some(change) = self.read_objects_now(conn, only.clone(), written)? {
+            return Ok(Some(change));
+        }
+        match self.refresh(committed) {
+            Ok(()) => {}
+            // The view or index it reads is locked by the transaction (the
+            // server's functions that print them lock what they print).
+            Err(e) if waited(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        Ok(Some(self.read_objects_now(conn, only, written)?.ok_or_else(|| internal("pending objects left"))?))
+    }
+
+    /// Whether any of `only` is pending.
+    fn touches_pending(&self, only: &Only) -> bool {
+        !only.filtered(|kind, oid| self.pending.holds(kind, oid)).is_empty()
+    }
+
+    /// The objects `only`, and those whose text a rename among them changes,
+    /// as they are now; None when they include pending objects (whose state
+    /// before is not known: read them first).
+    fn read_objects_now(&self, conn: &mut dyn Session, mut only: Only, written: &Written) -> Result<Option<Change>> {
         let mut now = touched::names(conn, Some(&only))?;
         let schemas: BTreeSet<u32> = now
             .iter()
@@ -141,6 +261,9 @@ impl Tracked {
             only.extend(touched::in_schemas(conn, &schemas)?);
             now = touched::names(conn, Some(&only))?;
         }
+        if self.touches_pending(&only) {
+            return Ok(None);
+        }
         // An object gone now has no row for any query to find: read only
         // those still there (after a down that undid its up, often none, and
         // the classes without any are not asked for). `only` keeps the gone
@@ -149,6 +272,9 @@ impl Tracked {
         let moved = self.moved(&only, &now, &part);
         if !moved.is_empty() {
             let more = touched::dependents(conn, &moved)?.without(&only);
+            if self.touches_pending(&more) {
+                return Ok(None);
+            }
             if !more.is_empty() {
                 let extra = read_objects_as_is(conn, &self.options, Some(&more), Sections::NONE)?;
                 now.extend(touched::names(conn, Some(&more))?);
@@ -165,7 +291,7 @@ impl Tracked {
             part.set_sections(&whole, stale);
         }
         let names = self.names_of(&only, &now);
-        Ok(Change { only, names, part, now })
+        Ok(Some(Change { only, names, part, now }))
     }
 
     /// The whole sections that what a transaction wrote (`written`), or
@@ -232,7 +358,7 @@ impl Tracked {
     }
 
     /// Take `change` in: the tracked catalog is then the database's as it is.
-    pub fn apply(&mut self, change: Change) {
+    fn apply(&mut self, change: Change) {
         self.catalog.replace(&change.names, change.part);
         // The schemas' names (`n`) are read whole each time: always replaced.
         self.names.retain(|(kind, oid), _| matches!(kind, 'r' | 'p' | 't') && !change.only.holds(*kind, *oid));
@@ -341,7 +467,7 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let tracked = Tracked { options: Options::default(), catalog, names };
+        let tracked = Tracked { options: Options::default(), catalog, names, pending: Only::default() };
         let change = |only: Only, now: &[(Oid, &str)], part: Catalog| Change {
             only,
             names: Names::default(),
