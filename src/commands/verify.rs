@@ -272,7 +272,7 @@ impl Trial {
         committed.keep_prepared();
         // What the trial locks, this session does not wait for: it gives up
         // at once, and the trial reads it itself (Trial::verify_in_place).
-        committed.execute("SET lock_timeout = '10ms'").map_err(|e| crate::db::query_error("set lock_timeout", e))?;
+        committed.execute("SET lock_timeout = '1ms'").map_err(|e| crate::db::query_error("set lock_timeout", e))?;
         Ok(Some(Trial { db, conn, committed, steps, history, before, planned_for, writes }))
     }
 
