@@ -454,27 +454,16 @@ impl Catalog {
 
     /// Its sections `which` as `from` has them.
     pub fn set_sections(&mut self, from: &Catalog, which: Sections) {
-        if which.has(Sections::SCHEMAS) {
-            self.schemas = from.schemas.clone();
+        macro_rules! take {
+            ($($section:ident => $field:ident),*) => {
+                $(if which.has(Sections::$section) {
+                    self.$field = from.$field.clone();
+                })*
+            };
         }
-        if which.has(Sections::EXTENSIONS) {
-            self.extensions = from.extensions.clone();
-        }
-        if which.has(Sections::PUBLICATIONS) {
-            self.publications = from.publications.clone();
-        }
-        if which.has(Sections::EVENT_TRIGGERS) {
-            self.event_triggers = from.event_triggers.clone();
-        }
-        if which.has(Sections::DEFAULT_PRIVILEGES) {
-            self.default_privileges = from.default_privileges.clone();
-        }
-        if which.has(Sections::FOREIGN) {
-            self.foreign = from.foreign.clone();
-        }
-        if which.has(Sections::STATISTICS) {
-            self.statistics = from.statistics.clone();
-        }
+        take!(SCHEMAS => schemas, EXTENSIONS => extensions, PUBLICATIONS => publications,
+            EVENT_TRIGGERS => event_triggers, DEFAULT_PRIVILEGES => default_privileges, FOREIGN => foreign,
+            STATISTICS => statistics);
     }
 
     /// The catalog as comparable lines, one per object and property: two
