@@ -61,6 +61,12 @@ impl Only {
         let of = |kind: char, oids: &BTreeSet<u32>| oids.iter().copied().filter(|o| keep(kind, *o)).collect();
         Only { relations: of('r', &self.relations), functions: of('p', &self.functions), types: of('t', &self.types) }
     }
+
+    /// Whether `test(kind, oid)` holds for any of its objects.
+    pub fn any(&self, test: impl Fn(char, u32) -> bool) -> bool {
+        let of = |kind: char, oids: &BTreeSet<u32>| oids.iter().any(|o| test(kind, *o));
+        of('r', &self.relations) || of('p', &self.functions) || of('t', &self.types)
+    }
 }
 
 /// The parts of a [`Catalog`] read whole even when only some objects are

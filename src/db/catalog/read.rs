@@ -22,7 +22,7 @@ pub struct Options {
 const RS: char = '\u{1e}';
 const US: char = '\u{1f}';
 
-const BOOKKEEPING: &str = "'pg_catalog', 'information_schema', 'cargo_migrate', 'supabase_migrations'";
+pub(super) const BOOKKEEPING: &str = "'pg_catalog', 'information_schema', 'cargo_migrate', 'supabase_migrations'";
 
 /// `nsp` (a namespace oid expression) is the migrations' business.
 fn user_ns(nsp: &str) -> String {

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::read::{OID_ARRAY, TEXT_ARRAY};
+use super::read::{BOOKKEEPING, OID_ARRAY, TEXT_ARRAY};
 use super::Only;
 use crate::db::oids::array;
 use crate::db::query_error;
@@ -262,7 +262,7 @@ impl Writes {
               WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation' AND l.mode = 'RowExclusiveLock' \
                 AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()) \
                 AND c.oid >= 16384 AND c.relkind NOT IN ('i', 'I', 't') \
-                AND NOT (n.nspname IN ('cargo_migrate', 'supabase_migrations') OR c.relname = '__diesel_schema_migrations')"
+                AND NOT (n.nspname IN ({BOOKKEEPING}) OR c.relname = '__diesel_schema_migrations')"
         );
         let rows = conn
             .query_again(&sql, &[&self.catalogs], &[OID_ARRAY])

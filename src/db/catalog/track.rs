@@ -188,9 +188,8 @@ impl Tracked {
             };
             // A pending one among them was changed: what names it (and was
             // read) may have changed with it, so it is read now.
-            let known =
-                only.filtered(|kind, oid| self.names.contains_key(&(kind, oid)) || self.pending.holds(kind, oid));
-            if known.is_empty() && self.stale(written, &only, &Only::default()).is_empty() {
+            let known = only.any(|kind, oid| self.names.contains_key(&(kind, oid)) || self.pending.holds(kind, oid));
+            if !known && self.stale(written, &only, &Only::default()).is_empty() {
                 return Ok(Some(After::Pending(only)));
             }
             Ok(self.read_now(conn, committed, only, written)?.map(|change| After::Read(Box::new(change))))
@@ -244,7 +243,7 @@ impl Tracked {
 
     /// Whether any of `only` is pending.
     fn touches_pending(&self, only: &Only) -> bool {
-        !only.filtered(|kind, oid| self.pending.holds(kind, oid)).is_empty()
+        only.any(|kind, oid| self.pending.holds(kind, oid))
     }
 
     /// The objects `only`, and those whose text a rename among them changes,
