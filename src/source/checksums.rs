@@ -35,33 +35,42 @@ pub fn fill(dir: &Path, migrations: &mut [Migration]) {
 /// migrations were read rather than taken from the cache.
 fn fill_with(dir: &Path, file: Option<&Path>, racy: Duration, migrations: &mut [Migration]) -> usize {
     let text = file.and_then(|f| std::fs::read_to_string(f).ok()).unwrap_or_default();
-    let cached = parse(&text);
+    let cached = Cached::parse(&text);
     let now = SystemTime::now();
     let root = Root::open(dir);
-    let one = |m: &Migration| -> Entry {
+    let one = |(i, m): (usize, &Migration)| -> Entry {
         let up = root.stamp(&m.up_path(), now, racy);
         let down = if m.layout == Layout::Folder { root.stamp(&m.down_path(), now, racy) } else { Stamp::Absent };
         let trusted = matches!(up, Stamp::At(_)) && down != Stamp::Racy;
-        if let Some(hit) = cached.get(m.name.as_str()).filter(|c| trusted && c.up == up && c.down == down) {
-            if let Some(mark) = &hit.mark {
-                m.text.know_irreversible(mark.clone());
+        if let Some(hit) = cached.get(i, &m.name).filter(|c| trusted && c.up == up && c.down == down) {
+            if let Some(mark) = hit.mark() {
+                m.text.know_irreversible(mark);
             }
-            return Entry { read: false, ..hit.clone() };
+            return hit.entry();
         }
         let checksum = m.read_sql(&m.up_path()).ok().map(|sql| version::checksum(&up_of(m, sql)));
         // The mark is probed now only where it can be kept; otherwise when asked.
         let mark = (file.is_some() && m.layout == Layout::Folder).then(|| m.irreversible());
         Entry { up, down, checksum, mark, read: true }
     };
-    let half = migrations.len() / 2;
-    let found: Vec<Entry> = std::thread::scope(|scope| {
-        let second = scope.spawn(|| migrations[half..].iter().map(one).collect::<Vec<_>>());
-        let mut found: Vec<_> = migrations[..half].iter().map(one).collect();
-        found.extend(second.join().unwrap_or_default());
-        found
-    });
+    // Files to read and hash: on two threads. Stamps to compare with the
+    // cache's (a line for every migration): on this one, which runs beside
+    // the connection being made, and a second thread would take a core from
+    // the server process that is starting for it on a small machine.
+    let found: Vec<Entry> = if cached.lines.len() >= migrations.len() {
+        migrations.iter().enumerate().map(one).collect()
+    } else {
+        let half = migrations.len() / 2;
+        std::thread::scope(|scope| {
+            let second = scope
+                .spawn(|| migrations[half..].iter().enumerate().map(|(i, m)| one((half + i, m))).collect::<Vec<_>>());
+            let mut found: Vec<_> = migrations[..half].iter().enumerate().map(one).collect();
+            found.extend(second.join().unwrap_or_default());
+            found
+        })
+    };
     let read = found.iter().filter(|e| e.read).count();
-    let changed = read > 0 || cached.len() != migrations.len();
+    let changed = read > 0 || cached.lines.len() != migrations.len();
     let mut lines = String::new();
     for (m, entry) in migrations.iter_mut().zip(found) {
         if changed {
@@ -108,21 +117,24 @@ impl Key {
     }
 
     fn parse(text: &str) -> Option<Key> {
-        let mut f = text.split(':');
-        let mut next = || f.next();
-        let int = |s: Option<&str>| s?.parse::<u64>().ok();
-        let time = |s: Option<&str>| {
-            let (secs, ns) = s?.split_once('.')?;
-            Some((secs.parse().ok()?, ns.parse().ok()?))
+        let mut rest = text.as_bytes();
+        // The digits up to `end` (or to the end of the text), as a number.
+        let mut int = |end: Option<u8>| -> Option<u64> {
+            let n = rest.iter().position(|&b| Some(b) == end).unwrap_or(rest.len());
+            let (digits, after) = rest.split_at(n);
+            if digits.is_empty() || digits.len() > 20 || (end.is_some() && after.is_empty()) {
+                return None;
+            }
+            rest = after.get(1..).unwrap_or_default();
+            digits.iter().try_fold(0u64, |v, &b| {
+                b.is_ascii_digit().then_some(())?;
+                v.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+            })
         };
-        let key = Key {
-            dev: int(next())?,
-            ino: int(next())?,
-            size: int(next())?,
-            mtime: time(next())?,
-            ctime: time(next())?,
-        };
-        next().is_none().then_some(key)
+        let (dev, ino, size) = (int(Some(b':'))?, int(Some(b':'))?, int(Some(b':'))?);
+        let mtime = (i64::try_from(int(Some(b'.'))?).ok()?, i64::try_from(int(Some(b':'))?).ok()?);
+        let ctime = (i64::try_from(int(Some(b'.'))?).ok()?, i64::try_from(int(None)?).ok()?);
+        Some(Key { dev, ino, size, mtime, ctime })
     }
 
     /// The key of a file whose last change is at least `racy` old.
@@ -247,23 +259,67 @@ impl Entry {
     }
 }
 
-/// The cache's lines by migration name; anything unreadable is skipped.
-fn parse(text: &str) -> HashMap<&str, Entry> {
-    text.lines()
-        .filter_map(|line| {
-            let mut f = line.splitn(5, '\t');
-            let (name, up, checksum, down, mark) = (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
-            let mark = match mark {
-                "?" => None,
-                "-" => Some(None),
-                why => Some(Some(why.strip_prefix('!')?.to_string())),
-            };
-            let down = if down == "-" { Stamp::Absent } else { Stamp::At(Key::parse(down)?) };
-            let entry =
-                Entry { up: Stamp::At(Key::parse(up)?), down, checksum: Some(checksum.into()), mark, read: false };
-            Some((name, entry))
-        })
-        .collect()
+/// One line of the cache file, its stamps parsed; the checksum and the
+/// mark are taken from the text only on a hit.
+struct Line<'t> {
+    name: &'t str,
+    up: Stamp,
+    down: Stamp,
+    checksum: &'t str,
+    /// `?` (not probed), `-` (not irreversible) or `!why`.
+    mark: &'t str,
+}
+
+impl Line<'_> {
+    fn mark(&self) -> Option<Option<String>> {
+        match self.mark {
+            "?" => None,
+            "-" => Some(None),
+            why => Some(why.strip_prefix('!').map(str::to_string)),
+        }
+    }
+
+    fn entry(&self) -> Entry {
+        Entry { up: self.up, down: self.down, checksum: Some(self.checksum.into()), mark: self.mark(), read: false }
+    }
+}
+
+/// The cache's lines, in the order they were written: the migrations'
+/// order, so the line of the i-th migration is looked for at i first and by
+/// name (the map, made at the first miss) only when the folder changed.
+struct Cached<'t> {
+    lines: Vec<Line<'t>>,
+    by_name: std::sync::OnceLock<HashMap<&'t str, usize>>,
+}
+
+impl<'t> Cached<'t> {
+    /// Anything unreadable is skipped.
+    fn parse(text: &'t str) -> Cached<'t> {
+        let lines = text
+            .lines()
+            .filter_map(|line| {
+                let mut f = line.splitn(5, '\t');
+                let (name, up, checksum, down, mark) = (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
+                if !matches!(mark, "?" | "-") && !mark.starts_with('!') {
+                    return None;
+                }
+                let down = if down == "-" { Stamp::Absent } else { Stamp::At(Key::parse(down)?) };
+                Some(Line { name, up: Stamp::At(Key::parse(up)?), down, checksum, mark })
+            })
+            .collect();
+        Cached { lines, by_name: std::sync::OnceLock::new() }
+    }
+
+    fn get(&self, i: usize, name: &str) -> Option<&Line<'t>> {
+        match self.lines.get(i) {
+            Some(line) if line.name == name => Some(line),
+            _ => {
+                let by_name =
+                    self.by_name.get_or_init(|| self.lines.iter().enumerate().map(|(i, l)| (l.name, i)).collect());
+                by_name.get(name).map(|&i| &self.lines[i])
+            }
+        }
+    }
 }
 
 /// What the checksum is of: up.sql, or a single file's up section (as
@@ -345,6 +401,21 @@ mod tests {
         for bad in ["", "1:2:3:4.5", "1:2:3:4.5:6.7:8", "1:2:x:4.5:6.7", "1:2:3:4:6.7"] {
             assert_eq!(Key::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_line_is_looked_for_in_its_place_then_by_name() {
+        let key = "1:2:3:4.5:6.7";
+        let text = format!(
+            "2_b\t{key}\tsum-b\t-\t!no way back\n1_a\t{key}\tsum-a\t{key}\t-\n3_c\t{key}\tsum-c\t-\tbad mark\n"
+        );
+        let cached = Cached::parse(&text);
+        // In the migrations' order 1_a comes first: its line is found by name.
+        assert_eq!(cached.get(0, "1_a").map(|l| l.checksum), Some("sum-a"));
+        assert_eq!(cached.get(0, "2_b").map(|l| l.mark()), Some(Some(Some("no way back".into()))));
+        assert_eq!(cached.get(1, "1_a").map(|l| l.mark()), Some(Some(None)));
+        // A line with a mark it cannot read is not used.
+        assert!(cached.get(2, "3_c").is_none() && cached.get(0, "4_d").is_none());
     }
 
     #[test]
