@@ -159,9 +159,11 @@ fn words_at<'a>(text: &'a str, word: &'a str) -> impl Iterator<Item = usize> + '
     let bytes = text.as_bytes();
     let first = word.as_bytes()[0];
     let n = word.len();
-    (0..bytes.len().saturating_sub(n - 1)).filter(move |&at| {
-        bytes[at].eq_ignore_ascii_case(&first)
-            && bytes[at..at + n].eq_ignore_ascii_case(word.as_bytes())
+    // The first letter's places, found a machine word at a time: every text
+    // shown is searched (a `status` of 300 migrations is 20 kB).
+    let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    memchr::memchr2_iter(lower, upper, bytes).filter(move |&at| {
+        bytes.get(at..at + n).is_some_and(|w| w.eq_ignore_ascii_case(word.as_bytes()))
             && (at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_'))
             && bytes.get(at + n).is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
     })
