@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub mod single;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "cargo-migrate",

@@ -41,7 +41,7 @@ mod workspace;
 
 use std::ffi::OsString;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 pub use error::exit;
 
@@ -51,7 +51,7 @@ pub fn run(mut args: Vec<OsString>) -> u8 {
     if args.get(1).is_some_and(|a| a == "migrate") {
         args.remove(1);
     }
-    match cli::Cli::try_parse_from(args) {
+    match parse(args) {
         Ok(cli) => commands::run(cli),
         Err(e) => {
             let _ = e.print();
@@ -62,4 +62,17 @@ pub fn run(mut args: Vec<OsString>) -> u8 {
             }
         }
     }
+}
+
+/// The command line, as `Cli::try_parse_from` reads it: with only the
+/// command it names described where that is enough ([`cli::single`]), else
+/// with every command, which is then not dropped: the process ends soon, and
+/// freeing the description cost more than reading the arguments.
+fn parse(args: Vec<OsString>) -> Result<cli::Cli, clap::Error> {
+    if let Some(cli) = cli::single::parse(&args) {
+        return Ok(cli);
+    }
+    let mut command = std::mem::ManuallyDrop::new(cli::Cli::command());
+    let mut matches = command.try_get_matches_from_mut(args)?;
+    cli::Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))
 }
