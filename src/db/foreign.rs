@@ -263,22 +263,26 @@ pub struct Read {
     pub dirty: bool,
 }
 
-/// The tables that may be another tool's history: named as one of [`KNOWN`]
-/// (an index lookup per name) or with node-pg-migrate's `run_on` column
-/// (one pass over the columns), but not diesel's own table, which has one
-/// too. A sub-select, asked inside `history`'s probe: a new session pays for
-/// the catalog scan once there rather than for a query of its own (4.4 ms
-/// against 2.0 at 300 tables); in the common case it finds nothing and
-/// [`detect_among`] asks nothing more. The names are [`KNOWN`]'s (a test
-/// says so).
+/// The tables that may be another tool's history, by name: named as one of
+/// [`KNOWN`] names its table, in any schema (an index lookup per name). A
+/// sub-select, asked inside `history`'s probe: a new session pays for the
+/// catalog lookup once there rather than for a query of its own; in the
+/// common case it finds nothing and [`detect_among`] asks nothing more. The
+/// names are [`KNOWN`]'s (a test says so).
 pub const MAYBE_HISTORIES: &str = "\
 ARRAY(SELECT c.oid FROM pg_catalog.pg_class c \
        WHERE c.relname IN ('pgmigrations', 'schema_migrations', '_sqlx_migrations', 'flyway_schema_history', \
-                           'refinery_schema_history', 'goose_db_version', '_prisma_migrations') \
-      UNION ALL \
-      SELECT r.attrelid FROM pg_catalog.pg_attribute r \
-       WHERE r.attname = 'run_on' AND NOT r.attisdropped \
-         AND r.attrelid IS DISTINCT FROM pg_catalog.to_regclass('__diesel_schema_migrations'))";
+                           'refinery_schema_history', 'goose_db_version', '_prisma_migrations'))";
+
+/// The tables that may be node-pg-migrate's history under another name
+/// (its `--migrations-table`): with `run_on` third, where node-pg-migrate
+/// creates it (diesel's own table has it second). A pass over every column
+/// of the database, about half of what a new session's `status` asks of the
+/// server, so `history` asks it only while the database has no history of
+/// ours: before the switch, when such a table must stop `up`; after it,
+/// `adopt` has recorded what it held.
+pub const RENAMED_HISTORIES: &str =
+    "ARRAY(SELECT r.attrelid FROM pg_catalog.pg_attribute r WHERE r.attnum = 3 AND r.attname = 'run_on')";
 
 /// Of the tables `$1` (oids), those outside the system schemas and where
 /// `adopt --retire` put them, with their columns: `col:type,col:type`.
@@ -298,9 +302,10 @@ SELECT n.nspname::text, c.relname::text, \
 /// Which other tools' histories the database has.
 pub fn detect(conn: &mut Conn) -> Result<Vec<Found>> {
     let rows = conn
-        .query(&format!("SELECT {MAYBE_HISTORIES}::text"), &[])
+        .query(&format!("SELECT {MAYBE_HISTORIES}::text, {RENAMED_HISTORIES}::text"), &[])
         .map_err(|e| query_error("look for other tools' histories", e))?;
-    let maybe = super::oids::parse(&rows.text(0, 0).unwrap_or_default());
+    let mut maybe = super::oids::parse(&rows.text(0, 0).unwrap_or_default());
+    maybe.extend(super::oids::parse(&rows.text(0, 1).unwrap_or_default()));
     drop(rows);
     detect_among(conn, &maybe)
 }

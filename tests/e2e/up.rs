@@ -486,6 +486,30 @@ fn a_renamed_node_pg_migrate_table_is_found_too() {
     assert!(!db.table_exists("meetings"), "adopted, so not run");
 }
 
+/// A renamed table is looked for while the database has no history of ours:
+/// also where diesel's table is there, but empty (made by an app that ran
+/// nothing yet).
+#[test]
+fn a_renamed_node_pg_migrate_table_is_found_while_our_history_is_empty() {
+    let db = Db::new("up_refuses_renamed_empty");
+    let p = Project::new(&db);
+    db.query(
+        "CREATE TABLE public.__diesel_schema_migrations (version varchar(50) PRIMARY KEY, run_on timestamp NOT NULL DEFAULT now());
+         CREATE TABLE migration_log (id SERIAL PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL);
+         INSERT INTO migration_log (name, run_on) VALUES ('1704067200000_create-meetings', now());",
+    );
+    p.write(
+        "migrations/1704067200000_create-meetings.sql",
+        "-- Up Migration\nCREATE TABLE meetings (id int);\n-- Down Migration\nDROP TABLE meetings;\n",
+    );
+    let status = p.cargo_migrate(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["other_histories"][0]["tool"], "node-pg-migrate", "{status}");
+    assert_eq!(status["other_histories"][0]["table"], "public.migration_log", "{status}");
+    let r = p.cargo_migrate(&["up", "--format", "json"]).fails(1);
+    assert_eq!(r.json()["error"]["kind"], "other_history", "{}", r.stdout);
+    assert!(!db.table_exists("meetings") && db.applied().is_empty());
+}
+
 /// dbmate's and sqlx's tables, and Supabase's in a folder that is not the
 /// Supabase layout: each named by `status`, each stopping `up`.
 #[test]
