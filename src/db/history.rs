@@ -387,4 +387,70 @@ mod tests {
             }
         );
     }
+
+    /// One row of [`rows`]'s union, binary as the server sends it.
+    fn row(
+        whose: &str,
+        version: &str,
+        at: Option<i64>,
+        batch: Option<i32>,
+        checksum: Option<&str>,
+    ) -> Vec<Option<Vec<u8>>> {
+        let text = |s: &str| Some(s.as_bytes().to_vec());
+        vec![
+            text(whose),
+            text(version),
+            at.map(|t| t.to_be_bytes().to_vec()),
+            (whose == "c").then(|| b"name".to_vec()),
+            batch.map(|b| b.to_be_bytes().to_vec()),
+            (whose != "d").then(|| 7i64.to_be_bytes().to_vec()),
+            None,
+            (whose == "c").then(|| vec![1]),
+            checksum.and_then(text),
+        ]
+    }
+
+    #[test]
+    fn the_union_is_joined_by_version_whatever_order_it_comes_in() {
+        let answer = vec![
+            row("d", "3", Some(30), None, None),
+            row("d", "1", Some(10), None, None),
+            row("d", "2", Some(20), None, None),
+            // Facts out of order, one migration without any (applied by an embedding app).
+            row("c", "3", None, Some(2), Some("sum3")),
+            row("c", "1", None, Some(1), Some("sum1")),
+            // A fact of a version the history no longer has is left out, as by a LEFT JOIN.
+            row("c", "9", None, Some(5), Some("sum9")),
+            row("p", "4", None, Some(2), None),
+        ];
+        let mut conn = crate::db::fake::Fake::default()
+            .answering("UNION ALL", move |_| Ok(crate::db::session::Rows::owned(answer.clone())));
+        let (applied, partial) =
+            rows(&mut conn, Some("public.__diesel_schema_migrations"), Ledger::Diesel, true, true).unwrap();
+        let got: Vec<_> =
+            applied.iter().map(|a| (a.version.as_str(), a.run_on, a.batch, a.checksum.as_deref())).collect();
+        assert_eq!(
+            got,
+            [
+                ("1", Some(10), Some(1), Some("sum1")),
+                ("2", Some(20), None, None),
+                ("3", Some(30), Some(2), Some("sum3"))
+            ]
+        );
+        assert!(applied[0].stored_down && !applied[1].stored_down);
+        assert_eq!(partial, [Partial { version: "4".into(), statements_done: 2, statements_total: 7 }]);
+        assert_eq!(conn.sent_containing("cargo_migrate.partial"), 1);
+    }
+
+    #[test]
+    fn supabase_times_come_from_the_companion_and_nothing_is_asked_of_no_table() {
+        let answer = vec![row("d", "1", None, None, None), row("c", "1", Some(99), Some(1), Some("s"))];
+        let mut conn = crate::db::fake::Fake::default()
+            .answering("UNION ALL", move |_| Ok(crate::db::session::Rows::owned(answer.clone())));
+        let (applied, _) = rows(&mut conn, Some(SUPABASE_HISTORY), Ledger::Supabase, true, false).unwrap();
+        assert_eq!(applied[0].run_on, Some(99));
+        let mut none = crate::db::fake::Fake::default();
+        assert_eq!(rows(&mut none, None, Ledger::Diesel, true, false).unwrap(), (Vec::new(), Vec::new()));
+        assert!(none.sent.is_empty());
+    }
 }
