@@ -117,24 +117,31 @@ impl Key {
     }
 
     fn parse(text: &str) -> Option<Key> {
-        let mut rest = text.as_bytes();
-        // The digits up to `end` (or to the end of the text), as a number.
-        let mut int = |end: Option<u8>| -> Option<u64> {
-            let n = rest.iter().position(|&b| Some(b) == end).unwrap_or(rest.len());
-            let (digits, after) = rest.split_at(n);
-            if digits.is_empty() || digits.len() > 20 || (end.is_some() && after.is_empty()) {
-                return None;
+        // One pass: seven numbers, each ended by the separator the format puts after it.
+        const AFTER: [u8; 7] = [b':', b':', b':', b'.', b':', b'.', 0];
+        let mut n = [0u64; 7];
+        let (mut at, mut digits) = (0, 0);
+        for &b in text.as_bytes() {
+            match b {
+                b'0'..=b'9' => {
+                    n[at] = n[at].checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+                    digits += 1;
+                }
+                _ if digits > 0 && at < 6 && b == AFTER[at] => (at, digits) = (at + 1, 0),
+                _ => return None,
             }
-            rest = after.get(1..).unwrap_or_default();
-            digits.iter().try_fold(0u64, |v, &b| {
-                b.is_ascii_digit().then_some(())?;
-                v.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-            })
-        };
-        let (dev, ino, size) = (int(Some(b':'))?, int(Some(b':'))?, int(Some(b':'))?);
-        let mtime = (i64::try_from(int(Some(b'.'))?).ok()?, i64::try_from(int(Some(b':'))?).ok()?);
-        let ctime = (i64::try_from(int(Some(b'.'))?).ok()?, i64::try_from(int(None)?).ok()?);
-        Some(Key { dev, ino, size, mtime, ctime })
+        }
+        if at != 6 || digits == 0 {
+            return None;
+        }
+        let signed = |v: u64| i64::try_from(v).ok();
+        Some(Key {
+            dev: n[0],
+            ino: n[1],
+            size: n[2],
+            mtime: (signed(n[3])?, signed(n[4])?),
+            ctime: (signed(n[5])?, signed(n[6])?),
+        })
     }
 
     /// The key of a file whose last change is at least `racy` old.
@@ -398,7 +405,19 @@ mod tests {
         let key = Key { dev: 64768, ino: 326462, size: 17, mtime: (1764650341, 123456789), ctime: (1764650342, 5) };
         assert_eq!(key.text(), "64768:326462:17:1764650341.123456789:1764650342.5");
         assert_eq!(Key::parse(&key.text()), Some(key));
-        for bad in ["", "1:2:3:4.5", "1:2:3:4.5:6.7:8", "1:2:x:4.5:6.7", "1:2:3:4:6.7"] {
+        let big = Key { dev: u64::MAX, ino: 1, size: 0, mtime: (0, 0), ctime: (i64::MAX, 999_999_999) };
+        assert_eq!(Key::parse(&big.text()), Some(big));
+        for bad in [
+            "",
+            "1:2:3:4.5",
+            "1:2:3:4.5:6.7:8",
+            "1:2:x:4.5:6.7",
+            "1:2:3:4:6.7",
+            "18446744073709551616:2:3:4.5:6.7",
+            "1:2:3:9223372036854775808.5:6.7",
+            "1::3:4.5:6.7",
+            "1:2:3:4.5:6.",
+        ] {
             assert_eq!(Key::parse(bad), None, "{bad:?}");
         }
     }
