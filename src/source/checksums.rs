@@ -1,6 +1,6 @@
 //! The checksum of every up.sql (compared with what was applied) and whether
-//! each down.sql says irreversible, read on two threads while the database
-//! is being asked.
+//! each down.sql says irreversible, found while the database is being asked
+//! (on two threads where files must be read and hashed).
 //!
 //! Both are kept in a cache, by each file's identity and change stamp:
 //! device, inode, size, modification time and status-change time (ctime),
