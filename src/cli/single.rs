@@ -102,6 +102,16 @@ mod tests {
     }
 
     fn shapes(command: &clap::Command, path: &str, out: &mut Vec<String>) {
+        // What a command's own settings (the enum variant's attributes) change in the reading.
+        out.push(format!(
+            "{path}: {} {} {} {} {} {}",
+            command.is_arg_required_else_help_set(),
+            command.is_subcommand_required_set(),
+            command.is_allow_external_subcommands_set(),
+            command.is_args_conflicts_with_subcommands_set(),
+            command.is_allow_missing_positional_set(),
+            command.is_subcommand_precedence_over_arg_set(),
+        ));
         for arg in command.get_arguments() {
             out.push(format!("{path}: {}", shape(arg)));
         }
