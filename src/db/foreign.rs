@@ -277,7 +277,7 @@ ARRAY(SELECT c.oid FROM pg_catalog.pg_class c \
 /// The tables that may be node-pg-migrate's history under another name
 /// (its `--migrations-table`): with `run_on` third, where node-pg-migrate
 /// creates it (diesel's own table has it second). A pass over every column
-/// of the database, about half of what a new session's `status` asks of the
+/// of the database, a third of what a new session's `status` asked of the
 /// server, so `history` asks it only while the database has no history of
 /// ours: before the switch, when such a table must stop `up`; after it,
 /// `adopt` has recorded what it held.
